@@ -1,0 +1,83 @@
+package postgres_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/lattice-platform/lattice/pkg/adapters/postgres"
+	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/pkg/ports/portstest"
+	"github.com/lattice-platform/lattice/pkg/testinfra"
+	"github.com/lattice-platform/lattice/services/auth/domain"
+	schema "github.com/lattice-platform/lattice/sql"
+)
+
+func TestMain(m *testing.M) { testinfra.Run(m) }
+
+// setup returns a pool on a fresh, migrated auth database.
+func setup(t *testing.T) *pgxpool.Pool {
+	t.Helper()
+	ctx := context.Background()
+	pool, err := postgres.Open(ctx, testinfra.Postgres(t))
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	require.NoError(t, postgres.Migrate(pool, schema.Auth, "auth/migrations"))
+	return pool
+}
+
+func TestUserRepository(t *testing.T) {
+	portstest.UserRepository(t, func(t *testing.T) ports.UserRepository {
+		return postgres.NewUserRepository(setup(t))
+	})
+}
+
+func TestSessionStore(t *testing.T) {
+	portstest.SessionStore(t, func(t *testing.T) (ports.SessionStore, string, string) {
+		pool := setup(t)
+		users := postgres.NewUserRepository(pool)
+		return postgres.NewSessionStore(pool), seedUser(t, users, "a@example.com"), seedUser(t, users, "b@example.com")
+	})
+}
+
+func TestLoginThrottle(t *testing.T) {
+	portstest.LoginThrottle(t, func(t *testing.T) ports.LoginThrottle {
+		return postgres.NewLoginThrottle(setup(t))
+	})
+}
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	t.Parallel()
+	pool := setup(t)
+	require.NoError(t, postgres.Migrate(pool, schema.Auth, "auth/migrations"))
+}
+
+func TestDeleteExpiredSessions(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := setup(t)
+	user := seedUser(t, postgres.NewUserRepository(pool), "c@example.com")
+	st := postgres.NewSessionStore(pool)
+	ts := time.Now().UTC().Truncate(time.Microsecond)
+	for i, ttl := range []time.Duration{time.Minute, time.Hour} {
+		require.NoError(t, st.Create(ctx, domain.Session{ID: newID(t), UserID: user, TokenHash: []byte{byte(i)},
+			CreatedAt: ts, ExpiresAt: ts.Add(ttl)}))
+	}
+	n, err := st.DeleteExpired(ctx, ts.Add(30*time.Minute))
+	require.NoError(t, err)
+	require.EqualValues(t, 1, n)
+	left, err := st.ListByUser(ctx, user, ts)
+	require.NoError(t, err)
+	require.Len(t, left, 1)
+}
+
+func seedUser(t *testing.T, users ports.UserRepository, email string) string {
+	t.Helper()
+	ts := time.Now().UTC().Truncate(time.Microsecond)
+	u := domain.User{ID: newID(t), Email: email, DisplayName: "Seed", Role: domain.RoleUser, PasswordHash: "x", CreatedAt: ts, UpdatedAt: ts}
+	require.NoError(t, users.Create(context.Background(), u))
+	return u.ID
+}

@@ -1,0 +1,27 @@
+package redis_test
+
+import (
+	"testing"
+
+	"github.com/google/uuid"
+	goredis "github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	"github.com/lattice-platform/lattice/pkg/adapters/redis"
+	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/pkg/ports/portstest"
+	"github.com/lattice-platform/lattice/pkg/testinfra"
+)
+
+func TestMain(m *testing.M) { testinfra.Run(m) }
+
+func TestSessionStore(t *testing.T) {
+	portstest.SessionStore(t, func(t *testing.T) (ports.SessionStore, string, string) {
+		srv := testinfra.RedisServer(t)
+		opts, err := goredis.ParseURL(srv.URL)
+		require.NoError(t, err)
+		rdb := goredis.NewClient(opts)
+		t.Cleanup(func() { _ = rdb.Close() })
+		return redis.NewSessionStore(rdb, srv.Prefix), uuid.NewString(), uuid.NewString()
+	})
+}

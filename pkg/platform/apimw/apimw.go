@@ -1,0 +1,120 @@
+// Package apimw adapts a service's generated OpenAPI transport to Lattice's
+// conventions: requests are validated against the embedded spec before a
+// handler runs, and every error — from validation, from decoding in the
+// strict server, or from a handler — is answered as problem+json by
+// pkg/platform/problem. Validation messages are built from the schema's
+// reason and the field's location only, never from the rejected value, so a
+// bad password is never echoed into a response or a log.
+package apimw
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	nethttpmw "github.com/oapi-codegen/nethttp-middleware"
+
+	"github.com/lattice-platform/lattice/pkg/fault"
+	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
+	"github.com/lattice-platform/lattice/pkg/platform/problem"
+)
+
+// Validator returns middleware that checks each request against spec.
+// Authentication is left to the handlers (they know which credential kinds
+// an operation accepts), so security requirements are not enforced here.
+func Validator(spec *openapi3.T) func(http.Handler) http.Handler {
+	spec.Servers = nil // match on path only, whatever host the request used
+	return nethttpmw.OapiRequestValidatorWithOptions(spec, &nethttpmw.Options{
+		Options: openapi3filter.Options{
+			AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
+			MultiError:         false,
+		},
+		DoNotValidateServers:  true,
+		SilenceServersWarning: true,
+		ErrorHandlerWithOpts: func(_ context.Context, err error, w http.ResponseWriter, r *http.Request, _ nethttpmw.ErrorHandlerOpts) {
+			problem.Write(w, r, classify(err))
+		},
+	})
+}
+
+// classify turns a kin-openapi error into a client-safe fault.
+func classify(err error) error {
+	if tl, ok := httpserver.TooLarge(err); ok {
+		return tl
+	}
+	switch {
+	case errors.Is(err, routers.ErrMethodNotAllowed):
+		return fault.New(fault.MethodNotAllowed, "method not allowed for this path")
+	case errors.Is(err, routers.ErrPathNotFound):
+		return fault.New(fault.NotFound, "no such endpoint")
+	}
+	var reqErr *openapi3filter.RequestError
+	if !errors.As(err, &reqErr) {
+		return fault.Wrap(fault.Invalid, "the request does not match the API specification", err)
+	}
+	if p := reqErr.Parameter; p != nil {
+		reason := reasonOf(reqErr.Err)
+		return &fault.Error{Kind: fault.Invalid, Message: "invalid " + p.In + " parameter " + p.Name + ": " + reason,
+			Fields: map[string]string{p.Name: reason}, Err: err}
+	}
+	var se *openapi3.SchemaError
+	switch {
+	case strings.HasPrefix(reqErr.Reason, "header Content-Type has unexpected value"):
+		return fault.Wrap(fault.UnsupportedMedia, "unsupported content type", err)
+	case errors.Is(reqErr.Err, openapi3filter.ErrInvalidRequired):
+		return fault.Wrap(fault.Invalid, "a request body is required", err)
+	case errors.As(reqErr.Err, &se):
+		field := strings.Join(se.JSONPointer(), ".")
+		if field == "" {
+			field = "body"
+		}
+		return &fault.Error{Kind: fault.Invalid, Message: "invalid " + field + ": " + se.Reason,
+			Fields: map[string]string{field: se.Reason}, Err: err}
+	case reqErr.Reason == "failed to decode request body":
+		return fault.Wrap(fault.Invalid, "the request body is malformed", err)
+	}
+	return fault.Wrap(fault.Invalid, "the request does not match the API specification", err)
+}
+
+// reasonOf extracts a schema error's reason, falling back to a fixed text.
+func reasonOf(err error) string {
+	var se *openapi3.SchemaError
+	if errors.As(err, &se) {
+		return se.Reason
+	}
+	var pe *openapi3filter.ParseError
+	if errors.As(err, &pe) {
+		return "cannot be parsed as the declared type"
+	}
+	return "is invalid"
+}
+
+// RequestError is the strict server's hook for requests it cannot decode.
+func RequestError(w http.ResponseWriter, r *http.Request, err error) {
+	if tl, ok := httpserver.TooLarge(err); ok {
+		problem.Write(w, r, tl)
+		return
+	}
+	problem.Write(w, r, fault.Wrap(fault.Invalid, fmt.Sprintf("the request could not be decoded: %s", decodeReason(err)), err))
+}
+
+func decodeReason(err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return "malformed JSON"
+	case errors.As(err, &typ):
+		return "field " + typ.Field + " has the wrong type"
+	}
+	return "malformed body"
+}
+
+// ResponseError is the strict server's hook for errors handlers return.
+func ResponseError(w http.ResponseWriter, r *http.Request, err error) { problem.Write(w, r, err) }

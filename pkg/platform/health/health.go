@@ -1,0 +1,72 @@
+// Package health serves liveness and readiness. Liveness (/healthz) says the
+// process can answer; readiness (/readyz) runs every dependency check, so a
+// load balancer stops sending traffic while, say, the database is away.
+package health
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Check reports whether one dependency is reachable.
+type Check func(ctx context.Context) error
+
+// Checks maps a dependency name (for example "postgres") to its check.
+type Checks map[string]Check
+
+// Live answers 200 while the process is serving.
+func Live(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+}
+
+// Ready runs all checks concurrently, each bounded by timeout, and answers
+// 200 when all pass and 503 otherwise. Failure text is not included: it may
+// name hosts or users; it is logged by the caller's checks if needed.
+func Ready(checks Checks, timeout time.Duration) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
+		defer cancel()
+		results := make(map[string]string, len(checks))
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for name, check := range checks {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				status := "ok"
+				if err := check(ctx); err != nil {
+					status = "unavailable"
+				}
+				mu.Lock()
+				results[name] = status
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		code := http.StatusOK
+		names := make([]string, 0, len(results))
+		for name, s := range results {
+			names = append(names, name)
+			if s != "ok" {
+				code = http.StatusServiceUnavailable
+			}
+		}
+		sort.Strings(names)
+		body := struct {
+			Status string            `json:"status"`
+			Checks map[string]string `json:"checks"`
+		}{Status: "ok", Checks: results}
+		if code != http.StatusOK {
+			body.Status = "unavailable"
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(code)
+		_ = json.NewEncoder(w).Encode(body)
+	}
+}

@@ -1,0 +1,91 @@
+// Package problem renders errors as RFC 9457 problem details. It is the one
+// place where an error's kind becomes an HTTP status, and the one place that
+// decides which error text a client may see: only messages of classified
+// (fault.Error) client errors; internal errors are logged and answered with a
+// generic message.
+package problem
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/lattice-platform/lattice/pkg/fault"
+)
+
+// ContentType is the media type of every error body.
+const ContentType = "application/problem+json"
+
+// TypeBase prefixes each problem type; the slug after it is the fault kind.
+// docs/problems.md documents every type.
+const TypeBase = "https://lattice.dev/problems/"
+
+// Details is the RFC 9457 body.
+type Details struct {
+	Type      string            `json:"type"`
+	Title     string            `json:"title"`
+	Status    int               `json:"status"`
+	Detail    string            `json:"detail,omitempty"`
+	Instance  string            `json:"instance,omitempty"`
+	RequestID string            `json:"request_id,omitempty"`
+	Errors    map[string]string `json:"errors,omitempty"`
+}
+
+var statusOf = map[fault.Kind]int{
+	fault.Internal:           http.StatusInternalServerError,
+	fault.Invalid:            http.StatusBadRequest,
+	fault.NotFound:           http.StatusNotFound,
+	fault.Conflict:           http.StatusConflict,
+	fault.PreconditionFailed: http.StatusPreconditionFailed,
+	fault.PreconditionNeeded: http.StatusPreconditionRequired,
+	fault.Unauthenticated:    http.StatusUnauthorized,
+	fault.Forbidden:          http.StatusForbidden,
+	fault.RateLimited:        http.StatusTooManyRequests,
+	fault.Unavailable:        http.StatusServiceUnavailable,
+	fault.TooLarge:           http.StatusRequestEntityTooLarge,
+	fault.UnsupportedMedia:   http.StatusUnsupportedMediaType,
+	fault.MethodNotAllowed:   http.StatusMethodNotAllowed,
+}
+
+// Status returns the HTTP status for an error.
+func Status(err error) int { return statusOf[fault.KindOf(err)] }
+
+// From builds the problem for err. Internal errors get a generic detail so
+// that driver messages, SQL and secrets never reach a client.
+func From(err error) Details {
+	var fe *fault.Error
+	kind := fault.Internal
+	if errors.As(err, &fe) {
+		kind = fe.Kind
+	}
+	status := statusOf[kind]
+	d := Details{Type: TypeBase + kind.String(), Title: http.StatusText(status), Status: status}
+	if kind == fault.Internal || fe == nil {
+		d.Detail = "An unexpected error occurred. Quote the request id when reporting it."
+		return d
+	}
+	d.Detail = fe.Message
+	d.Errors = fe.Fields
+	return d
+}
+
+// Write answers r with the problem for err, logging internal errors with
+// the request's context (request and trace ids come from the logger's handler).
+func Write(w http.ResponseWriter, r *http.Request, err error) {
+	d := From(err)
+	d.Instance = r.URL.Path
+	d.RequestID = w.Header().Get("X-Request-ID")
+	if d.Status >= 500 {
+		slog.ErrorContext(r.Context(), "request failed", "error", err, "status", d.Status, "path", r.URL.Path)
+	}
+	var fe *fault.Error
+	if errors.As(err, &fe) && fe.RetryAfterSeconds > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(fe.RetryAfterSeconds))
+	}
+	w.Header().Set("Content-Type", ContentType)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(d.Status)
+	_ = json.NewEncoder(w).Encode(d)
+}

@@ -1,0 +1,72 @@
+// Package app holds the auth service's use cases: sign-up, login, session
+// management and resolving a bearer credential to a principal. It depends
+// only on the domain and on pkg/ports interfaces; the HTTP edge calls it and
+// the wiring hands it adapters.
+package app
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/services/auth/domain"
+)
+
+// Deps are the adapters the use cases need.
+type Deps struct {
+	Users    ports.UserRepository
+	Sessions ports.SessionStore
+	Throttle ports.LoginThrottle
+	Hasher   ports.PasswordHasher
+	Clock    ports.Clock
+}
+
+// Options tune the use cases; zero values take the defaults.
+type Options struct {
+	SessionTTL      time.Duration // default 24h
+	AccountThrottle domain.ThrottlePolicy
+	IPThrottle      domain.ThrottlePolicy
+}
+
+// Service runs the auth use cases.
+type Service struct {
+	deps Deps
+	opts Options
+	// dummyHash is verified against when an email is unknown, so a login for
+	// a missing account costs the same time as one with a wrong password and
+	// response timing does not reveal which emails are registered.
+	dummyHash string
+}
+
+// New returns a Service. It hashes a throwaway password once to build the
+// timing decoy.
+func New(deps Deps, opts Options) (*Service, error) {
+	if opts.SessionTTL == 0 {
+		opts.SessionTTL = 24 * time.Hour
+	}
+	if opts.AccountThrottle == (domain.ThrottlePolicy{}) {
+		opts.AccountThrottle = domain.DefaultAccountThrottle
+	}
+	if opts.IPThrottle == (domain.ThrottlePolicy{}) {
+		opts.IPThrottle = domain.DefaultIPThrottle
+	}
+	dummy, err := deps.Hasher.Hash(randomToken(""))
+	if err != nil {
+		return nil, err
+	}
+	return &Service{deps: deps, opts: opts, dummyHash: dummy}, nil
+}
+
+// newID returns a time-ordered UUIDv7, so ids sort by creation and keyset
+// pagination on the id is creation order.
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// randomToken returns prefix followed by 256 random bits, base64url-encoded.
+func randomToken(prefix string) string {
+	var b [32]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return prefix + base64.RawURLEncoding.EncodeToString(b[:])
+}

@@ -1,0 +1,11 @@
+// Package schema embeds each store's migrations so the binary can create and
+// migrate its databases on start without files beside it. The same files are
+// sqlc's schema input.
+package schema
+
+import "embed"
+
+// Auth holds the auth service's PostgreSQL migrations (golang-migrate format).
+//
+//go:embed auth/migrations/*.sql
+var Auth embed.FS
