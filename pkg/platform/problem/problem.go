@@ -84,6 +84,9 @@ func Write(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.As(err, &fe) && fe.RetryAfterSeconds > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(fe.RetryAfterSeconds))
 	}
+	if d.Status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="lattice"`)
+	}
 	w.Header().Set("Content-Type", ContentType)
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(d.Status)

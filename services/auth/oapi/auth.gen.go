@@ -1080,11 +1080,6 @@ func (r ListUsersResponse) ContentType() string {
 	return ""
 }
 
-// SignUpResponse201Headers the declared response headers of an HTTP 201 response for SignUp
-type SignUpResponse201Headers struct {
-	Location *string
-}
-
 type SignUpResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -1100,8 +1095,6 @@ type SignUpResponse struct {
 	ApplicationproblemJSON415 *Problem
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
-	// Headers201 the parsed response headers for an HTTP 201 response
-	Headers201 *SignUpResponse201Headers
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -1639,19 +1632,6 @@ func ParseSignUpResponse(rsp *http.Response) (*SignUpResponse, error) {
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
-	}
-
-	switch {
-	case rsp.StatusCode == 201:
-		var headers SignUpResponse201Headers
-		if values := rsp.Header.Values("Location"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.Location = &value
-		}
-		response.Headers201 = &headers
 	}
 
 	return response, nil
@@ -2433,25 +2413,15 @@ type SignUpResponseObject interface {
 	VisitSignUpResponse(w http.ResponseWriter) error
 }
 
-type SignUp201ResponseHeaders struct {
-	Location *string
-}
-
-type SignUp201JSONResponse struct {
-	Body    User
-	Headers SignUp201ResponseHeaders
-}
+type SignUp201JSONResponse User
 
 func (response SignUp201JSONResponse) VisitSignUpResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
-	if response.Headers.Location != nil {
-		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
-	}
 	w.WriteHeader(201)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2855,33 +2825,32 @@ func (sh *strictHandler) GetMe(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"1Fltb9s2EP4rB27A2k2VX+K0jfqpbxsyuFjQtNiHJIgZ6SyxkUiFpJIYgYH9mv2w/ZKBpCRLkezUaZph",
-	"32SRujs+99xzx+SGhCLLBUeuFQluSE4lzVCjtL/eFlIJaZ4YJwG5KFAuiEc4zZAEJHSrHlFhghk12zJ6",
-	"PUUe64QE4+HQI3qRm51KS8Zjslx6ZP9dbS6nOllZYxHxiMSLgkmMSKBlgU3LcyEzqklAisLu7Fqesozp",
-	"dbGmdrFpMMI5LVJNgt2hZ+JmWZGVUWeMu1+j2g/jGmOUZGk8SVS54AotRgdSnKWYmcdQcI3cxkDzPGUh",
-	"1UzwQe52/PJFCW7WVjH8KHFOAvLDYJWEgVtVg8qu9RihCiXLjTkSkI+/voW9ye4LKC1DhJqyVPkWh9KA",
-	"sT8VMeMf8aJA5aKKImZs0PRAihylZuYMc5oq9EjeeHVDMKMsvZ3S3UkHeI/kVKkrIaPO5ud9WVpl+Kj0",
-	"0bBwUn8hzr5gqI35Br7tCN2hzVMnJJRSOAb3n7jnk45fxpWmPMTe3dJhesqi3mWlqS6afmr6eEQzneKG",
-	"EG7uAM2uVmZqV33IHaJSzFGujVwokWqMTqluVVZENT7TLEPSk+WwkLLkdpuMn2SBMBcSdIKgnEvQCdWQ",
-	"0QhBJ0xBCZe/MnwmRIqU22Rd50yi2ioah/sdmuARlvcCXSiUpzQuj7MZbmu4AVgr3pYp624F1IaMvHXm",
-	"uolRq4xtkoYqsYYz4hx5NylvkEqUYFdfgUrEFQfBQ/TJXTVZhVCZ3nCMKXOq0j4D05i1H772KM4NlZIu",
-	"ummwxnqDYTH/nN9P5CKm8pQuTl2TaMnXqGwE9e8eetUaWROxUrRvEs2m1/HWGuq1T9UH2WeF8mFU4TaA",
-	"6yG6bwlL4dQSuWnIR7bgiEdolLEmOTdVbwVRK9jScqu212F1QGP8VqJbzDss9wjHa30a1nPWHcdZUwWm",
-	"5WBYSKYXh8afC/DMisDrwhCpnDqs9NrXK6wTrXM3ZTA+F10tMZErr5J25cHrg304x4Xy4A9jHMb+CMKU",
-	"meMC5RHEknKtPPtsmwKLOePxMTcfwRkmjEcwpVqzEH9SQMMQlXJapfxjfsxL9QolRsg1o6nblGuMQHCY",
-	"DS5Hg59nAdBVvzEfw5NZqtXpP3/9PXtqvB/zMlK7cO4WQEigvOUUnvz+56enPry3UwNQiVBNWMd8tm6S",
-	"m3mA1yYoF5KghU7GA2tw5q1eMK6lUDmGenbMDSL1isRLcY4zD64SFiZAubpCCVdMJ9b98xeTPbCDDLg0",
-	"G2zqxh+QEkAwxkChvGShofMlStdCyNAf+UNDMZEjpzkjAdnxh/6OFQudWIoYJKvEmt8x2uI3NLcn3o+M",
-	"J6b0YbXp1vQ7Hg43TL7bTbzNttIz9R7WBOR4hUrDnEkzUyw9MhmO1hmvo10N1N5q9v/qb0yFFVlG5YIE",
-	"5MMCaKjZZT3vKNtXaawaHVSRE6PzQvUg6gaAw7rVlvPRGxEtHgzN1uy/bCuJuVwtO5kcPXQmqzmnJ5lT",
-	"EccYAeM+fEqwrEOm6lElXUCCEsvsDrfK7rZsmIz3HoE9pT6T4OikyaWpiIFxV/a2UVnZrLr5K5CoC8mN",
-	"sILI6UWBbc1bQ7yl1yrtQWt6T1FjT5WLWBS6W9+TbkcokyeK+1XfZLj3mNX6vmpDJW5XiVAV4/qvKHfj",
-	"ecOi5SYwP1ptXxV4888qR/3HWG0Z7L8jy5OvSYRzEz1OlbgAHitr7mggOIKYQ7a4S2rLDJnxcHMns+PM",
-	"1ilxf1xaenduLP9k1pO/h2uU9UzaI6yvIaexxcxC8UjU2HlMapgsAl6iXNgzwhN7GbBN4xWoUOQIM3v4",
-	"wC7MnjYp4wiyvjW76+R36sntu+ojN2V3A+kypuzSBqQEaVTWz1Q4J237t68ny3uxazv5n4x2tty/+9+1",
-	"cwdmecMQBdd93Gtq1cBdnHvl6jfUH5B8ZyHpo4QZyUx0/v+gUZhYQ5qmjMdlzD2AtzPWvhofnRixNjeo",
-	"qhcUMi3vxcFgMBq/8If+0B8FL4cvR1bYS/M31T8XnBvTHMoXdV9qvKM5e2YuwM139ib4rLw7dxbGZHmy",
-	"/DcAAP//",
+	"1Fndbty2En6VAc8BTnKqaH+8TmLlKn8tXDioESfohW14aWlWYiyRMknZXhgL9Gn6YH2SgqR+I+066zgu",
+	"eqcVqZnhN998M7RvSSiyXHDkWpHgluRU0gw1SvvrbSGVkOaJcRKQywLlkniE0wxJQEK36hEVJphRsy2j",
+	"NwfIY52QYDoee0Qvc7NTacl4TFYrj+y/q83lVCeNNRYRj0i8LJjEiARaFti2vBAyo5oEpCjszr7lA5Yx",
+	"vS7W1C62DUa4oEWqSbA79kzcLCuyMuqMcfdrUvthXGOMkqyMJ4kqF1yhxehQivMUM/MYCq6R2xhonqcs",
+	"pJoJPsrdjp++KMHNWhPDfyUuSED+M2qSMHKralTZtR4jVKFkuTFHAvLx57ewN9t9AaVliFBTlirf4lAa",
+	"MPYPRMz4R7wsULmooogZGzQ9lCJHqZk5w4KmCj2St17dEswoS79O6e6sB7xHcqrUtZBRb/PzoSw1GT4u",
+	"fbQsnNZfiPMvGGpjvoVvN0J3aPPUCwmlFI7Bwyce+KTnl3GlKQ9xcLd0mJ6xaHBZaaqLtp+aPh7RTKe4",
+	"IYTbO0Czq5WZ2tUQckeoFHOU6yIXSqQaozOqO5UVUY3PNMuQDGQ5LKQsud0l4ydZICyEBJ0gKOcSdEI1",
+	"ZDRC0AlTUMLlN4bPhUiRcpusm5xJVFtF43C/QxM8wvJBoAuF8ozG5XE2w20NtwDrxNsxZd01QG3IyFtn",
+	"rp8Y1WRskzRUiTWcERfI+0l5g1SiBLv6ClQirjkIHqJP7qrJKoTK9IZjHDCnKt0zMI1Z9+Fbj+LcUCnp",
+	"sp8Ga2wwGBbzz/n9RC5iKk/p8sw1iY58TcpGUP8eoFetkTURK0X7LtFse51uraFe91RDkH1WKB9GFb4G",
+	"cD1E9y1hKZxaIjcN+dgWHPEIjTLWJuem6q0g6gRbWu7U9jqsDmmM30t0i3mP5R7heKPPwnrOuuM4a6rA",
+	"tBwMC8n08sj4cwGeWxF4XRgilVOHlV77usE60Tp3UwbjC9HXEhO58ippVx68PtyHC1wqD34zxmHqTyBM",
+	"mTkuUB5BLCnXyrPPtimwmDMen3DzEZxjwngEB1RrFuL/FNAwRKWcVin/hJ/wUr1CiRFyzWjqNuUaIxAc",
+	"5qOryej/8wBo02/Mx/Bknmp19tcff86fGu8nvIzULly4BRASKO84hSe//v7pqQ/v7dQAVCJUE9YJn6+b",
+	"5OYe4I0JyoUkaKGT6cganHvNC8a1FCrHUM9PuEGkXpF4JS5w7sF1wsIEKFfXKOGa6cS6f/5itgd2kAGX",
+	"ZoNN3fgDUgIIxhgolFcsNHS+QulaCBn7E39sKCZy5DRnJCA7/tjfsWKhE0sRg2SVWPM7Rlv8hub2xPuR",
+	"8cSUPqo2fTX9TsfjDZPvdhNvu60MTL1HNQE5XqPSsGDSzBQrj8zGk3XG62ibgdprZv9v/sZUWJFlVC5J",
+	"QD4sgYaaXdXzjrJ9lcaq1UEVOTU6L9QAom4AOKpbbTkfvRHR8sHQ7Mz+q66SmMvVqpfJyUNnsppzBpJ5",
+	"IOIYI2Dch08JlnXIVD2qpEtIUGKZ3fFW2d2WDbPp3iOwp9RnEhyftrl0IGJg3JW9bVRWNqtu/gok6kJy",
+	"I6wgcnpZYFfz1hBv5XVKe9SZ3lPUOFDlIhaF7tf3rN8RyuSJ4n7VNxvvPWa1vq/aUInbdSJUxbjhK8rd",
+	"eN6yaLUJzI9W25sCb/9Z5Xj4GM2W0f47sjr9lkQ4N9HjVIkL4LGy5o4GgiOIBWTLu6S2zJAZDzd3MjvO",
+	"bJ0S98ellXfnxvJPZgP5e7hGWc+kA8L6GnIaW8wsFI9EjZ3HpIbJIuAVyqU9IzyxlwHbNF6BCkWOMLeH",
+	"D+zC/GmbMo4g61uzu07+oJ7cvas+clN2N5A+Y8oufU+mbCfls8nOlvt3/7nW7IApbwui4HqIR23dGblL",
+	"8KD0/IL6A5IfLApD6TXjlYnO/xeIvok1pGnKeFzGPAB4N2Pda+7xqRFecxuqdL2QaXnHDUajyfSFP/bH",
+	"/iR4OX45sSJdmr+t/lHg3BihL1/UPab1jubsmbnMtt/ZW92z8h7cW5iS1enq7wAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -1,0 +1,45 @@
+# Lattice — the two commands that matter are `make run` and `make test`.
+GO      ?= go
+PKGS    := ./...
+BIN     := bin/lattice
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
+.PHONY: run build test test-unit test-contract test-e2e check generate lint bench clean
+
+## run: serve the platform (every built service) on this machine
+run: build
+	scripts/ensure-services
+	$(BIN) serve --target=all
+
+## build: compile the lattice binary into bin/
+build:
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/lattice
+
+## test: every test — unit, adapter, contract (testcontainers) and e2e — with the race detector
+test:
+	scripts/with-test-env $(GO) test -race -count=1 -timeout 15m $(PKGS)
+
+## test-contract: only the contract tests (testcontainers)
+test-contract:
+	scripts/with-test-env $(GO) test -race -count=1 ./tests/contract/...
+
+## generate: regenerate OpenAPI transports and sqlc data access with the pinned tools
+generate:
+	$(GO) generate ./services/...
+	$(GO) tool sqlc generate
+
+## check: generated code in sync, go.mod tidy, gofmt, vet, staticcheck
+check: generate
+	@git diff --exit-code -- services pkg sqlc.yaml || (echo "generated code is out of date: run make generate and commit" >&2; exit 1)
+	@test -z "$$(git status --porcelain --untracked-files=all -- services pkg | grep -v '^ M')" || (git status --porcelain -- services pkg; echo "make generate created files that are not committed" >&2; exit 1)
+	$(GO) mod tidy -diff
+	@out=$$(gofmt -l $$(git ls-files '*.go')); test -z "$$out" || (echo "gofmt needed:" >&2; echo "$$out" >&2; exit 1)
+	$(GO) vet $(PKGS)
+	$(GO) tool staticcheck $(PKGS)
+
+## bench: the benchmarks behind docs/benchmarks.md
+bench:
+	scripts/with-test-env $(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+clean:
+	rm -rf bin

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/lattice-platform/lattice/pkg/adapters/argon2id"
+	"github.com/lattice-platform/lattice/pkg/platform/config"
+	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
+	"github.com/lattice-platform/lattice/services/auth/authsvc"
+)
+
+// Config is everything the binary reads from the environment. README.md's
+// configuration table lists the same variables with the same defaults.
+type Config struct {
+	LogLevel slog.Level
+	Auth     authsvc.Config
+	AuthHTTP httpserver.Config
+}
+
+// defaultPostgres is the machine's PostgreSQL with trust auth; each service
+// gets its own database on it.
+const defaultPostgres = "postgres://postgres@127.0.0.1:5432/"
+
+func loadConfig(env *config.Env) (Config, error) {
+	var c Config
+	switch strings.ToLower(env.String("LOG_LEVEL", "info")) {
+	case "debug":
+		c.LogLevel = slog.LevelDebug
+	case "warn":
+		c.LogLevel = slog.LevelWarn
+	case "error":
+		c.LogLevel = slog.LevelError
+	default:
+		c.LogLevel = slog.LevelInfo
+	}
+	c.Auth = authsvc.Config{
+		DatabaseURL: env.String("AUTH_DATABASE_URL", defaultPostgres+"lattice_auth?sslmode=disable"),
+		RedisURL:    env.String("REDIS_URL", ""),
+		SessionTTL:  env.Duration("AUTH_SESSION_TTL", 24*time.Hour),
+		Argon2:      argon2id.OWASP,
+	}
+	c.AuthHTTP = httpserver.Config{
+		Addr:         env.String("AUTH_ADDR", "127.0.0.1:8081"),
+		MaxBodyBytes: int64(env.Int("HTTP_MAX_BODY_BYTES", 1<<20)),
+	}
+	return c, env.Err()
+}

@@ -1,0 +1,62 @@
+// Command lattice is Lattice's one binary: it serves any service (or all of
+// them in one process), applies migrations, and runs operator commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.LookupEnv); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "lattice:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+const usage = `usage: lattice <command> [flags]
+
+commands:
+  serve    --target=all|auth|resource|search|processing|analytics|gateway
+  migrate  --target=all|auth   create and migrate the databases, then exit
+  user     create-admin --email E --name N   (password read from standard input)
+  version
+`
+
+// run is main without the process: tests call it with their own arguments,
+// environment and streams.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, lookup func(string) (string, bool)) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	switch args[0] {
+	case "serve":
+		return cmdServe(ctx, args[1:], stdout, stderr, lookup, nil)
+	case "migrate":
+		return cmdMigrate(ctx, args[1:], stderr, lookup)
+	case "user":
+		return cmdUser(ctx, args[1:], stdin, stdout, stderr, lookup)
+	case "version":
+		fmt.Fprintln(stdout, "lattice", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}

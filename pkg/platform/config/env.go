@@ -1,0 +1,66 @@
+// Package config reads settings from environment variables with defaults,
+// collecting every malformed value into one error so an operator fixes them
+// all in one go instead of one per restart.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+)
+
+// Env reads variables through Lookup (os.LookupEnv by default; tests pass
+// a map) and remembers what was malformed.
+type Env struct {
+	Lookup func(string) (string, bool)
+	errs   []error
+}
+
+// FromOS reads the process environment.
+func FromOS() *Env { return &Env{Lookup: os.LookupEnv} }
+
+// FromMap reads m, for tests.
+func FromMap(m map[string]string) *Env {
+	return &Env{Lookup: func(k string) (string, bool) { v, ok := m[k]; return v, ok }}
+}
+
+// String returns the variable or def when it is unset or empty.
+func (e *Env) String(key, def string) string {
+	if v, ok := e.Lookup(key); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+// Duration parses a Go duration ("15m", "24h").
+func (e *Env) Duration(key string, def time.Duration) time.Duration {
+	v := e.String(key, "")
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		e.errs = append(e.errs, fmt.Errorf("%s=%q: want a positive duration such as 15m", key, v))
+		return def
+	}
+	return d
+}
+
+// Int parses a positive integer.
+func (e *Env) Int(key string, def int) int {
+	v := e.String(key, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		e.errs = append(e.errs, fmt.Errorf("%s=%q: want a positive integer", key, v))
+		return def
+	}
+	return n
+}
+
+// Err returns every problem found so far, or nil.
+func (e *Env) Err() error { return errors.Join(e.errs...) }

@@ -1,0 +1,214 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/lattice-platform/lattice/pkg/adapters/argon2id"
+	"github.com/lattice-platform/lattice/pkg/adapters/memory"
+	"github.com/lattice-platform/lattice/pkg/fault"
+	"github.com/lattice-platform/lattice/services/auth/app"
+	"github.com/lattice-platform/lattice/services/auth/domain"
+)
+
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(d) }
+
+func setup(t *testing.T) (*app.Service, *clock) {
+	t.Helper()
+	clk := &clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	svc, err := app.New(app.Deps{
+		Users:    memory.NewUserRepository(),
+		Sessions: memory.NewSessionStore(),
+		Throttle: memory.NewLoginThrottle(),
+		Hasher:   argon2id.New(argon2id.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}),
+		Clock:    clk,
+	}, app.Options{SessionTTL: time.Hour})
+	require.NoError(t, err)
+	return svc, clk
+}
+
+const pw = "correct horse battery"
+
+func signUp(t *testing.T, svc *app.Service, email string) domain.User {
+	t.Helper()
+	u, err := svc.SignUp(context.Background(), app.SignUpInput{Email: email, Password: pw, DisplayName: "Ada"})
+	require.NoError(t, err)
+	return u
+}
+
+func TestSignUpNormalisesAndRejectsDuplicates(t *testing.T) {
+	t.Parallel()
+	svc, _ := setup(t)
+	u := signUp(t, svc, " Ada@Example.com")
+	require.Equal(t, "ada@example.com", u.Email)
+	require.Equal(t, domain.RoleUser, u.Role)
+	require.NotContains(t, u.PasswordHash, pw)
+
+	_, err := svc.SignUp(context.Background(), app.SignUpInput{Email: "ADA@example.com", Password: pw, DisplayName: "Imposter"})
+	require.ErrorIs(t, err, domain.ErrEmailTaken)
+}
+
+func TestSignUpValidates(t *testing.T) {
+	t.Parallel()
+	svc, _ := setup(t)
+	for _, in := range []app.SignUpInput{
+		{Email: "bad", Password: pw, DisplayName: "A"},
+		{Email: "a@example.com", Password: "short", DisplayName: "A"},
+		{Email: "a@example.com", Password: pw, DisplayName: " "},
+	} {
+		_, err := svc.SignUp(context.Background(), in)
+		require.True(t, fault.Of(err, fault.Invalid), "%+v: got %v", in, err)
+	}
+}
+
+func TestLoginAuthenticateLogout(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	svc, clk := setup(t)
+	u := signUp(t, svc, "ada@example.com")
+
+	ns, err := svc.Login(ctx, app.LoginInput{Email: "ADA@example.com", Password: pw, IP: "10.0.0.1", UserAgent: "ua"})
+	require.NoError(t, err)
+	require.Regexp(t, `^lts_[A-Za-z0-9_-]{43}$`, ns.Token)
+	require.Equal(t, clk.Now().Add(time.Hour), ns.Session.ExpiresAt)
+
+	p, err := svc.Authenticate(ctx, ns.Token)
+	require.NoError(t, err)
+	require.Equal(t, u.ID, p.UserID)
+	require.Equal(t, ns.Session.ID, p.SessionID)
+
+	list, err := svc.ListSessions(ctx, p)
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+
+	require.NoError(t, svc.Logout(ctx, p))
+	_, err = svc.Authenticate(ctx, ns.Token)
+	require.ErrorIs(t, err, domain.ErrUnauthenticated)
+}
+
+func TestSessionsExpire(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	svc, clk := setup(t)
+	signUp(t, svc, "ada@example.com")
+	ns, err := svc.Login(ctx, app.LoginInput{Email: "ada@example.com", Password: pw})
+	require.NoError(t, err)
+	clk.Add(time.Hour)
+	_, err = svc.Authenticate(ctx, ns.Token)
+	require.ErrorIs(t, err, domain.ErrUnauthenticated)
+}
+
+func TestAuthenticateRejectsGarbage(t *testing.T) {
+	t.Parallel()
+	svc, _ := setup(t)
+	for _, tok := range []string{"", "lts_", "lts_nope", "ltk_x", "eyJhbGciOiJub25lIn0.e30."} {
+		_, err := svc.Authenticate(context.Background(), tok)
+		require.ErrorIs(t, err, domain.ErrUnauthenticated, tok)
+	}
+}
+
+func TestLoginLockout(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	svc, clk := setup(t)
+	signUp(t, svc, "ada@example.com")
+	var err error
+	for i := range domain.DefaultAccountThrottle.MaxFailures - 1 {
+		_, err = svc.Login(ctx, app.LoginInput{Email: "ada@example.com", Password: fmt.Sprintf("wrong %d", i), IP: "10.0.0.2"})
+		require.ErrorIs(t, err, domain.ErrInvalidCredentials)
+	}
+	_, err = svc.Login(ctx, app.LoginInput{Email: "ada@example.com", Password: "wrong again", IP: "10.0.0.2"})
+	require.True(t, fault.Of(err, fault.RateLimited), "the fifth failure locks: %v", err)
+
+	// Locked: even the right password is refused, with the same error.
+	_, err = svc.Login(ctx, app.LoginInput{Email: "ada@example.com", Password: pw, IP: "10.0.0.3"})
+	require.True(t, fault.Of(err, fault.RateLimited))
+
+	clk.Add(domain.DefaultAccountThrottle.Lockout)
+	_, err = svc.Login(ctx, app.LoginInput{Email: "ada@example.com", Password: pw, IP: "10.0.0.3"})
+	require.NoError(t, err)
+}
+
+func TestLoginThrottlesPerIP(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	svc, _ := setup(t)
+	signUp(t, svc, "victim@example.com")
+	// One address spraying many accounts trips the per-IP limit.
+	var err error
+	for i := range domain.DefaultIPThrottle.MaxFailures {
+		_, err = svc.Login(ctx, app.LoginInput{Email: fmt.Sprintf("u%d@example.com", i), Password: "x", IP: "192.0.2.9"})
+	}
+	require.True(t, fault.Of(err, fault.RateLimited), "got %v", err)
+	_, err = svc.Login(ctx, app.LoginInput{Email: "victim@example.com", Password: pw, IP: "192.0.2.9"})
+	require.True(t, fault.Of(err, fault.RateLimited))
+	_, err = svc.Login(ctx, app.LoginInput{Email: "victim@example.com", Password: pw, IP: "192.0.2.10"})
+	require.NoError(t, err, "other addresses are unaffected")
+}
+
+func TestUnknownEmailFailsLikeWrongPassword(t *testing.T) {
+	t.Parallel()
+	svc, _ := setup(t)
+	_, err := svc.Login(context.Background(), app.LoginInput{Email: "ghost@example.com", Password: pw})
+	require.ErrorIs(t, err, domain.ErrInvalidCredentials)
+}
+
+func TestRevokeOnlyOwnSessions(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	svc, _ := setup(t)
+	signUp(t, svc, "a@example.com")
+	signUp(t, svc, "b@example.com")
+	a, err := svc.Login(ctx, app.LoginInput{Email: "a@example.com", Password: pw})
+	require.NoError(t, err)
+	b, err := svc.Login(ctx, app.LoginInput{Email: "b@example.com", Password: pw})
+	require.NoError(t, err)
+	pb, err := svc.Authenticate(ctx, b.Token)
+	require.NoError(t, err)
+	require.ErrorIs(t, svc.RevokeSession(ctx, pb, a.Session.ID), domain.ErrSessionNotFound)
+	_, err = svc.Authenticate(ctx, a.Token)
+	require.NoError(t, err, "a's session survives b's attempt")
+}
+
+func TestListUsersPagesForAdminsOnly(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	svc, _ := setup(t)
+	admin, err := svc.CreateAdmin(ctx, app.SignUpInput{Email: "root@example.com", Password: pw, DisplayName: "Root"})
+	require.NoError(t, err)
+	for i := range 4 {
+		signUp(t, svc, fmt.Sprintf("u%d@example.com", i))
+	}
+	pa := domain.Principal{UserID: admin.ID, Role: admin.Role, Scopes: domain.RoleScopes(admin.Role)}
+	var seen []string
+	cursor := ""
+	for {
+		page, err := svc.ListUsers(ctx, pa, cursor, 2)
+		require.NoError(t, err)
+		for _, u := range page.Users {
+			seen = append(seen, u.Email)
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		cursor = page.NextCursor
+	}
+	require.Len(t, seen, 5)
+
+	_, err = svc.ListUsers(ctx, domain.Principal{Scopes: domain.RoleScopes(domain.RoleUser)}, "", 2)
+	require.True(t, fault.Of(err, fault.Forbidden))
+	_, err = svc.ListUsers(ctx, pa, "not-a-cursor!", 2)
+	require.True(t, fault.Of(err, fault.Invalid))
+}

@@ -1,0 +1,130 @@
+// Package authsvc wires the auth service: it opens and migrates its
+// PostgreSQL database, picks the session store (Redis when configured,
+// PostgreSQL otherwise), builds the use cases and the HTTP handler.
+package authsvc
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/lattice-platform/lattice/pkg/adapters/argon2id"
+	"github.com/lattice-platform/lattice/pkg/adapters/postgres"
+	"github.com/lattice-platform/lattice/pkg/adapters/redis"
+	"github.com/lattice-platform/lattice/pkg/platform/health"
+	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
+	"github.com/lattice-platform/lattice/pkg/platform/observe"
+	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/services/auth/app"
+	"github.com/lattice-platform/lattice/services/auth/httpapi"
+	schema "github.com/lattice-platform/lattice/sql"
+)
+
+// Name is the service's name in logs, metrics and traces.
+const Name = "auth"
+
+// Config is the auth service's configuration.
+type Config struct {
+	DatabaseURL string          // PostgreSQL URL; the database is created if missing
+	RedisURL    string          // optional; sessions go to Redis when set
+	SessionTTL  time.Duration   // lifetime of a login session
+	Argon2      argon2id.Params // password hashing cost
+	Clock       ports.Clock     // nil means the system clock
+}
+
+// Service is a wired auth service.
+type Service struct {
+	App      *app.Service
+	HTTP     httpserver.Service
+	pool     *pgxpool.Pool
+	rdb      *goredis.Client
+	sessions *postgres.SessionStore // nil when sessions live in Redis
+	log      *slog.Logger
+}
+
+// New connects to the stores, applies migrations and builds the service.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
+	if err := postgres.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
+		return nil, err
+	}
+	pool, err := postgres.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := postgres.Migrate(pool, schema.Auth, "auth/migrations"); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	s := &Service{pool: pool, log: log}
+	checks := health.Checks{"postgres": postgres.Ping(pool)}
+	var sessions ports.SessionStore
+	if cfg.RedisURL != "" {
+		opts, err := goredis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("auth: REDIS_URL is not a redis:// URL")
+		}
+		s.rdb = goredis.NewClient(opts)
+		sessions = redis.NewSessionStore(s.rdb, "lattice:auth:")
+		checks["redis"] = redis.Ping(s.rdb)
+	} else {
+		s.sessions = postgres.NewSessionStore(pool)
+		sessions = s.sessions
+	}
+	clock := cfg.Clock
+	if clock == nil {
+		clock = ports.SystemClock{}
+	}
+	s.App, err = app.New(app.Deps{
+		Users:    postgres.NewUserRepository(pool),
+		Sessions: sessions,
+		Throttle: postgres.NewLoginThrottle(pool),
+		Hasher:   argon2id.New(cfg.Argon2),
+		Clock:    clock,
+	}, app.Options{SessionTTL: cfg.SessionTTL})
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	api, err := httpapi.Handler(s.App)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.HTTP = httpserver.Service{Name: Name, API: api, Checks: checks, Metrics: observe.NewMetrics(Name), Logger: log}
+	return s, nil
+}
+
+// Run does the service's background work until ctx ends: today, deleting
+// expired sessions from PostgreSQL (Redis expires its own).
+func (s *Service) Run(ctx context.Context) {
+	if s.sessions == nil {
+		return
+	}
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		if n, err := s.sessions.DeleteExpired(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			s.log.WarnContext(ctx, "delete expired sessions", "error", err)
+		} else if n > 0 {
+			s.log.InfoContext(ctx, "deleted expired sessions", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Close releases the connections.
+func (s *Service) Close() {
+	if s.rdb != nil {
+		_ = s.rdb.Close()
+	}
+	s.pool.Close()
+}

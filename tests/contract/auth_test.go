@@ -1,0 +1,275 @@
+// Package contract_test checks that Lattice's services honour their
+// published OpenAPI contracts. Each service runs in-process behind httptest
+// with its real adapters, on PostgreSQL/Redis started by testcontainers, and
+// is driven through its generated client; every request and response is
+// validated against the spec.
+package contract_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	openapi_types "github.com/oapi-codegen/runtime/types"
+	"github.com/stretchr/testify/require"
+
+	"github.com/lattice-platform/lattice/pkg/adapters/argon2id"
+	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
+	"github.com/lattice-platform/lattice/pkg/testinfra"
+	"github.com/lattice-platform/lattice/services/auth/app"
+	"github.com/lattice-platform/lattice/services/auth/authsvc"
+	"github.com/lattice-platform/lattice/services/auth/oapi"
+)
+
+func TestMain(m *testing.M) {
+	testinfra.UseContainers()
+	testinfra.Run(m)
+}
+
+// fastArgon keeps contract tests quick; production parameters are
+// benchmarked separately.
+var fastArgon = argon2id.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}
+
+type authEnv struct {
+	svc       *authsvc.Service
+	url       string
+	client    *oapi.ClientWithResponses
+	transport *specTransport
+}
+
+// startAuth runs the auth service on a fresh PostgreSQL database, with
+// sessions in Redis when withRedis is set.
+func startAuth(t *testing.T, withRedis bool) *authEnv {
+	t.Helper()
+	ctx := context.Background()
+	cfg := authsvc.Config{DatabaseURL: testinfra.Postgres(t), SessionTTL: time.Hour, Argon2: fastArgon}
+	if withRedis {
+		cfg.RedisURL = testinfra.RedisServer(t).URL
+	}
+	svc, err := authsvc.New(ctx, cfg, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	t.Cleanup(svc.Close)
+	srv := httptest.NewServer(httpserver.Handler(httpserver.Config{}, svc.HTTP))
+	t.Cleanup(srv.Close)
+
+	spec, err := oapi.GetSpec()
+	require.NoError(t, err)
+	tr := newSpecTransport(t, spec)
+	client, err := oapi.NewClientWithResponses(srv.URL, oapi.WithHTTPClient(&http.Client{Transport: tr}))
+	require.NoError(t, err)
+	return &authEnv{svc: svc, url: srv.URL, client: client, transport: tr}
+}
+
+func bearer(token string) oapi.RequestEditorFn {
+	return func(_ context.Context, req *http.Request) error {
+		req.Header.Set("Authorization", "Bearer "+token)
+		return nil
+	}
+}
+
+const password = "correct horse battery"
+
+func (e *authEnv) signUpAndLogin(t *testing.T, email string) (oapi.User, string) {
+	t.Helper()
+	ctx := context.Background()
+	su, err := e.client.SignUpWithResponse(ctx, oapi.SignUpJSONRequestBody{Email: openapi_types.Email(email), Password: password, DisplayName: "Ada"})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusCreated, su.StatusCode(), string(su.Body))
+	login, err := e.client.CreateSessionWithResponse(ctx, oapi.CreateSessionJSONRequestBody{Email: email, Password: password})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusCreated, login.StatusCode(), string(login.Body))
+	return *su.JSON201, login.JSON201.Token
+}
+
+func TestAuthUserAndSessionJourney(t *testing.T) {
+	for _, store := range []struct {
+		name  string
+		redis bool
+	}{{"sessions in postgres", false}, {"sessions in redis", true}} {
+		t.Run(store.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			e := startAuth(t, store.redis)
+
+			user, token := e.signUpAndLogin(t, "Ada@Example.com")
+			require.Equal(t, "ada@example.com", user.Email)
+			require.Equal(t, oapi.UserRoleUser, user.Role)
+
+			me, err := e.client.GetMeWithResponse(ctx, bearer(token))
+			require.NoError(t, err)
+			require.Equal(t, http.StatusOK, me.StatusCode())
+			require.Equal(t, user.Id, me.JSON200.Id)
+
+			// A second login from another client.
+			second, err := e.client.CreateSessionWithResponse(ctx, oapi.CreateSessionJSONRequestBody{Email: "ada@example.com", Password: password},
+				func(_ context.Context, r *http.Request) error {
+					r.Header.Set("User-Agent", "second-device/2")
+					return nil
+				})
+			require.NoError(t, err)
+			require.Equal(t, http.StatusCreated, second.StatusCode())
+
+			list, err := e.client.ListSessionsWithResponse(ctx, bearer(token))
+			require.NoError(t, err)
+			require.Equal(t, http.StatusOK, list.StatusCode())
+			require.Len(t, list.JSON200.Items, 2)
+			require.Equal(t, second.JSON201.Session.Id, list.JSON200.Items[0].Id, "newest first")
+			require.False(t, list.JSON200.Items[0].Current)
+			require.True(t, list.JSON200.Items[1].Current)
+			require.Equal(t, "second-device/2", list.JSON200.Items[0].UserAgent)
+
+			rev, err := e.client.RevokeSessionWithResponse(ctx, second.JSON201.Session.Id, bearer(token))
+			require.NoError(t, err)
+			require.Equal(t, http.StatusNoContent, rev.StatusCode())
+			gone, err := e.client.GetMeWithResponse(ctx, bearer(second.JSON201.Token))
+			require.NoError(t, err)
+			require.Equal(t, http.StatusUnauthorized, gone.StatusCode())
+			require.Equal(t, `Bearer realm="lattice"`, gone.HTTPResponse.Header.Get("WWW-Authenticate"))
+
+			again, err := e.client.RevokeSessionWithResponse(ctx, second.JSON201.Session.Id, bearer(token))
+			require.NoError(t, err)
+			require.Equal(t, http.StatusNotFound, again.StatusCode())
+
+			out, err := e.client.LogoutWithResponse(ctx, bearer(token))
+			require.NoError(t, err)
+			require.Equal(t, http.StatusNoContent, out.StatusCode())
+			after, err := e.client.GetMeWithResponse(ctx, bearer(token))
+			require.NoError(t, err)
+			require.Equal(t, http.StatusUnauthorized, after.StatusCode())
+		})
+	}
+}
+
+func TestAuthSignUpConflictAndLoginFailure(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := startAuth(t, false)
+	e.signUpAndLogin(t, "bob@example.com")
+
+	dup, err := e.client.SignUpWithResponse(ctx, oapi.SignUpJSONRequestBody{Email: "BOB@example.com", Password: password, DisplayName: "Bob"})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusConflict, dup.StatusCode())
+	require.Equal(t, "https://lattice.dev/problems/conflict", dup.ApplicationproblemJSON409.Type)
+
+	bad, err := e.client.CreateSessionWithResponse(ctx, oapi.CreateSessionJSONRequestBody{Email: "bob@example.com", Password: "not the password"})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusUnauthorized, bad.StatusCode())
+	require.NotContains(t, string(bad.Body), "not the password")
+}
+
+func TestAuthLockoutAnswers429WithRetryAfter(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := startAuth(t, false)
+	e.signUpAndLogin(t, "carol@example.com")
+	var last *oapi.CreateSessionResponse
+	for range 5 {
+		var err error
+		last, err = e.client.CreateSessionWithResponse(ctx, oapi.CreateSessionJSONRequestBody{Email: "carol@example.com", Password: "wrong password!"})
+		require.NoError(t, err)
+	}
+	require.Equal(t, http.StatusTooManyRequests, last.StatusCode())
+	require.NotEmpty(t, last.HTTPResponse.Header.Get("Retry-After"))
+	locked, err := e.client.CreateSessionWithResponse(ctx, oapi.CreateSessionJSONRequestBody{Email: "carol@example.com", Password: password})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusTooManyRequests, locked.StatusCode(), "the right password is refused while locked")
+}
+
+func TestAuthAdminListsUsers(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := startAuth(t, false)
+	_, err := e.svc.App.CreateAdmin(ctx, app.SignUpInput{Email: "root@example.com", Password: password, DisplayName: "Root"})
+	require.NoError(t, err)
+	login, err := e.client.CreateSessionWithResponse(ctx, oapi.CreateSessionJSONRequestBody{Email: "root@example.com", Password: password})
+	require.NoError(t, err)
+	adminToken := login.JSON201.Token
+	_, userToken := e.signUpAndLogin(t, "u1@example.com")
+	e.signUpAndLogin(t, "u2@example.com")
+
+	forbidden, err := e.client.ListUsersWithResponse(ctx, &oapi.ListUsersParams{}, bearer(userToken))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusForbidden, forbidden.StatusCode())
+
+	limit := 2
+	first, err := e.client.ListUsersWithResponse(ctx, &oapi.ListUsersParams{Limit: &limit}, bearer(adminToken))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, first.StatusCode())
+	require.Len(t, first.JSON200.Items, 2)
+	require.NotNil(t, first.JSON200.NextCursor)
+	rest, err := e.client.ListUsersWithResponse(ctx, &oapi.ListUsersParams{Limit: &limit, Cursor: first.JSON200.NextCursor}, bearer(adminToken))
+	require.NoError(t, err)
+	require.Len(t, rest.JSON200.Items, 1)
+	require.Nil(t, rest.JSON200.NextCursor)
+	emails := []string{first.JSON200.Items[0].Email, first.JSON200.Items[1].Email, rest.JSON200.Items[0].Email}
+	require.ElementsMatch(t, []string{"root@example.com", "u1@example.com", "u2@example.com"}, emails)
+}
+
+// TestAuthBadInputIsA4xxProblem sends malformed, incomplete, oversized,
+// mistyped and over-specified bodies and bad parameters to every endpoint
+// that takes input: each must get a 4xx problem+json, never a 5xx.
+func TestAuthBadInputIsA4xxProblem(t *testing.T) {
+	t.Parallel()
+	e := startAuth(t, false)
+	_, token := e.signUpAndLogin(t, "dave@example.com")
+	e.transport.skipRequestValidation = true
+	huge := `{"email":"a@example.com","password":"` + strings.Repeat("x", 2<<20) + `","display_name":"A"}`
+	cases := []struct {
+		name, method, path, contentType, body string
+		want                                  int
+	}{
+		{"signup malformed JSON", "POST", "/v1/users", "application/json", `{"email":`, 400},
+		{"signup missing fields", "POST", "/v1/users", "application/json", `{"email":"x@example.com"}`, 400},
+		{"signup wrong types", "POST", "/v1/users", "application/json", `{"email":1,"password":true,"display_name":[]}`, 400},
+		{"signup unknown field", "POST", "/v1/users", "application/json", `{"email":"e@example.com","password":"correct horse battery","display_name":"E","role":"admin"}`, 400},
+		{"signup bad email", "POST", "/v1/users", "application/json", `{"email":"not-an-email","password":"correct horse battery","display_name":"E"}`, 400},
+		{"signup empty body", "POST", "/v1/users", "application/json", ``, 400},
+		{"signup oversized", "POST", "/v1/users", "application/json", huge, 413},
+		{"signup wrong content type", "POST", "/v1/users", "text/plain", `hello`, 415},
+		{"login malformed JSON", "POST", "/v1/sessions", "application/json", `[`, 400},
+		{"login missing password", "POST", "/v1/sessions", "application/json", `{"email":"dave@example.com"}`, 400},
+		{"login unknown field", "POST", "/v1/sessions", "application/json", `{"email":"dave@example.com","password":"x","otp":1}`, 400},
+		{"revoke non-uuid id", "DELETE", "/v1/sessions/not-a-uuid", "", ``, 400},
+		{"list users bad limit", "GET", "/v1/users?limit=abc", "", ``, 400},
+		{"list users limit too big", "GET", "/v1/users?limit=100000", "", ``, 400},
+		{"list users without admin scope", "GET", "/v1/users?cursor=%21%21", "", ``, 403},
+	}
+	httpc := &http.Client{Transport: e.transport}
+	for _, tc := range cases {
+		req, err := http.NewRequest(tc.method, e.url+tc.path, strings.NewReader(tc.body))
+		require.NoError(t, err)
+		if tc.contentType != "" {
+			req.Header.Set("Content-Type", tc.contentType)
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := httpc.Do(req)
+		require.NoError(t, err, tc.name)
+		resp.Body.Close()
+		require.Equal(t, tc.want, resp.StatusCode, tc.name)
+		require.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"), tc.name)
+	}
+}
+
+func TestAuthOperationalEndpoints(t *testing.T) {
+	t.Parallel()
+	e := startAuth(t, true)
+	for path, want := range map[string]string{"/healthz": `"ok"`, "/readyz": `"redis":"ok"`, "/metrics": "lattice_http_requests_total"} {
+		if path == "/metrics" { // make sure there is a request to count
+			resp, err := http.Get(e.url + "/v1/users/me")
+			require.NoError(t, err)
+			resp.Body.Close()
+		}
+		resp, err := http.Get(e.url + path)
+		require.NoError(t, err)
+		var b strings.Builder
+		_, _ = io.Copy(&b, resp.Body)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode, path)
+		require.Contains(t, b.String(), want, path)
+	}
+}
