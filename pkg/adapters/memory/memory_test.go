@@ -21,3 +21,23 @@ func TestSessionStore(t *testing.T) {
 func TestLoginThrottle(t *testing.T) {
 	portstest.LoginThrottle(t, func(*testing.T) ports.LoginThrottle { return memory.NewLoginThrottle() })
 }
+
+func TestClientRepository(t *testing.T) {
+	portstest.ClientRepository(t, func(*testing.T) ports.ClientRepository { return memory.NewClientRepository() })
+}
+
+func TestGrantStore(t *testing.T) {
+	portstest.GrantStore(t, func(*testing.T) portstest.GrantFixture {
+		return portstest.GrantFixture{Store: memory.NewGrantStore(), ClientID: "app", UserID: "0190a000-0000-7000-8000-000000000001"}
+	})
+}
+
+func TestSigningKeyStore(t *testing.T) {
+	portstest.SigningKeyStore(t, func(*testing.T) ports.SigningKeyStore { return memory.NewSigningKeyStore() })
+}
+
+func TestAPIKeyRepository(t *testing.T) {
+	portstest.APIKeyRepository(t, func(*testing.T) (ports.APIKeyRepository, string, string) {
+		return memory.NewAPIKeyRepository(), "0190a000-0000-7000-8000-000000000001", "0190a000-0000-7000-8000-000000000002"
+	})
+}

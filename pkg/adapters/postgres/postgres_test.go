@@ -1,7 +1,9 @@
 package postgres_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
 	"testing"
 	"time"
 
@@ -80,4 +82,68 @@ func seedUser(t *testing.T, users ports.UserRepository, email string) string {
 	u := domain.User{ID: newID(t), Email: email, DisplayName: "Seed", Role: domain.RoleUser, PasswordHash: "x", CreatedAt: ts, UpdatedAt: ts}
 	require.NoError(t, users.Create(context.Background(), u))
 	return u.ID
+}
+
+func TestClientRepository(t *testing.T) {
+	portstest.ClientRepository(t, func(t *testing.T) ports.ClientRepository {
+		return postgres.NewClientRepository(setup(t))
+	})
+}
+
+func TestGrantStore(t *testing.T) {
+	portstest.GrantStore(t, func(t *testing.T) portstest.GrantFixture {
+		pool := setup(t)
+		clients := postgres.NewClientRepository(pool)
+		require.NoError(t, clients.Create(context.Background(), domain.Client{ID: "app", Name: "App", Type: domain.ClientPublic,
+			GrantTypes: []string{domain.GrantAuthorizationCode}, CreatedAt: time.Now()}))
+		return portstest.GrantFixture{Store: postgres.NewGrantStore(pool), ClientID: "app",
+			UserID: seedUser(t, postgres.NewUserRepository(pool), "g@example.com")}
+	})
+}
+
+func TestSigningKeyStore(t *testing.T) {
+	portstest.SigningKeyStore(t, func(t *testing.T) ports.SigningKeyStore {
+		s, err := postgres.NewSigningKeyStore(setup(t), nil)
+		require.NoError(t, err)
+		return s
+	})
+}
+
+func TestSigningKeyStoreSealed(t *testing.T) {
+	portstest.SigningKeyStore(t, func(t *testing.T) ports.SigningKeyStore {
+		s, err := postgres.NewSigningKeyStore(setup(t), bytes.Repeat([]byte{7}, 32))
+		require.NoError(t, err)
+		return s
+	})
+}
+
+func TestSealedKeysNeedTheirKeyEncryptionKey(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := setup(t)
+	sealed, err := postgres.NewSigningKeyStore(pool, bytes.Repeat([]byte{1}, 32))
+	require.NoError(t, err)
+	ts := time.Now().UTC().Truncate(time.Microsecond)
+	require.NoError(t, sealed.Rotate(ctx, domain.SigningKey{ID: "k", Private: ed25519.NewKeyFromSeed(make([]byte, 32)), CreatedAt: ts}, ts))
+
+	var raw []byte
+	require.NoError(t, pool.QueryRow(ctx, "SELECT private_key FROM signing_keys").Scan(&raw))
+	require.NotContains(t, string(raw), string(make([]byte, 32)), "the seed must not be stored in clear")
+
+	wrong, err := postgres.NewSigningKeyStore(pool, bytes.Repeat([]byte{2}, 32))
+	require.NoError(t, err)
+	_, err = wrong.Published(ctx, ts)
+	require.Error(t, err)
+	plain, err := postgres.NewSigningKeyStore(pool, nil)
+	require.NoError(t, err)
+	_, err = plain.Published(ctx, ts)
+	require.Error(t, err)
+}
+
+func TestAPIKeyRepository(t *testing.T) {
+	portstest.APIKeyRepository(t, func(t *testing.T) (ports.APIKeyRepository, string, string) {
+		pool := setup(t)
+		users := postgres.NewUserRepository(pool)
+		return postgres.NewAPIKeyRepository(pool), seedUser(t, users, "k1@example.com"), seedUser(t, users, "k2@example.com")
+	})
 }

@@ -10,11 +10,60 @@ import (
 	"github.com/google/uuid"
 )
 
+type ApiKey struct {
+	ID         uuid.UUID
+	UserID     uuid.UUID
+	Name       string
+	Prefix     string
+	KeyHash    []byte
+	Scopes     []string
+	CreatedAt  time.Time
+	ExpiresAt  *time.Time
+	RevokedAt  *time.Time
+	LastUsedAt *time.Time
+}
+
 type LoginThrottle struct {
 	Key         string
 	Failures    int32
 	WindowStart time.Time
 	LockedUntil *time.Time
+}
+
+type OauthClient struct {
+	ID           string
+	Name         string
+	ClientType   string
+	SecretHash   []byte
+	RedirectUris []string
+	GrantTypes   []string
+	Scopes       []string
+	CreatedAt    time.Time
+}
+
+type OauthCode struct {
+	CodeHash      []byte
+	ClientID      string
+	UserID        uuid.UUID
+	RedirectUri   string
+	Scopes        []string
+	CodeChallenge string
+	CreatedAt     time.Time
+	ExpiresAt     time.Time
+	ConsumedAt    *time.Time
+}
+
+type OauthRefreshToken struct {
+	ID        uuid.UUID
+	FamilyID  uuid.UUID
+	TokenHash []byte
+	ClientID  string
+	UserID    uuid.UUID
+	Scopes    []string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	SpentAt   *time.Time
+	RevokedAt *time.Time
 }
 
 type Session struct {
@@ -25,6 +74,14 @@ type Session struct {
 	Ip        string
 	CreatedAt time.Time
 	ExpiresAt time.Time
+}
+
+type SigningKey struct {
+	Kid            string
+	PrivateKey     []byte
+	CreatedAt      time.Time
+	RetiredAt      *time.Time
+	PublishedUntil *time.Time
 }
 
 type User struct {

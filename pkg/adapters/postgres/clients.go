@@ -1,0 +1,79 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/lattice-platform/lattice/pkg/adapters/postgres/internal/authdb"
+	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/services/auth/domain"
+)
+
+// ClientRepository is the PostgreSQL ports.ClientRepository.
+type ClientRepository struct{ q *authdb.Queries }
+
+var _ ports.ClientRepository = (*ClientRepository)(nil)
+
+// NewClientRepository returns a repository on pool.
+func NewClientRepository(pool *pgxpool.Pool) *ClientRepository {
+	return &ClientRepository{q: authdb.New(pool)}
+}
+
+// Create stores c.
+func (r *ClientRepository) Create(ctx context.Context, c domain.Client) error {
+	return translate(r.q.InsertClient(ctx, authdb.InsertClientParams{
+		ID: c.ID, Name: c.Name, ClientType: string(c.Type), SecretHash: c.SecretHash,
+		RedirectUris: nonNil(c.RedirectURIs), GrantTypes: nonNil(c.GrantTypes), Scopes: nonNil(c.Scopes), CreatedAt: c.CreatedAt,
+	}), nil)
+}
+
+// ByID returns the client or domain.ErrClientNotFound.
+func (r *ClientRepository) ByID(ctx context.Context, id string) (domain.Client, error) {
+	row, err := r.q.ClientByID(ctx, id)
+	if err != nil {
+		return domain.Client{}, translate(err, domain.ErrClientNotFound)
+	}
+	return clientFromRow(row), nil
+}
+
+// List returns every client, oldest first.
+func (r *ClientRepository) List(ctx context.Context) ([]domain.Client, error) {
+	rows, err := r.q.ListClients(ctx)
+	if err != nil {
+		return nil, translate(err, nil)
+	}
+	out := make([]domain.Client, len(rows))
+	for i, row := range rows {
+		out[i] = clientFromRow(row)
+	}
+	return out, nil
+}
+
+// Delete removes the client; its codes and refresh tokens go with it
+// (ON DELETE CASCADE).
+func (r *ClientRepository) Delete(ctx context.Context, id string) error {
+	n, err := r.q.DeleteClient(ctx, id)
+	if err != nil {
+		return translate(err, nil)
+	}
+	if n == 0 {
+		return domain.ErrClientNotFound
+	}
+	return nil
+}
+
+func clientFromRow(r authdb.OauthClient) domain.Client {
+	return domain.Client{
+		ID: r.ID, Name: r.Name, Type: domain.ClientType(r.ClientType), SecretHash: r.SecretHash,
+		RedirectURIs: r.RedirectUris, GrantTypes: r.GrantTypes, Scopes: r.Scopes, CreatedAt: r.CreatedAt.UTC(),
+	}
+}
+
+// nonNil keeps NOT NULL array columns from receiving NULL.
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

@@ -1,0 +1,198 @@
+// Package tokenverify is how every Lattice service and the gateway check a
+// bearer credential, as OAuth resource servers: access tokens (EdDSA JWTs)
+// are verified locally against the auth service's JWKS, fetched and cached,
+// and fetched again when a token names an unknown key (so a freshly rotated
+// key is accepted at once) at most once per interval; API keys are checked
+// through RFC 7662 introspection with a short-lived cache. It implements
+// ports.TokenVerifier, so cores only ever see a ports.Identity.
+package tokenverify
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v3/jwa"
+	"github.com/lestrrat-go/jwx/v3/jwt"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/lattice-platform/lattice/pkg/fault"
+	"github.com/lattice-platform/lattice/pkg/ports"
+)
+
+// Keys maps a key id to its Ed25519 public key.
+type Keys map[string]ed25519.PublicKey
+
+// KeyFetcher returns the authority's current verification keys.
+type KeyFetcher func(ctx context.Context) (Keys, error)
+
+// Config configures a Verifier. Issuer, Audience and Fetch are required.
+type Config struct {
+	Issuer   string
+	Audience string
+	Fetch    KeyFetcher
+	// Introspect checks API keys; without it API keys are rejected.
+	Introspect *Introspector
+	// MinRefetch bounds JWKS fetches caused by unknown key ids (default 10s),
+	// so a flood of forged kids cannot hammer the authority.
+	MinRefetch time.Duration
+	// MaxAge refreshes the cached JWKS on use after this long (default 5m).
+	MaxAge time.Duration
+	// Leeway tolerates clock skew on exp/nbf/iat (default 30s).
+	Leeway time.Duration
+	Now    func() time.Time
+}
+
+// Verifier implements ports.TokenVerifier.
+type Verifier struct {
+	cfg Config
+	sf  singleflight.Group
+
+	mu        sync.RWMutex
+	keys      Keys
+	fetchedAt time.Time
+}
+
+var _ ports.TokenVerifier = (*Verifier)(nil)
+
+// New returns a Verifier; keys are fetched on first use.
+func New(cfg Config) *Verifier {
+	if cfg.MinRefetch == 0 {
+		cfg.MinRefetch = 10 * time.Second
+	}
+	if cfg.MaxAge == 0 {
+		cfg.MaxAge = 5 * time.Minute
+	}
+	if cfg.Leeway == 0 {
+		cfg.Leeway = 30 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Verifier{cfg: cfg}
+}
+
+var (
+	errBadToken    = fault.New(fault.Unauthenticated, "the access token is invalid or expired")
+	errUnsupported = fault.New(fault.Unauthenticated, "this credential is not accepted here")
+)
+
+// Verify checks bearer and returns its identity.
+func (v *Verifier) Verify(ctx context.Context, bearer string) (ports.Identity, error) {
+	switch {
+	case strings.HasPrefix(bearer, "ltk_"):
+		if v.cfg.Introspect == nil {
+			return ports.Identity{}, errUnsupported
+		}
+		return v.cfg.Introspect.Verify(ctx, bearer)
+	case strings.Count(bearer, ".") != 2:
+		return ports.Identity{}, errBadToken
+	}
+	kid, ok := headerKeyID(bearer)
+	if !ok {
+		return ports.Identity{}, errBadToken
+	}
+	pub, err := v.key(ctx, kid)
+	if err != nil {
+		return ports.Identity{}, err
+	}
+	tok, err := jwt.Parse([]byte(bearer),
+		jwt.WithKey(jwa.EdDSA(), pub),
+		jwt.WithValidate(true),
+		jwt.WithIssuer(v.cfg.Issuer),
+		jwt.WithAudience(v.cfg.Audience),
+		jwt.WithAcceptableSkew(v.cfg.Leeway),
+		jwt.WithClock(jwt.ClockFunc(v.cfg.Now)),
+		jwt.WithRequiredClaim("exp"),
+		jwt.WithRequiredClaim("sub"),
+	)
+	if err != nil {
+		return ports.Identity{}, errBadToken
+	}
+	id := ports.Identity{Kind: ports.CredentialAccessToken}
+	id.Subject, _ = tok.Subject()
+	id.ExpiresAt, _ = tok.Expiration()
+	id.TokenID, _ = tok.JwtID()
+	var scope, clientID string
+	_ = tok.Get("scope", &scope)
+	_ = tok.Get("client_id", &clientID)
+	id.ClientID = clientID
+	id.Scopes = strings.Fields(scope)
+	return id, nil
+}
+
+// headerKeyID reads alg and kid from the protected header. Anything but
+// EdDSA (including "none" and HMAC algorithms that could be confused with
+// a public key) is refused before any key is looked up.
+func headerKeyID(token string) (string, bool) {
+	seg := token[:strings.IndexByte(token, '.')]
+	if len(seg) > 1024 {
+		return "", false
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(seg)
+	if err != nil {
+		return "", false
+	}
+	var h struct {
+		Alg string `json:"alg"`
+		Kid string `json:"kid"`
+	}
+	if json.Unmarshal(raw, &h) != nil || h.Alg != "EdDSA" || h.Kid == "" {
+		return "", false
+	}
+	return h.Kid, true
+}
+
+// key returns the public key for kid, fetching the key set when it is
+// stale or does not know kid (rate-limited by MinRefetch).
+func (v *Verifier) key(ctx context.Context, kid string) (ed25519.PublicKey, error) {
+	v.mu.RLock()
+	pub, known := v.keys[kid]
+	age := v.cfg.Now().Sub(v.fetchedAt)
+	fetched := !v.fetchedAt.IsZero()
+	v.mu.RUnlock()
+	if known && age < v.cfg.MaxAge {
+		return pub, nil
+	}
+	if fetched && age < v.cfg.MinRefetch {
+		if known {
+			return pub, nil
+		}
+		return nil, errBadToken
+	}
+	keys, err := v.refresh(ctx)
+	if err != nil {
+		if known { // keep serving with the key we have while the authority is away
+			return pub, nil
+		}
+		return nil, err
+	}
+	if pub, ok := keys[kid]; ok {
+		return pub, nil
+	}
+	return nil, errBadToken
+}
+
+func (v *Verifier) refresh(ctx context.Context) (Keys, error) {
+	res, err, _ := v.sf.Do("jwks", func() (any, error) {
+		keys, err := v.cfg.Fetch(ctx)
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		// A failed fetch also counts, so an unreachable authority is not
+		// retried on every request.
+		v.fetchedAt = v.cfg.Now()
+		if err != nil {
+			return nil, err
+		}
+		v.keys = keys
+		return keys, nil
+	})
+	if err != nil {
+		return nil, fault.Wrap(fault.Unavailable, "the token authority's keys are unavailable", err)
+	}
+	return res.(Keys), nil
+}
