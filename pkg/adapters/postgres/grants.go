@@ -24,7 +24,9 @@ type GrantStore struct {
 var _ ports.GrantStore = (*GrantStore)(nil)
 
 // NewGrantStore returns a store on pool.
-func NewGrantStore(pool *pgxpool.Pool) *GrantStore { return &GrantStore{pool: pool, q: authdb.New(pool)} }
+func NewGrantStore(pool *pgxpool.Pool) *GrantStore {
+	return &GrantStore{pool: pool, q: authdb.New(pool)}
+}
 
 // SaveCode stores an authorization code.
 func (g *GrantStore) SaveCode(ctx context.Context, c domain.AuthorizationCode) error {
