@@ -38,7 +38,13 @@ func loadConfig(env *config.Env) (Config, error) {
 	c.Auth = authsvc.Config{
 		DatabaseURL: env.String("AUTH_DATABASE_URL", defaultPostgres+"lattice_auth?sslmode=disable"),
 		RedisURL:    env.String("REDIS_URL", ""),
+		Issuer:      strings.TrimSuffix(env.String("AUTH_ISSUER", "http://127.0.0.1:8081"), "/"),
+		Audience:    env.String("AUTH_AUDIENCE", "lattice"),
 		SessionTTL:  env.Duration("AUTH_SESSION_TTL", 24*time.Hour),
+		AccessTTL:   env.Duration("AUTH_ACCESS_TOKEN_TTL", 15*time.Minute),
+		RefreshTTL:  env.Duration("AUTH_REFRESH_TOKEN_TTL", 30*24*time.Hour),
+		KeyRotation: env.Duration("AUTH_KEY_ROTATION", 30*24*time.Hour),
+		KeyEncKey:   env.Base64Key("AUTH_KEY_ENCRYPTION_KEY", 32),
 		Argon2:      argon2id.OWASP,
 	}
 	c.AuthHTTP = httpserver.Config{

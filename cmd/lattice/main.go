@@ -33,6 +33,8 @@ commands:
   serve    --target=all|auth|resource|search|processing|analytics|gateway
   migrate  --target=all|auth   create and migrate the databases, then exit
   user     create-admin --email E --name N   (password read from standard input)
+  client   create --name N --type confidential|public [--redirect-uri U]... [--grant G]... [--scope S]...
+  keys     rotate                            make a new access-token signing key active now
   version
 `
 
@@ -50,6 +52,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdMigrate(ctx, args[1:], stderr, lookup)
 	case "user":
 		return cmdUser(ctx, args[1:], stdin, stdout, stderr, lookup)
+	case "client":
+		return cmdClient(ctx, args[1:], stdout, stderr, lookup)
+	case "keys":
+		return cmdKeys(ctx, args[1:], stdout, stderr, lookup)
 	case "version":
 		fmt.Fprintln(stdout, "lattice", version)
 		return nil

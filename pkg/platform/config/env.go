@@ -4,6 +4,7 @@
 package config
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
@@ -60,6 +61,21 @@ func (e *Env) Int(key string, def int) int {
 		return def
 	}
 	return n
+}
+
+// Base64Key decodes a standard-base64 secret of exactly n bytes, or
+// returns nil when unset. The value never appears in the error.
+func (e *Env) Base64Key(key string, n int) []byte {
+	v := e.String(key, "")
+	if v == "" {
+		return nil
+	}
+	b, err := base64.StdEncoding.DecodeString(v)
+	if err != nil || len(b) != n {
+		e.errs = append(e.errs, fmt.Errorf("%s: want %d bytes, base64-encoded (openssl rand -base64 %d)", key, n, n))
+		return nil
+	}
+	return b
 }
 
 // Err returns every problem found so far, or nil.

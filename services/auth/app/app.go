@@ -21,12 +21,26 @@ type Deps struct {
 	Sessions ports.SessionStore
 	Throttle ports.LoginThrottle
 	Hasher   ports.PasswordHasher
+	Clients  ports.ClientRepository
+	Grants   ports.GrantStore
+	Keys     ports.SigningKeyStore
+	Signer   ports.TokenSigner
+	APIKeys  ports.APIKeyRepository
+	// Verifier checks this service's own access tokens when they are
+	// presented to its API.
+	Verifier ports.TokenVerifier
 	Clock    ports.Clock
 }
 
 // Options tune the use cases; zero values take the defaults.
 type Options struct {
+	Issuer          string        // the "iss" of every token and the RFC 8414 issuer
+	Audience        string        // the "aud" of access tokens; default "lattice"
 	SessionTTL      time.Duration // default 24h
+	AccessTTL       time.Duration // default 15m
+	RefreshTTL      time.Duration // default 30 days
+	CodeTTL         time.Duration // default 1m
+	KeyRotation     time.Duration // rotate the signing key this often; default 30 days
 	AccountThrottle domain.ThrottlePolicy
 	IPThrottle      domain.ThrottlePolicy
 }
@@ -39,6 +53,7 @@ type Service struct {
 	// a missing account costs the same time as one with a wrong password and
 	// response timing does not reveal which emails are registered.
 	dummyHash string
+	keys      keyCache
 }
 
 // New returns a Service. It hashes a throwaway password once to build the
@@ -46,6 +61,18 @@ type Service struct {
 func New(deps Deps, opts Options) (*Service, error) {
 	if opts.SessionTTL == 0 {
 		opts.SessionTTL = 24 * time.Hour
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&opts.AccessTTL, 15*time.Minute)
+	def(&opts.RefreshTTL, 30*24*time.Hour)
+	def(&opts.CodeTTL, time.Minute)
+	def(&opts.KeyRotation, 30*24*time.Hour)
+	if opts.Audience == "" {
+		opts.Audience = "lattice"
 	}
 	if opts.AccountThrottle == (domain.ThrottlePolicy{}) {
 		opts.AccountThrottle = domain.DefaultAccountThrottle

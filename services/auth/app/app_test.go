@@ -10,7 +10,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/argon2id"
+	"github.com/lattice-platform/lattice/pkg/adapters/jose"
 	"github.com/lattice-platform/lattice/pkg/adapters/memory"
+	"github.com/lattice-platform/lattice/pkg/adapters/tokenverify"
 	"github.com/lattice-platform/lattice/pkg/fault"
 	"github.com/lattice-platform/lattice/services/auth/app"
 	"github.com/lattice-platform/lattice/services/auth/domain"
@@ -25,16 +27,26 @@ type clock struct {
 func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) Add(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(d) }
 
+const issuer = "https://auth.test"
+
 func setup(t *testing.T) (*app.Service, *clock) {
 	t.Helper()
 	clk := &clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	keys := memory.NewSigningKeyStore()
 	svc, err := app.New(app.Deps{
 		Users:    memory.NewUserRepository(),
 		Sessions: memory.NewSessionStore(),
 		Throttle: memory.NewLoginThrottle(),
 		Hasher:   argon2id.New(argon2id.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}),
-		Clock:    clk,
-	}, app.Options{SessionTTL: time.Hour})
+		Clients:  memory.NewClientRepository(),
+		Grants:   memory.NewGrantStore(),
+		Keys:     keys,
+		Signer:   jose.NewSigner(),
+		APIKeys:  memory.NewAPIKeyRepository(),
+		Verifier: tokenverify.New(tokenverify.Config{Issuer: issuer, Audience: "lattice",
+			Fetch: tokenverify.StoreKeys(keys, clk.Now), MinRefetch: time.Nanosecond, Now: clk.Now}),
+		Clock: clk,
+	}, app.Options{Issuer: issuer, SessionTTL: time.Hour})
 	require.NoError(t, err)
 	return svc, clk
 }

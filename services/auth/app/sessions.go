@@ -32,7 +32,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (NewSession, error) 
 	if err != nil {
 		return NewSession{}, err
 	}
-	return s.openSession(ctx, u, in.IP, in.UserAgent)
+	return s.OpenSession(ctx, u, in.IP, in.UserAgent)
 }
 
 // CheckPassword verifies an email and password under the login throttle and
@@ -87,7 +87,8 @@ func (s *Service) CheckPassword(ctx context.Context, rawEmail, password, ip stri
 	return u, nil
 }
 
-func (s *Service) openSession(ctx context.Context, u domain.User, ip, userAgent string) (NewSession, error) {
+// OpenSession starts a session for a user whose password was checked.
+func (s *Service) OpenSession(ctx context.Context, u domain.User, ip, userAgent string) (NewSession, error) {
 	now := s.deps.Clock.Now()
 	token := randomToken(domain.SessionTokenPrefix)
 	sess := domain.Session{
@@ -127,23 +128,52 @@ func (s *Service) Logout(ctx context.Context, p domain.Principal) error {
 	return s.deps.Sessions.Delete(ctx, p.UserID, p.SessionID)
 }
 
-// Authenticate resolves a bearer credential to a principal. Today it
-// accepts session tokens; unknown or expired credentials give
-// domain.ErrUnauthenticated.
+// Authenticate resolves a bearer credential — a session token, an API key
+// or an access token — to a principal. Anything unknown, expired or revoked
+// gives domain.ErrUnauthenticated.
 func (s *Service) Authenticate(ctx context.Context, bearer string) (domain.Principal, error) {
-	sess, err := s.SessionByToken(ctx, bearer)
-	if errors.Is(err, domain.ErrSessionNotFound) {
-		return domain.Principal{}, domain.ErrUnauthenticated
+	switch {
+	case strings.HasPrefix(bearer, domain.SessionTokenPrefix):
+		sess, err := s.SessionByToken(ctx, bearer)
+		if err != nil {
+			return domain.Principal{}, unauthenticated(err)
+		}
+		u, err := s.deps.Users.ByID(ctx, sess.UserID)
+		if err != nil {
+			return domain.Principal{}, unauthenticated(err)
+		}
+		return domain.Principal{UserID: u.ID, Role: u.Role, Scopes: domain.RoleScopes(u.Role), SessionID: sess.ID}, nil
+	case strings.HasPrefix(bearer, domain.APIKeyPrefix):
+		k, u, err := s.liveAPIKey(ctx, bearer)
+		if err != nil {
+			return domain.Principal{}, unauthenticated(err)
+		}
+		return domain.Principal{UserID: u.ID, Role: u.Role, Scopes: domain.Intersect(k.Scopes, domain.RoleScopes(u.Role))}, nil
+	case strings.Count(bearer, ".") == 2:
+		id, err := s.deps.Verifier.Verify(ctx, bearer)
+		if err != nil {
+			return domain.Principal{}, unauthenticated(err)
+		}
+		p := domain.Principal{Scopes: id.Scopes, ClientID: id.ClientID}
+		if id.Subject != id.ClientID { // a user's token, not a client_credentials one
+			u, err := s.deps.Users.ByID(ctx, id.Subject)
+			if err != nil {
+				return domain.Principal{}, unauthenticated(err)
+			}
+			p.UserID, p.Role = u.ID, u.Role
+			p.Scopes = domain.Intersect(id.Scopes, domain.RoleScopes(u.Role))
+		}
+		return p, nil
 	}
-	if err != nil {
-		return domain.Principal{}, err
+	return domain.Principal{}, domain.ErrUnauthenticated
+}
+
+// unauthenticated turns "no such credential" outcomes into
+// ErrUnauthenticated and passes infrastructure failures through.
+func unauthenticated(err error) error {
+	switch fault.KindOf(err) {
+	case fault.NotFound, fault.Unauthenticated:
+		return domain.ErrUnauthenticated
 	}
-	u, err := s.deps.Users.ByID(ctx, sess.UserID)
-	if errors.Is(err, domain.ErrUserNotFound) {
-		return domain.Principal{}, domain.ErrUnauthenticated
-	}
-	if err != nil {
-		return domain.Principal{}, err
-	}
-	return domain.Principal{UserID: u.ID, Role: u.Role, Scopes: domain.RoleScopes(u.Role), SessionID: sess.ID}, nil
+	return err
 }

@@ -52,6 +52,9 @@ func (s *Service) createUser(ctx context.Context, in SignUpInput, role domain.Ro
 
 // Me returns the principal's own account.
 func (s *Service) Me(ctx context.Context, p domain.Principal) (domain.User, error) {
+	if p.UserID == "" {
+		return domain.User{}, errNoUser
+	}
 	return s.deps.Users.ByID(ctx, p.UserID)
 }
 

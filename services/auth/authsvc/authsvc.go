@@ -13,8 +13,10 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/argon2id"
+	"github.com/lattice-platform/lattice/pkg/adapters/jose"
 	"github.com/lattice-platform/lattice/pkg/adapters/postgres"
 	"github.com/lattice-platform/lattice/pkg/adapters/redis"
+	"github.com/lattice-platform/lattice/pkg/adapters/tokenverify"
 	"github.com/lattice-platform/lattice/pkg/platform/health"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 	"github.com/lattice-platform/lattice/pkg/platform/observe"
@@ -31,7 +33,13 @@ const Name = "auth"
 type Config struct {
 	DatabaseURL string          // PostgreSQL URL; the database is created if missing
 	RedisURL    string          // optional; sessions go to Redis when set
+	Issuer      string          // public base URL: token "iss" and discovery
+	Audience    string          // access tokens' "aud"
 	SessionTTL  time.Duration   // lifetime of a login session
+	AccessTTL   time.Duration   // lifetime of an access token
+	RefreshTTL  time.Duration   // lifetime of a refresh token
+	KeyRotation time.Duration   // signing-key rotation period
+	KeyEncKey   []byte          // optional 32-byte key sealing signing keys at rest
 	Argon2      argon2id.Params // password hashing cost
 	Clock       ports.Clock     // nil means the system clock
 }
@@ -43,11 +51,15 @@ type Service struct {
 	pool     *pgxpool.Pool
 	rdb      *goredis.Client
 	sessions *postgres.SessionStore // nil when sessions live in Redis
+	grants   *postgres.GrantStore
 	log      *slog.Logger
 }
 
 // New connects to the stores, applies migrations and builds the service.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
+	if cfg.Audience == "" {
+		cfg.Audience = "lattice"
+	}
 	if err := postgres.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
 		return nil, err
 	}
@@ -79,18 +91,36 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	if clock == nil {
 		clock = ports.SystemClock{}
 	}
+	keys, err := postgres.NewSigningKeyStore(pool, cfg.KeyEncKey)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.grants = postgres.NewGrantStore(pool)
+	opts := app.Options{Issuer: cfg.Issuer, Audience: cfg.Audience, SessionTTL: cfg.SessionTTL,
+		AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL, KeyRotation: cfg.KeyRotation}
 	s.App, err = app.New(app.Deps{
 		Users:    postgres.NewUserRepository(pool),
 		Sessions: sessions,
 		Throttle: postgres.NewLoginThrottle(pool),
 		Hasher:   argon2id.New(cfg.Argon2),
-		Clock:    clock,
-	}, app.Options{SessionTTL: cfg.SessionTTL})
+		Clients:  postgres.NewClientRepository(pool),
+		Grants:   s.grants,
+		Keys:     keys,
+		Signer:   jose.NewSigner(),
+		APIKeys:  postgres.NewAPIKeyRepository(pool),
+		Verifier: tokenverify.New(tokenverify.Config{
+			Issuer: cfg.Issuer, Audience: cfg.Audience, Fetch: tokenverify.StoreKeys(keys, clock.Now),
+			// The keys are local, so an unknown kid may be looked up at once.
+			MinRefetch: time.Millisecond, Now: clock.Now,
+		}),
+		Clock: clock,
+	}, opts)
 	if err != nil {
 		s.Close()
 		return nil, err
 	}
-	api, err := httpapi.Handler(s.App)
+	api, err := httpapi.Handler(s.App, cfg.Issuer)
 	if err != nil {
 		s.Close()
 		return nil, err
@@ -99,19 +129,28 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	return s, nil
 }
 
-// Run does the service's background work until ctx ends: today, deleting
-// expired sessions from PostgreSQL (Redis expires its own).
+// Run does the service's background work until ctx ends: rotating the
+// signing key when it is due, and deleting expired sessions (Redis expires
+// its own), codes and refresh tokens.
 func (s *Service) Run(ctx context.Context) {
-	if s.sessions == nil {
-		return
-	}
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
 	for {
-		if n, err := s.sessions.DeleteExpired(ctx, time.Now()); err != nil && ctx.Err() == nil {
-			s.log.WarnContext(ctx, "delete expired sessions", "error", err)
-		} else if n > 0 {
-			s.log.InfoContext(ctx, "deleted expired sessions", "count", n)
+		if rotated, err := s.App.MaybeRotateKeys(ctx); err != nil && ctx.Err() == nil {
+			s.log.WarnContext(ctx, "rotate signing key", "error", err)
+		} else if rotated {
+			s.log.InfoContext(ctx, "rotated the signing key")
+		}
+		now := time.Now()
+		if s.sessions != nil {
+			if n, err := s.sessions.DeleteExpired(ctx, now); err != nil && ctx.Err() == nil {
+				s.log.WarnContext(ctx, "delete expired sessions", "error", err)
+			} else if n > 0 {
+				s.log.InfoContext(ctx, "deleted expired sessions", "count", n)
+			}
+		}
+		if err := s.grants.DeleteExpired(ctx, now); err != nil && ctx.Err() == nil {
+			s.log.WarnContext(ctx, "delete expired grants", "error", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -22,6 +22,7 @@ type Principal struct {
 	Role      Role
 	Scopes    []Scope
 	SessionID string // set when the credential is a session token
+	ClientID  string // set when the credential is an OAuth access token
 }
 
 // ErrUnauthenticated is returned when no valid credential was presented.

@@ -8,6 +8,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
@@ -22,13 +23,15 @@ import (
 
 // Server implements the generated strict interface.
 type Server struct {
-	app *app.Service
+	app    *app.Service
+	issuer string
 }
 
 var _ oapi.StrictServerInterface = (*Server)(nil)
 
 // Handler returns the auth API: validation, then the generated router.
-func Handler(svc *app.Service) (http.Handler, error) {
+// issuer is the public base URL that discovery documents advertise.
+func Handler(svc *app.Service, issuer string) (http.Handler, error) {
 	spec, err := oapi.GetSpec()
 	if err != nil {
 		return nil, err
@@ -36,7 +39,7 @@ func Handler(svc *app.Service) (http.Handler, error) {
 	r := chi.NewRouter()
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) { problem.Write(w, r, errNoEndpoint) })
 	r.Use(withCaller, apimw.Validator(spec))
-	strict := oapi.NewStrictHandlerWithOptions(&Server{app: svc}, nil, oapi.StrictHTTPServerOptions{
+	strict := oapi.NewStrictHandlerWithOptions(&Server{app: svc, issuer: strings.TrimSuffix(issuer, "/")}, nil, oapi.StrictHTTPServerOptions{
 		RequestErrorHandlerFunc:  apimw.RequestError,
 		ResponseErrorHandlerFunc: apimw.ResponseError,
 	})
@@ -50,15 +53,33 @@ type caller struct {
 	bearer    string
 	ip        string
 	userAgent string
+	// HTTP Basic credentials, for OAuth client authentication
+	// (client_secret_basic); RFC 6749 §2.3.1 form-encodes both parts.
+	basicID, basicSecret string
+	hasBasic             bool
+	sessionCookie        string
+	csrfCookie           string
+	https                bool
 }
 
 type callerKey struct{}
 
 func withCaller(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c := caller{userAgent: r.UserAgent()}
+		c := caller{userAgent: r.UserAgent(), https: r.TLS != nil}
 		if h := r.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
 			c.bearer = strings.TrimSpace(h[7:])
+		}
+		if id, secret, ok := r.BasicAuth(); ok {
+			c.hasBasic = true
+			c.basicID, _ = url.QueryUnescape(id)
+			c.basicSecret, _ = url.QueryUnescape(secret)
+		}
+		if ck, err := r.Cookie(sessionCookieName); err == nil {
+			c.sessionCookie = ck.Value
+		}
+		if ck, err := r.Cookie(csrfCookieName); err == nil {
+			c.csrfCookie = ck.Value
 		}
 		// RemoteAddr is the direct peer. Trusting X-Forwarded-For needs a
 		// configured list of proxies, which arrives with the gateway.

@@ -1,0 +1,134 @@
+package app
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"sync"
+	"time"
+
+	"github.com/lattice-platform/lattice/pkg/fault"
+	"github.com/lattice-platform/lattice/services/auth/domain"
+)
+
+// keyCache holds the active signing key so issuing a token does not read
+// the key table. It is refreshed every keyCacheTTL; a replica that missed
+// another's rotation keeps signing with a retired key for at most that
+// long, which stays verifiable because retired keys are published for
+// AccessTTL + publishMargin.
+type keyCache struct {
+	mu       sync.Mutex
+	active   domain.SigningKey
+	loadedAt time.Time
+}
+
+const (
+	keyCacheTTL   = time.Minute
+	publishMargin = 2 * keyCacheTTL
+)
+
+// signingKey returns the active key, creating the first one if none exists.
+func (s *Service) signingKey(ctx context.Context) (domain.SigningKey, error) {
+	now := s.deps.Clock.Now()
+	s.keys.mu.Lock()
+	defer s.keys.mu.Unlock()
+	if s.keys.active.ID != "" && now.Sub(s.keys.loadedAt) < keyCacheTTL {
+		return s.keys.active, nil
+	}
+	keys, err := s.deps.Keys.Published(ctx, now)
+	if err != nil {
+		return domain.SigningKey{}, err
+	}
+	for _, k := range keys {
+		if k.Active() {
+			s.keys.active, s.keys.loadedAt = k, now
+			return k, nil
+		}
+	}
+	k, err := s.rotateLocked(ctx, now)
+	return k, err
+}
+
+// RotateKeys makes a new signing key active at once. The previous key stays
+// in the JWKS until every token it signed has expired.
+func (s *Service) RotateKeys(ctx context.Context) (domain.SigningKey, error) {
+	s.keys.mu.Lock()
+	defer s.keys.mu.Unlock()
+	return s.rotateLocked(ctx, s.deps.Clock.Now())
+}
+
+// RotateKeysAsAdmin is RotateKeys behind the keys:admin scope.
+func (s *Service) RotateKeysAsAdmin(ctx context.Context, p domain.Principal) (domain.SigningKey, error) {
+	if err := p.Require("keys:admin"); err != nil {
+		return domain.SigningKey{}, err
+	}
+	return s.RotateKeys(ctx)
+}
+
+func (s *Service) rotateLocked(ctx context.Context, now time.Time) (domain.SigningKey, error) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return domain.SigningKey{}, fault.Wrap(fault.Internal, "generate signing key", err)
+	}
+	k := domain.SigningKey{ID: keyID(priv), Private: priv, CreatedAt: now}
+	if err := s.deps.Keys.Rotate(ctx, k, now.Add(s.opts.AccessTTL+publishMargin)); err != nil {
+		return domain.SigningKey{}, err
+	}
+	s.keys.active, s.keys.loadedAt = k, now
+	return k, nil
+}
+
+// keyID derives the kid from the public key (a truncated RFC 7638-style
+// hash), so ids are unique without coordination.
+func keyID(priv ed25519.PrivateKey) string {
+	sum := sha256.Sum256(priv.Public().(ed25519.PublicKey))
+	return base64.RawURLEncoding.EncodeToString(sum[:12])
+}
+
+// MaybeRotateKeys rotates when the active key is older than the rotation
+// period; the service calls it on a schedule.
+func (s *Service) MaybeRotateKeys(ctx context.Context) (rotated bool, err error) {
+	k, err := s.signingKey(ctx)
+	if err != nil {
+		return false, err
+	}
+	if s.deps.Clock.Now().Sub(k.CreatedAt) < s.opts.KeyRotation {
+		return false, nil
+	}
+	_, err = s.RotateKeys(ctx)
+	return err == nil, err
+}
+
+// PublishedKeys returns the keys for the JWKS, read fresh so a verifier
+// that refetches after seeing an unknown kid always finds the new key.
+func (s *Service) PublishedKeys(ctx context.Context) ([]domain.SigningKey, error) {
+	if _, err := s.signingKey(ctx); err != nil { // make sure one exists
+		return nil, err
+	}
+	return s.deps.Keys.Published(ctx, s.deps.Clock.Now())
+}
+
+// AccessToken is an issued access token.
+type AccessToken struct {
+	Token     string
+	ExpiresIn time.Duration
+	Scopes    []domain.Scope
+}
+
+func (s *Service) issueAccess(ctx context.Context, subject, clientID string, scopes []domain.Scope) (AccessToken, error) {
+	key, err := s.signingKey(ctx)
+	if err != nil {
+		return AccessToken{}, err
+	}
+	now := s.deps.Clock.Now()
+	tok, err := s.deps.Signer.Sign(domain.AccessClaims{
+		Issuer: s.opts.Issuer, Subject: subject, Audience: []string{s.opts.Audience},
+		IssuedAt: now, ExpiresAt: now.Add(s.opts.AccessTTL), ID: newID(), Scopes: scopes, ClientID: clientID,
+	}, key)
+	if err != nil {
+		return AccessToken{}, err
+	}
+	return AccessToken{Token: tok, ExpiresIn: s.opts.AccessTTL, Scopes: scopes}, nil
+}
