@@ -9,6 +9,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -40,29 +41,41 @@ type authEnv struct {
 	url       string
 	client    *oapi.ClientWithResponses
 	transport *specTransport
+	dsn       string
 }
 
-// startAuth runs the auth service on a fresh PostgreSQL database, with
-// sessions in Redis when withRedis is set.
-func startAuth(t *testing.T, withRedis bool) *authEnv {
+// authOption adjusts an auth service's configuration before it starts.
+type authOption func(*authsvc.Config)
+
+func withRedis(t *testing.T) authOption {
+	return func(c *authsvc.Config) { c.RedisURL = testinfra.RedisServer(t).URL }
+}
+
+// startAuth runs the auth service on a fresh PostgreSQL database behind a
+// real listener; its issuer is the listener's URL, so discovery documents
+// point back at it.
+func startAuth(t *testing.T, opts ...authOption) *authEnv {
 	t.Helper()
-	ctx := context.Background()
-	cfg := authsvc.Config{DatabaseURL: testinfra.Postgres(t), SessionTTL: time.Hour, Argon2: fastArgon}
-	if withRedis {
-		cfg.RedisURL = testinfra.RedisServer(t).URL
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	url := "http://" + ln.Addr().String()
+	cfg := authsvc.Config{DatabaseURL: testinfra.Postgres(t), Issuer: url, SessionTTL: time.Hour, Argon2: fastArgon}
+	for _, o := range opts {
+		o(&cfg)
 	}
-	svc, err := authsvc.New(ctx, cfg, slog.New(slog.DiscardHandler))
+	svc, err := authsvc.New(context.Background(), cfg, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	t.Cleanup(svc.Close)
-	srv := httptest.NewServer(httpserver.Handler(httpserver.Config{}, svc.HTTP))
+	srv := &httptest.Server{Listener: ln, Config: &http.Server{Handler: httpserver.Handler(httpserver.Config{}, svc.HTTP)}}
+	srv.Start()
 	t.Cleanup(srv.Close)
 
 	spec, err := oapi.GetSpec()
 	require.NoError(t, err)
 	tr := newSpecTransport(t, spec)
-	client, err := oapi.NewClientWithResponses(srv.URL, oapi.WithHTTPClient(&http.Client{Transport: tr}))
+	client, err := oapi.NewClientWithResponses(url, oapi.WithHTTPClient(&http.Client{Transport: tr}))
 	require.NoError(t, err)
-	return &authEnv{svc: svc, url: srv.URL, client: client, transport: tr}
+	return &authEnv{svc: svc, url: url, client: client, transport: tr, dsn: cfg.DatabaseURL}
 }
 
 func bearer(token string) oapi.RequestEditorFn {
@@ -94,7 +107,11 @@ func TestAuthUserAndSessionJourney(t *testing.T) {
 		t.Run(store.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			e := startAuth(t, store.redis)
+			var opts []authOption
+			if store.redis {
+				opts = append(opts, withRedis(t))
+			}
+			e := startAuth(t, opts...)
 
 			user, token := e.signUpAndLogin(t, "Ada@Example.com")
 			require.Equal(t, "ada@example.com", user.Email)
@@ -148,7 +165,7 @@ func TestAuthUserAndSessionJourney(t *testing.T) {
 func TestAuthSignUpConflictAndLoginFailure(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	e := startAuth(t, false)
+	e := startAuth(t)
 	e.signUpAndLogin(t, "bob@example.com")
 
 	dup, err := e.client.SignUpWithResponse(ctx, oapi.SignUpJSONRequestBody{Email: "BOB@example.com", Password: password, DisplayName: "Bob"})
@@ -165,7 +182,7 @@ func TestAuthSignUpConflictAndLoginFailure(t *testing.T) {
 func TestAuthLockoutAnswers429WithRetryAfter(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	e := startAuth(t, false)
+	e := startAuth(t)
 	e.signUpAndLogin(t, "carol@example.com")
 	var last *oapi.CreateSessionResponse
 	for range 5 {
@@ -183,7 +200,7 @@ func TestAuthLockoutAnswers429WithRetryAfter(t *testing.T) {
 func TestAuthAdminListsUsers(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	e := startAuth(t, false)
+	e := startAuth(t)
 	_, err := e.svc.App.CreateAdmin(ctx, app.SignUpInput{Email: "root@example.com", Password: password, DisplayName: "Root"})
 	require.NoError(t, err)
 	login, err := e.client.CreateSessionWithResponse(ctx, oapi.CreateSessionJSONRequestBody{Email: "root@example.com", Password: password})
@@ -215,7 +232,7 @@ func TestAuthAdminListsUsers(t *testing.T) {
 // that takes input: each must get a 4xx problem+json, never a 5xx.
 func TestAuthBadInputIsA4xxProblem(t *testing.T) {
 	t.Parallel()
-	e := startAuth(t, false)
+	e := startAuth(t)
 	_, token := e.signUpAndLogin(t, "dave@example.com")
 	e.transport.skipRequestValidation = true
 	huge := `{"email":"a@example.com","password":"` + strings.Repeat("x", 2<<20) + `","display_name":"A"}`
@@ -257,7 +274,7 @@ func TestAuthBadInputIsA4xxProblem(t *testing.T) {
 
 func TestAuthOperationalEndpoints(t *testing.T) {
 	t.Parallel()
-	e := startAuth(t, true)
+	e := startAuth(t, withRedis(t))
 	for path, want := range map[string]string{"/healthz": `"ok"`, "/readyz": `"redis":"ok"`, "/metrics": "lattice_http_requests_total"} {
 		if path == "/metrics" { // make sure there is a request to count
 			resp, err := http.Get(e.url + "/v1/users/me")
