@@ -10,12 +10,14 @@ package tokenverify
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/hashicorp/golang-lru/v2/expirable"
 	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jwt"
 	"golang.org/x/sync/singleflight"
@@ -44,13 +46,18 @@ type Config struct {
 	MaxAge time.Duration
 	// Leeway tolerates clock skew on exp/nbf/iat (default 30s).
 	Leeway time.Duration
-	Now    func() time.Time
+	// CacheSize bounds the cache of already-verified access tokens
+	// (default 10000; negative disables it). A hit costs one SHA-256
+	// instead of a signature check and a JWT parse.
+	CacheSize int
+	Now       func() time.Time
 }
 
 // Verifier implements ports.TokenVerifier.
 type Verifier struct {
-	cfg Config
-	sf  singleflight.Group
+	cfg      Config
+	sf       singleflight.Group
+	verified *expirable.LRU[[32]byte, ports.Identity] // nil when disabled
 
 	mu        sync.RWMutex
 	keys      Keys
@@ -73,7 +80,16 @@ func New(cfg Config) *Verifier {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Verifier{cfg: cfg}
+	v := &Verifier{cfg: cfg}
+	if cfg.CacheSize == 0 {
+		cfg.CacheSize = 10000
+	}
+	if cfg.CacheSize > 0 {
+		// Entries also expire with their token (checked on every hit); the
+		// TTL bounds how long a cached answer outlives a key's removal.
+		v.verified = expirable.NewLRU[[32]byte, ports.Identity](cfg.CacheSize, nil, time.Minute)
+	}
+	return v
 }
 
 var (
@@ -92,6 +108,22 @@ func (v *Verifier) Verify(ctx context.Context, bearer string) (ports.Identity, e
 	case strings.Count(bearer, ".") != 2:
 		return ports.Identity{}, errBadToken
 	}
+	var sum [32]byte
+	if v.verified != nil {
+		sum = sha256.Sum256([]byte(bearer))
+		if id, ok := v.verified.Get(sum); ok && v.cfg.Now().Before(id.ExpiresAt.Add(v.cfg.Leeway)) {
+			return id, nil
+		}
+	}
+	id, err := v.verifyJWT(ctx, bearer)
+	if err == nil && v.verified != nil {
+		v.verified.Add(sum, id)
+	}
+	return id, err
+}
+
+// verifyJWT checks signature and claims.
+func (v *Verifier) verifyJWT(ctx context.Context, bearer string) (ports.Identity, error) {
 	kid, ok := headerKeyID(bearer)
 	if !ok {
 		return ports.Identity{}, errBadToken

@@ -1,0 +1,214 @@
+package tokenverify_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/lattice-platform/lattice/pkg/adapters/jose"
+	"github.com/lattice-platform/lattice/pkg/adapters/tokenverify"
+	"github.com/lattice-platform/lattice/pkg/fault"
+	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/services/auth/domain"
+)
+
+// authority is a fake token issuer serving a JWKS over HTTP and counting
+// fetches.
+type authority struct {
+	mu      sync.Mutex
+	keys    []domain.SigningKey
+	fetches atomic.Int32
+	signer  *jose.Signer
+	srv     *httptest.Server
+}
+
+func newAuthority(t testing.TB) *authority {
+	a := &authority{signer: jose.NewSigner()}
+	a.rotate("k1")
+	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		a.fetches.Add(1)
+		a.mu.Lock()
+		b, err := jose.JWKS(a.keys)
+		a.mu.Unlock()
+		require.NoError(t, err)
+		_, _ = w.Write(b)
+	}))
+	t.Cleanup(a.srv.Close)
+	return a
+}
+
+func (a *authority) rotate(kid string) domain.SigningKey {
+	seed := make([]byte, ed25519.SeedSize)
+	copy(seed, kid)
+	k := domain.SigningKey{ID: kid, Private: ed25519.NewKeyFromSeed(seed), CreatedAt: time.Now()}
+	a.mu.Lock()
+	a.keys = append([]domain.SigningKey{k}, a.keys...)
+	a.mu.Unlock()
+	return k
+}
+
+func (a *authority) token(t testing.TB, k domain.SigningKey, mutate func(*domain.AccessClaims)) string {
+	now := time.Now()
+	c := domain.AccessClaims{Issuer: "https://auth.test", Subject: "user-1", Audience: []string{"lattice"},
+		IssuedAt: now, ExpiresAt: now.Add(15 * time.Minute), ID: "jti-1", Scopes: []string{"a", "b"}, ClientID: "app"}
+	if mutate != nil {
+		mutate(&c)
+	}
+	tok, err := a.signer.Sign(c, k)
+	require.NoError(t, err)
+	return tok
+}
+
+func (a *authority) verifier(minRefetch time.Duration) *tokenverify.Verifier {
+	return tokenverify.New(tokenverify.Config{Issuer: "https://auth.test", Audience: "lattice",
+		Fetch: tokenverify.FetchJWKS(a.srv.URL, a.srv.Client()), MinRefetch: minRefetch})
+}
+
+func TestVerifyAccessToken(t *testing.T) {
+	t.Parallel()
+	a := newAuthority(t)
+	v := a.verifier(time.Hour)
+	id, err := v.Verify(context.Background(), a.token(t, a.keys[0], nil))
+	require.NoError(t, err)
+	require.Equal(t, ports.Identity{Kind: ports.CredentialAccessToken, Subject: "user-1", ClientID: "app",
+		Scopes: []string{"a", "b"}, ExpiresAt: id.ExpiresAt, TokenID: "jti-1"}, id)
+	require.True(t, id.HasScope("b"))
+}
+
+func TestVerifyRejects(t *testing.T) {
+	t.Parallel()
+	a := newAuthority(t)
+	v := a.verifier(time.Hour)
+	k := a.keys[0]
+	for name, mutate := range map[string]func(*domain.AccessClaims){
+		"wrong issuer":   func(c *domain.AccessClaims) { c.Issuer = "https://evil.test" },
+		"wrong audience": func(c *domain.AccessClaims) { c.Audience = []string{"billing"} },
+		"expired":        func(c *domain.AccessClaims) { c.ExpiresAt = time.Now().Add(-time.Minute) },
+		"not yet valid":  func(c *domain.AccessClaims) { c.IssuedAt = time.Now().Add(time.Hour) },
+	} {
+		_, err := v.Verify(context.Background(), a.token(t, k, mutate))
+		require.True(t, fault.Of(err, fault.Unauthenticated), "%s: %v", name, err)
+	}
+	for _, tok := range []string{"", "x", "a.b.c", "ltk_x", "lts_x"} {
+		_, err := v.Verify(context.Background(), tok)
+		require.True(t, fault.Of(err, fault.Unauthenticated), tok)
+	}
+}
+
+func TestUnknownKidRefetchesOnceAndIsRateLimited(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a := newAuthority(t)
+	v := a.verifier(time.Hour)
+	_, err := v.Verify(ctx, a.token(t, a.keys[0], nil))
+	require.NoError(t, err)
+	require.EqualValues(t, 1, a.fetches.Load())
+
+	// Within MinRefetch, forged kids cannot trigger fetches.
+	for range 20 {
+		_, err := v.Verify(ctx, a.token(t, domain.SigningKey{ID: "forged", Private: ed25519.NewKeyFromSeed(make([]byte, 32))}, nil))
+		require.Error(t, err)
+	}
+	require.EqualValues(t, 1, a.fetches.Load())
+
+	// With refetching allowed, a freshly rotated key is accepted at once.
+	fresh := a.verifier(time.Nanosecond)
+	_, err = fresh.Verify(ctx, a.token(t, a.keys[0], nil))
+	require.NoError(t, err)
+	k2 := a.rotate("k2")
+	_, err = fresh.Verify(ctx, a.token(t, k2, nil))
+	require.NoError(t, err)
+	require.EqualValues(t, 3, a.fetches.Load())
+}
+
+func TestAuthorityDownKeepsKnownKeys(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a := newAuthority(t)
+	v := tokenverify.New(tokenverify.Config{Issuer: "https://auth.test", Audience: "lattice",
+		Fetch: tokenverify.FetchJWKS(a.srv.URL, a.srv.Client()), MinRefetch: time.Nanosecond, MaxAge: time.Nanosecond})
+	tok := a.token(t, a.keys[0], nil)
+	_, err := v.Verify(ctx, tok)
+	require.NoError(t, err)
+	a.srv.Close()
+	_, err = v.Verify(ctx, tok)
+	require.NoError(t, err, "a known key keeps working while the authority is away")
+	_, err = v.Verify(ctx, a.token(t, a.rotate("k3"), nil))
+	require.True(t, fault.Of(err, fault.Unavailable), "an unknown key cannot be checked: %v", err)
+}
+
+func TestIntrospectionIsCached(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var calls atomic.Int32
+	var active atomic.Bool
+	active.Store(true)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		id, secret, ok := r.BasicAuth()
+		if !ok || id != "gateway" || secret != "s3cret" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		require.NoError(t, r.ParseForm())
+		if !active.Load() || r.PostForm.Get("token") != "ltk_good" {
+			_ = json.NewEncoder(w).Encode(map[string]any{"active": false})
+			return
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"active": true, "sub": "user-9", "scope": "resources:read", "token_type": "api_key", "jti": "key-1"})
+	}))
+	t.Cleanup(srv.Close)
+	in := tokenverify.NewIntrospector(srv.URL, "gateway", "s3cret", srv.Client(), time.Hour)
+	v := tokenverify.New(tokenverify.Config{Issuer: "x", Audience: "y", Introspect: in,
+		Fetch: func(context.Context) (tokenverify.Keys, error) { return nil, nil }})
+
+	for range 5 {
+		id, err := v.Verify(ctx, "ltk_good")
+		require.NoError(t, err)
+		require.Equal(t, ports.CredentialAPIKey, id.Kind)
+		require.Equal(t, "user-9", id.Subject)
+		require.Equal(t, []string{"resources:read"}, id.Scopes)
+	}
+	require.EqualValues(t, 1, calls.Load(), "answers are cached")
+	_, err := v.Verify(ctx, "ltk_bad")
+	require.True(t, fault.Of(err, fault.Unauthenticated))
+
+	wrongCreds := tokenverify.NewIntrospector(srv.URL, "gateway", "nope", srv.Client(), time.Hour)
+	_, err = wrongCreds.Verify(ctx, "ltk_good")
+	require.True(t, fault.Of(err, fault.Unavailable), "a refused introspection is not the caller's fault")
+}
+
+// BenchmarkVerifyAccessToken measures a full check (signature and
+// claims: a token seen for the first time) and a repeat (served from the
+// verified-token cache).
+func BenchmarkVerifyAccessToken(b *testing.B) {
+	for _, bc := range []struct {
+		name      string
+		cacheSize int
+	}{{"first-sight", -1}, {"repeat", 0}} {
+		b.Run(bc.name, func(b *testing.B) {
+			a := newAuthority(b)
+			v := tokenverify.New(tokenverify.Config{Issuer: "https://auth.test", Audience: "lattice",
+				Fetch: tokenverify.FetchJWKS(a.srv.URL, a.srv.Client()), CacheSize: bc.cacheSize})
+			tok := a.token(b, a.keys[0], nil)
+			ctx := context.Background()
+			if _, err := v.Verify(ctx, tok); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := v.Verify(ctx, tok); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
