@@ -1,0 +1,134 @@
+package httpserver_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/lattice-platform/lattice/pkg/platform/health"
+	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
+	"github.com/lattice-platform/lattice/pkg/platform/observe"
+)
+
+func handler(t *testing.T, checks health.Checks) http.Handler {
+	t.Helper()
+	api := chi.NewRouter()
+	api.Get("/v1/items/{id}", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("item")) })
+	api.Post("/v1/echo", func(w http.ResponseWriter, r *http.Request) {
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, "too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		_, _ = w.Write(b)
+	})
+	api.Get("/v1/panic", func(http.ResponseWriter, *http.Request) { panic("boom: secret=xyz") })
+	return httpserver.Handler(httpserver.Config{MaxBodyBytes: 16}, httpserver.Service{
+		Name: "test", API: api, Checks: checks, Metrics: observe.NewMetrics("test"), Logger: slog.New(slog.DiscardHandler),
+	})
+}
+
+func TestRequestIDIsKeptOrMade(t *testing.T) {
+	t.Parallel()
+	h := handler(t, nil)
+	req := httptest.NewRequest(http.MethodGet, "/v1/items/1", nil)
+	req.Header.Set("X-Request-ID", "from-gateway-42")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	require.Equal(t, "from-gateway-42", rec.Header().Get("X-Request-ID"))
+
+	req = httptest.NewRequest(http.MethodGet, "/v1/items/1", nil)
+	req.Header.Set("X-Request-ID", "bad id\nwith newline")
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	require.Regexp(t, `^[0-9a-f]{32}$`, rec.Header().Get("X-Request-ID"))
+}
+
+func TestBodyCap(t *testing.T) {
+	t.Parallel()
+	h := handler(t, nil)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/echo", strings.NewReader(strings.Repeat("x", 17))))
+	require.Equal(t, http.StatusRequestEntityTooLarge, rec.Code)
+	require.Equal(t, "application/problem+json", rec.Header().Get("Content-Type"))
+
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/echo", strings.NewReader("small")))
+	require.Equal(t, "small", rec.Body.String())
+}
+
+func TestPanicBecomesProblem(t *testing.T) {
+	t.Parallel()
+	rec := httptest.NewRecorder()
+	handler(t, nil).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v1/panic", nil))
+	require.Equal(t, http.StatusInternalServerError, rec.Code)
+	require.NotContains(t, rec.Body.String(), "secret=xyz")
+}
+
+func TestReadinessAndMetrics(t *testing.T) {
+	t.Parallel()
+	down := true
+	h := handler(t, health.Checks{"db": func(context.Context) error {
+		if down {
+			return context.DeadlineExceeded
+		}
+		return nil
+	}})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	require.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	require.Contains(t, rec.Body.String(), `"db":"unavailable"`)
+	down = false
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	require.Equal(t, http.StatusOK, rec.Code)
+
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/v1/items/123", nil))
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	body := rec.Body.String()
+	require.Contains(t, body, `lattice_http_requests_total{method="GET",route="/v1/items/{id}",service="test",status="200"} 1`)
+	require.NotContains(t, body, "/v1/items/123", "raw paths never become labels")
+	require.Contains(t, body, "lattice_http_request_duration_seconds_bucket")
+}
+
+func TestGracefulShutdownDrainsInFlight(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	started := make(chan struct{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		<-release
+		_, _ = w.Write([]byte("finished"))
+	})
+	srv, err := httpserver.Listen(httpserver.Config{Addr: "127.0.0.1:0", ShutdownTimeout: 10 * time.Second}, h, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx) }()
+
+	got := make(chan string, 1)
+	go func() {
+		resp, err := http.Get("http://" + srv.Addr().String())
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		got <- string(b)
+	}()
+	<-started
+	cancel() // shutdown begins with a request in flight
+	close(release)
+	require.Equal(t, "finished", <-got)
+	require.NoError(t, <-served)
+}
