@@ -13,23 +13,24 @@ import (
 )
 
 // SetupTracing installs the global tracer provider and the W3C trace-context
-// propagator. Spans are exported over OTLP/HTTP only when
+// propagator, so every request gets a trace id (continuing an incoming
+// traceparent) that logs carry. Spans are exported over OTLP/HTTP only when
 // OTEL_EXPORTER_OTLP_ENDPOINT (or its traces-specific variant) is set; the
-// exporter reads the standard OTEL_* variables itself. Otherwise the default
-// no-op provider stays, so tracing costs nothing. The returned function
-// flushes and stops the exporter.
+// exporter reads the standard OTEL_* variables itself. The returned
+// function flushes and stops the exporter.
 func SetupTracing(ctx context.Context, serviceName, version string) (shutdown func(context.Context) error, err error) {
 	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
-	if os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" && os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == "" {
-		return func(context.Context) error { return nil }, nil
-	}
-	exp, err := otlptracehttp.New(ctx)
-	if err != nil {
-		return nil, err
-	}
 	res := sdkresource.NewWithAttributes(semconv.SchemaURL,
 		semconv.ServiceName(serviceName), semconv.ServiceVersion(version))
-	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
+	opts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res)}
+	if os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != "" {
+		exp, err := otlptracehttp.New(ctx)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, sdktrace.WithBatcher(exp))
+	}
+	tp := sdktrace.NewTracerProvider(opts...)
 	otel.SetTracerProvider(tp)
 	return tp.Shutdown, nil
 }
