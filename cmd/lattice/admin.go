@@ -19,19 +19,9 @@ import (
 
 // cmdMigrate creates and migrates the databases of the chosen services.
 func cmdMigrate(ctx context.Context, args []string, stderr io.Writer, lookup func(string) (string, bool)) error {
-	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	target := fs.String("target", "all", "which service's store to migrate")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	services, err := parseTarget(*target)
+	services, cfg, err := newTargetFlags("migrate", stderr).parse(args, lookup)
 	if err != nil {
 		return err
-	}
-	cfg, err := loadConfig(&config.Env{Lookup: lookup})
-	if err != nil {
-		return fmt.Errorf("configuration: %w", err)
 	}
 	for _, name := range services {
 		if name == "auth" {

@@ -45,23 +45,43 @@ func parseTarget(target string) ([]string, error) {
 	return []string{target}, nil
 }
 
-// cmdServe runs the chosen services until ctx ends. ready, if not nil,
-// receives each service's bound address (tests use it with port 0).
-func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, lookup func(string) (string, bool), ready func(service string, addr net.Addr)) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+// targetFlags is the flag set of a command that acts on --target services.
+type targetFlags struct {
+	*flag.FlagSet
+	target *string
+}
+
+func newTargetFlags(name string, stderr io.Writer) targetFlags {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	target := fs.String("target", "all", "which service to run: all, or one of "+strings.Join(targets, ", "))
-	authAddr := fs.String("auth-addr", "", "override AUTH_ADDR")
-	if err := fs.Parse(args); err != nil {
-		return err
+	return targetFlags{FlagSet: fs, target: fs.String("target", "all", "all, or one of "+strings.Join(targets, ", "))}
+}
+
+// parse reads the flags and then the configuration, so that a bad target
+// is reported before any configuration problem.
+func (f targetFlags) parse(args []string, lookup func(string) (string, bool)) ([]string, Config, error) {
+	if err := f.Parse(args); err != nil {
+		return nil, Config{}, err
 	}
-	services, err := parseTarget(*target)
+	services, err := parseTarget(*f.target)
 	if err != nil {
-		return err
+		return nil, Config{}, err
 	}
 	cfg, err := loadConfig(&config.Env{Lookup: lookup})
 	if err != nil {
-		return fmt.Errorf("configuration: %w", err)
+		return nil, Config{}, fmt.Errorf("configuration: %w", err)
+	}
+	return services, cfg, nil
+}
+
+// cmdServe runs the chosen services until ctx ends. ready, if not nil,
+// receives each service's bound address (tests use it with port 0).
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, lookup func(string) (string, bool), ready func(service string, addr net.Addr)) error {
+	fs := newTargetFlags("serve", stderr)
+	authAddr := fs.String("auth-addr", "", "override AUTH_ADDR")
+	services, cfg, err := fs.parse(args, lookup)
+	if err != nil {
+		return err
 	}
 	if *authAddr != "" {
 		cfg.AuthHTTP.Addr = *authAddr

@@ -471,3 +471,105 @@ func TestClientAdministration(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, http.StatusBadRequest, bad.StatusCode())
 }
+
+func withBasic(id, secret string) oapi.RequestEditorFn {
+	return func(_ context.Context, req *http.Request) error {
+		req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
+		return nil
+	}
+}
+
+func withCookies(cookies []*http.Cookie) oapi.RequestEditorFn {
+	return func(_ context.Context, req *http.Request) error {
+		for _, c := range cookies {
+			req.AddCookie(c)
+		}
+		return nil
+	}
+}
+
+// TestOAuthEndpointsThroughGeneratedClient drives every OAuth operation
+// through the generated client, so each request and response is checked
+// against openapi/auth.yaml.
+func TestOAuthEndpointsThroughGeneratedClient(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := startOAuth(t)
+
+	md, err := e.client.MetadataWithResponse(ctx)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, md.StatusCode())
+	require.Equal(t, e.url+"/oauth2/token", md.JSON200.TokenEndpoint)
+
+	verifier, challenge := pkcePair()
+	params := &oapi.AuthorizeParams{ResponseType: ptr("code"), ClientId: &e.web.Client.ClientId, RedirectUri: ptr(webRedirect),
+		Scope: ptr("users:read"), State: ptr("st-1"), CodeChallenge: &challenge, CodeChallengeMethod: ptr("S256")}
+	form, err := e.client.AuthorizeWithResponse(ctx, params)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, form.StatusCode())
+	require.Contains(t, form.HTTPResponse.Header.Get("Content-Type"), "text/html")
+	m := csrfField.FindSubmatch(form.Body)
+	require.NotNil(t, m)
+
+	login := oapi.AuthorizeLoginFormdataRequestBody{Email: ptr("ada@example.com"), Password: ptr(password), CsrfToken: ptr(string(m[1])),
+		ResponseType: params.ResponseType, ClientId: params.ClientId, RedirectUri: params.RedirectUri, Scope: params.Scope,
+		State: params.State, CodeChallenge: params.CodeChallenge, CodeChallengeMethod: params.CodeChallengeMethod}
+	noCSRF, err := e.client.AuthorizeLoginWithFormdataBodyWithResponse(ctx, login)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusBadRequest, noCSRF.StatusCode(), "a post without the CSRF cookie is refused")
+
+	wrong := login
+	wrong.Password = ptr("not the password")
+	again, err := e.client.AuthorizeLoginWithFormdataBodyWithResponse(ctx, wrong, withCookies(form.HTTPResponse.Cookies()))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, again.StatusCode())
+	require.Contains(t, string(again.Body), "Email or password is incorrect")
+
+	done, err := e.client.AuthorizeLoginWithFormdataBodyWithResponse(ctx, login, withCookies(form.HTTPResponse.Cookies()))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusFound, done.StatusCode(), string(done.Body))
+	back, err := url.Parse(done.HTTPResponse.Header.Get("Location"))
+	require.NoError(t, err)
+	require.Equal(t, "st-1", back.Query().Get("state"))
+	var session *http.Cookie
+	for _, c := range done.HTTPResponse.Cookies() {
+		if c.Name == "lattice_session" {
+			session = c
+		}
+	}
+	require.NotNil(t, session)
+	require.True(t, session.HttpOnly)
+
+	tok, err := e.client.TokenWithFormdataBodyWithResponse(ctx, oapi.TokenFormdataRequestBody{GrantType: ptr("authorization_code"),
+		Code: ptr(back.Query().Get("code")), RedirectUri: ptr(webRedirect), CodeVerifier: &verifier}, withBasic(e.web.Client.ClientId, *e.web.ClientSecret))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, tok.StatusCode(), string(tok.Body))
+	require.Equal(t, oapi.Bearer, tok.JSON200.TokenType)
+	require.Equal(t, 900, tok.JSON200.ExpiresIn)
+
+	robot := withBasic(e.robot.Client.ClientId, *e.robot.ClientSecret)
+	in, err := e.client.IntrospectWithFormdataBodyWithResponse(ctx, oapi.IntrospectFormdataRequestBody{Token: &tok.JSON200.AccessToken}, robot)
+	require.NoError(t, err)
+	require.True(t, in.JSON200.Active)
+	require.Equal(t, "users:read", *in.JSON200.Scope)
+
+	rev, err := e.client.RevokeWithFormdataBodyWithResponse(ctx, oapi.RevokeFormdataRequestBody{Token: tok.JSON200.RefreshToken},
+		withBasic(e.web.Client.ClientId, *e.web.ClientSecret))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, rev.StatusCode())
+	in, err = e.client.IntrospectWithFormdataBodyWithResponse(ctx, oapi.IntrospectFormdataRequestBody{Token: tok.JSON200.RefreshToken}, robot)
+	require.NoError(t, err)
+	require.False(t, in.JSON200.Active, "revoked")
+
+	unauth, err := e.client.IntrospectWithFormdataBodyWithResponse(ctx, oapi.IntrospectFormdataRequestBody{Token: &tok.JSON200.AccessToken})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusUnauthorized, unauth.StatusCode(), "introspection needs client authentication")
+	require.Equal(t, oapi.InvalidClient, unauth.JSON401.Error)
+
+	// The session cookie skips the form next time.
+	skip, err := e.client.AuthorizeWithResponse(ctx, params, withCookies([]*http.Cookie{session}))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusFound, skip.StatusCode())
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -14,8 +14,10 @@ import (
 )
 
 func init() {
-	// Error bodies are JSON under their own media type.
+	// Error bodies are JSON under their own media type; the OAuth login pages
+	// are HTML.
 	openapi3filter.RegisterBodyDecoder("application/problem+json", openapi3filter.JSONBodyDecoder)
+	openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.PlainBodyDecoder)
 }
 
 // specTransport validates every request it sends and every response it

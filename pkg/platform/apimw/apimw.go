@@ -25,10 +25,20 @@ import (
 	"github.com/lattice-platform/lattice/pkg/platform/problem"
 )
 
-// Validator returns middleware that checks each request against spec.
+// ErrorWriter answers a request that failed with err (a *fault.Error for
+// client mistakes). problem.Write is the default; a service whose contract
+// demands another error format on some paths (OAuth's RFC 6749 errors)
+// passes its own.
+type ErrorWriter func(w http.ResponseWriter, r *http.Request, err error)
+
+// Validator returns middleware that checks each request against spec and
+// answers failures through write (nil means problem.Write).
 // Authentication is left to the handlers (they know which credential kinds
 // an operation accepts), so security requirements are not enforced here.
-func Validator(spec *openapi3.T) func(http.Handler) http.Handler {
+func Validator(spec *openapi3.T, write ErrorWriter) func(http.Handler) http.Handler {
+	if write == nil {
+		write = problem.Write
+	}
 	spec.Servers = nil // match on path only, whatever host the request used
 	return nethttpmw.OapiRequestValidatorWithOptions(spec, &nethttpmw.Options{
 		Options: openapi3filter.Options{
@@ -38,7 +48,7 @@ func Validator(spec *openapi3.T) func(http.Handler) http.Handler {
 		DoNotValidateServers:  true,
 		SilenceServersWarning: true,
 		ErrorHandlerWithOpts: func(_ context.Context, err error, w http.ResponseWriter, r *http.Request, _ nethttpmw.ErrorHandlerOpts) {
-			problem.Write(w, r, classify(err))
+			write(w, r, classify(err))
 		},
 	})
 }
@@ -95,14 +105,16 @@ func reasonOf(err error) string {
 	return "is invalid"
 }
 
-// RequestError is the strict server's hook for requests it cannot decode.
-func RequestError(w http.ResponseWriter, r *http.Request, err error) {
+// DecodeError classifies an error from the strict server's body decoding.
+func DecodeError(err error) error {
 	if tl, ok := httpserver.TooLarge(err); ok {
-		problem.Write(w, r, tl)
-		return
+		return tl
 	}
-	problem.Write(w, r, fault.Wrap(fault.Invalid, fmt.Sprintf("the request could not be decoded: %s", decodeReason(err)), err))
+	return fault.Wrap(fault.Invalid, fmt.Sprintf("the request could not be decoded: %s", decodeReason(err)), err)
 }
+
+// RequestError is the strict server's hook for requests it cannot decode.
+func RequestError(w http.ResponseWriter, r *http.Request, err error) { problem.Write(w, r, DecodeError(err)) }
 
 func decodeReason(err error) string {
 	var syn *json.SyntaxError

@@ -7,11 +7,13 @@ import (
 	"encoding/json"
 	"errors"
 	"html/template"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/jose"
+	"github.com/lattice-platform/lattice/pkg/platform/problem"
 	"github.com/lattice-platform/lattice/services/auth/app"
 	"github.com/lattice-platform/lattice/services/auth/domain"
 	"github.com/lattice-platform/lattice/services/auth/oapi"
@@ -56,6 +58,27 @@ func (o oauthJSON) write(w http.ResponseWriter) error {
 func (o oauthJSON) VisitTokenResponse(w http.ResponseWriter) error      { return o.write(w) }
 func (o oauthJSON) VisitIntrospectResponse(w http.ResponseWriter) error { return o.write(w) }
 func (o oauthJSON) VisitRevokeResponse(w http.ResponseWriter) error     { return o.write(w) }
+
+// oauthJSONPaths answer every error in RFC 6749 §5.2 form, including
+// requests the validator rejects, because OAuth clients parse nothing else.
+var oauthJSONPaths = map[string]bool{"/oauth2/token": true, "/oauth2/introspect": true, "/oauth2/revoke": true}
+
+// writeError answers a failed request: RFC 6749 errors on the OAuth JSON
+// endpoints (client mistakes become invalid_request, failures
+// server_error), problem details everywhere else.
+func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if !oauthJSONPaths[r.URL.Path] {
+		problem.Write(w, r, err)
+		return
+	}
+	d := problem.From(err)
+	code, status := domain.ErrInvalidRequest, http.StatusBadRequest
+	if d.Status >= 500 {
+		code, status = "server_error", d.Status
+		slog.ErrorContext(r.Context(), "request failed", "error", err, "path", r.URL.Path)
+	}
+	_ = oauthJSON{status: status, body: oapi.OAuthError{Error: oapi.OAuthErrorError(code), ErrorDescription: &d.Detail}}.write(w)
+}
 
 // oauthFailure maps an OAuth protocol error to its response, and passes
 // anything else (infrastructure failures) to the problem handler.

@@ -38,12 +38,13 @@ func Handler(svc *app.Service, issuer string) (http.Handler, error) {
 	}
 	r := chi.NewRouter()
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) { problem.Write(w, r, errNoEndpoint) })
-	r.Use(withCaller, apimw.Validator(spec))
+	r.Use(withCaller, apimw.Validator(spec, writeError))
+	decodeFailed := func(w http.ResponseWriter, r *http.Request, err error) { writeError(w, r, apimw.DecodeError(err)) }
 	strict := oapi.NewStrictHandlerWithOptions(&Server{app: svc, issuer: strings.TrimSuffix(issuer, "/")}, nil, oapi.StrictHTTPServerOptions{
-		RequestErrorHandlerFunc:  apimw.RequestError,
-		ResponseErrorHandlerFunc: apimw.ResponseError,
+		RequestErrorHandlerFunc:  decodeFailed,
+		ResponseErrorHandlerFunc: writeError,
 	})
-	oapi.HandlerWithOptions(strict, oapi.ChiServerOptions{BaseRouter: r, ErrorHandlerFunc: apimw.RequestError})
+	oapi.HandlerWithOptions(strict, oapi.ChiServerOptions{BaseRouter: r, ErrorHandlerFunc: decodeFailed})
 	return r, nil
 }
 
