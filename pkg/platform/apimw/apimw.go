@@ -114,7 +114,9 @@ func DecodeError(err error) error {
 }
 
 // RequestError is the strict server's hook for requests it cannot decode.
-func RequestError(w http.ResponseWriter, r *http.Request, err error) { problem.Write(w, r, DecodeError(err)) }
+func RequestError(w http.ResponseWriter, r *http.Request, err error) {
+	problem.Write(w, r, DecodeError(err))
+}
 
 func decodeReason(err error) string {
 	var syn *json.SyntaxError
