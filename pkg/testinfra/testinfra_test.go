@@ -1,0 +1,95 @@
+package testinfra_test
+
+import (
+	"context"
+	"database/sql"
+	"testing"
+	"time"
+
+	_ "github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	goredis "github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	"github.com/lattice-platform/lattice/pkg/testinfra"
+)
+
+func TestMain(m *testing.M) { testinfra.Run(m) }
+
+func TestPostgresGivesEachTestItsOwnDatabase(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a, b := testinfra.Postgres(t), testinfra.Postgres(t)
+	require.NotEqual(t, a, b)
+	conn, err := pgx.Connect(ctx, a)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, "CREATE TABLE only_here (id int)")
+	require.NoError(t, err)
+	other, err := pgx.Connect(ctx, b)
+	require.NoError(t, err)
+	defer other.Close(ctx)
+	var n int
+	require.NoError(t, other.QueryRow(ctx, "SELECT count(*) FROM pg_tables WHERE tablename = 'only_here'").Scan(&n))
+	require.Zero(t, n)
+}
+
+func TestMySQLGivesAFreshDatabase(t *testing.T) {
+	t.Parallel()
+	db, err := sql.Open("mysql", testinfra.MySQL(t))
+	require.NoError(t, err)
+	defer db.Close()
+	var name string
+	require.NoError(t, db.QueryRow("SELECT DATABASE()").Scan(&name))
+	require.Contains(t, name, "t_testmysqlgivesafreshdatabase")
+	var tables int
+	require.NoError(t, db.QueryRow("SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE()").Scan(&tables))
+	require.Zero(t, tables)
+	var now time.Time
+	require.NoError(t, db.QueryRow("SELECT NOW()").Scan(&now), "parseTime is on")
+}
+
+func TestRedisPrefixesDiffer(t *testing.T) {
+	t.Parallel()
+	a, b := testinfra.RedisServer(t), testinfra.RedisServer(t)
+	require.NotEqual(t, a.Prefix, b.Prefix)
+	opts, err := goredis.ParseURL(a.URL)
+	require.NoError(t, err)
+	rdb := goredis.NewClient(opts)
+	defer rdb.Close()
+	require.NoError(t, rdb.Set(context.Background(), a.Prefix+"k", "v", time.Minute).Err())
+	require.Equal(t, "v", rdb.Get(context.Background(), a.Prefix+"k").Val())
+}
+
+// TestNATSIsJetStream2_15 checks the embedded server supports what the
+// machine's 2.9 server silently ignores: consumers with several filter
+// subjects.
+func TestNATSIsJetStream2_15(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	nc, err := nats.Connect(testinfra.NATS(t))
+	require.NoError(t, err)
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	_, err = js.CreateStream(ctx, jetstream.StreamConfig{Name: "EVENTS", Subjects: []string{"events.>"}})
+	require.NoError(t, err)
+	cons, err := js.CreateConsumer(ctx, "EVENTS", jetstream.ConsumerConfig{Durable: "multi",
+		FilterSubjects: []string{"events.a", "events.b"}, AckPolicy: jetstream.AckExplicitPolicy})
+	require.NoError(t, err)
+	for _, subj := range []string{"events.a", "events.c", "events.b"} {
+		_, err := js.Publish(ctx, subj, []byte(subj))
+		require.NoError(t, err)
+	}
+	batch, err := cons.FetchNoWait(10)
+	require.NoError(t, err)
+	var got []string
+	for msg := range batch.Messages() {
+		got = append(got, string(msg.Data()))
+		require.NoError(t, msg.Ack())
+	}
+	require.Equal(t, []string{"events.a", "events.b"}, got)
+}
