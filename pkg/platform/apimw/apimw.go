@@ -25,6 +25,12 @@ import (
 	"github.com/lattice-platform/lattice/pkg/platform/problem"
 )
 
+func init() {
+	// kin-openapi checks only the formats it is told about; "email" is a
+	// rough shape check here, the domain applies the real rules.
+	openapi3.DefineStringFormatValidator("email", openapi3.NewRegexpFormatValidator(openapi3.FormatOfStringForEmail))
+}
+
 // ErrorWriter answers a request that failed with err (a *fault.Error for
 // client mistakes). problem.Write is the default; a service whose contract
 // demands another error format on some paths (OAuth's RFC 6749 errors)
