@@ -9,3 +9,8 @@ import "embed"
 //
 //go:embed auth/migrations/*.sql
 var Auth embed.FS
+
+// Resource holds the resource service's MySQL-protocol migrations.
+//
+//go:embed resource/migrations/*.sql
+var Resource embed.FS

@@ -41,3 +41,10 @@ func TestAPIKeyRepository(t *testing.T) {
 		return memory.NewAPIKeyRepository(), "0190a000-0000-7000-8000-000000000001", "0190a000-0000-7000-8000-000000000002"
 	})
 }
+
+func TestResourceStore(t *testing.T) {
+	portstest.ResourceStore(t, func(*testing.T) portstest.ResourceFixture {
+		s := memory.NewResourceStore()
+		return portstest.ResourceFixture{Resources: s, Idem: s, Outbox: s}
+	})
+}

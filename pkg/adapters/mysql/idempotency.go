@@ -1,0 +1,56 @@
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/lattice-platform/lattice/pkg/adapters/mysql/internal/resourcedb"
+	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/services/resource/domain"
+)
+
+// IdempotencyStore is the MySQL-protocol ports.IdempotencyStore.
+type IdempotencyStore struct{ q *resourcedb.Queries }
+
+var _ ports.IdempotencyStore = (*IdempotencyStore)(nil)
+
+// NewIdempotencyStore returns a store on db.
+func NewIdempotencyStore(db *sql.DB) *IdempotencyStore { return &IdempotencyStore{q: resourcedb.New(db)} }
+
+// Lookup returns the live record for (caller, key).
+func (s *IdempotencyStore) Lookup(ctx context.Context, caller, key string, now time.Time) (domain.IdempotencyRecord, bool, error) {
+	row, err := s.q.IdempotencyRecord(ctx, resourcedb.IdempotencyRecordParams{CallerID: caller, IdemKey: key, ExpiresAt: now})
+	if errors.Is(err, sql.ErrNoRows) {
+		return domain.IdempotencyRecord{}, false, nil
+	}
+	if err != nil {
+		return domain.IdempotencyRecord{}, false, translate(err, nil)
+	}
+	return domain.IdempotencyRecord{
+		Caller: row.CallerID, Key: row.IdemKey, RequestHash: row.RequestHash, Status: int(row.Status),
+		Response: row.ResponseBody, ResourceID: row.ResourceID, CreatedAt: row.CreatedAt.UTC(), ExpiresAt: row.ExpiresAt.UTC(),
+	}, true, nil
+}
+
+// Save stores rec, replacing an expired record for the same key.
+func (s *IdempotencyStore) Save(ctx context.Context, rec domain.IdempotencyRecord) error {
+	if _, live, err := s.Lookup(ctx, rec.Caller, rec.Key, rec.CreatedAt); err != nil {
+		return err
+	} else if !live {
+		if err := s.q.DeleteIdempotencyRecord(ctx, resourcedb.DeleteIdempotencyRecordParams{CallerID: rec.Caller, IdemKey: rec.Key}); err != nil {
+			return translate(err, nil)
+		}
+	}
+	return translate(s.q.InsertIdempotencyRecord(ctx, resourcedb.InsertIdempotencyRecordParams{
+		CallerID: rec.Caller, IdemKey: rec.Key, RequestHash: rec.RequestHash, Status: int32(rec.Status),
+		ResponseBody: rec.Response, ResourceID: rec.ResourceID, CreatedAt: rec.CreatedAt, ExpiresAt: rec.ExpiresAt,
+	}), nil)
+}
+
+// DeleteExpired removes up to a batch of expired records.
+func (s *IdempotencyStore) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
+	n, err := s.q.DeleteExpiredIdempotency(ctx, now)
+	return n, translate(err, nil)
+}

@@ -1,0 +1,163 @@
+// Package mysql implements Lattice's MySQL-protocol-backed ports with
+// go-sql-driver/mysql and sqlc-generated queries (in internal/resourcedb).
+// It runs on MariaDB 10.11 here and on TiDB in production; docs/tidb.md
+// lists what that rules out. Driver errors are translated into the fault
+// taxonomy at this boundary, with both MariaDB's and MySQL/TiDB's codes.
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	gomysql "github.com/go-sql-driver/mysql"
+	"github.com/golang-migrate/migrate/v4"
+	migratemysql "github.com/golang-migrate/migrate/v4/database/mysql"
+	"github.com/golang-migrate/migrate/v4/source/iofs"
+
+	"github.com/lattice-platform/lattice/pkg/fault"
+)
+
+// config parses a go-sql-driver DSN and applies the settings Lattice needs:
+// times as time.Time in UTC.
+func config(dsn string) (*gomysql.Config, error) {
+	cfg, err := gomysql.ParseDSN(dsn)
+	if err != nil {
+		// The driver's message can echo the DSN, password included.
+		return nil, errors.New("mysql: invalid DSN (want user:pass@tcp(host:port)/db)")
+	}
+	cfg.ParseTime = true
+	cfg.Loc = time.UTC
+	return cfg, nil
+}
+
+// Open connects to dsn and checks the connection.
+func Open(ctx context.Context, dsn string) (*sql.DB, error) {
+	cfg, err := config(dsn)
+	if err != nil {
+		return nil, err
+	}
+	connector, err := gomysql.NewConnector(cfg)
+	if err != nil {
+		return nil, errors.New("mysql: invalid DSN")
+	}
+	db := sql.OpenDB(connector)
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(16)
+	db.SetConnMaxLifetime(30 * time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("mysql: ping %s/%s: %w", cfg.Addr, cfg.DBName, err)
+	}
+	return db, nil
+}
+
+// EnsureDatabase creates the database named in dsn if it does not exist.
+func EnsureDatabase(ctx context.Context, dsn string) error {
+	cfg, err := config(dsn)
+	if err != nil {
+		return err
+	}
+	name := cfg.DBName
+	cfg.DBName = ""
+	db, err := sql.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		return errors.New("mysql: invalid DSN")
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, "CREATE DATABASE IF NOT EXISTS `"+name+"` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"); err != nil {
+		return fmt.Errorf("mysql: create database %q: %w", name, err)
+	}
+	return nil
+}
+
+// Migrate applies pending up-migrations from dir in migrations. It uses its
+// own connection with multi-statement support, which the service's pool
+// does not enable.
+func Migrate(dsn string, migrations fs.FS, dir string) error {
+	cfg, err := config(dsn)
+	if err != nil {
+		return err
+	}
+	cfg.MultiStatements = true
+	db, err := sql.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		return errors.New("mysql: invalid DSN")
+	}
+	defer db.Close()
+	src, err := iofs.New(migrations, dir)
+	if err != nil {
+		return fmt.Errorf("mysql: read migrations: %w", err)
+	}
+	drv, err := migratemysql.WithInstance(db, &migratemysql.Config{})
+	if err != nil {
+		return fmt.Errorf("mysql: migration driver: %w", err)
+	}
+	m, err := migrate.NewWithInstance("iofs", src, "mysql", drv)
+	if err != nil {
+		return fmt.Errorf("mysql: migrate: %w", err)
+	}
+	defer m.Close()
+	if err := m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
+		return fmt.Errorf("mysql: migrate up: %w", err)
+	}
+	return nil
+}
+
+// Ping is a readiness check.
+func Ping(db *sql.DB) func(context.Context) error {
+	return func(ctx context.Context) error { return db.PingContext(ctx) }
+}
+
+// Server error codes, MariaDB's and MySQL/TiDB's where they differ.
+const (
+	errDuplicate       = 1062
+	errLockWaitTimeout = 1205
+	errDeadlock        = 1213
+	errCheckMariaDB    = 4025
+	errCheckMySQL      = 3819
+	errLockNoWait      = 3572
+)
+
+// translate maps driver errors to the fault taxonomy; notFound is what a
+// missing row means to the caller.
+func translate(err error, notFound error) error {
+	var me *gomysql.MySQLError
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sql.ErrNoRows):
+		return notFound
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return fault.Wrap(fault.Unavailable, "the database did not answer in time", err)
+	case !errors.As(err, &me):
+		return err
+	}
+	switch me.Number {
+	case errDuplicate:
+		return fault.Wrap(fault.Conflict, "already exists", err)
+	case errLockWaitTimeout, errLockNoWait, errDeadlock:
+		return &fault.Error{Kind: fault.Unavailable, Message: "the resource is busy; retry", RetryAfterSeconds: 1, Err: err}
+	case errCheckMariaDB, errCheckMySQL:
+		// Domain validation runs first, so a CHECK failure is a bug.
+		return fault.Wrap(fault.Internal, "a stored value broke a table constraint", err)
+	}
+	return err
+}
+
+// inTx runs fn in a transaction, committing on nil and rolling back
+// otherwise.
+func inTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return translate(err, nil)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return translate(tx.Commit(), nil)
+}

@@ -1,0 +1,74 @@
+package ports
+
+import (
+	"context"
+	"time"
+
+	"github.com/lattice-platform/lattice/services/resource/domain"
+)
+
+// Event is a message bound for the event bus, written to the outbox in the
+// same transaction as the change it reports.
+type Event struct {
+	ID      string // the CloudEvents id; also the JetStream Nats-Msg-Id
+	Subject string // NATS subject, e.g. events.resource.created
+	Payload []byte // the CloudEvents JSON envelope
+}
+
+// ResourceRepository stores resources, their versions and the events their
+// changes cause. Each method is one transaction.
+type ResourceRepository interface {
+	// Create stores r as version 1 with its events. A duplicate id gives a
+	// fault.Conflict error.
+	Create(ctx context.Context, r domain.Resource, events []Event) error
+	// Get returns a live resource, or domain.ErrNotFound (also for deleted
+	// ones).
+	Get(ctx context.Context, id string) (domain.Resource, error)
+	// Update locks the resource, calls change with its current state, and
+	// stores what change returns as a new version together with the events.
+	// An error from change aborts and is returned as is; a missing resource
+	// gives domain.ErrNotFound. Concurrent updates of one resource serialise.
+	Update(ctx context.Context, id string, change func(domain.Resource) (domain.Resource, []Event, error)) (domain.Resource, error)
+	// Delete soft-deletes the resource after check approves its current
+	// state, storing check's events in the same transaction.
+	Delete(ctx context.Context, id string, at time.Time, check func(domain.Resource) ([]Event, error)) error
+	// List returns one page of resources q.Caller may read.
+	List(ctx context.Context, q domain.ListQuery) ([]domain.Resource, error)
+	// Versions lists the resource's versions, newest first.
+	Versions(ctx context.Context, id string) ([]domain.VersionInfo, error)
+	// Version returns the resource as it was at version n, or
+	// domain.ErrVersionNotFound.
+	Version(ctx context.Context, id string, n int64) (domain.Resource, error)
+}
+
+// IdempotencyStore remembers the response to a create request per caller
+// and Idempotency-Key.
+type IdempotencyStore interface {
+	// Lookup returns the live record for (caller, key), or ok false.
+	Lookup(ctx context.Context, caller, key string, now time.Time) (rec domain.IdempotencyRecord, ok bool, err error)
+	// Save stores rec; if a record for the same (caller, key) already
+	// exists it returns a fault.Conflict error.
+	Save(ctx context.Context, rec domain.IdempotencyRecord) error
+}
+
+// OutboxStore is the relay's view of the outbox.
+type OutboxStore interface {
+	// Pending returns up to limit unsent events, oldest first.
+	Pending(ctx context.Context, limit int) ([]OutboxEntry, error)
+	// MarkSent records that the entries were published.
+	MarkSent(ctx context.Context, seqs []int64, at time.Time) error
+}
+
+// OutboxEntry is an unsent outbox row.
+type OutboxEntry struct {
+	Seq int64
+	Event
+}
+
+// EventPublisher publishes events durably.
+type EventPublisher interface {
+	// Publish returns once the bus has stored e; publishing the same event id
+	// twice stores it once. A fault.Unavailable error means the outcome is
+	// unknown and the event must be published again.
+	Publish(ctx context.Context, e Event) error
+}

@@ -1,0 +1,11 @@
+-- name: InsertOutbox :exec
+INSERT INTO outbox (event_id, subject, payload, created_at) VALUES (?, ?, ?, ?);
+
+-- name: PendingOutbox :many
+SELECT seq, event_id, subject, payload FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT ?;
+
+-- name: MarkOutboxSent :exec
+UPDATE outbox SET sent_at = ? WHERE seq IN (sqlc.slice(seqs));
+
+-- name: DeleteSentOutbox :execrows
+DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ? LIMIT 5000;

@@ -1,0 +1,38 @@
+-- name: InsertResource :exec
+INSERT INTO resources (id, owner_id, title, body, content_type, metadata, tags, visibility, version, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+
+-- name: ResourceByID :one
+SELECT * FROM resources WHERE id = ? AND deleted_at IS NULL;
+
+-- name: ResourceForUpdate :one
+SELECT * FROM resources WHERE id = ? AND deleted_at IS NULL FOR UPDATE;
+
+-- name: UpdateResource :exec
+UPDATE resources
+SET title = ?, body = ?, content_type = ?, metadata = ?, tags = ?, visibility = ?, version = ?, updated_at = ?
+WHERE id = ?;
+
+-- name: SoftDeleteResource :exec
+UPDATE resources SET deleted_at = ?, version = version + 1 WHERE id = ?;
+
+-- name: InsertVersion :exec
+INSERT INTO resource_versions (resource_id, version, snapshot, created_at) VALUES (?, ?, ?, ?);
+
+-- name: ListVersions :many
+SELECT version, created_at FROM resource_versions WHERE resource_id = ? ORDER BY version DESC;
+
+-- name: VersionSnapshot :one
+SELECT snapshot FROM resource_versions WHERE resource_id = ? AND version = ?;
+
+-- name: DeleteTags :exec
+DELETE FROM resource_tags WHERE resource_id = ?;
+
+-- name: InsertTag :exec
+INSERT INTO resource_tags (resource_id, tag) VALUES (?, ?);
+
+-- name: DeleteMetadata :exec
+DELETE FROM resource_metadata WHERE resource_id = ?;
+
+-- name: InsertMetadata :exec
+INSERT INTO resource_metadata (resource_id, meta_key, meta_value) VALUES (?, ?, ?);
