@@ -17,7 +17,9 @@ type IdempotencyStore struct{ q *resourcedb.Queries }
 var _ ports.IdempotencyStore = (*IdempotencyStore)(nil)
 
 // NewIdempotencyStore returns a store on db.
-func NewIdempotencyStore(db *sql.DB) *IdempotencyStore { return &IdempotencyStore{q: resourcedb.New(db)} }
+func NewIdempotencyStore(db *sql.DB) *IdempotencyStore {
+	return &IdempotencyStore{q: resourcedb.New(db)}
+}
 
 // Lookup returns the live record for (caller, key).
 func (s *IdempotencyStore) Lookup(ctx context.Context, caller, key string, now time.Time) (domain.IdempotencyRecord, bool, error) {

@@ -268,4 +268,3 @@ func fromRow(row resourcedb.Resource) (domain.Resource, error) {
 }
 
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
-
