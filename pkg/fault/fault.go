@@ -30,6 +30,7 @@ const (
 	TooLarge                       // the body is over its cap
 	UnsupportedMedia               // the body's content type is not accepted
 	MethodNotAllowed               // the path exists, the method does not
+	Unprocessable                  // well-formed but cannot be processed (e.g. an Idempotency-Key reused with another body)
 )
 
 var kindNames = [...]string{
@@ -46,6 +47,7 @@ var kindNames = [...]string{
 	TooLarge:           "too-large",
 	UnsupportedMedia:   "unsupported-media-type",
 	MethodNotAllowed:   "method-not-allowed",
+	Unprocessable:      "unprocessable",
 }
 
 // String returns the kind's stable slug; problem type URIs are built from it.

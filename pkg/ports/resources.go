@@ -18,9 +18,12 @@ type Event struct {
 // ResourceRepository stores resources, their versions and the events their
 // changes cause. Each method is one transaction.
 type ResourceRepository interface {
-	// Create stores r as version 1 with its events. A duplicate id gives a
+	// Create stores r as version 1 with its events and, when idem is not
+	// nil, the idempotency record, all in one transaction. If a live record
+	// for the same caller and key exists, nothing is stored and
+	// domain.ErrIdempotencyKeyUsed is returned. A duplicate id gives a
 	// fault.Conflict error.
-	Create(ctx context.Context, r domain.Resource, events []Event) error
+	Create(ctx context.Context, r domain.Resource, events []Event, idem *domain.IdempotencyRecord) error
 	// Get returns a live resource, or domain.ErrNotFound (also for deleted
 	// ones).
 	Get(ctx context.Context, id string) (domain.Resource, error)
@@ -41,14 +44,10 @@ type ResourceRepository interface {
 	Version(ctx context.Context, id string, n int64) (domain.Resource, error)
 }
 
-// IdempotencyStore remembers the response to a create request per caller
-// and Idempotency-Key.
+// IdempotencyStore reads the records ResourceRepository.Create writes.
 type IdempotencyStore interface {
 	// Lookup returns the live record for (caller, key), or ok false.
 	Lookup(ctx context.Context, caller, key string, now time.Time) (rec domain.IdempotencyRecord, ok bool, err error)
-	// Save stores rec; if a record for the same (caller, key) already
-	// exists it returns a fault.Conflict error.
-	Save(ctx context.Context, rec domain.IdempotencyRecord) error
 }
 
 // OutboxStore is the relay's view of the outbox.

@@ -55,11 +55,18 @@ func (s *ResourceStore) appendEvents(events []ports.Event) {
 }
 
 // Create stores r as version 1.
-func (s *ResourceStore) Create(_ context.Context, r domain.Resource, events []ports.Event) error {
+func (s *ResourceStore) Create(_ context.Context, r domain.Resource, events []ports.Event, idem *domain.IdempotencyRecord) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.resources[r.ID]; ok {
 		return fault.New(fault.Conflict, "resource already exists")
+	}
+	if idem != nil {
+		k := [2]string{idem.Caller, idem.Key}
+		if old, ok := s.idem[k]; ok && idem.CreatedAt.Before(old.ExpiresAt) {
+			return domain.ErrIdempotencyKeyUsed
+		}
+		s.idem[k] = *idem
 	}
 	s.resources[r.ID] = &storedResource{versions: []domain.Resource{clone(r)}}
 	s.appendEvents(events)
@@ -209,18 +216,6 @@ func (s *ResourceStore) Lookup(_ context.Context, caller, key string, now time.T
 		return domain.IdempotencyRecord{}, false, nil
 	}
 	return rec, true, nil
-}
-
-// Save stores an idempotency record.
-func (s *ResourceStore) Save(_ context.Context, rec domain.IdempotencyRecord) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	k := [2]string{rec.Caller, rec.Key}
-	if old, ok := s.idem[k]; ok && rec.CreatedAt.Before(old.ExpiresAt) {
-		return fault.New(fault.Conflict, "idempotency key already used")
-	}
-	s.idem[k] = rec
-	return nil
 }
 
 // Pending returns unsent events, oldest first.

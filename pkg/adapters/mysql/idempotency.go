@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/mysql/internal/resourcedb"
+	"github.com/lattice-platform/lattice/pkg/fault"
 	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/services/resource/domain"
 )
@@ -36,19 +37,28 @@ func (s *IdempotencyStore) Lookup(ctx context.Context, caller, key string, now t
 	}, true, nil
 }
 
-// Save stores rec, replacing an expired record for the same key.
-func (s *IdempotencyStore) Save(ctx context.Context, rec domain.IdempotencyRecord) error {
-	if _, live, err := s.Lookup(ctx, rec.Caller, rec.Key, rec.CreatedAt); err != nil {
-		return err
-	} else if !live {
-		if err := s.q.DeleteIdempotencyRecord(ctx, resourcedb.DeleteIdempotencyRecordParams{CallerID: rec.Caller, IdemKey: rec.Key}); err != nil {
-			return translate(err, nil)
-		}
+// saveIdempotency stores rec inside the create's transaction: an expired
+// record for the key is replaced; a live one (or a concurrent insert of the
+// same key, caught by the primary key) aborts the create.
+func saveIdempotency(ctx context.Context, q *resourcedb.Queries, rec domain.IdempotencyRecord) error {
+	_, err := q.IdempotencyRecord(ctx, resourcedb.IdempotencyRecordParams{CallerID: rec.Caller, IdemKey: rec.Key, ExpiresAt: rec.CreatedAt})
+	switch {
+	case err == nil:
+		return domain.ErrIdempotencyKeyUsed
+	case !errors.Is(err, sql.ErrNoRows):
+		return translate(err, nil)
 	}
-	return translate(s.q.InsertIdempotencyRecord(ctx, resourcedb.InsertIdempotencyRecordParams{
+	if err := q.DeleteIdempotencyRecord(ctx, resourcedb.DeleteIdempotencyRecordParams{CallerID: rec.Caller, IdemKey: rec.Key}); err != nil {
+		return translate(err, nil)
+	}
+	err = q.InsertIdempotencyRecord(ctx, resourcedb.InsertIdempotencyRecordParams{
 		CallerID: rec.Caller, IdemKey: rec.Key, RequestHash: rec.RequestHash, Status: int32(rec.Status),
 		ResponseBody: rec.Response, ResourceID: rec.ResourceID, CreatedAt: rec.CreatedAt, ExpiresAt: rec.ExpiresAt,
-	}), nil)
+	})
+	if fault.Of(translate(err, nil), fault.Conflict) {
+		return domain.ErrIdempotencyKeyUsed
+	}
+	return translate(err, nil)
 }
 
 // DeleteExpired removes up to a batch of expired records.

@@ -26,9 +26,14 @@ func NewResourceRepository(db *sql.DB) *ResourceRepository {
 }
 
 // Create stores r as version 1 with its events.
-func (rp *ResourceRepository) Create(ctx context.Context, r domain.Resource, events []ports.Event) error {
+func (rp *ResourceRepository) Create(ctx context.Context, r domain.Resource, events []ports.Event, idem *domain.IdempotencyRecord) error {
 	return inTx(ctx, rp.db, func(tx *sql.Tx) error {
 		q := rp.q.WithTx(tx)
+		if idem != nil {
+			if err := saveIdempotency(ctx, q, *idem); err != nil {
+				return err
+			}
+		}
 		meta, tags, err := encodeSets(r)
 		if err != nil {
 			return err

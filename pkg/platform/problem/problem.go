@@ -47,6 +47,7 @@ var statusOf = map[fault.Kind]int{
 	fault.TooLarge:           http.StatusRequestEntityTooLarge,
 	fault.UnsupportedMedia:   http.StatusUnsupportedMediaType,
 	fault.MethodNotAllowed:   http.StatusMethodNotAllowed,
+	fault.Unprocessable:      http.StatusUnprocessableEntity,
 }
 
 // Status returns the HTTP status for an error.

@@ -56,8 +56,8 @@ func ResourceStore(t *testing.T, newStore func(t *testing.T) ResourceFixture) {
 		f := newStore(t)
 		r := resourceAt(ownerA, domain.Private, now())
 		created := event("events.resource.created")
-		require.NoError(t, f.Resources.Create(ctx, r, []ports.Event{created}))
-		require.True(t, fault.Of(f.Resources.Create(ctx, r, nil), fault.Conflict))
+		require.NoError(t, f.Resources.Create(ctx, r, []ports.Event{created}, nil))
+		require.True(t, fault.Of(f.Resources.Create(ctx, r, nil, nil), fault.Conflict))
 		got, err := f.Resources.Get(ctx, r.ID)
 		require.NoError(t, err)
 		require.Equal(t, r, got)
@@ -93,7 +93,7 @@ func ResourceStore(t *testing.T, newStore func(t *testing.T) ResourceFixture) {
 		t.Parallel()
 		f := newStore(t)
 		r := resourceAt(ownerA, domain.Public, now())
-		require.NoError(t, f.Resources.Create(ctx, r, nil))
+		require.NoError(t, f.Resources.Create(ctx, r, nil, nil))
 		boom := fault.New(fault.PreconditionFailed, "boom")
 		_, err := f.Resources.Update(ctx, r.ID, func(cur domain.Resource) (domain.Resource, []ports.Event, error) {
 			return domain.Resource{}, []ports.Event{event("x")}, boom
@@ -109,7 +109,7 @@ func ResourceStore(t *testing.T, newStore func(t *testing.T) ResourceFixture) {
 		t.Parallel()
 		f := newStore(t)
 		r := resourceAt(ownerA, domain.Public, now())
-		require.NoError(t, f.Resources.Create(ctx, r, nil))
+		require.NoError(t, f.Resources.Create(ctx, r, nil, nil))
 		var wg sync.WaitGroup
 		for range 8 {
 			wg.Add(1)
@@ -136,7 +136,7 @@ func ResourceStore(t *testing.T, newStore func(t *testing.T) ResourceFixture) {
 		t.Parallel()
 		f := newStore(t)
 		r := resourceAt(ownerA, domain.Public, now())
-		require.NoError(t, f.Resources.Create(ctx, r, nil))
+		require.NoError(t, f.Resources.Create(ctx, r, nil, nil))
 		deleted := event("events.resource.deleted")
 		require.NoError(t, f.Resources.Delete(ctx, r.ID, now(), func(cur domain.Resource) ([]ports.Event, error) {
 			require.Equal(t, r.ID, cur.ID)
@@ -173,7 +173,7 @@ func ResourceStore(t *testing.T, newStore func(t *testing.T) ResourceFixture) {
 		} {
 			r := resourceAt(spec.owner, spec.vis, base.Add(time.Duration(i)*time.Minute))
 			r.Tags, r.Metadata = spec.tags, map[string]string{"team": spec.team}
-			require.NoError(t, f.Resources.Create(ctx, r, nil))
+			require.NoError(t, f.Resources.Create(ctx, r, nil, nil))
 			all = append(all, r)
 		}
 		a := domain.Caller{Subject: ownerA, Scopes: []string{domain.ScopeRead}}
@@ -222,7 +222,7 @@ func ResourceStore(t *testing.T, newStore func(t *testing.T) ResourceFixture) {
 			last := rs[len(rs)-1]
 			after = &domain.Position{Time: last.CreatedAt, ID: last.ID}
 			if page == 0 {
-				require.NoError(t, f.Resources.Create(ctx, resourceAt(ownerA, domain.Public, now()), nil))
+				require.NoError(t, f.Resources.Create(ctx, resourceAt(ownerA, domain.Public, now()), nil, nil))
 			}
 		}
 		require.Equal(t, idsOf(5, 4, 2, 1, 0), paged)
@@ -233,8 +233,8 @@ func ResourceStore(t *testing.T, newStore func(t *testing.T) ResourceFixture) {
 		f := newStore(t)
 		ts := now()
 		first, second := resourceAt(ownerA, domain.Public, ts), resourceAt(ownerA, domain.Public, ts.Add(time.Second))
-		require.NoError(t, f.Resources.Create(ctx, first, nil))
-		require.NoError(t, f.Resources.Create(ctx, second, nil))
+		require.NoError(t, f.Resources.Create(ctx, first, nil, nil))
+		require.NoError(t, f.Resources.Create(ctx, second, nil, nil))
 		_, err := f.Resources.Update(ctx, first.ID, func(cur domain.Resource) (domain.Resource, []ports.Event, error) {
 			cur.Version, cur.UpdatedAt = 2, ts.Add(time.Minute)
 			return cur, nil, nil
@@ -245,16 +245,17 @@ func ResourceStore(t *testing.T, newStore func(t *testing.T) ResourceFixture) {
 		require.Equal(t, []string{first.ID, second.ID}, []string{rs[0].ID, rs[1].ID})
 	})
 
-	t.Run("idempotency records", func(t *testing.T) {
+	t.Run("idempotency records are written with the create", func(t *testing.T) {
 		t.Parallel()
 		f := newStore(t)
 		ts := now()
+		first := resourceAt(ownerA, domain.Public, ts)
 		rec := domain.IdempotencyRecord{Caller: ownerA, Key: "k1", RequestHash: make([]byte, 32), Status: 201,
-			Response: []byte(`{"id":"x"}`), ResourceID: newID(), CreatedAt: ts, ExpiresAt: ts.Add(24 * time.Hour)}
+			Response: []byte(`{"id":"x"}`), ResourceID: first.ID, CreatedAt: ts, ExpiresAt: ts.Add(24 * time.Hour)}
 		_, ok, err := f.Idem.Lookup(ctx, ownerA, "k1", ts)
 		require.NoError(t, err)
 		require.False(t, ok)
-		require.NoError(t, f.Idem.Save(ctx, rec))
+		require.NoError(t, f.Resources.Create(ctx, first, nil, &rec))
 		got, ok, err := f.Idem.Lookup(ctx, ownerA, "k1", ts.Add(time.Hour))
 		require.NoError(t, err)
 		require.True(t, ok)
@@ -262,13 +263,20 @@ func ResourceStore(t *testing.T, newStore func(t *testing.T) ResourceFixture) {
 		_, ok, err = f.Idem.Lookup(ctx, ownerB, "k1", ts)
 		require.NoError(t, err)
 		require.False(t, ok, "keys are per caller")
-		require.True(t, fault.Of(f.Idem.Save(ctx, rec), fault.Conflict))
+
+		dup := resourceAt(ownerA, domain.Public, ts)
+		again := rec
+		again.ResourceID = dup.ID
+		require.ErrorIs(t, f.Resources.Create(ctx, dup, []ports.Event{event("x")}, &again), domain.ErrIdempotencyKeyUsed)
+		_, err = f.Resources.Get(ctx, dup.ID)
+		require.ErrorIs(t, err, domain.ErrNotFound, "nothing was created")
+		require.Empty(t, pendingIDs(t, f.Outbox))
+
 		_, ok, err = f.Idem.Lookup(ctx, ownerA, "k1", ts.Add(24*time.Hour))
 		require.NoError(t, err)
 		require.False(t, ok, "expired")
-		again := rec
 		again.CreatedAt, again.ExpiresAt = ts.Add(25*time.Hour), ts.Add(49*time.Hour)
-		require.NoError(t, f.Idem.Save(ctx, again), "an expired key may be reused")
+		require.NoError(t, f.Resources.Create(ctx, dup, nil, &again), "an expired key may be reused")
 	})
 
 	t.Run("outbox marks sent", func(t *testing.T) {
@@ -276,7 +284,7 @@ func ResourceStore(t *testing.T, newStore func(t *testing.T) ResourceFixture) {
 		f := newStore(t)
 		for i := range 5 {
 			r := resourceAt(ownerA, domain.Public, now())
-			require.NoError(t, f.Resources.Create(ctx, r, []ports.Event{event(fmt.Sprintf("events.n%d", i))}))
+			require.NoError(t, f.Resources.Create(ctx, r, []ports.Event{event(fmt.Sprintf("events.n%d", i))}, nil))
 		}
 		pending, err := f.Outbox.Pending(ctx, 3)
 		require.NoError(t, err)

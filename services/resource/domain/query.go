@@ -45,7 +45,8 @@ type VersionInfo struct {
 // ErrVersionNotFound is returned for a version that does not exist.
 var ErrVersionNotFound = fault.New(fault.NotFound, "version not found")
 
-// IdempotencyRecord is the remembered outcome of a create request.
+// IdempotencyRecord is the remembered outcome of a create request: the
+// resource as it was created, replayed to a retry with the same key.
 type IdempotencyRecord struct {
 	Caller      string
 	Key         string
@@ -56,3 +57,12 @@ type IdempotencyRecord struct {
 	CreatedAt   time.Time
 	ExpiresAt   time.Time
 }
+
+// IdempotencyTTL is how long a key is remembered.
+const IdempotencyTTL = 24 * time.Hour
+
+// Idempotency errors.
+var (
+	ErrIdempotencyKeyUsed     = fault.New(fault.Conflict, "this Idempotency-Key is being used by another request")
+	ErrIdempotencyKeyMismatch = fault.New(fault.Unprocessable, "this Idempotency-Key was used with a different request body")
+)
