@@ -25,7 +25,7 @@ test-contract:
 
 ## generate: regenerate OpenAPI transports and sqlc data access with the pinned tools
 generate:
-	$(GO) generate ./services/...
+	$(GO) generate ./services/... ./pkg/...
 	$(GO) tool sqlc generate
 
 ## check: generated code in sync, go.mod tidy, gofmt, vet, staticcheck

@@ -15,6 +15,7 @@ import (
 	"github.com/lattice-platform/lattice/services/auth/app"
 	"github.com/lattice-platform/lattice/services/auth/authsvc"
 	"github.com/lattice-platform/lattice/services/auth/domain"
+	"github.com/lattice-platform/lattice/services/resource/resourcesvc"
 )
 
 // cmdMigrate creates and migrates the databases of the chosen services.
@@ -23,16 +24,15 @@ func cmdMigrate(ctx context.Context, args []string, stderr io.Writer, lookup fun
 	if err != nil {
 		return err
 	}
+	migrations := map[string]func(context.Context) error{
+		"auth":     func(ctx context.Context) error { return authsvc.Migrate(ctx, cfg.Auth.DatabaseURL) },
+		"resource": func(ctx context.Context) error { return resourcesvc.Migrate(ctx, cfg.Resource.DatabaseURL) },
+	}
 	for _, name := range services {
-		if name == "auth" {
-			// authsvc.New creates and migrates the database as it starts.
-			svc, err := authsvc.New(ctx, cfg.Auth, slog.New(slog.DiscardHandler))
-			if err != nil {
-				return fmt.Errorf("auth: %w", err)
-			}
-			svc.Close()
-			fmt.Fprintln(stderr, "auth: migrated")
+		if err := migrations[name](ctx); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
 		}
+		fmt.Fprintln(stderr, name+": migrated")
 	}
 	return nil
 }

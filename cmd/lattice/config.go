@@ -9,14 +9,22 @@ import (
 	"github.com/lattice-platform/lattice/pkg/platform/config"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 	"github.com/lattice-platform/lattice/services/auth/authsvc"
+	"github.com/lattice-platform/lattice/services/resource/resourcesvc"
 )
 
 // Config is everything the binary reads from the environment. README.md's
 // configuration table lists the same variables with the same defaults.
 type Config struct {
-	LogLevel slog.Level
-	Auth     authsvc.Config
-	AuthHTTP httpserver.Config
+	LogLevel     slog.Level
+	Auth         authsvc.Config
+	AuthHTTP     httpserver.Config
+	Resource     resourcesvc.Config
+	ResourceHTTP httpserver.Config
+	// How services reach auth and authenticate to its introspection
+	// endpoint.
+	AuthURL             string
+	ServiceClientID     string
+	ServiceClientSecret string
 }
 
 // defaultPostgres is the machine's PostgreSQL with trust auth; each service
@@ -47,9 +55,14 @@ func loadConfig(env *config.Env) (Config, error) {
 		KeyEncKey:   env.Base64Key("AUTH_KEY_ENCRYPTION_KEY", 32),
 		Argon2:      argon2id.OWASP,
 	}
-	c.AuthHTTP = httpserver.Config{
-		Addr:         env.String("AUTH_ADDR", "127.0.0.1:8081"),
-		MaxBodyBytes: int64(env.Int("HTTP_MAX_BODY_BYTES", 1<<20)),
+	maxBody := int64(env.Int("HTTP_MAX_BODY_BYTES", 1<<20))
+	c.AuthHTTP = httpserver.Config{Addr: env.String("AUTH_ADDR", "127.0.0.1:8081"), MaxBodyBytes: maxBody}
+	c.Resource = resourcesvc.Config{
+		DatabaseURL: env.String("RESOURCE_DATABASE_URL", "root@tcp(127.0.0.1:3306)/lattice_resource"),
 	}
+	c.ResourceHTTP = httpserver.Config{Addr: env.String("RESOURCE_ADDR", "127.0.0.1:8082"), MaxBodyBytes: maxBody}
+	c.AuthURL = strings.TrimSuffix(env.String("AUTH_URL", "http://127.0.0.1:8081"), "/")
+	c.ServiceClientID = env.String("LATTICE_SERVICE_CLIENT_ID", "")
+	c.ServiceClientSecret = env.String("LATTICE_SERVICE_CLIENT_SECRET", "")
 	return c, env.Err()
 }

@@ -8,20 +8,25 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/lattice-platform/lattice/pkg/platform/config"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 	"github.com/lattice-platform/lattice/pkg/platform/observe"
+	"github.com/lattice-platform/lattice/pkg/adapters/tokenverify"
+	authapp "github.com/lattice-platform/lattice/services/auth/app"
 	"github.com/lattice-platform/lattice/services/auth/authsvc"
+	"github.com/lattice-platform/lattice/services/resource/resourcesvc"
 )
 
 // targets lists every service the design names; built says which exist.
 var (
 	targets = []string{"gateway", "auth", "resource", "search", "processing", "analytics"}
-	built   = map[string]bool{"auth": true}
+	built   = map[string]bool{"auth": true, "resource": true}
 )
 
 // parseTarget turns --target into the services to run, refusing unbuilt
@@ -95,37 +100,38 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	}
 	defer func() { _ = shutdownTracing(context.Background()) }()
 
+	built, err := buildServices(ctx, services, cfg, log)
+	for _, b := range built {
+		defer b.close()
+	}
+	if err != nil {
+		return err
+	}
+
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errs := make(chan error, len(services))
-	for _, name := range services {
-		switch name {
-		case "auth":
-			svcLog := log.With("service", authsvc.Name)
-			svc, err := authsvc.New(ctx, cfg.Auth, svcLog)
-			if err != nil {
-				return fmt.Errorf("auth: %w", err)
-			}
-			defer svc.Close()
-			srv, err := httpserver.Listen(cfg.AuthHTTP, httpserver.Handler(cfg.AuthHTTP, svc.HTTP), svcLog)
-			if err != nil {
-				return fmt.Errorf("auth: %w", err)
-			}
-			svcLog.Info("serving", "addr", srv.Addr().String())
-			if ready != nil {
-				ready(name, srv.Addr())
-			}
-			wg.Add(2)
-			go func() { defer wg.Done(); svc.Run(ctx) }()
-			go func() {
-				defer wg.Done()
-				if err := srv.Serve(ctx); err != nil {
-					errs <- fmt.Errorf("auth: %w", err)
-					cancel()
-				}
-			}()
+	errs := make(chan error, len(built))
+	for _, b := range built {
+		srv, err := httpserver.Listen(b.httpCfg, httpserver.Handler(b.httpCfg, b.http), b.log)
+		if err != nil {
+			cancel()
+			wg.Wait()
+			return fmt.Errorf("%s: %w", b.name, err)
 		}
+		b.log.Info("serving", "addr", srv.Addr().String())
+		if ready != nil {
+			ready(b.name, srv.Addr())
+		}
+		wg.Add(2)
+		go func() { defer wg.Done(); b.run(ctx) }()
+		go func() {
+			defer wg.Done()
+			if err := srv.Serve(ctx); err != nil {
+				errs <- fmt.Errorf("%s: %w", b.name, err)
+				cancel()
+			}
+		}()
 	}
 	wg.Wait()
 	close(errs)
@@ -134,4 +140,71 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		all = append(all, err)
 	}
 	return errors.Join(all...)
+}
+
+// builtService is one wired service, ready to listen.
+type builtService struct {
+	name    string
+	http    httpserver.Service
+	httpCfg httpserver.Config
+	log     *slog.Logger
+	run     func(context.Context)
+	close   func()
+}
+
+// buildServices wires the chosen services in dependency order (auth first).
+// It returns what it built so far even on error, so the caller can close it.
+func buildServices(ctx context.Context, services []string, cfg Config, log *slog.Logger) ([]builtService, error) {
+	var built []builtService
+	var auth *authsvc.Service
+	for _, name := range services {
+		svcLog := log.With("service", name)
+		switch name {
+		case "auth":
+			svc, err := authsvc.New(ctx, cfg.Auth, svcLog)
+			if err != nil {
+				return built, fmt.Errorf("auth: %w", err)
+			}
+			auth = svc
+			built = append(built, builtService{name: name, http: svc.HTTP, httpCfg: cfg.AuthHTTP, log: svcLog, run: svc.Run, close: svc.Close})
+		case "resource":
+			verifier, err := serviceVerifier(ctx, cfg, auth, svcLog)
+			if err != nil {
+				return built, err
+			}
+			rc := cfg.Resource
+			rc.Verifier = verifier
+			svc, err := resourcesvc.New(ctx, rc, svcLog)
+			if err != nil {
+				return built, fmt.Errorf("resource: %w", err)
+			}
+			built = append(built, builtService{name: name, http: svc.HTTP, httpCfg: cfg.ResourceHTTP, log: svcLog, run: svc.Run, close: svc.Close})
+		}
+	}
+	return built, nil
+}
+
+// serviceVerifier builds the token verifier a service uses: JWTs against
+// auth's JWKS, API keys through introspection. When auth runs in this
+// process and no service client is configured, one is provisioned.
+func serviceVerifier(ctx context.Context, cfg Config, auth *authsvc.Service, log *slog.Logger) (*tokenverify.Verifier, error) {
+	client := &http.Client{Timeout: 10 * time.Second}
+	vc := tokenverify.Config{
+		Issuer: cfg.Auth.Issuer, Audience: cfg.Auth.Audience,
+		Fetch: tokenverify.FetchJWKS(cfg.AuthURL+"/.well-known/jwks.json", client),
+	}
+	id, secret := cfg.ServiceClientID, cfg.ServiceClientSecret
+	if id == "" && auth != nil {
+		var err error
+		if secret, err = auth.App.ProvisionServiceClient(ctx); err != nil {
+			return nil, fmt.Errorf("provision the service client: %w", err)
+		}
+		id = authapp.ServiceClientID
+	}
+	if id != "" {
+		vc.Introspect = tokenverify.NewIntrospector(cfg.AuthURL+"/oauth2/introspect", id, secret, client, 30*time.Second)
+	} else {
+		log.Warn("API keys are not accepted: set LATTICE_SERVICE_CLIENT_ID and LATTICE_SERVICE_CLIENT_SECRET to enable introspection")
+	}
+	return tokenverify.New(vc), nil
 }

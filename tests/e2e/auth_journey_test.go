@@ -1,7 +1,6 @@
 // Package e2e drives whole user journeys against the real lattice binary,
 // built once per run and started as a separate process on free loopback
-// ports. Until the gateway exists, journeys talk to the auth service
-// directly.
+// ports. Until the gateway exists, journeys talk to each service directly.
 package e2e_test
 
 import (
@@ -68,7 +67,8 @@ func lattice(t *testing.T, env []string, stdin string, args ...string) string {
 	return out.String()
 }
 
-// serve starts `lattice serve` and waits until it logs that auth is serving.
+// serve starts `lattice serve` and waits until every built service logs
+// that it is serving.
 func serve(t *testing.T, env []string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(binary, "serve", "--target=all")
@@ -81,12 +81,13 @@ func serve(t *testing.T, env []string) *exec.Cmd {
 	ready := make(chan struct{})
 	go func() {
 		sc := bufio.NewScanner(stdout)
-		signalled := false
+		serving := 0
 		for sc.Scan() {
 			var rec map[string]any
-			if json.Unmarshal(sc.Bytes(), &rec) == nil && rec["msg"] == "serving" && !signalled {
-				close(ready)
-				signalled = true
+			if json.Unmarshal(sc.Bytes(), &rec) == nil && rec["msg"] == "serving" {
+				if serving++; serving == 2 { // auth and resource
+					close(ready)
+				}
 			}
 		}
 	}()
@@ -122,10 +123,11 @@ func call(t *testing.T, method, url, token, contentType, body string) (int, map[
 // token with client credentials and checks the user's key by
 // introspection; the process shuts down gracefully on SIGTERM.
 func TestAuthJourney(t *testing.T) {
-	addr := freePort(t)
-	base := "http://" + addr
+	addr, resAddr := freePort(t), freePort(t)
+	base, resBase := "http://"+addr, "http://"+resAddr
 	env := append(os.Environ(),
-		"AUTH_DATABASE_URL="+testinfra.Postgres(t), "AUTH_ADDR="+addr, "AUTH_ISSUER="+base, "REDIS_URL=", "LOG_LEVEL=info")
+		"AUTH_DATABASE_URL="+testinfra.Postgres(t), "AUTH_ADDR="+addr, "AUTH_ISSUER="+base, "AUTH_URL="+base, "REDIS_URL=", "LOG_LEVEL=info",
+		"RESOURCE_DATABASE_URL="+testinfra.MySQL(t), "RESOURCE_ADDR="+resAddr)
 
 	out := lattice(t, env, "an admin password\n", "user", "create-admin", "--email", "ops@example.com", "--name", "Ops")
 	require.Contains(t, out, "created admin ops@example.com")
@@ -150,7 +152,7 @@ func TestAuthJourney(t *testing.T) {
 	require.Equal(t, 201, status)
 	session := login["token"].(string)
 
-	status, key := call(t, "POST", base+"/v1/api-keys", session, "application/json", `{"name":"laptop","scopes":["users:read","search:read"]}`)
+	status, key := call(t, "POST", base+"/v1/api-keys", session, "application/json", `{"name":"laptop","scopes":["users:read","search:read","resources:read","resources:write"]}`)
 	require.Equal(t, 201, status)
 	apiKey := key["secret"].(string)
 	status, me := call(t, "GET", base+"/v1/users/me", apiKey, "", "")
@@ -166,7 +168,14 @@ func TestAuthJourney(t *testing.T) {
 	status, in := call(t, "POST", base+"/oauth2/introspect", "", "application/x-www-form-urlencoded", form.Encode())
 	require.Equal(t, 200, status)
 	require.Equal(t, true, in["active"])
-	require.Equal(t, "search:read users:read", sortedScope(in["scope"].(string)))
+	require.Equal(t, "resources:read resources:write search:read users:read", sortedScope(in["scope"].(string)))
+
+	// The resource service checks the same API key through introspection.
+	status, res := call(t, "POST", resBase+"/v1/resources", apiKey, "application/json", `{"title":"Notes","body":"hello","visibility":"public"}`)
+	require.Equal(t, 201, status)
+	status, got := call(t, "GET", resBase+"/v1/resources/"+res["id"].(string), "", "", "")
+	require.Equal(t, 200, status, "public resources are readable anonymously")
+	require.Equal(t, "Notes", got["title"])
 
 	status, _ = call(t, "DELETE", base+"/v1/sessions/current", session, "", "")
 	require.Equal(t, 204, status)

@@ -48,7 +48,7 @@ func saveIdempotency(ctx context.Context, q *resourcedb.Queries, rec domain.Idem
 	case !errors.Is(err, sql.ErrNoRows):
 		return translate(err, nil)
 	}
-	if err := q.DeleteIdempotencyRecord(ctx, resourcedb.DeleteIdempotencyRecordParams{CallerID: rec.Caller, IdemKey: rec.Key}); err != nil {
+	if err := q.DeleteExpiredIdempotencyRecord(ctx, resourcedb.DeleteExpiredIdempotencyRecordParams{CallerID: rec.Caller, IdemKey: rec.Key, ExpiresAt: rec.CreatedAt}); err != nil {
 		return translate(err, nil)
 	}
 	err = q.InsertIdempotencyRecord(ctx, resourcedb.InsertIdempotencyRecordParams{

@@ -2,6 +2,7 @@ package portstest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -277,6 +278,36 @@ func ResourceStore(t *testing.T, newStore func(t *testing.T) ResourceFixture) {
 		require.False(t, ok, "expired")
 		again.CreatedAt, again.ExpiresAt = ts.Add(25*time.Hour), ts.Add(49*time.Hour)
 		require.NoError(t, f.Resources.Create(ctx, dup, nil, &again), "an expired key may be reused")
+	})
+
+	t.Run("concurrent creates with one key store one resource", func(t *testing.T) {
+		t.Parallel()
+		f := newStore(t)
+		ts := now()
+		var wg sync.WaitGroup
+		results := make(chan error, 8)
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := resourceAt(ownerA, domain.Public, ts)
+				rec := domain.IdempotencyRecord{Caller: ownerA, Key: "race", RequestHash: make([]byte, 32), Status: 201,
+					Response: []byte(`{}`), ResourceID: r.ID, CreatedAt: ts, ExpiresAt: ts.Add(time.Hour)}
+				results <- f.Resources.Create(ctx, r, []ports.Event{event("events.x")}, &rec)
+			}()
+		}
+		wg.Wait()
+		close(results)
+		ok := 0
+		for err := range results {
+			if err == nil {
+				ok++
+			} else {
+				require.True(t, errors.Is(err, domain.ErrIdempotencyKeyUsed) || fault.Of(err, fault.Unavailable), "got %v", err)
+			}
+		}
+		require.Equal(t, 1, ok)
+		require.Len(t, pendingIDs(t, f.Outbox), 1)
 	})
 
 	t.Run("outbox marks sent", func(t *testing.T) {

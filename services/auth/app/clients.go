@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/lattice-platform/lattice/services/auth/domain"
@@ -72,4 +73,26 @@ func (s *Service) DeleteClient(ctx context.Context, p domain.Principal, id strin
 		return err
 	}
 	return s.deps.Clients.Delete(ctx, id)
+}
+
+// ServiceClientID names the confidential client that Lattice's own
+// services use for introspection when they all run in one process.
+const ServiceClientID = "lattice-services"
+
+// ProvisionServiceClient (re)creates the internal service client with a
+// fresh secret and returns the secret. `lattice serve --target=all` calls
+// it at start so a laptop install needs no set-up; deployments that run
+// services apart register a client with `lattice client create` instead.
+func (s *Service) ProvisionServiceClient(ctx context.Context) (string, error) {
+	if err := s.deps.Clients.Delete(ctx, ServiceClientID); err != nil && !errors.Is(err, domain.ErrClientNotFound) {
+		return "", err
+	}
+	secret := randomToken("lcs_")
+	c := domain.Client{ID: ServiceClientID, Name: "Lattice services (introspection)", Type: domain.ClientConfidential,
+		SecretHash: domain.HashToken(secret), GrantTypes: []string{domain.GrantClientCredentials}, Scopes: []domain.Scope{},
+		CreatedAt: s.deps.Clock.Now()}
+	if err := s.deps.Clients.Create(ctx, c); err != nil {
+		return "", err
+	}
+	return secret, nil
 }

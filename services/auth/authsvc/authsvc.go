@@ -55,20 +55,29 @@ type Service struct {
 	log      *slog.Logger
 }
 
+// Migrate creates the database if needed and applies pending migrations.
+func Migrate(ctx context.Context, dsn string) error {
+	if err := postgres.EnsureDatabase(ctx, dsn); err != nil {
+		return err
+	}
+	pool, err := postgres.Open(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	return postgres.Migrate(pool, schema.Auth, "auth/migrations")
+}
+
 // New connects to the stores, applies migrations and builds the service.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	if cfg.Audience == "" {
 		cfg.Audience = "lattice"
 	}
-	if err := postgres.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
+	if err := Migrate(ctx, cfg.DatabaseURL); err != nil {
 		return nil, err
 	}
 	pool, err := postgres.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
-		return nil, err
-	}
-	if err := postgres.Migrate(pool, schema.Auth, "auth/migrations"); err != nil {
-		pool.Close()
 		return nil, err
 	}
 	s := &Service{pool: pool, log: log}

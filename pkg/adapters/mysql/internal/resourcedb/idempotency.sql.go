@@ -22,17 +22,20 @@ func (q *Queries) DeleteExpiredIdempotency(ctx context.Context, expiresAt time.T
 	return result.RowsAffected()
 }
 
-const deleteIdempotencyRecord = `-- name: DeleteIdempotencyRecord :exec
-DELETE FROM idempotency_keys WHERE caller_id = ? AND idem_key = ?
+const deleteExpiredIdempotencyRecord = `-- name: DeleteExpiredIdempotencyRecord :exec
+DELETE FROM idempotency_keys WHERE caller_id = ? AND idem_key = ? AND expires_at <= ?
 `
 
-type DeleteIdempotencyRecordParams struct {
-	CallerID string
-	IdemKey  string
+type DeleteExpiredIdempotencyRecordParams struct {
+	CallerID  string
+	IdemKey   string
+	ExpiresAt time.Time
 }
 
-func (q *Queries) DeleteIdempotencyRecord(ctx context.Context, arg DeleteIdempotencyRecordParams) error {
-	_, err := q.db.ExecContext(ctx, deleteIdempotencyRecord, arg.CallerID, arg.IdemKey)
+// Only an expired record may be replaced; a live one must make the insert
+// fail, even when the caller's snapshot did not see it yet.
+func (q *Queries) DeleteExpiredIdempotencyRecord(ctx context.Context, arg DeleteExpiredIdempotencyRecordParams) error {
+	_, err := q.db.ExecContext(ctx, deleteExpiredIdempotencyRecord, arg.CallerID, arg.IdemKey, arg.ExpiresAt)
 	return err
 }
 

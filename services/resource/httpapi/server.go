@@ -1,0 +1,99 @@
+// Package httpapi is the resource service's HTTP edge: it implements the
+// generated strict server, turning requests into use-case calls. Who the
+// caller is comes from the shared token verifier; what they may do is
+// decided in the use cases.
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+	openapi_types "github.com/oapi-codegen/runtime/types"
+
+	"github.com/lattice-platform/lattice/pkg/fault"
+	"github.com/lattice-platform/lattice/pkg/platform/apimw"
+	"github.com/lattice-platform/lattice/pkg/platform/problem"
+	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/services/resource/app"
+	"github.com/lattice-platform/lattice/services/resource/domain"
+	"github.com/lattice-platform/lattice/services/resource/oapi"
+)
+
+// Server implements the generated strict interface.
+type Server struct {
+	app      *app.Service
+	verifier ports.TokenVerifier
+}
+
+var _ oapi.StrictServerInterface = (*Server)(nil)
+
+// Handler returns the resource API: validation, then the generated router.
+func Handler(svc *app.Service, verifier ports.TokenVerifier) (http.Handler, error) {
+	spec, err := oapi.GetSpec()
+	if err != nil {
+		return nil, err
+	}
+	r := chi.NewRouter()
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		problem.Write(w, r, fault.New(fault.NotFound, "no such endpoint"))
+	})
+	r.Use(withBearer, apimw.Validator(spec, nil))
+	strict := oapi.NewStrictHandlerWithOptions(&Server{app: svc, verifier: verifier}, nil, oapi.StrictHTTPServerOptions{
+		RequestErrorHandlerFunc:  apimw.RequestError,
+		ResponseErrorHandlerFunc: apimw.ResponseError,
+	})
+	oapi.HandlerWithOptions(strict, oapi.ChiServerOptions{BaseRouter: r, ErrorHandlerFunc: apimw.RequestError})
+	return r, nil
+}
+
+type bearerKey struct{}
+
+// withBearer carries the request's bearer credential to the handlers,
+// which see only a context.
+func withBearer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var bearer string
+		if h := r.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+			bearer = strings.TrimSpace(h[7:])
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), bearerKey{}, bearer)))
+	})
+}
+
+// caller identifies the request: anonymous without a credential,
+// unauthenticated (401) with a bad one.
+func (s *Server) caller(ctx context.Context) (domain.Caller, error) {
+	bearer, _ := ctx.Value(bearerKey{}).(string)
+	if bearer == "" {
+		return domain.Caller{}, nil
+	}
+	id, err := s.verifier.Verify(ctx, bearer)
+	if err != nil {
+		return domain.Caller{}, err
+	}
+	return domain.Caller{Subject: id.Subject, Scopes: id.Scopes}, nil
+}
+
+func uuidOf(id string) openapi_types.UUID {
+	var u openapi_types.UUID
+	_ = u.UnmarshalText([]byte(id))
+	return u
+}
+
+func toResource(r domain.Resource) oapi.Resource {
+	meta := r.Metadata
+	if meta == nil {
+		meta = map[string]string{}
+	}
+	tags := r.Tags
+	if tags == nil {
+		tags = []string{}
+	}
+	return oapi.Resource{
+		Id: uuidOf(r.ID), OwnerId: r.OwnerID, Title: r.Title, Body: r.Body, ContentType: r.ContentType,
+		Metadata: meta, Tags: tags, Visibility: oapi.Visibility(r.Visibility), Version: r.Version,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+	}
+}
