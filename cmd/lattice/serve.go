@@ -14,10 +14,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lattice-platform/lattice/pkg/adapters/tokenverify"
 	"github.com/lattice-platform/lattice/pkg/platform/config"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 	"github.com/lattice-platform/lattice/pkg/platform/observe"
-	"github.com/lattice-platform/lattice/pkg/adapters/tokenverify"
 	authapp "github.com/lattice-platform/lattice/services/auth/app"
 	"github.com/lattice-platform/lattice/services/auth/authsvc"
 	"github.com/lattice-platform/lattice/services/resource/resourcesvc"

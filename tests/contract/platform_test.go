@@ -39,7 +39,7 @@ func startPlatform(t *testing.T) *platform {
 	require.NoError(t, err)
 	verifier := tokenverify.New(tokenverify.Config{
 		Issuer: a.url, Audience: "lattice",
-		Fetch:  tokenverify.FetchJWKS(a.url+"/.well-known/jwks.json", http.DefaultClient),
+		Fetch: tokenverify.FetchJWKS(a.url+"/.well-known/jwks.json", http.DefaultClient),
 		Introspect: tokenverify.NewIntrospector(a.url+"/oauth2/introspect", internal.Client.ID, internal.Secret,
 			http.DefaultClient, time.Second),
 	})

@@ -15,9 +15,9 @@ import (
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 	"github.com/lattice-platform/lattice/pkg/platform/observe"
 	"github.com/lattice-platform/lattice/pkg/ports"
-	schema "github.com/lattice-platform/lattice/sql"
 	"github.com/lattice-platform/lattice/services/resource/app"
 	"github.com/lattice-platform/lattice/services/resource/httpapi"
+	schema "github.com/lattice-platform/lattice/sql"
 )
 
 // Name is the service's name in logs, metrics and traces.
