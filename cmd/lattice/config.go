@@ -25,6 +25,10 @@ type Config struct {
 	AuthURL             string
 	ServiceClientID     string
 	ServiceClientSecret string
+	// NATSURL is the event bus; empty runs an embedded server with its
+	// streams under DataDir.
+	NATSURL string
+	DataDir string
 }
 
 // defaultPostgres is the machine's PostgreSQL with trust auth; each service
@@ -64,5 +68,7 @@ func loadConfig(env *config.Env) (Config, error) {
 	c.AuthURL = strings.TrimSuffix(env.String("AUTH_URL", "http://127.0.0.1:8081"), "/")
 	c.ServiceClientID = env.String("LATTICE_SERVICE_CLIENT_ID", "")
 	c.ServiceClientSecret = env.String("LATTICE_SERVICE_CLIENT_SECRET", "")
+	c.NATSURL = env.String("NATS_URL", "")
+	c.DataDir = env.String("LATTICE_DATA_DIR", ".lattice")
 	return c, env.Err()
 }

@@ -9,15 +9,18 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
 	"github.com/lattice-platform/lattice/pkg/adapters/tokenverify"
 	"github.com/lattice-platform/lattice/pkg/platform/config"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 	"github.com/lattice-platform/lattice/pkg/platform/observe"
+	"github.com/lattice-platform/lattice/pkg/ports"
 	authapp "github.com/lattice-platform/lattice/services/auth/app"
 	"github.com/lattice-platform/lattice/services/auth/authsvc"
 	"github.com/lattice-platform/lattice/services/resource/resourcesvc"
@@ -113,6 +116,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	var wg sync.WaitGroup
 	errs := make(chan error, len(built))
 	for _, b := range built {
+		if b.http.API == nil {
+			continue // infrastructure such as the bus: nothing to serve
+		}
 		srv, err := httpserver.Listen(b.httpCfg, httpserver.Handler(b.httpCfg, b.http), b.log)
 		if err != nil {
 			cancel()
@@ -157,6 +163,7 @@ type builtService struct {
 func buildServices(ctx context.Context, services []string, cfg Config, log *slog.Logger) ([]builtService, error) {
 	var built []builtService
 	var auth *authsvc.Service
+	var publisher ports.EventPublisher
 	for _, name := range services {
 		svcLog := log.With("service", name)
 		switch name {
@@ -172,8 +179,16 @@ func buildServices(ctx context.Context, services []string, cfg Config, log *slog
 			if err != nil {
 				return built, err
 			}
+			if publisher == nil {
+				pub, closeBus, err := openBus(ctx, cfg, log)
+				if err != nil {
+					return built, err
+				}
+				publisher = pub
+				built = append(built, builtService{name: "bus", close: closeBus})
+			}
 			rc := cfg.Resource
-			rc.Verifier = verifier
+			rc.Verifier, rc.Publisher = verifier, publisher
 			svc, err := resourcesvc.New(ctx, rc, svcLog)
 			if err != nil {
 				return built, fmt.Errorf("resource: %w", err)
@@ -182,6 +197,42 @@ func buildServices(ctx context.Context, services []string, cfg Config, log *slog
 		}
 	}
 	return built, nil
+}
+
+// openBus connects to NATS JetStream (an embedded server when NATS_URL is
+// unset) and makes sure the streams exist.
+func openBus(ctx context.Context, cfg Config, log *slog.Logger) (ports.EventPublisher, func(), error) {
+	url := cfg.NATSURL
+	var embedded *natsjs.Embedded
+	if url == "" {
+		var err error
+		if embedded, err = natsjs.StartEmbedded(filepath.Join(cfg.DataDir, "nats")); err != nil {
+			return nil, nil, err
+		}
+		url = embedded.URL()
+		log.Info("started embedded NATS JetStream", "url", url, "store", filepath.Join(cfg.DataDir, "nats"))
+	}
+	closeAll := func() {
+		if embedded != nil {
+			embedded.Close()
+		}
+	}
+	nc, js, err := natsjs.Connect(url, "lattice")
+	if err != nil {
+		closeAll()
+		return nil, nil, err
+	}
+	closeAll = func() {
+		nc.Close()
+		if embedded != nil {
+			embedded.Close()
+		}
+	}
+	if err := natsjs.EnsureStreams(ctx, js); err != nil {
+		closeAll()
+		return nil, nil, err
+	}
+	return natsjs.NewPublisher(js, 5*time.Second), closeAll, nil
 }
 
 // serviceVerifier builds the token verifier a service uses: JWTs against

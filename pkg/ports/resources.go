@@ -66,8 +66,9 @@ type OutboxEntry struct {
 
 // EventPublisher publishes events durably.
 type EventPublisher interface {
-	// Publish returns once the bus has stored e; publishing the same event id
-	// twice stores it once. A fault.Unavailable error means the outcome is
-	// unknown and the event must be published again.
-	Publish(ctx context.Context, e Event) error
+	// PublishBatch publishes events and reports, per event, nil once the
+	// bus has stored it, or an error when the outcome is unknown and the
+	// event must be published again. Publishing one event id twice stores
+	// it once.
+	PublishBatch(ctx context.Context, events []Event) []error
 }

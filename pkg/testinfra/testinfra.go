@@ -22,6 +22,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -91,6 +92,10 @@ func pick(envVar string) (string, source) {
 	}
 	return "", fromNowhere
 }
+
+func getenv(k string) string { return os.Getenv(k) }
+
+func itoa(n int) string { return strconv.Itoa(n) }
 
 // uniqueName returns a short name unique to this test, usable as a database
 // name or key prefix: a sanitised test name plus random bits.

@@ -33,13 +33,21 @@ type Deps struct {
 	Resources ports.ResourceRepository
 	Idem      ports.IdempotencyStore
 	Clock     ports.Clock
+	// EventsWritten, if set, is called after a change with events commits,
+	// so the outbox relay publishes at once instead of at its next poll.
+	EventsWritten func()
 }
 
 // Service runs the resource use cases.
 type Service struct{ deps Deps }
 
 // New returns a Service.
-func New(deps Deps) *Service { return &Service{deps: deps} }
+func New(deps Deps) *Service {
+	if deps.EventsWritten == nil {
+		deps.EventsWritten = func() {}
+	}
+	return &Service{deps: deps}
+}
 
 // Input is a resource's editable fields, for create and replace.
 type Input struct {
@@ -104,6 +112,7 @@ func (s *Service) Create(ctx context.Context, c domain.Caller, in Input, idemKey
 	if err != nil {
 		return Created{}, err
 	}
+	s.deps.EventsWritten()
 	return Created{Resource: r}, nil
 }
 
@@ -207,7 +216,7 @@ func (s *Service) Replace(ctx context.Context, c domain.Caller, id string, pre P
 }
 
 func (s *Service) change(ctx context.Context, c domain.Caller, id string, pre Precondition, edit func(domain.Resource) domain.Resource) (domain.Resource, error) {
-	return s.deps.Resources.Update(ctx, id, func(cur domain.Resource) (domain.Resource, []ports.Event, error) {
+	r, err := s.deps.Resources.Update(ctx, id, func(cur domain.Resource) (domain.Resource, []ports.Event, error) {
 		if err := c.CheckWrite(cur); err != nil {
 			return domain.Resource{}, nil, err
 		}
@@ -231,13 +240,17 @@ func (s *Service) change(ctx context.Context, c domain.Caller, id string, pre Pr
 		}
 		return next, []ports.Event{toEvent(ev)}, nil
 	})
+	if err == nil {
+		s.deps.EventsWritten()
+	}
+	return r, err
 }
 
 // Delete soft-deletes a resource and emits resource.deleted; consumers
 // remove what they derived from it.
 func (s *Service) Delete(ctx context.Context, c domain.Caller, id string, pre Precondition) error {
 	now := s.deps.Clock.Now()
-	return s.deps.Resources.Delete(ctx, id, now, func(cur domain.Resource) ([]ports.Event, error) {
+	err := s.deps.Resources.Delete(ctx, id, now, func(cur domain.Resource) ([]ports.Event, error) {
 		if err := c.CheckWrite(cur); err != nil {
 			return nil, err
 		}
@@ -252,6 +265,10 @@ func (s *Service) Delete(ctx context.Context, c domain.Caller, id string, pre Pr
 		}
 		return []ports.Event{toEvent(ev)}, nil
 	})
+	if err == nil {
+		s.deps.EventsWritten()
+	}
+	return err
 }
 
 // ListInput selects a page.

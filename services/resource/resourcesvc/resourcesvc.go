@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/mysql"
+	"github.com/lattice-platform/lattice/pkg/outbox"
 	"github.com/lattice-platform/lattice/pkg/platform/health"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 	"github.com/lattice-platform/lattice/pkg/platform/observe"
@@ -25,9 +26,10 @@ const Name = "resource"
 
 // Config is the resource service's configuration.
 type Config struct {
-	DatabaseURL string              // go-sql-driver DSN; the database is created if missing
-	Verifier    ports.TokenVerifier // checks bearer credentials (pkg/adapters/tokenverify)
-	Clock       ports.Clock         // nil means the system clock
+	DatabaseURL string               // go-sql-driver DSN; the database is created if missing
+	Verifier    ports.TokenVerifier  // checks bearer credentials (pkg/adapters/tokenverify)
+	Publisher   ports.EventPublisher // the event bus; nil leaves events in the outbox
+	Clock       ports.Clock          // nil means the system clock
 }
 
 // Service is a wired resource service.
@@ -35,6 +37,7 @@ type Service struct {
 	App    *app.Service
 	HTTP   httpserver.Service
 	Outbox *mysql.OutboxStore
+	Relay  *outbox.Relay // nil without a publisher
 	db     *sql.DB
 	idem   *mysql.IdempotencyStore
 	log    *slog.Logger
@@ -62,7 +65,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		clock = ports.SystemClock{}
 	}
 	s := &Service{db: db, Outbox: mysql.NewOutboxStore(db), idem: mysql.NewIdempotencyStore(db), log: log}
-	s.App = app.New(app.Deps{Resources: mysql.NewResourceRepository(db), Idem: s.idem, Clock: clock})
+	deps := app.Deps{Resources: mysql.NewResourceRepository(db), Idem: s.idem, Clock: clock}
+	if cfg.Publisher != nil {
+		s.Relay = outbox.New(s.Outbox, cfg.Publisher, log)
+		deps.EventsWritten = s.Relay.Notify
+	}
+	s.App = app.New(deps)
 	api, err := httpapi.Handler(s.App, cfg.Verifier)
 	if err != nil {
 		db.Close()
@@ -75,9 +83,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	return s, nil
 }
 
-// Run does the background work until ctx ends: deleting expired
-// idempotency records and outbox rows published more than a day ago.
+// Run does the background work until ctx ends: relaying the outbox,
+// deleting expired idempotency records and outbox rows published more than
+// a day ago.
 func (s *Service) Run(ctx context.Context) {
+	if s.Relay != nil {
+		done := make(chan struct{})
+		go func() { defer close(done); s.Relay.Run(ctx) }()
+		defer func() { <-done }()
+	}
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
 	for {

@@ -1,0 +1,117 @@
+// Package natsjs implements Lattice's event-bus ports on NATS JetStream
+// (nats.go's jetstream API): streams are created on start, and events are
+// published with Nats-Msg-Id set to the event id so that JetStream drops
+// duplicates within the stream's duplicate window.
+package natsjs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/lattice-platform/lattice/pkg/fault"
+	"github.com/lattice-platform/lattice/pkg/ports"
+)
+
+// Streams Lattice uses (DESIGN.md, "Events"). Each is created on start if
+// missing; existing ones are left as they are.
+var Streams = []jetstream.StreamConfig{
+	{Name: "EVENTS", Subjects: []string{"events.>"}, Storage: jetstream.FileStorage, Duplicates: 10 * time.Minute},
+}
+
+// Connect dials url and returns a JetStream context. Reconnects are
+// unlimited: a broker restart delays publishing, it does not end it.
+func Connect(url, name string) (*nats.Conn, jetstream.JetStream, error) {
+	nc, err := nats.Connect(url, nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond))
+	if err != nil {
+		return nil, nil, fmt.Errorf("nats: connect: %w", err)
+	}
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096))
+	if err != nil {
+		nc.Close()
+		return nil, nil, fmt.Errorf("nats: jetstream: %w", err)
+	}
+	return nc, js, nil
+}
+
+// EnsureStreams creates the streams that do not exist yet.
+func EnsureStreams(ctx context.Context, js jetstream.JetStream) error {
+	for _, cfg := range Streams {
+		_, err := js.Stream(ctx, cfg.Name)
+		if errors.Is(err, jetstream.ErrStreamNotFound) {
+			_, err = js.CreateStream(ctx, cfg)
+		}
+		if err != nil {
+			return fmt.Errorf("nats: stream %s: %w", cfg.Name, err)
+		}
+	}
+	return nil
+}
+
+// Publisher is the JetStream ports.EventPublisher.
+type Publisher struct {
+	js      jetstream.JetStream
+	timeout time.Duration
+}
+
+var _ ports.EventPublisher = (*Publisher)(nil)
+
+// NewPublisher returns a publisher that waits up to timeout for acks.
+func NewPublisher(js jetstream.JetStream, timeout time.Duration) *Publisher {
+	return &Publisher{js: js, timeout: timeout}
+}
+
+// PublishBatch sends every event asynchronously and then waits for the
+// acks, so a batch costs one round trip rather than one per event.
+func (p *Publisher) PublishBatch(ctx context.Context, events []ports.Event) []error {
+	errs := make([]error, len(events))
+	futures := make([]jetstream.PubAckFuture, len(events))
+	for i, e := range events {
+		msg := nats.NewMsg(e.Subject)
+		msg.Data = e.Payload
+		msg.Header.Set("Content-Type", "application/cloudevents+json")
+		f, err := p.js.PublishMsgAsync(msg, jetstream.WithMsgID(e.ID))
+		if err != nil {
+			errs[i] = unavailable(err)
+			continue
+		}
+		futures[i] = f
+	}
+	deadline := time.NewTimer(p.timeout)
+	defer deadline.Stop()
+	for i, f := range futures {
+		if f == nil {
+			continue
+		}
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			errs[i] = unavailable(err)
+		case <-deadline.C:
+			// Outcome unknown: the message may still be stored, and its id
+			// makes a retry harmless.
+			for j := i; j < len(futures); j++ {
+				if futures[j] != nil && errs[j] == nil {
+					errs[j] = unavailable(errors.New("no acknowledgement in time"))
+				}
+			}
+			return errs
+		case <-ctx.Done():
+			for j := i; j < len(futures); j++ {
+				if futures[j] != nil && errs[j] == nil {
+					errs[j] = unavailable(ctx.Err())
+				}
+			}
+			return errs
+		}
+	}
+	return errs
+}
+
+func unavailable(err error) error {
+	return fault.Wrap(fault.Unavailable, "the event bus did not confirm the event", err)
+}

@@ -1,0 +1,112 @@
+// Package outbox relays events from a service's transactional outbox to the
+// event bus. A change and its events commit together; the relay publishes
+// what is pending, marks it sent, and retries what failed, so a stopped
+// broker delays events but never loses them. Several relays (one per
+// replica) may run at once: an event published twice carries the same id,
+// which the bus deduplicates.
+package outbox
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/lattice-platform/lattice/pkg/ports"
+)
+
+// Relay moves events from an OutboxStore to an EventPublisher.
+type Relay struct {
+	store ports.OutboxStore
+	pub   ports.EventPublisher
+	log   *slog.Logger
+	wake  chan struct{}
+	// Batch is how many events one round reads and publishes (default 500).
+	Batch int
+	// Poll is how often the relay looks for events nobody told it about,
+	// such as another replica's after it crashed (default 1s).
+	Poll time.Duration
+	// MaxBackoff caps the wait after a failed round (default 5s).
+	MaxBackoff time.Duration
+	now        func() time.Time
+}
+
+// New returns a relay; call Run to start it.
+func New(store ports.OutboxStore, pub ports.EventPublisher, log *slog.Logger) *Relay {
+	return &Relay{store: store, pub: pub, log: log, wake: make(chan struct{}, 1),
+		Batch: 500, Poll: time.Second, MaxBackoff: 5 * time.Second, now: time.Now}
+}
+
+// Notify wakes the relay at once; services call it after committing a
+// change with events. It never blocks.
+func (r *Relay) Notify() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run relays until ctx ends.
+func (r *Relay) Run(ctx context.Context) {
+	backoff := time.Duration(0)
+	for {
+		n, err := r.Round(ctx)
+		var wait time.Duration
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			backoff = min(max(2*backoff, 100*time.Millisecond), r.MaxBackoff)
+			wait = backoff
+			r.log.WarnContext(ctx, "outbox relay round failed", "error", err, "retry_in", backoff.String())
+		case n == r.Batch:
+			backoff = 0
+			continue // more may be waiting
+		default:
+			backoff = 0
+			wait = r.Poll
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-r.wake:
+			if err == nil {
+				t.Stop()
+				continue
+			}
+			<-t.C // after a failure, keep the backoff even when woken
+		case <-t.C:
+		}
+	}
+}
+
+// Round publishes one batch of pending events and returns how many it
+// read. Events whose publication failed stay pending for the next round;
+// the returned error reports that some did.
+func (r *Relay) Round(ctx context.Context) (int, error) {
+	pending, err := r.store.Pending(ctx, r.Batch)
+	if err != nil || len(pending) == 0 {
+		return 0, err
+	}
+	events := make([]ports.Event, len(pending))
+	for i, p := range pending {
+		events[i] = p.Event
+	}
+	errs := r.pub.PublishBatch(ctx, events)
+	sent := make([]int64, 0, len(pending))
+	var firstErr error
+	for i, e := range errs {
+		if e == nil {
+			sent = append(sent, pending[i].Seq)
+		} else if firstErr == nil {
+			firstErr = e
+		}
+	}
+	if err := r.store.MarkSent(ctx, sent, r.now()); err != nil {
+		// Published but not marked: they will be published again with the
+		// same ids, which the bus drops.
+		return len(pending), err
+	}
+	return len(pending), firstErr
+}
