@@ -110,5 +110,9 @@ func (s *Service) Run(ctx context.Context) {
 	}
 }
 
+// DB is the service's database handle, for operational tooling and
+// benchmarks that seed data.
+func (s *Service) DB() *sql.DB { return s.db }
+
 // Close releases the database.
 func (s *Service) Close() { _ = s.db.Close() }
