@@ -72,3 +72,33 @@ type EventPublisher interface {
 	// it once.
 	PublishBatch(ctx context.Context, events []Event) []error
 }
+
+// FileRepository stores the files attached to resources. Each method is one
+// transaction that locks the parent resource, so files never attach to a
+// resource being deleted.
+type FileRepository interface {
+	// AddFile records f after check approves the (live) parent resource,
+	// storing check's events with it; a missing parent gives
+	// domain.ErrNotFound.
+	AddFile(ctx context.Context, f domain.File, check func(domain.Resource) ([]Event, error)) error
+	// Files lists a resource's live files, oldest first.
+	Files(ctx context.Context, resourceID string) ([]domain.File, error)
+	// File returns one live file, or domain.ErrFileNotFound.
+	File(ctx context.Context, resourceID, fileID string) (domain.File, error)
+	// DeleteFile soft-deletes a file after check approves, storing check's
+	// events with it.
+	DeleteFile(ctx context.Context, resourceID, fileID string, at time.Time, check func(domain.Resource, domain.File) ([]Event, error)) error
+}
+
+// Purger finishes deletions once their grace period has passed.
+type Purger interface {
+	// PurgeableFiles returns up to limit files deleted before cutoff, or
+	// whose resource was deleted before it.
+	PurgeableFiles(ctx context.Context, cutoff time.Time, limit int) ([]domain.File, error)
+	// ForgetFiles removes file rows whose blobs are gone.
+	ForgetFiles(ctx context.Context, ids []string) error
+	// PurgeResources removes up to limit resources deleted before cutoff
+	// that have no files left, with their versions, tags and metadata, and
+	// returns how many it removed.
+	PurgeResources(ctx context.Context, cutoff time.Time, limit int) (int, error)
+}

@@ -48,3 +48,10 @@ func TestResourceStore(t *testing.T) {
 		return portstest.ResourceFixture{Resources: s, Idem: s, Outbox: s}
 	})
 }
+
+func TestFileStore(t *testing.T) {
+	portstest.FileStore(t, func(*testing.T) portstest.FileFixture {
+		s := memory.NewResourceStore()
+		return portstest.FileFixture{Resources: s, Files: s, Purger: s, Outbox: s}
+	})
+}

@@ -23,11 +23,13 @@ type ResourceStore struct {
 	outbox    []ports.OutboxEntry
 	sent      map[int64]bool
 	seq       int64
+	files     map[string]*storedFile
 }
 
 type storedResource struct {
-	versions []domain.Resource // index v-1 holds version v
-	deleted  bool
+	versions  []domain.Resource // index v-1 holds version v
+	deleted   bool
+	deletedAt time.Time
 }
 
 var (
@@ -110,7 +112,7 @@ func (s *ResourceStore) Update(_ context.Context, id string, change func(domain.
 }
 
 // Delete soft-deletes after check approves.
-func (s *ResourceStore) Delete(_ context.Context, id string, _ time.Time, check func(domain.Resource) ([]ports.Event, error)) error {
+func (s *ResourceStore) Delete(_ context.Context, id string, at time.Time, check func(domain.Resource) ([]ports.Event, error)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st, err := s.live(id)
@@ -121,7 +123,7 @@ func (s *ResourceStore) Delete(_ context.Context, id string, _ time.Time, check 
 	if err != nil {
 		return err
 	}
-	st.deleted = true
+	st.deleted, st.deletedAt = true, at
 	s.appendEvents(events)
 	return nil
 }

@@ -38,3 +38,11 @@ func TestMigrateIsIdempotent(t *testing.T) {
 	require.NoError(t, mysql.Migrate(dsn, schema.Resource, "resource/migrations"))
 	require.NoError(t, mysql.Migrate(dsn, schema.Resource, "resource/migrations"))
 }
+
+func TestFileStore(t *testing.T) {
+	portstest.FileStore(t, func(t *testing.T) portstest.FileFixture {
+		db := setup(t)
+		r := mysql.NewResourceRepository(db)
+		return portstest.FileFixture{Resources: r, Files: r, Purger: r, Outbox: mysql.NewOutboxStore(db)}
+	})
+}

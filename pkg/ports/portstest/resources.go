@@ -329,3 +329,92 @@ func ResourceStore(t *testing.T, newStore func(t *testing.T) ResourceFixture) {
 		require.Equal(t, "events.n3", rest[0].Subject)
 	})
 }
+
+// FileFixture is one store seen as the resource, file and purge ports.
+type FileFixture struct {
+	Resources ports.ResourceRepository
+	Files     ports.FileRepository
+	Purger    ports.Purger
+	Outbox    ports.OutboxStore
+}
+
+// FileStore checks the file and purge ports.
+func FileStore(t *testing.T, newStore func(t *testing.T) FileFixture) {
+	ctx := context.Background()
+	file := func(resourceID, name string, ts time.Time) domain.File {
+		id := newID()
+		return domain.File{ID: id, ResourceID: resourceID, Name: name, ContentType: "text/plain", Size: 5,
+			SHA256: "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824", BlobKey: "resources/" + resourceID + "/files/" + id, CreatedAt: ts}
+	}
+	allow := func(domain.Resource) ([]ports.Event, error) { return []ports.Event{event("events.file.uploaded")}, nil }
+
+	t.Run("add, list, get, delete", func(t *testing.T) {
+		t.Parallel()
+		f := newStore(t)
+		ts := now()
+		r := resourceAt(ownerA, domain.Private, ts)
+		require.NoError(t, f.Resources.Create(ctx, r, nil, nil))
+		a, b := file(r.ID, "a.txt", ts), file(r.ID, "b.txt", ts.Add(time.Second))
+		require.NoError(t, f.Files.AddFile(ctx, a, allow))
+		require.NoError(t, f.Files.AddFile(ctx, b, allow))
+		require.ErrorIs(t, f.Files.AddFile(ctx, file(newID(), "c.txt", ts), allow), domain.ErrNotFound, "no parent")
+		denied := fault.New(fault.Forbidden, "no")
+		require.ErrorIs(t, f.Files.AddFile(ctx, file(r.ID, "d.txt", ts), func(domain.Resource) ([]ports.Event, error) { return nil, denied }), denied)
+
+		list, err := f.Files.Files(ctx, r.ID)
+		require.NoError(t, err)
+		require.Equal(t, []domain.File{a, b}, list)
+		got, err := f.Files.File(ctx, r.ID, a.ID)
+		require.NoError(t, err)
+		require.Equal(t, a, got)
+		_, err = f.Files.File(ctx, newID(), a.ID)
+		require.ErrorIs(t, err, domain.ErrFileNotFound, "a file is only found under its resource")
+
+		require.NoError(t, f.Files.DeleteFile(ctx, r.ID, a.ID, ts, func(domain.Resource, domain.File) ([]ports.Event, error) {
+			return []ports.Event{event("events.file.deleted")}, nil
+		}))
+		_, err = f.Files.File(ctx, r.ID, a.ID)
+		require.ErrorIs(t, err, domain.ErrFileNotFound)
+		list, err = f.Files.Files(ctx, r.ID)
+		require.NoError(t, err)
+		require.Equal(t, []domain.File{b}, list)
+		require.Len(t, pendingIDs(t, f.Outbox), 3)
+	})
+
+	t.Run("purge after the grace period", func(t *testing.T) {
+		t.Parallel()
+		f := newStore(t)
+		ts := now()
+		keep := resourceAt(ownerA, domain.Private, ts)
+		gone := resourceAt(ownerA, domain.Private, ts)
+		for _, r := range []domain.Resource{keep, gone} {
+			require.NoError(t, f.Resources.Create(ctx, r, nil, nil))
+		}
+		deletedFile, liveFile, orphan := file(keep.ID, "old.txt", ts), file(keep.ID, "live.txt", ts), file(gone.ID, "orphan.txt", ts)
+		for _, fl := range []domain.File{deletedFile, liveFile, orphan} {
+			require.NoError(t, f.Files.AddFile(ctx, fl, allow))
+		}
+		require.NoError(t, f.Files.DeleteFile(ctx, keep.ID, deletedFile.ID, ts, func(domain.Resource, domain.File) ([]ports.Event, error) { return nil, nil }))
+		require.NoError(t, f.Resources.Delete(ctx, gone.ID, ts, func(domain.Resource) ([]ports.Event, error) { return nil, nil }))
+
+		early, err := f.Purger.PurgeableFiles(ctx, ts, 10)
+		require.NoError(t, err)
+		require.Empty(t, early, "nothing within the grace period")
+		due, err := f.Purger.PurgeableFiles(ctx, ts.Add(time.Hour), 10)
+		require.NoError(t, err)
+		require.ElementsMatch(t, []string{deletedFile.ID, orphan.ID}, []string{due[0].ID, due[1].ID})
+
+		n, err := f.Purger.PurgeResources(ctx, ts.Add(time.Hour), 10)
+		require.NoError(t, err)
+		require.Zero(t, n, "a resource goes only after its files")
+		require.NoError(t, f.Purger.ForgetFiles(ctx, []string{due[0].ID, due[1].ID}))
+		n, err = f.Purger.PurgeResources(ctx, ts.Add(time.Hour), 10)
+		require.NoError(t, err)
+		require.Equal(t, 1, n)
+		left, err := f.Files.Files(ctx, keep.ID)
+		require.NoError(t, err)
+		require.Equal(t, []domain.File{liveFile}, left)
+		_, err = f.Resources.Get(ctx, keep.ID)
+		require.NoError(t, err)
+	})
+}

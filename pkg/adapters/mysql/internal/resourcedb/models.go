@@ -45,6 +45,18 @@ type Resource struct {
 	DeletedAt   sql.NullTime
 }
 
+type ResourceFile struct {
+	ID          string
+	ResourceID  string
+	Name        string
+	ContentType string
+	Size        int64
+	Sha256      string
+	BlobKey     string
+	CreatedAt   time.Time
+	DeletedAt   sql.NullTime
+}
+
 type ResourceMetadatum struct {
 	ResourceID string
 	MetaKey    string

@@ -1,0 +1,2 @@
+DROP INDEX resources_deleted ON resources;
+DROP TABLE resource_files;
