@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/argon2id"
+	"github.com/lattice-platform/lattice/pkg/adapters/s3blob"
 	"github.com/lattice-platform/lattice/pkg/platform/config"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 	"github.com/lattice-platform/lattice/services/auth/authsvc"
@@ -29,6 +30,9 @@ type Config struct {
 	// streams under DataDir.
 	NATSURL string
 	DataDir string
+	// S3 holds the blob store's server; an empty endpoint means files live
+	// under DataDir.
+	S3 s3blob.Config
 }
 
 // defaultPostgres is the machine's PostgreSQL with trust auth; each service
@@ -63,6 +67,12 @@ func loadConfig(env *config.Env) (Config, error) {
 	c.AuthHTTP = httpserver.Config{Addr: env.String("AUTH_ADDR", "127.0.0.1:8081"), MaxBodyBytes: maxBody}
 	c.Resource = resourcesvc.Config{
 		DatabaseURL: env.String("RESOURCE_DATABASE_URL", "root@tcp(127.0.0.1:3306)/lattice_resource"),
+		MaxFileSize: int64(env.Int("RESOURCE_MAX_FILE_BYTES", 25<<20)),
+		PurgeAfter:  env.Duration("RESOURCE_PURGE_AFTER", 24*time.Hour),
+	}
+	c.S3 = s3blob.Config{
+		Endpoint: env.String("S3_ENDPOINT", ""), Region: env.String("S3_REGION", "us-east-1"),
+		Bucket: env.String("S3_BUCKET", "lattice"), AccessKey: env.String("S3_ACCESS_KEY", ""), SecretKey: env.String("S3_SECRET_KEY", ""),
 	}
 	c.ResourceHTTP = httpserver.Config{Addr: env.String("RESOURCE_ADDR", "127.0.0.1:8082"), MaxBodyBytes: maxBody}
 	c.AuthURL = strings.TrimSuffix(env.String("AUTH_URL", "http://127.0.0.1:8081"), "/")

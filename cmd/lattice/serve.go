@@ -15,7 +15,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lattice-platform/lattice/pkg/adapters/fsblob"
 	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
+	"github.com/lattice-platform/lattice/pkg/adapters/s3blob"
 	"github.com/lattice-platform/lattice/pkg/adapters/tokenverify"
 	"github.com/lattice-platform/lattice/pkg/platform/config"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
@@ -189,6 +191,9 @@ func buildServices(ctx context.Context, services []string, cfg Config, log *slog
 			}
 			rc := cfg.Resource
 			rc.Verifier, rc.Publisher = verifier, publisher
+			if rc.Blobs, err = blobStore(ctx, cfg); err != nil {
+				return built, fmt.Errorf("resource: %w", err)
+			}
 			svc, err := resourcesvc.New(ctx, rc, svcLog)
 			if err != nil {
 				return built, fmt.Errorf("resource: %w", err)
@@ -197,6 +202,15 @@ func buildServices(ctx context.Context, services []string, cfg Config, log *slog
 		}
 	}
 	return built, nil
+}
+
+// blobStore is S3 when S3_ENDPOINT is set, else a directory under the
+// data directory.
+func blobStore(ctx context.Context, cfg Config) (ports.BlobStore, error) {
+	if cfg.S3.Endpoint != "" {
+		return s3blob.New(ctx, cfg.S3)
+	}
+	return fsblob.New(filepath.Join(cfg.DataDir, "blobs"))
 }
 
 // openBus connects to NATS JetStream (an embedded server when NATS_URL is

@@ -30,7 +30,10 @@ type platform struct {
 	transport *specTransport
 }
 
-func startPlatform(t *testing.T) *platform {
+// platformOption adjusts the resource service's configuration.
+type platformOption func(*resourcesvc.Config)
+
+func startPlatform(t *testing.T, opts ...platformOption) *platform {
 	t.Helper()
 	ctx := context.Background()
 	a := startAuth(t)
@@ -43,7 +46,11 @@ func startPlatform(t *testing.T) *platform {
 		Introspect: tokenverify.NewIntrospector(a.url+"/oauth2/introspect", internal.Client.ID, internal.Secret,
 			http.DefaultClient, time.Second),
 	})
-	svc, err := resourcesvc.New(ctx, resourcesvc.Config{DatabaseURL: testinfra.MySQL(t), Verifier: verifier}, slog.New(slog.DiscardHandler))
+	cfg := resourcesvc.Config{DatabaseURL: testinfra.MySQL(t), Verifier: verifier}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	svc, err := resourcesvc.New(ctx, cfg, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	t.Cleanup(svc.Close)
 	srv := httptest.NewServer(httpserver.Handler(httpserver.Config{}, svc.HTTP))

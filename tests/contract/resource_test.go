@@ -98,7 +98,8 @@ func (p *platform) requireEvents(t *testing.T, types []string) {
 	doc, err := openapi3.NewLoader().LoadFromFile("../../openapi/events.yaml")
 	require.NoError(t, err)
 	require.NoError(t, doc.Validate(context.Background()))
-	payloadSchema := map[string]string{"resource.created": "ResourceCreated", "resource.updated": "ResourceUpdated", "resource.deleted": "ResourceDeleted"}
+	payloadSchema := map[string]string{"resource.created": "ResourceCreated", "resource.updated": "ResourceUpdated", "resource.deleted": "ResourceDeleted",
+		"file.uploaded": "FileUploaded", "file.deleted": "FileDeleted"}
 	entries, err := p.resource.Outbox.Pending(context.Background(), 1000)
 	require.NoError(t, err)
 	var got []string

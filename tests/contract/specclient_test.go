@@ -18,6 +18,11 @@ func init() {
 	// are HTML.
 	openapi3filter.RegisterBodyDecoder("application/problem+json", openapi3filter.JSONBodyDecoder)
 	openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.PlainBodyDecoder)
+	// Downloaded files come back with their own types; their schema is
+	// binary, so any type decodes as raw bytes.
+	for _, ct := range []string{"text/markdown", "text/csv", "image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"} {
+		openapi3filter.RegisterBodyDecoder(ct, openapi3filter.PlainBodyDecoder)
+	}
 }
 
 // specTransport validates every request it sends and every response it

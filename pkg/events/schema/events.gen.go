@@ -136,6 +136,25 @@ type CloudEventSpecversion string
 // CloudEventType defines model for CloudEvent.Type.
 type CloudEventType string
 
+// FileDeleted defines model for FileDeleted.
+type FileDeleted struct {
+	DeletedAt  time.Time `json:"deleted_at"`
+	Id         string    `json:"id"`
+	ResourceId string    `json:"resource_id"`
+}
+
+// FileUploaded defines model for FileUploaded.
+type FileUploaded struct {
+	ContentType string    `json:"content_type"`
+	CreatedAt   time.Time `json:"created_at"`
+	Id          string    `json:"id"`
+	Name        string    `json:"name"`
+	OwnerId     string    `json:"owner_id"`
+	ResourceId  string    `json:"resource_id"`
+	Sha256      string    `json:"sha256"`
+	Size        int64     `json:"size"`
+}
+
 // ResourceCreated A resource's state as of an event.
 type ResourceCreated = ResourceState
 

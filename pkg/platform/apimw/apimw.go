@@ -38,10 +38,13 @@ func init() {
 type ErrorWriter func(w http.ResponseWriter, r *http.Request, err error)
 
 // Validator returns middleware that checks each request against spec and
-// answers failures through write (nil means problem.Write).
-// Authentication is left to the handlers (they know which credential kinds
-// an operation accepts), so security requirements are not enforced here.
-func Validator(spec *openapi3.T, write ErrorWriter) func(http.Handler) http.Handler {
+// answers failures through write (nil means problem.Write). Requests for
+// which skip returns true are passed through unchecked: streamed uploads,
+// which the validator would buffer whole; their handlers bind and check
+// parameters themselves. Authentication is left to the handlers (they know
+// which credential kinds an operation accepts), so security requirements
+// are not enforced here.
+func Validator(spec *openapi3.T, write ErrorWriter, skip func(*http.Request) bool) func(http.Handler) http.Handler {
 	if write == nil {
 		write = problem.Write
 	}
@@ -51,6 +54,7 @@ func Validator(spec *openapi3.T, write ErrorWriter) func(http.Handler) http.Hand
 			AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
 			MultiError:         false,
 		},
+		Skipper:               skip,
 		DoNotValidateServers:  true,
 		SilenceServersWarning: true,
 		ErrorHandlerWithOpts: func(_ context.Context, err error, w http.ResponseWriter, r *http.Request, _ nethttpmw.ErrorHandlerOpts) {

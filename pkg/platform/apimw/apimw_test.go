@@ -43,7 +43,7 @@ func handler(t *testing.T) http.Handler {
 	require.NoError(t, err)
 	require.NoError(t, doc.Validate(context.Background()))
 	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
-	return apimw.Validator(doc, nil)(ok)
+	return apimw.Validator(doc, nil, nil)(ok)
 }
 
 // TestRejectedValuesAreNeverEchoed sends a recognisable secret in fields

@@ -93,12 +93,13 @@ func AccessLog(log *slog.Logger) func(http.Handler) http.Handler {
 	}
 }
 
-// MaxBody caps request bodies. A body over the cap is refused with 413
-// before any handler sees it when Content-Length already says so; otherwise
-// reading past the cap fails, and TooLarge maps that failure.
-func MaxBody(limit int64) func(http.Handler) http.Handler {
+// MaxBody caps request bodies at limit(r). A body over the cap is refused
+// with 413 before any handler sees it when Content-Length already says so;
+// otherwise reading past the cap fails, and TooLarge maps that failure.
+func MaxBody(limitOf func(*http.Request) int64) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			limit := limitOf(r)
 			if r.ContentLength > limit {
 				problem.Write(w, r, fault.New(fault.TooLarge, fmt.Sprintf("request body exceeds %d bytes", limit)))
 				return

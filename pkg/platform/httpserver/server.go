@@ -56,6 +56,9 @@ type Service struct {
 	Checks  health.Checks
 	Metrics *observe.Metrics
 	Logger  *slog.Logger
+	// BodyLimit, if set, overrides Config.MaxBodyBytes for the requests it
+	// returns a positive limit for (file uploads).
+	BodyLimit func(*http.Request) int64
 }
 
 // Handler builds the full handler: operational endpoints plus the API behind
@@ -63,7 +66,15 @@ type Service struct {
 func Handler(cfg Config, svc Service) http.Handler {
 	cfg = cfg.withDefaults()
 	r := chi.NewRouter()
-	r.Use(RequestID, Recover(svc.Logger), Tracing(svc.Name), svc.Metrics.Middleware, AccessLog(svc.Logger), MaxBody(cfg.MaxBodyBytes))
+	limit := func(r *http.Request) int64 {
+		if svc.BodyLimit != nil {
+			if n := svc.BodyLimit(r); n > 0 {
+				return n
+			}
+		}
+		return cfg.MaxBodyBytes
+	}
+	r.Use(RequestID, Recover(svc.Logger), Tracing(svc.Name), svc.Metrics.Middleware, AccessLog(svc.Logger), MaxBody(limit))
 	r.Get("/healthz", health.Live)
 	r.Get("/readyz", health.Ready(svc.Checks, 3*time.Second))
 	r.Method(http.MethodGet, "/metrics", svc.Metrics.Handler())

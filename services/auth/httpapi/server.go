@@ -38,7 +38,7 @@ func Handler(svc *app.Service, issuer string) (http.Handler, error) {
 	}
 	r := chi.NewRouter()
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) { problem.Write(w, r, errNoEndpoint) })
-	r.Use(withCaller, apimw.Validator(spec, writeError))
+	r.Use(withCaller, apimw.Validator(spec, writeError, nil))
 	decodeFailed := func(w http.ResponseWriter, r *http.Request, err error) { writeError(w, r, apimw.DecodeError(err)) }
 	strict := oapi.NewStrictHandlerWithOptions(&Server{app: svc, issuer: strings.TrimSuffix(issuer, "/")}, nil, oapi.StrictHTTPServerOptions{
 		RequestErrorHandlerFunc:  decodeFailed,

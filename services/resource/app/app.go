@@ -31,8 +31,13 @@ const Source = "lattice/resource"
 // Deps are the adapters the use cases need.
 type Deps struct {
 	Resources ports.ResourceRepository
+	Files     ports.FileRepository
+	Purger    ports.Purger
 	Idem      ports.IdempotencyStore
+	Blobs     ports.BlobStore
 	Clock     ports.Clock
+	// MaxFileSize caps an uploaded file (default 25 MiB).
+	MaxFileSize int64
 	// EventsWritten, if set, is called after a change with events commits,
 	// so the outbox relay publishes at once instead of at its next poll.
 	EventsWritten func()
@@ -45,6 +50,9 @@ type Service struct{ deps Deps }
 func New(deps Deps) *Service {
 	if deps.EventsWritten == nil {
 		deps.EventsWritten = func() {}
+	}
+	if deps.MaxFileSize == 0 {
+		deps.MaxFileSize = 25 << 20
 	}
 	return &Service{deps: deps}
 }

@@ -39,7 +39,7 @@ func Handler(svc *app.Service, verifier ports.TokenVerifier) (http.Handler, erro
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, r, fault.New(fault.NotFound, "no such endpoint"))
 	})
-	r.Use(withBearer, apimw.Validator(spec, nil))
+	r.Use(withRequest, apimw.Validator(spec, nil, IsUpload))
 	strict := oapi.NewStrictHandlerWithOptions(&Server{app: svc, verifier: verifier}, nil, oapi.StrictHTTPServerOptions{
 		RequestErrorHandlerFunc:  apimw.RequestError,
 		ResponseErrorHandlerFunc: apimw.ResponseError,
@@ -48,24 +48,37 @@ func Handler(svc *app.Service, verifier ports.TokenVerifier) (http.Handler, erro
 	return r, nil
 }
 
-type bearerKey struct{}
+type requestKey struct{}
 
-// withBearer carries the request's bearer credential to the handlers,
-// which see only a context.
-func withBearer(next http.Handler) http.Handler {
+// withRequest makes the request available to handlers, which see only a
+// context: they need its bearer credential and, for downloads, its Range
+// headers.
+func withRequest(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var bearer string
-		if h := r.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
-			bearer = strings.TrimSpace(h[7:])
-		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), bearerKey{}, bearer)))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestKey{}, r)))
 	})
+}
+
+func requestFrom(ctx context.Context) *http.Request {
+	r, _ := ctx.Value(requestKey{}).(*http.Request)
+	return r
+}
+
+// IsUpload reports whether r is a file upload: a streamed body that is not
+// buffered for validation and may be larger than other requests.
+func IsUpload(r *http.Request) bool {
+	return r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/v1/resources/") && strings.HasSuffix(r.URL.Path, "/files")
 }
 
 // caller identifies the request: anonymous without a credential,
 // unauthenticated (401) with a bad one.
 func (s *Server) caller(ctx context.Context) (domain.Caller, error) {
-	bearer, _ := ctx.Value(bearerKey{}).(string)
+	var bearer string
+	if r := requestFrom(ctx); r != nil {
+		if h := r.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+			bearer = strings.TrimSpace(h[7:])
+		}
+	}
 	if bearer == "" {
 		return domain.Caller{}, nil
 	}

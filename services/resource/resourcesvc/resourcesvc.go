@@ -8,8 +8,11 @@ import (
 	"context"
 	"database/sql"
 	"log/slog"
+	"net/http"
+	"os"
 	"time"
 
+	"github.com/lattice-platform/lattice/pkg/adapters/fsblob"
 	"github.com/lattice-platform/lattice/pkg/adapters/mysql"
 	"github.com/lattice-platform/lattice/pkg/outbox"
 	"github.com/lattice-platform/lattice/pkg/platform/health"
@@ -29,6 +32,9 @@ type Config struct {
 	DatabaseURL string               // go-sql-driver DSN; the database is created if missing
 	Verifier    ports.TokenVerifier  // checks bearer credentials (pkg/adapters/tokenverify)
 	Publisher   ports.EventPublisher // the event bus; nil leaves events in the outbox
+	Blobs       ports.BlobStore      // file contents; nil means a temporary directory
+	MaxFileSize int64                // upload limit; default 25 MiB
+	PurgeAfter  time.Duration        // grace period before deleted data is purged; default 24h
 	Clock       ports.Clock          // nil means the system clock
 }
 
@@ -39,6 +45,7 @@ type Service struct {
 	Outbox *mysql.OutboxStore
 	Relay  *outbox.Relay // nil without a publisher
 	db     *sql.DB
+	cfg    Config
 	idem   *mysql.IdempotencyStore
 	log    *slog.Logger
 }
@@ -64,8 +71,26 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	if clock == nil {
 		clock = ports.SystemClock{}
 	}
-	s := &Service{db: db, Outbox: mysql.NewOutboxStore(db), idem: mysql.NewIdempotencyStore(db), log: log}
-	deps := app.Deps{Resources: mysql.NewResourceRepository(db), Idem: s.idem, Clock: clock}
+	if cfg.MaxFileSize == 0 {
+		cfg.MaxFileSize = 25 << 20
+	}
+	if cfg.PurgeAfter == 0 {
+		cfg.PurgeAfter = 24 * time.Hour
+	}
+	if cfg.Blobs == nil {
+		dir, err := os.MkdirTemp("", "lattice-blobs-")
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+		if cfg.Blobs, err = fsblob.New(dir); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	s := &Service{db: db, Outbox: mysql.NewOutboxStore(db), idem: mysql.NewIdempotencyStore(db), log: log, cfg: cfg}
+	repo := mysql.NewResourceRepository(db)
+	deps := app.Deps{Resources: repo, Files: repo, Purger: repo, Idem: s.idem, Blobs: cfg.Blobs, Clock: clock, MaxFileSize: cfg.MaxFileSize}
 	if cfg.Publisher != nil {
 		s.Relay = outbox.New(s.Outbox, cfg.Publisher, log)
 		deps.EventsWritten = s.Relay.Notify
@@ -79,13 +104,19 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	s.HTTP = httpserver.Service{
 		Name: Name, API: api, Checks: health.Checks{"mysql": mysql.Ping(db)},
 		Metrics: observe.NewMetrics(Name), Logger: log,
+		BodyLimit: func(r *http.Request) int64 {
+			if httpapi.IsUpload(r) {
+				return cfg.MaxFileSize + 64<<10 // room for multipart framing
+			}
+			return 0
+		},
 	}
 	return s, nil
 }
 
 // Run does the background work until ctx ends: relaying the outbox,
-// deleting expired idempotency records and outbox rows published more than
-// a day ago.
+// purging deletions past their grace period, and deleting expired
+// idempotency records and outbox rows published more than a day ago.
 func (s *Service) Run(ctx context.Context) {
 	if s.Relay != nil {
 		done := make(chan struct{})
@@ -96,6 +127,11 @@ func (s *Service) Run(ctx context.Context) {
 	defer t.Stop()
 	for {
 		now := time.Now()
+		if files, resources, err := s.App.Purge(ctx, s.cfg.PurgeAfter); err != nil && ctx.Err() == nil {
+			s.log.WarnContext(ctx, "purge deleted data", "error", err)
+		} else if files+resources > 0 {
+			s.log.InfoContext(ctx, "purged deleted data", "files", files, "resources", resources)
+		}
 		if _, err := s.idem.DeleteExpired(ctx, now); err != nil && ctx.Err() == nil {
 			s.log.WarnContext(ctx, "delete expired idempotency keys", "error", err)
 		}
