@@ -55,3 +55,7 @@ func TestFileStore(t *testing.T) {
 		return portstest.FileFixture{Resources: s, Files: s, Purger: s, Outbox: s}
 	})
 }
+
+func TestBlobStore(t *testing.T) {
+	portstest.BlobStore(t, func(*testing.T) ports.BlobStore { return memory.NewBlobStore() })
+}

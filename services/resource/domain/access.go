@@ -30,20 +30,17 @@ func (c Caller) has(scope string) bool {
 // Admin reports whether the caller sees and manages everything.
 func (c Caller) Admin() bool { return c.has(ScopeAdmin) }
 
-// CanRead reports whether c may see r. Anonymous callers read public
-// resources; authenticated callers need resources:read.
+// CanRead reports whether c may see r. Public resources are readable by
+// anyone — presenting a credential never reduces access; everything else
+// needs resources:read (or the admin scope).
 func (c Caller) CanRead(r Resource) bool {
-	if r.Visibility == Public && c.Anonymous() {
+	if r.Visibility == Public {
 		return true
 	}
 	if !c.has(ScopeRead) && !c.Admin() {
 		return false
 	}
-	switch {
-	case c.Admin(), r.OwnerID == c.Subject, r.Visibility == Public, r.Visibility == Internal:
-		return true
-	}
-	return false
+	return c.Admin() || r.OwnerID == c.Subject || r.Visibility == Internal
 }
 
 // CheckWrite decides whether c may change r. A caller who cannot even read
