@@ -104,11 +104,7 @@ func (rp *ResourceRepository) Update(ctx context.Context, id string, change func
 	var updated domain.Resource
 	err := inTx(ctx, rp.db, func(tx *sql.Tx) error {
 		q := rp.q.WithTx(tx)
-		row, err := q.ResourceForUpdate(ctx, id)
-		if err != nil {
-			return translate(err, domain.ErrNotFound)
-		}
-		current, err := fromRow(row)
+		current, err := lockResource(ctx, q, id)
 		if err != nil {
 			return err
 		}
@@ -136,11 +132,7 @@ func (rp *ResourceRepository) Update(ctx context.Context, id string, change func
 func (rp *ResourceRepository) Delete(ctx context.Context, id string, at time.Time, check func(domain.Resource) ([]ports.Event, error)) error {
 	return inTx(ctx, rp.db, func(tx *sql.Tx) error {
 		q := rp.q.WithTx(tx)
-		row, err := q.ResourceForUpdate(ctx, id)
-		if err != nil {
-			return translate(err, domain.ErrNotFound)
-		}
-		current, err := fromRow(row)
+		current, err := lockResource(ctx, q, id)
 		if err != nil {
 			return err
 		}

@@ -141,23 +141,28 @@ func (s *Server) Token(ctx context.Context, req oapi.TokenRequestObject) (oapi.T
 	return oauthJSON{status: http.StatusOK, body: body}, nil
 }
 
-// Introspect is the RFC 7662 endpoint.
-func (s *Server) Introspect(ctx context.Context, req oapi.IntrospectRequestObject) (oapi.IntrospectResponseObject, error) {
-	f := req.Body
+// tokenForm reads the form shared by introspection and revocation.
+func tokenForm(ctx context.Context, f *oapi.TokenOnlyForm) (token, clientID, secret string, err error) {
 	if f == nil {
 		f = &oapi.TokenOnlyForm{}
 	}
-	id, secret, err := clientCredentials(ctx, f.ClientId, f.ClientSecret)
+	clientID, secret, err = clientCredentials(ctx, f.ClientId, f.ClientSecret)
+	return deref(f.Token), clientID, secret, err
+}
+
+// Introspect is the RFC 7662 endpoint.
+func (s *Server) Introspect(ctx context.Context, req oapi.IntrospectRequestObject) (oapi.IntrospectResponseObject, error) {
+	token, id, secret, err := tokenForm(ctx, req.Body)
 	if err != nil {
 		return oauthFailure(err)
 	}
-	if deref(f.Token) == "" {
+	if token == "" {
 		if _, err := s.app.Introspect(ctx, id, secret, ""); err != nil { // authenticate first
 			return oauthFailure(err)
 		}
 		return oauthFailure(domain.OAuthErr(domain.ErrInvalidRequest, "token is required"))
 	}
-	in, err := s.app.Introspect(ctx, id, secret, *f.Token)
+	in, err := s.app.Introspect(ctx, id, secret, token)
 	if err != nil {
 		return oauthFailure(err)
 	}
@@ -183,18 +188,14 @@ func (s *Server) Introspect(ctx context.Context, req oapi.IntrospectRequestObjec
 
 // Revoke is the RFC 7009 endpoint.
 func (s *Server) Revoke(ctx context.Context, req oapi.RevokeRequestObject) (oapi.RevokeResponseObject, error) {
-	f := req.Body
-	if f == nil {
-		f = &oapi.TokenOnlyForm{}
-	}
-	id, secret, err := clientCredentials(ctx, f.ClientId, f.ClientSecret)
+	token, id, secret, err := tokenForm(ctx, req.Body)
 	if err != nil {
 		return oauthFailure(err)
 	}
-	if err := s.app.Revoke(ctx, id, secret, deref(f.Token)); err != nil {
+	if err := s.app.Revoke(ctx, id, secret, token); err != nil {
 		return oauthFailure(err)
 	}
-	if deref(f.Token) == "" {
+	if token == "" {
 		return oauthFailure(domain.OAuthErr(domain.ErrInvalidRequest, "token is required"))
 	}
 	return oauthJSON{status: http.StatusOK}, nil
