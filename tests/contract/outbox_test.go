@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -101,4 +102,58 @@ func TestOutboxSurvivesABrokerOutage(t *testing.T) {
 		require.True(t, time.Now().Before(deadline), "outbox not drained")
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// TestTwoRelaysPublishEachEventOnce runs two relays (two replicas) over one
+// outbox: they race for the same rows, and JetStream keeps one copy of each
+// event by its id.
+func TestTwoRelaysPublishEachEventOnce(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	broker := testinfra.NATSContainer(t)
+	dsn := testinfra.MySQL(t)
+	var replicas []*resourcesvc.Service
+	for i := range 2 {
+		nc, js, err := natsjs.Connect(broker.URL, fmt.Sprintf("replica-%d", i))
+		require.NoError(t, err)
+		t.Cleanup(nc.Close)
+		require.NoError(t, natsjs.EnsureStreams(ctx, js))
+		svc, err := resourcesvc.New(ctx, resourcesvc.Config{DatabaseURL: dsn, Publisher: natsjs.NewPublisher(js, 5*time.Second)}, slog.New(slog.DiscardHandler))
+		require.NoError(t, err)
+		t.Cleanup(svc.Close)
+		svc.Relay.Batch = 25 // small batches make the relays interleave
+		replicas = append(replicas, svc)
+	}
+	owner := domain.Caller{Subject: "01a20000-0000-7000-8000-0000000000cc", Scopes: []string{domain.ScopeWrite}}
+	for i := range 300 {
+		_, err := replicas[i%2].App.Create(ctx, owner, app.Input{Title: fmt.Sprintf("R%d", i), ContentType: "text/plain", Visibility: domain.Private}, "")
+		require.NoError(t, err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for _, r := range replicas {
+		wg.Add(1)
+		go func() { defer wg.Done(); r.Relay.Run(runCtx) }()
+	}
+	t.Cleanup(func() { stop(); wg.Wait() })
+
+	nc, js, err := natsjs.Connect(broker.URL, "checker")
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	stream, err := js.Stream(ctx, "EVENTS")
+	require.NoError(t, err)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		pending, err := replicas[0].Outbox.Pending(ctx, 1)
+		require.NoError(t, err)
+		if len(pending) == 0 {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "outbox not drained")
+		time.Sleep(20 * time.Millisecond)
+	}
+	info, err := stream.Info(ctx)
+	require.NoError(t, err)
+	require.EqualValues(t, 300, info.State.Msgs, "each event stored once whichever relay sent it")
 }
