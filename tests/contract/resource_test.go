@@ -188,8 +188,9 @@ func TestConcurrentUpdatesWithOneETag(t *testing.T) {
 	require.Equal(t, map[int]int{200: 1, 412: 7}, counts)
 }
 
-// TestResourceAuthorizationMatrix runs every operation as the owner,
-// another user, an anonymous caller and an admin against each visibility.
+// TestResourceAuthorizationMatrix runs every operation — on resources,
+// versions and files — as the owner, another user, an anonymous caller and
+// an admin against each visibility.
 func TestResourceAuthorizationMatrix(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -209,10 +210,11 @@ func TestResourceAuthorizationMatrix(t *testing.T) {
 	write := map[string]map[oapi.Visibility]int{
 		"owner":     {oapi.Private: 200, oapi.Internal: 200, oapi.Public: 200},
 		"other":     {oapi.Private: 404, oapi.Internal: 403, oapi.Public: 403},
-		"anonymous": {oapi.Private: 404, oapi.Internal: 404, oapi.Public: 403},
+		"anonymous": {oapi.Private: 404, oapi.Internal: 404, oapi.Public: 401},
 		"admin":     {oapi.Private: 200, oapi.Internal: 200, oapi.Public: 200},
 	}
-	del := map[int]int{200: 204, 403: 403, 404: 404}
+	del := map[int]int{200: 204, 401: 401, 403: 403, 404: 404}
+	upload := map[int]int{200: 201, 401: 401, 403: 403, 404: 404}
 	for who, key := range callers {
 		for _, vis := range []oapi.Visibility{oapi.Private, oapi.Internal, oapi.Public} {
 			created, err := p.client.CreateResourceWithResponse(ctx, &oapi.CreateResourceParams{}, newInput("M", vis), resBearer(ownerKey))
@@ -238,6 +240,30 @@ func TestResourceAuthorizationMatrix(t *testing.T) {
 				listed = listed || r.Id == id
 			}
 			require.Equal(t, read[who][vis] == 200, listed, "list "+name)
+
+			fileName := "seed.txt"
+			seed, err := p.client.UploadFileWithBodyWithResponse(ctx, id, &oapi.UploadFileParams{Name: &fileName}, "application/octet-stream",
+				strings.NewReader("seed file"), resBearer(ownerKey))
+			require.NoError(t, err)
+			require.Equal(t, 201, seed.StatusCode())
+			fid := seed.JSON201.Id
+			files, err := p.client.ListFilesWithResponse(ctx, id, resBearer(key))
+			require.NoError(t, err)
+			require.Equal(t, read[who][vis], files.StatusCode(), "list files "+name)
+			getFile, err := p.client.GetFileWithResponse(ctx, id, fid, resBearer(key))
+			require.NoError(t, err)
+			require.Equal(t, read[who][vis], getFile.StatusCode(), "get file "+name)
+			dl, err := p.client.DownloadFile(ctx, id, fid, &oapi.DownloadFileParams{}, resBearer(key))
+			require.NoError(t, err)
+			dl.Body.Close()
+			require.Equal(t, read[who][vis], dl.StatusCode, "download "+name)
+			up, err := p.client.UploadFileWithBodyWithResponse(ctx, id, &oapi.UploadFileParams{Name: &fileName}, "application/octet-stream",
+				strings.NewReader("more"), resBearer(key))
+			require.NoError(t, err)
+			require.Equal(t, upload[write[who][vis]], up.StatusCode(), "upload "+name)
+			delFile, err := p.client.DeleteFileWithResponse(ctx, id, fid, resBearer(key))
+			require.NoError(t, err)
+			require.Equal(t, del[write[who][vis]], delFile.StatusCode(), "delete file "+name)
 
 			title := "changed"
 			patch, err := p.client.PatchResourceWithApplicationMergePatchPlusJSONBodyWithResponse(ctx, id, &oapi.PatchResourceParams{IfMatch: ifMatch("*")},

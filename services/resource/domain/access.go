@@ -52,6 +52,9 @@ func (c Caller) CheckWrite(r Resource) error {
 	if c.Admin() {
 		return nil
 	}
+	if c.Anonymous() {
+		return fault.New(fault.Unauthenticated, "a valid bearer credential is required to change a resource")
+	}
 	if r.OwnerID != c.Subject {
 		return fault.New(fault.Forbidden, "only the owner may change this resource")
 	}

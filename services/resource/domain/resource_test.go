@@ -103,6 +103,7 @@ func TestAccessRules(t *testing.T) {
 			require.True(t, fault.Of(other.CheckWrite(r), fault.Forbidden))
 		}
 	}
+	require.True(t, fault.Of(anon.CheckWrite(domain.Resource{OwnerID: "o", Visibility: domain.Public}), fault.Unauthenticated))
 	require.True(t, fault.Of(anon.CheckCreate(), fault.Unauthenticated))
 	require.True(t, fault.Of(readOnlyOwner.CheckCreate(), fault.Forbidden))
 	require.NoError(t, owner.CheckCreate())
