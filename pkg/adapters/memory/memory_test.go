@@ -59,3 +59,7 @@ func TestFileStore(t *testing.T) {
 func TestBlobStore(t *testing.T) {
 	portstest.BlobStore(t, func(*testing.T) ports.BlobStore { return memory.NewBlobStore() })
 }
+
+func TestRateLimiter(t *testing.T) {
+	portstest.RateLimiter(t, func(*testing.T) ports.RateLimiter { return memory.NewRateLimiter() })
+}

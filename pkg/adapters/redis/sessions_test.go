@@ -25,3 +25,14 @@ func TestSessionStore(t *testing.T) {
 		return redis.NewSessionStore(rdb, srv.Prefix), uuid.NewString(), uuid.NewString()
 	})
 }
+
+func TestRateLimiter(t *testing.T) {
+	portstest.RateLimiter(t, func(t *testing.T) ports.RateLimiter {
+		srv := testinfra.RedisServer(t)
+		opts, err := goredis.ParseURL(srv.URL)
+		require.NoError(t, err)
+		rdb := goredis.NewClient(opts)
+		t.Cleanup(func() { _ = rdb.Close() })
+		return redis.NewRateLimiter(rdb, srv.Prefix)
+	})
+}
