@@ -10,6 +10,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/platform/config"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 	"github.com/lattice-platform/lattice/services/auth/authsvc"
+	"github.com/lattice-platform/lattice/services/gateway/gatewaysvc"
 	"github.com/lattice-platform/lattice/services/resource/resourcesvc"
 )
 
@@ -33,6 +34,12 @@ type Config struct {
 	// S3 holds the blob store's server; an empty endpoint means files live
 	// under DataDir.
 	S3 s3blob.Config
+
+	Gateway     gatewaysvc.Config
+	GatewayHTTP httpserver.Config
+	// Upstream URLs the gateway proxies to, by service.
+	Upstreams map[string]string
+	RedisURL  string
 }
 
 // defaultPostgres is the machine's PostgreSQL with trust auth; each service
@@ -54,7 +61,7 @@ func loadConfig(env *config.Env) (Config, error) {
 	c.Auth = authsvc.Config{
 		DatabaseURL: env.String("AUTH_DATABASE_URL", defaultPostgres+"lattice_auth?sslmode=disable"),
 		RedisURL:    env.String("REDIS_URL", ""),
-		Issuer:      strings.TrimSuffix(env.String("AUTH_ISSUER", "http://127.0.0.1:8081"), "/"),
+		Issuer:      strings.TrimSuffix(env.String("AUTH_ISSUER", "http://127.0.0.1:8080"), "/"),
 		Audience:    env.String("AUTH_AUDIENCE", "lattice"),
 		SessionTTL:  env.Duration("AUTH_SESSION_TTL", 24*time.Hour),
 		AccessTTL:   env.Duration("AUTH_ACCESS_TOKEN_TTL", 15*time.Minute),
@@ -79,6 +86,26 @@ func loadConfig(env *config.Env) (Config, error) {
 	c.ServiceClientID = env.String("LATTICE_SERVICE_CLIENT_ID", "")
 	c.ServiceClientSecret = env.String("LATTICE_SERVICE_CLIENT_SECRET", "")
 	c.NATSURL = env.String("NATS_URL", "")
+	c.RedisURL = env.String("REDIS_URL", "")
+	c.GatewayHTTP = httpserver.Config{Addr: env.String("GATEWAY_ADDR", "127.0.0.1:8080"), MaxBodyBytes: maxBody}
+	c.Gateway = gatewaysvc.Config{
+		RoutesFile:  env.String("GATEWAY_ROUTES_FILE", ""),
+		MaxInFlight: env.Int("GATEWAY_MAX_INFLIGHT", 1024),
+		MaxBody:     maxBody,
+	}
+	if origins := env.String("GATEWAY_CORS_ORIGINS", ""); origins != "" {
+		c.Gateway.CORSOrigins = strings.Split(origins, ",")
+	}
+	c.Upstreams = map[string]string{
+		"auth":       c.AuthURL,
+		"resource":   strings.TrimSuffix(env.String("RESOURCE_URL", "http://127.0.0.1:8082"), "/"),
+		"search":     strings.TrimSuffix(env.String("SEARCH_URL", "http://127.0.0.1:8083"), "/"),
+		"processing": strings.TrimSuffix(env.String("PROCESSING_URL", "http://127.0.0.1:8084"), "/"),
+		"analytics":  strings.TrimSuffix(env.String("ANALYTICS_URL", "http://127.0.0.1:8085"), "/"),
+	}
+	if legacy := env.String("LEGACY_BASE_URL", ""); legacy != "" {
+		c.Upstreams["legacy"] = strings.TrimSuffix(legacy, "/")
+	}
 	c.DataDir = env.String("LATTICE_DATA_DIR", ".lattice")
 	return c, env.Err()
 }

@@ -16,7 +16,9 @@ import (
 	"time"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/fsblob"
+	"github.com/lattice-platform/lattice/pkg/adapters/memory"
 	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
+	redisadapter "github.com/lattice-platform/lattice/pkg/adapters/redis"
 	"github.com/lattice-platform/lattice/pkg/adapters/s3blob"
 	"github.com/lattice-platform/lattice/pkg/adapters/tokenverify"
 	"github.com/lattice-platform/lattice/pkg/platform/config"
@@ -25,13 +27,17 @@ import (
 	"github.com/lattice-platform/lattice/pkg/ports"
 	authapp "github.com/lattice-platform/lattice/services/auth/app"
 	"github.com/lattice-platform/lattice/services/auth/authsvc"
+	"github.com/lattice-platform/lattice/services/gateway/gatewaysvc"
 	"github.com/lattice-platform/lattice/services/resource/resourcesvc"
+	goredis "github.com/redis/go-redis/v9"
 )
 
 // targets lists every service the design names; built says which exist.
 var (
-	targets = []string{"gateway", "auth", "resource", "search", "processing", "analytics"}
-	built   = map[string]bool{"auth": true, "resource": true}
+	// targets lists every service in start order: a service starts after
+	// those it calls (the gateway last).
+	targets = []string{"auth", "resource", "search", "processing", "analytics", "gateway"}
+	built   = map[string]bool{"auth": true, "resource": true, "gateway": true}
 )
 
 // parseTarget turns --target into the services to run, refusing unbuilt
@@ -166,6 +172,17 @@ func buildServices(ctx context.Context, services []string, cfg Config, log *slog
 	var built []builtService
 	var auth *authsvc.Service
 	var publisher ports.EventPublisher
+	// One verifier for every service in the process: one JWKS cache, and
+	// the service client is provisioned once.
+	var shared *tokenverify.Verifier
+	verifier := func(log *slog.Logger) (*tokenverify.Verifier, error) {
+		if shared != nil {
+			return shared, nil
+		}
+		v, err := serviceVerifier(ctx, cfg, auth, log)
+		shared = v
+		return v, err
+	}
 	for _, name := range services {
 		svcLog := log.With("service", name)
 		switch name {
@@ -177,7 +194,7 @@ func buildServices(ctx context.Context, services []string, cfg Config, log *slog
 			auth = svc
 			built = append(built, builtService{name: name, http: svc.HTTP, httpCfg: cfg.AuthHTTP, log: svcLog, run: svc.Run, close: svc.Close})
 		case "resource":
-			verifier, err := serviceVerifier(ctx, cfg, auth, svcLog)
+			v, err := verifier(svcLog)
 			if err != nil {
 				return built, err
 			}
@@ -190,7 +207,7 @@ func buildServices(ctx context.Context, services []string, cfg Config, log *slog
 				built = append(built, builtService{name: "bus", close: closeBus})
 			}
 			rc := cfg.Resource
-			rc.Verifier, rc.Publisher = verifier, publisher
+			rc.Verifier, rc.Publisher = v, publisher
 			if rc.Blobs, err = blobStore(ctx, cfg); err != nil {
 				return built, fmt.Errorf("resource: %w", err)
 			}
@@ -199,9 +216,55 @@ func buildServices(ctx context.Context, services []string, cfg Config, log *slog
 				return built, fmt.Errorf("resource: %w", err)
 			}
 			built = append(built, builtService{name: name, http: svc.HTTP, httpCfg: cfg.ResourceHTTP, log: svcLog, run: svc.Run, close: svc.Close})
+		case "gateway":
+			v, err := verifier(svcLog)
+			if err != nil {
+				return built, err
+			}
+			gc := cfg.Gateway
+			gc.Verifier, gc.Upstreams = v, gatewayUpstreams(cfg, services)
+			if gc.Limiter, err = rateLimiter(cfg); err != nil {
+				return built, err
+			}
+			svc, err := gatewaysvc.New(gc, svcLog)
+			if err != nil {
+				return built, fmt.Errorf("gateway: %w", err)
+			}
+			built = append(built, builtService{name: name, http: svc.HTTP, httpCfg: cfg.GatewayHTTP, log: svcLog, run: svc.Run, close: func() {}})
 		}
 	}
 	return built, nil
+}
+
+// gatewayUpstreams are the services the gateway proxies to: in --target=all
+// the ones running here; alone, every configured URL.
+func gatewayUpstreams(cfg Config, services []string) map[string]string {
+	if len(services) == 1 {
+		return cfg.Upstreams
+	}
+	out := map[string]string{}
+	for _, name := range services {
+		if u, ok := cfg.Upstreams[name]; ok {
+			out[name] = u
+		}
+	}
+	if u, ok := cfg.Upstreams["legacy"]; ok {
+		out["legacy"] = u
+	}
+	return out
+}
+
+// rateLimiter is Redis-backed when REDIS_URL is set (budgets shared by
+// every replica), in-memory otherwise.
+func rateLimiter(cfg Config) (ports.RateLimiter, error) {
+	if cfg.RedisURL == "" {
+		return memory.NewRateLimiter(), nil
+	}
+	opts, err := goredis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return nil, errors.New("REDIS_URL is not a redis:// URL")
+	}
+	return redisadapter.NewRateLimiter(goredis.NewClient(opts), "lattice:ratelimit:"), nil
 }
 
 // blobStore is S3 when S3_ENDPOINT is set, else a directory under the

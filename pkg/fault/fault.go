@@ -31,6 +31,8 @@ const (
 	UnsupportedMedia               // the body's content type is not accepted
 	MethodNotAllowed               // the path exists, the method does not
 	Unprocessable                  // well-formed but cannot be processed (e.g. an Idempotency-Key reused with another body)
+	BadGateway                     // an upstream failed or could not be reached
+	GatewayTimeout                 // an upstream did not answer in time
 )
 
 var kindNames = [...]string{
@@ -48,6 +50,8 @@ var kindNames = [...]string{
 	UnsupportedMedia:   "unsupported-media-type",
 	MethodNotAllowed:   "method-not-allowed",
 	Unprocessable:      "unprocessable",
+	BadGateway:         "bad-gateway",
+	GatewayTimeout:     "gateway-timeout",
 }
 
 // String returns the kind's stable slug; problem type URIs are built from it.

@@ -48,6 +48,8 @@ var statusOf = map[fault.Kind]int{
 	fault.UnsupportedMedia:   http.StatusUnsupportedMediaType,
 	fault.MethodNotAllowed:   http.StatusMethodNotAllowed,
 	fault.Unprocessable:      http.StatusUnprocessableEntity,
+	fault.BadGateway:         http.StatusBadGateway,
+	fault.GatewayTimeout:     http.StatusGatewayTimeout,
 }
 
 // Status returns the HTTP status for an error.

@@ -1,0 +1,54 @@
+package domain_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/lattice-platform/lattice/services/gateway/domain"
+)
+
+var known = map[string]bool{"auth": true, "resource": true}
+var classes = map[string]bool{"default": true}
+
+func route(prefix, upstream string) domain.Route {
+	return domain.Route{Prefix: prefix, Upstream: upstream, Auth: domain.OptionalAuth, Class: "default", Timeout: time.Second}
+}
+
+func TestMatchLongestPrefixOnSegments(t *testing.T) {
+	t.Parallel()
+	tbl, err := domain.NewTable([]domain.Route{route("/v1/resources", "resource"), route("/v1", "auth"), route("/.well-known", "auth")}, known, classes)
+	require.NoError(t, err)
+	for path, want := range map[string]string{
+		"/v1/resources":           "/v1/resources",
+		"/v1/resources/123/files": "/v1/resources",
+		"/v1/resourcesx":          "/v1",
+		"/v1/users/me":            "/v1",
+		"/.well-known/jwks.json":  "/.well-known",
+	} {
+		r, err := tbl.Match(path)
+		require.NoError(t, err, path)
+		require.Equal(t, want, r.Prefix, path)
+	}
+	_, err = tbl.Match("/v2/things")
+	require.ErrorIs(t, err, domain.ErrNoRoute)
+	_, err = tbl.Match("/")
+	require.ErrorIs(t, err, domain.ErrNoRoute)
+}
+
+func TestTableValidation(t *testing.T) {
+	t.Parallel()
+	for name, r := range map[string]domain.Route{
+		"no slash":     {Prefix: "v1", Upstream: "auth", Auth: domain.Public, Class: "default", Timeout: time.Second},
+		"bad upstream": {Prefix: "/x", Upstream: "nope", Auth: domain.Public, Class: "default", Timeout: time.Second},
+		"bad auth":     {Prefix: "/x", Upstream: "auth", Auth: "sometimes", Class: "default", Timeout: time.Second},
+		"bad class":    {Prefix: "/x", Upstream: "auth", Auth: domain.Public, Class: "vip", Timeout: time.Second},
+		"zero timeout": {Prefix: "/x", Upstream: "auth", Auth: domain.Public, Class: "default"},
+	} {
+		_, err := domain.NewTable([]domain.Route{r}, known, classes)
+		require.Error(t, err, name)
+	}
+	_, err := domain.NewTable([]domain.Route{route("/a", "auth"), route("/a", "auth")}, known, classes)
+	require.Error(t, err, "duplicate prefix")
+}

@@ -1,0 +1,119 @@
+// Package gatewaysvc wires the API gateway: the route table (embedded or
+// from a file, reloaded on SIGHUP), upstream URLs, the token verifier, the
+// rate limiter (Redis or in-memory), CORS and load shedding.
+package gatewaysvc
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/go-chi/cors"
+
+	"github.com/lattice-platform/lattice/pkg/platform/health"
+	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
+	"github.com/lattice-platform/lattice/pkg/platform/observe"
+	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/services/gateway/proxy"
+	"github.com/lattice-platform/lattice/services/gateway/routing"
+)
+
+// Name is the service's name in logs, metrics and traces.
+const Name = "gateway"
+
+// KnownUpstreams are the names a route may use. A route whose upstream is
+// not configured answers 503 (its service is not running here).
+var KnownUpstreams = map[string]bool{"auth": true, "resource": true, "search": true, "processing": true, "analytics": true, "legacy": true}
+
+// Config is the gateway's configuration.
+type Config struct {
+	RoutesFile  string            // empty: the embedded default table
+	Upstreams   map[string]string // upstream name → base URL
+	Verifier    ports.TokenVerifier
+	Limiter     ports.RateLimiter
+	MaxInFlight int      // load-shedding threshold; default 1024
+	CORSOrigins []string // allowed browser origins; empty disables CORS
+	MaxBody     int64    // default body cap where a route sets none
+}
+
+// Service is a wired gateway.
+type Service struct {
+	HTTP httpserver.Service
+	gw   *proxy.Gateway
+	cfg  Config
+	log  *slog.Logger
+}
+
+// New loads the routes and builds the handler.
+func New(cfg Config, log *slog.Logger) (*Service, error) {
+	routes, err := routing.Load(cfg.RoutesFile, KnownUpstreams)
+	if err != nil {
+		return nil, err
+	}
+	upstreams := map[string]*url.URL{}
+	for name, raw := range cfg.Upstreams {
+		u, err := url.Parse(raw)
+		if err != nil || u.Scheme == "" || u.Host == "" {
+			return nil, fmt.Errorf("gateway: upstream %s: %q is not an absolute URL", name, raw)
+		}
+		upstreams[name] = u
+	}
+	if cfg.MaxInFlight == 0 {
+		cfg.MaxInFlight = 1024
+	}
+	if cfg.MaxBody == 0 {
+		cfg.MaxBody = 1 << 20
+	}
+	gw := proxy.New(routes, upstreams, cfg.Verifier, cfg.Limiter, cfg.MaxBody, log)
+	var api http.Handler = gw
+	if len(cfg.CORSOrigins) > 0 {
+		api = cors.Handler(cors.Options{
+			AllowedOrigins: cfg.CORSOrigins, AllowCredentials: false, MaxAge: 600,
+			AllowedMethods: []string{"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"},
+			AllowedHeaders: []string{"Authorization", "Content-Type", "If-Match", "Idempotency-Key", "Range", "X-Request-ID"},
+			ExposedHeaders: []string{"ETag", "Location", "RateLimit", "RateLimit-Policy", "Retry-After", "X-Request-ID", "Content-Range"},
+		})(api)
+	}
+	api = proxy.Shed(cfg.MaxInFlight)(api)
+	s := &Service{gw: gw, cfg: cfg, log: log}
+	s.HTTP = httpserver.Service{Name: Name, API: api, Checks: health.Checks{}, Metrics: observe.NewMetrics(Name), Logger: log, BodyLimit: gw.BodyLimit}
+	return s, nil
+}
+
+// Reload re-reads the route file; on error the current table stays.
+func (s *Service) Reload() error {
+	routes, err := routing.Load(s.cfg.RoutesFile, KnownUpstreams)
+	if err != nil {
+		return err
+	}
+	s.gw.SetRoutes(routes)
+	return nil
+}
+
+// Run reloads the route file on SIGHUP until ctx ends. Requests in flight
+// finish on the table they started with; nothing is dropped.
+func (s *Service) Run(ctx context.Context) {
+	if s.cfg.RoutesFile == "" {
+		return
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			if err := s.Reload(); err != nil {
+				s.log.ErrorContext(ctx, "route reload failed; keeping the current table", "error", err)
+			} else {
+				s.log.InfoContext(ctx, "routes reloaded", "file", s.cfg.RoutesFile)
+			}
+		}
+	}
+}

@@ -1,0 +1,228 @@
+// Package proxy is the gateway's request path: match the route, check the
+// credential the route demands, spend rate-limit budgets, and forward the
+// request to the upstream with httputil.ReverseProxy, streaming bodies both
+// ways. Every refusal is problem+json.
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+
+	"github.com/lattice-platform/lattice/pkg/fault"
+	"github.com/lattice-platform/lattice/pkg/platform/observe"
+	"github.com/lattice-platform/lattice/pkg/platform/problem"
+	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/services/gateway/domain"
+	"github.com/lattice-platform/lattice/services/gateway/routing"
+)
+
+// Gateway is the proxying handler. Its route table can be swapped while
+// it serves (SIGHUP reload); requests in flight keep the table they
+// started with.
+type Gateway struct {
+	routes    atomic.Pointer[routing.Config]
+	upstreams map[string]*url.URL
+	verifier  ports.TokenVerifier
+	limiter   ports.RateLimiter
+	log       *slog.Logger
+	mu        sync.Mutex
+	proxies   map[time.Duration]*httputil.ReverseProxy
+	maxBody   int64
+}
+
+// New returns a gateway over the given upstreams (name → base URL).
+func New(cfg routing.Config, upstreams map[string]*url.URL, verifier ports.TokenVerifier, limiter ports.RateLimiter, maxBody int64, log *slog.Logger) *Gateway {
+	g := &Gateway{upstreams: upstreams, verifier: verifier, limiter: limiter, log: log, proxies: map[time.Duration]*httputil.ReverseProxy{}, maxBody: maxBody}
+	g.SetRoutes(cfg)
+	return g
+}
+
+// SetRoutes swaps the route table atomically.
+func (g *Gateway) SetRoutes(cfg routing.Config) { g.routes.Store(&cfg) }
+
+// Routes returns the table in use.
+func (g *Gateway) Routes() routing.Config { return *g.routes.Load() }
+
+// BodyLimit is the per-route body cap for the server's MaxBody middleware.
+func (g *Gateway) BodyLimit(r *http.Request) int64 {
+	if route, err := g.Routes().Table.Match(r.URL.Path); err == nil && route.MaxBody > 0 {
+		return route.MaxBody
+	}
+	return g.maxBody
+}
+
+type routeKey struct{}
+
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	cfg := g.Routes()
+	route, err := cfg.Table.Match(r.URL.Path)
+	if err != nil {
+		problem.Write(w, r, err)
+		return
+	}
+	id, err := g.identify(r, route)
+	if err != nil {
+		problem.Write(w, r, err)
+		return
+	}
+	if err := g.spend(w, r, cfg.Classes[route.Class], id); err != nil {
+		problem.Write(w, r, err)
+		return
+	}
+	base, ok := g.upstreams[route.Upstream]
+	if !ok {
+		problem.Write(w, r, fault.New(fault.Unavailable, "the "+route.Upstream+" service is not available"))
+		return
+	}
+	ctx := context.WithValue(r.Context(), routeKey{}, base)
+	g.proxyFor(route.Timeout).ServeHTTP(w, r.WithContext(ctx))
+}
+
+// identify checks the bearer credential as the route demands. The
+// original Authorization header is forwarded either way: services verify
+// tokens themselves too.
+func (g *Gateway) identify(r *http.Request, route domain.Route) (*ports.Identity, error) {
+	if route.Auth == domain.Public {
+		return nil, nil
+	}
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		if route.Auth == domain.AuthRequired {
+			return nil, fault.New(fault.Unauthenticated, "a valid bearer credential is required")
+		}
+		return nil, nil
+	}
+	if len(h) < 7 || !strings.EqualFold(h[:7], "bearer ") {
+		return nil, fault.New(fault.Unauthenticated, "the Authorization header must carry a bearer credential")
+	}
+	bearer := strings.TrimSpace(h[7:])
+	if strings.HasPrefix(bearer, "lts_") {
+		// Session tokens are only for the auth service's own API, which
+		// checks them itself.
+		return nil, nil
+	}
+	id, err := g.verifier.Verify(r.Context(), bearer)
+	if err != nil {
+		return nil, err
+	}
+	return &id, nil
+}
+
+// spend charges the client address and, when known, the identity; the
+// response carries the tighter of the two budgets in the IETF RateLimit
+// headers.
+func (g *Gateway) spend(w http.ResponseWriter, r *http.Request, class routing.Class, id *ports.Identity) error {
+	ip := clientIP(r)
+	budgets := []struct {
+		key   string
+		limit ports.RateLimit
+		name  string
+	}{{"ip:" + ip, class.PerIP, "per-ip"}}
+	if id != nil {
+		budgets = append(budgets, struct {
+			key   string
+			limit ports.RateLimit
+			name  string
+		}{"id:" + id.Subject, class.PerIdentity, "per-identity"})
+	}
+	var tightest ports.RateDecision
+	var tightLimit ports.RateLimit
+	var tightName string
+	for i, b := range budgets {
+		d, err := g.limiter.Allow(r.Context(), b.key, b.limit)
+		if err != nil {
+			// A limiter outage must not take the API down: admit and log.
+			g.log.WarnContext(r.Context(), "rate limiter unavailable; admitting", "error", err)
+			return nil
+		}
+		if i == 0 || !d.Allowed || d.Remaining < tightest.Remaining && tightest.Allowed {
+			tightest, tightLimit, tightName = d, b.limit, b.name
+		}
+		if !d.Allowed {
+			break
+		}
+	}
+	h := w.Header()
+	h.Set("RateLimit-Policy", fmt.Sprintf(`%q;q=%d;w=%d`, tightName, tightLimit.Burst, int(tightLimit.Period.Seconds())))
+	h.Set("RateLimit", fmt.Sprintf(`%q;r=%d;t=%d`, tightName, tightest.Remaining, ceilSeconds(tightest.ResetAfter)))
+	if !tightest.Allowed {
+		return &fault.Error{Kind: fault.RateLimited, Message: "rate limit exceeded (" + tightName + ")", RetryAfterSeconds: ceilSeconds(tightest.RetryAfter)}
+	}
+	return nil
+}
+
+func ceilSeconds(d time.Duration) int {
+	s := int((d + time.Second - 1) / time.Second)
+	return max(s, 0)
+}
+
+// clientIP is the direct peer; forwarded headers are not trusted because
+// the gateway is the edge.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// proxyFor returns the reverse proxy whose transport waits at most timeout
+// for response headers (bodies then stream without a deadline).
+func (g *Gateway) proxyFor(timeout time.Duration) *httputil.ReverseProxy {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if p, ok := g.proxies[timeout]; ok {
+		return p
+	}
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	base.ResponseHeaderTimeout = timeout
+	base.MaxIdleConnsPerHost = 256
+	p := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			target := pr.In.Context().Value(routeKey{}).(*url.URL)
+			pr.SetURL(target)
+			pr.Out.Host = pr.In.Host // upstreams see the public host
+			pr.SetXForwarded()
+			if id := observe.RequestID(pr.In.Context()); id != "" {
+				pr.Out.Header.Set("X-Request-ID", id)
+			}
+		},
+		Transport:     otelhttp.NewTransport(base),
+		FlushInterval: -1, // stream: flush every write
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			switch {
+			case errors.Is(err, context.Canceled):
+				return // the client went away; there is no one to answer
+			case isTimeout(err):
+				problem.Write(w, r, fault.Wrap(fault.GatewayTimeout, "the upstream did not answer in time", err))
+				return
+			}
+			problem.Write(w, r, fault.Wrap(fault.BadGateway, "the upstream is unreachable", err))
+		},
+		ModifyResponse: func(resp *http.Response) error {
+			resp.Header.Del("Server")
+			// The gateway already answers with the request's id.
+			resp.Header.Del("X-Request-Id")
+			return nil
+		},
+	}
+	g.proxies[timeout] = p
+	return p
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded)
+}
