@@ -2,6 +2,8 @@ package contract_test
 
 import (
 	"context"
+	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -100,3 +102,9 @@ func resBearer(token string) oapi.RequestEditorFn {
 }
 
 func ifMatch(etag string) *string { return &etag }
+
+func clientInput(name string, scopes ...string) app.ClientInput {
+	return app.ClientInput{Name: name, Type: domain.ClientConfidential, GrantTypes: []string{domain.GrantClientCredentials}, Scopes: scopes}
+}
+
+func jsonDecode(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) }

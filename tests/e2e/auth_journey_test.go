@@ -1,6 +1,6 @@
 // Package e2e drives whole user journeys against the real lattice binary,
 // built once per run and started as a separate process on free loopback
-// ports. Until the gateway exists, journeys talk to each service directly.
+// ports; every request goes through the gateway.
 package e2e_test
 
 import (
@@ -85,7 +85,7 @@ func serve(t *testing.T, env []string) *exec.Cmd {
 		for sc.Scan() {
 			var rec map[string]any
 			if json.Unmarshal(sc.Bytes(), &rec) == nil && rec["msg"] == "serving" {
-				if serving++; serving == 2 { // auth and resource
+				if serving++; serving == 3 { // auth, resource and the gateway
 					close(ready)
 				}
 			}
@@ -118,16 +118,21 @@ func call(t *testing.T, method, url, token, contentType, body string) (int, map[
 	return resp.StatusCode, out
 }
 
-// TestAuthJourney: an operator sets up the platform with the CLI, a user
-// signs up, logs in, mints an API key and uses it; a service obtains a
-// token with client credentials and checks the user's key by
-// introspection; the process shuts down gracefully on SIGTERM.
+// TestAuthJourney: an operator sets up the platform with the CLI; through
+// the gateway a user signs up, logs in, mints an API key and uses it on
+// auth and on the resource service; a service obtains a token with client
+// credentials and checks the user's key by introspection; the process shuts
+// down gracefully on SIGTERM.
 func TestAuthJourney(t *testing.T) {
-	addr, resAddr := freePort(t), freePort(t)
-	base, resBase := "http://"+addr, "http://"+resAddr
+	authAddr, resAddr, gwAddr := freePort(t), freePort(t), freePort(t)
+	// Every call goes through the gateway, the platform's one public door.
+	base := "http://" + gwAddr
+	resBase := base
 	env := append(os.Environ(),
-		"AUTH_DATABASE_URL="+testinfra.Postgres(t), "AUTH_ADDR="+addr, "AUTH_ISSUER="+base, "AUTH_URL="+base, "REDIS_URL=", "LOG_LEVEL=info",
-		"RESOURCE_DATABASE_URL="+testinfra.MySQL(t), "RESOURCE_ADDR="+resAddr)
+		"AUTH_DATABASE_URL="+testinfra.Postgres(t), "AUTH_ADDR="+authAddr, "AUTH_ISSUER="+base, "AUTH_URL=http://"+authAddr,
+		"REDIS_URL=", "LOG_LEVEL=info", "LATTICE_DATA_DIR="+t.TempDir(),
+		"RESOURCE_DATABASE_URL="+testinfra.MySQL(t), "RESOURCE_ADDR="+resAddr, "RESOURCE_URL=http://"+resAddr,
+		"GATEWAY_ADDR="+gwAddr)
 
 	out := lattice(t, env, "an admin password\n", "user", "create-admin", "--email", "ops@example.com", "--name", "Ops")
 	require.Contains(t, out, "created admin ops@example.com")
@@ -184,6 +189,8 @@ func TestAuthJourney(t *testing.T) {
 
 	status, _ = call(t, "GET", base+"/readyz", "", "", "")
 	require.Equal(t, 200, status)
+	status, _ = call(t, "GET", base+"/v1/api-keys", "", "", "")
+	require.Equal(t, 401, status, "the gateway refuses auth-required routes without a credential")
 
 	require.NoError(t, srv.Process.Signal(syscall.SIGTERM))
 	done := make(chan error, 1)

@@ -39,8 +39,9 @@ type Config struct {
 	Fetch    KeyFetcher
 	// Introspect checks API keys; without it API keys are rejected.
 	Introspect *Introspector
-	// MinRefetch bounds JWKS fetches caused by unknown key ids (default 10s),
-	// so a flood of forged kids cannot hammer the authority.
+	// MinRefetch is the least time between two JWKS fetches caused by
+	// unknown key ids (default 10s), so a flood of forged kids cannot hammer
+	// the authority.
 	MinRefetch time.Duration
 	// MaxAge refreshes the cached JWKS on use after this long (default 5m).
 	MaxAge time.Duration
@@ -62,6 +63,11 @@ type Verifier struct {
 	mu        sync.RWMutex
 	keys      Keys
 	fetchedAt time.Time
+	// lastUnknown is when an unknown kid last caused a fetch; it, not
+	// fetchedAt, rate-limits such fetches, so the first token signed with
+	// a just-rotated key triggers one at once however recently the set
+	// was fetched.
+	lastUnknown time.Time
 }
 
 var _ ports.TokenVerifier = (*Verifier)(nil)
@@ -182,20 +188,21 @@ func headerKeyID(token string) (string, bool) {
 // key returns the public key for kid, fetching the key set when it is
 // stale or does not know kid (rate-limited by MinRefetch).
 func (v *Verifier) key(ctx context.Context, kid string) (ed25519.PublicKey, error) {
-	v.mu.RLock()
+	now := v.cfg.Now()
+	v.mu.Lock()
 	pub, known := v.keys[kid]
-	age := v.cfg.Now().Sub(v.fetchedAt)
-	fetched := !v.fetchedAt.IsZero()
-	v.mu.RUnlock()
-	if known && age < v.cfg.MaxAge {
+	age := now.Sub(v.fetchedAt)
+	switch {
+	case known && age < v.cfg.MaxAge:
+		v.mu.Unlock()
 		return pub, nil
-	}
-	if fetched && age < v.cfg.MinRefetch {
-		if known {
-			return pub, nil
-		}
+	case !known && !v.fetchedAt.IsZero() && now.Sub(v.lastUnknown) < v.cfg.MinRefetch:
+		v.mu.Unlock()
 		return nil, errBadToken
+	case !known && !v.fetchedAt.IsZero(): // the first load is not an unknown-kid fetch
+		v.lastUnknown = now
 	}
+	v.mu.Unlock()
 	keys, err := v.refresh(ctx)
 	if err != nil {
 		if known { // keep serving with the key we have while the authority is away
