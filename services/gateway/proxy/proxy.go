@@ -7,12 +7,12 @@ package proxy
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -155,8 +155,8 @@ func (g *Gateway) spend(w http.ResponseWriter, r *http.Request, class routing.Cl
 		}
 	}
 	h := w.Header()
-	h.Set("RateLimit-Policy", fmt.Sprintf(`%q;q=%d;w=%d`, tightName, tightLimit.Burst, int(tightLimit.Period.Seconds())))
-	h.Set("RateLimit", fmt.Sprintf(`%q;r=%d;t=%d`, tightName, tightest.Remaining, ceilSeconds(tightest.ResetAfter)))
+	h["Ratelimit-Policy"] = []string{`"` + tightName + `";q=` + strconv.Itoa(tightLimit.Burst) + `;w=` + strconv.Itoa(int(tightLimit.Period.Seconds()))}
+	h["Ratelimit"] = []string{`"` + tightName + `";r=` + strconv.Itoa(tightest.Remaining) + `;t=` + strconv.Itoa(ceilSeconds(tightest.ResetAfter))}
 	if !tightest.Allowed {
 		return &fault.Error{Kind: fault.RateLimited, Message: "rate limit exceeded (" + tightName + ")", RetryAfterSeconds: ceilSeconds(tightest.RetryAfter)}
 	}
@@ -201,6 +201,7 @@ func (g *Gateway) proxyFor(timeout time.Duration) *httputil.ReverseProxy {
 		},
 		Transport:     otelhttp.NewTransport(base),
 		FlushInterval: -1, // stream: flush every write
+		BufferPool:    copyBuffers,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			switch {
 			case errors.Is(err, context.Canceled):
@@ -221,6 +222,15 @@ func (g *Gateway) proxyFor(timeout time.Duration) *httputil.ReverseProxy {
 	g.proxies[timeout] = p
 	return p
 }
+
+// copyBuffers recycles the 32 KiB buffers the proxy copies bodies through;
+// without it every request allocates one.
+var copyBuffers = &bufferPool{pool: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
+
+type bufferPool struct{ pool sync.Pool }
+
+func (p *bufferPool) Get() []byte  { return *p.pool.Get().(*[]byte) }
+func (p *bufferPool) Put(b []byte) { p.pool.Put(&b) }
 
 func isTimeout(err error) bool {
 	var ne net.Error

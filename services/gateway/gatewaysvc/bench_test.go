@@ -1,0 +1,115 @@
+package gatewaysvc_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lattice-platform/lattice/pkg/adapters/jose"
+	"github.com/lattice-platform/lattice/pkg/adapters/memory"
+	"github.com/lattice-platform/lattice/pkg/adapters/tokenverify"
+	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
+	"github.com/lattice-platform/lattice/services/auth/domain"
+	"github.com/lattice-platform/lattice/services/gateway/gatewaysvc"
+)
+
+const routes = `
+classes:
+  default: { per_ip: { rate: 100000000, period: 1s, burst: 100000000 }, per_identity: { rate: 100000000, period: 1s, burst: 100000000 } }
+routes:
+  - { prefix: /v1/resources, upstream: resource, auth: auth-required, class: default, timeout: 5s }
+`
+
+var directRate float64 // measured first in the same run, for the ratio
+
+// BenchmarkGatewayVsDirect measures requests/s and latency percentiles of
+// GET /v1/resources/x served by a small upstream, called directly and
+// through the gateway with EdDSA JWT verification and rate limiting on.
+// The gateway sub-benchmark reports its throughput as a ratio of direct.
+func BenchmarkGatewayVsDirect(b *testing.B) {
+	body := strings.Repeat("x", 1024)
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"data":"`+body+`"}`)
+	}))
+	defer upstream.Close()
+
+	key := domain.SigningKey{ID: "k1", Private: ed25519.NewKeyFromSeed(make([]byte, 32)), CreatedAt: time.Now()}
+	now := time.Now()
+	token, err := jose.NewSigner().Sign(domain.AccessClaims{Issuer: "https://auth.bench", Subject: "u1", Audience: []string{"lattice"},
+		IssuedAt: now, ExpiresAt: now.Add(time.Hour), ID: "j", Scopes: []string{"resources:read"}}, key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	verifier := tokenverify.New(tokenverify.Config{Issuer: "https://auth.bench", Audience: "lattice",
+		Fetch: func(context.Context) (tokenverify.Keys, error) { return tokenverify.Keys{"k1": key.Public()}, nil }})
+	dir := b.TempDir()
+	file := dir + "/routes.yaml"
+	if err := os.WriteFile(file, []byte(routes), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	svc, err := gatewaysvc.New(gatewaysvc.Config{RoutesFile: file, Verifier: verifier, Limiter: memory.NewRateLimiter(),
+		Upstreams: map[string]string{"resource": upstream.URL}, MaxInFlight: 10000}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	gw := httptest.NewServer(httpserver.Handler(httpserver.Config{}, svc.HTTP))
+	defer gw.Close()
+
+	run := func(b *testing.B, url string) float64 {
+		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+		var mu sync.Mutex
+		var lat []time.Duration
+		b.ReportAllocs()
+		b.SetParallelism(4)
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			local := make([]time.Duration, 0, 1024)
+			for pb.Next() {
+				req, _ := http.NewRequest(http.MethodGet, url+"/v1/resources/x", nil)
+				req.Header.Set("Authorization", "Bearer "+token)
+				t0 := time.Now()
+				resp, err := client.Do(req)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					b.Errorf("status %d", resp.StatusCode)
+					return
+				}
+				local = append(local, time.Since(t0))
+			}
+			mu.Lock()
+			lat = append(lat, local...)
+			mu.Unlock()
+		})
+		b.StopTimer()
+		rate := float64(b.N) / b.Elapsed().Seconds()
+		slices.Sort(lat)
+		if len(lat) > 0 {
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+		}
+		b.ReportMetric(rate, "req/s")
+		return rate
+	}
+	b.Run("direct", func(b *testing.B) { directRate = run(b, upstream.URL) })
+	b.Run("gateway", func(b *testing.B) {
+		rate := run(b, gw.URL)
+		if directRate > 0 {
+			b.ReportMetric(rate/directRate, "x-direct")
+		}
+	})
+}
