@@ -171,7 +171,20 @@ type builtService struct {
 func buildServices(ctx context.Context, services []string, cfg Config, log *slog.Logger) ([]builtService, error) {
 	var built []builtService
 	var auth *authsvc.Service
+	// One event-bus connection for the process, opened on first need.
 	var publisher ports.EventPublisher
+	bus := func() (ports.EventPublisher, error) {
+		if publisher != nil {
+			return publisher, nil
+		}
+		pub, closeBus, err := openBus(ctx, cfg, log)
+		if err != nil {
+			return nil, err
+		}
+		publisher = pub
+		built = append(built, builtService{name: "bus", close: closeBus})
+		return pub, nil
+	}
 	// One verifier for every service in the process: one JWKS cache, and
 	// the service client is provisioned once.
 	var shared *tokenverify.Verifier
@@ -198,13 +211,9 @@ func buildServices(ctx context.Context, services []string, cfg Config, log *slog
 			if err != nil {
 				return built, err
 			}
-			if publisher == nil {
-				pub, closeBus, err := openBus(ctx, cfg, log)
-				if err != nil {
-					return built, err
-				}
-				publisher = pub
-				built = append(built, builtService{name: "bus", close: closeBus})
+			publisher, err := bus()
+			if err != nil {
+				return built, err
 			}
 			rc := cfg.Resource
 			rc.Verifier, rc.Publisher = v, publisher
@@ -221,8 +230,12 @@ func buildServices(ctx context.Context, services []string, cfg Config, log *slog
 			if err != nil {
 				return built, err
 			}
+			publisher, err := bus()
+			if err != nil {
+				return built, err
+			}
 			gc := cfg.Gateway
-			gc.Verifier, gc.Upstreams = v, gatewayUpstreams(cfg, services)
+			gc.Verifier, gc.Upstreams, gc.Usage = v, gatewayUpstreams(cfg, services), publisher
 			if gc.Limiter, err = rateLimiter(cfg); err != nil {
 				return built, err
 			}

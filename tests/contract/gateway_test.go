@@ -2,6 +2,7 @@ package contract_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -9,28 +10,39 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/memory"
+	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
 	"github.com/lattice-platform/lattice/pkg/adapters/tokenverify"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
+	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/pkg/testinfra"
 	"github.com/lattice-platform/lattice/services/gateway/gatewaysvc"
 )
 
 // startGateway puts the gateway in front of a platform, verifying tokens
-// against auth's JWKS over HTTP with production settings.
-func startGateway(t *testing.T, p *platform) string {
+// against auth's JWKS over HTTP with production settings; usage records go
+// to pub when it is not nil.
+func startGateway(t *testing.T, p *platform, pub ports.EventPublisher) string {
 	t.Helper()
 	verifier := tokenverify.New(tokenverify.Config{Issuer: p.auth.url, Audience: "lattice",
 		Fetch: tokenverify.FetchJWKS(p.auth.url+"/.well-known/jwks.json", http.DefaultClient)})
 	svc, err := gatewaysvc.New(gatewaysvc.Config{
 		Verifier: verifier, Limiter: memory.NewRateLimiter(),
-		Upstreams: map[string]string{"auth": p.auth.url, "resource": p.url},
+		Upstreams: map[string]string{"auth": p.auth.url, "resource": p.url}, Usage: pub,
 	}, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); svc.Run(ctx) }()
 	srv := httptest.NewServer(httpserver.Handler(httpserver.Config{}, svc.HTTP))
-	t.Cleanup(srv.Close)
+	t.Cleanup(func() { srv.Close(); stop(); <-done })
 	return srv.URL
 }
 
@@ -58,7 +70,7 @@ func TestGatewayAcceptsAFreshlyRotatedKeyAtOnce(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	p := startPlatform(t)
-	gw := startGateway(t, p)
+	gw := startGateway(t, p, nil)
 	robot, err := p.auth.svc.App.RegisterClient(ctx, clientInput("robot", "resources:read"))
 	require.NoError(t, err)
 
@@ -84,4 +96,61 @@ func TestGatewayAcceptsAFreshlyRotatedKeyAtOnce(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, 404, resp.StatusCode)
 	require.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
+}
+
+// TestGatewayPublishesUsageRecords sends requests through the gateway and
+// reads their usage records from the USAGE stream, each valid against
+// openapi/events.yaml.
+func TestGatewayPublishesUsageRecords(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	broker := testinfra.NATSContainer(t)
+	nc, js, err := natsjs.Connect(broker.URL, "usage-test")
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	require.NoError(t, natsjs.EnsureStreams(ctx, js))
+	p := startPlatform(t)
+	gw := startGateway(t, p, natsjs.NewPublisher(js, 5*time.Second))
+	robot, err := p.auth.svc.App.RegisterClient(ctx, clientInput("usage", "resources:read"))
+	require.NoError(t, err)
+	key := serviceToken(t, p.auth.url, robot.Client.ID, robot.Secret)
+	for range 3 {
+		req, _ := http.NewRequest(http.MethodGet, gw+"/v1/resources", nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		require.Equal(t, 200, resp.StatusCode)
+	}
+	resp, err := http.Get(gw + "/v1/unknown")
+	require.NoError(t, err)
+	resp.Body.Close()
+
+	doc, err := openapi3.NewLoader().LoadFromFile("../../openapi/events.yaml")
+	require.NoError(t, err)
+	stream, err := js.Stream(ctx, "USAGE")
+	require.NoError(t, err)
+	cons, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
+	require.NoError(t, err)
+	var records []map[string]any
+	deadline := time.Now().Add(30 * time.Second)
+	for len(records) < 4 && time.Now().Before(deadline) {
+		batch, err := cons.Fetch(10, jetstream.FetchMaxWait(time.Second))
+		require.NoError(t, err)
+		for msg := range batch.Messages() {
+			var env map[string]any
+			require.NoError(t, json.Unmarshal(msg.Data(), &env))
+			require.NoError(t, doc.Components.Schemas["CloudEvent"].Value.VisitJSON(env))
+			require.NoError(t, doc.Components.Schemas["UsageRecord"].Value.VisitJSON(env["data"]))
+			records = append(records, env["data"].(map[string]any))
+		}
+	}
+	require.Len(t, records, 4)
+	require.Equal(t, "/v1/resources", records[0]["route"])
+	require.EqualValues(t, 200, records[0]["status"])
+	require.NotEmpty(t, records[0]["identity"], "the verified subject is recorded")
+	require.Greater(t, records[0]["bytes_out"].(float64), float64(0))
+	require.EqualValues(t, 404, records[3]["status"])
 }

@@ -21,6 +21,8 @@ import (
 // missing; existing ones are left as they are.
 var Streams = []jetstream.StreamConfig{
 	{Name: "EVENTS", Subjects: []string{"events.>"}, Storage: jetstream.FileStorage, Duplicates: 10 * time.Minute},
+	// Gateway access records: high volume, kept a week for analytics to consume.
+	{Name: "USAGE", Subjects: []string{"usage.>"}, Storage: jetstream.FileStorage, Duplicates: 2 * time.Minute, MaxAge: 7 * 24 * time.Hour},
 }
 
 // Connect dials url and returns a JetStream context. Reconnects are

@@ -41,6 +41,7 @@ func (e CloudEventSpecversion) Valid() bool {
 const (
 	CloudEventTypeFileDeleted     CloudEventType = "file.deleted"
 	CloudEventTypeFileUploaded    CloudEventType = "file.uploaded"
+	CloudEventTypeGatewayRequest  CloudEventType = "gateway.request"
 	CloudEventTypeResourceCreated CloudEventType = "resource.created"
 	CloudEventTypeResourceDeleted CloudEventType = "resource.deleted"
 	CloudEventTypeResourceUpdated CloudEventType = "resource.updated"
@@ -52,6 +53,8 @@ func (e CloudEventType) Valid() bool {
 	case CloudEventTypeFileDeleted:
 		return true
 	case CloudEventTypeFileUploaded:
+		return true
+	case CloudEventTypeGatewayRequest:
 		return true
 	case CloudEventTypeResourceCreated:
 		return true
@@ -195,3 +198,22 @@ type ResourceUpdated struct {
 
 // ResourceUpdatedChanged defines model for ResourceUpdated.Changed.
 type ResourceUpdatedChanged string
+
+// UsageRecord One request through the gateway (stream USAGE, subject usage.gateway).
+type UsageRecord struct {
+	BytesIn  int64   `json:"bytes_in"`
+	BytesOut int64   `json:"bytes_out"`
+	ClientId *string `json:"client_id,omitempty"`
+
+	// Identity The verified subject
+	Identity  *string `json:"identity,omitempty"`
+	LatencyMs float64 `json:"latency_ms"`
+	Method    string  `json:"method"`
+	Path      string  `json:"path"`
+	RequestId string  `json:"request_id"`
+
+	// Route The matched route prefix
+	Route  string    `json:"route"`
+	Status int       `json:"status"`
+	Time   time.Time `json:"time"`
+}

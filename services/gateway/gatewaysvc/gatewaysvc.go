@@ -21,6 +21,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/services/gateway/proxy"
 	"github.com/lattice-platform/lattice/services/gateway/routing"
+	"github.com/lattice-platform/lattice/services/gateway/usage"
 )
 
 // Name is the service's name in logs, metrics and traces.
@@ -39,14 +40,20 @@ type Config struct {
 	MaxInFlight int      // load-shedding threshold; default 1024
 	CORSOrigins []string // allowed browser origins; empty disables CORS
 	MaxBody     int64    // default body cap where a route sets none
+	// Usage, if set, receives one usage record per request (published to
+	// the USAGE stream); UsageBuffer bounds the records waiting (default
+	// 10,000).
+	Usage       ports.EventPublisher
+	UsageBuffer int
 }
 
 // Service is a wired gateway.
 type Service struct {
-	HTTP httpserver.Service
-	gw   *proxy.Gateway
-	cfg  Config
-	log  *slog.Logger
+	HTTP  httpserver.Service
+	gw    *proxy.Gateway
+	usage *usage.Recorder
+	cfg   Config
+	log   *slog.Logger
 }
 
 // New loads the routes and builds the handler.
@@ -81,7 +88,15 @@ func New(cfg Config, log *slog.Logger) (*Service, error) {
 	}
 	api = proxy.Shed(cfg.MaxInFlight)(api)
 	s := &Service{gw: gw, cfg: cfg, log: log}
-	s.HTTP = httpserver.Service{Name: Name, API: api, Checks: health.Checks{}, Metrics: observe.NewMetrics(Name), Logger: log, BodyLimit: gw.BodyLimit}
+	metrics := observe.NewMetrics(Name)
+	if cfg.Usage != nil {
+		if cfg.UsageBuffer == 0 {
+			cfg.UsageBuffer = 10_000
+		}
+		s.usage = usage.New(cfg.Usage, cfg.UsageBuffer, metrics.Registry, log)
+		gw.SetUsage(s.usage)
+	}
+	s.HTTP = httpserver.Service{Name: Name, API: api, Checks: health.Checks{}, Metrics: metrics, Logger: log, BodyLimit: gw.BodyLimit}
 	return s, nil
 }
 
@@ -95,10 +110,17 @@ func (s *Service) Reload() error {
 	return nil
 }
 
-// Run reloads the route file on SIGHUP until ctx ends. Requests in flight
-// finish on the table they started with; nothing is dropped.
+// Run publishes usage records and reloads the route file on SIGHUP until
+// ctx ends. Requests in flight finish on the table they started with;
+// nothing is dropped.
 func (s *Service) Run(ctx context.Context) {
+	if s.usage != nil {
+		done := make(chan struct{})
+		go func() { defer close(done); s.usage.Run(ctx) }()
+		defer func() { <-done }()
+	}
 	if s.cfg.RoutesFile == "" {
+		<-ctx.Done()
 		return
 	}
 	hup := make(chan os.Signal, 1)

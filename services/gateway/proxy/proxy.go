@@ -7,6 +7,7 @@ package proxy
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -18,8 +19,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/go-chi/chi/v5/middleware"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
+	"github.com/lattice-platform/lattice/pkg/events/schema"
 	"github.com/lattice-platform/lattice/pkg/fault"
 	"github.com/lattice-platform/lattice/pkg/platform/observe"
 	"github.com/lattice-platform/lattice/pkg/platform/problem"
@@ -40,7 +43,16 @@ type Gateway struct {
 	mu        sync.Mutex
 	proxies   map[time.Duration]*httputil.ReverseProxy
 	maxBody   int64
+	usage     UsageRecorder
 }
+
+// UsageRecorder receives one record per request; it must not block.
+type UsageRecorder interface {
+	Record(schema.UsageRecord)
+}
+
+// SetUsage makes the gateway report every request to rec.
+func (g *Gateway) SetUsage(rec UsageRecorder) { g.usage = rec }
 
 // New returns a gateway over the given upstreams (name → base URL).
 func New(cfg routing.Config, upstreams map[string]*url.URL, verifier ports.TokenVerifier, limiter ports.RateLimiter, maxBody int64, log *slog.Logger) *Gateway {
@@ -66,13 +78,60 @@ func (g *Gateway) BodyLimit(r *http.Request) int64 {
 type routeKey struct{}
 
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if g.usage == nil {
+		g.serve(w, r, nil)
+		return
+	}
+	start := time.Now()
+	ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+	body := &countingBody{ReadCloser: r.Body}
+	r.Body = body
+	var seen served
+	g.serve(ww, r, &seen)
+	rec := schema.UsageRecord{
+		Route: seen.route, Method: r.Method, Path: r.URL.Path, Status: ww.Status(), LatencyMs: float64(time.Since(start).Microseconds()) / 1000,
+		BytesIn: body.n, BytesOut: int64(ww.BytesWritten()), RequestId: observe.RequestID(r.Context()), Time: start.UTC(),
+	}
+	if rec.Status == 0 {
+		rec.Status = http.StatusOK
+	}
+	if seen.id != nil {
+		rec.Identity, rec.ClientId = &seen.id.Subject, &seen.id.ClientID
+	}
+	g.usage.Record(rec)
+}
+
+// served is what the request path learned, for the usage record.
+type served struct {
+	route string
+	id    *ports.Identity
+}
+
+type countingBody struct {
+	io.ReadCloser
+	n int64
+}
+
+func (c *countingBody) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, seen *served) {
 	cfg := g.Routes()
 	route, err := cfg.Table.Match(r.URL.Path)
 	if err != nil {
 		problem.Write(w, r, err)
 		return
 	}
+	if seen != nil {
+		seen.route = route.Prefix
+	}
 	id, err := g.identify(r, route)
+	if seen != nil {
+		seen.id = id
+	}
 	if err != nil {
 		problem.Write(w, r, err)
 		return
