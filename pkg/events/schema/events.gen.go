@@ -205,14 +205,14 @@ type UsageRecord struct {
 	BytesOut int64   `json:"bytes_out"`
 	ClientId *string `json:"client_id,omitempty"`
 
-	// Identity The verified subject
+	// Identity The verified subject, when a credential was presented.
 	Identity  *string `json:"identity,omitempty"`
 	LatencyMs float64 `json:"latency_ms"`
 	Method    string  `json:"method"`
 	Path      string  `json:"path"`
 	RequestId string  `json:"request_id"`
 
-	// Route The matched route prefix
+	// Route The matched route prefix; empty when none matched.
 	Route  string    `json:"route"`
 	Status int       `json:"status"`
 	Time   time.Time `json:"time"`
