@@ -4,7 +4,7 @@ PKGS    := ./...
 BIN     := bin/lattice
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: run build test test-unit test-contract test-e2e check generate lint bench clean
+.PHONY: run build test test-contract check generate docs-assets bench clean
 
 ## run: serve the platform (every built service) on this machine
 run: build
@@ -27,6 +27,12 @@ test-contract:
 generate:
 	$(GO) generate ./services/... ./pkg/...
 	$(GO) tool sqlc generate
+
+## docs-assets: refresh the Redoc bundle embedded by the gateway's /docs (from npm, pinned)
+REDOC_VERSION := 3.0.1
+docs-assets:
+	tmp=$$(mktemp -d) && cd $$tmp && npm pack redoc@$(REDOC_VERSION) >/dev/null && tar xzf redoc-$(REDOC_VERSION).tgz package/bundles/redoc.standalone.js package/LICENSE && \
+	cp package/bundles/redoc.standalone.js $(CURDIR)/services/gateway/publicspec/assets/ && cp package/LICENSE $(CURDIR)/services/gateway/publicspec/assets/REDOC-LICENSE && rm -rf $$tmp
 
 ## check: generated code in sync, go.mod tidy, gofmt, vet, staticcheck
 check: generate

@@ -13,15 +13,19 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/go-chi/cors"
 
 	"github.com/lattice-platform/lattice/pkg/platform/health"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 	"github.com/lattice-platform/lattice/pkg/platform/observe"
 	"github.com/lattice-platform/lattice/pkg/ports"
+	authoapi "github.com/lattice-platform/lattice/services/auth/oapi"
 	"github.com/lattice-platform/lattice/services/gateway/proxy"
+	"github.com/lattice-platform/lattice/services/gateway/publicspec"
 	"github.com/lattice-platform/lattice/services/gateway/routing"
 	"github.com/lattice-platform/lattice/services/gateway/usage"
+	resourceoapi "github.com/lattice-platform/lattice/services/resource/oapi"
 )
 
 // Name is the service's name in logs, metrics and traces.
@@ -86,6 +90,23 @@ func New(cfg Config, log *slog.Logger) (*Service, error) {
 			ExposedHeaders: []string{"ETag", "Location", "RateLimit", "RateLimit-Policy", "Retry-After", "X-Request-ID", "Content-Range"},
 		})(api)
 	}
+	public, err := PublicSpec()
+	if err != nil {
+		return nil, err
+	}
+	docs, err := publicspec.Handler(public)
+	if err != nil {
+		return nil, err
+	}
+	proxied := api
+	api = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/openapi.json", "/docs", "/docs/init.js", "/docs/redoc.standalone.js":
+			docs.ServeHTTP(w, r)
+		default:
+			proxied.ServeHTTP(w, r)
+		}
+	})
 	api = proxy.Shed(cfg.MaxInFlight)(api)
 	s := &Service{gw: gw, cfg: cfg, log: log}
 	metrics := observe.NewMetrics(Name)
@@ -98,6 +119,20 @@ func New(cfg Config, log *slog.Logger) (*Service, error) {
 	}
 	s.HTTP = httpserver.Service{Name: Name, API: api, Checks: health.Checks{}, Metrics: metrics, Logger: log, BodyLimit: gw.BodyLimit}
 	return s, nil
+}
+
+// PublicSpec bundles the contracts of every service Lattice has built into
+// the public spec the gateway serves at /openapi.json.
+func PublicSpec() (*openapi3.T, error) {
+	auth, err := authoapi.GetSpec()
+	if err != nil {
+		return nil, err
+	}
+	resource, err := resourceoapi.GetSpec()
+	if err != nil {
+		return nil, err
+	}
+	return publicspec.Bundle("Lattice API", "0.1.0", map[string]*openapi3.T{"auth": auth, "resource": resource})
 }
 
 // Reload re-reads the route file; on error the current table stays.

@@ -1,0 +1,51 @@
+package gatewaysvc_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/stretchr/testify/require"
+
+	"github.com/lattice-platform/lattice/pkg/adapters/memory"
+	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
+	"github.com/lattice-platform/lattice/services/gateway/gatewaysvc"
+)
+
+func TestPublicSpecAndDocs(t *testing.T) {
+	t.Parallel()
+	svc, err := gatewaysvc.New(gatewaysvc.Config{Limiter: memory.NewRateLimiter(), Upstreams: map[string]string{}}, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	srv := httptest.NewServer(httpserver.Handler(httpserver.Config{}, svc.HTTP))
+	defer srv.Close()
+
+	resp, err := http.Get(srv.URL + "/openapi.json")
+	require.NoError(t, err)
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode)
+	doc, err := openapi3.NewLoader().LoadFromData(raw)
+	require.NoError(t, err)
+	require.NoError(t, doc.Validate(context.Background()), "the bundle is a valid OpenAPI document")
+	for _, path := range []string{"/v1/users", "/oauth2/token", "/.well-known/jwks.json", "/v1/resources", "/v1/resources/{id}/files/{file_id}/content"} {
+		require.NotNil(t, doc.Paths.Value(path), path)
+	}
+
+	page, err := http.Get(srv.URL + "/docs")
+	require.NoError(t, err)
+	html, _ := io.ReadAll(page.Body)
+	page.Body.Close()
+	require.Contains(t, string(html), `<script src="/docs/redoc.standalone.js"></script>`)
+	require.NotContains(t, string(html), "cdn", "everything is served locally")
+	js, err := http.Get(srv.URL + "/docs/redoc.standalone.js")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(js.Body)
+	js.Body.Close()
+	require.Greater(t, len(body), 1<<20)
+	require.True(t, strings.HasPrefix(js.Header.Get("Content-Type"), "text/javascript"))
+}
