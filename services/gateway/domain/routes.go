@@ -31,6 +31,45 @@ type Route struct {
 	Class    string        // rate-limit class
 	Timeout  time.Duration // until the upstream's response headers
 	MaxBody  int64         // request body cap; 0 means the server default
+	Split    *Split        // optional weighted split (migration)
+	Shadow   *Shadow       // optional shadow traffic (migration)
+}
+
+// Split sends Percent of callers to another upstream. It is sticky: a
+// caller (identity, or client address when anonymous) always lands on the
+// same side, so a user never flips between old and new mid-session.
+type Split struct {
+	Upstream string
+	Percent  int
+}
+
+// Shadow mirrors each request to a second upstream after the primary has
+// answered, and compares the answers on status and JSON body, ignoring
+// Ignore (field names, at any depth: ids, timestamps).
+type Shadow struct {
+	Upstream string
+	Ignore   []string
+}
+
+// UpstreamFor picks the route's upstream for a caller key.
+func (r Route) UpstreamFor(callerKey string) string {
+	if r.Split == nil || r.Split.Percent <= 0 {
+		return r.Upstream
+	}
+	if bucket(r.Prefix+"|"+callerKey) < r.Split.Percent {
+		return r.Split.Upstream
+	}
+	return r.Upstream
+}
+
+// bucket maps a key to 0..99 with FNV-1a, stable across processes.
+func bucket(key string) int {
+	h := uint32(2166136261)
+	for i := 0; i < len(key); i++ {
+		h ^= uint32(key[i])
+		h *= 16777619
+	}
+	return int(h % 100)
 }
 
 // Table is an immutable, validated set of routes, matched by longest
@@ -60,6 +99,10 @@ func NewTable(routes []Route, upstreams, classes map[string]bool) (*Table, error
 			return nil, fmt.Errorf("route %s: unknown rate-limit class %q", r.Prefix, r.Class)
 		case r.Timeout <= 0:
 			return nil, fmt.Errorf("route %s: timeout must be positive", r.Prefix)
+		case r.Split != nil && (!upstreams[r.Split.Upstream] || r.Split.Percent < 0 || r.Split.Percent > 100):
+			return nil, fmt.Errorf("route %s: split needs a known upstream and a percent from 0 to 100", r.Prefix)
+		case r.Shadow != nil && !upstreams[r.Shadow.Upstream]:
+			return nil, fmt.Errorf("route %s: shadow names unknown upstream %q", r.Prefix, r.Shadow.Upstream)
 		}
 		seen[r.Prefix] = true
 	}

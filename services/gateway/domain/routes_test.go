@@ -52,3 +52,25 @@ func TestTableValidation(t *testing.T) {
 	_, err := domain.NewTable([]domain.Route{route("/a", "auth"), route("/a", "auth")}, known, classes)
 	require.Error(t, err, "duplicate prefix")
 }
+
+func TestSplitIsStickyAndValidated(t *testing.T) {
+	t.Parallel()
+	r := route("/v1/search", "auth")
+	r.Split = &domain.Split{Upstream: "resource", Percent: 50}
+	_, err := domain.NewTable([]domain.Route{r}, known, classes)
+	require.NoError(t, err)
+	for _, key := range []string{"id:a", "id:b", "ip:10.0.0.1"} {
+		first := r.UpstreamFor(key)
+		for range 5 {
+			require.Equal(t, first, r.UpstreamFor(key))
+		}
+	}
+	none := route("/v1/x", "auth")
+	require.Equal(t, "auth", none.UpstreamFor("id:a"))
+	r.Split.Percent = 101
+	_, err = domain.NewTable([]domain.Route{r}, known, classes)
+	require.Error(t, err)
+	r.Split = &domain.Split{Upstream: "ghost", Percent: 10}
+	_, err = domain.NewTable([]domain.Route{r}, known, classes)
+	require.Error(t, err)
+}

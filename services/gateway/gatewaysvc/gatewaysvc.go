@@ -110,6 +110,7 @@ func New(cfg Config, log *slog.Logger) (*Service, error) {
 	api = proxy.Shed(cfg.MaxInFlight)(api)
 	s := &Service{gw: gw, cfg: cfg, log: log}
 	metrics := observe.NewMetrics(Name)
+	gw.EnableShadow(metrics.Registry, 64)
 	if cfg.Usage != nil {
 		if cfg.UsageBuffer == 0 {
 			cfg.UsageBuffer = 10_000

@@ -44,6 +44,7 @@ type Gateway struct {
 	proxies   map[time.Duration]*httputil.ReverseProxy
 	maxBody   int64
 	usage     UsageRecorder
+	shadow    *shadower
 }
 
 // UsageRecorder receives one record per request; it must not block.
@@ -140,12 +141,23 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, seen *served) {
 		problem.Write(w, r, err)
 		return
 	}
-	base, ok := g.upstreams[route.Upstream]
+	callerKey := "ip:" + clientIP(r)
+	if id != nil {
+		callerKey = "id:" + id.Subject
+	}
+	upstream := route.UpstreamFor(callerKey)
+	base, ok := g.upstreams[upstream]
 	if !ok {
-		problem.Write(w, r, fault.New(fault.Unavailable, "the "+route.Upstream+" service is not available"))
+		problem.Write(w, r, fault.New(fault.Unavailable, "the "+upstream+" service is not available"))
 		return
 	}
 	ctx := context.WithValue(r.Context(), routeKey{}, base)
+	if route.Shadow != nil && g.shadow != nil {
+		if target, ok := g.upstreams[route.Shadow.Upstream]; ok && route.Shadow.Upstream != upstream {
+			g.shadow.serve(w, r.WithContext(ctx), route, target, g.proxyFor(route.Timeout))
+			return
+		}
+	}
 	g.proxyFor(route.Timeout).ServeHTTP(w, r.WithContext(ctx))
 }
 

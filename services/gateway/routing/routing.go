@@ -50,6 +50,14 @@ type fileYAML struct {
 		Class    string        `yaml:"class"`
 		Timeout  time.Duration `yaml:"timeout"`
 		MaxBody  int64         `yaml:"max_body_bytes"`
+		Split    *struct {
+			Upstream string `yaml:"upstream"`
+			Percent  int    `yaml:"percent"`
+		} `yaml:"split"`
+		Shadow *struct {
+			Upstream string   `yaml:"upstream"`
+			Ignore   []string `yaml:"ignore"`
+		} `yaml:"shadow"`
 	} `yaml:"routes"`
 }
 
@@ -92,6 +100,12 @@ func Parse(raw []byte, upstreams map[string]bool) (Config, error) {
 	routes := make([]domain.Route, len(f.Routes))
 	for i, r := range f.Routes {
 		routes[i] = domain.Route{Prefix: r.Prefix, Upstream: r.Upstream, Auth: domain.AuthMode(r.Auth), Class: r.Class, Timeout: r.Timeout, MaxBody: r.MaxBody}
+		if r.Split != nil {
+			routes[i].Split = &domain.Split{Upstream: r.Split.Upstream, Percent: r.Split.Percent}
+		}
+		if r.Shadow != nil {
+			routes[i].Shadow = &domain.Shadow{Upstream: r.Shadow.Upstream, Ignore: r.Shadow.Ignore}
+		}
 	}
 	t, err := domain.NewTable(routes, upstreams, names)
 	if err != nil {

@@ -1,0 +1,146 @@
+package proxy_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/lattice-platform/lattice/pkg/adapters/memory"
+	"github.com/lattice-platform/lattice/pkg/fault"
+	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
+	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/services/gateway/gatewaysvc"
+)
+
+// anyUser accepts "u:<name>" as the user <name>.
+type anyUser struct{}
+
+func (anyUser) Verify(_ context.Context, bearer string) (ports.Identity, error) {
+	if name, ok := strings.CutPrefix(bearer, "u:"); ok {
+		return ports.Identity{Subject: name}, nil
+	}
+	return ports.Identity{}, fault.New(fault.Unauthenticated, "bad token")
+}
+
+const migrationRoutes = `
+classes:
+  default: { per_ip: { rate: 1000000, period: 1m, burst: 1000000 }, per_identity: { rate: 1000000, period: 1m, burst: 1000000 } }
+routes:
+  - { prefix: /v1/split,  upstream: search, auth: optional-auth, class: default, timeout: 5s, split: { upstream: legacy, percent: 30 } }
+  - { prefix: /v1/shadow, upstream: search, auth: optional-auth, class: default, timeout: 5s, shadow: { upstream: legacy, ignore: [id, generated_at] } }
+`
+
+// upstream answers with its name; on /v1/shadow/diff the legacy one
+// disagrees on a field that matters.
+func upstream(t *testing.T, name string, hits *atomic.Int64) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		value := "same"
+		if name == "legacy" && strings.HasSuffix(r.URL.Path, "/diff") {
+			value = "different"
+		}
+		fmt.Fprintf(w, `{"served_by":%q,"id":"%d","generated_at":"%s","nested":{"id":"x-%s","value":%q}}`,
+			map[bool]string{true: name, false: "either"}[strings.HasPrefix(r.URL.Path, "/v1/split")],
+			time.Now().UnixNano(), time.Now().Format(time.RFC3339Nano), name, value)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func startMigration(t *testing.T) (gw string, newHits, legacyHits *atomic.Int64) {
+	t.Helper()
+	newHits, legacyHits = &atomic.Int64{}, &atomic.Int64{}
+	svcUp, legacyUp := upstream(t, "search", newHits), upstream(t, "legacy", legacyHits)
+	file := filepath.Join(t.TempDir(), "routes.yaml")
+	require.NoError(t, os.WriteFile(file, []byte(migrationRoutes), 0o600))
+	svc, err := gatewaysvc.New(gatewaysvc.Config{RoutesFile: file, Verifier: anyUser{}, Limiter: memory.NewRateLimiter(),
+		Upstreams: map[string]string{"search": svcUp.URL, "legacy": legacyUp.URL}}, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	srv := httptest.NewServer(httpserver.Handler(httpserver.Config{}, svc.HTTP))
+	t.Cleanup(srv.Close)
+	return srv.URL, newHits, legacyHits
+}
+
+func callAs(t *testing.T, url, user string) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	if user != "" {
+		req.Header.Set("Authorization", "Bearer u:"+user)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode, string(b))
+	return string(b)
+}
+
+func TestWeightedSplitIsStickyAndNearItsRatio(t *testing.T) {
+	t.Parallel()
+	gw, _, _ := startMigration(t)
+	legacy := 0
+	const users = 2000
+	for i := range users {
+		user := "user-" + strconv.Itoa(i)
+		first := callAs(t, gw+"/v1/split/q", user)
+		if strings.Contains(first, `"served_by":"legacy"`) {
+			legacy++
+		}
+		if i%50 == 0 { // the same caller always lands on the same side
+			for range 3 {
+				require.Equal(t, strings.Contains(first, "legacy"), strings.Contains(callAs(t, gw+"/v1/split/q", user), "legacy"))
+			}
+		}
+	}
+	ratio := float64(legacy) / users
+	require.InDelta(t, 0.30, ratio, 0.04, "observed %.3f of traffic on legacy", ratio)
+}
+
+func TestShadowCountsMatchesAndDiffs(t *testing.T) {
+	t.Parallel()
+	gw, newHits, legacyHits := startMigration(t)
+	for i := range 10 {
+		body := callAs(t, gw+"/v1/shadow/same", "u"+strconv.Itoa(i))
+		require.Contains(t, body, `"x-search"`, "the primary answers the client")
+	}
+	for i := range 4 {
+		callAs(t, gw+"/v1/shadow/diff", "u"+strconv.Itoa(i))
+	}
+	metric := func(result string) int {
+		resp, err := http.Get(gw + "/metrics")
+		require.NoError(t, err)
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		m := regexp.MustCompile(`lattice_gateway_shadow_total\{result="` + result + `",route="/v1/shadow"\} (\d+)`).FindStringSubmatch(string(b))
+		if m == nil {
+			return 0
+		}
+		n, _ := strconv.Atoi(m[1])
+		return n
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for metric("match")+metric("diff") < 14 {
+		require.True(t, time.Now().Before(deadline), "shadow results did not arrive")
+		time.Sleep(10 * time.Millisecond)
+	}
+	// The nested id differs between the two ("x-search" / "x-legacy") but is
+	// ignored like the top-level id and timestamp.
+	require.Equal(t, 10, metric("match"))
+	require.Equal(t, 4, metric("diff"))
+	require.EqualValues(t, 14, newHits.Load())
+	require.EqualValues(t, 14, legacyHits.Load())
+}

@@ -1,0 +1,183 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"reflect"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/lattice-platform/lattice/services/gateway/domain"
+)
+
+// shadowLimit caps the bodies a shadowed request keeps for the copy and
+// the comparison; larger exchanges are served but not shadowed.
+const shadowLimit = 1 << 20
+
+// shadower mirrors requests to a secondary upstream after the primary has
+// answered the client, and compares the two answers. Mirrors run in the
+// background with bounded concurrency: when all slots are busy the mirror
+// is skipped (and counted), so shadowing never slows or changes what the
+// client gets.
+type shadower struct {
+	client  *http.Client
+	slots   chan struct{}
+	results *prometheus.CounterVec
+	log     *slog.Logger
+	diffs   atomic.Int64
+}
+
+// EnableShadow turns shadow routes on, counting outcomes on reg.
+func (g *Gateway) EnableShadow(reg prometheus.Registerer, concurrency int) {
+	results := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "lattice_gateway_shadow_total",
+		Help: "Shadowed requests by route and outcome (match, diff, error, skipped).",
+	}, []string{"route", "result"})
+	reg.MustRegister(results)
+	g.shadow = &shadower{client: &http.Client{Timeout: 10 * time.Second}, slots: make(chan struct{}, concurrency), results: results, log: g.log}
+}
+
+// teeWriter passes the primary's response to the client while keeping a
+// bounded copy of it.
+type teeWriter struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
+	over   bool
+}
+
+func (t *teeWriter) WriteHeader(code int) {
+	t.status = code
+	t.ResponseWriter.WriteHeader(code)
+}
+
+func (t *teeWriter) Write(p []byte) (int, error) {
+	if t.status == 0 {
+		t.status = http.StatusOK
+	}
+	if !t.over {
+		if t.body.Len()+len(p) > shadowLimit {
+			t.over = true
+		} else {
+			t.body.Write(p)
+		}
+	}
+	return t.ResponseWriter.Write(p)
+}
+
+func (t *teeWriter) Flush() {
+	if f, ok := t.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (s *shadower) serve(w http.ResponseWriter, r *http.Request, route domain.Route, target *url.URL, primary *httputil.ReverseProxy) {
+	reqBody, err := io.ReadAll(io.LimitReader(r.Body, shadowLimit+1))
+	if err != nil {
+		primary.ServeHTTP(w, r) // the proxy reports the broken body
+		return
+	}
+	tooBig := len(reqBody) > shadowLimit
+	r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(reqBody), r.Body))
+	tee := &teeWriter{ResponseWriter: w}
+	primary.ServeHTTP(tee, r)
+	if tooBig || tee.over {
+		s.results.WithLabelValues(route.Prefix, "skipped").Inc()
+		return
+	}
+	select {
+	case s.slots <- struct{}{}:
+	default:
+		s.results.WithLabelValues(route.Prefix, "skipped").Inc()
+		return
+	}
+	mirror := r.Clone(context.WithoutCancel(r.Context()))
+	go func() {
+		defer func() { <-s.slots }()
+		s.compare(mirror, reqBody, route, target, tee.status, tee.body.Bytes())
+	}()
+}
+
+func (s *shadower) compare(r *http.Request, body []byte, route domain.Route, target *url.URL, status int, primary []byte) {
+	u := *target
+	u.Path = r.URL.Path
+	u.RawQuery = r.URL.RawQuery
+	req, err := http.NewRequestWithContext(r.Context(), r.Method, u.String(), bytes.NewReader(body))
+	if err != nil {
+		s.results.WithLabelValues(route.Prefix, "error").Inc()
+		return
+	}
+	req.Header = r.Header.Clone()
+	req.Header.Set("X-Lattice-Shadow", "1")
+	resp, err := s.client.Do(req)
+	if err != nil {
+		s.results.WithLabelValues(route.Prefix, "error").Inc()
+		return
+	}
+	defer resp.Body.Close()
+	secondary, err := io.ReadAll(io.LimitReader(resp.Body, shadowLimit+1))
+	if err != nil || len(secondary) > shadowLimit {
+		s.results.WithLabelValues(route.Prefix, "error").Inc()
+		return
+	}
+	if resp.StatusCode == status && sameJSON(primary, secondary, route.Shadow.Ignore) {
+		s.results.WithLabelValues(route.Prefix, "match").Inc()
+		return
+	}
+	s.results.WithLabelValues(route.Prefix, "diff").Inc()
+	// Sample the diff log: the first ten, then one in a hundred.
+	if n := s.diffs.Add(1); n <= 10 || n%100 == 0 {
+		s.log.Info("shadow diff", "route", route.Prefix, "method", r.Method, "path", r.URL.Path,
+			"primary_status", status, "shadow_status", resp.StatusCode,
+			"primary_body", truncate(primary), "shadow_body", truncate(secondary))
+	}
+}
+
+// sameJSON compares two bodies as JSON with the ignored fields removed at
+// every depth; bodies that are not JSON compare byte for byte.
+func sameJSON(a, b []byte, ignore []string) bool {
+	var va, vb any
+	if json.Unmarshal(a, &va) != nil || json.Unmarshal(b, &vb) != nil {
+		return bytes.Equal(a, b)
+	}
+	drop := map[string]bool{}
+	for _, f := range ignore {
+		drop[f] = true
+	}
+	return reflect.DeepEqual(strip(va, drop), strip(vb, drop))
+}
+
+func strip(v any, drop map[string]bool) any {
+	switch t := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, x := range t {
+			if !drop[k] {
+				out[k] = strip(x, drop)
+			}
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, x := range t {
+			out[i] = strip(x, drop)
+		}
+		return out
+	}
+	return v
+}
+
+func truncate(b []byte) string {
+	if len(b) > 512 {
+		return string(b[:512]) + "…"
+	}
+	return string(b)
+}
