@@ -24,6 +24,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/pkg/testinfra"
 	"github.com/lattice-platform/lattice/services/gateway/gatewaysvc"
+	resourceoapi "github.com/lattice-platform/lattice/services/resource/oapi"
 )
 
 // startGateway puts the gateway in front of a platform, verifying tokens
@@ -153,4 +154,42 @@ func TestGatewayPublishesUsageRecords(t *testing.T) {
 	require.NotEmpty(t, records[0]["identity"], "the verified subject is recorded")
 	require.Greater(t, records[0]["bytes_out"].(float64), float64(0))
 	require.EqualValues(t, 404, records[3]["status"])
+}
+
+// TestOverviewThroughTheGateway reads the composite overview of a real
+// resource: the resource part is there, the services that do not run here
+// are reported in errors, and the answer matches the public spec.
+func TestOverviewThroughTheGateway(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	p := startPlatform(t)
+	gw := startGateway(t, p, nil)
+	robot, err := p.auth.svc.App.RegisterClient(ctx, clientInput("overview", "resources:read", "resources:write"))
+	require.NoError(t, err)
+	token := serviceToken(t, p.auth.url, robot.Client.ID, robot.Secret)
+	created, err := p.client.CreateResourceWithResponse(ctx, &resourceoapi.CreateResourceParams{}, newInput("Overview me", resourceoapi.Private), resBearer(token))
+	require.NoError(t, err)
+	require.Equal(t, 201, created.StatusCode())
+
+	spec, err := gatewaysvc.PublicSpec()
+	require.NoError(t, err)
+	tr := newSpecTransport(t, spec)
+	req, _ := http.NewRequest(http.MethodGet, gw+"/v1/resources/"+created.JSON201.Id.String()+"/overview", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := (&http.Client{Transport: tr}).Do(req)
+	require.NoError(t, err)
+	var out struct {
+		Resource map[string]any      `json:"resource"`
+		Errors   []map[string]string `json:"errors"`
+	}
+	require.NoError(t, jsonDecode(resp.Body, &out))
+	resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode)
+	require.Equal(t, "Overview me", out.Resource["title"])
+	require.Len(t, out.Errors, 2, "processing and analytics are not running here")
+
+	anon, err := http.Get(gw + "/v1/resources/" + created.JSON201.Id.String() + "/overview")
+	require.NoError(t, err)
+	anon.Body.Close()
+	require.Equal(t, 404, anon.StatusCode, "a private resource's overview is not found for others")
 }

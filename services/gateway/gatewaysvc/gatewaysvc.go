@@ -133,7 +133,11 @@ func PublicSpec() (*openapi3.T, error) {
 	if err != nil {
 		return nil, err
 	}
-	return publicspec.Bundle("Lattice API", "0.1.0", map[string]*openapi3.T{"auth": auth, "resource": resource})
+	gateway, err := openapi3.NewLoader().LoadFromData(gatewaySpec)
+	if err != nil {
+		return nil, err
+	}
+	return publicspec.Bundle("Lattice API", "0.1.0", map[string]*openapi3.T{"auth": auth, "resource": resource, "gateway": gateway})
 }
 
 // Reload re-reads the route file; on error the current table stays.

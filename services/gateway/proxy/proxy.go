@@ -45,6 +45,8 @@ type Gateway struct {
 	maxBody   int64
 	usage     UsageRecorder
 	shadow    *shadower
+	// partClient fetches the parts of composite endpoints.
+	partClient *http.Client
 }
 
 // UsageRecorder receives one record per request; it must not block.
@@ -57,7 +59,8 @@ func (g *Gateway) SetUsage(rec UsageRecorder) { g.usage = rec }
 
 // New returns a gateway over the given upstreams (name → base URL).
 func New(cfg routing.Config, upstreams map[string]*url.URL, verifier ports.TokenVerifier, limiter ports.RateLimiter, maxBody int64, log *slog.Logger) *Gateway {
-	g := &Gateway{upstreams: upstreams, verifier: verifier, limiter: limiter, log: log, proxies: map[time.Duration]*httputil.ReverseProxy{}, maxBody: maxBody}
+	g := &Gateway{upstreams: upstreams, verifier: verifier, limiter: limiter, log: log, proxies: map[time.Duration]*httputil.ReverseProxy{}, maxBody: maxBody,
+		partClient: &http.Client{Transport: otelhttp.NewTransport(http.DefaultTransport)}}
 	g.SetRoutes(cfg)
 	return g
 }
@@ -139,6 +142,10 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, seen *served) {
 	}
 	if err := g.spend(w, r, cfg.Classes[route.Class], id); err != nil {
 		problem.Write(w, r, err)
+		return
+	}
+	if m := overviewPath.FindStringSubmatch(r.URL.Path); m != nil && r.Method == http.MethodGet {
+		g.overview(w, r, m[1])
 		return
 	}
 	callerKey := "ip:" + clientIP(r)
