@@ -29,6 +29,7 @@ type Config struct {
 	IdleTimeout       time.Duration // default 120s
 	ShutdownTimeout   time.Duration // default 20s
 	MaxBodyBytes      int64         // default 1 MiB
+	MaxHeaderBytes    int           // default 64 KiB
 }
 
 func (c Config) withDefaults() Config {
@@ -44,6 +45,9 @@ func (c Config) withDefaults() Config {
 	def(&c.ShutdownTimeout, 20*time.Second)
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = 1 << 20
+	}
+	if c.MaxHeaderBytes == 0 {
+		c.MaxHeaderBytes = 64 << 10
 	}
 	return c
 }
@@ -105,6 +109,7 @@ func Listen(cfg Config, h http.Handler, log *slog.Logger) (*Server, error) {
 			ReadTimeout:       cfg.ReadTimeout,
 			WriteTimeout:      cfg.WriteTimeout,
 			IdleTimeout:       cfg.IdleTimeout,
+			MaxHeaderBytes:    cfg.MaxHeaderBytes,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		},
 	}, nil

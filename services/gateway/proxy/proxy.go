@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
@@ -131,6 +132,10 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, seen *served) {
 	}
 	if seen != nil {
 		seen.route = route.Prefix
+	}
+	// Label metrics by route prefix rather than the catch-all pattern.
+	if rc := chi.RouteContext(r.Context()); rc != nil {
+		rc.RoutePatterns = append(rc.RoutePatterns[:0], strings.TrimSuffix(route.Prefix, "/")+"/*")
 	}
 	id, err := g.identify(r, route)
 	if seen != nil {

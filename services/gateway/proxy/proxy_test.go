@@ -323,3 +323,28 @@ func TestDefaultRoutesLoad(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "resource", r.Upstream)
 }
+
+func TestOversizedBodyAndBadCredentialsAreProblems(t *testing.T) {
+	t.Parallel()
+	e := setup(t, 100)
+	resp, err := http.Post(e.gateway.URL+"/v1/open/x", "application/json", strings.NewReader(strings.Repeat("x", 2<<20)))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
+	require.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
+
+	req, _ := http.NewRequest(http.MethodGet, e.gateway.URL+"/v1/private/x", nil)
+	req.Header.Set("Authorization", "Basic dXNlcjpwYXNz")
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+
+	resp = get(t, e.gateway.URL+"/v1/open/x", "")
+	resp.Body.Close()
+	m, err := http.Get(e.gateway.URL + "/metrics")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(m.Body)
+	m.Body.Close()
+	require.Contains(t, string(body), `route="/v1/open/*"`, "metrics are labelled by route prefix")
+}
