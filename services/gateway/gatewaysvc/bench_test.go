@@ -3,11 +3,14 @@ package gatewaysvc_test
 import (
 	"context"
 	"crypto/ed25519"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -112,4 +115,69 @@ func BenchmarkGatewayVsDirect(b *testing.B) {
 			b.ReportMetric(rate/directRate, "x-direct")
 		}
 	})
+	// A third column when Debian's nginx is installed: a plain reverse
+	// proxy (no token checks, no limits) to the same upstream.
+	if nginxURL, stop := startNginx(b, upstream.URL); nginxURL != "" {
+		defer stop()
+		b.Run("nginx", func(b *testing.B) {
+			rate := run(b, nginxURL)
+			if directRate > 0 {
+				b.ReportMetric(rate/directRate, "x-direct")
+			}
+		})
+	}
+}
+
+// startNginx runs nginx in the foreground with a private prefix directory
+// and returns its URL, or "" when nginx is not installed.
+func startNginx(b *testing.B, upstream string) (string, func()) {
+	bin, err := exec.LookPath("nginx")
+	if err != nil {
+		return "", nil
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	dir := b.TempDir()
+	conf := fmt.Sprintf(`worker_processes 2;
+user root;
+pid %[1]s/nginx.pid;
+error_log %[1]s/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path %[1]s/body; proxy_temp_path %[1]s/proxy;
+  fastcgi_temp_path %[1]s/fcgi; uwsgi_temp_path %[1]s/uwsgi; scgi_temp_path %[1]s/scgi;
+  upstream up { server %[2]s; keepalive 64; }
+  server {
+    listen %[3]s;
+    location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+}
+`, dir, strings.TrimPrefix(upstream, "http://"), addr)
+	if err := os.WriteFile(dir+"/nginx.conf", []byte(conf), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-p", dir, "-c", dir+"/nginx.conf", "-g", "daemon off;")
+	if err := cmd.Start(); err != nil {
+		b.Logf("nginx did not start: %v", err)
+		return "", nil
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			b.Logf("nginx did not listen on %s", addr)
+			return "", nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return "http://" + addr, func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
 }
