@@ -1,0 +1,244 @@
+// Package extract implements ports.TextExtractor for the file types Lattice
+// accepts: plain text, markdown, HTML (scripts and styles dropped, with
+// golang.org/x/net/html), JSON, CSV and PDF (pure-Go github.com/ledongthuc/pdf,
+// which reads ordinary text PDFs; scanned images have no text to extract).
+package extract
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/ledongthuc/pdf"
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
+
+	"github.com/lattice-platform/lattice/pkg/fault"
+	"github.com/lattice-platform/lattice/pkg/ports"
+)
+
+// Extractor implements ports.TextExtractor.
+type Extractor struct {
+	// MaxBytes caps what is read from a file (default 32 MiB).
+	MaxBytes int64
+}
+
+var _ ports.TextExtractor = Extractor{}
+
+// Extract returns the text of r.
+func (e Extractor) Extract(_ context.Context, contentType string, r io.Reader) (text string, err error) {
+	limit := e.MaxBytes
+	if limit == 0 {
+		limit = 32 << 20
+	}
+	raw, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return "", err
+	}
+	if int64(len(raw)) > limit {
+		return "", fault.New(fault.TooLarge, "the file is too large to extract")
+	}
+	defer func() {
+		// Parsers of untrusted files must never take the worker down.
+		if p := recover(); p != nil {
+			text, err = "", corrupt(fmt.Errorf("parser panic: %v", p))
+		}
+	}()
+	switch strings.TrimSpace(strings.SplitN(contentType, ";", 2)[0]) {
+	case "text/plain":
+		return plain(raw)
+	case "text/markdown":
+		return markdown(raw)
+	case "text/html":
+		return htmlText(raw)
+	case "application/json":
+		return jsonText(raw)
+	case "text/csv":
+		return csvText(raw)
+	case "application/pdf":
+		return pdfText(raw)
+	}
+	return "", fault.New(fault.UnsupportedMedia, "no text can be extracted from "+contentType)
+}
+
+func corrupt(err error) error {
+	return fault.Wrap(fault.Invalid, "the file could not be read: it is corrupt or not what its type says", err)
+}
+
+func plain(raw []byte) (string, error) {
+	if !utf8.Valid(raw) {
+		return "", corrupt(errors.New("not UTF-8"))
+	}
+	return strings.TrimSpace(string(raw)), nil
+}
+
+var (
+	mdLink     = regexp.MustCompile(`!?\[([^\]]*)\]\([^)]*\)`)
+	mdHeading  = regexp.MustCompile(`(?m)^\s{0,3}#{1,6}\s+`)
+	mdFence    = regexp.MustCompile("(?m)^\\s*(```|~~~).*$")
+	mdEmphasis = regexp.MustCompile(`(\*\*|__|\*|_|~~|` + "`" + `)`)
+	mdListMark = regexp.MustCompile(`(?m)^\s*([-*+]|\d+\.)\s+`)
+	mdQuote    = regexp.MustCompile(`(?m)^\s*>\s?`)
+)
+
+// markdown keeps the words and drops the markup: link targets, heading and
+// list markers, emphasis and fences.
+func markdown(raw []byte) (string, error) {
+	s, err := plain(raw)
+	if err != nil {
+		return "", err
+	}
+	s = mdFence.ReplaceAllString(s, "")
+	s = mdLink.ReplaceAllString(s, "$1")
+	s = mdHeading.ReplaceAllString(s, "")
+	s = mdListMark.ReplaceAllString(s, "")
+	s = mdQuote.ReplaceAllString(s, "")
+	s = mdEmphasis.ReplaceAllString(s, "")
+	return strings.TrimSpace(s), nil
+}
+
+// htmlText collects the visible text, dropping script, style, template and
+// similar elements, and breaks paragraphs at block elements.
+func htmlText(raw []byte) (string, error) {
+	doc, err := html.Parse(bytes.NewReader(raw))
+	if err != nil {
+		return "", corrupt(err)
+	}
+	var b strings.Builder
+	var walk func(n *html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode {
+			switch n.DataAtom {
+			case atom.Script, atom.Style, atom.Noscript, atom.Template, atom.Iframe, atom.Svg, atom.Head:
+				return
+			}
+		}
+		if n.Type == html.TextNode {
+			if t := strings.TrimSpace(n.Data); t != "" {
+				if b.Len() > 0 && !strings.HasSuffix(b.String(), "\n") {
+					b.WriteByte(' ')
+				}
+				b.WriteString(strings.Join(strings.Fields(t), " "))
+			}
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+		if n.Type == html.ElementNode && isBlock(n.DataAtom) && b.Len() > 0 && !strings.HasSuffix(b.String(), "\n\n") {
+			b.WriteString("\n\n")
+		}
+	}
+	walk(doc)
+	return strings.TrimSpace(b.String()), nil
+}
+
+func isBlock(a atom.Atom) bool {
+	switch a {
+	case atom.P, atom.Div, atom.Section, atom.Article, atom.Li, atom.H1, atom.H2, atom.H3, atom.H4, atom.H5, atom.H6,
+		atom.Tr, atom.Br, atom.Pre, atom.Blockquote, atom.Table, atom.Ul, atom.Ol, atom.Header, atom.Footer, atom.Main:
+		return true
+	}
+	return false
+}
+
+// jsonText lists the document's string and number values, each with its
+// key, one per line, so both names and values are searchable.
+func jsonText(raw []byte) (string, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return "", corrupt(err)
+	}
+	var lines []string
+	var walk func(key string, v any)
+	walk = func(key string, v any) {
+		switch t := v.(type) {
+		case map[string]any:
+			keys := make([]string, 0, len(t))
+			for k := range t {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				walk(k, t[k])
+			}
+		case []any:
+			for _, x := range t {
+				walk(key, x)
+			}
+		case string, json.Number, bool:
+			if key != "" {
+				lines = append(lines, fmt.Sprintf("%s: %v", key, t))
+			} else {
+				lines = append(lines, fmt.Sprint(t))
+			}
+		}
+	}
+	walk("", v)
+	return strings.Join(lines, "\n"), nil
+}
+
+// csvText renders each row as "header: value" pairs, so a value is found
+// together with what it means.
+func csvText(raw []byte) (string, error) {
+	r := csv.NewReader(bytes.NewReader(raw))
+	r.FieldsPerRecord = -1
+	rows, err := r.ReadAll()
+	if err != nil {
+		return "", corrupt(err)
+	}
+	if len(rows) == 0 {
+		return "", nil
+	}
+	header := rows[0]
+	var b strings.Builder
+	for _, row := range rows[1:] {
+		var parts []string
+		for i, cell := range row {
+			if strings.TrimSpace(cell) == "" {
+				continue
+			}
+			if i < len(header) && header[i] != "" {
+				parts = append(parts, header[i]+": "+cell)
+			} else {
+				parts = append(parts, cell)
+			}
+		}
+		b.WriteString(strings.Join(parts, ", "))
+		b.WriteString("\n\n")
+	}
+	if len(rows) == 1 {
+		return strings.Join(header, ", "), nil
+	}
+	return strings.TrimSpace(b.String()), nil
+}
+
+func pdfText(raw []byte) (string, error) {
+	r, err := pdf.NewReader(bytes.NewReader(raw), int64(len(raw)))
+	if err != nil {
+		return "", corrupt(err)
+	}
+	var b strings.Builder
+	for i := 1; i <= r.NumPage(); i++ {
+		p := r.Page(i)
+		if p.V.IsNull() {
+			continue
+		}
+		text, err := p.GetPlainText(nil)
+		if err != nil {
+			return "", corrupt(err)
+		}
+		b.WriteString(text)
+		b.WriteString("\n\n")
+	}
+	return strings.TrimSpace(b.String()), nil
+}
