@@ -51,11 +51,7 @@ func (rp *ResourceRepository) Files(ctx context.Context, resourceID string) ([]d
 	if err != nil {
 		return nil, translate(err, nil)
 	}
-	out := make([]domain.File, len(rows))
-	for i, r := range rows {
-		out[i] = fileFromRow(r)
-	}
-	return out, nil
+	return mapRows(rows, fileFromRow), nil
 }
 
 // File returns one live file.
@@ -100,11 +96,7 @@ func (rp *ResourceRepository) PurgeableFiles(ctx context.Context, cutoff time.Ti
 	if err != nil {
 		return nil, translate(err, nil)
 	}
-	out := make([]domain.File, len(rows))
-	for i, r := range rows {
-		out[i] = fileFromRow(r)
-	}
-	return out, nil
+	return mapRows(rows, fileFromRow), nil
 }
 
 // ForgetFiles hard-deletes file rows.
@@ -143,4 +135,13 @@ func fileFromRow(r resourcedb.ResourceFile) domain.File {
 		ID: r.ID, ResourceID: r.ResourceID, Name: r.Name, ContentType: r.ContentType, Size: r.Size,
 		SHA256: r.Sha256, BlobKey: r.BlobKey, CreatedAt: r.CreatedAt.UTC(),
 	}
+}
+
+// mapRows maps sqlc rows to domain values.
+func mapRows[R, D any](rows []R, f func(R) D) []D {
+	out := make([]D, len(rows))
+	for i, r := range rows {
+		out[i] = f(r)
+	}
+	return out
 }
