@@ -63,3 +63,7 @@ func TestBlobStore(t *testing.T) {
 func TestRateLimiter(t *testing.T) {
 	portstest.RateLimiter(t, func(*testing.T) ports.RateLimiter { return memory.NewRateLimiter() })
 }
+
+func TestJobStore(t *testing.T) {
+	portstest.JobStore(t, func(*testing.T) ports.JobStore { return memory.NewJobStore() })
+}

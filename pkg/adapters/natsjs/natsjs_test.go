@@ -11,6 +11,7 @@ import (
 
 	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
 	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/pkg/ports/portstest"
 	"github.com/lattice-platform/lattice/pkg/testinfra"
 )
 
@@ -69,4 +70,16 @@ func TestEmbeddedServerKeepsStreamsAcrossRestarts(t *testing.T) {
 		nc.Close()
 		srv.Close()
 	}
+}
+
+func TestJobStore(t *testing.T) {
+	portstest.JobStore(t, func(t *testing.T) ports.JobStore {
+		ctx := context.Background()
+		nc, js, err := natsjs.Connect(testinfra.NATS(t), "jobs-test")
+		require.NoError(t, err)
+		t.Cleanup(nc.Close)
+		s, err := natsjs.NewJobStore(ctx, js, "jobs")
+		require.NoError(t, err)
+		return s
+	})
 }
