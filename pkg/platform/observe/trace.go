@@ -29,6 +29,10 @@ func SetupTracing(ctx context.Context, serviceName, version string) (shutdown fu
 			return nil, err
 		}
 		opts = append(opts, sdktrace.WithBatcher(exp))
+	} else {
+		// Nothing would receive the spans: keep the ids (for logs and
+		// propagation) but do not record.
+		opts = append(opts, sdktrace.WithSampler(sdktrace.NeverSample()))
 	}
 	tp := sdktrace.NewTracerProvider(opts...)
 	otel.SetTracerProvider(tp)
