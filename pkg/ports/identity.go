@@ -12,6 +12,7 @@ type CredentialKind string
 const (
 	CredentialAccessToken CredentialKind = "access_token"
 	CredentialAPIKey      CredentialKind = "api_key"
+	CredentialSession     CredentialKind = "session"
 )
 
 // Identity is who a verified bearer credential speaks for, in terms any

@@ -16,7 +16,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/ports"
 )
 
-// Introspector checks opaque credentials (API keys) with the auth service's
+// Introspector checks opaque credentials (API keys, login sessions) with the auth service's
 // RFC 7662 endpoint, authenticating as a confidential client. Answers are
 // cached — positive ones for up to TTL, negative ones briefly — keyed by the
 // credential's SHA-256, so a revoked key stops working within TTL.
@@ -69,7 +69,7 @@ func (in *Introspector) Verify(ctx context.Context, token string) (ports.Identit
 var errBadKey = fault.New(fault.Unauthenticated, "the API key is invalid, expired or revoked")
 
 func (in *Introspector) ask(ctx context.Context, token string) (introspection, error) {
-	form := url.Values{"token": {token}, "token_type_hint": {"api_key"}}
+	form := url.Values{"token": {token}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, in.endpoint, strings.NewReader(form.Encode()))
 	if err != nil {
 		return introspection{}, err
@@ -103,8 +103,12 @@ func (in *Introspector) ask(ctx context.Context, token string) (introspection, e
 	if body.Exp > 0 && time.Unix(body.Exp, 0).Before(exp) {
 		exp = time.Unix(body.Exp, 0)
 	}
+	kind := ports.CredentialAPIKey
+	if strings.HasPrefix(token, "lts_") {
+		kind = ports.CredentialSession
+	}
 	return introspection{active: true, id: ports.Identity{
-		Kind: ports.CredentialAPIKey, Subject: body.Sub, ClientID: body.ClientID,
+		Kind: kind, Subject: body.Sub, ClientID: body.ClientID,
 		Scopes: strings.Fields(body.Scope), ExpiresAt: exp, TokenID: body.Jti,
 	}}, nil
 }

@@ -106,7 +106,9 @@ var (
 // Verify checks bearer and returns its identity.
 func (v *Verifier) Verify(ctx context.Context, bearer string) (ports.Identity, error) {
 	switch {
-	case strings.HasPrefix(bearer, "ltk_"):
+	case strings.HasPrefix(bearer, "ltk_"), strings.HasPrefix(bearer, "lts_"):
+		// Opaque credentials (API keys, login sessions) are known only to
+		// auth: ask it.
 		if v.cfg.Introspect == nil {
 			return ports.Identity{}, errUnsupported
 		}

@@ -159,7 +159,7 @@ func TestIntrospectionIsCached(t *testing.T) {
 			return
 		}
 		require.NoError(t, r.ParseForm())
-		if !active.Load() || r.PostForm.Get("token") != "ltk_good" {
+		if !active.Load() || (r.PostForm.Get("token") != "ltk_good" && r.PostForm.Get("token") != "lts_good") {
 			_ = json.NewEncoder(w).Encode(map[string]any{"active": false})
 			return
 		}
@@ -178,7 +178,10 @@ func TestIntrospectionIsCached(t *testing.T) {
 		require.Equal(t, []string{"resources:read"}, id.Scopes)
 	}
 	require.EqualValues(t, 1, calls.Load(), "answers are cached")
-	_, err := v.Verify(ctx, "ltk_bad")
+	session, err := v.Verify(ctx, "lts_good")
+	require.NoError(t, err)
+	require.Equal(t, ports.CredentialSession, session.Kind, "login sessions are introspected too")
+	_, err = v.Verify(ctx, "ltk_bad")
 	require.True(t, fault.Of(err, fault.Unauthenticated))
 
 	wrongCreds := tokenverify.NewIntrospector(srv.URL, "gateway", "nope", srv.Client(), time.Hour)

@@ -339,7 +339,7 @@ type Introspection struct {
 }
 
 // Introspect reports on any Lattice credential: access tokens, refresh
-// tokens and API keys. Only confidential clients may ask (they are the
+// tokens, API keys and session tokens. Only confidential clients may ask (they are the
 // resource servers); anything unknown, expired or revoked is inactive.
 func (s *Service) Introspect(ctx context.Context, clientID, secret, token string) (Introspection, error) {
 	c, err := s.authenticateClient(ctx, clientID, secret)
@@ -351,6 +351,17 @@ func (s *Service) Introspect(ctx context.Context, clientID, secret, token string
 	}
 	now := s.deps.Clock.Now()
 	switch {
+	case strings.HasPrefix(token, domain.SessionTokenPrefix):
+		sess, err := s.SessionByToken(ctx, token)
+		if err != nil {
+			return Introspection{}, nil
+		}
+		u, err := s.deps.Users.ByID(ctx, sess.UserID)
+		if err != nil {
+			return Introspection{}, nil
+		}
+		return Introspection{Active: true, Subject: u.ID, Username: u.Email, Scopes: domain.RoleScopes(u.Role),
+			IssuedAt: sess.CreatedAt, ExpiresAt: sess.ExpiresAt, TokenType: "session", TokenID: sess.ID}, nil
 	case strings.HasPrefix(token, domain.APIKeyPrefix):
 		k, u, err := s.liveAPIKey(ctx, token)
 		if err != nil {

@@ -381,3 +381,24 @@ func TestRevokeRefreshToken(t *testing.T) {
 	require.False(t, in.Active)
 	require.NoError(t, f.svc.Revoke(ctx, f.native.Client.ID, "", "garbage"), "unknown tokens are accepted silently")
 }
+
+func TestIntrospectSessions(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := setupOAuth(t)
+	ns, err := f.svc.Login(ctx, app.LoginInput{Email: "ada@example.com", Password: pw})
+	require.NoError(t, err)
+	in, err := f.svc.Introspect(ctx, f.robot.Client.ID, f.robot.Secret, ns.Token)
+	require.NoError(t, err)
+	require.True(t, in.Active)
+	require.Equal(t, "session", in.TokenType)
+	require.Equal(t, f.user.ID, in.Subject)
+	require.Contains(t, in.Scopes, "resources:read")
+
+	p, err := f.svc.Authenticate(ctx, ns.Token)
+	require.NoError(t, err)
+	require.NoError(t, f.svc.Logout(ctx, p))
+	in, err = f.svc.Introspect(ctx, f.robot.Client.ID, f.robot.Secret, ns.Token)
+	require.NoError(t, err)
+	require.False(t, in.Active, "a logged-out session is inactive")
+}

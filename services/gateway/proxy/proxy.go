@@ -190,13 +190,7 @@ func (g *Gateway) identify(r *http.Request, route domain.Route) (*ports.Identity
 	if len(h) < 7 || !strings.EqualFold(h[:7], "bearer ") {
 		return nil, fault.New(fault.Unauthenticated, "the Authorization header must carry a bearer credential")
 	}
-	bearer := strings.TrimSpace(h[7:])
-	if strings.HasPrefix(bearer, "lts_") {
-		// Session tokens are only for the auth service's own API, which
-		// checks them itself.
-		return nil, nil
-	}
-	id, err := g.verifier.Verify(r.Context(), bearer)
+	id, err := g.verifier.Verify(r.Context(), strings.TrimSpace(h[7:]))
 	if err != nil {
 		return nil, err
 	}
