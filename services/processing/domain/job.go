@@ -124,3 +124,21 @@ func (j Job) Retry(now time.Time) (Job, error) {
 	j.State, j.Attempts, j.Progress, j.NextAttemptAt, j.UpdatedAt = Queued, 0, 0, now, now
 	return j, nil
 }
+
+// EmbeddedChunk is a chunk with its vector.
+type EmbeddedChunk struct {
+	Chunk
+	Vector []float32
+}
+
+// ChunksReady is the result of processing one text: the chunks that replace
+// everything earlier derived from the same resource (and file), with the
+// model that embedded them.
+type ChunksReady struct {
+	ResourceID string
+	Version    int64
+	FileID     string // empty for the resource's own body
+	Model      string
+	Dimensions int
+	Chunks     []EmbeddedChunk
+}

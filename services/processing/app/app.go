@@ -1,0 +1,229 @@
+// Package app holds the processing service's use cases: turning resource
+// events into jobs, and running a job — read the content, extract text,
+// chunk, embed, deliver — with retries, dead-lettering and progress. It
+// depends only on the domain and pkg/ports.
+package app
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/lattice-platform/lattice/pkg/fault"
+	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/services/processing/domain"
+)
+
+// Deps are the adapters the use cases need.
+type Deps struct {
+	Jobs      ports.JobStore
+	Content   ports.ContentSource
+	Extractor ports.TextExtractor
+	Embedder  ports.Embedder
+	Sink      ports.ChunkSink
+	Clock     ports.Clock
+	// Jitter returns a number in [0,1) for retry spreading; nil uses
+	// math/rand.
+	Jitter func() float64
+}
+
+// Options tune processing; zero values take the defaults.
+type Options struct {
+	MaxAttempts int            // default 5
+	Backoff     domain.Backoff // default 2s doubling to 5m
+	Chunking    domain.ChunkOptions
+	EmbedBatch  int // chunks per embedding call (default 32)
+}
+
+// Service runs the processing use cases.
+type Service struct {
+	deps Deps
+	opts Options
+}
+
+// New returns a Service.
+func New(deps Deps, opts Options) *Service {
+	if opts.MaxAttempts == 0 {
+		opts.MaxAttempts = 5
+	}
+	if opts.Backoff == (domain.Backoff{}) {
+		opts.Backoff = domain.Backoff{Base: 2 * time.Second, Max: 5 * time.Minute}
+	}
+	if opts.EmbedBatch == 0 {
+		opts.EmbedBatch = 32
+	}
+	if deps.Jitter == nil {
+		deps.Jitter = rand.Float64
+	}
+	return &Service{deps: deps, opts: opts}
+}
+
+// Event is what intake needs of a resource event.
+type Event struct {
+	ID         string // the CloudEvents id
+	Type       string // resource.created, resource.updated, file.uploaded
+	ResourceID string
+	Version    int64
+	FileID     string
+}
+
+// Intake turns an event into a queued job and returns it; other event
+// types are ignored (ok false). The job id derives from the event id, so a
+// redelivered event finds its job instead of making a second one.
+func (s *Service) Intake(ctx context.Context, e Event) (job domain.Job, ok bool, err error) {
+	var kind domain.JobKind
+	switch e.Type {
+	case "resource.created", "resource.updated":
+		kind = domain.KindIndexResource
+	case "file.uploaded":
+		kind = domain.KindExtractFile
+	default:
+		return domain.Job{}, false, nil
+	}
+	now := s.deps.Clock.Now()
+	j := domain.Job{ID: uuid.NewSHA1(uuid.NameSpaceURL, []byte("lattice-event:"+e.ID)).String(), Kind: kind,
+		ResourceID: e.ResourceID, ResourceVersion: e.Version, FileID: e.FileID, State: domain.Queued,
+		MaxAttempts: s.opts.MaxAttempts, CreatedAt: now, UpdatedAt: now, NextAttemptAt: now}
+	err = s.deps.Jobs.Create(ctx, j)
+	if fault.Of(err, fault.Conflict) {
+		existing, gerr := s.deps.Jobs.Get(ctx, j.ID)
+		return existing, true, gerr
+	}
+	return j, err == nil, err
+}
+
+// Outcome tells the queue what to do with a job's message.
+type Outcome struct {
+	Done       bool // acknowledge: succeeded, dead, cancelled or gone
+	RetryAfter float64
+	Job        domain.Job
+}
+
+// Run performs one attempt of a job. Only after the results are delivered
+// is the job marked succeeded (and its message acknowledged), so a worker
+// killed mid-job leaves it to be redelivered and redone; the chunk ids are
+// content-derived, so redoing it changes nothing downstream.
+func (s *Service) Run(ctx context.Context, jobID string) (Outcome, error) {
+	job, err := s.deps.Jobs.Update(ctx, jobID, func(j domain.Job) (domain.Job, error) {
+		if j.State == domain.Running {
+			// A previous worker died mid-attempt: this is its redelivery.
+			j.State = domain.Queued
+		}
+		return j.Start(s.deps.Clock.Now())
+	})
+	switch {
+	case errors.Is(err, domain.ErrJobNotFound):
+		return Outcome{Done: true}, nil
+	case errors.Is(err, domain.ErrJobNotRunnable):
+		current, gerr := s.deps.Jobs.Get(ctx, jobID)
+		return Outcome{Done: true, Job: current}, gerr // cancelled, finished or dead already
+	case err != nil:
+		return Outcome{}, err
+	}
+	runErr := s.process(ctx, job)
+	now := s.deps.Clock.Now()
+	if runErr == nil {
+		job, err = s.deps.Jobs.Update(ctx, jobID, func(j domain.Job) (domain.Job, error) {
+			if j.State != domain.Running { // cancelled meanwhile: keep the user's decision
+				return j, nil
+			}
+			return j.Succeed(now), nil
+		})
+		return Outcome{Done: true, Job: job}, err
+	}
+	permanent := fault.Of(runErr, fault.Invalid) || fault.Of(runErr, fault.UnsupportedMedia) || fault.Of(runErr, fault.TooLarge)
+	gone := fault.Of(runErr, fault.NotFound)
+	job, err = s.deps.Jobs.Update(ctx, jobID, func(j domain.Job) (domain.Job, error) {
+		if j.State != domain.Running {
+			return j, nil
+		}
+		if gone { // deleted since: nothing left to do
+			return j.Succeed(now), nil
+		}
+		return j.Fail(failureText(runErr), permanent, s.opts.Backoff, s.deps.Jitter(), now), nil
+	})
+	if err != nil {
+		return Outcome{}, err
+	}
+	if job.State == domain.Dead && job.Kind == domain.KindExtractFile && permanent {
+		// The compensating step of the upload saga: tell the resource
+		// service to mark the file rejected.
+		if err := s.deps.Sink.Rejected(ctx, job.ResourceID, job.FileID, job.LastError); err != nil {
+			return Outcome{}, err
+		}
+	}
+	if job.State == domain.Queued {
+		return Outcome{RetryAfter: job.NextAttemptAt.Sub(now).Seconds(), Job: job}, nil
+	}
+	return Outcome{Done: true, Job: job}, nil
+}
+
+// failureText keeps the client-safe message of classified errors.
+func failureText(err error) string {
+	var fe *fault.Error
+	if errors.As(err, &fe) {
+		return fe.Message
+	}
+	return "internal error"
+}
+
+func (s *Service) process(ctx context.Context, job domain.Job) error {
+	var text string
+	version := job.ResourceVersion
+	switch job.Kind {
+	case domain.KindIndexResource:
+		title, body, v, err := s.deps.Content.ResourceText(ctx, job.ResourceID)
+		if err != nil {
+			return err
+		}
+		text, version = strings.TrimSpace(title+"\n\n"+body), v
+	case domain.KindExtractFile:
+		rc, ctype, err := s.deps.Content.FileContent(ctx, job.ResourceID, job.FileID)
+		if err != nil {
+			return err
+		}
+		text, err = s.deps.Extractor.Extract(ctx, ctype, rc)
+		rc.Close()
+		if err != nil {
+			return err
+		}
+	default:
+		return fault.New(fault.Invalid, "unknown job kind "+string(job.Kind))
+	}
+	s.progress(ctx, job.ID, 25)
+	owner := job.ResourceID + "/" + job.FileID
+	chunks := domain.Split(owner, text, s.opts.Chunking)
+	ready := domain.ChunksReady{ResourceID: job.ResourceID, Version: version, FileID: job.FileID,
+		Model: s.deps.Embedder.Model(), Dimensions: s.deps.Embedder.Dimensions()}
+	for start := 0; start < len(chunks); start += s.opts.EmbedBatch {
+		batch := chunks[start:min(start+s.opts.EmbedBatch, len(chunks))]
+		texts := make([]string, len(batch))
+		for i, c := range batch {
+			texts[i] = c.Text
+		}
+		vecs, err := s.deps.Embedder.Embed(ctx, texts)
+		if err != nil {
+			return err
+		}
+		for i, c := range batch {
+			ready.Chunks = append(ready.Chunks, domain.EmbeddedChunk{Chunk: c, Vector: vecs[i]})
+		}
+		s.progress(ctx, job.ID, 25+70*(start+len(batch))/max(len(chunks), 1))
+	}
+	return s.deps.Sink.Ready(ctx, ready)
+}
+
+// progress records a running job's percentage; losing an update only makes
+// the number lag, so failures are ignored.
+func (s *Service) progress(ctx context.Context, id string, percent int) {
+	_, _ = s.deps.Jobs.Update(ctx, id, func(j domain.Job) (domain.Job, error) {
+		if j.State != domain.Running {
+			return j, nil
+		}
+		return j.Report(percent, s.deps.Clock.Now()), nil
+	})
+}

@@ -1,0 +1,229 @@
+package app_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/lattice-platform/lattice/pkg/adapters/extract"
+	"github.com/lattice-platform/lattice/pkg/adapters/hashembed"
+	"github.com/lattice-platform/lattice/pkg/adapters/memory"
+	"github.com/lattice-platform/lattice/pkg/fault"
+	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/services/processing/app"
+	"github.com/lattice-platform/lattice/services/processing/domain"
+)
+
+type clock struct{ t time.Time }
+
+func (c *clock) Now() time.Time { return c.t }
+
+// content is a fake ContentSource.
+type content struct {
+	mu    sync.Mutex
+	text  map[string]string
+	files map[string][2]string // id → content type, bytes
+	fail  int                  // fail this many calls with Unavailable
+}
+
+func (c *content) ResourceText(_ context.Context, id string) (string, string, int64, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.fail > 0 {
+		c.fail--
+		return "", "", 0, fault.New(fault.Unavailable, "resource service down")
+	}
+	body, ok := c.text[id]
+	if !ok {
+		return "", "", 0, fault.New(fault.NotFound, "resource not found")
+	}
+	return "Title", body, 3, nil
+}
+
+func (c *content) FileContent(_ context.Context, _, fileID string) (io.ReadCloser, string, error) {
+	f, ok := c.files[fileID]
+	if !ok {
+		return nil, "", fault.New(fault.NotFound, "file not found")
+	}
+	return io.NopCloser(strings.NewReader(f[1])), f[0], nil
+}
+
+type sink struct {
+	mu       sync.Mutex
+	ready    []domain.ChunksReady
+	rejected []string
+}
+
+func (s *sink) Ready(_ context.Context, c domain.ChunksReady) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ready = append(s.ready, c)
+	return nil
+}
+
+func (s *sink) Rejected(_ context.Context, _, fileID, reason string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rejected = append(s.rejected, fileID+": "+reason)
+	return nil
+}
+
+func setup(t *testing.T) (*app.Service, *content, *sink, *memory.JobStore) {
+	t.Helper()
+	c := &content{text: map[string]string{"r1": strings.Repeat("Lattice indexes resources for search. ", 60)},
+		files: map[string][2]string{
+			"f-md":  {"text/markdown", "# Notes\n\nHybrid search finds words and meanings."},
+			"f-bad": {"application/json", `{"broken":`},
+			"f-bin": {"image/png", "\x89PNG"},
+		}}
+	s := &sink{}
+	jobs := memory.NewJobStore()
+	svc := app.New(app.Deps{Jobs: jobs, Content: c, Extractor: extract.Extractor{}, Embedder: hashembed.Embedder{}, Sink: s,
+		Clock: &clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}, Jitter: func() float64 { return 0 }},
+		app.Options{MaxAttempts: 3, Chunking: domain.ChunkOptions{Target: 400}})
+	return svc, c, s, jobs
+}
+
+func TestIntakeIsIdempotentPerEvent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	svc, _, _, jobs := setup(t)
+	a, ok, err := svc.Intake(ctx, app.Event{ID: "e1", Type: "resource.created", ResourceID: "r1", Version: 1})
+	require.NoError(t, err)
+	require.True(t, ok)
+	b, ok, err := svc.Intake(ctx, app.Event{ID: "e1", Type: "resource.created", ResourceID: "r1", Version: 1})
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, a.ID, b.ID, "a redelivered event finds its job")
+	_, ok, err = svc.Intake(ctx, app.Event{ID: "e2", Type: "resource.deleted", ResourceID: "r1"})
+	require.NoError(t, err)
+	require.False(t, ok)
+	all, err := jobs.List(ctx, ports.JobFilter{}, "", 10)
+	require.NoError(t, err)
+	require.Len(t, all, 1)
+}
+
+func TestRunIndexesAResource(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	svc, _, s, _ := setup(t)
+	j, _, err := svc.Intake(ctx, app.Event{ID: "e1", Type: "resource.updated", ResourceID: "r1", Version: 2})
+	require.NoError(t, err)
+	out, err := svc.Run(ctx, j.ID)
+	require.NoError(t, err)
+	require.True(t, out.Done)
+	require.Equal(t, domain.Succeeded, out.Job.State)
+	require.Equal(t, 100, out.Job.Progress)
+	require.Len(t, s.ready, 1)
+	r := s.ready[0]
+	require.EqualValues(t, 3, r.Version, "the current version is indexed")
+	require.Equal(t, hashembed.Model, r.Model)
+	require.Greater(t, len(r.Chunks), 3)
+	require.Len(t, r.Chunks[0].Vector, 1024)
+
+	// Running the same job again (a redelivery after success) does nothing.
+	again, err := svc.Run(ctx, j.ID)
+	require.NoError(t, err)
+	require.True(t, again.Done)
+	require.Len(t, s.ready, 1)
+}
+
+func TestRunRetriesTransientFailuresThenDies(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	svc, c, _, _ := setup(t)
+	c.fail = 10
+	j, _, err := svc.Intake(ctx, app.Event{ID: "e1", Type: "resource.created", ResourceID: "r1", Version: 1})
+	require.NoError(t, err)
+	for attempt := 1; attempt <= 2; attempt++ {
+		out, err := svc.Run(ctx, j.ID)
+		require.NoError(t, err)
+		require.False(t, out.Done, "attempt %d is retried", attempt)
+		require.Greater(t, out.RetryAfter, 0.0)
+		require.Equal(t, domain.Queued, out.Job.State)
+	}
+	out, err := svc.Run(ctx, j.ID)
+	require.NoError(t, err)
+	require.True(t, out.Done)
+	require.Equal(t, domain.Dead, out.Job.State)
+	require.Equal(t, "resource service down", out.Job.LastError)
+}
+
+func TestBadFilesAreRejectedAtOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	svc, _, s, _ := setup(t)
+	for _, fid := range []string{"f-bad", "f-bin"} {
+		j, _, err := svc.Intake(ctx, app.Event{ID: "up-" + fid, Type: "file.uploaded", ResourceID: "r1", FileID: fid})
+		require.NoError(t, err)
+		out, err := svc.Run(ctx, j.ID)
+		require.NoError(t, err)
+		require.True(t, out.Done)
+		require.Equal(t, domain.Dead, out.Job.State, fid)
+		require.Equal(t, 1, out.Job.Attempts, "no retries for a file that cannot be read")
+	}
+	require.Len(t, s.rejected, 2, "the resource service is told to mark both files rejected")
+	require.Empty(t, s.ready)
+
+	j, _, err := svc.Intake(ctx, app.Event{ID: "up-md", Type: "file.uploaded", ResourceID: "r1", FileID: "f-md"})
+	require.NoError(t, err)
+	out, err := svc.Run(ctx, j.ID)
+	require.NoError(t, err)
+	require.Equal(t, domain.Succeeded, out.Job.State)
+	require.Contains(t, s.ready[0].Chunks[0].Text, "Hybrid search finds words and meanings.")
+	require.Equal(t, "f-md", s.ready[0].FileID)
+}
+
+func TestDeletedContentEndsTheJob(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	svc, _, s, _ := setup(t)
+	j, _, err := svc.Intake(ctx, app.Event{ID: "e9", Type: "resource.created", ResourceID: "gone"})
+	require.NoError(t, err)
+	out, err := svc.Run(ctx, j.ID)
+	require.NoError(t, err)
+	require.True(t, out.Done)
+	require.Equal(t, domain.Succeeded, out.Job.State, "nothing left to do")
+	require.Empty(t, s.ready)
+}
+
+func TestAWorkerKilledMidJobIsRedone(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	svc, _, s, jobs := setup(t)
+	j, _, err := svc.Intake(ctx, app.Event{ID: "e1", Type: "resource.created", ResourceID: "r1", Version: 1})
+	require.NoError(t, err)
+	// A worker started the job and died before finishing it.
+	_, err = jobs.Update(ctx, j.ID, func(j domain.Job) (domain.Job, error) { return j.Start(time.Now()) })
+	require.NoError(t, err)
+	out, err := svc.Run(ctx, j.ID) // the redelivery
+	require.NoError(t, err)
+	require.Equal(t, domain.Succeeded, out.Job.State)
+	require.Equal(t, 2, out.Job.Attempts)
+	require.Len(t, s.ready, 1)
+}
+
+func TestCancelledJobsDoNotRun(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	svc, _, s, jobs := setup(t)
+	j, _, err := svc.Intake(ctx, app.Event{ID: "e1", Type: "resource.created", ResourceID: "r1"})
+	require.NoError(t, err)
+	_, err = jobs.Update(ctx, j.ID, func(j domain.Job) (domain.Job, error) { return j.Cancel(time.Now()) })
+	require.NoError(t, err)
+	out, err := svc.Run(ctx, j.ID)
+	require.NoError(t, err)
+	require.True(t, out.Done)
+	require.Equal(t, domain.Cancelled, out.Job.State)
+	require.Empty(t, s.ready)
+	out, err = svc.Run(ctx, "no-such-job")
+	require.NoError(t, err)
+	require.True(t, out.Done)
+	require.False(t, errors.Is(err, domain.ErrJobNotFound))
+}
