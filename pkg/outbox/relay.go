@@ -45,8 +45,10 @@ func (r *Relay) Notify() {
 	}
 }
 
-// Run relays until ctx ends.
+// Run relays until ctx ends, then makes one last round (bounded to five
+// seconds) so a graceful shutdown leaves nothing behind that it could send.
 func (r *Relay) Run(ctx context.Context) {
+	defer r.flush(ctx)
 	backoff := time.Duration(0)
 	for {
 		n, err := r.Round(ctx)
@@ -77,6 +79,17 @@ func (r *Relay) Run(ctx context.Context) {
 			}
 			<-t.C // after a failure, keep the backoff even when woken
 		case <-t.C:
+		}
+	}
+}
+
+func (r *Relay) flush(ctx context.Context) {
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	for {
+		n, err := r.Round(fctx)
+		if err != nil || n < r.Batch {
+			return
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -109,4 +110,32 @@ func TestNotifyWakesTheRelayBeforeItsPoll(t *testing.T) {
 	seed(t, store, 3)
 	r.Notify()
 	waitFor(t, func() bool { return bus.count() == 3 })
+}
+
+// countingStore counts Pending calls, so a test can tell when the relay has
+// finished its first round.
+type countingStore struct {
+	*memory.ResourceStore
+	reads atomic.Int32
+}
+
+func (c *countingStore) Pending(ctx context.Context, limit int) ([]ports.OutboxEntry, error) {
+	c.reads.Add(1)
+	return c.ResourceStore.Pending(ctx, limit)
+}
+
+func TestShutdownFlushesWhatIsPending(t *testing.T) {
+	t.Parallel()
+	store := &countingStore{ResourceStore: memory.NewResourceStore()}
+	bus := &flakyBus{stored: map[string]int{}}
+	r := outbox.New(store, bus, slog.New(slog.DiscardHandler))
+	r.Poll = time.Hour
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); r.Run(ctx) }()
+	waitFor(t, func() bool { return store.reads.Load() >= 1 }) // the first (empty) round is over; next poll in an hour
+	seed(t, store.ResourceStore, 4) // written, but nobody woke the relay
+	cancel()
+	<-done
+	require.Equal(t, 4, bus.count(), "the last round on shutdown published them")
 }
