@@ -134,7 +134,7 @@ func TestShutdownFlushesWhatIsPending(t *testing.T) {
 	done := make(chan struct{})
 	go func() { defer close(done); r.Run(ctx) }()
 	waitFor(t, func() bool { return store.reads.Load() >= 1 }) // the first (empty) round is over; next poll in an hour
-	seed(t, store.ResourceStore, 4) // written, but nobody woke the relay
+	seed(t, store.ResourceStore, 4)                            // written, but nobody woke the relay
 	cancel()
 	<-done
 	require.Equal(t, 4, bus.count(), "the last round on shutdown published them")
