@@ -173,15 +173,16 @@ func buildServices(ctx context.Context, services []string, cfg Config, log *slog
 	var auth *authsvc.Service
 	// One event-bus connection for the process, opened on first need.
 	var publisher ports.EventPublisher
+	var subscriber ports.EventSubscriber
 	bus := func() (ports.EventPublisher, error) {
 		if publisher != nil {
 			return publisher, nil
 		}
-		pub, closeBus, err := openBus(ctx, cfg, log)
+		pub, sub, closeBus, err := openBus(ctx, cfg, log)
 		if err != nil {
 			return nil, err
 		}
-		publisher = pub
+		publisher, subscriber = pub, sub
 		built = append(built, builtService{name: "bus", close: closeBus})
 		return pub, nil
 	}
@@ -216,7 +217,7 @@ func buildServices(ctx context.Context, services []string, cfg Config, log *slog
 				return built, err
 			}
 			rc := cfg.Resource
-			rc.Verifier, rc.Publisher = v, publisher
+			rc.Verifier, rc.Publisher, rc.Subscriber = v, publisher, subscriber
 			if rc.Blobs, err = blobStore(ctx, cfg); err != nil {
 				return built, fmt.Errorf("resource: %w", err)
 			}
@@ -291,13 +292,13 @@ func blobStore(ctx context.Context, cfg Config) (ports.BlobStore, error) {
 
 // openBus connects to NATS JetStream (an embedded server when NATS_URL is
 // unset) and makes sure the streams exist.
-func openBus(ctx context.Context, cfg Config, log *slog.Logger) (ports.EventPublisher, func(), error) {
+func openBus(ctx context.Context, cfg Config, log *slog.Logger) (ports.EventPublisher, ports.EventSubscriber, func(), error) {
 	url := cfg.NATSURL
 	var embedded *natsjs.Embedded
 	if url == "" {
 		var err error
 		if embedded, err = natsjs.StartEmbedded(filepath.Join(cfg.DataDir, "nats")); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		url = embedded.URL()
 		log.Info("started embedded NATS JetStream", "url", url, "store", filepath.Join(cfg.DataDir, "nats"))
@@ -310,7 +311,7 @@ func openBus(ctx context.Context, cfg Config, log *slog.Logger) (ports.EventPubl
 	nc, js, err := natsjs.Connect(url, "lattice")
 	if err != nil {
 		closeAll()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	closeAll = func() {
 		nc.Close()
@@ -320,9 +321,9 @@ func openBus(ctx context.Context, cfg Config, log *slog.Logger) (ports.EventPubl
 	}
 	if err := natsjs.EnsureStreams(ctx, js); err != nil {
 		closeAll()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return natsjs.NewPublisher(js, 5*time.Second), closeAll, nil
+	return natsjs.NewPublisher(js, 5*time.Second), natsjs.NewSubscriber(js, "EVENTS", log), closeAll, nil
 }
 
 // serviceVerifier builds the token verifier a service uses: JWTs against

@@ -88,6 +88,17 @@ type FileRepository interface {
 	// DeleteFile soft-deletes a file after check approves, storing check's
 	// events with it.
 	DeleteFile(ctx context.Context, resourceID, fileID string, at time.Time, check func(domain.Resource, domain.File) ([]Event, error)) error
+	// RejectFile marks a file rejected with a reason; doing it again is
+	// harmless. A missing file gives domain.ErrFileNotFound.
+	RejectFile(ctx context.Context, resourceID, fileID, reason string) error
+}
+
+// EventSubscriber delivers events from the bus to a handler, at least once.
+type EventSubscriber interface {
+	// Subscribe runs until ctx ends, handing each event on subject (a NATS
+	// subject filter) to handle under the durable consumer name. An event is
+	// acknowledged when handle returns nil and redelivered later otherwise.
+	Subscribe(ctx context.Context, durable, subject string, handle func(context.Context, Event) error) error
 }
 
 // Purger finishes deletions once their grace period has passed.

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +16,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
+	"github.com/lattice-platform/lattice/pkg/events"
+	"github.com/lattice-platform/lattice/pkg/events/schema"
+	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/pkg/testinfra"
 	"github.com/lattice-platform/lattice/services/resource/app"
 	"github.com/lattice-platform/lattice/services/resource/domain"
@@ -156,4 +161,58 @@ func TestTwoRelaysPublishEachEventOnce(t *testing.T) {
 	info, err := stream.Info(ctx)
 	require.NoError(t, err)
 	require.EqualValues(t, 300, info.State.Msgs, "each event stored once whichever relay sent it")
+}
+
+// TestFileRejectedMarksTheFile plays the processing service's part of the
+// upload saga: a file.rejected event on EVENTS makes the resource service
+// mark the file rejected, once however often the event is delivered.
+func TestFileRejectedMarksTheFile(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	broker := testinfra.NATSContainer(t)
+	nc, js, err := natsjs.Connect(broker.URL, "saga-test")
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	require.NoError(t, natsjs.EnsureStreams(ctx, js))
+	pub := natsjs.NewPublisher(js, 5*time.Second)
+	svc, err := resourcesvc.New(ctx, resourcesvc.Config{DatabaseURL: testinfra.MySQL(t), Publisher: pub,
+		Subscriber: natsjs.NewSubscriber(js, "EVENTS", slog.New(slog.DiscardHandler))}, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	t.Cleanup(svc.Close)
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); svc.Run(runCtx) }()
+	t.Cleanup(func() { stop(); <-done })
+
+	owner := domain.Caller{Subject: "01a20000-0000-7000-8000-0000000000dd", Scopes: []string{domain.ScopeRead, domain.ScopeWrite}}
+	res, err := svc.App.Create(ctx, owner, app.Input{Title: "With a bad file", ContentType: "text/plain", Visibility: domain.Private}, "")
+	require.NoError(t, err)
+	f, err := svc.App.AddFile(ctx, owner, res.Resource.ID, app.Upload{Name: "data.json", Sniffed: "text/plain; charset=utf-8", Body: strings.NewReader(`{"broken":`)})
+	require.NoError(t, err)
+	require.Equal(t, domain.FileStored, f.Status)
+
+	env, err := events.New("lattice/processing", schema.CloudEventTypeFileRejected, f.ID, time.Now(), schema.FileRejected{
+		ResourceId: res.Resource.ID, FileId: f.ID, Reason: "the file could not be read: it is corrupt", RejectedAt: time.Now().UTC()})
+	require.NoError(t, err)
+	doc, err := openapi3.NewLoader().LoadFromFile("../../openapi/events.yaml")
+	require.NoError(t, err)
+	var parsed map[string]any
+	require.NoError(t, json.Unmarshal(env.JSON, &parsed))
+	require.NoError(t, doc.Components.Schemas["FileRejected"].Value.VisitJSON(parsed["data"]))
+	for range 2 { // a redelivered event changes nothing more
+		errs := pub.PublishBatch(ctx, []ports.Event{{ID: env.ID + "-" + strconv.Itoa(time.Now().Nanosecond()), Subject: env.Subject, Payload: env.JSON}})
+		require.NoError(t, errs[0])
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		got, err := svc.App.File(ctx, owner, res.Resource.ID, f.ID)
+		require.NoError(t, err)
+		if got.Status == domain.FileRejected {
+			require.Equal(t, "the file could not be read: it is corrupt", got.RejectedReason)
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "the file was not marked rejected")
+		time.Sleep(20 * time.Millisecond)
+	}
 }

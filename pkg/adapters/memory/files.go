@@ -139,3 +139,15 @@ func (s *ResourceStore) PurgeResources(_ context.Context, cutoff time.Time, limi
 	}
 	return n, nil
 }
+
+// RejectFile marks a live file rejected.
+func (s *ResourceStore) RejectFile(_ context.Context, resourceID, fileID, reason string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sf, ok := s.files[fileID]
+	if !ok || sf.file.ResourceID != resourceID || !sf.deletedAt.IsZero() {
+		return domain.ErrFileNotFound
+	}
+	sf.file.Status, sf.file.RejectedReason = domain.FileRejected, domain.TruncateReason(reason)
+	return nil
+}

@@ -134,7 +134,18 @@ func fileFromRow(r resourcedb.ResourceFile) domain.File {
 	return domain.File{
 		ID: r.ID, ResourceID: r.ResourceID, Name: r.Name, ContentType: r.ContentType, Size: r.Size,
 		SHA256: r.Sha256, BlobKey: r.BlobKey, CreatedAt: r.CreatedAt.UTC(),
+		Status: domain.FileStatus(r.Status), RejectedReason: r.RejectedReason.String,
 	}
+}
+
+// RejectFile marks a file rejected.
+func (rp *ResourceRepository) RejectFile(ctx context.Context, resourceID, fileID, reason string) error {
+	if _, err := rp.q.FileByID(ctx, fileKey(resourceID, fileID)); err != nil {
+		return translate(err, domain.ErrFileNotFound)
+	}
+	_, err := rp.q.RejectFile(ctx, resourcedb.RejectFileParams{RejectedReason: sql.NullString{String: domain.TruncateReason(reason), Valid: true},
+		ID: fileID, ResourceID: resourceID})
+	return translate(err, nil)
 }
 
 // mapRows maps sqlc rows to domain values.

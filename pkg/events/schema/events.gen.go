@@ -40,6 +40,7 @@ func (e CloudEventSpecversion) Valid() bool {
 // Defines values for CloudEventType.
 const (
 	CloudEventTypeFileDeleted     CloudEventType = "file.deleted"
+	CloudEventTypeFileRejected    CloudEventType = "file.rejected"
 	CloudEventTypeFileUploaded    CloudEventType = "file.uploaded"
 	CloudEventTypeGatewayRequest  CloudEventType = "gateway.request"
 	CloudEventTypeResourceCreated CloudEventType = "resource.created"
@@ -51,6 +52,8 @@ const (
 func (e CloudEventType) Valid() bool {
 	switch e {
 	case CloudEventTypeFileDeleted:
+		return true
+	case CloudEventTypeFileRejected:
 		return true
 	case CloudEventTypeFileUploaded:
 		return true
@@ -143,6 +146,14 @@ type CloudEventType string
 type FileDeleted struct {
 	DeletedAt  time.Time `json:"deleted_at"`
 	Id         string    `json:"id"`
+	ResourceId string    `json:"resource_id"`
+}
+
+// FileRejected Processing could not read a file (published by processing; the resource service marks the file rejected).
+type FileRejected struct {
+	FileId     string    `json:"file_id"`
+	Reason     string    `json:"reason"`
+	RejectedAt time.Time `json:"rejected_at"`
 	ResourceId string    `json:"resource_id"`
 }
 

@@ -344,7 +344,8 @@ func FileStore(t *testing.T, newStore func(t *testing.T) FileFixture) {
 	file := func(resourceID, name string, ts time.Time) domain.File {
 		id := newID()
 		return domain.File{ID: id, ResourceID: resourceID, Name: name, ContentType: "text/plain", Size: 5,
-			SHA256: "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824", BlobKey: "resources/" + resourceID + "/files/" + id, CreatedAt: ts}
+			SHA256: "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824", BlobKey: "resources/" + resourceID + "/files/" + id, CreatedAt: ts,
+			Status: domain.FileStored}
 	}
 	allow := func(domain.Resource) ([]ports.Event, error) { return []ports.Event{event("events.file.uploaded")}, nil }
 
@@ -379,6 +380,24 @@ func FileStore(t *testing.T, newStore func(t *testing.T) FileFixture) {
 		require.NoError(t, err)
 		require.Equal(t, []domain.File{b}, list)
 		require.Len(t, pendingIDs(t, f.Outbox), 3)
+	})
+
+	t.Run("reject a file", func(t *testing.T) {
+		t.Parallel()
+		f := newStore(t)
+		ts := now()
+		r := resourceAt(ownerA, domain.Private, ts)
+		require.NoError(t, f.Resources.Create(ctx, r, nil, nil))
+		fl := file(r.ID, "bad.json", ts)
+		require.NoError(t, f.Files.AddFile(ctx, fl, allow))
+		for range 2 { // idempotent
+			require.NoError(t, f.Files.RejectFile(ctx, r.ID, fl.ID, "not valid JSON"))
+		}
+		got, err := f.Files.File(ctx, r.ID, fl.ID)
+		require.NoError(t, err)
+		require.Equal(t, domain.FileRejected, got.Status)
+		require.Equal(t, "not valid JSON", got.RejectedReason)
+		require.ErrorIs(t, f.Files.RejectFile(ctx, r.ID, newID(), "x"), domain.ErrFileNotFound)
 	})
 
 	t.Run("purge after the grace period", func(t *testing.T) {

@@ -83,7 +83,7 @@ func (s *Service) AddFile(ctx context.Context, c domain.Caller, resourceID strin
 		return domain.File{}, fault.Wrap(fault.Unavailable, "the file could not be stored", err)
 	}
 	f := domain.File{ID: id, ResourceID: resourceID, Name: name, ContentType: ctype, Size: size,
-		SHA256: hex.EncodeToString(hash.Sum(nil)), BlobKey: key, CreatedAt: s.deps.Clock.Now()}
+		SHA256: hex.EncodeToString(hash.Sum(nil)), BlobKey: key, CreatedAt: s.deps.Clock.Now(), Status: domain.FileStored}
 	err = s.deps.Files.AddFile(ctx, f, func(parent domain.Resource) ([]ports.Event, error) {
 		if err := c.CheckWrite(parent); err != nil {
 			return nil, err
@@ -197,4 +197,16 @@ func (s *Service) Purge(ctx context.Context, grace time.Duration) (files, resour
 			return files, resources, nil
 		}
 	}
+}
+
+// RejectFile records that processing could not read a file — the
+// compensating step of the upload saga, driven by file.rejected events.
+// Repeating it (a redelivered event) changes nothing; a file deleted since
+// is not an error.
+func (s *Service) RejectFile(ctx context.Context, resourceID, fileID, reason string) error {
+	err := s.deps.Files.RejectFile(ctx, resourceID, fileID, reason)
+	if errors.Is(err, domain.ErrFileNotFound) {
+		return nil
+	}
+	return err
 }

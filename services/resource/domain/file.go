@@ -22,7 +22,20 @@ type File struct {
 	SHA256      string // hex
 	BlobKey     string
 	CreatedAt   time.Time
+	Status      FileStatus
+	// RejectedReason says why processing refused the file.
+	RejectedReason string
 }
+
+// FileStatus is a file's processing outcome.
+type FileStatus string
+
+// The statuses: stored on upload; rejected when processing cannot read it
+// (the compensating step of the upload saga).
+const (
+	FileStored   FileStatus = "stored"
+	FileRejected FileStatus = "rejected"
+)
 
 // FileTypes are the content types a file may have.
 var FileTypes = []string{
@@ -84,4 +97,12 @@ func FileType(sniffed, name string) (string, error) {
 		return "", ErrFileTypeRejected
 	}
 	return base, nil
+}
+
+// TruncateReason keeps a rejection reason within its 500-character column.
+func TruncateReason(s string) string {
+	if utf8.RuneCountInString(s) <= 500 {
+		return s
+	}
+	return string([]rune(s)[:499]) + "…"
 }

@@ -16,8 +16,12 @@ import (
 )
 
 func toFile(f domain.File) oapi.File {
-	return oapi.File{Id: uuidOf(f.ID), ResourceId: uuidOf(f.ResourceID), Name: f.Name, ContentType: f.ContentType,
-		Size: f.Size, Sha256: f.SHA256, CreatedAt: f.CreatedAt}
+	out := oapi.File{Id: uuidOf(f.ID), ResourceId: uuidOf(f.ResourceID), Name: f.Name, ContentType: f.ContentType,
+		Size: f.Size, Sha256: f.SHA256, CreatedAt: f.CreatedAt, Status: oapi.FileStatus(f.Status)}
+	if f.RejectedReason != "" {
+		out.RejectedReason = &f.RejectedReason
+	}
+	return out
 }
 
 // UploadFile streams a raw or multipart upload into the use case. The

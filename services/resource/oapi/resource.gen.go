@@ -26,6 +26,24 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for FileStatus.
+const (
+	Rejected FileStatus = "rejected"
+	Stored   FileStatus = "stored"
+)
+
+// Valid indicates whether the value is a known member of the FileStatus enum.
+func (e FileStatus) Valid() bool {
+	switch e {
+	case Rejected:
+		return true
+	case Stored:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ResourceInputContentType.
 const (
 	ResourceInputContentTypeTextmarkdown ResourceInputContentType = "text/markdown"
@@ -103,14 +121,21 @@ func (e ListResourcesParamsSort) Valid() bool {
 
 // File defines model for File.
 type File struct {
-	ContentType string             `json:"content_type"`
-	CreatedAt   time.Time          `json:"created_at"`
-	Id          openapi_types.UUID `json:"id"`
-	Name        string             `json:"name"`
-	ResourceId  openapi_types.UUID `json:"resource_id"`
-	Sha256      string             `json:"sha256"`
-	Size        int64              `json:"size"`
+	ContentType    string             `json:"content_type"`
+	CreatedAt      time.Time          `json:"created_at"`
+	Id             openapi_types.UUID `json:"id"`
+	Name           string             `json:"name"`
+	RejectedReason *string            `json:"rejected_reason,omitempty"`
+	ResourceId     openapi_types.UUID `json:"resource_id"`
+	Sha256         string             `json:"sha256"`
+	Size           int64              `json:"size"`
+
+	// Status `rejected` when processing could not read the file (see rejected_reason).
+	Status FileStatus `json:"status"`
 }
+
+// FileStatus `rejected` when processing could not read the file (see rejected_reason).
+type FileStatus string
 
 // FileList defines model for FileList.
 type FileList struct {
@@ -6331,53 +6356,54 @@ func (sh *strictHandler) GetVersion(w http.ResponseWriter, r *http.Request, id I
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Ft7c9s2Ev8qO7zONE6pp2UnUaZ/5PJqemnrcXLpzEU+EyJXImoSYAHQsurRd78BwKdF6pHYbpvLX1Fk",
-	"PBa7v/3tA9C14/M44QyZks742kmIIDEqFOZ/r2iEb17oT5Q5YychKnRch5EYnbEzoxGe08BxHYG/p1Rg",
-	"4IyVSNF1pB9iTPS0GRcxUc7YSVMzUi0TPVUqQdncWa1cp3X5z1959hNRfqgHByh9QRNFud7nfYggUPJU",
-	"+PitBD8VApmCl+/JHB5wAd5D76ALp9nWT4EwuUCBASyoCmE0fAyLEBmQqUSmuo5rpQ+RBChK+d/MOnb/",
-	"qtQxuXqLbK5CZzzo99elXukjy4QzicYAJ4JPI4z1R58zhUzpjyRJIuoTfZxeYkd895vUZ7uu7PWNwJkz",
-	"dv7RKy3cs3+VvXxds2NdO6evnsOT0dEjyFaGABWhkewapWYL5OAwkBE8QaGolTgT89ye7PrmCV3HF0gU",
-	"BudE1cwYEIUdRWNct6WrsbDd5LnmG/bMrX2+40IyJMOj48alJP0Da2tQpo5H5SKUKZyjcKwpc/R+zOFc",
-	"ypGJ69Y1lm1QiFDT11mxC5/+hr7S8mgrvKVSrVuCKozrHzYhwlhzVWxAhCDL9UOYlZrE+AkVCYgywCNB",
-	"QDWYSHRSE6gG/uGoQe8xuapOOeo37FRxifp5LU4bjYZCcMtobbKtTVnblzKpCPPbAPZ7ilJl+FoHjSIq",
-	"re5ToMR1FFURbhDhuoHaqjbJYGOXKbZqstFphr511U15sGx21j/Rm+MdILXdbHzBULTZRZF53UPa1svc",
-	"YZO10iTYWxOXKCS1vL2VT1znkko6pRFVy23O/KEc2chDhVJK3BgIrJFRYYNMVzUhSvlrOKipYhMO37Ak",
-	"Ve3WnZFIotuC1ABnJI20vhy3SizD4+Fg1EQtN5FcLqDwSvWSiFB9DmRpbLyq+qX5T0zERcAXrHKkZqxu",
-	"MkxBk03gqxzjeOQ6MWUFXTZz5Rs7c9jfgNPKooc649iyah1jJIp+mTnjj7uj7cytaDYR9JIoXKcsI9wm",
-	"aJyQOX5uRCvorsGNGV6pcz8VkovtDNse9Upxs0RzI5JjyqrfDtqw/SlwvgXc7hy2WRpFZKrhZZPyXcJ4",
-	"y5xSlX8Db9iDcdeO98Ey5a6Z2o2c+hOC7D6h5QbeG1m9Cf6fmCt+qGk1R25OFq6RSzASOa6TpNOI+g3Q",
-	"1UkV+qmgavlOmyDzICQCxbNUhUUppCfZr8uDh0oltvShbMbXC8TcrSUQgZC5GjzQ7gRcQO5RB7YgzH3I",
-	"BY1hICwAMmEldLrw8hLFEvyQsDnCBWIiQYUIicBLylMJOmdDIBIIZLp/qgdMWPY/oHZCpWj1dLXquWY3",
-	"G27tzgFGqD9nlpgwL69DPXgwGgxt6UoVBBwlMK4g1n90y7KWKr1dTKWkbH7QnbAJ+zXkEJMlBBwWIVFj",
-	"8DJjeYVIVlUCSQDTpRaWCjBZBnAWLd0J83KresAZSj2KsCWQVIXIlK5mMQCfRBEKFzxr99pQztCdMMI4",
-	"W8ZaaXasBMr8KA0w6MIvLDJbZxtbfWul5kJmWvUKocckiCnzQPo8QZCYKTEmjOiZqO2mQsrmXThFElA2",
-	"r6w2YUueGr1oNUrErFEgYdQfuSA54BWVCpmPwPRSECG5kF14p3eT45ogWnOeC5VvFoIq9Iz+X5ryxWi4",
-	"qM69tiaAnlLkdWPnLVGK+iV2QKK4pD5Wsrex0+8Oun2TLSfISEKdsXPY7XcPtQcSFRrf6l0OeoV0+os5",
-	"GjrSRGWkeBPo7ahUhfuY6WU/6WPW5/k9RbEsGyURjamqdUmKDEJHjphc0VhTxDAjbPu/QRONNW+QxfmW",
-	"PsxhUx+mZSUDrLaFjkc7r6PI/BZWqaXiu/V96mHqJu89A+8Cl99fkihFDxJCxU3aybkO4lQqw4yEsqIF",
-	"dkO+SvHQ3AEzLbCEKE0Mztj578dnnf+Qzh/9zpOz8mP3vHN23XePD1ffdx9+4+ysnbwIkZQZtDe0DjcE",
-	"0LZVJRctWK2XQHlU214XFTue3ej9Dfv9DX2//fp9tby6oen3DBIyx66mgJHdtmm1Qryyf6jHD/YaXyhs",
-	"5zk61qdxTMSyFps1NG0QMCSsGdQFhguUCmZUSOXa+EzAEkA3L2LHH52SyM5WrpNw2UBlz43piiqimcvW",
-	"ur4BxgnXpL/s/AuXbdAfHh3dTD6rfjCZXA0Hncnk6hGefdeE+bOi5fTPrGi4VZjYynxVT+l04r5aw+jg",
-	"1jdvwqe1RWDa85aSkogsgc+AMEAiIooCaGAziQgy3Rxok1sLGWl1zqT/bb9VWM8y33J7mP3mre7BkUb9",
-	"wz3HP9lv/GDP9YfD+yQCC4lKPtaFX7W7ezdcUCfJIFCJpaUDDR9JYgRdbmdAsmRiSAPyfWHGBQxHEPJU",
-	"yDbuWLn1vKh3TYOVDQs6D18nlRfm+3ZSadJEOaSX32k1BIvReh1jNwvuhdb3R+NoTzQO90Tj47tHY3M4",
-	"aUyMX6OqWP3OA30TiVbvPT+bGe+H4UZ/lg33dMsXxiOTvA1YN73pDt6Sy+8S82MUc+wYYb771DTR7LhL",
-	"/L8/6DJc2E7J3wS7/4d8WInOttkleazjKkaBhAenr57Do8Mnx/Dju19+BoNSMCh9Ch5Lo8gDgTG/NC2b",
-	"otC8wOXBhsw9baDaUx3TfbxHj7vzLPurl331ssZi2CDdNioBA6rINMocbq+UtTej0Zau3isz4g6RWbxk",
-	"2ZK6fCvBSOsCj4Ki2L+nJPceExJrkk9PRrKmxroi8wsN7bBAJUhGZzMMYCZ4XCmEpsv8UsEP0b/AAMic",
-	"UCbVhBEGJIr4ohNRmV2MuMW1iAvP331w4Yf3P711DdW7cPLilQsnP7924ceTl69deP3mlTthv+L05OCp",
-	"qbPM1Yrty+W1WITASKytjVcKmbkHETijDCVQ1YX3IU6YpH8gmAZy2XwfHJo/wrsfnnWGR8fmBGacvaHw",
-	"uQgwsE3yOsr/nUScBOYh1JrO17VYSOiaEwiygNQsIOFBnEaKJkSo4qtUor3zIUJlANZzD9p6p9nbsJaX",
-	"gw2Pp3YPVtxXqDpSCSRx3TuLxuiUMmKkWe+HFEfr6dGd/PK4XKR+dTnLHgnusnT19tDMW788vN+OlH0T",
-	"t85G7xQXGNwIkF9So2h0t42iwdF9BslnShE/BGKczgULfM1m2aUqWdhW0APTHvK053kHwEU+wNPzPOO5",
-	"puEIpXdrVFfjbE7ZG2Js7zp7N71Dmyijop0bPeZ+M+dtgZCkYq4POlNo26ZzobOFBAXlX0ZX6JYCbFvH",
-	"ptkA/TsnmDy+fCuzgPU1u6lmN+7WUdkPF1ZnO3lir2LMRii84AvWnhs0XgSd6vq39fqn6c55+/3fw97D",
-	"fQN2I7QWIY8wo0NDelRJ4AsGz+1enfc6MzQPWRgQQ5+xThjzP7+gMuHSPBYzwBz2j+9I0iyjwQCE1udf",
-	"0g1Gg+OW35iYFgi1z2wkUVTOqK7PurcQ1CoMYfg+M6RnYOeBTJOEC9UUm/4Uh8uemmyuMD/kg+6Qcavv",
-	"8Bowl4tQv0j+8tj3s5vdm83cu84+rVoN/hpze/8VrkN0rkcVLIgEokCFROUv8b7avoEMGn6ud1kx5tbf",
-	"7OUPUTe+5jqrPvI0wlWfd348W7nXOmZKFJe59KmIsued415vMHzU7Xf73cH4cf/x0PREMhVc50KXqtCn",
-	"qvyuUWqI/y8AAP//",
+	"7Ft7c9s2Ev8qO7zO1E6pp2UnUaZ/5PJqemnrcXLpzFm+ECZXIhoSYAHQsurRd78BwKdJylJiu20uf0WR",
+	"8Vjs/va3D0BXjs/jhDNkSjrTKychgsSoUJj/vaQRvn6uP1HmTJ2EqNBxHUZidKbOnEb4gQaO6wj8PaUC",
+	"A2eqRIquI/0QY6KnzbmIiXKmTpqakWqV6KlSCcoWznrtOp3Lf/7K85+I8kM9OEDpC5ooyvU+70IEgZKn",
+	"wsdvJfipEMgUvHhHFrDHBXgPvP0+nGRbPwHC5BIFBrCkKoTJ+BEsQ2RAziUy1XdcK32IJEBRyv963rP7",
+	"V6WOyeUbZAsVOtPRcNiUeq2PLBPOJBoDHAt+HmGsP/qcKWRKfyRJElGf6OMMEjviu9+kPttVZa9vBM6d",
+	"qfOPQWnhgf2rHOTrmh3r2jl5+QweTw4fQrYyBKgIjWTfKDVbIAeHgYzgCQpFrcSZmB/sya6un9B1fIFE",
+	"YfCBqJoZA6Kwp2iMTVu6Ggs3mzzXfMueAn9DX28qkGR6ahljEfFhy81kSMaHR61LSfoH1tagTB1NykUo",
+	"U7hAYYYqolLZxKiXi+xZsCWC+yglZQvweRoFwLgCgSQAFSJoV4Q9iRrXtZPua3giS2NneupIxbUrlepw",
+	"ztr8pvS509wJS81kSnbrds6OXCilZuXikOVu/FwLoM+vQfSGStUEElUY1z9sArQB47rYgAhBVs3TmJXa",
+	"xPgJFQmIMn5DgoBqK5DouCZQzXfHkxZIxOSyOuVw2LJTxaPr57Vu1oonFIJbQu6SrTGlsS9lUhHmd/nH",
+	"7ylKlUG/iecCpE0AK6oi3CDC1Q0Iy/Bjl9kIlZMMhk3VnfNg1c41fyIZxVtA6maz8SVD0WUXRRZ1D+la",
+	"L3OHTdZKk2BnTVygkNTS6RZUd0ElPacRVaubnPl9ObKVkAqllLgxEGiwUmGDTFc1IUr5r9FVRRWbcPia",
+	"Janqtu6cRBLdDqQGOCdppPXluFViGR+NR5M2armO5HIBhZdqkESEsgrV1740/4mJ+BjwJWvh/DpWNxmm",
+	"oMk28FWOcTRxnZiygi7bufK1nTkebsBpZdEDnTDdsGodYySKfpk709Pt0XbmVjSbCHpBFDYpywi3CRrH",
+	"ZIGfG9EKumtxY4aX6oOfCsnFzQzbHfVKcbM8eSOSY8qq3466sP0pcL4F3G4dtlkaReRcw8vWFNuE8Y45",
+	"pSr/Bt6wA+M2jvfeMuW2mdq1kuATguwuoeUa3ltZvQ3+n5grvq9pNUduThaukUswEjmuk6TnEfXb02yJ",
+	"fiqoWr3VJsg8CIlA8TRVYVHJ6Un26/LgoVKJrdwom/Nm7ZC7tQQiEDJXgz3tTsAF5B61b+vZ3Idc0BgG",
+	"wgIgM1ZCpw8vLlCswA8JWyB8REykKToSgReUpxJ0zoZAJBDIdP9ED5ix7H9A7YRKze3pYttzzW423Nqd",
+	"A4xQf84sMWNeXkZ7sDcZjW0xRBUEHKWpgWL9R7esyqnS28XU1Er7/RmbsV9DDjFZQcBhGRI1BS8zlleI",
+	"ZFVl6qnzlRaWCjBZBnAWrdwZ83KresAZSj2KsBWQVIXIlC7GMQCfRBEKFzxr99pQztCdMcI4W8VaaXas",
+	"BMr8KA0w6MMvLDJbZxtbfWul5kJmWvUKoackiCnzQPo8QZCYKTEmjOiZqO2mQsoWfThBEujisVxtxlY8",
+	"NXrRatS1o+1zSJgMJy5IDnhJpULmIzC9FERIPso+vNW7yWlNEK05z4XKN0tBFXpG/y9M+WI0XDQXvK4e",
+	"hp5S5HVT5w1RivoldkCiuKA+VrK3qTPsj/pDky0nyEhCnalz0B/2D7QHEhUa3xpcjAaFdPqLBRo60kRl",
+	"pHgd6O2oVIX7mOllO+w0a1P9nqJYlX2eiMZU1Zo8RQahI0dMLmmsKWKcEbb936iNxto3yOJ8RxvpoK2N",
+	"1LGSAVbXQkeTrddRZHELq9RS8e3aVvUwdZ33noL3EVffX5AoRQ8SQsV12sm5DuJUKsOMhLKig3dNvkrx",
+	"0N7AMx28hChNDM7U+e/p095/SO+PYe/xWfmx/6F3djV0jw7W3/cffONsrZ28CJGUGbS3dD43BNCuVSUX",
+	"HVitl0B5VLu5Lip2PLvWuhwPhxvalru1K2t5dUvP8ikkZIF9TQETu23baoV4ZftTjx/tNL5Q2NZzdKxP",
+	"45iIVS02a2jaIGBIWDOoCwyXKBXMqZDKtfGZgCWAfl7ETk+dksjO1q6TcNlCZc+M6Yoqop3LGk3rAOOE",
+	"a9Jf9f6Fqy7ojw8PryefVT+YzS7Ho95sdvkQz75rw/xZ0XL6Z1Y03CpMbGW+rqd0OnFfNzA6uvXN2/Bp",
+	"bRGY2wVLSUlEVsDnQBggERFFATSwmUQEmW5M89ZayEircyb9b/elSDPLfMPtYXabt74HR5oMD3Yc/3i3",
+	"8aMd1x+P75MILCQq+VgfftXu7l1zQZ0kg0AlVpYONHwkiRF0uZ0BSWaXAEIqyPeFORcwnkDIUyG7uGPt",
+	"1vOiwRUN1jYs6Dy8SSrPzffdpNKmiXLIIL+SawkWk2YdYzcL7oXWd0fjZEc0jndE46O7R2N7OGlNjF+h",
+	"qlj9zgN9G4lWr20/mxnvh+Emf5YNd3TL58Yjk7wNWDe96Q7ekstvE/NjFAvsGWG++9Q00ey4Tfy/P+gy",
+	"XNpOyd8Eu/+HfFiJzrbZJXms4ypGgYS9k5fP4OHB4yP48e0vP4NBKRiUPgGPpVHkgcCYX5iWTVFofsTV",
+	"/obMPW2h2hMd0328R4+78yz7q5d99bLWYtgg3TYqAQOqyHmUOdxOKetgTqMbunovzYg7RGbxkuWG1OVb",
+	"aZ7rSBd4FBTF/j0lufeYkFiTfHoykjU1morMLzS0wwKVIBmdzzGAueBxpRA6X+WXCn6I/kcMgCwIZVLN",
+	"GGFAoogvexGV2cWIW1yLuPDs7XsXfnj30xvXUL0Lx89funD88ysXfjx+8cqFV69fujP2K54f7z8xdZa5",
+	"WrF9OVk+yGIk1tbGS4XM3IMInFOGEqjqw7sQZ0zSPxBMA7lsvo8OzB/h7Q9Pe+PDI3MCM87eUPhcBBjY",
+	"Jnkd5f9OIk4C8xCqofOmFgsJXXMCQZaQmgUk7MVppGhChCq+SiXaOx8iVAZgPXe/q3eaPRLrePjY8nhq",
+	"+2DFfYWqJ5VAEte9s2iMnlNGjDTNfkhxtIEe3csvj8tF6leX8+yN4zZLV28Pzbzm5eH9dqTsm7gmG701",
+	"7wCvBcgvqVE0udtG0ejwPoPkU6WIHwIxTueCBb5ms+xSlSxtK2jPtIc87XnePnCRD/D0PM94rmk4Qund",
+	"GtXVOJtT9oYYO7jKnn1v0SbKqGjrRo+538x5WyAkqVjog84V2rbpQuhsIUFB+ZfRFbqlANvVsWk3wPDO",
+	"CSaPL9/KLGB9zW6q2Y1746jsdxfrs608cVAxZisUnvMl684NWi+CTnT923n903bnfPP934PBg10Ddiu0",
+	"liGPMKNDQ3pUSeBLBs/sXr13OjM0D1kYEEOfsU4Y8z8/pzLh0jwWM8AcD4/uSNIso8EAhNbnX9INJqOj",
+	"jp/ImBYItc9sJFFUzqmuz/q3ENQqDGH4PjOkZ2DngUyThAvVFpv+FIfLnppsrjDf54PukHGr7/BaMJeL",
+	"UL9I/vLY97Ob3ZvNPLjKPq07Df4Kc3v/Fa5DdK5HFSyJBKJAhUTlL/G+2r6FDFp+bXhRMeaNPznMH6Ju",
+	"fM11Vn3kaYSrPu88PVu7VzpmShQXufSpiLLnndPBYDR+2B/2h/3R9NHw0dj0RDIVXOVCl6rQp6r8LFNq",
+	"iP8vAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

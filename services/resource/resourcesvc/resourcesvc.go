@@ -7,6 +7,7 @@ package resourcesvc
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"os"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/lattice-platform/lattice/pkg/adapters/fsblob"
 	"github.com/lattice-platform/lattice/pkg/adapters/mysql"
+	eventschema "github.com/lattice-platform/lattice/pkg/events/schema"
 	"github.com/lattice-platform/lattice/pkg/outbox"
 	"github.com/lattice-platform/lattice/pkg/platform/health"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
@@ -29,13 +31,14 @@ const Name = "resource"
 
 // Config is the resource service's configuration.
 type Config struct {
-	DatabaseURL string               // go-sql-driver DSN; the database is created if missing
-	Verifier    ports.TokenVerifier  // checks bearer credentials (pkg/adapters/tokenverify)
-	Publisher   ports.EventPublisher // the event bus; nil leaves events in the outbox
-	Blobs       ports.BlobStore      // file contents; nil means a temporary directory
-	MaxFileSize int64                // upload limit; default 25 MiB
-	PurgeAfter  time.Duration        // grace period before deleted data is purged; default 24h
-	Clock       ports.Clock          // nil means the system clock
+	DatabaseURL string                // go-sql-driver DSN; the database is created if missing
+	Verifier    ports.TokenVerifier   // checks bearer credentials (pkg/adapters/tokenverify)
+	Publisher   ports.EventPublisher  // the event bus; nil leaves events in the outbox
+	Subscriber  ports.EventSubscriber // events from other services (file.rejected); nil: none
+	Blobs       ports.BlobStore       // file contents; nil means a temporary directory
+	MaxFileSize int64                 // upload limit; default 25 MiB
+	PurgeAfter  time.Duration         // grace period before deleted data is purged; default 24h
+	Clock       ports.Clock           // nil means the system clock
 }
 
 // Service is a wired resource service.
@@ -123,6 +126,16 @@ func (s *Service) Run(ctx context.Context) {
 		go func() { defer close(done); s.Relay.Run(ctx) }()
 		defer func() { <-done }()
 	}
+	if s.cfg.Subscriber != nil {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if err := s.cfg.Subscriber.Subscribe(ctx, "resource-file-rejected", "events.file.rejected", s.onFileRejected); err != nil {
+				s.log.ErrorContext(ctx, "file.rejected consumer stopped", "error", err)
+			}
+		}()
+		defer func() { <-done }()
+	}
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
 	for {
@@ -144,6 +157,19 @@ func (s *Service) Run(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// onFileRejected marks a file rejected when processing reports it could
+// not read it.
+func (s *Service) onFileRejected(ctx context.Context, e ports.Event) error {
+	var env struct {
+		Data eventschema.FileRejected `json:"data"`
+	}
+	if err := json.Unmarshal(e.Payload, &env); err != nil || env.Data.FileId == "" {
+		s.log.WarnContext(ctx, "ignoring a malformed file.rejected event", "event", e.ID)
+		return nil // retrying cannot fix it
+	}
+	return s.App.RejectFile(ctx, env.Data.ResourceId, env.Data.FileId, env.Data.Reason)
 }
 
 // DB is the service's database handle, for operational tooling and

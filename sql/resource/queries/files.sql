@@ -34,3 +34,6 @@ DELETE FROM resources WHERE id = ?;
 
 -- name: HardDeleteVersions :exec
 DELETE FROM resource_versions WHERE resource_id = ?;
+
+-- name: RejectFile :execrows
+UPDATE resource_files SET status = 'rejected', rejected_reason = ? WHERE id = ? AND resource_id = ?;

@@ -13,7 +13,7 @@ import (
 )
 
 const fileByID = `-- name: FileByID :one
-SELECT id, resource_id, name, content_type, size, sha256, blob_key, created_at, deleted_at FROM resource_files WHERE id = ? AND resource_id = ? AND deleted_at IS NULL
+SELECT id, resource_id, name, content_type, size, sha256, blob_key, created_at, deleted_at, status, rejected_reason FROM resource_files WHERE id = ? AND resource_id = ? AND deleted_at IS NULL
 `
 
 type FileByIDParams struct {
@@ -34,6 +34,8 @@ func (q *Queries) FileByID(ctx context.Context, arg FileByIDParams) (ResourceFil
 		&i.BlobKey,
 		&i.CreatedAt,
 		&i.DeletedAt,
+		&i.Status,
+		&i.RejectedReason,
 	)
 	return i, err
 }
@@ -106,7 +108,7 @@ func (q *Queries) InsertFile(ctx context.Context, arg InsertFileParams) error {
 }
 
 const listFiles = `-- name: ListFiles :many
-SELECT id, resource_id, name, content_type, size, sha256, blob_key, created_at, deleted_at FROM resource_files WHERE resource_id = ? AND deleted_at IS NULL ORDER BY created_at, id
+SELECT id, resource_id, name, content_type, size, sha256, blob_key, created_at, deleted_at, status, rejected_reason FROM resource_files WHERE resource_id = ? AND deleted_at IS NULL ORDER BY created_at, id
 `
 
 func (q *Queries) ListFiles(ctx context.Context, resourceID string) ([]ResourceFile, error) {
@@ -128,6 +130,8 @@ func (q *Queries) ListFiles(ctx context.Context, resourceID string) ([]ResourceF
 			&i.BlobKey,
 			&i.CreatedAt,
 			&i.DeletedAt,
+			&i.Status,
+			&i.RejectedReason,
 		); err != nil {
 			return nil, err
 		}
@@ -143,7 +147,7 @@ func (q *Queries) ListFiles(ctx context.Context, resourceID string) ([]ResourceF
 }
 
 const purgeableFiles = `-- name: PurgeableFiles :many
-SELECT f.id, f.resource_id, f.name, f.content_type, f.size, f.sha256, f.blob_key, f.created_at, f.deleted_at FROM resource_files f
+SELECT f.id, f.resource_id, f.name, f.content_type, f.size, f.sha256, f.blob_key, f.created_at, f.deleted_at, f.status, f.rejected_reason FROM resource_files f
 WHERE f.deleted_at < ?
    OR f.resource_id IN (SELECT r.id FROM resources r WHERE r.deleted_at < ?)
 ORDER BY f.id
@@ -176,6 +180,8 @@ func (q *Queries) PurgeableFiles(ctx context.Context, arg PurgeableFilesParams) 
 			&i.BlobKey,
 			&i.CreatedAt,
 			&i.DeletedAt,
+			&i.Status,
+			&i.RejectedReason,
 		); err != nil {
 			return nil, err
 		}
@@ -223,6 +229,24 @@ func (q *Queries) PurgeableResources(ctx context.Context, arg PurgeableResources
 		return nil, err
 	}
 	return items, nil
+}
+
+const rejectFile = `-- name: RejectFile :execrows
+UPDATE resource_files SET status = 'rejected', rejected_reason = ? WHERE id = ? AND resource_id = ?
+`
+
+type RejectFileParams struct {
+	RejectedReason sql.NullString
+	ID             string
+	ResourceID     string
+}
+
+func (q *Queries) RejectFile(ctx context.Context, arg RejectFileParams) (int64, error) {
+	result, err := q.db.ExecContext(ctx, rejectFile, arg.RejectedReason, arg.ID, arg.ResourceID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
 }
 
 const softDeleteFile = `-- name: SoftDeleteFile :exec

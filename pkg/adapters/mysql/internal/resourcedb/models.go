@@ -46,15 +46,17 @@ type Resource struct {
 }
 
 type ResourceFile struct {
-	ID          string
-	ResourceID  string
-	Name        string
-	ContentType string
-	Size        int64
-	Sha256      string
-	BlobKey     string
-	CreatedAt   time.Time
-	DeletedAt   sql.NullTime
+	ID             string
+	ResourceID     string
+	Name           string
+	ContentType    string
+	Size           int64
+	Sha256         string
+	BlobKey        string
+	CreatedAt      time.Time
+	DeletedAt      sql.NullTime
+	Status         string
+	RejectedReason sql.NullString
 }
 
 type ResourceMetadatum struct {

@@ -1,0 +1,1 @@
+ALTER TABLE resource_files DROP COLUMN rejected_reason, DROP COLUMN status;
