@@ -21,6 +21,9 @@ import (
 // missing; existing ones are left as they are.
 var Streams = []jetstream.StreamConfig{
 	{Name: "EVENTS", Subjects: []string{"events.>"}, Storage: jetstream.FileStorage, Duplicates: 10 * time.Minute},
+	// Poison messages: events a consumer gave up on, kept for inspection
+	// and replay.
+	{Name: "DLQ", Subjects: []string{"dlq.>"}, Storage: jetstream.FileStorage, MaxAge: 30 * 24 * time.Hour},
 	// Gateway access records: high volume, kept a week for analytics to consume.
 	{Name: "USAGE", Subjects: []string{"usage.>"}, Storage: jetstream.FileStorage, Duplicates: 2 * time.Minute, MaxAge: 7 * 24 * time.Hour},
 }

@@ -2,7 +2,10 @@ package natsjs_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -82,4 +85,57 @@ func TestJobStore(t *testing.T) {
 		require.NoError(t, err)
 		return s
 	})
+}
+
+func TestSubscriberRetriesThenParksPoisonInDLQ(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	nc, js, err := natsjs.Connect(testinfra.NATS(t), "sub-test")
+	require.NoError(t, err)
+	defer nc.Close()
+	require.NoError(t, natsjs.EnsureStreams(ctx, js))
+	sub := natsjs.NewSubscriber(js, "EVENTS", slog.New(slog.DiscardHandler))
+	sub.MaxDeliver, sub.RetryDelay = 3, 10*time.Millisecond
+
+	var attempts atomic.Int32
+	good := make(chan string, 1)
+	subCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = sub.Subscribe(subCtx, "test-consumer", "events.test.>", func(_ context.Context, e ports.Event) error {
+			if e.Subject == "events.test.poison" {
+				attempts.Add(1)
+				return errors.New("cannot handle this")
+			}
+			good <- e.ID
+			return nil
+		})
+	}()
+	defer func() { stop(); <-done }()
+	pub := natsjs.NewPublisher(js, 5*time.Second)
+	for _, e := range []ports.Event{{ID: "p1", Subject: "events.test.poison", Payload: []byte(`{"x":1}`)}, {ID: "g1", Subject: "events.test.good", Payload: []byte(`{}`)}} {
+		require.NoError(t, pub.PublishBatch(ctx, []ports.Event{e})[0])
+	}
+	require.Equal(t, "g1", <-good)
+
+	dlq, err := js.Stream(ctx, "DLQ")
+	require.NoError(t, err)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		info, err := dlq.Info(ctx)
+		require.NoError(t, err)
+		if info.State.Msgs == 1 {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "the poison message was not parked")
+		time.Sleep(10 * time.Millisecond)
+	}
+	require.EqualValues(t, 3, attempts.Load(), "tried MaxDeliver times")
+	parked, err := dlq.GetLastMsgForSubject(ctx, "dlq.test-consumer")
+	require.NoError(t, err)
+	require.Equal(t, `{"x":1}`, string(parked.Data))
+	require.Equal(t, "cannot handle this", parked.Header.Get("Lattice-Error"))
+	require.Equal(t, "events.test.poison", parked.Header.Get("Lattice-Original-Subject"))
 }

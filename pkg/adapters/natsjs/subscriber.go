@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/lattice-platform/lattice/pkg/ports"
@@ -14,7 +15,8 @@ import (
 // Subscriber is the JetStream ports.EventSubscriber: a durable pull
 // consumer per subscription on the EVENTS stream, explicit acks, and
 // redelivery with a delay when the handler fails. After MaxDeliver tries a
-// message is left (and logged) rather than retried for ever.
+// message is parked on the DLQ stream (subject dlq.<consumer>, with the
+// error in a header) instead of being retried for ever.
 type Subscriber struct {
 	js         jetstream.JetStream
 	stream     string
@@ -44,7 +46,15 @@ func (s *Subscriber) Subscribe(ctx context.Context, durable, subject string, han
 		if err := handle(ctx, e); err != nil {
 			meta, _ := msg.Metadata()
 			if meta != nil && int(meta.NumDelivered) >= s.MaxDeliver {
-				s.log.ErrorContext(ctx, "event handling failed for the last time", "consumer", durable, "event", e.ID, "error", err)
+				s.log.ErrorContext(ctx, "event handling failed for the last time; parked in DLQ", "consumer", durable, "event", e.ID, "error", err)
+				parked := nats.NewMsg("dlq." + durable)
+				parked.Data = msg.Data()
+				parked.Header.Set("Lattice-Original-Subject", msg.Subject())
+				parked.Header.Set("Lattice-Error", err.Error())
+				if _, perr := s.js.PublishMsg(ctx, parked, jetstream.WithMsgID("dlq-"+durable+"-"+e.ID)); perr != nil {
+					_ = msg.NakWithDelay(s.RetryDelay) // keep it until it can be parked
+					return
+				}
 				_ = msg.Term()
 				return
 			}
