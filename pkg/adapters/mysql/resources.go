@@ -182,14 +182,15 @@ func (rp *ResourceRepository) List(ctx context.Context, lq domain.ListQuery) ([]
 	return out, nil
 }
 
-// Versions lists the stored versions, newest first.
+// Versions lists the stored versions, newest first. Every live resource
+// has at least version 1, so no rows means the resource is absent or deleted.
 func (rp *ResourceRepository) Versions(ctx context.Context, id string) ([]domain.VersionInfo, error) {
-	if _, err := rp.Get(ctx, id); err != nil {
-		return nil, err
-	}
 	rows, err := rp.q.ListVersions(ctx, id)
 	if err != nil {
 		return nil, translate(err, nil)
+	}
+	if len(rows) == 0 {
+		return nil, domain.ErrNotFound
 	}
 	out := make([]domain.VersionInfo, len(rows))
 	for i, r := range rows {
@@ -198,11 +199,9 @@ func (rp *ResourceRepository) Versions(ctx context.Context, id string) ([]domain
 	return out, nil
 }
 
-// Version returns the resource as it was at version n.
+// Version returns the resource as it was at version n. A deleted resource
+// has no readable versions.
 func (rp *ResourceRepository) Version(ctx context.Context, id string, n int64) (domain.Resource, error) {
-	if _, err := rp.Get(ctx, id); err != nil {
-		return domain.Resource{}, err
-	}
 	snap, err := rp.q.VersionSnapshot(ctx, resourcedb.VersionSnapshotParams{ResourceID: id, Version: n})
 	if err != nil {
 		return domain.Resource{}, translate(err, domain.ErrVersionNotFound)

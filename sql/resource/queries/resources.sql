@@ -20,10 +20,15 @@ UPDATE resources SET deleted_at = ?, version = version + 1 WHERE id = ?;
 INSERT INTO resource_versions (resource_id, version, snapshot, created_at) VALUES (?, ?, ?, ?);
 
 -- name: ListVersions :many
-SELECT version, created_at FROM resource_versions WHERE resource_id = ? ORDER BY version DESC;
+-- The join hides a deleted resource's history in the same read.
+SELECT v.version, v.created_at FROM resource_versions v
+JOIN resources r ON r.id = v.resource_id AND r.deleted_at IS NULL
+WHERE v.resource_id = ? ORDER BY v.version DESC;
 
 -- name: VersionSnapshot :one
-SELECT snapshot FROM resource_versions WHERE resource_id = ? AND version = ?;
+SELECT v.snapshot FROM resource_versions v
+JOIN resources r ON r.id = v.resource_id AND r.deleted_at IS NULL
+WHERE v.resource_id = ? AND v.version = ?;
 
 -- name: DeleteTags :exec
 DELETE FROM resource_tags WHERE resource_id = ?;

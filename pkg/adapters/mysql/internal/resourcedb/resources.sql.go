@@ -117,7 +117,9 @@ func (q *Queries) InsertVersion(ctx context.Context, arg InsertVersionParams) er
 }
 
 const listVersions = `-- name: ListVersions :many
-SELECT version, created_at FROM resource_versions WHERE resource_id = ? ORDER BY version DESC
+SELECT v.version, v.created_at FROM resource_versions v
+JOIN resources r ON r.id = v.resource_id AND r.deleted_at IS NULL
+WHERE v.resource_id = ? ORDER BY v.version DESC
 `
 
 type ListVersionsRow struct {
@@ -125,6 +127,7 @@ type ListVersionsRow struct {
 	CreatedAt time.Time
 }
 
+// The join hides a deleted resource's history in the same read.
 func (q *Queries) ListVersions(ctx context.Context, resourceID string) ([]ListVersionsRow, error) {
 	rows, err := q.db.QueryContext(ctx, listVersions, resourceID)
 	if err != nil {
@@ -244,7 +247,9 @@ func (q *Queries) UpdateResource(ctx context.Context, arg UpdateResourceParams) 
 }
 
 const versionSnapshot = `-- name: VersionSnapshot :one
-SELECT snapshot FROM resource_versions WHERE resource_id = ? AND version = ?
+SELECT v.snapshot FROM resource_versions v
+JOIN resources r ON r.id = v.resource_id AND r.deleted_at IS NULL
+WHERE v.resource_id = ? AND v.version = ?
 `
 
 type VersionSnapshotParams struct {
