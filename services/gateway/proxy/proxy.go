@@ -41,11 +41,13 @@ type Gateway struct {
 	verifier  ports.TokenVerifier
 	limiter   ports.RateLimiter
 	log       *slog.Logger
-	mu        sync.Mutex
-	proxies   map[time.Duration]*httputil.ReverseProxy
-	maxBody   int64
-	usage     UsageRecorder
-	shadow    *shadower
+	// proxies holds one *httputil.ReverseProxy per upstream timeout. A
+	// sync.Map because it is read on every request and written only the
+	// first time a timeout is seen, so reads never contend on a lock.
+	proxies sync.Map
+	maxBody int64
+	usage   UsageRecorder
+	shadow  *shadower
 	// partClient fetches the parts of composite endpoints.
 	partClient *http.Client
 }
@@ -60,7 +62,7 @@ func (g *Gateway) SetUsage(rec UsageRecorder) { g.usage = rec }
 
 // New returns a gateway over the given upstreams (name → base URL).
 func New(cfg routing.Config, upstreams map[string]*url.URL, verifier ports.TokenVerifier, limiter ports.RateLimiter, maxBody int64, log *slog.Logger) *Gateway {
-	g := &Gateway{upstreams: upstreams, verifier: verifier, limiter: limiter, log: log, proxies: map[time.Duration]*httputil.ReverseProxy{}, maxBody: maxBody,
+	g := &Gateway{upstreams: upstreams, verifier: verifier, limiter: limiter, log: log, maxBody: maxBody,
 		partClient: &http.Client{Transport: otelhttp.NewTransport(http.DefaultTransport)}}
 	g.SetRoutes(cfg)
 	return g
@@ -258,10 +260,8 @@ func clientIP(r *http.Request) string {
 // proxyFor returns the reverse proxy whose transport waits at most timeout
 // for response headers (bodies then stream without a deadline).
 func (g *Gateway) proxyFor(timeout time.Duration) *httputil.ReverseProxy {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if p, ok := g.proxies[timeout]; ok {
-		return p
+	if p, ok := g.proxies.Load(timeout); ok {
+		return p.(*httputil.ReverseProxy)
 	}
 	base := http.DefaultTransport.(*http.Transport).Clone()
 	base.ResponseHeaderTimeout = timeout
@@ -296,8 +296,10 @@ func (g *Gateway) proxyFor(timeout time.Duration) *httputil.ReverseProxy {
 			return nil
 		},
 	}
-	g.proxies[timeout] = p
-	return p
+	// Two first requests may race to build one; the loser's proxy has
+	// opened no connections and is dropped.
+	actual, _ := g.proxies.LoadOrStore(timeout, p)
+	return actual.(*httputil.ReverseProxy)
 }
 
 // copyBuffers recycles the 32 KiB buffers the proxy copies bodies through;
