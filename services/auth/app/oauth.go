@@ -352,11 +352,7 @@ func (s *Service) Introspect(ctx context.Context, clientID, secret, token string
 	now := s.deps.Clock.Now()
 	switch {
 	case strings.HasPrefix(token, domain.SessionTokenPrefix):
-		sess, err := s.SessionByToken(ctx, token)
-		if err != nil {
-			return Introspection{}, nil
-		}
-		u, err := s.deps.Users.ByID(ctx, sess.UserID)
+		sess, u, err := s.liveSession(ctx, token)
 		if err != nil {
 			return Introspection{}, nil
 		}

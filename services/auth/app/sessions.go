@@ -110,6 +110,20 @@ func (s *Service) SessionByToken(ctx context.Context, token string) (domain.Sess
 	return s.deps.Sessions.ByTokenHash(ctx, domain.HashToken(token), s.deps.Clock.Now())
 }
 
+// liveSession finds the live session a session token names and its user,
+// the pair both authentication and introspection need.
+func (s *Service) liveSession(ctx context.Context, token string) (domain.Session, domain.User, error) {
+	sess, err := s.SessionByToken(ctx, token)
+	if err != nil {
+		return domain.Session{}, domain.User{}, err
+	}
+	u, err := s.deps.Users.ByID(ctx, sess.UserID)
+	if err != nil {
+		return domain.Session{}, domain.User{}, err
+	}
+	return sess, u, nil
+}
+
 // ListSessions returns the principal's live sessions.
 func (s *Service) ListSessions(ctx context.Context, p domain.Principal) ([]domain.Session, error) {
 	return s.deps.Sessions.ListByUser(ctx, p.UserID, s.deps.Clock.Now())
@@ -134,11 +148,7 @@ func (s *Service) Logout(ctx context.Context, p domain.Principal) error {
 func (s *Service) Authenticate(ctx context.Context, bearer string) (domain.Principal, error) {
 	switch {
 	case strings.HasPrefix(bearer, domain.SessionTokenPrefix):
-		sess, err := s.SessionByToken(ctx, bearer)
-		if err != nil {
-			return domain.Principal{}, unauthenticated(err)
-		}
-		u, err := s.deps.Users.ByID(ctx, sess.UserID)
+		sess, u, err := s.liveSession(ctx, bearer)
 		if err != nil {
 			return domain.Principal{}, unauthenticated(err)
 		}
