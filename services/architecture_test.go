@@ -66,7 +66,9 @@ func TestDomainImportsOnlyStandardLibrary(t *testing.T) {
 }
 
 // forbiddenInApp lists import prefixes a use-case package must not use:
-// transports, drivers and adapters belong at the edge.
+// transports, drivers and adapters belong at the edge. The generated event
+// payloads (pkg/events/schema) are allowed on purpose: they are data-only
+// contract types (docs/adr/0008-events-built-in-use-cases.md).
 var forbiddenInApp = []string{
 	"net/http", "database/sql",
 	module + "pkg/adapters", module + "pkg/platform", module + "pkg/testinfra",
