@@ -6,11 +6,13 @@ import (
 	"time"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/argon2id"
+	"github.com/lattice-platform/lattice/pkg/adapters/openaiembed"
 	"github.com/lattice-platform/lattice/pkg/adapters/s3blob"
 	"github.com/lattice-platform/lattice/pkg/platform/config"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 	"github.com/lattice-platform/lattice/services/auth/authsvc"
 	"github.com/lattice-platform/lattice/services/gateway/gatewaysvc"
+	"github.com/lattice-platform/lattice/services/processing/processingsvc"
 	"github.com/lattice-platform/lattice/services/resource/resourcesvc"
 )
 
@@ -40,6 +42,13 @@ type Config struct {
 	// Upstream URLs the gateway proxies to, by service.
 	Upstreams map[string]string
 	RedisURL  string
+
+	Processing     processingsvc.Config
+	ProcessingHTTP httpserver.Config
+	// Embeddings selects the embedder processing and search share: an
+	// OpenAI-compatible server when BaseURL is set, the built-in lexical
+	// embedder otherwise.
+	Embeddings openaiembed.Config
 }
 
 // defaultPostgres is the machine's PostgreSQL with trust auth; each service
@@ -105,6 +114,19 @@ func loadConfig(env *config.Env) (Config, error) {
 	}
 	if legacy := env.String("LEGACY_BASE_URL", ""); legacy != "" {
 		c.Upstreams["legacy"] = strings.TrimSuffix(legacy, "/")
+	}
+	c.ProcessingHTTP = httpserver.Config{Addr: env.String("PROCESSING_ADDR", "127.0.0.1:8084"), MaxBodyBytes: maxBody}
+	c.Processing = processingsvc.Config{
+		Concurrency: env.Int("PROCESSING_CONCURRENCY", 4),
+		AckWait:     env.Duration("PROCESSING_ACK_WAIT", 30*time.Second),
+		MaxAttempts: env.Int("PROCESSING_MAX_ATTEMPTS", 5),
+		ResourceURL: c.Upstreams["resource"],
+	}
+	c.Embeddings = openaiembed.Config{
+		BaseURL:    strings.TrimSuffix(env.String("EMBEDDINGS_URL", ""), "/"),
+		APIKey:     env.String("EMBEDDINGS_API_KEY", ""),
+		Model:      env.String("EMBEDDINGS_MODEL", ""),
+		Dimensions: env.Int("EMBEDDINGS_DIMENSIONS", 0),
 	}
 	c.DataDir = env.String("LATTICE_DATA_DIR", ".lattice")
 	return c, env.Err()

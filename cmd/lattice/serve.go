@@ -16,8 +16,10 @@ import (
 	"time"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/fsblob"
+	"github.com/lattice-platform/lattice/pkg/adapters/hashembed"
 	"github.com/lattice-platform/lattice/pkg/adapters/memory"
 	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
+	"github.com/lattice-platform/lattice/pkg/adapters/openaiembed"
 	redisadapter "github.com/lattice-platform/lattice/pkg/adapters/redis"
 	"github.com/lattice-platform/lattice/pkg/adapters/s3blob"
 	"github.com/lattice-platform/lattice/pkg/adapters/tokenverify"
@@ -28,8 +30,12 @@ import (
 	authapp "github.com/lattice-platform/lattice/services/auth/app"
 	"github.com/lattice-platform/lattice/services/auth/authsvc"
 	"github.com/lattice-platform/lattice/services/gateway/gatewaysvc"
+	"github.com/lattice-platform/lattice/services/processing/processingsvc"
 	"github.com/lattice-platform/lattice/services/resource/resourcesvc"
+	"github.com/nats-io/nats.go/jetstream"
 	goredis "github.com/redis/go-redis/v9"
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
 )
 
 // targets lists every service the design names; built says which exist.
@@ -37,7 +43,7 @@ var (
 	// targets lists every service in start order: a service starts after
 	// those it calls (the gateway last).
 	targets = []string{"auth", "resource", "search", "processing", "analytics", "gateway"}
-	built   = map[string]bool{"auth": true, "resource": true, "gateway": true}
+	built   = map[string]bool{"auth": true, "resource": true, "processing": true, "gateway": true}
 )
 
 // parseTarget turns --target into the services to run, refusing unbuilt
@@ -172,30 +178,56 @@ func buildServices(ctx context.Context, services []string, cfg Config, log *slog
 	var built []builtService
 	var auth *authsvc.Service
 	// One event-bus connection for the process, opened on first need.
-	var publisher ports.EventPublisher
-	var subscriber ports.EventSubscriber
-	bus := func() (ports.EventPublisher, error) {
-		if publisher != nil {
-			return publisher, nil
-		}
-		pub, sub, closeBus, err := openBus(ctx, cfg, log)
-		if err != nil {
-			return nil, err
-		}
-		publisher, subscriber = pub, sub
-		built = append(built, builtService{name: "bus", close: closeBus})
-		return pub, nil
-	}
-	// One verifier for every service in the process: one JWKS cache, and
-	// the service client is provisioned once.
-	var shared *tokenverify.Verifier
-	verifier := func(log *slog.Logger) (*tokenverify.Verifier, error) {
+	var shared *eventBus
+	bus := func() (*eventBus, error) {
 		if shared != nil {
 			return shared, nil
 		}
-		v, err := serviceVerifier(ctx, cfg, auth, log)
-		shared = v
-		return v, err
+		b, closeBus, err := openBus(ctx, cfg, log)
+		if err != nil {
+			return nil, err
+		}
+		shared = b
+		built = append(built, builtService{name: "bus", close: closeBus})
+		return b, nil
+	}
+	// The service client is provisioned once, when auth runs here.
+	var clientID, clientSecret string
+	credentials := func() (string, string, error) {
+		if clientID != "" {
+			return clientID, clientSecret, nil
+		}
+		clientID, clientSecret = cfg.ServiceClientID, cfg.ServiceClientSecret
+		if clientID == "" && auth != nil {
+			secret, err := auth.App.ProvisionServiceClient(ctx)
+			if err != nil {
+				return "", "", fmt.Errorf("provision the service client: %w", err)
+			}
+			clientID, clientSecret = authapp.ServiceClientID, secret
+		}
+		return clientID, clientSecret, nil
+	}
+	// One verifier for every service in the process: one JWKS cache.
+	var sharedVerifier *tokenverify.Verifier
+	verifier := func(log *slog.Logger) (*tokenverify.Verifier, error) {
+		if sharedVerifier != nil {
+			return sharedVerifier, nil
+		}
+		id, secret, err := credentials()
+		if err != nil {
+			return nil, err
+		}
+		sharedVerifier = serviceVerifier(cfg, id, secret, log)
+		return sharedVerifier, nil
+	}
+	// Every service but auth verifies tokens and talks to the bus.
+	verifierAndBus := func(log *slog.Logger) (*tokenverify.Verifier, *eventBus, error) {
+		v, err := verifier(log)
+		if err != nil {
+			return nil, nil, err
+		}
+		b, err := bus()
+		return v, b, err
 	}
 	for _, name := range services {
 		svcLog := log.With("service", name)
@@ -208,16 +240,12 @@ func buildServices(ctx context.Context, services []string, cfg Config, log *slog
 			auth = svc
 			built = append(built, builtService{name: name, http: svc.HTTP, httpCfg: cfg.AuthHTTP, log: svcLog, run: svc.Run, close: svc.Close})
 		case "resource":
-			v, err := verifier(svcLog)
-			if err != nil {
-				return built, err
-			}
-			publisher, err := bus()
+			v, b, err := verifierAndBus(svcLog)
 			if err != nil {
 				return built, err
 			}
 			rc := cfg.Resource
-			rc.Verifier, rc.Publisher, rc.Subscriber = v, publisher, subscriber
+			rc.Verifier, rc.Publisher, rc.Subscriber = v, b.publisher, b.subscriber
 			if rc.Blobs, err = blobStore(ctx, cfg); err != nil {
 				return built, fmt.Errorf("resource: %w", err)
 			}
@@ -227,16 +255,12 @@ func buildServices(ctx context.Context, services []string, cfg Config, log *slog
 			}
 			built = append(built, builtService{name: name, http: svc.HTTP, httpCfg: cfg.ResourceHTTP, log: svcLog, run: svc.Run, close: svc.Close})
 		case "gateway":
-			v, err := verifier(svcLog)
-			if err != nil {
-				return built, err
-			}
-			publisher, err := bus()
+			v, b, err := verifierAndBus(svcLog)
 			if err != nil {
 				return built, err
 			}
 			gc := cfg.Gateway
-			gc.Verifier, gc.Upstreams, gc.Usage = v, gatewayUpstreams(cfg, services), publisher
+			gc.Verifier, gc.Upstreams, gc.Usage = v, gatewayUpstreams(cfg, services), b.publisher
 			if gc.Limiter, err = rateLimiter(cfg); err != nil {
 				return built, err
 			}
@@ -245,6 +269,29 @@ func buildServices(ctx context.Context, services []string, cfg Config, log *slog
 				return built, fmt.Errorf("gateway: %w", err)
 			}
 			built = append(built, builtService{name: name, http: svc.HTTP, httpCfg: cfg.GatewayHTTP, log: svcLog, run: svc.Run, close: func() {}})
+		case "processing":
+			v, b, err := verifierAndBus(svcLog)
+			if err != nil {
+				return built, err
+			}
+			id, secret, err := credentials()
+			if err != nil {
+				return built, err
+			}
+			if id == "" {
+				return built, errors.New("processing: set LATTICE_SERVICE_CLIENT_ID and LATTICE_SERVICE_CLIENT_SECRET (a client allowed resources:admin) so it can read resources")
+			}
+			pc := cfg.Processing
+			pc.JetStream, pc.Publisher, pc.Subscriber, pc.Verifier = b.js, b.publisher, b.subscriber, v
+			pc.ServiceHTTP = serviceClient(ctx, cfg, id, secret)
+			if pc.Embedder, err = embedder(cfg); err != nil {
+				return built, err
+			}
+			svc, err := processingsvc.New(ctx, pc, svcLog)
+			if err != nil {
+				return built, fmt.Errorf("processing: %w", err)
+			}
+			built = append(built, builtService{name: name, http: svc.HTTP, httpCfg: cfg.ProcessingHTTP, log: svcLog, run: svc.Run, close: svc.Close})
 		}
 	}
 	return built, nil
@@ -290,15 +337,22 @@ func blobStore(ctx context.Context, cfg Config) (ports.BlobStore, error) {
 	return fsblob.New(filepath.Join(cfg.DataDir, "blobs"))
 }
 
+// eventBus is the process's JetStream connection and what is built on it.
+type eventBus struct {
+	js         jetstream.JetStream
+	publisher  ports.EventPublisher
+	subscriber *natsjs.Subscriber
+}
+
 // openBus connects to NATS JetStream (an embedded server when NATS_URL is
 // unset) and makes sure the streams exist.
-func openBus(ctx context.Context, cfg Config, log *slog.Logger) (ports.EventPublisher, ports.EventSubscriber, func(), error) {
+func openBus(ctx context.Context, cfg Config, log *slog.Logger) (*eventBus, func(), error) {
 	url := cfg.NATSURL
 	var embedded *natsjs.Embedded
 	if url == "" {
 		var err error
 		if embedded, err = natsjs.StartEmbedded(filepath.Join(cfg.DataDir, "nats")); err != nil {
-			return nil, nil, nil, err
+			return nil, nil, err
 		}
 		url = embedded.URL()
 		log.Info("started embedded NATS JetStream", "url", url, "store", filepath.Join(cfg.DataDir, "nats"))
@@ -311,7 +365,7 @@ func openBus(ctx context.Context, cfg Config, log *slog.Logger) (ports.EventPubl
 	nc, js, err := natsjs.Connect(url, "lattice")
 	if err != nil {
 		closeAll()
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	closeAll = func() {
 		nc.Close()
@@ -321,32 +375,46 @@ func openBus(ctx context.Context, cfg Config, log *slog.Logger) (ports.EventPubl
 	}
 	if err := natsjs.EnsureStreams(ctx, js); err != nil {
 		closeAll()
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	return natsjs.NewPublisher(js, 5*time.Second), natsjs.NewSubscriber(js, "EVENTS", log), closeAll, nil
+	return &eventBus{js: js, publisher: natsjs.NewPublisher(js, 5*time.Second), subscriber: natsjs.NewSubscriber(js, "EVENTS", log)}, closeAll, nil
+}
+
+// serviceClient is an HTTP client that authenticates as the service client
+// (OAuth 2.1 client credentials), fetching and renewing tokens as needed.
+func serviceClient(ctx context.Context, cfg Config, id, secret string) *http.Client {
+	cc := clientcredentials.Config{ClientID: id, ClientSecret: secret, TokenURL: cfg.AuthURL + "/oauth2/token"}
+	base := &http.Client{Timeout: 30 * time.Second}
+	c := cc.Client(context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient, base))
+	c.Timeout = 60 * time.Second
+	return c
+}
+
+// embedder is the OpenAI-compatible client when EMBEDDINGS_URL is set,
+// else the built-in lexical embedder.
+func embedder(cfg Config) (ports.Embedder, error) {
+	e := cfg.Embeddings
+	if e.BaseURL == "" {
+		return hashembed.Embedder{}, nil
+	}
+	if e.Model == "" || e.Dimensions <= 0 {
+		return nil, errors.New("EMBEDDINGS_URL needs EMBEDDINGS_MODEL and EMBEDDINGS_DIMENSIONS")
+	}
+	return openaiembed.New(e), nil
 }
 
 // serviceVerifier builds the token verifier a service uses: JWTs against
-// auth's JWKS, API keys through introspection. When auth runs in this
-// process and no service client is configured, one is provisioned.
-func serviceVerifier(ctx context.Context, cfg Config, auth *authsvc.Service, log *slog.Logger) (*tokenverify.Verifier, error) {
+// auth's JWKS, API keys through introspection with the service client.
+func serviceVerifier(cfg Config, id, secret string, log *slog.Logger) *tokenverify.Verifier {
 	client := &http.Client{Timeout: 10 * time.Second}
 	vc := tokenverify.Config{
 		Issuer: cfg.Auth.Issuer, Audience: cfg.Auth.Audience,
 		Fetch: tokenverify.FetchJWKS(cfg.AuthURL+"/.well-known/jwks.json", client),
-	}
-	id, secret := cfg.ServiceClientID, cfg.ServiceClientSecret
-	if id == "" && auth != nil {
-		var err error
-		if secret, err = auth.App.ProvisionServiceClient(ctx); err != nil {
-			return nil, fmt.Errorf("provision the service client: %w", err)
-		}
-		id = authapp.ServiceClientID
 	}
 	if id != "" {
 		vc.Introspect = tokenverify.NewIntrospector(cfg.AuthURL+"/oauth2/introspect", id, secret, client, 30*time.Second)
 	} else {
 		log.Warn("API keys are not accepted: set LATTICE_SERVICE_CLIENT_ID and LATTICE_SERVICE_CLIENT_SECRET to enable introspection")
 	}
-	return tokenverify.New(vc), nil
+	return tokenverify.New(vc)
 }

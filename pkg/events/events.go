@@ -5,7 +5,10 @@
 package events
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"fmt"
+	"math"
 	"time"
 
 	"github.com/google/uuid"
@@ -23,7 +26,12 @@ type Envelope struct {
 // New wraps data in a CloudEvents envelope from source (e.g.
 // "lattice/resource") about subject (e.g. the resource id).
 func New(source string, typ schema.CloudEventType, subject string, at time.Time, data any) (Envelope, error) {
-	id := uuid.Must(uuid.NewV7()).String()
+	return NewWithID(uuid.Must(uuid.NewV7()).String(), source, typ, subject, at, data)
+}
+
+// NewWithID is New with a chosen id: producers without an outbox derive it
+// from the content, so that a redone publish is a JetStream duplicate.
+func NewWithID(id, source string, typ schema.CloudEventType, subject string, at time.Time, data any) (Envelope, error) {
 	payload, err := json.Marshal(data)
 	if err != nil {
 		return Envelope{}, err
@@ -40,4 +48,27 @@ func New(source string, typ schema.CloudEventType, subject string, at time.Time,
 		return Envelope{}, err
 	}
 	return Envelope{ID: id, Subject: "events." + string(typ), JSON: b}, nil
+}
+
+// EncodeVector packs a vector as little-endian float32 values, the
+// ChunkSet wire form: exact and a quarter of the size of JSON numbers.
+func EncodeVector(v []float32) []byte {
+	out := make([]byte, 4*len(v))
+	for i, f := range v {
+		binary.LittleEndian.PutUint32(out[4*i:], math.Float32bits(f))
+	}
+	return out
+}
+
+// DecodeVector is the inverse of EncodeVector; it fails on a length that
+// is not a whole number of float32 values.
+func DecodeVector(b []byte) ([]float32, error) {
+	if len(b)%4 != 0 {
+		return nil, fmt.Errorf("vector of %d bytes is not a whole number of float32 values", len(b))
+	}
+	out := make([]float32, len(b)/4)
+	for i := range out {
+		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return out, nil
 }

@@ -28,3 +28,10 @@ type JobStore interface {
 	// the first page), in id (creation) order.
 	List(ctx context.Context, f JobFilter, after string, limit int) ([]domain.Job, error)
 }
+
+// JobQueue hands job ids to workers (the JOBS work-queue stream).
+type JobQueue interface {
+	// Enqueue adds a message for the job; the same dedupKey within the
+	// queue's duplicate window is stored once.
+	Enqueue(ctx context.Context, kind, jobID, dedupKey string) error
+}

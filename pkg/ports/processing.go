@@ -35,6 +35,8 @@ type ContentSource interface {
 	ResourceText(ctx context.Context, resourceID string) (title, body string, version int64, err error)
 	// FileContent opens a file's bytes and tells its content type.
 	FileContent(ctx context.Context, resourceID, fileID string) (r io.ReadCloser, contentType string, err error)
+	// FileIDs lists a resource's files that have not been rejected.
+	FileIDs(ctx context.Context, resourceID string) ([]string, error)
 }
 
 // ChunkSink receives processing results (the chunks.ready and
@@ -45,4 +47,12 @@ type ChunkSink interface {
 	// Rejected reports a file that cannot be processed, so the resource
 	// service can mark it rejected.
 	Rejected(ctx context.Context, resourceID, fileID, reason string) error
+}
+
+// ResourceAccess asks the resource service what a caller may see, so that
+// other services never decide visibility on their own.
+type ResourceAccess interface {
+	// CheckRead returns nil when the holder of bearer ("" for anonymous)
+	// may read the resource, and a fault.NotFound error otherwise.
+	CheckRead(ctx context.Context, bearer, resourceID string) error
 }

@@ -95,10 +95,11 @@ type FileRepository interface {
 
 // EventSubscriber delivers events from the bus to a handler, at least once.
 type EventSubscriber interface {
-	// Subscribe runs until ctx ends, handing each event on subject (a NATS
-	// subject filter) to handle under the durable consumer name. An event is
-	// acknowledged when handle returns nil and redelivered later otherwise.
-	Subscribe(ctx context.Context, durable, subject string, handle func(context.Context, Event) error) error
+	// Subscribe runs until ctx ends, handing each event on subjects (NATS
+	// subject filters) to handle under the durable consumer name, in stream
+	// order. An event is acknowledged when handle returns nil and
+	// redelivered later otherwise.
+	Subscribe(ctx context.Context, durable string, subjects []string, handle func(context.Context, Event) error) error
 }
 
 // Purger finishes deletions once their grace period has passed.

@@ -154,6 +154,10 @@ func TestFileUploadRejections(t *testing.T) {
 	r, err = p.client.UploadFileWithBodyWithResponse(ctx, rid, &oapi.UploadFileParams{}, "multipart/form-data; boundary=zzz", strings.NewReader("garbage"), resBearer(key))
 	require.NoError(t, err)
 	require.Equal(t, http.StatusBadRequest, r.StatusCode())
+	name := "notes.md"
+	r, err = p.client.UploadFileWithBodyWithResponse(ctx, rid, &oapi.UploadFileParams{Name: &name}, "text/markdown", strings.NewReader("# Notes"), resBearer(key))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusUnsupportedMediaType, r.StatusCode(), "a body type the API does not take is a 415, not a crash")
 
 	list, err := p.client.ListFilesWithResponse(ctx, rid, resBearer(key))
 	require.NoError(t, err)

@@ -30,6 +30,7 @@ type platform struct {
 	url       string
 	client    *oapi.ClientWithResponses
 	transport *specTransport
+	verifier  *tokenverify.Verifier
 }
 
 // platformOption adjusts the resource service's configuration.
@@ -62,7 +63,7 @@ func startPlatform(t *testing.T, opts ...platformOption) *platform {
 	tr := newSpecTransport(t, spec)
 	client, err := oapi.NewClientWithResponses(srv.URL, oapi.WithHTTPClient(&http.Client{Transport: tr}))
 	require.NoError(t, err)
-	return &platform{auth: a, resource: svc, url: srv.URL, client: client, transport: tr}
+	return &platform{auth: a, resource: svc, url: srv.URL, client: client, transport: tr, verifier: verifier}
 }
 
 // apiKeyFor signs up (or, for admins, creates) a user and returns an API
@@ -83,9 +84,9 @@ func (p *platform) apiKeyFor(t *testing.T, email string, admin bool) (userID, ke
 	require.NoError(t, err)
 	pr, err := p.auth.svc.App.Authenticate(ctx, ns.Token)
 	require.NoError(t, err)
-	scopes := []string{"resources:read", "resources:write"}
+	scopes := []string{"resources:read", "resources:write", "jobs:read", "search:read"}
 	if admin {
-		scopes = append(scopes, "resources:admin")
+		scopes = append(scopes, "resources:admin", "jobs:admin")
 	}
 	k, err := p.auth.svc.App.CreateAPIKey(ctx, pr, app.APIKeyInput{Name: "tests", Scopes: scopes})
 	require.NoError(t, err)

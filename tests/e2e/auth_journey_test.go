@@ -85,7 +85,7 @@ func serve(t *testing.T, env []string) *exec.Cmd {
 		for sc.Scan() {
 			var rec map[string]any
 			if json.Unmarshal(sc.Bytes(), &rec) == nil && rec["msg"] == "serving" {
-				if serving++; serving == 3 { // auth, resource and the gateway
+				if serving++; serving == 4 { // auth, resource, processing and the gateway
 					close(ready)
 				}
 			}
@@ -124,7 +124,7 @@ func call(t *testing.T, method, url, token, contentType, body string) (int, map[
 // credentials and checks the user's key by introspection; the process shuts
 // down gracefully on SIGTERM.
 func TestAuthJourney(t *testing.T) {
-	authAddr, resAddr, gwAddr := freePort(t), freePort(t), freePort(t)
+	authAddr, resAddr, procAddr, gwAddr := freePort(t), freePort(t), freePort(t), freePort(t)
 	// Every call goes through the gateway, the platform's one public door.
 	base := "http://" + gwAddr
 	resBase := base
@@ -132,7 +132,7 @@ func TestAuthJourney(t *testing.T) {
 		"AUTH_DATABASE_URL="+testinfra.Postgres(t), "AUTH_ADDR="+authAddr, "AUTH_ISSUER="+base, "AUTH_URL=http://"+authAddr,
 		"REDIS_URL=", "LOG_LEVEL=info", "LATTICE_DATA_DIR="+t.TempDir(),
 		"RESOURCE_DATABASE_URL="+testinfra.MySQL(t), "RESOURCE_ADDR="+resAddr, "RESOURCE_URL=http://"+resAddr,
-		"GATEWAY_ADDR="+gwAddr)
+		"PROCESSING_ADDR="+procAddr, "PROCESSING_URL=http://"+procAddr, "GATEWAY_ADDR="+gwAddr)
 
 	out := lattice(t, env, "an admin password\n", "user", "create-admin", "--email", "ops@example.com", "--name", "Ops")
 	require.Contains(t, out, "created admin ops@example.com")

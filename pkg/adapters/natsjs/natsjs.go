@@ -8,10 +8,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lattice-platform/lattice/pkg/fault"
 	"github.com/lattice-platform/lattice/pkg/ports"
@@ -119,4 +121,46 @@ func (p *Publisher) PublishBatch(ctx context.Context, events []ports.Event) []er
 
 func unavailable(err error) error {
 	return fault.Wrap(fault.Unavailable, "the event bus did not confirm the event", err)
+}
+
+// RegisterLag exports the number of messages a durable consumer has not
+// acknowledged (waiting plus in flight) as lattice_consumer_pending: the
+// figure autoscalers such as KEDA scale workers on. It is read from the
+// server at each scrape.
+func RegisterLag(reg prometheus.Registerer, js jetstream.JetStream, stream, durable string) error {
+	return reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name:        "lattice_consumer_pending",
+		Help:        "Messages a JetStream consumer has not yet acknowledged (its lag).",
+		ConstLabels: prometheus.Labels{"stream": stream, "consumer": durable},
+	}, func() float64 {
+		n, err := ConsumerPending(context.Background(), js, stream, durable)
+		if err != nil {
+			return math.NaN()
+		}
+		return float64(n)
+	}))
+}
+
+// ConsumerPending is a durable consumer's lag: messages waiting plus those
+// delivered but not yet acknowledged.
+func ConsumerPending(ctx context.Context, js jetstream.JetStream, stream, durable string) (uint64, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	cons, err := js.Consumer(ctx, stream, durable)
+	if err != nil {
+		return 0, err
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return info.NumPending + uint64(info.NumAckPending), nil
+}
+
+// Ping checks that the JetStream server answers.
+func Ping(js jetstream.JetStream) func(context.Context) error {
+	return func(ctx context.Context) error {
+		_, err := js.AccountInfo(ctx)
+		return err
+	}
 }

@@ -104,7 +104,7 @@ func TestSubscriberRetriesThenParksPoisonInDLQ(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = sub.Subscribe(subCtx, "test-consumer", "events.test.>", func(_ context.Context, e ports.Event) error {
+		_ = sub.Subscribe(subCtx, "test-consumer", []string{"events.test.>"}, func(_ context.Context, e ports.Event) error {
 			if e.Subject == "events.test.poison" {
 				attempts.Add(1)
 				return errors.New("cannot handle this")

@@ -33,10 +33,13 @@ func NewSubscriber(js jetstream.JetStream, stream string, log *slog.Logger) *Sub
 }
 
 // Subscribe consumes until ctx ends.
-func (s *Subscriber) Subscribe(ctx context.Context, durable, subject string, handle func(context.Context, ports.Event) error) error {
+func (s *Subscriber) Subscribe(ctx context.Context, durable string, subjects []string, handle func(context.Context, ports.Event) error) error {
 	cons, err := s.js.CreateOrUpdateConsumer(ctx, s.stream, jetstream.ConsumerConfig{
-		Durable: durable, FilterSubject: subject, AckPolicy: jetstream.AckExplicitPolicy,
+		Durable: durable, FilterSubjects: subjects, AckPolicy: jetstream.AckExplicitPolicy,
 		MaxDeliver: s.MaxDeliver, AckWait: 30 * time.Second,
+		// One event at a time keeps stream order: an update is never applied
+		// before the create it follows.
+		MaxAckPending: 1,
 	})
 	if err != nil {
 		return fmt.Errorf("nats: consumer %s: %w", durable, err)
@@ -69,4 +72,9 @@ func (s *Subscriber) Subscribe(ctx context.Context, durable, subject string, han
 	<-ctx.Done()
 	cc.Drain()
 	return nil
+}
+
+// Pending is the durable consumer's lag (see ConsumerPending).
+func (s *Subscriber) Pending(ctx context.Context, durable string) (uint64, error) {
+	return ConsumerPending(ctx, s.js, s.stream, durable)
 }

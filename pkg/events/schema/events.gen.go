@@ -39,6 +39,7 @@ func (e CloudEventSpecversion) Valid() bool {
 
 // Defines values for CloudEventType.
 const (
+	CloudEventTypeChunksReady     CloudEventType = "chunks.ready"
 	CloudEventTypeFileDeleted     CloudEventType = "file.deleted"
 	CloudEventTypeFileRejected    CloudEventType = "file.rejected"
 	CloudEventTypeFileUploaded    CloudEventType = "file.uploaded"
@@ -51,6 +52,8 @@ const (
 // Valid indicates whether the value is a known member of the CloudEventType enum.
 func (e CloudEventType) Valid() bool {
 	switch e {
+	case CloudEventTypeChunksReady:
+		return true
 	case CloudEventTypeFileDeleted:
 		return true
 	case CloudEventTypeFileRejected:
@@ -121,6 +124,48 @@ func (e ResourceUpdatedChanged) Valid() bool {
 	}
 }
 
+// ChunkItem defines model for ChunkItem.
+type ChunkItem struct {
+	// Id Stable: derived from the resource, file and chunk content.
+	Id    string `json:"id"`
+	Index int    `json:"index"`
+	Text  string `json:"text"`
+
+	// Vector Little-endian float32 values, base64.
+	Vector []byte `json:"vector"`
+}
+
+// ChunkSet The object a chunks.ready event points to.
+type ChunkSet struct {
+	Chunks []ChunkItem `json:"chunks"`
+}
+
+// ChunksReady Processing finished a text (published by processing; consumed by
+// search). The chunks, with their vectors, are too large for a message,
+// so they are stored as a ChunkSet object in the JetStream object store
+// bucket named by `object.bucket` under `object.key` (a claim check);
+// the object is kept for at least the EVENTS stream's lifetime.
+// Together the chunks replace everything earlier derived from the same
+// resource and file.
+type ChunksReady struct {
+	ChunkCount int `json:"chunk_count"`
+	Dimensions int `json:"dimensions"`
+
+	// FileId The file the text came from; absent for the resource body.
+	FileId *string `json:"file_id,omitempty"`
+
+	// Model The embedding model; vectors of different models never mix.
+	Model string `json:"model"`
+
+	// Object Where a claim-checked payload is stored.
+	Object      ObjectRef `json:"object"`
+	ProcessedAt time.Time `json:"processed_at"`
+	ResourceId  string    `json:"resource_id"`
+
+	// Version The resource version the text was read at.
+	Version int64 `json:"version"`
+}
+
 // CloudEvent defines model for CloudEvent.
 type CloudEvent struct {
 	Data            map[string]interface{}    `json:"data"`
@@ -167,6 +212,13 @@ type FileUploaded struct {
 	ResourceId  string    `json:"resource_id"`
 	Sha256      string    `json:"sha256"`
 	Size        int64     `json:"size"`
+}
+
+// ObjectRef Where a claim-checked payload is stored.
+type ObjectRef struct {
+	Bucket string `json:"bucket"`
+	Key    string `json:"key"`
+	Sha256 string `json:"sha256"`
 }
 
 // ResourceCreated A resource's state as of an event.

@@ -18,6 +18,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
+	"github.com/go-chi/chi/v5"
 	nethttpmw "github.com/oapi-codegen/nethttp-middleware"
 
 	"github.com/lattice-platform/lattice/pkg/fault"
@@ -142,3 +143,44 @@ func decodeReason(err error) string {
 
 // ResponseError is the strict server's hook for errors handlers return.
 func ResponseError(w http.ResponseWriter, r *http.Request, err error) { problem.Write(w, r, err) }
+
+type requestKey struct{}
+
+// WithRequest makes the request available to strict handlers, which see
+// only a context: they need its bearer credential and some headers.
+func WithRequest(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestKey{}, r)))
+	})
+}
+
+// RequestFrom returns the request WithRequest stored, or nil.
+func RequestFrom(ctx context.Context) *http.Request {
+	r, _ := ctx.Value(requestKey{}).(*http.Request)
+	return r
+}
+
+// Bearer returns the bearer credential of the request WithRequest stored,
+// or "" when there is none.
+func Bearer(ctx context.Context) string {
+	r := RequestFrom(ctx)
+	if r == nil {
+		return ""
+	}
+	if h := r.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}
+
+// Router returns the router a generated strict server mounts on: unknown
+// paths answer a 404 problem, handlers can reach the request (WithRequest),
+// and requests are validated against spec first, except those skip picks.
+func Router(spec *openapi3.T, skip func(*http.Request) bool) chi.Router {
+	r := chi.NewRouter()
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		problem.Write(w, r, fault.New(fault.NotFound, "no such endpoint"))
+	})
+	r.Use(WithRequest, Validator(spec, nil, skip))
+	return r
+}

@@ -76,7 +76,8 @@ func (s *Service) DeleteClient(ctx context.Context, p domain.Principal, id strin
 }
 
 // ServiceClientID names the confidential client that Lattice's own
-// services use for introspection when they all run in one process.
+// services use when they all run in one process: for introspection, and
+// (with resources:admin) for processing to read what it indexes.
 const ServiceClientID = "lattice-services"
 
 // ProvisionServiceClient (re)creates the internal service client with a
@@ -89,7 +90,7 @@ func (s *Service) ProvisionServiceClient(ctx context.Context) (string, error) {
 	}
 	secret := randomToken("lcs_")
 	c := domain.Client{ID: ServiceClientID, Name: "Lattice services (introspection)", Type: domain.ClientConfidential,
-		SecretHash: domain.HashToken(secret), GrantTypes: []string{domain.GrantClientCredentials}, Scopes: []domain.Scope{},
+		SecretHash: domain.HashToken(secret), GrantTypes: []string{domain.GrantClientCredentials}, Scopes: []domain.Scope{"resources:admin"},
 		CreatedAt: s.deps.Clock.Now()}
 	if err := s.deps.Clients.Create(ctx, c); err != nil {
 		return "", err

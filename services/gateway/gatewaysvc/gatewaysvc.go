@@ -25,6 +25,7 @@ import (
 	"github.com/lattice-platform/lattice/services/gateway/publicspec"
 	"github.com/lattice-platform/lattice/services/gateway/routing"
 	"github.com/lattice-platform/lattice/services/gateway/usage"
+	processingoapi "github.com/lattice-platform/lattice/services/processing/oapi"
 	resourceoapi "github.com/lattice-platform/lattice/services/resource/oapi"
 )
 
@@ -133,11 +134,15 @@ func PublicSpec() (*openapi3.T, error) {
 	if err != nil {
 		return nil, err
 	}
+	processing, err := processingoapi.GetSpec()
+	if err != nil {
+		return nil, err
+	}
 	gateway, err := openapi3.NewLoader().LoadFromData(gatewaySpec)
 	if err != nil {
 		return nil, err
 	}
-	return publicspec.Bundle("Lattice API", "0.1.0", map[string]*openapi3.T{"auth": auth, "resource": resource, "gateway": gateway})
+	return publicspec.Bundle("Lattice API", "0.1.0", map[string]*openapi3.T{"auth": auth, "resource": resource, "processing": processing, "gateway": gateway})
 }
 
 // Reload re-reads the route file; on error the current table stays.

@@ -8,10 +8,9 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/lattice-platform/lattice/pkg/fault"
 	"github.com/lattice-platform/lattice/pkg/ports"
@@ -25,6 +24,8 @@ type Deps struct {
 	Extractor ports.TextExtractor
 	Embedder  ports.Embedder
 	Sink      ports.ChunkSink
+	Queue     ports.JobQueue
+	Access    ports.ResourceAccess
 	Clock     ports.Clock
 	// Jitter returns a number in [0,1) for retry spreading; nil uses
 	// math/rand.
@@ -69,15 +70,22 @@ type Event struct {
 	ResourceID string
 	Version    int64
 	FileID     string
+	Changed    []string // resource.updated: the fields that changed
 }
 
 // Intake turns an event into a queued job and returns it; other event
-// types are ignored (ok false). The job id derives from the event id, so a
-// redelivered event finds its job instead of making a second one.
+// types are ignored (ok false).
 func (s *Service) Intake(ctx context.Context, e Event) (job domain.Job, ok bool, err error) {
 	var kind domain.JobKind
 	switch e.Type {
-	case "resource.created", "resource.updated":
+	case "resource.created":
+		kind = domain.KindIndexResource
+	case "resource.updated":
+		if !slices.Contains(e.Changed, "title") && !slices.Contains(e.Changed, "body") {
+			// Visibility, tags and metadata reach search from the event
+			// itself; the text to embed did not change.
+			return domain.Job{}, false, nil
+		}
 		kind = domain.KindIndexResource
 	case "file.uploaded":
 		kind = domain.KindExtractFile
@@ -85,15 +93,22 @@ func (s *Service) Intake(ctx context.Context, e Event) (job domain.Job, ok bool,
 		return domain.Job{}, false, nil
 	}
 	now := s.deps.Clock.Now()
-	j := domain.Job{ID: uuid.NewSHA1(uuid.NameSpaceURL, []byte("lattice-event:"+e.ID)).String(), Kind: kind,
+	// The job takes the event's id (a UUIDv7): a redelivered event finds its
+	// job, and job ids sort by creation like every other id.
+	j := domain.Job{ID: e.ID, Kind: kind,
 		ResourceID: e.ResourceID, ResourceVersion: e.Version, FileID: e.FileID, State: domain.Queued,
 		MaxAttempts: s.opts.MaxAttempts, CreatedAt: now, UpdatedAt: now, NextAttemptAt: now}
 	err = s.deps.Jobs.Create(ctx, j)
 	if fault.Of(err, fault.Conflict) {
-		existing, gerr := s.deps.Jobs.Get(ctx, j.ID)
-		return existing, true, gerr
+		// A redelivered event: the job exists, but its message may not have
+		// been queued before the crash that caused the redelivery.
+		if j, err = s.deps.Jobs.Get(ctx, j.ID); err != nil {
+			return domain.Job{}, false, err
+		}
+	} else if err != nil {
+		return domain.Job{}, false, err
 	}
-	return j, err == nil, err
+	return j, true, s.deps.Queue.Enqueue(ctx, string(j.Kind), j.ID, j.ID)
 }
 
 // Outcome tells the queue what to do with a job's message.
@@ -172,8 +187,44 @@ func failureText(err error) string {
 }
 
 func (s *Service) process(ctx context.Context, job domain.Job) error {
+	if job.Kind == domain.KindReindex {
+		return s.reindex(ctx, job)
+	}
+	return s.processText(ctx, job, 0, 100)
+}
+
+// reindex redoes a resource's body and then each of its files, as one job.
+func (s *Service) reindex(ctx context.Context, job domain.Job) error {
+	files, err := s.deps.Content.FileIDs(ctx, job.ResourceID)
+	if err != nil {
+		return err
+	}
+	parts := len(files) + 1
+	body := job
+	body.Kind = domain.KindIndexResource
+	if err := s.processText(ctx, body, 0, 100/parts); err != nil {
+		return err
+	}
+	for i, id := range files {
+		file := job
+		file.Kind, file.FileID = domain.KindExtractFile, id
+		err := s.processText(ctx, file, 100*(i+1)/parts, 100*(i+2)/parts)
+		if fault.Of(err, fault.NotFound) || fault.Of(err, fault.Invalid) || fault.Of(err, fault.UnsupportedMedia) {
+			continue // deleted since, or rejected on upload: nothing to index
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// processText indexes one text, reporting progress from `from` to `to`
+// percent.
+func (s *Service) processText(ctx context.Context, job domain.Job, from, to int) error {
 	var text string
 	version := job.ResourceVersion
+	span := to - from
 	switch job.Kind {
 	case domain.KindIndexResource:
 		title, body, v, err := s.deps.Content.ResourceText(ctx, job.ResourceID)
@@ -194,7 +245,7 @@ func (s *Service) process(ctx context.Context, job domain.Job) error {
 	default:
 		return fault.New(fault.Invalid, "unknown job kind "+string(job.Kind))
 	}
-	s.progress(ctx, job.ID, 25)
+	s.progress(ctx, job.ID, from+span/4)
 	owner := job.ResourceID + "/" + job.FileID
 	chunks := domain.Split(owner, text, s.opts.Chunking)
 	ready := domain.ChunksReady{ResourceID: job.ResourceID, Version: version, FileID: job.FileID,
@@ -212,7 +263,7 @@ func (s *Service) process(ctx context.Context, job domain.Job) error {
 		for i, c := range batch {
 			ready.Chunks = append(ready.Chunks, domain.EmbeddedChunk{Chunk: c, Vector: vecs[i]})
 		}
-		s.progress(ctx, job.ID, 25+70*(start+len(batch))/max(len(chunks), 1))
+		s.progress(ctx, job.ID, from+span/4+span*7/10*(start+len(batch))/max(len(chunks), 1))
 	}
 	return s.deps.Sink.Ready(ctx, ready)
 }

@@ -54,6 +54,45 @@ func (c *content) FileContent(_ context.Context, _, fileID string) (io.ReadClose
 	return io.NopCloser(strings.NewReader(f[1])), f[0], nil
 }
 
+func (c *content) FileIDs(_ context.Context, id string) ([]string, error) {
+	if _, ok := c.text[id]; !ok {
+		return nil, fault.New(fault.NotFound, "resource not found")
+	}
+	return []string{"f-md", "f-bad"}, nil
+}
+
+// queue is a fake JobQueue that records messages, dropping duplicates.
+type queue struct {
+	mu   sync.Mutex
+	seen map[string]bool
+	msgs []string
+}
+
+func (q *queue) Enqueue(_ context.Context, _, jobID, dedupKey string) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.seen == nil {
+		q.seen = map[string]bool{}
+	}
+	if !q.seen[dedupKey] {
+		q.seen[dedupKey] = true
+		q.msgs = append(q.msgs, jobID)
+	}
+	return nil
+}
+
+// access lets callers read the resources listed for them.
+type access map[string][]string // bearer → resource ids
+
+func (a access) CheckRead(_ context.Context, bearer, resourceID string) error {
+	for _, id := range a[bearer] {
+		if id == resourceID {
+			return nil
+		}
+	}
+	return fault.New(fault.NotFound, "resource not found")
+}
+
 type sink struct {
 	mu       sync.Mutex
 	ready    []domain.ChunksReady
@@ -75,6 +114,11 @@ func (s *sink) Rejected(_ context.Context, _, fileID, reason string) error {
 }
 
 func setup(t *testing.T) (*app.Service, *content, *sink, *memory.JobStore) {
+	svc, c, s, jobs, _ := setupWithQueue(t)
+	return svc, c, s, jobs
+}
+
+func setupWithQueue(t *testing.T) (*app.Service, *content, *sink, *memory.JobStore, *queue) {
 	t.Helper()
 	c := &content{text: map[string]string{"r1": strings.Repeat("Lattice indexes resources for search. ", 60)},
 		files: map[string][2]string{
@@ -84,10 +128,12 @@ func setup(t *testing.T) (*app.Service, *content, *sink, *memory.JobStore) {
 		}}
 	s := &sink{}
 	jobs := memory.NewJobStore()
+	q := &queue{}
 	svc := app.New(app.Deps{Jobs: jobs, Content: c, Extractor: extract.Extractor{}, Embedder: hashembed.Embedder{}, Sink: s,
+		Queue: q, Access: access{"alice-token": {"r1"}},
 		Clock: &clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}, Jitter: func() float64 { return 0 }},
 		app.Options{MaxAttempts: 3, Chunking: domain.ChunkOptions{Target: 400}})
-	return svc, c, s, jobs
+	return svc, c, s, jobs, q
 }
 
 func TestIntakeIsIdempotentPerEvent(t *testing.T) {
@@ -113,7 +159,10 @@ func TestRunIndexesAResource(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	svc, _, s, _ := setup(t)
-	j, _, err := svc.Intake(ctx, app.Event{ID: "e1", Type: "resource.updated", ResourceID: "r1", Version: 2})
+	_, ok, err := svc.Intake(ctx, app.Event{ID: "e0", Type: "resource.updated", ResourceID: "r1", Version: 2, Changed: []string{"visibility"}})
+	require.NoError(t, err)
+	require.False(t, ok, "a change that leaves the text alone needs no job")
+	j, _, err := svc.Intake(ctx, app.Event{ID: "e1", Type: "resource.updated", ResourceID: "r1", Version: 2, Changed: []string{"body"}})
 	require.NoError(t, err)
 	out, err := svc.Run(ctx, j.ID)
 	require.NoError(t, err)
@@ -226,4 +275,86 @@ func TestCancelledJobsDoNotRun(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, out.Done)
 	require.False(t, errors.Is(err, domain.ErrJobNotFound))
+}
+
+func TestIntakeQueuesEachJobOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	svc, _, _, _, q := setupWithQueue(t)
+	for range 2 {
+		_, _, err := svc.Intake(ctx, app.Event{ID: "e1", Type: "file.uploaded", ResourceID: "r1", FileID: "f-md"})
+		require.NoError(t, err)
+	}
+	require.Len(t, q.msgs, 1, "a redelivered event re-queues under the same key, which the queue drops")
+}
+
+func TestJobAPIAuthorization(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	svc, _, _, _, q := setupWithQueue(t)
+	j, _, err := svc.Intake(ctx, app.Event{ID: "e1", Type: "resource.created", ResourceID: "r1"})
+	require.NoError(t, err)
+	other, _, err := svc.Intake(ctx, app.Event{ID: "e2", Type: "resource.created", ResourceID: "r2"})
+	require.NoError(t, err)
+
+	alice := domain.Caller{Subject: "alice", Scopes: []string{domain.ScopeRead}, Bearer: "alice-token"}
+	admin := domain.Caller{Subject: "root", Scopes: []string{domain.ScopeAdmin}}
+
+	got, err := svc.GetJob(ctx, alice, j.ID)
+	require.NoError(t, err)
+	require.Equal(t, j.ID, got.ID)
+	_, err = svc.GetJob(ctx, alice, other.ID)
+	require.ErrorIs(t, err, domain.ErrJobNotFound, "a job of an unreadable resource does not exist for the caller")
+	_, err = svc.GetJob(ctx, domain.Caller{}, j.ID)
+	require.True(t, fault.Of(err, fault.Unauthenticated))
+
+	list, err := svc.ListJobs(ctx, alice, ports.JobFilter{ResourceID: "r1"}, "", 10)
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	list, err = svc.ListJobs(ctx, alice, ports.JobFilter{ResourceID: "r2"}, "", 10)
+	require.NoError(t, err)
+	require.Empty(t, list)
+	_, err = svc.ListJobs(ctx, alice, ports.JobFilter{}, "", 10)
+	require.True(t, fault.Of(err, fault.Forbidden))
+	list, err = svc.ListJobs(ctx, admin, ports.JobFilter{}, "", 10)
+	require.NoError(t, err)
+	require.Len(t, list, 2)
+
+	_, err = svc.CancelJob(ctx, alice, j.ID)
+	require.True(t, fault.Of(err, fault.Forbidden))
+	cancelled, err := svc.CancelJob(ctx, admin, j.ID)
+	require.NoError(t, err)
+	require.Equal(t, domain.Cancelled, cancelled.State)
+	_, err = svc.CancelJob(ctx, admin, j.ID)
+	require.ErrorIs(t, err, domain.ErrJobFinished)
+	before := len(q.msgs)
+	retried, err := svc.RetryJob(ctx, admin, j.ID)
+	require.NoError(t, err)
+	require.Equal(t, domain.Queued, retried.State)
+	require.Len(t, q.msgs, before+1, "a retry queues a new message")
+}
+
+func TestReindexRedoesBodyAndFiles(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	svc, c, s, _, q := setupWithQueue(t)
+	const rid = "0193a1b2-0000-7000-8000-000000000001"
+	c.text[rid] = "Reindexed body text."
+	admin := domain.Caller{Subject: "root", Scopes: []string{domain.ScopeAdmin}}
+	_, err := svc.EnqueueReindex(ctx, admin, "not-a-uuid")
+	require.True(t, fault.Of(err, fault.Invalid))
+	_, err = svc.EnqueueReindex(ctx, domain.Caller{Subject: "alice", Scopes: []string{domain.ScopeRead}}, rid)
+	require.True(t, fault.Of(err, fault.Forbidden))
+
+	j, err := svc.EnqueueReindex(ctx, admin, rid)
+	require.NoError(t, err)
+	require.Equal(t, []string{j.ID}, q.msgs)
+	out, err := svc.Run(ctx, j.ID)
+	require.NoError(t, err)
+	require.Equal(t, domain.Succeeded, out.Job.State)
+	require.Len(t, s.ready, 2, "the body and the readable file; the corrupt file is skipped")
+	require.Equal(t, "", s.ready[0].FileID)
+	require.Contains(t, s.ready[0].Chunks[0].Text, "Reindexed body text.")
+	require.Equal(t, "f-md", s.ready[1].FileID)
+	require.Empty(t, s.rejected, "a reindex never rejects files")
 }

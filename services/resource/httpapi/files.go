@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/lattice-platform/lattice/pkg/fault"
+	"github.com/lattice-platform/lattice/pkg/platform/apimw"
 	"github.com/lattice-platform/lattice/services/resource/app"
 	"github.com/lattice-platform/lattice/services/resource/domain"
 	"github.com/lattice-platform/lattice/services/resource/oapi"
@@ -49,6 +50,8 @@ func (s *Server) UploadFile(ctx context.Context, req oapi.UploadFileRequestObjec
 				break
 			}
 		}
+	case req.Body == nil:
+		return nil, fault.New(fault.UnsupportedMedia, "send the file as application/octet-stream (with name) or as the file part of multipart/form-data")
 	default:
 		if req.Params.Name == nil || *req.Params.Name == "" {
 			return nil, fault.InvalidField("name", "is required for a raw upload")
@@ -132,7 +135,7 @@ func (s *Server) DownloadFile(ctx context.Context, req oapi.DownloadFileRequestO
 	if err != nil {
 		return nil, err
 	}
-	return fileContent{ctx: ctx, app: s.app, file: f, req: requestFrom(ctx)}, nil
+	return fileContent{ctx: ctx, app: s.app, file: f, req: apimw.RequestFrom(ctx)}, nil
 }
 
 type fileContent struct {

@@ -9,12 +9,9 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/go-chi/chi/v5"
 	openapi_types "github.com/oapi-codegen/runtime/types"
 
-	"github.com/lattice-platform/lattice/pkg/fault"
 	"github.com/lattice-platform/lattice/pkg/platform/apimw"
-	"github.com/lattice-platform/lattice/pkg/platform/problem"
 	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/services/resource/app"
 	"github.com/lattice-platform/lattice/services/resource/domain"
@@ -35,33 +32,13 @@ func Handler(svc *app.Service, verifier ports.TokenVerifier) (http.Handler, erro
 	if err != nil {
 		return nil, err
 	}
-	r := chi.NewRouter()
-	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		problem.Write(w, r, fault.New(fault.NotFound, "no such endpoint"))
-	})
-	r.Use(withRequest, apimw.Validator(spec, nil, IsUpload))
+	r := apimw.Router(spec, IsUpload)
 	strict := oapi.NewStrictHandlerWithOptions(&Server{app: svc, verifier: verifier}, nil, oapi.StrictHTTPServerOptions{
 		RequestErrorHandlerFunc:  apimw.RequestError,
 		ResponseErrorHandlerFunc: apimw.ResponseError,
 	})
 	oapi.HandlerWithOptions(strict, oapi.ChiServerOptions{BaseRouter: r, ErrorHandlerFunc: apimw.RequestError})
 	return r, nil
-}
-
-type requestKey struct{}
-
-// withRequest makes the request available to handlers, which see only a
-// context: they need its bearer credential and, for downloads, its Range
-// headers.
-func withRequest(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestKey{}, r)))
-	})
-}
-
-func requestFrom(ctx context.Context) *http.Request {
-	r, _ := ctx.Value(requestKey{}).(*http.Request)
-	return r
 }
 
 // IsUpload reports whether r is a file upload: a streamed body that is not
@@ -73,12 +50,7 @@ func IsUpload(r *http.Request) bool {
 // caller identifies the request: anonymous without a credential,
 // unauthenticated (401) with a bad one.
 func (s *Server) caller(ctx context.Context) (domain.Caller, error) {
-	var bearer string
-	if r := requestFrom(ctx); r != nil {
-		if h := r.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
-			bearer = strings.TrimSpace(h[7:])
-		}
-	}
+	bearer := apimw.Bearer(ctx)
 	if bearer == "" {
 		return domain.Caller{}, nil
 	}

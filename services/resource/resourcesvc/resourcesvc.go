@@ -130,7 +130,7 @@ func (s *Service) Run(ctx context.Context) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			if err := s.cfg.Subscriber.Subscribe(ctx, "resource-file-rejected", "events.file.rejected", s.onFileRejected); err != nil {
+			if err := s.cfg.Subscriber.Subscribe(ctx, "resource-file-rejected", []string{"events.file.rejected"}, s.onFileRejected); err != nil {
 				s.log.ErrorContext(ctx, "file.rejected consumer stopped", "error", err)
 			}
 		}()

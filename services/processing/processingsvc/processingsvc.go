@@ -1,0 +1,181 @@
+// Package processingsvc wires the processing service on NATS JetStream:
+// job state in a KV bucket, the JOBS work-queue stream, intake from the
+// EVENTS stream, chunk sets in the object store; resources are read
+// through the resource service's API.
+package processingsvc
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/lattice-platform/lattice/pkg/adapters/extract"
+	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
+	"github.com/lattice-platform/lattice/pkg/adapters/resourceapi"
+	eventschema "github.com/lattice-platform/lattice/pkg/events/schema"
+	"github.com/lattice-platform/lattice/pkg/platform/health"
+	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
+	"github.com/lattice-platform/lattice/pkg/platform/observe"
+	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/services/processing/app"
+	"github.com/lattice-platform/lattice/services/processing/domain"
+	"github.com/lattice-platform/lattice/services/processing/httpapi"
+)
+
+// Name is the service's name in logs, metrics and traces.
+const Name = "processing"
+
+// IntakeConsumer is the durable EVENTS consumer that turns events into jobs.
+const IntakeConsumer = "processing-intake"
+
+// Config is the processing service's configuration.
+type Config struct {
+	JetStream   jetstream.JetStream
+	Publisher   ports.EventPublisher
+	Subscriber  *natsjs.Subscriber
+	Verifier    ports.TokenVerifier
+	Embedder    ports.Embedder
+	ResourceURL string       // the resource service's base URL
+	ServiceHTTP *http.Client // carries the service credential (client credentials)
+	Concurrency int          // jobs run at once per process; default 4
+	AckWait     time.Duration
+	MaxAttempts int
+	Backoff     domain.Backoff
+	Clock       ports.Clock
+}
+
+// Service is a wired processing service.
+type Service struct {
+	App   *app.Service
+	HTTP  httpserver.Service
+	Queue *natsjs.WorkQueue
+	cfg   Config
+	log   *slog.Logger
+}
+
+// New builds the service.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 4
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = ports.SystemClock{}
+	}
+	jobs, err := natsjs.NewJobStore(ctx, cfg.JetStream, "jobs")
+	if err != nil {
+		return nil, err
+	}
+	queue, err := natsjs.NewWorkQueue(ctx, cfg.JetStream, log)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.AckWait > 0 {
+		queue.AckWait = cfg.AckWait
+	}
+	obs, err := natsjs.OpenChunkBucket(ctx, cfg.JetStream)
+	if err != nil {
+		return nil, err
+	}
+	resources, err := resourceapi.New(cfg.ResourceURL, cfg.ServiceHTTP, &http.Client{Timeout: 10 * time.Second})
+	if err != nil {
+		return nil, err
+	}
+	svc := app.New(app.Deps{
+		Jobs: jobs, Content: resources, Extractor: extract.Extractor{}, Embedder: cfg.Embedder,
+		Sink: natsjs.NewChunkSink(obs, cfg.Publisher), Queue: queue, Access: resources, Clock: cfg.Clock,
+	}, app.Options{MaxAttempts: cfg.MaxAttempts, Backoff: cfg.Backoff})
+	api, err := httpapi.Handler(svc, cfg.Verifier)
+	if err != nil {
+		return nil, err
+	}
+	metrics := observe.NewMetrics(Name)
+	if err := queue.RegisterLag(metrics.Registry); err != nil {
+		return nil, err
+	}
+	if err := natsjs.RegisterLag(metrics.Registry, cfg.JetStream, "EVENTS", IntakeConsumer); err != nil {
+		return nil, err
+	}
+	return &Service{
+		App: svc, Queue: queue, cfg: cfg, log: log,
+		HTTP: httpserver.Service{Name: Name, API: api, Checks: health.Checks{"nats": natsjs.Ping(cfg.JetStream)}, Metrics: metrics, Logger: log},
+	}, nil
+}
+
+// Run consumes events and works jobs until ctx ends.
+func (s *Service) Run(ctx context.Context) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		subjects := []string{"events.resource.created", "events.resource.updated", "events.file.uploaded"}
+		if err := s.cfg.Subscriber.Subscribe(ctx, IntakeConsumer, subjects, s.intake); err != nil {
+			s.log.ErrorContext(ctx, "event intake stopped", "error", err)
+		}
+	}()
+	defer func() { <-done }()
+	if err := s.Queue.Work(ctx, s.cfg.Concurrency, s.work); err != nil {
+		s.log.ErrorContext(ctx, "job workers stopped", "error", err)
+	}
+}
+
+// intake turns one resource event into a queued job.
+func (s *Service) intake(ctx context.Context, e ports.Event) error {
+	var env struct {
+		ID   string          `json:"id"`
+		Type string          `json:"type"`
+		Data json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(e.Payload, &env); err != nil {
+		s.log.WarnContext(ctx, "ignoring a malformed event", "event", e.ID)
+		return nil // retrying cannot fix it
+	}
+	ev := app.Event{ID: env.ID, Type: env.Type}
+	var err error
+	switch env.Type {
+	case "resource.created":
+		var d eventschema.ResourceCreated
+		err = json.Unmarshal(env.Data, &d)
+		ev.ResourceID, ev.Version = d.Id, d.Version
+	case "resource.updated":
+		var d eventschema.ResourceUpdated
+		err = json.Unmarshal(env.Data, &d)
+		ev.ResourceID, ev.Version = d.Resource.Id, d.Resource.Version
+		for _, c := range d.Changed {
+			ev.Changed = append(ev.Changed, string(c))
+		}
+	case "file.uploaded":
+		var d eventschema.FileUploaded
+		err = json.Unmarshal(env.Data, &d)
+		ev.ResourceID, ev.FileID = d.ResourceId, d.Id
+	}
+	if err != nil || ev.ResourceID == "" {
+		s.log.WarnContext(ctx, "ignoring a malformed event", "event", e.ID, "type", env.Type)
+		return nil
+	}
+	j, ok, err := s.App.Intake(ctx, ev)
+	if ok {
+		s.log.InfoContext(ctx, "job queued", "job", j.ID, "kind", j.Kind, "resource", j.ResourceID)
+	}
+	return err
+}
+
+// work runs one attempt of a job.
+func (s *Service) work(ctx context.Context, jobID string) natsjs.Verdict {
+	out, err := s.App.Run(ctx, jobID)
+	if err != nil {
+		s.log.WarnContext(ctx, "job attempt could not be recorded; redelivering", "job", jobID, "error", err)
+		return natsjs.Verdict{RetryAfter: 5 * time.Second}
+	}
+	if out.Done {
+		s.log.InfoContext(ctx, "job finished", "job", jobID, "state", out.Job.State, "attempts", out.Job.Attempts)
+		return natsjs.Verdict{Done: true}
+	}
+	s.log.InfoContext(ctx, "job attempt failed; retrying", "job", jobID, "attempt", out.Job.Attempts, "error", out.Job.LastError, "retry_after_s", out.RetryAfter)
+	return natsjs.Verdict{RetryAfter: time.Duration(out.RetryAfter * float64(time.Second))}
+}
+
+// Close releases nothing: the bus connection belongs to the caller.
+func (s *Service) Close() {}

@@ -1,0 +1,331 @@
+package contract_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/lattice-platform/lattice/pkg/adapters/hashembed"
+	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
+	"github.com/lattice-platform/lattice/pkg/events"
+	"github.com/lattice-platform/lattice/pkg/events/schema"
+	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
+	"github.com/lattice-platform/lattice/pkg/testinfra"
+	"github.com/lattice-platform/lattice/services/processing/domain"
+	procapi "github.com/lattice-platform/lattice/services/processing/oapi"
+	"github.com/lattice-platform/lattice/services/processing/processingsvc"
+	"github.com/lattice-platform/lattice/services/resource/oapi"
+	"github.com/lattice-platform/lattice/services/resource/resourcesvc"
+)
+
+// pipeline is auth, resource and processing on one NATS container, wired
+// as in production: processing reads resources with a client-credentials
+// token and publishes chunks.ready and file.rejected on EVENTS.
+type pipeline struct {
+	*platform
+	js        jetstream.JetStream
+	jobs      *procapi.ClientWithResponses
+	processes *processingsvc.Service
+	events    *eventLog
+}
+
+// eventLog records every event on EVENTS, validated against events.yaml.
+type eventLog struct {
+	mu  sync.Mutex
+	all []map[string]any
+}
+
+func (l *eventLog) ofType(typ string) []map[string]any {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []map[string]any
+	for _, e := range l.all {
+		if e["type"] == typ {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+var eventSchemas = map[string]string{
+	"resource.created": "ResourceCreated", "resource.updated": "ResourceUpdated", "resource.deleted": "ResourceDeleted",
+	"file.uploaded": "FileUploaded", "file.deleted": "FileDeleted", "file.rejected": "FileRejected", "chunks.ready": "ChunksReady",
+}
+
+func eventsDoc(t *testing.T) *openapi3.T {
+	t.Helper()
+	doc, err := openapi3.NewLoader().LoadFromFile("../../openapi/events.yaml")
+	require.NoError(t, err)
+	require.NoError(t, doc.Validate(context.Background()))
+	return doc
+}
+
+// recordEvents follows EVENTS with an ordered consumer and validates each
+// event's envelope and payload as it arrives.
+func recordEvents(t *testing.T, ctx context.Context, js jetstream.JetStream) *eventLog {
+	t.Helper()
+	doc := eventsDoc(t)
+	log := &eventLog{}
+	cons, err := js.OrderedConsumer(ctx, "EVENTS", jetstream.OrderedConsumerConfig{})
+	require.NoError(t, err)
+	cc, err := cons.Consume(func(msg jetstream.Msg) {
+		var env map[string]any
+		if err := json.Unmarshal(msg.Data(), &env); err != nil {
+			t.Errorf("event is not JSON: %s", msg.Data())
+			return
+		}
+		if err := doc.Components.Schemas["CloudEvent"].Value.VisitJSON(env); err != nil {
+			t.Errorf("envelope: %v: %s", err, msg.Data())
+		}
+		if err := doc.Components.Schemas[eventSchemas[env["type"].(string)]].Value.VisitJSON(env["data"]); err != nil {
+			t.Errorf("%s payload: %v: %s", env["type"], err, msg.Data())
+		}
+		log.mu.Lock()
+		log.all = append(log.all, env)
+		log.mu.Unlock()
+	})
+	require.NoError(t, err)
+	t.Cleanup(cc.Stop)
+	return log
+}
+
+func startPipeline(t *testing.T) *pipeline {
+	t.Helper()
+	ctx := context.Background()
+	broker := testinfra.NATSContainer(t)
+	nc, js, err := natsjs.Connect(broker.URL, "pipeline-test")
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	require.NoError(t, natsjs.EnsureStreams(ctx, js))
+	pub := natsjs.NewPublisher(js, 5*time.Second)
+	quiet := slog.New(slog.DiscardHandler)
+	sub := natsjs.NewSubscriber(js, "EVENTS", quiet)
+	p := startPlatform(t, func(c *resourcesvc.Config) { c.Publisher, c.Subscriber = pub, sub })
+	runCtx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	t.Cleanup(func() { stop(); wg.Wait() })
+	wg.Add(1)
+	go func() { defer wg.Done(); p.resource.Run(runCtx) }()
+
+	svcClient, err := p.auth.svc.App.RegisterClient(ctx, clientInput("processing", "resources:admin"))
+	require.NoError(t, err)
+	cc := clientcredentials.Config{ClientID: svcClient.Client.ID, ClientSecret: svcClient.Secret, TokenURL: p.auth.url + "/oauth2/token"}
+	svc, err := processingsvc.New(ctx, processingsvc.Config{
+		JetStream: js, Publisher: pub, Subscriber: sub, Verifier: p.verifier, Embedder: hashembed.Embedder{},
+		ResourceURL: p.url, ServiceHTTP: cc.Client(ctx), Concurrency: 2,
+		Backoff: domain.Backoff{Base: 100 * time.Millisecond, Max: time.Second},
+	}, quiet)
+	require.NoError(t, err)
+	wg.Add(1)
+	go func() { defer wg.Done(); svc.Run(runCtx) }()
+	srv := httptest.NewServer(httpserver.Handler(httpserver.Config{}, svc.HTTP))
+	t.Cleanup(srv.Close)
+	spec, err := procapi.GetSpec()
+	require.NoError(t, err)
+	jobs, err := procapi.NewClientWithResponses(srv.URL, procapi.WithHTTPClient(&http.Client{Transport: newSpecTransport(t, spec)}))
+	require.NoError(t, err)
+	return &pipeline{platform: p, js: js, jobs: jobs, processes: svc, events: recordEvents(t, runCtx, js)}
+}
+
+func jobBearer(token string) procapi.RequestEditorFn {
+	return func(_ context.Context, req *http.Request) error {
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		return nil
+	}
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %s: %s", within, what)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+func (p *pipeline) upload(t *testing.T, token, resourceID, name string, content []byte) oapi.File {
+	t.Helper()
+	resp, err := p.client.UploadFileWithBodyWithResponse(context.Background(), uuid.MustParse(resourceID), &oapi.UploadFileParams{Name: &name},
+		"application/octet-stream", bytes.NewReader(content), resBearer(token))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusCreated, resp.StatusCode(), string(resp.Body))
+	return *resp.JSON201
+}
+
+// TestProcessingPipeline follows a resource and its files through
+// processing: chunks.ready for the body and a readable file, with the chunk
+// set fetched and checked; file.rejected (and a rejected file) for a
+// corrupt one; and the job API over the jobs that did it.
+func TestProcessingPipeline(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	p := startPipeline(t)
+	_, alice := p.apiKeyFor(t, "alice-proc@example.com", false)
+	_, bob := p.apiKeyFor(t, "bob-proc@example.com", false)
+	_, admin := p.apiKeyFor(t, "admin-proc@example.com", true)
+
+	created, err := p.client.CreateResourceWithResponse(ctx, nil, newInput("Pipeline notes", oapi.Private), resBearer(alice))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusCreated, created.StatusCode())
+	rid := created.JSON201.Id.String()
+	md := p.upload(t, alice, rid, "notes.md", []byte("# Aurora\n\nThe aurora borealis glows green over Tromsø.\n"))
+	bad := p.upload(t, alice, rid, "broken.json", []byte(`{"broken":`))
+
+	chunksFor := func(fileID string) map[string]any {
+		for _, e := range p.events.ofType("chunks.ready") {
+			d := e["data"].(map[string]any)
+			if d["resource_id"] == rid && (d["file_id"] == nil && fileID == "" || d["file_id"] == fileID) {
+				return d
+			}
+		}
+		return nil
+	}
+	eventually(t, 30*time.Second, "chunks.ready for the body and the markdown file", func() bool {
+		return chunksFor("") != nil && chunksFor(md.Id.String()) != nil
+	})
+	ready := chunksFor(md.Id.String())
+	require.Equal(t, hashembed.Model, ready["model"])
+	require.EqualValues(t, 1024, ready["dimensions"])
+
+	// The claim check: the chunk set is in the object store, matches its
+	// digest and its schema, and holds the file's text with its vectors.
+	obs, err := natsjs.OpenChunkBucket(ctx, p.js)
+	require.NoError(t, err)
+	var ref schema.ChunksReady
+	raw, _ := json.Marshal(ready)
+	require.NoError(t, json.Unmarshal(raw, &ref))
+	set, err := natsjs.NewChunkSets(obs).Fetch(ctx, ref)
+	require.NoError(t, err)
+	require.Len(t, set.Chunks, ref.ChunkCount)
+	require.Contains(t, set.Chunks[0].Text, "aurora borealis glows green")
+	vec, err := events.DecodeVector(set.Chunks[0].Vector)
+	require.NoError(t, err)
+	require.Len(t, vec, 1024)
+	var setJSON map[string]any
+	rawSet, _ := json.Marshal(set)
+	require.NoError(t, json.Unmarshal(rawSet, &setJSON))
+	require.NoError(t, eventsDoc(t).Components.Schemas["ChunkSet"].Value.VisitJSON(setJSON))
+
+	// The corrupt file: file.rejected, and the resource service marks it.
+	eventually(t, 30*time.Second, "the corrupt file is marked rejected", func() bool {
+		resp, err := p.client.GetFileWithResponse(ctx, created.JSON201.Id, bad.Id, resBearer(alice))
+		return err == nil && resp.JSON200 != nil && resp.JSON200.Status == oapi.Rejected
+	})
+	require.Len(t, p.events.ofType("file.rejected"), 1)
+
+	// The job API.
+	rUUID := created.JSON201.Id
+	list, err := p.jobs.ListJobsWithResponse(ctx, &procapi.ListJobsParams{ResourceId: &rUUID}, jobBearer(alice))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, list.StatusCode(), string(list.Body))
+	require.Len(t, list.JSON200.Items, 3, "one job per event: the resource and two files")
+	states := map[procapi.JobState]int{}
+	var deadJob procapi.Job
+	for _, j := range list.JSON200.Items {
+		states[j.State]++
+		if j.State == procapi.Dead {
+			deadJob = j
+		}
+	}
+	require.Equal(t, map[procapi.JobState]int{procapi.Succeeded: 2, procapi.Dead: 1}, states)
+	require.Equal(t, bad.Id, *deadJob.FileId)
+	require.NotEmpty(t, *deadJob.LastError)
+	require.Equal(t, 1, deadJob.Attempts, "a corrupt file is not retried")
+
+	got, err := p.jobs.GetJobWithResponse(ctx, deadJob.Id, jobBearer(alice))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, got.StatusCode())
+	for _, c := range []struct {
+		token  string
+		status int
+	}{{bob, http.StatusNotFound}, {"", http.StatusUnauthorized}, {"not-a-token", http.StatusUnauthorized}} {
+		got, err := p.jobs.GetJobWithResponse(ctx, deadJob.Id, jobBearer(c.token))
+		require.NoError(t, err)
+		require.Equal(t, c.status, got.StatusCode(), "token %q", c.token)
+	}
+	bobList, err := p.jobs.ListJobsWithResponse(ctx, &procapi.ListJobsParams{ResourceId: &rUUID}, jobBearer(bob))
+	require.NoError(t, err)
+	require.Empty(t, bobList.JSON200.Items, "jobs of a resource bob cannot read are hidden")
+	all, err := p.jobs.ListJobsWithResponse(ctx, &procapi.ListJobsParams{}, jobBearer(alice))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusForbidden, all.StatusCode())
+
+	// Admin: paging, retry, cancel and reindex.
+	one := 1
+	page, err := p.jobs.ListJobsWithResponse(ctx, &procapi.ListJobsParams{ResourceId: &rUUID, Limit: &one}, jobBearer(admin))
+	require.NoError(t, err)
+	require.Len(t, page.JSON200.Items, 1)
+	require.NotNil(t, page.JSON200.NextCursor)
+	next, err := p.jobs.ListJobsWithResponse(ctx, &procapi.ListJobsParams{ResourceId: &rUUID, Limit: &one, Cursor: page.JSON200.NextCursor}, jobBearer(admin))
+	require.NoError(t, err)
+	require.NotEqual(t, page.JSON200.Items[0].Id, next.JSON200.Items[0].Id)
+	badCursor := "!!"
+	bc, err := p.jobs.ListJobsWithResponse(ctx, &procapi.ListJobsParams{Cursor: &badCursor}, jobBearer(admin))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusBadRequest, bc.StatusCode())
+
+	retried, err := p.jobs.RetryJobWithResponse(ctx, deadJob.Id, jobBearer(alice))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusForbidden, retried.StatusCode())
+	retried, err = p.jobs.RetryJobWithResponse(ctx, deadJob.Id, jobBearer(admin))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, retried.StatusCode(), string(retried.Body))
+	eventually(t, 30*time.Second, "the retried job dies again", func() bool {
+		got, err := p.jobs.GetJobWithResponse(ctx, deadJob.Id, jobBearer(admin))
+		return err == nil && got.JSON200 != nil && got.JSON200.State == procapi.Dead
+	})
+	cancelled, err := p.jobs.CancelJobWithResponse(ctx, deadJob.Id, jobBearer(admin))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusConflict, cancelled.StatusCode(), "a finished job cannot be cancelled")
+
+	reindex, err := p.jobs.EnqueueJobWithResponse(ctx, procapi.JobRequest{Kind: procapi.JobRequestKindReindex, ResourceId: rUUID}, jobBearer(admin))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusAccepted, reindex.StatusCode(), string(reindex.Body))
+	eventually(t, 30*time.Second, "the reindex succeeds", func() bool {
+		got, err := p.jobs.GetJobWithResponse(ctx, reindex.JSON202.Id, jobBearer(admin))
+		return err == nil && got.JSON200 != nil && got.JSON200.State == procapi.Succeeded && got.JSON200.Progress == 100
+	})
+	denied, err := p.jobs.EnqueueJobWithResponse(ctx, procapi.JobRequest{Kind: procapi.JobRequestKindReindex, ResourceId: rUUID}, jobBearer(alice))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusForbidden, denied.StatusCode())
+	missing, err := p.jobs.GetJobWithResponse(ctx, uuid.New(), jobBearer(admin))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusNotFound, missing.StatusCode())
+
+	// Bad input is a 4xx problem, never a 500.
+	for _, c := range []struct{ method, path, body string }{
+		{"GET", "/v1/jobs/not-a-uuid", ""},
+		{"GET", "/v1/jobs?state=sleeping", ""},
+		{"GET", "/v1/jobs?limit=0", ""},
+		{"POST", "/v1/jobs", `{"kind":"everything","resource_id":"` + rid + `"}`},
+		{"POST", "/v1/jobs", `{"kind":"reindex"}`},
+		{"POST", "/v1/jobs", `not json`},
+	} {
+		req, _ := http.NewRequest(c.method, p.jobs.ClientInterface.(*procapi.Client).Server+strings.TrimPrefix(c.path, "/"), strings.NewReader(c.body))
+		req.Header.Set("Authorization", "Bearer "+admin)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusBadRequest, resp.StatusCode, "%s %s", c.method, c.path)
+		require.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
+	}
+}
