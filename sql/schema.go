@@ -14,3 +14,8 @@ var Auth embed.FS
 //
 //go:embed resource/migrations/*.sql
 var Resource embed.FS
+
+// Search holds the search service's MySQL-protocol migrations.
+//
+//go:embed search/migrations/*.sql
+var Search embed.FS

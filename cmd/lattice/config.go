@@ -14,6 +14,7 @@ import (
 	"github.com/lattice-platform/lattice/services/gateway/gatewaysvc"
 	"github.com/lattice-platform/lattice/services/processing/processingsvc"
 	"github.com/lattice-platform/lattice/services/resource/resourcesvc"
+	"github.com/lattice-platform/lattice/services/search/searchsvc"
 )
 
 // Config is everything the binary reads from the environment. README.md's
@@ -43,6 +44,8 @@ type Config struct {
 	Upstreams map[string]string
 	RedisURL  string
 
+	Search         searchsvc.Config
+	SearchHTTP     httpserver.Config
 	Processing     processingsvc.Config
 	ProcessingHTTP httpserver.Config
 	// Embeddings selects the embedder processing and search share: an
@@ -114,6 +117,12 @@ func loadConfig(env *config.Env) (Config, error) {
 	}
 	if legacy := env.String("LEGACY_BASE_URL", ""); legacy != "" {
 		c.Upstreams["legacy"] = strings.TrimSuffix(legacy, "/")
+	}
+	c.SearchHTTP = httpserver.Config{Addr: env.String("SEARCH_ADDR", "127.0.0.1:8083"), MaxBodyBytes: maxBody}
+	c.Search = searchsvc.Config{
+		DatabaseURL: env.String("SEARCH_DATABASE_URL", "root@tcp(127.0.0.1:3306)/lattice_search"),
+		Consumer:    env.String("SEARCH_CONSUMER", "search-indexer"),
+		Window:      env.Int("SEARCH_WINDOW", 200),
 	}
 	c.ProcessingHTTP = httpserver.Config{Addr: env.String("PROCESSING_ADDR", "127.0.0.1:8084"), MaxBodyBytes: maxBody}
 	c.Processing = processingsvc.Config{

@@ -31,6 +31,7 @@ import (
 	"github.com/lattice-platform/lattice/services/auth/authsvc"
 	"github.com/lattice-platform/lattice/services/gateway/gatewaysvc"
 	"github.com/lattice-platform/lattice/services/processing/processingsvc"
+	"github.com/lattice-platform/lattice/services/search/searchsvc"
 	"github.com/lattice-platform/lattice/services/resource/resourcesvc"
 	"github.com/nats-io/nats.go/jetstream"
 	goredis "github.com/redis/go-redis/v9"
@@ -43,7 +44,7 @@ var (
 	// targets lists every service in start order: a service starts after
 	// those it calls (the gateway last).
 	targets = []string{"auth", "resource", "search", "processing", "analytics", "gateway"}
-	built   = map[string]bool{"auth": true, "resource": true, "processing": true, "gateway": true}
+	built   = map[string]bool{"auth": true, "resource": true, "search": true, "processing": true, "gateway": true}
 )
 
 // parseTarget turns --target into the services to run, refusing unbuilt
@@ -269,6 +270,22 @@ func buildServices(ctx context.Context, services []string, cfg Config, log *slog
 				return built, fmt.Errorf("gateway: %w", err)
 			}
 			built = append(built, builtService{name: name, http: svc.HTTP, httpCfg: cfg.GatewayHTTP, log: svcLog, run: svc.Run, close: func() {}})
+		case "search":
+			v, b, err := verifierAndBus(svcLog)
+			if err != nil {
+				return built, err
+			}
+			sc := cfg.Search
+			sc.Verifier, sc.JetStream, sc.Subscriber = v, b.js, b.subscriber
+			sc.IndexDir = filepath.Join(cfg.DataDir, sc.Consumer)
+			if sc.Embedder, err = embedder(cfg); err != nil {
+				return built, err
+			}
+			svc, err := searchsvc.New(ctx, sc, svcLog)
+			if err != nil {
+				return built, fmt.Errorf("search: %w", err)
+			}
+			built = append(built, builtService{name: name, http: svc.HTTP, httpCfg: cfg.SearchHTTP, log: svcLog, run: svc.Run, close: svc.Close})
 		case "processing":
 			v, b, err := verifierAndBus(svcLog)
 			if err != nil {

@@ -67,6 +67,9 @@ func lattice(t *testing.T, env []string, stdin string, args ...string) string {
 	return out.String()
 }
 
+// services are those `lattice serve --target=all` runs.
+var services = []string{"auth", "resource", "search", "processing", "gateway"}
+
 // serve starts `lattice serve` and waits until every built service logs
 // that it is serving.
 func serve(t *testing.T, env []string) *exec.Cmd {
@@ -85,7 +88,7 @@ func serve(t *testing.T, env []string) *exec.Cmd {
 		for sc.Scan() {
 			var rec map[string]any
 			if json.Unmarshal(sc.Bytes(), &rec) == nil && rec["msg"] == "serving" {
-				if serving++; serving == 4 { // auth, resource, processing and the gateway
+				if serving++; serving == len(services) {
 					close(ready)
 				}
 			}
@@ -124,16 +127,8 @@ func call(t *testing.T, method, url, token, contentType, body string) (int, map[
 // credentials and checks the user's key by introspection; the process shuts
 // down gracefully on SIGTERM.
 func TestAuthJourney(t *testing.T) {
-	authAddr, resAddr, procAddr, gwAddr := freePort(t), freePort(t), freePort(t), freePort(t)
-	// Every call goes through the gateway, the platform's one public door.
-	base := "http://" + gwAddr
+	env, base := platformEnv(t)
 	resBase := base
-	env := append(os.Environ(),
-		"AUTH_DATABASE_URL="+testinfra.Postgres(t), "AUTH_ADDR="+authAddr, "AUTH_ISSUER="+base, "AUTH_URL=http://"+authAddr,
-		"REDIS_URL=", "LOG_LEVEL=info", "LATTICE_DATA_DIR="+t.TempDir(),
-		"RESOURCE_DATABASE_URL="+testinfra.MySQL(t), "RESOURCE_ADDR="+resAddr, "RESOURCE_URL=http://"+resAddr,
-		"PROCESSING_ADDR="+procAddr, "PROCESSING_URL=http://"+procAddr, "GATEWAY_ADDR="+gwAddr)
-
 	out := lattice(t, env, "an admin password\n", "user", "create-admin", "--email", "ops@example.com", "--name", "Ops")
 	require.Contains(t, out, "created admin ops@example.com")
 	out = lattice(t, env, "", "client", "create", "--name", "indexer", "--type", "confidential", "--grant", "client_credentials", "--scope", "search:read")
@@ -203,6 +198,25 @@ func TestAuthJourney(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("lattice did not stop within 30s of SIGTERM")
 	}
+}
+
+// platformEnv is the environment of a whole platform on free loopback
+// ports with fresh databases, and the gateway's base URL: every call goes
+// through the gateway, the platform's one public door.
+func platformEnv(t *testing.T) ([]string, string) {
+	t.Helper()
+	addr := map[string]string{}
+	for _, s := range services {
+		addr[s] = freePort(t)
+	}
+	base := "http://" + addr["gateway"]
+	env := append(os.Environ(),
+		"AUTH_DATABASE_URL="+testinfra.Postgres(t), "AUTH_ADDR="+addr["auth"], "AUTH_ISSUER="+base, "AUTH_URL=http://"+addr["auth"],
+		"REDIS_URL=", "LOG_LEVEL=info", "LATTICE_DATA_DIR="+t.TempDir(),
+		"RESOURCE_DATABASE_URL="+testinfra.MySQL(t), "RESOURCE_ADDR="+addr["resource"], "RESOURCE_URL=http://"+addr["resource"],
+		"SEARCH_DATABASE_URL="+testinfra.MySQL(t), "SEARCH_ADDR="+addr["search"], "SEARCH_URL=http://"+addr["search"],
+		"PROCESSING_ADDR="+addr["processing"], "PROCESSING_URL=http://"+addr["processing"], "GATEWAY_ADDR="+addr["gateway"])
+	return env, base
 }
 
 func sortedScope(s string) string {

@@ -27,6 +27,7 @@ import (
 	"github.com/lattice-platform/lattice/services/gateway/usage"
 	processingoapi "github.com/lattice-platform/lattice/services/processing/oapi"
 	resourceoapi "github.com/lattice-platform/lattice/services/resource/oapi"
+	searchoapi "github.com/lattice-platform/lattice/services/search/oapi"
 )
 
 // Name is the service's name in logs, metrics and traces.
@@ -138,11 +139,15 @@ func PublicSpec() (*openapi3.T, error) {
 	if err != nil {
 		return nil, err
 	}
+	search, err := searchoapi.GetSpec()
+	if err != nil {
+		return nil, err
+	}
 	gateway, err := openapi3.NewLoader().LoadFromData(gatewaySpec)
 	if err != nil {
 		return nil, err
 	}
-	return publicspec.Bundle("Lattice API", "0.1.0", map[string]*openapi3.T{"auth": auth, "resource": resource, "processing": processing, "gateway": gateway})
+	return publicspec.Bundle("Lattice API", "0.1.0", map[string]*openapi3.T{"auth": auth, "resource": resource, "processing": processing, "search": search, "gateway": gateway})
 }
 
 // Reload re-reads the route file; on error the current table stays.

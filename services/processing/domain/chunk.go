@@ -4,6 +4,7 @@ package domain
 
 import (
 	"crypto/sha256"
+	"strconv"
 	"encoding/hex"
 	"strings"
 	"unicode"
@@ -82,8 +83,18 @@ func Split(resourceID, text string, opts ChunkOptions) []Chunk {
 	if len(cur) > carried { // not just the overlap of the last chunk
 		flush()
 	}
+	seen := map[string]int{}
 	for i := range chunks {
-		chunks[i].ID = chunkID(resourceID, chunks[i].Text)
+		id := chunkID(resourceID, chunks[i].Text)
+		if n := seen[id]; n > 0 {
+			// A repeated passage: number the repeats so ids stay unique
+			// within the text and still depend only on its content.
+			seen[id]++
+			id = chunkID(resourceID, chunks[i].Text+"\x00"+strconv.Itoa(n))
+		} else {
+			seen[id] = 1
+		}
+		chunks[i].ID = id
 	}
 	return chunks
 }

@@ -90,3 +90,17 @@ func TestSplitEdgeCases(t *testing.T) {
 		require.True(t, strings.HasPrefix(c.Text, "é"), "cut on rune boundaries")
 	}
 }
+
+func TestRepeatedPassagesGetDistinctIDs(t *testing.T) {
+	t.Parallel()
+	para := strings.Repeat("The same paragraph again. ", 10)
+	chunks := domain.Split("r1", para+"\n\n"+para+"\n\n"+para, domain.ChunkOptions{Target: len(para) + 5, Overlap: -1})
+	require.Len(t, chunks, 3)
+	ids := map[string]bool{}
+	for _, c := range chunks {
+		ids[c.ID] = true
+	}
+	require.Len(t, ids, 3, "ids are unique within a text")
+	again := domain.Split("r1", para+"\n\n"+para+"\n\n"+para, domain.ChunkOptions{Target: len(para) + 5, Overlap: -1})
+	require.Equal(t, chunks, again, "and still depend only on the content")
+}

@@ -1,0 +1,214 @@
+// Package bleveindex is the search service's full-text ranker on bleve
+// (scorch, BM25): one bleve document per chunk, carrying its document's
+// owner, visibility, tags, metadata and update time so that visibility and
+// filters are part of the query, not applied afterwards.
+package bleveindex
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis/lang/en"
+	"github.com/blevesearch/bleve/v2/mapping"
+	"github.com/blevesearch/bleve/v2/search/highlight/highlighter/html"
+	"github.com/blevesearch/bleve/v2/search/query"
+	index "github.com/blevesearch/bleve_index_api"
+
+	"github.com/lattice-platform/lattice/pkg/fault"
+	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/services/search/domain"
+)
+
+// Index is the bleve ports.TextIndex.
+type Index struct {
+	idx bleve.Index
+	mu  sync.Mutex          // serialises Replace, which reads and writes res
+	res map[string][]string // resource id → its indexed chunk ids
+}
+
+var _ ports.TextIndex = (*Index)(nil)
+
+// chunkDoc is what bleve indexes for a chunk.
+type chunkDoc struct {
+	Text       string   `json:"text"`
+	Resource   string   `json:"resource"`
+	Owner      string   `json:"owner"`
+	Visibility string   `json:"visibility"`
+	Tags       []string `json:"tags"`
+	Meta       []string `json:"meta"` // "key=value"
+	Updated    string   `json:"updated"`
+}
+
+func indexMapping() mapping.IndexMapping {
+	keyword := bleve.NewKeywordFieldMapping()
+	keyword.Store, keyword.IncludeInAll = false, false
+	text := bleve.NewTextFieldMapping()
+	text.Analyzer, text.Store, text.IncludeTermVectors = en.AnalyzerName, true, true
+	updated := bleve.NewDateTimeFieldMapping()
+	updated.Store = false
+	doc := bleve.NewDocumentStaticMapping()
+	doc.AddFieldMappingsAt("text", text)
+	for _, f := range []string{"resource", "owner", "visibility", "tags", "meta"} {
+		doc.AddFieldMappingsAt(f, keyword)
+	}
+	doc.AddFieldMappingsAt("updated", updated)
+	m := bleve.NewIndexMapping()
+	m.DefaultMapping = doc
+	m.ScoringModel = index.BM25Scoring
+	m.DefaultAnalyzer = en.AnalyzerName
+	return m
+}
+
+// New creates an empty index in dir, removing whatever an earlier process
+// left there: the index is rebuilt from the store on every start.
+func New(dir string) (*Index, error) {
+	if err := os.RemoveAll(dir); err != nil {
+		return nil, err
+	}
+	idx, err := bleve.New(dir, indexMapping())
+	if err != nil {
+		return nil, fmt.Errorf("bleve: %w", err)
+	}
+	return &Index{idx: idx, res: map[string][]string{}}, nil
+}
+
+// Close releases the index.
+func (x *Index) Close() error { return x.idx.Close() }
+
+// Replace re-indexes a document's chunks in one batch.
+func (x *Index) Replace(_ context.Context, d domain.Document, chunks []domain.Chunk) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	b := x.idx.NewBatch()
+	for _, id := range x.res[d.ResourceID] {
+		b.Delete(id)
+	}
+	var ids []string
+	if !d.Deleted {
+		meta := make([]string, 0, len(d.Metadata))
+		for k, v := range d.Metadata {
+			meta = append(meta, k+"="+v)
+		}
+		updated := d.UpdatedAt.UTC().Format("2006-01-02T15:04:05.999999999Z07:00")
+		for _, c := range chunks {
+			if err := b.Index(c.ID, chunkDoc{Text: c.Text, Resource: d.ResourceID, Owner: d.OwnerID, Visibility: d.Visibility,
+				Tags: d.Tags, Meta: meta, Updated: updated}); err != nil {
+				return err
+			}
+			ids = append(ids, c.ID)
+		}
+	}
+	if err := x.idx.Batch(b); err != nil {
+		return fault.Wrap(fault.Unavailable, "the text index could not be updated", err)
+	}
+	if len(ids) == 0 {
+		delete(x.res, d.ResourceID)
+	} else {
+		x.res[d.ResourceID] = ids
+	}
+	return nil
+}
+
+func term(field, value string) query.Query {
+	q := bleve.NewTermQuery(value)
+	q.SetField(field)
+	return q
+}
+
+// visibilityFilter admits what c may read (mirrors domain.Caller.CanRead);
+// nil means everything.
+func visibilityFilter(c domain.Caller) query.Query {
+	if c.Admin() {
+		return nil
+	}
+	allowed := []query.Query{term("visibility", domain.Public)}
+	if c.Reader() {
+		allowed = append(allowed, term("visibility", domain.Internal), term("owner", c.Subject))
+	}
+	return bleve.NewDisjunctionQuery(allowed...)
+}
+
+func filterQuery(c domain.Caller, f domain.Filters) query.Query {
+	var all []query.Query
+	if v := visibilityFilter(c); v != nil {
+		all = append(all, v)
+	}
+	if f.Owner != "" {
+		all = append(all, term("owner", f.Owner))
+	}
+	for _, t := range f.Tags {
+		all = append(all, term("tags", t))
+	}
+	for k, v := range f.Metadata {
+		all = append(all, term("meta", k+"="+v))
+	}
+	if len(f.ResourceIDs) > 0 {
+		any := make([]query.Query, len(f.ResourceIDs))
+		for i, id := range f.ResourceIDs {
+			any[i] = term("resource", id)
+		}
+		all = append(all, bleve.NewDisjunctionQuery(any...))
+	}
+	if !f.UpdatedSince.IsZero() {
+		inclusive := true
+		q := bleve.NewDateRangeInclusiveQuery(f.UpdatedSince, time.Time{}, &inclusive, nil) // no end
+		q.SetField("updated")
+		all = append(all, q)
+	}
+	if len(all) == 0 {
+		return nil
+	}
+	return bleve.NewConjunctionQuery(all...)
+}
+
+// Search ranks chunks by BM25 over their text, restricted to what the
+// caller may read and the filters admit.
+func (x *Index) Search(ctx context.Context, c domain.Caller, text string, f domain.Filters, k int) ([]domain.Ranked, error) {
+	match := bleve.NewMatchQuery(text)
+	match.SetField("text")
+	q := bleve.NewBooleanQuery()
+	q.AddMust(match)
+	if fq := filterQuery(c, f); fq != nil {
+		q.AddFilter(fq)
+	}
+	res, err := x.idx.SearchInContext(ctx, bleve.NewSearchRequestOptions(q, k, 0, false))
+	if err != nil {
+		return nil, fault.Wrap(fault.Unavailable, "the text index could not be searched", err)
+	}
+	out := make([]domain.Ranked, len(res.Hits))
+	for i, h := range res.Hits {
+		out[i] = domain.Ranked{ChunkID: h.ID, Score: h.Score}
+	}
+	return out, nil
+}
+
+// Highlights marks the query's terms in the given chunks with <mark>.
+func (x *Index) Highlights(ctx context.Context, text string, chunkIDs []string) (map[string][]string, error) {
+	if len(chunkIDs) == 0 {
+		return map[string][]string{}, nil
+	}
+	match := bleve.NewMatchQuery(text)
+	match.SetField("text")
+	q := bleve.NewBooleanQuery()
+	q.AddMust(match)
+	q.AddFilter(bleve.NewDocIDQuery(chunkIDs))
+	req := bleve.NewSearchRequestOptions(q, len(chunkIDs), 0, false)
+	req.Highlight = bleve.NewHighlightWithStyle(html.Name)
+	req.Highlight.AddField("text")
+	res, err := x.idx.SearchInContext(ctx, req)
+	if err != nil {
+		return nil, fault.Wrap(fault.Unavailable, "the text index could not be searched", err)
+	}
+	out := make(map[string][]string, len(res.Hits))
+	for _, h := range res.Hits {
+		out[h.ID] = h.Fragments["text"]
+	}
+	return out, nil
+}
+
+// Count is the number of chunks indexed.
+func (x *Index) Count() (uint64, error) { return x.idx.DocCount() }

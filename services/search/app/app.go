@@ -1,0 +1,324 @@
+// Package app holds the search service's use cases: applying resource and
+// chunk events to the store and the in-process indexes, answering
+// searches with visibility enforced in the core, and rebuilding the
+// indexes from the store. It depends only on the domain and pkg/ports.
+package app
+
+import (
+	"context"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/lattice-platform/lattice/pkg/fault"
+	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/services/search/domain"
+)
+
+// Deps are the adapters the use cases need.
+type Deps struct {
+	Store    ports.SearchStore
+	Text     ports.TextIndex
+	Vectors  ports.VectorIndex
+	Embedder ports.Embedder // embeds queries; the same model processing uses
+	Clock    ports.Clock
+}
+
+// Options tune searching; zero values take the defaults.
+type Options struct {
+	// Window is how many candidates each ranker contributes to the fused
+	// ranking (default 200); results page no deeper than this.
+	Window int
+}
+
+// Service runs the search use cases. It keeps the documents and chunk
+// texts in memory beside the indexes, to decide visibility and to build
+// hits without a store round trip.
+type Service struct {
+	deps Deps
+	opts Options
+
+	mu     sync.RWMutex
+	docs   map[string]domain.Document
+	chunks map[string]chunkInfo
+	byRes  map[string][]string // resource id → chunk ids
+
+	// refreshing serialises refreshes of one resource, so an event and a
+	// rebuild never interleave their reads and index writes.
+	refreshing keyedMutex
+
+	lastMu    sync.Mutex
+	lastEvent EventInfo
+
+	rebuildMu sync.Mutex
+	rebuild   Rebuild
+}
+
+type chunkInfo struct {
+	ResourceID string
+	FileID     string
+	Text       string
+}
+
+// New returns a Service with empty indexes; Rebuild fills them.
+func New(deps Deps, opts Options) *Service {
+	if opts.Window <= 0 {
+		opts.Window = 200
+	}
+	if deps.Clock == nil {
+		deps.Clock = ports.SystemClock{}
+	}
+	return &Service{deps: deps, opts: opts, docs: map[string]domain.Document{}, chunks: map[string]chunkInfo{},
+		byRes: map[string][]string{}, refreshing: keyedMutex{locks: map[string]*keyLock{}}}
+}
+
+// EventInfo describes the last event applied.
+type EventInfo struct {
+	ID        string
+	Type      string
+	AppliedAt time.Time
+}
+
+func (s *Service) applied(id, typ string) {
+	s.lastMu.Lock()
+	s.lastEvent = EventInfo{ID: id, Type: typ, AppliedAt: s.deps.Clock.Now()}
+	s.lastMu.Unlock()
+}
+
+// PutDocument applies a resource.created or resource.updated event.
+func (s *Service) PutDocument(ctx context.Context, eventID string, d domain.Document) error {
+	if _, err := s.deps.Store.PutDocument(ctx, d); err != nil {
+		return err
+	}
+	return s.after(ctx, eventID, "resource", d.ResourceID)
+}
+
+// DeleteDocument applies a resource.deleted event: everything of the
+// resource leaves the indexes.
+func (s *Service) DeleteDocument(ctx context.Context, eventID, resourceID string, version int64) error {
+	if _, err := s.deps.Store.DeleteDocument(ctx, resourceID, version); err != nil {
+		return err
+	}
+	return s.after(ctx, eventID, "resource.deleted", resourceID)
+}
+
+// PutChunks applies a chunks.ready event.
+func (s *Service) PutChunks(ctx context.Context, eventID string, set domain.ChunkSet) error {
+	for _, c := range set.Chunks {
+		if len(c.Vector) != set.Dimensions {
+			return fault.New(fault.Invalid, "a chunk's vector does not have the set's dimension")
+		}
+	}
+	if _, err := s.deps.Store.ReplaceChunks(ctx, set); err != nil {
+		return err
+	}
+	return s.after(ctx, eventID, "chunks.ready", set.ResourceID)
+}
+
+// DeleteFile applies a file.deleted event.
+func (s *Service) DeleteFile(ctx context.Context, eventID, resourceID, fileID string) error {
+	if _, err := s.deps.Store.DeleteSource(ctx, resourceID, fileID); err != nil {
+		return err
+	}
+	return s.after(ctx, eventID, "file.deleted", resourceID)
+}
+
+// after brings the in-memory indexes in line with the store. It runs even
+// when the store ignored the event (a redelivery): the earlier delivery
+// may have committed and then failed before reaching the indexes.
+func (s *Service) after(ctx context.Context, eventID, typ, resourceID string) error {
+	if err := s.refresh(ctx, resourceID); err != nil {
+		return err
+	}
+	s.applied(eventID, typ)
+	return nil
+}
+
+// refresh re-reads one resource from the store into every index.
+func (s *Service) refresh(ctx context.Context, resourceID string) error {
+	unlock := s.refreshing.lock(resourceID)
+	defer unlock()
+	doc, err := s.deps.Store.Document(ctx, resourceID)
+	if fault.Of(err, fault.NotFound) {
+		doc, err = domain.Document{ResourceID: resourceID, Deleted: true}, nil
+	}
+	if err != nil {
+		return err
+	}
+	var chunks []domain.Chunk
+	if !doc.Deleted {
+		if chunks, err = s.deps.Store.Chunks(ctx, resourceID); err != nil {
+			return err
+		}
+	}
+	return s.install(ctx, doc, chunks)
+}
+
+// install puts a document and its chunks into memory and the indexes. The
+// document map changes first: every hit is checked against it, so a
+// document that becomes hidden is hidden at once, whatever the indexes
+// still hold.
+func (s *Service) install(ctx context.Context, doc domain.Document, chunks []domain.Chunk) error {
+	s.mu.Lock()
+	if doc.Deleted {
+		delete(s.docs, doc.ResourceID)
+	} else {
+		s.docs[doc.ResourceID] = doc
+	}
+	for _, id := range s.byRes[doc.ResourceID] {
+		delete(s.chunks, id)
+	}
+	ids := make([]string, 0, len(chunks))
+	for _, c := range chunks {
+		s.chunks[c.ID] = chunkInfo{ResourceID: c.ResourceID, FileID: c.FileID, Text: c.Text}
+		ids = append(ids, c.ID)
+	}
+	if len(ids) == 0 {
+		delete(s.byRes, doc.ResourceID)
+	} else {
+		s.byRes[doc.ResourceID] = ids
+	}
+	s.mu.Unlock()
+	s.deps.Vectors.Replace(doc.ResourceID, chunks)
+	return s.deps.Text.Replace(ctx, doc, chunks)
+}
+
+// Hit is one search result.
+type Hit struct {
+	ChunkID    string
+	ResourceID string
+	FileID     string
+	Version    int64
+	Title      string
+	Score      float64
+	TextRank   int
+	VectorRank int
+	Highlights []string
+	Excerpt    string
+}
+
+// Result is a page of hits; NextOffset is 0 on the last page.
+type Result struct {
+	Hits       []Hit
+	NextOffset int
+	Model      string
+}
+
+// excerptRunes bounds a hit's excerpt.
+const excerptRunes = 300
+
+// Search answers a query for c. Both rankers see only what c may read:
+// the text index through its query, the vector index through the allow
+// function, so nothing hidden is ranked, counted or paged.
+func (s *Service) Search(ctx context.Context, c domain.Caller, q domain.Query) (Result, error) {
+	if err := q.Validate(); err != nil {
+		return Result{}, err
+	}
+	if q.Offset+q.Limit > s.opts.Window {
+		return Result{}, fault.InvalidField("cursor", "results can be paged only as deep as the candidate window")
+	}
+	allow := func(resourceID string) bool {
+		s.mu.RLock()
+		d, ok := s.docs[resourceID]
+		s.mu.RUnlock()
+		return ok && c.CanRead(d) && q.Filters.Matches(d)
+	}
+	var text, vector []domain.Ranked
+	var err error
+	if q.Mode != domain.ModeVector {
+		if text, err = s.deps.Text.Search(ctx, c, q.Text, q.Filters, s.opts.Window); err != nil {
+			return Result{}, err
+		}
+	}
+	if q.Mode != domain.ModeText {
+		vecs, err := s.deps.Embedder.Embed(ctx, []string{q.Text})
+		if err != nil {
+			return Result{}, err
+		}
+		vector = s.deps.Vectors.Search(s.deps.Embedder.Model(), vecs[0], allow, s.opts.Window)
+	}
+	weight := q.Weight
+	switch q.Mode {
+	case domain.ModeText:
+		weight = 1
+	case domain.ModeVector:
+		weight = 0
+	}
+	fused := domain.Fuse(text, vector, weight)
+	res := Result{Model: s.deps.Embedder.Model()}
+	if q.Offset >= len(fused) {
+		return res, nil
+	}
+	page := fused[q.Offset:min(q.Offset+q.Limit, len(fused))]
+	if q.Offset+q.Limit < len(fused) {
+		res.NextOffset = q.Offset + q.Limit
+	}
+	ids := make([]string, len(page))
+	for i, f := range page {
+		ids[i] = f.ChunkID
+	}
+	var marks map[string][]string
+	if q.Mode != domain.ModeVector {
+		if marks, err = s.deps.Text.Highlights(ctx, q.Text, ids); err != nil {
+			return Result{}, err
+		}
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, f := range page {
+		info, ok := s.chunks[f.ChunkID]
+		doc, dok := s.docs[info.ResourceID]
+		if !ok || !dok || !c.CanRead(doc) || !q.Filters.Matches(doc) {
+			continue // changed since it was ranked
+		}
+		res.Hits = append(res.Hits, Hit{ChunkID: f.ChunkID, ResourceID: info.ResourceID, FileID: info.FileID,
+			Version: doc.Version, Title: doc.Title, Score: f.Score, TextRank: f.TextRank, VectorRank: f.VectorRank,
+			Highlights: marks[f.ChunkID], Excerpt: excerpt(info.Text)})
+	}
+	return res, nil
+}
+
+func excerpt(s string) string {
+	if utf8.RuneCountInString(s) <= excerptRunes {
+		return s
+	}
+	n := 0
+	for i := range s {
+		if n == excerptRunes {
+			return s[:i] + "…"
+		}
+		n++
+	}
+	return s
+}
+
+// keyedMutex is a mutex per key, removed when unused.
+type keyedMutex struct {
+	mu    sync.Mutex
+	locks map[string]*keyLock
+}
+
+type keyLock struct {
+	sync.Mutex
+	users int
+}
+
+func (k *keyedMutex) lock(key string) (unlock func()) {
+	k.mu.Lock()
+	l, ok := k.locks[key]
+	if !ok {
+		l = &keyLock{}
+		k.locks[key] = l
+	}
+	l.users++
+	k.mu.Unlock()
+	l.Lock()
+	return func() {
+		l.Unlock()
+		k.mu.Lock()
+		if l.users--; l.users == 0 {
+			delete(k.locks, key)
+		}
+		k.mu.Unlock()
+	}
+}

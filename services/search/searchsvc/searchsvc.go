@@ -1,0 +1,220 @@
+// Package searchsvc wires the search service: its MySQL-protocol store
+// (created and migrated on start), the in-process bleve and vector
+// indexes loaded from it, the EVENTS consumer that keeps them current, and
+// the HTTP API.
+package searchsvc
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"log/slog"
+	"path/filepath"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/lattice-platform/lattice/pkg/adapters/bleveindex"
+	"github.com/lattice-platform/lattice/pkg/adapters/mysql"
+	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
+	"github.com/lattice-platform/lattice/pkg/adapters/vecindex"
+	"github.com/lattice-platform/lattice/pkg/events"
+	eventschema "github.com/lattice-platform/lattice/pkg/events/schema"
+	"github.com/lattice-platform/lattice/pkg/fault"
+	"github.com/lattice-platform/lattice/pkg/platform/health"
+	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
+	"github.com/lattice-platform/lattice/pkg/platform/observe"
+	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/services/search/app"
+	"github.com/lattice-platform/lattice/services/search/domain"
+	"github.com/lattice-platform/lattice/services/search/httpapi"
+	schema "github.com/lattice-platform/lattice/sql"
+)
+
+// Name is the service's name in logs, metrics and traces.
+const Name = "search"
+
+// Config is the search service's configuration.
+type Config struct {
+	DatabaseURL string // go-sql-driver DSN; the database is created if missing
+	Verifier    ports.TokenVerifier
+	JetStream   jetstream.JetStream
+	Subscriber  *natsjs.Subscriber
+	Embedder    ports.Embedder
+	IndexDir    string // where the full-text index lives (rebuilt on start)
+	// Consumer names the durable EVENTS consumer. Each replica keeps its
+	// own indexes, so each needs its own name (default "search-indexer").
+	Consumer string
+	Window   int
+}
+
+// Service is a wired search service.
+type Service struct {
+	App  *app.Service
+	HTTP httpserver.Service
+	db   *sql.DB
+	text *bleveindex.Index
+	sets *natsjs.ChunkSets
+	cfg  Config
+	log  *slog.Logger
+}
+
+// Migrate creates the database if needed and applies pending migrations.
+func Migrate(ctx context.Context, dsn string) error {
+	if err := mysql.EnsureDatabase(ctx, dsn); err != nil {
+		return err
+	}
+	return mysql.Migrate(dsn, schema.Search, "search/migrations")
+}
+
+// New connects, migrates, loads the indexes from the store and builds the
+// service.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
+	if cfg.Consumer == "" {
+		cfg.Consumer = "search-indexer"
+	}
+	if err := Migrate(ctx, cfg.DatabaseURL); err != nil {
+		return nil, err
+	}
+	db, err := mysql.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{db: db, cfg: cfg, log: log}
+	if s.text, err = bleveindex.New(filepath.Join(cfg.IndexDir, "fulltext")); err != nil {
+		db.Close()
+		return nil, err
+	}
+	obs, err := natsjs.OpenChunkBucket(ctx, cfg.JetStream)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.sets = natsjs.NewChunkSets(obs)
+	s.App = app.New(app.Deps{Store: mysql.NewSearchStore(db), Text: s.text, Vectors: vecindex.NewFlat(), Embedder: cfg.Embedder},
+		app.Options{Window: cfg.Window})
+	if err := s.App.Load(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	api, err := httpapi.Handler(s.App, cfg.Verifier, s.lag)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	metrics := observe.NewMetrics(Name)
+	if err := natsjs.RegisterLag(metrics.Registry, cfg.JetStream, "EVENTS", cfg.Consumer); err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.HTTP = httpserver.Service{Name: Name, API: api, Metrics: metrics, Logger: log,
+		Checks: health.Checks{"mysql": mysql.Ping(db), "nats": natsjs.Ping(cfg.JetStream)}}
+	return s, nil
+}
+
+func (s *Service) lag(ctx context.Context) (string, int64) {
+	n, err := s.cfg.Subscriber.Pending(ctx, s.cfg.Consumer)
+	if err != nil {
+		return s.cfg.Consumer, -1
+	}
+	return s.cfg.Consumer, int64(n)
+}
+
+// Subjects are the events search applies.
+var Subjects = []string{"events.resource.created", "events.resource.updated", "events.resource.deleted",
+	"events.file.deleted", "events.chunks.ready"}
+
+// Run applies events until ctx ends.
+func (s *Service) Run(ctx context.Context) {
+	if err := s.cfg.Subscriber.Subscribe(ctx, s.cfg.Consumer, Subjects, s.Apply); err != nil {
+		s.log.ErrorContext(ctx, "search indexer stopped", "error", err)
+	}
+}
+
+// Apply applies one event; it is exported for tests that deliver events
+// directly.
+func (s *Service) Apply(ctx context.Context, e ports.Event) error {
+	var env struct {
+		ID   string          `json:"id"`
+		Type string          `json:"type"`
+		Data json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(e.Payload, &env); err != nil {
+		s.log.WarnContext(ctx, "ignoring a malformed event", "event", e.ID)
+		return nil // retrying cannot fix it
+	}
+	err := s.apply(ctx, env.ID, env.Type, env.Data)
+	if fault.Of(err, fault.Invalid) || fault.Of(err, fault.NotFound) {
+		s.log.WarnContext(ctx, "event cannot be applied; skipped", "event", env.ID, "type", env.Type, "error", err)
+		return nil
+	}
+	return err
+}
+
+func (s *Service) apply(ctx context.Context, id, typ string, data json.RawMessage) error {
+	bad := func(err error) error { return fault.Wrap(fault.Invalid, "malformed "+typ+" payload", err) }
+	switch typ {
+	case "resource.created":
+		var d eventschema.ResourceCreated
+		if err := json.Unmarshal(data, &d); err != nil {
+			return bad(err)
+		}
+		return s.App.PutDocument(ctx, id, documentOf(eventschema.ResourceState(d)))
+	case "resource.updated":
+		var d eventschema.ResourceUpdated
+		if err := json.Unmarshal(data, &d); err != nil {
+			return bad(err)
+		}
+		return s.App.PutDocument(ctx, id, documentOf(d.Resource))
+	case "resource.deleted":
+		var d eventschema.ResourceDeleted
+		if err := json.Unmarshal(data, &d); err != nil {
+			return bad(err)
+		}
+		return s.App.DeleteDocument(ctx, id, d.Id, d.Version)
+	case "file.deleted":
+		var d eventschema.FileDeleted
+		if err := json.Unmarshal(data, &d); err != nil {
+			return bad(err)
+		}
+		return s.App.DeleteFile(ctx, id, d.ResourceId, d.Id)
+	case "chunks.ready":
+		var d eventschema.ChunksReady
+		if err := json.Unmarshal(data, &d); err != nil {
+			return bad(err)
+		}
+		set, err := s.sets.Fetch(ctx, d)
+		if err != nil {
+			return err
+		}
+		cs := domain.ChunkSet{ResourceID: d.ResourceId, Version: d.Version, Model: d.Model, Dimensions: d.Dimensions}
+		if d.FileId != nil {
+			cs.FileID = *d.FileId
+		}
+		for _, c := range set.Chunks {
+			vec, err := events.DecodeVector(c.Vector)
+			if err != nil {
+				return bad(err)
+			}
+			cs.Chunks = append(cs.Chunks, domain.Chunk{ID: c.Id, ResourceID: cs.ResourceID, FileID: cs.FileID, Index: c.Index,
+				Text: c.Text, Model: d.Model, Vector: vec})
+		}
+		return s.App.PutChunks(ctx, id, cs)
+	}
+	return nil
+}
+
+func documentOf(r eventschema.ResourceState) domain.Document {
+	return domain.Document{ResourceID: r.Id, OwnerID: r.OwnerId, Title: r.Title, Visibility: string(r.Visibility),
+		Tags: r.Tags, Metadata: r.Metadata, Version: r.Version, UpdatedAt: r.UpdatedAt}
+}
+
+// DB is the service's database handle, for tooling and benchmarks.
+func (s *Service) DB() *sql.DB { return s.db }
+
+// Close releases the index and the database.
+func (s *Service) Close() {
+	if s.text != nil {
+		_ = s.text.Close()
+	}
+	_ = s.db.Close()
+}
