@@ -4,8 +4,8 @@ package domain
 
 import (
 	"crypto/sha256"
-	"strconv"
 	"encoding/hex"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
