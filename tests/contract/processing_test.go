@@ -29,6 +29,8 @@ import (
 	"github.com/lattice-platform/lattice/services/processing/processingsvc"
 	"github.com/lattice-platform/lattice/services/resource/oapi"
 	"github.com/lattice-platform/lattice/services/resource/resourcesvc"
+	searchapi "github.com/lattice-platform/lattice/services/search/oapi"
+	"github.com/lattice-platform/lattice/services/search/searchsvc"
 )
 
 // pipeline is auth, resource and processing on one NATS container, wired
@@ -39,6 +41,9 @@ type pipeline struct {
 	js        jetstream.JetStream
 	jobs      *procapi.ClientWithResponses
 	processes *processingsvc.Service
+	search    *searchapi.ClientWithResponses
+	searchTr  *specTransport
+	searchSvc *searchsvc.Service
 	events    *eventLog
 }
 
@@ -137,7 +142,21 @@ func startPipeline(t *testing.T) *pipeline {
 	require.NoError(t, err)
 	jobs, err := procapi.NewClientWithResponses(srv.URL, procapi.WithHTTPClient(&http.Client{Transport: newSpecTransport(t, spec)}))
 	require.NoError(t, err)
-	return &pipeline{platform: p, js: js, jobs: jobs, processes: svc, events: recordEvents(t, runCtx, js)}
+	searchSvc, err := searchsvc.New(ctx, searchsvc.Config{DatabaseURL: testinfra.MySQL(t), Verifier: p.verifier, JetStream: js,
+		Subscriber: sub, Embedder: hashembed.Embedder{}, IndexDir: t.TempDir()}, quiet)
+	require.NoError(t, err)
+	t.Cleanup(searchSvc.Close)
+	wg.Add(1)
+	go func() { defer wg.Done(); searchSvc.Run(runCtx) }()
+	searchSrv := httptest.NewServer(httpserver.Handler(httpserver.Config{}, searchSvc.HTTP))
+	t.Cleanup(searchSrv.Close)
+	searchSpec, err := searchapi.GetSpec()
+	require.NoError(t, err)
+	searchTr := newSpecTransport(t, searchSpec)
+	searchClient, err := searchapi.NewClientWithResponses(searchSrv.URL, searchapi.WithHTTPClient(&http.Client{Transport: searchTr}))
+	require.NoError(t, err)
+	return &pipeline{platform: p, js: js, jobs: jobs, processes: svc, search: searchClient, searchTr: searchTr, searchSvc: searchSvc,
+		events: recordEvents(t, runCtx, js)}
 }
 
 func jobBearer(token string) procapi.RequestEditorFn {

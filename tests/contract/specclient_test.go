@@ -66,7 +66,9 @@ func (s *specTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil {
 			s.t.Errorf("request %s %s violates the spec: %v", req.Method, req.URL.Path, err)
 		}
-		req.Body = io.NopCloser(bytes.NewReader(reqBody))
+		// Validation may fill in defaults, rewriting the body and its
+		// length; send what the client sent.
+		req.Body, req.ContentLength = io.NopCloser(bytes.NewReader(reqBody)), int64(len(reqBody))
 	}
 	resp, err := s.next.RoundTrip(req)
 	if err != nil {

@@ -67,3 +67,7 @@ func TestRateLimiter(t *testing.T) {
 func TestJobStore(t *testing.T) {
 	portstest.JobStore(t, func(*testing.T) ports.JobStore { return memory.NewJobStore() })
 }
+
+func TestSearchStore(t *testing.T) {
+	portstest.SearchStore(t, func(*testing.T) ports.SearchStore { return memory.NewSearchStore() })
+}

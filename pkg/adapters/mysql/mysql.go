@@ -161,3 +161,23 @@ func inTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
 	}
 	return translate(tx.Commit(), nil)
 }
+
+// inTxRetrying is inTx that retries a transaction the server rolled back
+// for a deadlock: concurrent first writes to one key take gap locks in
+// InnoDB (and conflict optimistically in TiDB), and the loser is meant to
+// be retried.
+func inTxRetrying(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
+	const attempts = 8
+	for i := 1; ; i++ {
+		err := inTx(ctx, db, fn)
+		var me *gomysql.MySQLError
+		if i == attempts || !errors.As(err, &me) || me.Number != errDeadlock {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return translate(ctx.Err(), nil)
+		case <-time.After(time.Duration(i) * 5 * time.Millisecond):
+		}
+	}
+}

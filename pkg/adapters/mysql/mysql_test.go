@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/mysql"
+	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/pkg/ports/portstest"
 	"github.com/lattice-platform/lattice/pkg/testinfra"
 	schema "github.com/lattice-platform/lattice/sql"
@@ -44,5 +45,16 @@ func TestFileStore(t *testing.T) {
 		db := setup(t)
 		r := mysql.NewResourceRepository(db)
 		return portstest.FileFixture{Resources: r, Files: r, Purger: r, Outbox: mysql.NewOutboxStore(db)}
+	})
+}
+
+func TestSearchStore(t *testing.T) {
+	portstest.SearchStore(t, func(t *testing.T) ports.SearchStore {
+		dsn := testinfra.MySQL(t)
+		require.NoError(t, mysql.Migrate(dsn, schema.Search, "search/migrations"))
+		db, err := mysql.Open(context.Background(), dsn)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = db.Close() })
+		return mysql.NewSearchStore(db)
 	})
 }

@@ -45,7 +45,7 @@ func lockDocument(ctx context.Context, q *searchdb.Queries, tx *sql.Tx, id strin
 // PutDocument stores d if it is newer than what is stored.
 func (s *SearchStore) PutDocument(ctx context.Context, d domain.Document) (bool, error) {
 	applied := false
-	err := inTx(ctx, s.db, func(tx *sql.Tx) error {
+	err := inTxRetrying(ctx, s.db, func(tx *sql.Tx) error {
 		q := s.q.WithTx(tx)
 		cur, err := lockDocument(ctx, q, tx, d.ResourceID)
 		if err != nil {
@@ -70,7 +70,7 @@ func (s *SearchStore) PutDocument(ctx context.Context, d domain.Document) (bool,
 // DeleteDocument tombstones the document and removes its chunks.
 func (s *SearchStore) DeleteDocument(ctx context.Context, resourceID string, version int64) (bool, error) {
 	applied := false
-	err := inTx(ctx, s.db, func(tx *sql.Tx) error {
+	err := inTxRetrying(ctx, s.db, func(tx *sql.Tx) error {
 		q := s.q.WithTx(tx)
 		cur, err := lockDocument(ctx, q, tx, resourceID)
 		if err != nil {
@@ -101,7 +101,7 @@ func (s *SearchStore) DeleteDocument(ctx context.Context, resourceID string, ver
 // ReplaceChunks swaps a source's chunks for the set's.
 func (s *SearchStore) ReplaceChunks(ctx context.Context, set domain.ChunkSet) (bool, error) {
 	applied := false
-	err := inTx(ctx, s.db, func(tx *sql.Tx) error {
+	err := inTxRetrying(ctx, s.db, func(tx *sql.Tx) error {
 		q := s.q.WithTx(tx)
 		doc, err := lockDocument(ctx, q, tx, set.ResourceID)
 		if err != nil || doc.Deleted {
@@ -159,7 +159,7 @@ func insertChunks(ctx context.Context, tx *sql.Tx, set domain.ChunkSet) error {
 // DeleteSource removes a file's chunks and tombstones the source.
 func (s *SearchStore) DeleteSource(ctx context.Context, resourceID, fileID string) (bool, error) {
 	applied := false
-	err := inTx(ctx, s.db, func(tx *sql.Tx) error {
+	err := inTxRetrying(ctx, s.db, func(tx *sql.Tx) error {
 		q := s.q.WithTx(tx)
 		if _, err := lockDocument(ctx, q, tx, resourceID); err != nil {
 			return err

@@ -1,0 +1,157 @@
+package contract_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/lattice-platform/lattice/pkg/adapters/hashembed"
+	"github.com/lattice-platform/lattice/services/resource/oapi"
+	searchapi "github.com/lattice-platform/lattice/services/search/oapi"
+)
+
+func searchBearer(token string) searchapi.RequestEditorFn {
+	return func(_ context.Context, req *http.Request) error {
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		return nil
+	}
+}
+
+// TestSearchAPI drives the search API through its generated client, with
+// every request and response validated against openapi/search.yaml, over
+// resources that went through the real pipeline.
+func TestSearchAPI(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	p := startPipeline(t)
+	aliceID, alice := p.apiKeyFor(t, "alice-search@example.com", false)
+	_, bob := p.apiKeyFor(t, "bob-search@example.com", false)
+	_, admin := p.apiKeyFor(t, "admin-search@example.com", true)
+
+	create := func(token, title, body string, vis oapi.Visibility, tags ...string) string {
+		in := newInput(title, vis)
+		in.Body = &body
+		if len(tags) > 0 {
+			in.Tags = &tags
+		}
+		r, err := p.client.CreateResourceWithResponse(ctx, nil, in, resBearer(token))
+		require.NoError(t, err)
+		require.Equal(t, http.StatusCreated, r.StatusCode(), string(r.Body))
+		return r.JSON201.Id.String()
+	}
+	var ids []string
+	for i, text := range []string{
+		"Otters hold hands while they sleep in kelp forests.",
+		"Sea otters use stones as tools to open shellfish.",
+		"River otters live in burrows near the water's edge.",
+		"Beavers build dams; otters sometimes borrow their lodges.",
+	} {
+		ids = append(ids, create(alice, "Otter note", text, oapi.Private, "otters", []string{"even", "odd"}[i%2]))
+	}
+	bobs := create(bob, "Bob's otter", "Bob's private otter sighting.", oapi.Private)
+	public := create(bob, "Public otter", "A public page about otters.", oapi.Public)
+
+	search := func(token string, req searchapi.SearchRequest) *searchapi.SearchResponse {
+		t.Helper()
+		r, err := p.search.SearchWithResponse(ctx, req, searchBearer(token))
+		require.NoError(t, err)
+		return r
+	}
+	eventually(t, 30*time.Second, "every resource is searchable", func() bool {
+		r := search(admin, searchapi.SearchRequest{Query: "otters", Limit: ptr(50)})
+		return r.JSON200 != nil && len(r.JSON200.Hits) == 6
+	})
+
+	r := search(alice, searchapi.SearchRequest{Query: "otters stones tools"})
+	require.Equal(t, http.StatusOK, r.StatusCode(), string(r.Body))
+	require.Equal(t, hashembed.Model, r.JSON200.Model)
+	top := r.JSON200.Hits[0]
+	require.Equal(t, ids[1], top.ResourceId.String(), "the best hit shares the most words")
+	require.NotNil(t, top.Ranks.Text)
+	require.NotNil(t, top.Ranks.Vector)
+	require.Contains(t, strings.Join(top.Highlights, " "), "<mark>stones</mark>")
+	require.EqualValues(t, 1, top.Version)
+	for _, h := range r.JSON200.Hits {
+		require.NotEqual(t, bobs, h.ResourceId.String(), "bob's private resource never reaches alice")
+	}
+
+	// Filters.
+	odd := search(alice, searchapi.SearchRequest{Query: "otters", Filters: &searchapi.Filters{Tags: &[]string{"odd"}}})
+	require.Len(t, odd.JSON200.Hits, 2)
+	mine := search(admin, searchapi.SearchRequest{Query: "otters", Limit: ptr(50), Filters: &searchapi.Filters{Owner: &aliceID}})
+	require.Len(t, mine.JSON200.Hits, 4)
+	anon := search("", searchapi.SearchRequest{Query: "otters", Mode: ptr(searchapi.Vector)})
+	require.Len(t, anon.JSON200.Hits, 1)
+	require.Equal(t, public, anon.JSON200.Hits[0].ResourceId.String())
+
+	// Paging with the cursor visits every hit once.
+	seen := map[string]bool{}
+	req := searchapi.SearchRequest{Query: "otters", Limit: ptr(2), Mode: ptr(searchapi.Text)}
+	for pages := 0; ; pages++ {
+		require.Less(t, pages, 5)
+		page := search(alice, req)
+		require.Equal(t, http.StatusOK, page.StatusCode(), string(page.Body))
+		for _, h := range page.JSON200.Hits {
+			require.False(t, seen[h.ChunkId], "a hit appears once")
+			seen[h.ChunkId] = true
+		}
+		if page.JSON200.NextCursor == nil {
+			break
+		}
+		req.Cursor = page.JSON200.NextCursor
+	}
+	require.Len(t, seen, 5, "alice's four and the public one")
+	other := search(alice, searchapi.SearchRequest{Query: "beavers", Cursor: req.Cursor})
+	require.Equal(t, http.StatusBadRequest, other.StatusCode(), "a cursor belongs to its query")
+
+	// Index management is for admins.
+	st, err := p.search.GetIndexesWithResponse(ctx, searchBearer(alice))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusForbidden, st.StatusCode())
+	st, err = p.search.GetIndexesWithResponse(ctx, searchBearer(""))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusUnauthorized, st.StatusCode())
+	st, err = p.search.GetIndexesWithResponse(ctx, searchBearer(admin))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, st.StatusCode(), string(st.Body))
+	require.Equal(t, 6, st.JSON200.Documents)
+	require.EqualValues(t, 6, st.JSON200.Chunks)
+	require.Equal(t, map[string]int{hashembed.Model: 6}, st.JSON200.VectorsByModel)
+	require.Equal(t, "search-indexer", st.JSON200.Consumer.Name)
+	require.NotNil(t, st.JSON200.LastEvent)
+	rb, err := p.search.RebuildIndexesWithResponse(ctx, searchBearer(admin))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusAccepted, rb.StatusCode(), string(rb.Body))
+	eventually(t, 30*time.Second, "the rebuild finishes", func() bool {
+		st, err := p.search.GetIndexesWithResponse(ctx, searchBearer(admin))
+		return err == nil && st.JSON200 != nil && st.JSON200.Rebuild != nil && st.JSON200.Rebuild.State == searchapi.Succeeded &&
+			st.JSON200.Rebuild.Progress == 100 && st.JSON200.Rebuild.Done == 6
+	})
+	require.Len(t, search(admin, searchapi.SearchRequest{Query: "otters", Limit: ptr(50)}).JSON200.Hits, 6, "the same index after a rebuild")
+	eventually(t, 30*time.Second, "the consumer catches up", func() bool {
+		st, err := p.search.GetIndexesWithResponse(ctx, searchBearer(admin))
+		return err == nil && st.JSON200 != nil && st.JSON200.Consumer.Pending == 0
+	})
+
+	// Bad input is a 4xx problem, never a 500.
+	p.searchTr.skipRequestValidation = true
+	for _, body := range []string{
+		`{}`, `{"query":""}`, `{"query":"x","mode":"fuzzy"}`, `{"query":"x","weight":2}`, `{"query":"x","limit":0}`,
+		`{"query":"x","limit":101}`, `{"query":"x","cursor":"!!"}`, `{"query":"x","filters":{"resource_ids":["nope"]}}`,
+		`{"query":"x","filters":{"updated_since":"yesterday"}}`, `{"query":"x","extra":1}`, `not json`,
+	} {
+		r, err := p.search.SearchWithBodyWithResponse(ctx, "application/json", strings.NewReader(body), searchBearer(alice))
+		require.NoError(t, err)
+		require.Equal(t, http.StatusBadRequest, r.StatusCode(), body)
+		require.Equal(t, "application/problem+json", r.HTTPResponse.Header.Get("Content-Type"), body)
+	}
+	bad, err := p.search.SearchWithResponse(ctx, searchapi.SearchRequest{Query: "x"}, searchBearer("not-a-token"))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusUnauthorized, bad.StatusCode())
+}
