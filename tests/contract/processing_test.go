@@ -39,8 +39,8 @@ import (
 type pipeline struct {
 	*platform
 	js        jetstream.JetStream
+	natsURL   string
 	jobs      *procapi.ClientWithResponses
-	processes *processingsvc.Service
 	search    *searchapi.ClientWithResponses
 	searchTr  *specTransport
 	searchSvc *searchsvc.Service
@@ -107,8 +107,15 @@ func recordEvents(t *testing.T, ctx context.Context, js jetstream.JetStream) *ev
 	return log
 }
 
-func startPipeline(t *testing.T) *pipeline {
+// pipelineOption adjusts what startPipeline runs.
+type pipelineOption struct{ noProcessing bool }
+
+func startPipeline(t *testing.T, opts ...pipelineOption) *pipeline {
 	t.Helper()
+	var opt pipelineOption
+	for _, o := range opts {
+		opt.noProcessing = opt.noProcessing || o.noProcessing
+	}
 	ctx := context.Background()
 	broker := testinfra.NATSContainer(t)
 	nc, js, err := natsjs.Connect(broker.URL, "pipeline-test")
@@ -125,23 +132,26 @@ func startPipeline(t *testing.T) *pipeline {
 	wg.Add(1)
 	go func() { defer wg.Done(); p.resource.Run(runCtx) }()
 
-	svcClient, err := p.auth.svc.App.RegisterClient(ctx, clientInput("processing", "resources:admin"))
-	require.NoError(t, err)
-	cc := clientcredentials.Config{ClientID: svcClient.Client.ID, ClientSecret: svcClient.Secret, TokenURL: p.auth.url + "/oauth2/token"}
-	svc, err := processingsvc.New(ctx, processingsvc.Config{
-		JetStream: js, Publisher: pub, Subscriber: sub, Verifier: p.verifier, Embedder: hashembed.Embedder{},
-		ResourceURL: p.url, ServiceHTTP: cc.Client(ctx), Concurrency: 2,
-		Backoff: domain.Backoff{Base: 100 * time.Millisecond, Max: time.Second},
-	}, quiet)
-	require.NoError(t, err)
-	wg.Add(1)
-	go func() { defer wg.Done(); svc.Run(runCtx) }()
-	srv := httptest.NewServer(httpserver.Handler(httpserver.Config{}, svc.HTTP))
-	t.Cleanup(srv.Close)
-	spec, err := procapi.GetSpec()
-	require.NoError(t, err)
-	jobs, err := procapi.NewClientWithResponses(srv.URL, procapi.WithHTTPClient(&http.Client{Transport: newSpecTransport(t, spec)}))
-	require.NoError(t, err)
+	out := &pipeline{platform: p, js: js, natsURL: broker.URL}
+	if !opt.noProcessing {
+		svcClient, err := p.auth.svc.App.RegisterClient(ctx, clientInput("processing", "resources:admin"))
+		require.NoError(t, err)
+		cc := clientcredentials.Config{ClientID: svcClient.Client.ID, ClientSecret: svcClient.Secret, TokenURL: p.auth.url + "/oauth2/token"}
+		svc, err := processingsvc.New(ctx, processingsvc.Config{
+			JetStream: js, Publisher: pub, Subscriber: sub, Verifier: p.verifier, Embedder: hashembed.Embedder{},
+			ResourceURL: p.url, ServiceHTTP: cc.Client(ctx), Concurrency: 2,
+			Backoff: domain.Backoff{Base: 100 * time.Millisecond, Max: time.Second},
+		}, quiet)
+		require.NoError(t, err)
+		wg.Add(1)
+		go func() { defer wg.Done(); svc.Run(runCtx) }()
+		srv := httptest.NewServer(httpserver.Handler(httpserver.Config{}, svc.HTTP))
+		t.Cleanup(srv.Close)
+		spec, err := procapi.GetSpec()
+		require.NoError(t, err)
+		out.jobs, err = procapi.NewClientWithResponses(srv.URL, procapi.WithHTTPClient(&http.Client{Transport: newSpecTransport(t, spec)}))
+		require.NoError(t, err)
+	}
 	searchSvc, err := searchsvc.New(ctx, searchsvc.Config{DatabaseURL: testinfra.MySQL(t), Verifier: p.verifier, JetStream: js,
 		Subscriber: sub, Embedder: hashembed.Embedder{}, IndexDir: t.TempDir()}, quiet)
 	require.NoError(t, err)
@@ -152,11 +162,11 @@ func startPipeline(t *testing.T) *pipeline {
 	t.Cleanup(searchSrv.Close)
 	searchSpec, err := searchapi.GetSpec()
 	require.NoError(t, err)
-	searchTr := newSpecTransport(t, searchSpec)
-	searchClient, err := searchapi.NewClientWithResponses(searchSrv.URL, searchapi.WithHTTPClient(&http.Client{Transport: searchTr}))
+	out.searchTr = newSpecTransport(t, searchSpec)
+	out.search, err = searchapi.NewClientWithResponses(searchSrv.URL, searchapi.WithHTTPClient(&http.Client{Transport: out.searchTr}))
 	require.NoError(t, err)
-	return &pipeline{platform: p, js: js, jobs: jobs, processes: svc, search: searchClient, searchTr: searchTr, searchSvc: searchSvc,
-		events: recordEvents(t, runCtx, js)}
+	out.searchSvc, out.events = searchSvc, recordEvents(t, runCtx, js)
+	return out
 }
 
 func jobBearer(token string) procapi.RequestEditorFn {
