@@ -8,6 +8,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/adapters/argon2id"
 	"github.com/lattice-platform/lattice/pkg/adapters/openaiembed"
 	"github.com/lattice-platform/lattice/pkg/adapters/s3blob"
+	"github.com/lattice-platform/lattice/pkg/adapters/vecindex"
 	"github.com/lattice-platform/lattice/pkg/platform/config"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 	"github.com/lattice-platform/lattice/services/auth/authsvc"
@@ -123,6 +124,10 @@ func loadConfig(env *config.Env) (Config, error) {
 		DatabaseURL: env.String("SEARCH_DATABASE_URL", "root@tcp(127.0.0.1:3306)/lattice_search"),
 		Consumer:    env.String("SEARCH_CONSUMER", "search-indexer"),
 		Window:      env.Int("SEARCH_WINDOW", 200),
+		Vectors: vecindex.Config{
+			ANNThreshold: env.Int("SEARCH_ANN_THRESHOLD", 20000),
+			HNSW:         vecindex.HNSWConfig{EfSearch: env.Int("SEARCH_HNSW_EF", 128)},
+		},
 	}
 	c.ProcessingHTTP = httpserver.Config{Addr: env.String("PROCESSING_ADDR", "127.0.0.1:8084"), MaxBodyBytes: maxBody}
 	c.Processing = processingsvc.Config{

@@ -36,9 +36,11 @@ type SearchStore interface {
 
 // TextIndex is the full-text ranker.
 type TextIndex interface {
-	// Replace indexes a document's chunks, replacing what was indexed for
-	// it; no chunks (or a document no one may read) removes it.
-	Replace(ctx context.Context, d domain.Document, chunks []domain.Chunk) error
+	// Replace indexes documents' chunks, replacing what was indexed for
+	// each; a deleted document, or one without chunks, is removed. Many
+	// documents at once make one batch (a rebuild), which is much faster
+	// than one batch each.
+	Replace(ctx context.Context, docs []domain.Indexed) error
 	// Search returns up to k chunks matching text that the caller may
 	// read and that pass the filters, best first. Visibility is part of the
 	// query, so hidden documents are never counted.

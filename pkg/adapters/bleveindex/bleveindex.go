@@ -79,36 +79,43 @@ func New(dir string) (*Index, error) {
 // Close releases the index.
 func (x *Index) Close() error { return x.idx.Close() }
 
-// Replace re-indexes a document's chunks in one batch.
-func (x *Index) Replace(_ context.Context, d domain.Document, chunks []domain.Chunk) error {
+// Replace re-indexes documents' chunks in one batch.
+func (x *Index) Replace(_ context.Context, docs []domain.Indexed) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	b := x.idx.NewBatch()
-	for _, id := range x.res[d.ResourceID] {
-		b.Delete(id)
-	}
-	var ids []string
-	if !d.Deleted {
+	ids := make(map[string][]string, len(docs))
+	for _, in := range docs {
+		d := in.Document
+		for _, id := range x.res[d.ResourceID] {
+			b.Delete(id)
+		}
+		if d.Deleted {
+			ids[d.ResourceID] = nil
+			continue
+		}
 		meta := make([]string, 0, len(d.Metadata))
 		for k, v := range d.Metadata {
 			meta = append(meta, k+"="+v)
 		}
-		updated := d.UpdatedAt.UTC().Format("2006-01-02T15:04:05.999999999Z07:00")
-		for _, c := range chunks {
+		updated := d.UpdatedAt.UTC().Format(time.RFC3339Nano)
+		for _, c := range in.Chunks {
 			if err := b.Index(c.ID, chunkDoc{Text: c.Text, Resource: d.ResourceID, Owner: d.OwnerID, Visibility: d.Visibility,
 				Tags: d.Tags, Meta: meta, Updated: updated}); err != nil {
 				return err
 			}
-			ids = append(ids, c.ID)
+			ids[d.ResourceID] = append(ids[d.ResourceID], c.ID)
 		}
 	}
 	if err := x.idx.Batch(b); err != nil {
 		return fault.Wrap(fault.Unavailable, "the text index could not be updated", err)
 	}
-	if len(ids) == 0 {
-		delete(x.res, d.ResourceID)
-	} else {
-		x.res[d.ResourceID] = ids
+	for res, list := range ids {
+		if len(list) == 0 {
+			delete(x.res, res)
+		} else {
+			x.res[res] = list
+		}
 	}
 	return nil
 }

@@ -6,6 +6,8 @@ package app
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -136,29 +138,46 @@ func (s *Service) after(ctx context.Context, eventID, typ, resourceID string) er
 
 // refresh re-reads one resource from the store into every index.
 func (s *Service) refresh(ctx context.Context, resourceID string) error {
-	unlock := s.refreshing.lock(resourceID)
-	defer unlock()
-	doc, err := s.deps.Store.Document(ctx, resourceID)
-	if fault.Of(err, fault.NotFound) {
-		doc, err = domain.Document{ResourceID: resourceID, Deleted: true}, nil
-	}
-	if err != nil {
-		return err
-	}
-	var chunks []domain.Chunk
-	if !doc.Deleted {
-		if chunks, err = s.deps.Store.Chunks(ctx, resourceID); err != nil {
-			return err
-		}
-	}
-	return s.install(ctx, doc, chunks)
+	return s.refreshMany(ctx, []string{resourceID})
 }
 
-// install puts a document and its chunks into memory and the indexes. The
-// document map changes first: every hit is checked against it, so a
-// document that becomes hidden is hidden at once, whatever the indexes
-// still hold.
-func (s *Service) install(ctx context.Context, doc domain.Document, chunks []domain.Chunk) error {
+// refreshMany re-reads resources from the store into every index, with
+// one full-text batch for all of them. It locks the resources in id order,
+// so two refreshes never wait on each other in a cycle.
+func (s *Service) refreshMany(ctx context.Context, ids []string) error {
+	ids = slices.Sorted(slices.Values(ids))
+	for _, id := range ids {
+		unlock := s.refreshing.lock(id)
+		defer unlock()
+	}
+	docs := make([]domain.Indexed, 0, len(ids))
+	for _, id := range ids {
+		doc, err := s.deps.Store.Document(ctx, id)
+		if fault.Of(err, fault.NotFound) {
+			doc, err = domain.Document{ResourceID: id, Deleted: true}, nil
+		}
+		if err != nil {
+			return err
+		}
+		var chunks []domain.Chunk
+		if !doc.Deleted {
+			if chunks, err = s.deps.Store.Chunks(ctx, id); err != nil {
+				return err
+			}
+		}
+		docs = append(docs, domain.Indexed{Document: doc, Chunks: chunks})
+	}
+	for _, d := range docs {
+		s.install(d.Document, d.Chunks)
+	}
+	return s.deps.Text.Replace(ctx, docs)
+}
+
+// install puts a document and its chunks into memory and the vector
+// index; the caller updates the text index. The document map changes
+// first: every hit is checked against it, so a document that becomes
+// hidden is hidden at once, whatever the indexes still hold.
+func (s *Service) install(doc domain.Document, chunks []domain.Chunk) {
 	s.mu.Lock()
 	if doc.Deleted {
 		delete(s.docs, doc.ResourceID)
@@ -180,7 +199,6 @@ func (s *Service) install(ctx context.Context, doc domain.Document, chunks []dom
 	}
 	s.mu.Unlock()
 	s.deps.Vectors.Replace(doc.ResourceID, chunks)
-	return s.deps.Text.Replace(ctx, doc, chunks)
 }
 
 // Hit is one search result.
@@ -223,19 +241,28 @@ func (s *Service) Search(ctx context.Context, c domain.Caller, q domain.Query) (
 		s.mu.RUnlock()
 		return ok && c.CanRead(d) && q.Filters.Matches(d)
 	}
+	// The two rankers run side by side: hybrid costs the slower of them,
+	// not their sum.
 	var text, vector []domain.Ranked
-	var err error
+	var textErr, vecErr error
+	var wg sync.WaitGroup
 	if q.Mode != domain.ModeVector {
-		if text, err = s.deps.Text.Search(ctx, c, q.Text, q.Filters, s.opts.Window); err != nil {
-			return Result{}, err
-		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			text, textErr = s.deps.Text.Search(ctx, c, q.Text, q.Filters, s.opts.Window)
+		}()
 	}
 	if q.Mode != domain.ModeText {
 		vecs, err := s.deps.Embedder.Embed(ctx, []string{q.Text})
-		if err != nil {
-			return Result{}, err
+		if err == nil {
+			vector = s.deps.Vectors.Search(s.deps.Embedder.Model(), vecs[0], allow, s.opts.Window)
 		}
-		vector = s.deps.Vectors.Search(s.deps.Embedder.Model(), vecs[0], allow, s.opts.Window)
+		vecErr = err
+	}
+	wg.Wait()
+	if err := errors.Join(textErr, vecErr); err != nil {
+		return Result{}, err
 	}
 	weight := q.Weight
 	switch q.Mode {
@@ -259,6 +286,7 @@ func (s *Service) Search(ctx context.Context, c domain.Caller, q domain.Query) (
 	}
 	var marks map[string][]string
 	if q.Mode != domain.ModeVector {
+		var err error
 		if marks, err = s.deps.Text.Highlights(ctx, q.Text, ids); err != nil {
 			return Result{}, err
 		}

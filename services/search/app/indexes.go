@@ -63,12 +63,15 @@ func (s *Service) reload(ctx context.Context, progress func(done, total int)) er
 	}
 	seen := make(map[string]bool, len(ids))
 	progress(0, len(ids))
-	for i, id := range ids {
-		if err := s.refresh(ctx, id); err != nil {
+	for start := 0; start < len(ids); start += rebuildPage {
+		batch := ids[start:min(start+rebuildPage, len(ids))]
+		if err := s.refreshMany(ctx, batch); err != nil {
 			return err
 		}
-		seen[id] = true
-		progress(i+1, len(ids))
+		for _, id := range batch {
+			seen[id] = true
+		}
+		progress(start+len(batch), len(ids))
 	}
 	s.mu.RLock()
 	var stale []string
@@ -78,12 +81,7 @@ func (s *Service) reload(ctx context.Context, progress func(done, total int)) er
 		}
 	}
 	s.mu.RUnlock()
-	for _, id := range stale {
-		if err := s.refresh(ctx, id); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.refreshMany(ctx, stale)
 }
 
 // StartRebuild begins rebuilding the indexes from the store in the

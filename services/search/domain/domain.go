@@ -55,6 +55,12 @@ type Chunk struct {
 	Vector     []float32
 }
 
+// Indexed is a document with every chunk it has.
+type Indexed struct {
+	Document Document
+	Chunks   []Chunk
+}
+
 // ChunkSet replaces every chunk of one source (a resource body or file).
 type ChunkSet struct {
 	ResourceID string

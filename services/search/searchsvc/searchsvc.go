@@ -45,6 +45,8 @@ type Config struct {
 	// own indexes, so each needs its own name (default "search-indexer").
 	Consumer string
 	Window   int
+	// Vectors tunes the vector index (HNSW above a size; exact below).
+	Vectors vecindex.Config
 }
 
 // Service is a wired search service.
@@ -90,7 +92,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		return nil, err
 	}
 	s.sets = natsjs.NewChunkSets(obs)
-	s.App = app.New(app.Deps{Store: mysql.NewSearchStore(db), Text: s.text, Vectors: vecindex.NewFlat(), Embedder: cfg.Embedder},
+	s.App = app.New(app.Deps{Store: mysql.NewSearchStore(db), Text: s.text, Vectors: vecindex.New(cfg.Vectors), Embedder: cfg.Embedder},
 		app.Options{Window: cfg.Window})
 	if err := s.App.Load(ctx); err != nil {
 		s.Close()

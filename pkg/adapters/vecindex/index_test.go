@@ -1,0 +1,135 @@
+package vecindex_test
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/lattice-platform/lattice/pkg/adapters/vecindex"
+	"github.com/lattice-platform/lattice/services/search/domain"
+)
+
+func normalise(v []float32) []float32 {
+	var s float64
+	for _, x := range v {
+		s += float64(x) * float64(x)
+	}
+	n := float32(math.Sqrt(s))
+	for i := range v {
+		v[i] /= n
+	}
+	return v
+}
+
+// clustered makes n unit vectors around a few centres: the data on which
+// careless HNSW implementations lose recall.
+func clustered(rng *rand.Rand, n, dims, clusters int, spread float64) [][]float32 {
+	centres := make([][]float32, clusters)
+	for i := range centres {
+		c := make([]float32, dims)
+		for j := range c {
+			c[j] = float32(rng.NormFloat64())
+		}
+		centres[i] = normalise(c)
+	}
+	out := make([][]float32, n)
+	for i := range out {
+		c := centres[rng.IntN(clusters)]
+		v := make([]float32, dims)
+		for j := range v {
+			v[j] = c[j] + float32(rng.NormFloat64()*spread)
+		}
+		out[i] = normalise(v)
+	}
+	return out
+}
+
+// load puts each vector in as its own resource's single chunk.
+func load(x *vecindex.Index, vecs [][]float32) {
+	for i, v := range vecs {
+		id := fmt.Sprintf("r%05d", i)
+		x.Replace(id, []domain.Chunk{{ID: "c-" + id, ResourceID: id, Model: "m", Vector: v}})
+	}
+}
+
+func all(string) bool { return true }
+
+func recallAt10(t *testing.T, x *vecindex.Index, queries [][]float32, allow func(string) bool) float64 {
+	t.Helper()
+	hits, total := 0, 0
+	for _, q := range queries {
+		want := map[string]bool{}
+		for _, r := range x.SearchExact("m", q, allow, 10) {
+			want[r.ChunkID] = true
+		}
+		for _, r := range x.Search("m", q, allow, 10) {
+			if want[r.ChunkID] {
+				hits++
+			}
+		}
+		total += len(want)
+	}
+	return float64(hits) / float64(total)
+}
+
+func TestHNSWRecallOnClusteredData(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(7, 7))
+	vecs := clustered(rng, 6000, 64, 40, 0.08)
+	x := vecindex.New(vecindex.Config{ANNThreshold: 1000})
+	load(x, vecs)
+	x.WaitForANN()
+	queries := clustered(rng, 200, 64, 40, 0.08)
+	recall := recallAt10(t, x, queries, all)
+	t.Logf("recall@10 = %.3f", recall)
+	require.GreaterOrEqual(t, recall, 0.95)
+
+	// Filtered searches keep their recall and never return what is not allowed.
+	even := func(id string) bool { return (id[len(id)-1]-'0')%2 == 0 }
+	require.GreaterOrEqual(t, recallAt10(t, x, queries[:50], even), 0.95)
+	for _, q := range queries[:20] {
+		for _, r := range x.Search("m", q, even, 10) {
+			require.True(t, even(strings.TrimPrefix(r.ChunkID, "c-")), r.ChunkID)
+		}
+	}
+	// A very selective filter falls back to the exact scan.
+	one := func(id string) bool { return id == "r00042" }
+	got := x.Search("m", queries[0], one, 10)
+	require.Len(t, got, 1)
+	require.Equal(t, "c-r00042", got[0].ChunkID)
+}
+
+func TestReplaceRemoveAndCompact(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(1, 1))
+	vecs := clustered(rng, 3000, 32, 10, 0.1)
+	x := vecindex.New(vecindex.Config{ANNThreshold: 500})
+	load(x, vecs)
+	x.WaitForANN()
+	require.Equal(t, map[string]int{"m": 3000}, x.Counts())
+	// Remove most resources: the rows compact and the graph is rebuilt.
+	for i := range 2500 {
+		x.Replace(fmt.Sprintf("r%05d", i), nil)
+	}
+	x.WaitForANN()
+	require.Equal(t, map[string]int{"m": 500}, x.Counts())
+	for _, q := range vecs[:50] {
+		for _, r := range x.Search("m", q, all, 10) {
+			var n int
+			_, err := fmt.Sscanf(r.ChunkID, "c-r%05d", &n)
+			require.NoError(t, err)
+			require.GreaterOrEqual(t, n, 2500, "a removed chunk is never returned")
+		}
+	}
+	require.GreaterOrEqual(t, recallAt10(t, x, vecs[2500:2600], all), 0.95)
+	// Vectors of another model live apart.
+	x.Replace("other", []domain.Chunk{{ID: "o1", Model: "m2", Vector: vecs[0][:16]}})
+	require.Empty(t, x.Search("m", vecs[0][:16], all, 5), "a query of the wrong dimension matches nothing")
+	require.Equal(t, "o1", x.Search("m2", vecs[0][:16], all, 5)[0].ChunkID)
+	// The best match of a stored vector is itself.
+	require.Equal(t, "c-r02600", x.Search("m", vecs[2600], all, 1)[0].ChunkID)
+}
