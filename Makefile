@@ -4,7 +4,7 @@ PKGS    := ./...
 BIN     := bin/lattice
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: run build test test-contract check generate docs-assets bench clean
+.PHONY: run build test test-contract check generate docs-assets bench bench-search clean
 
 ## run: serve the platform (every built service) on this machine
 run: build
@@ -47,6 +47,10 @@ check: generate
 ## bench: the benchmarks behind docs/benchmarks.md
 bench:
 	scripts/with-test-env $(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+## bench-search: the search core on a generated 100,000-chunk corpus (a few minutes)
+bench-search:
+	$(GO) run ./bench/search -chunks 100000
 
 clean:
 	rm -rf bin

@@ -125,7 +125,7 @@ func loadConfig(env *config.Env) (Config, error) {
 		Consumer:    env.String("SEARCH_CONSUMER", "search-indexer"),
 		Window:      env.Int("SEARCH_WINDOW", 200),
 		Vectors: vecindex.Config{
-			ANNThreshold: env.Int("SEARCH_ANN_THRESHOLD", 20000),
+			ANNThreshold: env.Int("SEARCH_ANN_THRESHOLD", 150000),
 			HNSW:         vecindex.HNSWConfig{EfSearch: env.Int("SEARCH_HNSW_EF", 128)},
 		},
 	}

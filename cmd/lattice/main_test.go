@@ -31,8 +31,8 @@ func TestCommands(t *testing.T) {
 	require.ErrorContains(t, err, `unknown command "frobnicate"`)
 	require.ErrorContains(t, run(ctx, nil, nil, &out, &errb, envMap(nil)), "no command")
 
-	err = run(ctx, []string{"serve", "--target=search"}, nil, &out, &errb, envMap(nil))
-	require.ErrorContains(t, err, `target "search" is not built yet`)
+	err = run(ctx, []string{"serve", "--target=analytics"}, nil, &out, &errb, envMap(nil))
+	require.ErrorContains(t, err, `target "analytics" is not built yet`)
 	err = run(ctx, []string{"serve", "--target=nope"}, nil, &out, &errb, envMap(nil))
 	require.ErrorContains(t, err, "unknown target")
 }

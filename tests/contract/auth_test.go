@@ -54,7 +54,7 @@ func withRedis(t *testing.T) authOption {
 // startAuth runs the auth service on a fresh PostgreSQL database behind a
 // real listener; its issuer is the listener's URL, so discovery documents
 // point back at it.
-func startAuth(t *testing.T, opts ...authOption) *authEnv {
+func startAuth(t testing.TB, opts ...authOption) *authEnv {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)

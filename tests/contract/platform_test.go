@@ -36,7 +36,7 @@ type platform struct {
 // platformOption adjusts the resource service's configuration.
 type platformOption func(*resourcesvc.Config)
 
-func startPlatform(t *testing.T, opts ...platformOption) *platform {
+func startPlatform(t testing.TB, opts ...platformOption) *platform {
 	t.Helper()
 	ctx := context.Background()
 	a := startAuth(t)
@@ -68,7 +68,7 @@ func startPlatform(t *testing.T, opts ...platformOption) *platform {
 
 // apiKeyFor signs up (or, for admins, creates) a user and returns an API
 // key holding the resource scopes their role allows.
-func (p *platform) apiKeyFor(t *testing.T, email string, admin bool) (userID, key string) {
+func (p *platform) apiKeyFor(t testing.TB, email string, admin bool) (userID, key string) {
 	t.Helper()
 	ctx := context.Background()
 	in := app.SignUpInput{Email: email, Password: password, DisplayName: "U"}

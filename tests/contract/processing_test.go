@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -41,6 +42,7 @@ type pipeline struct {
 	js        jetstream.JetStream
 	natsURL   string
 	jobs      *procapi.ClientWithResponses
+	jobsURL   string
 	search    *searchapi.ClientWithResponses
 	searchTr  *specTransport
 	searchSvc *searchsvc.Service
@@ -70,7 +72,7 @@ var eventSchemas = map[string]string{
 	"file.uploaded": "FileUploaded", "file.deleted": "FileDeleted", "file.rejected": "FileRejected", "chunks.ready": "ChunksReady",
 }
 
-func eventsDoc(t *testing.T) *openapi3.T {
+func eventsDoc(t testing.TB) *openapi3.T {
 	t.Helper()
 	doc, err := openapi3.NewLoader().LoadFromFile("../../openapi/events.yaml")
 	require.NoError(t, err)
@@ -80,7 +82,7 @@ func eventsDoc(t *testing.T) *openapi3.T {
 
 // recordEvents follows EVENTS with an ordered consumer and validates each
 // event's envelope and payload as it arrives.
-func recordEvents(t *testing.T, ctx context.Context, js jetstream.JetStream) *eventLog {
+func recordEvents(t testing.TB, ctx context.Context, js jetstream.JetStream) *eventLog {
 	t.Helper()
 	doc := eventsDoc(t)
 	log := &eventLog{}
@@ -110,7 +112,7 @@ func recordEvents(t *testing.T, ctx context.Context, js jetstream.JetStream) *ev
 // pipelineOption adjusts what startPipeline runs.
 type pipelineOption struct{ noProcessing bool }
 
-func startPipeline(t *testing.T, opts ...pipelineOption) *pipeline {
+func startPipeline(t testing.TB, opts ...pipelineOption) *pipeline {
 	t.Helper()
 	var opt pipelineOption
 	for _, o := range opts {
@@ -147,6 +149,7 @@ func startPipeline(t *testing.T, opts ...pipelineOption) *pipeline {
 		go func() { defer wg.Done(); svc.Run(runCtx) }()
 		srv := httptest.NewServer(httpserver.Handler(httpserver.Config{}, svc.HTTP))
 		t.Cleanup(srv.Close)
+		out.jobsURL = srv.URL
 		spec, err := procapi.GetSpec()
 		require.NoError(t, err)
 		out.jobs, err = procapi.NewClientWithResponses(srv.URL, procapi.WithHTTPClient(&http.Client{Transport: newSpecTransport(t, spec)}))
@@ -179,7 +182,7 @@ func jobBearer(token string) procapi.RequestEditorFn {
 }
 
 // eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
+func eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for !cond() {
@@ -190,7 +193,7 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() boo
 	}
 }
 
-func (p *pipeline) upload(t *testing.T, token, resourceID, name string, content []byte) oapi.File {
+func (p *pipeline) upload(t testing.TB, token, resourceID, name string, content []byte) oapi.File {
 	t.Helper()
 	resp, err := p.client.UploadFileWithBodyWithResponse(context.Background(), uuid.MustParse(resourceID), &oapi.UploadFileParams{Name: &name},
 		"application/octet-stream", bytes.NewReader(content), resBearer(token))
@@ -278,6 +281,22 @@ func TestProcessingPipeline(t *testing.T) {
 	require.Equal(t, bad.Id, *deadJob.FileId)
 	require.NotEmpty(t, *deadJob.LastError)
 	require.Equal(t, 1, deadJob.Attempts, "a corrupt file is not retried")
+
+	// The dead job is parked on the DLQ stream with its error.
+	dlq, err := p.js.Stream(ctx, "DLQ")
+	require.NoError(t, err)
+	parked, err := dlq.GetLastMsgForSubject(ctx, "dlq.jobs.extract_file")
+	require.NoError(t, err)
+	require.Equal(t, deadJob.Id.String(), parked.Header.Get("Lattice-Job"))
+	require.Equal(t, *deadJob.LastError, parked.Header.Get("Lattice-Error"))
+
+	// The consumer lag is exported for autoscaling.
+	metrics, err := http.Get(p.jobsURL + "/metrics")
+	require.NoError(t, err)
+	rawMetrics, _ := io.ReadAll(metrics.Body)
+	metrics.Body.Close()
+	require.Contains(t, string(rawMetrics), `lattice_consumer_pending{consumer="processing-workers",stream="JOBS"} 0`)
+	require.Contains(t, string(rawMetrics), `lattice_consumer_pending{consumer="processing-intake",stream="EVENTS"}`)
 
 	got, err := p.jobs.GetJobWithResponse(ctx, deadJob.Id, jobBearer(alice))
 	require.NoError(t, err)

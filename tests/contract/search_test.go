@@ -2,7 +2,9 @@ package contract_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -160,4 +162,38 @@ func TestSearchAPI(t *testing.T) {
 	bad, err := p.search.SearchWithResponse(ctx, searchapi.SearchRequest{Query: "x"}, searchBearer("not-a-token"))
 	require.NoError(t, err)
 	require.Equal(t, http.StatusUnauthorized, bad.StatusCode())
+}
+
+// BenchmarkUploadToSearchable measures the time from starting a file
+// upload to the file's first hit in search, through the whole pipeline
+// (resource, outbox relay, NATS container, processing, object store,
+// search store and indexes), as P50/P95 over b.N uploads.
+func BenchmarkUploadToSearchable(b *testing.B) {
+	ctx := context.Background()
+	p := startPipeline(b)
+	_, key := p.apiKeyFor(b, "bench-upload@example.com", false)
+	r, err := p.client.CreateResourceWithResponse(ctx, nil, newInput("Benchmark", oapi.Private), resBearer(key))
+	require.NoError(b, err)
+	rid := r.JSON201.Id.String()
+	var lat []time.Duration
+	i := 0
+	for b.Loop() {
+		word := fmt.Sprintf("benchword%dx", i)
+		i++
+		t0 := time.Now()
+		p.upload(b, key, rid, word+".md", []byte("# Note\n\nA benchmark note about "+word+".\n"))
+		for {
+			res, err := p.search.SearchWithResponse(ctx, searchapi.SearchRequest{Query: word, Mode: ptr(searchapi.Text)}, searchBearer(key))
+			require.NoError(b, err)
+			if res.JSON200 != nil && len(res.JSON200.Hits) > 0 {
+				break
+			}
+			require.Less(b, time.Since(t0), 30*time.Second, "the upload never became searchable")
+			time.Sleep(2 * time.Millisecond)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)*50/100].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[min(len(lat)-1, len(lat)*95/100)].Microseconds())/1000, "p95-ms")
 }

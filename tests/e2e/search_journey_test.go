@@ -131,6 +131,9 @@ func TestSearchJourney(t *testing.T) {
 	status, jobs := call(t, "GET", base+"/v1/jobs?resource_id="+rid, ada, "", "")
 	require.Equal(t, 200, status)
 	require.Len(t, jobs["items"], 3)
+	status, overview := call(t, "GET", base+"/v1/resources/"+rid+"/overview", ada, "", "")
+	require.Equal(t, 200, status)
+	require.Len(t, overview["processing"].(map[string]any)["items"], 3, "the gateway's overview now includes the jobs")
 
 	// Update: a new version of the file replaces the old one, and a new
 	// body replaces the old body.

@@ -51,6 +51,21 @@ func (q *WorkQueue) Enqueue(ctx context.Context, kind, jobID, dedupKey string) e
 	return nil
 }
 
+// Park copies a job that will not be retried any more to the DLQ stream
+// (subject dlq.jobs.<kind>, the job's JSON as the body, its last error in
+// the Lattice-Error header), where operators find dead work beside dead
+// events. The message id makes parking the same death twice harmless.
+func (q *WorkQueue) Park(ctx context.Context, kind, jobID string, attempt int, body []byte, lastError string) error {
+	msg := nats.NewMsg("dlq.jobs." + kind)
+	msg.Data = body
+	msg.Header.Set("Lattice-Job", jobID)
+	msg.Header.Set("Lattice-Error", lastError)
+	if _, err := q.js.PublishMsg(ctx, msg, jetstream.WithMsgID(fmt.Sprintf("dlq-job-%s-%d", jobID, attempt))); err != nil {
+		return unavailable(err)
+	}
+	return nil
+}
+
 // Verdict is what a handler decided about a job message.
 type Verdict struct {
 	Done       bool          // acknowledge (the job finished, for good or ill)

@@ -22,7 +22,7 @@ import (
 // Config tunes the index; zero values take the defaults.
 type Config struct {
 	// ANNThreshold is the number of vectors of one model from which an
-	// HNSW graph answers instead of the exact scan (default 20,000; a
+	// HNSW graph answers instead of the exact scan (default 150,000; a
 	// negative value never builds one).
 	ANNThreshold int
 	HNSW         HNSWConfig
@@ -64,7 +64,7 @@ type rows struct {
 // New returns an empty index.
 func New(cfg Config) *Index {
 	if cfg.ANNThreshold == 0 {
-		cfg.ANNThreshold = 20000
+		cfg.ANNThreshold = 150000
 	}
 	return &Index{cfg: cfg, models: map[string]*rows{}, byRes: map[string][]chunkRef{}}
 }

@@ -171,6 +171,15 @@ func (s *Service) work(ctx context.Context, jobID string) natsjs.Verdict {
 	}
 	if out.Done {
 		s.log.InfoContext(ctx, "job finished", "job", jobID, "state", out.Job.State, "attempts", out.Job.Attempts)
+		if out.Job.State == domain.Dead {
+			body, _ := json.Marshal(map[string]any{"id": out.Job.ID, "kind": out.Job.Kind, "resource_id": out.Job.ResourceID,
+				"file_id": out.Job.FileID, "attempts": out.Job.Attempts, "last_error": out.Job.LastError})
+			if err := s.Queue.Park(ctx, string(out.Job.Kind), out.Job.ID, out.Job.Attempts, body, out.Job.LastError); err != nil {
+				// The job is dead in the job store either way; the copy is
+				// for operators, so it is not worth redoing the job for.
+				s.log.WarnContext(ctx, "could not park a dead job in the DLQ", "job", jobID, "error", err)
+			}
+		}
 		return natsjs.Verdict{Done: true}
 	}
 	s.log.InfoContext(ctx, "job attempt failed; retrying", "job", jobID, "attempt", out.Job.Attempts, "error", out.Job.LastError, "retry_after_s", out.RetryAfter)
