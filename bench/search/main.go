@@ -159,8 +159,12 @@ func run(nChunks, perDoc, nQueries, threshold int, hnsw vecindex.HNSWConfig) err
 	fmt.Printf("build: full text + exact vectors ready after %s; building the HNSW graph…\n", loaded.Round(time.Millisecond))
 	vectors.WaitForANN()
 	annDone := time.Since(t0)
-	fmt.Printf("build: HNSW graph ready after %s; heap %.0f MiB (vectors alone %.0f MiB)\n",
-		annDone.Round(time.Millisecond), heapMiB()-before, float64(nChunks*emb.Dimensions()*4)/(1<<20))
+	graph := "no HNSW graph (below the threshold: exact scans)"
+	if threshold > 0 && nChunks >= threshold {
+		graph = "HNSW graph ready after " + annDone.Round(time.Millisecond).String()
+	}
+	fmt.Printf("build: %s; heap %.0f MiB (one copy of the vectors: %.0f MiB)\n",
+		graph, heapMiB()-before, float64(nChunks*emb.Dimensions()*4)/(1<<20))
 
 	// Queries: two or three words of a document's first chunk.
 	qs := make([]string, nQueries)

@@ -133,3 +133,47 @@ func TestReplaceRemoveAndCompact(t *testing.T) {
 	// The best match of a stored vector is itself.
 	require.Equal(t, "c-r02600", x.Search("m", vecs[2600], all, 1)[0].ChunkID)
 }
+
+func TestSparseQueriesScoreExactlyAsDenseOnes(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(5, 5))
+	vecs := clustered(rng, 9000, 128, 20, 0.1)
+	x := vecindex.NewFlat()
+	load(x, vecs)
+	for range 20 {
+		// A query with 16 of 128 values set takes the column path; the same
+		// query with tiny values elsewhere takes the row path.
+		sparse, dense := make([]float32, 128), make([]float32, 128)
+		for i := range dense {
+			dense[i] = 1e-30
+		}
+		for range 16 {
+			j := rng.IntN(128)
+			sparse[j] = float32(rng.NormFloat64())
+			dense[j] = sparse[j]
+		}
+		a := x.Search("m", sparse, all, 10)
+		b := x.Search("m", dense, all, 10)
+		require.Len(t, a, 10)
+		for i := range a {
+			require.Equal(t, b[i].ChunkID, a[i].ChunkID)
+			require.InDelta(t, b[i].Score, a[i].Score, 1e-5)
+		}
+		odd := func(id string) bool { return (id[len(id)-1]-'0')%2 == 1 }
+		for _, r := range x.Search("m", sparse, odd, 10) {
+			require.True(t, odd(strings.TrimPrefix(r.ChunkID, "c-")))
+		}
+	}
+	// Removed rows are never returned by either path.
+	for i := range 5000 { // more than half: the rows are compacted
+		x.Replace(fmt.Sprintf("r%05d", i), nil)
+	}
+	q := make([]float32, 128)
+	q[3] = 1
+	for _, r := range x.Search("m", q, all, 50) {
+		var n int
+		_, err := fmt.Sscanf(r.ChunkID, "c-r%05d", &n)
+		require.NoError(t, err)
+		require.GreaterOrEqual(t, n, 5000)
+	}
+}
