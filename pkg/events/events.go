@@ -72,3 +72,24 @@ func DecodeVector(b []byte) ([]float32, error) {
 	}
 	return out, nil
 }
+
+// Received is what a consumer needs of an event: its id, its type and the
+// undecoded payload.
+type Received struct {
+	ID   string          `json:"id"`
+	Type string          `json:"type"`
+	Data json.RawMessage `json:"data"`
+}
+
+// Decode reads a CloudEvents envelope; an error means the message is not
+// one, and redelivering it cannot help.
+func Decode(payload []byte) (Received, error) {
+	var r Received
+	if err := json.Unmarshal(payload, &r); err != nil {
+		return r, err
+	}
+	if r.ID == "" || r.Type == "" {
+		return r, fmt.Errorf("not a CloudEvents envelope: id or type missing")
+	}
+	return r, nil
+}

@@ -24,6 +24,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/fault"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 	"github.com/lattice-platform/lattice/pkg/platform/problem"
+	"github.com/lattice-platform/lattice/pkg/ports"
 )
 
 func init() {
@@ -183,4 +184,15 @@ func Router(spec *openapi3.T, skip func(*http.Request) bool) chi.Router {
 	})
 	r.Use(WithRequest, Validator(spec, nil, skip))
 	return r
+}
+
+// Identify verifies the request's bearer credential (see WithRequest).
+// Without one it returns ok false and no error; a bad one is an error.
+func Identify(ctx context.Context, v ports.TokenVerifier) (id ports.Identity, ok bool, err error) {
+	bearer := Bearer(ctx)
+	if bearer == "" {
+		return ports.Identity{}, false, nil
+	}
+	id, err = v.Verify(ctx, bearer)
+	return id, err == nil, err
 }

@@ -43,15 +43,11 @@ func Handler(svc *app.Service, verifier ports.TokenVerifier) (http.Handler, erro
 
 // caller identifies the request; every job operation needs a credential.
 func (s *Server) caller(ctx context.Context) (domain.Caller, error) {
-	bearer := apimw.Bearer(ctx)
-	if bearer == "" {
-		return domain.Caller{}, fault.New(fault.Unauthenticated, "a valid bearer credential is required")
+	id, ok, err := apimw.Identify(ctx, s.verifier)
+	if err == nil && !ok {
+		err = fault.New(fault.Unauthenticated, "a valid bearer credential is required")
 	}
-	id, err := s.verifier.Verify(ctx, bearer)
-	if err != nil {
-		return domain.Caller{}, err
-	}
-	return domain.Caller{Subject: id.Subject, Scopes: id.Scopes, Bearer: bearer}, nil
+	return domain.Caller{Subject: id.Subject, Scopes: id.Scopes, Bearer: apimw.Bearer(ctx)}, err
 }
 
 // ListJobs pages through jobs.

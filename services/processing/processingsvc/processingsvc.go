@@ -16,6 +16,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/adapters/extract"
 	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
 	"github.com/lattice-platform/lattice/pkg/adapters/resourceapi"
+	"github.com/lattice-platform/lattice/pkg/events"
 	eventschema "github.com/lattice-platform/lattice/pkg/events/schema"
 	"github.com/lattice-platform/lattice/pkg/platform/health"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
@@ -123,17 +124,12 @@ func (s *Service) Run(ctx context.Context) {
 
 // intake turns one resource event into a queued job.
 func (s *Service) intake(ctx context.Context, e ports.Event) error {
-	var env struct {
-		ID   string          `json:"id"`
-		Type string          `json:"type"`
-		Data json.RawMessage `json:"data"`
-	}
-	if err := json.Unmarshal(e.Payload, &env); err != nil {
+	env, err := events.Decode(e.Payload)
+	if err != nil {
 		s.log.WarnContext(ctx, "ignoring a malformed event", "event", e.ID)
 		return nil // retrying cannot fix it
 	}
 	ev := app.Event{ID: env.ID, Type: env.Type}
-	var err error
 	switch env.Type {
 	case "resource.created":
 		var d eventschema.ResourceCreated

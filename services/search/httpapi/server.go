@@ -52,15 +52,8 @@ func Handler(svc *app.Service, verifier ports.TokenVerifier, lag func(context.Co
 // caller identifies the request: anonymous without a credential,
 // unauthenticated (401) with a bad one.
 func (s *Server) caller(ctx context.Context) (domain.Caller, error) {
-	bearer := apimw.Bearer(ctx)
-	if bearer == "" {
-		return domain.Caller{}, nil
-	}
-	id, err := s.verifier.Verify(ctx, bearer)
-	if err != nil {
-		return domain.Caller{}, err
-	}
-	return domain.Caller{Subject: id.Subject, Scopes: id.Scopes}, nil
+	id, _, err := apimw.Identify(ctx, s.verifier)
+	return domain.Caller{Subject: id.Subject, Scopes: id.Scopes}, err
 }
 
 // Search answers a query.

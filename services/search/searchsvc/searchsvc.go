@@ -135,16 +135,12 @@ func (s *Service) Run(ctx context.Context) {
 // Apply applies one event; it is exported for tests that deliver events
 // directly.
 func (s *Service) Apply(ctx context.Context, e ports.Event) error {
-	var env struct {
-		ID   string          `json:"id"`
-		Type string          `json:"type"`
-		Data json.RawMessage `json:"data"`
-	}
-	if err := json.Unmarshal(e.Payload, &env); err != nil {
+	env, err := events.Decode(e.Payload)
+	if err != nil {
 		s.log.WarnContext(ctx, "ignoring a malformed event", "event", e.ID)
 		return nil // retrying cannot fix it
 	}
-	err := s.apply(ctx, env.ID, env.Type, env.Data)
+	err = s.apply(ctx, env.ID, env.Type, env.Data)
 	if fault.Of(err, fault.Invalid) || fault.Of(err, fault.NotFound) {
 		s.log.WarnContext(ctx, "event cannot be applied; skipped", "event", env.ID, "type", env.Type, "error", err)
 		return nil
