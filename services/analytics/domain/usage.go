@@ -1,0 +1,87 @@
+package domain
+
+import (
+	"time"
+
+	"github.com/lattice-platform/lattice/pkg/fault"
+)
+
+// UsageRecord is one request through the gateway (the USAGE stream).
+type UsageRecord struct {
+	RequestID string // unique per request: what makes ingestion idempotent
+	Route     string
+	Method    string
+	Path      string
+	Status    int
+	LatencyMS float64
+	BytesIn   int64
+	BytesOut  int64
+	Identity  string
+	ClientID  string
+	Time      time.Time
+}
+
+// StatusClass is the status's hundreds digit: 2 for 2xx, 5 for 5xx.
+func (r UsageRecord) StatusClass() int { return r.Status / 100 }
+
+// Failed reports whether the request counts as an error: a 5xx. Client
+// mistakes (4xx) are counted by status class, not as platform errors.
+func (r UsageRecord) Failed() bool { return r.Status >= 500 }
+
+// RollupKey identifies one per-minute roll-up row.
+type RollupKey struct {
+	Minute      time.Time
+	Route       string
+	Method      string
+	StatusClass int
+	Identity    string
+	ClientID    string
+}
+
+// KeyOf is the roll-up a record belongs to.
+func KeyOf(r UsageRecord) RollupKey {
+	return RollupKey{Minute: r.Time.UTC().Truncate(time.Minute), Route: r.Route, Method: r.Method,
+		StatusClass: r.StatusClass(), Identity: r.Identity, ClientID: r.ClientID}
+}
+
+// Granularity is the step of a usage report's series.
+type Granularity string
+
+// The granularities reports offer.
+const (
+	Minute Granularity = "minute"
+	Hour   Granularity = "hour"
+	Day    Granularity = "day"
+)
+
+// Step is the granularity's length.
+func (g Granularity) Step() (time.Duration, error) {
+	switch g {
+	case Minute:
+		return time.Minute, nil
+	case Hour:
+		return time.Hour, nil
+	case Day:
+		return 24 * time.Hour, nil
+	}
+	return 0, fault.InvalidField("granularity", "must be minute, hour or day")
+}
+
+// MaxPoints bounds a report's series so that no range is expensive.
+const MaxPoints = 10000
+
+// CheckRange validates a report's range for a granularity: from before to,
+// and no more than MaxPoints steps.
+func CheckRange(from, to time.Time, g Granularity) error {
+	step, err := g.Step()
+	if err != nil {
+		return err
+	}
+	if !from.Before(to) {
+		return fault.InvalidField("from", "must be before to")
+	}
+	if to.Sub(from)/step > MaxPoints {
+		return fault.InvalidField("granularity", "too many points for this range: use a coarser granularity")
+	}
+	return nil
+}

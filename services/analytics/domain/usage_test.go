@@ -1,0 +1,31 @@
+package domain_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/lattice-platform/lattice/pkg/fault"
+	"github.com/lattice-platform/lattice/services/analytics/domain"
+)
+
+func TestRollupKeysAndRanges(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 11, 25, 12, 34, 56, 789, time.FixedZone("CET", 3600))
+	r := domain.UsageRecord{Route: "/v1/resources", Method: "GET", Status: 503, Identity: "u1", ClientID: "c1", Time: at}
+	k := domain.KeyOf(r)
+	require.Equal(t, time.Date(2026, 11, 25, 11, 34, 0, 0, time.UTC), k.Minute)
+	require.Equal(t, 5, k.StatusClass)
+	require.True(t, r.Failed())
+	r.Status = 404
+	require.False(t, r.Failed(), "client mistakes are not platform errors")
+	require.Equal(t, 4, domain.KeyOf(r).StatusClass)
+
+	from := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	require.NoError(t, domain.CheckRange(from, from.AddDate(0, 0, 6), domain.Minute))
+	require.True(t, fault.Of(domain.CheckRange(from, from.AddDate(0, 0, 30), domain.Minute), fault.Invalid))
+	require.NoError(t, domain.CheckRange(from, from.AddDate(1, 0, 0), domain.Day))
+	require.True(t, fault.Of(domain.CheckRange(from, from, domain.Hour), fault.Invalid))
+	require.True(t, fault.Of(domain.CheckRange(from, from.Add(time.Hour), "week"), fault.Invalid))
+}
