@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -53,6 +54,13 @@ type pipeline struct {
 type eventLog struct {
 	mu  sync.Mutex
 	all []map[string]any
+}
+
+// snapshot returns every event recorded so far, in stream order.
+func (l *eventLog) snapshot() []map[string]any {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.all)
 }
 
 func (l *eventLog) ofType(typ string) []map[string]any {

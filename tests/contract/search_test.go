@@ -2,6 +2,7 @@ package contract_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/hashembed"
+	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/services/resource/oapi"
 	searchapi "github.com/lattice-platform/lattice/services/search/oapi"
 )
@@ -146,6 +148,29 @@ func TestSearchAPI(t *testing.T) {
 		st, err := p.search.GetIndexesWithResponse(ctx, searchBearer(admin))
 		return err == nil && st.JSON200 != nil && st.JSON200.Consumer.Pending == 0
 	})
+
+	// Redelivering every event twice more (through the real consumer
+	// path: MySQL store, object store, indexes) leaves the index as it was.
+	snapshot := func() string {
+		r := search(admin, searchapi.SearchRequest{Query: "otters", Limit: ptr(50), Mode: ptr(searchapi.Text)})
+		var ids []string
+		for _, h := range r.JSON200.Hits {
+			ids = append(ids, h.ChunkId+"@"+h.ResourceId.String())
+		}
+		slices.Sort(ids)
+		st, err := p.search.GetIndexesWithResponse(ctx, searchBearer(admin))
+		require.NoError(t, err)
+		return fmt.Sprint(ids, st.JSON200.Documents, st.JSON200.Chunks, st.JSON200.VectorsByModel)
+	}
+	before := snapshot()
+	for range 2 {
+		for _, e := range p.events.snapshot() {
+			raw, err := json.Marshal(e)
+			require.NoError(t, err)
+			require.NoError(t, p.searchSvc.Apply(ctx, ports.Event{ID: e["id"].(string), Payload: raw}))
+		}
+	}
+	require.Equal(t, before, snapshot())
 
 	// Bad input is a 4xx problem, never a 500.
 	p.searchTr.skipRequestValidation = true
