@@ -19,3 +19,8 @@ var Resource embed.FS
 //
 //go:embed search/migrations/*.sql
 var Search embed.FS
+
+// Analytics holds the analytics service's PostgreSQL migrations.
+//
+//go:embed analytics/migrations/*.sql
+var Analytics embed.FS

@@ -14,6 +14,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/pkg/ports/portstest"
 	"github.com/lattice-platform/lattice/pkg/testinfra"
+	analyticsdomain "github.com/lattice-platform/lattice/services/analytics/domain"
 	"github.com/lattice-platform/lattice/services/auth/domain"
 	schema "github.com/lattice-platform/lattice/sql"
 )
@@ -146,4 +147,56 @@ func TestAPIKeyRepository(t *testing.T) {
 		users := postgres.NewUserRepository(pool)
 		return postgres.NewAPIKeyRepository(pool), seedUser(t, users, "k1@example.com"), seedUser(t, users, "k2@example.com")
 	})
+}
+
+func setupAnalytics(t *testing.T) *pgxpool.Pool {
+	t.Helper()
+	pool, err := postgres.Open(context.Background(), testinfra.Postgres(t))
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	require.NoError(t, postgres.Migrate(pool, schema.Analytics, "analytics/migrations"))
+	return pool
+}
+
+func TestAuditLog(t *testing.T) {
+	portstest.AuditLog(t, func(t *testing.T) ports.AuditLog { return postgres.NewAuditLog(setupAnalytics(t)) })
+}
+
+// TestAuditVerifyCatchesTamperingInTheDatabase alters, deletes, inserts
+// and reorders rows with SQL, as an intruder with database access would,
+// and checks verification names the first broken entry each time.
+func TestAuditVerifyCatchesTamperingInTheDatabase(t *testing.T) {
+	ctx := context.Background()
+	pub, key, err := ed25519.GenerateKey(nil)
+	require.NoError(t, err)
+	keys := map[string]ed25519.PublicKey{"k1": pub}
+	cases := map[string]struct {
+		sql string
+		at  int64
+	}{
+		"altered row":   {`UPDATE audit_log SET canonical = '{"actor":"mallory"}' WHERE seq = 4`, 4},
+		"deleted row":   {`DELETE FROM audit_log WHERE seq = 6`, 6},
+		"inserted row":  {`UPDATE audit_log SET seq = -(seq + 1) WHERE seq >= 3; UPDATE audit_log SET seq = -seq WHERE seq < 0; INSERT INTO audit_log SELECT 3, 'forged', now(), 'x', 'y', 'z', '{"forged":true}', hash FROM audit_log WHERE seq = 4`, 3},
+		"reordered rows": {`UPDATE audit_log SET seq = -5 WHERE seq = 5; UPDATE audit_log SET seq = 5 WHERE seq = 6; UPDATE audit_log SET seq = 6 WHERE seq = -5`, 5},
+		"truncated tail": {`DELETE FROM audit_log WHERE seq > 8`, 10},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			pool := setupAnalytics(t)
+			l := postgres.NewAuditLog(pool)
+			_, head, err := l.Append(ctx, portstest.AuditEvents(10, "alice"))
+			require.NoError(t, err)
+			require.NoError(t, l.AddCheckpoint(ctx, analyticsdomain.SignCheckpoint(head, time.Now(), "k1", key)))
+			_, err = pool.Exec(ctx, c.sql)
+			require.NoError(t, err)
+			prev, entries, err := l.Entries(ctx, 1, 10)
+			require.NoError(t, err)
+			cps, err := l.Checkpoints(ctx, 1, 10)
+			require.NoError(t, err)
+			brk := analyticsdomain.Verify(prev, 1, entries, cps, keys)
+			require.NotNil(t, brk)
+			require.Equal(t, c.at, brk.Seq, brk.Reason)
+		})
+	}
 }

@@ -125,3 +125,20 @@ func Verify(prev Hash, firstSeq int64, entries []AuditEntry, checkpoints []Check
 	}
 	return nil
 }
+
+// AuditEvent is a security-relevant action as the log stores it: the
+// fields it is filtered by, and its canonical JSON, which the chain covers.
+type AuditEvent struct {
+	ID        string // the CloudEvents id: appending it twice stores it once
+	Time      time.Time
+	Actor     string
+	Action    string
+	Target    string
+	Canonical []byte
+}
+
+// AuditRecord is a stored event with its place in the chain.
+type AuditRecord struct {
+	Seq int64
+	AuditEvent
+}

@@ -1,0 +1,33 @@
+package ports
+
+import (
+	"context"
+	"time"
+
+	"github.com/lattice-platform/lattice/services/analytics/domain"
+)
+
+// AuditFilter selects audit records; empty fields match everything.
+type AuditFilter struct {
+	Actor, Action, Target string
+	Since, Until          time.Time // Until zero: no end
+}
+
+// AuditLog is the append-only, hash-chained audit log.
+type AuditLog interface {
+	// Append chains events to the head in order, one transaction for all;
+	// an event whose id is already stored is skipped. It returns how many
+	// were appended and the new head.
+	Append(ctx context.Context, events []domain.AuditEvent) (int, domain.AuditEntry, error)
+	// Head is the last entry (the zero entry for an empty log).
+	Head(ctx context.Context) (domain.AuditEntry, error)
+	// Entries returns entries from..to (inclusive) as stored, in seq order,
+	// with the stored hash of the entry before from (Genesis for from 1).
+	Entries(ctx context.Context, from, to int64) (prev domain.Hash, entries []domain.AuditEntry, err error)
+	// AddCheckpoint stores a signed checkpoint (again for the same seq is a no-op).
+	AddCheckpoint(ctx context.Context, c domain.Checkpoint) error
+	// Checkpoints returns the checkpoints signed for seq from..to.
+	Checkpoints(ctx context.Context, from, to int64) ([]domain.Checkpoint, error)
+	// List pages through records matching f after seq `after`.
+	List(ctx context.Context, f AuditFilter, after int64, limit int) ([]domain.AuditRecord, error)
+}
