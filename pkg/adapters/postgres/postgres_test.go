@@ -174,9 +174,9 @@ func TestAuditVerifyCatchesTamperingInTheDatabase(t *testing.T) {
 		sql string
 		at  int64
 	}{
-		"altered row":   {`UPDATE audit_log SET canonical = '{"actor":"mallory"}' WHERE seq = 4`, 4},
-		"deleted row":   {`DELETE FROM audit_log WHERE seq = 6`, 6},
-		"inserted row":  {`UPDATE audit_log SET seq = -(seq + 1) WHERE seq >= 3; UPDATE audit_log SET seq = -seq WHERE seq < 0; INSERT INTO audit_log SELECT 3, 'forged', now(), 'x', 'y', 'z', '{"forged":true}', hash FROM audit_log WHERE seq = 4`, 3},
+		"altered row":    {`UPDATE audit_log SET canonical = '{"actor":"mallory"}' WHERE seq = 4`, 4},
+		"deleted row":    {`DELETE FROM audit_log WHERE seq = 6`, 6},
+		"inserted row":   {`UPDATE audit_log SET seq = -(seq + 1) WHERE seq >= 3; UPDATE audit_log SET seq = -seq WHERE seq < 0; INSERT INTO audit_log SELECT 3, 'forged', now(), 'x', 'y', 'z', '{"forged":true}', hash FROM audit_log WHERE seq = 4`, 3},
 		"reordered rows": {`UPDATE audit_log SET seq = -5 WHERE seq = 5; UPDATE audit_log SET seq = 5 WHERE seq = 6; UPDATE audit_log SET seq = 6 WHERE seq = -5`, 5},
 		"truncated tail": {`DELETE FROM audit_log WHERE seq > 8`, 10},
 	}
