@@ -31,3 +31,20 @@ type AuditLog interface {
 	// List pages through records matching f after seq `after`.
 	List(ctx context.Context, f AuditFilter, after int64, limit int) ([]domain.AuditRecord, error)
 }
+
+// UsageStore keeps gateway usage: raw records for the retention period and
+// per-minute roll-ups for reports.
+type UsageStore interface {
+	// Ingest stores the records not stored before (by request id) and adds
+	// exactly those to their roll-ups, in one transaction, so a redelivered
+	// record is never counted twice. It returns how many were new.
+	Ingest(ctx context.Context, records []domain.UsageRecord) (int, error)
+	// Rollups returns the per-minute roll-ups in [since, until), of one
+	// identity when identity is not "".
+	Rollups(ctx context.Context, since, until time.Time, identity string) ([]domain.Rollup, error)
+	// Raw returns the raw records in [since, until).
+	Raw(ctx context.Context, since, until time.Time) ([]domain.UsageRecord, error)
+	// Expire deletes raw records before rawCutoff and roll-ups before
+	// rollupCutoff, returning how many of each went.
+	Expire(ctx context.Context, rawCutoff, rollupCutoff time.Time) (raw, rollups int64, err error)
+}

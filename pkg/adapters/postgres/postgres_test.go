@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -199,4 +200,30 @@ func TestAuditVerifyCatchesTamperingInTheDatabase(t *testing.T) {
 			require.Equal(t, c.at, brk.Seq, brk.Reason)
 		})
 	}
+}
+
+func TestUsageStore(t *testing.T) {
+	portstest.UsageStore(t, func(t *testing.T) ports.UsageStore { return postgres.NewUsageStore(setupAnalytics(t)) })
+}
+
+// BenchmarkUsageIngest measures batched ingestion (5,000 records per
+// batch, over five minutes of traffic with ~1,000 distinct roll-up keys)
+// into raw records and roll-ups.
+func BenchmarkUsageIngest(b *testing.B) {
+	ctx := context.Background()
+	pool, err := postgres.Open(ctx, testinfra.Postgres(b))
+	require.NoError(b, err)
+	b.Cleanup(pool.Close)
+	require.NoError(b, postgres.Migrate(pool, schema.Analytics, "analytics/migrations"))
+	s := postgres.NewUsageStore(pool)
+	rng := rand.New(rand.NewPCG(9, 9))
+	start := time.Now().UTC().Truncate(time.Minute)
+	total := 0
+	for b.Loop() {
+		batch := portstest.UsageRecords(rng, 5000, start)
+		n, err := s.Ingest(ctx, batch)
+		require.NoError(b, err)
+		total += n
+	}
+	b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "records/s")
 }

@@ -85,3 +85,14 @@ func CheckRange(from, to time.Time, g Granularity) error {
 	}
 	return nil
 }
+
+// Rollup is one minute's aggregate for one key. Latency is an encoded,
+// mergeable sketch (pkg/sketch) of the requests' latencies in ms.
+type Rollup struct {
+	Key      RollupKey
+	Requests int64
+	Errors   int64
+	BytesIn  int64
+	BytesOut int64
+	Latency  []byte
+}

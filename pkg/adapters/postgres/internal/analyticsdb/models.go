@@ -26,3 +26,31 @@ type AuditLog struct {
 	Canonical  []byte
 	Hash       []byte
 }
+
+type UsageMinute struct {
+	Minute      time.Time
+	Route       string
+	Method      string
+	StatusClass int16
+	Identity    string
+	ClientID    string
+	Requests    int64
+	Errors      int64
+	BytesIn     int64
+	BytesOut    int64
+	Latency     []byte
+}
+
+type UsageRaw struct {
+	RequestID string
+	At        time.Time
+	Route     string
+	Method    string
+	Path      string
+	Status    int32
+	LatencyMs float64
+	BytesIn   int64
+	BytesOut  int64
+	Identity  string
+	ClientID  string
+}

@@ -1,0 +1,180 @@
+package postgres
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/lattice-platform/lattice/pkg/adapters/postgres/internal/analyticsdb"
+	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/pkg/sketch"
+	"github.com/lattice-platform/lattice/services/analytics/domain"
+)
+
+// UsageStore is the PostgreSQL ports.UsageStore: raw records with the
+// request id as key, and per-minute roll-ups that reports read instead of
+// scanning raw records (the mistake that makes analytics on PostgreSQL
+// slow as data grows).
+type UsageStore struct {
+	pool *pgxpool.Pool
+	q    *analyticsdb.Queries
+}
+
+var _ ports.UsageStore = (*UsageStore)(nil)
+
+// NewUsageStore returns the store over pool (migrated with schema.Analytics).
+func NewUsageStore(pool *pgxpool.Pool) *UsageStore {
+	return &UsageStore{pool: pool, q: analyticsdb.New(pool)}
+}
+
+// Ingest inserts the batch with one statement, learns which records were
+// new, and folds exactly those into their roll-ups: one read and one
+// write for all the batch's roll-ups. Ingests hold a transaction-scoped
+// advisory lock, because merging latency sketches is a read-modify-write
+// that two writers of the same new roll-up would otherwise race on.
+func (s *UsageStore) Ingest(ctx context.Context, records []domain.UsageRecord) (int, error) {
+	if len(records) == 0 {
+		return 0, nil
+	}
+	p := analyticsdb.InsertUsageRawParams{}
+	for _, r := range records {
+		p.RequestIds, p.Ats, p.Routes = append(p.RequestIds, r.RequestID), append(p.Ats, r.Time.UTC()), append(p.Routes, r.Route)
+		p.Methods, p.Paths, p.Statuses = append(p.Methods, r.Method), append(p.Paths, r.Path), append(p.Statuses, int32(r.Status))
+		p.Latencies, p.BytesIns, p.BytesOuts = append(p.Latencies, r.LatencyMS), append(p.BytesIns, r.BytesIn), append(p.BytesOuts, r.BytesOut)
+		p.Identities, p.ClientIds = append(p.Identities, r.Identity), append(p.ClientIds, r.ClientID)
+	}
+	n := 0
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		q := s.q.WithTx(tx)
+		if err := q.LockUsage(ctx); err != nil {
+			return err
+		}
+		inserted, err := q.InsertUsageRaw(ctx, p)
+		if err != nil {
+			return err
+		}
+		n = len(inserted)
+		if n == 0 {
+			return nil
+		}
+		fresh := make(map[string]bool, len(inserted))
+		for _, id := range inserted {
+			fresh[id] = true
+		}
+		type agg struct {
+			rollup domain.Rollup
+			lat    sketch.Sketch
+		}
+		byKey := map[domain.RollupKey]*agg{}
+		for _, r := range records {
+			if !fresh[r.RequestID] {
+				continue
+			}
+			delete(fresh, r.RequestID) // a request id twice in one batch counts once
+			k := domain.KeyOf(r)
+			a, ok := byKey[k]
+			if !ok {
+				a = &agg{rollup: domain.Rollup{Key: k}, lat: sketch.New()}
+				byKey[k] = a
+			}
+			a.rollup.Requests++
+			if r.Failed() {
+				a.rollup.Errors++
+			}
+			a.rollup.BytesIn += r.BytesIn
+			a.rollup.BytesOut += r.BytesOut
+			a.lat.Add(r.LatencyMS)
+		}
+		keys := make([]domain.RollupKey, 0, len(byKey))
+		for k := range byKey {
+			keys = append(keys, k)
+		}
+		slices.SortFunc(keys, compareKeys)
+		var rp analyticsdb.ReadRollupsParams
+		for _, k := range keys {
+			rp.Minutes, rp.Routes, rp.Methods = append(rp.Minutes, k.Minute), append(rp.Routes, k.Route), append(rp.Methods, k.Method)
+			rp.StatusClasses, rp.Identities, rp.ClientIds = append(rp.StatusClasses, int16(k.StatusClass)), append(rp.Identities, k.Identity), append(rp.ClientIds, k.ClientID)
+		}
+		stored, err := q.ReadRollups(ctx, rp)
+		if err != nil {
+			return err
+		}
+		for _, cur := range stored {
+			a := byKey[domain.RollupKey{Minute: cur.Minute.UTC(), Route: cur.Route, Method: cur.Method, StatusClass: int(cur.StatusClass),
+				Identity: cur.Identity, ClientID: cur.ClientID}]
+			if a == nil {
+				continue
+			}
+			old, err := sketch.Decode(cur.Latency)
+			if err != nil {
+				return err
+			}
+			if err := a.lat.Merge(old); err != nil {
+				return err
+			}
+			a.rollup.Requests += cur.Requests
+			a.rollup.Errors += cur.Errors
+			a.rollup.BytesIn += cur.BytesIn
+			a.rollup.BytesOut += cur.BytesOut
+		}
+		wp := analyticsdb.WriteRollupsParams{Minutes: rp.Minutes, Routes: rp.Routes, Methods: rp.Methods, StatusClasses: rp.StatusClasses,
+			Identities: rp.Identities, ClientIds: rp.ClientIds}
+		for _, k := range keys {
+			a := byKey[k]
+			wp.Requests, wp.Errors = append(wp.Requests, a.rollup.Requests), append(wp.Errors, a.rollup.Errors)
+			wp.BytesIns, wp.BytesOuts = append(wp.BytesIns, a.rollup.BytesIn), append(wp.BytesOuts, a.rollup.BytesOut)
+			wp.Latencies = append(wp.Latencies, a.lat.Encode())
+		}
+		return q.WriteRollups(ctx, wp)
+	})
+	return n, translate(err, nil)
+}
+
+func compareKeys(a, b domain.RollupKey) int {
+	return cmp.Or(a.Minute.Compare(b.Minute), strings.Compare(a.Route, b.Route), strings.Compare(a.Method, b.Method),
+		cmp.Compare(a.StatusClass, b.StatusClass), strings.Compare(a.Identity, b.Identity), strings.Compare(a.ClientID, b.ClientID))
+}
+
+// Rollups returns roll-ups in a range.
+func (s *UsageStore) Rollups(ctx context.Context, since, until time.Time, identity string) ([]domain.Rollup, error) {
+	rows, err := s.q.Rollups(ctx, analyticsdb.RollupsParams{Since: since.UTC(), Until: until.UTC(), Identity: identity})
+	if err != nil {
+		return nil, translate(err, nil)
+	}
+	out := make([]domain.Rollup, len(rows))
+	for i, r := range rows {
+		out[i] = domain.Rollup{Key: domain.RollupKey{Minute: r.Minute.UTC(), Route: r.Route, Method: r.Method, StatusClass: int(r.StatusClass),
+			Identity: r.Identity, ClientID: r.ClientID}, Requests: r.Requests, Errors: r.Errors, BytesIn: r.BytesIn, BytesOut: r.BytesOut,
+			Latency: r.Latency}
+	}
+	return out, nil
+}
+
+// Raw returns raw records in a range.
+func (s *UsageStore) Raw(ctx context.Context, since, until time.Time) ([]domain.UsageRecord, error) {
+	rows, err := s.q.RawUsage(ctx, analyticsdb.RawUsageParams{Since: since.UTC(), Until: until.UTC()})
+	if err != nil {
+		return nil, translate(err, nil)
+	}
+	out := make([]domain.UsageRecord, len(rows))
+	for i, r := range rows {
+		out[i] = domain.UsageRecord{RequestID: r.RequestID, Time: r.At.UTC(), Route: r.Route, Method: r.Method, Path: r.Path,
+			Status: int(r.Status), LatencyMS: r.LatencyMs, BytesIn: r.BytesIn, BytesOut: r.BytesOut, Identity: r.Identity, ClientID: r.ClientID}
+	}
+	return out, nil
+}
+
+// Expire applies the retention periods.
+func (s *UsageStore) Expire(ctx context.Context, rawCutoff, rollupCutoff time.Time) (int64, int64, error) {
+	raw, err := s.q.DeleteRawBefore(ctx, rawCutoff.UTC())
+	if err != nil {
+		return 0, 0, translate(err, nil)
+	}
+	rollups, err := s.q.DeleteRollupsBefore(ctx, rollupCutoff.UTC())
+	return raw, rollups, translate(err, nil)
+}

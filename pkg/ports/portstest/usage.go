@@ -1,0 +1,140 @@
+package portstest
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/pkg/sketch"
+	"github.com/lattice-platform/lattice/services/analytics/domain"
+)
+
+// UsageRecords makes n records spread over a few minutes, routes,
+// statuses and identities.
+func UsageRecords(rng *rand.Rand, n int, start time.Time) []domain.UsageRecord {
+	routes := []string{"/v1/resources", "/v1/search", "/v1/users"}
+	statuses := []int{200, 200, 200, 201, 304, 404, 500, 503}
+	out := make([]domain.UsageRecord, n)
+	for i := range out {
+		out[i] = domain.UsageRecord{RequestID: newID(), Route: routes[rng.IntN(len(routes))], Method: []string{"GET", "POST"}[rng.IntN(2)],
+			Path: "/x", Status: statuses[rng.IntN(len(statuses))], LatencyMS: rng.ExpFloat64() * 30, BytesIn: int64(rng.IntN(500)),
+			BytesOut: int64(rng.IntN(5000)), Identity: fmt.Sprintf("u%d", rng.IntN(4)), ClientID: []string{"", "cli"}[rng.IntN(2)],
+			Time: start.Add(time.Duration(rng.IntN(5*60_000)) * time.Millisecond)}
+	}
+	return out
+}
+
+// UsageStore checks a ports.UsageStore: idempotent ingestion, roll-ups
+// that agree with a recomputation from the raw records, and retention.
+func UsageStore(t *testing.T, newStore func(t *testing.T) ports.UsageStore) {
+	ctx := context.Background()
+	start := now().Truncate(time.Minute)
+
+	t.Run("duplicates never double-count and roll-ups agree with the raw records", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		rng := rand.New(rand.NewPCG(1, 2))
+		records := UsageRecords(rng, 600, start)
+		n, err := s.Ingest(ctx, records[:400])
+		require.NoError(t, err)
+		require.Equal(t, 400, n)
+		n, err = s.Ingest(ctx, records) // 400 redelivered, 200 new
+		require.NoError(t, err)
+		require.Equal(t, 200, n)
+		n, err = s.Ingest(ctx, append(records[590:], records[590:]...)) // duplicates within a batch
+		require.NoError(t, err)
+		require.Zero(t, n)
+		// Concurrent redeliveries of overlapping batches, and concurrent new
+		// records falling into the same roll-ups.
+		more := UsageRecords(rng, 400, start)
+		var wg sync.WaitGroup
+		for w := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := s.Ingest(ctx, records[w*100:w*100+250])
+				require.NoError(t, err)
+				_, err = s.Ingest(ctx, more[w*100:w*100+100])
+				require.NoError(t, err)
+			}()
+		}
+		wg.Wait()
+		records = append(records, more...)
+
+		raw, err := s.Raw(ctx, start, start.Add(10*time.Minute))
+		require.NoError(t, err)
+		require.Len(t, raw, 1000)
+		rollups, err := s.Rollups(ctx, start, start.Add(10*time.Minute), "")
+		require.NoError(t, err)
+		type totals struct {
+			requests, errors, in, out int64
+			lat                        sketch.Sketch
+		}
+		want := map[domain.RollupKey]*totals{}
+		for _, r := range raw {
+			k := domain.KeyOf(r)
+			if want[k] == nil {
+				want[k] = &totals{lat: sketch.New()}
+			}
+			w := want[k]
+			w.requests++
+			if r.Failed() {
+				w.errors++
+			}
+			w.in += r.BytesIn
+			w.out += r.BytesOut
+			w.lat.Add(r.LatencyMS)
+		}
+		require.Len(t, rollups, len(want))
+		var sum int64
+		for _, r := range rollups {
+			w := want[r.Key]
+			require.NotNil(t, w, "%+v", r.Key)
+			require.Equal(t, w.requests, r.Requests)
+			require.Equal(t, w.errors, r.Errors)
+			require.Equal(t, w.in, r.BytesIn)
+			require.Equal(t, w.out, r.BytesOut)
+			got, err := sketch.Decode(r.Latency)
+			require.NoError(t, err)
+			require.Equal(t, w.lat.Count(), got.Count())
+			for _, q := range []float64{0.5, 0.95, 0.99} {
+				require.InDelta(t, w.lat.Quantile(q), got.Quantile(q), 1e-9)
+			}
+			sum += r.Requests
+		}
+		require.EqualValues(t, 1000, sum)
+
+		mine, err := s.Rollups(ctx, start, start.Add(10*time.Minute), "u1")
+		require.NoError(t, err)
+		require.NotEmpty(t, mine)
+		for _, r := range mine {
+			require.Equal(t, "u1", r.Key.Identity)
+		}
+	})
+
+	t.Run("retention", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		rng := rand.New(rand.NewPCG(3, 4))
+		old := UsageRecords(rng, 50, start.Add(-48*time.Hour))
+		recent := UsageRecords(rng, 50, start)
+		_, err := s.Ingest(ctx, append(old, recent...))
+		require.NoError(t, err)
+		raw, rollups, err := s.Expire(ctx, start.Add(-24*time.Hour), start.Add(-72*time.Hour))
+		require.NoError(t, err)
+		require.EqualValues(t, 50, raw)
+		require.Zero(t, rollups, "roll-ups are kept longer")
+		left, err := s.Raw(ctx, start.Add(-72*time.Hour), start.Add(time.Hour))
+		require.NoError(t, err)
+		require.Len(t, left, 50)
+		kept, err := s.Rollups(ctx, start.Add(-72*time.Hour), start.Add(-24*time.Hour), "")
+		require.NoError(t, err)
+		require.NotEmpty(t, kept)
+	})
+}

@@ -1,0 +1,2 @@
+DROP TABLE usage_minute;
+DROP TABLE usage_raw;
