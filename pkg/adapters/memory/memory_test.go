@@ -71,3 +71,11 @@ func TestJobStore(t *testing.T) {
 func TestSearchStore(t *testing.T) {
 	portstest.SearchStore(t, func(*testing.T) ports.SearchStore { return memory.NewSearchStore() })
 }
+
+func TestUsageStore(t *testing.T) {
+	portstest.UsageStore(t, func(*testing.T) ports.UsageStore { return memory.NewUsageStore() })
+}
+
+func TestAuditLog(t *testing.T) {
+	portstest.AuditLog(t, func(*testing.T) ports.AuditLog { return memory.NewAuditLog() })
+}

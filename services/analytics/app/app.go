@@ -1,0 +1,295 @@
+// Package app holds the analytics service's use cases: ingesting usage
+// records, usage reports from roll-ups, and the audit log (appending
+// canonical events to the hash chain, signing checkpoints, verifying and
+// listing). It depends only on the domain, pkg/ports and pkg/sketch.
+package app
+
+import (
+	"cmp"
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/gowebpki/jcs"
+
+	"github.com/lattice-platform/lattice/pkg/fault"
+	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/pkg/sketch"
+	"github.com/lattice-platform/lattice/services/analytics/domain"
+)
+
+// Deps are the adapters and keys the use cases need.
+type Deps struct {
+	Usage ports.UsageStore
+	Audit ports.AuditLog
+	Clock ports.Clock
+	// SigningKey signs audit checkpoints under KeyID; VerifyKeys holds
+	// every key id's public key (old ones too, after rotation).
+	SigningKey ed25519.PrivateKey
+	KeyID      string
+	VerifyKeys map[string]ed25519.PublicKey
+}
+
+// Service runs the analytics use cases.
+type Service struct{ deps Deps }
+
+// New returns a Service.
+func New(deps Deps) *Service {
+	if deps.Clock == nil {
+		deps.Clock = ports.SystemClock{}
+	}
+	return &Service{deps: deps}
+}
+
+// IngestUsage stores a batch of usage records; redelivered ones count once.
+func (s *Service) IngestUsage(ctx context.Context, records []domain.UsageRecord) (int, error) {
+	return s.deps.Usage.Ingest(ctx, records)
+}
+
+// UsageQuery asks for a usage series.
+type UsageQuery struct {
+	From, To    time.Time
+	Granularity domain.Granularity
+	GroupBy     string // "", route, identity, client or status
+}
+
+// Point is one step of one group of a usage series.
+type Point struct {
+	Start             time.Time
+	Group             string
+	Requests, Errors  int64
+	BytesIn, BytesOut int64
+	P50, P95, P99     float64 // latency in ms
+}
+
+func groupOf(k domain.RollupKey, by string) (string, error) {
+	switch by {
+	case "":
+		return "", nil
+	case "route":
+		return k.Route, nil
+	case "identity":
+		return k.Identity, nil
+	case "client":
+		return k.ClientID, nil
+	case "status":
+		return strconv.Itoa(k.StatusClass) + "xx", nil
+	}
+	return "", fault.InvalidField("group_by", "must be route, identity, client or status")
+}
+
+type acc struct {
+	p   Point
+	lat sketch.Sketch
+}
+
+// UsageReport merges the per-minute roll-ups in [From, To) into steps of
+// the granularity, per group. A user sees their own usage; an admin sees
+// everyone's. No raw record is read.
+func (s *Service) UsageReport(ctx context.Context, c domain.Caller, q UsageQuery) ([]Point, error) {
+	identity, err := c.UsageIdentity()
+	if err != nil {
+		return nil, err
+	}
+	if err := domain.CheckRange(q.From, q.To, q.Granularity); err != nil {
+		return nil, err
+	}
+	if _, err := groupOf(domain.RollupKey{}, q.GroupBy); err != nil {
+		return nil, err
+	}
+	step, _ := q.Granularity.Step()
+	rollups, err := s.deps.Usage.Rollups(ctx, q.From, q.To, identity)
+	if err != nil {
+		return nil, err
+	}
+	type bucket struct {
+		start time.Time
+		group string
+	}
+	buckets := map[bucket]*acc{}
+	for _, r := range rollups {
+		g, _ := groupOf(r.Key, q.GroupBy)
+		start := q.From.Add(r.Key.Minute.Sub(q.From) / step * step)
+		b := bucket{start, g}
+		a, ok := buckets[b]
+		if !ok {
+			a = &acc{p: Point{Start: start, Group: g}, lat: sketch.New()}
+			buckets[b] = a
+		}
+		if err := add(a, r); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]Point, 0, len(buckets))
+	for _, a := range buckets {
+		out = append(out, a.finish())
+	}
+	slices.SortFunc(out, func(x, y Point) int { return cmp.Or(x.Start.Compare(y.Start), cmp.Compare(x.Group, y.Group)) })
+	return out, nil
+}
+
+func add(a *acc, r domain.Rollup) error {
+	lat, err := sketch.Decode(r.Latency)
+	if err != nil {
+		return fmt.Errorf("roll-up %v: %w", r.Key.Minute, err)
+	}
+	a.p.Requests += r.Requests
+	a.p.Errors += r.Errors
+	a.p.BytesIn += r.BytesIn
+	a.p.BytesOut += r.BytesOut
+	return a.lat.Merge(lat)
+}
+
+func (a *acc) finish() Point {
+	a.p.P50, a.p.P95, a.p.P99 = a.lat.Quantile(0.5), a.lat.Quantile(0.95), a.lat.Quantile(0.99)
+	return a.p
+}
+
+// Summary is a range's headline numbers.
+type Summary struct {
+	Total     Point
+	TopRoutes []Point // by requests, at most ten
+}
+
+// UsageSummary is the gateway's overview numbers for [from, to).
+func (s *Service) UsageSummary(ctx context.Context, c domain.Caller, from, to time.Time) (Summary, error) {
+	byRoute, err := s.UsageReport(ctx, c, UsageQuery{From: from, To: to, Granularity: span(from, to), GroupBy: "route"})
+	if err != nil {
+		return Summary{}, err
+	}
+	identity, _ := c.UsageIdentity()
+	rollups, err := s.deps.Usage.Rollups(ctx, from, to, identity)
+	if err != nil {
+		return Summary{}, err
+	}
+	total := &acc{p: Point{Start: from}, lat: sketch.New()}
+	for _, r := range rollups {
+		if err := add(total, r); err != nil {
+			return Summary{}, err
+		}
+	}
+	routes := map[string]Point{}
+	for _, p := range byRoute {
+		cur := routes[p.Group]
+		cur.Group, cur.Start = p.Group, from
+		cur.Requests += p.Requests
+		cur.Errors += p.Errors
+		cur.BytesIn += p.BytesIn
+		cur.BytesOut += p.BytesOut
+		routes[p.Group] = cur
+	}
+	var top []Point
+	for _, p := range routes {
+		top = append(top, p)
+	}
+	slices.SortFunc(top, func(x, y Point) int {
+		return cmp.Or(cmp.Compare(y.Requests, x.Requests), cmp.Compare(x.Group, y.Group))
+	})
+	return Summary{Total: total.finish(), TopRoutes: top[:min(10, len(top))]}, nil
+}
+
+// span is the coarsest granularity with few points over a range.
+func span(from, to time.Time) domain.Granularity {
+	switch d := to.Sub(from); {
+	case d <= 6*time.Hour:
+		return domain.Minute
+	case d <= 400*24*time.Hour:
+		return domain.Hour
+	}
+	return domain.Day
+}
+
+// AuditInput is a security-relevant action to record.
+type AuditInput struct {
+	ID     string // the CloudEvents id
+	Time   time.Time
+	Actor  string
+	Action string
+	Target string
+	Source string
+	Data   map[string]any
+}
+
+// AppendAudit chains events to the audit log in their canonical (RFC
+// 8785) JSON; an event already recorded is skipped.
+func (s *Service) AppendAudit(ctx context.Context, inputs []AuditInput) (int, error) {
+	events := make([]domain.AuditEvent, 0, len(inputs))
+	for _, in := range inputs {
+		raw, err := json.Marshal(map[string]any{"id": in.ID, "time": in.Time.UTC().Format(time.RFC3339Nano), "actor": in.Actor,
+			"action": in.Action, "target": in.Target, "source": in.Source, "data": in.Data})
+		if err != nil {
+			return 0, fault.Wrap(fault.Invalid, "the audit event cannot be encoded", err)
+		}
+		canonical, err := jcs.Transform(raw)
+		if err != nil {
+			return 0, fault.Wrap(fault.Invalid, "the audit event cannot be canonicalised", err)
+		}
+		events = append(events, domain.AuditEvent{ID: in.ID, Time: in.Time, Actor: in.Actor, Action: in.Action, Target: in.Target, Canonical: canonical})
+	}
+	n, _, err := s.deps.Audit.Append(ctx, events)
+	return n, err
+}
+
+// Checkpoint signs the chain's head (nothing for an empty log).
+func (s *Service) Checkpoint(ctx context.Context) (domain.Checkpoint, error) {
+	head, err := s.deps.Audit.Head(ctx)
+	if err != nil || head.Seq == 0 {
+		return domain.Checkpoint{}, err
+	}
+	cp := domain.SignCheckpoint(head, s.deps.Clock.Now(), s.deps.KeyID, s.deps.SigningKey)
+	return cp, s.deps.Audit.AddCheckpoint(ctx, cp)
+}
+
+// Verification is the outcome of checking a range of the audit log.
+type Verification struct {
+	From, To    int64
+	Entries     int
+	Checkpoints int
+	Broken      *domain.Break
+}
+
+// VerifyAudit checks the chain and the checkpoints over [from, to] (to 0:
+// up to the head) and reports the first broken link.
+func (s *Service) VerifyAudit(ctx context.Context, c domain.Caller, from, to int64) (Verification, error) {
+	if err := c.RequireAudit(); err != nil {
+		return Verification{}, err
+	}
+	if from < 1 {
+		from = 1
+	}
+	if to == 0 {
+		head, err := s.deps.Audit.Head(ctx)
+		if err != nil {
+			return Verification{}, err
+		}
+		to = head.Seq
+	}
+	if to < from {
+		return Verification{}, fault.InvalidField("to", "must not be before from")
+	}
+	prev, entries, err := s.deps.Audit.Entries(ctx, from, to)
+	if fault.Of(err, fault.NotFound) {
+		return Verification{From: from, To: to, Broken: &domain.Break{Seq: from - 1, Reason: "the entry before the range is missing"}}, nil
+	}
+	if err != nil {
+		return Verification{}, err
+	}
+	cps, err := s.deps.Audit.Checkpoints(ctx, from, to)
+	if err != nil {
+		return Verification{}, err
+	}
+	return Verification{From: from, To: to, Entries: len(entries), Checkpoints: len(cps),
+		Broken: domain.Verify(prev, from, entries, cps, s.deps.VerifyKeys)}, nil
+}
+
+// ListAudit pages through audit records (audit:read).
+func (s *Service) ListAudit(ctx context.Context, c domain.Caller, f ports.AuditFilter, after int64, limit int) ([]domain.AuditRecord, error) {
+	if err := c.RequireAudit(); err != nil {
+		return nil, err
+	}
+	return s.deps.Audit.List(ctx, f, after, limit)
+}
