@@ -11,6 +11,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/adapters/vecindex"
 	"github.com/lattice-platform/lattice/pkg/platform/config"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
+	"github.com/lattice-platform/lattice/services/analytics/analyticssvc"
 	"github.com/lattice-platform/lattice/services/auth/authsvc"
 	"github.com/lattice-platform/lattice/services/gateway/gatewaysvc"
 	"github.com/lattice-platform/lattice/services/processing/processingsvc"
@@ -45,6 +46,8 @@ type Config struct {
 	Upstreams map[string]string
 	RedisURL  string
 
+	Analytics      analyticssvc.Config
+	AnalyticsHTTP  httpserver.Config
 	Search         searchsvc.Config
 	SearchHTTP     httpserver.Config
 	Processing     processingsvc.Config
@@ -118,6 +121,14 @@ func loadConfig(env *config.Env) (Config, error) {
 	}
 	if legacy := env.String("LEGACY_BASE_URL", ""); legacy != "" {
 		c.Upstreams["legacy"] = strings.TrimSuffix(legacy, "/")
+	}
+	c.AnalyticsHTTP = httpserver.Config{Addr: env.String("ANALYTICS_ADDR", "127.0.0.1:8085"), MaxBodyBytes: maxBody}
+	c.Analytics = analyticssvc.Config{
+		DatabaseURL:     env.String("ANALYTICS_DATABASE_URL", defaultPostgres+"lattice_analytics?sslmode=disable"),
+		SigningKeySeed:  env.Base64Key("ANALYTICS_AUDIT_SIGNING_KEY", 32),
+		RawRetention:    env.Duration("ANALYTICS_RAW_RETENTION", 7*24*time.Hour),
+		RollupRetention: env.Duration("ANALYTICS_ROLLUP_RETENTION", 400*24*time.Hour),
+		CheckpointEvery: env.Duration("ANALYTICS_CHECKPOINT_EVERY", time.Minute),
 	}
 	c.SearchHTTP = httpserver.Config{Addr: env.String("SEARCH_ADDR", "127.0.0.1:8083"), MaxBodyBytes: maxBody}
 	c.Search = searchsvc.Config{

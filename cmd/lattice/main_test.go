@@ -31,8 +31,6 @@ func TestCommands(t *testing.T) {
 	require.ErrorContains(t, err, `unknown command "frobnicate"`)
 	require.ErrorContains(t, run(ctx, nil, nil, &out, &errb, envMap(nil)), "no command")
 
-	err = run(ctx, []string{"serve", "--target=analytics"}, nil, &out, &errb, envMap(nil))
-	require.ErrorContains(t, err, `target "analytics" is not built yet`)
 	err = run(ctx, []string{"serve", "--target=nope"}, nil, &out, &errb, envMap(nil))
 	require.ErrorContains(t, err, "unknown target")
 }

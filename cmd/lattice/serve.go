@@ -27,6 +27,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 	"github.com/lattice-platform/lattice/pkg/platform/observe"
 	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/services/analytics/analyticssvc"
 	authapp "github.com/lattice-platform/lattice/services/auth/app"
 	"github.com/lattice-platform/lattice/services/auth/authsvc"
 	"github.com/lattice-platform/lattice/services/gateway/gatewaysvc"
@@ -44,7 +45,7 @@ var (
 	// targets lists every service in start order: a service starts after
 	// those it calls (the gateway last).
 	targets = []string{"auth", "resource", "search", "processing", "analytics", "gateway"}
-	built   = map[string]bool{"auth": true, "resource": true, "search": true, "processing": true, "gateway": true}
+	built   = map[string]bool{"auth": true, "resource": true, "search": true, "processing": true, "analytics": true, "gateway": true}
 )
 
 // parseTarget turns --target into the services to run, refusing unbuilt
@@ -286,6 +287,18 @@ func buildServices(ctx context.Context, services []string, cfg Config, log *slog
 				return built, fmt.Errorf("search: %w", err)
 			}
 			built = append(built, builtService{name: name, http: svc.HTTP, httpCfg: cfg.SearchHTTP, log: svcLog, run: svc.Run, close: svc.Close})
+		case "analytics":
+			v, b, err := verifierAndBus(svcLog)
+			if err != nil {
+				return built, err
+			}
+			ac := cfg.Analytics
+			ac.Verifier, ac.JetStream = v, b.js
+			svc, err := analyticssvc.New(ctx, ac, svcLog)
+			if err != nil {
+				return built, fmt.Errorf("analytics: %w", err)
+			}
+			built = append(built, builtService{name: name, http: svc.HTTP, httpCfg: cfg.AnalyticsHTTP, log: svcLog, run: svc.Run, close: svc.Close})
 		case "processing":
 			v, b, err := verifierAndBus(svcLog)
 			if err != nil {

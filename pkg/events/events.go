@@ -76,9 +76,11 @@ func DecodeVector(b []byte) ([]float32, error) {
 // Received is what a consumer needs of an event: its id, its type and the
 // undecoded payload.
 type Received struct {
-	ID   string          `json:"id"`
-	Type string          `json:"type"`
-	Data json.RawMessage `json:"data"`
+	ID     string          `json:"id"`
+	Type   string          `json:"type"`
+	Source string          `json:"source"`
+	Time   time.Time       `json:"time"`
+	Data   json.RawMessage `json:"data"`
 }
 
 // Decode reads a CloudEvents envelope; an error means the message is not

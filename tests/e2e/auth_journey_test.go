@@ -68,7 +68,7 @@ func lattice(t *testing.T, env []string, stdin string, args ...string) string {
 }
 
 // services are those `lattice serve --target=all` runs.
-var services = []string{"auth", "resource", "search", "processing", "gateway"}
+var services = []string{"auth", "resource", "search", "processing", "analytics", "gateway"}
 
 // serve starts `lattice serve` and waits until every built service logs
 // that it is serving.
@@ -215,7 +215,9 @@ func platformEnv(t *testing.T) ([]string, string) {
 		"REDIS_URL=", "LOG_LEVEL=info", "LATTICE_DATA_DIR="+t.TempDir(),
 		"RESOURCE_DATABASE_URL="+testinfra.MySQL(t), "RESOURCE_ADDR="+addr["resource"], "RESOURCE_URL=http://"+addr["resource"],
 		"SEARCH_DATABASE_URL="+testinfra.MySQL(t), "SEARCH_ADDR="+addr["search"], "SEARCH_URL=http://"+addr["search"],
-		"PROCESSING_ADDR="+addr["processing"], "PROCESSING_URL=http://"+addr["processing"], "GATEWAY_ADDR="+addr["gateway"])
+		"PROCESSING_ADDR="+addr["processing"], "PROCESSING_URL=http://"+addr["processing"],
+		"ANALYTICS_DATABASE_URL="+testinfra.Postgres(t), "ANALYTICS_ADDR="+addr["analytics"], "ANALYTICS_URL=http://"+addr["analytics"],
+		"GATEWAY_ADDR="+addr["gateway"])
 	return env, base
 }
 

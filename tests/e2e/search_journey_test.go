@@ -183,4 +183,32 @@ func TestSearchJourney(t *testing.T) {
 	within(t, deadline, "the deleted resource is gone from search", func() bool {
 		return !found(search(t, base, ada, "wombat", "hybrid"), rid, "") && !found(search(t, base, ada, "narwhal", "text"), rid, "")
 	})
+
+	// The requests made above appear in ada's usage report, and only hers.
+	from := url.QueryEscape(time.Now().Add(-time.Hour).UTC().Format(time.RFC3339))
+	to := url.QueryEscape(time.Now().Add(time.Hour).UTC().Format(time.RFC3339))
+	within(t, deadline, "ada's searches appear in her usage report", func() bool {
+		status, report := call(t, "GET", base+"/v1/analytics/usage?granularity=day&group_by=route&from="+from+"&to="+to, ada, "", "")
+		if status != 200 {
+			return false
+		}
+		for _, p := range report["points"].([]any) {
+			pt := p.(map[string]any)
+			if pt["group"] == "/v1/search" && pt["requests"].(float64) >= 10 {
+				return true
+			}
+		}
+		return false
+	})
+	for _, who := range []string{ada, eve} {
+		status, report := call(t, "GET", base+"/v1/analytics/usage?granularity=day&group_by=identity&from="+from+"&to="+to, who, "", "")
+		require.Equal(t, 200, status)
+		identities := map[any]bool{}
+		for _, p := range report["points"].([]any) {
+			identities[p.(map[string]any)["group"]] = true
+		}
+		require.LessOrEqual(t, len(identities), 1, "a user sees only their own usage")
+	}
+	status, _ = call(t, "POST", base+"/v1/audit-events/verify", ada, "application/json", `{}`)
+	require.Equal(t, 403, status, "only admins read the audit log")
 }

@@ -28,6 +28,8 @@ var Streams = []jetstream.StreamConfig{
 	{Name: "DLQ", Subjects: []string{"dlq.>"}, Storage: jetstream.FileStorage, MaxAge: 30 * 24 * time.Hour},
 	// Gateway access records: high volume, kept a week for analytics to consume.
 	{Name: "USAGE", Subjects: []string{"usage.>"}, Storage: jetstream.FileStorage, Duplicates: 2 * time.Minute, MaxAge: 7 * 24 * time.Hour},
+	// Security-relevant actions, for the audit log.
+	{Name: "AUDIT", Subjects: []string{"audit.>"}, Storage: jetstream.FileStorage, Duplicates: 10 * time.Minute},
 }
 
 // Connect dials url and returns a JetStream context. Reconnects are

@@ -39,6 +39,7 @@ func (e CloudEventSpecversion) Valid() bool {
 
 // Defines values for CloudEventType.
 const (
+	CloudEventTypeAuditRecorded   CloudEventType = "audit.recorded"
 	CloudEventTypeChunksReady     CloudEventType = "chunks.ready"
 	CloudEventTypeFileDeleted     CloudEventType = "file.deleted"
 	CloudEventTypeFileRejected    CloudEventType = "file.rejected"
@@ -52,6 +53,8 @@ const (
 // Valid indicates whether the value is a known member of the CloudEventType enum.
 func (e CloudEventType) Valid() bool {
 	switch e {
+	case CloudEventTypeAuditRecorded:
+		return true
 	case CloudEventTypeChunksReady:
 		return true
 	case CloudEventTypeFileDeleted:
@@ -122,6 +125,21 @@ func (e ResourceUpdatedChanged) Valid() bool {
 	default:
 		return false
 	}
+}
+
+// AuditRecord A security-relevant action (stream AUDIT, subject audit.<service>;
+// CloudEvents type audit.recorded), recorded in the analytics
+// service's hash-chained audit log.
+type AuditRecord struct {
+	// Action What happened, e.g. user.login.failed, resource.update.
+	Action string `json:"action"`
+
+	// Actor Who acted: a user id, a client id, or "anonymous".
+	Actor   string                  `json:"actor"`
+	Details *map[string]interface{} `json:"details,omitempty"`
+
+	// Target What it happened to, e.g. resource/<id>.
+	Target string `json:"target"`
 }
 
 // ChunkItem defines model for ChunkItem.

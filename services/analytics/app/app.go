@@ -293,3 +293,9 @@ func (s *Service) ListAudit(ctx context.Context, c domain.Caller, f ports.AuditF
 	}
 	return s.deps.Audit.List(ctx, f, after, limit)
 }
+
+// Expire applies the retention periods: raw usage records before rawCutoff
+// and roll-ups before rollupCutoff go.
+func (s *Service) Expire(ctx context.Context, rawCutoff, rollupCutoff time.Time) (raw, rollups int64, err error) {
+	return s.deps.Usage.Expire(ctx, rawCutoff, rollupCutoff)
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 	"github.com/lattice-platform/lattice/pkg/platform/observe"
 	"github.com/lattice-platform/lattice/pkg/ports"
+	analyticsoapi "github.com/lattice-platform/lattice/services/analytics/oapi"
 	authoapi "github.com/lattice-platform/lattice/services/auth/oapi"
 	"github.com/lattice-platform/lattice/services/gateway/proxy"
 	"github.com/lattice-platform/lattice/services/gateway/publicspec"
@@ -139,6 +140,10 @@ func PublicSpec() (*openapi3.T, error) {
 	if err != nil {
 		return nil, err
 	}
+	analytics, err := analyticsoapi.GetSpec()
+	if err != nil {
+		return nil, err
+	}
 	search, err := searchoapi.GetSpec()
 	if err != nil {
 		return nil, err
@@ -147,7 +152,7 @@ func PublicSpec() (*openapi3.T, error) {
 	if err != nil {
 		return nil, err
 	}
-	return publicspec.Bundle("Lattice API", "0.1.0", map[string]*openapi3.T{"auth": auth, "resource": resource, "processing": processing, "search": search, "gateway": gateway})
+	return publicspec.Bundle("Lattice API", "0.1.0", map[string]*openapi3.T{"auth": auth, "resource": resource, "processing": processing, "search": search, "analytics": analytics, "gateway": gateway})
 }
 
 // Reload re-reads the route file; on error the current table stays.

@@ -32,3 +32,10 @@ ON CONFLICT (seq) DO NOTHING;
 
 -- name: Checkpoints :many
 SELECT seq, hash, signed_at, key_id, signature FROM audit_checkpoints WHERE seq BETWEEN $1 AND $2 ORDER BY seq;
+
+-- name: InsertSigningKey :exec
+INSERT INTO audit_signing_keys (key_id, public_key, private_key) VALUES ($1, $2, $3)
+ON CONFLICT (key_id) DO NOTHING;
+
+-- name: SigningKeys :many
+SELECT key_id, public_key, private_key FROM audit_signing_keys ORDER BY created_at, key_id;

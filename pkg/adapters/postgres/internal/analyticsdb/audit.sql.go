@@ -173,6 +173,22 @@ func (q *Queries) InsertCheckpoint(ctx context.Context, arg InsertCheckpointPara
 	return err
 }
 
+const insertSigningKey = `-- name: InsertSigningKey :exec
+INSERT INTO audit_signing_keys (key_id, public_key, private_key) VALUES ($1, $2, $3)
+ON CONFLICT (key_id) DO NOTHING
+`
+
+type InsertSigningKeyParams struct {
+	KeyID      string
+	PublicKey  []byte
+	PrivateKey []byte
+}
+
+func (q *Queries) InsertSigningKey(ctx context.Context, arg InsertSigningKeyParams) error {
+	_, err := q.db.Exec(ctx, insertSigningKey, arg.KeyID, arg.PublicKey, arg.PrivateKey)
+	return err
+}
+
 const listAudit = `-- name: ListAudit :many
 SELECT seq, event_id, occurred_at, actor, action, target, canonical FROM audit_log
 WHERE seq > $1
@@ -246,4 +262,34 @@ SELECT pg_advisory_xact_lock(7215441)
 func (q *Queries) LockAuditLog(ctx context.Context) error {
 	_, err := q.db.Exec(ctx, lockAuditLog)
 	return err
+}
+
+const signingKeys = `-- name: SigningKeys :many
+SELECT key_id, public_key, private_key FROM audit_signing_keys ORDER BY created_at, key_id
+`
+
+type SigningKeysRow struct {
+	KeyID      string
+	PublicKey  []byte
+	PrivateKey []byte
+}
+
+func (q *Queries) SigningKeys(ctx context.Context) ([]SigningKeysRow, error) {
+	rows, err := q.db.Query(ctx, signingKeys)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []SigningKeysRow{}
+	for rows.Next() {
+		var i SigningKeysRow
+		if err := rows.Scan(&i.KeyID, &i.PublicKey, &i.PrivateKey); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

@@ -27,6 +27,13 @@ type AuditLog struct {
 	Hash       []byte
 }
 
+type AuditSigningKey struct {
+	KeyID      string
+	PublicKey  []byte
+	PrivateKey []byte
+	CreatedAt  time.Time
+}
+
 type UsageMinute struct {
 	Minute      time.Time
 	Route       string

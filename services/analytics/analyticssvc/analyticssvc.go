@@ -1,0 +1,195 @@
+// Package analyticssvc wires the analytics service on PostgreSQL (created
+// and migrated on start): the USAGE and AUDIT consumers, checkpoint
+// signing and retention in the background, and the HTTP API.
+package analyticssvc
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
+	"github.com/lattice-platform/lattice/pkg/adapters/postgres"
+	"github.com/lattice-platform/lattice/pkg/events"
+	eventschema "github.com/lattice-platform/lattice/pkg/events/schema"
+	"github.com/lattice-platform/lattice/pkg/platform/health"
+	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
+	"github.com/lattice-platform/lattice/pkg/platform/observe"
+	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/services/analytics/app"
+	"github.com/lattice-platform/lattice/services/analytics/domain"
+	"github.com/lattice-platform/lattice/services/analytics/httpapi"
+	schema "github.com/lattice-platform/lattice/sql"
+)
+
+// Name is the service's name in logs, metrics and traces.
+const Name = "analytics"
+
+// The durable consumers.
+const (
+	UsageConsumer = "analytics-usage"
+	AuditConsumer = "analytics-audit"
+)
+
+// Config is the analytics service's configuration.
+type Config struct {
+	DatabaseURL     string // PostgreSQL; the database is created if missing
+	Verifier        ports.TokenVerifier
+	JetStream       jetstream.JetStream
+	SigningKeySeed  []byte        // 32-byte Ed25519 seed for checkpoints; empty: generated and kept in the database
+	RawRetention    time.Duration // default 7 days
+	RollupRetention time.Duration // default 400 days
+	CheckpointEvery time.Duration // default 1 minute
+	BatchSize       int           // usage records per ingest (default 5,000)
+}
+
+// Service is a wired analytics service.
+type Service struct {
+	App  *app.Service
+	HTTP httpserver.Service
+	pool *pgxpool.Pool
+	cfg  Config
+	log  *slog.Logger
+}
+
+// New connects, migrates and builds the service.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
+	if cfg.RawRetention == 0 {
+		cfg.RawRetention = 7 * 24 * time.Hour
+	}
+	if cfg.RollupRetention == 0 {
+		cfg.RollupRetention = 400 * 24 * time.Hour
+	}
+	if cfg.CheckpointEvery == 0 {
+		cfg.CheckpointEvery = time.Minute
+	}
+	if cfg.BatchSize == 0 {
+		cfg.BatchSize = 5000
+	}
+	if err := postgres.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
+		return nil, err
+	}
+	pool, err := postgres.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := postgres.Migrate(pool, schema.Analytics, "analytics/migrations"); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	audit := postgres.NewAuditLog(pool)
+	keyID, key, pubs, err := audit.SigningKeys(ctx, cfg.SigningKeySeed)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	svc := app.New(app.Deps{Usage: postgres.NewUsageStore(pool), Audit: audit, SigningKey: key, KeyID: keyID, VerifyKeys: pubs})
+	api, err := httpapi.Handler(svc, cfg.Verifier)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	metrics := observe.NewMetrics(Name)
+	for stream, durable := range map[string]string{"USAGE": UsageConsumer, "AUDIT": AuditConsumer} {
+		if err := natsjs.RegisterLag(metrics.Registry, cfg.JetStream, stream, durable); err != nil {
+			pool.Close()
+			return nil, err
+		}
+	}
+	return &Service{App: svc, pool: pool, cfg: cfg, log: log,
+		HTTP: httpserver.Service{Name: Name, API: api, Metrics: metrics, Logger: log,
+			Checks: health.Checks{"postgres": postgres.Ping(pool), "nats": natsjs.Ping(cfg.JetStream)}}}, nil
+}
+
+// Run consumes usage and audit events, signs checkpoints and applies
+// retention until ctx ends.
+func (s *Service) Run(ctx context.Context) {
+	done := make(chan struct{}, 2)
+	go func() {
+		defer func() { done <- struct{}{} }()
+		_ = natsjs.ConsumeBatches(ctx, s.cfg.JetStream, "USAGE", UsageConsumer, []string{"usage.>"}, s.cfg.BatchSize, time.Second, s.ingestUsage, s.log)
+	}()
+	go func() {
+		defer func() { done <- struct{}{} }()
+		_ = natsjs.ConsumeBatches(ctx, s.cfg.JetStream, "AUDIT", AuditConsumer, []string{"audit.>"}, 500, time.Second, s.appendAudit, s.log)
+	}()
+	defer func() { <-done; <-done }()
+	checkpoints := time.NewTicker(s.cfg.CheckpointEvery)
+	defer checkpoints.Stop()
+	retention := time.NewTicker(time.Hour)
+	defer retention.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-checkpoints.C:
+			if _, err := s.App.Checkpoint(ctx); err != nil && ctx.Err() == nil {
+				s.log.WarnContext(ctx, "audit checkpoint", "error", err)
+			}
+		case now := <-retention.C:
+			raw, rollups, err := s.App.Expire(ctx, now.Add(-s.cfg.RawRetention), now.Add(-s.cfg.RollupRetention))
+			if err != nil && ctx.Err() == nil {
+				s.log.WarnContext(ctx, "usage retention", "error", err)
+			} else if raw+rollups > 0 {
+				s.log.InfoContext(ctx, "usage retention", "raw_deleted", raw, "rollups_deleted", rollups)
+			}
+		}
+	}
+}
+
+// ingestUsage stores a batch of gateway.request events.
+func (s *Service) ingestUsage(ctx context.Context, batch []ports.Event) error {
+	records := make([]domain.UsageRecord, 0, len(batch))
+	for _, e := range batch {
+		env, err := events.Decode(e.Payload)
+		var r eventschema.UsageRecord
+		if err == nil {
+			err = json.Unmarshal(env.Data, &r)
+		}
+		if err != nil || r.RequestId == "" {
+			s.log.WarnContext(ctx, "ignoring a malformed usage record", "event", e.ID)
+			continue
+		}
+		rec := domain.UsageRecord{RequestID: r.RequestId, Route: r.Route, Method: r.Method, Path: r.Path, Status: r.Status,
+			LatencyMS: r.LatencyMs, BytesIn: r.BytesIn, BytesOut: r.BytesOut, Time: r.Time}
+		if r.Identity != nil {
+			rec.Identity = *r.Identity
+		}
+		if r.ClientId != nil {
+			rec.ClientID = *r.ClientId
+		}
+		records = append(records, rec)
+	}
+	_, err := s.App.IngestUsage(ctx, records)
+	return err
+}
+
+// appendAudit records a batch of audit events, in stream order.
+func (s *Service) appendAudit(ctx context.Context, batch []ports.Event) error {
+	inputs := make([]app.AuditInput, 0, len(batch))
+	for _, e := range batch {
+		env, err := events.Decode(e.Payload)
+		var r eventschema.AuditRecord
+		if err == nil {
+			err = json.Unmarshal(env.Data, &r)
+		}
+		if err != nil || r.Action == "" {
+			s.log.WarnContext(ctx, "ignoring a malformed audit event", "event", e.ID)
+			continue
+		}
+		in := app.AuditInput{ID: env.ID, Time: env.Time, Actor: r.Actor, Action: r.Action, Target: r.Target, Source: env.Source}
+		if r.Details != nil {
+			in.Data = *r.Details
+		}
+		inputs = append(inputs, in)
+	}
+	_, err := s.App.AppendAudit(ctx, inputs)
+	return err
+}
+
+// Close releases the database.
+func (s *Service) Close() { s.pool.Close() }
