@@ -84,9 +84,9 @@ func (p *platform) apiKeyFor(t testing.TB, email string, admin bool) (userID, ke
 	require.NoError(t, err)
 	pr, err := p.auth.svc.App.Authenticate(ctx, ns.Token)
 	require.NoError(t, err)
-	scopes := []string{"resources:read", "resources:write", "jobs:read", "search:read"}
+	scopes := []string{"resources:read", "resources:write", "jobs:read", "search:read", "analytics:read"}
 	if admin {
-		scopes = append(scopes, "resources:admin", "jobs:admin")
+		scopes = append(scopes, "resources:admin", "jobs:admin", "analytics:admin", "audit:read")
 	}
 	k, err := p.auth.svc.App.CreateAPIKey(ctx, pr, app.APIKeyInput{Name: "tests", Scopes: scopes})
 	require.NoError(t, err)
