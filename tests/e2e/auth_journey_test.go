@@ -70,9 +70,28 @@ func lattice(t *testing.T, env []string, stdin string, args ...string) string {
 // services are those `lattice serve --target=all` runs.
 var services = []string{"auth", "resource", "search", "processing", "analytics", "gateway"}
 
-// serve starts `lattice serve` and waits until every built service logs
-// that it is serving.
-func serve(t *testing.T, env []string) *exec.Cmd {
+// serve starts `lattice serve --target=all` on free loopback ports with
+// the databases in dbEnv, waits until every service logs that it is
+// serving, and returns the process and the gateway's base URL. A port can
+// be taken by someone else between being picked and being bound, so a
+// start that fails to bind is retried on new ports.
+func serve(t *testing.T, dbEnv []string) (*exec.Cmd, string) {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		env, base := withPorts(t, dbEnv)
+		cmd, err := start(t, env)
+		if err == nil {
+			return cmd, base
+		}
+		if attempt == 3 {
+			t.Fatal(err)
+		}
+		t.Logf("lattice serve did not start (%v); retrying on other ports", err)
+	}
+}
+
+// start runs the binary and waits for readiness or an early exit.
+func start(t *testing.T, env []string) (*exec.Cmd, error) {
 	t.Helper()
 	cmd := exec.Command(binary, "serve", "--target=all")
 	cmd.Env = env
@@ -81,8 +100,9 @@ func serve(t *testing.T, env []string) *exec.Cmd {
 	cmd.Stderr = os.Stderr
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	ready := make(chan struct{})
+	ready, exited := make(chan struct{}), make(chan struct{})
 	go func() {
+		defer close(exited)
 		sc := bufio.NewScanner(stdout)
 		serving := 0
 		for sc.Scan() {
@@ -96,10 +116,13 @@ func serve(t *testing.T, env []string) *exec.Cmd {
 	}()
 	select {
 	case <-ready:
+		return cmd, nil
+	case <-exited:
+		_ = cmd.Wait()
+		return nil, fmt.Errorf("lattice serve exited before it was ready: %v", cmd.ProcessState)
 	case <-time.After(60 * time.Second):
-		t.Fatal("lattice serve did not start within 60s")
+		return nil, fmt.Errorf("lattice serve did not start within 60s")
 	}
-	return cmd
 }
 
 func call(t *testing.T, method, url, token, contentType, body string) (int, map[string]any) {
@@ -127,8 +150,7 @@ func call(t *testing.T, method, url, token, contentType, body string) (int, map[
 // credentials and checks the user's key by introspection; the process shuts
 // down gracefully on SIGTERM.
 func TestAuthJourney(t *testing.T) {
-	env, base := platformEnv(t)
-	resBase := base
+	env := platformEnv(t)
 	out := lattice(t, env, "an admin password\n", "user", "create-admin", "--email", "ops@example.com", "--name", "Ops")
 	require.Contains(t, out, "created admin ops@example.com")
 	out = lattice(t, env, "", "client", "create", "--name", "indexer", "--type", "confidential", "--grant", "client_credentials", "--scope", "search:read")
@@ -144,7 +166,8 @@ func TestAuthJourney(t *testing.T) {
 	require.NotEmpty(t, clientID)
 	require.True(t, strings.HasPrefix(clientSecret, "lcs_"))
 
-	srv := serve(t, env)
+	srv, base := serve(t, env)
+	resBase := base
 
 	status, _ := call(t, "POST", base+"/v1/users", "", "application/json", `{"email":"grace@example.com","password":"a long enough password","display_name":"Grace"}`)
 	require.Equal(t, 201, status)
@@ -200,25 +223,35 @@ func TestAuthJourney(t *testing.T) {
 	}
 }
 
-// platformEnv is the environment of a whole platform on free loopback
-// ports with fresh databases, and the gateway's base URL: every call goes
-// through the gateway, the platform's one public door.
-func platformEnv(t *testing.T) ([]string, string) {
+// platformEnv is the environment of a whole platform with fresh
+// databases; serve adds the ports.
+func platformEnv(t *testing.T) []string {
+	t.Helper()
+	return append(os.Environ(),
+		"AUTH_DATABASE_URL="+testinfra.Postgres(t), "REDIS_URL=", "LOG_LEVEL=info", "LATTICE_DATA_DIR="+t.TempDir(),
+		"RESOURCE_DATABASE_URL="+testinfra.MySQL(t), "SEARCH_DATABASE_URL="+testinfra.MySQL(t),
+		"ANALYTICS_DATABASE_URL="+testinfra.Postgres(t))
+}
+
+// withPorts adds free loopback ports for every service and returns the
+// gateway's base URL: every call goes through the gateway, the platform's
+// one public door.
+func withPorts(t *testing.T, env []string) ([]string, string) {
 	t.Helper()
 	addr := map[string]string{}
 	for _, s := range services {
 		addr[s] = freePort(t)
 	}
 	base := "http://" + addr["gateway"]
-	env := append(os.Environ(),
-		"AUTH_DATABASE_URL="+testinfra.Postgres(t), "AUTH_ADDR="+addr["auth"], "AUTH_ISSUER="+base, "AUTH_URL=http://"+addr["auth"],
-		"REDIS_URL=", "LOG_LEVEL=info", "LATTICE_DATA_DIR="+t.TempDir(),
-		"RESOURCE_DATABASE_URL="+testinfra.MySQL(t), "RESOURCE_ADDR="+addr["resource"], "RESOURCE_URL=http://"+addr["resource"],
-		"SEARCH_DATABASE_URL="+testinfra.MySQL(t), "SEARCH_ADDR="+addr["search"], "SEARCH_URL=http://"+addr["search"],
-		"PROCESSING_ADDR="+addr["processing"], "PROCESSING_URL=http://"+addr["processing"],
-		"ANALYTICS_DATABASE_URL="+testinfra.Postgres(t), "ANALYTICS_ADDR="+addr["analytics"], "ANALYTICS_URL=http://"+addr["analytics"],
-		"GATEWAY_ADDR="+addr["gateway"])
-	return env, base
+	env = slices.Clone(env)
+	for _, s := range services {
+		upper := strings.ToUpper(s)
+		env = append(env, upper+"_ADDR="+addr[s])
+		if s != "gateway" {
+			env = append(env, upper+"_URL=http://"+addr[s])
+		}
+	}
+	return append(env, "AUTH_ISSUER="+base), base
 }
 
 func sortedScope(s string) string {

@@ -90,8 +90,7 @@ func found(hits []searchHit, resourceID, fileID string) bool {
 // keyword and by hybrid query; see updates and deletions take effect;
 // see an unsupported file rejected; and never see another user's files.
 func TestSearchJourney(t *testing.T) {
-	env, base := platformEnv(t)
-	serve(t, env)
+	_, base := serve(t, platformEnv(t))
 	const deadline = 30 * time.Second
 
 	token := func(email string) string {
