@@ -59,7 +59,7 @@ func TestOutboxSurvivesABrokerOutage(t *testing.T) {
 	}
 	pending, err := svc.Outbox.Pending(ctx, 2000)
 	require.NoError(t, err)
-	require.Len(t, pending, 1000, "with the broker down every event waits in the outbox")
+	require.Len(t, pending, 2000, "with the broker down every event (and its audit event) waits in the outbox")
 	broker.Start(t)
 
 	stream, err := js.Stream(ctx, "EVENTS")
@@ -95,6 +95,20 @@ func TestOutboxSurvivesABrokerOutage(t *testing.T) {
 	}
 	require.NoError(t, batch.Error())
 	require.Len(t, seen, 1000)
+
+	audit, err := js.Stream(ctx, "AUDIT")
+	require.NoError(t, err)
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		info, err := audit.Info(ctx)
+		require.NoError(t, err)
+		if info.State.Msgs >= 1000 {
+			require.EqualValues(t, 1000, info.State.Msgs, "one audit event per change, none twice")
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "audit events did not arrive")
+		time.Sleep(20 * time.Millisecond)
+	}
 
 	// The relay marks everything sent.
 	deadline = time.Now().Add(30 * time.Second)

@@ -99,21 +99,28 @@ func (p *platform) requireEvents(t *testing.T, types []string) {
 	require.NoError(t, err)
 	require.NoError(t, doc.Validate(context.Background()))
 	payloadSchema := map[string]string{"resource.created": "ResourceCreated", "resource.updated": "ResourceUpdated", "resource.deleted": "ResourceDeleted",
-		"file.uploaded": "FileUploaded", "file.deleted": "FileDeleted"}
+		"file.uploaded": "FileUploaded", "file.deleted": "FileDeleted", "audit.recorded": "AuditRecord"}
 	entries, err := p.resource.Outbox.Pending(context.Background(), 1000)
 	require.NoError(t, err)
 	var got []string
+	audits := 0
 	for _, e := range entries {
 		var env map[string]any
 		require.NoError(t, json.Unmarshal(e.Payload, &env))
 		require.NoError(t, doc.Components.Schemas["CloudEvent"].Value.VisitJSON(env), string(e.Payload))
 		typ := env["type"].(string)
 		require.Equal(t, e.ID, env["id"], "the outbox id is the event id")
-		require.Equal(t, "events."+typ, e.Subject)
 		require.NoError(t, doc.Components.Schemas[payloadSchema[typ]].Value.VisitJSON(env["data"]), "%s payload: %s", typ, e.Payload)
+		if typ == "audit.recorded" {
+			require.Equal(t, "audit.resource", e.Subject, "audit events go to the AUDIT stream")
+			audits++
+			continue
+		}
+		require.Equal(t, "events."+typ, e.Subject)
 		got = append(got, typ)
 	}
 	require.Equal(t, types, got)
+	require.Equal(t, len(types), audits, "each change has its audit event")
 }
 
 func TestResourceIdempotencyKey(t *testing.T) {

@@ -205,6 +205,26 @@ func TestAuthJourney(t *testing.T) {
 	status, _ = call(t, "GET", base+"/v1/users/me", session, "", "")
 	require.Equal(t, 401, status)
 
+	// The resource change reached the audit log, which an admin can read
+	// and verify.
+	status, opsLogin := call(t, "POST", base+"/v1/sessions", "", "application/json", `{"email":"ops@example.com","password":"an admin password"}`)
+	require.Equal(t, 201, status)
+	ops := opsLogin["token"].(string)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		status, page := call(t, "GET", base+"/v1/audit-events?action=resource.create", ops, "", "")
+		require.Equal(t, 200, status)
+		if items := page["items"].([]any); len(items) == 1 {
+			require.Equal(t, "resource/"+res["id"].(string), items[0].(map[string]any)["target"])
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "the resource's creation never reached the audit log")
+		time.Sleep(50 * time.Millisecond)
+	}
+	status, verified := call(t, "POST", base+"/v1/audit-events/verify", ops, "application/json", `{}`)
+	require.Equal(t, 200, status)
+	require.Equal(t, true, verified["ok"])
+
 	status, _ = call(t, "GET", base+"/readyz", "", "", "")
 	require.Equal(t, 200, status)
 	status, _ = call(t, "GET", base+"/v1/api-keys", "", "", "")

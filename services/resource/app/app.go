@@ -109,7 +109,12 @@ func (s *Service) Create(ctx context.Context, c domain.Caller, in Input, idemKey
 		idem = &domain.IdempotencyRecord{Caller: c.Subject, Key: idemKey, RequestHash: fingerprint, Status: 201,
 			Response: snap, ResourceID: r.ID, CreatedAt: now, ExpiresAt: now.Add(domain.IdempotencyTTL)}
 	}
-	err = s.deps.Resources.Create(ctx, r, []ports.Event{toEvent(ev)}, idem)
+	evs, err := withAudit([]ports.Event{toEvent(ev)}, c, "resource.create", "resource/"+r.ID, r.OwnerID, now,
+		map[string]any{"visibility": string(r.Visibility)})
+	if err != nil {
+		return Created{}, err
+	}
+	err = s.deps.Resources.Create(ctx, r, evs, idem)
 	if errors.Is(err, domain.ErrIdempotencyKeyUsed) {
 		// Another request with the same key committed first: answer as its
 		// retry would.
@@ -240,13 +245,20 @@ func (s *Service) change(ctx context.Context, c domain.Caller, id string, pre Pr
 		if !next.UpdatedAt.After(cur.UpdatedAt) { // keep updated_at strictly increasing per resource
 			next.UpdatedAt = cur.UpdatedAt.Add(time.Microsecond)
 		}
+		changed := changedFields(cur, next)
 		ev, err := events.New(Source, schema.CloudEventTypeResourceUpdated, next.ID, next.UpdatedAt, schema.ResourceUpdated{
-			Resource: stateOf(next), PreviousVersion: cur.Version, Changed: changedFields(cur, next),
+			Resource: stateOf(next), PreviousVersion: cur.Version, Changed: changed,
 		})
 		if err != nil {
 			return domain.Resource{}, nil, err
 		}
-		return next, []ports.Event{toEvent(ev)}, nil
+		action, details := "resource.update", map[string]any{"changed": changed, "version": next.Version}
+		if cur.Visibility != next.Visibility {
+			action = "resource.visibility_change"
+			details["from"], details["to"] = string(cur.Visibility), string(next.Visibility)
+		}
+		evs, err := withAudit([]ports.Event{toEvent(ev)}, c, action, "resource/"+next.ID, cur.OwnerID, next.UpdatedAt, details)
+		return next, evs, err
 	})
 	if err == nil {
 		s.deps.EventsWritten()
@@ -271,7 +283,7 @@ func (s *Service) Delete(ctx context.Context, c domain.Caller, id string, pre Pr
 		if err != nil {
 			return nil, err
 		}
-		return []ports.Event{toEvent(ev)}, nil
+		return withAudit([]ports.Event{toEvent(ev)}, c, "resource.delete", "resource/"+cur.ID, cur.OwnerID, now, nil)
 	})
 	if err == nil {
 		s.deps.EventsWritten()

@@ -50,17 +50,38 @@ func input(title string) app.Input {
 	return app.Input{Title: title, Body: "b", ContentType: "text/plain", Visibility: domain.Private, Metadata: map[string]string{}}
 }
 
+// eventTypes lists the domain events in the outbox, in order.
 func (f *fixture) eventTypes(t *testing.T) []string {
+	types, _ := f.outbox(t)
+	return types
+}
+
+// auditActions lists the audit events' actions in the outbox, in order.
+func (f *fixture) auditActions(t *testing.T) []string {
+	_, actions := f.outbox(t)
+	return actions
+}
+
+func (f *fixture) outbox(t *testing.T) (types, actions []string) {
 	t.Helper()
 	pending, err := f.store.Pending(context.Background(), 100)
 	require.NoError(t, err)
-	var out []string
 	for _, e := range pending {
-		var env struct{ Type string }
+		var env struct {
+			Type string
+			Data struct{ Actor, Action, Target string }
+		}
 		require.NoError(t, json.Unmarshal(e.Payload, &env))
-		out = append(out, env.Type)
+		if env.Type == "audit.recorded" {
+			require.Equal(t, app.AuditSubject, e.Subject)
+			require.NotEmpty(t, env.Data.Actor)
+			require.NotEmpty(t, env.Data.Target)
+			actions = append(actions, env.Data.Action)
+			continue
+		}
+		types = append(types, env.Type)
 	}
-	return out
+	return types, actions
 }
 
 func TestCreateUpdateDeleteEmitEvents(t *testing.T) {
@@ -87,6 +108,8 @@ func TestCreateUpdateDeleteEmitEvents(t *testing.T) {
 	_, err = f.svc.Get(ctx, owner, c.Resource.ID)
 	require.ErrorIs(t, err, domain.ErrNotFound)
 	require.Equal(t, []string{"resource.created", "resource.updated", "resource.deleted"}, f.eventTypes(t))
+	require.Equal(t, []string{"resource.create", "resource.update", "resource.delete"}, f.auditActions(t),
+		"every change is audited in the same transaction")
 	require.Equal(t, 3, f.woken, "the relay is woken after each committed change")
 }
 
@@ -176,4 +199,5 @@ func TestFilesLifecycleAndPurge(t *testing.T) {
 	_, err = f.blobs.Open(ctx, file.BlobKey, 0, -1)
 	require.Error(t, err, "the blob is gone")
 	require.Equal(t, []string{"resource.created", "file.uploaded", "file.deleted", "resource.deleted"}, f.eventTypes(t))
+	require.Equal(t, []string{"resource.create", "file.upload", "file.delete", "resource.delete"}, f.auditActions(t))
 }
