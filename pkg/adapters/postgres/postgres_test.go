@@ -227,3 +227,28 @@ func BenchmarkUsageIngest(b *testing.B) {
 	}
 	b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "records/s")
 }
+
+// BenchmarkAuditVerify measures reading and verifying the audit chain from
+// PostgreSQL: 20,000 entries per operation, in pages of 10,000.
+func BenchmarkAuditVerify(b *testing.B) {
+	ctx := context.Background()
+	pool, err := postgres.Open(ctx, testinfra.Postgres(b))
+	require.NoError(b, err)
+	b.Cleanup(pool.Close)
+	require.NoError(b, postgres.Migrate(pool, schema.Analytics, "analytics/migrations"))
+	l := postgres.NewAuditLog(pool)
+	for range 20 {
+		_, _, err := l.Append(ctx, portstest.AuditEvents(1000, "bench"))
+		require.NoError(b, err)
+	}
+	entries := 0
+	for b.Loop() {
+		for lo := int64(1); lo <= 20000; lo += 10000 {
+			prev, page, err := l.Entries(ctx, lo, lo+9999)
+			require.NoError(b, err)
+			require.Nil(b, analyticsdomain.Verify(prev, lo, page, nil, nil))
+			entries += len(page)
+		}
+	}
+	b.ReportMetric(float64(entries)/b.Elapsed().Seconds(), "entries/s")
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"fmt"
 	mrand "math/rand/v2"
 	"slices"
 	"testing"
@@ -166,4 +167,27 @@ func TestAuditAppendCheckpointVerifyList(t *testing.T) {
 	require.True(t, fault.Of(err, fault.Forbidden), "only admins read the audit log")
 	_, err = svc.VerifyAudit(ctx, user1, 1, 0)
 	require.True(t, fault.Of(err, fault.Forbidden))
+}
+
+func TestVerifyToTheHeadNoticesARemovedTail(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	svc, log := newService(t)
+	v, err := svc.VerifyAudit(ctx, admin, 1, 0)
+	require.NoError(t, err)
+	require.Nil(t, v.Broken, "an empty log verifies")
+	var inputs []app.AuditInput
+	for i := range 6 {
+		inputs = append(inputs, app.AuditInput{ID: fmt.Sprint("t", i), Time: time.Now(), Actor: "u1", Action: "resource.update", Target: "resource/x"})
+	}
+	_, err = svc.AppendAudit(ctx, inputs)
+	require.NoError(t, err)
+	_, err = svc.Checkpoint(ctx)
+	require.NoError(t, err)
+	log.Truncate(4) // an intruder removes the last two entries
+	v, err = svc.VerifyAudit(ctx, admin, 1, 0)
+	require.NoError(t, err)
+	require.NotNil(t, v.Broken)
+	require.EqualValues(t, 5, v.Broken.Seq)
+	require.Contains(t, v.Broken.Reason, "covers 6")
 }
