@@ -129,6 +129,7 @@ func loadConfig(env *config.Env) (Config, error) {
 		RawRetention:    env.Duration("ANALYTICS_RAW_RETENTION", 7*24*time.Hour),
 		RollupRetention: env.Duration("ANALYTICS_ROLLUP_RETENTION", 400*24*time.Hour),
 		CheckpointEvery: env.Duration("ANALYTICS_CHECKPOINT_EVERY", time.Minute),
+		ResourceURL:     c.Upstreams["resource"],
 	}
 	c.SearchHTTP = httpserver.Config{Addr: env.String("SEARCH_ADDR", "127.0.0.1:8083"), MaxBodyBytes: maxBody}
 	c.Search = searchsvc.Config{

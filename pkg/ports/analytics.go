@@ -42,9 +42,12 @@ type UsageStore interface {
 	// Rollups returns the per-minute roll-ups in [since, until), of one
 	// identity when identity is not "".
 	Rollups(ctx context.Context, since, until time.Time, identity string) ([]domain.Rollup, error)
+	// TopResources ranks resources by successful reads on the days from
+	// since to until (whole UTC days, both included), most read first.
+	TopResources(ctx context.Context, since, until time.Time, limit int) ([]domain.ResourceReads, error)
 	// Raw returns the raw records in [since, until).
 	Raw(ctx context.Context, since, until time.Time) ([]domain.UsageRecord, error)
-	// Expire deletes raw records before rawCutoff and roll-ups before
-	// rollupCutoff, returning how many of each went.
+	// Expire deletes raw records before rawCutoff and roll-ups (and read
+	// counts) before rollupCutoff, returning how many of each went.
 	Expire(ctx context.Context, rawCutoff, rollupCutoff time.Time) (raw, rollups int64, err error)
 }

@@ -3,6 +3,7 @@ package contract_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -21,6 +22,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/testinfra"
 	"github.com/lattice-platform/lattice/services/analytics/analyticssvc"
 	analyticsapi "github.com/lattice-platform/lattice/services/analytics/oapi"
+	resourceoapi "github.com/lattice-platform/lattice/services/resource/oapi"
 )
 
 func analyticsBearer(token string) analyticsapi.RequestEditorFn {
@@ -44,7 +46,7 @@ func TestAnalyticsAPI(t *testing.T) {
 	require.NoError(t, natsjs.EnsureStreams(ctx, js))
 	p := startPlatform(t)
 	svc, err := analyticssvc.New(ctx, analyticssvc.Config{DatabaseURL: testinfra.Postgres(t), Verifier: p.verifier, JetStream: js,
-		CheckpointEvery: 50 * time.Millisecond}, slog.New(slog.DiscardHandler))
+		ResourceURL: p.url, CheckpointEvery: 50 * time.Millisecond}, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	t.Cleanup(svc.Close)
 	runCtx, stop := context.WithCancel(ctx)
@@ -110,6 +112,37 @@ func TestAnalyticsAPI(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, mine.JSON200.Points, 1)
 	require.EqualValues(t, aliceCount, mine.JSON200.Points[0].Requests, "alice sees only her own usage")
+
+	// Top resources: the most read first, but only those the caller may read.
+	mineRes, err := p.client.CreateResourceWithResponse(ctx, nil, newInput("Alice's", resourceoapi.Private), resBearer(alice))
+	require.NoError(t, err)
+	theirs, err := p.client.CreateResourceWithResponse(ctx, nil, newInput("Admin's", resourceoapi.Private), resBearer(admin))
+	require.NoError(t, err)
+	var reads []ports.Event
+	for i := range 12 {
+		id := theirs.JSON201.Id.String()
+		if i%3 == 0 {
+			id = mineRes.JSON201.Id.String()
+		}
+		rid := fmt.Sprintf("read-%d-%s", i, id)
+		env, err := events.New("lattice/gateway", schema.CloudEventTypeGatewayRequest, rid, start, schema.UsageRecord{
+			RequestId: rid, Route: "/v1/resources", Method: "GET", Path: "/v1/resources/" + id, Status: 200, Time: start})
+		require.NoError(t, err)
+		reads = append(reads, ports.Event{ID: env.ID, Subject: "usage.gateway", Payload: env.JSON})
+	}
+	for _, err := range pub.PublishBatch(ctx, reads) {
+		require.NoError(t, err)
+	}
+	eventually(t, 30*time.Second, "the reads are counted", func() bool {
+		r, err := client.GetTopResourcesWithResponse(ctx, &analyticsapi.GetTopResourcesParams{From: from, To: to}, analyticsBearer(admin))
+		return err == nil && r.JSON200 != nil && len(r.JSON200.Items) == 2 && r.JSON200.Items[0].Reads == 8
+	})
+	aliceTop, err := client.GetTopResourcesWithResponse(ctx, &analyticsapi.GetTopResourcesParams{From: from, To: to}, analyticsBearer(alice))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, aliceTop.StatusCode(), string(aliceTop.Body))
+	require.Len(t, aliceTop.JSON200.Items, 1, "the admin's private resource is not ranked for alice")
+	require.Equal(t, mineRes.JSON201.Id, aliceTop.JSON200.Items[0].ResourceId)
+	require.EqualValues(t, 4, aliceTop.JSON200.Items[0].Reads)
 
 	// Audit: events on AUDIT are chained, listed and verified.
 	var audits []ports.Event

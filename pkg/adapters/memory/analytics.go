@@ -3,6 +3,7 @@ package memory
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,13 +18,19 @@ type UsageStore struct {
 	mu      sync.Mutex
 	raw     map[string]domain.UsageRecord
 	rollups map[domain.RollupKey]domain.Rollup
+	reads   map[readKey]int64
+}
+
+type readKey struct {
+	day time.Time
+	id  string
 }
 
 var _ ports.UsageStore = (*UsageStore)(nil)
 
 // NewUsageStore returns an empty store.
 func NewUsageStore() *UsageStore {
-	return &UsageStore{raw: map[string]domain.UsageRecord{}, rollups: map[domain.RollupKey]domain.Rollup{}}
+	return &UsageStore{raw: map[string]domain.UsageRecord{}, rollups: map[domain.RollupKey]domain.Rollup{}, reads: map[readKey]int64{}}
 }
 
 // Ingest stores new records and folds them into their roll-ups.
@@ -38,6 +45,9 @@ func (s *UsageStore) Ingest(_ context.Context, records []domain.UsageRecord) (in
 		r.Time = r.Time.UTC()
 		s.raw[r.RequestID] = r
 		n++
+		if id, ok := domain.ResourceRead(r); ok {
+			s.reads[readKey{r.Time.Truncate(24 * time.Hour), id}]++
+		}
 		k := domain.KeyOf(r)
 		cur := s.rollups[k]
 		cur.Key = k
@@ -56,6 +66,30 @@ func (s *UsageStore) Ingest(_ context.Context, records []domain.UsageRecord) (in
 		s.rollups[k] = cur
 	}
 	return n, nil
+}
+
+// TopResources ranks resources by reads on whole days.
+func (s *UsageStore) TopResources(_ context.Context, since, until time.Time, limit int) ([]domain.ResourceReads, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	from, to := since.UTC().Truncate(24*time.Hour), until.UTC().Truncate(24*time.Hour)
+	counts := map[string]int64{}
+	for k, n := range s.reads {
+		if !k.day.Before(from) && !k.day.After(to) {
+			counts[k.id] += n
+		}
+	}
+	out := make([]domain.ResourceReads, 0, len(counts))
+	for id, n := range counts {
+		out = append(out, domain.ResourceReads{ResourceID: id, Reads: n})
+	}
+	slices.SortFunc(out, func(a, b domain.ResourceReads) int {
+		if a.Reads != b.Reads {
+			return int(b.Reads - a.Reads)
+		}
+		return strings.Compare(a.ResourceID, b.ResourceID)
+	})
+	return out[:min(limit, len(out))], nil
 }
 
 // Rollups returns roll-ups in a range, by minute.
@@ -101,6 +135,11 @@ func (s *UsageStore) Expire(_ context.Context, rawCutoff, rollupCutoff time.Time
 		if k.Minute.Before(rollupCutoff) {
 			delete(s.rollups, k)
 			rollups++
+		}
+	}
+	for k := range s.reads {
+		if k.day.Before(rollupCutoff.UTC().Truncate(24 * time.Hour)) {
+			delete(s.reads, k)
 		}
 	}
 	return raw, rollups, nil

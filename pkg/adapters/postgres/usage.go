@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/postgres/internal/analyticsdb"
@@ -90,6 +91,9 @@ func (s *UsageStore) Ingest(ctx context.Context, records []domain.UsageRecord) (
 			a.rollup.BytesOut += r.BytesOut
 			a.lat.Add(r.LatencyMS)
 		}
+		if err := addResourceReads(ctx, q, records, inserted); err != nil {
+			return err
+		}
 		keys := make([]domain.RollupKey, 0, len(byKey))
 		for k := range byKey {
 			keys = append(keys, k)
@@ -135,6 +139,51 @@ func (s *UsageStore) Ingest(ctx context.Context, records []domain.UsageRecord) (
 	return n, translate(err, nil)
 }
 
+// addResourceReads counts the new records that read a resource, per day.
+func addResourceReads(ctx context.Context, q *analyticsdb.Queries, records []domain.UsageRecord, inserted []string) error {
+	fresh := make(map[string]bool, len(inserted))
+	for _, id := range inserted {
+		fresh[id] = true
+	}
+	type key struct {
+		day time.Time
+		id  string
+	}
+	counts := map[key]int64{}
+	for _, r := range records {
+		if !fresh[r.RequestID] {
+			continue
+		}
+		delete(fresh, r.RequestID)
+		if id, ok := domain.ResourceRead(r); ok {
+			counts[key{r.Time.UTC().Truncate(24 * time.Hour), id}]++
+		}
+	}
+	if len(counts) == 0 {
+		return nil
+	}
+	var p analyticsdb.AddResourceReadsParams
+	for k, n := range counts {
+		p.Days = append(p.Days, pgtype.Date{Time: k.day, Valid: true})
+		p.ResourceIds, p.Reads = append(p.ResourceIds, k.id), append(p.Reads, n)
+	}
+	return q.AddResourceReads(ctx, p)
+}
+
+// TopResources ranks resources by reads.
+func (s *UsageStore) TopResources(ctx context.Context, since, until time.Time, limit int) ([]domain.ResourceReads, error) {
+	rows, err := s.q.TopResources(ctx, analyticsdb.TopResourcesParams{Since: pgtype.Date{Time: since.UTC(), Valid: true},
+		Until: pgtype.Date{Time: until.UTC(), Valid: true}, MaxRows: int32(limit)})
+	if err != nil {
+		return nil, translate(err, nil)
+	}
+	out := make([]domain.ResourceReads, len(rows))
+	for i, r := range rows {
+		out[i] = domain.ResourceReads{ResourceID: r.ResourceID, Reads: r.Reads}
+	}
+	return out, nil
+}
+
 func compareKeys(a, b domain.RollupKey) int {
 	return cmp.Or(a.Minute.Compare(b.Minute), strings.Compare(a.Route, b.Route), strings.Compare(a.Method, b.Method),
 		cmp.Compare(a.StatusClass, b.StatusClass), strings.Compare(a.Identity, b.Identity), strings.Compare(a.ClientID, b.ClientID))
@@ -176,5 +225,9 @@ func (s *UsageStore) Expire(ctx context.Context, rawCutoff, rollupCutoff time.Ti
 		return 0, 0, translate(err, nil)
 	}
 	rollups, err := s.q.DeleteRollupsBefore(ctx, rollupCutoff.UTC())
+	if err != nil {
+		return raw, 0, translate(err, nil)
+	}
+	_, err = s.q.DeleteResourceReadsBefore(ctx, pgtype.Date{Time: rollupCutoff.UTC().Truncate(24 * time.Hour), Valid: true})
 	return raw, rollups, translate(err, nil)
 }

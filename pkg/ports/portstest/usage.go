@@ -118,6 +118,36 @@ func UsageStore(t *testing.T, newStore func(t *testing.T) ports.UsageStore) {
 		}
 	})
 
+	t.Run("top resources count successful reads once", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		a, b := newID(), newID()
+		var records []domain.UsageRecord
+		read := func(id string, n int, status int, method string) {
+			for range n {
+				records = append(records, domain.UsageRecord{RequestID: newID(), Route: "/v1/resources", Method: method,
+					Path: "/v1/resources/" + id, Status: status, Time: start})
+			}
+		}
+		read(a, 5, 200, "GET")
+		read(b, 8, 200, "GET")
+		read(a, 7, 404, "GET")   // failed reads do not count
+		read(b, 3, 200, "PATCH") // writes do not count
+		_, err := s.Ingest(ctx, records)
+		require.NoError(t, err)
+		_, err = s.Ingest(ctx, records[:6]) // redelivered
+		require.NoError(t, err)
+		top, err := s.TopResources(ctx, start, start, 10)
+		require.NoError(t, err)
+		require.Equal(t, []domain.ResourceReads{{ResourceID: b, Reads: 8}, {ResourceID: a, Reads: 5}}, top)
+		one, err := s.TopResources(ctx, start, start, 1)
+		require.NoError(t, err)
+		require.Len(t, one, 1)
+		none, err := s.TopResources(ctx, start.AddDate(0, 0, 2), start.AddDate(0, 0, 3), 10)
+		require.NoError(t, err)
+		require.Empty(t, none)
+	})
+
 	t.Run("retention", func(t *testing.T) {
 		t.Parallel()
 		s := newStore(t)

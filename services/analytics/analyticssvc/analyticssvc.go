@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
 	"github.com/lattice-platform/lattice/pkg/adapters/postgres"
+	"github.com/lattice-platform/lattice/pkg/adapters/resourceapi"
 	"github.com/lattice-platform/lattice/pkg/events"
 	eventschema "github.com/lattice-platform/lattice/pkg/events/schema"
 	"github.com/lattice-platform/lattice/pkg/platform/health"
@@ -39,6 +41,7 @@ const (
 type Config struct {
 	DatabaseURL     string // PostgreSQL; the database is created if missing
 	Verifier        ports.TokenVerifier
+	ResourceURL     string // the resource service, asked what a caller may read
 	JetStream       jetstream.JetStream
 	SigningKeySeed  []byte        // 32-byte Ed25519 seed for checkpoints; empty: generated and kept in the database
 	RawRetention    time.Duration // default 7 days
@@ -87,7 +90,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		pool.Close()
 		return nil, err
 	}
-	svc := app.New(app.Deps{Usage: postgres.NewUsageStore(pool), Audit: audit, SigningKey: key, KeyID: keyID, VerifyKeys: pubs})
+	plain := &http.Client{Timeout: 10 * time.Second}
+	resources, err := resourceapi.New(cfg.ResourceURL, plain, plain)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	svc := app.New(app.Deps{Usage: postgres.NewUsageStore(pool), Audit: audit, Access: resources, SigningKey: key, KeyID: keyID, VerifyKeys: pubs})
 	api, err := httpapi.Handler(svc, cfg.Verifier)
 	if err != nil {
 		pool.Close()

@@ -25,9 +25,10 @@ import (
 
 // Deps are the adapters and keys the use cases need.
 type Deps struct {
-	Usage ports.UsageStore
-	Audit ports.AuditLog
-	Clock ports.Clock
+	Usage  ports.UsageStore
+	Audit  ports.AuditLog
+	Access ports.ResourceAccess // decides which resources a caller may see
+	Clock  ports.Clock
 	// SigningKey signs audit checkpoints under KeyID; VerifyKeys holds
 	// every key id's public key (old ones too, after rotation).
 	SigningKey ed25519.PrivateKey
@@ -148,6 +149,41 @@ func add(a *acc, r domain.Rollup) error {
 func (a *acc) finish() Point {
 	a.p.P50, a.p.P95, a.p.P99 = a.lat.Quantile(0.5), a.lat.Quantile(0.95), a.lat.Quantile(0.99)
 	return a.p
+}
+
+// TopResources ranks the most-read resources on the days from..to that
+// the caller may read: the resource service is asked, with the caller's
+// own credential, about each candidate, so a ranking never reveals a
+// resource the caller cannot see.
+func (s *Service) TopResources(ctx context.Context, c domain.Caller, from, to time.Time, limit int) ([]domain.ResourceReads, error) {
+	if _, err := c.UsageIdentity(); err != nil {
+		return nil, err
+	}
+	if to.Before(from) {
+		return nil, fault.InvalidField("from", "must not be after to")
+	}
+	if to.Sub(from) > 400*24*time.Hour {
+		return nil, fault.InvalidField("to", "the range may span at most 400 days")
+	}
+	candidates, err := s.deps.Usage.TopResources(ctx, from, to, 4*limit+10)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]domain.ResourceReads, 0, limit)
+	for _, r := range candidates {
+		if len(out) == limit {
+			break
+		}
+		err := s.deps.Access.CheckRead(ctx, c.Bearer, r.ResourceID)
+		switch {
+		case fault.Of(err, fault.NotFound):
+			continue
+		case err != nil:
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }
 
 // Summary is a range's headline numbers.

@@ -26,13 +26,57 @@ var (
 	noScope = domain.Caller{Subject: "u2"}
 )
 
+// readable lets each bearer read the listed resources.
+type readable map[string][]string
+
+func (r readable) CheckRead(_ context.Context, bearer, id string) error {
+	if slices.Contains(r[bearer], id) {
+		return nil
+	}
+	return fault.New(fault.NotFound, "resource not found")
+}
+
 func newService(t *testing.T) (*app.Service, *memory.AuditLog) {
 	t.Helper()
 	pub, key, err := ed25519.GenerateKey(rand.Reader)
 	require.NoError(t, err)
 	audit := memory.NewAuditLog()
-	return app.New(app.Deps{Usage: memory.NewUsageStore(), Audit: audit, SigningKey: key, KeyID: "k1",
+	access := readable{"user1-token": {"00000000-0000-7000-8000-00000000000a"},
+		"admin-token": {"00000000-0000-7000-8000-00000000000a", "00000000-0000-7000-8000-00000000000b"}}
+	return app.New(app.Deps{Usage: memory.NewUsageStore(), Audit: audit, Access: access, SigningKey: key, KeyID: "k1",
 		VerifyKeys: map[string]ed25519.PublicKey{"k1": pub}}), audit
+}
+
+func TestTopResourcesHideWhatTheCallerCannotRead(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	svc, _ := newService(t)
+	a, b := "00000000-0000-7000-8000-00000000000a", "00000000-0000-7000-8000-00000000000b"
+	at := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	var records []domain.UsageRecord
+	for i := range 9 {
+		id := b
+		if i%3 == 0 {
+			id = a
+		}
+		records = append(records, domain.UsageRecord{RequestID: fmt.Sprint("r", i), Method: "GET", Status: 200, Path: "/v1/resources/" + id, Time: at})
+	}
+	_, err := svc.IngestUsage(ctx, records)
+	require.NoError(t, err)
+	u := user1
+	u.Bearer = "user1-token"
+	top, err := svc.TopResources(ctx, u, at, at, 10)
+	require.NoError(t, err)
+	require.Equal(t, []domain.ResourceReads{{ResourceID: a, Reads: 3}}, top, "b is more read, but user1 cannot read it")
+	ad := admin
+	ad.Bearer = "admin-token"
+	top, err = svc.TopResources(ctx, ad, at, at, 10)
+	require.NoError(t, err)
+	require.Equal(t, []domain.ResourceReads{{ResourceID: b, Reads: 6}, {ResourceID: a, Reads: 3}}, top)
+	_, err = svc.TopResources(ctx, noScope, at, at, 10)
+	require.True(t, fault.Of(err, fault.Forbidden))
+	_, err = svc.TopResources(ctx, ad, at, at.Add(-time.Hour), 10)
+	require.True(t, fault.Of(err, fault.Invalid))
 }
 
 func quantile(vs []float64, q float64) float64 {

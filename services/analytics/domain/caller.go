@@ -17,6 +17,7 @@ const (
 type Caller struct {
 	Subject string
 	Scopes  []string
+	Bearer  string // kept to ask the resource service what the caller may read
 }
 
 func (c Caller) has(s string) bool { return slices.Contains(c.Scopes, s) }

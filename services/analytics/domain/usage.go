@@ -96,3 +96,29 @@ type Rollup struct {
 	BytesOut int64
 	Latency  []byte
 }
+
+// ResourceRead reports whether a usage record is a successful read of a
+// resource (GET /v1/resources/{id} or below it), and which one.
+func ResourceRead(r UsageRecord) (string, bool) {
+	const prefix = "/v1/resources/"
+	if r.Method != "GET" || r.Status < 200 || r.Status > 299 || len(r.Path) < len(prefix)+36 || r.Path[:len(prefix)] != prefix {
+		return "", false
+	}
+	id := r.Path[len(prefix) : len(prefix)+36]
+	if len(r.Path) > len(prefix)+36 && r.Path[len(prefix)+36] != '/' {
+		return "", false
+	}
+	for i, c := range id {
+		hyphen := i == 8 || i == 13 || i == 18 || i == 23
+		if hyphen != (c == '-') || !hyphen && !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return "", false
+		}
+	}
+	return id, true
+}
+
+// ResourceReads is how often a resource was read.
+type ResourceReads struct {
+	ResourceID string
+	Reads      int64
+}

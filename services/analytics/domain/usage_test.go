@@ -29,3 +29,26 @@ func TestRollupKeysAndRanges(t *testing.T) {
 	require.True(t, fault.Of(domain.CheckRange(from, from, domain.Hour), fault.Invalid))
 	require.True(t, fault.Of(domain.CheckRange(from, from.Add(time.Hour), "week"), fault.Invalid))
 }
+
+func TestResourceRead(t *testing.T) {
+	t.Parallel()
+	id := "01a213df-d2d8-7d8c-9125-7baeb29e04ae"
+	for path, want := range map[string]bool{
+		"/v1/resources/" + id:                               true,
+		"/v1/resources/" + id + "/files/x/content":          true,
+		"/v1/resources/" + id + "x":                         false,
+		"/v1/resources/not-a-uuid-at-all-not-a-uuid-at-all": false,
+		"/v1/resources":                                     false,
+		"/v1/search":                                        false,
+	} {
+		got, ok := domain.ResourceRead(domain.UsageRecord{Method: "GET", Status: 200, Path: path})
+		require.Equal(t, want, ok, path)
+		if ok {
+			require.Equal(t, id, got)
+		}
+	}
+	_, ok := domain.ResourceRead(domain.UsageRecord{Method: "GET", Status: 404, Path: "/v1/resources/" + id})
+	require.False(t, ok, "a failed read is not a read")
+	_, ok = domain.ResourceRead(domain.UsageRecord{Method: "PATCH", Status: 200, Path: "/v1/resources/" + id})
+	require.False(t, ok)
+}

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strconv"
 
+	openapi_types "github.com/oapi-codegen/runtime/types"
+
 	"github.com/lattice-platform/lattice/pkg/fault"
 	"github.com/lattice-platform/lattice/pkg/platform/apimw"
 	"github.com/lattice-platform/lattice/pkg/ports"
@@ -46,7 +48,7 @@ func (s *Server) caller(ctx context.Context) (domain.Caller, error) {
 	if err == nil && !ok {
 		err = fault.New(fault.Unauthenticated, "a valid bearer credential is required")
 	}
-	return domain.Caller{Subject: id.Subject, Scopes: id.Scopes}, err
+	return domain.Caller{Subject: id.Subject, Scopes: id.Scopes, Bearer: apimw.Bearer(ctx)}, err
 }
 
 func toPoint(p app.Point) oapi.UsagePoint {
@@ -98,6 +100,29 @@ func (s *Server) GetSummary(ctx context.Context, req oapi.GetSummaryRequestObjec
 	out := oapi.GetSummary200JSONResponse{Total: toPoint(sum.Total), TopRoutes: make([]oapi.UsagePoint, 0, len(sum.TopRoutes))}
 	for _, p := range sum.TopRoutes {
 		out.TopRoutes = append(out.TopRoutes, toPoint(p))
+	}
+	return out, nil
+}
+
+// GetTopResources ranks the most-read resources the caller may read.
+func (s *Server) GetTopResources(ctx context.Context, req oapi.GetTopResourcesRequestObject) (oapi.GetTopResourcesResponseObject, error) {
+	c, err := s.caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	limit := 10
+	if req.Params.Limit != nil {
+		limit = *req.Params.Limit
+	}
+	top, err := s.app.TopResources(ctx, c, req.Params.From, req.Params.To, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := oapi.GetTopResources200JSONResponse{Items: make([]oapi.ResourceReads, 0, len(top))}
+	for _, r := range top {
+		var id openapi_types.UUID
+		_ = id.UnmarshalText([]byte(r.ResourceID))
+		out.Items = append(out.Items, oapi.ResourceReads{ResourceId: id, Reads: r.Reads})
 	}
 	return out, nil
 }

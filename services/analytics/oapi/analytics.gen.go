@@ -21,6 +21,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/go-chi/chi/v5"
 	"github.com/oapi-codegen/runtime"
+	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
 // Defines values for GetUsageParamsGranularity.
@@ -106,10 +107,21 @@ type Problem struct {
 	Type      string             `json:"type"`
 }
 
+// ResourceReads defines model for ResourceReads.
+type ResourceReads struct {
+	Reads      int64              `json:"reads"`
+	ResourceId openapi_types.UUID `json:"resource_id"`
+}
+
 // Summary defines model for Summary.
 type Summary struct {
 	TopRoutes []UsagePoint `json:"top_routes"`
 	Total     UsagePoint   `json:"total"`
+}
+
+// TopResources defines model for TopResources.
+type TopResources struct {
+	Items []ResourceReads `json:"items"`
 }
 
 // UsagePoint defines model for UsagePoint.
@@ -154,6 +166,13 @@ type VerifyRequest struct {
 type GetSummaryParams struct {
 	From time.Time `form:"from" json:"from"`
 	To   time.Time `form:"to" json:"to"`
+}
+
+// GetTopResourcesParams defines parameters for GetTopResources.
+type GetTopResourcesParams struct {
+	From  time.Time `form:"from" json:"from"`
+	To    time.Time `form:"to" json:"to"`
+	Limit *int      `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // GetUsageParams defines parameters for GetUsage.
@@ -263,6 +282,15 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/analytics/summary (the `GetSummary` operationId).
 	GetSummary(ctx context.Context, params *GetSummaryParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetTopResources The most-read resources on the days from..to that the caller may read.
+	//
+	// Successful reads (GET of a resource or below it, answered 2xx), counted
+	// per UTC day. Resources the caller may not read are left out, as the
+	// resource service decides.
+	//
+	// Corresponds with GET /v1/analytics/top-resources (the `GetTopResources` operationId).
+	GetTopResources(ctx context.Context, params *GetTopResourcesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetUsage A usage series over [from, to), by step and group.
 	//
 	// Corresponds with GET /v1/analytics/usage (the `GetUsage` operationId).
@@ -293,6 +321,25 @@ type ClientInterface interface {
 // Corresponds with GET /v1/analytics/summary (the `GetSummary` operationId).
 func (c *Client) GetSummary(ctx context.Context, params *GetSummaryParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetSummaryRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetTopResources The most-read resources on the days from..to that the caller may read.
+//
+// Successful reads (GET of a resource or below it, answered 2xx), counted
+// per UTC day. Resources the caller may not read are left out, as the
+// resource service decides.
+//
+// Corresponds with GET /v1/analytics/top-resources (the `GetTopResources` operationId).
+func (c *Client) GetTopResources(ctx context.Context, params *GetTopResourcesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetTopResourcesRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -409,6 +456,76 @@ func NewGetSummaryRequest(server string, params *GetSummaryParams) (*http.Reques
 			for _, qp := range strings.Split(queryFrag, "&") {
 				rawQueryFragments = append(rawQueryFragments, qp)
 			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetTopResourcesRequest constructs an http.Request for the GetTopResources method
+func NewGetTopResourcesRequest(server string, params *GetTopResourcesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/analytics/top-resources")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
 		}
 
 		if encoded := queryValues.Encode(); encoded != "" {
@@ -724,6 +841,17 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/analytics/summary (the `GetSummary` operationId).
 	GetSummaryWithResponse(ctx context.Context, params *GetSummaryParams, reqEditors ...RequestEditorFn) (*GetSummaryResponse, error)
 
+	// GetTopResourcesWithResponse The most-read resources on the days from..to that the caller may read.
+	//
+	// Successful reads (GET of a resource or below it, answered 2xx), counted
+	// per UTC day. Resources the caller may not read are left out, as the
+	// resource service decides.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/analytics/top-resources (the `GetTopResources` operationId).
+	GetTopResourcesWithResponse(ctx context.Context, params *GetTopResourcesParams, reqEditors ...RequestEditorFn) (*GetTopResourcesResponse, error)
+
 	// GetUsageWithResponse A usage series over [from, to), by step and group.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -816,6 +944,75 @@ func (r GetSummaryResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetSummaryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetTopResourcesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TopResources
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetTopResourcesResponse) GetJSON200() *TopResources {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetTopResourcesResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetTopResourcesResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetTopResourcesResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetTopResourcesResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetTopResourcesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetTopResourcesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetTopResourcesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetTopResourcesResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -1042,6 +1239,23 @@ func (c *ClientWithResponses) GetSummaryWithResponse(ctx context.Context, params
 	return ParseGetSummaryResponse(rsp)
 }
 
+// GetTopResourcesWithResponse The most-read resources on the days from..to that the caller may read.
+//
+// Successful reads (GET of a resource or below it, answered 2xx), counted
+// per UTC day. Resources the caller may not read are left out, as the
+// resource service decides.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/analytics/top-resources (the `GetTopResources` operationId).
+func (c *ClientWithResponses) GetTopResourcesWithResponse(ctx context.Context, params *GetTopResourcesParams, reqEditors ...RequestEditorFn) (*GetTopResourcesResponse, error) {
+	rsp, err := c.GetTopResources(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetTopResourcesResponse(rsp)
+}
+
 // GetUsageWithResponse A usage series over [from, to), by step and group.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -1110,6 +1324,60 @@ func ParseGetSummaryResponse(rsp *http.Response) (*GetSummaryResponse, error) {
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest Summary
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetTopResourcesResponse parses an HTTP response from a GetTopResourcesWithResponse call
+func ParseGetTopResourcesResponse(rsp *http.Response) (*GetTopResourcesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetTopResourcesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TopResources
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -1315,6 +1583,9 @@ type ServerInterface interface {
 	// GetSummary Totals and the busiest routes over [from, to).
 	// (GET /v1/analytics/summary)
 	GetSummary(w http.ResponseWriter, r *http.Request, params GetSummaryParams)
+	// GetTopResources The most-read resources on the days from..to that the caller may read.
+	// (GET /v1/analytics/top-resources)
+	GetTopResources(w http.ResponseWriter, r *http.Request, params GetTopResourcesParams)
 	// GetUsage A usage series over [from, to), by step and group.
 	// (GET /v1/analytics/usage)
 	GetUsage(w http.ResponseWriter, r *http.Request, params GetUsageParams)
@@ -1333,6 +1604,12 @@ type Unimplemented struct{}
 // GetSummary Totals and the busiest routes over [from, to).
 // (GET /v1/analytics/summary)
 func (_ Unimplemented) GetSummary(w http.ResponseWriter, r *http.Request, params GetSummaryParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// GetTopResources The most-read resources on the days from..to that the caller may read.
+// (GET /v1/analytics/top-resources)
+func (_ Unimplemented) GetTopResources(w http.ResponseWriter, r *http.Request, params GetTopResourcesParams) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -1400,6 +1677,65 @@ func (siw *ServerInterfaceWrapper) GetSummary(w http.ResponseWriter, r *http.Req
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.GetSummary(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetTopResources operation middleware
+func (siw *ServerInterfaceWrapper) GetTopResources(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetTopResourcesParams
+
+	// ------------- Required query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "from", r.URL.Query(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "from"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "from", Err: err})
+		}
+		return
+	}
+
+	// ------------- Required query parameter "to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "to", r.URL.Query(), &params.To, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "to"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "to", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetTopResources(w, r, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1726,6 +2062,9 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 		r.Get(options.BaseURL+"/v1/analytics/summary", wrapper.GetSummary)
 	})
 	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/v1/analytics/top-resources", wrapper.GetTopResources)
+	})
+	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/v1/audit-events", wrapper.ListAuditEvents)
 	})
 	r.Group(func(r chi.Router) {
@@ -1809,6 +2148,89 @@ type GetSummarydefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetSummarydefaultApplicationProblemPlusJSONResponse) VisitGetSummaryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTopResourcesRequestObject struct {
+	Params GetTopResourcesParams
+}
+
+type GetTopResourcesResponseObject interface {
+	VisitGetTopResourcesResponse(w http.ResponseWriter) error
+}
+
+type GetTopResources200JSONResponse TopResources
+
+func (response GetTopResources200JSONResponse) VisitGetTopResourcesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTopResources400ApplicationProblemPlusJSONResponse struct {
+	ProblemApplicationProblemPlusJSONResponse
+}
+
+func (response GetTopResources400ApplicationProblemPlusJSONResponse) VisitGetTopResourcesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTopResources401ApplicationProblemPlusJSONResponse Problem
+
+func (response GetTopResources401ApplicationProblemPlusJSONResponse) VisitGetTopResourcesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTopResources403ApplicationProblemPlusJSONResponse Problem
+
+func (response GetTopResources403ApplicationProblemPlusJSONResponse) VisitGetTopResourcesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTopResourcesdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetTopResourcesdefaultApplicationProblemPlusJSONResponse) VisitGetTopResourcesResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -2074,6 +2496,9 @@ type StrictServerInterface interface {
 	// GetSummary Totals and the busiest routes over [from, to).
 	// (GET /v1/analytics/summary)
 	GetSummary(ctx context.Context, request GetSummaryRequestObject) (GetSummaryResponseObject, error)
+	// GetTopResources The most-read resources on the days from..to that the caller may read.
+	// (GET /v1/analytics/top-resources)
+	GetTopResources(ctx context.Context, request GetTopResourcesRequestObject) (GetTopResourcesResponseObject, error)
 	// GetUsage A usage series over [from, to), by step and group.
 	// (GET /v1/analytics/usage)
 	GetUsage(ctx context.Context, request GetUsageRequestObject) (GetUsageResponseObject, error)
@@ -2143,6 +2568,32 @@ func (sh *strictHandler) GetSummary(w http.ResponseWriter, r *http.Request, para
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(GetSummaryResponseObject); ok {
 		if err := validResponse.VisitGetSummaryResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetTopResources operation middleware
+func (sh *strictHandler) GetTopResources(w http.ResponseWriter, r *http.Request, params GetTopResourcesParams) {
+	var request GetTopResourcesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetTopResources(ctx, request.(GetTopResourcesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetTopResources")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetTopResourcesResponseObject); ok {
+		if err := validResponse.VisitGetTopResourcesResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -2241,36 +2692,40 @@ func (sh *strictHandler) VerifyAuditEvents(w http.ResponseWriter, r *http.Reques
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"3Flbc9u4Ff4rZ9DOJJlSFzvWJlGenEy63U6mzcRpX2yPDZFHEtYkwACHtjke/ffOAXi1KFvuJvvgN5EA",
-	"v3P7cC7QnYhNlhuNmpyY3wmLLjfaoX/4Ys0ixYx/xkYTauKfMs9TFUtSRk/ysONvvzujec3Fa8wk//qr",
-	"xaWYi79MWvxJWHWTGnez2UQiQRdblTOcmIuvf/8I745mb6BChgRJqtSNBe+tABj/uEgUfbqudMqtydGS",
-	"CnrLOKDdCSpzFHPhyCq9EpuIl4wdXMEaq6/QtzVCLLXRKpYp/PPk3/8C4ldrqTTE5hqtG4uohjOL3zEm",
-	"hlPJoBSH3/n90thMkpgLpemXo/Z7pQlXaHknSbtCGgQhlWEPJZGEI/82ur97EwmL3wtlMRHzUy/fK1eh",
-	"1B6Jaqc1gmuPnA8Y553/Ra5w2/eKMOv/eIgJnShuGjnSWlnys8ZbuogL6wZDds+yIG9I248cqw8W5dW2",
-	"uhal20GVKlTbdFgq6whQky3hpbEQrzG+yo3SBLlxine+AlpLgsSgA20IrtGqZclEeTTygwGr1ByyrnNI",
-	"+6aFkzPMdWuNDUclSbzCMv3S+3ibc1sE146kjnFwN1uAji52nQKSVHTldHmvKMUHVHiMB361hmlEDXnu",
-	"pMgyacttz5HJL6wpCPcn8n+cXOEX5sAQkcmQTJ8Ccd8m/33UVWzIoA7Clk2LktBdKL1n9gnbTUF77m8Z",
-	"tcfmlTVFPhjifDa9yPowiSkWaSex6SJbBJj83ewpm9/tv7mi7772OJKW/t+E7L/tiGx8GbUx68ajcVLj",
-	"gMa4nZw4QVvRoE+KlZW6SKVVVA6GwwfqYjG86DPejzkh93zSVauRM2TcfzmtVr3IAOWtuUL9mF6d6rCJ",
-	"RJvLd6QnTvv9HNlZXFqT7ckZc9WBWBiTotQhVewFcM9j5kpU0j1Cq2bfop0+LL8G+u0uCUuZOozueXin",
-	"vZnSKisyMT8YbG3MdmE9XjjUNIciBzK+xdJ4g3WdHaycDwnZrli+oscFk+qEQ19xBKVFe1zQumlffUD8",
-	"69bva6I8tKtKLwe09+QGs/SK56kkVjYC9o9/tZKEN7J84cBibGziIpA68UuSWyBIzWp8ps90ALKYG0sO",
-	"YpNhAMnRjjKlC0KwJk1HRe7gZWwKTS6CkDAi8EmCgc90Kgl1XIK7QorX6F5FoPEabUCz8qZVxBlIjV6B",
-	"lXqFDhzJklsamY/h+EzHMk3Rwo2iNVxKLdOSVOzmFmVyCQ7RsRHKgrnRULDy77vbZJIpHfadefml0fjC",
-	"jeGTVxmkRZjd3kIzdryHo9tb/9obhwksSgg1HOJUOue99K3rN1AOZJ6jTkZGp6V37Fq69cj36JjMAWW8",
-	"Djx64eDkH8ejw9kvZzo07yFiFq+VKVyzib9vIuT74BeuMwa85DHl7Zu3s1dnmkeCEM3OSaup4FVgPJSJ",
-	"t8qplcYkuPNTcjibHbwbn+mvKBOlVx4ltIr8pAg0YuLg0tsafO7t73ivGZgud81l/EnTEM3FZ0mkYoQm",
-	"SODQXquYSxU7JBB6Oj4YT32eylHLXIm5eD2ejl9zPpa09mdncn0waVAmru2mqrmFM4VX57dEzMWvSHXD",
-	"xRhWZkjILcPpneC2RHwv0K9p6Y9glc3aLEe2wKgzYe5XbIfBfY78g9DnUX9aPpxOH5iUnzYh154amJCZ",
-	"+5WvxxygoyB2CK1Rr524ef/BE/e/ftL+BJeySOkJ33BmrskjvnGr65qztyic4ioQul7gIwunTI0IyLzy",
-	"k7dcMYmETz7inNH6xAwLD9DS59xnQsod0P2OqsVsgiXWprC+b+CCeipCrRFR/T6RZad7eFxc1Td2ZdXQ",
-	"PpT+EgI1BYXiVPGRGZjWKkmRuB3x96NraVmGj/ivLOVD+bXCqx5/a2GrNx9r9Or5pBLyc49wt/HedYz9",
-	"alSVOEvMeA3eec/xaB+HBqEy+/5ZrtyAuT/7lRN2H2+uiCNfmd3Os/1ZOWpvmNx+R7y+D2ujnMnbz6hX",
-	"3CIeTqd7H4LmQu0PIzU3coNIr5+A5JT2hf7HZJVCk0p/GFqqMkXD2emATczkbWj3Z/7pweZ/WEJ1lbjD",
-	"j0fTP7fGt5eoA+nhGPJqoggcf5b5wHfwwT5QurpTNzZBG8FSpYQWkwhkcIUkkMCMgpdtO9zrAPzr4RQx",
-	"CV21vyMwbiBVhCm4nyyqK5kPJil/WND70/ZmEwb5n8Sw3vXIjhpkCuIp8z1chuuSS/D11Tdf3Yvu4fvs",
-	"50fKjzzEdf7i4WKkyNWDW2/G4wImw9z8OCk79w++9nRvHk7POdPwHFZXpsKm1bXDfDI5OHwzno6n44P5",
-	"2+nbmeC9Ffxdk4p9eeTEV1cfL3dzvvlfAAAA//8=",
+	"3FnbU9vMFf9XzqidCUzlCwR/SZwnwqTp10lbBvj6ghlYS8f2fki7yu4RWMP4f++cXUmWsAymuTzwZku7",
+	"v3O/6iGIdJpphYpsMH4IDNpMK4vuz6nR0wRT/hlpRaiIf4osS2QkSGo1yPyJv/1pteJ3NlpgKvjXXw3O",
+	"gnHwl8Eaf+Df2kGFu1qtwiBGGxmZMVwwDs7+fgIfjkbvoESGGEnIxPYDPlsCMP5xHkv6fFfylBmdoSHp",
+	"+RaRR3sIqMgwGAeWjFTzYBXyK20632CF1WboYoEQCaWVjEQC/zz/z7+B+NFCSAWRvkNj+0FYwenpnxgR",
+	"w8m4k4rFb/x8pk0qKBgHUtFvR+v7UhHO0fBJEmaO1AlCMsUWSiwIe+5p+Pj0KgwMfsulwTgYXzr6jrkS",
+	"pdJIWCmtJlxp5KpDOKf8UzHHTd1LwrT94ylPaFhxVdMRxoiC/ytc0nWUG9tpskeSeXpd3J6wrT4ZFLeb",
+	"7BoUdourlKbadIeZNJYAFZkC9rSBaIHRbaalIsi0lXxyH2ghCGKNFpQmuEMjZwU7yrOW7zRYyWaXdI0g",
+	"bYvmI6fb143RxodKHDuGRXLaurzpcxsOriwJFWHnaZYALV1viwISlDfpNP1eUoJPsPCcH7i3FUxNqktz",
+	"Z2h1biI8QxHbTtfwj3cIVlNClQLXN/Lch9qTHDcvhyXZLn7P8zQVptjklHR2bXROuHvg/WHFHE/ZZ7sC",
+	"jzSJ5CUQj23g7odNxroEutBZZQP7vZmkbcwNmXZOFg2pNjiaFoT2WqodncIf1znteH4dlTscnhudZ51h",
+	"ko2G12kbJtb5NGkUB5WnUw+TfRi95PCH3Q+XKWBXeSwJQ/9vUXN3GyRrXYZrmzXtUSupVkAt3FafOEcj",
+	"u9x0boTKE2EkFZ3mcIa6nna/dFXjx0TtI5002arpdAn3Xy5NZT/X4fJG36J6jq9GhV2FwboebknxXDrb",
+	"dabxcmZ0uqPP6NsGxFTrBIXy6WsngEca07dBSd0hrNlsS7RVh8WZd7/tZXUmEovhIw1vlTeVSqZ5GowP",
+	"OttDvdmcHE8tKhpDngFp16YqvMeqV+nsPp4isln1XVcU5exU52z60kdQGDTHOS3qEcAZxD1e631BlPmW",
+	"X6pZB/fOuUHPHONZIoiZDYH14x7NBeG9KN5YMBhpE9sQhIrdK8FtJCR63p+oifJABjNtyEKkU/QgGZpe",
+	"KlVOCEYnSS/PLOxFOldkQ/AJIwSXJBh4ohJBqKIC7C1StEC7H4LCOzQezYj7NSNWQ6LVHIxQc7RgSRTc",
+	"FoqsD8cTFYkkQQP3khZwI5RICpKRHXOlvwGLaFkIaUDfK8iZ+Y/NYyJOpfLnJo5+oRW+sX347FgGYRBG",
+	"yyXUo9tHOFou3WMnHMYwLcD3QRAlwlqnpYum3kBaEFmGKu5plRROsQthFz0352A8BhTRwvvRGwvn/zju",
+	"HY5+myg/AHmLGbyTOrf1Ib5fW8jNEm9sY5Ta41Hv/bv3o/2J4rHKW7MRaZUrOBYYD0XspLJyrjD26vwc",
+	"H45GBx/6E8WFX6q5Q/HtNv+TBAoxtnDjZPU6d/I3tFcPnTfbZlu+UjeV4+CrIJIRQm0ksGjuZMSlihXi",
+	"HXrYP+gPXZ7KUIlMBuPgbX/Yf8v5WNDCxc7g7mBQowzsusMrZz/OFI6d3+NgHHxBqppAxjAiRUJuGS4f",
+	"Am5Lgm85undKuBAss9k6y5HJMWxM6bsV225wlyO/E/oqbG8cDofDJ7YNL9syVJrq2DKw75e67rOBjjzZ",
+	"LrSavfXWgs8fvPD82xedj3Em8oRecIczc+U8wQW337aOvWluJVcB34kDhyxcsmuEQHrfbS/EnJ0ocMkn",
+	"uGK0tmOSznqm2aqX7tlW63keRWjtLE/ATTGw9+XzBYexgOoyaANTTPQ9SOKIt/doMIbD5XI/rNLVRGVo",
+	"4I+LE4hF0Yd6RPDZwOfSVBRusDZVUkhwRqBzBnUHJ6omWcYmxBjJGK0P5Y3Aag0jryO6tkAnMpXcA6/R",
+	"an87GIZBKpa+JRgNn+kPfmb0tszREcL/0ra0vlvHvMowXiCk2lLPiVmHH2jlIiEWhXWtSL/vuj1BjwOE",
+	"7+0U3v7FE1XHtVSvOyraA1NHbAQLnRs3FnA8XAa+lQzC6nksisZw8Dy5cixs0qqgXaZ2e1pU5BmKEskx",
+	"1bHQKimFwbLH93t3wjANZ/EvTOVTcVbilX9/X8OWT04q9PL/eUnk58Z4c67eVqXd27DsYI1zcQVOea8x",
+	"5I99/1+K/bhUl2rAzJX2Ugnbw5sb3p5rvO3W2P4qLa2X8DsWvuqTwdrKqVh+RTXnCfBwONw5COpvDt+N",
+	"VH+06ER6+wIkK5Xr439MVskVyST4JZW7Xbqfq91bKJRfW7bo8Wj4a1v49XemjvRwDFm5MPA+/irzgRvQ",
+	"vXwgVfnZUZsYTQgzmRB3zyEIrwpBIIA9CvbW026rwXePu1PEwA/NbgWobUeq8EuudrIoN66fdFz8MKO3",
+	"l2mrld/T/SQPa20/t9QgnVOkU/wIN34begOuvrpuq/ktsPuT3+tzypMFRreNr+BcjCTZai/TWuFwARN+",
+	"Lfa8UzbWi672NBeLl1ecaXiUqypTbpJyqzgeDA4O3/WH/WH/YPx++H4U8NkS/qFOxa48cuKrqo+ju7pa",
+	"/S8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -45,3 +45,16 @@ DELETE FROM usage_raw WHERE at < $1;
 
 -- name: DeleteRollupsBefore :execrows
 DELETE FROM usage_minute WHERE minute < $1;
+
+-- name: AddResourceReads :exec
+INSERT INTO usage_resource_day (day, resource_id, reads)
+SELECT unnest(sqlc.arg(days)::date[]), unnest(sqlc.arg(resource_ids)::text[]), unnest(sqlc.arg(reads)::bigint[])
+ON CONFLICT (day, resource_id) DO UPDATE SET reads = usage_resource_day.reads + EXCLUDED.reads;
+
+-- name: TopResources :many
+SELECT resource_id, SUM(reads)::bigint AS reads FROM usage_resource_day
+WHERE day >= sqlc.arg(since)::date AND day <= sqlc.arg(until)::date
+GROUP BY resource_id ORDER BY reads DESC, resource_id LIMIT sqlc.arg(max_rows);
+
+-- name: DeleteResourceReadsBefore :execrows
+DELETE FROM usage_resource_day WHERE day < sqlc.arg(cutoff)::date;

@@ -6,6 +6,8 @@ package analyticsdb
 
 import (
 	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 type AuditCheckpoint struct {
@@ -60,4 +62,10 @@ type UsageRaw struct {
 	BytesOut  int64
 	Identity  string
 	ClientID  string
+}
+
+type UsageResourceDay struct {
+	Day        pgtype.Date
+	ResourceID string
+	Reads      int64
 }

@@ -8,7 +8,26 @@ package analyticsdb
 import (
 	"context"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
+
+const addResourceReads = `-- name: AddResourceReads :exec
+INSERT INTO usage_resource_day (day, resource_id, reads)
+SELECT unnest($1::date[]), unnest($2::text[]), unnest($3::bigint[])
+ON CONFLICT (day, resource_id) DO UPDATE SET reads = usage_resource_day.reads + EXCLUDED.reads
+`
+
+type AddResourceReadsParams struct {
+	Days        []pgtype.Date
+	ResourceIds []string
+	Reads       []int64
+}
+
+func (q *Queries) AddResourceReads(ctx context.Context, arg AddResourceReadsParams) error {
+	_, err := q.db.Exec(ctx, addResourceReads, arg.Days, arg.ResourceIds, arg.Reads)
+	return err
+}
 
 const deleteRawBefore = `-- name: DeleteRawBefore :execrows
 DELETE FROM usage_raw WHERE at < $1
@@ -16,6 +35,18 @@ DELETE FROM usage_raw WHERE at < $1
 
 func (q *Queries) DeleteRawBefore(ctx context.Context, at time.Time) (int64, error) {
 	result, err := q.db.Exec(ctx, deleteRawBefore, at)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const deleteResourceReadsBefore = `-- name: DeleteResourceReadsBefore :execrows
+DELETE FROM usage_resource_day WHERE day < $1::date
+`
+
+func (q *Queries) DeleteResourceReadsBefore(ctx context.Context, cutoff pgtype.Date) (int64, error) {
+	result, err := q.db.Exec(ctx, deleteResourceReadsBefore, cutoff)
 	if err != nil {
 		return 0, err
 	}
@@ -235,6 +266,43 @@ func (q *Queries) Rollups(ctx context.Context, arg RollupsParams) ([]UsageMinute
 			&i.BytesOut,
 			&i.Latency,
 		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const topResources = `-- name: TopResources :many
+SELECT resource_id, SUM(reads)::bigint AS reads FROM usage_resource_day
+WHERE day >= $1::date AND day <= $2::date
+GROUP BY resource_id ORDER BY reads DESC, resource_id LIMIT $3
+`
+
+type TopResourcesParams struct {
+	Since   pgtype.Date
+	Until   pgtype.Date
+	MaxRows int32
+}
+
+type TopResourcesRow struct {
+	ResourceID string
+	Reads      int64
+}
+
+func (q *Queries) TopResources(ctx context.Context, arg TopResourcesParams) ([]TopResourcesRow, error) {
+	rows, err := q.db.Query(ctx, topResources, arg.Since, arg.Until, arg.MaxRows)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []TopResourcesRow{}
+	for rows.Next() {
+		var i TopResourcesRow
+		if err := rows.Scan(&i.ResourceID, &i.Reads); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
