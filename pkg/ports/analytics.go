@@ -36,12 +36,13 @@ type AuditLog interface {
 // per-minute roll-ups for reports.
 type UsageStore interface {
 	// Ingest stores the records not stored before (by request id) and adds
-	// exactly those to their roll-ups, in one transaction, so a redelivered
+	// exactly those to their roll-ups (minute, hour and day), in one
+	// transaction, so a redelivered
 	// record is never counted twice. It returns how many were new.
 	Ingest(ctx context.Context, records []domain.UsageRecord) (int, error)
-	// Rollups returns the per-minute roll-ups in [since, until), of one
-	// identity when identity is not "".
-	Rollups(ctx context.Context, since, until time.Time, identity string) ([]domain.Rollup, error)
+	// Rollups returns the roll-ups of one step whose buckets start in
+	// [since, until), of one identity when identity is not "".
+	Rollups(ctx context.Context, step domain.Granularity, since, until time.Time, identity string) ([]domain.Rollup, error)
 	// TopResources ranks resources by successful reads on the days from
 	// since to until (whole UTC days, both included), most read first.
 	TopResources(ctx context.Context, since, until time.Time, limit int) ([]domain.ResourceReads, error)

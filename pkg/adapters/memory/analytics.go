@@ -48,22 +48,24 @@ func (s *UsageStore) Ingest(_ context.Context, records []domain.UsageRecord) (in
 		if id, ok := domain.ResourceRead(r); ok {
 			s.reads[readKey{r.Time.Truncate(24 * time.Hour), id}]++
 		}
-		k := domain.KeyOf(r)
-		cur := s.rollups[k]
-		cur.Key = k
-		lat, err := sketch.Decode(cur.Latency)
-		if err != nil {
-			return n, err
+		for _, step := range domain.Steps {
+			k := domain.KeyOf(r, step)
+			cur := s.rollups[k]
+			cur.Key = k
+			lat, err := sketch.Decode(cur.Latency)
+			if err != nil {
+				return n, err
+			}
+			lat.Add(r.LatencyMS)
+			cur.Requests++
+			if r.Failed() {
+				cur.Errors++
+			}
+			cur.BytesIn += r.BytesIn
+			cur.BytesOut += r.BytesOut
+			cur.Latency = lat.Encode()
+			s.rollups[k] = cur
 		}
-		lat.Add(r.LatencyMS)
-		cur.Requests++
-		if r.Failed() {
-			cur.Errors++
-		}
-		cur.BytesIn += r.BytesIn
-		cur.BytesOut += r.BytesOut
-		cur.Latency = lat.Encode()
-		s.rollups[k] = cur
 	}
 	return n, nil
 }
@@ -92,17 +94,17 @@ func (s *UsageStore) TopResources(_ context.Context, since, until time.Time, lim
 	return out[:min(limit, len(out))], nil
 }
 
-// Rollups returns roll-ups in a range, by minute.
-func (s *UsageStore) Rollups(_ context.Context, since, until time.Time, identity string) ([]domain.Rollup, error) {
+// Rollups returns roll-ups of one step in a range, by bucket.
+func (s *UsageStore) Rollups(_ context.Context, step domain.Granularity, since, until time.Time, identity string) ([]domain.Rollup, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []domain.Rollup
 	for k, r := range s.rollups {
-		if !k.Minute.Before(since) && k.Minute.Before(until) && (identity == "" || k.Identity == identity) {
+		if k.Step == step && !k.Start.Before(since) && k.Start.Before(until) && (identity == "" || k.Identity == identity) {
 			out = append(out, r)
 		}
 	}
-	slices.SortFunc(out, func(a, b domain.Rollup) int { return a.Key.Minute.Compare(b.Key.Minute) })
+	slices.SortFunc(out, func(a, b domain.Rollup) int { return a.Key.Start.Compare(b.Key.Start) })
 	return out, nil
 }
 
@@ -132,7 +134,7 @@ func (s *UsageStore) Expire(_ context.Context, rawCutoff, rollupCutoff time.Time
 		}
 	}
 	for k := range s.rollups {
-		if k.Minute.Before(rollupCutoff) {
+		if k.Start.Before(rollupCutoff) {
 			delete(s.rollups, k)
 			rollups++
 		}

@@ -77,19 +77,21 @@ func (s *UsageStore) Ingest(ctx context.Context, records []domain.UsageRecord) (
 				continue
 			}
 			delete(fresh, r.RequestID) // a request id twice in one batch counts once
-			k := domain.KeyOf(r)
-			a, ok := byKey[k]
-			if !ok {
-				a = &agg{rollup: domain.Rollup{Key: k}, lat: sketch.New()}
-				byKey[k] = a
+			for _, step := range domain.Steps {
+				k := domain.KeyOf(r, step)
+				a, ok := byKey[k]
+				if !ok {
+					a = &agg{rollup: domain.Rollup{Key: k}, lat: sketch.New()}
+					byKey[k] = a
+				}
+				a.rollup.Requests++
+				if r.Failed() {
+					a.rollup.Errors++
+				}
+				a.rollup.BytesIn += r.BytesIn
+				a.rollup.BytesOut += r.BytesOut
+				a.lat.Add(r.LatencyMS)
 			}
-			a.rollup.Requests++
-			if r.Failed() {
-				a.rollup.Errors++
-			}
-			a.rollup.BytesIn += r.BytesIn
-			a.rollup.BytesOut += r.BytesOut
-			a.lat.Add(r.LatencyMS)
 		}
 		if err := addResourceReads(ctx, q, records, inserted); err != nil {
 			return err
@@ -101,7 +103,8 @@ func (s *UsageStore) Ingest(ctx context.Context, records []domain.UsageRecord) (
 		slices.SortFunc(keys, compareKeys)
 		var rp analyticsdb.ReadRollupsParams
 		for _, k := range keys {
-			rp.Minutes, rp.Routes, rp.Methods = append(rp.Minutes, k.Minute), append(rp.Routes, k.Route), append(rp.Methods, k.Method)
+			rp.Steps, rp.Buckets = append(rp.Steps, string(k.Step)), append(rp.Buckets, k.Start)
+			rp.Routes, rp.Methods = append(rp.Routes, k.Route), append(rp.Methods, k.Method)
 			rp.StatusClasses, rp.Identities, rp.ClientIds = append(rp.StatusClasses, int16(k.StatusClass)), append(rp.Identities, k.Identity), append(rp.ClientIds, k.ClientID)
 		}
 		stored, err := q.ReadRollups(ctx, rp)
@@ -109,8 +112,8 @@ func (s *UsageStore) Ingest(ctx context.Context, records []domain.UsageRecord) (
 			return err
 		}
 		for _, cur := range stored {
-			a := byKey[domain.RollupKey{Minute: cur.Minute.UTC(), Route: cur.Route, Method: cur.Method, StatusClass: int(cur.StatusClass),
-				Identity: cur.Identity, ClientID: cur.ClientID}]
+			a := byKey[domain.RollupKey{Step: domain.Granularity(cur.Step), Start: cur.Bucket.UTC(), Route: cur.Route, Method: cur.Method,
+				StatusClass: int(cur.StatusClass), Identity: cur.Identity, ClientID: cur.ClientID}]
 			if a == nil {
 				continue
 			}
@@ -126,7 +129,7 @@ func (s *UsageStore) Ingest(ctx context.Context, records []domain.UsageRecord) (
 			a.rollup.BytesIn += cur.BytesIn
 			a.rollup.BytesOut += cur.BytesOut
 		}
-		wp := analyticsdb.WriteRollupsParams{Minutes: rp.Minutes, Routes: rp.Routes, Methods: rp.Methods, StatusClasses: rp.StatusClasses,
+		wp := analyticsdb.WriteRollupsParams{Steps: rp.Steps, Buckets: rp.Buckets, Routes: rp.Routes, Methods: rp.Methods, StatusClasses: rp.StatusClasses,
 			Identities: rp.Identities, ClientIds: rp.ClientIds}
 		for _, k := range keys {
 			a := byKey[k]
@@ -185,20 +188,20 @@ func (s *UsageStore) TopResources(ctx context.Context, since, until time.Time, l
 }
 
 func compareKeys(a, b domain.RollupKey) int {
-	return cmp.Or(a.Minute.Compare(b.Minute), strings.Compare(a.Route, b.Route), strings.Compare(a.Method, b.Method),
+	return cmp.Or(strings.Compare(string(a.Step), string(b.Step)), a.Start.Compare(b.Start), strings.Compare(a.Route, b.Route), strings.Compare(a.Method, b.Method),
 		cmp.Compare(a.StatusClass, b.StatusClass), strings.Compare(a.Identity, b.Identity), strings.Compare(a.ClientID, b.ClientID))
 }
 
-// Rollups returns roll-ups in a range.
-func (s *UsageStore) Rollups(ctx context.Context, since, until time.Time, identity string) ([]domain.Rollup, error) {
-	rows, err := s.q.Rollups(ctx, analyticsdb.RollupsParams{Since: since.UTC(), Until: until.UTC(), Identity: identity})
+// Rollups returns roll-ups of one step in a range.
+func (s *UsageStore) Rollups(ctx context.Context, step domain.Granularity, since, until time.Time, identity string) ([]domain.Rollup, error) {
+	rows, err := s.q.Rollups(ctx, analyticsdb.RollupsParams{Step: string(step), Since: since.UTC(), Until: until.UTC(), Identity: identity})
 	if err != nil {
 		return nil, translate(err, nil)
 	}
 	out := make([]domain.Rollup, len(rows))
 	for i, r := range rows {
-		out[i] = domain.Rollup{Key: domain.RollupKey{Minute: r.Minute.UTC(), Route: r.Route, Method: r.Method, StatusClass: int(r.StatusClass),
-			Identity: r.Identity, ClientID: r.ClientID}, Requests: r.Requests, Errors: r.Errors, BytesIn: r.BytesIn, BytesOut: r.BytesOut,
+		out[i] = domain.Rollup{Key: domain.RollupKey{Step: domain.Granularity(r.Step), Start: r.Bucket.UTC(), Route: r.Route, Method: r.Method,
+			StatusClass: int(r.StatusClass), Identity: r.Identity, ClientID: r.ClientID}, Requests: r.Requests, Errors: r.Errors, BytesIn: r.BytesIn, BytesOut: r.BytesOut,
 			Latency: r.Latency}
 	}
 	return out, nil

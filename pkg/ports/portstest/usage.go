@@ -70,47 +70,49 @@ func UsageStore(t *testing.T, newStore func(t *testing.T) ports.UsageStore) {
 		raw, err := s.Raw(ctx, start, start.Add(10*time.Minute))
 		require.NoError(t, err)
 		require.Len(t, raw, 1000)
-		rollups, err := s.Rollups(ctx, start, start.Add(10*time.Minute), "")
-		require.NoError(t, err)
-		type totals struct {
-			requests, errors, in, out int64
-			lat                       sketch.Sketch
-		}
-		want := map[domain.RollupKey]*totals{}
-		for _, r := range raw {
-			k := domain.KeyOf(r)
-			if want[k] == nil {
-				want[k] = &totals{lat: sketch.New()}
-			}
-			w := want[k]
-			w.requests++
-			if r.Failed() {
-				w.errors++
-			}
-			w.in += r.BytesIn
-			w.out += r.BytesOut
-			w.lat.Add(r.LatencyMS)
-		}
-		require.Len(t, rollups, len(want))
-		var sum int64
-		for _, r := range rollups {
-			w := want[r.Key]
-			require.NotNil(t, w, "%+v", r.Key)
-			require.Equal(t, w.requests, r.Requests)
-			require.Equal(t, w.errors, r.Errors)
-			require.Equal(t, w.in, r.BytesIn)
-			require.Equal(t, w.out, r.BytesOut)
-			got, err := sketch.Decode(r.Latency)
+		for _, step := range domain.Steps {
+			rollups, err := s.Rollups(ctx, step, start.Add(-48*time.Hour), start.Add(48*time.Hour), "")
 			require.NoError(t, err)
-			require.Equal(t, w.lat.Count(), got.Count())
-			for _, q := range []float64{0.5, 0.95, 0.99} {
-				require.InDelta(t, w.lat.Quantile(q), got.Quantile(q), 1e-9)
+			type totals struct {
+				requests, errors, in, out int64
+				lat                        sketch.Sketch
 			}
-			sum += r.Requests
+			want := map[domain.RollupKey]*totals{}
+			for _, r := range raw {
+				k := domain.KeyOf(r, step)
+				if want[k] == nil {
+					want[k] = &totals{lat: sketch.New()}
+				}
+				w := want[k]
+				w.requests++
+				if r.Failed() {
+					w.errors++
+				}
+				w.in += r.BytesIn
+				w.out += r.BytesOut
+				w.lat.Add(r.LatencyMS)
+			}
+			require.Len(t, rollups, len(want), "step %s", step)
+			var sum int64
+			for _, r := range rollups {
+				w := want[r.Key]
+				require.NotNil(t, w, "%+v", r.Key)
+				require.Equal(t, w.requests, r.Requests)
+				require.Equal(t, w.errors, r.Errors)
+				require.Equal(t, w.in, r.BytesIn)
+				require.Equal(t, w.out, r.BytesOut)
+				got, err := sketch.Decode(r.Latency)
+				require.NoError(t, err)
+				require.Equal(t, w.lat.Count(), got.Count())
+				for _, q := range []float64{0.5, 0.95, 0.99} {
+					require.InDelta(t, w.lat.Quantile(q), got.Quantile(q), 1e-9)
+				}
+				sum += r.Requests
+			}
+			require.EqualValues(t, 1000, sum, "step %s", step)
 		}
-		require.EqualValues(t, 1000, sum)
 
-		mine, err := s.Rollups(ctx, start, start.Add(10*time.Minute), "u1")
+		mine, err := s.Rollups(ctx, domain.Minute, start, start.Add(10*time.Minute), "u1")
 		require.NoError(t, err)
 		require.NotEmpty(t, mine)
 		for _, r := range mine {
@@ -163,7 +165,7 @@ func UsageStore(t *testing.T, newStore func(t *testing.T) ports.UsageStore) {
 		left, err := s.Raw(ctx, start.Add(-72*time.Hour), start.Add(time.Hour))
 		require.NoError(t, err)
 		require.Len(t, left, 50)
-		kept, err := s.Rollups(ctx, start.Add(-72*time.Hour), start.Add(-24*time.Hour), "")
+		kept, err := s.Rollups(ctx, domain.Minute, start.Add(-72*time.Hour), start.Add(-24*time.Hour), "")
 		require.NoError(t, err)
 		require.NotEmpty(t, kept)
 	})

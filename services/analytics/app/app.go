@@ -89,9 +89,10 @@ type acc struct {
 	lat sketch.Sketch
 }
 
-// UsageReport merges the per-minute roll-ups in [From, To) into steps of
-// the granularity, per group. A user sees their own usage; an admin sees
-// everyone's. No raw record is read.
+// UsageReport returns the roll-ups of the requested granularity whose
+// UTC-aligned buckets overlap [From, To), merged per group. A user sees
+// their own usage; an admin sees everyone's. No raw record is read, and a
+// long range reads hour or day roll-ups, not minutes.
 func (s *Service) UsageReport(ctx context.Context, c domain.Caller, q UsageQuery) ([]Point, error) {
 	identity, err := c.UsageIdentity()
 	if err != nil {
@@ -104,7 +105,7 @@ func (s *Service) UsageReport(ctx context.Context, c domain.Caller, q UsageQuery
 		return nil, err
 	}
 	step, _ := q.Granularity.Step()
-	rollups, err := s.deps.Usage.Rollups(ctx, q.From, q.To, identity)
+	rollups, err := s.deps.Usage.Rollups(ctx, q.Granularity, q.From.UTC().Truncate(step), q.To, identity)
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +116,7 @@ func (s *Service) UsageReport(ctx context.Context, c domain.Caller, q UsageQuery
 	buckets := map[bucket]*acc{}
 	for _, r := range rollups {
 		g, _ := groupOf(r.Key, q.GroupBy)
-		start := q.From.Add(r.Key.Minute.Sub(q.From) / step * step)
+		start := r.Key.Start
 		b := bucket{start, g}
 		a, ok := buckets[b]
 		if !ok {
@@ -137,7 +138,7 @@ func (s *Service) UsageReport(ctx context.Context, c domain.Caller, q UsageQuery
 func add(a *acc, r domain.Rollup) error {
 	lat, err := sketch.Decode(r.Latency)
 	if err != nil {
-		return fmt.Errorf("roll-up %v: %w", r.Key.Minute, err)
+		return fmt.Errorf("roll-up %v: %w", r.Key.Start, err)
 	}
 	a.p.Requests += r.Requests
 	a.p.Errors += r.Errors
@@ -199,7 +200,9 @@ func (s *Service) UsageSummary(ctx context.Context, c domain.Caller, from, to ti
 		return Summary{}, err
 	}
 	identity, _ := c.UsageIdentity()
-	rollups, err := s.deps.Usage.Rollups(ctx, from, to, identity)
+	g := span(from, to)
+	step, _ := g.Step()
+	rollups, err := s.deps.Usage.Rollups(ctx, g, from.UTC().Truncate(step), to, identity)
 	if err != nil {
 		return Summary{}, err
 	}

@@ -28,9 +28,11 @@ func (r UsageRecord) StatusClass() int { return r.Status / 100 }
 // mistakes (4xx) are counted by status class, not as platform errors.
 func (r UsageRecord) Failed() bool { return r.Status >= 500 }
 
-// RollupKey identifies one per-minute roll-up row.
+// RollupKey identifies one roll-up row: a bucket of one step (minute,
+// hour or day, UTC-aligned) for one combination of dimensions.
 type RollupKey struct {
-	Minute      time.Time
+	Step        Granularity
+	Start       time.Time // the bucket's start
 	Route       string
 	Method      string
 	StatusClass int
@@ -38,11 +40,15 @@ type RollupKey struct {
 	ClientID    string
 }
 
-// KeyOf is the roll-up a record belongs to.
-func KeyOf(r UsageRecord) RollupKey {
-	return RollupKey{Minute: r.Time.UTC().Truncate(time.Minute), Route: r.Route, Method: r.Method,
+// KeyOf is the roll-up of step g a record belongs to.
+func KeyOf(r UsageRecord, g Granularity) RollupKey {
+	step, _ := g.Step()
+	return RollupKey{Step: g, Start: r.Time.UTC().Truncate(step), Route: r.Route, Method: r.Method,
 		StatusClass: r.StatusClass(), Identity: r.Identity, ClientID: r.ClientID}
 }
+
+// Steps are the granularities every record is rolled up at.
+var Steps = []Granularity{Minute, Hour, Day}
 
 // Granularity is the step of a usage report's series.
 type Granularity string
@@ -86,7 +92,7 @@ func CheckRange(from, to time.Time, g Granularity) error {
 	return nil
 }
 
-// Rollup is one minute's aggregate for one key. Latency is an encoded,
+// Rollup is one bucket's aggregate for one key. Latency is an encoded,
 // mergeable sketch (pkg/sketch) of the requests' latencies in ms.
 type Rollup struct {
 	Key      RollupKey

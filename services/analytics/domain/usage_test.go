@@ -14,13 +14,15 @@ func TestRollupKeysAndRanges(t *testing.T) {
 	t.Parallel()
 	at := time.Date(2026, 11, 25, 12, 34, 56, 789, time.FixedZone("CET", 3600))
 	r := domain.UsageRecord{Route: "/v1/resources", Method: "GET", Status: 503, Identity: "u1", ClientID: "c1", Time: at}
-	k := domain.KeyOf(r)
-	require.Equal(t, time.Date(2026, 11, 25, 11, 34, 0, 0, time.UTC), k.Minute)
+	k := domain.KeyOf(r, domain.Minute)
+	require.Equal(t, time.Date(2026, 11, 25, 11, 34, 0, 0, time.UTC), k.Start)
 	require.Equal(t, 5, k.StatusClass)
+	require.Equal(t, time.Date(2026, 11, 25, 11, 0, 0, 0, time.UTC), domain.KeyOf(r, domain.Hour).Start)
+	require.Equal(t, time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC), domain.KeyOf(r, domain.Day).Start)
 	require.True(t, r.Failed())
 	r.Status = 404
 	require.False(t, r.Failed(), "client mistakes are not platform errors")
-	require.Equal(t, 4, domain.KeyOf(r).StatusClass)
+	require.Equal(t, 4, domain.KeyOf(r, domain.Minute).StatusClass)
 
 	from := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	require.NoError(t, domain.CheckRange(from, from.AddDate(0, 0, 6), domain.Minute))

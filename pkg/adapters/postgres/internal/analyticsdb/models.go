@@ -36,20 +36,6 @@ type AuditSigningKey struct {
 	CreatedAt  time.Time
 }
 
-type UsageMinute struct {
-	Minute      time.Time
-	Route       string
-	Method      string
-	StatusClass int16
-	Identity    string
-	ClientID    string
-	Requests    int64
-	Errors      int64
-	BytesIn     int64
-	BytesOut    int64
-	Latency     []byte
-}
-
 type UsageRaw struct {
 	RequestID string
 	At        time.Time
@@ -68,4 +54,19 @@ type UsageResourceDay struct {
 	Day        pgtype.Date
 	ResourceID string
 	Reads      int64
+}
+
+type UsageRollup struct {
+	Bucket      time.Time
+	Route       string
+	Method      string
+	StatusClass int16
+	Identity    string
+	ClientID    string
+	Requests    int64
+	Errors      int64
+	BytesIn     int64
+	BytesOut    int64
+	Latency     []byte
+	Step        string
 }

@@ -54,11 +54,11 @@ func (q *Queries) DeleteResourceReadsBefore(ctx context.Context, cutoff pgtype.D
 }
 
 const deleteRollupsBefore = `-- name: DeleteRollupsBefore :execrows
-DELETE FROM usage_minute WHERE minute < $1
+DELETE FROM usage_rollup WHERE bucket < $1
 `
 
-func (q *Queries) DeleteRollupsBefore(ctx context.Context, minute time.Time) (int64, error) {
-	result, err := q.db.Exec(ctx, deleteRollupsBefore, minute)
+func (q *Queries) DeleteRollupsBefore(ctx context.Context, bucket time.Time) (int64, error) {
+	result, err := q.db.Exec(ctx, deleteRollupsBefore, bucket)
 	if err != nil {
 		return 0, err
 	}
@@ -173,17 +173,19 @@ func (q *Queries) RawUsage(ctx context.Context, arg RawUsageParams) ([]UsageRaw,
 }
 
 const readRollups = `-- name: ReadRollups :many
-SELECT m.minute, m.route, m.method, m.status_class, m.identity, m.client_id, m.requests, m.errors, m.bytes_in, m.bytes_out, m.latency
-FROM usage_minute m
-JOIN (SELECT unnest($1::timestamptz[]) AS minute, unnest($2::text[]) AS route,
-             unnest($3::text[]) AS method, unnest($4::smallint[]) AS status_class,
-             unnest($5::text[]) AS identity, unnest($6::text[]) AS client_id) k
-  ON m.minute = k.minute AND m.route = k.route AND m.method = k.method AND m.status_class = k.status_class
- AND m.identity = k.identity AND m.client_id = k.client_id
+SELECT m.step, m.bucket, m.route, m.method, m.status_class, m.identity, m.client_id, m.requests, m.errors, m.bytes_in, m.bytes_out, m.latency
+FROM usage_rollup m
+JOIN (SELECT unnest($1::text[]) AS step, unnest($2::timestamptz[]) AS bucket,
+             unnest($3::text[]) AS route, unnest($4::text[]) AS method,
+             unnest($5::smallint[]) AS status_class, unnest($6::text[]) AS identity,
+             unnest($7::text[]) AS client_id) k
+  ON m.step = k.step AND m.bucket = k.bucket AND m.route = k.route AND m.method = k.method
+ AND m.status_class = k.status_class AND m.identity = k.identity AND m.client_id = k.client_id
 `
 
 type ReadRollupsParams struct {
-	Minutes       []time.Time
+	Steps         []string
+	Buckets       []time.Time
 	Routes        []string
 	Methods       []string
 	StatusClasses []int16
@@ -191,9 +193,25 @@ type ReadRollupsParams struct {
 	ClientIds     []string
 }
 
-func (q *Queries) ReadRollups(ctx context.Context, arg ReadRollupsParams) ([]UsageMinute, error) {
+type ReadRollupsRow struct {
+	Step        string
+	Bucket      time.Time
+	Route       string
+	Method      string
+	StatusClass int16
+	Identity    string
+	ClientID    string
+	Requests    int64
+	Errors      int64
+	BytesIn     int64
+	BytesOut    int64
+	Latency     []byte
+}
+
+func (q *Queries) ReadRollups(ctx context.Context, arg ReadRollupsParams) ([]ReadRollupsRow, error) {
 	rows, err := q.db.Query(ctx, readRollups,
-		arg.Minutes,
+		arg.Steps,
+		arg.Buckets,
 		arg.Routes,
 		arg.Methods,
 		arg.StatusClasses,
@@ -204,11 +222,12 @@ func (q *Queries) ReadRollups(ctx context.Context, arg ReadRollupsParams) ([]Usa
 		return nil, err
 	}
 	defer rows.Close()
-	items := []UsageMinute{}
+	items := []ReadRollupsRow{}
 	for rows.Next() {
-		var i UsageMinute
+		var i ReadRollupsRow
 		if err := rows.Scan(
-			&i.Minute,
+			&i.Step,
+			&i.Bucket,
 			&i.Route,
 			&i.Method,
 			&i.StatusClass,
@@ -231,30 +250,52 @@ func (q *Queries) ReadRollups(ctx context.Context, arg ReadRollupsParams) ([]Usa
 }
 
 const rollups = `-- name: Rollups :many
-SELECT minute, route, method, status_class, identity, client_id, requests, errors, bytes_in, bytes_out, latency
-FROM usage_minute
-WHERE minute >= $1 AND minute < $2
-  AND ($3::text = '' OR identity = $3)
-ORDER BY minute
+SELECT step, bucket, route, method, status_class, identity, client_id, requests, errors, bytes_in, bytes_out, latency
+FROM usage_rollup
+WHERE step = $1 AND bucket >= $2 AND bucket < $3
+  AND ($4::text = '' OR identity = $4)
+ORDER BY bucket
 `
 
 type RollupsParams struct {
+	Step     string
 	Since    time.Time
 	Until    time.Time
 	Identity string
 }
 
-func (q *Queries) Rollups(ctx context.Context, arg RollupsParams) ([]UsageMinute, error) {
-	rows, err := q.db.Query(ctx, rollups, arg.Since, arg.Until, arg.Identity)
+type RollupsRow struct {
+	Step        string
+	Bucket      time.Time
+	Route       string
+	Method      string
+	StatusClass int16
+	Identity    string
+	ClientID    string
+	Requests    int64
+	Errors      int64
+	BytesIn     int64
+	BytesOut    int64
+	Latency     []byte
+}
+
+func (q *Queries) Rollups(ctx context.Context, arg RollupsParams) ([]RollupsRow, error) {
+	rows, err := q.db.Query(ctx, rollups,
+		arg.Step,
+		arg.Since,
+		arg.Until,
+		arg.Identity,
+	)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []UsageMinute{}
+	items := []RollupsRow{}
 	for rows.Next() {
-		var i UsageMinute
+		var i RollupsRow
 		if err := rows.Scan(
-			&i.Minute,
+			&i.Step,
+			&i.Bucket,
 			&i.Route,
 			&i.Method,
 			&i.StatusClass,
@@ -314,18 +355,19 @@ func (q *Queries) TopResources(ctx context.Context, arg TopResourcesParams) ([]T
 }
 
 const writeRollups = `-- name: WriteRollups :exec
-INSERT INTO usage_minute (minute, route, method, status_class, identity, client_id, requests, errors, bytes_in, bytes_out, latency)
-SELECT unnest($1::timestamptz[]), unnest($2::text[]), unnest($3::text[]),
-       unnest($4::smallint[]), unnest($5::text[]), unnest($6::text[]),
-       unnest($7::bigint[]), unnest($8::bigint[]), unnest($9::bigint[]),
-       unnest($10::bigint[]), unnest($11::bytea[])
-ON CONFLICT (minute, route, method, status_class, identity, client_id) DO UPDATE
+INSERT INTO usage_rollup (step, bucket, route, method, status_class, identity, client_id, requests, errors, bytes_in, bytes_out, latency)
+SELECT unnest($1::text[]), unnest($2::timestamptz[]), unnest($3::text[]),
+       unnest($4::text[]), unnest($5::smallint[]), unnest($6::text[]),
+       unnest($7::text[]), unnest($8::bigint[]), unnest($9::bigint[]),
+       unnest($10::bigint[]), unnest($11::bigint[]), unnest($12::bytea[])
+ON CONFLICT (step, bucket, route, method, status_class, identity, client_id) DO UPDATE
 SET requests = EXCLUDED.requests, errors = EXCLUDED.errors, bytes_in = EXCLUDED.bytes_in,
     bytes_out = EXCLUDED.bytes_out, latency = EXCLUDED.latency
 `
 
 type WriteRollupsParams struct {
-	Minutes       []time.Time
+	Steps         []string
+	Buckets       []time.Time
 	Routes        []string
 	Methods       []string
 	StatusClasses []int16
@@ -340,7 +382,8 @@ type WriteRollupsParams struct {
 
 func (q *Queries) WriteRollups(ctx context.Context, arg WriteRollupsParams) error {
 	_, err := q.db.Exec(ctx, writeRollups,
-		arg.Minutes,
+		arg.Steps,
+		arg.Buckets,
 		arg.Routes,
 		arg.Methods,
 		arg.StatusClasses,
