@@ -75,7 +75,7 @@ func UsageStore(t *testing.T, newStore func(t *testing.T) ports.UsageStore) {
 			require.NoError(t, err)
 			type totals struct {
 				requests, errors, in, out int64
-				lat                        sketch.Sketch
+				lat                       sketch.Sketch
 			}
 			want := map[domain.RollupKey]*totals{}
 			for _, r := range raw {
