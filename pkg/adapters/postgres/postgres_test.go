@@ -15,6 +15,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/pkg/ports/portstest"
 	"github.com/lattice-platform/lattice/pkg/testinfra"
+	"github.com/lattice-platform/lattice/services/analytics/app"
 	analyticsdomain "github.com/lattice-platform/lattice/services/analytics/domain"
 	"github.com/lattice-platform/lattice/services/auth/domain"
 	schema "github.com/lattice-platform/lattice/sql"
@@ -251,4 +252,51 @@ func BenchmarkAuditVerify(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(entries)/b.Elapsed().Seconds(), "entries/s")
+}
+
+// BenchmarkUsageReports measures report latency over 10,000,000 usage
+// records spread over 30 days (ingested once, in batches of 5,000, which
+// takes a few minutes): reports read the hour and day roll-ups.
+func BenchmarkUsageReports(b *testing.B) {
+	ctx := context.Background()
+	pool, err := postgres.Open(ctx, testinfra.Postgres(b))
+	require.NoError(b, err)
+	b.Cleanup(pool.Close)
+	require.NoError(b, postgres.Migrate(pool, schema.Analytics, "analytics/migrations"))
+	store := postgres.NewUsageStore(pool)
+	rng := rand.New(rand.NewPCG(10, 10))
+	end := time.Now().UTC().Truncate(24 * time.Hour)
+	start := end.AddDate(0, 0, -30)
+	const total, batch = 10_000_000, 5000
+	t0 := time.Now()
+	for n := 0; n < total; n += batch {
+		records := portstest.UsageRecords(rng, batch, start)
+		for i := range records { // spread over the 30 days
+			records[i].Time = start.Add(time.Duration(rng.Int64N(int64(30 * 24 * time.Hour))))
+		}
+		_, err := store.Ingest(ctx, records)
+		require.NoError(b, err)
+	}
+	b.Logf("ingested %d records in %s (%.0f records/s)", total, time.Since(t0).Round(time.Second), total/time.Since(t0).Seconds())
+	svc := app.New(app.Deps{Usage: store})
+	admin := analyticsdomain.Caller{Subject: "root", Scopes: []string{analyticsdomain.ScopeAdmin}}
+	user := analyticsdomain.Caller{Subject: "u1", Scopes: []string{analyticsdomain.ScopeRead}}
+	for _, c := range []struct {
+		name   string
+		caller analyticsdomain.Caller
+		q      app.UsageQuery
+	}{
+		{"30d-by-day-route", admin, app.UsageQuery{From: start, To: end, Granularity: analyticsdomain.Day, GroupBy: "route"}},
+		{"30d-by-hour", admin, app.UsageQuery{From: start, To: end, Granularity: analyticsdomain.Hour}},
+		{"30d-by-hour-one-user", user, app.UsageQuery{From: start, To: end, Granularity: analyticsdomain.Hour}},
+		{"1d-by-minute", admin, app.UsageQuery{From: end.AddDate(0, 0, -1), To: end, Granularity: analyticsdomain.Minute}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				points, err := svc.UsageReport(ctx, c.caller, c.q)
+				require.NoError(b, err)
+				require.NotEmpty(b, points)
+			}
+		})
+	}
 }
