@@ -46,7 +46,7 @@ check: generate
 
 ## bench: the benchmarks behind docs/benchmarks.md
 bench:
-	scripts/with-test-env $(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+	scripts/with-test-env $(GO) test -run '^$$' -bench . -benchmem -timeout 60m $(PKGS)
 
 ## bench-search: the search core on a generated 100,000-chunk corpus (a few minutes)
 bench-search:
