@@ -46,6 +46,9 @@ type UsageStore interface {
 	// TopResources ranks resources by successful reads on the days from
 	// since to until (whole UTC days, both included), most read first.
 	TopResources(ctx context.Context, since, until time.Time, limit int) ([]domain.ResourceReads, error)
+	// ResourceReads counts one resource's successful reads on the days from
+	// since to until (whole UTC days, both included).
+	ResourceReads(ctx context.Context, resourceID string, since, until time.Time) (int64, error)
 	// Raw returns the raw records in [since, until).
 	Raw(ctx context.Context, since, until time.Time) ([]domain.UsageRecord, error)
 	// Expire deletes raw records before rawCutoff and roll-ups (and read

@@ -133,6 +133,8 @@ func TestSearchJourney(t *testing.T) {
 	status, overview := call(t, "GET", base+"/v1/resources/"+rid+"/overview", ada, "", "")
 	require.Equal(t, 200, status)
 	require.Len(t, overview["processing"].(map[string]any)["items"], 3, "the gateway's overview now includes the jobs")
+	require.Contains(t, overview["analytics"], "reads_30d", "and the resource's usage")
+	require.Empty(t, overview["errors"], "every part answered")
 
 	// Update: a new version of the file replaces the old one, and a new
 	// body replaces the old body.

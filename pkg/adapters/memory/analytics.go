@@ -94,6 +94,20 @@ func (s *UsageStore) TopResources(_ context.Context, since, until time.Time, lim
 	return out[:min(limit, len(out))], nil
 }
 
+// ResourceReads counts one resource's reads on whole days.
+func (s *UsageStore) ResourceReads(_ context.Context, resourceID string, since, until time.Time) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	from, to := since.UTC().Truncate(24*time.Hour), until.UTC().Truncate(24*time.Hour)
+	var n int64
+	for k, c := range s.reads {
+		if k.id == resourceID && !k.day.Before(from) && !k.day.After(to) {
+			n += c
+		}
+	}
+	return n, nil
+}
+
 // Rollups returns roll-ups of one step in a range, by bucket.
 func (s *UsageStore) Rollups(_ context.Context, step domain.Granularity, since, until time.Time, identity string) ([]domain.Rollup, error) {
 	s.mu.Lock()

@@ -187,6 +187,13 @@ func (s *UsageStore) TopResources(ctx context.Context, since, until time.Time, l
 	return out, nil
 }
 
+// ResourceReads counts one resource's reads.
+func (s *UsageStore) ResourceReads(ctx context.Context, resourceID string, since, until time.Time) (int64, error) {
+	n, err := s.q.ResourceReads(ctx, analyticsdb.ResourceReadsParams{ResourceID: resourceID,
+		Since: pgtype.Date{Time: since.UTC(), Valid: true}, Until: pgtype.Date{Time: until.UTC(), Valid: true}})
+	return n, translate(err, nil)
+}
+
 func compareKeys(a, b domain.RollupKey) int {
 	return cmp.Or(strings.Compare(string(a.Step), string(b.Step)), a.Start.Compare(b.Start), strings.Compare(a.Route, b.Route), strings.Compare(a.Method, b.Method),
 		cmp.Compare(a.StatusClass, b.StatusClass), strings.Compare(a.Identity, b.Identity), strings.Compare(a.ClientID, b.ClientID))

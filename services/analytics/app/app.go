@@ -187,6 +187,34 @@ func (s *Service) TopResources(ctx context.Context, c domain.Caller, from, to ti
 	return out, nil
 }
 
+// ResourceUsage is how often a resource was read recently.
+type ResourceUsage struct {
+	ResourceID   string
+	Reads7Days   int64
+	Reads30Days  int64
+	Since, Until time.Time
+}
+
+// ResourceUsage counts a resource's successful reads over the last 7 and
+// 30 days, for a caller who may read it (404 otherwise, as the resource
+// service answers).
+func (s *Service) ResourceUsage(ctx context.Context, c domain.Caller, resourceID string) (ResourceUsage, error) {
+	if _, err := c.UsageIdentity(); err != nil {
+		return ResourceUsage{}, err
+	}
+	if err := s.deps.Access.CheckRead(ctx, c.Bearer, resourceID); err != nil {
+		return ResourceUsage{}, err
+	}
+	today := s.deps.Clock.Now().UTC().Truncate(24 * time.Hour)
+	out := ResourceUsage{ResourceID: resourceID, Since: today.AddDate(0, 0, -29), Until: today}
+	var err error
+	if out.Reads7Days, err = s.deps.Usage.ResourceReads(ctx, resourceID, today.AddDate(0, 0, -6), today); err != nil {
+		return ResourceUsage{}, err
+	}
+	out.Reads30Days, err = s.deps.Usage.ResourceReads(ctx, resourceID, out.Since, today)
+	return out, err
+}
+
 // Summary is a range's headline numbers.
 type Summary struct {
 	Total     Point

@@ -44,8 +44,13 @@ func newService(t *testing.T) (*app.Service, *memory.AuditLog) {
 	access := readable{"user1-token": {"00000000-0000-7000-8000-00000000000a"},
 		"admin-token": {"00000000-0000-7000-8000-00000000000a", "00000000-0000-7000-8000-00000000000b"}}
 	return app.New(app.Deps{Usage: memory.NewUsageStore(), Audit: audit, Access: access, SigningKey: key, KeyID: "k1",
-		VerifyKeys: map[string]ed25519.PublicKey{"k1": pub}}), audit
+		VerifyKeys: map[string]ed25519.PublicKey{"k1": pub}, Clock: fixedClock{}}), audit
 }
+
+// fixedClock says it is 2026-11-30 12:00 UTC.
+type fixedClock struct{}
+
+func (fixedClock) Now() time.Time { return time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC) }
 
 func TestTopResourcesHideWhatTheCallerCannotRead(t *testing.T) {
 	t.Parallel()
@@ -73,6 +78,13 @@ func TestTopResourcesHideWhatTheCallerCannotRead(t *testing.T) {
 	top, err = svc.TopResources(ctx, ad, at, at, 10)
 	require.NoError(t, err)
 	require.Equal(t, []domain.ResourceReads{{ResourceID: b, Reads: 6}, {ResourceID: a, Reads: 3}}, top)
+	usage, err := svc.ResourceUsage(ctx, ad, b)
+	require.NoError(t, err)
+	require.EqualValues(t, 6, usage.Reads7Days, "the reads were five days before the clock's today")
+	require.EqualValues(t, 6, usage.Reads30Days)
+	require.Equal(t, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), usage.Since)
+	_, err = svc.ResourceUsage(ctx, u, b)
+	require.True(t, fault.Of(err, fault.NotFound), "a resource the caller cannot read is not found")
 	_, err = svc.TopResources(ctx, noScope, at, at, 10)
 	require.True(t, fault.Of(err, fault.Forbidden))
 	_, err = svc.TopResources(ctx, ad, at, at.Add(-time.Hour), 10)

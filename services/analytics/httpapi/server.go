@@ -127,6 +127,20 @@ func (s *Server) GetTopResources(ctx context.Context, req oapi.GetTopResourcesRe
 	return out, nil
 }
 
+// GetResourceUsage answers a resource's recent reads.
+func (s *Server) GetResourceUsage(ctx context.Context, req oapi.GetResourceUsageRequestObject) (oapi.GetResourceUsageResponseObject, error) {
+	c, err := s.caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.app.ResourceUsage(ctx, c, req.Id.String())
+	if err != nil {
+		return nil, err
+	}
+	return oapi.GetResourceUsage200JSONResponse{ResourceId: req.Id, Reads7d: u.Reads7Days, Reads30d: u.Reads30Days,
+		Since: openapi_types.Date{Time: u.Since}, Until: openapi_types.Date{Time: u.Until}}, nil
+}
+
 // ListAuditEvents pages through the audit log.
 func (s *Server) ListAuditEvents(ctx context.Context, req oapi.ListAuditEventsRequestObject) (oapi.ListAuditEventsResponseObject, error) {
 	c, err := s.caller(ctx)

@@ -113,6 +113,19 @@ type ResourceReads struct {
 	ResourceId openapi_types.UUID `json:"resource_id"`
 }
 
+// ResourceUsage defines model for ResourceUsage.
+type ResourceUsage struct {
+	Reads30d   int64              `json:"reads_30d"`
+	Reads7d    int64              `json:"reads_7d"`
+	ResourceId openapi_types.UUID `json:"resource_id"`
+
+	// Since The first UTC day counted.
+	Since openapi_types.Date `json:"since"`
+
+	// Until The last UTC day counted (today).
+	Until openapi_types.Date `json:"until"`
+}
+
 // Summary defines model for Summary.
 type Summary struct {
 	TopRoutes []UsagePoint `json:"top_routes"`
@@ -277,6 +290,11 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// GetResourceUsage A resource's successful reads over the last 7 and 30 days (the gateway's overview uses it).
+	//
+	// Corresponds with GET /v1/analytics/resources/{id} (the `GetResourceUsage` operationId).
+	GetResourceUsage(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetSummary Totals and the busiest routes over [from, to).
 	//
 	// Corresponds with GET /v1/analytics/summary (the `GetSummary` operationId).
@@ -314,6 +332,21 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/audit-events/verify (the `VerifyAuditEvents` operationId).
 	VerifyAuditEvents(ctx context.Context, body VerifyAuditEventsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// GetResourceUsage A resource's successful reads over the last 7 and 30 days (the gateway's overview uses it).
+//
+// Corresponds with GET /v1/analytics/resources/{id} (the `GetResourceUsage` operationId).
+func (c *Client) GetResourceUsage(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetResourceUsageRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // GetSummary Totals and the busiest routes over [from, to).
@@ -412,6 +445,40 @@ func (c *Client) VerifyAuditEvents(ctx context.Context, body VerifyAuditEventsJS
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewGetResourceUsageRequest constructs an http.Request for the GetResourceUsage method
+func NewGetResourceUsageRequest(server string, id openapi_types.UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/analytics/resources/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
 }
 
 // NewGetSummaryRequest constructs an http.Request for the GetSummary method
@@ -834,6 +901,13 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// GetResourceUsageWithResponse A resource's successful reads over the last 7 and 30 days (the gateway's overview uses it).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/analytics/resources/{id} (the `GetResourceUsage` operationId).
+	GetResourceUsageWithResponse(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*GetResourceUsageResponse, error)
+
 	// GetSummaryWithResponse Totals and the busiest routes over [from, to).
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -879,6 +953,82 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/audit-events/verify (the `VerifyAuditEvents` operationId).
 	VerifyAuditEventsWithResponse(ctx context.Context, body VerifyAuditEventsJSONRequestBody, reqEditors ...RequestEditorFn) (*VerifyAuditEventsResponse, error)
+}
+
+type GetResourceUsageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ResourceUsage
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetResourceUsageResponse) GetJSON200() *ResourceUsage {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetResourceUsageResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetResourceUsageResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetResourceUsageResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetResourceUsageResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetResourceUsageResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetResourceUsageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetResourceUsageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetResourceUsageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetResourceUsageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 type GetSummaryResponse struct {
@@ -1226,6 +1376,19 @@ func (r VerifyAuditEventsResponse) ContentType() string {
 	return ""
 }
 
+// GetResourceUsageWithResponse A resource's successful reads over the last 7 and 30 days (the gateway's overview uses it).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/analytics/resources/{id} (the `GetResourceUsage` operationId).
+func (c *ClientWithResponses) GetResourceUsageWithResponse(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*GetResourceUsageResponse, error) {
+	rsp, err := c.GetResourceUsage(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetResourceUsageResponse(rsp)
+}
+
 // GetSummaryWithResponse Totals and the busiest routes over [from, to).
 //
 // Returns a wrapper object for the known response body format(s).
@@ -1306,6 +1469,67 @@ func (c *ClientWithResponses) VerifyAuditEventsWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParseVerifyAuditEventsResponse(rsp)
+}
+
+// ParseGetResourceUsageResponse parses an HTTP response from a GetResourceUsageWithResponse call
+func ParseGetResourceUsageResponse(rsp *http.Response) (*GetResourceUsageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetResourceUsageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ResourceUsage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
 }
 
 // ParseGetSummaryResponse parses an HTTP response from a GetSummaryWithResponse call
@@ -1580,6 +1804,9 @@ func ParseVerifyAuditEventsResponse(rsp *http.Response) (*VerifyAuditEventsRespo
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// GetResourceUsage A resource's successful reads over the last 7 and 30 days (the gateway's overview uses it).
+	// (GET /v1/analytics/resources/{id})
+	GetResourceUsage(w http.ResponseWriter, r *http.Request, id openapi_types.UUID)
 	// GetSummary Totals and the busiest routes over [from, to).
 	// (GET /v1/analytics/summary)
 	GetSummary(w http.ResponseWriter, r *http.Request, params GetSummaryParams)
@@ -1600,6 +1827,12 @@ type ServerInterface interface {
 // Unimplemented server implementation that returns http.StatusNotImplemented for each endpoint.
 
 type Unimplemented struct{}
+
+// GetResourceUsage A resource's successful reads over the last 7 and 30 days (the gateway's overview uses it).
+// (GET /v1/analytics/resources/{id})
+func (_ Unimplemented) GetResourceUsage(w http.ResponseWriter, r *http.Request, id openapi_types.UUID) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
 
 // GetSummary Totals and the busiest routes over [from, to).
 // (GET /v1/analytics/summary)
@@ -1639,6 +1872,32 @@ type ServerInterfaceWrapper struct {
 }
 
 type MiddlewareFunc func(http.Handler) http.Handler
+
+// GetResourceUsage operation middleware
+func (siw *ServerInterfaceWrapper) GetResourceUsage(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "id" -------------
+	var id openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", chi.URLParam(r, "id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetResourceUsage(w, r, id)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
 
 // GetSummary operation middleware
 func (siw *ServerInterfaceWrapper) GetSummary(w http.ResponseWriter, r *http.Request) {
@@ -2065,6 +2324,9 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 		r.Get(options.BaseURL+"/v1/analytics/top-resources", wrapper.GetTopResources)
 	})
 	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/v1/analytics/resources/{id}", wrapper.GetResourceUsage)
+	})
+	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/v1/audit-events", wrapper.ListAuditEvents)
 	})
 	r.Group(func(r chi.Router) {
@@ -2075,6 +2337,103 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 }
 
 type ProblemApplicationProblemPlusJSONResponse Problem
+
+type GetResourceUsageRequestObject struct {
+	Id openapi_types.UUID `json:"id"`
+}
+
+type GetResourceUsageResponseObject interface {
+	VisitGetResourceUsageResponse(w http.ResponseWriter) error
+}
+
+type GetResourceUsage200JSONResponse ResourceUsage
+
+func (response GetResourceUsage200JSONResponse) VisitGetResourceUsageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetResourceUsage400ApplicationProblemPlusJSONResponse struct {
+	ProblemApplicationProblemPlusJSONResponse
+}
+
+func (response GetResourceUsage400ApplicationProblemPlusJSONResponse) VisitGetResourceUsageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetResourceUsage401ApplicationProblemPlusJSONResponse Problem
+
+func (response GetResourceUsage401ApplicationProblemPlusJSONResponse) VisitGetResourceUsageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetResourceUsage403ApplicationProblemPlusJSONResponse Problem
+
+func (response GetResourceUsage403ApplicationProblemPlusJSONResponse) VisitGetResourceUsageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetResourceUsage404ApplicationProblemPlusJSONResponse Problem
+
+func (response GetResourceUsage404ApplicationProblemPlusJSONResponse) VisitGetResourceUsageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetResourceUsagedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetResourceUsagedefaultApplicationProblemPlusJSONResponse) VisitGetResourceUsageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
 
 type GetSummaryRequestObject struct {
 	Params GetSummaryParams
@@ -2493,6 +2852,9 @@ func (response VerifyAuditEventsdefaultApplicationProblemPlusJSONResponse) Visit
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// GetResourceUsage A resource's successful reads over the last 7 and 30 days (the gateway's overview uses it).
+	// (GET /v1/analytics/resources/{id})
+	GetResourceUsage(ctx context.Context, request GetResourceUsageRequestObject) (GetResourceUsageResponseObject, error)
 	// GetSummary Totals and the busiest routes over [from, to).
 	// (GET /v1/analytics/summary)
 	GetSummary(ctx context.Context, request GetSummaryRequestObject) (GetSummaryResponseObject, error)
@@ -2547,6 +2909,32 @@ type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
 	options     StrictHTTPServerOptions
+}
+
+// GetResourceUsage operation middleware
+func (sh *strictHandler) GetResourceUsage(w http.ResponseWriter, r *http.Request, id openapi_types.UUID) {
+	var request GetResourceUsageRequestObject
+
+	request.Id = id
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetResourceUsage(ctx, request.(GetResourceUsageRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetResourceUsage")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetResourceUsageResponseObject); ok {
+		if err := validResponse.VisitGetResourceUsageResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
 }
 
 // GetSummary operation middleware
@@ -2692,40 +3080,42 @@ func (sh *strictHandler) VerifyAuditEvents(w http.ResponseWriter, r *http.Reques
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"3FnbU9vMFf9XzqidCUzlCwR/SZwnwqTp10lbBvj6ghlYS8f2fki7yu4RWMP4f++cXUmWsAymuTzwZku7",
-	"v3O/6iGIdJpphYpsMH4IDNpMK4vuz6nR0wRT/hlpRaiIf4osS2QkSGo1yPyJv/1pteJ3NlpgKvjXXw3O",
-	"gnHwl8Eaf+Df2kGFu1qtwiBGGxmZMVwwDs7+fgIfjkbvoESGGEnIxPYDPlsCMP5xHkv6fFfylBmdoSHp",
-	"+RaRR3sIqMgwGAeWjFTzYBXyK20632CF1WboYoEQCaWVjEQC/zz/z7+B+NFCSAWRvkNj+0FYwenpnxgR",
-	"w8m4k4rFb/x8pk0qKBgHUtFvR+v7UhHO0fBJEmaO1AlCMsUWSiwIe+5p+Pj0KgwMfsulwTgYXzr6jrkS",
-	"pdJIWCmtJlxp5KpDOKf8UzHHTd1LwrT94ylPaFhxVdMRxoiC/ytc0nWUG9tpskeSeXpd3J6wrT4ZFLeb",
-	"7BoUdourlKbadIeZNJYAFZkC9rSBaIHRbaalIsi0lXxyH2ghCGKNFpQmuEMjZwU7yrOW7zRYyWaXdI0g",
-	"bYvmI6fb143RxodKHDuGRXLaurzpcxsOriwJFWHnaZYALV1viwISlDfpNP1eUoJPsPCcH7i3FUxNqktz",
-	"Z2h1biI8QxHbTtfwj3cIVlNClQLXN/Lch9qTHDcvhyXZLn7P8zQVptjklHR2bXROuHvg/WHFHE/ZZ7sC",
-	"jzSJ5CUQj23g7odNxroEutBZZQP7vZmkbcwNmXZOFg2pNjiaFoT2WqodncIf1znteH4dlTscnhudZ51h",
-	"ko2G12kbJtb5NGkUB5WnUw+TfRi95PCH3Q+XKWBXeSwJQ/9vUXN3GyRrXYZrmzXtUSupVkAt3FafOEcj",
-	"u9x0boTKE2EkFZ3mcIa6nna/dFXjx0TtI5002arpdAn3Xy5NZT/X4fJG36J6jq9GhV2FwboebknxXDrb",
-	"dabxcmZ0uqPP6NsGxFTrBIXy6WsngEca07dBSd0hrNlsS7RVh8WZd7/tZXUmEovhIw1vlTeVSqZ5GowP",
-	"OttDvdmcHE8tKhpDngFp16YqvMeqV+nsPp4isln1XVcU5exU52z60kdQGDTHOS3qEcAZxD1e631BlPmW",
-	"X6pZB/fOuUHPHONZIoiZDYH14x7NBeG9KN5YMBhpE9sQhIrdK8FtJCR63p+oifJABjNtyEKkU/QgGZpe",
-	"KlVOCEYnSS/PLOxFOldkQ/AJIwSXJBh4ohJBqKIC7C1StEC7H4LCOzQezYj7NSNWQ6LVHIxQc7RgSRTc",
-	"FoqsD8cTFYkkQQP3khZwI5RICpKRHXOlvwGLaFkIaUDfK8iZ+Y/NYyJOpfLnJo5+oRW+sX347FgGYRBG",
-	"yyXUo9tHOFou3WMnHMYwLcD3QRAlwlqnpYum3kBaEFmGKu5plRROsQthFz0352A8BhTRwvvRGwvn/zju",
-	"HY5+myg/AHmLGbyTOrf1Ib5fW8jNEm9sY5Ta41Hv/bv3o/2J4rHKW7MRaZUrOBYYD0XspLJyrjD26vwc",
-	"H45GBx/6E8WFX6q5Q/HtNv+TBAoxtnDjZPU6d/I3tFcPnTfbZlu+UjeV4+CrIJIRQm0ksGjuZMSlihXi",
-	"HXrYP+gPXZ7KUIlMBuPgbX/Yf8v5WNDCxc7g7mBQowzsusMrZz/OFI6d3+NgHHxBqppAxjAiRUJuGS4f",
-	"Am5Lgm85undKuBAss9k6y5HJMWxM6bsV225wlyO/E/oqbG8cDofDJ7YNL9syVJrq2DKw75e67rOBjjzZ",
-	"LrSavfXWgs8fvPD82xedj3Em8oRecIczc+U8wQW337aOvWluJVcB34kDhyxcsmuEQHrfbS/EnJ0ocMkn",
-	"uGK0tmOSznqm2aqX7tlW63keRWjtLE/ATTGw9+XzBYexgOoyaANTTPQ9SOKIt/doMIbD5XI/rNLVRGVo",
-	"4I+LE4hF0Yd6RPDZwOfSVBRusDZVUkhwRqBzBnUHJ6omWcYmxBjJGK0P5Y3Aag0jryO6tkAnMpXcA6/R",
-	"an87GIZBKpa+JRgNn+kPfmb0tszREcL/0ra0vlvHvMowXiCk2lLPiVmHH2jlIiEWhXWtSL/vuj1BjwOE",
-	"7+0U3v7FE1XHtVSvOyraA1NHbAQLnRs3FnA8XAa+lQzC6nksisZw8Dy5cixs0qqgXaZ2e1pU5BmKEskx",
-	"1bHQKimFwbLH93t3wjANZ/EvTOVTcVbilX9/X8OWT04q9PL/eUnk58Z4c67eVqXd27DsYI1zcQVOea8x",
-	"5I99/1+K/bhUl2rAzJX2Ugnbw5sb3p5rvO3W2P4qLa2X8DsWvuqTwdrKqVh+RTXnCfBwONw5COpvDt+N",
-	"VH+06ER6+wIkK5Xr439MVskVyST4JZW7Xbqfq91bKJRfW7bo8Wj4a1v49XemjvRwDFm5MPA+/irzgRvQ",
-	"vXwgVfnZUZsYTQgzmRB3zyEIrwpBIIA9CvbW026rwXePu1PEwA/NbgWobUeq8EuudrIoN66fdFz8MKO3",
-	"l2mrld/T/SQPa20/t9QgnVOkU/wIN34begOuvrpuq/ktsPuT3+tzypMFRreNr+BcjCTZai/TWuFwARN+",
-	"Lfa8UzbWi672NBeLl1ecaXiUqypTbpJyqzgeDA4O3/WH/WH/YPx++H4U8NkS/qFOxa48cuKrqo+ju7pa",
-	"/S8AAP//",
+	"3Frrb9u6Ff9XDrgBTTH5kYdvW/dTGnTdHbqtSHL3JQ4SWjq2eSORKnmUWAj8vw8kJVmK6cRZm4uLfLMk",
+	"6jx/5ynfs1hluZIoybDxPdNociUNuotvWk1TzOzPWElCSfYnz/NUxJyEkoPcn/jb70ZJ+8zEC8y4/fVX",
+	"jTM2Zn8ZrOkP/FMzqOmuVquIJWhiLXJLjo3Z6d9P4MPR6B1UlCFB4iI1fWbPVgQs/eMiEfT5tpIp1ypH",
+	"TcLLzWNP7Z5RmSMbM0NayDlbRfaR0sEnWNPqCnS+QIi5VFLEPIV/nv3n30D21oILCbG6RW36LKrJqenv",
+	"GJMlJ5IgF4Pf7f2Z0hknNmZC0i9H6/eFJJyjtieJ6zlSkAiJDDtUEk7Yc3ejh6dXEdP4vRAaEza+cPyd",
+	"cBWV2iJRbbSGcW2Ry4Byzvjf+Bw3bS8Is+6Px5DQ8uKq4cO15qW9lrikq7jQJuiyB5p5fiFpT6yvPmnk",
+	"N5viauRmC1QqV23CYSa0IUBJuoQ9pSFeYHyTKyEJcmWEPfkWaMEJEoUGpCK4RS1mpQXKk54POqwSM6Rd",
+	"K0i7qvnICWNda6V9qCSJE5in3zovb2JuA+DSEJcxBk9bDdDQ1bYoIE5Fm08b94JSfESEp3DgntZkGlYh",
+	"y52iUYWO8RR5YoLQ8Ld3CFZdkaoUbt4oCh9qj0rcfjmq2D4m728mGHnuxavDYbKzzPb8u+RFVIyYERU4",
+	"tgXQb+cnkPASYlVIwqQTHDahhYgWkjykN4mmfJMm7JFKePl2B9pP+8SaKmpZuVaxlirksrMiy7guN51F",
+	"Kr/SqiDcPVc6t3+zaSaUK0kRT59D4mHYuPejtmAhhc5VXsPQ/Gjy78bfhk475/eWVhsSTUtCcyXkjiD3",
+	"x1VBO55fJ9IdDs+1KvJgZstHw6usSyZRxTRt4VQW2dSTyT+MnnP4w+6Hq6y9qz6GuKb/tw9x77ZYNraM",
+	"1j5r+6MxUmOARrmtmDhDLUIwnWsui5RrQWXQHc5RV9PwQ1fof07UPrBJW6yGT0i5/9puomrBA5DX6gbl",
+	"U3K1mqJVxNYtzJaqbLudbmvQejjTKtsRM+qmRWKqVIpc+vS1E4EHFlM3rOLuKKzF7Gq01YblqYff9k5o",
+	"xlOD0QMLb9U3E1JkRcbG+8GOXm1WruOpQUljKHIg5SYLiXdYt5fBhvExJpuNmmtk48KC6sy6vsIIco36",
+	"uKBFM7U5h7jba7sviHI/pQk5C0jvwA1q5gTPU05W2AisfdytOSe84+UbAxpjpRMTAZeJe8Rt5w+pmvcn",
+	"ciI9IY250mQgVhl6IjnqXiZkQQhapWmvyA3sueJuIvAJIwKXJCzhiUw5oYxLMDdI8QLN2wgk3qL21DS/",
+	"WwtiFKRKzkFzOUcDhmzbsECe9+F4ImOepqjhTtACrrnkaUkiNmNb/a/BIBqrhNCg7iQUVviP7WM8yYT0",
+	"5yaOf6kkvjF9+OxEBq4RRsslNNP2RzhaLt3tunOZluBbV4hTboyz0nnbbiAM8DxHmfSUTEtn2AU3i54b",
+	"TTEZA/J44XH0xsDZP457B6NfJtLPrN5jGm+FKkxzyL7feMiNf29Ma/rds9P5+3fvR28n0k7C3putSKuh",
+	"4ESw9JAnTisj5hITb87PycFotP+hP5G28As5d1T8hGSvBIFETAxcO129zZ3+Les1e4LrbesI+0ozB4zZ",
+	"V04kYoTGSWBQ3wrXv1mDeEAP+/v9octTOUqeCzZmh/1h/9DmY04LFzuD2/1BQ2VQN4pmcC+Slasufmq3",
+	"CcNJ9WvCxuwLUrd9twQ1z5DQ9g8X98z2KI4Ji5jkLhyr3rPOd6QLjForlqemjMuou845GA4fWeU8b4XT",
+	"VSawyHF7ExeofWvPI887RLKRcb0Xsuf3n3n+8Jnnj551PsEZL1J6xjs28dbdPzuGGidvDJgijtGYWZGC",
+	"mybARqSLGzfDvHPxcDi0g4yBvW4etUdvBd5BYdCAIDfaEJ9bDDGXiNilZd0FqVmPIdvQWU8qYVx+L9A9",
+	"q4BZldwdoPloRxgm7gr5D5J+SejXltoC+srWf0rU/yCKz+2MaJoCMS2MsK2KHxc9ii8sNCIgtRswSeU9",
+	"3Z4nK3h2zXr2MGD2vnw+t7WGN2EFSsMUU3UHgmxZMneoMYGD5fJtVNfUicxR1yuCPjRzrC9ZvuBnvHQL",
+	"O11XrhRnBKqwRN3BiWxYVgUEEoxFgsbXm43A6kzMryO6tpBORSbsoLam1uBtfxixjC993zoaPtHEvmT0",
+	"dtwRCOF/KVN5322pXmUYLxAyZajn1GzCD5R0keDKjsVgv+9GEk4PA8S+t1N4F/WmclvVeawXeiVR0Z3q",
+	"A7HBFqrQbna18XDB/LzDovp+wsvWBPs0u2p30eZVk3aZ2n3/QUleoDgVNqYCi/KKU8SWPft+75Zry8N5",
+	"/Ivl8qk8rehVl7+uyVZ3Tmrq1fVZxeRlY7y9/NlWpd3TqBqztIO4BGe81xjyx35IrdR+WKorM2DuSntl",
+	"hO3hbaeynpsOzdbY/ioMrT/u7Vj46k+Ray9nfPkV5ZwWbHwwHO4cBM23zB+m1HwMDVI6fAal+mPBz8kq",
+	"/pPDH1K5u6X7qdq9hUP1FXeLHY+Gf2wLv/5+HUgPx5BXWy2P8VeZD9wWyesHQlZ/Z1A6QR3BTKRku+cI",
+	"uDcFJ+BgEQV765VMp8F3t8MpYuA3O25PrUwgVfhNbDdZVJ8FPqmk/GlO7258Vyu/TH4hhHVW9FtqkCoo",
+	"Vhl+hGu/sr8GV19dt9X+j0H4rwSvD5QnC4xvWv+uscVIkKmXh509oy1g3O9unwZlawfuak97+31xaTON",
+	"HeXqylTotFp9jweD/YN3/WF/2N8fvx++HzF7tiJ/36RivwKLmhue7+py9b8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -59,3 +59,7 @@ GROUP BY resource_id ORDER BY reads DESC, resource_id LIMIT sqlc.arg(max_rows);
 
 -- name: DeleteResourceReadsBefore :execrows
 DELETE FROM usage_resource_day WHERE day < sqlc.arg(cutoff)::date;
+
+-- name: ResourceReads :one
+SELECT COALESCE(SUM(reads), 0)::bigint FROM usage_resource_day
+WHERE resource_id = sqlc.arg(resource_id) AND day >= sqlc.arg(since)::date AND day <= sqlc.arg(until)::date;

@@ -249,6 +249,24 @@ func (q *Queries) ReadRollups(ctx context.Context, arg ReadRollupsParams) ([]Rea
 	return items, nil
 }
 
+const resourceReads = `-- name: ResourceReads :one
+SELECT COALESCE(SUM(reads), 0)::bigint FROM usage_resource_day
+WHERE resource_id = $1 AND day >= $2::date AND day <= $3::date
+`
+
+type ResourceReadsParams struct {
+	ResourceID string
+	Since      pgtype.Date
+	Until      pgtype.Date
+}
+
+func (q *Queries) ResourceReads(ctx context.Context, arg ResourceReadsParams) (int64, error) {
+	row := q.db.QueryRow(ctx, resourceReads, arg.ResourceID, arg.Since, arg.Until)
+	var column_1 int64
+	err := row.Scan(&column_1)
+	return column_1, err
+}
+
 const rollups = `-- name: Rollups :many
 SELECT step, bucket, route, method, status_class, identity, client_id, requests, errors, bytes_in, bytes_out, latency
 FROM usage_rollup
