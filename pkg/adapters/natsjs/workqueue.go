@@ -141,11 +141,6 @@ func (q *WorkQueue) run(ctx context.Context, msg jetstream.Msg, handle func(cont
 	}
 }
 
-// Pending is the queue's backlog (see ConsumerPending).
-func (q *WorkQueue) Pending(ctx context.Context) (uint64, error) {
-	return ConsumerPending(ctx, q.js, JobsStream.Name, q.durable)
-}
-
 // RegisterLag exports the queue's backlog as a metric.
 func (q *WorkQueue) RegisterLag(reg prometheus.Registerer) error {
 	return RegisterLag(reg, q.js, JobsStream.Name, q.durable)

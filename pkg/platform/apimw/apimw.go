@@ -20,6 +20,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/go-chi/chi/v5"
 	nethttpmw "github.com/oapi-codegen/nethttp-middleware"
+	openapi_types "github.com/oapi-codegen/runtime/types"
 
 	"github.com/lattice-platform/lattice/pkg/fault"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
@@ -195,4 +196,13 @@ func Identify(ctx context.Context, v ports.TokenVerifier) (id ports.Identity, ok
 	}
 	id, err = v.Verify(ctx, bearer)
 	return id, err == nil, err
+}
+
+// UUID converts an id the services hold as a string to the generated
+// transports' UUID type; an id that is not a UUID becomes the zero UUID
+// (ids are made by the services, so that does not happen).
+func UUID(id string) openapi_types.UUID {
+	var u openapi_types.UUID
+	_ = u.UnmarshalText([]byte(id))
+	return u
 }

@@ -120,9 +120,7 @@ func (s *Server) GetTopResources(ctx context.Context, req oapi.GetTopResourcesRe
 	}
 	out := oapi.GetTopResources200JSONResponse{Items: make([]oapi.ResourceReads, 0, len(top))}
 	for _, r := range top {
-		var id openapi_types.UUID
-		_ = id.UnmarshalText([]byte(r.ResourceID))
-		out.Items = append(out.Items, oapi.ResourceReads{ResourceId: id, Reads: r.Reads})
+		out.Items = append(out.Items, oapi.ResourceReads{ResourceId: apimw.UUID(r.ResourceID), Reads: r.Reads})
 	}
 	return out, nil
 }

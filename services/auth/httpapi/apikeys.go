@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/lattice-platform/lattice/pkg/platform/apimw"
 	"github.com/lattice-platform/lattice/services/auth/app"
 	"github.com/lattice-platform/lattice/services/auth/domain"
 	"github.com/lattice-platform/lattice/services/auth/oapi"
@@ -57,7 +58,7 @@ func (s *Server) RevokeAPIKey(ctx context.Context, req oapi.RevokeAPIKeyRequestO
 
 func toAPIKey(k domain.APIKey) oapi.APIKey {
 	return oapi.APIKey{
-		Id: uuidOf(k.ID), Name: k.Name, Prefix: k.Prefix, Scopes: k.Scopes, CreatedAt: k.CreatedAt,
+		Id: apimw.UUID(k.ID), Name: k.Name, Prefix: k.Prefix, Scopes: k.Scopes, CreatedAt: k.CreatedAt,
 		ExpiresAt: optTime(k.ExpiresAt), RevokedAt: optTime(k.RevokedAt), LastUsedAt: optTime(k.LastUsedAt),
 	}
 }

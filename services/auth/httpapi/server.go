@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"github.com/go-chi/chi/v5"
-	openapi_types "github.com/oapi-codegen/runtime/types"
 
 	"github.com/lattice-platform/lattice/pkg/platform/apimw"
 	"github.com/lattice-platform/lattice/pkg/platform/problem"
@@ -105,13 +104,7 @@ func (s *Server) principal(ctx context.Context) (domain.Principal, error) {
 
 func toUser(u domain.User) oapi.User {
 	return oapi.User{
-		Id: uuidOf(u.ID), Email: u.Email, DisplayName: u.DisplayName,
+		Id: apimw.UUID(u.ID), Email: u.Email, DisplayName: u.DisplayName,
 		Role: oapi.UserRole(u.Role), CreatedAt: u.CreatedAt,
 	}
-}
-
-func uuidOf(id string) openapi_types.UUID {
-	var u openapi_types.UUID
-	_ = u.UnmarshalText([]byte(id)) // ids come from our own stores
-	return u
 }

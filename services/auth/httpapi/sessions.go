@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/lattice-platform/lattice/pkg/fault"
+	"github.com/lattice-platform/lattice/pkg/platform/apimw"
 	"github.com/lattice-platform/lattice/services/auth/app"
 	"github.com/lattice-platform/lattice/services/auth/domain"
 	"github.com/lattice-platform/lattice/services/auth/oapi"
@@ -66,7 +67,7 @@ func (s *Server) Logout(ctx context.Context, _ oapi.LogoutRequestObject) (oapi.L
 
 func toSession(s domain.Session, currentID string) oapi.Session {
 	return oapi.Session{
-		Id: uuidOf(s.ID), CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt,
+		Id: apimw.UUID(s.ID), CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt,
 		UserAgent: s.UserAgent, Ip: s.IP, Current: s.ID == currentID,
 	}
 }

@@ -8,8 +8,6 @@ import (
 	"encoding/base64"
 	"net/http"
 
-	openapi_types "github.com/oapi-codegen/runtime/types"
-
 	"github.com/lattice-platform/lattice/pkg/fault"
 	"github.com/lattice-platform/lattice/pkg/platform/apimw"
 	"github.com/lattice-platform/lattice/pkg/ports"
@@ -147,22 +145,16 @@ func (s *Server) RetryJob(ctx context.Context, req oapi.RetryJobRequestObject) (
 	return oapi.RetryJob200JSONResponse(toJob(j)), nil
 }
 
-func uuidOf(id string) openapi_types.UUID {
-	var u openapi_types.UUID
-	_ = u.UnmarshalText([]byte(id))
-	return u
-}
-
 func toJob(j domain.Job) oapi.Job {
 	out := oapi.Job{
-		Id: uuidOf(j.ID), Kind: oapi.JobKind(j.Kind), ResourceId: uuidOf(j.ResourceID), State: oapi.JobState(j.State),
+		Id: apimw.UUID(j.ID), Kind: oapi.JobKind(j.Kind), ResourceId: apimw.UUID(j.ResourceID), State: oapi.JobState(j.State),
 		Attempts: j.Attempts, MaxAttempts: j.MaxAttempts, Progress: j.Progress, CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt,
 	}
 	if j.ResourceVersion > 0 {
 		out.ResourceVersion = &j.ResourceVersion
 	}
 	if j.FileID != "" {
-		f := uuidOf(j.FileID)
+		f := apimw.UUID(j.FileID)
 		out.FileId = &f
 	}
 	if j.LastError != "" {

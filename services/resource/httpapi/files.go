@@ -17,7 +17,7 @@ import (
 )
 
 func toFile(f domain.File) oapi.File {
-	out := oapi.File{Id: uuidOf(f.ID), ResourceId: uuidOf(f.ResourceID), Name: f.Name, ContentType: f.ContentType,
+	out := oapi.File{Id: apimw.UUID(f.ID), ResourceId: apimw.UUID(f.ResourceID), Name: f.Name, ContentType: f.ContentType,
 		Size: f.Size, Sha256: f.SHA256, CreatedAt: f.CreatedAt, Status: oapi.FileStatus(f.Status)}
 	if f.RejectedReason != "" {
 		out.RejectedReason = &f.RejectedReason

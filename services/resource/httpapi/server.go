@@ -9,8 +9,6 @@ import (
 	"net/http"
 	"strings"
 
-	openapi_types "github.com/oapi-codegen/runtime/types"
-
 	"github.com/lattice-platform/lattice/pkg/platform/apimw"
 	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/services/resource/app"
@@ -54,12 +52,6 @@ func (s *Server) caller(ctx context.Context) (domain.Caller, error) {
 	return domain.Caller{Subject: id.Subject, Scopes: id.Scopes}, err
 }
 
-func uuidOf(id string) openapi_types.UUID {
-	var u openapi_types.UUID
-	_ = u.UnmarshalText([]byte(id))
-	return u
-}
-
 func toResource(r domain.Resource) oapi.Resource {
 	meta := r.Metadata
 	if meta == nil {
@@ -70,7 +62,7 @@ func toResource(r domain.Resource) oapi.Resource {
 		tags = []string{}
 	}
 	return oapi.Resource{
-		Id: uuidOf(r.ID), OwnerId: r.OwnerID, Title: r.Title, Body: r.Body, ContentType: r.ContentType,
+		Id: apimw.UUID(r.ID), OwnerId: r.OwnerID, Title: r.Title, Body: r.Body, ContentType: r.ContentType,
 		Metadata: meta, Tags: tags, Visibility: oapi.Visibility(r.Visibility), Version: r.Version,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/lattice-platform/lattice/pkg/adapters/fsblob"
 	"github.com/lattice-platform/lattice/pkg/adapters/mysql"
+	"github.com/lattice-platform/lattice/pkg/events"
 	eventschema "github.com/lattice-platform/lattice/pkg/events/schema"
 	"github.com/lattice-platform/lattice/pkg/outbox"
 	"github.com/lattice-platform/lattice/pkg/platform/health"
@@ -162,14 +163,16 @@ func (s *Service) Run(ctx context.Context) {
 // onFileRejected marks a file rejected when processing reports it could
 // not read it.
 func (s *Service) onFileRejected(ctx context.Context, e ports.Event) error {
-	var env struct {
-		Data eventschema.FileRejected `json:"data"`
+	var data eventschema.FileRejected
+	env, err := events.Decode(e.Payload)
+	if err == nil {
+		err = json.Unmarshal(env.Data, &data)
 	}
-	if err := json.Unmarshal(e.Payload, &env); err != nil || env.Data.FileId == "" {
+	if err != nil || data.FileId == "" {
 		s.log.WarnContext(ctx, "ignoring a malformed file.rejected event", "event", e.ID)
 		return nil // retrying cannot fix it
 	}
-	return s.App.RejectFile(ctx, env.Data.ResourceId, env.Data.FileId, env.Data.Reason)
+	return s.App.RejectFile(ctx, data.ResourceId, data.FileId, data.Reason)
 }
 
 // DB is the service's database handle, for operational tooling and

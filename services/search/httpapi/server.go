@@ -14,8 +14,6 @@ import (
 	"strconv"
 	"strings"
 
-	openapi_types "github.com/oapi-codegen/runtime/types"
-
 	"github.com/lattice-platform/lattice/pkg/fault"
 	"github.com/lattice-platform/lattice/pkg/platform/apimw"
 	"github.com/lattice-platform/lattice/pkg/ports"
@@ -104,13 +102,13 @@ func (s *Server) Search(ctx context.Context, req oapi.SearchRequestObject) (oapi
 	}
 	out := oapi.Search200JSONResponse{Hits: make([]oapi.Hit, 0, len(res.Hits)), Model: res.Model}
 	for _, h := range res.Hits {
-		hit := oapi.Hit{ChunkId: h.ChunkID, ResourceId: uuidOf(h.ResourceID), Version: h.Version, Title: h.Title,
+		hit := oapi.Hit{ChunkId: h.ChunkID, ResourceId: apimw.UUID(h.ResourceID), Version: h.Version, Title: h.Title,
 			Score: h.Score, Highlights: h.Highlights, Excerpt: h.Excerpt}
 		if hit.Highlights == nil {
 			hit.Highlights = []string{}
 		}
 		if h.FileID != "" {
-			f := uuidOf(h.FileID)
+			f := apimw.UUID(h.FileID)
 			hit.FileId = &f
 		}
 		if h.TextRank > 0 {
@@ -196,7 +194,7 @@ func (s *Server) RebuildIndexes(ctx context.Context, _ oapi.RebuildIndexesReques
 }
 
 func toRebuild(r app.Rebuild) oapi.Rebuild {
-	out := oapi.Rebuild{Id: uuidOf(r.ID), State: oapi.RebuildState(r.State), Progress: r.Progress(), Done: r.Done, Total: r.Total, StartedAt: r.StartedAt}
+	out := oapi.Rebuild{Id: apimw.UUID(r.ID), State: oapi.RebuildState(r.State), Progress: r.Progress(), Done: r.Done, Total: r.Total, StartedAt: r.StartedAt}
 	if !r.FinishedAt.IsZero() {
 		out.FinishedAt = &r.FinishedAt
 	}
@@ -204,10 +202,4 @@ func toRebuild(r app.Rebuild) oapi.Rebuild {
 		out.Error = &r.Error
 	}
 	return out
-}
-
-func uuidOf(id string) openapi_types.UUID {
-	var u openapi_types.UUID
-	_ = u.UnmarshalText([]byte(id))
-	return u
 }
