@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/memory"
@@ -342,9 +343,15 @@ func TestOversizedBodyAndBadCredentialsAreProblems(t *testing.T) {
 
 	resp = get(t, e.gateway.URL+"/v1/open/x", "")
 	resp.Body.Close()
-	m, err := http.Get(e.gateway.URL + "/metrics")
-	require.NoError(t, err)
-	body, _ := io.ReadAll(m.Body)
-	m.Body.Close()
-	require.Contains(t, string(body), `route="/v1/open/*"`, "metrics are labelled by route prefix")
+	// The middleware counts a request after its handler returns, which can be
+	// just after the client has read the whole answer: poll, don't assume.
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		m, err := http.Get(e.gateway.URL + "/metrics")
+		if !assert.NoError(c, err) {
+			return
+		}
+		body, _ := io.ReadAll(m.Body)
+		m.Body.Close()
+		assert.Contains(c, string(body), `route="/v1/open/*"`, "metrics are labelled by route prefix")
+	}, 10*time.Second, 10*time.Millisecond)
 }
