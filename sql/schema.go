@@ -24,3 +24,9 @@ var Search embed.FS
 //
 //go:embed analytics/migrations/*.sql
 var Analytics embed.FS
+
+// ClickHouse holds the analytics store's ClickHouse schema, applied in file
+// order by pkg/adapters/clickhouse (sqlc has no ClickHouse engine).
+//
+//go:embed clickhouse/analytics/*.sql
+var ClickHouse embed.FS

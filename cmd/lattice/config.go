@@ -125,6 +125,7 @@ func loadConfig(env *config.Env) (Config, error) {
 	c.AnalyticsHTTP = httpserver.Config{Addr: env.String("ANALYTICS_ADDR", "127.0.0.1:8085"), MaxBodyBytes: maxBody}
 	c.Analytics = analyticssvc.Config{
 		DatabaseURL:     env.String("ANALYTICS_DATABASE_URL", defaultPostgres+"lattice_analytics?sslmode=disable"),
+		ClickHouseURL:   env.String("ANALYTICS_CLICKHOUSE_URL", ""),
 		SigningKeySeed:  env.Base64Key("ANALYTICS_AUDIT_SIGNING_KEY", 32),
 		RawRetention:    env.Duration("ANALYTICS_RAW_RETENTION", 7*24*time.Hour),
 		RollupRetention: env.Duration("ANALYTICS_ROLLUP_RETENTION", 400*24*time.Hour),

@@ -222,7 +222,7 @@ func buildServices(ctx context.Context, services []string, cfg Config, log *slog
 		sharedVerifier = serviceVerifier(cfg, id, secret, log)
 		return sharedVerifier, nil
 	}
-	// Every service but auth verifies tokens and talks to the bus.
+	// Every service talks to the bus; all but auth verify tokens.
 	verifierAndBus := func(log *slog.Logger) (*tokenverify.Verifier, *eventBus, error) {
 		v, err := verifier(log)
 		if err != nil {
@@ -235,7 +235,13 @@ func buildServices(ctx context.Context, services []string, cfg Config, log *slog
 		svcLog := log.With("service", name)
 		switch name {
 		case "auth":
-			svc, err := authsvc.New(ctx, cfg.Auth, svcLog)
+			b, err := bus()
+			if err != nil {
+				return built, err
+			}
+			ac := cfg.Auth
+			ac.Publisher = b.publisher // audit events, through the outbox
+			svc, err := authsvc.New(ctx, ac, svcLog)
 			if err != nil {
 				return built, fmt.Errorf("auth: %w", err)
 			}

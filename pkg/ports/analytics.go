@@ -43,6 +43,10 @@ type UsageStore interface {
 	// Rollups returns the roll-ups of one step whose buckets start in
 	// [since, until), of one identity when identity is not "".
 	Rollups(ctx context.Context, step domain.Granularity, since, until time.Time, identity string) ([]domain.Rollup, error)
+	// Series is Rollups merged into the points of a report: one per bucket
+	// and group of g, keyed by g.Coarsen, ordered by bucket then key. What
+	// reports read; a store may merge in the database.
+	Series(ctx context.Context, step domain.Granularity, since, until time.Time, identity string, g domain.Grouping) ([]domain.Rollup, error)
 	// TopResources ranks resources by successful reads on the days from
 	// since to until (whole UTC days, both included), most read first.
 	TopResources(ctx context.Context, since, until time.Time, limit int) ([]domain.ResourceReads, error)

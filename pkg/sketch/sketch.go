@@ -6,8 +6,10 @@ package sketch
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/DataDog/sketches-go/ddsketch"
+	"github.com/DataDog/sketches-go/ddsketch/mapping"
 	"github.com/DataDog/sketches-go/ddsketch/store"
 )
 
@@ -65,4 +67,58 @@ func (s Sketch) Quantile(q float64) float64 {
 		return 0
 	}
 	return v
+}
+
+// ZeroBin is the bin of values the sketch records as zero.
+const ZeroBin = math.MinInt32
+
+// logMapping is the index mapping of every sketch New makes.
+var logMapping = func() mapping.IndexMapping {
+	m, err := mapping.NewLogarithmicMapping(RelativeAccuracy)
+	if err != nil {
+		panic(err)
+	}
+	return m
+}()
+
+// Bin is the bin Add puts v in. Stores that aggregate in the database
+// (ClickHouse) keep counts per bin and rebuild the exact sketch with
+// FromBins.
+func Bin(v float64) int32 {
+	v = max(v, 0)
+	if v <= logMapping.MinIndexableValue() || math.IsNaN(v) {
+		return ZeroBin
+	}
+	return int32(logMapping.Index(min(v, logMapping.MaxIndexableValue())))
+}
+
+// FromBins rebuilds a sketch from per-bin counts (bins[i] holds counts[i]
+// values; a bin may repeat).
+func FromBins(bins []int32, counts []uint64) Sketch {
+	s := New()
+	pos := s.s.GetPositiveValueStore()
+	for i, b := range bins {
+		if i >= len(counts) {
+			break
+		}
+		if b == ZeroBin {
+			_ = s.s.AddWithCount(0, float64(counts[i]))
+			continue
+		}
+		pos.AddWithCount(int(b), float64(counts[i]))
+	}
+	return s
+}
+
+// MergeEncoded adds an encoded sketch's values to s without building it
+// first: reports merge thousands of stored sketches, and decoding each into
+// its own sketch would double the work.
+func (s Sketch) MergeEncoded(b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	if err := s.s.DecodeAndMergeWith(b); err != nil {
+		return fmt.Errorf("sketch: %w", err)
+	}
+	return nil
 }

@@ -39,11 +39,17 @@ func S3Server(t testing.TB) S3 {
 }
 
 func startS3(ctx context.Context, image string) (string, error) {
+	return startHTTPContainer(ctx, image, "7070/tcp", "/_health")
+}
+
+// startHTTPContainer starts image and waits until path on port answers
+// 200, returning the http:// endpoint of port.
+func startHTTPContainer(ctx context.Context, image, port, path string) (string, error) {
 	ctr, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
 		ContainerRequest: testcontainers.ContainerRequest{
 			Image:        image,
-			ExposedPorts: []string{"7070/tcp"},
-			WaitingFor:   wait.ForHTTP("/_health").WithPort("7070/tcp").WithStartupTimeout(30 * time.Second),
+			ExposedPorts: []string{port},
+			WaitingFor:   wait.ForHTTP(path).WithPort(port).WithStartupTimeout(60 * time.Second),
 		},
 		Started: true,
 	})
@@ -53,6 +59,5 @@ func startS3(ctx context.Context, image string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	ep, err := ctr.PortEndpoint(ctx, "7070/tcp", "http")
-	return ep, err
+	return ctr.PortEndpoint(ctx, port, "http")
 }

@@ -36,8 +36,24 @@ func analyticsBearer(token string) analyticsapi.RequestEditorFn {
 // container) into the analytics service and reads them back through its
 // generated client, every request and response validated against
 // openapi/analytics.yaml and every event against openapi/events.yaml.
+// It runs once on each store: PostgreSQL and ClickHouse.
 func TestAnalyticsAPI(t *testing.T) {
 	t.Parallel()
+	for _, store := range []string{"postgres", "clickhouse"} {
+		t.Run(store, func(t *testing.T) {
+			t.Parallel()
+			cfg := analyticssvc.Config{CheckpointEvery: 50 * time.Millisecond}
+			if store == "clickhouse" {
+				cfg.ClickHouseURL = testinfra.ClickHouse(t)
+			} else {
+				cfg.DatabaseURL = testinfra.Postgres(t)
+			}
+			testAnalyticsAPI(t, cfg)
+		})
+	}
+}
+
+func testAnalyticsAPI(t *testing.T, cfg analyticssvc.Config) {
 	ctx := context.Background()
 	broker := testinfra.NATSContainer(t)
 	nc, js, err := natsjs.Connect(broker.URL, "analytics-test")
@@ -45,8 +61,8 @@ func TestAnalyticsAPI(t *testing.T) {
 	t.Cleanup(nc.Close)
 	require.NoError(t, natsjs.EnsureStreams(ctx, js))
 	p := startPlatform(t)
-	svc, err := analyticssvc.New(ctx, analyticssvc.Config{DatabaseURL: testinfra.Postgres(t), Verifier: p.verifier, JetStream: js,
-		ResourceURL: p.url, CheckpointEvery: 50 * time.Millisecond}, slog.New(slog.DiscardHandler))
+	cfg.Verifier, cfg.JetStream, cfg.ResourceURL = p.verifier, js, p.url
+	svc, err := analyticssvc.New(ctx, cfg, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	t.Cleanup(svc.Close)
 	runCtx, stop := context.WithCancel(ctx)

@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/argon2id"
+	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 	"github.com/lattice-platform/lattice/pkg/testinfra"
 	"github.com/lattice-platform/lattice/services/auth/app"
@@ -320,5 +321,62 @@ func TestAuthOperationalEndpoints(t *testing.T) {
 			assert.Equal(c, http.StatusOK, resp.StatusCode, path)
 			assert.Contains(c, b.String(), want, path)
 		}, 10*time.Second, 10*time.Millisecond)
+	}
+}
+
+// TestAuthPublishesAuditEventsThroughItsOutbox runs auth with a real
+// JetStream: security actions reach the AUDIT stream through the outbox
+// relay, each valid against openapi/events.yaml, with the actor and
+// target the audit log will show.
+func TestAuthPublishesAuditEventsThroughItsOutbox(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	broker := testinfra.NATSContainer(t)
+	nc, js, err := natsjs.Connect(broker.URL, "auth-audit-test")
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	require.NoError(t, natsjs.EnsureStreams(ctx, js))
+	audit := recordStream(t, ctx, js, "AUDIT")
+	e := startAuth(t, func(c *authsvc.Config) { c.Publisher = natsjs.NewPublisher(js, 5*time.Second) })
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); e.svc.Run(runCtx) }()
+	t.Cleanup(func() { stop(); <-done })
+
+	user, _ := e.signUpAndLogin(t, "audited@example.com")
+	bad, err := e.client.CreateSessionWithResponse(ctx, oapi.CreateSessionJSONRequestBody{Email: "audited@example.com", Password: "not the password"})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusUnauthorized, bad.StatusCode())
+
+	want := map[string]string{ // action → target
+		"user.signed_up":  "user/" + user.Id.String(),
+		"login.succeeded": "",
+		"login.failed":    "user/" + user.Id.String(),
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		seen := map[string]map[string]any{}
+		for _, ev := range audit.ofType("audit.recorded") {
+			require.Equal(t, "lattice/auth", ev["source"])
+			data := ev["data"].(map[string]any)
+			seen[data["action"].(string)] = data
+		}
+		complete := true
+		for action := range want {
+			_, ok := seen[action]
+			complete = complete && ok
+		}
+		if complete {
+			for action, target := range want {
+				if target != "" {
+					require.Equal(t, target, seen[action]["target"], action)
+				}
+			}
+			require.Equal(t, user.Id.String(), seen["login.succeeded"]["actor"])
+			require.Equal(t, "anonymous", seen["login.failed"]["actor"])
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "audit events did not arrive: %v", seen)
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -78,6 +78,7 @@ func (l *eventLog) ofType(typ string) []map[string]any {
 var eventSchemas = map[string]string{
 	"resource.created": "ResourceCreated", "resource.updated": "ResourceUpdated", "resource.deleted": "ResourceDeleted",
 	"file.uploaded": "FileUploaded", "file.deleted": "FileDeleted", "file.rejected": "FileRejected", "chunks.ready": "ChunksReady",
+	"audit.recorded": "AuditRecord", "gateway.request": "UsageRecord",
 }
 
 func eventsDoc(t testing.TB) *openapi3.T {
@@ -92,9 +93,15 @@ func eventsDoc(t testing.TB) *openapi3.T {
 // event's envelope and payload as it arrives.
 func recordEvents(t testing.TB, ctx context.Context, js jetstream.JetStream) *eventLog {
 	t.Helper()
+	return recordStream(t, ctx, js, "EVENTS")
+}
+
+// recordStream is recordEvents for any stream of CloudEvents.
+func recordStream(t testing.TB, ctx context.Context, js jetstream.JetStream, stream string) *eventLog {
+	t.Helper()
 	doc := eventsDoc(t)
 	log := &eventLog{}
-	cons, err := js.OrderedConsumer(ctx, "EVENTS", jetstream.OrderedConsumerConfig{})
+	cons, err := js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{})
 	require.NoError(t, err)
 	cc, err := cons.Consume(func(msg jetstream.Msg) {
 		var env map[string]any
@@ -105,7 +112,13 @@ func recordEvents(t testing.TB, ctx context.Context, js jetstream.JetStream) *ev
 		if err := doc.Components.Schemas["CloudEvent"].Value.VisitJSON(env); err != nil {
 			t.Errorf("envelope: %v: %s", err, msg.Data())
 		}
-		if err := doc.Components.Schemas[eventSchemas[env["type"].(string)]].Value.VisitJSON(env["data"]); err != nil {
+		typ, _ := env["type"].(string)
+		schema, ok := doc.Components.Schemas[eventSchemas[typ]]
+		if !ok {
+			t.Errorf("event type %q has no schema: %s", typ, msg.Data())
+			return
+		}
+		if err := schema.Value.VisitJSON(env["data"]); err != nil {
 			t.Errorf("%s payload: %v: %s", env["type"], err, msg.Data())
 		}
 		log.mu.Lock()

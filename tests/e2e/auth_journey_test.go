@@ -221,6 +221,22 @@ func TestAuthJourney(t *testing.T) {
 		require.True(t, time.Now().Before(deadline), "the resource's creation never reached the audit log")
 		time.Sleep(50 * time.Millisecond)
 	}
+	// So did Grace's own security actions, from the auth service's outbox.
+	graceID := me["id"].(string)
+	for _, action := range []string{"user.signed_up", "login.succeeded", "api_key.created", "session.revoked"} {
+		for {
+			status, page := call(t, "GET", base+"/v1/audit-events?actor="+graceID+"&action="+action, ops, "", "")
+			require.Equal(t, 200, status)
+			if items := page["items"].([]any); len(items) == 1 {
+				if action == "user.signed_up" {
+					require.Equal(t, "user/"+graceID, items[0].(map[string]any)["target"])
+				}
+				break
+			}
+			require.True(t, time.Now().Before(deadline), "%s never reached the audit log", action)
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
 	status, verified := call(t, "POST", base+"/v1/audit-events/verify", ops, "application/json", `{}`)
 	require.Equal(t, 200, status)
 	require.Equal(t, true, verified["ok"])

@@ -11,6 +11,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/pkg/sketch"
 	"github.com/lattice-platform/lattice/services/analytics/domain"
+	"github.com/lattice-platform/lattice/services/analytics/series"
 )
 
 // UsageStore is the in-memory ports.UsageStore.
@@ -282,4 +283,13 @@ func (l *AuditLog) Truncate(seq int64) {
 		l.entries = l.entries[:len(l.entries)-1]
 		l.records = l.records[:len(l.records)-1]
 	}
+}
+
+// Series merges the roll-ups per bucket and group.
+func (s *UsageStore) Series(ctx context.Context, step domain.Granularity, since, until time.Time, identity string, g domain.Grouping) ([]domain.Rollup, error) {
+	rollups, err := s.Rollups(ctx, step, since, until, identity)
+	if err != nil {
+		return nil, err
+	}
+	return series.Merge(rollups, g)
 }

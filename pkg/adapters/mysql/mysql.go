@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"time"
 
 	gomysql "github.com/go-sql-driver/mysql"
@@ -167,17 +168,21 @@ func inTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
 // InnoDB (and conflict optimistically in TiDB), and the loser is meant to
 // be retried.
 func inTxRetrying(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
-	const attempts = 8
+	// Many writers of one resource (a burst of redeliveries) can deadlock
+	// repeatedly on a loaded server: retry with growing, jittered waits
+	// (full jitter, capped at 100 ms) rather than fail the event.
+	const attempts = 25
 	for i := 1; ; i++ {
 		err := inTx(ctx, db, fn)
 		var me *gomysql.MySQLError
 		if i == attempts || !errors.As(err, &me) || me.Number != errDeadlock {
 			return err
 		}
+		wait := time.Duration(rand.Int64N(int64(min(time.Duration(i)*10*time.Millisecond, 100*time.Millisecond)))) + time.Millisecond
 		select {
 		case <-ctx.Done():
 			return translate(ctx.Err(), nil)
-		case <-time.After(time.Duration(i) * 5 * time.Millisecond):
+		case <-time.After(wait):
 		}
 	}
 }

@@ -2,6 +2,7 @@ package natsjs_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
+	"github.com/lattice-platform/lattice/pkg/events"
+	"github.com/lattice-platform/lattice/pkg/events/schema"
 	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/pkg/ports/portstest"
 	"github.com/lattice-platform/lattice/pkg/testinfra"
@@ -138,4 +141,39 @@ func TestSubscriberRetriesThenParksPoisonInDLQ(t *testing.T) {
 	require.Equal(t, `{"x":1}`, string(parked.Data))
 	require.Equal(t, "cannot handle this", parked.Header.Get("Lattice-Error"))
 	require.Equal(t, "events.test.poison", parked.Header.Get("Lattice-Original-Subject"))
+}
+
+func TestAuditTrailStoresOnTheAuditStream(t *testing.T) {
+	t.Parallel()
+	ctx, js := connectWithStreams(t)
+	trail := natsjs.NewAuditTrail(natsjs.NewPublisher(js, 5*time.Second), "processing")
+	require.NoError(t, trail.Record(ctx, ports.AuditEntry{Actor: "root", Action: "job.reindex", Target: "resource/r1",
+		Details: map[string]any{"job": "j1"}}))
+	stream, err := js.Stream(ctx, "AUDIT")
+	require.NoError(t, err)
+	msg, err := stream.GetLastMsgForSubject(ctx, "audit.processing")
+	require.NoError(t, err)
+	env, err := events.Decode(msg.Data)
+	require.NoError(t, err)
+	require.Equal(t, "lattice/processing", env.Source)
+	require.Equal(t, msg.Header.Get(jetstream.MsgIDHeader), env.ID)
+	var rec schema.AuditRecord
+	require.NoError(t, json.Unmarshal(env.Data, &rec))
+	require.Equal(t, "root", rec.Actor)
+	require.Equal(t, "job.reindex", rec.Action)
+	require.Equal(t, "resource/r1", rec.Target)
+	require.Equal(t, map[string]any{"job": "j1"}, *rec.Details)
+}
+
+// connectWithStreams connects to a JetStream server with Lattice's streams
+// and a 20-second deadline for the test.
+func connectWithStreams(t *testing.T) (context.Context, jetstream.JetStream) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	nc, js, err := natsjs.Connect(testinfra.NATS(t), "test")
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	require.NoError(t, natsjs.EnsureStreams(ctx, js))
+	return ctx, js
 }

@@ -32,7 +32,7 @@ func (r *APIKeyRepository) Create(ctx context.Context, k domain.APIKey) error {
 	if err != nil {
 		return err
 	}
-	return translate(r.q.InsertAPIKey(ctx, authdb.InsertAPIKeyParams{
+	return translate(queries(ctx, r.q).InsertAPIKey(ctx, authdb.InsertAPIKeyParams{
 		ID: id, UserID: uid, Name: k.Name, Prefix: k.Prefix, KeyHash: k.Hash,
 		Scopes: nonNil(k.Scopes), CreatedAt: k.CreatedAt, ExpiresAt: timePtr(k.ExpiresAt),
 	}), nil)
@@ -40,7 +40,7 @@ func (r *APIKeyRepository) Create(ctx context.Context, k domain.APIKey) error {
 
 // ByHash returns the key with this hash.
 func (r *APIKeyRepository) ByHash(ctx context.Context, hash []byte) (domain.APIKey, error) {
-	row, err := r.q.APIKeyByHash(ctx, hash)
+	row, err := queries(ctx, r.q).APIKeyByHash(ctx, hash)
 	if err != nil {
 		return domain.APIKey{}, translate(err, domain.ErrAPIKeyNotFound)
 	}
@@ -53,7 +53,7 @@ func (r *APIKeyRepository) ListByUser(ctx context.Context, userID string) ([]dom
 	if err != nil {
 		return []domain.APIKey{}, nil
 	}
-	rows, err := r.q.ListAPIKeysByUser(ctx, uid)
+	rows, err := queries(ctx, r.q).ListAPIKeysByUser(ctx, uid)
 	if err != nil {
 		return nil, translate(err, nil)
 	}
@@ -71,7 +71,7 @@ func (r *APIKeyRepository) Revoke(ctx context.Context, userID, id string, now ti
 	if err1 != nil || err2 != nil {
 		return domain.ErrAPIKeyNotFound
 	}
-	n, err := r.q.RevokeAPIKey(ctx, authdb.RevokeAPIKeyParams{ID: kid, UserID: uid, RevokedAt: &now})
+	n, err := queries(ctx, r.q).RevokeAPIKey(ctx, authdb.RevokeAPIKeyParams{ID: kid, UserID: uid, RevokedAt: &now})
 	if err != nil {
 		return translate(err, nil)
 	}
@@ -87,7 +87,7 @@ func (r *APIKeyRepository) Touch(ctx context.Context, id string, now time.Time) 
 	if err != nil {
 		return err
 	}
-	return translate(r.q.TouchAPIKey(ctx, authdb.TouchAPIKeyParams{ID: kid, LastUsedAt: &now}), nil)
+	return translate(queries(ctx, r.q).TouchAPIKey(ctx, authdb.TouchAPIKeyParams{ID: kid, LastUsedAt: &now}), nil)
 }
 
 func apiKeyFromRow(r authdb.ApiKey) domain.APIKey {

@@ -22,7 +22,7 @@ func NewClientRepository(pool *pgxpool.Pool) *ClientRepository {
 
 // Create stores c.
 func (r *ClientRepository) Create(ctx context.Context, c domain.Client) error {
-	return translate(r.q.InsertClient(ctx, authdb.InsertClientParams{
+	return translate(queries(ctx, r.q).InsertClient(ctx, authdb.InsertClientParams{
 		ID: c.ID, Name: c.Name, ClientType: string(c.Type), SecretHash: c.SecretHash,
 		RedirectUris: nonNil(c.RedirectURIs), GrantTypes: nonNil(c.GrantTypes), Scopes: nonNil(c.Scopes), CreatedAt: c.CreatedAt,
 	}), nil)
@@ -30,7 +30,7 @@ func (r *ClientRepository) Create(ctx context.Context, c domain.Client) error {
 
 // ByID returns the client or domain.ErrClientNotFound.
 func (r *ClientRepository) ByID(ctx context.Context, id string) (domain.Client, error) {
-	row, err := r.q.ClientByID(ctx, id)
+	row, err := queries(ctx, r.q).ClientByID(ctx, id)
 	if err != nil {
 		return domain.Client{}, translate(err, domain.ErrClientNotFound)
 	}
@@ -39,7 +39,7 @@ func (r *ClientRepository) ByID(ctx context.Context, id string) (domain.Client, 
 
 // List returns every client, oldest first.
 func (r *ClientRepository) List(ctx context.Context) ([]domain.Client, error) {
-	rows, err := r.q.ListClients(ctx)
+	rows, err := queries(ctx, r.q).ListClients(ctx)
 	if err != nil {
 		return nil, translate(err, nil)
 	}
@@ -53,7 +53,7 @@ func (r *ClientRepository) List(ctx context.Context) ([]domain.Client, error) {
 // Delete removes the client; its codes and refresh tokens go with it
 // (ON DELETE CASCADE).
 func (r *ClientRepository) Delete(ctx context.Context, id string) error {
-	n, err := r.q.DeleteClient(ctx, id)
+	n, err := queries(ctx, r.q).DeleteClient(ctx, id)
 	if err != nil {
 		return translate(err, nil)
 	}

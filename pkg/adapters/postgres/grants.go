@@ -34,7 +34,7 @@ func (g *GrantStore) SaveCode(ctx context.Context, c domain.AuthorizationCode) e
 	if err != nil {
 		return err
 	}
-	return translate(g.q.InsertCode(ctx, authdb.InsertCodeParams{
+	return translate(queries(ctx, g.q).InsertCode(ctx, authdb.InsertCodeParams{
 		CodeHash: c.CodeHash, ClientID: c.ClientID, UserID: uid, RedirectUri: c.RedirectURI,
 		Scopes: nonNil(c.Scopes), CodeChallenge: c.CodeChallenge, CreatedAt: c.CreatedAt, ExpiresAt: c.ExpiresAt,
 	}), nil)
@@ -43,9 +43,9 @@ func (g *GrantStore) SaveCode(ctx context.Context, c domain.AuthorizationCode) e
 // ConsumeCode spends a code with one conditional UPDATE, so concurrent
 // redemptions race on the row lock and only one wins.
 func (g *GrantStore) ConsumeCode(ctx context.Context, hash []byte, now time.Time) (domain.AuthorizationCode, error) {
-	row, err := g.q.ConsumeCode(ctx, authdb.ConsumeCodeParams{Now: now, CodeHash: hash})
+	row, err := queries(ctx, g.q).ConsumeCode(ctx, authdb.ConsumeCodeParams{Now: now, CodeHash: hash})
 	if errors.Is(err, pgx.ErrNoRows) {
-		if _, err := g.q.CodeByHash(ctx, hash); err == nil {
+		if _, err := queries(ctx, g.q).CodeByHash(ctx, hash); err == nil {
 			return domain.AuthorizationCode{}, ports.ErrCodeSpent
 		}
 		return domain.AuthorizationCode{}, ports.ErrGrantNotFound
@@ -93,7 +93,7 @@ func (errReused) Error() string { return "refresh token reused" }
 // revokes the family in a separate transaction, after the first rolls back.
 func (g *GrantStore) Rotate(ctx context.Context, oldHash []byte, now time.Time, next func(domain.RefreshToken) (domain.RefreshToken, error)) (domain.RefreshToken, error) {
 	var issued domain.RefreshToken
-	err := pgx.BeginFunc(ctx, g.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, beginner(ctx, g.pool), func(tx pgx.Tx) error {
 		q := g.q.WithTx(tx)
 		row, err := q.RefreshTokenForUpdate(ctx, oldHash)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -133,7 +133,7 @@ func (g *GrantStore) Rotate(ctx context.Context, oldHash []byte, now time.Time, 
 
 // RefreshByHash returns a live refresh token.
 func (g *GrantStore) RefreshByHash(ctx context.Context, hash []byte, now time.Time) (domain.RefreshToken, error) {
-	row, err := g.q.RefreshTokenByHash(ctx, hash)
+	row, err := queries(ctx, g.q).RefreshTokenByHash(ctx, hash)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return domain.RefreshToken{}, ports.ErrGrantNotFound
 	}
@@ -152,13 +152,13 @@ func (g *GrantStore) RevokeFamily(ctx context.Context, familyID string, now time
 	if err != nil {
 		return ports.ErrGrantNotFound
 	}
-	_, err = g.q.RevokeRefreshFamily(ctx, authdb.RevokeRefreshFamilyParams{FamilyID: fam, RevokedAt: &now})
+	_, err = queries(ctx, g.q).RevokeRefreshFamily(ctx, authdb.RevokeRefreshFamilyParams{FamilyID: fam, RevokedAt: &now})
 	return translate(err, nil)
 }
 
 // DeleteExpired removes codes and refresh tokens past their expiry.
 func (g *GrantStore) DeleteExpired(ctx context.Context, now time.Time) error {
-	return translate(g.q.DeleteExpiredGrants(ctx, now), nil)
+	return translate(queries(ctx, g.q).DeleteExpiredGrants(ctx, now), nil)
 }
 
 func refreshFromRow(r authdb.OauthRefreshToken) domain.RefreshToken {

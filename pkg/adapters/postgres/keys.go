@@ -57,7 +57,7 @@ func NewSigningKeyStore(pool *pgxpool.Pool, kek []byte) (*SigningKeyStore, error
 // Rotate stores k and retires the other active keys in one transaction.
 func (s *SigningKeyStore) Rotate(ctx context.Context, k domain.SigningKey, publishUntil time.Time) error {
 	blob := s.seal(k)
-	return translate(pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	return translate(pgx.BeginFunc(ctx, beginner(ctx, s.pool), func(tx pgx.Tx) error {
 		q := s.q.WithTx(tx)
 		if err := q.InsertSigningKey(ctx, authdb.InsertSigningKeyParams{Kid: k.ID, PrivateKey: blob, CreatedAt: k.CreatedAt}); err != nil {
 			return err
@@ -69,7 +69,7 @@ func (s *SigningKeyStore) Rotate(ctx context.Context, k domain.SigningKey, publi
 
 // Published returns the active key and retired keys still published.
 func (s *SigningKeyStore) Published(ctx context.Context, now time.Time) ([]domain.SigningKey, error) {
-	rows, err := s.q.PublishedSigningKeys(ctx, now)
+	rows, err := queries(ctx, s.q).PublishedSigningKeys(ctx, now)
 	if err != nil {
 		return nil, translate(err, nil)
 	}

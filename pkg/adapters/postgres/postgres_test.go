@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
-	"math/rand/v2"
+	"errors"
 	"testing"
 	"time"
 
@@ -15,8 +15,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/pkg/ports/portstest"
 	"github.com/lattice-platform/lattice/pkg/testinfra"
-	"github.com/lattice-platform/lattice/services/analytics/app"
-	analyticsdomain "github.com/lattice-platform/lattice/services/analytics/domain"
+	"github.com/lattice-platform/lattice/services/analytics/app/storebench"
 	"github.com/lattice-platform/lattice/services/auth/domain"
 	schema "github.com/lattice-platform/lattice/sql"
 )
@@ -168,135 +167,98 @@ func TestAuditLog(t *testing.T) {
 // and reorders rows with SQL, as an intruder with database access would,
 // and checks verification names the first broken entry each time.
 func TestAuditVerifyCatchesTamperingInTheDatabase(t *testing.T) {
-	ctx := context.Background()
-	pub, key, err := ed25519.GenerateKey(nil)
-	require.NoError(t, err)
-	keys := map[string]ed25519.PublicKey{"k1": pub}
-	cases := map[string]struct {
-		sql string
-		at  int64
-	}{
-		"altered row":    {`UPDATE audit_log SET canonical = '{"actor":"mallory"}' WHERE seq = 4`, 4},
-		"deleted row":    {`DELETE FROM audit_log WHERE seq = 6`, 6},
-		"inserted row":   {`UPDATE audit_log SET seq = -(seq + 1) WHERE seq >= 3; UPDATE audit_log SET seq = -seq WHERE seq < 0; INSERT INTO audit_log SELECT 3, 'forged', now(), 'x', 'y', 'z', '{"forged":true}', hash FROM audit_log WHERE seq = 4`, 3},
-		"reordered rows": {`UPDATE audit_log SET seq = -5 WHERE seq = 5; UPDATE audit_log SET seq = 5 WHERE seq = 6; UPDATE audit_log SET seq = 6 WHERE seq = -5`, 5},
-		"truncated tail": {`DELETE FROM audit_log WHERE seq > 8`, 10},
-	}
-	for name, c := range cases {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			pool := setupAnalytics(t)
-			l := postgres.NewAuditLog(pool)
-			_, head, err := l.Append(ctx, portstest.AuditEvents(10, "alice"))
-			require.NoError(t, err)
-			require.NoError(t, l.AddCheckpoint(ctx, analyticsdomain.SignCheckpoint(head, time.Now(), "k1", key)))
-			_, err = pool.Exec(ctx, c.sql)
-			require.NoError(t, err)
-			prev, entries, err := l.Entries(ctx, 1, 10)
-			require.NoError(t, err)
-			cps, err := l.Checkpoints(ctx, 1, 10)
-			require.NoError(t, err)
-			brk := analyticsdomain.Verify(prev, 1, entries, cps, keys)
-			require.NotNil(t, brk)
-			require.Equal(t, c.at, brk.Seq, brk.Reason)
-		})
-	}
+	portstest.AuditTampering(t, map[string]portstest.AuditTamper{
+		"altered row":    {Statements: []string{`UPDATE audit_log SET canonical = '{"actor":"mallory"}' WHERE seq = 4`}, At: 4},
+		"deleted row":    {Statements: []string{`DELETE FROM audit_log WHERE seq = 6`}, At: 6},
+		"inserted row":   {Statements: []string{`UPDATE audit_log SET seq = -(seq + 1) WHERE seq >= 3`, `UPDATE audit_log SET seq = -seq WHERE seq < 0`, `INSERT INTO audit_log SELECT 3, 'forged', now(), 'x', 'y', 'z', '{"forged":true}', hash FROM audit_log WHERE seq = 4`}, At: 3},
+		"reordered rows": {Statements: []string{`UPDATE audit_log SET seq = -5 WHERE seq = 5`, `UPDATE audit_log SET seq = 5 WHERE seq = 6`, `UPDATE audit_log SET seq = 6 WHERE seq = -5`}, At: 5},
+		"truncated tail": {Statements: []string{`DELETE FROM audit_log WHERE seq > 8`}, At: 10},
+	}, func(t *testing.T) (ports.AuditLog, func(context.Context, string) error) {
+		pool := setupAnalytics(t)
+		return postgres.NewAuditLog(pool), func(ctx context.Context, stmt string) error { _, err := pool.Exec(ctx, stmt); return err }
+	})
 }
 
 func TestUsageStore(t *testing.T) {
 	portstest.UsageStore(t, func(t *testing.T) ports.UsageStore { return postgres.NewUsageStore(setupAnalytics(t)) })
 }
 
-// BenchmarkUsageIngest measures batched ingestion (5,000 records per
-// batch, over five minutes of traffic with ~1,000 distinct roll-up keys)
-// into raw records and roll-ups.
+// The analytics store benchmarks (storebench) on PostgreSQL.
+
+func setupAnalyticsBench(b *testing.B) *pgxpool.Pool {
+	pool, err := postgres.Open(context.Background(), testinfra.Postgres(b))
+	require.NoError(b, err)
+	b.Cleanup(pool.Close)
+	require.NoError(b, postgres.Migrate(pool, schema.Analytics, "analytics/migrations"))
+	return pool
+}
+
 func BenchmarkUsageIngest(b *testing.B) {
-	ctx := context.Background()
-	pool, err := postgres.Open(ctx, testinfra.Postgres(b))
-	require.NoError(b, err)
-	b.Cleanup(pool.Close)
-	require.NoError(b, postgres.Migrate(pool, schema.Analytics, "analytics/migrations"))
-	s := postgres.NewUsageStore(pool)
-	rng := rand.New(rand.NewPCG(9, 9))
-	start := time.Now().UTC().Truncate(time.Minute)
-	total := 0
-	for b.Loop() {
-		batch := portstest.UsageRecords(rng, 5000, start)
-		n, err := s.Ingest(ctx, batch)
-		require.NoError(b, err)
-		total += n
-	}
-	b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "records/s")
+	storebench.Ingest(b, postgres.NewUsageStore(setupAnalyticsBench(b)))
 }
 
-// BenchmarkAuditVerify measures reading and verifying the audit chain from
-// PostgreSQL: 20,000 entries per operation, in pages of 10,000.
 func BenchmarkAuditVerify(b *testing.B) {
-	ctx := context.Background()
-	pool, err := postgres.Open(ctx, testinfra.Postgres(b))
-	require.NoError(b, err)
-	b.Cleanup(pool.Close)
-	require.NoError(b, postgres.Migrate(pool, schema.Analytics, "analytics/migrations"))
-	l := postgres.NewAuditLog(pool)
-	for range 20 {
-		_, _, err := l.Append(ctx, portstest.AuditEvents(1000, "bench"))
-		require.NoError(b, err)
-	}
-	entries := 0
-	for b.Loop() {
-		for lo := int64(1); lo <= 20000; lo += 10000 {
-			prev, page, err := l.Entries(ctx, lo, lo+9999)
-			require.NoError(b, err)
-			require.Nil(b, analyticsdomain.Verify(prev, lo, page, nil, nil))
-			entries += len(page)
-		}
-	}
-	b.ReportMetric(float64(entries)/b.Elapsed().Seconds(), "entries/s")
+	storebench.Verify(b, postgres.NewAuditLog(setupAnalyticsBench(b)))
 }
 
-// BenchmarkUsageReports measures report latency over 10,000,000 usage
-// records spread over 30 days (ingested once, in batches of 5,000, which
-// takes a few minutes): reports read the hour and day roll-ups.
+// BenchmarkUsageReports takes a few minutes to ingest its 10,000,000
+// records before it measures.
 func BenchmarkUsageReports(b *testing.B) {
+	storebench.Reports(b, postgres.NewUsageStore(setupAnalyticsBench(b)))
+}
+
+// TestChangesAndTheirEventsCommitTogether checks the transactional outbox:
+// a change and its event both commit, or (on any error) neither does —
+// also for repositories that open their own transaction inside (grants).
+func TestChangesAndTheirEventsCommitTogether(t *testing.T) {
 	ctx := context.Background()
-	pool, err := postgres.Open(ctx, testinfra.Postgres(b))
-	require.NoError(b, err)
-	b.Cleanup(pool.Close)
-	require.NoError(b, postgres.Migrate(pool, schema.Analytics, "analytics/migrations"))
-	store := postgres.NewUsageStore(pool)
-	rng := rand.New(rand.NewPCG(10, 10))
-	end := time.Now().UTC().Truncate(24 * time.Hour)
-	start := end.AddDate(0, 0, -30)
-	const total, batch = 10_000_000, 5000
-	t0 := time.Now()
-	for n := 0; n < total; n += batch {
-		records := portstest.UsageRecords(rng, batch, start)
-		for i := range records { // spread over the 30 days
-			records[i].Time = start.Add(time.Duration(rng.Int64N(int64(30 * 24 * time.Hour))))
+	pool := setup(t)
+	tx := postgres.NewTransactor(pool)
+	users, grants, outbox := postgres.NewUserRepository(pool), postgres.NewGrantStore(pool), postgres.NewOutbox(pool)
+	ts := time.Now().UTC().Truncate(time.Microsecond)
+	user := func(email string) domain.User {
+		return domain.User{ID: newID(t), Email: email, DisplayName: "T", Role: domain.RoleUser, PasswordHash: "x", CreatedAt: ts, UpdatedAt: ts}
+	}
+	event := func() ports.Event {
+		return ports.Event{ID: newID(t), Subject: "audit.auth", Payload: []byte(`{"n":1}`)}
+	}
+
+	kept, keptEvent := user("kept@example.com"), event()
+	require.NoError(t, tx.InTx(ctx, func(ctx context.Context) error {
+		if err := users.Create(ctx, kept); err != nil {
+			return err
 		}
-		_, err := store.Ingest(ctx, records)
-		require.NoError(b, err)
-	}
-	b.Logf("ingested %d records in %s (%.0f records/s)", total, time.Since(t0).Round(time.Second), total/time.Since(t0).Seconds())
-	svc := app.New(app.Deps{Usage: store})
-	admin := analyticsdomain.Caller{Subject: "root", Scopes: []string{analyticsdomain.ScopeAdmin}}
-	user := analyticsdomain.Caller{Subject: "u1", Scopes: []string{analyticsdomain.ScopeRead}}
-	for _, c := range []struct {
-		name   string
-		caller analyticsdomain.Caller
-		q      app.UsageQuery
-	}{
-		{"30d-by-day-route", admin, app.UsageQuery{From: start, To: end, Granularity: analyticsdomain.Day, GroupBy: "route"}},
-		{"30d-by-hour", admin, app.UsageQuery{From: start, To: end, Granularity: analyticsdomain.Hour}},
-		{"30d-by-hour-one-user", user, app.UsageQuery{From: start, To: end, Granularity: analyticsdomain.Hour}},
-		{"1d-by-minute", admin, app.UsageQuery{From: end.AddDate(0, 0, -1), To: end, Granularity: analyticsdomain.Minute}},
-	} {
-		b.Run(c.name, func(b *testing.B) {
-			for b.Loop() {
-				points, err := svc.UsageReport(ctx, c.caller, c.q)
-				require.NoError(b, err)
-				require.NotEmpty(b, points)
-			}
-		})
-	}
+		return outbox.Add(ctx, keptEvent)
+	}))
+	lost := user("lost@example.com")
+	boom := errors.New("boom")
+	err := tx.InTx(ctx, func(ctx context.Context) error {
+		if err := users.Create(ctx, lost); err != nil {
+			return err
+		}
+		if err := outbox.Add(ctx, event()); err != nil {
+			return err
+		}
+		if err := grants.RevokeFamily(ctx, newID(t), ts); err != nil { // a nested transaction (savepoint)
+			return err
+		}
+		return boom
+	})
+	require.ErrorIs(t, err, boom)
+	_, err = users.ByID(ctx, lost.ID)
+	require.ErrorIs(t, err, domain.ErrUserNotFound, "the change rolled back with its event")
+	_, err = users.ByID(ctx, kept.ID)
+	require.NoError(t, err)
+
+	pending, err := outbox.Pending(ctx, 10)
+	require.NoError(t, err)
+	require.Len(t, pending, 1)
+	require.Equal(t, keptEvent, pending[0].Event)
+	require.NoError(t, outbox.MarkSent(ctx, []int64{pending[0].Seq}, ts))
+	pending, err = outbox.Pending(ctx, 10)
+	require.NoError(t, err)
+	require.Empty(t, pending)
+	n, err := outbox.DeleteSent(ctx, ts.Add(time.Second))
+	require.NoError(t, err)
+	require.EqualValues(t, 1, n)
 }

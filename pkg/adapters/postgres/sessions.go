@@ -31,7 +31,7 @@ func (st *SessionStore) Create(ctx context.Context, s domain.Session) error {
 	if err != nil {
 		return err
 	}
-	return translate(st.q.InsertSession(ctx, authdb.InsertSessionParams{
+	return translate(queries(ctx, st.q).InsertSession(ctx, authdb.InsertSessionParams{
 		ID: id, UserID: uid, TokenHash: s.TokenHash, UserAgent: s.UserAgent, Ip: s.IP,
 		CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt,
 	}), nil)
@@ -39,7 +39,7 @@ func (st *SessionStore) Create(ctx context.Context, s domain.Session) error {
 
 // ByTokenHash returns the live session with hash.
 func (st *SessionStore) ByTokenHash(ctx context.Context, hash []byte, now time.Time) (domain.Session, error) {
-	row, err := st.q.SessionByTokenHash(ctx, authdb.SessionByTokenHashParams{TokenHash: hash, ExpiresAt: now})
+	row, err := queries(ctx, st.q).SessionByTokenHash(ctx, authdb.SessionByTokenHashParams{TokenHash: hash, ExpiresAt: now})
 	if err != nil {
 		return domain.Session{}, translate(err, domain.ErrSessionNotFound)
 	}
@@ -52,7 +52,7 @@ func (st *SessionStore) ListByUser(ctx context.Context, userID string, now time.
 	if err != nil {
 		return []domain.Session{}, nil
 	}
-	rows, err := st.q.ListSessionsByUser(ctx, authdb.ListSessionsByUserParams{UserID: uid, ExpiresAt: now})
+	rows, err := queries(ctx, st.q).ListSessionsByUser(ctx, authdb.ListSessionsByUserParams{UserID: uid, ExpiresAt: now})
 	if err != nil {
 		return nil, translate(err, nil)
 	}
@@ -70,7 +70,7 @@ func (st *SessionStore) Delete(ctx context.Context, userID, id string) error {
 	if err1 != nil || err2 != nil {
 		return domain.ErrSessionNotFound
 	}
-	n, err := st.q.DeleteSession(ctx, authdb.DeleteSessionParams{ID: sid, UserID: uid})
+	n, err := queries(ctx, st.q).DeleteSession(ctx, authdb.DeleteSessionParams{ID: sid, UserID: uid})
 	if err != nil {
 		return translate(err, nil)
 	}
@@ -83,7 +83,7 @@ func (st *SessionStore) Delete(ctx context.Context, userID, id string) error {
 // DeleteExpired removes sessions that ended before now; the service calls it
 // periodically so the table does not grow without bound.
 func (st *SessionStore) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
-	n, err := st.q.DeleteExpiredSessions(ctx, now)
+	n, err := queries(ctx, st.q).DeleteExpiredSessions(ctx, now)
 	return n, translate(err, nil)
 }
 

@@ -24,7 +24,7 @@ func NewLoginThrottle(pool *pgxpool.Pool) *LoginThrottle { return &LoginThrottle
 
 // LockedUntil returns the end of key's lockout, or zero.
 func (l *LoginThrottle) LockedUntil(ctx context.Context, key string, now time.Time) (time.Time, error) {
-	row, err := l.q.ThrottleState(ctx, key)
+	row, err := queries(ctx, l.q).ThrottleState(ctx, key)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return time.Time{}, nil // never failed
 	}
@@ -39,7 +39,7 @@ func (l *LoginThrottle) LockedUntil(ctx context.Context, key string, now time.Ti
 
 // Fail counts one failure and returns the lockout it caused, if any.
 func (l *LoginThrottle) Fail(ctx context.Context, key string, p domain.ThrottlePolicy, now time.Time) (time.Time, error) {
-	row, err := l.q.RecordLoginFailure(ctx, authdb.RecordLoginFailureParams{
+	row, err := queries(ctx, l.q).RecordLoginFailure(ctx, authdb.RecordLoginFailureParams{
 		Key: key, Now: now, MaxFailures: int32(p.MaxFailures),
 		LockUntil: now.Add(p.Lockout), WindowFloor: now.Add(-p.Window),
 	})
@@ -54,5 +54,5 @@ func (l *LoginThrottle) Fail(ctx context.Context, key string, p domain.ThrottleP
 
 // Reset forgets key.
 func (l *LoginThrottle) Reset(ctx context.Context, key string) error {
-	return translate(l.q.ClearThrottle(ctx, key), nil)
+	return translate(queries(ctx, l.q).ClearThrottle(ctx, key), nil)
 }

@@ -1,10 +1,8 @@
 package postgres
 
 import (
-	"cmp"
 	"context"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -15,6 +13,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/pkg/sketch"
 	"github.com/lattice-platform/lattice/services/analytics/domain"
+	"github.com/lattice-platform/lattice/services/analytics/series"
 )
 
 // UsageStore is the PostgreSQL ports.UsageStore: raw records with the
@@ -100,7 +99,7 @@ func (s *UsageStore) Ingest(ctx context.Context, records []domain.UsageRecord) (
 		for k := range byKey {
 			keys = append(keys, k)
 		}
-		slices.SortFunc(keys, compareKeys)
+		slices.SortFunc(keys, domain.CompareKeys)
 		var rp analyticsdb.ReadRollupsParams
 		for _, k := range keys {
 			rp.Steps, rp.Buckets = append(rp.Steps, string(k.Step)), append(rp.Buckets, k.Start)
@@ -194,11 +193,6 @@ func (s *UsageStore) ResourceReads(ctx context.Context, resourceID string, since
 	return n, translate(err, nil)
 }
 
-func compareKeys(a, b domain.RollupKey) int {
-	return cmp.Or(strings.Compare(string(a.Step), string(b.Step)), a.Start.Compare(b.Start), strings.Compare(a.Route, b.Route), strings.Compare(a.Method, b.Method),
-		cmp.Compare(a.StatusClass, b.StatusClass), strings.Compare(a.Identity, b.Identity), strings.Compare(a.ClientID, b.ClientID))
-}
-
 // Rollups returns roll-ups of one step in a range.
 func (s *UsageStore) Rollups(ctx context.Context, step domain.Granularity, since, until time.Time, identity string) ([]domain.Rollup, error) {
 	rows, err := s.q.Rollups(ctx, analyticsdb.RollupsParams{Step: string(step), Since: since.UTC(), Until: until.UTC(), Identity: identity})
@@ -240,4 +234,14 @@ func (s *UsageStore) Expire(ctx context.Context, rawCutoff, rollupCutoff time.Ti
 	}
 	_, err = s.q.DeleteResourceReadsBefore(ctx, pgtype.Date{Time: rollupCutoff.UTC().Truncate(24 * time.Hour), Valid: true})
 	return raw, rollups, translate(err, nil)
+}
+
+// Series merges the roll-ups per bucket and group in Go: PostgreSQL cannot
+// merge the sketches.
+func (s *UsageStore) Series(ctx context.Context, step domain.Granularity, since, until time.Time, identity string, g domain.Grouping) ([]domain.Rollup, error) {
+	rollups, err := s.Rollups(ctx, step, since, until, identity)
+	if err != nil {
+		return nil, err
+	}
+	return series.Merge(rollups, g)
 }

@@ -28,7 +28,7 @@ func (r *UserRepository) Create(ctx context.Context, u domain.User) error {
 	if err != nil {
 		return err
 	}
-	err = r.q.InsertUser(ctx, authdb.InsertUserParams{
+	err = queries(ctx, r.q).InsertUser(ctx, authdb.InsertUserParams{
 		ID: id, Email: u.Email, DisplayName: u.DisplayName, Role: string(u.Role),
 		PasswordHash: u.PasswordHash, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
 	})
@@ -44,7 +44,7 @@ func (r *UserRepository) ByID(ctx context.Context, id string) (domain.User, erro
 	if err != nil {
 		return domain.User{}, domain.ErrUserNotFound
 	}
-	row, err := r.q.UserByID(ctx, uid)
+	row, err := queries(ctx, r.q).UserByID(ctx, uid)
 	if err != nil {
 		return domain.User{}, translate(err, domain.ErrUserNotFound)
 	}
@@ -53,7 +53,7 @@ func (r *UserRepository) ByID(ctx context.Context, id string) (domain.User, erro
 
 // ByEmail returns the user or domain.ErrUserNotFound.
 func (r *UserRepository) ByEmail(ctx context.Context, email string) (domain.User, error) {
-	row, err := r.q.UserByEmail(ctx, email)
+	row, err := queries(ctx, r.q).UserByEmail(ctx, email)
 	if err != nil {
 		return domain.User{}, translate(err, domain.ErrUserNotFound)
 	}
@@ -69,7 +69,7 @@ func (r *UserRepository) List(ctx context.Context, after string, limit int) ([]d
 			return nil, err
 		}
 	}
-	rows, err := r.q.ListUsersAfter(ctx, authdb.ListUsersAfterParams{ID: from, Limit: int32(limit)})
+	rows, err := queries(ctx, r.q).ListUsersAfter(ctx, authdb.ListUsersAfterParams{ID: from, Limit: int32(limit)})
 	if err != nil {
 		return nil, translate(err, nil)
 	}

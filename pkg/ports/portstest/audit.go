@@ -114,3 +114,42 @@ func AuditLog(t *testing.T, newLog func(t *testing.T) ports.AuditLog) {
 		require.Len(t, window, 4, "a[1], a[2] and b[1], b[2]: since is inclusive, until exclusive")
 	})
 }
+
+// AuditTamper is one way an intruder with database access changes a log
+// of ten entries checkpointed at its head: statements run directly on the
+// store, and the first entry verification must then name.
+type AuditTamper struct {
+	Statements []string
+	At         int64
+}
+
+// AuditTampering checks that verification catches each tampering: exec
+// runs one statement on the store behind newLog's log.
+func AuditTampering(t *testing.T, cases map[string]AuditTamper, newLog func(t *testing.T) (ports.AuditLog, func(ctx context.Context, stmt string) error)) {
+	ctx := context.Background()
+	pub, key, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	keys := map[string]ed25519.PublicKey{"k1": pub}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			l, exec := newLog(t)
+			_, head, err := l.Append(ctx, AuditEvents(10, "alice"))
+			require.NoError(t, err)
+			require.NoError(t, l.AddCheckpoint(ctx, domain.SignCheckpoint(head, now(), "k1", key)))
+			prev, entries, err := l.Entries(ctx, 1, 10)
+			require.NoError(t, err)
+			require.Nil(t, domain.Verify(prev, 1, entries, nil, keys), "intact before tampering")
+			for _, stmt := range c.Statements {
+				require.NoError(t, exec(ctx, stmt), stmt)
+			}
+			prev, entries, err = l.Entries(ctx, 1, 10)
+			require.NoError(t, err)
+			cps, err := l.Checkpoints(ctx, 1, 10)
+			require.NoError(t, err)
+			brk := domain.Verify(prev, 1, entries, cps, keys)
+			require.NotNil(t, brk, "tampering went unnoticed")
+			require.Equal(t, c.At, brk.Seq, brk.Reason)
+		})
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/pkg/sketch"
 	"github.com/lattice-platform/lattice/services/analytics/domain"
+	"github.com/lattice-platform/lattice/services/analytics/series"
 )
 
 // UsageRecords makes n records spread over a few minutes, routes,
@@ -110,6 +111,35 @@ func UsageStore(t *testing.T, newStore func(t *testing.T) ports.UsageStore) {
 				sum += r.Requests
 			}
 			require.EqualValues(t, 1000, sum, "step %s", step)
+		}
+
+		// Series are the roll-ups merged per bucket and group, for every
+		// grouping and for one identity.
+		for _, identity := range []string{"", "u2"} {
+			all, err := s.Rollups(ctx, domain.Minute, start, start.Add(10*time.Minute), identity)
+			require.NoError(t, err)
+			for _, g := range []domain.Grouping{domain.NoGrouping, domain.ByRoute, domain.ByIdentity, domain.ByClient, domain.ByStatus} {
+				want, err := series.Merge(all, g)
+				require.NoError(t, err)
+				got, err := s.Series(ctx, domain.Minute, start, start.Add(10*time.Minute), identity, g)
+				require.NoError(t, err)
+				require.Len(t, got, len(want), "grouping %q", g)
+				for i := range want {
+					require.Equal(t, want[i].Key, got[i].Key, "grouping %q", g)
+					require.Equal(t, want[i].Requests, got[i].Requests)
+					require.Equal(t, want[i].Errors, got[i].Errors)
+					require.Equal(t, want[i].BytesIn, got[i].BytesIn)
+					require.Equal(t, want[i].BytesOut, got[i].BytesOut)
+					w, err := sketch.Decode(want[i].Latency)
+					require.NoError(t, err)
+					have, err := sketch.Decode(got[i].Latency)
+					require.NoError(t, err)
+					require.Equal(t, w.Count(), have.Count())
+					for _, q := range []float64{0.5, 0.95, 0.99} {
+						require.InDelta(t, w.Quantile(q), have.Quantile(q), 1e-9)
+					}
+				}
+			}
 		}
 
 		mine, err := s.Rollups(ctx, domain.Minute, start, start.Add(10*time.Minute), "u1")

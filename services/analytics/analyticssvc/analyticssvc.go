@@ -1,18 +1,19 @@
-// Package analyticssvc wires the analytics service on PostgreSQL (created
-// and migrated on start): the USAGE and AUDIT consumers, checkpoint
+// Package analyticssvc wires the analytics service on ClickHouse when one
+// is configured, or PostgreSQL (either created and migrated on start): the USAGE and AUDIT consumers, checkpoint
 // signing and retention in the background, and the HTTP API.
 package analyticssvc
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"log/slog"
 	"net/http"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/lattice-platform/lattice/pkg/adapters/clickhouse"
 	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
 	"github.com/lattice-platform/lattice/pkg/adapters/postgres"
 	"github.com/lattice-platform/lattice/pkg/adapters/resourceapi"
@@ -40,6 +41,7 @@ const (
 // Config is the analytics service's configuration.
 type Config struct {
 	DatabaseURL     string // PostgreSQL; the database is created if missing
+	ClickHouseURL   string // ClickHouse over HTTP; when set, it is the store and DatabaseURL is unused
 	Verifier        ports.TokenVerifier
 	ResourceURL     string // the resource service, asked what a caller may read
 	JetStream       jetstream.JetStream
@@ -52,11 +54,11 @@ type Config struct {
 
 // Service is a wired analytics service.
 type Service struct {
-	App  *app.Service
-	HTTP httpserver.Service
-	pool *pgxpool.Pool
-	cfg  Config
-	log  *slog.Logger
+	App   *app.Service
+	HTTP  httpserver.Service
+	close func()
+	cfg   Config
+	log   *slog.Logger
 }
 
 // New connects, migrates and builds the service.
@@ -73,45 +75,38 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	if cfg.BatchSize == 0 {
 		cfg.BatchSize = 5000
 	}
-	if err := postgres.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
-		return nil, err
-	}
-	pool, err := postgres.Open(ctx, cfg.DatabaseURL)
+	st, err := openStores(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	if err := postgres.Migrate(pool, schema.Analytics, "analytics/migrations"); err != nil {
-		pool.Close()
-		return nil, err
-	}
-	audit := postgres.NewAuditLog(pool)
-	keyID, key, pubs, err := audit.SigningKeys(ctx, cfg.SigningKeySeed)
+	keyID, key, pubs, err := st.keys(ctx, cfg.SigningKeySeed)
 	if err != nil {
-		pool.Close()
+		st.close()
 		return nil, err
 	}
 	plain := &http.Client{Timeout: 10 * time.Second}
 	resources, err := resourceapi.New(cfg.ResourceURL, plain, plain)
 	if err != nil {
-		pool.Close()
+		st.close()
 		return nil, err
 	}
-	svc := app.New(app.Deps{Usage: postgres.NewUsageStore(pool), Audit: audit, Access: resources, SigningKey: key, KeyID: keyID, VerifyKeys: pubs})
+	svc := app.New(app.Deps{Usage: st.usage, Audit: st.audit, Access: resources, SigningKey: key, KeyID: keyID, VerifyKeys: pubs})
 	api, err := httpapi.Handler(svc, cfg.Verifier)
 	if err != nil {
-		pool.Close()
+		st.close()
 		return nil, err
 	}
 	metrics := observe.NewMetrics(Name)
 	for stream, durable := range map[string]string{"USAGE": UsageConsumer, "AUDIT": AuditConsumer} {
 		if err := natsjs.RegisterLag(metrics.Registry, cfg.JetStream, stream, durable); err != nil {
-			pool.Close()
+			st.close()
 			return nil, err
 		}
 	}
-	return &Service{App: svc, pool: pool, cfg: cfg, log: log,
+	st.checks["nats"] = natsjs.Ping(cfg.JetStream)
+	return &Service{App: svc, close: st.close, cfg: cfg, log: log,
 		HTTP: httpserver.Service{Name: Name, API: api, Metrics: metrics, Logger: log,
-			Checks: health.Checks{"postgres": postgres.Ping(pool), "nats": natsjs.Ping(cfg.JetStream)}}}, nil
+			Checks: st.checks}}, nil
 }
 
 // Run consumes usage and audit events, signs checkpoints and applies
@@ -201,4 +196,44 @@ func (s *Service) appendAudit(ctx context.Context, batch []ports.Event) error {
 }
 
 // Close releases the database.
-func (s *Service) Close() { s.pool.Close() }
+func (s *Service) Close() { s.close() }
+
+// stores are the analytics store's adapters on one database.
+type stores struct {
+	usage  ports.UsageStore
+	audit  ports.AuditLog
+	keys   func(ctx context.Context, seed []byte) (string, ed25519.PrivateKey, map[string]ed25519.PublicKey, error)
+	checks health.Checks
+	close  func()
+}
+
+// openStores opens, creates and migrates ClickHouse when configured,
+// PostgreSQL otherwise.
+func openStores(ctx context.Context, cfg Config) (stores, error) {
+	if cfg.ClickHouseURL != "" {
+		c, err := clickhouse.New(cfg.ClickHouseURL)
+		if err != nil {
+			return stores{}, err
+		}
+		if err := c.Migrate(ctx, schema.ClickHouse, "clickhouse/analytics"); err != nil {
+			return stores{}, err
+		}
+		audit := clickhouse.NewAuditLog(c)
+		return stores{usage: clickhouse.NewUsageStore(c), audit: audit, keys: audit.SigningKeys,
+			checks: health.Checks{"clickhouse": c.Ping}, close: func() {}}, nil
+	}
+	if err := postgres.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
+		return stores{}, err
+	}
+	pool, err := postgres.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return stores{}, err
+	}
+	if err := postgres.Migrate(pool, schema.Analytics, "analytics/migrations"); err != nil {
+		pool.Close()
+		return stores{}, err
+	}
+	audit := postgres.NewAuditLog(pool)
+	return stores{usage: postgres.NewUsageStore(pool), audit: audit, keys: audit.SigningKeys,
+		checks: health.Checks{"postgres": postgres.Ping(pool)}, close: pool.Close}, nil
+}

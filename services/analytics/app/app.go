@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/gowebpki/jcs"
@@ -21,6 +20,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/pkg/sketch"
 	"github.com/lattice-platform/lattice/services/analytics/domain"
+	"github.com/lattice-platform/lattice/services/analytics/series"
 )
 
 // Deps are the adapters and keys the use cases need.
@@ -68,27 +68,6 @@ type Point struct {
 	P50, P95, P99     float64 // latency in ms
 }
 
-func groupOf(k domain.RollupKey, by string) (string, error) {
-	switch by {
-	case "":
-		return "", nil
-	case "route":
-		return k.Route, nil
-	case "identity":
-		return k.Identity, nil
-	case "client":
-		return k.ClientID, nil
-	case "status":
-		return strconv.Itoa(k.StatusClass) + "xx", nil
-	}
-	return "", fault.InvalidField("group_by", "must be route, identity, client or status")
-}
-
-type acc struct {
-	p   Point
-	lat sketch.Sketch
-}
-
 // UsageReport returns the roll-ups of the requested granularity whose
 // UTC-aligned buckets overlap [From, To), merged per group. A user sees
 // their own usage; an admin sees everyone's. No raw record is read, and a
@@ -101,55 +80,35 @@ func (s *Service) UsageReport(ctx context.Context, c domain.Caller, q UsageQuery
 	if err := domain.CheckRange(q.From, q.To, q.Granularity); err != nil {
 		return nil, err
 	}
-	if _, err := groupOf(domain.RollupKey{}, q.GroupBy); err != nil {
-		return nil, err
-	}
-	step, _ := q.Granularity.Step()
-	rollups, err := s.deps.Usage.Rollups(ctx, q.Granularity, q.From.UTC().Truncate(step), q.To, identity)
+	g, err := domain.ParseGrouping(q.GroupBy)
 	if err != nil {
 		return nil, err
 	}
-	type bucket struct {
-		start time.Time
-		group string
+	step, _ := q.Granularity.Step()
+	rows, err := s.deps.Usage.Series(ctx, q.Granularity, q.From.UTC().Truncate(step), q.To, identity, g)
+	if err != nil {
+		return nil, err
 	}
-	buckets := map[bucket]*acc{}
-	for _, r := range rollups {
-		g, _ := groupOf(r.Key, q.GroupBy)
-		start := r.Key.Start
-		b := bucket{start, g}
-		a, ok := buckets[b]
-		if !ok {
-			a = &acc{p: Point{Start: start, Group: g}, lat: sketch.New()}
-			buckets[b] = a
-		}
-		if err := add(a, r); err != nil {
+	out := make([]Point, 0, len(rows))
+	for _, r := range rows {
+		p, err := point(r, g)
+		if err != nil {
 			return nil, err
 		}
-	}
-	out := make([]Point, 0, len(buckets))
-	for _, a := range buckets {
-		out = append(out, a.finish())
+		out = append(out, p)
 	}
 	slices.SortFunc(out, func(x, y Point) int { return cmp.Or(x.Start.Compare(y.Start), cmp.Compare(x.Group, y.Group)) })
 	return out, nil
 }
 
-func add(a *acc, r domain.Rollup) error {
+// point is one series point with its latency percentiles.
+func point(r domain.Rollup, g domain.Grouping) (Point, error) {
 	lat, err := sketch.Decode(r.Latency)
 	if err != nil {
-		return fmt.Errorf("roll-up %v: %w", r.Key.Start, err)
+		return Point{}, fmt.Errorf("roll-up %v: %w", r.Key.Start, err)
 	}
-	a.p.Requests += r.Requests
-	a.p.Errors += r.Errors
-	a.p.BytesIn += r.BytesIn
-	a.p.BytesOut += r.BytesOut
-	return a.lat.Merge(lat)
-}
-
-func (a *acc) finish() Point {
-	a.p.P50, a.p.P95, a.p.P99 = a.lat.Quantile(0.5), a.lat.Quantile(0.95), a.lat.Quantile(0.99)
-	return a.p
+	return Point{Start: r.Key.Start, Group: g.Label(r.Key), Requests: r.Requests, Errors: r.Errors, BytesIn: r.BytesIn, BytesOut: r.BytesOut,
+		P50: lat.Quantile(0.5), P95: lat.Quantile(0.95), P99: lat.Quantile(0.99)}, nil
 }
 
 // TopResources ranks the most-read resources on the days from..to that
@@ -230,15 +189,24 @@ func (s *Service) UsageSummary(ctx context.Context, c domain.Caller, from, to ti
 	identity, _ := c.UsageIdentity()
 	g := span(from, to)
 	step, _ := g.Step()
-	rollups, err := s.deps.Usage.Rollups(ctx, g, from.UTC().Truncate(step), to, identity)
+	rows, err := s.deps.Usage.Series(ctx, g, from.UTC().Truncate(step), to, identity, domain.NoGrouping)
 	if err != nil {
 		return Summary{}, err
 	}
-	total := &acc{p: Point{Start: from}, lat: sketch.New()}
-	for _, r := range rollups {
-		if err := add(total, r); err != nil {
+	// One point over the whole range: the buckets' series merged.
+	for i := range rows {
+		rows[i].Key.Start = time.Time{}
+	}
+	all, err := series.Merge(rows, domain.NoGrouping)
+	if err != nil {
+		return Summary{}, err
+	}
+	total := Point{Start: from}
+	if len(all) == 1 {
+		if total, err = point(all[0], domain.NoGrouping); err != nil {
 			return Summary{}, err
 		}
+		total.Start = from
 	}
 	routes := map[string]Point{}
 	for _, p := range byRoute {
@@ -257,7 +225,7 @@ func (s *Service) UsageSummary(ctx context.Context, c domain.Caller, from, to ti
 	slices.SortFunc(top, func(x, y Point) int {
 		return cmp.Or(cmp.Compare(y.Requests, x.Requests), cmp.Compare(x.Group, y.Group))
 	})
-	return Summary{Total: total.finish(), TopRoutes: top[:min(10, len(top))]}, nil
+	return Summary{Total: total, TopRoutes: top[:min(10, len(top))]}, nil
 }
 
 // span is the coarsest granularity with few points over a range.

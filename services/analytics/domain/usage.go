@@ -1,6 +1,9 @@
 package domain
 
 import (
+	"cmp"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/lattice-platform/lattice/pkg/fault"
@@ -127,4 +130,65 @@ func ResourceRead(r UsageRecord) (string, bool) {
 type ResourceReads struct {
 	ResourceID string
 	Reads      int64
+}
+
+// Grouping is the dimension a usage series is split by; NoGrouping merges
+// every key of a bucket into one point.
+type Grouping string
+
+// The groupings reports offer.
+const (
+	NoGrouping Grouping = ""
+	ByRoute    Grouping = "route"
+	ByIdentity Grouping = "identity"
+	ByClient   Grouping = "client"
+	ByStatus   Grouping = "status"
+)
+
+// ParseGrouping checks a group_by value.
+func ParseGrouping(s string) (Grouping, error) {
+	switch g := Grouping(s); g {
+	case NoGrouping, ByRoute, ByIdentity, ByClient, ByStatus:
+		return g, nil
+	}
+	return "", fault.InvalidField("group_by", "must be route, identity, client or status")
+}
+
+// Coarsen keeps of k its step, bucket and g's dimension: the key of the
+// series point k is merged into.
+func (g Grouping) Coarsen(k RollupKey) RollupKey {
+	out := RollupKey{Step: k.Step, Start: k.Start}
+	switch g {
+	case ByRoute:
+		out.Route = k.Route
+	case ByIdentity:
+		out.Identity = k.Identity
+	case ByClient:
+		out.ClientID = k.ClientID
+	case ByStatus:
+		out.StatusClass = k.StatusClass
+	}
+	return out
+}
+
+// Label names k's group in a report ("2xx" for a status class).
+func (g Grouping) Label(k RollupKey) string {
+	switch g {
+	case ByRoute:
+		return k.Route
+	case ByIdentity:
+		return k.Identity
+	case ByClient:
+		return k.ClientID
+	case ByStatus:
+		return strconv.Itoa(k.StatusClass) + "xx"
+	}
+	return ""
+}
+
+// CompareKeys orders roll-up keys by step, bucket, then dimensions.
+func CompareKeys(a, b RollupKey) int {
+	return cmp.Or(strings.Compare(string(a.Step), string(b.Step)), a.Start.Compare(b.Start), strings.Compare(a.Route, b.Route),
+		strings.Compare(a.Method, b.Method), cmp.Compare(a.StatusClass, b.StatusClass), strings.Compare(a.Identity, b.Identity),
+		strings.Compare(a.ClientID, b.ClientID))
 }

@@ -39,7 +39,10 @@ func (s *Service) CreateAPIKey(ctx context.Context, p domain.Principal, in APIKe
 		ID: newID(), UserID: p.UserID, Name: in.Name, Prefix: secret[:domain.APIKeyDisplayPrefixLen],
 		Hash: domain.HashToken(secret), Scopes: in.Scopes, CreatedAt: now, ExpiresAt: in.ExpiresAt,
 	}
-	if err := s.deps.APIKeys.Create(ctx, k); err != nil {
+	err := s.audited(ctx, audit{actor: actorOf(p), action: "api_key.created", target: "api-key/" + k.ID,
+		details: map[string]any{"scopes": k.Scopes, "prefix": k.Prefix}},
+		func(ctx context.Context) error { return s.deps.APIKeys.Create(ctx, k) })
+	if err != nil {
 		return NewAPIKey{}, err
 	}
 	return NewAPIKey{Key: k, Secret: secret}, nil
@@ -58,7 +61,8 @@ func (s *Service) RevokeAPIKey(ctx context.Context, p domain.Principal, id strin
 	if p.UserID == "" {
 		return errNoUser
 	}
-	return s.deps.APIKeys.Revoke(ctx, p.UserID, id, s.deps.Clock.Now())
+	return s.audited(ctx, audit{actor: actorOf(p), action: "api_key.revoked", target: "api-key/" + id},
+		func(ctx context.Context) error { return s.deps.APIKeys.Revoke(ctx, p.UserID, id, s.deps.Clock.Now()) })
 }
 
 // liveAPIKey finds a live key and its owner, recording the use at most

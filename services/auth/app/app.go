@@ -30,6 +30,12 @@ type Deps struct {
 	// presented to its API.
 	Verifier ports.TokenVerifier
 	Clock    ports.Clock
+	// Tx and Outbox record audit events with the changes they report.
+	Tx     ports.Transactor
+	Outbox ports.EventOutbox
+	// EventsWritten, if set, is called after events are committed to the
+	// outbox, to wake the relay.
+	EventsWritten func()
 }
 
 // Options tune the use cases; zero values take the defaults.

@@ -2,7 +2,9 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +15,8 @@ import (
 	"github.com/lattice-platform/lattice/pkg/adapters/jose"
 	"github.com/lattice-platform/lattice/pkg/adapters/memory"
 	"github.com/lattice-platform/lattice/pkg/adapters/tokenverify"
+	"github.com/lattice-platform/lattice/pkg/events"
+	"github.com/lattice-platform/lattice/pkg/events/schema"
 	"github.com/lattice-platform/lattice/pkg/fault"
 	"github.com/lattice-platform/lattice/services/auth/app"
 	"github.com/lattice-platform/lattice/services/auth/domain"
@@ -31,6 +35,15 @@ const issuer = "https://auth.test"
 
 func setup(t *testing.T) (*app.Service, *clock) {
 	t.Helper()
+	svc, clk, _ := setupWithOutbox(t)
+	return svc, clk
+}
+
+// setupWithOutbox is setup that also returns the outbox the service writes
+// its audit events to.
+func setupWithOutbox(t *testing.T) (*app.Service, *clock, *memory.Outbox) {
+	t.Helper()
+	outbox := memory.NewOutbox()
 	clk := &clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
 	keys := memory.NewSigningKeyStore()
 	svc, err := app.New(app.Deps{
@@ -45,10 +58,12 @@ func setup(t *testing.T) (*app.Service, *clock) {
 		APIKeys:  memory.NewAPIKeyRepository(),
 		Verifier: tokenverify.New(tokenverify.Config{Issuer: issuer, Audience: "lattice",
 			Fetch: tokenverify.StoreKeys(keys, clk.Now), MinRefetch: time.Nanosecond, Now: clk.Now}),
-		Clock: clk,
+		Clock:  clk,
+		Tx:     memory.Transactor{},
+		Outbox: outbox,
 	}, app.Options{Issuer: issuer, SessionTTL: time.Hour})
 	require.NoError(t, err)
-	return svc, clk
+	return svc, clk, outbox
 }
 
 const pw = "correct horse battery"
@@ -223,4 +238,76 @@ func TestListUsersPagesForAdminsOnly(t *testing.T) {
 	require.True(t, fault.Of(err, fault.Forbidden))
 	_, err = svc.ListUsers(ctx, pa, "not-a-cursor!", 2)
 	require.True(t, fault.Of(err, fault.Invalid))
+}
+
+// TestSecurityActionsAreAudited walks through the auth service's
+// security-relevant actions and checks each left one audit event, with
+// its actor and target, in the outbox (in order, nothing extra).
+func TestSecurityActionsAreAudited(t *testing.T) {
+	ctx := context.Background()
+	svc, _, outbox := setupWithOutbox(t)
+	u := signUp(t, svc, "audit@example.com")
+	admin, err := svc.CreateAdmin(ctx, app.SignUpInput{Email: "root@example.com", Password: pw, DisplayName: "Root"})
+	require.NoError(t, err)
+	pa := domain.Principal{UserID: admin.ID, Role: admin.Role, Scopes: domain.RoleScopes(admin.Role)}
+
+	sess, err := svc.Login(ctx, app.LoginInput{Email: u.Email, Password: pw, IP: "10.0.0.1"})
+	require.NoError(t, err)
+	pu := domain.Principal{UserID: u.ID, Role: u.Role, Scopes: domain.RoleScopes(u.Role), SessionID: sess.Session.ID}
+	for range domain.DefaultAccountThrottle.MaxFailures {
+		_, err = svc.Login(ctx, app.LoginInput{Email: u.Email, Password: "wrong password!", IP: "10.0.0.2"})
+		require.Error(t, err)
+	}
+	_, err = svc.Login(ctx, app.LoginInput{Email: u.Email, Password: "wrong password!", IP: "10.0.0.2"})
+	require.Error(t, err, "locked: refused without another record")
+	key, err := svc.CreateAPIKey(ctx, pu, app.APIKeyInput{Name: "ci", Scopes: []domain.Scope{"resources:read"}})
+	require.NoError(t, err)
+	require.NoError(t, svc.RevokeAPIKey(ctx, pu, key.Key.ID))
+	c, err := svc.CreateClient(ctx, pa, app.ClientInput{Name: "svc", Type: domain.ClientConfidential,
+		GrantTypes: []string{domain.GrantClientCredentials}, Scopes: []domain.Scope{"resources:read"}})
+	require.NoError(t, err)
+	require.NoError(t, svc.DeleteClient(ctx, pa, c.Client.ID))
+	_, err = svc.RotateKeysAsAdmin(ctx, pa)
+	require.NoError(t, err)
+	require.NoError(t, svc.Logout(ctx, pu))
+
+	type rec struct{ actor, action, target string }
+	want := []rec{
+		{u.ID, "user.signed_up", "user/" + u.ID},
+		{"operator", "user.created", "user/" + admin.ID},
+		{u.ID, "login.succeeded", "session/" + sess.Session.ID},
+	}
+	for range domain.DefaultAccountThrottle.MaxFailures {
+		want = append(want, rec{"anonymous", "login.failed", "user/" + u.ID})
+	}
+	want = append(want,
+		rec{"system", "login.locked_out", "user/" + u.ID},
+		rec{u.ID, "api_key.created", "api-key/" + key.Key.ID},
+		rec{u.ID, "api_key.revoked", "api-key/" + key.Key.ID},
+		rec{admin.ID, "client.created", "client/" + c.Client.ID},
+		rec{admin.ID, "client.deleted", "client/" + c.Client.ID},
+		rec{admin.ID, "signing_key.rotated", ""},
+		rec{u.ID, "session.revoked", "session/" + sess.Session.ID},
+	)
+	var got []rec
+	for _, e := range outbox.Events() {
+		require.Equal(t, app.AuditSubject, e.Subject)
+		env, err := events.Decode(e.Payload)
+		require.NoError(t, err)
+		require.Equal(t, e.ID, env.ID)
+		require.Equal(t, app.Source, env.Source)
+		var r schema.AuditRecord
+		require.NoError(t, json.Unmarshal(env.Data, &r))
+		if r.Action == "signing_key.rotated" {
+			require.True(t, strings.HasPrefix(r.Target, "signing-key/"), r.Target)
+			r.Target = ""
+		}
+		// Signing keys are also created lazily by the system when a token is
+		// first signed; only the admin's rotation is expected here.
+		if r.Actor == "system" && r.Action == "signing_key.rotated" {
+			continue
+		}
+		got = append(got, rec{r.Actor, r.Action, r.Target})
+	}
+	require.Equal(t, want, got)
 }

@@ -32,12 +32,16 @@ func (s *Service) CreateClient(ctx context.Context, p domain.Principal, in Clien
 	if err := p.Require(ScopeClientsAdmin); err != nil {
 		return NewClient{}, err
 	}
-	return s.RegisterClient(ctx, in)
+	return s.registerClient(ctx, in, actorOf(p))
 }
 
 // RegisterClient registers a client without an authorization check; it is
 // for the operator's CLI.
 func (s *Service) RegisterClient(ctx context.Context, in ClientInput) (NewClient, error) {
+	return s.registerClient(ctx, in, actorOperator)
+}
+
+func (s *Service) registerClient(ctx context.Context, in ClientInput, actor string) (NewClient, error) {
 	c := domain.Client{
 		ID: newID(), Name: strings.TrimSpace(in.Name), Type: in.Type, RedirectURIs: in.RedirectURIs,
 		GrantTypes: in.GrantTypes, Scopes: in.Scopes, CreatedAt: s.deps.Clock.Now(),
@@ -53,7 +57,10 @@ func (s *Service) RegisterClient(ctx context.Context, in ClientInput) (NewClient
 		secret = randomToken("lcs_")
 		c.SecretHash = domain.HashToken(secret)
 	}
-	if err := s.deps.Clients.Create(ctx, c); err != nil {
+	err := s.audited(ctx, audit{actor: actor, action: "client.created", target: "client/" + c.ID,
+		details: map[string]any{"type": string(c.Type), "scopes": c.Scopes, "grant_types": c.GrantTypes}},
+		func(ctx context.Context) error { return s.deps.Clients.Create(ctx, c) })
+	if err != nil {
 		return NewClient{}, err
 	}
 	return NewClient{Client: c, Secret: secret}, nil
@@ -72,7 +79,8 @@ func (s *Service) DeleteClient(ctx context.Context, p domain.Principal, id strin
 	if err := p.Require(ScopeClientsAdmin); err != nil {
 		return err
 	}
-	return s.deps.Clients.Delete(ctx, id)
+	return s.audited(ctx, audit{actor: actorOf(p), action: "client.deleted", target: "client/" + id},
+		func(ctx context.Context) error { return s.deps.Clients.Delete(ctx, id) })
 }
 
 // ServiceClientID names the confidential client that Lattice's own
@@ -85,14 +93,17 @@ const ServiceClientID = "lattice-services"
 // it at start so a laptop install needs no set-up; deployments that run
 // services apart register a client with `lattice client create` instead.
 func (s *Service) ProvisionServiceClient(ctx context.Context) (string, error) {
-	if err := s.deps.Clients.Delete(ctx, ServiceClientID); err != nil && !errors.Is(err, domain.ErrClientNotFound) {
-		return "", err
-	}
 	secret := randomToken("lcs_")
 	c := domain.Client{ID: ServiceClientID, Name: "Lattice services (introspection)", Type: domain.ClientConfidential,
 		SecretHash: domain.HashToken(secret), GrantTypes: []string{domain.GrantClientCredentials}, Scopes: []domain.Scope{"resources:admin"},
 		CreatedAt: s.deps.Clock.Now()}
-	if err := s.deps.Clients.Create(ctx, c); err != nil {
+	err := s.audited(ctx, audit{actor: actorSystem, action: "client.secret_rotated", target: "client/" + c.ID}, func(ctx context.Context) error {
+		if err := s.deps.Clients.Delete(ctx, ServiceClientID); err != nil && !errors.Is(err, domain.ErrClientNotFound) {
+			return err
+		}
+		return s.deps.Clients.Create(ctx, c)
+	})
+	if err != nil {
 		return "", err
 	}
 	return secret, nil

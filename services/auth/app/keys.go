@@ -47,16 +47,20 @@ func (s *Service) signingKey(ctx context.Context) (domain.SigningKey, error) {
 			return k, nil
 		}
 	}
-	k, err := s.rotateLocked(ctx, now)
+	k, err := s.rotateLocked(ctx, now, actorSystem)
 	return k, err
 }
 
 // RotateKeys makes a new signing key active at once. The previous key stays
 // in the JWKS until every token it signed has expired.
 func (s *Service) RotateKeys(ctx context.Context) (domain.SigningKey, error) {
+	return s.rotateKeys(ctx, actorOperator)
+}
+
+func (s *Service) rotateKeys(ctx context.Context, actor string) (domain.SigningKey, error) {
 	s.keys.mu.Lock()
 	defer s.keys.mu.Unlock()
-	return s.rotateLocked(ctx, s.deps.Clock.Now())
+	return s.rotateLocked(ctx, s.deps.Clock.Now(), actor)
 }
 
 // RotateKeysAsAdmin is RotateKeys behind the keys:admin scope.
@@ -64,16 +68,20 @@ func (s *Service) RotateKeysAsAdmin(ctx context.Context, p domain.Principal) (do
 	if err := p.Require("keys:admin"); err != nil {
 		return domain.SigningKey{}, err
 	}
-	return s.RotateKeys(ctx)
+	return s.rotateKeys(ctx, actorOf(p))
 }
 
-func (s *Service) rotateLocked(ctx context.Context, now time.Time) (domain.SigningKey, error) {
+func (s *Service) rotateLocked(ctx context.Context, now time.Time, actor string) (domain.SigningKey, error) {
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return domain.SigningKey{}, fault.Wrap(fault.Internal, "generate signing key", err)
 	}
 	k := domain.SigningKey{ID: keyID(priv), Private: priv, CreatedAt: now}
-	if err := s.deps.Keys.Rotate(ctx, k, now.Add(s.opts.AccessTTL+publishMargin)); err != nil {
+	err = s.audited(ctx, audit{actor: actor, action: "signing_key.rotated", target: "signing-key/" + k.ID},
+		func(ctx context.Context) error {
+			return s.deps.Keys.Rotate(ctx, k, now.Add(s.opts.AccessTTL+publishMargin))
+		})
+	if err != nil {
 		return domain.SigningKey{}, err
 	}
 	s.keys.active, s.keys.loadedAt = k, now
@@ -97,7 +105,7 @@ func (s *Service) MaybeRotateKeys(ctx context.Context) (rotated bool, err error)
 	if s.deps.Clock.Now().Sub(k.CreatedAt) < s.opts.KeyRotation {
 		return false, nil
 	}
-	_, err = s.RotateKeys(ctx)
+	_, err = s.rotateKeys(ctx, actorSystem)
 	return err == nil, err
 }
 

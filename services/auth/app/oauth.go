@@ -209,7 +209,10 @@ func (s *Service) exchangeCode(ctx context.Context, client domain.Client, r Toke
 	switch {
 	case errors.Is(err, ports.ErrCodeSpent):
 		// A replayed code means it leaked: revoke what it produced.
-		if err := s.deps.Grants.RevokeFamily(ctx, codeFamily(hash), now); err != nil {
+		family := codeFamily(hash)
+		err := s.audited(ctx, audit{actor: "client/" + client.ID, action: "token.code_replayed", target: "grant/" + family},
+			func(ctx context.Context) error { return s.deps.Grants.RevokeFamily(ctx, family, now) })
+		if err != nil {
 			return TokenResponse{}, err
 		}
 		return TokenResponse{}, domain.OAuthErr(domain.ErrInvalidGrant, "authorization code already used; tokens issued from it are revoked")
@@ -316,6 +319,10 @@ func (s *Service) refresh(ctx context.Context, client domain.Client, r TokenRequ
 	})
 	switch {
 	case errors.Is(err, ports.ErrRefreshReused):
+		// The store has revoked the grant already; record that it did.
+		if err := s.audited(ctx, audit{actor: "client/" + client.ID, action: "token.refresh_reused", target: "client/" + client.ID}, nil); err != nil {
+			return TokenResponse{}, err
+		}
 		return TokenResponse{}, domain.OAuthErr(domain.ErrInvalidGrant, "refresh token reuse detected; every token of this grant is revoked")
 	case errors.Is(err, ports.ErrGrantNotFound):
 		return TokenResponse{}, domain.OAuthErr(domain.ErrInvalidGrant, "refresh token is invalid, expired or revoked")
@@ -400,5 +407,6 @@ func (s *Service) Revoke(ctx context.Context, clientID, secret, token string) er
 	if err != nil || rt.ClientID != c.ID {
 		return nil
 	}
-	return s.deps.Grants.RevokeFamily(ctx, rt.FamilyID, now)
+	return s.audited(ctx, audit{actor: "client/" + c.ID, action: "token.revoked", target: "grant/" + rt.FamilyID, details: map[string]any{"user": rt.UserID}},
+		func(ctx context.Context) error { return s.deps.Grants.RevokeFamily(ctx, rt.FamilyID, now) })
 }

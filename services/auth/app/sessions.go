@@ -50,6 +50,8 @@ func (s *Service) CheckPassword(ctx context.Context, rawEmail, password, ip stri
 			return domain.User{}, err
 		}
 		if !until.IsZero() {
+			// Attempts while locked are refused unrecorded: the lockout
+			// itself was recorded, and a flood must not flood the log.
 			return domain.User{}, domain.ErrLockedOut(until, now)
 		}
 	}
@@ -66,15 +68,30 @@ func (s *Service) CheckPassword(ctx context.Context, rawEmail, password, ip stri
 		return domain.User{}, err
 	}
 	if !ok || u.ID == "" {
+		target := "email/" + domain.Truncate(email, 320)
+		if u.ID != "" {
+			target = "user/" + u.ID
+		}
 		var locked time.Time
-		for _, k := range keys {
-			until, err := s.deps.Throttle.Fail(ctx, k.key, k.policy, now)
-			if err != nil {
-				return domain.User{}, err
+		err := s.auditedAll(ctx, func(ctx context.Context) ([]audit, error) {
+			for _, k := range keys {
+				until, err := s.deps.Throttle.Fail(ctx, k.key, k.policy, now)
+				if err != nil {
+					return nil, err
+				}
+				if until.After(locked) {
+					locked = until
+				}
 			}
-			if until.After(locked) {
-				locked = until
+			as := []audit{{actor: actorAnonymous, action: "login.failed", target: target, details: map[string]any{"ip": ip}}}
+			if !locked.IsZero() {
+				as = append(as, audit{actor: actorSystem, action: "login.locked_out", target: target,
+					details: map[string]any{"ip": ip, "until": locked.UTC().Format(time.RFC3339)}})
 			}
+			return as, nil
+		})
+		if err != nil {
+			return domain.User{}, err
 		}
 		if !locked.IsZero() {
 			return domain.User{}, domain.ErrLockedOut(locked, now)
@@ -96,7 +113,9 @@ func (s *Service) OpenSession(ctx context.Context, u domain.User, ip, userAgent 
 		UserAgent: domain.Truncate(userAgent, 512), IP: domain.Truncate(ip, 64),
 		CreatedAt: now, ExpiresAt: now.Add(s.opts.SessionTTL),
 	}
-	if err := s.deps.Sessions.Create(ctx, sess); err != nil {
+	err := s.audited(ctx, audit{actor: u.ID, action: "login.succeeded", target: "session/" + sess.ID, details: map[string]any{"ip": sess.IP}},
+		func(ctx context.Context) error { return s.deps.Sessions.Create(ctx, sess) })
+	if err != nil {
 		return NewSession{}, err
 	}
 	return NewSession{Session: sess, Token: token}, nil
@@ -131,7 +150,8 @@ func (s *Service) ListSessions(ctx context.Context, p domain.Principal) ([]domai
 
 // RevokeSession ends one of the principal's sessions.
 func (s *Service) RevokeSession(ctx context.Context, p domain.Principal, id string) error {
-	return s.deps.Sessions.Delete(ctx, p.UserID, id)
+	return s.audited(ctx, audit{actor: actorOf(p), action: "session.revoked", target: "session/" + id},
+		func(ctx context.Context) error { return s.deps.Sessions.Delete(ctx, p.UserID, id) })
 }
 
 // Logout ends the session the principal authenticated with.
@@ -139,7 +159,8 @@ func (s *Service) Logout(ctx context.Context, p domain.Principal) error {
 	if p.SessionID == "" {
 		return fault.New(fault.Conflict, "this credential is not a session; revoke it instead")
 	}
-	return s.deps.Sessions.Delete(ctx, p.UserID, p.SessionID)
+	return s.audited(ctx, audit{actor: actorOf(p), action: "session.revoked", target: "session/" + p.SessionID, details: map[string]any{"logout": true}},
+		func(ctx context.Context) error { return s.deps.Sessions.Delete(ctx, p.UserID, p.SessionID) })
 }
 
 // Authenticate resolves a bearer credential — a session token, an API key

@@ -17,16 +17,16 @@ type SignUpInput struct {
 
 // SignUp creates an account with the user role.
 func (s *Service) SignUp(ctx context.Context, in SignUpInput) (domain.User, error) {
-	return s.createUser(ctx, in, domain.RoleUser)
+	return s.createUser(ctx, in, domain.RoleUser, "user.signed_up")
 }
 
 // CreateAdmin creates an account with the admin role; it is for the
 // operator's CLI, not the public API.
 func (s *Service) CreateAdmin(ctx context.Context, in SignUpInput) (domain.User, error) {
-	return s.createUser(ctx, in, domain.RoleAdmin)
+	return s.createUser(ctx, in, domain.RoleAdmin, "user.created")
 }
 
-func (s *Service) createUser(ctx context.Context, in SignUpInput, role domain.Role) (domain.User, error) {
+func (s *Service) createUser(ctx context.Context, in SignUpInput, role domain.Role, action string) (domain.User, error) {
 	email, err := domain.NormalizeEmail(in.Email)
 	if err != nil {
 		return domain.User{}, err
@@ -44,7 +44,13 @@ func (s *Service) createUser(ctx context.Context, in SignUpInput, role domain.Ro
 	}
 	now := s.deps.Clock.Now()
 	u := domain.User{ID: newID(), Email: email, DisplayName: name, Role: role, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
-	if err := s.deps.Users.Create(ctx, u); err != nil {
+	actor := u.ID // signing up is the new user's own act
+	if action != "user.signed_up" {
+		actor = actorOperator
+	}
+	err = s.audited(ctx, audit{actor: actor, action: action, target: "user/" + u.ID, details: map[string]any{"role": string(role)}},
+		func(ctx context.Context) error { return s.deps.Users.Create(ctx, u) })
+	if err != nil {
 		return domain.User{}, err
 	}
 	return u, nil

@@ -17,6 +17,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/adapters/postgres"
 	"github.com/lattice-platform/lattice/pkg/adapters/redis"
 	"github.com/lattice-platform/lattice/pkg/adapters/tokenverify"
+	"github.com/lattice-platform/lattice/pkg/outbox"
 	"github.com/lattice-platform/lattice/pkg/platform/health"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 	"github.com/lattice-platform/lattice/pkg/platform/observe"
@@ -42,6 +43,9 @@ type Config struct {
 	KeyEncKey   []byte          // optional 32-byte key sealing signing keys at rest
 	Argon2      argon2id.Params // password hashing cost
 	Clock       ports.Clock     // nil means the system clock
+	// Publisher is the event bus the outbox relay publishes audit events
+	// to; nil leaves them in the outbox until a relay with one runs.
+	Publisher ports.EventPublisher
 }
 
 // Service is a wired auth service.
@@ -52,7 +56,10 @@ type Service struct {
 	rdb      *goredis.Client
 	sessions *postgres.SessionStore // nil when sessions live in Redis
 	grants   *postgres.GrantStore
+	outbox   *postgres.Outbox
 	log      *slog.Logger
+	// Relay publishes the outbox; nil without a publisher.
+	Relay *outbox.Relay
 }
 
 // Migrate creates the database if needed and applies pending migrations.
@@ -106,6 +113,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		return nil, err
 	}
 	s.grants = postgres.NewGrantStore(pool)
+	s.outbox = postgres.NewOutbox(pool)
+	var written func()
+	if cfg.Publisher != nil {
+		s.Relay = outbox.New(s.outbox, cfg.Publisher, log)
+		written = s.Relay.Notify
+	}
 	opts := app.Options{Issuer: cfg.Issuer, Audience: cfg.Audience, SessionTTL: cfg.SessionTTL,
 		AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL, KeyRotation: cfg.KeyRotation}
 	s.App, err = app.New(app.Deps{
@@ -123,7 +136,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 			// The keys are local, so an unknown kid may be looked up at once.
 			MinRefetch: time.Millisecond, Now: clock.Now,
 		}),
-		Clock: clock,
+		Clock:         clock,
+		Tx:            postgres.NewTransactor(pool),
+		Outbox:        s.outbox,
+		EventsWritten: written,
 	}, opts)
 	if err != nil {
 		s.Close()
@@ -142,6 +158,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 // signing key when it is due, and deleting expired sessions (Redis expires
 // its own), codes and refresh tokens.
 func (s *Service) Run(ctx context.Context) {
+	if s.Relay != nil {
+		done := make(chan struct{})
+		go func() { defer close(done); s.Relay.Run(ctx) }()
+		defer func() { <-done }()
+	}
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
 	for {
@@ -160,6 +181,9 @@ func (s *Service) Run(ctx context.Context) {
 		}
 		if err := s.grants.DeleteExpired(ctx, now); err != nil && ctx.Err() == nil {
 			s.log.WarnContext(ctx, "delete expired grants", "error", err)
+		}
+		if _, err := s.outbox.DeleteSent(ctx, now.Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
+			s.log.WarnContext(ctx, "delete published outbox rows", "error", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -27,6 +27,8 @@ type Deps struct {
 	Queue     ports.JobQueue
 	Access    ports.ResourceAccess
 	Clock     ports.Clock
+	// Audit records admin actions before they are carried out.
+	Audit ports.AuditTrail
 	// Jitter returns a number in [0,1) for retry spreading; nil uses
 	// math/rand.
 	Jitter func() float64

@@ -114,11 +114,11 @@ func (s *sink) Rejected(_ context.Context, _, fileID, reason string) error {
 }
 
 func setup(t *testing.T) (*app.Service, *content, *sink, *memory.JobStore) {
-	svc, c, s, jobs, _ := setupWithQueue(t)
+	svc, c, s, jobs, _, _ := setupWithQueue(t)
 	return svc, c, s, jobs
 }
 
-func setupWithQueue(t *testing.T) (*app.Service, *content, *sink, *memory.JobStore, *queue) {
+func setupWithQueue(t *testing.T) (*app.Service, *content, *sink, *memory.JobStore, *queue, *memory.AuditTrail) {
 	t.Helper()
 	c := &content{text: map[string]string{"r1": strings.Repeat("Lattice indexes resources for search. ", 60)},
 		files: map[string][2]string{
@@ -129,11 +129,12 @@ func setupWithQueue(t *testing.T) (*app.Service, *content, *sink, *memory.JobSto
 	s := &sink{}
 	jobs := memory.NewJobStore()
 	q := &queue{}
+	audit := &memory.AuditTrail{}
 	svc := app.New(app.Deps{Jobs: jobs, Content: c, Extractor: extract.Extractor{}, Embedder: hashembed.Embedder{}, Sink: s,
-		Queue: q, Access: access{"alice-token": {"r1"}},
+		Queue: q, Access: access{"alice-token": {"r1"}}, Audit: audit,
 		Clock: &clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}, Jitter: func() float64 { return 0 }},
 		app.Options{MaxAttempts: 3, Chunking: domain.ChunkOptions{Target: 400}})
-	return svc, c, s, jobs, q
+	return svc, c, s, jobs, q, audit
 }
 
 func TestIntakeIsIdempotentPerEvent(t *testing.T) {
@@ -280,7 +281,7 @@ func TestCancelledJobsDoNotRun(t *testing.T) {
 func TestIntakeQueuesEachJobOnce(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	svc, _, _, _, q := setupWithQueue(t)
+	svc, _, _, _, q, _ := setupWithQueue(t)
 	for range 2 {
 		_, _, err := svc.Intake(ctx, app.Event{ID: "e1", Type: "file.uploaded", ResourceID: "r1", FileID: "f-md"})
 		require.NoError(t, err)
@@ -291,7 +292,7 @@ func TestIntakeQueuesEachJobOnce(t *testing.T) {
 func TestJobAPIAuthorization(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	svc, _, _, _, q := setupWithQueue(t)
+	svc, _, _, _, q, _ := setupWithQueue(t)
 	j, _, err := svc.Intake(ctx, app.Event{ID: "e1", Type: "resource.created", ResourceID: "r1"})
 	require.NoError(t, err)
 	other, _, err := svc.Intake(ctx, app.Event{ID: "e2", Type: "resource.created", ResourceID: "r2"})
@@ -337,7 +338,7 @@ func TestJobAPIAuthorization(t *testing.T) {
 func TestReindexRedoesBodyAndFiles(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	svc, c, s, _, q := setupWithQueue(t)
+	svc, c, s, _, q, audit := setupWithQueue(t)
 	const rid = "0193a1b2-0000-7000-8000-000000000001"
 	c.text[rid] = "Reindexed body text."
 	admin := domain.Caller{Subject: "root", Scopes: []string{domain.ScopeAdmin}}
@@ -357,4 +358,13 @@ func TestReindexRedoesBodyAndFiles(t *testing.T) {
 	require.Contains(t, s.ready[0].Chunks[0].Text, "Reindexed body text.")
 	require.Equal(t, "f-md", s.ready[1].FileID)
 	require.Empty(t, s.rejected, "a reindex never rejects files")
+
+	// The admin action was recorded (only the one that was allowed), and
+	// one that cannot be recorded is refused before anything is queued.
+	require.Equal(t, []ports.AuditEntry{{Actor: "root", Action: "job.reindex", Target: "resource/" + rid,
+		Details: map[string]any{"job": j.ID}}}, audit.Entries())
+	audit.Fail = errors.New("bus down")
+	_, err = svc.EnqueueReindex(ctx, admin, rid)
+	require.True(t, fault.Of(err, fault.Unavailable), "%v", err)
+	require.Len(t, q.msgs, 1)
 }

@@ -67,6 +67,9 @@ func (s *Service) RetryJob(ctx context.Context, c domain.Caller, id string) (dom
 	if err := c.RequireAdmin(); err != nil {
 		return domain.Job{}, err
 	}
+	if err := s.audit(ctx, c, "job.retry", "job/"+id, nil); err != nil {
+		return domain.Job{}, err
+	}
 	j, err := s.deps.Jobs.Update(ctx, id, func(j domain.Job) (domain.Job, error) { return j.Retry(s.deps.Clock.Now()) })
 	if err != nil {
 		return domain.Job{}, err
@@ -79,6 +82,9 @@ func (s *Service) RetryJob(ctx context.Context, c domain.Caller, id string) (dom
 // completes, but its result no longer marks the job succeeded.
 func (s *Service) CancelJob(ctx context.Context, c domain.Caller, id string) (domain.Job, error) {
 	if err := c.RequireAdmin(); err != nil {
+		return domain.Job{}, err
+	}
+	if err := s.audit(ctx, c, "job.cancel", "job/"+id, nil); err != nil {
 		return domain.Job{}, err
 	}
 	return s.deps.Jobs.Update(ctx, id, func(j domain.Job) (domain.Job, error) { return j.Cancel(s.deps.Clock.Now()) })
@@ -96,8 +102,20 @@ func (s *Service) EnqueueReindex(ctx context.Context, c domain.Caller, resourceI
 	now := s.deps.Clock.Now()
 	j := domain.Job{ID: uuid.Must(uuid.NewV7()).String(), Kind: domain.KindReindex, ResourceID: resourceID,
 		State: domain.Queued, MaxAttempts: s.opts.MaxAttempts, CreatedAt: now, UpdatedAt: now, NextAttemptAt: now}
+	if err := s.audit(ctx, c, "job.reindex", "resource/"+resourceID, map[string]any{"job": j.ID}); err != nil {
+		return domain.Job{}, err
+	}
 	if err := s.deps.Jobs.Create(ctx, j); err != nil {
 		return domain.Job{}, err
 	}
 	return j, s.deps.Queue.Enqueue(ctx, string(j.Kind), j.ID, j.ID)
+}
+
+// audit records an admin action before it is carried out: an action that
+// cannot be recorded is refused.
+func (s *Service) audit(ctx context.Context, c domain.Caller, action, target string, details map[string]any) error {
+	if err := s.deps.Audit.Record(ctx, ports.AuditEntry{Actor: c.Subject, Action: action, Target: target, Details: details}); err != nil {
+		return fault.Wrap(fault.Unavailable, "the audit log cannot record this action now; retry shortly", err)
+	}
+	return nil
 }

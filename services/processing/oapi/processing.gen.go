@@ -238,12 +238,16 @@ type ClientInterface interface {
 
 	// EnqueueJobWithBody Queue a reindex of one resource, its body and files (admin).
 	//
+	// The action is recorded in the audit log before it is carried out; when it cannot be recorded it is refused with 503.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/jobs (the `EnqueueJob` operationId).
 	EnqueueJobWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// EnqueueJob Queue a reindex of one resource, its body and files (admin).
+	//
+	// The action is recorded in the audit log before it is carried out; when it cannot be recorded it is refused with 503.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -255,10 +259,14 @@ type ClientInterface interface {
 
 	// CancelJob Stop a job that has not finished (admin).
 	//
+	// The action is recorded in the audit log before it is carried out; when it cannot be recorded it is refused with 503.
+	//
 	// Corresponds with POST /v1/jobs/{id}/cancel (the `CancelJob` operationId).
 	CancelJob(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RetryJob Queue a dead or cancelled job again with a fresh attempt budget (admin).
+	//
+	// The action is recorded in the audit log before it is carried out; when it cannot be recorded it is refused with 503.
 	//
 	// Corresponds with POST /v1/jobs/{id}/retry (the `RetryJob` operationId).
 	RetryJob(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -281,6 +289,8 @@ func (c *Client) ListJobs(ctx context.Context, params *ListJobsParams, reqEditor
 
 // EnqueueJobWithBody Queue a reindex of one resource, its body and files (admin).
 //
+// The action is recorded in the audit log before it is carried out; when it cannot be recorded it is refused with 503.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/jobs (the `EnqueueJob` operationId).
@@ -297,6 +307,8 @@ func (c *Client) EnqueueJobWithBody(ctx context.Context, contentType string, bod
 }
 
 // EnqueueJob Queue a reindex of one resource, its body and files (admin).
+//
+// The action is recorded in the audit log before it is carried out; when it cannot be recorded it is refused with 503.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -328,6 +340,8 @@ func (c *Client) GetJob(ctx context.Context, id ID, reqEditors ...RequestEditorF
 
 // CancelJob Stop a job that has not finished (admin).
 //
+// The action is recorded in the audit log before it is carried out; when it cannot be recorded it is refused with 503.
+//
 // Corresponds with POST /v1/jobs/{id}/cancel (the `CancelJob` operationId).
 func (c *Client) CancelJob(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCancelJobRequest(c.Server, id)
@@ -342,6 +356,8 @@ func (c *Client) CancelJob(ctx context.Context, id ID, reqEditors ...RequestEdit
 }
 
 // RetryJob Queue a dead or cancelled job again with a fresh attempt budget (admin).
+//
+// The action is recorded in the audit log before it is carried out; when it cannot be recorded it is refused with 503.
 //
 // Corresponds with POST /v1/jobs/{id}/retry (the `RetryJob` operationId).
 func (c *Client) RetryJob(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -653,12 +669,16 @@ type ClientWithResponsesInterface interface {
 
 	// EnqueueJobWithBodyWithResponse Queue a reindex of one resource, its body and files (admin).
 	//
+	// The action is recorded in the audit log before it is carried out; when it cannot be recorded it is refused with 503.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/jobs (the `EnqueueJob` operationId).
 	EnqueueJobWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*EnqueueJobResponse, error)
 
 	// EnqueueJobWithResponse Queue a reindex of one resource, its body and files (admin).
+	//
+	// The action is recorded in the audit log before it is carried out; when it cannot be recorded it is refused with 503.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -672,12 +692,16 @@ type ClientWithResponsesInterface interface {
 
 	// CancelJobWithResponse Stop a job that has not finished (admin).
 	//
+	// The action is recorded in the audit log before it is carried out; when it cannot be recorded it is refused with 503.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/jobs/{id}/cancel (the `CancelJob` operationId).
 	CancelJobWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*CancelJobResponse, error)
 
 	// RetryJobWithResponse Queue a dead or cancelled job again with a fresh attempt budget (admin).
+	//
+	// The action is recorded in the audit log before it is carried out; when it cannot be recorded it is refused with 503.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -1080,6 +1104,8 @@ func (c *ClientWithResponses) ListJobsWithResponse(ctx context.Context, params *
 
 // EnqueueJobWithBodyWithResponse Queue a reindex of one resource, its body and files (admin).
 //
+// The action is recorded in the audit log before it is carried out; when it cannot be recorded it is refused with 503.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/jobs (the `EnqueueJob` operationId).
@@ -1092,6 +1118,8 @@ func (c *ClientWithResponses) EnqueueJobWithBodyWithResponse(ctx context.Context
 }
 
 // EnqueueJobWithResponse Queue a reindex of one resource, its body and files (admin).
+//
+// The action is recorded in the audit log before it is carried out; when it cannot be recorded it is refused with 503.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -1117,6 +1145,8 @@ func (c *ClientWithResponses) GetJobWithResponse(ctx context.Context, id ID, req
 
 // CancelJobWithResponse Stop a job that has not finished (admin).
 //
+// The action is recorded in the audit log before it is carried out; when it cannot be recorded it is refused with 503.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/jobs/{id}/cancel (the `CancelJob` operationId).
@@ -1129,6 +1159,8 @@ func (c *ClientWithResponses) CancelJobWithResponse(ctx context.Context, id ID, 
 }
 
 // RetryJobWithResponse Queue a dead or cancelled job again with a fresh attempt budget (admin).
+//
+// The action is recorded in the audit log before it is carried out; when it cannot be recorded it is refused with 503.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -2501,34 +2533,35 @@ func (sh *strictHandler) RetryJob(w http.ResponseWriter, r *http.Request, id ID)
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"3Fhfk9u4Df8qHLYPyVS1vYmvd6d9yv1pJ+k9pEln7iHeWcEibDGRSIUEN/bs+Lt3QEq2/G/jncn1MnnZ",
-	"tSUQAIEffgB8L0vbtNagIS/ze9mCgwYJXfz28hf+q43MZQtUyUwaaFDmUiuZSYcfg3aoZE4uYCZ9WWED",
-	"fGJhXQMkcxlClKR1y6c8OW2WcrPZ8GHfWuMx2nnt7LzGhj+W1hAa4o/QtrUugbQ14zZJ/O29t4bf7Wz9",
-	"1eFC5vIv491FxumtH/d6o0WFvnS6ZXUyl2/++bP4cfrd96LTLBQS6NqPJMt2Clj/KzuPgXG2RUc6OQxE",
-	"2LQpZN3ltCFcopObTJYOgVDdAu0FQwHh30k3eByRTC50jbdaXRC9TF4o9kEb9bkIvbLzf7PYJpM1eLpF",
-	"56wb3GqnrYHV7cPXNriiXqS7+37Mf6/QCBAfAwZUwiG5tXDB+JHMLoxS6+zSoffHul+jK9GQUNagsAtB",
-	"FYoyOMfPOp/YTAMr3YRG5leTSSYbbdK3SXbiPg69Da68OC1b+Tt0Xiecbg9pQ/+YylNmPAHhBXl6G+U2",
-	"mQyteiS8NsNifZeqN6Jj/5K9L9kO3wd5H2RgD+Z7Tt1s7dv5eyyJfe5xdpS3AlfkoKRbLoAiF2BEaGsL",
-	"CpXgR9ei0Ebh6rZ3lGVE/0XMrVpfi8JhFNp/B0YJqGuhyUdVEWdoON/v5NCszOS+jRiX+GhwmV2iX9n5",
-	"a1jiMS1owmb/w2dyyto69eAcrLdlVAbnTxbiYSqjoTMRf4MfA/rEpUppjjjUrwceL6D2mB1coqeNPlIP",
-	"ReJxJXLg+wkEnrnI275Eep8ShfDhYAzrzqQPZYmo4lOFwP9KMCXWNaqTvg+azn4AUic4SYKRHv35gJ44",
-	"cnQfbTyxYyelXUpZF8+j11yf4Qz9kqYaH3Dhc1CKb3s1W1PHGWE3sAxO0/otIznde47g0L0IVG3bMx9K",
-	"j3dQqIja1I61WdhjOvgJyg9LZ4NR4r2de0EVkKDgzLasfazrPY7wQhuywiO4soJ5jTNTVsF88LkgXJHQ",
-	"XnTljioTZaAkb+/Q1dC22ixFko+qsZmjUiwJRs0MNxKHPtRRTxvmtfYVKgFegCjSuZFDUOtC4B23m4V1",
-	"sf0kf4RHd6dLHM3MK74ROBQdc4qFs82Or+Jpfy0WoGs20JFu1yg/aapmBleJRTTUYg7lB7tYRKffayJ0",
-	"WeI8Dl2KHKvyohhyeCG4R/iZeWKdYL/5HhzFdKIEYyyJOfJgVKL3qJ4KNMqLgquqiH5ESuV5YWZiRYxm",
-	"ZmZ+r6xoYC08ovhUATEXl1DX6NKZghOau6jEI/oYo5hku9hlNwZ8HRWxqHjSxT+FqIulUFhqhf5punAT",
-	"PPEVCJ2otScv5uuZKQbEUlx35kE12nT28Q7dOsYqKokWya0zkXgjpR9N5BrRsaA2y5F4EQ/ZxbDZrG2I",
-	"Kjh40XEw/hM6L6aTaQzPr5E6Yvq3s2dxbsQtRjOzrcVc/gZEfO0uJQzYLhIyk9tpQ05GV6MJF7xt0UCr",
-	"ZS6fjyaj59y2gapYp+O7qzFHgj8vMfYGpq/owkvFtrQnBmo8tFsG3nV7wMeAbr1bBPqB4bJ5fDfFbLLT",
-	"+rqecLG6NLye03Yw3Fy8n5xRV+tG054ihQsINcn8u8lgtny2N1teHQ995wx0XX9ooYHVb2iWTKtR7aGr",
-	"Nwer1LPJ5IE16nHrUz/nnFifXogWlnHQZjBdi2IwtRRMlDD3zIXWxDJnrognRgzPafLxlOntXXa7G8tf",
-	"PVL++aPkt1m8+Az3wNA04NYyl5HWtUmsrq0R1inm4sRIsZGkaAEJiOzLgyjBkstKxmK84d3G+hPl+Gvi",
-	"H54Vt9PBT1atv2SS+zlxsz8S8Fa/OYLXsy9p+RS0/pvaAoMojXnfImb+E5sK9G2FC4kX156wsthhebmJ",
-	"vSkNOU9i83p6AjybbMvr43utNmfJ/V9IPZL+OM54IKnZbnzoF0munDYt719loqeT6R8PjGMy2G+9pzTt",
-	"RMYvf5Gbm0MQjNMYc/ir3oXazvHRz1Hpnwyi7WL3TSBmOvnx/0k9b8m2wx2hAh+n1oU2abO5nGfGcWD+",
-	"wgh7wzr/ZIB9xY3nK0dX39h4WRTW7Uo1LVpL0Cb1ABALh77q11wxD2qJ9BD4Bj88RJANf3J4d8OA4qWo",
-	"h2Bwdfd7Qz4eXz37fjQZTUZX+Q+TH6YRfJ32+372jlY2N5v/BQAA//8=",
+	"3FhLjxNJEv4rodw9gLbWdkOzM+M+MY9dwc6BhZHmgFvtcGWUnVCVWWRGNm0h//dVZFb57cYtzQyIC7ir",
+	"4v34IqI+qdI1rbNkOajxJ9Wix4aYfPrrxc/yr7FqrFrkhSqUxYbUWBmtCuXpQzSetBqzj1SoUC6oQeGo",
+	"nG+Q1VjFmCh52QpXYG/sXK1WK2EOrbOBkp5X3s1qauRn6SyTZfmJbVubEtk4O2wzxT/eBWfl3UbX3z1V",
+	"aqz+Ntw4Msxvw7CXmzRqCqU3rYhTY/X63z/BD5fPvoNOMmhiNHUYKKHtBIj8l26WAuNdS55NNhiZqWlz",
+	"yDrnjGWak1erQpWekEnfIO8EQyPTP9k0dBiRQlWmphujz4heoc4ke2+s/lyEXrrZf4VsVagaA9+Q985v",
+	"ebWR1uDdzf1uW7rjnqTzfTfmvy/IAsKHSJE0eGK/BB9tGKjizCi13s09hXAo+xX5kiyDdpbAVcALgjJ6",
+	"L886m0RNg3emiY0aX4xGhWqMzX+NiiP+eAou+vLstKzpb8kHk+t0zWQs/+tSHVMTGJnOyNObRLcqVGz1",
+	"A8trtd2sb3P3purYdbK3pdjU917etzKwU+Y7Rl2v9bvZOypZbO7r7CBvU7pjjyXfSANMx4AWYls71KRB",
+	"Hl3B1FhNdze9oUID/R8wc3p5BVNPiWj3HVoNWNdgOCRRqc7ISr7fqm21qlC7OlJc0qMtZzaJfulmr3BO",
+	"h7BgmJrdH5/JqUjrxKP3uFy3URl9ONqI+6lMik5E/DV9iBQylmptJOJYv9qyuMI6ULHnRA8bfaTui8TD",
+	"WmTP9iMVeMKRN32L9DZlCBHmaK3ILlSIZUmk01NNKP+VaEuqa9JHbd8aOrsByJPgKAgmeAynA3qE5cAf",
+	"YwOLYUepfU5ZF8+D19Kf8QT8suGa7jHhc6WU3vZi1qoOMyJmUBm94eUbqeTs94zQk38eebEez8KUH29K",
+	"YcHc5nFsbOUO4eBHLN/PvYtWwzs3C8ALZODo7bqtQ+rrHYwIYCw7CIS+XOCspoktF9G+D2NgumMwAbp2",
+	"J11AGTnTu1vyNbatsXPI9Ek0NTPSWijR6omVQeIpxDrJaeOsNmFBGjAAwjTzDTyhXk6BbmXcVM6n8ZPt",
+	"gUD+1pQ0mNiX4hF6gg45ofKu2eBV4g5XUKGpRUEHut2g/Gh4MbF0l1HEYA0zLN+7qkpGvzPM5IuMeRK6",
+	"HDkRFWC6jeFTkBkRJvaR8yB2ix8SxcxRorWOYUayGJUUAunHQFYHmEpXTZMdCVJlX5jY1BGDiZ3Y3xcO",
+	"GlxCIIKPC2TB4hLrmnzmmUpCxz4JCUQhxSgl2VWb7KaAL5MgIYVHXfxziLpYgqbSaAqPs8NNDCwuMHmo",
+	"TeAAs+XETreAZXrVqUfdGNvpp1vyyxSrJCRpZL8sIONGTj/ZhDXQoaCx8wE8T0yu2h42SxeTCAleMhxt",
+	"+Eg+wOXoMoXnlwQdKf3r3XN6asWdDiZ23Ytj9Ssyi9tdSqRgu0ioQq23DTUaXAxG0vCuJYutUWP1dDAa",
+	"PJWxjbxIfTq8vRhKJOT3nNJsEPhKJrzQossElkJNTJtj4G13B3yI5JebQ6BfGM7bxzdbzKo4Lq+bCWeL",
+	"y8vrKWl7y83Z98kJcbVpDO8I0lRhrFmNn422dssnO7vlxeHSd0pBN/W3NTR49yvZucBqErtv6vXeKfVk",
+	"NLrnjHrY+dTvOUfOp+fQ4jwt2lJMVzDd2lqmApQ4C4KFzqY2F6xIHAMpz8ts4zHVa182t5vQXzyQ/umD",
+	"6NdZPJtHZmBsGvRLNVYJ1o3NqG6cBee1YHFGpDRIcrSQARP6yiLKOJe2UqkZr+W2ceHIzfTbggDLJNbI",
+	"KChFuBZ1EleM2jDUbg4zqpwnMGlKlei9IQ0u8hV8lKvLbCP7RgpnoVUMpDNKPxs9Fet2MeGXDIKysK5X",
+	"lB+dXv6RldYvq6vdvYR9pNVBjT/5IzUfq+/f8myS8ORd81ss3P+lyYb9bJNuluu5R80ijXm5sNKAzJvW",
+	"ozRBHx+p4FWxHi7DT0avTk6Y/xD3lfTnAdc9SS02O0x/zUo/tfkLwleZ6MvR5Z9fGIeItDv/j0nakAxf",
+	"/KxW1/tFMMy71P6nxTOlfdWg+FPy7AtX8vrE/SbK9nL0w1+Jf2/YtdvX0gJD2t8rY/ONdz7YDdPp8C2W",
+	"+Wtx7AtX+Vc8gr/yEu9HvNzu4PwGL/LdO0djc+4RKk9h0X91gFnUc+L7OmDrO1Cq9O0vQG+vparlRu37",
+	"IPq6+/wzHg4vnnw3GA1Gg4vx96PvL1MHdNI/9adQ0rK6Xv0/AAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -88,6 +88,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	svc := app.New(app.Deps{
 		Jobs: jobs, Content: resources, Extractor: extract.Extractor{}, Embedder: cfg.Embedder,
 		Sink: natsjs.NewChunkSink(obs, cfg.Publisher), Queue: queue, Access: resources, Clock: cfg.Clock,
+		Audit: natsjs.NewAuditTrail(cfg.Publisher, Name),
 	}, app.Options{MaxAttempts: cfg.MaxAttempts, Backoff: cfg.Backoff})
 	api, err := httpapi.Handler(svc, cfg.Verifier)
 	if err != nil {

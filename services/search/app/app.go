@@ -24,6 +24,8 @@ type Deps struct {
 	Vectors  ports.VectorIndex
 	Embedder ports.Embedder // embeds queries; the same model processing uses
 	Clock    ports.Clock
+	// Audit records admin actions (rebuilds) before they start.
+	Audit ports.AuditTrail
 }
 
 // Options tune searching; zero values take the defaults.

@@ -25,7 +25,7 @@ func newService(t *testing.T) (*app.Service, *memory.SearchStore) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = text.Close() })
 	store := memory.NewSearchStore()
-	return app.New(app.Deps{Store: store, Text: text, Vectors: vecindex.NewFlat(), Embedder: hashembed.Embedder{}}, app.Options{}), store
+	return app.New(app.Deps{Store: store, Text: text, Vectors: vecindex.NewFlat(), Embedder: hashembed.Embedder{}, Audit: &memory.AuditTrail{}}, app.Options{}), store
 }
 
 // event is one thing the consumer applies.
@@ -159,7 +159,7 @@ func TestRedeliveredEventsLeaveTheSameIndex(t *testing.T) {
 	for _, e := range history() {
 		require.NoError(t, e(ctx, rebuilt))
 	}
-	fresh := app.New(app.Deps{Store: store, Text: mustText(t), Vectors: vecindex.NewFlat(), Embedder: hashembed.Embedder{}}, app.Options{})
+	fresh := app.New(app.Deps{Store: store, Text: mustText(t), Vectors: vecindex.NewFlat(), Embedder: hashembed.Embedder{}, Audit: &memory.AuditTrail{}}, app.Options{})
 	require.NoError(t, fresh.Load(ctx))
 	require.Equal(t, stripStats(want), stripStats(snapshot(t, fresh)))
 }

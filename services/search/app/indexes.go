@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/lattice-platform/lattice/pkg/fault"
+	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/services/search/domain"
 )
 
@@ -95,7 +96,12 @@ func (s *Service) StartRebuild(ctx context.Context, c domain.Caller) (Rebuild, e
 	if s.rebuild.State == "running" {
 		return s.rebuild, fault.New(fault.Conflict, "a rebuild is already running")
 	}
-	s.rebuild = Rebuild{ID: uuid.Must(uuid.NewV7()).String(), State: "running", StartedAt: s.deps.Clock.Now()}
+	id := uuid.Must(uuid.NewV7()).String()
+	// Recorded before it starts: a rebuild that cannot be recorded is refused.
+	if err := s.deps.Audit.Record(ctx, ports.AuditEntry{Actor: c.Subject, Action: "index.rebuild", Target: "rebuild/" + id}); err != nil {
+		return Rebuild{}, fault.Wrap(fault.Unavailable, "the audit log cannot record this action now; retry shortly", err)
+	}
+	s.rebuild = Rebuild{ID: id, State: "running", StartedAt: s.deps.Clock.Now()}
 	job := s.rebuild
 	go func() {
 		err := s.reload(context.WithoutCancel(ctx), func(done, total int) {

@@ -266,7 +266,7 @@ type ClientInterface interface {
 
 	// RebuildIndexes Rebuild the in-process indexes from the store, serving queries meanwhile (admin).
 	//
-	// Progress is reported under `rebuild` in `GET /v1/indexes`.
+	// Progress is reported under `rebuild` in `GET /v1/indexes`. The rebuild is recorded in the audit log before it starts; when it cannot be recorded it is refused with 503.
 	//
 	// Corresponds with POST /v1/indexes/rebuild (the `RebuildIndexes` operationId).
 	RebuildIndexes(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -297,7 +297,7 @@ func (c *Client) GetIndexes(ctx context.Context, reqEditors ...RequestEditorFn) 
 
 // RebuildIndexes Rebuild the in-process indexes from the store, serving queries meanwhile (admin).
 //
-// Progress is reported under `rebuild` in `GET /v1/indexes`.
+// Progress is reported under `rebuild` in `GET /v1/indexes`. The rebuild is recorded in the audit log before it starts; when it cannot be recorded it is refused with 503.
 //
 // Corresponds with POST /v1/indexes/rebuild (the `RebuildIndexes` operationId).
 func (c *Client) RebuildIndexes(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -487,7 +487,7 @@ type ClientWithResponsesInterface interface {
 
 	// RebuildIndexesWithResponse Rebuild the in-process indexes from the store, serving queries meanwhile (admin).
 	//
-	// Progress is reported under `rebuild` in `GET /v1/indexes`.
+	// Progress is reported under `rebuild` in `GET /v1/indexes`. The rebuild is recorded in the audit log before it starts; when it cannot be recorded it is refused with 503.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -720,7 +720,7 @@ func (c *ClientWithResponses) GetIndexesWithResponse(ctx context.Context, reqEdi
 
 // RebuildIndexesWithResponse Rebuild the in-process indexes from the store, serving queries meanwhile (admin).
 //
-// Progress is reported under `rebuild` in `GET /v1/indexes`.
+// Progress is reported under `rebuild` in `GET /v1/indexes`. The rebuild is recorded in the audit log before it starts; when it cannot be recorded it is refused with 503.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -1492,42 +1492,43 @@ func (sh *strictHandler) Search(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"vFlfb9tGEv8qg70DaiOMTNlO2sjoQ9tL2uBSIHCKe7EMa0mOxG3IXWZ3KUswBNzjPR/uE/aTHGaXpEhp",
-	"JdtF26fQ4nDn329+M7N5YKkqKyVRWsMmD0yjqZQ06P74qFVSYEmPqZIWpaVHXlWFSLkVSp5VXuLFr0ZJ",
-	"emfSHEtOT3/XOGcT9rez7fln/q05a8/dbDYRy9CkWlR0HJuw63c/wJvLV19DczJkaLkozIiRbHMAnf+D",
-	"kqYuUX/gC/qz0qpCbYU3XPIS6V+7rpBNmLFayAXbRKxCmdHj5GFH79slWQhSWVijBecjZnBic4S0UQUF",
-	"X5xewcsx3OcogV4ltYGUS/osQeDmM2YjFrG50iW3bMKEtK8vWdQaIqTFBWrni8YvtdCYscmNt3dr3W33",
-	"gUp+xdSS5e9EYVE773iWCTKbFx97Xs95YTDaCUSJlmfc8sOfPbCSrz6gXNicTcbx+WW0H7W9UOk1VFxo",
-	"KGvjHK80GpSWXC/5qn/8eRzwRd1L1Luq34wDmjUaVesU70TmbBUWS/fQRbiuRcYCX5Z89d4Lj+OtDVxr",
-	"vqbXli9MEAV6DZYvQp51untWv76MWClk58RRQ84DdtRVxi1md0bIFAeO0e8vrXDA2Dl0E4jpT8Lu10Ga",
-	"1/LznciCtYCrFHVl96PwC2GevgSLKxtBWlvgFi7iGNKca54SEEehoM9FgY26/SPppSsaf3aqSjQw16q8",
-	"Ap5QkGGutBNosw6JytaDejqU7Vws8kIschtI6jvNF6Wr7nthcyi5TXPMwKIuDQgJ0zqOL9KS68/uCQe5",
-	"3tO0m0DN5WfzGOFdO6Ehnp+EYpMqvQMLVSdFDxOyLhNilIhZYYsw6y1RG+EJ+rnM1CFoaPv2zFZva2sb",
-	"kUFOtmALUdt7meHqk+U+eQEEmydZHrGWqB9LR793EL2ptC7bBrh/asGNvcNl0/2OnfuBG+saiU91Uosi",
-	"exQajZhLU2qVNnfJ+q5UGRbHSHvfzJ2w7uRx62PUxjSgsBfCUKK2/u3lqWmYd9w+lcQidoCX/A8PAdLr",
-	"O7Stl6ivPGR2b4wZGu1nizA5aq2OddvDzLDVK6SxvKH1QGf7UqOxh8jZWG7rQ5k+WOhPC10Tta5uvapQ",
-	"5K5bchvGjdrCPs+SMPEpMThJABGBkAs4GcO3kKCxpx3TuwGKpiaSITLOUeMoWNQepMfVeZlW4fO1hLJ3",
-	"va3fHdQoifvm/KMtMNBYKJ75QXDfHQesYPLmQgqT/64aerSPVFotNJp2fBFlXTaDUSmk/ysOWWss1/aZ",
-	"JhGeXIBQ0rk3TNdS0ruImTpNETMkG+dcFJj1YNeDsbK8CGE/xAFeXc/FyGeoPWbgRAjkn5DrNL/29fjM",
-	"+TqttQmB851WJUhc2TsvAWrugFppXApVG6j4AtsfDS8RvtSo180A3Y6T573JdTBktZvAscbSLgzUwUQp",
-	"moKd87qwlProEA7GIRxQexgcwPJ1ol382yw7UujKNWoFQvl1vu6tHo0Vx2bpe6R5YmBIPHoVBYbNPgF9",
-	"ZcDkXCOxhbcK5jUNL4PRshustnEJVkc7cO1g0ft0DF/G2bvLJrmww83mWE5pyA/MoN20sB8HLBPMaKkE",
-	"J9RCbkiYwVm+h97HW4rzojXkNjSMGExrLez6E7niXU+Qa9Tf1ZTt5uqAPvI/b03Kra38VYGQc7Xv5j9x",
-	"fa90FrVOcZm1aTYu9KCWqLulwjgBm6PQbiUxo6m83r7T6PYdIa3yi4qBZN3UrkrRGIqlQb0UKV4B8jSH",
-	"XFgQBvhUug8iv2cI1wr8uZFffkhxMzePpnIqf1YZmgnMCKwzlwyn7Pufz195m+1gE7uCmXdxRlKpMkLi",
-	"VBpRioJTaCm5Xb6Nv7vwWRcSZu5pdtVcW4jCvhSyEUc9lSVyU2s0UOBKpLyA7bmR66ElcmLx0yuY+ejO",
-	"vIamEk+pptBMZaJs3gLLuaMxFRQ7Xrifm9qLYOareQYJUkzbsWEqd8v2xG0W8C34D85OXscvuvo+hRdw",
-	"Mv7tP//1L0/d2x68T09dqP8ljEhEIex6ArzFhUE0gCue2mIN9zm3PuC8KFBDycl0njUzxlR2W2mTffjt",
-	"3/+Dqk4KkfbANXcIXCuJEYEIteQFKNnAbq1qPZXqXkKlxZJb9K8cYGbdIRPSO4sAl6jXNqfokMRU9kR4",
-	"Vgo5G8FPIstQ9tGtEXCVFnWGGSQ4p9A1EY3AKJBqKnNhI+j2M1Da9yONS+SFIXdLFzVPWk23srlW9SIH",
-	"LkFV/EtNhULsEEFdgVVwHseQIVYjeOuGZ7JkKrsLvdmhe8PZaLpdIyfsA7dWuCg3OXLB7m2cExaPxqPY",
-	"XSRVKHkl2IRdjOLRBU0B3OaOXM6W4zNBi6XnmgU67iXmdRa8z9iE/Yj2fSMSDW8+z+P4yK3n8247e+tt",
-	"4MKTSLqx8ytws8yIPLuMx4fO7Qzd3qOS/MWz5Lv++eRviMPrsuTUuf3K7swVxorUwInD46nrJO5q7Ya1",
-	"0b+lT3vpOOttxpUygU3iYzPKEatqrBRNb1DLDDUVift45jjtx7e/QO/kGakfpriZ4g+m+fwPS3O3yIdz",
-	"3NgNOTfQDKRkbY48a4a5D8rr9dfwbW+1usaoZ8JuH978BWC5jN/8leBqIunIWMiXTd9tq8RdGfq52SqN",
-	"kWcIuXATtEDjGtV9Tv32KaD0NNPH4hBAfnpj3cL+vcrWfxhmhqvHZjhVUeY3fyIvDebSAGq/65YUmu4i",
-	"t8HDXGhjG4aKnwmi8Z8PojbNTVZvN/3Rk01uhkPnze0metjckoReuiq8eWC1Lpqhc3J2Nj7/ehSP4tF4",
-	"8k38zQUj2UZF+59MrapN1P3SYmxzu/l/AAAA//8=",
+	"vFnfb9tG8v9XBvv9ArURRqZsJ21k9KHtJW1wKRA4wb1YhrUiR+I25C6zO5QtGALu8Z4P9xf2LznMLkmR",
+	"EuUfh7ZPpsjZ3fnxmc/MrO9FYorSaNTkxOReWHSl0Q79j4/WzHMs+DExmlATP8qyzFUiSRl9UgaJF785",
+	"o/mbSzIsJD/9v8WFmIj/O9nufxK+upNm381mE4kUXWJVyduJibh89xO8OX/1LdQ7Q4okVe5GgmXrDXj/",
+	"n4x2VYH2g1zyz9KaEi2poLiWBfJfWpcoJsKRVXopNpEoUaf8OLnfOfftijUEbQjWSOBtxBSOKENI6qMg",
+	"l8vjC3g5htsMNfCneeUgkZqXzRGk+4LpSERiYWwhSUyE0vT6XESNIkoTLtF6Wyx+rZTFVEyugr5b7a7b",
+	"BWb+GybEmr9TOaH11sk0Vay2zD92rF7I3GG044gCSaaS5OFl96KQdx9QLykTk3F8eh7te23PVXYNpVQW",
+	"isp5w0uLDjWx6YW8625/Gg/YYm412t2j34wHTrboTGUTvFGp11URFv6h9XBVqVQMrCzk3fsgPI63Okhr",
+	"5Zo/k1y6QRTYNZBcDlnWnt3R+vV5JAqlWyMeVOR0QI+qTCVheuOUTrBnGL9/ScoDY2fTzYBPf1G0nwdJ",
+	"VukvNyodzAW8S9CWtO+Fz4x5XgmEdxRBUhFIgrM4hiSTViYMxNGQ0xcqx/q4/S35o0+asHdiCnSwsKa4",
+	"ADlnJ8PCWC/QRB3mJl338ulQtDO1zHK1zGggqO+sXBY+u28VZVBISjJMgdAWDpSGaRXHZ0kh7Rf/hL1Y",
+	"7520G0Ar9Rf3GOFdeqE+np+EYpcYuwMLU83zDiZ0VcyZUSJBivJh1luhdSoQ9HOZqUVQX/ftns25ja6N",
+	"R3ox2YJtiNre6xTvPpEMwRtAsHuS5pFoiPqxcHRrB9ObSaqiKYD7u+bS0Q2u6ur30L4fpCNfSEKo55XK",
+	"00ehUYv5MCVkrLuZr28Kk2L+EGnvq7nj1p04bm2MGp8OHNhx4VCgtvbtxakumDeSnkpikTjAS+HF/QDp",
+	"dQ3a5kvUPXxI7U4b01c69BbD5GiteajaHmaG7blKO5I1rQ9Utq8VOjpEzo4kVYcifTDRn+a62mtt3oaj",
+	"hjx32ZBb329cFvZ5loWZT5nBWQKYCJRewtEYvoc5Ojpumd43UNw1sQyTcYYWR4NJHUD68HFBpjnw+acM",
+	"Re9ym787qDEa99X5W5NgYDE3Mg2N4L45HliDwVsorVz2P+XQo3WktGZp0TXtiyqqom6MCqXDr3hIW0fS",
+	"0jNVYjx5B6Hmfa+ErbTmb5FwVZIgpsg6LqTKMe3ArgNjQzIfwv4QB4TjOiZGIULNNj0jhkD+CaVNssuQ",
+	"j8/sr5PKuiFwvrOmAI13dBMkwCw8UEuLK2UqB6VcYvPSyQLha4V2XTfQTTt52ulce01WMwk8VFiagYEr",
+	"mCpUnbALWeXEoY8O4WA8hAMuD70NRLaeW+//JsqeFNp0jRqBofh6W/dGj1qLh3rpW+R+oqdIPHoVDTSb",
+	"XQL6xoHLpEVmi6AVLCpuXnqtZdtYbf0ymB1Nw7WDxWDTQ/hyXt9dNskU9Sebh2LKTf5AD9p2C/t+wGKO",
+	"KQ+V4IUayPUJc7CX76D38ZLirWgUuR5qRhwmlVW0/sSmBNPnKC3aHyqOdn11wIvC661KGVEZrgqUXph9",
+	"M/+O61tj06gxSuq0CbPzrgezQtsOFc4LUIbK+pHEjab6cvvNop93lCYTBhUH83WduyZB59iXDu1KJXgB",
+	"KJMMMkWgHMip9guiMGcoXwrCvlEYfvjgum8eTfVU/2pSdBOYMVhnPhj+sB9/PX0VdKbeJHYBs2DijKUS",
+	"45TGqXaqULlk13Jw23i7cHcRoq40zPzT7KK+tlA5vVS6Fkc71QVKV1l0kOOdSmQO230jX0MLlMzixxcw",
+	"C96dhRPqTDzmnEI31XNDWQMsb47FRLHvZO5f17kXwSxk8wzmyD5t2oap3k3bIz9ZwPcQFpwcvY5ftPl9",
+	"DC/gaPz7v/4dPh77rx14Hx97V/9DOTVXuaL1BGSDC4foAO9kQvkabjNJweEyz9FCIVl1mdY9xlS3U2kd",
+	"ffj9n/+BsprnKumAa+ERuDYaIwYRWi1zMLqG3dpUdqrNrYbSqpUkDJ88YGbtJhM+dxYBrtCuKWPvsMRU",
+	"d0RkWig9G8EvKk1Rd9FtEfAuyasUU5jjgl1XezQCZ0Cbqc4URdDOZ2BsqEcWVyhzx+YW3muBtOpqRZk1",
+	"1TIDqcGU8mvFicLsEEFVAhk4jWNIEcsRvPXNM2sy1e2F3uzQveFsNN2OkRPxQRIp7+U6Rt7ZnYlzIuLR",
+	"eBT7i6QStSyVmIizUTw64y5AUubJ5WQ1PlE8WAauWaLnXmZer8H7VEzEz0jva5Gof/N5GscP3Ho+77az",
+	"M94OXHgySdd6fgO+lxmxZefx+NC+raLbe1SWP3uWfFs/n7yGObwqCsmVO4zsXl3lSCUOjjwej30l8Vdr",
+	"V6Lx/jUv7YTjpDMZl8YNTBIf61aOWdViabh7g0qnaDlJ/OKZ57Sf336Gzs6zEXz210deJKxOjOVEqAcF",
+	"WaWKIDfLJjMUgW8P3UWYFhR17nO3qylsxhSXhmx9FZ+xsX1A1TPDQVCd/mGgaq8NhhHVuCCTDur2l7XN",
+	"UKZ16/jBhHPDpX9TyclWGHVU2K36m78Amufxm78SyrUnPTyUfllX+SYn/QVl6NLJWIwCH+ml79cVOl8W",
+	"bzOu7k9JgUBqXeT3ARR6RdFeD/xo0vUfhpn+oLPp93Ac+c2fyIK9LngAtT+0IxH3kpG/L4CFso5qPoyf",
+	"CaLxnw+iJsx1VK833UZXTK76Le7V9Sa631yzhF35LLy6F5XN6xZ3cnIyPv12FI/i0XjyXfzdmWDZ+ojm",
+	"X1rNUZuofdNgbHO9+W8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

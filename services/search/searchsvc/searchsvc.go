@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"path/filepath"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -92,7 +93,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		return nil, err
 	}
 	s.sets = natsjs.NewChunkSets(obs)
-	s.App = app.New(app.Deps{Store: mysql.NewSearchStore(db), Text: s.text, Vectors: vecindex.New(cfg.Vectors), Embedder: cfg.Embedder},
+	s.App = app.New(app.Deps{Store: mysql.NewSearchStore(db), Text: s.text, Vectors: vecindex.New(cfg.Vectors), Embedder: cfg.Embedder,
+		Audit: natsjs.NewAuditTrail(natsjs.NewPublisher(cfg.JetStream, 5*time.Second), Name)},
 		app.Options{Window: cfg.Window})
 	if err := s.App.Load(ctx); err != nil {
 		s.Close()

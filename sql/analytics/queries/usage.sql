@@ -34,8 +34,7 @@ SET requests = EXCLUDED.requests, errors = EXCLUDED.errors, bytes_in = EXCLUDED.
 SELECT step, bucket, route, method, status_class, identity, client_id, requests, errors, bytes_in, bytes_out, latency
 FROM usage_rollup
 WHERE step = sqlc.arg(step) AND bucket >= sqlc.arg(since) AND bucket < sqlc.arg(until)
-  AND (sqlc.arg(identity)::text = '' OR identity = sqlc.arg(identity))
-ORDER BY bucket;
+  AND (sqlc.arg(identity)::text = '' OR identity = sqlc.arg(identity));
 
 -- name: RawUsage :many
 SELECT request_id, at, route, method, path, status, latency_ms, bytes_in, bytes_out, identity, client_id

@@ -272,7 +272,6 @@ SELECT step, bucket, route, method, status_class, identity, client_id, requests,
 FROM usage_rollup
 WHERE step = $1 AND bucket >= $2 AND bucket < $3
   AND ($4::text = '' OR identity = $4)
-ORDER BY bucket
 `
 
 type RollupsParams struct {

@@ -66,6 +66,15 @@ type OauthRefreshToken struct {
 	RevokedAt *time.Time
 }
 
+type Outbox struct {
+	Seq       int64
+	EventID   uuid.UUID
+	Subject   string
+	Payload   []byte
+	CreatedAt time.Time
+	SentAt    *time.Time
+}
+
 type Session struct {
 	ID        uuid.UUID
 	UserID    uuid.UUID

@@ -1,0 +1,41 @@
+package natsjs
+
+import (
+	"context"
+	"time"
+
+	"github.com/lattice-platform/lattice/pkg/events"
+	"github.com/lattice-platform/lattice/pkg/events/schema"
+	"github.com/lattice-platform/lattice/pkg/ports"
+)
+
+// AuditTrail publishes audit.recorded events straight to the AUDIT stream
+// (subject audit.<service>) and returns only once JetStream has stored
+// them.
+type AuditTrail struct {
+	pub     ports.EventPublisher
+	source  string
+	subject string
+	now     func() time.Time
+}
+
+var _ ports.AuditTrail = (*AuditTrail)(nil)
+
+// NewAuditTrail returns a trail for service (e.g. "processing").
+func NewAuditTrail(pub ports.EventPublisher, service string) *AuditTrail {
+	return &AuditTrail{pub: pub, source: "lattice/" + service, subject: "audit." + service, now: time.Now}
+}
+
+// Record publishes one event.
+func (a *AuditTrail) Record(ctx context.Context, e ports.AuditEntry) error {
+	details := e.Details
+	if details == nil {
+		details = map[string]any{}
+	}
+	env, err := events.New(a.source, schema.CloudEventTypeAuditRecorded, e.Target, a.now(),
+		schema.AuditRecord{Actor: e.Actor, Action: e.Action, Target: e.Target, Details: &details})
+	if err != nil {
+		return err
+	}
+	return a.pub.PublishBatch(ctx, []ports.Event{{ID: env.ID, Subject: a.subject, Payload: env.JSON}})[0]
+}

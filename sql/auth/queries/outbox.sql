@@ -1,0 +1,11 @@
+-- name: InsertOutbox :exec
+INSERT INTO outbox (event_id, subject, payload, created_at) VALUES ($1, $2, $3, $4);
+
+-- name: PendingOutbox :many
+SELECT seq, event_id, subject, payload FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT $1;
+
+-- name: MarkOutboxSent :exec
+UPDATE outbox SET sent_at = sqlc.arg(sent_at) WHERE seq = ANY(sqlc.arg(seqs)::bigint[]);
+
+-- name: DeleteSentOutbox :execrows
+DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < $1;
