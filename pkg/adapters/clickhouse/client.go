@@ -89,8 +89,9 @@ func (c *Client) do(ctx context.Context, stmt string, body io.Reader, withDB boo
 	if withDB {
 		params.Set("database", c.database)
 	}
-	// Settings travel as URL parameters: numbers as JSON numbers, and
-	// dates in UTC whatever the server's time zone.
+	// Settings travel as URL parameters: 64-bit numbers come back as JSON
+	// numbers, not strings. (Times need no setting: the columns are
+	// DateTime('UTC') and read back as Unix seconds.)
 	params.Set("output_format_json_quote_64bit_integers", "0")
 	if body == nil {
 		body = strings.NewReader(stmt)
