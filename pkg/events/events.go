@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -94,4 +95,19 @@ func Decode(payload []byte) (Received, error) {
 		return r, fmt.Errorf("not a CloudEvents envelope: id or type missing")
 	}
 	return r, nil
+}
+
+// NewAudit wraps an audit record from source ("lattice/<service>") for the
+// AUDIT stream: type audit.recorded, subject audit.<service>, the record's
+// target as the CloudEvents subject, and empty details rather than none.
+func NewAudit(source string, at time.Time, rec schema.AuditRecord) (Envelope, error) {
+	if rec.Details == nil {
+		rec.Details = &map[string]any{}
+	}
+	env, err := New(source, schema.CloudEventTypeAuditRecorded, rec.Target, at, rec)
+	if err != nil {
+		return Envelope{}, err
+	}
+	env.Subject = "audit." + strings.TrimPrefix(source, "lattice/")
+	return env, nil
 }

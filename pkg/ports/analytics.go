@@ -32,6 +32,15 @@ type AuditLog interface {
 	List(ctx context.Context, f AuditFilter, after int64, limit int) ([]domain.AuditRecord, error)
 }
 
+// AuditKeyStore keeps the keys that sign audit checkpoints: public keys
+// for ever, so old checkpoints still verify after a key changes.
+type AuditKeyStore interface {
+	// AuditKeys returns every stored key, oldest first.
+	AuditKeys(ctx context.Context) ([]domain.AuditKey, error)
+	// AddAuditKey stores k; again for the same id is a no-op.
+	AddAuditKey(ctx context.Context, k domain.AuditKey) error
+}
+
 // UsageStore keeps gateway usage: raw records for the retention period and
 // per-minute roll-ups for reports.
 type UsageStore interface {

@@ -3,8 +3,6 @@ package clickhouse
 import (
 	"context"
 	"crypto/ed25519"
-	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"strconv"
@@ -27,7 +25,10 @@ type AuditLog struct {
 	mu sync.Mutex
 }
 
-var _ ports.AuditLog = (*AuditLog)(nil)
+var (
+	_ ports.AuditLog      = (*AuditLog)(nil)
+	_ ports.AuditKeyStore = (*AuditLog)(nil)
+)
 
 // NewAuditLog returns the log on c (migrated with schema.ClickHouse).
 func NewAuditLog(c *Client) *AuditLog { return &AuditLog{c: c} }
@@ -35,7 +36,6 @@ func NewAuditLog(c *Client) *AuditLog { return &AuditLog{c: c} }
 type auditRow struct {
 	Seq        int64  `json:"seq"`
 	EventID    string `json:"event_id"`
-	OccurredAt string `json:"occurred_at"`
 	OccurredNS int64  `json:"occurred_ns"`
 	Actor      string `json:"actor"`
 	Action     string `json:"action"`
@@ -92,7 +92,7 @@ func (l *AuditLog) Append(ctx context.Context, events []domain.AuditEvent) (int,
 			return 0, last, fmt.Errorf("clickhouse: audit event %s: canonical JSON is not UTF-8", e.ID)
 		}
 		next = domain.Append(next, e.Canonical)
-		rows = append(rows, auditRow{Seq: next.Seq, EventID: e.ID, OccurredAt: dateTime(e.Time), OccurredNS: e.Time.UnixNano(),
+		rows = append(rows, auditRow{Seq: next.Seq, EventID: e.ID, OccurredNS: e.Time.UnixNano(),
 			Actor: e.Actor, Action: e.Action, Target: e.Target, Canonical: string(e.Canonical), Hash: next.Hash.String()})
 	}
 	if len(rows) == 0 {
@@ -193,67 +193,41 @@ func (l *AuditLog) List(ctx context.Context, f ports.AuditFilter, after int64, l
 	return out, nil
 }
 
-// SigningKeys returns the key that signs new checkpoints and every public
-// key by id: the configured seed's key, else the newest stored private
-// key, else a new one that is stored, so checkpoints stay verifiable
-// across restarts.
-func (l *AuditLog) SigningKeys(ctx context.Context, seed []byte) (string, ed25519.PrivateKey, map[string]ed25519.PublicKey, error) {
-	type keyRow struct {
-		KeyID      string `json:"key_id"`
-		PublicKey  string `json:"public_key"`
-		PrivateKey string `json:"private_key"`
-		CreatedNS  int64  `json:"created_ns"`
-	}
-	var rows []keyRow
-	if err := query(ctx, l.c, "SELECT key_id, public_key, private_key, created_ns FROM audit_signing_keys FINAL ORDER BY created_ns, key_id", &rows); err != nil {
-		return "", nil, nil, err
-	}
-	pubs := map[string]ed25519.PublicKey{}
-	var key ed25519.PrivateKey
-	for _, r := range rows {
-		pub, err := hex.DecodeString(r.PublicKey)
-		if err != nil || len(pub) != ed25519.PublicKeySize {
-			return "", nil, nil, fmt.Errorf("clickhouse: stored audit key %s is malformed", r.KeyID)
-		}
-		pubs[r.KeyID] = pub
-		if priv, err := hex.DecodeString(r.PrivateKey); err == nil && len(priv) == ed25519.PrivateKeySize {
-			key = priv
-		}
-	}
-	var store *keyRow
-	switch {
-	case len(seed) > 0:
-		if len(seed) != ed25519.SeedSize {
-			return "", nil, nil, fmt.Errorf("the audit signing key must be a %d-byte Ed25519 seed", ed25519.SeedSize)
-		}
-		key = ed25519.NewKeyFromSeed(seed)
-		pub := key.Public().(ed25519.PublicKey)
-		if _, ok := pubs[keyID(pub)]; !ok {
-			store = &keyRow{KeyID: keyID(pub), PublicKey: hex.EncodeToString(pub)}
-		}
-	case key == nil:
-		pub, priv, err := ed25519.GenerateKey(rand.Reader)
-		if err != nil {
-			return "", nil, nil, err
-		}
-		key = priv
-		store = &keyRow{KeyID: keyID(pub), PublicKey: hex.EncodeToString(pub), PrivateKey: hex.EncodeToString(priv)}
-	}
-	if store != nil {
-		store.CreatedNS = time.Now().UnixNano()
-		if err := insert(ctx, l.c, "audit_signing_keys", []keyRow{*store}); err != nil {
-			return "", nil, nil, err
-		}
-		pubs[store.KeyID], _ = hex.DecodeString(store.PublicKey)
-	}
-	pub := key.Public().(ed25519.PublicKey)
-	return keyID(pub), key, pubs, nil
+type keyRow struct {
+	KeyID      string `json:"key_id"`
+	PublicKey  string `json:"public_key"`
+	PrivateKey string `json:"private_key"`
+	CreatedNS  int64  `json:"created_ns"`
 }
 
-// keyID names a public key by its digest (as the PostgreSQL store does).
-func keyID(pub ed25519.PublicKey) string {
-	sum := sha256.Sum256(pub)
-	return hex.EncodeToString(sum[:8])
+// AuditKeys returns the checkpoint keys, oldest first.
+func (l *AuditLog) AuditKeys(ctx context.Context) ([]domain.AuditKey, error) {
+	var rows []keyRow
+	if err := query(ctx, l.c, "SELECT key_id, public_key, private_key, created_ns FROM audit_signing_keys FINAL ORDER BY created_ns, key_id", &rows); err != nil {
+		return nil, err
+	}
+	out := make([]domain.AuditKey, len(rows))
+	for i, r := range rows {
+		pub, err := hex.DecodeString(r.PublicKey)
+		if err != nil || len(pub) != ed25519.PublicKeySize {
+			return nil, fmt.Errorf("clickhouse: stored audit key %s is malformed", r.KeyID)
+		}
+		priv, _ := hex.DecodeString(r.PrivateKey) // empty for keys configured elsewhere
+		out[i] = domain.AuditKey{ID: r.KeyID, Public: pub, Private: priv}
+	}
+	return out, nil
+}
+
+// AddAuditKey stores a checkpoint key unless its id is stored already.
+func (l *AuditLog) AddAuditKey(ctx context.Context, k domain.AuditKey) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var have []keyRow
+	if err := query(ctx, l.c, "SELECT key_id FROM audit_signing_keys WHERE key_id = "+quote(k.ID)+" LIMIT 1", &have); err != nil || len(have) > 0 {
+		return err
+	}
+	return insert(ctx, l.c, "audit_signing_keys", []keyRow{{KeyID: k.ID, PublicKey: hex.EncodeToString(k.Public),
+		PrivateKey: hex.EncodeToString(k.Private), CreatedNS: time.Now().UnixNano()}})
 }
 
 // hashOf reads a stored hex hash. A malformed value (only tampering makes

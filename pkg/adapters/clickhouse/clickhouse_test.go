@@ -11,6 +11,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/pkg/ports/portstest"
 	"github.com/lattice-platform/lattice/pkg/testinfra"
+	"github.com/lattice-platform/lattice/services/analytics/app"
 	"github.com/lattice-platform/lattice/services/analytics/app/storebench"
 	schema "github.com/lattice-platform/lattice/sql"
 )
@@ -67,14 +68,14 @@ func TestAuditVerifyCatchesTamperingInTheDatabase(t *testing.T) {
 		"deleted row": {Statements: []string{`ALTER TABLE audit_log DELETE WHERE seq = 6`}, At: 6},
 		"inserted row": {Statements: []string{
 			`CREATE TABLE shifted AS audit_log`,
-			`INSERT INTO shifted SELECT seq + 1, event_id, occurred_at, occurred_ns, actor, action, target, canonical, hash FROM audit_log WHERE seq >= 3`,
-			`INSERT INTO shifted SELECT 3, 'forged', occurred_at, occurred_ns, 'x', 'y', 'z', '{"forged":true}', hash FROM audit_log WHERE seq = 4`,
+			`INSERT INTO shifted SELECT seq + 1, event_id, occurred_ns, actor, action, target, canonical, hash FROM audit_log WHERE seq >= 3`,
+			`INSERT INTO shifted SELECT 3, 'forged', occurred_ns, 'x', 'y', 'z', '{"forged":true}', hash FROM audit_log WHERE seq = 4`,
 			`ALTER TABLE audit_log DELETE WHERE seq >= 3`,
 			`INSERT INTO audit_log SELECT * FROM shifted`,
 		}, At: 3},
 		"reordered rows": {Statements: []string{
 			`CREATE TABLE swapped AS audit_log`,
-			`INSERT INTO swapped SELECT 11 - seq, event_id, occurred_at, occurred_ns, actor, action, target, canonical, hash FROM audit_log WHERE seq IN (5, 6)`,
+			`INSERT INTO swapped SELECT 11 - seq, event_id, occurred_ns, actor, action, target, canonical, hash FROM audit_log WHERE seq IN (5, 6)`,
 			`ALTER TABLE audit_log DELETE WHERE seq IN (5, 6)`,
 			`INSERT INTO audit_log SELECT * FROM swapped`,
 		}, At: 5},
@@ -88,21 +89,21 @@ func TestAuditVerifyCatchesTamperingInTheDatabase(t *testing.T) {
 func TestSigningKeysPersist(t *testing.T) {
 	ctx := context.Background()
 	l := clickhouse.NewAuditLog(setup(t))
-	id1, key1, pubs, err := l.SigningKeys(ctx, nil)
+	id1, key1, pubs, err := app.SigningKeys(ctx, l, nil)
 	require.NoError(t, err)
 	require.Len(t, pubs, 1)
-	id2, key2, _, err := l.SigningKeys(ctx, nil)
+	id2, key2, _, err := app.SigningKeys(ctx, l, nil)
 	require.NoError(t, err)
 	require.Equal(t, id1, id2, "a generated key is kept")
 	require.Equal(t, key1, key2)
 	seed := make([]byte, ed25519.SeedSize)
 	seed[0] = 7
-	id3, _, pubs, err := l.SigningKeys(ctx, seed)
+	id3, _, pubs, err := app.SigningKeys(ctx, l, seed)
 	require.NoError(t, err)
 	require.NotEqual(t, id1, id3)
 	require.Contains(t, pubs, id1, "old public keys stay for old checkpoints")
 	require.Contains(t, pubs, id3)
-	_, _, _, err = l.SigningKeys(ctx, []byte("short"))
+	_, _, _, err = app.SigningKeys(ctx, l, []byte("short"))
 	require.Error(t, err)
 }
 

@@ -309,6 +309,3 @@ func seconds(t time.Time) string {
 
 // day renders t's UTC date.
 func day(t time.Time) string { return "toDate(" + quote(t.UTC().Format(time.DateOnly)) + ")" }
-
-// dateTime renders t for a DateTime('UTC') column in JSONEachRow.
-func dateTime(t time.Time) string { return t.UTC().Format(time.DateTime) }

@@ -34,7 +34,6 @@ func NewUsageStore(c *Client) *UsageStore { return &UsageStore{c: c} }
 
 type rawRow struct {
 	RequestID    string  `json:"request_id"`
-	At           string  `json:"at"`
 	AtNS         int64   `json:"at_ns"`
 	Route        string  `json:"route"`
 	Method       string  `json:"method"`
@@ -92,7 +91,7 @@ func (s *UsageStore) Ingest(ctx context.Context, records []domain.UsageRecord) (
 		seen[r.RequestID] = false // a request id twice in one batch counts once
 		res, _ := domain.ResourceRead(r)
 		t := r.Time.UTC()
-		rows = append(rows, rawRow{RequestID: r.RequestID, At: dateTime(t), AtNS: t.UnixNano(), Route: r.Route, Method: r.Method,
+		rows = append(rows, rawRow{RequestID: r.RequestID, AtNS: t.UnixNano(), Route: r.Route, Method: r.Method,
 			Path: r.Path, Status: r.Status, LatencyMS: r.LatencyMS, BytesIn: r.BytesIn, BytesOut: r.BytesOut, Identity: r.Identity,
 			ClientID: r.ClientID, LatencyBin: sketch.Bin(r.LatencyMS), ReadResource: res})
 	}

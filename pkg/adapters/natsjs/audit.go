@@ -13,29 +13,27 @@ import (
 // (subject audit.<service>) and returns only once JetStream has stored
 // them.
 type AuditTrail struct {
-	pub     ports.EventPublisher
-	source  string
-	subject string
-	now     func() time.Time
+	pub    ports.EventPublisher
+	source string
+	now    func() time.Time
 }
 
 var _ ports.AuditTrail = (*AuditTrail)(nil)
 
 // NewAuditTrail returns a trail for service (e.g. "processing").
 func NewAuditTrail(pub ports.EventPublisher, service string) *AuditTrail {
-	return &AuditTrail{pub: pub, source: "lattice/" + service, subject: "audit." + service, now: time.Now}
+	return &AuditTrail{pub: pub, source: "lattice/" + service, now: time.Now}
 }
 
 // Record publishes one event.
 func (a *AuditTrail) Record(ctx context.Context, e ports.AuditEntry) error {
-	details := e.Details
-	if details == nil {
-		details = map[string]any{}
+	rec := schema.AuditRecord{Actor: e.Actor, Action: e.Action, Target: e.Target}
+	if e.Details != nil {
+		rec.Details = &e.Details
 	}
-	env, err := events.New(a.source, schema.CloudEventTypeAuditRecorded, e.Target, a.now(),
-		schema.AuditRecord{Actor: e.Actor, Action: e.Action, Target: e.Target, Details: &details})
+	env, err := events.NewAudit(a.source, a.now(), rec)
 	if err != nil {
 		return err
 	}
-	return a.pub.PublishBatch(ctx, []ports.Event{{ID: env.ID, Subject: a.subject, Payload: env.JSON}})[0]
+	return a.pub.PublishBatch(ctx, []ports.Event{{ID: env.ID, Subject: env.Subject, Payload: env.JSON}})[0]
 }

@@ -2,12 +2,7 @@ package postgres
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -27,7 +22,10 @@ type AuditLog struct {
 	q    *analyticsdb.Queries
 }
 
-var _ ports.AuditLog = (*AuditLog)(nil)
+var (
+	_ ports.AuditLog      = (*AuditLog)(nil)
+	_ ports.AuditKeyStore = (*AuditLog)(nil)
+)
 
 // NewAuditLog returns the log over pool (migrated with schema.Analytics).
 func NewAuditLog(pool *pgxpool.Pool) *AuditLog {
@@ -157,53 +155,20 @@ func hashOf(b []byte) domain.Hash {
 	return h
 }
 
-// SigningKeys returns the key that signs new checkpoints and every public
-// key by id. With a configured seed, that key is used (and its public key
-// recorded); otherwise the newest stored private key, or a new one that is
-// stored — so checkpoints stay verifiable across restarts.
-func (l *AuditLog) SigningKeys(ctx context.Context, seed []byte) (string, ed25519.PrivateKey, map[string]ed25519.PublicKey, error) {
-	var key ed25519.PrivateKey
-	if len(seed) > 0 {
-		if len(seed) != ed25519.SeedSize {
-			return "", nil, nil, fmt.Errorf("the audit signing key must be a %d-byte Ed25519 seed", ed25519.SeedSize)
-		}
-		key = ed25519.NewKeyFromSeed(seed)
-		pub := key.Public().(ed25519.PublicKey)
-		if err := l.q.InsertSigningKey(ctx, analyticsdb.InsertSigningKeyParams{KeyID: keyID(pub), PublicKey: pub}); err != nil {
-			return "", nil, nil, translate(err, nil)
-		}
-	}
+// AuditKeys returns the checkpoint keys, oldest first.
+func (l *AuditLog) AuditKeys(ctx context.Context) ([]domain.AuditKey, error) {
 	rows, err := l.q.SigningKeys(ctx)
 	if err != nil {
-		return "", nil, nil, translate(err, nil)
+		return nil, translate(err, nil)
 	}
-	if key == nil {
-		for _, r := range rows {
-			if len(r.PrivateKey) == ed25519.PrivateKeySize {
-				key = ed25519.PrivateKey(r.PrivateKey)
-			}
-		}
+	out := make([]domain.AuditKey, len(rows))
+	for i, r := range rows {
+		out[i] = domain.AuditKey{ID: r.KeyID, Public: r.PublicKey, Private: r.PrivateKey}
 	}
-	if key == nil {
-		pub, priv, err := ed25519.GenerateKey(rand.Reader)
-		if err != nil {
-			return "", nil, nil, err
-		}
-		if err := l.q.InsertSigningKey(ctx, analyticsdb.InsertSigningKeyParams{KeyID: keyID(pub), PublicKey: pub, PrivateKey: priv}); err != nil {
-			return "", nil, nil, translate(err, nil)
-		}
-		key = priv
-		rows = append(rows, analyticsdb.SigningKeysRow{KeyID: keyID(pub), PublicKey: pub})
-	}
-	pubs := make(map[string]ed25519.PublicKey, len(rows))
-	for _, r := range rows {
-		pubs[r.KeyID] = ed25519.PublicKey(r.PublicKey)
-	}
-	return keyID(key.Public().(ed25519.PublicKey)), key, pubs, nil
+	return out, nil
 }
 
-// keyID names a public key by its digest.
-func keyID(pub ed25519.PublicKey) string {
-	sum := sha256.Sum256(pub)
-	return hex.EncodeToString(sum[:8])
+// AddAuditKey stores a checkpoint key.
+func (l *AuditLog) AddAuditKey(ctx context.Context, k domain.AuditKey) error {
+	return translate(l.q.InsertSigningKey(ctx, analyticsdb.InsertSigningKeyParams{KeyID: k.ID, PublicKey: k.Public, PrivateKey: k.Private}), nil)
 }

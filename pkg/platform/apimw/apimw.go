@@ -198,6 +198,16 @@ func Identify(ctx context.Context, v ports.TokenVerifier) (id ports.Identity, ok
 	return id, err == nil, err
 }
 
+// RequireIdentity is Identify for operations that need a credential:
+// none is a 401 like a bad one.
+func RequireIdentity(ctx context.Context, v ports.TokenVerifier) (ports.Identity, error) {
+	id, ok, err := Identify(ctx, v)
+	if err == nil && !ok {
+		err = fault.New(fault.Unauthenticated, "a valid bearer credential is required")
+	}
+	return id, err
+}
+
 // UUID converts an id the services hold as a string to the generated
 // transports' UUID type; an id that is not a UUID becomes the zero UUID
 // (ids are made by the services, so that does not happen).

@@ -5,7 +5,6 @@ package analyticssvc
 
 import (
 	"context"
-	"crypto/ed25519"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -79,7 +78,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	keyID, key, pubs, err := st.keys(ctx, cfg.SigningKeySeed)
+	keyID, key, pubs, err := app.SigningKeys(ctx, st.keys, cfg.SigningKeySeed)
 	if err != nil {
 		st.close()
 		return nil, err
@@ -202,7 +201,7 @@ func (s *Service) Close() { s.close() }
 type stores struct {
 	usage  ports.UsageStore
 	audit  ports.AuditLog
-	keys   func(ctx context.Context, seed []byte) (string, ed25519.PrivateKey, map[string]ed25519.PublicKey, error)
+	keys   ports.AuditKeyStore
 	checks health.Checks
 	close  func()
 }
@@ -219,7 +218,7 @@ func openStores(ctx context.Context, cfg Config) (stores, error) {
 			return stores{}, err
 		}
 		audit := clickhouse.NewAuditLog(c)
-		return stores{usage: clickhouse.NewUsageStore(c), audit: audit, keys: audit.SigningKeys,
+		return stores{usage: clickhouse.NewUsageStore(c), audit: audit, keys: audit,
 			checks: health.Checks{"clickhouse": c.Ping}, close: func() {}}, nil
 	}
 	if err := postgres.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
@@ -234,6 +233,6 @@ func openStores(ctx context.Context, cfg Config) (stores, error) {
 		return stores{}, err
 	}
 	audit := postgres.NewAuditLog(pool)
-	return stores{usage: postgres.NewUsageStore(pool), audit: audit, keys: audit.SigningKeys,
+	return stores{usage: postgres.NewUsageStore(pool), audit: audit, keys: audit,
 		checks: health.Checks{"postgres": postgres.Ping(pool)}, close: pool.Close}, nil
 }

@@ -142,3 +142,17 @@ type AuditRecord struct {
 	Seq int64
 	AuditEvent
 }
+
+// AuditKey is a key that signs checkpoints. Private is set only for keys
+// the service generated itself and keeps in its store.
+type AuditKey struct {
+	ID      string
+	Public  ed25519.PublicKey
+	Private ed25519.PrivateKey
+}
+
+// KeyID names a public key by its digest, so ids need no coordination.
+func KeyID(pub ed25519.PublicKey) string {
+	sum := sha256.Sum256(pub)
+	return hex.EncodeToString(sum[:8])
+}

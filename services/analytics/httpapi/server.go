@@ -44,10 +44,7 @@ func Handler(svc *app.Service, verifier ports.TokenVerifier) (http.Handler, erro
 }
 
 func (s *Server) caller(ctx context.Context) (domain.Caller, error) {
-	id, ok, err := apimw.Identify(ctx, s.verifier)
-	if err == nil && !ok {
-		err = fault.New(fault.Unauthenticated, "a valid bearer credential is required")
-	}
+	id, err := apimw.RequireIdentity(ctx, s.verifier)
 	return domain.Caller{Subject: id.Subject, Scopes: id.Scopes, Bearer: apimw.Bearer(ctx)}, err
 }
 

@@ -42,16 +42,15 @@ func actorOf(p domain.Principal) string {
 }
 
 func (s *Service) auditEvent(a audit) (ports.Event, error) {
-	details := a.details
-	if details == nil {
-		details = map[string]any{}
+	rec := schema.AuditRecord{Actor: a.actor, Action: a.action, Target: a.target}
+	if a.details != nil {
+		rec.Details = &a.details
 	}
-	env, err := events.New(Source, schema.CloudEventTypeAuditRecorded, a.target, s.deps.Clock.Now(),
-		schema.AuditRecord{Actor: a.actor, Action: a.action, Target: a.target, Details: &details})
+	env, err := events.NewAudit(Source, s.deps.Clock.Now(), rec)
 	if err != nil {
 		return ports.Event{}, err
 	}
-	return ports.Event{ID: env.ID, Subject: AuditSubject, Payload: env.JSON}, nil
+	return ports.Event{ID: env.ID, Subject: env.Subject, Payload: env.JSON}, nil
 }
 
 // audited runs change and writes its audit event to the outbox in one

@@ -21,17 +21,20 @@ func withAudit(evs []ports.Event, c domain.Caller, action, target, owner string,
 	if actor == "" {
 		actor = "anonymous"
 	}
-	if details == nil {
-		details = map[string]any{}
-	}
 	if c.Admin() && owner != c.Subject {
+		if details == nil {
+			details = map[string]any{}
+		}
 		details["admin"] = true
 		details["owner"] = owner
 	}
-	env, err := events.New(Source, schema.CloudEventTypeAuditRecorded, target, at,
-		schema.AuditRecord{Actor: actor, Action: action, Target: target, Details: &details})
+	rec := schema.AuditRecord{Actor: actor, Action: action, Target: target}
+	if details != nil {
+		rec.Details = &details
+	}
+	env, err := events.NewAudit(Source, at, rec)
 	if err != nil {
 		return nil, err
 	}
-	return append(evs, ports.Event{ID: env.ID, Subject: AuditSubject, Payload: env.JSON}), nil
+	return append(evs, ports.Event{ID: env.ID, Subject: env.Subject, Payload: env.JSON}), nil
 }

@@ -1,8 +1,9 @@
 -- The analytics store on ClickHouse (services/analytics; adapter in
 -- pkg/adapters/clickhouse). Written for ClickHouse 18.16 and current
 -- releases alike: no DateTime64, TTL, Map/JSON types, window functions or
--- query parameters. Exact times are kept as Int64 nanoseconds beside
--- whole-second DateTime columns used for partitions and ranges.
+-- query parameters. Exact times are kept as Int64 nanoseconds; the
+-- whole-second DateTime columns that partitions, ranges and roll-ups use
+-- are MATERIALIZED from them, so the two cannot disagree.
 
 -- Raw gateway usage, kept for the raw retention period. The adapter
 -- inserts only request ids not stored before; latency_bin is the
@@ -11,8 +12,8 @@
 -- roll-ups below aggregate in the database with exactly the Go rules.
 CREATE TABLE IF NOT EXISTS usage_raw (
     request_id    String,
-    at            DateTime('UTC'),
     at_ns         Int64,
+    at            DateTime('UTC') MATERIALIZED toDateTime(intDiv(at_ns, 1000000000), 'UTC'),
     route         String,
     method        String,
     path          String,
@@ -80,8 +81,8 @@ FROM usage_raw WHERE read_resource != '' GROUP BY day, resource_id;
 CREATE TABLE IF NOT EXISTS audit_log (
     seq         Int64,
     event_id    String,
-    occurred_at DateTime('UTC'),
     occurred_ns Int64,
+    occurred_at DateTime('UTC') MATERIALIZED toDateTime(intDiv(occurred_ns, 1000000000), 'UTC'),
     actor       String,
     action      String,
     target      String,
