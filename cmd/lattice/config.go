@@ -2,6 +2,7 @@ package main
 
 import (
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/adapters/openaiembed"
 	"github.com/lattice-platform/lattice/pkg/adapters/s3blob"
 	"github.com/lattice-platform/lattice/pkg/adapters/vecindex"
+	"github.com/lattice-platform/lattice/pkg/platform/clientaddr"
 	"github.com/lattice-platform/lattice/pkg/platform/config"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 	"github.com/lattice-platform/lattice/services/analytics/analyticssvc"
@@ -156,5 +158,40 @@ func loadConfig(env *config.Env) (Config, error) {
 		Dimensions: env.Int("EMBEDDINGS_DIMENSIONS", 0),
 	}
 	c.DataDir = env.String("LATTICE_DATA_DIR", ".lattice")
+	services := proxies(env, "TRUSTED_PROXIES", clientaddr.Loopback)
+	for _, h := range c.serviceListeners() {
+		h.TrustedProxies = services
+	}
+	c.GatewayHTTP.TrustedProxies = proxies(env, "GATEWAY_TRUSTED_PROXIES", "none")
 	return c, env.Err()
+}
+
+// serviceListeners are the listeners of every service but the gateway:
+// the ones whose clients arrive through the gateway.
+func (c *Config) serviceListeners() []*httpserver.Config {
+	return []*httpserver.Config{&c.AuthHTTP, &c.ResourceHTTP, &c.SearchHTTP, &c.ProcessingHTTP, &c.AnalyticsHTTP}
+}
+
+// proxies reads a list of trusted proxies.
+func proxies(env *config.Env, key, def string) *clientaddr.Proxies {
+	p, err := clientaddr.Parse(env.String(key, def))
+	if err != nil {
+		env.Invalid(key, err)
+	}
+	return p
+}
+
+// trustNoProxyUnlessSet drops the all-in-one default (trust the local
+// gateway) when this process does not run the gateway: a service deployed
+// apart believes forwarding headers only from the proxies it is told of.
+func (c *Config) trustNoProxyUnlessSet(services []string, lookup func(string) (string, bool)) {
+	if slices.Contains(services, "gateway") {
+		return
+	}
+	if v, ok := lookup("TRUSTED_PROXIES"); ok && v != "" {
+		return
+	}
+	for _, h := range c.serviceListeners() {
+		h.TrustedProxies = nil
+	}
 }

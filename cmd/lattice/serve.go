@@ -95,6 +95,7 @@ func (f targetFlags) parse(args []string, lookup func(string) (string, bool)) ([
 	if err != nil {
 		return nil, Config{}, fmt.Errorf("configuration: %w", err)
 	}
+	cfg.trustNoProxyUnlessSet(services, lookup)
 	return services, cfg, nil
 }
 

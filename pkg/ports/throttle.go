@@ -7,15 +7,17 @@ import (
 	"github.com/lattice-platform/lattice/services/auth/domain"
 )
 
-// LoginThrottle counts failed logins per key (an account or an address).
+// LoginThrottle counts failed logins per key (an account, an address, or an
+// account from one address). It only counts: domain.LoginThrottle decides
+// what the counts mean.
 type LoginThrottle interface {
-	// LockedUntil returns the end of key's lockout, or the zero time if key
-	// is not locked at now.
-	LockedUntil(ctx context.Context, key string, now time.Time) (time.Time, error)
-	// Fail records a failed attempt under policy p and returns the end of the
-	// lockout it caused, or the zero time if key is still below the limit.
-	// Concurrent calls for one key are counted exactly.
-	Fail(ctx context.Context, key string, p domain.ThrottlePolicy, now time.Time) (time.Time, error)
+	// Failures returns the counts of keys, in order; a key that never
+	// failed, or was reset, has the zero count.
+	Failures(ctx context.Context, keys ...string) ([]domain.FailureCount, error)
+	// Fail records a failed attempt on key at now and returns the count
+	// after it. A key whose latest failure is older than window starts over
+	// at one. Concurrent calls for one key are counted exactly.
+	Fail(ctx context.Context, key string, window time.Duration, now time.Time) (domain.FailureCount, error)
 	// Reset forgets key's failures (after a successful login).
 	Reset(ctx context.Context, key string) error
 }

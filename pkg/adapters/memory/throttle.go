@@ -12,48 +12,41 @@ import (
 // LoginThrottle is an in-memory ports.LoginThrottle.
 type LoginThrottle struct {
 	mu    sync.Mutex
-	state map[string]*throttleEntry
-}
-
-type throttleEntry struct {
-	failures    int
-	windowStart time.Time
-	lockedUntil time.Time
+	state map[string]domain.FailureCount
 }
 
 var _ ports.LoginThrottle = (*LoginThrottle)(nil)
 
 // NewLoginThrottle returns a throttle with no failures recorded.
-func NewLoginThrottle() *LoginThrottle { return &LoginThrottle{state: map[string]*throttleEntry{}} }
-
-// LockedUntil returns the end of key's lockout, or zero.
-func (l *LoginThrottle) LockedUntil(_ context.Context, key string, now time.Time) (time.Time, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if e, ok := l.state[key]; ok && e.lockedUntil.After(now) {
-		return e.lockedUntil, nil
-	}
-	return time.Time{}, nil
+func NewLoginThrottle() *LoginThrottle {
+	return &LoginThrottle{state: map[string]domain.FailureCount{}}
 }
 
-// Fail counts a failure and returns the lockout it caused, if any.
-func (l *LoginThrottle) Fail(_ context.Context, key string, p domain.ThrottlePolicy, now time.Time) (time.Time, error) {
+// Failures returns the counts of keys.
+func (l *LoginThrottle) Failures(_ context.Context, keys ...string) ([]domain.FailureCount, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	e, ok := l.state[key]
-	if !ok {
-		e = &throttleEntry{}
-		l.state[key] = e
+	out := make([]domain.FailureCount, len(keys))
+	for i, k := range keys {
+		out[i] = l.state[k]
 	}
-	if !e.windowStart.After(now.Add(-p.Window)) { // the window has passed: start a new one
-		e.failures, e.windowStart = 0, now
+	return out, nil
+}
+
+// Fail counts a failure.
+func (l *LoginThrottle) Fail(_ context.Context, key string, window time.Duration, now time.Time) (domain.FailureCount, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c := l.state[key]
+	if c.Last.Before(now.Add(-window)) {
+		c = domain.FailureCount{}
 	}
-	e.failures++
-	if e.failures >= p.MaxFailures {
-		e.lockedUntil = now.Add(p.Lockout)
-		return e.lockedUntil, nil
+	c.Failures++
+	if now.After(c.Last) {
+		c.Last = now
 	}
-	return time.Time{}, nil
+	l.state[key] = c
+	return c, nil
 }
 
 // Reset forgets key.

@@ -2,10 +2,8 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/postgres/internal/authdb"
@@ -22,37 +20,42 @@ var _ ports.LoginThrottle = (*LoginThrottle)(nil)
 // NewLoginThrottle returns a throttle on pool.
 func NewLoginThrottle(pool *pgxpool.Pool) *LoginThrottle { return &LoginThrottle{q: authdb.New(pool)} }
 
-// LockedUntil returns the end of key's lockout, or zero.
-func (l *LoginThrottle) LockedUntil(ctx context.Context, key string, now time.Time) (time.Time, error) {
-	row, err := queries(ctx, l.q).ThrottleState(ctx, key)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return time.Time{}, nil // never failed
-	}
+// Failures reads the counts of keys in one query.
+func (l *LoginThrottle) Failures(ctx context.Context, keys ...string) ([]domain.FailureCount, error) {
+	rows, err := queries(ctx, l.q).ThrottleCounts(ctx, keys)
 	if err != nil {
-		return time.Time{}, translate(err, nil)
+		return nil, translate(err, nil)
 	}
-	if row.LockedUntil != nil && row.LockedUntil.After(now) {
-		return row.LockedUntil.UTC(), nil
+	out := make([]domain.FailureCount, len(keys))
+	for _, row := range rows {
+		for i, k := range keys {
+			if k == row.Key {
+				out[i] = domain.FailureCount{Failures: int(row.Failures), Last: row.LastFailure.UTC()}
+			}
+		}
 	}
-	return time.Time{}, nil
+	return out, nil
 }
 
-// Fail counts one failure and returns the lockout it caused, if any.
-func (l *LoginThrottle) Fail(ctx context.Context, key string, p domain.ThrottlePolicy, now time.Time) (time.Time, error) {
+// Fail counts one failure.
+func (l *LoginThrottle) Fail(ctx context.Context, key string, window time.Duration, now time.Time) (domain.FailureCount, error) {
 	row, err := queries(ctx, l.q).RecordLoginFailure(ctx, authdb.RecordLoginFailureParams{
-		Key: key, Now: now, MaxFailures: int32(p.MaxFailures),
-		LockUntil: now.Add(p.Lockout), WindowFloor: now.Add(-p.Window),
+		Key: key, Now: now, WindowFloor: now.Add(-window),
 	})
 	if err != nil {
-		return time.Time{}, translate(err, nil)
+		return domain.FailureCount{}, translate(err, nil)
 	}
-	if int(row.Failures) >= p.MaxFailures && row.LockedUntil != nil {
-		return row.LockedUntil.UTC(), nil
-	}
-	return time.Time{}, nil
+	return domain.FailureCount{Failures: int(row.Failures), Last: row.LastFailure.UTC()}, nil
 }
 
 // Reset forgets key.
 func (l *LoginThrottle) Reset(ctx context.Context, key string) error {
 	return translate(queries(ctx, l.q).ClearThrottle(ctx, key), nil)
+}
+
+// Purge deletes the counts whose latest failure is before before, which
+// attackers trying random emails would otherwise pile up.
+func (l *LoginThrottle) Purge(ctx context.Context, before time.Time) (int64, error) {
+	n, err := queries(ctx, l.q).PurgeThrottle(ctx, before)
+	return n, translate(err, nil)
 }

@@ -78,5 +78,10 @@ func (e *Env) Base64Key(key string, n int) []byte {
 	return b
 }
 
+// Invalid records a value of key that its own parser refused.
+func (e *Env) Invalid(key string, err error) {
+	e.errs = append(e.errs, fmt.Errorf("%s: %w", key, err))
+}
+
 // Err returns every problem found so far, or nil.
 func (e *Env) Err() error { return errors.Join(e.errs...) }

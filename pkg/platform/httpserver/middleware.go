@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/lattice-platform/lattice/pkg/fault"
+	"github.com/lattice-platform/lattice/pkg/platform/clientaddr"
 	"github.com/lattice-platform/lattice/pkg/platform/observe"
 	"github.com/lattice-platform/lattice/pkg/platform/problem"
 )
@@ -87,7 +88,7 @@ func AccessLog(log *slog.Logger) func(http.Handler) http.Handler {
 			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 			next.ServeHTTP(ww, r)
 			log.InfoContext(r.Context(), "http request",
-				"method", r.Method, "path", r.URL.Path, "status", ww.Status(),
+				"method", r.Method, "path", r.URL.Path, "client", clientaddr.From(r).Addr, "status", ww.Status(),
 				"bytes", ww.BytesWritten(), "duration_ms", float64(time.Since(start).Microseconds())/1000)
 		})
 	}

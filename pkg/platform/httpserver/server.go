@@ -16,6 +16,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/lattice-platform/lattice/pkg/platform/clientaddr"
 	"github.com/lattice-platform/lattice/pkg/platform/health"
 	"github.com/lattice-platform/lattice/pkg/platform/observe"
 )
@@ -30,6 +31,9 @@ type Config struct {
 	ShutdownTimeout   time.Duration // default 20s
 	MaxBodyBytes      int64         // default 1 MiB
 	MaxHeaderBytes    int           // default 64 KiB
+	// TrustedProxies are the peers whose forwarding headers name the
+	// client (clientaddr); nil trusts no one.
+	TrustedProxies *clientaddr.Proxies
 }
 
 func (c Config) withDefaults() Config {
@@ -78,7 +82,7 @@ func Handler(cfg Config, svc Service) http.Handler {
 		}
 		return cfg.MaxBodyBytes
 	}
-	r.Use(RequestID, Recover(svc.Logger), Tracing(svc.Name), svc.Metrics.Middleware, AccessLog(svc.Logger), MaxBody(limit))
+	r.Use(RequestID, clientaddr.Middleware(cfg.TrustedProxies), Recover(svc.Logger), Tracing(svc.Name), svc.Metrics.Middleware, AccessLog(svc.Logger), MaxBody(limit))
 	r.Get("/healthz", health.Live)
 	r.Get("/readyz", health.Ready(svc.Checks, 3*time.Second))
 	r.Method(http.MethodGet, "/metrics", svc.Metrics.Handler())

@@ -15,43 +15,34 @@ import (
 // LoginThrottle checks a ports.LoginThrottle; newThrottle returns an empty one.
 func LoginThrottle(t *testing.T, newThrottle func(t *testing.T) ports.LoginThrottle) {
 	ctx := context.Background()
-	policy := domain.ThrottlePolicy{MaxFailures: 3, Window: time.Minute, Lockout: 5 * time.Minute}
+	const window = time.Minute
 
-	t.Run("locks after max failures, until lockout ends", func(t *testing.T) {
+	t.Run("counts failures per key", func(t *testing.T) {
 		t.Parallel()
 		th := newThrottle(t)
 		ts := now()
-		for i := range 2 {
-			until, err := th.Fail(ctx, "account:a", policy, ts.Add(time.Duration(i)*time.Second))
+		for i := range 3 {
+			c, err := th.Fail(ctx, "account:a", window, ts.Add(time.Duration(i)*time.Second))
 			require.NoError(t, err)
-			require.True(t, until.IsZero(), "failure %d must not lock", i+1)
+			require.Equal(t, domain.FailureCount{Failures: i + 1, Last: ts.Add(time.Duration(i) * time.Second)}, c)
 		}
-		until, err := th.Fail(ctx, "account:a", policy, ts.Add(2*time.Second))
+		got, err := th.Failures(ctx, "addr:1", "account:a", "account:b")
 		require.NoError(t, err)
-		require.Equal(t, ts.Add(2*time.Second+5*time.Minute), until)
-
-		got, err := th.LockedUntil(ctx, "account:a", ts.Add(3*time.Second))
-		require.NoError(t, err)
-		require.Equal(t, until, got)
-		got, err = th.LockedUntil(ctx, "account:b", ts)
-		require.NoError(t, err)
-		require.True(t, got.IsZero(), "keys are independent")
-		got, err = th.LockedUntil(ctx, "account:a", until)
-		require.NoError(t, err)
-		require.True(t, got.IsZero(), "lockout ends")
+		require.Equal(t, []domain.FailureCount{{}, {Failures: 3, Last: ts.Add(2 * time.Second)}, {}}, got,
+			"counts come back in the order of the keys; unknown keys are zero")
 	})
 
-	t.Run("failures outside the window start over", func(t *testing.T) {
+	t.Run("a failure after a quiet window starts over", func(t *testing.T) {
 		t.Parallel()
 		th := newThrottle(t)
 		ts := now()
-		for i := range 2 {
-			_, err := th.Fail(ctx, "ip:1", policy, ts.Add(time.Duration(i)*time.Second))
-			require.NoError(t, err)
+		for i := range 4 {
+			_, err := th.Fail(ctx, "addr:1", window, ts.Add(time.Duration(i)*50*time.Second))
+			require.NoError(t, err, "each failure is within a window of the one before")
 		}
-		until, err := th.Fail(ctx, "ip:1", policy, ts.Add(2*time.Minute))
+		c, err := th.Fail(ctx, "addr:1", window, ts.Add(150*time.Second+window+time.Second))
 		require.NoError(t, err)
-		require.True(t, until.IsZero())
+		require.Equal(t, 1, c.Failures)
 	})
 
 	t.Run("reset forgets failures", func(t *testing.T) {
@@ -59,32 +50,35 @@ func LoginThrottle(t *testing.T, newThrottle func(t *testing.T) ports.LoginThrot
 		th := newThrottle(t)
 		ts := now()
 		for range 2 {
-			_, err := th.Fail(ctx, "account:r", policy, ts)
+			_, err := th.Fail(ctx, "account:r", window, ts)
 			require.NoError(t, err)
 		}
 		require.NoError(t, th.Reset(ctx, "account:r"))
-		until, err := th.Fail(ctx, "account:r", policy, ts)
+		got, err := th.Failures(ctx, "account:r")
 		require.NoError(t, err)
-		require.True(t, until.IsZero())
+		require.Equal(t, []domain.FailureCount{{}}, got)
+		c, err := th.Fail(ctx, "account:r", window, ts)
+		require.NoError(t, err)
+		require.Equal(t, 1, c.Failures)
 	})
 
 	t.Run("concurrent failures are all counted", func(t *testing.T) {
 		t.Parallel()
 		th := newThrottle(t)
 		ts := now()
-		big := domain.ThrottlePolicy{MaxFailures: 20, Window: time.Minute, Lockout: time.Minute}
 		var wg sync.WaitGroup
-		for range 19 {
+		for i := range 20 {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, err := th.Fail(ctx, "account:c", big, ts)
+				_, err := th.Fail(ctx, "pair:c|1", window, ts.Add(time.Duration(i)*time.Millisecond))
 				require.NoError(t, err)
 			}()
 		}
 		wg.Wait()
-		until, err := th.Fail(ctx, "account:c", big, ts)
+		got, err := th.Failures(ctx, "pair:c|1")
 		require.NoError(t, err)
-		require.False(t, until.IsZero(), "the 20th failure must lock")
+		require.Equal(t, domain.FailureCount{Failures: 20, Last: ts.Add(19 * time.Millisecond)}, got[0],
+			"every failure counted; the latest time kept whatever order they landed in")
 	})
 }

@@ -5,6 +5,7 @@
 package app
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"time"
@@ -40,15 +41,19 @@ type Deps struct {
 
 // Options tune the use cases; zero values take the defaults.
 type Options struct {
-	Issuer          string        // the "iss" of every token and the RFC 8414 issuer
-	Audience        string        // the "aud" of access tokens; default "lattice"
-	SessionTTL      time.Duration // default 24h
-	AccessTTL       time.Duration // default 15m
-	RefreshTTL      time.Duration // default 30 days
-	CodeTTL         time.Duration // default 1m
-	KeyRotation     time.Duration // rotate the signing key this often; default 30 days
-	AccountThrottle domain.ThrottlePolicy
-	IPThrottle      domain.ThrottlePolicy
+	Issuer      string        // the "iss" of every token and the RFC 8414 issuer
+	Audience    string        // the "aud" of access tokens; default "lattice"
+	SessionTTL  time.Duration // default 24h
+	AccessTTL   time.Duration // default 15m
+	RefreshTTL  time.Duration // default 30 days
+	CodeTTL     time.Duration // default 1m
+	KeyRotation time.Duration // rotate the signing key this often; default 30 days
+	// Throttle is the brute-force policy for password logins; the zero
+	// value takes domain.DefaultLoginThrottle.
+	Throttle domain.LoginThrottle
+	// Sleep waits d or until ctx ends (the throttle's delay); tests replace
+	// it to observe the delay without spending it.
+	Sleep func(ctx context.Context, d time.Duration) error
 }
 
 // Service runs the auth use cases.
@@ -80,17 +85,29 @@ func New(deps Deps, opts Options) (*Service, error) {
 	if opts.Audience == "" {
 		opts.Audience = "lattice"
 	}
-	if opts.AccountThrottle == (domain.ThrottlePolicy{}) {
-		opts.AccountThrottle = domain.DefaultAccountThrottle
+	if opts.Throttle == (domain.LoginThrottle{}) {
+		opts.Throttle = domain.DefaultLoginThrottle
 	}
-	if opts.IPThrottle == (domain.ThrottlePolicy{}) {
-		opts.IPThrottle = domain.DefaultIPThrottle
+	if opts.Sleep == nil {
+		opts.Sleep = sleep
 	}
 	dummy, err := deps.Hasher.Hash(randomToken(""))
 	if err != nil {
 		return nil, err
 	}
 	return &Service{deps: deps, opts: opts, dummyHash: dummy}, nil
+}
+
+// sleep waits d, or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // newID returns a time-ordered UUIDv7, so ids sort by creation and keyset

@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -43,6 +44,12 @@ func setup(t *testing.T) (*app.Service, *clock) {
 // its audit events to.
 func setupWithOutbox(t *testing.T) (*app.Service, *clock, *memory.Outbox) {
 	t.Helper()
+	return setupWithOptions(t, app.Options{Issuer: issuer, SessionTTL: time.Hour})
+}
+
+// setupWithOptions is setupWithOutbox with the service's options.
+func setupWithOptions(t *testing.T, opts app.Options) (*app.Service, *clock, *memory.Outbox) {
+	t.Helper()
 	outbox := memory.NewOutbox()
 	clk := &clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
 	keys := memory.NewSigningKeyStore()
@@ -61,7 +68,7 @@ func setupWithOutbox(t *testing.T) (*app.Service, *clock, *memory.Outbox) {
 		Clock:  clk,
 		Tx:     memory.Transactor{},
 		Outbox: outbox,
-	}, app.Options{Issuer: issuer, SessionTTL: time.Hour})
+	}, opts)
 	require.NoError(t, err)
 	return svc, clk, outbox
 }
@@ -146,43 +153,95 @@ func TestAuthenticateRejectsGarbage(t *testing.T) {
 	}
 }
 
-func TestLoginLockout(t *testing.T) {
+func TestLoginLocksOnlyTheFailingAddressOutOfTheAccount(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	svc, clk := setup(t)
 	signUp(t, svc, "ada@example.com")
+	pair := domain.DefaultLoginThrottle.Pair
 	var err error
-	for i := range domain.DefaultAccountThrottle.MaxFailures - 1 {
+	for i := range pair.Free - 1 {
 		_, err = svc.Login(ctx, app.LoginInput{Email: "ada@example.com", Password: fmt.Sprintf("wrong %d", i), IP: "10.0.0.2"})
 		require.ErrorIs(t, err, domain.ErrInvalidCredentials)
 	}
 	_, err = svc.Login(ctx, app.LoginInput{Email: "ada@example.com", Password: "wrong again", IP: "10.0.0.2"})
-	require.True(t, fault.Of(err, fault.RateLimited), "the fifth failure locks: %v", err)
+	require.True(t, fault.Of(err, fault.RateLimited), "the fifth failure locks the pair: %v", err)
+	require.Equal(t, int(pair.Base.Seconds()), retryAfter(err))
 
-	// Locked: even the right password is refused, with the same error.
-	_, err = svc.Login(ctx, app.LoginInput{Email: "ada@example.com", Password: pw, IP: "10.0.0.3"})
+	// Locked: even the right password is refused from that address, with
+	// the same error...
+	_, err = svc.Login(ctx, app.LoginInput{Email: "ada@example.com", Password: pw, IP: "10.0.0.2"})
 	require.True(t, fault.Of(err, fault.RateLimited))
-
-	clk.Add(domain.DefaultAccountThrottle.Lockout)
+	// ...but not from another.
 	_, err = svc.Login(ctx, app.LoginInput{Email: "ada@example.com", Password: pw, IP: "10.0.0.3"})
 	require.NoError(t, err)
+
+	clk.Add(pair.Base)
+	_, err = svc.Login(ctx, app.LoginInput{Email: "ada@example.com", Password: pw, IP: "10.0.0.2"})
+	require.NoError(t, err, "the lock ends")
 }
 
-func TestLoginThrottlesPerIP(t *testing.T) {
+func retryAfter(err error) int {
+	var fe *fault.Error
+	if errors.As(err, &fe) {
+		return fe.RetryAfterSeconds
+	}
+	return -1
+}
+
+func TestLoginSlowsDownAnAddressWithAGrowingBoundedWait(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	svc, _ := setup(t)
+	svc, clk := setup(t)
 	signUp(t, svc, "victim@example.com")
-	// One address spraying many accounts trips the per-IP limit.
-	var err error
-	for i := range domain.DefaultIPThrottle.MaxFailures {
-		_, err = svc.Login(ctx, app.LoginInput{Email: fmt.Sprintf("u%d@example.com", i), Password: "x", IP: "192.0.2.9"})
+	addr := domain.DefaultLoginThrottle.Address
+	// One address spraying many accounts is slowed down...
+	var waits []int
+	for i := range 30 {
+		_, err := svc.Login(ctx, app.LoginInput{Email: fmt.Sprintf("u%d@example.com", i), Password: "x", IP: "192.0.2.9"})
+		if fault.Of(err, fault.RateLimited) {
+			waits = append(waits, retryAfter(err))
+			clk.Add(time.Duration(retryAfter(err)) * time.Second) // it waits as told, then fails again
+		}
 	}
-	require.True(t, fault.Of(err, fault.RateLimited), "got %v", err)
+	require.Equal(t, 1, waits[0], "the first wait is short")
+	for i := 1; i < len(waits); i++ {
+		require.GreaterOrEqual(t, waits[i], waits[i-1], "waits grow")
+	}
+	require.Equal(t, int(addr.Max.Seconds()), waits[len(waits)-1], "and stop growing at the bound")
+	_, err := svc.Login(ctx, app.LoginInput{Email: "another@example.com", Password: "x", IP: "192.0.2.9"})
+	require.Equal(t, int(addr.Max.Seconds()), retryAfter(err), "after the wait, one more attempt is heard, and fails into the next wait")
 	_, err = svc.Login(ctx, app.LoginInput{Email: "victim@example.com", Password: pw, IP: "192.0.2.9"})
-	require.True(t, fault.Of(err, fault.RateLimited))
+	require.True(t, fault.Of(err, fault.RateLimited), "the slowed address waits even with a right password")
+	// ...and nobody else is.
 	_, err = svc.Login(ctx, app.LoginInput{Email: "victim@example.com", Password: pw, IP: "192.0.2.10"})
 	require.NoError(t, err, "other addresses are unaffected")
+}
+
+func TestAccountUnderAttackDelaysButNeverRefusesACleanAddress(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var slept []time.Duration
+	var mu sync.Mutex
+	svc, _, _ := setupWithOptions(t, app.Options{Issuer: issuer, Sleep: func(_ context.Context, d time.Duration) error {
+		mu.Lock()
+		defer mu.Unlock()
+		slept = append(slept, d)
+		return nil
+	}})
+	signUp(t, svc, "victim@example.com")
+	// Three attackers, each below its own pair lock, fail 12 times on the
+	// victim's account.
+	for i := range 12 {
+		_, err := svc.Login(ctx, app.LoginInput{Email: "victim@example.com", Password: "guess", IP: fmt.Sprintf("198.51.100.%d", i%3+1)})
+		require.Error(t, err)
+	}
+	_, err := svc.Login(ctx, app.LoginInput{Email: "victim@example.com", Password: "guess", IP: "198.51.100.1"})
+	require.True(t, fault.Of(err, fault.RateLimited), "a failing address is slowed down on the account: %v", err)
+
+	_, err = svc.Login(ctx, app.LoginInput{Email: "victim@example.com", Password: pw, IP: "203.0.113.7"})
+	require.NoError(t, err, "the owner, from an address that has not failed, gets in")
+	require.Equal(t, []time.Duration{domain.DefaultLoginThrottle.CleanDelay}, slept, "after a bounded delay")
 }
 
 func TestUnknownEmailFailsLikeWrongPassword(t *testing.T) {
@@ -254,7 +313,7 @@ func TestSecurityActionsAreAudited(t *testing.T) {
 	sess, err := svc.Login(ctx, app.LoginInput{Email: u.Email, Password: pw, IP: "10.0.0.1"})
 	require.NoError(t, err)
 	pu := domain.Principal{UserID: u.ID, Role: u.Role, Scopes: domain.RoleScopes(u.Role), SessionID: sess.Session.ID}
-	for range domain.DefaultAccountThrottle.MaxFailures {
+	for range domain.DefaultLoginThrottle.Pair.Free {
 		_, err = svc.Login(ctx, app.LoginInput{Email: u.Email, Password: "wrong password!", IP: "10.0.0.2"})
 		require.Error(t, err)
 	}
@@ -277,7 +336,7 @@ func TestSecurityActionsAreAudited(t *testing.T) {
 		{"operator", "user.created", "user/" + admin.ID},
 		{u.ID, "login.succeeded", "session/" + sess.Session.ID},
 	}
-	for range domain.DefaultAccountThrottle.MaxFailures {
+	for range domain.DefaultLoginThrottle.Pair.Free {
 		want = append(want, rec{"anonymous", "login.failed", "user/" + u.ID})
 	}
 	want = append(want,

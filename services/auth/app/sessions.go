@@ -23,10 +23,8 @@ type NewSession struct {
 	Token   string
 }
 
-// Login checks the password and opens a session. Failed attempts count
-// against both the account and the client address; either reaching its
-// limit locks further attempts for a while, with the same error whether or
-// not the password would have matched.
+// Login checks the password and opens a session, under the login throttle
+// (domain.LoginThrottle).
 func (s *Service) Login(ctx context.Context, in LoginInput) (NewSession, error) {
 	u, err := s.CheckPassword(ctx, in.Email, in.Password, in.IP)
 	if err != nil {
@@ -35,24 +33,33 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (NewSession, error) 
 	return s.OpenSession(ctx, u, in.IP, in.UserAgent)
 }
 
-// CheckPassword verifies an email and password under the login throttle and
-// returns the user. The OAuth login form uses it too.
-func (s *Service) CheckPassword(ctx context.Context, rawEmail, password, ip string) (domain.User, error) {
+// throttleKeys names the three counters a login from addr on email adds
+// to, in the order of domain.LoginCounts.
+func throttleKeys(email, addr string) []string {
+	email, addr = domain.Truncate(email, 320), domain.Truncate(addr, 64)
+	return []string{"pair:" + email + "|" + addr, "addr:" + addr, "account:" + email}
+}
+
+// CheckPassword verifies an email and password from a client at addr under
+// the login throttle and returns the user. The OAuth login form uses it
+// too. A refused attempt gets the same error whether or not the password
+// would have matched, and is not recorded: the failures that caused the
+// wait were, and a flood must not flood the log.
+func (s *Service) CheckPassword(ctx context.Context, rawEmail, password, addr string) (domain.User, error) {
 	now := s.deps.Clock.Now()
 	email := strings.ToLower(strings.TrimSpace(rawEmail))
-	keys := []struct {
-		key    string
-		policy domain.ThrottlePolicy
-	}{{"account:" + email, s.opts.AccountThrottle}, {"ip:" + ip, s.opts.IPThrottle}}
-	for _, k := range keys {
-		until, err := s.deps.Throttle.LockedUntil(ctx, k.key, now)
-		if err != nil {
+	keys := throttleKeys(email, addr)
+	counts, err := s.deps.Throttle.Failures(ctx, keys...)
+	if err != nil {
+		return domain.User{}, err
+	}
+	adm := s.opts.Throttle.Admit(domain.LoginCounts{Pair: counts[0], Address: counts[1], Account: counts[2]}, now)
+	if adm.RefuseUntil.After(now) {
+		return domain.User{}, domain.ErrLockedOut(adm.RefuseUntil, now)
+	}
+	if adm.Delay > 0 {
+		if err := s.opts.Sleep(ctx, adm.Delay); err != nil {
 			return domain.User{}, err
-		}
-		if !until.IsZero() {
-			// Attempts while locked are refused unrecorded: the lockout
-			// itself was recorded, and a flood must not flood the log.
-			return domain.User{}, domain.ErrLockedOut(until, now)
 		}
 	}
 	u, err := s.deps.Users.ByEmail(ctx, email)
@@ -67,41 +74,50 @@ func (s *Service) CheckPassword(ctx context.Context, rawEmail, password, ip stri
 	if err != nil {
 		return domain.User{}, err
 	}
-	if !ok || u.ID == "" {
-		target := "email/" + domain.Truncate(email, 320)
-		if u.ID != "" {
-			target = "user/" + u.ID
-		}
-		var locked time.Time
-		err := s.auditedAll(ctx, func(ctx context.Context) ([]audit, error) {
-			for _, k := range keys {
-				until, err := s.deps.Throttle.Fail(ctx, k.key, k.policy, now)
-				if err != nil {
-					return nil, err
-				}
-				if until.After(locked) {
-					locked = until
-				}
-			}
-			as := []audit{{actor: actorAnonymous, action: "login.failed", target: target, details: map[string]any{"ip": ip}}}
-			if !locked.IsZero() {
-				as = append(as, audit{actor: actorSystem, action: "login.locked_out", target: target,
-					details: map[string]any{"ip": ip, "until": locked.UTC().Format(time.RFC3339)}})
-			}
-			return as, nil
-		})
-		if err != nil {
+	if ok && u.ID != "" {
+		if err := s.deps.Throttle.Reset(ctx, keys[0]); err != nil {
 			return domain.User{}, err
 		}
-		if !locked.IsZero() {
-			return domain.User{}, domain.ErrLockedOut(locked, now)
+		return u, nil
+	}
+	return domain.User{}, s.loginFailed(ctx, u, email, addr, keys, now)
+}
+
+// loginFailed records a failed login on every counter and returns the
+// error for it: invalid credentials, or the wait the failure started.
+func (s *Service) loginFailed(ctx context.Context, u domain.User, email, addr string, keys []string, now time.Time) error {
+	target := "email/" + domain.Truncate(email, 320)
+	if u.ID != "" {
+		target = "user/" + u.ID
+	}
+	th := s.opts.Throttle
+	var wait time.Time
+	err := s.auditedAll(ctx, func(ctx context.Context) ([]audit, error) {
+		var after [3]domain.FailureCount
+		for i, policy := range []domain.ThrottlePolicy{th.Pair, th.Address, th.Account} {
+			c, err := s.deps.Throttle.Fail(ctx, keys[i], policy.Window, now)
+			if err != nil {
+				return nil, err
+			}
+			after[i] = c
 		}
-		return domain.User{}, domain.ErrInvalidCredentials
+		// The wait this address now faces on this account; a clean
+		// address elsewhere faces none.
+		wait = th.Admit(domain.LoginCounts{Pair: after[0], Address: after[1], Account: after[2]}, now).RefuseUntil
+		as := []audit{{actor: actorAnonymous, action: "login.failed", target: target, details: map[string]any{"ip": addr}}}
+		if wait.After(now) {
+			as = append(as, audit{actor: actorSystem, action: "login.locked_out", target: target,
+				details: map[string]any{"ip": addr, "until": wait.UTC().Format(time.RFC3339)}})
+		}
+		return as, nil
+	})
+	if err != nil {
+		return err
 	}
-	if err := s.deps.Throttle.Reset(ctx, keys[0].key); err != nil {
-		return domain.User{}, err
+	if wait.After(now) {
+		return domain.ErrLockedOut(wait, now)
 	}
-	return u, nil
+	return domain.ErrInvalidCredentials
 }
 
 // OpenSession starts a session for a user whose password was checked.

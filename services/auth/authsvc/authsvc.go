@@ -56,6 +56,7 @@ type Service struct {
 	rdb      *goredis.Client
 	sessions *postgres.SessionStore // nil when sessions live in Redis
 	grants   *postgres.GrantStore
+	throttle *postgres.LoginThrottle
 	outbox   *postgres.Outbox
 	log      *slog.Logger
 	// Relay publishes the outbox; nil without a publisher.
@@ -113,6 +114,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		return nil, err
 	}
 	s.grants = postgres.NewGrantStore(pool)
+	s.throttle = postgres.NewLoginThrottle(pool)
 	s.outbox = postgres.NewOutbox(pool)
 	var written func()
 	if cfg.Publisher != nil {
@@ -124,7 +126,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	s.App, err = app.New(app.Deps{
 		Users:    postgres.NewUserRepository(pool),
 		Sessions: sessions,
-		Throttle: postgres.NewLoginThrottle(pool),
+		Throttle: s.throttle,
 		Hasher:   argon2id.New(cfg.Argon2),
 		Clients:  postgres.NewClientRepository(pool),
 		Grants:   s.grants,
@@ -181,6 +183,10 @@ func (s *Service) Run(ctx context.Context) {
 		}
 		if err := s.grants.DeleteExpired(ctx, now); err != nil && ctx.Err() == nil {
 			s.log.WarnContext(ctx, "delete expired grants", "error", err)
+		}
+		// Counts past every throttle window mean nothing any more.
+		if _, err := s.throttle.Purge(ctx, now.Add(-time.Hour)); err != nil && ctx.Err() == nil {
+			s.log.WarnContext(ctx, "purge login throttle", "error", err)
 		}
 		if _, err := s.outbox.DeleteSent(ctx, now.Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
 			s.log.WarnContext(ctx, "delete published outbox rows", "error", err)

@@ -6,7 +6,6 @@ package httpapi
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/lattice-platform/lattice/pkg/platform/apimw"
+	"github.com/lattice-platform/lattice/pkg/platform/clientaddr"
 	"github.com/lattice-platform/lattice/pkg/platform/problem"
 	"github.com/lattice-platform/lattice/services/auth/app"
 	"github.com/lattice-platform/lattice/services/auth/domain"
@@ -66,7 +66,8 @@ type callerKey struct{}
 
 func withCaller(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c := caller{userAgent: r.UserAgent(), https: r.TLS != nil}
+		client := clientaddr.From(r)
+		c := caller{userAgent: r.UserAgent(), https: client.HTTPS, ip: client.Addr}
 		if h := r.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
 			c.bearer = strings.TrimSpace(h[7:])
 		}
@@ -81,9 +82,6 @@ func withCaller(next http.Handler) http.Handler {
 		if ck, err := r.Cookie(csrfCookieName); err == nil {
 			c.csrfCookie = ck.Value
 		}
-		// RemoteAddr is the direct peer. Trusting X-Forwarded-For needs a
-		// configured list of proxies, which arrives with the gateway.
-		c.ip, _, _ = net.SplitHostPort(r.RemoteAddr)
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, c)))
 	})
 }

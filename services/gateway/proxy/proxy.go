@@ -25,6 +25,7 @@ import (
 
 	"github.com/lattice-platform/lattice/pkg/events/schema"
 	"github.com/lattice-platform/lattice/pkg/fault"
+	"github.com/lattice-platform/lattice/pkg/platform/clientaddr"
 	"github.com/lattice-platform/lattice/pkg/platform/observe"
 	"github.com/lattice-platform/lattice/pkg/platform/problem"
 	"github.com/lattice-platform/lattice/pkg/ports"
@@ -247,15 +248,9 @@ func ceilSeconds(d time.Duration) int {
 	return max(s, 0)
 }
 
-// clientIP is the direct peer; forwarded headers are not trusted because
-// the gateway is the edge.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+// clientIP is the client's address: the direct peer, unless the gateway is
+// configured to sit behind trusted proxies (GATEWAY_TRUSTED_PROXIES).
+func clientIP(r *http.Request) string { return clientaddr.From(r).Addr }
 
 // proxyFor returns the reverse proxy whose transport waits at most timeout
 // for response headers (bodies then stream without a deadline).
@@ -272,6 +267,15 @@ func (g *Gateway) proxyFor(timeout time.Duration) *httputil.ReverseProxy {
 			pr.SetURL(target)
 			pr.Out.Host = pr.In.Host // upstreams see the public host
 			pr.SetXForwarded()
+			// The services trust the gateway's word for the client: one
+			// resolved address, not the chain the client may have forged.
+			client := clientaddr.From(pr.In)
+			pr.Out.Header["X-Forwarded-For"] = []string{client.Addr}
+			if client.HTTPS {
+				pr.Out.Header["X-Forwarded-Proto"] = []string{"https"}
+			} else {
+				pr.Out.Header["X-Forwarded-Proto"] = []string{"http"}
+			}
 			if id := observe.RequestID(pr.In.Context()); id != "" {
 				pr.Out.Header.Set("X-Request-ID", id)
 			}

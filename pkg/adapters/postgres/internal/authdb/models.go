@@ -26,8 +26,7 @@ type ApiKey struct {
 type LoginThrottle struct {
 	Key         string
 	Failures    int32
-	WindowStart time.Time
-	LockedUntil *time.Time
+	LastFailure time.Time
 }
 
 type OauthClient struct {

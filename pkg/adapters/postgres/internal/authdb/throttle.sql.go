@@ -19,59 +19,67 @@ func (q *Queries) ClearThrottle(ctx context.Context, key string) error {
 	return err
 }
 
+const purgeThrottle = `-- name: PurgeThrottle :execrows
+DELETE FROM login_throttle WHERE last_failure < $1
+`
+
+// Forgets counts whose latest failure is past every window.
+func (q *Queries) PurgeThrottle(ctx context.Context, before time.Time) (int64, error) {
+	result, err := q.db.Exec(ctx, purgeThrottle, before)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const recordLoginFailure = `-- name: RecordLoginFailure :one
-INSERT INTO login_throttle AS t (key, failures, window_start, locked_until)
-VALUES ($1, 1, $2, CASE WHEN 1 >= $3::int THEN $4::timestamptz END)
+INSERT INTO login_throttle AS t (key, failures, last_failure)
+VALUES ($1, 1, $2)
 ON CONFLICT (key) DO UPDATE SET
-    failures     = CASE WHEN t.window_start <= $5::timestamptz THEN 1 ELSE t.failures + 1 END,
-    window_start = CASE WHEN t.window_start <= $5::timestamptz THEN $2 ELSE t.window_start END,
-    locked_until = CASE
-        WHEN (CASE WHEN t.window_start <= $5::timestamptz THEN 1 ELSE t.failures + 1 END) >= $3::int
-        THEN $4::timestamptz
-        ELSE t.locked_until END
-RETURNING key, failures, window_start, locked_until
+    failures     = CASE WHEN t.last_failure < $3::timestamptz THEN 1 ELSE t.failures + 1 END,
+    last_failure = GREATEST(t.last_failure, $2)
+RETURNING failures, last_failure
 `
 
 type RecordLoginFailureParams struct {
 	Key         string
 	Now         time.Time
-	MaxFailures int32
-	LockUntil   time.Time
 	WindowFloor time.Time
 }
 
-// Counts a failure atomically: a failure after the window has passed starts a
-// new window; reaching the limit sets the lockout.
-func (q *Queries) RecordLoginFailure(ctx context.Context, arg RecordLoginFailureParams) (LoginThrottle, error) {
-	row := q.db.QueryRow(ctx, recordLoginFailure,
-		arg.Key,
-		arg.Now,
-		arg.MaxFailures,
-		arg.LockUntil,
-		arg.WindowFloor,
-	)
-	var i LoginThrottle
-	err := row.Scan(
-		&i.Key,
-		&i.Failures,
-		&i.WindowStart,
-		&i.LockedUntil,
-	)
+type RecordLoginFailureRow struct {
+	Failures    int32
+	LastFailure time.Time
+}
+
+// Counts a failure atomically; one after a quiet window starts over at one.
+func (q *Queries) RecordLoginFailure(ctx context.Context, arg RecordLoginFailureParams) (RecordLoginFailureRow, error) {
+	row := q.db.QueryRow(ctx, recordLoginFailure, arg.Key, arg.Now, arg.WindowFloor)
+	var i RecordLoginFailureRow
+	err := row.Scan(&i.Failures, &i.LastFailure)
 	return i, err
 }
 
-const throttleState = `-- name: ThrottleState :one
-SELECT key, failures, window_start, locked_until FROM login_throttle WHERE key = $1
+const throttleCounts = `-- name: ThrottleCounts :many
+SELECT key, failures, last_failure FROM login_throttle WHERE key = ANY($1::text[])
 `
 
-func (q *Queries) ThrottleState(ctx context.Context, key string) (LoginThrottle, error) {
-	row := q.db.QueryRow(ctx, throttleState, key)
-	var i LoginThrottle
-	err := row.Scan(
-		&i.Key,
-		&i.Failures,
-		&i.WindowStart,
-		&i.LockedUntil,
-	)
-	return i, err
+func (q *Queries) ThrottleCounts(ctx context.Context, keys []string) ([]LoginThrottle, error) {
+	rows, err := q.db.Query(ctx, throttleCounts, keys)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []LoginThrottle{}
+	for rows.Next() {
+		var i LoginThrottle
+		if err := rows.Scan(&i.Key, &i.Failures, &i.LastFailure); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
