@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/argon2id"
+	"github.com/lattice-platform/lattice/pkg/adapters/extract"
 	"github.com/lattice-platform/lattice/pkg/adapters/openaiembed"
 	"github.com/lattice-platform/lattice/pkg/adapters/s3blob"
 	"github.com/lattice-platform/lattice/pkg/adapters/vecindex"
@@ -149,7 +150,14 @@ func loadConfig(env *config.Env) (Config, error) {
 		Concurrency: env.Int("PROCESSING_CONCURRENCY", 4),
 		AckWait:     env.Duration("PROCESSING_ACK_WAIT", 30*time.Second),
 		MaxAttempts: env.Int("PROCESSING_MAX_ATTEMPTS", 5),
+		JobTimeout:  env.Duration("PROCESSING_JOB_TIMEOUT", 5*time.Minute),
 		ResourceURL: c.Upstreams["resource"],
+		Extraction: extract.Limits{
+			CPU:     env.Duration("PROCESSING_EXTRACT_CPU", 20*time.Second),
+			Memory:  int64(env.Int("PROCESSING_EXTRACT_MEMORY_BYTES", 512<<20)),
+			Wall:    env.Duration("PROCESSING_EXTRACT_TIMEOUT", 60*time.Second),
+			MaxText: int64(env.Int("PROCESSING_EXTRACT_MAX_TEXT_BYTES", 16<<20)),
+		},
 	}
 	c.Embeddings = openaiembed.Config{
 		BaseURL:    strings.TrimSuffix(env.String("EMBEDDINGS_URL", ""), "/"),

@@ -11,12 +11,19 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/lattice-platform/lattice/pkg/adapters/extract"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "extract" {
+		// The processing service's sandboxed parser: its exit status is
+		// part of its protocol, so it bypasses run's error handling.
+		os.Exit(extract.Main(os.Args[2:], os.Stdin, os.Stdout, os.Stderr))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.LookupEnv); err != nil {
@@ -35,6 +42,8 @@ commands:
   user     create-admin --email E --name N   (password read from standard input)
   client   create --name N --type confidential|public [--redirect-uri U]... [--grant G]... [--scope S]...
   keys     rotate                            make a new access-token signing key active now
+  extract  --type=T                         text of the file on standard input (the processing
+                                            service runs it as a sandboxed child process)
   version
 `
 

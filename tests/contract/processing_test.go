@@ -163,7 +163,8 @@ func startPipeline(t testing.TB, opts ...pipelineOption) *pipeline {
 		svc, err := processingsvc.New(ctx, processingsvc.Config{
 			JetStream: js, Publisher: pub, Subscriber: sub, Verifier: p.verifier, Embedder: hashembed.Embedder{},
 			ResourceURL: p.url, ServiceHTTP: cc.Client(ctx), Concurrency: 2,
-			Backoff: domain.Backoff{Base: 100 * time.Millisecond, Max: time.Second},
+			ExtractCommand: []string{testinfra.LatticeBinary(t), "extract"},
+			Backoff:        domain.Backoff{Base: 100 * time.Millisecond, Max: time.Second},
 		}, quiet)
 		require.NoError(t, err)
 		wg.Add(1)

@@ -222,18 +222,53 @@ func csvText(raw []byte) (string, error) {
 	return strings.TrimSpace(b.String()), nil
 }
 
+// The page-tree walk trusts neither /Count (it may claim two billion
+// pages) nor /Kids (it may point back up the tree): it visits at most
+// maxPDFNodes nodes, maxPDFDepth deep, and keeps at most maxPDFPages pages.
+const (
+	maxPDFPages = 10000
+	maxPDFNodes = 50000
+	maxPDFDepth = 64
+)
+
 func pdfText(raw []byte) (string, error) {
 	r, err := pdf.NewReader(bytes.NewReader(raw), int64(len(raw)))
 	if err != nil {
 		return "", corrupt(err)
 	}
-	var b strings.Builder
-	for i := 1; i <= r.NumPage(); i++ {
-		p := r.Page(i)
-		if p.V.IsNull() {
-			continue
+	var pages []pdf.Value
+	nodes := 0
+	var walk func(v pdf.Value, depth int) error
+	walk = func(v pdf.Value, depth int) error {
+		if nodes++; nodes > maxPDFNodes || depth > maxPDFDepth {
+			return corrupt(errors.New("the page tree loops or is too large"))
 		}
-		text, err := p.GetPlainText(nil)
+		switch v.Key("Type").Name() {
+		case "Pages":
+			kids := v.Key("Kids")
+			for i := 0; i < kids.Len(); i++ {
+				if err := walk(kids.Index(i), depth+1); err != nil {
+					return err
+				}
+			}
+		case "Page":
+			if len(pages) == maxPDFPages {
+				return fault.New(fault.TooLarge, fmt.Sprintf("the PDF has more than %d pages", maxPDFPages))
+			}
+			pages = append(pages, v)
+		}
+		return nil
+	}
+	root := r.Trailer().Key("Root").Key("Pages")
+	if n := root.Key("Count").Int64(); n > maxPDFPages {
+		return "", fault.New(fault.TooLarge, fmt.Sprintf("the PDF claims %d pages, more than %d", n, maxPDFPages))
+	}
+	if err := walk(root, 0); err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	for _, v := range pages {
+		text, err := pdf.Page{V: v}.GetPlainText(nil)
 		if err != nil {
 			return "", corrupt(err)
 		}

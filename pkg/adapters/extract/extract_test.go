@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -101,4 +102,23 @@ func minimalPDF(text string) string {
 	}
 	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, xref)
 	return b.String()
+}
+
+// The page tree is walked without trusting /Count or /Kids: a lying count
+// or a tree that points back at itself is rejected at once, in-process.
+func TestPDFPageTreeIsNotTrusted(t *testing.T) {
+	t.Parallel()
+	text := []byte("BT /F1 18 Tf 72 720 Td (hi) Tj ET")
+	for name, file := range map[string]string{
+		"lying count": pdfWith("<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 2000000000 >>", page, stream("", text), font),
+		"self loop":   pdfWith("<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [2 0 R] /Count 1 >>", page, stream("", text), font),
+		"fan-out loop": pdfWith("<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [2 0 R 2 0 R 2 0 R] /Count 1 >>",
+			page, stream("", text), font),
+	} {
+		start := time.Now()
+		got, err := extractText(t, "application/pdf", file)
+		require.Empty(t, got)
+		require.True(t, fault.Of(err, fault.Invalid) || fault.Of(err, fault.TooLarge), "%s: got %v", name, err)
+		require.Less(t, time.Since(start), 2*time.Second, name)
+	}
 }

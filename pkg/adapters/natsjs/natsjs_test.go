@@ -177,3 +177,52 @@ func connectWithStreams(t *testing.T) (context.Context, jetstream.JetStream) {
 	require.NoError(t, natsjs.EnsureStreams(ctx, js))
 	return ctx, js
 }
+
+// TestWorkQueueEndsAnAttemptAtItsDeadline: a handler stuck on one job gets
+// its context ended at JobTimeout, so the only worker slot goes on to the
+// next job, and the stuck job is offered again.
+func TestWorkQueueEndsAnAttemptAtItsDeadline(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	nc, js, err := natsjs.Connect(testinfra.NATS(t), "test")
+	require.NoError(t, err)
+	defer nc.Close()
+	q, err := natsjs.NewWorkQueue(ctx, js, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	q.AckWait, q.JobTimeout = 2*time.Second, 300*time.Millisecond
+	require.NoError(t, q.Enqueue(ctx, "extract_file", "stuck", "stuck"))
+	require.NoError(t, q.Enqueue(ctx, "extract_file", "ordinary", "ordinary"))
+
+	type attempt struct {
+		job string
+		err error
+	}
+	attempts := make(chan attempt, 16)
+	workCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- q.Work(workCtx, 1, func(ctx context.Context, job string) natsjs.Verdict {
+			if job == "stuck" {
+				<-ctx.Done() // a parser that only the deadline stops
+				attempts <- attempt{job, ctx.Err()}
+				return natsjs.Verdict{RetryAfter: 10 * time.Millisecond}
+			}
+			attempts <- attempt{job, nil}
+			return natsjs.Verdict{Done: true}
+		})
+	}()
+	first := <-attempts
+	require.Equal(t, attempt{"stuck", context.DeadlineExceeded}, first)
+	seen := map[string]int{}
+	for seen["ordinary"] == 0 || seen["stuck"] == 0 {
+		select {
+		case a := <-attempts:
+			seen[a.job]++
+		case <-ctx.Done():
+			t.Fatalf("after the deadline the slot was not reused: %v", seen)
+		}
+	}
+	stop()
+	require.NoError(t, <-done)
+}

@@ -30,6 +30,10 @@ type WorkQueue struct {
 	// AckWait is how long a silent worker keeps a job before it is
 	// redelivered; running handlers extend it with heartbeats.
 	AckWait time.Duration
+	// JobTimeout is the deadline of one attempt: the handler's context
+	// ends then and the heartbeats stop, so a stuck job cannot hold its
+	// message (or its worker slot) forever.
+	JobTimeout time.Duration
 }
 
 // NewWorkQueue opens the JOBS stream (creating it if missing).
@@ -37,7 +41,7 @@ func NewWorkQueue(ctx context.Context, js jetstream.JetStream, log *slog.Logger)
 	if _, err := js.CreateOrUpdateStream(ctx, JobsStream); err != nil {
 		return nil, fmt.Errorf("nats: stream JOBS: %w", err)
 	}
-	return &WorkQueue{js: js, log: log, durable: "processing-workers", AckWait: 30 * time.Second}, nil
+	return &WorkQueue{js: js, log: log, durable: "processing-workers", AckWait: 30 * time.Second, JobTimeout: 5 * time.Minute}, nil
 }
 
 // Enqueue adds a job message. dedupKey identifies this enqueueing: the
@@ -117,14 +121,25 @@ func (q *WorkQueue) Work(ctx context.Context, concurrency int, handle func(ctx c
 }
 
 func (q *WorkQueue) run(ctx context.Context, msg jetstream.Msg, handle func(context.Context, string) Verdict) {
+	jobCtx, cancel := context.WithTimeout(ctx, q.JobTimeout)
+	defer cancel()
 	beat := time.NewTicker(q.AckWait / 3)
 	defer beat.Stop()
+	// A handler that ignores its deadline gets a grace period, then its
+	// slot is taken back; the message is redelivered after AckWait.
+	abandon := time.NewTimer(q.JobTimeout + handlerGrace)
+	defer abandon.Stop()
 	done := make(chan Verdict, 1)
-	go func() { done <- handle(ctx, string(msg.Data())) }()
+	go func() { done <- handle(jobCtx, string(msg.Data())) }()
 	for {
 		select {
 		case <-beat.C:
-			_ = msg.InProgress()
+			if jobCtx.Err() == nil {
+				_ = msg.InProgress()
+			}
+		case <-abandon.C:
+			q.log.ErrorContext(ctx, "a job handler ignored its deadline; its worker slot is reclaimed", "job", string(msg.Data()))
+			return
 		case v := <-done:
 			switch {
 			case ctx.Err() != nil:
@@ -140,6 +155,10 @@ func (q *WorkQueue) run(ctx context.Context, msg jetstream.Msg, handle func(cont
 		}
 	}
 }
+
+// handlerGrace is how long past its deadline a handler may take to record
+// its outcome.
+const handlerGrace = 10 * time.Second
 
 // RegisterLag exports the queue's backlog as a metric.
 func (q *WorkQueue) RegisterLag(reg prometheus.Registerer) error {

@@ -142,6 +142,14 @@ func (s *Service) Run(ctx context.Context, jobID string) (Outcome, error) {
 		return Outcome{}, err
 	}
 	runErr := s.process(ctx, job)
+	if errors.Is(runErr, context.Canceled) && ctx.Err() != nil {
+		// Shutting down: the job stays running and its message is
+		// redelivered, which resumes it.
+		return Outcome{}, runErr
+	}
+	// An attempt that ran out of time still records its outcome.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
 	now := s.deps.Clock.Now()
 	if runErr == nil {
 		job, err = s.deps.Jobs.Update(ctx, jobID, func(j domain.Job) (domain.Job, error) {
@@ -179,8 +187,14 @@ func (s *Service) Run(ctx context.Context, jobID string) (Outcome, error) {
 	return Outcome{Done: true, Job: job}, nil
 }
 
+// recordTimeout bounds recording an attempt's outcome after its deadline.
+const recordTimeout = 10 * time.Second
+
 // failureText keeps the client-safe message of classified errors.
 func failureText(err error) string {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "the job exceeded its time limit"
+	}
 	var fe *fault.Error
 	if errors.As(err, &fe) {
 		return fe.Message

@@ -120,6 +120,11 @@ func setup(t *testing.T) (*app.Service, *content, *sink, *memory.JobStore) {
 
 func setupWithQueue(t *testing.T) (*app.Service, *content, *sink, *memory.JobStore, *queue, *memory.AuditTrail) {
 	t.Helper()
+	return setupWithExtractor(t, extract.Extractor{})
+}
+
+func setupWithExtractor(t *testing.T, ex ports.TextExtractor) (*app.Service, *content, *sink, *memory.JobStore, *queue, *memory.AuditTrail) {
+	t.Helper()
 	c := &content{text: map[string]string{"r1": strings.Repeat("Lattice indexes resources for search. ", 60)},
 		files: map[string][2]string{
 			"f-md":  {"text/markdown", "# Notes\n\nHybrid search finds words and meanings."},
@@ -130,7 +135,7 @@ func setupWithQueue(t *testing.T) (*app.Service, *content, *sink, *memory.JobSto
 	jobs := memory.NewJobStore()
 	q := &queue{}
 	audit := &memory.AuditTrail{}
-	svc := app.New(app.Deps{Jobs: jobs, Content: c, Extractor: extract.Extractor{}, Embedder: hashembed.Embedder{}, Sink: s,
+	svc := app.New(app.Deps{Jobs: jobs, Content: c, Extractor: ex, Embedder: hashembed.Embedder{}, Sink: s,
 		Queue: q, Access: access{"alice-token": {"r1"}}, Audit: audit,
 		Clock: &clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}, Jitter: func() float64 { return 0 }},
 		app.Options{MaxAttempts: 3, Chunking: domain.ChunkOptions{Target: 400}})
@@ -367,4 +372,52 @@ func TestReindexRedoesBodyAndFiles(t *testing.T) {
 	_, err = svc.EnqueueReindex(ctx, admin, rid)
 	require.True(t, fault.Of(err, fault.Unavailable), "%v", err)
 	require.Len(t, q.msgs, 1)
+}
+
+// stuckExtractor never finishes on its own: it returns only when its
+// context ends, like a parser looping on a hostile file would if it could
+// be interrupted at all.
+type stuckExtractor struct{}
+
+func (stuckExtractor) Extract(ctx context.Context, _ string, _ io.Reader) (string, error) {
+	<-ctx.Done()
+	return "", ctx.Err()
+}
+
+// limitExtractor rejects every file as the sandbox does one that breaks a
+// limit.
+type limitExtractor struct{}
+
+func (limitExtractor) Extract(context.Context, string, io.Reader) (string, error) {
+	return "", fault.New(fault.Invalid, extract.ReasonTime)
+}
+
+func TestAnAttemptPastItsDeadlineFailsAndIsRecorded(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name      string
+		extractor ports.TextExtractor
+		state     domain.JobState
+		lastError string
+		rejected  []string
+	}{
+		{"the job's deadline: retried", stuckExtractor{}, domain.Queued, "the job exceeded its time limit", nil},
+		{"the file broke an extraction limit: rejected at once", limitExtractor{}, domain.Dead, extract.ReasonTime,
+			[]string{"f-md: " + extract.ReasonTime}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			svc, _, s, _, _, _ := setupWithExtractor(t, tt.extractor)
+			j, _, err := svc.Intake(context.Background(), app.Event{ID: "up", Type: "file.uploaded", ResourceID: "r1", FileID: "f-md"})
+			require.NoError(t, err)
+			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+			defer cancel()
+			out, err := svc.Run(ctx, j.ID)
+			require.NoError(t, err, "the outcome is recorded although the attempt's context has ended")
+			require.Equal(t, tt.state, out.Job.State)
+			require.Equal(t, tt.lastError, out.Job.LastError)
+			require.Equal(t, 1, out.Job.Attempts)
+			require.Equal(t, tt.rejected, s.rejected)
+		})
+	}
 }

@@ -44,9 +44,16 @@ type Config struct {
 	ServiceHTTP *http.Client // carries the service credential (client credentials)
 	Concurrency int          // jobs run at once per process; default 4
 	AckWait     time.Duration
+	// JobTimeout bounds one attempt of a job; past it the attempt fails
+	// (and is retried up to MaxAttempts). Default 5m.
+	JobTimeout  time.Duration
 	MaxAttempts int
-	Backoff     domain.Backoff
-	Clock       ports.Clock
+	// Extraction bounds the sandboxed child that parses each file;
+	// ExtractCommand starts it (default: this executable's `extract`).
+	Extraction     extract.Limits
+	ExtractCommand []string
+	Backoff        domain.Backoff
+	Clock          ports.Clock
 }
 
 // Service is a wired processing service.
@@ -77,6 +84,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	if cfg.AckWait > 0 {
 		queue.AckWait = cfg.AckWait
 	}
+	if cfg.JobTimeout > 0 {
+		queue.JobTimeout = cfg.JobTimeout
+	}
 	obs, err := natsjs.OpenChunkBucket(ctx, cfg.JetStream)
 	if err != nil {
 		return nil, err
@@ -86,7 +96,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		return nil, err
 	}
 	svc := app.New(app.Deps{
-		Jobs: jobs, Content: resources, Extractor: extract.Extractor{}, Embedder: cfg.Embedder,
+		Jobs: jobs, Content: resources, Extractor: extract.Sandbox{Command: cfg.ExtractCommand, Limits: cfg.Extraction}, Embedder: cfg.Embedder,
 		Sink: natsjs.NewChunkSink(obs, cfg.Publisher), Queue: queue, Access: resources, Clock: cfg.Clock,
 		Audit: natsjs.NewAuditTrail(cfg.Publisher, Name),
 	}, app.Options{MaxAttempts: cfg.MaxAttempts, Backoff: cfg.Backoff})

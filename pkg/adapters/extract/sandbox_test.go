@@ -1,0 +1,238 @@
+package extract_test
+
+import (
+	"bytes"
+	"compress/zlib"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/lattice-platform/lattice/pkg/adapters/extract"
+	"github.com/lattice-platform/lattice/pkg/fault"
+	"github.com/lattice-platform/lattice/pkg/testinfra"
+)
+
+func TestMain(m *testing.M) { testinfra.Run(m) }
+
+// sandbox runs the real `lattice extract` as the child, with limits small
+// enough for a test.
+func sandbox(t *testing.T) extract.Sandbox {
+	t.Helper()
+	return extract.Sandbox{Command: []string{testinfra.LatticeBinary(t), "extract"}, Limits: extract.Limits{
+		CPU: 2 * time.Second, Memory: 256 << 20, Wall: 6 * time.Second, MaxInput: 32 << 20, MaxText: 1 << 20,
+	}}
+}
+
+func TestSandboxExtractsOrdinaryFiles(t *testing.T) {
+	t.Parallel()
+	sb := sandbox(t)
+	got, err := sb.Extract(context.Background(), "application/pdf", strings.NewReader(minimalPDF("Hello from a sandboxed PDF")))
+	require.NoError(t, err)
+	require.Contains(t, got, "Hello from a sandboxed PDF")
+	got, err = sb.Extract(context.Background(), "text/csv", strings.NewReader("name,city\nAda,London\n"))
+	require.NoError(t, err)
+	require.Equal(t, "name: Ada, city: London", got)
+	_, err = sb.Extract(context.Background(), "image/png", strings.NewReader("\x89PNG"))
+	require.True(t, fault.Of(err, fault.UnsupportedMedia), "the child's classified errors come back as they were: %v", err)
+}
+
+// pdfWith builds a PDF from the given objects (1-based), with a correct
+// cross-reference table; object 1 is the catalog.
+func pdfWith(objs ...string) string {
+	var b strings.Builder
+	b.WriteString("%PDF-1.4\n")
+	offsets := make([]int, len(objs))
+	for i, o := range objs {
+		offsets[i] = b.Len()
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
+	}
+	xref := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
+	for _, off := range offsets {
+		fmt.Fprintf(&b, "%010d 00000 n \n", off)
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, xref)
+	return b.String()
+}
+
+const page = "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>"
+const font = "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
+
+func stream(dict string, body []byte) string {
+	return fmt.Sprintf("<< %s /Length %d >>\nstream\n%s\nendstream", dict, len(body), body)
+}
+
+// deflateBomb is a content stream of n bytes of spaces, deflated to a
+// small fraction of that.
+func deflateBomb(t *testing.T, n int) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	w, err := zlib.NewWriterLevel(&b, zlib.BestSpeed)
+	require.NoError(t, err)
+	chunk := bytes.Repeat([]byte(" "), 1<<20)
+	for range n >> 20 {
+		_, err := w.Write(chunk)
+		require.NoError(t, err)
+	}
+	require.NoError(t, w.Close())
+	return b.Bytes()
+}
+
+// endless is an io.Reader of n bytes of one line: a CSV cell that never
+// ends, streamed without being held in memory.
+type endless struct{ n int64 }
+
+func (e *endless) Read(p []byte) (int, error) {
+	if e.n <= 0 {
+		return 0, io.EOF
+	}
+	k := min(int64(len(p)), e.n)
+	for i := range p[:k] {
+		p[i] = 'x'
+	}
+	e.n -= k
+	return int(k), nil
+}
+
+// TestHostileFilesAreRejectedWithinTheirLimits: each file that once hung
+// or exhausted a worker ends rejected (a permanent error naming the
+// reason) within the wall-clock limit, and the worker is untouched.
+func TestHostileFilesAreRejectedWithinTheirLimits(t *testing.T) {
+	t.Parallel()
+	sb := sandbox(t)
+	text := []byte("BT /F1 18 Tf 72 720 Td (hi) Tj ET")
+	tests := []struct {
+		name, ctype string
+		file        func(t *testing.T) io.Reader
+	}{
+		{"a lying /Count", "application/pdf", func(*testing.T) io.Reader {
+			return strings.NewReader(pdfWith("<< /Type /Catalog /Pages 2 0 R >>",
+				"<< /Type /Pages /Kids [3 0 R] /Count 2000000000 >>", page, stream("", text), font))
+		}},
+		{"a /Kids array that points to itself", "application/pdf", func(*testing.T) io.Reader {
+			return strings.NewReader(pdfWith("<< /Type /Catalog /Pages 2 0 R >>",
+				"<< /Type /Pages /Kids [2 0 R] /Count 1 >>", page, stream("", text), font))
+		}},
+		{"a deflate bomb", "application/pdf", func(t *testing.T) io.Reader {
+			return strings.NewReader(pdfWith("<< /Type /Catalog /Pages 2 0 R >>",
+				"<< /Type /Pages /Kids [3 0 R] /Count 1 >>", page, stream("/Filter /FlateDecode", deflateBomb(t, 768<<20)), font))
+		}},
+		{"HTML nested 100,000 deep", "text/html", func(*testing.T) io.Reader {
+			return strings.NewReader(strings.Repeat("<div>", 100000) + "deep" + strings.Repeat("</div>", 100000))
+		}},
+		{"a JSON array nested 100,000 deep", "application/json", func(*testing.T) io.Reader {
+			return strings.NewReader(strings.Repeat("[", 100000) + strings.Repeat("]", 100000))
+		}},
+		{"a 200 MB single-line CSV", "text/csv", func(*testing.T) io.Reader { return &endless{n: 200 << 20} }},
+		{"text beyond the output cap", "text/plain", func(*testing.T) io.Reader {
+			return strings.NewReader(strings.Repeat("word ", 300000))
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			file := tt.file(t)
+			start := time.Now()
+			_, err := sb.Extract(context.Background(), tt.ctype, file)
+			took := time.Since(start)
+			require.Error(t, err)
+			require.True(t, fault.Of(err, fault.Invalid) || fault.Of(err, fault.TooLarge), "a permanent rejection, got %v", err)
+			require.Less(t, took, sb.Limits.Wall+3*time.Second, "within the limits")
+			t.Logf("rejected in %v: %v", took.Round(time.Millisecond), err)
+		})
+	}
+}
+
+func TestSandboxStopsWhenTheCallerGivesUp(t *testing.T) {
+	t.Parallel()
+	sb := sandbox(t)
+	sb.Limits.CPU, sb.Limits.Wall = 30*time.Second, 30*time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	_, err := sb.Extract(ctx, "text/plain", stalled(t))
+	require.ErrorIs(t, err, context.DeadlineExceeded, "the job's own deadline is not the file's fault")
+}
+
+// TestChildLimitsHoldWhenItIsKilledFromOutside: the limits are set on the
+// child by the parent (readable in /proc), and a child killed by someone
+// else ends the extraction at once with a retryable error.
+func TestChildLimitsHoldWhenItIsKilledFromOutside(t *testing.T) {
+	sb := sandbox(t)
+	sb.Limits.CPU, sb.Limits.Wall = 30*time.Second, 30*time.Second
+	done := make(chan error, 1)
+	go func() {
+		_, err := sb.Extract(context.Background(), "text/plain", stalled(t))
+		done <- err
+	}()
+	var pid int
+	deadline := time.Now().Add(10 * time.Second)
+	for pid == 0 {
+		require.True(t, time.Now().Before(deadline), "the child never appeared")
+		pid = childOf(t, os.Getpid())
+		time.Sleep(10 * time.Millisecond)
+	}
+	var limits string
+	for time.Now().Before(deadline) { // prlimit runs right after the child starts
+		raw, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "limits"))
+		require.NoError(t, err)
+		if limits = string(raw); strings.Contains(limits, strconv.Itoa(256<<20+extract.RuntimeReserve)) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	require.Regexp(t, `Max cpu time\s+30\s+31\s+seconds`, limits)
+	require.Regexp(t, fmt.Sprintf(`Max address space\s+%[1]d\s+%[1]d\s+bytes`, 256<<20+extract.RuntimeReserve), limits)
+	require.Regexp(t, `Max core file size\s+0\s+0\s+bytes`, limits)
+
+	start := time.Now()
+	require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
+	select {
+	case err := <-done:
+		require.True(t, fault.Of(err, fault.Unavailable), "killed from outside: worth another attempt, got %v", err)
+		require.Less(t, time.Since(start), 3*time.Second)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the extraction did not end after its child was killed")
+	}
+}
+
+// stalled is a file whose bytes never finish arriving, so the child
+// waits on it until it is stopped.
+func stalled(t *testing.T) io.Reader {
+	pr, pw := io.Pipe()
+	t.Cleanup(func() { _ = pw.Close() })
+	return pr
+}
+
+// childOf finds a child process of parent running `extract`.
+func childOf(t *testing.T, parent int) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	require.NoError(t, err)
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...
+		rest := string(stat[bytes.LastIndexByte(stat, ')')+2:])
+		fields := strings.Fields(rest)
+		cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if len(fields) > 1 && fields[1] == strconv.Itoa(parent) && bytes.Contains(cmdline, []byte("\x00extract\x00")) {
+			return pid
+		}
+	}
+	return 0
+}
