@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -19,6 +20,8 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/lattice-platform/lattice/pkg/platform/clientaddr"
+	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 	"github.com/lattice-platform/lattice/services/auth/app"
 	"github.com/lattice-platform/lattice/services/auth/authsvc"
 	"github.com/lattice-platform/lattice/services/auth/oapi"
@@ -114,7 +117,7 @@ func (e *oauthEnv) signIn(t *testing.T, b *http.Client, authURL, email, pw strin
 	require.NoError(t, err)
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	require.Equal(t, http.StatusFound, resp.StatusCode, string(body))
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode, string(body))
 	loc, err := url.Parse(resp.Header.Get("Location"))
 	require.NoError(t, err)
 	return loc
@@ -527,7 +530,7 @@ func TestOAuthEndpointsThroughGeneratedClient(t *testing.T) {
 
 	done, err := e.client.AuthorizeLoginWithFormdataBodyWithResponse(ctx, login, withCookies(form.HTTPResponse.Cookies()))
 	require.NoError(t, err)
-	require.Equal(t, http.StatusFound, done.StatusCode(), string(done.Body))
+	require.Equal(t, http.StatusSeeOther, done.StatusCode(), string(done.Body))
 	back, err := url.Parse(done.HTTPResponse.Header.Get("Location"))
 	require.NoError(t, err)
 	require.Equal(t, "st-1", back.Query().Get("state"))
@@ -539,6 +542,17 @@ func TestOAuthEndpointsThroughGeneratedClient(t *testing.T) {
 	}
 	require.NotNil(t, session)
 	require.True(t, session.HttpOnly)
+	require.Equal(t, "/", session.Path)
+	require.False(t, session.Secure, "plain HTTP here: a Secure cookie would never come back")
+
+	// The login cookie is a credential of the authorization endpoint only:
+	// replayed as a bearer token, no API accepts it.
+	me, err := e.client.GetMeWithResponse(ctx, func(_ context.Context, req *http.Request) error {
+		req.Header.Set("Authorization", "Bearer "+session.Value)
+		return nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusUnauthorized, me.StatusCode(), "the browser's login cookie is not a bearer token")
 
 	tok, err := e.client.TokenWithFormdataBodyWithResponse(ctx, oapi.TokenFormdataRequestBody{GrantType: ptr("authorization_code"),
 		Code: ptr(back.Query().Get("code")), RedirectUri: ptr(webRedirect), CodeVerifier: &verifier}, withBasic(e.web.Client.ClientId, *e.web.ClientSecret))
@@ -573,3 +587,43 @@ func TestOAuthEndpointsThroughGeneratedClient(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestLoginCookiesFollowTheClientsScheme: behind a trusted proxy that says
+// the browser used HTTPS, the login flow's cookies carry the __Host- prefix,
+// Secure and Path=/; the same header from an untrusted peer changes
+// nothing; and the form may post to the client's redirect origin (the CSP
+// Chromium applies to the redirect after the post).
+func TestLoginCookiesFollowTheClientsScheme(t *testing.T) {
+	t.Parallel()
+	e := startOAuth(t)
+	_, challenge := pkcePair()
+	q := url.Values{"response_type": {"code"}, "client_id": {e.web.Client.ClientId}, "redirect_uri": {webRedirect},
+		"state": {"s"}, "code_challenge": {challenge}, "code_challenge_method": {"S256"}}
+	get := func(base string) *http.Response {
+		req, err := http.NewRequest(http.MethodGet, base+"/oauth2/authorize?"+q.Encode(), nil)
+		require.NoError(t, err)
+		req.Header.Set("X-Forwarded-Proto", "https")
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		return resp
+	}
+
+	untrusted := get(e.url).Cookies()
+	require.Len(t, untrusted, 1)
+	require.Equal(t, "lattice_csrf", untrusted[0].Name, "an untrusted peer cannot claim HTTPS")
+	require.False(t, untrusted[0].Secure)
+
+	proxied := httptest.NewServer(httpserver.Handler(httpserver.Config{TrustedProxies: clientaddr.MustParse("127.0.0.1")}, e.svc.HTTP))
+	t.Cleanup(proxied.Close)
+	resp := get(proxied.URL)
+	cookies := resp.Cookies()
+	require.Len(t, cookies, 1)
+	require.Equal(t, "__Host-lattice_csrf", cookies[0].Name)
+	require.True(t, cookies[0].Secure)
+	require.True(t, cookies[0].HttpOnly)
+	require.Equal(t, "/", cookies[0].Path)
+	require.Empty(t, cookies[0].Domain)
+	require.Contains(t, resp.Header.Get("Content-Security-Policy"), "form-action 'self' https://web.example.com;")
+}

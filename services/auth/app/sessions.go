@@ -120,10 +120,21 @@ func (s *Service) loginFailed(ctx context.Context, u domain.User, email, addr st
 	return domain.ErrInvalidCredentials
 }
 
-// OpenSession starts a session for a user whose password was checked.
+// OpenSession starts an API session (a bearer credential) for a user whose
+// password was checked.
 func (s *Service) OpenSession(ctx context.Context, u domain.User, ip, userAgent string) (NewSession, error) {
+	return s.openSession(ctx, u, ip, userAgent, domain.SessionTokenPrefix)
+}
+
+// OpenBrowserSession starts the session a browser's login cookie holds:
+// the authorization endpoint accepts it, no API does.
+func (s *Service) OpenBrowserSession(ctx context.Context, u domain.User, ip, userAgent string) (NewSession, error) {
+	return s.openSession(ctx, u, ip, userAgent, domain.BrowserSessionPrefix)
+}
+
+func (s *Service) openSession(ctx context.Context, u domain.User, ip, userAgent, prefix string) (NewSession, error) {
 	now := s.deps.Clock.Now()
-	token := randomToken(domain.SessionTokenPrefix)
+	token := randomToken(prefix)
 	sess := domain.Session{
 		ID: newID(), UserID: u.ID, TokenHash: domain.HashToken(token),
 		UserAgent: domain.Truncate(userAgent, 512), IP: domain.Truncate(ip, 64),
@@ -137,9 +148,18 @@ func (s *Service) OpenSession(ctx context.Context, u domain.User, ip, userAgent 
 	return NewSession{Session: sess, Token: token}, nil
 }
 
-// SessionByToken returns the live session a session token names.
+// SessionByToken returns the live API session a session token names.
 func (s *Service) SessionByToken(ctx context.Context, token string) (domain.Session, error) {
-	if !strings.HasPrefix(token, domain.SessionTokenPrefix) {
+	return s.sessionByToken(ctx, token, domain.SessionTokenPrefix)
+}
+
+// BrowserSession returns the live browser session a login cookie names.
+func (s *Service) BrowserSession(ctx context.Context, cookie string) (domain.Session, error) {
+	return s.sessionByToken(ctx, cookie, domain.BrowserSessionPrefix)
+}
+
+func (s *Service) sessionByToken(ctx context.Context, token, prefix string) (domain.Session, error) {
+	if !strings.HasPrefix(token, prefix) {
 		return domain.Session{}, domain.ErrSessionNotFound
 	}
 	return s.deps.Sessions.ByTokenHash(ctx, domain.HashToken(token), s.deps.Clock.Now())

@@ -25,6 +25,10 @@ type Session struct {
 const (
 	SessionTokenPrefix = "lts_"
 	APIKeyPrefix       = "ltk_"
+	// BrowserSessionPrefix marks the login cookie of a browser: a session
+	// only the authorization endpoint accepts, never a bearer credential,
+	// so a stolen cookie does not open the APIs.
+	BrowserSessionPrefix = "ltb_"
 )
 
 // ErrSessionNotFound is returned for unknown, expired and revoked sessions

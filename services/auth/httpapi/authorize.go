@@ -35,9 +35,8 @@ func (s *Server) Authorize(ctx context.Context, req oapi.AuthorizeRequestObject)
 	if err != nil || page != nil {
 		return *page, err
 	}
-	c := callerFrom(ctx)
-	if c.sessionCookie != "" {
-		if sess, err := s.app.SessionByToken(ctx, c.sessionCookie); err == nil {
+	if cookie := s.cookie(ctx, sessionCookieName); cookie != "" {
+		if sess, err := s.app.BrowserSession(ctx, cookie); err == nil {
 			if u, err := s.app.Me(ctx, domain.Principal{UserID: sess.UserID}); err == nil {
 				return s.redirectWithCode(ctx, v, u, nil)
 			}
@@ -61,8 +60,8 @@ func (s *Server) AuthorizeLogin(ctx context.Context, req oapi.AuthorizeLoginRequ
 		return *page, err
 	}
 	c := callerFrom(ctx)
-	token := deref(f.CsrfToken)
-	if token == "" || c.csrfCookie == "" || subtle.ConstantTimeCompare([]byte(token), []byte(c.csrfCookie)) != 1 {
+	token, csrfCookie := deref(f.CsrfToken), s.cookie(ctx, csrfCookieName)
+	if token == "" || csrfCookie == "" || subtle.ConstantTimeCompare([]byte(token), []byte(csrfCookie)) != 1 {
 		return render(http.StatusBadRequest, "error.html", errorView{Code: domain.ErrInvalidRequest,
 			Description: "The sign-in form expired or was not sent from this site. Go back to the application and start again."})
 	}
@@ -75,15 +74,15 @@ func (s *Server) AuthorizeLogin(ctx context.Context, req oapi.AuthorizeLoginRequ
 	case err != nil:
 		return nil, err
 	}
-	ns, err := s.app.OpenSession(ctx, user, c.ip, c.userAgent)
+	ns, err := s.app.OpenBrowserSession(ctx, user, c.ip, c.userAgent)
 	if err != nil {
 		return nil, err
 	}
-	cookie := &http.Cookie{
-		Name: sessionCookieName, Value: ns.Token, Path: "/oauth2", Expires: ns.Session.ExpiresAt,
-		HttpOnly: true, Secure: c.https, SameSite: http.SameSiteLaxMode,
-	}
-	return s.redirectWithCode(ctx, v, user, []*http.Cookie{cookie, expiredCSRFCookie(c.https)})
+	cookie := s.newCookie(ctx, sessionCookieName, ns.Token, http.SameSiteLaxMode)
+	cookie.Expires = ns.Session.ExpiresAt
+	expired := s.newCookie(ctx, csrfCookieName, "", http.SameSiteStrictMode)
+	expired.MaxAge = -1
+	return s.redirectWithCode(ctx, v, user, []*http.Cookie{cookie, expired})
 }
 
 // checkAuthorize validates the request; on failure it returns the page to
@@ -132,13 +131,60 @@ func (s *Server) loginForm(ctx context.Context, status int, v app.ValidatedAutho
 	if err != nil {
 		return htmlPage{}, err
 	}
-	page.cookies = []*http.Cookie{{
-		Name: csrfCookieName, Value: csrf, Path: authorizePath, HttpOnly: true, SameSite: http.SameSiteStrictMode,
-		MaxAge: 3600, Secure: callerFrom(ctx).https,
-	}}
+	cookie := s.newCookie(ctx, csrfCookieName, csrf, http.SameSiteStrictMode)
+	cookie.MaxAge = 3600
+	page.cookies = []*http.Cookie{cookie}
+	if origin := cspOrigin(r.RedirectURI); origin != "" {
+		page.formTargets = []string{origin}
+	}
 	return page, nil
 }
 
-func expiredCSRFCookie(secure bool) *http.Cookie {
-	return &http.Cookie{Name: csrfCookieName, Path: authorizePath, MaxAge: -1, HttpOnly: true, Secure: secure, SameSite: http.SameSiteStrictMode}
+// secure says whether the browser reached us over HTTPS: the public URL
+// says so, or a trusted proxy did (X-Forwarded-Proto), or our own TLS.
+func (s *Server) secure(ctx context.Context) bool {
+	return strings.HasPrefix(s.issuer, "https://") || callerFrom(ctx).https
+}
+
+// cookieName is name as the browser stores it: with the __Host- prefix
+// over HTTPS.
+func (s *Server) cookieName(ctx context.Context, name string) string {
+	if s.secure(ctx) {
+		return hostPrefix + name
+	}
+	return name
+}
+
+// newCookie is one of the login flow's cookies: HttpOnly, Path=/, and
+// Secure with the __Host- prefix over HTTPS.
+func (s *Server) newCookie(ctx context.Context, name, value string, sameSite http.SameSite) *http.Cookie {
+	return &http.Cookie{Name: s.cookieName(ctx, name), Value: value, Path: "/", HttpOnly: true,
+		Secure: s.secure(ctx), SameSite: sameSite}
+}
+
+// cookie returns the value of one of the login flow's cookies.
+func (s *Server) cookie(ctx context.Context, name string) string {
+	want := s.cookieName(ctx, name)
+	for _, c := range callerFrom(ctx).cookies {
+		if c.Name == want {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+// cspOrigin is the CSP source expression for a redirect URI's origin, or
+// "" when the URI holds anything a source expression cannot (the URI
+// matched a registered one exactly, so this only guards the header).
+func cspOrigin(redirectURI string) string {
+	u, err := url.Parse(redirectURI)
+	if err != nil || u.Scheme == "" || strings.ContainsFunc(u.Scheme+u.Host, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(".-+:[]", r))
+	}) {
+		return ""
+	}
+	if u.Host == "" { // a private-use scheme of a native app: com.example.app:/cb
+		return u.Scheme + ":"
+	}
+	return u.Scheme + "://" + u.Host
 }

@@ -22,7 +22,11 @@ import (
 const (
 	sessionCookieName = "lattice_session"
 	csrfCookieName    = "lattice_csrf"
-	authorizePath     = "/oauth2/authorize"
+	// Over HTTPS the cookies carry the __Host- prefix: the browser then
+	// insists on Secure, Path=/ and no Domain, so no sibling host or
+	// plain-HTTP page can plant or overwrite them.
+	hostPrefix    = "__Host-"
+	authorizePath = "/oauth2/authorize"
 )
 
 //go:embed templates/*.html
@@ -259,19 +263,27 @@ type htmlPage struct {
 	body     []byte
 	location string
 	cookies  []*http.Cookie
+	// formTargets are the origins besides our own that a form on the page
+	// may end up at: Chromium applies form-action to the redirect that
+	// answers the post, so the client's redirect URI must be allowed.
+	formTargets []string
 }
 
-func (p htmlPage) write(w http.ResponseWriter) error {
+func (p htmlPage) write(w http.ResponseWriter, redirect int) error {
 	for _, c := range p.cookies {
 		http.SetCookie(w, c)
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	// The login form must not be framed by another site (clickjacking).
 	w.Header().Set("X-Frame-Options", "DENY")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+	formAction := "'self'"
+	for _, t := range p.formTargets {
+		formAction += " " + t
+	}
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action "+formAction+"; frame-ancestors 'none'")
 	if p.location != "" {
 		w.Header().Set("Location", p.location)
-		w.WriteHeader(http.StatusFound)
+		w.WriteHeader(redirect)
 		return nil
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -280,8 +292,16 @@ func (p htmlPage) write(w http.ResponseWriter) error {
 	return err
 }
 
-func (p htmlPage) VisitAuthorizeResponse(w http.ResponseWriter) error      { return p.write(w) }
-func (p htmlPage) VisitAuthorizeLoginResponse(w http.ResponseWriter) error { return p.write(w) }
+func (p htmlPage) VisitAuthorizeResponse(w http.ResponseWriter) error {
+	return p.write(w, http.StatusFound)
+}
+
+// VisitAuthorizeLoginResponse answers the login post. A redirect is 303,
+// not 302 or 307: the browser must not repeat the post that carried the
+// password to the client (RFC 9700, 4.12).
+func (p htmlPage) VisitAuthorizeLoginResponse(w http.ResponseWriter) error {
+	return p.write(w, http.StatusSeeOther)
+}
 
 func render(status int, name string, data any) (htmlPage, error) {
 	var buf bytes.Buffer

@@ -57,8 +57,7 @@ type caller struct {
 	// (client_secret_basic); RFC 6749 §2.3.1 form-encodes both parts.
 	basicID, basicSecret string
 	hasBasic             bool
-	sessionCookie        string
-	csrfCookie           string
+	cookies              []*http.Cookie
 	https                bool
 }
 
@@ -76,12 +75,7 @@ func withCaller(next http.Handler) http.Handler {
 			c.basicID, _ = url.QueryUnescape(id)
 			c.basicSecret, _ = url.QueryUnescape(secret)
 		}
-		if ck, err := r.Cookie(sessionCookieName); err == nil {
-			c.sessionCookie = ck.Value
-		}
-		if ck, err := r.Cookie(csrfCookieName); err == nil {
-			c.csrfCookie = ck.Value
-		}
+		c.cookies = r.Cookies()
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, c)))
 	})
 }

@@ -2376,16 +2376,16 @@ func (r AuthorizeResponse) ContentType() string {
 	return ""
 }
 
-// AuthorizeLoginResponse302Headers the declared response headers of an HTTP 302 response for AuthorizeLogin
-type AuthorizeLoginResponse302Headers struct {
+// AuthorizeLoginResponse303Headers the declared response headers of an HTTP 303 response for AuthorizeLogin
+type AuthorizeLoginResponse303Headers struct {
 	Location string
 }
 
 type AuthorizeLoginResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
-	// Headers302 the parsed response headers for an HTTP 302 response
-	Headers302 *AuthorizeLoginResponse302Headers
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *AuthorizeLoginResponse303Headers
 }
 
 // GetBody returns the raw response body bytes
@@ -3957,8 +3957,8 @@ func ParseAuthorizeLoginResponse(rsp *http.Response) (*AuthorizeLoginResponse, e
 	}
 
 	switch {
-	case rsp.StatusCode == 302:
-		var headers AuthorizeLoginResponse302Headers
+	case rsp.StatusCode == 303:
+		var headers AuthorizeLoginResponse303Headers
 		if values := rsp.Header.Values("Location"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -3966,7 +3966,7 @@ func ParseAuthorizeLoginResponse(rsp *http.Response) (*AuthorizeLoginResponse, e
 			}
 			headers.Location = value
 		}
-		response.Headers302 = &headers
+		response.Headers303 = &headers
 	}
 
 	return response, nil
@@ -5789,17 +5789,17 @@ func (response AuthorizeLogin200TexthtmlResponse) VisitAuthorizeLoginResponse(w 
 	return err
 }
 
-type AuthorizeLogin302ResponseHeaders struct {
+type AuthorizeLogin303ResponseHeaders struct {
 	Location string
 }
 
-type AuthorizeLogin302Response struct {
-	Headers AuthorizeLogin302ResponseHeaders
+type AuthorizeLogin303Response struct {
+	Headers AuthorizeLogin303ResponseHeaders
 }
 
-func (response AuthorizeLogin302Response) VisitAuthorizeLoginResponse(w http.ResponseWriter) error {
+func (response AuthorizeLogin303Response) VisitAuthorizeLoginResponse(w http.ResponseWriter) error {
 	w.Header().Set("Location", fmt.Sprint(response.Headers.Location))
-	w.WriteHeader(302)
+	w.WriteHeader(303)
 	return nil
 }
 
@@ -7746,66 +7746,67 @@ func (sh *strictHandler) GetMe(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Fzrcts29n8VDP//mcZbWrfYSaN8St1214k79cTp5EPikWDySERFAgwAStZmPLNPs32PPso+yQ4uvEmg",
-	"KMmWm3T2m0yAwME5B79zpT97AUtSRoFK4Q0/eynmOAEJXP91lnHBuPpFqDf0PmXAl57vUZyAN/QCM+p7",
-	"IoggwWpagm8vgE5l5A0HvZ7vyWWqZgrJCZ16d3e+d/5DsVyKZVSuRkLP9zh8ygiH0BtKnkF15QnjCZbe",
-	"0MsyPXN95QuSENlEa6wHqwuGMMFZLL3hac9XdJMkSyzVCaHmr36xD6ESpsC9O7UTB5EyKkDz6JKzmxgS",
-	"9TNgVALVNOA0jUmAJWG0m5oZ3/4mGFVjJQ3/z2HiDb3/65ZC6JpR0c3X1TuGIAJOUrWcN/Te/nSGXpyc",
-	"Pkd2ZRSCxCQWHc0Hu4Ba/9Xl+RtYarlylgKXxNAccMASwhGWNdaGWMKxJAms89f34DYlHMRO75BwC9H5",
-	"XoyFHGViR4KMZD+vD6QcJuTWyLjKtncRoAnhQqIgwhwHSssRmyAZAZrB0keSIQ4Bm1IiABHZce3KYc5m",
-	"O1IqApYaxhMJiXASbR9gzvHSM0qWX4UP5m7o8xanK1b1q9K8LhZiN79BINXKRgnO9KS38CkDYTQ0DIli",
-	"DI4vK7oxwbEAf0Vd6qKvM/WXhEg0YRxhxUMkIywRhTlwZN9SXNxNoBUQ6dvrWPy9HXcrKzw7cbyS4Ntz",
-	"M/fUrG//6rfIwYrA7tjG7HD94uGUjGbmRm66+/beqsNBwEG6dVnx+8k4lrPRf/717/HRSyQitqCI0QA6",
-	"ToSsHiWnpNii+TQXxGhM/SgFs4sf251os6LrtZykZDJinPwTLtiU0J8YTxywFhOgcmRQZ03oAQthFEQ4",
-	"joFOYYspowRkxBoWE3wykmwG1KWx6+CZYBKvGshTl2qmWIgF4+Ha5GdOMAoJh0COMk6cZOaWamRGPjfc",
-	"HveIxNI1cueQzpnm/H0wZsoxlZrMulIBVYb4g4et/LVJHSlBKeQzAg84hEAlwbHQPsSEg4isdK5d17/5",
-	"wu+NQlVRNILRoOfUjhKOBr11gu6Nb6sL5rqQszZgdEIsA5WByW5iEjgY5wZDPcmvye+6RUPCpqvbhiK/",
-	"KBQwK+lLaMTfhJFnlXMhM1cgRuPlbkhpSWs+1EPg48rJ9gTJcyo5EykEhgNr1ieQZF690jeMxYBphZcN",
-	"2Am3aeV54Qz7HjE+gWNAuP2c3yTZFYeyG7fHpO53M7BlAniDi7hqCg1bXAx9/f7N1TofZ7CsS3aFzfHU",
-	"bTP43Pl81sD0mVw2ncz5/Lb9qGpJs6HrtBu1Th/a9ZY2yHs6locwiyt0mz0qK7jOUL1+u7oVe8RSTcau",
-	"JSrYEPM0m5/WNXePTh7MhJSc9VfMSf08dY5tH/posf7IuclhrOhe/jg/A6FzHJNwxK0q+8UTawHKB5oa",
-	"z/cymrslUJmVUZGlKeOKsJLuyusG65TnzefAR4YS35OQpIxjTuLlKKN4jkmMb2JwujD6nVHN3rXdfbON",
-	"i02VFEadRyav4LYIajXRfN+blajcl1AhMQ2aNFqLoenaKe80E27bI4mMYQMJbZyy4jLLFFu5OHelJfgz",
-	"SBxiiR2moOa1Ag1TRqh0klafWjjuRIhRkZQbFYrVYMRd8Yuov7X9Ja/cuX2XIFWHZPP53VNHii33PQgR",
-	"IgPudkcWM7Fd9LT37hzmLNhCARzzHuT0Biz3fdt4WRsJr095AJpX/V0jPr/pNq0RWRHrBiE2KfgW18gN",
-	"BUI4ve59HIQg49z6Iit5H56BTrfJCJAwW5qkW4JDQDIiAlnkrEQ2FYg4YBqXpI2O+AhPwak9rkRnhWE1",
-	"emtL6e1KRm2QSGPMKUqJbQrNcsHmmr4ulO8Bc+BIj+4WW+Yk5EtvOMZDRJnVo+wXYV6RKf013c/bD4lI",
-	"Y7wc7ZlhKYKFQhFz1/5e0UN118HOwYRfP1UTywidPlghxh0urkZrqzfJRdk7pXN7pVJXEy/OTGpzinUO",
-	"nExIg0muuMxtkU7DhGr+b5dcw10Tj36h8fIwfGomskxvjCLShJ1ucl05iSAAITbwJMdZQt0+9f5cXc3U",
-	"5PGWQc32ILFGem2xGtUuBf9VAH+YS7eKXc3otK/15CyusUfZOuXzhAmh7UzSa+boVCPWrtwKBopXl9gU",
-	"Ru5jYzTPXakLuJWjoGgoaDlOgwEyFbGME7m8UvsZAm+0JqlYvyiva6/HKFixSCRlasrphE7YuhlXlAs/",
-	"96qEj15dnqMZLIWPdCIBDTr9Io+MaYg0Uglf/9b+mEH6j1S9hG4gIjREF1hKEsA3AhlFNm6C6HykH6l1",
-	"HCr1Cz0plRAiRtG4O+93/zYeIly6euplXfUTpuqndv9ILaXVciBiHGFa2xQ9ef3+3VEH6YyIQJgDylsJ",
-	"PtJxU8vC2Edwq4gyJDHlhQ+6esGxXz4o47fxR6o4UoyYkvnYR4uIBBHCVCyAowWRkd7+2fOTF0inE5AR",
-	"s+JNEX4PPctApBZDAvicBEqd58CN9+b1Ov1OT6kYS4HilHhD72mn13mq7bSMtIp0OwuI4+MZZQvaVdFB",
-	"J+/GmBpkVgqvz34eekPv9WImvJVGj0Gvt6HJY7fmDp1XdnR2vH7/Bl2B7GjIyRtU3EsVtFU6Rcrb4Q0/",
-	"XPueyJIE86WtF5usnNZoEzJoM7ys6yV6omTy/LT/HFlijrQbi6dCXUwjUu9a7VXjqR44rkVoxya/1cjk",
-	"Im1yQEavJGgcLM/HOhv5p5jy3Un/BNVOiMwJUVKs0cApexOKbGEjT4oyt1beshfrg7utqV7frbY3reFr",
-	"Qw9XJQO788s1V2yP94s86M4v6tL0Pset9wDce4W8RWDTQtet6i3hVnYjmcR1vV5daE111aWO2ZRQpLwL",
-	"DRpPewNHfIqDGZJM2ygjcIO+Y3WYsTZfY83Ssa+shhnTiDxWGh0BDm1D4IXNUKnfzb16a4Tf+d7Jg57a",
-	"noJxlOsg+vXtOQowpUyiG0CSZ0JC+FKf2RgXIkxo7iM1J38Pws0X/1XtvucpJvSkjgOKkehbdPnm7Ed0",
-	"NTh9dtRBVxFbCIQrAvKr9AqEpU4SoEUEVJN5w9lCAEcRFhWLHzA2I+BEFt9LmdgEIro05xW59O9ZuNyA",
-	"rLfHi8XiWFF6nPEYqDpUuD3UOjp07up+ndKTu4PeBkU8wlNMqG/UGFMr/QSEwFPY5ZJ8obpvhbmu7Pps",
-	"J4MXD7UXYyjBdIkmmMQQGkUWnVY3o1T4bwQS2U1CtCK32UbrWDdaxgsi5Jmdc0CHodLS4eCJJcBHLA6V",
-	"DHQ7qeF7r7+Dp6bmP91p/n7eYCGYH+fAl4jDlAgJHMIcQZ9oG4zGlvtDHW6O112+41w8zahj8qxneRV0",
-	"O8zZRzj1NrOtMKZ/EBJCZ3N2wWOrF70d9eKL1qP8dApYTVDcokjoFQrW+7AUMuikGNL1CplxqkPeeIki",
-	"4LBJ/dYho/uZhHcG0GMwLYt1zfxBPy800+VX7/QtQku7p8PjO1m3N4ao8FHA48QQ8FhKYo6GcK4bysEE",
-	"DUA6Y4J0QS9UxpbshUAVFSizDjpv5QSmsivusVyhetJ4Ly9of4SqNwE2OBE62Fe3ULn9VaB6EBIqfTeu",
-	"iBvHirMQlpXK8g48wv5nViszGSlQMjtYL6c9C/D82bOBTafVWhZ8XZYNXD2nTzgIlvEAbL5AHLU5QyZl",
-	"1qzSb834F67Oq4ZRfzljQkwsdBSGke6IytOTmr+93gv0x++DzuDof3q5i14qvhk+lp0kHaS5TugUYWRL",
-	"OJVJMxCISIEWEYvBgHObZtoc93HeA9ugn0zhSqXyeUCPrLJLA9hRWCDT5ItmsPwa3HXDPx2LmuzssRGa",
-	"5b7O9VO2KIynkkbpculkL4c5YZnQU4XES4GISTO8fv/mCmVUkljL3qZ9TSWtTfpF9c8t9ne2Rvd4qPRn",
-	"GFhbY3WGzLq087iwVdRQ/vj9tDMw6Y6vBrk0x5rSavozHx+tf+Xjo1o5+qiDzvKyXEkCmAzQP969u0Tf",
-	"Y0ECZXhqFfmR0uJGlZ/3uzglBdA1JiXMp20HTUpUvsNzcF/t/jWA2s/LSkWVwqJIoCgHSfsGiFFlkWgQ",
-	"ZyGENS+pEEVbAsJ+aXiYBITrW9pHTkDUvzB1XUYz9FfMPpijIUxzRXpp+yDdqQRt8PRTs2yDPq1c9tZ0",
-	"gnFkCz1bSSe4zlVO6Z7/4G2XH7Du8hcpxkfOJxhWKHBAbIKSEkY2CzRv5NiI3lf5pIMWocsOTseFvSoa",
-	"TqqguBei3x+hrZ+c867K4YKfbRB8VXS1HgKDa9+bPTL4rrQUO4R5waZTCBGhxg23iQJRdAUXGc7HuNam",
-	"FnRg7Wnw7C7YVAGw9sF0Y5pOA+aNsy8tVAsF5izFnzKo9zg1KN7K1e7WGuXdcH3BpiyT3jaYa4XHsn1r",
-	"Oi8etaaTt51Zvi0iJnKNc38N0M7P7WxfecH/EsbvzzVmLVBrJZQJW4ZutGS6fXFnkZj/mnTnt060/wtq",
-	"i3aW/eG16EF1AOsrlOKp5plmxV/RvVVStIUSdUb0RGd08n9ZYDI9+vCuIolRkGbTbL7cOJBNrn8W8shG",
-	"2XQcP3QgtBuUn/R39KD7p3+eaS7DKBwELKsnfXM9quJON2nuWPw7yJ/BOzAoNGV2FXVfQ+pD96zhOCZ0",
-	"aml2MLwusXpb+4drBby2fKRHMx7bnvZht9sfPO/0Or1Of/hd77u+Bmm7/Oe8pm22UUCfN1HmNqbyrAii",
-	"Ks/q1dfVgYF3d3333wAAAP//",
+	"7Fz9cts2En8VDO9mmlxpfcVOGuWv1E17TtxpJnYnfyQeCSZXIioSYABQsi7jmXua63v0Ue5JbvDBLwkU",
+	"Jdlyk879JxMgsNiP3y52l/7sBSxJGQUqhTf87KWY4wQkcP3XacYF4+oXod7Q+5QBX3q+R3EC3tALzKjv",
+	"iSCCBKtpCb45BzqVkTcc9Hq+J5epmikkJ3Tq3d763tkPxXIpllG5Ggk93+PwKSMcQm8oeQbVlSeMJ1h6",
+	"Qy/L9Mz1lc9JQmQTrbEerC4YwgRnsfSGJz1f0U2SLLFUJ4Sav/rFPoRKmAL3btVOHETKqADNo7ecXceQ",
+	"qJ8BoxKopgGnaUwCLAmj3dTM+PY3wagaK2n4O4eJN/T+1i2F0DWjopuvq3cMQQScpGo5b+i9+/EUPT8+",
+	"eYbsyigEiUksOpoPdgG1/su3Z29gqeXKWQpcEkNzwAFLCEdY1lgbYglHkiSwzl/fg5uUcBA7vUPCLUTn",
+	"ezEWcpSJHQkykv28PpBymJAbI+Mq2y4jQBPChURBhDkOlJYjNkEyAjSDpY8kQxwCNqVEACKy49qVw5zN",
+	"dqRUBCw1jCcSEuEk2j7AnOOlZ5QsN4UPxjb0eYvTFav6VWleFQux698gkGplowSnetI7+JSBMBoahkQx",
+	"BsdvK7oxwbEAf0Vd6qKvM/WXhEg0YRxhxUMkIywRhTlwZN9SXNxNoBUQ6VtzLP7ejruVFZ4eO15J8M2Z",
+	"mXti1rd/9VvkYEVgd2xjdrhueDglo5mxyE22b+1WHQ4CDtKty4rfj8axnI3+++//jB+/QCJiC4oYDaDj",
+	"RMjqUXJKii2aT3NOjMbUj1Iwu/ix3Yk2K7pey0lKJiPGyb/gnE0J/ZHxxAFrMQEqRwZ11oQesBBGQYTj",
+	"GOgUtpgySkBGrGExwScjyWZAXRq7Dp4JJvGqgzxxqWaKhVgwHq5NfuoEo5BwCOQo48RJZu6pRmbkc4P1",
+	"uEcklq6RW4d0TjXn74IxU46p1GTWlQqocsQfPGzlr13qSAlKIZ8ReMAhBCoJjoWOISYcRGSlc+Uy/2aD",
+	"3xuFqqJoBKNBz6kdJRwNeusE3RnfVhfMdSFnbcDohFgGKgeTXcckcDDODYZ6kl+T31WLhoRNptuGIr8o",
+	"FDAraSM04m/CyNPKuZCZKxCj8XI3pLSkNR/qPvBx5WR7guQZlZyJFALDgTXvE0gyr5r0NWMxYFrhZQN2",
+	"wk1aeV4Ew75HTEzgGBDuOOc3SXbFoezaHTEp+24GtkwAbwgRV12hYYuLoa/fv7lY5+MMlnXJrrA5nrp9",
+	"Bp87n88amD6Ty6aTOZ/ftB9VLWk2dJ12o9bpQ7ve0g55z8DyEG5xhW6zR2UF1xmq5rdrWLHHXarJ2bXc",
+	"CjbceZrdT+uau99O7s2FlJz1V9xJ/Tx1jm1/9dFifcW5yWGs6F7+OD8DoXMck3DErSr7xRPrAcoHmhrP",
+	"9zKahyVQmZVRkaUp44qwku7K6wbrVOTN58BHhhLfk5CkjGNO4uUoo3iOSYyvY3CGMPqdUc3ftdm+2cbF",
+	"pkoKo84jk1dwewS1mmi292YlKvclVEhMgyaN1mJoMjsVnWbC7XskkTFsIKGNU1ZcZpliKxfnLrQEfwaJ",
+	"QyyxwxXUolagYcoIlU7S6lOLwJ0IMSqScqNCsRqcuOv+IupvbW/kFZvbdwlSDUg2n989daTYcteDECEy",
+	"4O5wZDET292e9t6dw5wFWyiAY969nN6A5b5vmyhrI+H1KfdA82q8a8TnN1nTGpEVsW4QYpOCb2FGbigQ",
+	"whl17xMgBBnnNhZZyfvwDHS6TUaAhNnSJN0SHAKSERHIImflZlOBiAOmcUnaGIiP8BSc2uNKdFYYVqO3",
+	"tpTermTUBok03jlFKbFNV7NcsLmmrwvle8AcONKju90tcxLypTcc4z5umdWj7HfDvCBT+mu6X7QfEpHG",
+	"eDnaM8NSXBYKRcxD+zvdHqq7Dna+TPj1UzWxjNDpvRVi3NfF1dvaqiW5KLtUOrdXKnU18eLMpDanWOfA",
+	"yYQ0uORKyNx202mYUM3/7ZJruG3i0S80Xh6GT81ElumNUUSasNNNrisnEQQgxAae5DhLqDum3p+rq5ma",
+	"/L5lULP9klgjvbZYjWqXgv8qgN+P0a1iVzM67es9OYtr7FG+TsU8YUJoO5P0mjk61Yi1K7eCgeLVW2wK",
+	"I3fxMZrnrtQF3MhRUDQUtBynwQGZiljGiVxeqP0Mgddak9Rdvyiv66jHKFixSCRlasrphE7YuhtXlAs/",
+	"j6qEj16+PUMzWAof6UQCGnT6RR4Z0xBppBK+/q3jMYP0H6l6CV1DRGiIzrGUJIBvBDKKbMIE0flIP1Ib",
+	"OFTqF3pSKiFEjKJxd97v/mM8RLgM9dTLuuonTNVP7f6RWkqr5UDEOMK0til69Pr95eMO0hkRgTAHlLcS",
+	"fKTjppaFsY/gRhFlSGIqCh909YJjv3xQ3t/GH6niSDFiSuZjHy0iEkQIU7EAjhZERnr7p8+OnyOdTkBG",
+	"zIo3xfV76FkGIrUYEsDnJFDqPAduojev1+l3ekrFWAoUp8Qbek86vc4T7adlpFWk21lAHB/NKFvQrrod",
+	"dPJujKlBZqXw+uxnoTf0Xi9mwltp9Bj0ehuaPHZr7tB5ZUdnx+v3b9AFyI6GnLxBxb1UQVulU6S0Dm/4",
+	"4cr3RJYkmC9tvdhk5bRGmyuDdsPLul6iR0omz076z5Al5rEOY/FUKMM0IvWu1F41nuqBo9oN7cjktxqZ",
+	"XKRNDsjolQSNg+X5WGcj/xRTvjvuH6PaCZE5IUqKNRo4ZS2hyBY28qQoc2vlLXuxPrjbmur13Wp70xq+",
+	"NvRwVTKwO79cC8X2eL/Ig+78oi5N73Pceg/AnVfIWwQ2LXTVqt4SbmQ3kklc1+vVhdZUVxl1zKaEIhVd",
+	"aNB40hs47qc4mCHJtI8yAjfoO1aHGWv3NdYsHfvKa5gxjchjpdER4NA2BJ7bDJX63dyrt0b4re8d3+up",
+	"7SkYR7kOol/fnaEAU8okugYkeSYkhC/0mY1zIcJczX2k5uTvQbjZ8F/W7D1PMaFHdRxQjETfordvTl+h",
+	"i8HJ08cddBGxhUC4IiC/Sq9AWOokAVpEQDWZ15wtBHAUYVHx+AFjMwJOZPG9lIlNIKJLc16RS/+ehcsN",
+	"yHpztFgsjhSlRxmPgapDhdtDraND57Ye1yk9uT2oNSjiEZ5iQn2jxpha6ScgBJ6CNZIn2xhJBz3pPfGR",
+	"YMZbVkU0YXGsxGv2QD+9utRWZBrfOKSApdAvKAGZ1wPMOQETKObpA+Nsnz/r9VTYqTPf6LjTHzz+Qs3O",
+	"6tG6nWm2Hg+e39dejKEE0yWaYBJDaGxIdFojnNLWvhFIZNcJ0TbU5pZtTN/olM+JkKd2zgFjlUo3iYMn",
+	"lgAfsThUMtCdrIbvvf4OQaKa/2Sn+fsFooVgXs2BLxGHKRESOIQ5eD/S7h+NLfeH+qY7Xo82j3LxNAOe",
+	"SfGe5gXY7eBuH+HUO9y2grf+QUgInX3hBY+tXvR21IsvWo/y0ylMN/fxFkVCL1Gw3gKmkEHn45AulciM",
+	"U33bjpcoAg6b1G8dMrqfSXhrfEkMpluyrpk/6OeFZrpC+p0+g2jpNHUEm8frrs4QFT4IeBwbAh5KSczR",
+	"EM51Q3ll0ACkkzVI1xJD5efJXghUUYEy4aFTZk5gKhvyHioKq+er9wrA9keoev9hQxCh8wzKCtWNowpU",
+	"90JCpeXHddnHseIshGWRtLSBB9j/1GplJiMFSmYHG+W0JyCePX06sJm8WreEryvCgavd9REHwTIegE1V",
+	"iMdtwZDJ1jWr9Dsz/oWr86pj1B/tmNstFvoCiJFuxsozo5q/vd5z9Mfvg44KwP+vl9vrpeKb4WPZxNJB",
+	"muuEThFGtnpUmTQDgYgUaBGxGAw4t2mmTa8f5e23DfrJFK5Uiq4HjMgquzSAHYUFMv3FaAbLryFcN/zT",
+	"11STGD4yQrPc12UGyhaF81TSKEMunWfmMCcsE3qqkHgpEDEZjtfv31ygjEoSa9nbjLMp4rVJvyg8usV+",
+	"acuDD4dKf4aDteVd55VZV5UeFraK8s0fv590BibT8tUgl+ZYU0ZPf2Hko/UPjHxUq4Q/7qDTvCJYkgAm",
+	"MfTPy8u36HssSKAcT60ZYKS0uFHl5/0uTkkBdI1JCfNV3UGTEpVPAB3cV7t/DaD287JSzKWwKBIoKkDS",
+	"sQFiVHkkGsRZCGEtSipE0ZaAsB85HiYB4fqM94ETEPWPW13GaIb+itkHczSEaa5IL2wLpjuVoB2efmqW",
+	"bdCnFWNvTSeYQLbQs5V0gutc5ZTu2Q/edvkBGy5/kWJ84HyCYYUCB8QmKClhZLNA8x6Sjeh9kU86aP27",
+	"bB51GOxF0etSBcW9EP3uCG3j5Jx3VQ4X/GyD4IuiofYQGFz71O2BwXelm9khzHM2nUKICDVhuE0UiKIh",
+	"uchwPoRZm1rQgbWnIbI7Z1MFwDoG0z1xOg2YF91eWKgWCsxZij9lUG+valC8FdPu1nr03XB9zqYsk942",
+	"mGuFx7J9azrPH7Smk3e8Wb4tIiZyjXN/iNDOz+18X2ngfwnn9+c6sxaotRLKhC1DN3oy3Tm5s0jMP2y6",
+	"9Vsn2n9DtUUnzf7wWrS/OoD1JUrxVPNMs+KvGN4qKdpCiTojeqQzOvl/SzCZHn14V5HEKEizazYfjRzI",
+	"J9e/SHlgp2yane/7IrQblB/3d4yg+yd/nmsur1E4CFhWT/rmelTFnW7S3Cz5E8ifwTswKDRldhV1X0Pq",
+	"Q7fL4TgmdGppdjC8LrF6R/2HKwW8tnykRzMe23b6YbfbHzzr9Dq9Tn/4Xe+7vgZpu/znvKZttlFAn/dv",
+	"5j6m8qy4RFWe1auvqwMD7/bq9n8BAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
