@@ -14,6 +14,7 @@ import (
 
 	"github.com/lattice-platform/lattice/pkg/adapters/hashembed"
 	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/services/auth/app"
 	"github.com/lattice-platform/lattice/services/resource/oapi"
 	searchapi "github.com/lattice-platform/lattice/services/search/oapi"
 )
@@ -187,6 +188,18 @@ func TestSearchAPI(t *testing.T) {
 	bad, err := p.search.SearchWithResponse(ctx, searchapi.SearchRequest{Query: "x"}, searchBearer("not-a-token"))
 	require.NoError(t, err)
 	require.Equal(t, http.StatusUnauthorized, bad.StatusCode())
+
+	// An API key minted without search:read cannot search.
+	ns, err := p.auth.svc.App.Login(ctx, app.LoginInput{Email: "alice-search@example.com", Password: password})
+	require.NoError(t, err)
+	pr, err := p.auth.svc.App.Authenticate(ctx, ns.Token)
+	require.NoError(t, err)
+	noSearch, err := p.auth.svc.App.CreateAPIKey(ctx, pr, app.APIKeyInput{Name: "no search", Scopes: []string{"resources:read"}})
+	require.NoError(t, err)
+	denied, err := p.search.SearchWithResponse(ctx, searchapi.SearchRequest{Query: "x"}, searchBearer(noSearch.Secret))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusForbidden, denied.StatusCode(), string(denied.Body))
+	require.Contains(t, string(denied.Body), "search:read")
 }
 
 // BenchmarkUploadToSearchable measures the time from starting a file

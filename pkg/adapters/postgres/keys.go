@@ -75,6 +75,13 @@ func (s *SigningKeyStore) Published(ctx context.Context, now time.Time) ([]domai
 	}
 	out := make([]domain.SigningKey, 0, len(rows))
 	for _, r := range rows {
+		if s.aead != nil && len(r.PrivateKey) > 0 && r.PrivateKey[0] == keyPlain {
+			// With a key-encryption key every key we store is sealed, so an
+			// unsealed one was put there by someone else (or predates the
+			// key-encryption key): it is neither used nor published. If it
+			// was the active key, the service rotates to a sealed one.
+			continue
+		}
 		priv, err := s.open(r.Kid, r.PrivateKey)
 		if err != nil {
 			return nil, fmt.Errorf("signing key %s: %w", r.Kid, err)

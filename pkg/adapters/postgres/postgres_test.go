@@ -142,6 +142,29 @@ func TestSealedKeysNeedTheirKeyEncryptionKey(t *testing.T) {
 	require.Error(t, err)
 }
 
+// An unsealed key planted in the table is never loaded or published by a
+// store that has a key-encryption key.
+func TestUnsealedKeysAreRefusedUnderAKeyEncryptionKey(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := setup(t)
+	kek := bytes.Repeat([]byte{1}, 32)
+	sealed, err := postgres.NewSigningKeyStore(pool, kek)
+	require.NoError(t, err)
+	ts := time.Now().UTC().Truncate(time.Microsecond)
+	require.NoError(t, sealed.Rotate(ctx, domain.SigningKey{ID: "ours", Private: ed25519.NewKeyFromSeed(make([]byte, 32)), CreatedAt: ts}, ts.Add(time.Hour)))
+
+	attacker, err := postgres.NewSigningKeyStore(pool, nil)
+	require.NoError(t, err)
+	planted := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, 32))
+	require.NoError(t, attacker.Rotate(ctx, domain.SigningKey{ID: "planted", Private: planted, CreatedAt: ts.Add(time.Second)}, ts.Add(time.Hour)))
+
+	keys, err := sealed.Published(ctx, ts.Add(2*time.Second))
+	require.NoError(t, err)
+	require.Len(t, keys, 1)
+	require.Equal(t, "ours", keys[0].ID, "the planted key is neither active nor published")
+}
+
 func TestAPIKeyRepository(t *testing.T) {
 	portstest.APIKeyRepository(t, func(t *testing.T) (ports.APIKeyRepository, string, string) {
 		pool := setup(t)

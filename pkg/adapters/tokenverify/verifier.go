@@ -47,6 +47,10 @@ type Config struct {
 	MaxAge time.Duration
 	// Leeway tolerates clock skew on exp/nbf/iat (default 30s).
 	Leeway time.Duration
+	// FetchTimeout bounds one JWKS fetch (default 10s). The fetch is
+	// shared by every request waiting for it, so it runs on its own
+	// deadline, not on the first caller's context.
+	FetchTimeout time.Duration
 	// CacheSize bounds the cache of already-verified access tokens
 	// (default 10000; negative disables it). A hit costs one SHA-256
 	// instead of a signature check and a JWT parse.
@@ -85,6 +89,9 @@ func New(cfg Config) *Verifier {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.FetchTimeout == 0 {
+		cfg.FetchTimeout = 10 * time.Second
 	}
 	v := &Verifier{cfg: cfg}
 	if cfg.CacheSize == 0 {
@@ -218,9 +225,15 @@ func (v *Verifier) key(ctx context.Context, kid string) (ed25519.PublicKey, erro
 	return nil, errBadToken
 }
 
+// refresh fetches the key set once for every request that needs it. A
+// caller that gives up (a client disconnecting) stops waiting, but the
+// fetch goes on for the others: it keeps the first caller's values (its
+// trace) and drops its cancellation.
 func (v *Verifier) refresh(ctx context.Context) (Keys, error) {
-	res, err, _ := v.sf.Do("jwks", func() (any, error) {
-		keys, err := v.cfg.Fetch(ctx)
+	ch := v.sf.DoChan("jwks", func() (any, error) {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), v.cfg.FetchTimeout)
+		defer cancel()
+		keys, err := v.cfg.Fetch(fctx)
 		v.mu.Lock()
 		defer v.mu.Unlock()
 		// A failed fetch also counts, so an unreachable authority is not
@@ -232,8 +245,13 @@ func (v *Verifier) refresh(ctx context.Context) (Keys, error) {
 		v.keys = keys
 		return keys, nil
 	})
-	if err != nil {
-		return nil, fault.Wrap(fault.Unavailable, "the token authority's keys are unavailable", err)
+	select {
+	case res := <-ch:
+		if res.Err != nil {
+			return nil, fault.Wrap(fault.Unavailable, "the token authority's keys are unavailable", res.Err)
+		}
+		return res.Val.(Keys), nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
-	return res.(Keys), nil
 }

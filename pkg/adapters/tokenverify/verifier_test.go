@@ -215,3 +215,38 @@ func BenchmarkVerifyAccessToken(b *testing.B) {
 		})
 	}
 }
+
+// A client that disconnects while the key set is being fetched for it must
+// not cancel the fetch that other requests are waiting on.
+func TestAbandonedRequestDoesNotCancelTheSharedFetch(t *testing.T) {
+	t.Parallel()
+	a := newAuthority(t)
+	started, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	var calls atomic.Int32
+	fetchJWKS := tokenverify.FetchJWKS(a.srv.URL, a.srv.Client())
+	v := tokenverify.New(tokenverify.Config{Issuer: "https://auth.test", Audience: "lattice", FetchTimeout: 10 * time.Second,
+		Fetch: func(ctx context.Context) (tokenverify.Keys, error) {
+			calls.Add(1)
+			once.Do(func() { close(started) })
+			select {
+			case <-release:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			return fetchJWKS(ctx)
+		}})
+	tok := a.token(t, a.keys[0], nil)
+
+	first, hangUp := context.WithCancel(context.Background())
+	firstErr := make(chan error, 1)
+	go func() { _, err := v.Verify(first, tok); firstErr <- err }()
+	<-started
+	secondErr := make(chan error, 1)
+	go func() { _, err := v.Verify(context.Background(), tok); secondErr <- err }()
+	hangUp()
+	require.ErrorIs(t, <-firstErr, context.Canceled, "the caller that left stops waiting")
+	close(release)
+	require.NoError(t, <-secondErr, "the one still waiting gets the keys")
+	require.EqualValues(t, 1, calls.Load(), "from the one fetch, which nobody cancelled")
+}

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -98,17 +99,28 @@ func ValidateClient(c Client) error {
 
 // checkRedirectURI enforces OAuth 2.1 §2.3.1: absolute, no fragment, and
 // https except for loopback (native apps listen on 127.0.0.1 or [::1]).
-func checkRedirectURI(u string) error {
+func checkRedirectURI(raw string) error {
+	u, err := url.Parse(raw)
 	switch {
-	case strings.Contains(u, "#"):
+	case err != nil || !u.IsAbs() || u.Opaque != "":
+		return fault.InvalidField("redirect_uris", "must be an absolute URL")
+	case u.Fragment != "" || strings.Contains(raw, "#"):
 		return fault.InvalidField("redirect_uris", "must not contain a fragment")
-	case strings.HasPrefix(u, "https://"):
+	case u.User != nil:
+		return fault.InvalidField("redirect_uris", "must not contain a user name or password")
+	case u.Scheme == "https" && u.Hostname() != "":
 		return nil
-	case strings.HasPrefix(u, "http://127.0.0.1"), strings.HasPrefix(u, "http://[::1]"), strings.HasPrefix(u, "http://localhost"):
+	case u.Scheme == "http" && loopbackHosts[u.Hostname()]:
+		// The host is parsed, not matched as a prefix: http://localhost.evil.example
+		// and http://localhost@evil.example are not loopback.
 		return nil
 	}
 	return fault.InvalidField("redirect_uris", "must be https, or http on a loopback address")
 }
+
+// loopbackHosts are the hosts a native app's http redirect URI may name
+// (RFC 8252, 7.3).
+var loopbackHosts = map[string]bool{"localhost": true, "127.0.0.1": true, "::1": true}
 
 // ParseScope splits an RFC 6749 scope string, dropping duplicates.
 func ParseScope(s string) ([]Scope, error) {

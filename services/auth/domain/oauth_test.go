@@ -39,7 +39,7 @@ func TestVerifyPKCE(t *testing.T) {
 func TestValidateClient(t *testing.T) {
 	t.Parallel()
 	ok := domain.Client{Name: "App", Type: domain.ClientConfidential, GrantTypes: []string{domain.GrantAuthorizationCode},
-		RedirectURIs: []string{"https://app.example.com/cb", "http://127.0.0.1:9000/cb"}}
+		RedirectURIs: []string{"https://app.example.com/cb", "http://127.0.0.1:9000/cb", "http://localhost/cb", "http://[::1]:8000/cb"}}
 	require.NoError(t, domain.ValidateClient(ok))
 	for name, mutate := range map[string]func(*domain.Client){
 		"no name":               func(c *domain.Client) { c.Name = " " },
@@ -50,6 +50,12 @@ func TestValidateClient(t *testing.T) {
 		"code without redirect": func(c *domain.Client) { c.RedirectURIs = nil },
 		"plain http redirect":   func(c *domain.Client) { c.RedirectURIs = []string{"http://app.example.com/cb"} },
 		"fragment in redirect":  func(c *domain.Client) { c.RedirectURIs = []string{"https://app.example.com/cb#x"} },
+		"userinfo before a loopback-looking host": func(c *domain.Client) { c.RedirectURIs = []string{"http://localhost@evil.example/cb"} },
+		"a host that starts like localhost":       func(c *domain.Client) { c.RedirectURIs = []string{"http://localhost.evil.example/cb"} },
+		"a host that starts like 127.0.0.1":       func(c *domain.Client) { c.RedirectURIs = []string{"http://127.0.0.1.evil.example/cb"} },
+		"userinfo on https":                       func(c *domain.Client) { c.RedirectURIs = []string{"https://user:pw@app.example.com/cb"} },
+		"a relative reference":                    func(c *domain.Client) { c.RedirectURIs = []string{"/cb"} },
+		"https without a host":                    func(c *domain.Client) { c.RedirectURIs = []string{"https:///cb"} },
 		"public client_credentials": func(c *domain.Client) {
 			c.Type = domain.ClientPublic
 			c.GrantTypes = []string{domain.GrantClientCredentials}

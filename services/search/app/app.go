@@ -231,6 +231,9 @@ const excerptRunes = 300
 // the text index through its query, the vector index through the allow
 // function, so nothing hidden is ranked, counted or paged.
 func (s *Service) Search(ctx context.Context, c domain.Caller, q domain.Query) (Result, error) {
+	if err := c.MaySearch(); err != nil {
+		return Result{}, err
+	}
 	if err := q.Validate(); err != nil {
 		return Result{}, err
 	}

@@ -94,10 +94,10 @@ func history() []event {
 
 var callers = map[string]domain.Caller{
 	"anonymous": {},
-	"alice":     {Subject: "alice", Scopes: []string{domain.ScopeResourcesRead}},
-	"bob":       {Subject: "bob", Scopes: []string{domain.ScopeResourcesRead}},
-	"noscope":   {Subject: "alice"},
-	"admin":     {Subject: "root", Scopes: []string{domain.ScopeResourcesAdmin}},
+	"alice":     {Subject: "alice", Scopes: []string{domain.ScopeSearchRead, domain.ScopeResourcesRead}},
+	"bob":       {Subject: "bob", Scopes: []string{domain.ScopeSearchRead, domain.ScopeResourcesRead}},
+	"noscope":   {Subject: "alice", Scopes: []string{domain.ScopeSearchRead}}, // may search, but not read beyond public
+	"admin":     {Subject: "root", Scopes: []string{domain.ScopeSearchRead, domain.ScopeResourcesAdmin}},
 }
 
 // snapshot is everything a caller can observe through search: each
@@ -306,4 +306,16 @@ func TestRebuildIsTrackedAndAdminOnly(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	require.Equal(t, before, snapshot(t, s))
+}
+
+func TestSearchNeedsTheSearchScope(t *testing.T) {
+	t.Parallel()
+	svc, _ := newService(t)
+	for _, scopes := range [][]string{nil, {domain.ScopeResourcesRead}, {domain.ScopeResourcesAdmin}} {
+		_, err := svc.Search(context.Background(), domain.Caller{Subject: "alice", Scopes: scopes}, domain.Query{Text: "x", Mode: domain.ModeText, Limit: 5})
+		require.ErrorIs(t, err, domain.ErrNoSearchScope, "scopes %v", scopes)
+		require.True(t, fault.Of(err, fault.Forbidden))
+	}
+	_, err := svc.Search(context.Background(), domain.Caller{}, domain.Query{Text: "x", Mode: domain.ModeText, Limit: 5})
+	require.NoError(t, err, "anonymous callers search public documents")
 }

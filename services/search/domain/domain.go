@@ -20,9 +20,13 @@ const (
 
 // Scopes the search service checks.
 const (
+	ScopeSearchRead     = "search:read"
 	ScopeResourcesRead  = "resources:read"
 	ScopeResourcesAdmin = "resources:admin"
 )
+
+// ErrNoSearchScope refuses a credential that was not granted search.
+var ErrNoSearchScope = fault.New(fault.Forbidden, "this credential lacks the "+ScopeSearchRead+" scope")
 
 // Document is what search knows of a resource: enough to filter and to
 // decide visibility. Deleted documents are kept as tombstones so that late
@@ -97,6 +101,16 @@ func (c Caller) CanRead(d Document) bool {
 		return true
 	}
 	return c.Reader() && (d.Visibility == Internal || d.OwnerID == c.Subject)
+}
+
+// MaySearch checks that a caller may search at all: anonymous callers may
+// (they see public documents only); a credential must carry search:read,
+// so a token or API key minted without it cannot query the index.
+func (c Caller) MaySearch() error {
+	if c.Subject == "" || slices.Contains(c.Scopes, ScopeSearchRead) {
+		return nil
+	}
+	return ErrNoSearchScope
 }
 
 // Reader reports whether the caller may read beyond public documents:

@@ -652,6 +652,8 @@ type SearchResponse struct {
 	ApplicationproblemJSON400 *Problem
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
 }
@@ -669,6 +671,11 @@ func (r SearchResponse) GetApplicationproblemJSON400() *Problem {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r SearchResponse) GetApplicationproblemJSON401() *Problem {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SearchResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -903,6 +910,13 @@ func ParseSearchResponse(rsp *http.Response) (*SearchResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
@@ -1339,6 +1353,20 @@ func (response Search401ApplicationProblemPlusJSONResponse) VisitSearchResponse(
 	return err
 }
 
+type Search403ApplicationProblemPlusJSONResponse Problem
+
+func (response Search403ApplicationProblemPlusJSONResponse) VisitSearchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SearchdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -1492,43 +1520,44 @@ func (sh *strictHandler) Search(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"vFnfb9tG8v9XBvv9ArURRqZsJ21k9KHtJW1wKRA4wb1YhrUiR+I25C6zO5QtGALu8Z4P9xf2LznMLkmR",
-	"EuUfh7ZPpsjZ3fnxmc/MrO9FYorSaNTkxOReWHSl0Q79j4/WzHMs+DExmlATP8qyzFUiSRl9UgaJF785",
-	"o/mbSzIsJD/9v8WFmIj/O9nufxK+upNm381mE4kUXWJVyduJibh89xO8OX/1LdQ7Q4okVe5GgmXrDXj/",
-	"n4x2VYH2g1zyz9KaEi2poLiWBfJfWpcoJsKRVXopNpEoUaf8OLnfOfftijUEbQjWSOBtxBSOKENI6qMg",
-	"l8vjC3g5htsMNfCneeUgkZqXzRGk+4LpSERiYWwhSUyE0vT6XESNIkoTLtF6Wyx+rZTFVEyugr5b7a7b",
-	"BWb+GybEmr9TOaH11sk0Vay2zD92rF7I3GG044gCSaaS5OFl96KQdx9QLykTk3F8eh7te23PVXYNpVQW",
-	"isp5w0uLDjWx6YW8625/Gg/YYm412t2j34wHTrboTGUTvFGp11URFv6h9XBVqVQMrCzk3fsgPI63Okhr",
-	"5Zo/k1y6QRTYNZBcDlnWnt3R+vV5JAqlWyMeVOR0QI+qTCVheuOUTrBnGL9/ScoDY2fTzYBPf1G0nwdJ",
-	"VukvNyodzAW8S9CWtO+Fz4x5XgmEdxRBUhFIgrM4hiSTViYMxNGQ0xcqx/q4/S35o0+asHdiCnSwsKa4",
-	"ADlnJ8PCWC/QRB3mJl338ulQtDO1zHK1zGggqO+sXBY+u28VZVBISjJMgdAWDpSGaRXHZ0kh7Rf/hL1Y",
-	"7520G0Ar9Rf3GOFdeqE+np+EYpcYuwMLU83zDiZ0VcyZUSJBivJh1luhdSoQ9HOZqUVQX/ftns25ja6N",
-	"R3ox2YJtiNre6xTvPpEMwRtAsHuS5pFoiPqxcHRrB9ObSaqiKYD7u+bS0Q2u6ur30L4fpCNfSEKo55XK",
-	"00ehUYv5MCVkrLuZr28Kk2L+EGnvq7nj1p04bm2MGp8OHNhx4VCgtvbtxakumDeSnkpikTjAS+HF/QDp",
-	"dQ3a5kvUPXxI7U4b01c69BbD5GiteajaHmaG7blKO5I1rQ9Utq8VOjpEzo4kVYcifTDRn+a62mtt3oaj",
-	"hjx32ZBb329cFvZ5loWZT5nBWQKYCJRewtEYvoc5Ojpumd43UNw1sQyTcYYWR4NJHUD68HFBpjnw+acM",
-	"Re9ym787qDEa99X5W5NgYDE3Mg2N4L45HliDwVsorVz2P+XQo3WktGZp0TXtiyqqom6MCqXDr3hIW0fS",
-	"0jNVYjx5B6Hmfa+ErbTmb5FwVZIgpsg6LqTKMe3ArgNjQzIfwv4QB4TjOiZGIULNNj0jhkD+CaVNssuQ",
-	"j8/sr5PKuiFwvrOmAI13dBMkwCw8UEuLK2UqB6VcYvPSyQLha4V2XTfQTTt52ulce01WMwk8VFiagYEr",
-	"mCpUnbALWeXEoY8O4WA8hAMuD70NRLaeW+//JsqeFNp0jRqBofh6W/dGj1qLh3rpW+R+oqdIPHoVDTSb",
-	"XQL6xoHLpEVmi6AVLCpuXnqtZdtYbf0ymB1Nw7WDxWDTQ/hyXt9dNskU9Sebh2LKTf5AD9p2C/t+wGKO",
-	"KQ+V4IUayPUJc7CX76D38ZLirWgUuR5qRhwmlVW0/sSmBNPnKC3aHyqOdn11wIvC661KGVEZrgqUXph9",
-	"M/+O61tj06gxSuq0CbPzrgezQtsOFc4LUIbK+pHEjab6cvvNop93lCYTBhUH83WduyZB59iXDu1KJXgB",
-	"KJMMMkWgHMip9guiMGcoXwrCvlEYfvjgum8eTfVU/2pSdBOYMVhnPhj+sB9/PX0VdKbeJHYBs2DijKUS",
-	"45TGqXaqULlk13Jw23i7cHcRoq40zPzT7KK+tlA5vVS6Fkc71QVKV1l0kOOdSmQO230jX0MLlMzixxcw",
-	"C96dhRPqTDzmnEI31XNDWQMsb47FRLHvZO5f17kXwSxk8wzmyD5t2oap3k3bIz9ZwPcQFpwcvY5ftPl9",
-	"DC/gaPz7v/4dPh77rx14Hx97V/9DOTVXuaL1BGSDC4foAO9kQvkabjNJweEyz9FCIVl1mdY9xlS3U2kd",
-	"ffj9n/+BsprnKumAa+ERuDYaIwYRWi1zMLqG3dpUdqrNrYbSqpUkDJ88YGbtJhM+dxYBrtCuKWPvsMRU",
-	"d0RkWig9G8EvKk1Rd9FtEfAuyasUU5jjgl1XezQCZ0Cbqc4URdDOZ2BsqEcWVyhzx+YW3muBtOpqRZk1",
-	"1TIDqcGU8mvFicLsEEFVAhk4jWNIEcsRvPXNM2sy1e2F3uzQveFsNN2OkRPxQRIp7+U6Rt7ZnYlzIuLR",
-	"eBT7i6QStSyVmIizUTw64y5AUubJ5WQ1PlE8WAauWaLnXmZer8H7VEzEz0jva5Gof/N5GscP3Ho+77az",
-	"M94OXHgySdd6fgO+lxmxZefx+NC+raLbe1SWP3uWfFs/n7yGObwqCsmVO4zsXl3lSCUOjjwej30l8Vdr",
-	"V6Lx/jUv7YTjpDMZl8YNTBIf61aOWdViabh7g0qnaDlJ/OKZ57Sf336Gzs6zEXz210deJKxOjOVEqAcF",
-	"WaWKIDfLJjMUgW8P3UWYFhR17nO3qylsxhSXhmx9FZ+xsX1A1TPDQVCd/mGgaq8NhhHVuCCTDur2l7XN",
-	"UKZ16/jBhHPDpX9TyclWGHVU2K36m78Amufxm78SyrUnPTyUfllX+SYn/QVl6NLJWIwCH+ml79cVOl8W",
-	"bzOu7k9JgUBqXeT3ARR6RdFeD/xo0vUfhpn+oLPp93Ac+c2fyIK9LngAtT+0IxH3kpG/L4CFso5qPoyf",
-	"CaLxnw+iJsx1VK833UZXTK76Le7V9Sa631yzhF35LLy6F5XN6xZ3cnIyPv12FI/i0XjyXfzdmWDZ+ojm",
-	"X1rNUZuofdNgbHO9+W8AAAD//w==",
+	"vFnfb9tG8v9XBvx+gdoII1O2kzYy+tD2kja4FAic4F4sw1qRI3EbcpfZHcoWDAH3eM+H+wv7lxxmd0mR",
+	"EuXYQS9PpsnZ3fnxmZnPrO6jVJeVVqjIRpP7yKCttLLo/nlv9LzAkh9TrQgV8aOoqkKmgqRWJ5WXePaH",
+	"1Yq/2TTHUvDT/xtcRJPo/062+5/4r/ak2Xez2cRRhjY1suLtokl0+eYXeHX+4nsIO0OGJGRhRxHLhg14",
+	"/1+0snWJ5p1Y8r+V0RUakl5xJUrkv7SuMJpEloxUy2gTRxWqjB8n9zvnvl6xhqA0wRoJnI2YwRHlCGk4",
+	"CgqxPL6A52O4zVEBf5rXFlKheNkcQdhPmI2iOFpoUwqKJpFU9PI8ihtFpCJconG2GPxcS4NZNLny+m61",
+	"u24X6PkfmBJr/kYWhMZZJ7JMstqieN+xeiEKi/GOI0okkQkSh5fdR6W4e4dqSXk0GSen5/G+1/ZcZdZQ",
+	"CWmgrK0zvDJoURGbXoq77vanyYAt+lah2T361XjgZINW1ybFG5k5XSVh6R5aD9e1zKKBlaW4e+uFx8lW",
+	"B2GMWPNnEks7iAKzBhLLIcvasztavzyPo1Kq1ogHFTkd0KOuMkGY3VipUuwZxu+fk3TA2Nl0M+DT3yTt",
+	"50Ga1+rTjcwGcwHvUjQV7XvhI2OeVwLhHcWQ1gSC4CxJIM2FESkDcTTk9IUsMBy3vyV/dEnj9051iRYW",
+	"RpcXIObsZFho4wSaqMNcZ+tePh2Kdi6XeSGXOQ0E9Y0Ry9Jl962kHEpBaY4ZEJrSglQwrZPkLC2F+eSe",
+	"sBfrvZN2A2iE+mS/VPAunVAfz49CsU212YGFrudFBxOqLudcUeKIJBXDVW+FxkpfoJ9amVoE9XXf7tmc",
+	"2+jaeKQXky3YhkrbW5Xh3QcSPngDCLaP0jyOmkL9pXB0eweXN53WZdMA93cthKUbXIXu99C+74Ql10h8",
+	"qOe1LLIvQiOIuTClpI29ma9vSp1h8VDR3ldzx607cdzaGDc+HTiw48KhQG3t24tTaJg3gh5bxOLoQF3y",
+	"L+4Hil7XoG2+xN3Dh9Tu0Ji+0p5bDBdHY/RD3fZwZdieK5UlEcr6QGf7XKOlQ8XZkqD6UKQPJvrjXBe8",
+	"1uatP2rIc5dNcev7jdvCfp1lYa6nXMFZArgQSLWEozH8CHO0dNxWekegmDWxDBfjHA2OBpPag/Th47xM",
+	"c+DTTxmK3uU2f3dQoxXuq/O3JsHAYKFF5ongvjkOWIPBW0glbf5VOfTFPlIZvTRoG/oiy7oMxKiUyv+X",
+	"DGlrSRh6okqMJ+cgVLzvVWRqpfhbHNk6TREzZB0XQhaYdWDXgbEmUQxhf6gG+OM6JsY+Qs02PSOGQP4B",
+	"hUnzS5+PT+TXaW3sEDjfGF2Cwju68RKgFw6olcGV1LWFSiyxeWlFifC5RrMOBLqhk6cd5tojWc0k8FBj",
+	"aQYG7mCylCFhF6IuiEMfH8LBeAgH3B56G0T5em6c/5sou6LQpmvcCAzF19m6N3oELR7i0rfIfKKnSDJ6",
+	"EQ+QzW4B+s6CzYVBrhZeK1jUTF561LIlVlu/DGZHQ7h2sOhteghf1um7W01ySf3J5qGYMskf4KAtW9j3",
+	"A5ZzzHioBCfUQK5fMAe5fAe9X24pzopGkeshMmIxrY2k9Qc2xZs+R2HQ/FRztMPVAS/yr7cq5USVvyqQ",
+	"aqH3zfw7rm+1yeLGKKGyJszWuR70Ck07VFgnQDlK40YSO5qqy+03g27ekYq0H1QszNchd3WK1rIvLZqV",
+	"TPECUKQ55JJAWhBT5RbEfs6QrhX4fWM//PDBgTePpmqqftcZ2gnMGKwzFwx32M+/n77wOlNvEruAmTdx",
+	"xlKptlLhVFlZykKwazm4bbytv7vwUZcKZu5pdhGuLWRBz6UK4mimqkRha4MWCryTqShgu2/semiJgqv4",
+	"8QXMvHdn/oSQicecU2inaq4pb4DlzDGYSvadKNzrkHsxzHw2z2CO7NOGNkzVbtoeuckCfgS/4OToZfKs",
+	"ze9jeAZH4z//9W//8dh97cD7+Ni5+h/SyrksJK0nIBpcWEQLeCdSKtZwmwvyDhdFgQZKwaqLLHCMqWqn",
+	"0hB9+POf/4Gqnhcy7YBr4RC41gpjBhEaJQrQKsBurWszVfpWQWXkShD6Tw4ws3aTCZ87iwFXaNaUs3dY",
+	"Yqo6IiIrpZqN4DeZZai66DYIeJcWdYYZzHHBrgsejcFqUHqqckkxtPMZaOP7kcEVisKyuaXzmi9aoVtR",
+	"bnS9zEEo0JX4XHOicHWIoa6ANJwmCWSI1QheO/LMmkxVe6E3O3RvOBtNt2PkJHoniKTzcoiRc3Zn4pxE",
+	"yWg8StxFUoVKVDKaRGejZHTGLEBQ7orLyWp8Inmw9LVmia72cuV1GrzNokn0K9LbIBL3bz5Pk+SBW8+n",
+	"3XZ2xtuBC08u0kHP78BxmRFbdp6MD+3bKrq9R2X5syfJt/3z0Wu4htdlKbhz+5HdqSstydTCkcPjsesk",
+	"7mrtKmq8f81LO+E46UzGlbYDk8T7QOW4qhqsNLM3qFWGhpPELZ65mvbr64/Q2Xk2go/u+siJ+NWpNpwI",
+	"YVAQdSYJCr1sMkMSOHpoL/y0IKlzn7tdTX4zLnGZz9YXyRkb2wdUmBkOgur0LwNVe20wjKjGBbmwEOgv",
+	"a5ujyAJ1fKf9uf7Sv+nkZGqMOyrsdv3NN4DmefLqW0I5eNLBQ6rnocs3OekuKD1LJ20w9vVILR1fl2hd",
+	"W7zNubs/JgV8Uesivw8gzxWj9nrgZ52t/zLM9AedTZ/DceQ3/8Mq2GPBA6j9qR2JmEvG7r4AFtJYCvUw",
+	"eSKIvgqk3+pnLnfFbjBDRVIUUIj0k/Uoc25yBABsqiuGldJqXWr3SxMzE+uoSWiPu/zjePTVKdGANmD0",
+	"etOl7dHkqk/Yr6438f3mmiXMytWUq/uoNkUg7JOTk/Hp96NklIzGkx+SH84ilg1HND/QNUdt4vZNkzGb",
+	"681/AwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
