@@ -88,6 +88,8 @@ func loadConfig(env *config.Env) (Config, error) {
 		KeyRotation: env.Duration("AUTH_KEY_ROTATION", 30*24*time.Hour),
 		KeyEncKey:   env.Base64Key("AUTH_KEY_ENCRYPTION_KEY", 32),
 		Argon2:      argon2id.OWASP,
+		// 0: sized from available memory (argon2id.Slots).
+		HashConcurrency: env.Int("AUTH_HASH_CONCURRENCY", 0),
 	}
 	maxBody := int64(env.Int("HTTP_MAX_BODY_BYTES", 1<<20))
 	c.AuthHTTP = httpserver.Config{Addr: env.String("AUTH_ADDR", "127.0.0.1:8081"), MaxBodyBytes: maxBody}

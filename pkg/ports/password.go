@@ -1,11 +1,17 @@
 package ports
 
+import "context"
+
 // PasswordHasher turns passwords into self-describing hashes (PHC strings)
-// and checks them. Implementations are deliberately slow.
+// and checks them. Implementations are deliberately slow and memory-hard,
+// so they bound how many run at once.
 type PasswordHasher interface {
-	// Hash returns the PHC string for password.
-	Hash(password string) (string, error)
+	// Hash returns the PHC string for password. It returns a
+	// fault.Unavailable error (with a retry hint) when too many hashes are
+	// running to start another soon.
+	Hash(ctx context.Context, password string) (string, error)
 	// Verify reports whether password matches encoded. It returns an error
-	// only when encoded is malformed, never for a wrong password.
-	Verify(password, encoded string) (bool, error)
+	// when encoded is malformed, never for a wrong password, and the same
+	// fault.Unavailable error as Hash when it is too busy.
+	Verify(ctx context.Context, password, encoded string) (bool, error)
 }

@@ -7,12 +7,14 @@ package contract_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -379,4 +381,42 @@ func TestAuthPublishesAuditEventsThroughItsOutbox(t *testing.T) {
 		require.True(t, time.Now().Before(deadline), "audit events did not arrive: %v", seen)
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// TestLoginBurstBeyondTheHashSlotsGets503: with one hashing slot and a
+// short queue, a burst of logins is partly turned away with 503 and
+// Retry-After (problem+json), never with a 500, and the rest are answered.
+func TestLoginBurstBeyondTheHashSlotsGets503(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := startAuth(t, func(c *authsvc.Config) {
+		c.Argon2 = argon2id.Params{MemoryKiB: 16 << 10, Iterations: 4, Parallelism: 1, SaltLen: 16, KeyLen: 32}
+		c.HashConcurrency, c.HashWait = 1, time.Millisecond
+	})
+	e.signUpAndLogin(t, "dora@example.com")
+	statuses := make(chan *oapi.CreateSessionResponse, 24)
+	var wg sync.WaitGroup
+	for i := range 24 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := e.client.CreateSessionWithResponse(ctx, oapi.CreateSessionJSONRequestBody{
+				Email: fmt.Sprintf("burst-%d@example.com", i), Password: "not the password"})
+			require.NoError(t, err)
+			statuses <- r
+		}()
+	}
+	wg.Wait()
+	close(statuses)
+	seen := map[int]int{}
+	for r := range statuses {
+		seen[r.StatusCode()]++
+		if r.StatusCode() == http.StatusServiceUnavailable {
+			require.Equal(t, "1", r.HTTPResponse.Header.Get("Retry-After"))
+			require.Equal(t, "application/problem+json", r.HTTPResponse.Header.Get("Content-Type"))
+		}
+	}
+	require.Positive(t, seen[http.StatusServiceUnavailable], "the burst is partly turned away: %v", seen)
+	require.Positive(t, seen[http.StatusUnauthorized], "and partly answered: %v", seen)
+	require.Equal(t, 24, seen[http.StatusServiceUnavailable]+seen[http.StatusUnauthorized], "nothing else: %v", seen)
 }

@@ -4,15 +4,21 @@
 package argon2id
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"os"
+	"runtime"
+	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 
+	"github.com/lattice-platform/lattice/pkg/fault"
 	"github.com/lattice-platform/lattice/pkg/ports"
 )
 
@@ -31,16 +37,88 @@ type Params struct {
 // verify per second (see docs/benchmarks.md).
 var OWASP = Params{MemoryKiB: 47104, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}
 
-// Hasher implements ports.PasswordHasher.
-type Hasher struct{ p Params }
+// Hasher implements ports.PasswordHasher. Each hash holds MemoryKiB of
+// memory for its duration, so hashes run behind a semaphore: unauthenticated
+// logins and sign-ups from many addresses queue briefly for a slot and are
+// then turned away (ErrBusy), instead of exhausting memory.
+type Hasher struct {
+	p     Params
+	slots chan struct{}
+	wait  time.Duration
+}
 
 var _ ports.PasswordHasher = (*Hasher)(nil)
 
-// New returns a hasher that creates hashes with p.
-func New(p Params) *Hasher { return &Hasher{p: p} }
+// New returns a hasher that creates hashes with p, with as many slots as
+// Slots(p) allows and a short queue.
+func New(p Params) *Hasher { return NewLimited(p, Slots(p), 500*time.Millisecond) }
+
+// NewLimited returns a hasher that runs at most concurrent hashes at once;
+// a hash waits up to wait for a slot.
+func NewLimited(p Params, concurrent int, wait time.Duration) *Hasher {
+	return &Hasher{p: p, slots: make(chan struct{}, max(concurrent, 1)), wait: wait}
+}
+
+// ErrBusy is returned when every slot stayed taken for the whole wait.
+var ErrBusy = &fault.Error{Kind: fault.Unavailable, Message: "too many sign-ins at once; try again shortly", RetryAfterSeconds: 1}
+
+// Slots is the default number of concurrent hashes: what a quarter of the
+// memory available to the process holds, and no more than four per CPU
+// (more would only make each one slower).
+func Slots(p Params) int {
+	perHash := uint64(max(p.MemoryKiB, 1)) << 10
+	n := availableMemory() / 4 / perHash
+	return int(min(max(n, 1), uint64(4*runtime.GOMAXPROCS(0))))
+}
+
+// availableMemory reads the cgroup's limit, else MemAvailable; 1 GiB when
+// neither can be read.
+func availableMemory() uint64 {
+	if b, err := os.ReadFile("/sys/fs/cgroup/memory.max"); err == nil {
+		if v, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64); err == nil {
+			return v
+		}
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if rest, ok := strings.CutPrefix(line, "MemAvailable:"); ok {
+				var kib uint64
+				if _, err := fmt.Sscanf(strings.TrimSpace(rest), "%d kB", &kib); err == nil {
+					return kib << 10
+				}
+			}
+		}
+	}
+	return 1 << 30
+}
+
+// acquire takes a slot, waiting at most h.wait.
+func (h *Hasher) acquire(ctx context.Context) (func(), error) {
+	release := func() { <-h.slots }
+	select {
+	case h.slots <- struct{}{}:
+		return release, nil
+	default:
+	}
+	t := time.NewTimer(h.wait)
+	defer t.Stop()
+	select {
+	case h.slots <- struct{}{}:
+		return release, nil
+	case <-t.C:
+		return nil, ErrBusy
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
 
 // Hash returns "$argon2id$v=19$m=…,t=…,p=…$salt$key".
-func (h *Hasher) Hash(password string) (string, error) {
+func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
+	release, err := h.acquire(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer release()
 	salt := make([]byte, h.p.SaltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
@@ -54,9 +132,19 @@ func (h *Hasher) Hash(password string) (string, error) {
 // ErrMalformed is returned for a string that is not an Argon2id PHC hash.
 var ErrMalformed = errors.New("argon2id: malformed hash")
 
+// Limits on the parameters a stored hash may name: a row written by
+// someone else must not make one login allocate gigabytes or spin for
+// minutes.
+const (
+	maxMemoryKiB   = 1 << 20 // 1 GiB
+	maxIterations  = 16
+	maxParallelism = 16
+	maxKeyLen      = 128
+)
+
 // Verify recomputes the key with the parameters stored in encoded and
 // compares in constant time.
-func (h *Hasher) Verify(password, encoded string) (bool, error) {
+func (h *Hasher) Verify(ctx context.Context, password, encoded string) (bool, error) {
 	parts := strings.Split(encoded, "$")
 	if len(parts) != 6 || parts[1] != "argon2id" {
 		return false, ErrMalformed
@@ -66,7 +154,9 @@ func (h *Hasher) Verify(password, encoded string) (bool, error) {
 		return false, ErrMalformed
 	}
 	var p Params
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.MemoryKiB, &p.Iterations, &p.Parallelism); err != nil {
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.MemoryKiB, &p.Iterations, &p.Parallelism); err != nil ||
+		p.MemoryKiB == 0 || p.MemoryKiB > maxMemoryKiB || p.Iterations == 0 || p.Iterations > maxIterations ||
+		p.Parallelism == 0 || p.Parallelism > maxParallelism {
 		return false, ErrMalformed
 	}
 	b64 := base64.RawStdEncoding
@@ -75,9 +165,14 @@ func (h *Hasher) Verify(password, encoded string) (bool, error) {
 		return false, ErrMalformed
 	}
 	want, err := b64.DecodeString(parts[5])
-	if err != nil || len(want) == 0 {
+	if err != nil || len(want) == 0 || len(want) > maxKeyLen {
 		return false, ErrMalformed
 	}
+	release, err := h.acquire(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer release()
 	got := argon2.IDKey([]byte(password), salt, p.Iterations, p.MemoryKiB, p.Parallelism, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }

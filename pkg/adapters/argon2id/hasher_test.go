@@ -1,13 +1,20 @@
 package argon2id_test
 
 import (
+	"context"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/argon2id"
+	"github.com/lattice-platform/lattice/pkg/fault"
 )
+
+var ctx = context.Background()
 
 // cheap keeps unit tests fast; the production parameters are benchmarked.
 var cheap = argon2id.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}
@@ -15,29 +22,29 @@ var cheap = argon2id.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1, SaltLe
 func TestHashVerify(t *testing.T) {
 	t.Parallel()
 	h := argon2id.New(cheap)
-	enc, err := h.Hash("correct horse battery staple")
+	enc, err := h.Hash(ctx, "correct horse battery staple")
 	require.NoError(t, err)
 	require.True(t, strings.HasPrefix(enc, "$argon2id$v=19$m=64,t=1,p=1$"), enc)
 
-	ok, err := h.Verify("correct horse battery staple", enc)
+	ok, err := h.Verify(ctx, "correct horse battery staple", enc)
 	require.NoError(t, err)
 	require.True(t, ok)
 
-	ok, err = h.Verify("correct horse battery stapler", enc)
+	ok, err = h.Verify(ctx, "correct horse battery stapler", enc)
 	require.NoError(t, err)
 	require.False(t, ok)
 
-	again, err := h.Hash("correct horse battery staple")
+	again, err := h.Hash(ctx, "correct horse battery staple")
 	require.NoError(t, err)
 	require.NotEqual(t, enc, again, "salts must differ")
 }
 
 func TestVerifyUsesStoredParams(t *testing.T) {
 	t.Parallel()
-	old, err := argon2id.New(cheap).Hash("pw-from-an-older-policy")
+	old, err := argon2id.New(cheap).Hash(ctx, "pw-from-an-older-policy")
 	require.NoError(t, err)
 	stronger := argon2id.New(argon2id.Params{MemoryKiB: 128, Iterations: 2, Parallelism: 1, SaltLen: 16, KeyLen: 32})
-	ok, err := stronger.Verify("pw-from-an-older-policy", old)
+	ok, err := stronger.Verify(ctx, "pw-from-an-older-policy", old)
 	require.NoError(t, err)
 	require.True(t, ok)
 }
@@ -46,19 +53,85 @@ func TestVerifyMalformed(t *testing.T) {
 	t.Parallel()
 	h := argon2id.New(cheap)
 	for _, enc := range []string{"", "plain", "$argon2i$v=19$m=64,t=1,p=1$c2FsdA$a2V5", "$argon2id$v=18$m=64,t=1,p=1$c2FsdA$a2V5", "$argon2id$v=19$m=x$c2FsdA$a2V5", "$argon2id$v=19$m=64,t=1,p=1$!!$a2V5"} {
-		_, err := h.Verify("pw", enc)
+		_, err := h.Verify(ctx, "pw", enc)
 		require.ErrorIs(t, err, argon2id.ErrMalformed, enc)
 	}
 }
 
 func BenchmarkLoginVerifyOWASP(b *testing.B) {
 	h := argon2id.New(argon2id.OWASP)
-	enc, err := h.Hash("correct horse battery staple")
+	enc, err := h.Hash(ctx, "correct horse battery staple")
 	require.NoError(b, err)
 	b.ReportAllocs()
 	for b.Loop() {
-		if ok, _ := h.Verify("correct horse battery staple", enc); !ok {
+		if ok, _ := h.Verify(ctx, "correct horse battery staple", enc); !ok {
 			b.Fatal("mismatch")
 		}
 	}
+}
+
+// A stored hash whose parameters would make one login allocate or spin
+// without bound is refused before any work is done.
+func TestVerifyRefusesUnboundedParameters(t *testing.T) {
+	t.Parallel()
+	h := argon2id.New(cheap)
+	key := "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+	for _, enc := range []string{
+		"$argon2id$v=19$m=4294967295,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$" + key, // 4 TiB
+		"$argon2id$v=19$m=1048577,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$" + key,    // just over 1 GiB
+		"$argon2id$v=19$m=64,t=1000000,p=1$c2FsdHNhbHRzYWx0c2FsdA$" + key,
+		"$argon2id$v=19$m=64,t=1,p=255$c2FsdHNhbHRzYWx0c2FsdA$" + key,
+		"$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$" + strings.Repeat("A", 200),
+	} {
+		start := time.Now()
+		_, err := h.Verify(ctx, "pw", enc)
+		require.ErrorIs(t, err, argon2id.ErrMalformed, enc)
+		require.Less(t, time.Since(start), time.Second)
+	}
+}
+
+// A burst of hashes larger than the semaphore: those that cannot get a
+// slot within the wait are turned away with a retryable error, and never
+// more than the limit run at once.
+func TestBurstBeyondTheSemaphoreIsTurnedAway(t *testing.T) {
+	t.Parallel()
+	slow := argon2id.Params{MemoryKiB: 8 << 10, Iterations: 4, Parallelism: 1, SaltLen: 16, KeyLen: 32}
+	enc, err := argon2id.New(slow).Hash(ctx, "pw")
+	require.NoError(t, err)
+	h := argon2id.NewLimited(slow, 2, 10*time.Millisecond)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var ok, busy int
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			match, err := h.Verify(ctx, "pw", enc)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil && match:
+				ok++
+			case fault.Of(err, fault.Unavailable):
+				var fe *fault.Error
+				require.ErrorAs(t, err, &fe)
+				require.Equal(t, 1, fe.RetryAfterSeconds)
+				busy++
+			default:
+				t.Errorf("unexpected: %v %v", match, err)
+			}
+		}()
+	}
+	wg.Wait()
+	require.GreaterOrEqual(t, ok, 2)
+	require.Positive(t, busy, "a burst beyond the slots is turned away")
+	require.Equal(t, 16, ok+busy)
+
+}
+
+func TestSlotsFollowMemory(t *testing.T) {
+	t.Parallel()
+	n := argon2id.Slots(argon2id.OWASP)
+	require.GreaterOrEqual(t, n, 1)
+	require.LessOrEqual(t, n, 4*runtime.GOMAXPROCS(0))
 }

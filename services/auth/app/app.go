@@ -91,7 +91,7 @@ func New(deps Deps, opts Options) (*Service, error) {
 	if opts.Sleep == nil {
 		opts.Sleep = sleep
 	}
-	dummy, err := deps.Hasher.Hash(randomToken(""))
+	dummy, err := deps.Hasher.Hash(context.Background(), randomToken(""))
 	if err != nil {
 		return nil, err
 	}

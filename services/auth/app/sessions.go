@@ -70,7 +70,7 @@ func (s *Service) CheckPassword(ctx context.Context, rawEmail, password, addr st
 	case err != nil:
 		return domain.User{}, err
 	}
-	ok, err := s.deps.Hasher.Verify(password, hash)
+	ok, err := s.deps.Hasher.Verify(ctx, password, hash)
 	if err != nil {
 		return domain.User{}, err
 	}

@@ -38,7 +38,7 @@ func (s *Service) createUser(ctx context.Context, in SignUpInput, role domain.Ro
 	if err := domain.CheckPassword(in.Password); err != nil {
 		return domain.User{}, err
 	}
-	hash, err := s.deps.Hasher.Hash(in.Password)
+	hash, err := s.deps.Hasher.Hash(ctx, in.Password)
 	if err != nil {
 		return domain.User{}, err
 	}

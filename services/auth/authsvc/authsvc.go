@@ -42,7 +42,13 @@ type Config struct {
 	KeyRotation time.Duration   // signing-key rotation period
 	KeyEncKey   []byte          // optional 32-byte key sealing signing keys at rest
 	Argon2      argon2id.Params // password hashing cost
-	Clock       ports.Clock     // nil means the system clock
+	// HashConcurrency bounds password hashes running at once (each holds
+	// Argon2.MemoryKiB); 0 sizes it from available memory. HashWait is how
+	// long a hash queues for a slot before the request gets 503 (default
+	// 500ms).
+	HashConcurrency int
+	HashWait        time.Duration
+	Clock           ports.Clock // nil means the system clock
 	// Publisher is the event bus the outbox relay publishes audit events
 	// to; nil leaves them in the outbox until a relay with one runs.
 	Publisher ports.EventPublisher
@@ -127,7 +133,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		Users:    postgres.NewUserRepository(pool),
 		Sessions: sessions,
 		Throttle: s.throttle,
-		Hasher:   argon2id.New(cfg.Argon2),
+		Hasher:   hasher(cfg),
 		Clients:  postgres.NewClientRepository(pool),
 		Grants:   s.grants,
 		Keys:     keys,
@@ -154,6 +160,17 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	}
 	s.HTTP = httpserver.Service{Name: Name, API: api, Checks: checks, Metrics: observe.NewMetrics(Name), Logger: log}
 	return s, nil
+}
+
+func hasher(cfg Config) *argon2id.Hasher {
+	slots, wait := cfg.HashConcurrency, cfg.HashWait
+	if slots <= 0 {
+		slots = argon2id.Slots(cfg.Argon2)
+	}
+	if wait <= 0 {
+		wait = 500 * time.Millisecond
+	}
+	return argon2id.NewLimited(cfg.Argon2, slots, wait)
 }
 
 // Run does the service's background work until ctx ends: rotating the
