@@ -108,7 +108,32 @@ func NewTable(routes []Route, upstreams, classes map[string]bool) (*Table, error
 	}
 	sorted := append([]Route(nil), routes...)
 	sort.SliceStable(sorted, func(i, j int) bool { return len(sorted[i].Prefix) > len(sorted[j].Prefix) })
-	return &Table{routes: sorted}, nil
+	t := &Table{routes: sorted}
+	if err := t.noShadowedCredentials(); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// CredentialPaths carry passwords, tokens, session cookies or key secrets
+// in their requests or responses. A shadowed request is copied to a second
+// upstream and its exchange may be logged, so no route that serves them
+// may shadow.
+var CredentialPaths = []string{"/v1/sessions", "/v1/users", "/v1/api-keys", "/v1/clients", "/oauth2"}
+
+func (t *Table) noShadowedCredentials() error {
+	for _, cp := range CredentialPaths {
+		// The route that serves the path itself, and any route under it.
+		if r, err := t.Match(cp); err == nil && r.Shadow != nil {
+			return fmt.Errorf("route %s: shadows %s, which carries credentials; credential routes cannot be shadowed", r.Prefix, cp)
+		}
+		for _, r := range t.routes {
+			if r.Shadow != nil && strings.HasPrefix(r.Prefix, cp+"/") {
+				return fmt.Errorf("route %s: carries credentials (under %s) and cannot be shadowed", r.Prefix, cp)
+			}
+		}
+	}
+	return nil
 }
 
 // Match returns the route for path.

@@ -53,6 +53,30 @@ func TestTableValidation(t *testing.T) {
 	require.Error(t, err, "duplicate prefix")
 }
 
+func TestCredentialRoutesCannotBeShadowed(t *testing.T) {
+	t.Parallel()
+	shadowed := func(prefix string) domain.Route {
+		r := route(prefix, "auth")
+		r.Shadow = &domain.Shadow{Upstream: "resource"}
+		return r
+	}
+	for _, routes := range [][]domain.Route{
+		{shadowed("/v1/sessions")},
+		{shadowed("/oauth2")},
+		{shadowed("/v1/users/me")},
+		{shadowed("/v1"), route("/v1/resources", "resource")}, // /v1/sessions would fall to /v1
+		{shadowed("/")},
+	} {
+		_, err := domain.NewTable(routes, known, classes)
+		require.ErrorContains(t, err, "cannot be shadowed", routes[0].Prefix)
+	}
+	// A broad shadow is fine when every credential path has its own route.
+	own := []domain.Route{shadowed("/v1"), route("/v1/sessions", "auth"), route("/v1/users", "auth"),
+		route("/v1/api-keys", "auth"), route("/v1/clients", "auth"), route("/oauth2", "auth")}
+	_, err := domain.NewTable(own, known, classes)
+	require.NoError(t, err)
+}
+
 func TestSplitIsStickyAndValidated(t *testing.T) {
 	t.Parallel()
 	r := route("/v1/search", "auth")

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -143,4 +144,73 @@ func TestShadowCountsMatchesAndDiffs(t *testing.T) {
 	require.Equal(t, 4, metric("diff"))
 	require.EqualValues(t, 14, newHits.Load())
 	require.EqualValues(t, 14, legacyHits.Load())
+}
+
+// syncBuffer is a log sink the shadow goroutines may write to while the
+// test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestShadowDiffLogsCarryNoCredentials: the sampled diff log of a shadow
+// route never holds a token, password or cookie that either side's body
+// carried; and a route table that would shadow a credential route is
+// refused when it is loaded.
+func TestShadowDiffLogsCarryNoCredentials(t *testing.T) {
+	t.Parallel()
+	secrets := []string{"eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ1In0.c2lnbmF0dXJl", "lts_sessiontokenvalue", "hunter2-password",
+		"lattice_session=ltb_cookievalue", "ltk_apikeyvalue"}
+	side := func(name string) *httptest.Server {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"side":%q,"access_token":%q,"note":"see %s","nested":{"password":%q},"raw":%q,"key":%q}`,
+				name, secrets[0], secrets[1], secrets[2], secrets[3], secrets[4])
+		}))
+		t.Cleanup(srv.Close)
+		return srv
+	}
+	var logs syncBuffer
+	routes := `
+classes:
+  default: { per_ip: { rate: 1000000, period: 1m, burst: 1000000 }, per_identity: { rate: 1000000, period: 1m, burst: 1000000 } }
+routes:
+  - { prefix: /v1/shadow, upstream: search, auth: optional-auth, class: default, timeout: 5s, shadow: { upstream: legacy } }
+`
+	file := filepath.Join(t.TempDir(), "routes.yaml")
+	require.NoError(t, os.WriteFile(file, []byte(routes), 0o600))
+	svc, err := gatewaysvc.New(gatewaysvc.Config{RoutesFile: file, Verifier: anyUser{}, Limiter: memory.NewRateLimiter(),
+		Upstreams: map[string]string{"search": side("new").URL, "legacy": side("old").URL}}, slog.New(slog.NewJSONHandler(&logs, nil)))
+	require.NoError(t, err)
+	srv := httptest.NewServer(httpserver.Handler(httpserver.Config{}, svc.HTTP))
+	t.Cleanup(srv.Close)
+	callAs(t, srv.URL+"/v1/shadow/x", "")
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logs.String(), "shadow diff") {
+		require.True(t, time.Now().Before(deadline), "no diff was logged")
+		time.Sleep(10 * time.Millisecond)
+	}
+	out := logs.String()
+	require.Contains(t, out, "[redacted]")
+	for _, s := range secrets {
+		require.NotContains(t, out, s)
+	}
+
+	bad := strings.Replace(routes, "/v1/shadow", "/v1/sessions", 1)
+	require.NoError(t, os.WriteFile(file, []byte(bad), 0o600))
+	_, err = gatewaysvc.New(gatewaysvc.Config{RoutesFile: file, Verifier: anyUser{}, Limiter: memory.NewRateLimiter(),
+		Upstreams: map[string]string{"search": "http://127.0.0.1:1", "legacy": "http://127.0.0.1:1"}}, slog.New(slog.DiscardHandler))
+	require.ErrorContains(t, err, "cannot be shadowed")
 }

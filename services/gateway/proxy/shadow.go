@@ -10,6 +10,8 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"reflect"
+	"regexp"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -137,7 +139,7 @@ func (s *shadower) compare(r *http.Request, body []byte, route domain.Route, tar
 	if n := s.diffs.Add(1); n <= 10 || n%100 == 0 {
 		s.log.Info("shadow diff", "route", route.Prefix, "method", r.Method, "path", r.URL.Path,
 			"primary_status", status, "shadow_status", resp.StatusCode,
-			"primary_body", truncate(primary), "shadow_body", truncate(secondary))
+			"primary_body", truncate(redact(primary)), "shadow_body", truncate(redact(secondary)))
 	}
 }
 
@@ -171,6 +173,48 @@ func strip(v any, drop map[string]bool) any {
 			out[i] = strip(x, drop)
 		}
 		return out
+	}
+	return v
+}
+
+// secretKeys are JSON fields whose values never reach a log.
+var secretKeys = map[string]bool{
+	"password": true, "token": true, "access_token": true, "refresh_token": true, "id_token": true,
+	"secret": true, "client_secret": true, "api_key": true, "key": true, "code": true, "code_verifier": true,
+	"cookie": true, "set-cookie": true, "authorization": true, "session": true, "csrf_token": true,
+}
+
+// secretValues match credentials wherever they stand: Lattice's prefixed
+// tokens, JWTs, and cookie or bearer headers quoted in a body.
+var secretValues = regexp.MustCompile(`\blt[a-z]_[A-Za-z0-9_\-]+|\beyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*|(?i)(bearer|basic)\s+[A-Za-z0-9._~+/=\-]+|(?i)(lattice_session|lattice_csrf)=[^;\s"]+`)
+
+// redact removes credentials from a body before it is logged: the values
+// of secret-looking JSON fields at every depth, then anything shaped like
+// a token in what remains.
+func redact(b []byte) []byte {
+	var v any
+	if json.Unmarshal(b, &v) == nil {
+		if out, err := json.Marshal(redactJSON(v)); err == nil {
+			b = out
+		}
+	}
+	return secretValues.ReplaceAll(b, []byte("[redacted]"))
+}
+
+func redactJSON(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, x := range t {
+			if secretKeys[strings.ToLower(k)] {
+				t[k] = "[redacted]"
+			} else {
+				t[k] = redactJSON(x)
+			}
+		}
+	case []any:
+		for i, x := range t {
+			t[i] = redactJSON(x)
+		}
 	}
 	return v
 }
