@@ -168,12 +168,30 @@ func loadConfig(env *config.Env) (Config, error) {
 		Dimensions: env.Int("EMBEDDINGS_DIMENSIONS", 0),
 	}
 	c.DataDir = env.String("LATTICE_DATA_DIR", ".lattice")
+	for name, h := range map[string]*httpserver.Config{"AUTH": &c.AuthHTTP, "RESOURCE": &c.ResourceHTTP, "SEARCH": &c.SearchHTTP,
+		"PROCESSING": &c.ProcessingHTTP, "ANALYTICS": &c.AnalyticsHTTP, "GATEWAY": &c.GatewayHTTP} {
+		h.AdminAddr = adminAddr(env, name)
+	}
 	services := proxies(env, "TRUSTED_PROXIES", clientaddr.Loopback)
 	for _, h := range c.serviceListeners() {
 		h.TrustedProxies = services
 	}
 	c.GatewayHTTP.TrustedProxies = proxies(env, "GATEWAY_TRUSTED_PROXIES", "none")
 	return c, env.Err()
+}
+
+// adminPorts are the default internal (metrics) ports: the public port's
+// last digit after 908x.
+var adminPorts = map[string]string{"GATEWAY": "9080", "AUTH": "9081", "RESOURCE": "9082", "SEARCH": "9083",
+	"PROCESSING": "9084", "ANALYTICS": "9085"}
+
+// adminAddr reads <SERVICE>_ADMIN_ADDR; "off" serves no admin listener.
+func adminAddr(env *config.Env, service string) string {
+	addr := env.String(service+"_ADMIN_ADDR", "127.0.0.1:"+adminPorts[service])
+	if addr == "off" {
+		return ""
+	}
+	return addr
 }
 
 // serviceListeners are the listeners of every service but the gateway:

@@ -52,13 +52,18 @@ func TestBadConfigurationIsReportedAllAtOnce(t *testing.T) {
 func TestServeOnPortZero(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
-	env := envMap(map[string]string{"AUTH_DATABASE_URL": testinfra.Postgres(t), "AUTH_ADDR": "127.0.0.1:0"})
-	addrs := make(chan net.Addr, 1)
+	env := envMap(map[string]string{"AUTH_DATABASE_URL": testinfra.Postgres(t), "AUTH_ADDR": "127.0.0.1:0", "AUTH_ADMIN_ADDR": "127.0.0.1:0"})
+	addrs := make(chan map[string]net.Addr, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- cmdServe(ctx, []string{"--target=auth"}, io.Discard, io.Discard, env, func(_ string, a net.Addr) { addrs <- a })
+		seen := map[string]net.Addr{}
+		done <- cmdServe(ctx, []string{"--target=auth"}, io.Discard, io.Discard, env, func(name string, a net.Addr) {
+			if seen[name] = a; len(seen) == 2 {
+				addrs <- seen
+			}
+		})
 	}()
-	var addr net.Addr
+	var addr map[string]net.Addr
 	select {
 	case addr = <-addrs:
 	case err := <-done:
@@ -66,10 +71,15 @@ func TestServeOnPortZero(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("serve did not start")
 	}
-	resp, err := http.Get("http://" + addr.String() + "/healthz")
-	require.NoError(t, err)
-	resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
+	status := func(url string) int {
+		resp, err := http.Get(url)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	require.Equal(t, http.StatusOK, status("http://"+addr["auth"].String()+"/healthz"))
+	require.Equal(t, http.StatusNotFound, status("http://"+addr["auth"].String()+"/metrics"), "no metrics on the public port")
+	require.Equal(t, http.StatusOK, status("http://"+addr["auth-admin"].String()+"/metrics"), "metrics on the internal one")
 	cancel()
 	require.NoError(t, <-done)
 }

@@ -131,7 +131,17 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errs := make(chan error, len(built))
+	errs := make(chan error, 2*len(built))
+	serve := func(name string, srv *httpserver.Server) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := srv.Serve(ctx); err != nil {
+				errs <- fmt.Errorf("%s: %w", name, err)
+				cancel()
+			}
+		}()
+	}
 	for _, b := range built {
 		if b.http.API == nil {
 			continue // infrastructure such as the bus: nothing to serve
@@ -142,19 +152,28 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 			wg.Wait()
 			return fmt.Errorf("%s: %w", b.name, err)
 		}
+		var admin *httpserver.Server
+		if b.httpCfg.AdminAddr != "" {
+			admin, err = httpserver.Listen(httpserver.Config{Addr: b.httpCfg.AdminAddr}, httpserver.AdminHandler(b.http), b.log)
+			if err != nil {
+				_ = srv.Close()
+				cancel()
+				wg.Wait()
+				return fmt.Errorf("%s admin listener: %w", b.name, err)
+			}
+			b.log.Info("serving metrics", "addr", admin.Addr().String())
+			serve(b.name+" admin", admin)
+		}
 		b.log.Info("serving", "addr", srv.Addr().String())
 		if ready != nil {
 			ready(b.name, srv.Addr())
-		}
-		wg.Add(2)
-		go func() { defer wg.Done(); b.run(ctx) }()
-		go func() {
-			defer wg.Done()
-			if err := srv.Serve(ctx); err != nil {
-				errs <- fmt.Errorf("%s: %w", b.name, err)
-				cancel()
+			if admin != nil {
+				ready(b.name+"-admin", admin.Addr())
 			}
-		}()
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); b.run(ctx) }()
+		serve(b.name, srv)
 	}
 	wg.Wait()
 	close(errs)

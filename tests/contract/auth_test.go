@@ -304,16 +304,24 @@ func TestAuthBadInputIsA4xxProblem(t *testing.T) {
 func TestAuthOperationalEndpoints(t *testing.T) {
 	t.Parallel()
 	e := startAuth(t, withRedis(t))
+	admin := httptest.NewServer(httpserver.AdminHandler(e.svc.HTTP))
+	t.Cleanup(admin.Close)
 	for path, want := range map[string]string{"/healthz": `"ok"`, "/readyz": `"redis":"ok"`, "/metrics": "lattice_http_requests_total"} {
-		if path == "/metrics" { // make sure there is a request to count
-			resp, err := http.Get(e.url + "/v1/users/me")
+		base := e.url
+		if path == "/metrics" { // on the internal listener only
+			base = admin.URL
+			resp, err := http.Get(e.url + "/metrics")
+			require.NoError(t, err)
+			resp.Body.Close()
+			require.Equal(t, http.StatusNotFound, resp.StatusCode, "the public port does not serve metrics")
+			resp, err = http.Get(e.url + "/v1/users/me") // a request to count
 			require.NoError(t, err)
 			resp.Body.Close()
 		}
 		// A request is counted after its handler returns, which can be just
 		// after the client has its answer: poll rather than assume.
 		require.EventuallyWithT(t, func(c *assert.CollectT) {
-			resp, err := http.Get(e.url + path)
+			resp, err := http.Get(base + path)
 			if !assert.NoError(c, err) {
 				return
 			}

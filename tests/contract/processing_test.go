@@ -44,6 +44,7 @@ type pipeline struct {
 	natsURL   string
 	jobs      *procapi.ClientWithResponses
 	jobsURL   string
+	adminURL  string // processing's internal listener (metrics)
 	search    *searchapi.ClientWithResponses
 	searchTr  *specTransport
 	searchSvc *searchsvc.Service
@@ -172,6 +173,9 @@ func startPipeline(t testing.TB, opts ...pipelineOption) *pipeline {
 		srv := httptest.NewServer(httpserver.Handler(httpserver.Config{}, svc.HTTP))
 		t.Cleanup(srv.Close)
 		out.jobsURL = srv.URL
+		admin := httptest.NewServer(httpserver.AdminHandler(svc.HTTP))
+		t.Cleanup(admin.Close)
+		out.adminURL = admin.URL
 		spec, err := procapi.GetSpec()
 		require.NoError(t, err)
 		out.jobs, err = procapi.NewClientWithResponses(srv.URL, procapi.WithHTTPClient(&http.Client{Transport: newSpecTransport(t, spec)}))
@@ -313,7 +317,7 @@ func TestProcessingPipeline(t *testing.T) {
 	require.Equal(t, *deadJob.LastError, parked.Header.Get("Lattice-Error"))
 
 	// The consumer lag is exported for autoscaling.
-	metrics, err := http.Get(p.jobsURL + "/metrics")
+	metrics, err := http.Get(p.adminURL + "/metrics")
 	require.NoError(t, err)
 	rawMetrics, _ := io.ReadAll(metrics.Body)
 	metrics.Body.Close()

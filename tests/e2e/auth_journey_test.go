@@ -243,6 +243,8 @@ func TestAuthJourney(t *testing.T) {
 
 	status, _ = call(t, "GET", base+"/readyz", "", "", "")
 	require.Equal(t, 200, status)
+	status, _ = call(t, "GET", base+"/metrics", "", "", "")
+	require.Equal(t, 404, status, "the public door does not show metrics")
 	status, _ = call(t, "GET", base+"/v1/api-keys", "", "", "")
 	require.Equal(t, 401, status, "the gateway refuses auth-required routes without a credential")
 
@@ -274,15 +276,15 @@ func platformEnv(t *testing.T) []string {
 // one public door.
 func withPorts(t *testing.T, env []string) ([]string, string) {
 	t.Helper()
-	addr := map[string]string{}
+	addr, admin := map[string]string{}, map[string]string{}
 	for _, s := range services {
-		addr[s] = freePort(t)
+		addr[s], admin[s] = freePort(t), freePort(t)
 	}
 	base := "http://" + addr["gateway"]
 	env = slices.Clone(env)
 	for _, s := range services {
 		upper := strings.ToUpper(s)
-		env = append(env, upper+"_ADDR="+addr[s])
+		env = append(env, upper+"_ADDR="+addr[s], upper+"_ADMIN_ADDR="+admin[s])
 		if s != "gateway" {
 			env = append(env, upper+"_URL=http://"+addr[s])
 		}

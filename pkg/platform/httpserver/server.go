@@ -1,8 +1,9 @@
-// Package httpserver runs a service's HTTP listener the same way everywhere:
-// timeouts that protect against slow clients, a capped body, the standard
-// middleware stack (request ids, panic recovery, tracing, metrics, access
-// logs), /healthz, /readyz and /metrics, and a graceful shutdown that drains
-// in-flight requests.
+// Package httpserver runs a service's HTTP listeners the same way
+// everywhere: timeouts that protect against slow clients, a capped body, the
+// standard middleware stack (request ids, client addresses, panic recovery,
+// tracing, metrics, access logs), /healthz and /readyz, /metrics on a
+// separate internal listener, and a graceful shutdown that drains in-flight
+// requests.
 package httpserver
 
 import (
@@ -31,6 +32,9 @@ type Config struct {
 	ShutdownTimeout   time.Duration // default 20s
 	MaxBodyBytes      int64         // default 1 MiB
 	MaxHeaderBytes    int           // default 64 KiB
+	// AdminAddr is the internal listener for /metrics (and the health
+	// probes); "" serves none. The public listener never serves /metrics.
+	AdminAddr string
 	// TrustedProxies are the peers whose forwarding headers name the
 	// client (clientaddr); nil trusts no one.
 	TrustedProxies *clientaddr.Proxies
@@ -69,8 +73,9 @@ type Service struct {
 	BodyLimit func(*http.Request) int64
 }
 
-// Handler builds the full handler: operational endpoints plus the API behind
-// the standard middleware.
+// Handler builds the public handler: the health probes plus the API behind
+// the standard middleware. Metrics are on AdminHandler only, so the public
+// port (behind the gateway, the internet) never shows them.
 func Handler(cfg Config, svc Service) http.Handler {
 	cfg = cfg.withDefaults()
 	r := chi.NewRouter()
@@ -85,8 +90,17 @@ func Handler(cfg Config, svc Service) http.Handler {
 	r.Use(RequestID, clientaddr.Middleware(cfg.TrustedProxies), Recover(svc.Logger), Tracing(svc.Name), svc.Metrics.Middleware, AccessLog(svc.Logger), MaxBody(limit))
 	r.Get("/healthz", health.Live)
 	r.Get("/readyz", health.Ready(svc.Checks, 3*time.Second))
-	r.Method(http.MethodGet, "/metrics", svc.Metrics.Handler())
 	r.Mount("/", svc.API)
+	return r
+}
+
+// AdminHandler is the internal listener's handler: /metrics for
+// Prometheus, and the health probes for orchestrators that probe there.
+func AdminHandler(svc Service) http.Handler {
+	r := chi.NewRouter()
+	r.Get("/healthz", health.Live)
+	r.Get("/readyz", health.Ready(svc.Checks, 3*time.Second))
+	r.Method(http.MethodGet, "/metrics", svc.Metrics.Handler())
 	return r
 }
 
@@ -118,6 +132,9 @@ func Listen(cfg Config, h http.Handler, log *slog.Logger) (*Server, error) {
 		},
 	}, nil
 }
+
+// Close releases a listener that will not be served.
+func (s *Server) Close() error { return s.listener.Close() }
 
 // Addr is the bound address, useful when Config.Addr had port 0.
 func (s *Server) Addr() net.Addr { return s.listener.Addr() }

@@ -20,6 +20,10 @@ import (
 
 func handler(t *testing.T, checks health.Checks) http.Handler {
 	t.Helper()
+	return httpserver.Handler(httpserver.Config{MaxBodyBytes: 16}, service(checks))
+}
+
+func service(checks health.Checks) httpserver.Service {
 	api := chi.NewRouter()
 	api.Get("/v1/items/{id}", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("item")) })
 	api.Post("/v1/echo", func(w http.ResponseWriter, r *http.Request) {
@@ -31,9 +35,9 @@ func handler(t *testing.T, checks health.Checks) http.Handler {
 		_, _ = w.Write(b)
 	})
 	api.Get("/v1/panic", func(http.ResponseWriter, *http.Request) { panic("boom: secret=xyz") })
-	return httpserver.Handler(httpserver.Config{MaxBodyBytes: 16}, httpserver.Service{
+	return httpserver.Service{
 		Name: "test", API: api, Checks: checks, Metrics: observe.NewMetrics("test"), Logger: slog.New(slog.DiscardHandler),
-	})
+	}
 }
 
 func TestRequestIDIsKeptOrMade(t *testing.T) {
@@ -76,12 +80,13 @@ func TestPanicBecomesProblem(t *testing.T) {
 func TestReadinessAndMetrics(t *testing.T) {
 	t.Parallel()
 	down := true
-	h := handler(t, health.Checks{"db": func(context.Context) error {
+	svc := service(health.Checks{"db": func(context.Context) error {
 		if down {
 			return context.DeadlineExceeded
 		}
 		return nil
 	}})
+	h := httpserver.Handler(httpserver.Config{}, svc)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
 	require.Equal(t, http.StatusServiceUnavailable, rec.Code)
@@ -94,6 +99,9 @@ func TestReadinessAndMetrics(t *testing.T) {
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/v1/items/123", nil))
 	rec = httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	require.NotContains(t, rec.Body.String(), "lattice_http_requests_total", "the public handler does not serve metrics")
+	rec = httptest.NewRecorder()
+	httpserver.AdminHandler(svc).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	body := rec.Body.String()
 	require.Contains(t, body, `lattice_http_requests_total{method="GET",route="/v1/items/{id}",service="test",status="200"} 1`)
 	require.NotContains(t, body, "/v1/items/123", "raw paths never become labels")

@@ -63,6 +63,13 @@ func upstream(t *testing.T, name string, hits *atomic.Int64) *httptest.Server {
 }
 
 func startMigration(t *testing.T) (gw string, newHits, legacyHits *atomic.Int64) {
+	gw, _, newHits, legacyHits = startMigrationWithAdmin(t)
+	return gw, newHits, legacyHits
+}
+
+// startMigrationWithAdmin also returns the gateway's internal listener,
+// where its metrics are.
+func startMigrationWithAdmin(t *testing.T) (gw, admin string, newHits, legacyHits *atomic.Int64) {
 	t.Helper()
 	newHits, legacyHits = &atomic.Int64{}, &atomic.Int64{}
 	svcUp, legacyUp := upstream(t, "search", newHits), upstream(t, "legacy", legacyHits)
@@ -73,7 +80,9 @@ func startMigration(t *testing.T) (gw string, newHits, legacyHits *atomic.Int64)
 	require.NoError(t, err)
 	srv := httptest.NewServer(httpserver.Handler(httpserver.Config{}, svc.HTTP))
 	t.Cleanup(srv.Close)
-	return srv.URL, newHits, legacyHits
+	adm := httptest.NewServer(httpserver.AdminHandler(svc.HTTP))
+	t.Cleanup(adm.Close)
+	return srv.URL, adm.URL, newHits, legacyHits
 }
 
 func callAs(t *testing.T, url, user string) string {
@@ -113,7 +122,7 @@ func TestWeightedSplitIsStickyAndNearItsRatio(t *testing.T) {
 
 func TestShadowCountsMatchesAndDiffs(t *testing.T) {
 	t.Parallel()
-	gw, newHits, legacyHits := startMigration(t)
+	gw, admin, newHits, legacyHits := startMigrationWithAdmin(t)
 	for i := range 10 {
 		body := callAs(t, gw+"/v1/shadow/same", "u"+strconv.Itoa(i))
 		require.Contains(t, body, `"x-search"`, "the primary answers the client")
@@ -122,7 +131,7 @@ func TestShadowCountsMatchesAndDiffs(t *testing.T) {
 		callAs(t, gw+"/v1/shadow/diff", "u"+strconv.Itoa(i))
 	}
 	metric := func(result string) int {
-		resp, err := http.Get(gw + "/metrics")
+		resp, err := http.Get(admin + "/metrics")
 		require.NoError(t, err)
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()

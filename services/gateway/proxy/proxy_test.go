@@ -345,8 +345,10 @@ func TestOversizedBodyAndBadCredentialsAreProblems(t *testing.T) {
 	resp.Body.Close()
 	// The middleware counts a request after its handler returns, which can be
 	// just after the client has read the whole answer: poll, don't assume.
+	admin := httptest.NewServer(httpserver.AdminHandler(e.svc.HTTP))
+	defer admin.Close()
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		m, err := http.Get(e.gateway.URL + "/metrics")
+		m, err := http.Get(admin.URL + "/metrics")
 		if !assert.NoError(c, err) {
 			return
 		}
@@ -354,4 +356,11 @@ func TestOversizedBodyAndBadCredentialsAreProblems(t *testing.T) {
 		m.Body.Close()
 		assert.Contains(c, string(body), `route="/v1/open/*"`, "metrics are labelled by route prefix")
 	}, 10*time.Second, 10*time.Millisecond)
+
+	// The public port does not show them.
+	pub := get(t, e.gateway.URL+"/metrics", "")
+	body, _ := io.ReadAll(pub.Body)
+	pub.Body.Close()
+	require.Equal(t, http.StatusNotFound, pub.StatusCode)
+	require.NotContains(t, string(body), "lattice_http_requests_total")
 }
