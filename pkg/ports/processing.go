@@ -55,4 +55,11 @@ type ResourceAccess interface {
 	// CheckRead returns nil when the holder of bearer ("" for anonymous)
 	// may read the resource, and a fault.NotFound error otherwise.
 	CheckRead(ctx context.Context, bearer, resourceID string) error
+	// Readable returns those of ids (at most MaxAccessCheck) that the
+	// holder of bearer may read, in the order given, in one call;
+	// unreadable and missing resources are left out alike.
+	Readable(ctx context.Context, bearer string, ids []string) ([]string, error)
 }
+
+// MaxAccessCheck is the most ids one ResourceAccess.Readable call takes.
+const MaxAccessCheck = 100

@@ -83,7 +83,10 @@ func testAnalyticsAPI(t *testing.T, cfg analyticssvc.Config) {
 	// Usage: 2,000 records, each published twice under different message
 	// ids (a redelivery JetStream cannot catch), a quarter of them alice's.
 	doc := eventsDoc(t)
-	start := time.Now().UTC().Truncate(time.Minute)
+	// Noon yesterday: the records and the ±1 h report range around them
+	// stay inside one UTC day whenever the test runs (near midnight a
+	// range around now spans two days and the day series has two points).
+	start := time.Now().UTC().Truncate(24 * time.Hour).Add(-12 * time.Hour)
 	records := portstest.UsageRecords(rand.New(rand.NewPCG(4, 2)), 2000, start)
 	pub := natsjs.NewPublisher(js, 10*time.Second)
 	var evs []ports.Event

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/google/uuid"
 	openapi_types "github.com/oapi-codegen/runtime/types"
 	"github.com/stretchr/testify/require"
 
@@ -389,5 +390,46 @@ func TestResourceBadInputIsA4xxProblem(t *testing.T) {
 		if tc.want >= 400 {
 			require.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"), tc.name)
 		}
+	}
+}
+
+// TestAccessCheckAnswersForAPageOfIDs: one call tells which of up to 100
+// resources the caller may read, in the order asked, leaving out what is
+// private to someone else and what does not exist alike; more than 100 ids,
+// none, or duplicates are refused.
+func TestAccessCheckAnswersForAPageOfIDs(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	p := startPlatform(t)
+	_, alice := p.apiKeyFor(t, "alice-access@example.com", false)
+	_, bob := p.apiKeyFor(t, "bob-access@example.com", false)
+	create := func(token string, vis oapi.Visibility) openapi_types.UUID {
+		r, err := p.client.CreateResourceWithResponse(ctx, nil, newInput("r", vis), resBearer(token))
+		require.NoError(t, err)
+		require.Equal(t, http.StatusCreated, r.StatusCode(), string(r.Body))
+		return r.JSON201.Id
+	}
+	mine, theirs, public := create(alice, oapi.Private), create(bob, oapi.Private), create(bob, oapi.Public)
+	missing := uuid.Must(uuid.NewV7())
+	ids := []openapi_types.UUID{theirs, public, missing, mine}
+
+	check := func(token string, ids []openapi_types.UUID) *oapi.CheckResourceAccessResponse {
+		r, err := p.client.CheckResourceAccessWithResponse(ctx, oapi.AccessCheck{Ids: ids}, resBearer(token))
+		require.NoError(t, err)
+		return r
+	}
+	require.Equal(t, []openapi_types.UUID{public, mine}, check(alice, ids).JSON200.Readable)
+	require.Equal(t, []openapi_types.UUID{theirs, public}, check(bob, ids).JSON200.Readable)
+	require.Equal(t, []openapi_types.UUID{public}, check("", ids).JSON200.Readable, "anonymous: public only")
+
+	p.transport.skipRequestValidation = true // deliberately malformed requests
+	many := make([]openapi_types.UUID, 101)
+	for i := range many {
+		many[i] = uuid.Must(uuid.NewV7())
+	}
+	for name, bad := range map[string][]openapi_types.UUID{"101 ids": many, "none": {}, "duplicates": {mine, mine}} {
+		r := check(alice, bad)
+		require.Equal(t, http.StatusBadRequest, r.StatusCode(), name)
+		require.Equal(t, "application/problem+json", r.HTTPResponse.Header.Get("Content-Type"), name)
 	}
 }

@@ -7,6 +7,7 @@ package resourceapi
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -164,4 +165,46 @@ func (c *Client) CheckRead(ctx context.Context, bearer, resourceID string) error
 	default:
 		return status("resource", resp)
 	}
+}
+
+// Readable asks the resource service once, with the caller's own bearer
+// credential, which of ids the caller may read.
+func (c *Client) Readable(ctx context.Context, bearer string, ids []string) ([]string, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	body := oapi.AccessCheck{Ids: make([]uuid.UUID, len(ids))}
+	for i, id := range ids {
+		u, err := parseID("resource", id)
+		if err != nil {
+			return nil, err
+		}
+		body.Ids[i] = u
+	}
+	resp, err := c.caller.CheckResourceAccess(ctx, body, func(_ context.Context, req *http.Request) error {
+		if bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+bearer)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, unreachable(err)
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusOK:
+		var res oapi.AccessCheckResult
+		// 100 uuids fit in a few KiB; the cap only guards against a broken peer.
+		if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&res); err != nil {
+			return nil, fault.Wrap(fault.BadGateway, "the resource service answered an access check with garbage", err)
+		}
+		out := make([]string, len(res.Readable))
+		for i, id := range res.Readable {
+			out[i] = id.String()
+		}
+		return out, nil
+	case http.StatusUnauthorized:
+		return nil, nil // a credential the resource service refuses reads nothing
+	}
+	return nil, status("resource", resp)
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	mrand "math/rand/v2"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,6 +35,19 @@ func (r readable) CheckRead(_ context.Context, bearer, id string) error {
 		return nil
 	}
 	return fault.New(fault.NotFound, "resource not found")
+}
+
+func (r readable) Readable(_ context.Context, bearer string, ids []string) ([]string, error) {
+	if len(ids) > ports.MaxAccessCheck {
+		return nil, fault.InvalidField("ids", "too many")
+	}
+	var out []string
+	for _, id := range ids {
+		if slices.Contains(r[bearer], id) {
+			out = append(out, id)
+		}
+	}
+	return out, nil
 }
 
 func newService(t *testing.T) (*app.Service, *memory.AuditLog) {
@@ -246,4 +260,52 @@ func TestVerifyToTheHeadNoticesARemovedTail(t *testing.T) {
 	require.NotNil(t, v.Broken)
 	require.EqualValues(t, 5, v.Broken.Seq)
 	require.Contains(t, v.Broken.Reason, "covers 6")
+}
+
+// countingAccess reads nothing and counts how the resource service is
+// asked.
+type countingAccess struct {
+	mu           sync.Mutex
+	single, many int
+}
+
+func (c *countingAccess) CheckRead(context.Context, string, string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.single++
+	return fault.New(fault.NotFound, "resource not found")
+}
+
+func (c *countingAccess) Readable(_ context.Context, _ string, ids []string) ([]string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(ids) > ports.MaxAccessCheck {
+		return nil, fault.InvalidField("ids", "too many")
+	}
+	c.many++
+	return nil, nil
+}
+
+// TestTopResourcesAskInPages: ranking 50 from 210 candidates none of which
+// the caller may read costs three access checks, not 210 resource reads.
+func TestTopResourcesAskInPages(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	access := &countingAccess{}
+	svc := app.New(app.Deps{Usage: memory.NewUsageStore(), Audit: memory.NewAuditLog(), Access: access, Clock: fixedClock{}})
+	at := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	var records []domain.UsageRecord
+	for i := range 300 {
+		records = append(records, domain.UsageRecord{RequestID: fmt.Sprint("r", i), Method: "GET", Status: 200,
+			Path: fmt.Sprintf("/v1/resources/00000000-0000-7000-8000-%012d", i), Time: at})
+	}
+	_, err := svc.IngestUsage(ctx, records)
+	require.NoError(t, err)
+	u := user1
+	u.Bearer = "user1-token"
+	top, err := svc.TopResources(ctx, u, at, at, 50)
+	require.NoError(t, err)
+	require.Empty(t, top)
+	require.Equal(t, 0, access.single)
+	require.Equal(t, 3, access.many, "210 candidates in pages of %d", ports.MaxAccessCheck)
 }

@@ -84,6 +84,16 @@ func (q *queue) Enqueue(_ context.Context, _, jobID, dedupKey string) error {
 // access lets callers read the resources listed for them.
 type access map[string][]string // bearer → resource ids
 
+func (a access) Readable(ctx context.Context, bearer string, ids []string) ([]string, error) {
+	var out []string
+	for _, id := range ids {
+		if a.CheckRead(ctx, bearer, id) == nil {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
 func (a access) CheckRead(_ context.Context, bearer, resourceID string) error {
 	for _, id := range a[bearer] {
 		if id == resourceID {

@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"strconv"
@@ -172,6 +173,32 @@ func (s *Service) Get(ctx context.Context, c domain.Caller, id string) (domain.R
 		return domain.Resource{}, domain.ErrNotFound
 	}
 	return r, nil
+}
+
+// MaxAccessCheck is the most ids one Readable call takes.
+const MaxAccessCheck = 100
+
+// Readable returns those of ids that c may read, in the order given;
+// missing and unreadable resources are left out alike. Other services ask
+// once for a whole page of candidates instead of reading each resource.
+func (s *Service) Readable(ctx context.Context, c domain.Caller, ids []string) ([]string, error) {
+	if len(ids) == 0 || len(ids) > MaxAccessCheck {
+		return nil, fault.InvalidField("ids", fmt.Sprintf("give 1 to %d resource ids", MaxAccessCheck))
+	}
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		r, err := s.deps.Resources.Get(ctx, id)
+		switch {
+		case errors.Is(err, domain.ErrNotFound):
+			continue
+		case err != nil:
+			return nil, err
+		}
+		if c.CanRead(r) {
+			out = append(out, id)
+		}
+	}
+	return out, nil
 }
 
 // Precondition is a parsed If-Match header.

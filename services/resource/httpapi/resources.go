@@ -5,6 +5,9 @@ import (
 	"strings"
 	"time"
 
+	openapi_types "github.com/oapi-codegen/runtime/types"
+
+	"github.com/lattice-platform/lattice/pkg/platform/apimw"
 	"github.com/lattice-platform/lattice/services/resource/app"
 	"github.com/lattice-platform/lattice/services/resource/domain"
 	"github.com/lattice-platform/lattice/services/resource/oapi"
@@ -62,6 +65,27 @@ func (s *Server) GetResource(ctx context.Context, req oapi.GetResourceRequestObj
 		return nil, err
 	}
 	return oapi.GetResource200JSONResponse{Body: toResource(r), Headers: oapi.GetResource200ResponseHeaders{ETag: app.ETag(r.Version)}}, nil
+}
+
+// CheckResourceAccess answers which of the ids the caller may read.
+func (s *Server) CheckResourceAccess(ctx context.Context, req oapi.CheckResourceAccessRequestObject) (oapi.CheckResourceAccessResponseObject, error) {
+	c, err := s.caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(req.Body.Ids))
+	for i, id := range req.Body.Ids {
+		ids[i] = id.String()
+	}
+	readable, err := s.app.Readable(ctx, c, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := oapi.CheckResourceAccess200JSONResponse{Readable: make([]openapi_types.UUID, len(readable))}
+	for i, id := range readable {
+		out.Readable[i] = apimw.UUID(id)
+	}
+	return out, nil
 }
 
 // PatchResource applies a JSON merge patch.

@@ -119,6 +119,16 @@ func (e ListResourcesParamsSort) Valid() bool {
 	}
 }
 
+// AccessCheck defines model for AccessCheck.
+type AccessCheck struct {
+	Ids []openapi_types.UUID `json:"ids"`
+}
+
+// AccessCheckResult defines model for AccessCheckResult.
+type AccessCheckResult struct {
+	Readable []openapi_types.UUID `json:"readable"`
+}
+
 // File defines model for File.
 type File struct {
 	ContentType    string             `json:"content_type"`
@@ -282,6 +292,9 @@ type DownloadFileParams struct {
 // CreateResourceJSONRequestBody defines body for CreateResource for application/json ContentType.
 type CreateResourceJSONRequestBody = ResourceInput
 
+// CheckResourceAccessJSONRequestBody defines body for CheckResourceAccess for application/json ContentType.
+type CheckResourceAccessJSONRequestBody = AccessCheck
+
 // PatchResourceApplicationMergePatchPlusJSONRequestBody defines body for PatchResource for application/merge-patch+json ContentType.
 type PatchResourceApplicationMergePatchPlusJSONRequestBody = ResourcePatch
 
@@ -383,6 +396,24 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/resources (the `CreateResource` operationId).
 	CreateResource(ctx context.Context, params *CreateResourceParams, body CreateResourceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CheckResourceAccessWithBody Which of these resources may the caller read?
+	//
+	// One call for up to 100 resource ids: the answer lists those the caller (by its own credential; anonymous callers see public resources) may read, in the order asked. Ids of resources that do not exist or that the caller may not read are left out alike, so the answer reveals nothing more than reading each one would.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/resources/access-checks (the `CheckResourceAccess` operationId).
+	CheckResourceAccessWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CheckResourceAccess Which of these resources may the caller read?
+	//
+	// One call for up to 100 resource ids: the answer lists those the caller (by its own credential; anonymous callers see public resources) may read, in the order asked. Ids of resources that do not exist or that the caller may not read are left out alike, so the answer reveals nothing more than reading each one would.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/resources/access-checks (the `CheckResourceAccess` operationId).
+	CheckResourceAccess(ctx context.Context, body CheckResourceAccessJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteResource performs a DELETE /v1/resources/{id} (the `DeleteResource` operationId) request.
 	DeleteResource(ctx context.Context, id ID, params *DeleteResourceParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -490,6 +521,44 @@ func (c *Client) CreateResourceWithBody(ctx context.Context, params *CreateResou
 // Corresponds with POST /v1/resources (the `CreateResource` operationId).
 func (c *Client) CreateResource(ctx context.Context, params *CreateResourceParams, body CreateResourceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateResourceRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CheckResourceAccessWithBody Which of these resources may the caller read?
+//
+// One call for up to 100 resource ids: the answer lists those the caller (by its own credential; anonymous callers see public resources) may read, in the order asked. Ids of resources that do not exist or that the caller may not read are left out alike, so the answer reveals nothing more than reading each one would.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/resources/access-checks (the `CheckResourceAccess` operationId).
+func (c *Client) CheckResourceAccessWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCheckResourceAccessRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CheckResourceAccess Which of these resources may the caller read?
+//
+// One call for up to 100 resource ids: the answer lists those the caller (by its own credential; anonymous callers see public resources) may read, in the order asked. Ids of resources that do not exist or that the caller may not read are left out alike, so the answer reveals nothing more than reading each one would.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/resources/access-checks (the `CheckResourceAccess` operationId).
+func (c *Client) CheckResourceAccess(ctx context.Context, body CheckResourceAccessJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCheckResourceAccessRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -885,6 +954,46 @@ func NewCreateResourceRequestWithBody(server string, params *CreateResourceParam
 		}
 
 	}
+
+	return req, nil
+}
+
+// NewCheckResourceAccessRequest calls the generic CheckResourceAccess builder with application/json body
+func NewCheckResourceAccessRequest(server string, body CheckResourceAccessJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCheckResourceAccessRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCheckResourceAccessRequestWithBody constructs an http.Request for the CheckResourceAccess method, with any body, and a specified content type
+func NewCheckResourceAccessRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/resources/access-checks")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -1471,6 +1580,24 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/resources (the `CreateResource` operationId).
 	CreateResourceWithResponse(ctx context.Context, params *CreateResourceParams, body CreateResourceJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateResourceResponse, error)
 
+	// CheckResourceAccessWithBodyWithResponse Which of these resources may the caller read?
+	//
+	// One call for up to 100 resource ids: the answer lists those the caller (by its own credential; anonymous callers see public resources) may read, in the order asked. Ids of resources that do not exist or that the caller may not read are left out alike, so the answer reveals nothing more than reading each one would.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/resources/access-checks (the `CheckResourceAccess` operationId).
+	CheckResourceAccessWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CheckResourceAccessResponse, error)
+
+	// CheckResourceAccessWithResponse Which of these resources may the caller read?
+	//
+	// One call for up to 100 resource ids: the answer lists those the caller (by its own credential; anonymous callers see public resources) may read, in the order asked. Ids of resources that do not exist or that the caller may not read are left out alike, so the answer reveals nothing more than reading each one would.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/resources/access-checks (the `CheckResourceAccess` operationId).
+	CheckResourceAccessWithResponse(ctx context.Context, body CheckResourceAccessJSONRequestBody, reqEditors ...RequestEditorFn) (*CheckResourceAccessResponse, error)
+
 	// DeleteResourceWithResponse performs a DELETE /v1/resources/{id} (the `DeleteResource` operationId) request.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -1708,6 +1835,68 @@ func (r CreateResourceResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CreateResourceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CheckResourceAccessResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AccessCheckResult
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CheckResourceAccessResponse) GetJSON200() *AccessCheckResult {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CheckResourceAccessResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CheckResourceAccessResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CheckResourceAccessResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CheckResourceAccessResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CheckResourceAccessResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CheckResourceAccessResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CheckResourceAccessResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -2610,6 +2799,36 @@ func (c *ClientWithResponses) CreateResourceWithResponse(ctx context.Context, pa
 	return ParseCreateResourceResponse(rsp)
 }
 
+// CheckResourceAccessWithBodyWithResponse Which of these resources may the caller read?
+//
+// One call for up to 100 resource ids: the answer lists those the caller (by its own credential; anonymous callers see public resources) may read, in the order asked. Ids of resources that do not exist or that the caller may not read are left out alike, so the answer reveals nothing more than reading each one would.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/resources/access-checks (the `CheckResourceAccess` operationId).
+func (c *ClientWithResponses) CheckResourceAccessWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CheckResourceAccessResponse, error) {
+	rsp, err := c.CheckResourceAccessWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCheckResourceAccessResponse(rsp)
+}
+
+// CheckResourceAccessWithResponse Which of these resources may the caller read?
+//
+// One call for up to 100 resource ids: the answer lists those the caller (by its own credential; anonymous callers see public resources) may read, in the order asked. Ids of resources that do not exist or that the caller may not read are left out alike, so the answer reveals nothing more than reading each one would.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/resources/access-checks (the `CheckResourceAccess` operationId).
+func (c *ClientWithResponses) CheckResourceAccessWithResponse(ctx context.Context, body CheckResourceAccessJSONRequestBody, reqEditors ...RequestEditorFn) (*CheckResourceAccessResponse, error) {
+	rsp, err := c.CheckResourceAccess(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCheckResourceAccessResponse(rsp)
+}
+
 // DeleteResourceWithResponse performs a DELETE /v1/resources/{id} (the `DeleteResource` operationId) request.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -2907,6 +3126,53 @@ func ParseCreateResourceResponse(rsp *http.Response) (*CreateResourceResponse, e
 			headers.Location = value
 		}
 		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCheckResourceAccessResponse parses an HTTP response from a CheckResourceAccessWithResponse call
+func ParseCheckResourceAccessResponse(rsp *http.Response) (*CheckResourceAccessResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CheckResourceAccessResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AccessCheckResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
 	}
 
 	return response, nil
@@ -3645,6 +3911,9 @@ type ServerInterface interface {
 	// CreateResource Create a resource. With `Idempotency-Key`, a retry with the same body replays the first response for 24 hours.
 	// (POST /v1/resources)
 	CreateResource(w http.ResponseWriter, r *http.Request, params CreateResourceParams)
+	// CheckResourceAccess Which of these resources may the caller read?
+	// (POST /v1/resources/access-checks)
+	CheckResourceAccess(w http.ResponseWriter, r *http.Request)
 
 	// (DELETE /v1/resources/{id})
 	DeleteResource(w http.ResponseWriter, r *http.Request, id ID, params DeleteResourceParams)
@@ -3693,6 +3962,12 @@ func (_ Unimplemented) ListResources(w http.ResponseWriter, r *http.Request, par
 // CreateResource Create a resource. With `Idempotency-Key`, a retry with the same body replays the first response for 24 hours.
 // (POST /v1/resources)
 func (_ Unimplemented) CreateResource(w http.ResponseWriter, r *http.Request, params CreateResourceParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CheckResourceAccess Which of these resources may the caller read?
+// (POST /v1/resources/access-checks)
+func (_ Unimplemented) CheckResourceAccess(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -3920,6 +4195,20 @@ func (siw *ServerInterfaceWrapper) CreateResource(w http.ResponseWriter, r *http
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.CreateResource(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CheckResourceAccess operation middleware
+func (siw *ServerInterfaceWrapper) CheckResourceAccess(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CheckResourceAccess(w, r)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -4483,6 +4772,9 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 		r.Post(options.BaseURL+"/v1/resources", wrapper.CreateResource)
 	})
 	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/v1/resources/access-checks", wrapper.CheckResourceAccess)
+	})
+	r.Group(func(r chi.Router) {
 		r.Delete(options.BaseURL+"/v1/resources/{id}", wrapper.DeleteResource)
 	})
 	r.Group(func(r chi.Router) {
@@ -4715,6 +5007,75 @@ type CreateResourcedefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response CreateResourcedefaultApplicationProblemPlusJSONResponse) VisitCreateResourceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckResourceAccessRequestObject struct {
+	Body *CheckResourceAccessJSONRequestBody
+}
+
+type CheckResourceAccessResponseObject interface {
+	VisitCheckResourceAccessResponse(w http.ResponseWriter) error
+}
+
+type CheckResourceAccess200JSONResponse AccessCheckResult
+
+func (response CheckResourceAccess200JSONResponse) VisitCheckResourceAccessResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckResourceAccess400ApplicationProblemPlusJSONResponse struct {
+	ProblemApplicationProblemPlusJSONResponse
+}
+
+func (response CheckResourceAccess400ApplicationProblemPlusJSONResponse) VisitCheckResourceAccessResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckResourceAccess401ApplicationProblemPlusJSONResponse Problem
+
+func (response CheckResourceAccess401ApplicationProblemPlusJSONResponse) VisitCheckResourceAccessResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckResourceAccessdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CheckResourceAccessdefaultApplicationProblemPlusJSONResponse) VisitCheckResourceAccessResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -5898,6 +6259,9 @@ type StrictServerInterface interface {
 	// CreateResource Create a resource. With `Idempotency-Key`, a retry with the same body replays the first response for 24 hours.
 	// (POST /v1/resources)
 	CreateResource(ctx context.Context, request CreateResourceRequestObject) (CreateResourceResponseObject, error)
+	// CheckResourceAccess Which of these resources may the caller read?
+	// (POST /v1/resources/access-checks)
+	CheckResourceAccess(ctx context.Context, request CheckResourceAccessRequestObject) (CheckResourceAccessResponseObject, error)
 
 	// (DELETE /v1/resources/{id})
 	DeleteResource(ctx context.Context, request DeleteResourceRequestObject) (DeleteResourceResponseObject, error)
@@ -6024,6 +6388,37 @@ func (sh *strictHandler) CreateResource(w http.ResponseWriter, r *http.Request, 
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(CreateResourceResponseObject); ok {
 		if err := validResponse.VisitCreateResourceResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CheckResourceAccess operation middleware
+func (sh *strictHandler) CheckResourceAccess(w http.ResponseWriter, r *http.Request) {
+	var request CheckResourceAccessRequestObject
+
+	var body CheckResourceAccessJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CheckResourceAccess(ctx, request.(CheckResourceAccessRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CheckResourceAccess")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CheckResourceAccessResponseObject); ok {
+		if err := validResponse.VisitCheckResourceAccessResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -6356,54 +6751,58 @@ func (sh *strictHandler) GetVersion(w http.ResponseWriter, r *http.Request, id I
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Ft7c9s2Ev8qO7zO1E6pp2UnUaZ/5PJqemnrcXLpzFm+ECZXIhoSYAHQsurRd78BwKdJylJiu20uf0WR",
-	"8Vjs/va3D0BXjs/jhDNkSjrTKychgsSoUJj/vaQRvn6uP1HmTJ2EqNBxHUZidKbOnEb4gQaO6wj8PaUC",
-	"A2eqRIquI/0QY6KnzbmIiXKmTpqakWqV6KlSCcoWznrtOp3Lf/7K85+I8kM9OEDpC5ooyvU+70IEgZKn",
-	"wsdvJfipEMgUvHhHFrDHBXgPvP0+nGRbPwHC5BIFBrCkKoTJ+BEsQ2RAziUy1XdcK32IJEBRyv963rP7",
-	"V6WOyeUbZAsVOtPRcNiUeq2PLBPOJBoDHAt+HmGsP/qcKWRKfyRJElGf6OMMEjviu9+kPttVZa9vBM6d",
-	"qfOPQWnhgf2rHOTrmh3r2jl5+QweTw4fQrYyBKgIjWTfKDVbIAeHgYzgCQpFrcSZmB/sya6un9B1fIFE",
-	"YfCBqJoZA6Kwp2iMTVu6Ggs3mzzXfMueAn9DX28qkGR6ahljEfFhy81kSMaHR61LSfoH1tagTB1NykUo",
-	"U7hAYYYqolLZxKiXi+xZsCWC+yglZQvweRoFwLgCgSQAFSJoV4Q9iRrXtZPua3giS2NneupIxbUrlepw",
-	"ztr8pvS509wJS81kSnbrds6OXCilZuXikOVu/FwLoM+vQfSGStUEElUY1z9sArQB47rYgAhBVs3TmJXa",
-	"xPgJFQmIMn5DgoBqK5DouCZQzXfHkxZIxOSyOuVw2LJTxaPr57Vu1oonFIJbQu6SrTGlsS9lUhHmd/nH",
-	"7ylKlUG/iecCpE0AK6oi3CDC1Q0Iy/Bjl9kIlZMMhk3VnfNg1c41fyIZxVtA6maz8SVD0WUXRRZ1D+la",
-	"L3OHTdZKk2BnTVygkNTS6RZUd0ElPacRVaubnPl9ObKVkAqllLgxEGiwUmGDTFc1IUr5r9FVRRWbcPia",
-	"Janqtu6cRBLdDqQGOCdppPXluFViGR+NR5M2armO5HIBhZdqkESEsgrV1740/4mJ+BjwJWvh/DpWNxmm",
-	"oMk28FWOcTRxnZiygi7bufK1nTkebsBpZdEDnTDdsGodYySKfpk709Pt0XbmVjSbCHpBFDYpywi3CRrH",
-	"ZIGfG9EKumtxY4aX6oOfCsnFzQzbHfVKcbM8eSOSY8qq3466sP0pcL4F3G4dtlkaReRcw8vWFNuE8Y45",
-	"pSr/Bt6wA+M2jvfeMuW2mdq1kuATguwuoeUa3ltZvQ3+n5grvq9pNUduThaukUswEjmuk6TnEfXb02yJ",
-	"fiqoWr3VJsg8CIlA8TRVYVHJ6Un26/LgoVKJrdwom/Nm7ZC7tQQiEDJXgz3tTsAF5B61b+vZ3Idc0BgG",
-	"wgIgM1ZCpw8vLlCswA8JWyB8REykKToSgReUpxJ0zoZAJBDIdP9ED5ix7H9A7YRKze3pYttzzW423Nqd",
-	"A4xQf84sMWNeXkZ7sDcZjW0xRBUEHKWpgWL9R7esyqnS28XU1Er7/RmbsV9DDjFZQcBhGRI1BS8zlleI",
-	"ZFVl6qnzlRaWCjBZBnAWrdwZ83KresAZSj2KsBWQVIXIlC7GMQCfRBEKFzxr99pQztCdMcI4W8VaaXas",
-	"BMr8KA0w6MMvLDJbZxtbfWul5kJmWvUKoackiCnzQPo8QZCYKTEmjOiZqO2mQsoWfThBEujisVxtxlY8",
-	"NXrRatS1o+1zSJgMJy5IDnhJpULmIzC9FERIPso+vNW7yWlNEK05z4XKN0tBFXpG/y9M+WI0XDQXvK4e",
-	"hp5S5HVT5w1RivoldkCiuKA+VrK3qTPsj/pDky0nyEhCnalz0B/2D7QHEhUa3xpcjAaFdPqLBRo60kRl",
-	"pHgd6O2oVIX7mOllO+w0a1P9nqJYlX2eiMZU1Zo8RQahI0dMLmmsKWKcEbb936iNxto3yOJ8RxvpoK2N",
-	"1LGSAVbXQkeTrddRZHELq9RS8e3aVvUwdZ33noL3EVffX5AoRQ8SQsV12sm5DuJUKsOMhLKig3dNvkrx",
-	"0N7AMx28hChNDM7U+e/p095/SO+PYe/xWfmx/6F3djV0jw7W3/cffONsrZ28CJGUGbS3dD43BNCuVSUX",
-	"HVitl0B5VLu5Lip2PLvWuhwPhxvalru1K2t5dUvP8ikkZIF9TQETu23baoV4ZftTjx/tNL5Q2NZzdKxP",
-	"45iIVS02a2jaIGBIWDOoCwyXKBXMqZDKtfGZgCWAfl7ETk+dksjO1q6TcNlCZc+M6Yoqop3LGk3rAOOE",
-	"a9Jf9f6Fqy7ojw8PryefVT+YzS7Ho95sdvkQz75rw/xZ0XL6Z1Y03CpMbGW+rqd0OnFfNzA6uvXN2/Bp",
-	"bRGY2wVLSUlEVsDnQBggERFFATSwmUQEmW5M89ZayEircyb9b/elSDPLfMPtYXabt74HR5oMD3Yc/3i3",
-	"8aMd1x+P75MILCQq+VgfftXu7l1zQZ0kg0AlVpYONHwkiRF0uZ0BSWaXAEIqyPeFORcwnkDIUyG7uGPt",
-	"1vOiwRUN1jYs6Dy8SSrPzffdpNKmiXLIIL+SawkWk2YdYzcL7oXWd0fjZEc0jndE46O7R2N7OGlNjF+h",
-	"qlj9zgN9G4lWr20/mxnvh+Emf5YNd3TL58Yjk7wNWDe96Q7ekstvE/NjFAvsGWG++9Q00ey4Tfy/P+gy",
-	"XNpOyd8Eu/+HfFiJzrbZJXms4ypGgYS9k5fP4OHB4yP48e0vP4NBKRiUPgGPpVHkgcCYX5iWTVFofsTV",
-	"/obMPW2h2hMd0328R4+78yz7q5d99bLWYtgg3TYqAQOqyHmUOdxOKetgTqMbunovzYg7RGbxkuWG1OVb",
-	"aZ7rSBd4FBTF/j0lufeYkFiTfHoykjU1morMLzS0wwKVIBmdzzGAueBxpRA6X+WXCn6I/kcMgCwIZVLN",
-	"GGFAoogvexGV2cWIW1yLuPDs7XsXfnj30xvXUL0Lx89funD88ysXfjx+8cqFV69fujP2K54f7z8xdZa5",
-	"WrF9OVk+yGIk1tbGS4XM3IMInFOGEqjqw7sQZ0zSPxBMA7lsvo8OzB/h7Q9Pe+PDI3MCM87eUPhcBBjY",
-	"Jnkd5f9OIk4C8xCqofOmFgsJXXMCQZaQmgUk7MVppGhChCq+SiXaOx8iVAZgPXe/q3eaPRLrePjY8nhq",
-	"+2DFfYWqJ5VAEte9s2iMnlNGjDTNfkhxtIEe3csvj8tF6leX8+yN4zZLV28Pzbzm5eH9dqTsm7gmG701",
-	"7wCvBcgvqVE0udtG0ejwPoPkU6WIHwIxTueCBb5ms+xSlSxtK2jPtIc87XnePnCRD/D0PM94rmk4Qund",
-	"GtXVOJtT9oYYO7jKnn1v0SbKqGjrRo+538x5WyAkqVjog84V2rbpQuhsIUFB+ZfRFbqlANvVsWk3wPDO",
-	"CSaPL9/KLGB9zW6q2Y1746jsdxfrs608cVAxZisUnvMl684NWi+CTnT923n903bnfPP934PBg10Ddiu0",
-	"liGPMKNDQ3pUSeBLBs/sXr13OjM0D1kYEEOfsU4Y8z8/pzLh0jwWM8AcD4/uSNIso8EAhNbnX9INJqOj",
-	"jp/ImBYItc9sJFFUzqmuz/q3ENQqDGH4PjOkZ2DngUyThAvVFpv+FIfLnppsrjDf54PukHGr7/BaMJeL",
-	"UL9I/vLY97Ob3ZvNPLjKPq07Df4Kc3v/Fa5DdK5HFSyJBKJAhUTlL/G+2r6FDFp+bXhRMeaNPznMH6Ju",
-	"fM11Vn3kaYSrPu88PVu7VzpmShQXufSpiLLnndPBYDR+2B/2h/3R9NHw0dj0RDIVXOVCl6rQp6r8LFNq",
-	"iP8vAAD//w==",
+	"7Ftpc9s40v4rXXynauwMdVp2EqWm3vLmGs9mJi4nm1Rt5DVhsiViTAIMAFrWuPzftwDwlEhZSmzPsflk",
+	"mQKBRvfTTx+Arh2fxwlnyJR0xtdOQgSJUaEw/72iER690J8oc8ZOQlTouA4jMTpjZ0ojPKOB4zoCP6dU",
+	"YOCMlUjRdaQfYkz0a1MuYqKcsZOmZqRaJPpVqQRlM+fmxnVap//6mae/EOWHenCA0hc0UZTrdd6HCAIl",
+	"T4WP30vwUyGQKXj5nsxghwvwHnm7XTjJln4GhMk5CgxgTlUIo+ETmIfIgJxLZKrruFb6EEmAopT/aNqx",
+	"61eljsnVG2QzFTrjQb+/KvWN3rJMOJNoDHAs+HmEsf7oc6aQKf2RJElEfaK300vsiB9+k3pv15W1vhM4",
+	"dcbO//VKC/fst7KXz2tWrGvn5NVzeDrafwzZzBCgIjSSXaPUbAI9/6Hvo5TPQ/QvjFBBQPUUJDoWPEGh",
+	"qN7ClEQSXSepPLp2aGD/KIzlBrZ0tdqO7GCjtZiy/N9iMBGCLBzXSRn9nGL2tQaN1WkOo09m8dPiNX7+",
+	"G/pKr1HZzgnKNDKarsstkATkPMLthK8JuCxNMWWTSNr9VqXIgHBmh1+vLugLJAqDM6Jq8gVEYUfRGJuE",
+	"pMFGe7HYblhToBYagzOBJENiwxjrc2cbLiZDMtw/aJxK0t+xNgdl6mBUTkKZwhkKM1QRlcpVFvBykT3r",
+	"zongGgCUzcDnaRQA4wq0eUCFCJrsYEeiZo7aTnc1ASBLY21Nqbi2a6mOilkrzFSHo1PXTKZkt27nbMuF",
+	"UmpWLjbZBqI3VDbAuYBw8WEdZRgw3gZnO1OTGL+gIgFRpJ0qlthxOGomguor+/2GlSqcWd+vJbJGPKEQ",
+	"3Ia8Ntna3LpclzKpCPPb/ONzilJl0F/FcwHSVQArqiJcI8L1LQjL8GOnWQuVkwyGq6o758GimWv+QDKK",
+	"N4DU7Wbjc4aizS6KzOoecgu7r7NWmgRba+IShaSWTjeguksq6TmNqFrc5swfypGNhFQopcSNgcAKKxU2",
+	"yHRVE6KUf4muKqpYh8MjlqRqy9wiR2qAU2KCuOO4VWIZHgwHoyZqWUZyOYHCK9VLIkJZheprD80/MREX",
+	"AZ+zBs6vY3WdYQqabAJfZRsHI5MGFXS5Nmka9tfgtDLpXpZcrZu1jjESRW+nzvjT5mg7dSuaTQS9JApX",
+	"KcsItw4ax2SGXxvRCrprcGOGV+rMT4Xk4naGbY96pbhZJbIWyTFl1aeDNmx/CZzvALcbh22WRpHNk23V",
+	"tkkYb3mnVOVfwBu2YNyV7X2wTLlpprZUEnxBkN0mtCzhvZHVm+D/hbnih5pWc+TmZOEauQQjkeM6SXoe",
+	"Ub85zZbop4KqxTttgsyDkAgUh6kKi1pZv2QflxsPlUpsbUzZlK/WDrlbSyACIXM12NHuBFxA7lG7tmOQ",
+	"+5ALGsNAWABkwkrodOHlJYoF+CFhM4QLxESaoiMReEl5KkHnbAhEAoFM98/0gAnL/gNqX6h0NbyX78nM",
+	"c81qNtzalQOMUH/OLDFhXt6o8GBnNBjaYogqCDhKUwPF+ku37HtQpZeLqamVdrsTNmEfQw4xWUDAYR4S",
+	"NQYvM5ZXiGRVZeqp84UWlgowWQZwFi3cCfNyq3rAGUo9irAFkFSFyBT1Nc7AJ1GEwgXP2r02lDN0J4ww",
+	"zhaxVpodK4EyP0oDDLrwlkVm6Wxhq2+t1FzITKteIfSYBDFlHkifJwgSMyXGhBH9Jmq7qZCyWRdOkAS6",
+	"eCxnm7AFT41etBp17Wg7SRJG/ZELkgNeUamQ+QhMTwURkgvZhXd6NTmuCaI157lQeTIXVKFn9P/SlC9G",
+	"w0X7xmvrEulXirxu7LwhSlG/xA5IFJfUx0r2Nnb63UG3b7LlBBlJqDN29rr97p72QKJC41u9y0GvkE4/",
+	"mKGhI01URoqjQC9HpSrcx7xeNhw/ZY3AzymKRdlJi2hMVa2NVmQQOnLE5IrGmiKGGWHb/wZNNNa8QBbn",
+	"Wxp1e02NupaZDLDaJjoYbTyPIrM7mKWWim/WGKyHqWXeOwTvAhc/XpIoRQ8SQsUy7eRcB3EqlWFGQlnR",
+	"I12Sr1I8NLdITbcvIUoTgzN2/vPpsPNv0vm933l6Wn7snnVOr/vuwd7Nj91H3zkbaycvQiRlBu0NveU1",
+	"AbRtVslFC1brJVAe1W6vi4oVT5eaw8N+f01jeLuGcC2vbugKH0JCZtjVFDCyyzbNVohXNpj1+MFW4wuF",
+	"bfyOjvVpHBOxqMVmDU0bBAwJawZ1geEcpYIpFVK5Nj4TsATQzYtY05fNKer0xnUSLhuo7LkxXVFFNHPZ",
+	"yrFAgHHCNekvOv/ERRv0h/v7y8ln1Q8mk6vhoDOZXD3G0x+aMH9atJz+kRUNdwoTW5nf1FM6021fwejg",
+	"zhdvwqe1RWDObywlJRFZAJ8CYYBERBQF0MBmEhFkujHNW2shI63OmWyjv+3YaTXLfMPtZrZ77+YBHGnU",
+	"39ty/NPtxg+2nH84fEgisJCo5GNd+Kjd3VtyQZ0kg0AlFpYONHwkiRF0uZ0BSWaHAEIqyNeFKRcwHEHI",
+	"UyHbuOPGredFPWKOmTp+iP6FreQybqnj+S2z3GUWSRNQHAb9fpmk0UCOjUw2pYSISqWF5BKrvLdzvgCq",
+	"pE54wRdo8E+iZ7CaJev01CbVZcq+W+FNymzmLAIUQOSFzqePAqk9TFQYl+jCweS7JrcF445ELXNxcbai",
+	"U9YIpwp4qoBE9AJNYlzZmcBLJJEpRXSiDTEXeouEmQn0EyR+qAsBmPM0Cmx2u8TU2ameEdMe9Dn3Q5DV",
+	"Q9GN6LF/H0tnB5gNPGnPvu2Zoyme/goh/WNItYWnGhYSK3jTUKogS2/s/zd1xGsa3Fi/0wXxanR/YZ63",
+	"R/emjZRDevntg4asbbTq7nax4EGMsX1YGG0ZFoZbhoUn9w+m5ryusUJ9japi9XvPuNu9NItaX5uiPEyq",
+	"MfqjbLilW74wHpnk/fi66U2b/o5cfpPYEqOYYccI88OX1mtmxYeNNLdBl+Hctiz/Itj9H+TDSppsu86S",
+	"xzrBxSiQsHPy6jk83nt6AD+/e/srGJSCQekz8FgaRR4IjPml6Z0WHZ8LXOyuKaHTBqo90cm1jw/ocfde",
+	"7n7zsm9e1tiVMki3JwaAAVUmAzcO190mZe1NaXRLe/2VGXGPyCyulN2Sunwvzb056QKPgqLr9kBJ7gMm",
+	"JNYkX56MNHYAtCLzk0XtsEAlSEanUwxgKnhc6UicL/LTPdNWwADIjFAm1YQRBiSK+LwT6WrcnFC6xfmk",
+	"C8/ffXDhp/e/vHEN1btw/OKVC8e/vnbh5+OXr114ffTKnbCPeH68+8z0IswZp22Qy/JmJCOxtjZeKWTm",
+	"QFLglDKUQFUX3oc4YZL+jmBOcspTsMGe+RLe/XTYGe4fmB2Ycfao0OciwMZ6/l9JxElgbiSu6HxVi4WE",
+	"rtmBIHNIzQQSduI0UjQhQhWP0qyDoh9mANbv7rYdYmS3NVvueDfcYtw8WHFfoepIJZDEde8sTijOKSNG",
+	"mtXGZLG1nh7dyW9xlJPU7xBMs8vGm0xdPcY3762e4j9sa9heTl1lo3fmQu5SgPw7dWxH99uxHew/ZJA8",
+	"VIr4IRDjdC5Y4Gs2y243kLntye6YPq2nPc/bBS7yAZ5+zzOeazr/UHq3RnU1zuaUvSbG9q6zX7hs0CbK",
+	"qGjjRo+5aJDztkBIUjHTG50qtOcXM6GzhQQF5X+PrtAdBdi2jk2zAfr3TjB5fPleZgHrW3ZTzW7cW0dl",
+	"PzG7Od3IE3sVYzZC4QWfs/bcoPFE9kTXv63nsE2XP24/iH/Ue7RtwG6E1jzkEWZ0aEgvP8x5btfqvNeZ",
+	"oblRxoAY+ox1wph//YLKhEtza9MAc9g/uCdJs4wGAxBan39KNxgNDlp+DWhaINTed5NEUTmluj7r3kFQ",
+	"qzCE4fvMkJ6BnQcyTRIuVFNs+kMcLrvztb7C/JAPukfGrV6IbcBcLkL9Rsffj32/utm93sy96+zTTavB",
+	"X2Nu7z/DcYjO9aiCOZFgjpWJyq/EfrN9Axk0/LD6smLMW39dnd8IX3ut8rR629oIV71n/en0xr3WMVOi",
+	"uMylT0WU3bMe93qD4eNuv9vvDsZP+k+GpieSqeA6F7pUhd5V5RfoUkP8vwEAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
