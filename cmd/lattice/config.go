@@ -131,7 +131,6 @@ func loadConfig(env *config.Env) (Config, error) {
 	c.Analytics = analyticssvc.Config{
 		DatabaseURL:     env.String("ANALYTICS_DATABASE_URL", defaultPostgres+"lattice_analytics?sslmode=disable"),
 		ClickHouseURL:   env.String("ANALYTICS_CLICKHOUSE_URL", ""),
-		SigningKeySeed:  env.Base64Key("ANALYTICS_AUDIT_SIGNING_KEY", 32),
 		RawRetention:    env.Duration("ANALYTICS_RAW_RETENTION", 7*24*time.Hour),
 		RollupRetention: env.Duration("ANALYTICS_ROLLUP_RETENTION", 400*24*time.Hour),
 		CheckpointEvery: env.Duration("ANALYTICS_CHECKPOINT_EVERY", time.Minute),
@@ -168,6 +167,7 @@ func loadConfig(env *config.Env) (Config, error) {
 		Dimensions: env.Int("EMBEDDINGS_DIMENSIONS", 0),
 	}
 	c.DataDir = env.String("LATTICE_DATA_DIR", ".lattice")
+	c.Analytics.SigningKeySeed, c.Analytics.TrustedKeys = auditKeySettings(env)
 	for name, h := range map[string]*httpserver.Config{"AUTH": &c.AuthHTTP, "RESOURCE": &c.ResourceHTTP, "SEARCH": &c.SearchHTTP,
 		"PROCESSING": &c.ProcessingHTTP, "ANALYTICS": &c.AnalyticsHTTP, "GATEWAY": &c.GatewayHTTP} {
 		h.AdminAddr = adminAddr(env, name)

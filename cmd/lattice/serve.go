@@ -314,11 +314,22 @@ func buildServices(ctx context.Context, services []string, cfg Config, log *slog
 			}
 			built = append(built, builtService{name: name, http: svc.HTTP, httpCfg: cfg.SearchHTTP, log: svcLog, run: svc.Run, close: svc.Close})
 		case "analytics":
+			ac := cfg.Analytics
+			if ac.SigningKeySeed == nil {
+				if !slices.Contains(services, "gateway") {
+					return built, errors.New("analytics: ANALYTICS_AUDIT_SIGNING_KEY or ANALYTICS_AUDIT_SIGNING_KEY_FILE is required: " +
+						"the key that signs audit checkpoints must not live in the database it protects")
+				}
+				seed, err := localAuditKey(cfg.DataDir, svcLog)
+				if err != nil {
+					return built, fmt.Errorf("analytics: %w", err)
+				}
+				ac.SigningKeySeed = seed
+			}
 			v, b, err := verifierAndBus(svcLog)
 			if err != nil {
 				return built, err
 			}
-			ac := cfg.Analytics
 			ac.Verifier, ac.JetStream = v, b.js
 			svc, err := analyticssvc.New(ctx, ac, svcLog)
 			if err != nil {

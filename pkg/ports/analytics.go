@@ -32,8 +32,9 @@ type AuditLog interface {
 	List(ctx context.Context, f AuditFilter, after int64, limit int) ([]domain.AuditRecord, error)
 }
 
-// AuditKeyStore keeps the keys that sign audit checkpoints: public keys
-// for ever, so old checkpoints still verify after a key changes.
+// AuditKeyStore records the public keys that signed audit checkpoints, for
+// operators to see. It is in the audited store, so verification never
+// believes it: the trusted keys are pinned in configuration.
 type AuditKeyStore interface {
 	// AuditKeys returns every stored key, oldest first.
 	AuditKeys(ctx context.Context) ([]domain.AuditKey, error)
@@ -67,4 +68,16 @@ type UsageStore interface {
 	// Expire deletes raw records before rawCutoff and roll-ups (and read
 	// counts) before rollupCutoff, returning how many of each went.
 	Expire(ctx context.Context, rawCutoff, rollupCutoff time.Time) (raw, rollups int64, err error)
+}
+
+// CheckpointSink keeps every signed audit checkpoint outside the audited
+// store, where whoever can write the analytics database cannot rewrite or
+// delete it; verification cross-checks the chain against it.
+type CheckpointSink interface {
+	// Export stores cp; exporting the same checkpoint twice keeps one. It
+	// returns a fault.Unavailable error when the sink cannot be reached.
+	Export(ctx context.Context, cp domain.Checkpoint) error
+	// Exported returns the checkpoints with from <= Seq <= to, in the
+	// order they were exported.
+	Exported(ctx context.Context, from, to int64) ([]domain.Checkpoint, error)
 }

@@ -2,6 +2,8 @@ package contract_test
 
 import (
 	"context"
+	"crypto/ed25519"
+	crand "crypto/rand"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -42,7 +44,9 @@ func TestAnalyticsAPI(t *testing.T) {
 	for _, store := range []string{"postgres", "clickhouse"} {
 		t.Run(store, func(t *testing.T) {
 			t.Parallel()
-			cfg := analyticssvc.Config{CheckpointEvery: 50 * time.Millisecond}
+			seed := make([]byte, ed25519.SeedSize)
+			_, _ = crand.Read(seed)
+			cfg := analyticssvc.Config{CheckpointEvery: 50 * time.Millisecond, SigningKeySeed: seed}
 			if store == "clickhouse" {
 				cfg.ClickHouseURL = testinfra.ClickHouse(t)
 			} else {
@@ -183,7 +187,8 @@ func testAnalyticsAPI(t *testing.T, cfg analyticssvc.Config) {
 	})
 	eventually(t, 30*time.Second, "a checkpoint covers the chain", func() bool {
 		r, err := client.VerifyAuditEventsWithResponse(ctx, analyticsapi.VerifyRequest{}, analyticsBearer(admin))
-		return err == nil && r.JSON200 != nil && r.JSON200.Ok && r.JSON200.Entries == 4 && r.JSON200.Checkpoints > 0
+		return err == nil && r.JSON200 != nil && r.JSON200.Ok && r.JSON200.Entries == 4 && r.JSON200.Checkpoints > 0 &&
+			r.JSON200.ExportedCheckpoints != nil && *r.JSON200.ExportedCheckpoints > 0
 	})
 	one := 1
 	page, err := client.ListAuditEventsWithResponse(ctx, &analyticsapi.ListAuditEventsParams{Limit: &one}, analyticsBearer(admin))

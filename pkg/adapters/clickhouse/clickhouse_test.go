@@ -3,16 +3,19 @@ package clickhouse_test
 import (
 	"context"
 	"crypto/ed25519"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/clickhouse"
+	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
 	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/pkg/ports/portstest"
 	"github.com/lattice-platform/lattice/pkg/testinfra"
-	"github.com/lattice-platform/lattice/services/analytics/app"
+	"github.com/lattice-platform/lattice/services/analytics/app/audittest"
 	"github.com/lattice-platform/lattice/services/analytics/app/storebench"
+	analyticsdomain "github.com/lattice-platform/lattice/services/analytics/domain"
 	schema "github.com/lattice-platform/lattice/sql"
 )
 
@@ -86,25 +89,44 @@ func TestAuditVerifyCatchesTamperingInTheDatabase(t *testing.T) {
 	})
 }
 
-func TestSigningKeysPersist(t *testing.T) {
+// The store records the public keys that signed, once each; it is for
+// operators to read, and verification never believes it.
+func TestAuditKeysAreRecorded(t *testing.T) {
 	ctx := context.Background()
 	l := clickhouse.NewAuditLog(setup(t))
-	id1, key1, pubs, err := app.SigningKeys(ctx, l, nil)
+	pub, _, err := ed25519.GenerateKey(nil)
 	require.NoError(t, err)
-	require.Len(t, pubs, 1)
-	id2, key2, _, err := app.SigningKeys(ctx, l, nil)
+	k := analyticsdomain.AuditKey{ID: analyticsdomain.KeyID(pub), Public: pub}
+	require.NoError(t, l.AddAuditKey(ctx, k))
+	require.NoError(t, l.AddAuditKey(ctx, k))
+	keys, err := l.AuditKeys(ctx)
 	require.NoError(t, err)
-	require.Equal(t, id1, id2, "a generated key is kept")
-	require.Equal(t, key1, key2)
-	seed := make([]byte, ed25519.SeedSize)
-	seed[0] = 7
-	id3, _, pubs, err := app.SigningKeys(ctx, l, seed)
-	require.NoError(t, err)
-	require.NotEqual(t, id1, id3)
-	require.Contains(t, pubs, id1, "old public keys stay for old checkpoints")
-	require.Contains(t, pubs, id3)
-	_, _, _, err = app.SigningKeys(ctx, l, []byte("short"))
-	require.Error(t, err)
+	require.Len(t, keys, 1)
+	require.Equal(t, k.ID, keys[0].ID)
+	require.Equal(t, pub, keys[0].Public)
+}
+
+func TestAuditTrustAnchors(t *testing.T) {
+	audittest.Tampering(t, func(t *testing.T) audittest.Store {
+		db := setup(t)
+		log := clickhouse.NewAuditLog(db)
+		return audittest.Store{Log: log, Keys: log,
+			Exec: func(ctx context.Context, stmt string) error { return clickhouse.ExecForTest(ctx, db, stmt) },
+			RewriteEntry: func(seq int64, canonical []byte, hash analyticsdomain.Hash) string {
+				return fmt.Sprintf(`ALTER TABLE audit_log UPDATE canonical = %s, hash = '%x' WHERE seq = %d`,
+					clickhouse.QuoteForTest(string(canonical)), hash[:], seq)
+			},
+			DeleteCheckpoints: `ALTER TABLE audit_checkpoints DELETE WHERE 1 = 1`,
+			DeleteKeys:        `ALTER TABLE audit_signing_keys DELETE WHERE 1 = 1`,
+		}
+	}, func(t *testing.T) ports.CheckpointSink {
+		nc, js, err := natsjs.Connect(testinfra.NATS(t), "test")
+		require.NoError(t, err)
+		t.Cleanup(nc.Close)
+		s, err := natsjs.NewCheckpointSink(context.Background(), js)
+		require.NoError(t, err)
+		return s
+	})
 }
 
 // The analytics store benchmarks (storebench) on ClickHouse.

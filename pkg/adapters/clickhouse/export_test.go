@@ -8,5 +8,13 @@ func ExecForTest(ctx context.Context, c *Client, stmt string) error {
 	if err := c.exec(ctx, stmt); err != nil {
 		return err
 	}
-	return c.waitMutations(ctx, "audit_log")
+	for _, table := range []string{"audit_log", "audit_checkpoints", "audit_signing_keys"} {
+		if err := c.waitMutations(ctx, table); err != nil {
+			return err
+		}
+	}
+	return nil
 }
+
+// QuoteForTest is the adapter's string literal quoting.
+func QuoteForTest(s string) string { return quote(s) }

@@ -5,17 +5,21 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
 	"github.com/lattice-platform/lattice/pkg/adapters/postgres"
 	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/pkg/ports/portstest"
 	"github.com/lattice-platform/lattice/pkg/testinfra"
+	"github.com/lattice-platform/lattice/services/analytics/app/audittest"
 	"github.com/lattice-platform/lattice/services/analytics/app/storebench"
+	analyticsdomain "github.com/lattice-platform/lattice/services/analytics/domain"
 	"github.com/lattice-platform/lattice/services/auth/domain"
 	schema "github.com/lattice-platform/lattice/sql"
 )
@@ -284,4 +288,29 @@ func TestChangesAndTheirEventsCommitTogether(t *testing.T) {
 	n, err := outbox.DeleteSent(ctx, ts.Add(time.Second))
 	require.NoError(t, err)
 	require.EqualValues(t, 1, n)
+}
+
+// checkpointSink is a JetStream checkpoint sink on an embedded server.
+func checkpointSink(t *testing.T) ports.CheckpointSink {
+	nc, js, err := natsjs.Connect(testinfra.NATS(t), "test")
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	s, err := natsjs.NewCheckpointSink(context.Background(), js)
+	require.NoError(t, err)
+	return s
+}
+
+func TestAuditTrustAnchors(t *testing.T) {
+	audittest.Tampering(t, func(t *testing.T) audittest.Store {
+		pool := setupAnalytics(t)
+		log := postgres.NewAuditLog(pool)
+		return audittest.Store{Log: log, Keys: log,
+			Exec: func(ctx context.Context, stmt string) error { _, err := pool.Exec(ctx, stmt); return err },
+			RewriteEntry: func(seq int64, canonical []byte, hash analyticsdomain.Hash) string {
+				return fmt.Sprintf(`UPDATE audit_log SET canonical = decode('%x', 'hex'), hash = decode('%x', 'hex') WHERE seq = %d`, canonical, hash[:], seq)
+			},
+			DeleteCheckpoints: `DELETE FROM audit_checkpoints`,
+			DeleteKeys:        `DELETE FROM audit_signing_keys`,
+		}
+	}, checkpointSink)
 }

@@ -153,3 +153,39 @@ func AuditTampering(t *testing.T, cases map[string]AuditTamper, newLog func(t *t
 		})
 	}
 }
+
+// CheckpointSink checks a ports.CheckpointSink; newSink returns an empty
+// one.
+func CheckpointSink(t *testing.T, newSink func(t *testing.T) ports.CheckpointSink) {
+	ctx := context.Background()
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	t.Run("keeps what it is given, once, in order, by range", func(t *testing.T) {
+		t.Parallel()
+		s := newSink(t)
+		ts := now()
+		var all []domain.Checkpoint
+		for i := range 5 {
+			head := domain.AuditEntry{Seq: int64(10 * (i + 1)), Hash: domain.ChainHash(domain.Hash{}, []byte{byte(i)})}
+			cp := domain.SignCheckpoint(head, ts.Add(time.Duration(i)*time.Minute), "k1", key)
+			require.NoError(t, s.Export(ctx, cp))
+			require.NoError(t, s.Export(ctx, cp), "a repeat is kept once")
+			all = append(all, cp)
+		}
+		got, err := s.Exported(ctx, 1, 1000)
+		require.NoError(t, err)
+		require.Equal(t, all, got)
+		got, err = s.Exported(ctx, 20, 40)
+		require.NoError(t, err)
+		require.Equal(t, all[1:4], got)
+		got, err = s.Exported(ctx, 51, 60)
+		require.NoError(t, err)
+		require.Empty(t, got)
+	})
+	t.Run("an empty sink has nothing", func(t *testing.T) {
+		t.Parallel()
+		got, err := newSink(t).Exported(ctx, 1, 100)
+		require.NoError(t, err)
+		require.Empty(t, got)
+	})
+}

@@ -5,6 +5,7 @@ package analyticssvc
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -39,12 +40,17 @@ const (
 
 // Config is the analytics service's configuration.
 type Config struct {
-	DatabaseURL     string // PostgreSQL; the database is created if missing
-	ClickHouseURL   string // ClickHouse over HTTP; when set, it is the store and DatabaseURL is unused
-	Verifier        ports.TokenVerifier
-	ResourceURL     string // the resource service, asked what a caller may read
-	JetStream       jetstream.JetStream
-	SigningKeySeed  []byte        // 32-byte Ed25519 seed for checkpoints; empty: generated and kept in the database
+	DatabaseURL   string // PostgreSQL; the database is created if missing
+	ClickHouseURL string // ClickHouse over HTTP; when set, it is the store and DatabaseURL is unused
+	Verifier      ports.TokenVerifier
+	ResourceURL   string // the resource service, asked what a caller may read
+	JetStream     jetstream.JetStream
+	// SigningKeySeed is the 32-byte Ed25519 seed that signs checkpoints
+	// (required: it comes from configuration, never from the audited
+	// store); TrustedKeys are earlier signing keys' public keys that
+	// verification still believes.
+	SigningKeySeed  []byte
+	TrustedKeys     []ed25519.PublicKey
 	RawRetention    time.Duration // default 7 days
 	RollupRetention time.Duration // default 400 days
 	CheckpointEvery time.Duration // default 1 minute
@@ -78,7 +84,18 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	keyID, key, pubs, err := app.SigningKeys(ctx, st.keys, cfg.SigningKeySeed)
+	keyID, key, pubs, err := app.AuditKeys(cfg.SigningKeySeed, cfg.TrustedKeys)
+	if err != nil {
+		st.close()
+		return nil, err
+	}
+	// Recorded for operators to see which keys signed; never read back
+	// for trust.
+	if err := st.keys.AddAuditKey(ctx, domain.AuditKey{ID: keyID, Public: pubs[keyID]}); err != nil {
+		st.close()
+		return nil, err
+	}
+	sink, err := natsjs.NewCheckpointSink(ctx, cfg.JetStream)
 	if err != nil {
 		st.close()
 		return nil, err
@@ -89,7 +106,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		st.close()
 		return nil, err
 	}
-	svc := app.New(app.Deps{Usage: st.usage, Audit: st.audit, Access: resources, SigningKey: key, KeyID: keyID, VerifyKeys: pubs})
+	svc := app.New(app.Deps{Usage: st.usage, Audit: st.audit, Access: resources, SigningKey: key, KeyID: keyID, VerifyKeys: pubs,
+		Sink: sink, CheckpointEvery: cfg.CheckpointEvery})
 	api, err := httpapi.Handler(svc, cfg.Verifier)
 	if err != nil {
 		st.close()

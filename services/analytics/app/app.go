@@ -29,11 +29,18 @@ type Deps struct {
 	Audit  ports.AuditLog
 	Access ports.ResourceAccess // decides which resources a caller may see
 	Clock  ports.Clock
-	// SigningKey signs audit checkpoints under KeyID; VerifyKeys holds
-	// every key id's public key (old ones too, after rotation).
+	// SigningKey signs audit checkpoints under KeyID; VerifyKeys are the
+	// public keys verification trusts (AuditKeys: pinned in configuration,
+	// never read from the audited store).
 	SigningKey ed25519.PrivateKey
 	KeyID      string
 	VerifyKeys map[string]ed25519.PublicKey
+	// Sink receives every checkpoint outside the audited store; nil keeps
+	// them in the store only (tests of other parts).
+	Sink ports.CheckpointSink
+	// CheckpointEvery is the signing cadence verification expects between
+	// exported checkpoints (default 1 minute).
+	CheckpointEvery time.Duration
 }
 
 // Service runs the analytics use cases.
@@ -286,19 +293,36 @@ func (s *Service) Checkpoint(ctx context.Context) (domain.Checkpoint, error) {
 		return domain.Checkpoint{}, err
 	}
 	cp := domain.SignCheckpoint(head, s.deps.Clock.Now(), s.deps.KeyID, s.deps.SigningKey)
-	return cp, s.deps.Audit.AddCheckpoint(ctx, cp)
+	if err := s.deps.Audit.AddCheckpoint(ctx, cp); err != nil {
+		return domain.Checkpoint{}, err
+	}
+	if s.deps.Sink != nil {
+		if err := s.deps.Sink.Export(ctx, cp); err != nil {
+			return domain.Checkpoint{}, err
+		}
+	}
+	return cp, nil
 }
 
 // Verification is the outcome of checking a range of the audit log.
 type Verification struct {
 	From, To    int64
 	Entries     int
-	Checkpoints int
+	Checkpoints int // checked: stored and exported
+	Exported    int // of them, from the sink outside the store
 	Broken      *domain.Break
+	// Gaps are stretches without exported checkpoints longer than the
+	// cadence allows: reported, not a break (the service may have been
+	// down).
+	Gaps []domain.Gap
 }
 
 // VerifyAudit checks the chain and the checkpoints over [from, to] (to 0:
-// up to the head) and reports the first broken link.
+// up to the head) and reports the first broken link. The checkpoints are
+// those in the store and those exported to the sink, each trusted only
+// under a pinned key: rewriting rows and re-signing with a key put in the
+// database, or deleting the stored checkpoints after an edit, is caught
+// by the exported ones.
 func (s *Service) VerifyAudit(ctx context.Context, c domain.Caller, from, to int64) (Verification, error) {
 	if err := c.RequireAudit(); err != nil {
 		return Verification{}, err
@@ -315,13 +339,13 @@ func (s *Service) VerifyAudit(ctx context.Context, c domain.Caller, from, to int
 		to = head.Seq
 		// Entries removed from the end leave a shorter, valid-looking chain;
 		// a checkpoint signed past the stored head gives them away.
-		later, err := s.deps.Audit.Checkpoints(ctx, to+1, math.MaxInt64)
+		later, err := s.checkpoints(ctx, to+1, math.MaxInt64)
 		if err != nil {
 			return Verification{}, err
 		}
-		if len(later) > 0 {
+		if len(later.all) > 0 {
 			return Verification{From: from, To: to, Broken: &domain.Break{Seq: to + 1,
-				Reason: fmt.Sprintf("entries after %d are missing: a signed checkpoint covers %d", to, later[len(later)-1].Seq)}}, nil
+				Reason: fmt.Sprintf("entries after %d are missing: a signed checkpoint covers %d", to, later.all[len(later.all)-1].Seq)}}, nil
 		}
 	}
 	if to < from {
@@ -331,6 +355,13 @@ func (s *Service) VerifyAudit(ctx context.Context, c domain.Caller, from, to int
 		return Verification{}, fault.InvalidField("to", "must not be before from")
 	}
 	v := Verification{From: from, To: to}
+	if s.deps.Sink != nil {
+		exported, err := s.deps.Sink.Exported(ctx, from, to)
+		if err != nil {
+			return Verification{}, err
+		}
+		v.Gaps = domain.CadenceGaps(exported, cmp.Or(s.deps.CheckpointEvery, time.Minute))
+	}
 	// Page through the range, carrying the last verified hash, so memory
 	// stays bounded however long the log is.
 	for lo := from; lo <= to; lo += verifyPage {
@@ -343,17 +374,40 @@ func (s *Service) VerifyAudit(ctx context.Context, c domain.Caller, from, to int
 		if err != nil {
 			return Verification{}, err
 		}
-		cps, err := s.deps.Audit.Checkpoints(ctx, lo, hi)
+		cps, err := s.checkpoints(ctx, lo, hi)
 		if err != nil {
 			return Verification{}, err
 		}
 		v.Entries += len(entries)
-		v.Checkpoints += len(cps)
-		if v.Broken = domain.Verify(prev, lo, entries, cps, s.deps.VerifyKeys); v.Broken != nil {
+		v.Checkpoints += len(cps.all)
+		v.Exported += cps.exported
+		if v.Broken = domain.Verify(prev, lo, entries, cps.all, s.deps.VerifyKeys); v.Broken != nil {
 			return v, nil
 		}
 	}
 	return v, nil
+}
+
+// rangeCheckpoints are the checkpoints over a range: the stored ones,
+// then those exported to the sink.
+type rangeCheckpoints struct {
+	all      []domain.Checkpoint
+	exported int
+}
+
+func (s *Service) checkpoints(ctx context.Context, from, to int64) (rangeCheckpoints, error) {
+	stored, err := s.deps.Audit.Checkpoints(ctx, from, to)
+	if err != nil {
+		return rangeCheckpoints{}, err
+	}
+	if s.deps.Sink == nil {
+		return rangeCheckpoints{all: stored}, nil
+	}
+	exported, err := s.deps.Sink.Exported(ctx, from, to)
+	if err != nil {
+		return rangeCheckpoints{}, err
+	}
+	return rangeCheckpoints{all: append(stored, exported...), exported: len(exported)}, nil
 }
 
 // verifyPage is how many audit entries verification holds at a time.

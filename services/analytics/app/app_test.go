@@ -309,3 +309,23 @@ func TestTopResourcesAskInPages(t *testing.T) {
 	require.Equal(t, 0, access.single)
 	require.Equal(t, 3, access.many, "210 candidates in pages of %d", ports.MaxAccessCheck)
 }
+
+func TestAuditKeysComeFromConfigurationOnly(t *testing.T) {
+	t.Parallel()
+	seed := make([]byte, ed25519.SeedSize)
+	seed[0] = 7
+	old, _, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	id, key, pubs, err := app.AuditKeys(seed, []ed25519.PublicKey{old})
+	require.NoError(t, err)
+	require.Equal(t, ed25519.NewKeyFromSeed(seed), key)
+	require.Equal(t, domain.KeyID(key.Public().(ed25519.PublicKey)), id)
+	require.Len(t, pubs, 2, "the signing key and the pinned earlier key")
+	require.Contains(t, pubs, domain.KeyID(old))
+	for _, bad := range [][]byte{nil, []byte("short")} {
+		_, _, _, err := app.AuditKeys(bad, nil)
+		require.Error(t, err, "no configured key, no signing")
+	}
+	_, _, _, err = app.AuditKeys(seed, []ed25519.PublicKey{[]byte("short")})
+	require.Error(t, err)
+}

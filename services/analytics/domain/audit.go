@@ -126,6 +126,27 @@ func Verify(prev Hash, firstSeq int64, entries []AuditEntry, checkpoints []Check
 	return nil
 }
 
+// Gap is a stretch between two consecutive checkpoints longer than the
+// signing cadence allows: the service was down, or checkpoints made then
+// were removed.
+type Gap struct {
+	AfterSeq, BeforeSeq int64
+	After, Before       time.Time
+}
+
+// CadenceGaps lists the gaps in checkpoints (ordered by time) longer than
+// twice every, the cadence they are signed at.
+func CadenceGaps(checkpoints []Checkpoint, every time.Duration) []Gap {
+	var gaps []Gap
+	for i := 1; i < len(checkpoints); i++ {
+		a, b := checkpoints[i-1], checkpoints[i]
+		if b.At.Sub(a.At) > 2*every {
+			gaps = append(gaps, Gap{AfterSeq: a.Seq, BeforeSeq: b.Seq, After: a.At, Before: b.At})
+		}
+	}
+	return gaps
+}
+
 // AuditEvent is a security-relevant action as the log stores it: the
 // fields it is filtered by, and its canonical JSON, which the chain covers.
 type AuditEvent struct {

@@ -90,3 +90,16 @@ func TestVerifyDetectsEveryKindOfTampering(t *testing.T) {
 	brk = domain.Verify(domain.Genesis, 1, entries, cps, map[string]ed25519.PublicKey{"k1": other})
 	require.NotNil(t, brk)
 }
+
+func TestCadenceGaps(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	cp := func(seq int64, minutes int) domain.Checkpoint {
+		return domain.Checkpoint{Seq: seq, At: t0.Add(time.Duration(minutes) * time.Minute)}
+	}
+	cps := []domain.Checkpoint{cp(1, 0), cp(3, 1), cp(3, 2), cp(9, 10), cp(9, 11)}
+	require.Equal(t, []domain.Gap{{AfterSeq: 3, BeforeSeq: 9, After: t0.Add(2 * time.Minute), Before: t0.Add(10 * time.Minute)}},
+		domain.CadenceGaps(cps, time.Minute))
+	require.Empty(t, domain.CadenceGaps(cps, 5*time.Minute))
+	require.Empty(t, domain.CadenceGaps(nil, time.Minute))
+}

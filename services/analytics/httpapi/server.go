@@ -208,9 +208,17 @@ func (s *Server) VerifyAuditEvents(ctx context.Context, req oapi.VerifyAuditEven
 	if err != nil {
 		return nil, err
 	}
-	out := oapi.VerifyAuditEvents200JSONResponse{Ok: v.Broken == nil, From: v.From, To: v.To, Entries: v.Entries, Checkpoints: v.Checkpoints}
+	out := oapi.VerifyAuditEvents200JSONResponse{Ok: v.Broken == nil, From: v.From, To: v.To, Entries: v.Entries,
+		Checkpoints: v.Checkpoints, ExportedCheckpoints: &v.Exported}
 	if v.Broken != nil {
 		out.Broken = &oapi.ChainBreak{Seq: v.Broken.Seq, Reason: v.Broken.Reason}
+	}
+	if len(v.Gaps) > 0 {
+		gaps := make([]oapi.CheckpointGap, len(v.Gaps))
+		for i, g := range v.Gaps {
+			gaps[i] = oapi.CheckpointGap{AfterSeq: g.AfterSeq, BeforeSeq: g.BeforeSeq, After: g.After, Before: g.Before}
+		}
+		out.CheckpointGaps = &gaps
 	}
 	return out, nil
 }

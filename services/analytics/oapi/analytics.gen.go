@@ -96,6 +96,14 @@ type ChainBreak struct {
 	Seq int64 `json:"seq"`
 }
 
+// CheckpointGap defines model for CheckpointGap.
+type CheckpointGap struct {
+	After     time.Time `json:"after"`
+	AfterSeq  int64     `json:"after_seq"`
+	Before    time.Time `json:"before"`
+	BeforeSeq int64     `json:"before_seq"`
+}
+
 // Problem defines model for Problem.
 type Problem struct {
 	Detail    *string            `json:"detail,omitempty"`
@@ -159,12 +167,20 @@ type UsageSeries struct {
 
 // Verification defines model for Verification.
 type Verification struct {
-	Broken      *ChainBreak `json:"broken,omitempty"`
-	Checkpoints int         `json:"checkpoints"`
-	Entries     int         `json:"entries"`
-	From        int64       `json:"from"`
-	Ok          bool        `json:"ok"`
-	To          int64       `json:"to"`
+	Broken *ChainBreak `json:"broken,omitempty"`
+
+	// CheckpointGaps Stretches between consecutive exported checkpoints longer than twice the signing cadence: the service was down then, or checkpoints were removed. Reported, not a break.
+	CheckpointGaps *[]CheckpointGap `json:"checkpoint_gaps,omitempty"`
+
+	// Checkpoints Checkpoints checked: those in the store and those exported to the append-only sink.
+	Checkpoints int `json:"checkpoints"`
+	Entries     int `json:"entries"`
+
+	// ExportedCheckpoints How many of them came from the append-only sink outside the analytics database.
+	ExportedCheckpoints *int  `json:"exported_checkpoints,omitempty"`
+	From                int64 `json:"from"`
+	Ok                  bool  `json:"ok"`
+	To                  int64 `json:"to"`
 }
 
 // VerifyRequest defines model for VerifyRequest.
@@ -3080,42 +3096,46 @@ func (sh *strictHandler) VerifyAuditEvents(w http.ResponseWriter, r *http.Reques
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"3Frrb9u6Ff9XDrgBTTH5kYdvW/dTGnTdHbqtSHL3JQ4SWjq2eSORKnmUWAj8vw8kJVmK6cRZm4uLfLMk",
-	"6jx/5ynfs1hluZIoybDxPdNociUNuotvWk1TzOzPWElCSfYnz/NUxJyEkoPcn/jb70ZJ+8zEC8y4/fVX",
-	"jTM2Zn8ZrOkP/FMzqOmuVquIJWhiLXJLjo3Z6d9P4MPR6B1UlCFB4iI1fWbPVgQs/eMiEfT5tpIp1ypH",
-	"TcLLzWNP7Z5RmSMbM0NayDlbRfaR0sEnWNPqCnS+QIi5VFLEPIV/nv3n30D21oILCbG6RW36LKrJqenv",
-	"GJMlJ5IgF4Pf7f2Z0hknNmZC0i9H6/eFJJyjtieJ6zlSkAiJDDtUEk7Yc3ejh6dXEdP4vRAaEza+cPyd",
-	"cBWV2iJRbbSGcW2Ry4Byzvjf+Bw3bS8Is+6Px5DQ8uKq4cO15qW9lrikq7jQJuiyB5p5fiFpT6yvPmnk",
-	"N5viauRmC1QqV23CYSa0IUBJuoQ9pSFeYHyTKyEJcmWEPfkWaMEJEoUGpCK4RS1mpQXKk54POqwSM6Rd",
-	"K0i7qvnICWNda6V9qCSJE5in3zovb2JuA+DSEJcxBk9bDdDQ1bYoIE5Fm08b94JSfESEp3DgntZkGlYh",
-	"y52iUYWO8RR5YoLQ8Ld3CFZdkaoUbt4oCh9qj0rcfjmq2D4m728mGHnuxavDYbKzzPb8u+RFVIyYERU4",
-	"tgXQb+cnkPASYlVIwqQTHDahhYgWkjykN4mmfJMm7JFKePl2B9pP+8SaKmpZuVaxlirksrMiy7guN51F",
-	"Kr/SqiDcPVc6t3+zaSaUK0kRT59D4mHYuPejtmAhhc5VXsPQ/Gjy78bfhk475/eWVhsSTUtCcyXkjiD3",
-	"x1VBO55fJ9IdDs+1KvJgZstHw6usSyZRxTRt4VQW2dSTyT+MnnP4w+6Hq6y9qz6GuKb/tw9x77ZYNraM",
-	"1j5r+6MxUmOARrmtmDhDLUIwnWsui5RrQWXQHc5RV9PwQ1fof07UPrBJW6yGT0i5/9puomrBA5DX6gbl",
-	"U3K1mqJVxNYtzJaqbLudbmvQejjTKtsRM+qmRWKqVIpc+vS1E4EHFlM3rOLuKKzF7Gq01YblqYff9k5o",
-	"xlOD0QMLb9U3E1JkRcbG+8GOXm1WruOpQUljKHIg5SYLiXdYt5fBhvExJpuNmmtk48KC6sy6vsIIco36",
-	"uKBFM7U5h7jba7sviHI/pQk5C0jvwA1q5gTPU05W2AisfdytOSe84+UbAxpjpRMTAZeJe8Rt5w+pmvcn",
-	"ciI9IY250mQgVhl6IjnqXiZkQQhapWmvyA3sueJuIvAJIwKXJCzhiUw5oYxLMDdI8QLN2wgk3qL21DS/",
-	"WwtiFKRKzkFzOUcDhmzbsECe9+F4ImOepqjhTtACrrnkaUkiNmNb/a/BIBqrhNCg7iQUVviP7WM8yYT0",
-	"5yaOf6kkvjF9+OxEBq4RRsslNNP2RzhaLt3tunOZluBbV4hTboyz0nnbbiAM8DxHmfSUTEtn2AU3i54b",
-	"TTEZA/J44XH0xsDZP457B6NfJtLPrN5jGm+FKkxzyL7feMiNf29Ma/rds9P5+3fvR28n0k7C3putSKuh",
-	"4ESw9JAnTisj5hITb87PycFotP+hP5G28As5d1T8hGSvBIFETAxcO129zZ3+Les1e4LrbesI+0ozB4zZ",
-	"V04kYoTGSWBQ3wrXv1mDeEAP+/v9octTOUqeCzZmh/1h/9DmY04LFzuD2/1BQ2VQN4pmcC+Slasufmq3",
-	"CcNJ9WvCxuwLUrd9twQ1z5DQ9g8X98z2KI4Ji5jkLhyr3rPOd6QLjForlqemjMuou845GA4fWeU8b4XT",
-	"VSawyHF7ExeofWvPI887RLKRcb0Xsuf3n3n+8Jnnj551PsEZL1J6xjs28dbdPzuGGidvDJgijtGYWZGC",
-	"mybARqSLGzfDvHPxcDi0g4yBvW4etUdvBd5BYdCAIDfaEJ9bDDGXiNilZd0FqVmPIdvQWU8qYVx+L9A9",
-	"q4BZldwdoPloRxgm7gr5D5J+SejXltoC+srWf0rU/yCKz+2MaJoCMS2MsK2KHxc9ii8sNCIgtRswSeU9",
-	"3Z4nK3h2zXr2MGD2vnw+t7WGN2EFSsMUU3UHgmxZMneoMYGD5fJtVNfUicxR1yuCPjRzrC9ZvuBnvHQL",
-	"O11XrhRnBKqwRN3BiWxYVgUEEoxFgsbXm43A6kzMryO6tpBORSbsoLam1uBtfxixjC993zoaPtHEvmT0",
-	"dtwRCOF/KVN5322pXmUYLxAyZajn1GzCD5R0keDKjsVgv+9GEk4PA8S+t1N4F/WmclvVeawXeiVR0Z3q",
-	"A7HBFqrQbna18XDB/LzDovp+wsvWBPs0u2p30eZVk3aZ2n3/QUleoDgVNqYCi/KKU8SWPft+75Zry8N5",
-	"/Ivl8qk8rehVl7+uyVZ3Tmrq1fVZxeRlY7y9/NlWpd3TqBqztIO4BGe81xjyx35IrdR+WKorM2DuSntl",
-	"hO3hbaeynpsOzdbY/ioMrT/u7Vj46k+Ray9nfPkV5ZwWbHwwHO4cBM23zB+m1HwMDVI6fAal+mPBz8kq",
-	"/pPDH1K5u6X7qdq9hUP1FXeLHY+Gf2wLv/5+HUgPx5BXWy2P8VeZD9wWyesHQlZ/Z1A6QR3BTKRku+cI",
-	"uDcFJ+BgEQV765VMp8F3t8MpYuA3O25PrUwgVfhNbDdZVJ8FPqmk/GlO7258Vyu/TH4hhHVW9FtqkCoo",
-	"Vhl+hGu/sr8GV19dt9X+j0H4rwSvD5QnC4xvWv+uscVIkKmXh509oy1g3O9unwZlawfuak97+31xaTON",
-	"HeXqylTotFp9jweD/YN3/WF/2N8fvx++HzF7tiJ/36RivwKLmhue7+py9b8AAAD//w==",
+	"3Dpbb9vG0n9lwO8D4uDQsnxrEuXJMdK0RU4b2O55iQJ7RY6krcldZneoCwz994PZXVKkRdlykxQHfpOW",
+	"w7nfl3dRovNCK1Rko8FdZNAWWll0fz4ZPcow55+JVoSK+KcoikwmgqRWB4WH+NdfVit+ZpMp5oJ//b/B",
+	"cTSI/u9gjf/AP7UHFd7VahVHKdrEyILRRYPo4udzeHNy+goCZkiRhMxsL2LYgIDxn5WppPezwFNhdIGG",
+	"pOdbJB7bXUTLAqNBZMlINYlWMT/SpvMJVrjaDF1NERKhtJKJyOC3yz9+B+KjqZAKEj1DY3tRXKHTo78w",
+	"IUYn004qFr/y+VibXFA0iKSin07W70tFOEHDkCTMBKkTCckcW1hSQbjvTuP70Ks4Mvi1lAbTaPDZ0XfM",
+	"BSyVRuJKaTXhSiNfOoRzyv8kJripe0mYt3885AkNK65qOsIYseT/Chd0nZTGdprsnmSeXhe352yrdwbF",
+	"7Sa7BoXd4irBVJvuMJbGEqAis4Q9bSCZYnJbaKkICm0lQ74EmgqCVKMFpQlmaOR4yY7yqOU7DRbY7Jau",
+	"ov5BFB2xMCY0uzpL7MGvd/fSEY61wd3xe/idCdxTxpq7FqbAdn3YqadGMmtryGeY7pxgjDZejWnqDCuy",
+	"T62XN2NzIxEoS0Il2AnNwqGl623ZggSVTTrN/CApwwdYeCxe3NMKTU2qS3MXaHVpErxAkdrOEPLHO7iL",
+	"CaiCwPUbZelT0oMcN1+OA9mH+P3TdmYo9+L1cT/dmWeGf5X+EBHjyMrgHNsSzZ9X55CKJSS6VIRpK4lw",
+	"rHUhLRV5l95EmolNnLBHOhXLlzvgftwmrKq4oeVKxIqrLpNdlnkuzHLTWKSLa6NLwt1rijP7J06IXTWF",
+	"NInsKSjuh417P24y1iXQlS4qN7TfWiTb8bch0851sCHVBkejJaG9lmrXtO/AdUk7wq8T6Q7AE6PLojOz",
+	"Faf967yNJtXlKGv4qSrzkUdTvDl9CvCb3YFD1t5VHkvC0N/t19y7DZK1LuO1zZr2qJVUK6AWbqtPXKKR",
+	"XW46MUKVmTCSlp3mcIa6HnU/dC3J94naezppslXT6RLuP9x1hVGlw+WNvkX1GF+N5nEVR+tW73oiCruZ",
+	"YS/JICVTtDBCmiPyjKAsJiXJGQIuCm04367xWMi0mqDhhlEBzWWCbsCwcqKkmkAiUlQJDvwhmhkDzIWF",
+	"VM8VH6oYWj2ohTkaBIO5nmHagwv0NGPXiAoYsSy9IXvNToZp95cdGbVBelMf5w2+HCCmLIq2CFJ5mUgb",
+	"BKHScFzriLR7LooCVbqvVbYEK9VtrzvBKDLtlqz5MKC8fpDVX/QccqGWoMdMOIdE5Ahjo/NOPkCXZGXq",
+	"rSWUyJYkEwupIDESFrvZZGw7Zg192xBmpHWGQvkC9nc6Z30bBeoOw1phbfttjaLlhU9A23vhscgsxvdi",
+	"bKu8uVQyL/NocNg5++pN85yNLCoaQFlUnqFwjtUg1jlaPURks1V3I19Sclq5ZN8PWQKFQXNW0rTebziD",
+	"uOO13qdEhd9nSDXu4N6lt+BZUGSCmNl47V0TQTgXyxcWDCbapDYOIYEgeEaGTE96QzVUHpFxQW0h0ZWL",
+	"Fmj2c6lKQjA6y/bLwsKea+9sDL5kxODKBCMeqkwQqmQJ9tbnq5cxKJyh8diMmK8ZsdrlKDBCTdCCJW4c",
+	"pyiKHpwNVSKyDA3MJU3hpo6DAfd/N2ARLQshDXC6Kpn5t00wkeZSebiho7/UCl/YHrx3LIMwCKeLBdR7",
+	"qbdwsli446p3HS3BDy+QZMJap6Wrpt5A2lb0smKnwk733RKHExKKZOr96IWFy1/O9o9Ofxoqv93xFjM4",
+	"k7q0NRC/X1vILUpe2MaeaO/i53N4/er16cuh+u3yj9+9NZtJOriCY4HxoUidVJz3MfXqfJ8enZ4evukN",
+	"Fbd+XA0Yi98l8D9JoBBTCzdOVq9zJ39De/VG7Wbb4u7GV4MwUEYfBREXmXVOC2UniiNWiHfofu+w13d5",
+	"qkAlChkNouNev3fMFVnQ1MXOwezwoMZyUI0K9uBOpivXX/j9FicMx9WvaTSIPiC1BzhGaESOhNxBfr6L",
+	"uEt1RKI4UsKFY5g+qnxHpsS4sYx8bM78ErcXn0f9/gNLz6ctO9vCdKw83YbRBWqP9XniaXehrHlcb1AZ",
+	"/vCJ8MdPhD95EnyKY1Fm9IR3OPFW8190BpWfvLBgyyRBa8dlBm6eBI5IFzduin3l4uG4z6Oshb12HmXQ",
+	"mcQ5lBYtSHLDLYkJ+1DkElH0hUm3ndSuB9Ft3lnNqt1++bVE9yw4Zii5O7jmgzNBN3JXyL8R9Y90/UpT",
+	"W5w+6Pp/0uu/0YuvNInM1gViVFrJrYpfGHgv/syuEQPp3RyTdLFvmhuF4J73xo/7AbP34f0V1xpRhxVP",
+	"CyPM9BwkcVmyPC6kcLRYvIyrmjpUBZpqScQjRKDrS5Yv+LlYuonCVJUrwzFxUxyDcIBDVZOs5pYUE5mi",
+	"9fVmI7BaO5PnEV1bUGcylzyqr7HV/nbYj6NcLHzfetp/pIn9kdHbMkdHCP9b22B9t6d8lmE8Rci1pX0n",
+	"Zh1+oP3o6soO+2Cv50YSQfcDhN/bKbzLale9reo81As9k6ho73U6YiOa6tK42ZXj4XPk550ors5TsWxM",
+	"sI+TC9urJq0KtcvU7qYUFXmGkkxyTHVclQRKcbTY5/f3Z8IwDWfxD0zl3fIi4At/f12jDSfnFfbw/zIQ",
+	"+bEx3lz/bavS7mkcxizjXFyBU95zDPkzP6QGse+X6qAGLFxpD0rYHt48le276dBuje2P0tL6GnzHwldd",
+	"2q+tnIvFR1QTmkaDo35/5yCob/2/GVP92UAnpuMnYKqui75PVvGXTv9I5W6X7sdq9xYK4XuHLXo86f+z",
+	"Lfz6S4+O9HAGRdhqeR9/lvnAbZG8fCBV+PBHmxRNDGOZEXfPMQivCkEggD0K9tYrmVaD7467U8SB3+y4",
+	"mwptO1KF38S2k0W4GHqn0+V3M3p747ta+WXyD/Kw1iXNlhqkS0p0jm/hxl/a3ICrr67ban6N0/3RzfNz",
+	"Sner0vgOjYuRJFstD1t7Ri5gwu9uH3fKxg7c1Z7m9vvzF840PMpVlak0WVh9Dw4ODo9e9fq9fu9w8Lr/",
+	"+jRi2ID+rk7FfgUW1wee7urL6r8BAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/lattice-platform/lattice/pkg/platform/config"
+)
+
+func TestAnalyticsAloneRefusesToStartWithoutAConfiguredKey(t *testing.T) {
+	t.Parallel()
+	var errb strings.Builder
+	err := cmdServe(context.Background(), []string{"--target=analytics"}, io.Discard, &errb,
+		envMap(map[string]string{"LATTICE_DATA_DIR": t.TempDir()}), nil)
+	require.ErrorContains(t, err, "ANALYTICS_AUDIT_SIGNING_KEY")
+}
+
+func TestLocalAuditKeyIsMadeOnceOutsideTheDatabase(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	log := slog.New(slog.DiscardHandler)
+	first, err := localAuditKey(dir, log)
+	require.NoError(t, err)
+	require.Len(t, first, ed25519.SeedSize)
+	info, err := os.Stat(filepath.Join(dir, "audit-signing-key"))
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+	again, err := localAuditKey(dir, log)
+	require.NoError(t, err)
+	require.Equal(t, first, again, "kept across restarts")
+
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "audit-signing-key"), []byte("not a key"), 0o600))
+	_, err = localAuditKey(dir, log)
+	require.Error(t, err, "a damaged key file is not silently replaced")
+}
+
+func TestAuditKeySettings(t *testing.T) {
+	t.Parallel()
+	seed := make([]byte, ed25519.SeedSize)
+	seed[0] = 9
+	file := filepath.Join(t.TempDir(), "seed")
+	require.NoError(t, os.WriteFile(file, []byte(base64.StdEncoding.EncodeToString(seed)+"\n"), 0o600))
+	pub, _, err := ed25519.GenerateKey(nil)
+	require.NoError(t, err)
+	env := config.FromMap(map[string]string{"ANALYTICS_AUDIT_SIGNING_KEY_FILE": file,
+		"ANALYTICS_AUDIT_TRUSTED_KEYS": " " + base64.StdEncoding.EncodeToString(pub) + " ,"})
+	got, trusted := auditKeySettings(env)
+	require.NoError(t, env.Err())
+	require.Equal(t, seed, got)
+	require.Equal(t, []ed25519.PublicKey{pub}, trusted)
+
+	secret := base64.StdEncoding.EncodeToString([]byte("a secret that is not 32 bytes"))
+	bad := filepath.Join(t.TempDir(), "bad")
+	require.NoError(t, os.WriteFile(bad, []byte(secret), 0o600))
+	env = config.FromMap(map[string]string{"ANALYTICS_AUDIT_SIGNING_KEY_FILE": bad, "ANALYTICS_AUDIT_TRUSTED_KEYS": "AAAA"})
+	auditKeySettings(env)
+	require.Error(t, env.Err())
+	require.NotContains(t, env.Err().Error(), secret, "the secret never appears in the error")
+	require.Contains(t, env.Err().Error(), "ANALYTICS_AUDIT_TRUSTED_KEYS")
+}

@@ -1,0 +1,121 @@
+package natsjs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/services/analytics/domain"
+)
+
+// CheckpointStream holds a copy of every signed audit checkpoint. It
+// refuses to delete or purge messages and allows no roll-up, so the
+// analytics database's owner cannot rewrite the record verification
+// trusts; give the analytics service's NATS user publish rights only.
+var CheckpointStream = jetstream.StreamConfig{
+	Name: "AUDIT_CHECKPOINTS", Subjects: []string{"audit-checkpoints.>"}, Storage: jetstream.FileStorage,
+	Retention: jetstream.LimitsPolicy, Duplicates: 10 * time.Minute,
+	DenyDelete: true, DenyPurge: true, AllowRollup: false,
+}
+
+// CheckpointSink is the JetStream ports.CheckpointSink.
+type CheckpointSink struct{ js jetstream.JetStream }
+
+var _ ports.CheckpointSink = (*CheckpointSink)(nil)
+
+// NewCheckpointSink opens (creating if missing) the checkpoint stream.
+func NewCheckpointSink(ctx context.Context, js jetstream.JetStream) (*CheckpointSink, error) {
+	if _, err := js.CreateOrUpdateStream(ctx, CheckpointStream); err != nil {
+		return nil, fmt.Errorf("nats: stream %s: %w", CheckpointStream.Name, err)
+	}
+	return &CheckpointSink{js: js}, nil
+}
+
+// exportedCheckpoint is a checkpoint on the wire.
+type exportedCheckpoint struct {
+	Seq       int64     `json:"seq"`
+	Hash      []byte    `json:"hash"`
+	At        time.Time `json:"at"`
+	KeyID     string    `json:"key_id"`
+	Signature []byte    `json:"signature"`
+}
+
+// Export publishes cp; its message id makes a repeat a no-op.
+func (s *CheckpointSink) Export(ctx context.Context, cp domain.Checkpoint) error {
+	body, err := json.Marshal(exportedCheckpoint{Seq: cp.Seq, Hash: cp.Hash[:], At: cp.At.UTC(), KeyID: cp.KeyID, Signature: cp.Signature})
+	if err != nil {
+		return err
+	}
+	msg := nats.NewMsg("audit-checkpoints." + cp.KeyID)
+	msg.Data = body
+	id := "cp-" + strconv.FormatInt(cp.Seq, 10) + "-" + strconv.FormatInt(cp.At.UnixNano(), 10)
+	if _, err := s.js.PublishMsg(ctx, msg, jetstream.WithMsgID(id)); err != nil {
+		return unavailable(err)
+	}
+	return nil
+}
+
+// Exported reads the stream from its start with an ordered consumer. Its
+// size grows by one checkpoint per signing period (about 525,000 a year
+// at one a minute), each a few hundred bytes.
+func (s *CheckpointSink) Exported(ctx context.Context, from, to int64) ([]domain.Checkpoint, error) {
+	stream, err := s.js.Stream(ctx, CheckpointStream.Name)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	info, err := stream.Info(ctx)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	last := info.State.LastSeq
+	if info.State.Msgs == 0 {
+		return nil, nil
+	}
+	cons, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	var out []domain.Checkpoint
+	for {
+		batch, err := cons.Fetch(500, jetstream.FetchMaxWait(time.Second))
+		if err != nil {
+			return nil, unavailable(err)
+		}
+		n := 0
+		for msg := range batch.Messages() {
+			n++
+			meta, err := msg.Metadata()
+			if err != nil {
+				return nil, unavailable(err)
+			}
+			var e exportedCheckpoint
+			if err := json.Unmarshal(msg.Data(), &e); err != nil {
+				return nil, fmt.Errorf("nats: checkpoint %d is not one: %w", meta.Sequence.Stream, err)
+			}
+			var h domain.Hash
+			if len(e.Hash) != len(h) {
+				return nil, fmt.Errorf("nats: checkpoint %d has a malformed hash", meta.Sequence.Stream)
+			}
+			copy(h[:], e.Hash)
+			if e.Seq >= from && e.Seq <= to {
+				out = append(out, domain.Checkpoint{Seq: e.Seq, Hash: h, At: e.At.UTC(), KeyID: e.KeyID, Signature: e.Signature})
+			}
+			if meta.Sequence.Stream >= last {
+				return out, nil
+			}
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
+			return nil, unavailable(err)
+		}
+		if n == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+	}
+}
