@@ -21,6 +21,7 @@ import (
 
 	"github.com/lattice-platform/lattice/pkg/adapters/memory"
 	"github.com/lattice-platform/lattice/pkg/fault"
+	"github.com/lattice-platform/lattice/pkg/platform/clientaddr"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/services/gateway/gatewaysvc"
@@ -222,4 +223,49 @@ routes:
 	_, err = gatewaysvc.New(gatewaysvc.Config{RoutesFile: file, Verifier: anyUser{}, Limiter: memory.NewRateLimiter(),
 		Upstreams: map[string]string{"search": "http://127.0.0.1:1", "legacy": "http://127.0.0.1:1"}}, slog.New(slog.DiscardHandler))
 	require.ErrorContains(t, err, "cannot be shadowed")
+}
+
+// TestGatewayForwardsOneResolvedClientAddress: the upstream sees the
+// client's address as the gateway resolved it — the peer, when the gateway
+// trusts no proxy, whatever X-Forwarded-For the client sent; the right-most
+// untrusted hop when the gateway sits behind a trusted proxy.
+func TestGatewayForwardsOneResolvedClientAddress(t *testing.T) {
+	t.Parallel()
+	seen := make(chan http.Header, 4)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen <- r.Header.Clone()
+		_, _ = w.Write([]byte(`{}`))
+	}))
+	t.Cleanup(up.Close)
+	file := filepath.Join(t.TempDir(), "routes.yaml")
+	require.NoError(t, os.WriteFile(file, []byte(`
+classes:
+  default: { per_ip: { rate: 1000000, period: 1m, burst: 1000000 }, per_identity: { rate: 1000000, period: 1m, burst: 1000000 } }
+routes:
+  - { prefix: /v1/x, upstream: search, auth: public, class: default, timeout: 5s }
+`), 0o600))
+	svc, err := gatewaysvc.New(gatewaysvc.Config{RoutesFile: file, Verifier: anyUser{}, Limiter: memory.NewRateLimiter(),
+		Upstreams: map[string]string{"search": up.URL}}, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name      string
+		proxies   string
+		wantFor   string
+		wantProto string
+	}{
+		{"the edge: the peer, forged headers dropped", "", "127.0.0.1", "http"},
+		{"behind a trusted proxy: the client it names", "127.0.0.1", "203.0.113.7", "https"},
+	} {
+		srv := httptest.NewServer(httpserver.Handler(httpserver.Config{TrustedProxies: clientaddr.MustParse(tc.proxies)}, svc.HTTP))
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/v1/x", nil)
+		req.Header.Set("X-Forwarded-For", "198.51.100.1, 203.0.113.7")
+		req.Header.Set("X-Forwarded-Proto", "https")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err, tc.name)
+		resp.Body.Close()
+		srv.Close()
+		h := <-seen
+		require.Equal(t, []string{tc.wantFor}, h.Values("X-Forwarded-For"), tc.name)
+		require.Equal(t, tc.wantProto, h.Get("X-Forwarded-Proto"), tc.name)
+	}
 }
