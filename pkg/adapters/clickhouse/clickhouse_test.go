@@ -9,7 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/clickhouse"
-	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
 	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/pkg/ports/portstest"
 	"github.com/lattice-platform/lattice/pkg/testinfra"
@@ -119,14 +118,7 @@ func TestAuditTrustAnchors(t *testing.T) {
 			DeleteCheckpoints: `ALTER TABLE audit_checkpoints DELETE WHERE 1 = 1`,
 			DeleteKeys:        `ALTER TABLE audit_signing_keys DELETE WHERE 1 = 1`,
 		}
-	}, func(t *testing.T) ports.CheckpointSink {
-		nc, js, err := natsjs.Connect(testinfra.NATS(t), "test")
-		require.NoError(t, err)
-		t.Cleanup(nc.Close)
-		s, err := natsjs.NewCheckpointSink(context.Background(), js)
-		require.NoError(t, err)
-		return s
-	})
+	}, audittest.NATSSink)
 }
 
 // The analytics store benchmarks (storebench) on ClickHouse.

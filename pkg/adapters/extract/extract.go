@@ -241,7 +241,7 @@ func pdfText(raw []byte) (string, error) {
 	var walk func(v pdf.Value, depth int) error
 	walk = func(v pdf.Value, depth int) error {
 		if nodes++; nodes > maxPDFNodes || depth > maxPDFDepth {
-			return corrupt(errors.New("the page tree loops or is too large"))
+			return fault.New(fault.Invalid, fmt.Sprintf("the PDF's page tree loops or has more than %d nodes", maxPDFNodes))
 		}
 		switch v.Key("Type").Name() {
 		case "Pages":

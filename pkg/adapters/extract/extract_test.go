@@ -2,7 +2,6 @@ package extract_test
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/extract"
+	"github.com/lattice-platform/lattice/pkg/adapters/extract/extracttest"
 	"github.com/lattice-platform/lattice/pkg/fault"
 )
 
@@ -55,7 +55,7 @@ func TestHTMLBlocksBecomeParagraphs(t *testing.T) {
 
 func TestExtractPDF(t *testing.T) {
 	t.Parallel()
-	got, err := extractText(t, "application/pdf", minimalPDF("Hello from a PDF"))
+	got, err := extractText(t, "application/pdf", string(extracttest.TextPDF("Hello from a PDF")))
 	require.NoError(t, err)
 	require.Contains(t, got, "Hello from a PDF")
 }
@@ -77,48 +77,18 @@ func TestUnsupportedAndCorruptFiles(t *testing.T) {
 	require.True(t, fault.Of(err, fault.TooLarge))
 }
 
-// minimalPDF builds a one-page PDF 1.4 with text in Helvetica, with a
-// correct cross-reference table.
-func minimalPDF(text string) string {
-	stream := fmt.Sprintf("BT /F1 18 Tf 72 720 Td (%s) Tj ET", text)
-	objs := []string{
-		"<< /Type /Catalog /Pages 2 0 R >>",
-		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
-		fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(stream), stream),
-		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-	}
-	var b strings.Builder
-	b.WriteString("%PDF-1.4\n")
-	offsets := make([]int, len(objs))
-	for i, o := range objs {
-		offsets[i] = b.Len()
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
-	}
-	xref := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
-	for _, off := range offsets {
-		fmt.Fprintf(&b, "%010d 00000 n \n", off)
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, xref)
-	return b.String()
-}
-
 // The page tree is walked without trusting /Count or /Kids: a lying count
 // or a tree that points back at itself is rejected at once, in-process.
 func TestPDFPageTreeIsNotTrusted(t *testing.T) {
 	t.Parallel()
-	text := []byte("BT /F1 18 Tf 72 720 Td (hi) Tj ET")
-	for name, file := range map[string]string{
-		"lying count": pdfWith("<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 2000000000 >>", page, stream("", text), font),
-		"self loop":   pdfWith("<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [2 0 R] /Count 1 >>", page, stream("", text), font),
-		"fan-out loop": pdfWith("<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [2 0 R 2 0 R 2 0 R] /Count 1 >>",
-			page, stream("", text), font),
-	} {
+	for _, f := range extracttest.Hostile(t) {
+		if f.ContentType != "application/pdf" || f.Name == "bomb.pdf" {
+			continue
+		}
 		start := time.Now()
-		got, err := extractText(t, "application/pdf", file)
+		got, err := extractText(t, f.ContentType, string(f.Content))
 		require.Empty(t, got)
-		require.True(t, fault.Of(err, fault.Invalid) || fault.Of(err, fault.TooLarge), "%s: got %v", name, err)
-		require.Less(t, time.Since(start), 2*time.Second, name)
+		require.True(t, fault.Of(err, fault.Invalid) || fault.Of(err, fault.TooLarge), "%s: got %v", f.Name, err)
+		require.Less(t, time.Since(start), 2*time.Second, f.Name)
 	}
 }

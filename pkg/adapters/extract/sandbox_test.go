@@ -2,7 +2,6 @@ package extract_test
 
 import (
 	"bytes"
-	"compress/zlib"
 	"context"
 	"fmt"
 	"io"
@@ -17,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/extract"
+	"github.com/lattice-platform/lattice/pkg/adapters/extract/extracttest"
 	"github.com/lattice-platform/lattice/pkg/fault"
 	"github.com/lattice-platform/lattice/pkg/testinfra"
 )
@@ -35,7 +35,7 @@ func sandbox(t *testing.T) extract.Sandbox {
 func TestSandboxExtractsOrdinaryFiles(t *testing.T) {
 	t.Parallel()
 	sb := sandbox(t)
-	got, err := sb.Extract(context.Background(), "application/pdf", strings.NewReader(minimalPDF("Hello from a sandboxed PDF")))
+	got, err := sb.Extract(context.Background(), "application/pdf", bytes.NewReader(extracttest.TextPDF("Hello from a sandboxed PDF")))
 	require.NoError(t, err)
 	require.Contains(t, got, "Hello from a sandboxed PDF")
 	got, err = sb.Extract(context.Background(), "text/csv", strings.NewReader("name,city\nAda,London\n"))
@@ -43,48 +43,6 @@ func TestSandboxExtractsOrdinaryFiles(t *testing.T) {
 	require.Equal(t, "name: Ada, city: London", got)
 	_, err = sb.Extract(context.Background(), "image/png", strings.NewReader("\x89PNG"))
 	require.True(t, fault.Of(err, fault.UnsupportedMedia), "the child's classified errors come back as they were: %v", err)
-}
-
-// pdfWith builds a PDF from the given objects (1-based), with a correct
-// cross-reference table; object 1 is the catalog.
-func pdfWith(objs ...string) string {
-	var b strings.Builder
-	b.WriteString("%PDF-1.4\n")
-	offsets := make([]int, len(objs))
-	for i, o := range objs {
-		offsets[i] = b.Len()
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
-	}
-	xref := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
-	for _, off := range offsets {
-		fmt.Fprintf(&b, "%010d 00000 n \n", off)
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, xref)
-	return b.String()
-}
-
-const page = "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>"
-const font = "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
-
-func stream(dict string, body []byte) string {
-	return fmt.Sprintf("<< %s /Length %d >>\nstream\n%s\nendstream", dict, len(body), body)
-}
-
-// deflateBomb is a content stream of n bytes of spaces, deflated to a
-// small fraction of that.
-func deflateBomb(t *testing.T, n int) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	w, err := zlib.NewWriterLevel(&b, zlib.BestSpeed)
-	require.NoError(t, err)
-	chunk := bytes.Repeat([]byte(" "), 1<<20)
-	for range n >> 20 {
-		_, err := w.Write(chunk)
-		require.NoError(t, err)
-	}
-	require.NoError(t, w.Close())
-	return b.Bytes()
 }
 
 // endless is an io.Reader of n bytes of one line: a CSV cell that never
@@ -109,40 +67,22 @@ func (e *endless) Read(p []byte) (int, error) {
 func TestHostileFilesAreRejectedWithinTheirLimits(t *testing.T) {
 	t.Parallel()
 	sb := sandbox(t)
-	text := []byte("BT /F1 18 Tf 72 720 Td (hi) Tj ET")
-	tests := []struct {
+	type file struct {
 		name, ctype string
-		file        func(t *testing.T) io.Reader
-	}{
-		{"a lying /Count", "application/pdf", func(*testing.T) io.Reader {
-			return strings.NewReader(pdfWith("<< /Type /Catalog /Pages 2 0 R >>",
-				"<< /Type /Pages /Kids [3 0 R] /Count 2000000000 >>", page, stream("", text), font))
-		}},
-		{"a /Kids array that points to itself", "application/pdf", func(*testing.T) io.Reader {
-			return strings.NewReader(pdfWith("<< /Type /Catalog /Pages 2 0 R >>",
-				"<< /Type /Pages /Kids [2 0 R] /Count 1 >>", page, stream("", text), font))
-		}},
-		{"a deflate bomb", "application/pdf", func(t *testing.T) io.Reader {
-			return strings.NewReader(pdfWith("<< /Type /Catalog /Pages 2 0 R >>",
-				"<< /Type /Pages /Kids [3 0 R] /Count 1 >>", page, stream("/Filter /FlateDecode", deflateBomb(t, 768<<20)), font))
-		}},
-		{"HTML nested 100,000 deep", "text/html", func(*testing.T) io.Reader {
-			return strings.NewReader(strings.Repeat("<div>", 100000) + "deep" + strings.Repeat("</div>", 100000))
-		}},
-		{"a JSON array nested 100,000 deep", "application/json", func(*testing.T) io.Reader {
-			return strings.NewReader(strings.Repeat("[", 100000) + strings.Repeat("]", 100000))
-		}},
-		{"a 200 MB single-line CSV", "text/csv", func(*testing.T) io.Reader { return &endless{n: 200 << 20} }},
-		{"text beyond the output cap", "text/plain", func(*testing.T) io.Reader {
-			return strings.NewReader(strings.Repeat("word ", 300000))
-		}},
+		open        func() io.Reader
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+	var files []file
+	for _, f := range extracttest.Hostile(t) {
+		files = append(files, file{f.Name, f.ContentType, func() io.Reader { return bytes.NewReader(f.Content) }})
+	}
+	files = append(files,
+		file{"a 200 MB single-line CSV", "text/csv", func() io.Reader { return &endless{n: 200 << 20} }},
+		file{"text beyond the output cap", "text/plain", func() io.Reader { return strings.NewReader(strings.Repeat("word ", 300000)) }})
+	for _, f := range files {
+		t.Run(f.name, func(t *testing.T) {
 			t.Parallel()
-			file := tt.file(t)
 			start := time.Now()
-			_, err := sb.Extract(context.Background(), tt.ctype, file)
+			_, err := sb.Extract(context.Background(), f.ctype, f.open())
 			took := time.Since(start)
 			require.Error(t, err)
 			require.True(t, fault.Of(err, fault.Invalid) || fault.Of(err, fault.TooLarge), "a permanent rejection, got %v", err)

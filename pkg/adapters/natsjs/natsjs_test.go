@@ -20,6 +20,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/pkg/ports/portstest"
 	"github.com/lattice-platform/lattice/pkg/testinfra"
+	"github.com/lattice-platform/lattice/services/analytics/app/audittest"
 	"github.com/lattice-platform/lattice/services/analytics/domain"
 )
 
@@ -229,16 +230,7 @@ func TestWorkQueueEndsAnAttemptAtItsDeadline(t *testing.T) {
 	require.NoError(t, <-done)
 }
 
-func TestCheckpointSink(t *testing.T) {
-	portstest.CheckpointSink(t, func(t *testing.T) ports.CheckpointSink {
-		nc, js, err := natsjs.Connect(testinfra.NATS(t), "test")
-		require.NoError(t, err)
-		t.Cleanup(nc.Close)
-		s, err := natsjs.NewCheckpointSink(context.Background(), js)
-		require.NoError(t, err)
-		return s
-	})
-}
+func TestCheckpointSink(t *testing.T) { portstest.CheckpointSink(t, audittest.NATSSink) }
 
 // The checkpoint stream refuses to lose anything: no message can be
 // deleted, the stream cannot be purged, and a roll-up cannot replace it.

@@ -12,7 +12,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
-	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
 	"github.com/lattice-platform/lattice/pkg/adapters/postgres"
 	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/pkg/ports/portstest"
@@ -290,16 +289,6 @@ func TestChangesAndTheirEventsCommitTogether(t *testing.T) {
 	require.EqualValues(t, 1, n)
 }
 
-// checkpointSink is a JetStream checkpoint sink on an embedded server.
-func checkpointSink(t *testing.T) ports.CheckpointSink {
-	nc, js, err := natsjs.Connect(testinfra.NATS(t), "test")
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
-	s, err := natsjs.NewCheckpointSink(context.Background(), js)
-	require.NoError(t, err)
-	return s
-}
-
 func TestAuditTrustAnchors(t *testing.T) {
 	audittest.Tampering(t, func(t *testing.T) audittest.Store {
 		pool := setupAnalytics(t)
@@ -312,5 +301,5 @@ func TestAuditTrustAnchors(t *testing.T) {
 			DeleteCheckpoints: `DELETE FROM audit_checkpoints`,
 			DeleteKeys:        `DELETE FROM audit_signing_keys`,
 		}
-	}, checkpointSink)
+	}, audittest.NATSSink)
 }

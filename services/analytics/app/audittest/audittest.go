@@ -16,11 +16,23 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
 	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/pkg/ports/portstest"
+	"github.com/lattice-platform/lattice/pkg/testinfra"
 	"github.com/lattice-platform/lattice/services/analytics/app"
 	"github.com/lattice-platform/lattice/services/analytics/domain"
 )
+
+// NATSSink is a JetStream checkpoint sink on a fresh embedded server.
+func NATSSink(t *testing.T) ports.CheckpointSink {
+	nc, js, err := natsjs.Connect(testinfra.NATS(t), "audittest")
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	s, err := natsjs.NewCheckpointSink(context.Background(), js)
+	require.NoError(t, err)
+	return s
+}
 
 // Store is a store under test and what an intruder can do to it with SQL.
 type Store struct {
