@@ -626,4 +626,13 @@ func TestLoginCookiesFollowTheClientsScheme(t *testing.T) {
 	require.Equal(t, "/", cookies[0].Path)
 	require.Empty(t, cookies[0].Domain)
 	require.Contains(t, resp.Header.Get("Content-Security-Policy"), "form-action 'self' https://web.example.com;")
+
+	// A public URL that is https marks them Secure even with no proxy
+	// header (TLS ends before auth).
+	httpsIssuer := startOAuth(t, func(c *authsvc.Config) { c.Issuer = "https://lattice.example" })
+	q.Set("client_id", httpsIssuer.web.Client.ClientId)
+	cookies = get(httpsIssuer.url).Cookies()
+	require.Len(t, cookies, 1)
+	require.Equal(t, "__Host-lattice_csrf", cookies[0].Name)
+	require.True(t, cookies[0].Secure)
 }
