@@ -67,3 +67,16 @@ func TestAuditKeySettings(t *testing.T) {
 	require.NotContains(t, env.Err().Error(), secret, "the secret never appears in the error")
 	require.Contains(t, env.Err().Error(), "ANALYTICS_AUDIT_TRUSTED_KEYS")
 }
+
+func TestCheckpointSinkSetting(t *testing.T) {
+	t.Parallel()
+	_, err := loadConfig(config.FromMap(map[string]string{"ANALYTICS_AUDIT_CHECKPOINT_SINK": "s3"}))
+	require.ErrorContains(t, err, "S3_ENDPOINT")
+	_, err = loadConfig(config.FromMap(map[string]string{"ANALYTICS_AUDIT_CHECKPOINT_SINK": "disk"}))
+	require.ErrorContains(t, err, "want jetstream or s3")
+	cfg, err := loadConfig(config.FromMap(map[string]string{"ANALYTICS_AUDIT_CHECKPOINT_SINK": "s3",
+		"S3_ENDPOINT": "http://127.0.0.1:7070", "ANALYTICS_AUDIT_CHECKPOINT_BUCKET": "audit"}))
+	require.NoError(t, err)
+	require.Equal(t, "audit", cfg.Analytics.CheckpointS3.Bucket)
+	require.Equal(t, "http://127.0.0.1:7070", cfg.Analytics.CheckpointS3.Endpoint)
+}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -168,6 +170,18 @@ func loadConfig(env *config.Env) (Config, error) {
 	}
 	c.DataDir = env.String("LATTICE_DATA_DIR", ".lattice")
 	c.Analytics.SigningKeySeed, c.Analytics.TrustedKeys = auditKeySettings(env)
+	switch sink := env.String("ANALYTICS_AUDIT_CHECKPOINT_SINK", "jetstream"); sink {
+	case "jetstream":
+	case "s3":
+		if c.S3.Endpoint == "" {
+			env.Invalid("ANALYTICS_AUDIT_CHECKPOINT_SINK", errors.New("s3 needs S3_ENDPOINT (and S3_ACCESS_KEY, S3_SECRET_KEY)"))
+		}
+		c.Analytics.CheckpointS3 = s3blob.CheckpointConfig{Config: c.S3,
+			Retain: env.Duration("ANALYTICS_AUDIT_CHECKPOINT_RETAIN", 10*365*24*time.Hour)}
+		c.Analytics.CheckpointS3.Bucket = env.String("ANALYTICS_AUDIT_CHECKPOINT_BUCKET", "lattice-audit-checkpoints")
+	default:
+		env.Invalid("ANALYTICS_AUDIT_CHECKPOINT_SINK", fmt.Errorf("%q: want jetstream or s3", sink))
+	}
 	for name, h := range map[string]*httpserver.Config{"AUTH": &c.AuthHTTP, "RESOURCE": &c.ResourceHTTP, "SEARCH": &c.SearchHTTP,
 		"PROCESSING": &c.ProcessingHTTP, "ANALYTICS": &c.AnalyticsHTTP, "GATEWAY": &c.GatewayHTTP} {
 		h.AdminAddr = adminAddr(env, name)

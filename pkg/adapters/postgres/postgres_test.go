@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/postgres"
+	"github.com/lattice-platform/lattice/pkg/adapters/s3blob"
 	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/pkg/ports/portstest"
 	"github.com/lattice-platform/lattice/pkg/testinfra"
@@ -290,7 +291,7 @@ func TestChangesAndTheirEventsCommitTogether(t *testing.T) {
 }
 
 func TestAuditTrustAnchors(t *testing.T) {
-	audittest.Tampering(t, func(t *testing.T) audittest.Store {
+	store := func(t *testing.T) audittest.Store {
 		pool := setupAnalytics(t)
 		log := postgres.NewAuditLog(pool)
 		return audittest.Store{Log: log, Keys: log,
@@ -301,5 +302,15 @@ func TestAuditTrustAnchors(t *testing.T) {
 			DeleteCheckpoints: `DELETE FROM audit_checkpoints`,
 			DeleteKeys:        `DELETE FROM audit_signing_keys`,
 		}
-	}, audittest.NATSSink)
+	}
+	t.Run("JetStream sink", func(t *testing.T) { audittest.Tampering(t, store, audittest.NATSSink) })
+	t.Run("S3 sink", func(t *testing.T) {
+		audittest.Tampering(t, store, func(t *testing.T) ports.CheckpointSink {
+			srv := testinfra.S3Server(t)
+			s, err := s3blob.NewCheckpointSink(context.Background(), s3blob.CheckpointConfig{Config: s3blob.Config{
+				Endpoint: srv.Endpoint, Bucket: srv.Bucket, AccessKey: srv.AccessKey, SecretKey: srv.SecretKey}})
+			require.NoError(t, err)
+			return s
+		})
+	})
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
 	"github.com/lattice-platform/lattice/pkg/adapters/postgres"
 	"github.com/lattice-platform/lattice/pkg/adapters/resourceapi"
+	"github.com/lattice-platform/lattice/pkg/adapters/s3blob"
 	"github.com/lattice-platform/lattice/pkg/events"
 	eventschema "github.com/lattice-platform/lattice/pkg/events/schema"
 	"github.com/lattice-platform/lattice/pkg/platform/health"
@@ -49,8 +50,12 @@ type Config struct {
 	// (required: it comes from configuration, never from the audited
 	// store); TrustedKeys are earlier signing keys' public keys that
 	// verification still believes.
-	SigningKeySeed  []byte
-	TrustedKeys     []ed25519.PublicKey
+	SigningKeySeed []byte
+	TrustedKeys    []ed25519.PublicKey
+	// CheckpointS3, when its endpoint is set, keeps exported checkpoints
+	// in an S3 bucket (Object Lock) instead of the AUDIT_CHECKPOINTS
+	// JetStream stream.
+	CheckpointS3    s3blob.CheckpointConfig
 	RawRetention    time.Duration // default 7 days
 	RollupRetention time.Duration // default 400 days
 	CheckpointEvery time.Duration // default 1 minute
@@ -95,7 +100,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		st.close()
 		return nil, err
 	}
-	sink, err := natsjs.NewCheckpointSink(ctx, cfg.JetStream)
+	sink, err := checkpointSink(ctx, cfg)
 	if err != nil {
 		st.close()
 		return nil, err
@@ -124,6 +129,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	return &Service{App: svc, close: st.close, cfg: cfg, log: log,
 		HTTP: httpserver.Service{Name: Name, API: api, Metrics: metrics, Logger: log,
 			Checks: st.checks}}, nil
+}
+
+// checkpointSink opens the append-only home of exported checkpoints.
+func checkpointSink(ctx context.Context, cfg Config) (ports.CheckpointSink, error) {
+	if cfg.CheckpointS3.Endpoint != "" {
+		return s3blob.NewCheckpointSink(ctx, cfg.CheckpointS3)
+	}
+	return natsjs.NewCheckpointSink(ctx, cfg.JetStream)
 }
 
 // Run consumes usage and audit events, signs checkpoints and applies
