@@ -110,3 +110,24 @@ func TestMiddlewareKeepsTheClient(t *testing.T) {
 	r.RemoteAddr = "127.0.0.1:9"
 	require.Equal(t, "127.0.0.1", clientaddr.From(r).Addr)
 }
+
+// BenchmarkResolve is the per-request cost on the hot path: at the edge
+// (no proxy trusted: the peer) and behind a trusted proxy.
+func BenchmarkResolve(b *testing.B) {
+	for _, bc := range []struct {
+		name    string
+		proxies *clientaddr.Proxies
+	}{{"edge", clientaddr.MustParse("")}, {"behind-proxy", clientaddr.MustParse("10.0.0.0/8")}} {
+		b.Run(bc.name, func(b *testing.B) {
+			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			r.RemoteAddr = "10.0.0.1:5000"
+			r.Header.Set("X-Forwarded-For", "198.51.100.1, 203.0.113.5")
+			b.ReportAllocs()
+			for b.Loop() {
+				if bc.proxies.Resolve(r).Addr == "" {
+					b.Fatal("no address")
+				}
+			}
+		})
+	}
+}

@@ -266,15 +266,16 @@ func (g *Gateway) proxyFor(timeout time.Duration) *httputil.ReverseProxy {
 			target := pr.In.Context().Value(routeKey{}).(*url.URL)
 			pr.SetURL(target)
 			pr.Out.Host = pr.In.Host // upstreams see the public host
-			pr.SetXForwarded()
 			// The services trust the gateway's word for the client: one
-			// resolved address, not the chain the client may have forged.
+			// resolved address and scheme, not the chain the client may
+			// have forged (Rewrite has dropped the inbound headers).
 			client := clientaddr.From(pr.In)
 			pr.Out.Header["X-Forwarded-For"] = []string{client.Addr}
+			pr.Out.Header["X-Forwarded-Host"] = []string{pr.In.Host}
 			if client.HTTPS {
-				pr.Out.Header["X-Forwarded-Proto"] = []string{"https"}
+				pr.Out.Header["X-Forwarded-Proto"] = forwardedHTTPS
 			} else {
-				pr.Out.Header["X-Forwarded-Proto"] = []string{"http"}
+				pr.Out.Header["X-Forwarded-Proto"] = forwardedHTTP
 			}
 			if id := observe.RequestID(pr.In.Context()); id != "" {
 				pr.Out.Header.Set("X-Request-ID", id)
@@ -305,6 +306,13 @@ func (g *Gateway) proxyFor(timeout time.Duration) *httputil.ReverseProxy {
 	actual, _ := g.proxies.LoadOrStore(timeout, p)
 	return actual.(*httputil.ReverseProxy)
 }
+
+// The X-Forwarded-Proto values, shared read-only by every outbound request
+// instead of allocated for each.
+var (
+	forwardedHTTPS = []string{"https"}
+	forwardedHTTP  = []string{"http"}
+)
 
 // copyBuffers recycles the 32 KiB buffers the proxy copies bodies through;
 // without it every request allocates one.
