@@ -15,7 +15,6 @@ import (
 	"github.com/lattice-platform/lattice/services/auth/app"
 	"github.com/lattice-platform/lattice/services/auth/authsvc"
 	"github.com/lattice-platform/lattice/services/auth/domain"
-	"github.com/lattice-platform/lattice/services/resource/resourcesvc"
 )
 
 // cmdMigrate creates and migrates the databases of the chosen services.
@@ -24,12 +23,13 @@ func cmdMigrate(ctx context.Context, args []string, stderr io.Writer, lookup fun
 	if err != nil {
 		return err
 	}
-	migrations := map[string]func(context.Context) error{
-		"auth":     func(ctx context.Context) error { return authsvc.Migrate(ctx, cfg.Auth.DatabaseURL) },
-		"resource": func(ctx context.Context) error { return resourcesvc.Migrate(ctx, cfg.Resource.DatabaseURL) },
-	}
 	for _, name := range services {
-		if err := migrations[name](ctx); err != nil {
+		t, _ := lookupTarget(name)
+		if t.migrate == nil {
+			fmt.Fprintln(stderr, name+": no store to migrate")
+			continue
+		}
+		if err := t.migrate(ctx, cfg); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 		fmt.Fprintln(stderr, name+": migrated")

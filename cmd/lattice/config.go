@@ -27,11 +27,11 @@ import (
 // Config is everything the binary reads from the environment. README.md's
 // configuration table lists the same variables with the same defaults.
 type Config struct {
-	LogLevel     slog.Level
-	Auth         authsvc.Config
-	AuthHTTP     httpserver.Config
-	Resource     resourcesvc.Config
-	ResourceHTTP httpserver.Config
+	LogLevel slog.Level
+	Auth     authsvc.Config
+	Resource resourcesvc.Config
+	// HTTP holds each target's listeners, by target name.
+	HTTP map[string]httpserver.Config
 	// How services reach auth and authenticate to its introspection
 	// endpoint.
 	AuthURL             string
@@ -45,18 +45,14 @@ type Config struct {
 	// under DataDir.
 	S3 s3blob.Config
 
-	Gateway     gatewaysvc.Config
-	GatewayHTTP httpserver.Config
+	Gateway gatewaysvc.Config
 	// Upstream URLs the gateway proxies to, by service.
 	Upstreams map[string]string
 	RedisURL  string
 
-	Analytics      analyticssvc.Config
-	AnalyticsHTTP  httpserver.Config
-	Search         searchsvc.Config
-	SearchHTTP     httpserver.Config
-	Processing     processingsvc.Config
-	ProcessingHTTP httpserver.Config
+	Analytics  analyticssvc.Config
+	Search     searchsvc.Config
+	Processing processingsvc.Config
 	// Embeddings selects the embedder processing and search share: an
 	// OpenAI-compatible server when BaseURL is set, the built-in lexical
 	// embedder otherwise.
@@ -94,7 +90,6 @@ func loadConfig(env *config.Env) (Config, error) {
 		HashConcurrency: env.Int("AUTH_HASH_CONCURRENCY", 0),
 	}
 	maxBody := int64(env.Int("HTTP_MAX_BODY_BYTES", 1<<20))
-	c.AuthHTTP = httpserver.Config{Addr: env.String("AUTH_ADDR", "127.0.0.1:8081"), MaxBodyBytes: maxBody}
 	c.Resource = resourcesvc.Config{
 		DatabaseURL: env.String("RESOURCE_DATABASE_URL", "root@tcp(127.0.0.1:3306)/lattice_resource"),
 		MaxFileSize: int64(env.Int("RESOURCE_MAX_FILE_BYTES", 25<<20)),
@@ -104,13 +99,12 @@ func loadConfig(env *config.Env) (Config, error) {
 		Endpoint: env.String("S3_ENDPOINT", ""), Region: env.String("S3_REGION", "us-east-1"),
 		Bucket: env.String("S3_BUCKET", "lattice"), AccessKey: env.String("S3_ACCESS_KEY", ""), SecretKey: env.String("S3_SECRET_KEY", ""),
 	}
-	c.ResourceHTTP = httpserver.Config{Addr: env.String("RESOURCE_ADDR", "127.0.0.1:8082"), MaxBodyBytes: maxBody}
-	c.AuthURL = strings.TrimSuffix(env.String("AUTH_URL", "http://127.0.0.1:8081"), "/")
+	c.HTTP, c.Upstreams = listeners(env, maxBody)
+	c.AuthURL = c.Upstreams["auth"]
 	c.ServiceClientID = env.String("LATTICE_SERVICE_CLIENT_ID", "")
 	c.ServiceClientSecret = env.String("LATTICE_SERVICE_CLIENT_SECRET", "")
 	c.NATSURL = env.String("NATS_URL", "")
 	c.RedisURL = env.String("REDIS_URL", "")
-	c.GatewayHTTP = httpserver.Config{Addr: env.String("GATEWAY_ADDR", "127.0.0.1:8080"), MaxBodyBytes: maxBody}
 	c.Gateway = gatewaysvc.Config{
 		RoutesFile:  env.String("GATEWAY_ROUTES_FILE", ""),
 		MaxInFlight: env.Int("GATEWAY_MAX_INFLIGHT", 1024),
@@ -119,17 +113,9 @@ func loadConfig(env *config.Env) (Config, error) {
 	if origins := env.String("GATEWAY_CORS_ORIGINS", ""); origins != "" {
 		c.Gateway.CORSOrigins = strings.Split(origins, ",")
 	}
-	c.Upstreams = map[string]string{
-		"auth":       c.AuthURL,
-		"resource":   strings.TrimSuffix(env.String("RESOURCE_URL", "http://127.0.0.1:8082"), "/"),
-		"search":     strings.TrimSuffix(env.String("SEARCH_URL", "http://127.0.0.1:8083"), "/"),
-		"processing": strings.TrimSuffix(env.String("PROCESSING_URL", "http://127.0.0.1:8084"), "/"),
-		"analytics":  strings.TrimSuffix(env.String("ANALYTICS_URL", "http://127.0.0.1:8085"), "/"),
-	}
 	if legacy := env.String("LEGACY_BASE_URL", ""); legacy != "" {
 		c.Upstreams["legacy"] = strings.TrimSuffix(legacy, "/")
 	}
-	c.AnalyticsHTTP = httpserver.Config{Addr: env.String("ANALYTICS_ADDR", "127.0.0.1:8085"), MaxBodyBytes: maxBody}
 	c.Analytics = analyticssvc.Config{
 		DatabaseURL:     env.String("ANALYTICS_DATABASE_URL", defaultPostgres+"lattice_analytics?sslmode=disable"),
 		ClickHouseURL:   env.String("ANALYTICS_CLICKHOUSE_URL", ""),
@@ -138,7 +124,6 @@ func loadConfig(env *config.Env) (Config, error) {
 		CheckpointEvery: env.Duration("ANALYTICS_CHECKPOINT_EVERY", time.Minute),
 		ResourceURL:     c.Upstreams["resource"],
 	}
-	c.SearchHTTP = httpserver.Config{Addr: env.String("SEARCH_ADDR", "127.0.0.1:8083"), MaxBodyBytes: maxBody}
 	c.Search = searchsvc.Config{
 		DatabaseURL: env.String("SEARCH_DATABASE_URL", "root@tcp(127.0.0.1:3306)/lattice_search"),
 		Consumer:    env.String("SEARCH_CONSUMER", "search-indexer"),
@@ -148,7 +133,6 @@ func loadConfig(env *config.Env) (Config, error) {
 			HNSW:         vecindex.HNSWConfig{EfSearch: env.Int("SEARCH_HNSW_EF", 128)},
 		},
 	}
-	c.ProcessingHTTP = httpserver.Config{Addr: env.String("PROCESSING_ADDR", "127.0.0.1:8084"), MaxBodyBytes: maxBody}
 	c.Processing = processingsvc.Config{
 		Concurrency: env.Int("PROCESSING_CONCURRENCY", 4),
 		AckWait:     env.Duration("PROCESSING_ACK_WAIT", 30*time.Second),
@@ -182,36 +166,32 @@ func loadConfig(env *config.Env) (Config, error) {
 	default:
 		env.Invalid("ANALYTICS_AUDIT_CHECKPOINT_SINK", fmt.Errorf("%q: want jetstream or s3", sink))
 	}
-	for name, h := range map[string]*httpserver.Config{"AUTH": &c.AuthHTTP, "RESOURCE": &c.ResourceHTTP, "SEARCH": &c.SearchHTTP,
-		"PROCESSING": &c.ProcessingHTTP, "ANALYTICS": &c.AnalyticsHTTP, "GATEWAY": &c.GatewayHTTP} {
-		h.AdminAddr = adminAddr(env, name)
-	}
-	services := proxies(env, "TRUSTED_PROXIES", clientaddr.Loopback)
-	for _, h := range c.serviceListeners() {
-		h.TrustedProxies = services
-	}
-	c.GatewayHTTP.TrustedProxies = proxies(env, "GATEWAY_TRUSTED_PROXIES", "none")
 	return c, env.Err()
 }
 
-// adminPorts are the default internal (metrics) ports: the public port's
-// last digit after 908x.
-var adminPorts = map[string]string{"GATEWAY": "9080", "AUTH": "9081", "RESOURCE": "9082", "SEARCH": "9083",
-	"PROCESSING": "9084", "ANALYTICS": "9085"}
-
-// adminAddr reads <SERVICE>_ADMIN_ADDR; "off" serves no admin listener.
-func adminAddr(env *config.Env, service string) string {
-	addr := env.String(service+"_ADMIN_ADDR", "127.0.0.1:"+adminPorts[service])
-	if addr == "off" {
-		return ""
+// listeners reads every target's listeners (<NAME>_ADDR, <NAME>_ADMIN_ADDR,
+// the trusted proxies) and the URLs the gateway reaches the others at
+// (<NAME>_URL), with defaults from the registry's ports.
+func listeners(env *config.Env, maxBody int64) (map[string]httpserver.Config, map[string]string) {
+	services := proxies(env, "TRUSTED_PROXIES", clientaddr.Loopback)
+	gateway := proxies(env, "GATEWAY_TRUSTED_PROXIES", "none")
+	http, upstreams := map[string]httpserver.Config{}, map[string]string{}
+	for _, t := range registry {
+		upper := strings.ToUpper(t.name)
+		h := httpserver.Config{Addr: env.String(upper+"_ADDR", fmt.Sprintf("127.0.0.1:%d", t.port)),
+			AdminAddr: env.String(upper+"_ADMIN_ADDR", fmt.Sprintf("127.0.0.1:%d", t.port+1000)), MaxBodyBytes: maxBody,
+			TrustedProxies: services}
+		if h.AdminAddr == "off" {
+			h.AdminAddr = ""
+		}
+		if t.name == "gateway" {
+			h.TrustedProxies = gateway
+		} else {
+			upstreams[t.name] = strings.TrimSuffix(env.String(upper+"_URL", fmt.Sprintf("http://127.0.0.1:%d", t.port)), "/")
+		}
+		http[t.name] = h
 	}
-	return addr
-}
-
-// serviceListeners are the listeners of every service but the gateway:
-// the ones whose clients arrive through the gateway.
-func (c *Config) serviceListeners() []*httpserver.Config {
-	return []*httpserver.Config{&c.AuthHTTP, &c.ResourceHTTP, &c.SearchHTTP, &c.ProcessingHTTP, &c.AnalyticsHTTP}
+	return http, upstreams
 }
 
 // proxies reads a list of trusted proxies.
@@ -233,7 +213,10 @@ func (c *Config) trustNoProxyUnlessSet(services []string, lookup func(string) (s
 	if v, ok := lookup("TRUSTED_PROXIES"); ok && v != "" {
 		return
 	}
-	for _, h := range c.serviceListeners() {
-		h.TrustedProxies = nil
+	for name, h := range c.HTTP {
+		if name != "gateway" {
+			h.TrustedProxies = nil
+			c.HTTP[name] = h
+		}
 	}
 }

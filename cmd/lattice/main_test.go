@@ -52,7 +52,8 @@ func TestBadConfigurationIsReportedAllAtOnce(t *testing.T) {
 func TestServeOnPortZero(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
-	env := envMap(map[string]string{"AUTH_DATABASE_URL": testinfra.Postgres(t), "AUTH_ADDR": "127.0.0.1:0", "AUTH_ADMIN_ADDR": "127.0.0.1:0"})
+	env := envMap(map[string]string{"AUTH_DATABASE_URL": testinfra.Postgres(t), "AUTH_ADDR": "127.0.0.1:0", "AUTH_ADMIN_ADDR": "127.0.0.1:0",
+		"LATTICE_DATA_DIR": t.TempDir()})
 	addrs := make(chan map[string]net.Addr, 1)
 	done := make(chan error, 1)
 	go func() {

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -27,47 +26,11 @@ import (
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 	"github.com/lattice-platform/lattice/pkg/platform/observe"
 	"github.com/lattice-platform/lattice/pkg/ports"
-	"github.com/lattice-platform/lattice/services/analytics/analyticssvc"
-	authapp "github.com/lattice-platform/lattice/services/auth/app"
-	"github.com/lattice-platform/lattice/services/auth/authsvc"
-	"github.com/lattice-platform/lattice/services/gateway/gatewaysvc"
-	"github.com/lattice-platform/lattice/services/processing/processingsvc"
-	"github.com/lattice-platform/lattice/services/resource/resourcesvc"
-	"github.com/lattice-platform/lattice/services/search/searchsvc"
 	"github.com/nats-io/nats.go/jetstream"
 	goredis "github.com/redis/go-redis/v9"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 )
-
-// targets lists every service the design names; built says which exist.
-var (
-	// targets lists every service in start order: a service starts after
-	// those it calls (the gateway last).
-	targets = []string{"auth", "resource", "search", "processing", "analytics", "gateway"}
-	built   = map[string]bool{"auth": true, "resource": true, "search": true, "processing": true, "analytics": true, "gateway": true}
-)
-
-// parseTarget turns --target into the services to run, refusing unbuilt
-// ones with a clear message.
-func parseTarget(target string) ([]string, error) {
-	if target == "all" {
-		var out []string
-		for _, t := range targets {
-			if built[t] {
-				out = append(out, t)
-			}
-		}
-		return out, nil
-	}
-	if !slices.Contains(targets, target) {
-		return nil, fmt.Errorf("unknown target %q (want all or one of %s)", target, strings.Join(targets, ", "))
-	}
-	if !built[target] {
-		return nil, fmt.Errorf("target %q is not built yet; see README.md, \"What is not built yet\"", target)
-	}
-	return []string{target}, nil
-}
 
 // targetFlags is the flag set of a command that acts on --target services.
 type targetFlags struct {
@@ -78,7 +41,7 @@ type targetFlags struct {
 func newTargetFlags(name string, stderr io.Writer) targetFlags {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	return targetFlags{FlagSet: fs, target: fs.String("target", "all", "all, or one of "+strings.Join(targets, ", "))}
+	return targetFlags{FlagSet: fs, target: fs.String("target", "all", "all, or one of "+strings.Join(targetNames(), ", "))}
 }
 
 // parse reads the flags and then the configuration, so that a bad target
@@ -109,7 +72,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		return err
 	}
 	if *authAddr != "" {
-		cfg.AuthHTTP.Addr = *authAddr
+		auth := cfg.HTTP["auth"]
+		auth.Addr = *authAddr
+		cfg.HTTP["auth"] = auth
 	}
 	log := observe.NewLogger(stdout, cfg.LogLevel, "")
 	slog.SetDefault(log)
@@ -194,172 +159,22 @@ type builtService struct {
 	close   func()
 }
 
-// buildServices wires the chosen services in dependency order (auth first).
-// It returns what it built so far even on error, so the caller can close it.
+// buildServices wires the chosen targets in registry order (a target after
+// those it calls). It returns what it built so far even on error, so the
+// caller can close it.
 func buildServices(ctx context.Context, services []string, cfg Config, log *slog.Logger) ([]builtService, error) {
+	p := &platform{ctx: ctx, cfg: cfg, log: log, services: services}
 	var built []builtService
-	var auth *authsvc.Service
-	// One event-bus connection for the process, opened on first need.
-	var shared *eventBus
-	bus := func() (*eventBus, error) {
-		if shared != nil {
-			return shared, nil
-		}
-		b, closeBus, err := openBus(ctx, cfg, log)
-		if err != nil {
-			return nil, err
-		}
-		shared = b
-		built = append(built, builtService{name: "bus", close: closeBus})
-		return b, nil
-	}
-	// The service client is provisioned once, when auth runs here.
-	var clientID, clientSecret string
-	credentials := func() (string, string, error) {
-		if clientID != "" {
-			return clientID, clientSecret, nil
-		}
-		clientID, clientSecret = cfg.ServiceClientID, cfg.ServiceClientSecret
-		if clientID == "" && auth != nil {
-			secret, err := auth.App.ProvisionServiceClient(ctx)
-			if err != nil {
-				return "", "", fmt.Errorf("provision the service client: %w", err)
-			}
-			clientID, clientSecret = authapp.ServiceClientID, secret
-		}
-		return clientID, clientSecret, nil
-	}
-	// One verifier for every service in the process: one JWKS cache.
-	var sharedVerifier *tokenverify.Verifier
-	verifier := func(log *slog.Logger) (*tokenverify.Verifier, error) {
-		if sharedVerifier != nil {
-			return sharedVerifier, nil
-		}
-		id, secret, err := credentials()
-		if err != nil {
-			return nil, err
-		}
-		sharedVerifier = serviceVerifier(cfg, id, secret, log)
-		return sharedVerifier, nil
-	}
-	// Every service talks to the bus; all but auth verify tokens.
-	verifierAndBus := func(log *slog.Logger) (*tokenverify.Verifier, *eventBus, error) {
-		v, err := verifier(log)
-		if err != nil {
-			return nil, nil, err
-		}
-		b, err := bus()
-		return v, b, err
-	}
 	for _, name := range services {
+		t, _ := lookupTarget(name)
 		svcLog := log.With("service", name)
-		switch name {
-		case "auth":
-			b, err := bus()
-			if err != nil {
-				return built, err
-			}
-			ac := cfg.Auth
-			ac.Publisher = b.publisher // audit events, through the outbox
-			svc, err := authsvc.New(ctx, ac, svcLog)
-			if err != nil {
-				return built, fmt.Errorf("auth: %w", err)
-			}
-			auth = svc
-			built = append(built, builtService{name: name, http: svc.HTTP, httpCfg: cfg.AuthHTTP, log: svcLog, run: svc.Run, close: svc.Close})
-		case "resource":
-			v, b, err := verifierAndBus(svcLog)
-			if err != nil {
-				return built, err
-			}
-			rc := cfg.Resource
-			rc.Verifier, rc.Publisher, rc.Subscriber = v, b.publisher, b.subscriber
-			if rc.Blobs, err = blobStore(ctx, cfg); err != nil {
-				return built, fmt.Errorf("resource: %w", err)
-			}
-			svc, err := resourcesvc.New(ctx, rc, svcLog)
-			if err != nil {
-				return built, fmt.Errorf("resource: %w", err)
-			}
-			built = append(built, builtService{name: name, http: svc.HTTP, httpCfg: cfg.ResourceHTTP, log: svcLog, run: svc.Run, close: svc.Close})
-		case "gateway":
-			v, b, err := verifierAndBus(svcLog)
-			if err != nil {
-				return built, err
-			}
-			gc := cfg.Gateway
-			gc.Verifier, gc.Upstreams, gc.Usage = v, gatewayUpstreams(cfg, services), b.publisher
-			if gc.Limiter, err = rateLimiter(cfg); err != nil {
-				return built, err
-			}
-			svc, err := gatewaysvc.New(gc, svcLog)
-			if err != nil {
-				return built, fmt.Errorf("gateway: %w", err)
-			}
-			built = append(built, builtService{name: name, http: svc.HTTP, httpCfg: cfg.GatewayHTTP, log: svcLog, run: svc.Run, close: func() {}})
-		case "search":
-			v, b, err := verifierAndBus(svcLog)
-			if err != nil {
-				return built, err
-			}
-			sc := cfg.Search
-			sc.Verifier, sc.JetStream, sc.Subscriber = v, b.js, b.subscriber
-			sc.IndexDir = filepath.Join(cfg.DataDir, sc.Consumer)
-			if sc.Embedder, err = embedder(cfg); err != nil {
-				return built, err
-			}
-			svc, err := searchsvc.New(ctx, sc, svcLog)
-			if err != nil {
-				return built, fmt.Errorf("search: %w", err)
-			}
-			built = append(built, builtService{name: name, http: svc.HTTP, httpCfg: cfg.SearchHTTP, log: svcLog, run: svc.Run, close: svc.Close})
-		case "analytics":
-			ac := cfg.Analytics
-			if ac.SigningKeySeed == nil {
-				if !slices.Contains(services, "gateway") {
-					return built, errors.New("analytics: ANALYTICS_AUDIT_SIGNING_KEY or ANALYTICS_AUDIT_SIGNING_KEY_FILE is required: " +
-						"the key that signs audit checkpoints must not live in the database it protects")
-				}
-				seed, err := localAuditKey(cfg.DataDir, svcLog)
-				if err != nil {
-					return built, fmt.Errorf("analytics: %w", err)
-				}
-				ac.SigningKeySeed = seed
-			}
-			v, b, err := verifierAndBus(svcLog)
-			if err != nil {
-				return built, err
-			}
-			ac.Verifier, ac.JetStream = v, b.js
-			svc, err := analyticssvc.New(ctx, ac, svcLog)
-			if err != nil {
-				return built, fmt.Errorf("analytics: %w", err)
-			}
-			built = append(built, builtService{name: name, http: svc.HTTP, httpCfg: cfg.AnalyticsHTTP, log: svcLog, run: svc.Run, close: svc.Close})
-		case "processing":
-			v, b, err := verifierAndBus(svcLog)
-			if err != nil {
-				return built, err
-			}
-			id, secret, err := credentials()
-			if err != nil {
-				return built, err
-			}
-			if id == "" {
-				return built, errors.New("processing: set LATTICE_SERVICE_CLIENT_ID and LATTICE_SERVICE_CLIENT_SECRET (a client allowed resources:admin) so it can read resources")
-			}
-			pc := cfg.Processing
-			pc.JetStream, pc.Publisher, pc.Subscriber, pc.Verifier = b.js, b.publisher, b.subscriber, v
-			pc.ServiceHTTP = serviceClient(ctx, cfg, id, secret)
-			if pc.Embedder, err = embedder(cfg); err != nil {
-				return built, err
-			}
-			svc, err := processingsvc.New(ctx, pc, svcLog)
-			if err != nil {
-				return built, fmt.Errorf("processing: %w", err)
-			}
-			built = append(built, builtService{name: name, http: svc.HTTP, httpCfg: cfg.ProcessingHTTP, log: svcLog, run: svc.Run, close: svc.Close})
+		b, err := t.build(p, svcLog)
+		built = append(built, p.takeClosers()...)
+		if err != nil {
+			return built, fmt.Errorf("%s: %w", name, err)
 		}
+		b.name, b.log, b.httpCfg = name, svcLog, cfg.HTTP[name]
+		built = append(built, b)
 	}
 	return built, nil
 }

@@ -71,6 +71,17 @@ type Service struct {
 	log   *slog.Logger
 }
 
+// Migrate creates the store (ClickHouse when configured, else the
+// PostgreSQL database) if needed and applies pending migrations.
+func Migrate(ctx context.Context, cfg Config) error {
+	st, err := openStores(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	st.close()
+	return nil
+}
+
 // New connects, migrates and builds the service.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	if cfg.RawRetention == 0 {

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/lattice-platform/lattice/pkg/testinfra"
+)
+
+// targetEnv is a whole platform's environment on fresh databases, every
+// listener on port 0 and state in a temporary directory.
+func targetEnv(t *testing.T) map[string]string {
+	t.Helper()
+	seed := make([]byte, 32)
+	_, _ = rand.Read(seed)
+	env := map[string]string{
+		"AUTH_DATABASE_URL": testinfra.Postgres(t), "ANALYTICS_DATABASE_URL": testinfra.Postgres(t),
+		"RESOURCE_DATABASE_URL": testinfra.MySQL(t), "SEARCH_DATABASE_URL": testinfra.MySQL(t),
+		"LATTICE_DATA_DIR": t.TempDir(), "ANALYTICS_AUDIT_SIGNING_KEY": base64.StdEncoding.EncodeToString(seed),
+		"LATTICE_SERVICE_CLIENT_ID": "a-client", "LATTICE_SERVICE_CLIENT_SECRET": "its-secret", "LOG_LEVEL": "warn",
+	}
+	for _, name := range targetNames() {
+		upper := strings.ToUpper(name)
+		env[upper+"_ADDR"], env[upper+"_ADMIN_ADDR"] = "127.0.0.1:0", "127.0.0.1:0"
+	}
+	return env
+}
+
+// TestMigrateEveryTarget runs `lattice migrate` for each target of the
+// registry and for all, twice (migrations are idempotent): none panics,
+// each says what it did.
+func TestMigrateEveryTarget(t *testing.T) {
+	t.Parallel()
+	for _, target := range append(targetNames(), "all") {
+		t.Run(target, func(t *testing.T) {
+			t.Parallel()
+			env := targetEnv(t)
+			for range 2 {
+				var errb strings.Builder
+				require.NoError(t, cmdMigrate(context.Background(), []string{"--target=" + target}, &errb, envMap(env)))
+				for _, name := range targetNamesOf(target) {
+					require.Regexp(t, "(?m)^"+name+": (migrated|no store to migrate)$", errb.String())
+				}
+			}
+		})
+	}
+}
+
+func targetNamesOf(target string) []string {
+	if target == "all" {
+		return targetNames()
+	}
+	return []string{target}
+}
+
+// TestServeEveryTarget starts `lattice serve` for each target and for all
+// on real databases, checks every public listener answers /healthz and
+// every internal one /metrics, and stops it.
+func TestServeEveryTarget(t *testing.T) {
+	t.Parallel()
+	for _, target := range append(targetNames(), "all") {
+		t.Run(target, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			want := targetNamesOf(target)
+			var mu sync.Mutex
+			addrs := map[string]net.Addr{}
+			ready := make(chan struct{})
+			done := make(chan error, 1)
+			go func() {
+				done <- cmdServe(ctx, []string{"--target=" + target}, io.Discard, io.Discard, envMap(targetEnv(t)), func(name string, a net.Addr) {
+					mu.Lock()
+					defer mu.Unlock()
+					if addrs[name] = a; len(addrs) == 2*len(want) {
+						close(ready)
+					}
+				})
+			}()
+			select {
+			case <-ready:
+			case err := <-done:
+				t.Fatalf("serve --target=%s stopped: %v", target, err)
+			case <-time.After(90 * time.Second):
+				t.Fatalf("serve --target=%s did not start", target)
+			}
+			for _, name := range want {
+				for path, listener := range map[string]string{"/healthz": name, "/metrics": name + "-admin"} {
+					resp, err := http.Get("http://" + addrs[listener].String() + path)
+					require.NoError(t, err)
+					resp.Body.Close()
+					require.Equal(t, http.StatusOK, resp.StatusCode, "%s %s", listener, path)
+				}
+			}
+			cancel()
+			require.NoError(t, <-done)
+		})
+	}
+}
+
+// TestRegistryIsComplete: every target has a name, a port and a build
+// step, names are unique, and a target comes after those it needs, so
+// --target=all starts them first.
+func TestRegistryIsComplete(t *testing.T) {
+	t.Parallel()
+	seen := map[string]bool{}
+	ports := map[int]bool{}
+	for _, tg := range registry {
+		require.NotEmpty(t, tg.name)
+		require.False(t, seen[tg.name], "%s is listed twice", tg.name)
+		require.NotZero(t, tg.port, tg.name)
+		require.False(t, ports[tg.port], "%s reuses port %d", tg.name, tg.port)
+		require.NotNil(t, tg.build, "%s cannot be served", tg.name)
+		for _, need := range tg.needs {
+			require.True(t, seen[need], "%s needs %s, which must come before it", tg.name, need)
+		}
+		seen[tg.name], ports[tg.port] = true, true
+	}
+}
