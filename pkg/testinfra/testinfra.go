@@ -26,13 +26,22 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/lattice-platform/lattice/pkg/testinfra/leakcheck"
 )
 
-// Run is for TestMain: it runs the package's tests and then stops any
-// containers they started.
+// Run is for TestMain: it runs the package's tests, stops any containers
+// they started, and then fails the run if a goroutine the tests started is
+// still running (leakcheck).
 func Run(m *testing.M) {
 	code := m.Run()
 	stopContainers()
+	if code == 0 {
+		if err := leakcheck.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "testinfra: goroutines leaked:", err)
+			code = 1
+		}
+	}
 	os.Exit(code)
 }
 

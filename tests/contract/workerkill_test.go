@@ -8,8 +8,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -20,35 +18,11 @@ import (
 	"github.com/lattice-platform/lattice/pkg/adapters/hashembed"
 	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
 	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/pkg/testinfra"
 	"github.com/lattice-platform/lattice/services/processing/domain"
 	"github.com/lattice-platform/lattice/services/resource/oapi"
 	searchdomain "github.com/lattice-platform/lattice/services/search/domain"
 )
-
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// latticeBinary builds cmd/lattice once per test run.
-func latticeBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "lattice-contract-bin")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "lattice")
-		out, err := exec.Command("go", "build", "-o", binPath, "../../cmd/lattice").CombinedOutput()
-		if err != nil {
-			buildErr = &exec.ExitError{Stderr: out}
-		}
-	})
-	require.NoError(t, buildErr)
-	return binPath
-}
 
 // blockingEmbedder is an OpenAI-compatible /v1/embeddings server whose
 // first request hangs until its client goes away; later ones answer with
@@ -92,7 +66,7 @@ func (b *blockingEmbedder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func TestAWorkerKilledMidJobLosesNothing(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	bin := latticeBinary(t)
+	bin := testinfra.LatticeBinary(t)
 	p := startPipeline(t, pipelineOption{noProcessing: true})
 	client, err := p.auth.svc.App.RegisterClient(ctx, clientInput("processing-worker", "resources:admin"))
 	require.NoError(t, err)

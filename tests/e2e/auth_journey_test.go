@@ -1,5 +1,5 @@
 // Package e2e drives whole user journeys against the real lattice binary,
-// built once per run and started as a separate process on free loopback
+// built once per run (without the race detector) and started as a separate process on free loopback
 // ports; every request goes through the gateway.
 package e2e_test
 
@@ -15,7 +15,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -27,24 +26,9 @@ import (
 	"github.com/lattice-platform/lattice/pkg/testinfra"
 )
 
-var binary string
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "lattice-e2e")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
-	}
-	binary = filepath.Join(dir, "lattice")
-	build := exec.Command("go", "build", "-o", binary, "../../cmd/lattice")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build lattice:", err)
-		os.Exit(2)
-	}
-	defer os.RemoveAll(dir)
-	testinfra.Run(m)
-}
+// TestMain stops the containers and removes the lattice binary the tests
+// built (testinfra.LatticeBinary, once per run) when they are done.
+func TestMain(m *testing.M) { testinfra.Run(m) }
 
 // freePort returns a loopback port that was free a moment ago.
 func freePort(t *testing.T) string {
@@ -58,7 +42,7 @@ func freePort(t *testing.T) string {
 // lattice runs a one-shot command and returns its standard output.
 func lattice(t *testing.T, env []string, stdin string, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
+	cmd := exec.Command(testinfra.LatticeBinary(t), args...)
 	cmd.Env = env
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
@@ -93,7 +77,7 @@ func serve(t *testing.T, dbEnv []string) (*exec.Cmd, string) {
 // start runs the binary and waits for readiness or an early exit.
 func start(t *testing.T, env []string) (*exec.Cmd, error) {
 	t.Helper()
-	cmd := exec.Command(binary, "serve", "--target=all")
+	cmd := exec.Command(testinfra.LatticeBinary(t), "serve", "--target=all")
 	cmd.Env = env
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)

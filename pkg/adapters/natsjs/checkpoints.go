@@ -74,8 +74,8 @@ func (s *CheckpointSink) Exported(ctx context.Context, from, to int64) ([]domain
 	if err != nil {
 		return nil, unavailable(err)
 	}
-	last := info.State.LastSeq
-	if info.State.Msgs == 0 {
+	last, remaining := info.State.LastSeq, int(info.State.Msgs)
+	if remaining == 0 {
 		return nil, nil
 	}
 	cons, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
@@ -84,13 +84,16 @@ func (s *CheckpointSink) Exported(ctx context.Context, from, to int64) ([]domain
 	}
 	var out []domain.Checkpoint
 	for {
-		batch, err := cons.Fetch(500, jetstream.FetchMaxWait(time.Second))
+		// Ask for exactly what is left (at most 500), so each fetch ends
+		// when its messages arrive rather than lingering until its wait.
+		batch, err := cons.Fetch(min(remaining, 500), jetstream.FetchMaxWait(5*time.Second))
 		if err != nil {
 			return nil, unavailable(err)
 		}
 		n := 0
 		for msg := range batch.Messages() {
 			n++
+			remaining--
 			meta, err := msg.Metadata()
 			if err != nil {
 				return nil, unavailable(err)

@@ -1,0 +1,45 @@
+// Package leakcheck fails a test binary that leaves goroutines running
+// (go.uber.org/goleak), ignoring the few that libraries keep for the life
+// of the process. It imports nothing heavier than goleak, so packages
+// without test infrastructure use it directly.
+package leakcheck
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+// ignored are goroutines that live as long as the process by the library's
+// design, whatever the test does.
+var ignored = []goleak.Option{
+	// hashicorp/golang-lru's expirable LRU starts a janitor per cache and
+	// offers no way to stop it (tokenverify's caches).
+	goleak.IgnoreAnyFunction("github.com/hashicorp/golang-lru/v2/expirable.NewLRU[...].func1"),
+	// bleve's shared analysis worker pool, started once per process.
+	goleak.IgnoreAnyFunction("github.com/blevesearch/bleve_index_api.AnalysisWorker"),
+	// OpenTelemetry's and glog-style global flushers.
+	goleak.IgnoreAnyFunction("go.opencensus.io/stats/view.(*worker).start"),
+}
+
+// Find returns the leaked goroutines as an error, or nil; idle keep-alive
+// connections of the default client are closed first.
+func Find(extra ...goleak.Option) error {
+	http.DefaultClient.CloseIdleConnections()
+	return goleak.Find(append(ignored, extra...)...)
+}
+
+// Main is TestMain for a package whose code starts goroutines.
+func Main(m *testing.M) {
+	code := m.Run()
+	if code == 0 {
+		if err := Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goroutines leaked:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
