@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -99,7 +101,7 @@ func loadConfig(env *config.Env) (Config, error) {
 		Endpoint: env.String("S3_ENDPOINT", ""), Region: env.String("S3_REGION", "us-east-1"),
 		Bucket: env.String("S3_BUCKET", "lattice"), AccessKey: env.String("S3_ACCESS_KEY", ""), SecretKey: env.String("S3_SECRET_KEY", ""),
 	}
-	c.HTTP, c.Upstreams = listeners(env, maxBody)
+	c.HTTP, c.Upstreams = readListeners(env, maxBody)
 	c.AuthURL = c.Upstreams["auth"]
 	c.ServiceClientID = env.String("LATTICE_SERVICE_CLIENT_ID", "")
 	c.ServiceClientSecret = env.String("LATTICE_SERVICE_CLIENT_SECRET", "")
@@ -169,10 +171,10 @@ func loadConfig(env *config.Env) (Config, error) {
 	return c, env.Err()
 }
 
-// listeners reads every target's listeners (<NAME>_ADDR, <NAME>_ADMIN_ADDR,
+// readListeners reads every target's listeners (<NAME>_ADDR, <NAME>_ADMIN_ADDR,
 // the trusted proxies) and the URLs the gateway reaches the others at
 // (<NAME>_URL), with defaults from the registry's ports.
-func listeners(env *config.Env, maxBody int64) (map[string]httpserver.Config, map[string]string) {
+func readListeners(env *config.Env, maxBody int64) (map[string]httpserver.Config, map[string]string) {
 	services := proxies(env, "TRUSTED_PROXIES", clientaddr.Loopback)
 	gateway := proxies(env, "GATEWAY_TRUSTED_PROXIES", "none")
 	http, upstreams := map[string]httpserver.Config{}, map[string]string{}
@@ -192,6 +194,37 @@ func listeners(env *config.Env, maxBody int64) (map[string]httpserver.Config, ma
 		http[t.name] = h
 	}
 	return http, upstreams
+}
+
+// wireBoundAddresses points the targets of one process at each other's
+// bound listeners (which port 0 makes known only once bound), unless a
+// <NAME>_URL says otherwise; and, when the gateway runs here and
+// AUTH_ISSUER is unset, makes the gateway's address the public URL.
+func (c *Config) wireBoundAddresses(services []string, bound map[string]boundListeners, lookup func(string) (string, bool)) {
+	if len(services) < 2 {
+		return // a lone target reaches the others where configured
+	}
+	url := func(name string) string {
+		addr := bound[name].public.Addr().(*net.TCPAddr)
+		host := addr.IP.String()
+		if addr.IP.IsUnspecified() {
+			host = "127.0.0.1"
+		}
+		return "http://" + net.JoinHostPort(host, strconv.Itoa(addr.Port))
+	}
+	for _, name := range services {
+		if name == "gateway" {
+			if v, ok := lookup("AUTH_ISSUER"); !ok || v == "" {
+				c.Auth.Issuer = url(name)
+			}
+			continue
+		}
+		if v, ok := lookup(strings.ToUpper(name) + "_URL"); !ok || v == "" {
+			c.Upstreams[name] = url(name)
+		}
+	}
+	c.AuthURL = c.Upstreams["auth"]
+	c.Analytics.ResourceURL, c.Processing.ResourceURL = c.Upstreams["resource"], c.Upstreams["resource"]
 }
 
 // proxies reads a list of trusted proxies.

@@ -85,6 +85,19 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	}
 	defer func() { _ = shutdownTracing(context.Background()) }()
 
+	// Bind every listener first: with port 0 the addresses are known only
+	// then, and the targets of one process reach each other through them.
+	bound, err := bindListeners(services, cfg, log)
+	defer func() {
+		for _, l := range bound {
+			l.close()
+		}
+	}()
+	if err != nil {
+		return err
+	}
+	cfg.wireBoundAddresses(services, bound, lookup)
+
 	built, err := buildServices(ctx, services, cfg, log)
 	for _, b := range built {
 		defer b.close()
@@ -111,34 +124,24 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		if b.http.API == nil {
 			continue // infrastructure such as the bus: nothing to serve
 		}
-		srv, err := httpserver.Listen(b.httpCfg, httpserver.Handler(b.httpCfg, b.http), b.log)
-		if err != nil {
-			cancel()
-			wg.Wait()
-			return fmt.Errorf("%s: %w", b.name, err)
+		l := bound[b.name]
+		l.public.Handle(httpserver.Handler(b.httpCfg, b.http))
+		if l.admin != nil {
+			l.admin.Handle(httpserver.AdminHandler(b.http))
+			b.log.Info("serving metrics", "addr", l.admin.Addr().String())
+			serve(b.name+" admin", l.admin)
 		}
-		var admin *httpserver.Server
-		if b.httpCfg.AdminAddr != "" {
-			admin, err = httpserver.Listen(httpserver.Config{Addr: b.httpCfg.AdminAddr}, httpserver.AdminHandler(b.http), b.log)
-			if err != nil {
-				_ = srv.Close()
-				cancel()
-				wg.Wait()
-				return fmt.Errorf("%s admin listener: %w", b.name, err)
-			}
-			b.log.Info("serving metrics", "addr", admin.Addr().String())
-			serve(b.name+" admin", admin)
-		}
-		b.log.Info("serving", "addr", srv.Addr().String())
+		b.log.Info("serving", "addr", l.public.Addr().String())
 		if ready != nil {
-			ready(b.name, srv.Addr())
-			if admin != nil {
-				ready(b.name+"-admin", admin.Addr())
+			ready(b.name, l.public.Addr())
+			if l.admin != nil {
+				ready(b.name+"-admin", l.admin.Addr())
 			}
 		}
 		wg.Add(1)
 		go func() { defer wg.Done(); b.run(ctx) }()
-		serve(b.name, srv)
+		serve(b.name, l.public)
+		delete(bound, b.name) // served: Serve closes it
 	}
 	wg.Wait()
 	close(errs)
@@ -147,6 +150,41 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		all = append(all, err)
 	}
 	return errors.Join(all...)
+}
+
+// boundListeners are one target's bound public and internal (admin) sockets.
+type boundListeners struct {
+	public, admin *httpserver.Server
+}
+
+// close releases sockets that were never served.
+func (l boundListeners) close() {
+	_ = l.public.Close()
+	if l.admin != nil {
+		_ = l.admin.Close()
+	}
+}
+
+// bindListeners binds every target's listeners. On error it returns what it
+// bound so far, for the caller to close.
+func bindListeners(services []string, cfg Config, log *slog.Logger) (map[string]boundListeners, error) {
+	bound := map[string]boundListeners{}
+	for _, name := range services {
+		h := cfg.HTTP[name]
+		pub, err := httpserver.Bind(h, log)
+		if err != nil {
+			return bound, fmt.Errorf("%s: %w", name, err)
+		}
+		l := boundListeners{public: pub}
+		if h.AdminAddr != "" {
+			if l.admin, err = httpserver.Bind(httpserver.Config{Addr: h.AdminAddr}, log); err != nil {
+				_ = pub.Close()
+				return bound, fmt.Errorf("%s admin listener: %w", name, err)
+			}
+		}
+		bound[name] = l
+	}
+	return bound, nil
 }
 
 // builtService is one wired service, ready to listen.

@@ -8,9 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -30,15 +28,6 @@ import (
 // built (testinfra.LatticeBinary, once per run) when they are done.
 func TestMain(m *testing.M) { testinfra.Run(m) }
 
-// freePort returns a loopback port that was free a moment ago.
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // lattice runs a one-shot command and returns its standard output.
 func lattice(t *testing.T, env []string, stdin string, args ...string) string {
 	t.Helper()
@@ -54,29 +43,18 @@ func lattice(t *testing.T, env []string, stdin string, args ...string) string {
 // services are those `lattice serve --target=all` runs.
 var services = []string{"auth", "resource", "search", "processing", "analytics", "gateway"}
 
-// serve starts `lattice serve --target=all` on free loopback ports with
-// the databases in dbEnv, waits until every service logs that it is
-// serving, and returns the process and the gateway's base URL. A port can
-// be taken by someone else between being picked and being bound, so a
-// start that fails to bind is retried on new ports.
+// serve starts `lattice serve --target=all` with every listener on port 0
+// and the databases in dbEnv, waits until every service logs that it is
+// serving, and returns the process and the gateway's base URL (read from
+// its log line; the process wires its services to each other's bound
+// addresses and makes the gateway's its public URL).
 func serve(t *testing.T, dbEnv []string) (*exec.Cmd, string) {
 	t.Helper()
-	for attempt := 1; ; attempt++ {
-		env, base := withPorts(t, dbEnv)
-		cmd, err := start(t, env)
-		if err == nil {
-			return cmd, base
-		}
-		if attempt == 3 {
-			t.Fatal(err)
-		}
-		t.Logf("lattice serve did not start (%v); retrying on other ports", err)
+	env := slices.Clone(dbEnv)
+	for _, s := range services {
+		upper := strings.ToUpper(s)
+		env = append(env, upper+"_ADDR=127.0.0.1:0", upper+"_ADMIN_ADDR=127.0.0.1:0")
 	}
-}
-
-// start runs the binary and waits for readiness or an early exit.
-func start(t *testing.T, env []string) (*exec.Cmd, error) {
-	t.Helper()
 	cmd := exec.Command(testinfra.LatticeBinary(t), "serve", "--target=all")
 	cmd.Env = env
 	stdout, err := cmd.StdoutPipe()
@@ -84,29 +62,35 @@ func start(t *testing.T, env []string) (*exec.Cmd, error) {
 	cmd.Stderr = os.Stderr
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	ready, exited := make(chan struct{}), make(chan struct{})
+	gateway, exited := make(chan string, 1), make(chan struct{})
 	go func() {
 		defer close(exited)
 		sc := bufio.NewScanner(stdout)
-		serving := 0
+		serving, base := 0, ""
 		for sc.Scan() {
 			var rec map[string]any
-			if json.Unmarshal(sc.Bytes(), &rec) == nil && rec["msg"] == "serving" {
-				if serving++; serving == len(services) {
-					close(ready)
-				}
+			if json.Unmarshal(sc.Bytes(), &rec) != nil || rec["msg"] != "serving" {
+				continue
+			}
+			if rec["service"] == "gateway" {
+				base = "http://" + rec["addr"].(string)
+			}
+			if serving++; serving == len(services) {
+				gateway <- base
 			}
 		}
 	}()
 	select {
-	case <-ready:
-		return cmd, nil
+	case base := <-gateway:
+		require.NotEmpty(t, base, "the gateway said where it serves")
+		return cmd, base
 	case <-exited:
 		_ = cmd.Wait()
-		return nil, fmt.Errorf("lattice serve exited before it was ready: %v", cmd.ProcessState)
+		t.Fatalf("lattice serve exited before it was ready: %v", cmd.ProcessState)
 	case <-time.After(60 * time.Second):
-		return nil, fmt.Errorf("lattice serve did not start within 60s")
+		t.Fatal("lattice serve did not start within 60s")
 	}
+	return nil, ""
 }
 
 func call(t *testing.T, method, url, token, contentType, body string) (int, map[string]any) {
@@ -253,27 +237,6 @@ func platformEnv(t *testing.T) []string {
 		"AUTH_DATABASE_URL="+testinfra.Postgres(t), "REDIS_URL=", "LOG_LEVEL=info", "LATTICE_DATA_DIR="+t.TempDir(),
 		"RESOURCE_DATABASE_URL="+testinfra.MySQL(t), "SEARCH_DATABASE_URL="+testinfra.MySQL(t),
 		"ANALYTICS_DATABASE_URL="+testinfra.Postgres(t))
-}
-
-// withPorts adds free loopback ports for every service and returns the
-// gateway's base URL: every call goes through the gateway, the platform's
-// one public door.
-func withPorts(t *testing.T, env []string) ([]string, string) {
-	t.Helper()
-	addr, admin := map[string]string{}, map[string]string{}
-	for _, s := range services {
-		addr[s], admin[s] = freePort(t), freePort(t)
-	}
-	base := "http://" + addr["gateway"]
-	env = slices.Clone(env)
-	for _, s := range services {
-		upper := strings.ToUpper(s)
-		env = append(env, upper+"_ADDR="+addr[s], upper+"_ADMIN_ADDR="+admin[s])
-		if s != "gateway" {
-			env = append(env, upper+"_URL=http://"+addr[s])
-		}
-	}
-	return append(env, "AUTH_ISSUER="+base), base
 }
 
 func sortedScope(s string) string {

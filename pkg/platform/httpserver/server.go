@@ -113,6 +113,18 @@ type Server struct {
 
 // Listen binds cfg.Addr (":0" picks a free port) and prepares to serve h.
 func Listen(cfg Config, h http.Handler, log *slog.Logger) (*Server, error) {
+	s, err := Bind(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	s.Handle(h)
+	return s, nil
+}
+
+// Bind binds cfg.Addr without a handler yet, so a process can learn its
+// addresses (port 0) before it wires what answers on them; Handle sets the
+// handler before Serve.
+func Bind(cfg Config, log *slog.Logger) (*Server, error) {
 	cfg = cfg.withDefaults()
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -122,7 +134,6 @@ func Listen(cfg Config, h http.Handler, log *slog.Logger) (*Server, error) {
 		listener: ln,
 		cfg:      cfg,
 		srv: &http.Server{
-			Handler:           h,
 			ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 			ReadTimeout:       cfg.ReadTimeout,
 			WriteTimeout:      cfg.WriteTimeout,
@@ -132,6 +143,9 @@ func Listen(cfg Config, h http.Handler, log *slog.Logger) (*Server, error) {
 		},
 	}, nil
 }
+
+// Handle sets what the server answers with; call it before Serve.
+func (s *Server) Handle(h http.Handler) { s.srv.Handler = h }
 
 // Close releases a listener that will not be served.
 func (s *Server) Close() error { return s.listener.Close() }
