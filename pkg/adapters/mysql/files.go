@@ -31,7 +31,7 @@ func (rp *ResourceRepository) AddFile(ctx context.Context, f domain.File, check 
 			ID: f.ID, ResourceID: f.ResourceID, Name: f.Name, ContentType: f.ContentType, Size: f.Size,
 			Sha256: f.SHA256, BlobKey: f.BlobKey, CreatedAt: f.CreatedAt,
 		}); err != nil {
-			return translate(err, nil)
+			return translate(err)
 		}
 		return writeEvents(ctx, q, events, f.CreatedAt)
 	})
@@ -40,7 +40,7 @@ func (rp *ResourceRepository) AddFile(ctx context.Context, f domain.File, check 
 func lockResource(ctx context.Context, q *resourcedb.Queries, id string) (domain.Resource, error) {
 	row, err := q.ResourceForUpdate(ctx, id)
 	if err != nil {
-		return domain.Resource{}, translate(err, domain.ErrNotFound)
+		return domain.Resource{}, lookup(err, domain.ErrNotFound)
 	}
 	return fromRow(row)
 }
@@ -49,7 +49,7 @@ func lockResource(ctx context.Context, q *resourcedb.Queries, id string) (domain
 func (rp *ResourceRepository) Files(ctx context.Context, resourceID string) ([]domain.File, error) {
 	rows, err := rp.q.ListFiles(ctx, resourceID)
 	if err != nil {
-		return nil, translate(err, nil)
+		return nil, translate(err)
 	}
 	return mapRows(rows, fileFromRow), nil
 }
@@ -58,7 +58,7 @@ func (rp *ResourceRepository) Files(ctx context.Context, resourceID string) ([]d
 func (rp *ResourceRepository) File(ctx context.Context, resourceID, fileID string) (domain.File, error) {
 	row, err := rp.q.FileByID(ctx, fileKey(resourceID, fileID))
 	if err != nil {
-		return domain.File{}, translate(err, domain.ErrFileNotFound)
+		return domain.File{}, lookup(err, domain.ErrFileNotFound)
 	}
 	return fileFromRow(row), nil
 }
@@ -77,14 +77,14 @@ func (rp *ResourceRepository) DeleteFile(ctx context.Context, resourceID, fileID
 		}
 		row, err := q.FileByID(ctx, fileKey(resourceID, fileID))
 		if err != nil {
-			return translate(err, domain.ErrFileNotFound)
+			return lookup(err, domain.ErrFileNotFound)
 		}
 		events, err := check(parent, fileFromRow(row))
 		if err != nil {
 			return err
 		}
 		if err := q.SoftDeleteFile(ctx, resourcedb.SoftDeleteFileParams{DeletedAt: sql.NullTime{Time: at, Valid: true}, ID: fileID}); err != nil {
-			return translate(err, nil)
+			return translate(err)
 		}
 		return writeEvents(ctx, q, events, at)
 	})
@@ -94,7 +94,7 @@ func (rp *ResourceRepository) DeleteFile(ctx context.Context, resourceID, fileID
 func (rp *ResourceRepository) PurgeableFiles(ctx context.Context, cutoff time.Time, limit int) ([]domain.File, error) {
 	rows, err := rp.q.PurgeableFiles(ctx, resourcedb.PurgeableFilesParams{Before: sql.NullTime{Time: cutoff, Valid: true}, Limit: int32(limit)})
 	if err != nil {
-		return nil, translate(err, nil)
+		return nil, translate(err)
 	}
 	return mapRows(rows, fileFromRow), nil
 }
@@ -104,21 +104,21 @@ func (rp *ResourceRepository) ForgetFiles(ctx context.Context, ids []string) err
 	if len(ids) == 0 {
 		return nil
 	}
-	return translate(rp.q.HardDeleteFiles(ctx, ids), nil)
+	return translate(rp.q.HardDeleteFiles(ctx, ids))
 }
 
 // PurgeResources hard-deletes deleted resources that have no files left.
 func (rp *ResourceRepository) PurgeResources(ctx context.Context, cutoff time.Time, limit int) (int, error) {
 	ids, err := rp.q.PurgeableResources(ctx, resourcedb.PurgeableResourcesParams{DeletedAt: sql.NullTime{Time: cutoff, Valid: true}, Limit: int32(limit)})
 	if err != nil {
-		return 0, translate(err, nil)
+		return 0, translate(err)
 	}
 	for _, id := range ids {
 		err := inTx(ctx, rp.db, func(tx *sql.Tx) error {
 			q := rp.q.WithTx(tx)
 			for _, del := range []func(context.Context, string) error{q.DeleteTags, q.DeleteMetadata, q.HardDeleteVersions, q.HardDeleteResourceRows} {
 				if err := del(ctx, id); err != nil {
-					return translate(err, nil)
+					return translate(err)
 				}
 			}
 			return nil
@@ -141,11 +141,11 @@ func fileFromRow(r resourcedb.ResourceFile) domain.File {
 // RejectFile marks a file rejected.
 func (rp *ResourceRepository) RejectFile(ctx context.Context, resourceID, fileID, reason string) error {
 	if _, err := rp.q.FileByID(ctx, fileKey(resourceID, fileID)); err != nil {
-		return translate(err, domain.ErrFileNotFound)
+		return lookup(err, domain.ErrFileNotFound)
 	}
 	_, err := rp.q.RejectFile(ctx, resourcedb.RejectFileParams{RejectedReason: sql.NullString{String: domain.TruncateReason(reason), Valid: true},
 		ID: fileID, ResourceID: resourceID})
-	return translate(err, nil)
+	return translate(err)
 }
 
 // mapRows maps sqlc rows to domain values.

@@ -29,7 +29,7 @@ func (s *IdempotencyStore) Lookup(ctx context.Context, caller, key string, now t
 		return domain.IdempotencyRecord{}, false, nil
 	}
 	if err != nil {
-		return domain.IdempotencyRecord{}, false, translate(err, nil)
+		return domain.IdempotencyRecord{}, false, translate(err)
 	}
 	return domain.IdempotencyRecord{
 		Caller: row.CallerID, Key: row.IdemKey, RequestHash: row.RequestHash, Status: int(row.Status),
@@ -46,23 +46,23 @@ func saveIdempotency(ctx context.Context, q *resourcedb.Queries, rec domain.Idem
 	case err == nil:
 		return domain.ErrIdempotencyKeyUsed
 	case !errors.Is(err, sql.ErrNoRows):
-		return translate(err, nil)
+		return translate(err)
 	}
 	if err := q.DeleteExpiredIdempotencyRecord(ctx, resourcedb.DeleteExpiredIdempotencyRecordParams{CallerID: rec.Caller, IdemKey: rec.Key, ExpiresAt: rec.CreatedAt}); err != nil {
-		return translate(err, nil)
+		return translate(err)
 	}
 	err = q.InsertIdempotencyRecord(ctx, resourcedb.InsertIdempotencyRecordParams{
 		CallerID: rec.Caller, IdemKey: rec.Key, RequestHash: rec.RequestHash, Status: int32(rec.Status),
 		ResponseBody: rec.Response, ResourceID: rec.ResourceID, CreatedAt: rec.CreatedAt, ExpiresAt: rec.ExpiresAt,
 	})
-	if fault.Of(translate(err, nil), fault.Conflict) {
+	if fault.Of(translate(err), fault.Conflict) {
 		return domain.ErrIdempotencyKeyUsed
 	}
-	return translate(err, nil)
+	return translate(err)
 }
 
 // DeleteExpired removes up to a batch of expired records.
 func (s *IdempotencyStore) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
 	n, err := s.q.DeleteExpiredIdempotency(ctx, now)
-	return n, translate(err, nil)
+	return n, translate(err)
 }

@@ -123,15 +123,25 @@ const (
 	errLockNoWait      = 3572
 )
 
-// translate maps driver errors to the fault taxonomy; notFound is what a
-// missing row means to the caller.
-func translate(err error, notFound error) error {
+// lookup is translate for a query that may find nothing: a missing row is
+// notFound, what it means to the caller.
+func lookup(err, notFound error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return notFound
+	}
+	return translate(err)
+}
+
+// translate maps driver errors to the fault taxonomy. A missing row is an
+// error here too (a statement that must find its row did not); a query
+// that may find nothing goes through lookup instead.
+func translate(err error) error {
 	var me *gomysql.MySQLError
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, sql.ErrNoRows):
-		return notFound
+		return fault.Wrap(fault.Internal, "a row the store expected is missing", err)
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return fault.Wrap(fault.Unavailable, "the database did not answer in time", err)
 	case !errors.As(err, &me):
@@ -154,13 +164,13 @@ func translate(err error, notFound error) error {
 func inTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
-		return translate(err, nil)
+		return translate(err)
 	}
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
-	return translate(tx.Commit(), nil)
+	return translate(tx.Commit())
 }
 
 // inTxRetrying is inTx that retries a transaction the server rolled back
@@ -181,7 +191,7 @@ func inTxRetrying(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error
 		wait := time.Duration(rand.Int64N(int64(min(time.Duration(i)*10*time.Millisecond, 100*time.Millisecond)))) + time.Millisecond
 		select {
 		case <-ctx.Done():
-			return translate(ctx.Err(), nil)
+			return translate(ctx.Err())
 		case <-time.After(wait):
 		}
 	}

@@ -21,7 +21,7 @@ func NewOutboxStore(db *sql.DB) *OutboxStore { return &OutboxStore{q: resourcedb
 func (s *OutboxStore) Pending(ctx context.Context, limit int) ([]ports.OutboxEntry, error) {
 	rows, err := s.q.PendingOutbox(ctx, int32(limit))
 	if err != nil {
-		return nil, translate(err, nil)
+		return nil, translate(err)
 	}
 	out := make([]ports.OutboxEntry, len(rows))
 	for i, r := range rows {
@@ -35,11 +35,11 @@ func (s *OutboxStore) MarkSent(ctx context.Context, seqs []int64, at time.Time) 
 	if len(seqs) == 0 {
 		return nil
 	}
-	return translate(s.q.MarkOutboxSent(ctx, resourcedb.MarkOutboxSentParams{SentAt: sql.NullTime{Time: at, Valid: true}, Seqs: seqs}), nil)
+	return translate(s.q.MarkOutboxSent(ctx, resourcedb.MarkOutboxSentParams{SentAt: sql.NullTime{Time: at, Valid: true}, Seqs: seqs}))
 }
 
 // DeleteSent removes published rows older than before, in batches.
 func (s *OutboxStore) DeleteSent(ctx context.Context, before time.Time) (int64, error) {
 	n, err := s.q.DeleteSentOutbox(ctx, sql.NullTime{Time: before, Valid: true})
-	return n, translate(err, nil)
+	return n, translate(err)
 }

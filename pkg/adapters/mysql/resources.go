@@ -43,7 +43,7 @@ func (rp *ResourceRepository) Create(ctx context.Context, r domain.Resource, eve
 			Metadata: meta, Tags: tags, Visibility: string(r.Visibility), Version: r.Version,
 			CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 		}); err != nil {
-			return translate(err, nil)
+			return translate(err)
 		}
 		return writeState(ctx, q, r, events, false)
 	})
@@ -57,24 +57,24 @@ func writeState(ctx context.Context, q *resourcedb.Queries, r domain.Resource, e
 		return err
 	}
 	if err := q.InsertVersion(ctx, resourcedb.InsertVersionParams{ResourceID: r.ID, Version: r.Version, Snapshot: snap, CreatedAt: r.UpdatedAt}); err != nil {
-		return translate(err, nil)
+		return translate(err)
 	}
 	if replace {
 		if err := q.DeleteTags(ctx, r.ID); err != nil {
-			return translate(err, nil)
+			return translate(err)
 		}
 		if err := q.DeleteMetadata(ctx, r.ID); err != nil {
-			return translate(err, nil)
+			return translate(err)
 		}
 	}
 	for _, t := range r.Tags {
 		if err := q.InsertTag(ctx, resourcedb.InsertTagParams{ResourceID: r.ID, Tag: t}); err != nil {
-			return translate(err, nil)
+			return translate(err)
 		}
 	}
 	for k, v := range r.Metadata {
 		if err := q.InsertMetadata(ctx, resourcedb.InsertMetadataParams{ResourceID: r.ID, MetaKey: k, MetaValue: v}); err != nil {
-			return translate(err, nil)
+			return translate(err)
 		}
 	}
 	return writeEvents(ctx, q, events, r.UpdatedAt)
@@ -83,7 +83,7 @@ func writeState(ctx context.Context, q *resourcedb.Queries, r domain.Resource, e
 func writeEvents(ctx context.Context, q *resourcedb.Queries, events []ports.Event, at time.Time) error {
 	for _, e := range events {
 		if err := q.InsertOutbox(ctx, resourcedb.InsertOutboxParams{EventID: e.ID, Subject: e.Subject, Payload: e.Payload, CreatedAt: at}); err != nil {
-			return translate(err, nil)
+			return translate(err)
 		}
 	}
 	return nil
@@ -93,7 +93,7 @@ func writeEvents(ctx context.Context, q *resourcedb.Queries, events []ports.Even
 func (rp *ResourceRepository) Get(ctx context.Context, id string) (domain.Resource, error) {
 	row, err := rp.q.ResourceByID(ctx, id)
 	if err != nil {
-		return domain.Resource{}, translate(err, domain.ErrNotFound)
+		return domain.Resource{}, lookup(err, domain.ErrNotFound)
 	}
 	return fromRow(row)
 }
@@ -120,7 +120,7 @@ func (rp *ResourceRepository) Update(ctx context.Context, id string, change func
 			Title: next.Title, Body: next.Body, ContentType: next.ContentType, Metadata: meta, Tags: tags,
 			Visibility: string(next.Visibility), Version: next.Version, UpdatedAt: next.UpdatedAt, ID: id,
 		}); err != nil {
-			return translate(err, nil)
+			return translate(err)
 		}
 		updated = next
 		return writeState(ctx, q, next, events, true)
@@ -141,7 +141,7 @@ func (rp *ResourceRepository) Delete(ctx context.Context, id string, at time.Tim
 			return err
 		}
 		if err := q.SoftDeleteResource(ctx, resourcedb.SoftDeleteResourceParams{DeletedAt: sql.NullTime{Time: at, Valid: true}, ID: id}); err != nil {
-			return translate(err, nil)
+			return translate(err)
 		}
 		return writeEvents(ctx, q, events, at)
 	})
@@ -169,7 +169,7 @@ func (rp *ResourceRepository) List(ctx context.Context, lq domain.ListQuery) ([]
 		rows, err = rp.q.ListByCreated(ctx, p)
 	}
 	if err != nil {
-		return nil, translate(err, nil)
+		return nil, translate(err)
 	}
 	out := make([]domain.Resource, 0, len(rows))
 	for _, row := range rows {
@@ -187,7 +187,7 @@ func (rp *ResourceRepository) List(ctx context.Context, lq domain.ListQuery) ([]
 func (rp *ResourceRepository) Versions(ctx context.Context, id string) ([]domain.VersionInfo, error) {
 	rows, err := rp.q.ListVersions(ctx, id)
 	if err != nil {
-		return nil, translate(err, nil)
+		return nil, translate(err)
 	}
 	if len(rows) == 0 {
 		return nil, domain.ErrNotFound
@@ -204,7 +204,7 @@ func (rp *ResourceRepository) Versions(ctx context.Context, id string) ([]domain
 func (rp *ResourceRepository) Version(ctx context.Context, id string, n int64) (domain.Resource, error) {
 	snap, err := rp.q.VersionSnapshot(ctx, resourcedb.VersionSnapshotParams{ResourceID: id, Version: n})
 	if err != nil {
-		return domain.Resource{}, translate(err, domain.ErrVersionNotFound)
+		return domain.Resource{}, lookup(err, domain.ErrVersionNotFound)
 	}
 	var rec snapshot
 	if err := json.Unmarshal(snap, &rec); err != nil {

@@ -33,11 +33,11 @@ var errDocNotFound = fault.New(fault.NotFound, "document not found")
 // none exists, so that every change to a resource is serialised.
 func lockDocument(ctx context.Context, q *searchdb.Queries, tx *sql.Tx, id string) (domain.Document, error) {
 	if _, err := tx.ExecContext(ctx, `INSERT IGNORE INTO search_documents (resource_id, tags, metadata, updated_at) VALUES (?, '[]', '{}', UTC_TIMESTAMP(6))`, id); err != nil {
-		return domain.Document{}, translate(err, nil)
+		return domain.Document{}, translate(err)
 	}
 	row, err := q.LockDocument(ctx, id)
 	if err != nil {
-		return domain.Document{}, translate(err, errDocNotFound)
+		return domain.Document{}, lookup(err, errDocNotFound)
 	}
 	return documentOf(row)
 }
@@ -62,7 +62,8 @@ func (s *SearchStore) PutDocument(ctx context.Context, d domain.Document) (bool,
 		return translate(q.UpsertDocument(ctx, searchdb.UpsertDocumentParams{
 			ResourceID: d.ResourceID, OwnerID: d.OwnerID, Title: d.Title, Visibility: d.Visibility,
 			Tags: tags, Metadata: meta, Version: d.Version, UpdatedAt: d.UpdatedAt.UTC(),
-		}), nil)
+		}))
+
 	})
 	return applied, err
 }
@@ -88,12 +89,12 @@ func (s *SearchStore) DeleteDocument(ctx context.Context, resourceID string, ver
 			ResourceID: resourceID, OwnerID: cur.OwnerID, Title: cur.Title, Visibility: cur.Visibility,
 			Tags: tags, Metadata: meta, Version: max(version, cur.Version), UpdatedAt: cur.UpdatedAt.UTC(), Deleted: true,
 		}); err != nil {
-			return translate(err, nil)
+			return translate(err)
 		}
 		if err := q.DeleteResourceChunks(ctx, resourceID); err != nil {
-			return translate(err, nil)
+			return translate(err)
 		}
-		return translate(q.DeleteSources(ctx, resourceID), nil)
+		return translate(q.DeleteSources(ctx, resourceID))
 	})
 	return applied, err
 }
@@ -111,16 +112,16 @@ func (s *SearchStore) ReplaceChunks(ctx context.Context, set domain.ChunkSet) (b
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 		case err != nil:
-			return translate(err, nil)
+			return translate(err)
 		case src.Deleted || src.Version > set.Version:
 			return nil
 		}
 		if err := q.UpsertSource(ctx, searchdb.UpsertSourceParams{ResourceID: set.ResourceID, FileID: set.FileID,
 			Version: set.Version, Model: set.Model, Dimensions: int32(set.Dimensions)}); err != nil {
-			return translate(err, nil)
+			return translate(err)
 		}
 		if _, err := q.DeleteSourceChunks(ctx, searchdb.DeleteSourceChunksParams{ResourceID: set.ResourceID, FileID: set.FileID}); err != nil {
-			return translate(err, nil)
+			return translate(err)
 		}
 		applied = true
 		return insertChunks(ctx, tx, set)
@@ -150,7 +151,7 @@ func insertChunks(ctx context.Context, tx *sql.Tx, set domain.ChunkSet) error {
 		// A repeated chunk id within a set keeps its first occurrence.
 		b.WriteString(" ON DUPLICATE KEY UPDATE chunk_id = chunk_id")
 		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
-			return translate(err, nil)
+			return translate(err)
 		}
 	}
 	return nil
@@ -169,14 +170,14 @@ func (s *SearchStore) DeleteSource(ctx context.Context, resourceID, fileID strin
 			return nil
 		}
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return translate(err, nil)
+			return translate(err)
 		}
 		applied = true
 		if err := q.UpsertSource(ctx, searchdb.UpsertSourceParams{ResourceID: resourceID, FileID: fileID, Deleted: true}); err != nil {
-			return translate(err, nil)
+			return translate(err)
 		}
 		_, err = q.DeleteSourceChunks(ctx, searchdb.DeleteSourceChunksParams{ResourceID: resourceID, FileID: fileID})
-		return translate(err, nil)
+		return translate(err)
 	})
 	return applied, err
 }
@@ -185,7 +186,7 @@ func (s *SearchStore) DeleteSource(ctx context.Context, resourceID, fileID strin
 func (s *SearchStore) Document(ctx context.Context, resourceID string) (domain.Document, error) {
 	row, err := s.q.GetDocument(ctx, resourceID)
 	if err != nil {
-		return domain.Document{}, translate(err, errDocNotFound)
+		return domain.Document{}, lookup(err, errDocNotFound)
 	}
 	return documentOf(row)
 }
@@ -194,7 +195,7 @@ func (s *SearchStore) Document(ctx context.Context, resourceID string) (domain.D
 func (s *SearchStore) Chunks(ctx context.Context, resourceID string) ([]domain.Chunk, error) {
 	rows, err := s.q.ListChunks(ctx, resourceID)
 	if err != nil {
-		return nil, translate(err, nil)
+		return nil, translate(err)
 	}
 	out := make([]domain.Chunk, 0, len(rows))
 	for _, r := range rows {
@@ -212,7 +213,7 @@ func (s *SearchStore) Chunks(ctx context.Context, resourceID string) ([]domain.C
 func (s *SearchStore) Documents(ctx context.Context, after string, limit int) ([]domain.Document, error) {
 	rows, err := s.q.ListDocuments(ctx, searchdb.ListDocumentsParams{ResourceID: after, Limit: int32(limit)})
 	if err != nil {
-		return nil, translate(err, nil)
+		return nil, translate(err)
 	}
 	out := make([]domain.Document, 0, len(rows))
 	for _, r := range rows {

@@ -35,14 +35,15 @@ func (r *APIKeyRepository) Create(ctx context.Context, k domain.APIKey) error {
 	return translate(queries(ctx, r.q).InsertAPIKey(ctx, authdb.InsertAPIKeyParams{
 		ID: id, UserID: uid, Name: k.Name, Prefix: k.Prefix, KeyHash: k.Hash,
 		Scopes: nonNil(k.Scopes), CreatedAt: k.CreatedAt, ExpiresAt: timePtr(k.ExpiresAt),
-	}), nil)
+	}))
+
 }
 
 // ByHash returns the key with this hash.
 func (r *APIKeyRepository) ByHash(ctx context.Context, hash []byte) (domain.APIKey, error) {
 	row, err := queries(ctx, r.q).APIKeyByHash(ctx, hash)
 	if err != nil {
-		return domain.APIKey{}, translate(err, domain.ErrAPIKeyNotFound)
+		return domain.APIKey{}, lookup(err, domain.ErrAPIKeyNotFound)
 	}
 	return apiKeyFromRow(row), nil
 }
@@ -55,7 +56,7 @@ func (r *APIKeyRepository) ListByUser(ctx context.Context, userID string) ([]dom
 	}
 	rows, err := queries(ctx, r.q).ListAPIKeysByUser(ctx, uid)
 	if err != nil {
-		return nil, translate(err, nil)
+		return nil, translate(err)
 	}
 	out := make([]domain.APIKey, len(rows))
 	for i, row := range rows {
@@ -73,7 +74,7 @@ func (r *APIKeyRepository) Revoke(ctx context.Context, userID, id string, now ti
 	}
 	n, err := queries(ctx, r.q).RevokeAPIKey(ctx, authdb.RevokeAPIKeyParams{ID: kid, UserID: uid, RevokedAt: &now})
 	if err != nil {
-		return translate(err, nil)
+		return translate(err)
 	}
 	if n == 0 {
 		return domain.ErrAPIKeyNotFound
@@ -87,7 +88,7 @@ func (r *APIKeyRepository) Touch(ctx context.Context, id string, now time.Time) 
 	if err != nil {
 		return err
 	}
-	return translate(queries(ctx, r.q).TouchAPIKey(ctx, authdb.TouchAPIKeyParams{ID: kid, LastUsedAt: &now}), nil)
+	return translate(queries(ctx, r.q).TouchAPIKey(ctx, authdb.TouchAPIKeyParams{ID: kid, LastUsedAt: &now}))
 }
 
 func apiKeyFromRow(r authdb.ApiKey) domain.APIKey {

@@ -38,7 +38,7 @@ func head(ctx context.Context, q *analyticsdb.Queries) (domain.AuditEntry, error
 		return domain.AuditEntry{}, nil
 	}
 	if err != nil {
-		return domain.AuditEntry{}, translate(err, nil)
+		return domain.AuditEntry{}, translate(err)
 	}
 	return domain.AuditEntry{Seq: row.Seq, Canonical: row.Canonical, Hash: hashOf(row.Hash)}, nil
 }
@@ -74,7 +74,7 @@ func (l *AuditLog) Append(ctx context.Context, events []domain.AuditEvent) (int,
 		}
 		return nil
 	})
-	return n, last, translate(err, nil)
+	return n, last, translate(err)
 }
 
 // Head is the last entry.
@@ -86,13 +86,13 @@ func (l *AuditLog) Entries(ctx context.Context, from, to int64) (domain.Hash, []
 	if from > 1 {
 		h, err := l.q.AuditHashAt(ctx, from-1)
 		if err != nil {
-			return prev, nil, translate(err, fault.New(fault.NotFound, "the entry before the range is missing"))
+			return prev, nil, lookup(err, fault.New(fault.NotFound, "the entry before the range is missing"))
 		}
 		prev = hashOf(h)
 	}
 	rows, err := l.q.AuditEntries(ctx, analyticsdb.AuditEntriesParams{Seq: from, Seq_2: to})
 	if err != nil {
-		return prev, nil, translate(err, nil)
+		return prev, nil, translate(err)
 	}
 	out := make([]domain.AuditEntry, len(rows))
 	for i, r := range rows {
@@ -104,14 +104,15 @@ func (l *AuditLog) Entries(ctx context.Context, from, to int64) (domain.Hash, []
 // AddCheckpoint stores a checkpoint.
 func (l *AuditLog) AddCheckpoint(ctx context.Context, c domain.Checkpoint) error {
 	return translate(l.q.InsertCheckpoint(ctx, analyticsdb.InsertCheckpointParams{Seq: c.Seq, Hash: c.Hash[:],
-		SignedAt: c.At.UTC(), KeyID: c.KeyID, Signature: c.Signature}), nil)
+		SignedAt: c.At.UTC(), KeyID: c.KeyID, Signature: c.Signature}))
+
 }
 
 // Checkpoints returns the checkpoints in a range.
 func (l *AuditLog) Checkpoints(ctx context.Context, from, to int64) ([]domain.Checkpoint, error) {
 	rows, err := l.q.Checkpoints(ctx, analyticsdb.CheckpointsParams{Seq: from, Seq_2: to})
 	if err != nil {
-		return nil, translate(err, nil)
+		return nil, translate(err)
 	}
 	out := make([]domain.Checkpoint, len(rows))
 	for i, r := range rows {
@@ -132,7 +133,7 @@ func (l *AuditLog) List(ctx context.Context, f ports.AuditFilter, after int64, l
 	rows, err := l.q.ListAudit(ctx, analyticsdb.ListAuditParams{AfterSeq: after, Actor: f.Actor, Action: f.Action, Target: f.Target,
 		Since: f.Since.UTC(), Until: until.UTC(), MaxRows: int32(limit)})
 	if err != nil {
-		return nil, translate(err, nil)
+		return nil, translate(err)
 	}
 	out := make([]domain.AuditRecord, len(rows))
 	for i, r := range rows {
@@ -159,7 +160,7 @@ func hashOf(b []byte) domain.Hash {
 func (l *AuditLog) AuditKeys(ctx context.Context) ([]domain.AuditKey, error) {
 	rows, err := l.q.SigningKeys(ctx)
 	if err != nil {
-		return nil, translate(err, nil)
+		return nil, translate(err)
 	}
 	out := make([]domain.AuditKey, len(rows))
 	for i, r := range rows {
@@ -170,5 +171,5 @@ func (l *AuditLog) AuditKeys(ctx context.Context) ([]domain.AuditKey, error) {
 
 // AddAuditKey stores a checkpoint key.
 func (l *AuditLog) AddAuditKey(ctx context.Context, k domain.AuditKey) error {
-	return translate(l.q.InsertSigningKey(ctx, analyticsdb.InsertSigningKeyParams{KeyID: k.ID, PublicKey: k.Public, PrivateKey: k.Private}), nil)
+	return translate(l.q.InsertSigningKey(ctx, analyticsdb.InsertSigningKeyParams{KeyID: k.ID, PublicKey: k.Public, PrivateKey: k.Private}))
 }

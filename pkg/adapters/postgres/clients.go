@@ -25,14 +25,15 @@ func (r *ClientRepository) Create(ctx context.Context, c domain.Client) error {
 	return translate(queries(ctx, r.q).InsertClient(ctx, authdb.InsertClientParams{
 		ID: c.ID, Name: c.Name, ClientType: string(c.Type), SecretHash: c.SecretHash,
 		RedirectUris: nonNil(c.RedirectURIs), GrantTypes: nonNil(c.GrantTypes), Scopes: nonNil(c.Scopes), CreatedAt: c.CreatedAt,
-	}), nil)
+	}))
+
 }
 
 // ByID returns the client or domain.ErrClientNotFound.
 func (r *ClientRepository) ByID(ctx context.Context, id string) (domain.Client, error) {
 	row, err := queries(ctx, r.q).ClientByID(ctx, id)
 	if err != nil {
-		return domain.Client{}, translate(err, domain.ErrClientNotFound)
+		return domain.Client{}, lookup(err, domain.ErrClientNotFound)
 	}
 	return clientFromRow(row), nil
 }
@@ -41,7 +42,7 @@ func (r *ClientRepository) ByID(ctx context.Context, id string) (domain.Client, 
 func (r *ClientRepository) List(ctx context.Context) ([]domain.Client, error) {
 	rows, err := queries(ctx, r.q).ListClients(ctx)
 	if err != nil {
-		return nil, translate(err, nil)
+		return nil, translate(err)
 	}
 	out := make([]domain.Client, len(rows))
 	for i, row := range rows {
@@ -55,7 +56,7 @@ func (r *ClientRepository) List(ctx context.Context) ([]domain.Client, error) {
 func (r *ClientRepository) Delete(ctx context.Context, id string) error {
 	n, err := queries(ctx, r.q).DeleteClient(ctx, id)
 	if err != nil {
-		return translate(err, nil)
+		return translate(err)
 	}
 	if n == 0 {
 		return domain.ErrClientNotFound

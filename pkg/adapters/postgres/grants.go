@@ -37,7 +37,8 @@ func (g *GrantStore) SaveCode(ctx context.Context, c domain.AuthorizationCode) e
 	return translate(queries(ctx, g.q).InsertCode(ctx, authdb.InsertCodeParams{
 		CodeHash: c.CodeHash, ClientID: c.ClientID, UserID: uid, RedirectUri: c.RedirectURI,
 		Scopes: nonNil(c.Scopes), CodeChallenge: c.CodeChallenge, CreatedAt: c.CreatedAt, ExpiresAt: c.ExpiresAt,
-	}), nil)
+	}))
+
 }
 
 // ConsumeCode spends a code with one conditional UPDATE, so concurrent
@@ -51,7 +52,7 @@ func (g *GrantStore) ConsumeCode(ctx context.Context, hash []byte, now time.Time
 		return domain.AuthorizationCode{}, ports.ErrGrantNotFound
 	}
 	if err != nil {
-		return domain.AuthorizationCode{}, translate(err, nil)
+		return domain.AuthorizationCode{}, translate(err)
 	}
 	return domain.AuthorizationCode{
 		CodeHash: row.CodeHash, ClientID: row.ClientID, UserID: row.UserID.String(), RedirectURI: row.RedirectUri,
@@ -80,7 +81,8 @@ func insertRefresh(ctx context.Context, q *authdb.Queries, t domain.RefreshToken
 	return translate(q.InsertRefreshToken(ctx, authdb.InsertRefreshTokenParams{
 		ID: id, FamilyID: fam, TokenHash: t.TokenHash, ClientID: t.ClientID, UserID: uid,
 		Scopes: nonNil(t.Scopes), CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt,
-	}), nil)
+	}))
+
 }
 
 // errReused carries a family to revoke out of the aborted transaction.
@@ -126,7 +128,7 @@ func (g *GrantStore) Rotate(ctx context.Context, oldHash []byte, now time.Time, 
 		return domain.RefreshToken{}, ports.ErrRefreshReused
 	}
 	if err != nil {
-		return domain.RefreshToken{}, translate(err, nil)
+		return domain.RefreshToken{}, translate(err)
 	}
 	return issued, nil
 }
@@ -138,7 +140,7 @@ func (g *GrantStore) RefreshByHash(ctx context.Context, hash []byte, now time.Ti
 		return domain.RefreshToken{}, ports.ErrGrantNotFound
 	}
 	if err != nil {
-		return domain.RefreshToken{}, translate(err, nil)
+		return domain.RefreshToken{}, translate(err)
 	}
 	if row.RevokedAt != nil || row.SpentAt != nil || !now.Before(row.ExpiresAt) {
 		return domain.RefreshToken{}, ports.ErrGrantNotFound
@@ -153,12 +155,12 @@ func (g *GrantStore) RevokeFamily(ctx context.Context, familyID string, now time
 		return ports.ErrGrantNotFound
 	}
 	_, err = queries(ctx, g.q).RevokeRefreshFamily(ctx, authdb.RevokeRefreshFamilyParams{FamilyID: fam, RevokedAt: &now})
-	return translate(err, nil)
+	return translate(err)
 }
 
 // DeleteExpired removes codes and refresh tokens past their expiry.
 func (g *GrantStore) DeleteExpired(ctx context.Context, now time.Time) error {
-	return translate(queries(ctx, g.q).DeleteExpiredGrants(ctx, now), nil)
+	return translate(queries(ctx, g.q).DeleteExpiredGrants(ctx, now))
 }
 
 func refreshFromRow(r authdb.OauthRefreshToken) domain.RefreshToken {

@@ -64,14 +64,15 @@ func (s *SigningKeyStore) Rotate(ctx context.Context, k domain.SigningKey, publi
 		}
 		_, err := q.RetireSigningKeys(ctx, authdb.RetireSigningKeysParams{Now: k.CreatedAt, PublishedUntil: publishUntil, KeepKid: k.ID})
 		return err
-	}), nil)
+	}))
+
 }
 
 // Published returns the active key and retired keys still published.
 func (s *SigningKeyStore) Published(ctx context.Context, now time.Time) ([]domain.SigningKey, error) {
 	rows, err := queries(ctx, s.q).PublishedSigningKeys(ctx, now)
 	if err != nil {
-		return nil, translate(err, nil)
+		return nil, translate(err)
 	}
 	out := make([]domain.SigningKey, 0, len(rows))
 	for _, r := range rows {

@@ -37,7 +37,7 @@ func (o *Outbox) Add(ctx context.Context, events ...ports.Event) error {
 			return err
 		}
 		if err := q.InsertOutbox(ctx, authdb.InsertOutboxParams{EventID: id, Subject: e.Subject, Payload: e.Payload, CreatedAt: now}); err != nil {
-			return translate(err, nil)
+			return translate(err)
 		}
 	}
 	return nil
@@ -47,7 +47,7 @@ func (o *Outbox) Add(ctx context.Context, events ...ports.Event) error {
 func (o *Outbox) Pending(ctx context.Context, limit int) ([]ports.OutboxEntry, error) {
 	rows, err := o.q.PendingOutbox(ctx, int32(limit))
 	if err != nil {
-		return nil, translate(err, nil)
+		return nil, translate(err)
 	}
 	out := make([]ports.OutboxEntry, len(rows))
 	for i, r := range rows {
@@ -59,12 +59,12 @@ func (o *Outbox) Pending(ctx context.Context, limit int) ([]ports.OutboxEntry, e
 // MarkSent records that entries were published.
 func (o *Outbox) MarkSent(ctx context.Context, seqs []int64, at time.Time) error {
 	at = at.UTC()
-	return translate(o.q.MarkOutboxSent(ctx, authdb.MarkOutboxSentParams{SentAt: &at, Seqs: seqs}), nil)
+	return translate(o.q.MarkOutboxSent(ctx, authdb.MarkOutboxSentParams{SentAt: &at, Seqs: seqs}))
 }
 
 // DeleteSent deletes events published before cutoff.
 func (o *Outbox) DeleteSent(ctx context.Context, cutoff time.Time) (int64, error) {
 	cutoff = cutoff.UTC()
 	n, err := o.q.DeleteSentOutbox(ctx, &cutoff)
-	return n, translate(err, nil)
+	return n, translate(err)
 }

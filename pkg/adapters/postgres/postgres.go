@@ -104,15 +104,25 @@ func Ping(pool *pgxpool.Pool) func(context.Context) error {
 	return func(ctx context.Context) error { return pool.Ping(ctx) }
 }
 
-// translate maps driver errors to the fault taxonomy. notFound is what a
-// missing row means to the caller.
-func translate(err error, notFound error) error {
+// lookup is translate for a query that may find nothing: a missing row is
+// notFound, what it means to the caller.
+func lookup(err, notFound error) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return notFound
+	}
+	return translate(err)
+}
+
+// translate maps driver errors to the fault taxonomy. A missing row is an
+// error here too (a statement that must find its row did not); a query
+// that may find nothing goes through lookup instead.
+func translate(err error) error {
 	var pgErr *pgconn.PgError
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, pgx.ErrNoRows):
-		return notFound
+		return fault.Wrap(fault.Internal, "a row the store expected is missing", err)
 	case errors.As(err, &pgErr) && pgErr.Code == "23505":
 		return fault.Wrap(fault.Conflict, "already exists", err)
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):

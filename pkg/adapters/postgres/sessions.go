@@ -34,14 +34,15 @@ func (st *SessionStore) Create(ctx context.Context, s domain.Session) error {
 	return translate(queries(ctx, st.q).InsertSession(ctx, authdb.InsertSessionParams{
 		ID: id, UserID: uid, TokenHash: s.TokenHash, UserAgent: s.UserAgent, Ip: s.IP,
 		CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt,
-	}), nil)
+	}))
+
 }
 
 // ByTokenHash returns the live session with hash.
 func (st *SessionStore) ByTokenHash(ctx context.Context, hash []byte, now time.Time) (domain.Session, error) {
 	row, err := queries(ctx, st.q).SessionByTokenHash(ctx, authdb.SessionByTokenHashParams{TokenHash: hash, ExpiresAt: now})
 	if err != nil {
-		return domain.Session{}, translate(err, domain.ErrSessionNotFound)
+		return domain.Session{}, lookup(err, domain.ErrSessionNotFound)
 	}
 	return sessionFromRow(row), nil
 }
@@ -54,7 +55,7 @@ func (st *SessionStore) ListByUser(ctx context.Context, userID string, now time.
 	}
 	rows, err := queries(ctx, st.q).ListSessionsByUser(ctx, authdb.ListSessionsByUserParams{UserID: uid, ExpiresAt: now})
 	if err != nil {
-		return nil, translate(err, nil)
+		return nil, translate(err)
 	}
 	out := make([]domain.Session, len(rows))
 	for i, r := range rows {
@@ -72,7 +73,7 @@ func (st *SessionStore) Delete(ctx context.Context, userID, id string) error {
 	}
 	n, err := queries(ctx, st.q).DeleteSession(ctx, authdb.DeleteSessionParams{ID: sid, UserID: uid})
 	if err != nil {
-		return translate(err, nil)
+		return translate(err)
 	}
 	if n == 0 {
 		return domain.ErrSessionNotFound
@@ -84,7 +85,7 @@ func (st *SessionStore) Delete(ctx context.Context, userID, id string) error {
 // periodically so the table does not grow without bound.
 func (st *SessionStore) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
 	n, err := queries(ctx, st.q).DeleteExpiredSessions(ctx, now)
-	return n, translate(err, nil)
+	return n, translate(err)
 }
 
 func sessionFromRow(r authdb.Session) domain.Session {

@@ -24,7 +24,7 @@ func NewLoginThrottle(pool *pgxpool.Pool) *LoginThrottle { return &LoginThrottle
 func (l *LoginThrottle) Failures(ctx context.Context, keys ...string) ([]domain.FailureCount, error) {
 	rows, err := queries(ctx, l.q).ThrottleCounts(ctx, keys)
 	if err != nil {
-		return nil, translate(err, nil)
+		return nil, translate(err)
 	}
 	out := make([]domain.FailureCount, len(keys))
 	for _, row := range rows {
@@ -43,19 +43,19 @@ func (l *LoginThrottle) Fail(ctx context.Context, key string, window time.Durati
 		Key: key, Now: now, WindowFloor: now.Add(-window),
 	})
 	if err != nil {
-		return domain.FailureCount{}, translate(err, nil)
+		return domain.FailureCount{}, translate(err)
 	}
 	return domain.FailureCount{Failures: int(row.Failures), Last: row.LastFailure.UTC()}, nil
 }
 
 // Reset forgets key.
 func (l *LoginThrottle) Reset(ctx context.Context, key string) error {
-	return translate(queries(ctx, l.q).ClearThrottle(ctx, key), nil)
+	return translate(queries(ctx, l.q).ClearThrottle(ctx, key))
 }
 
 // Purge deletes the counts whose latest failure is before before, which
 // attackers trying random emails would otherwise pile up.
 func (l *LoginThrottle) Purge(ctx context.Context, before time.Time) (int64, error) {
 	n, err := queries(ctx, l.q).PurgeThrottle(ctx, before)
-	return n, translate(err, nil)
+	return n, translate(err)
 }

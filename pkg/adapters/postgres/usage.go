@@ -138,7 +138,7 @@ func (s *UsageStore) Ingest(ctx context.Context, records []domain.UsageRecord) (
 		}
 		return q.WriteRollups(ctx, wp)
 	})
-	return n, translate(err, nil)
+	return n, translate(err)
 }
 
 // addResourceReads counts the new records that read a resource, per day.
@@ -177,7 +177,7 @@ func (s *UsageStore) TopResources(ctx context.Context, since, until time.Time, l
 	rows, err := s.q.TopResources(ctx, analyticsdb.TopResourcesParams{Since: pgtype.Date{Time: since.UTC(), Valid: true},
 		Until: pgtype.Date{Time: until.UTC(), Valid: true}, MaxRows: int32(limit)})
 	if err != nil {
-		return nil, translate(err, nil)
+		return nil, translate(err)
 	}
 	out := make([]domain.ResourceReads, len(rows))
 	for i, r := range rows {
@@ -190,14 +190,14 @@ func (s *UsageStore) TopResources(ctx context.Context, since, until time.Time, l
 func (s *UsageStore) ResourceReads(ctx context.Context, resourceID string, since, until time.Time) (int64, error) {
 	n, err := s.q.ResourceReads(ctx, analyticsdb.ResourceReadsParams{ResourceID: resourceID,
 		Since: pgtype.Date{Time: since.UTC(), Valid: true}, Until: pgtype.Date{Time: until.UTC(), Valid: true}})
-	return n, translate(err, nil)
+	return n, translate(err)
 }
 
 // Rollups returns roll-ups of one step in a range.
 func (s *UsageStore) Rollups(ctx context.Context, step domain.Granularity, since, until time.Time, identity string) ([]domain.Rollup, error) {
 	rows, err := s.q.Rollups(ctx, analyticsdb.RollupsParams{Step: string(step), Since: since.UTC(), Until: until.UTC(), Identity: identity})
 	if err != nil {
-		return nil, translate(err, nil)
+		return nil, translate(err)
 	}
 	out := make([]domain.Rollup, len(rows))
 	for i, r := range rows {
@@ -212,7 +212,7 @@ func (s *UsageStore) Rollups(ctx context.Context, step domain.Granularity, since
 func (s *UsageStore) Raw(ctx context.Context, since, until time.Time) ([]domain.UsageRecord, error) {
 	rows, err := s.q.RawUsage(ctx, analyticsdb.RawUsageParams{Since: since.UTC(), Until: until.UTC()})
 	if err != nil {
-		return nil, translate(err, nil)
+		return nil, translate(err)
 	}
 	out := make([]domain.UsageRecord, len(rows))
 	for i, r := range rows {
@@ -226,14 +226,14 @@ func (s *UsageStore) Raw(ctx context.Context, since, until time.Time) ([]domain.
 func (s *UsageStore) Expire(ctx context.Context, rawCutoff, rollupCutoff time.Time) (int64, int64, error) {
 	raw, err := s.q.DeleteRawBefore(ctx, rawCutoff.UTC())
 	if err != nil {
-		return 0, 0, translate(err, nil)
+		return 0, 0, translate(err)
 	}
 	rollups, err := s.q.DeleteRollupsBefore(ctx, rollupCutoff.UTC())
 	if err != nil {
-		return raw, 0, translate(err, nil)
+		return raw, 0, translate(err)
 	}
 	_, err = s.q.DeleteResourceReadsBefore(ctx, pgtype.Date{Time: rollupCutoff.UTC().Truncate(24 * time.Hour), Valid: true})
-	return raw, rollups, translate(err, nil)
+	return raw, rollups, translate(err)
 }
 
 // Series merges the roll-ups per bucket and group in Go: PostgreSQL cannot

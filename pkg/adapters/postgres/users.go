@@ -32,10 +32,10 @@ func (r *UserRepository) Create(ctx context.Context, u domain.User) error {
 		ID: id, Email: u.Email, DisplayName: u.DisplayName, Role: string(u.Role),
 		PasswordHash: u.PasswordHash, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
 	})
-	if fault.Of(translate(err, nil), fault.Conflict) {
+	if fault.Of(translate(err), fault.Conflict) {
 		return domain.ErrEmailTaken
 	}
-	return translate(err, nil)
+	return translate(err)
 }
 
 // ByID returns the user or domain.ErrUserNotFound.
@@ -46,7 +46,7 @@ func (r *UserRepository) ByID(ctx context.Context, id string) (domain.User, erro
 	}
 	row, err := queries(ctx, r.q).UserByID(ctx, uid)
 	if err != nil {
-		return domain.User{}, translate(err, domain.ErrUserNotFound)
+		return domain.User{}, lookup(err, domain.ErrUserNotFound)
 	}
 	return userFromRow(row), nil
 }
@@ -55,7 +55,7 @@ func (r *UserRepository) ByID(ctx context.Context, id string) (domain.User, erro
 func (r *UserRepository) ByEmail(ctx context.Context, email string) (domain.User, error) {
 	row, err := queries(ctx, r.q).UserByEmail(ctx, email)
 	if err != nil {
-		return domain.User{}, translate(err, domain.ErrUserNotFound)
+		return domain.User{}, lookup(err, domain.ErrUserNotFound)
 	}
 	return userFromRow(row), nil
 }
@@ -71,7 +71,7 @@ func (r *UserRepository) List(ctx context.Context, after string, limit int) ([]d
 	}
 	rows, err := queries(ctx, r.q).ListUsersAfter(ctx, authdb.ListUsersAfterParams{ID: from, Limit: int32(limit)})
 	if err != nil {
-		return nil, translate(err, nil)
+		return nil, translate(err)
 	}
 	out := make([]domain.User, len(rows))
 	for i, row := range rows {
