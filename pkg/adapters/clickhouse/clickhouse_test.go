@@ -12,8 +12,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/pkg/ports/portstest"
 	"github.com/lattice-platform/lattice/pkg/testinfra"
-	"github.com/lattice-platform/lattice/services/analytics/app/audittest"
-	"github.com/lattice-platform/lattice/services/analytics/app/storebench"
+	"github.com/lattice-platform/lattice/services/analytics/analyticstest"
 	analyticsdomain "github.com/lattice-platform/lattice/services/analytics/domain"
 	schema "github.com/lattice-platform/lattice/sql"
 )
@@ -106,10 +105,10 @@ func TestAuditKeysAreRecorded(t *testing.T) {
 }
 
 func TestAuditTrustAnchors(t *testing.T) {
-	audittest.Tampering(t, func(t *testing.T) audittest.Store {
+	analyticstest.Tampering(t, func(t *testing.T) analyticstest.Store {
 		db := setup(t)
 		log := clickhouse.NewAuditLog(db)
-		return audittest.Store{Log: log, Keys: log,
+		return analyticstest.Store{Log: log, Keys: log,
 			Exec: func(ctx context.Context, stmt string) error { return clickhouse.ExecForTest(ctx, db, stmt) },
 			RewriteEntry: func(seq int64, canonical []byte, hash analyticsdomain.Hash) string {
 				return fmt.Sprintf(`ALTER TABLE audit_log UPDATE canonical = %s, hash = '%x' WHERE seq = %d`,
@@ -118,15 +117,17 @@ func TestAuditTrustAnchors(t *testing.T) {
 			DeleteCheckpoints: `ALTER TABLE audit_checkpoints DELETE WHERE 1 = 1`,
 			DeleteKeys:        `ALTER TABLE audit_signing_keys DELETE WHERE 1 = 1`,
 		}
-	}, audittest.NATSSink)
+	}, analyticstest.NATSSink)
 }
 
-// The analytics store benchmarks (storebench) on ClickHouse.
+// The analytics store benchmarks (analyticstest) on ClickHouse.
 
-func BenchmarkUsageIngest(b *testing.B) { storebench.Ingest(b, clickhouse.NewUsageStore(setup(b))) }
+func BenchmarkUsageIngest(b *testing.B) { analyticstest.Ingest(b, clickhouse.NewUsageStore(setup(b))) }
 
-func BenchmarkAuditVerify(b *testing.B) { storebench.Verify(b, clickhouse.NewAuditLog(setup(b))) }
+func BenchmarkAuditVerify(b *testing.B) { analyticstest.Verify(b, clickhouse.NewAuditLog(setup(b))) }
 
 // BenchmarkUsageReports takes minutes to ingest its 10,000,000 records
 // before it measures.
-func BenchmarkUsageReports(b *testing.B) { storebench.Reports(b, clickhouse.NewUsageStore(setup(b))) }
+func BenchmarkUsageReports(b *testing.B) {
+	analyticstest.Reports(b, clickhouse.NewUsageStore(setup(b)))
+}

@@ -20,7 +20,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/pkg/ports/portstest"
 	"github.com/lattice-platform/lattice/pkg/testinfra"
-	"github.com/lattice-platform/lattice/services/analytics/app/audittest"
+	"github.com/lattice-platform/lattice/services/analytics/analyticstest"
 	"github.com/lattice-platform/lattice/services/analytics/domain"
 )
 
@@ -230,7 +230,7 @@ func TestWorkQueueEndsAnAttemptAtItsDeadline(t *testing.T) {
 	require.NoError(t, <-done)
 }
 
-func TestCheckpointSink(t *testing.T) { portstest.CheckpointSink(t, audittest.NATSSink) }
+func TestCheckpointSink(t *testing.T) { portstest.CheckpointSink(t, analyticstest.NATSSink) }
 
 // The checkpoint stream refuses to lose anything: no message can be
 // deleted, the stream cannot be purged, and a roll-up cannot replace it.

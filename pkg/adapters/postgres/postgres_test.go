@@ -17,8 +17,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/pkg/ports/portstest"
 	"github.com/lattice-platform/lattice/pkg/testinfra"
-	"github.com/lattice-platform/lattice/services/analytics/app/audittest"
-	"github.com/lattice-platform/lattice/services/analytics/app/storebench"
+	"github.com/lattice-platform/lattice/services/analytics/analyticstest"
 	analyticsdomain "github.com/lattice-platform/lattice/services/analytics/domain"
 	"github.com/lattice-platform/lattice/services/auth/domain"
 	schema "github.com/lattice-platform/lattice/sql"
@@ -210,7 +209,7 @@ func TestUsageStore(t *testing.T) {
 	portstest.UsageStore(t, func(t *testing.T) ports.UsageStore { return postgres.NewUsageStore(setupAnalytics(t)) })
 }
 
-// The analytics store benchmarks (storebench) on PostgreSQL.
+// The analytics store benchmarks (analyticstest) on PostgreSQL.
 
 func setupAnalyticsBench(b *testing.B) *pgxpool.Pool {
 	pool, err := postgres.Open(context.Background(), testinfra.Postgres(b))
@@ -221,17 +220,17 @@ func setupAnalyticsBench(b *testing.B) *pgxpool.Pool {
 }
 
 func BenchmarkUsageIngest(b *testing.B) {
-	storebench.Ingest(b, postgres.NewUsageStore(setupAnalyticsBench(b)))
+	analyticstest.Ingest(b, postgres.NewUsageStore(setupAnalyticsBench(b)))
 }
 
 func BenchmarkAuditVerify(b *testing.B) {
-	storebench.Verify(b, postgres.NewAuditLog(setupAnalyticsBench(b)))
+	analyticstest.Verify(b, postgres.NewAuditLog(setupAnalyticsBench(b)))
 }
 
 // BenchmarkUsageReports takes a few minutes to ingest its 10,000,000
 // records before it measures.
 func BenchmarkUsageReports(b *testing.B) {
-	storebench.Reports(b, postgres.NewUsageStore(setupAnalyticsBench(b)))
+	analyticstest.Reports(b, postgres.NewUsageStore(setupAnalyticsBench(b)))
 }
 
 // TestChangesAndTheirEventsCommitTogether checks the transactional outbox:
@@ -291,10 +290,10 @@ func TestChangesAndTheirEventsCommitTogether(t *testing.T) {
 }
 
 func TestAuditTrustAnchors(t *testing.T) {
-	store := func(t *testing.T) audittest.Store {
+	store := func(t *testing.T) analyticstest.Store {
 		pool := setupAnalytics(t)
 		log := postgres.NewAuditLog(pool)
-		return audittest.Store{Log: log, Keys: log,
+		return analyticstest.Store{Log: log, Keys: log,
 			Exec: func(ctx context.Context, stmt string) error { _, err := pool.Exec(ctx, stmt); return err },
 			RewriteEntry: func(seq int64, canonical []byte, hash analyticsdomain.Hash) string {
 				return fmt.Sprintf(`UPDATE audit_log SET canonical = decode('%x', 'hex'), hash = decode('%x', 'hex') WHERE seq = %d`, canonical, hash[:], seq)
@@ -303,9 +302,9 @@ func TestAuditTrustAnchors(t *testing.T) {
 			DeleteKeys:        `DELETE FROM audit_signing_keys`,
 		}
 	}
-	t.Run("JetStream sink", func(t *testing.T) { audittest.Tampering(t, store, audittest.NATSSink) })
+	t.Run("JetStream sink", func(t *testing.T) { analyticstest.Tampering(t, store, analyticstest.NATSSink) })
 	t.Run("S3 sink", func(t *testing.T) {
-		audittest.Tampering(t, store, func(t *testing.T) ports.CheckpointSink {
+		analyticstest.Tampering(t, store, func(t *testing.T) ports.CheckpointSink {
 			srv := testinfra.S3Server(t)
 			s, err := s3blob.NewCheckpointSink(context.Background(), s3blob.CheckpointConfig{Config: s3blob.Config{
 				Endpoint: srv.Endpoint, Bucket: srv.Bucket, AccessKey: srv.AccessKey, SecretKey: srv.SecretKey}})

@@ -1,8 +1,9 @@
-// Package storebench holds the benchmarks every analytics store runs, so
-// that each adapter's figures measure the same thing: batched ingestion,
-// audit-chain verification, and report latency over 10,000,000 generated
-// usage records.
-package storebench
+// Package analyticstest is test support for the analytics stores, kept out
+// of the core: the benchmarks every store runs, so that each adapter's
+// figures measure the same thing (batched ingestion, audit-chain
+// verification, report latency over 10,000,000 generated usage records),
+// and the audit log's trust-anchor tamper scenarios (tampering.go).
+package analyticstest
 
 import (
 	"context"

@@ -1,11 +1,12 @@
-// Package audittest runs the audit log's trust-anchor tamper scenarios
-// against a real store and a real checkpoint sink: an intruder who can
-// write the analytics database rewrites rows and re-signs them with a key
-// of their own, deletes the checkpoints after an edit, or replaces the
-// stored key. Each must be caught by verification, whose keys are pinned
-// in configuration and whose checkpoints are also exported outside the
-// database. The PostgreSQL and ClickHouse adapter tests run it.
-package audittest
+package analyticstest
+
+// The audit log's trust-anchor tamper scenarios, against a real store and a
+// real checkpoint sink: an intruder who can write the analytics database
+// rewrites rows and re-signs them with a key of their own, deletes the
+// checkpoints after an edit, or replaces the stored key. Each must be
+// caught by verification, whose keys are pinned in configuration and whose
+// checkpoints are also exported outside the database. The PostgreSQL and
+// ClickHouse adapter tests run them.
 
 import (
 	"context"
@@ -26,7 +27,7 @@ import (
 
 // NATSSink is a JetStream checkpoint sink on a fresh embedded server.
 func NATSSink(t *testing.T) ports.CheckpointSink {
-	nc, js, err := natsjs.Connect(testinfra.NATS(t), "audittest")
+	nc, js, err := natsjs.Connect(testinfra.NATS(t), "analyticstest")
 	require.NoError(t, err)
 	t.Cleanup(nc.Close)
 	s, err := natsjs.NewCheckpointSink(context.Background(), js)
