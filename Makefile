@@ -27,7 +27,6 @@ test-contract:
 generate:
 	$(GO) generate ./services/... ./pkg/...
 	$(GO) tool sqlc generate
-	cp openapi/gateway.yaml services/gateway/gatewaysvc/gateway.yaml
 
 ## docs-assets: refresh the Redoc bundle embedded by the gateway's /docs (from npm, pinned)
 REDOC_VERSION := 3.0.1

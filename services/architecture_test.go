@@ -1,7 +1,8 @@
 // Package services_test enforces the hexagonal import rules for every
 // service: domain packages use only the standard library (and the
 // dependency-free error taxonomy, pkg/fault); use-case packages reach
-// infrastructure only through pkg/ports.
+// infrastructure only through pkg/ports; HTTP edges import no adapters; and
+// no service imports another service's packages.
 package services_test
 
 import (
@@ -97,6 +98,51 @@ func TestPortsDependOnNoAdapter(t *testing.T) {
 			require.False(t, strings.HasPrefix(p, module+"pkg/adapters"), "%s imports adapter %s", file, p)
 			require.True(t, isStdlib(p) || strings.HasPrefix(p, module+"services/") && strings.HasSuffix(p, "/domain"),
 				"%s imports %s: ports speak in domain types only", file, p)
+		}
+	}
+}
+
+// serviceDirs are every package directory under each service, by service.
+func serviceDirs(t *testing.T) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	require.NoError(t, filepath.WalkDir(".", func(path string, d os.DirEntry, err error) error {
+		if err != nil || !d.IsDir() || path == "." {
+			return err
+		}
+		svc := strings.SplitN(path, string(filepath.Separator), 2)[0]
+		out[svc] = append(out[svc], path)
+		return nil
+	}))
+	require.NotEmpty(t, out)
+	return out
+}
+
+// TestServicesImportNoOtherService: services talk over HTTP and events
+// only; no package of services/X imports services/Y (the gateway reads the
+// contracts it bundles from openapi/, not from the services' packages).
+func TestServicesImportNoOtherService(t *testing.T) {
+	for svc, dirs := range serviceDirs(t) {
+		for _, dir := range dirs {
+			for file, imports := range importsOf(t, dir) {
+				for _, p := range imports {
+					other, ok := strings.CutPrefix(p, module+"services/")
+					require.False(t, ok && strings.SplitN(other, "/", 2)[0] != svc,
+						"%s imports %s: a service may not import another service's packages", file, p)
+				}
+			}
+		}
+	}
+}
+
+// TestHTTPEdgesUseNoAdapters: handlers turn requests into use-case calls;
+// technology stays behind the ports.
+func TestHTTPEdgesUseNoAdapters(t *testing.T) {
+	for _, dir := range layerDirs(t, "httpapi") {
+		for file, imports := range importsOf(t, dir) {
+			for _, p := range imports {
+				require.False(t, strings.HasPrefix(p, module+"pkg/adapters"), "%s imports adapter %s", file, p)
+			}
 		}
 	}
 }

@@ -17,8 +17,11 @@ type SigningKeyStore interface {
 	Published(ctx context.Context, now time.Time) ([]domain.SigningKey, error)
 }
 
-// TokenSigner turns claims into a signed access token and back.
+// TokenSigner turns claims into a signed access token, and publishes the
+// keys that verify them.
 type TokenSigner interface {
 	// Sign returns a compact JWS of claims signed with key.
 	Sign(claims domain.AccessClaims, key domain.SigningKey) (string, error)
+	// JWKS encodes the public halves of keys as an RFC 7517 JWK Set.
+	JWKS(keys []domain.SigningKey) ([]byte, error)
 }

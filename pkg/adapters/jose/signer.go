@@ -85,6 +85,11 @@ func joinScopes(s []string) string {
 // JWKS renders the public halves of keys as an RFC 7517 JWK Set, each with
 // kid, alg EdDSA and use sig.
 func JWKS(keys []domain.SigningKey) ([]byte, error) {
+	return (*Signer)(nil).JWKS(keys)
+}
+
+// JWKS encodes the public keys as a JWK Set (ports.TokenSigner).
+func (*Signer) JWKS(keys []domain.SigningKey) ([]byte, error) {
 	set := jwk.NewSet()
 	for _, k := range keys {
 		pub, err := jwk.Import(k.Public())

@@ -118,6 +118,15 @@ func (s *Service) PublishedKeys(ctx context.Context) ([]domain.SigningKey, error
 	return s.deps.Keys.Published(ctx, s.deps.Clock.Now())
 }
 
+// JWKS returns the published keys as a JWK Set (RFC 7517).
+func (s *Service) JWKS(ctx context.Context) ([]byte, error) {
+	keys, err := s.PublishedKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.deps.Signer.JWKS(keys)
+}
+
 // AccessToken is an issued access token.
 type AccessToken struct {
 	Token     string

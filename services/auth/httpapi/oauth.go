@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lattice-platform/lattice/pkg/adapters/jose"
 	"github.com/lattice-platform/lattice/pkg/platform/problem"
 	"github.com/lattice-platform/lattice/services/auth/app"
 	"github.com/lattice-platform/lattice/services/auth/domain"
@@ -232,11 +231,7 @@ func ptr[T any](v T) *T { return &v }
 
 // Jwks publishes the verification keys.
 func (s *Server) Jwks(ctx context.Context, _ oapi.JwksRequestObject) (oapi.JwksResponseObject, error) {
-	keys, err := s.app.PublishedKeys(ctx)
-	if err != nil {
-		return nil, err
-	}
-	b, err := jose.JWKS(keys)
+	b, err := s.app.JWKS(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -16,27 +16,34 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/go-chi/cors"
 
+	"github.com/lattice-platform/lattice/openapi"
 	"github.com/lattice-platform/lattice/pkg/platform/health"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 	"github.com/lattice-platform/lattice/pkg/platform/observe"
 	"github.com/lattice-platform/lattice/pkg/ports"
-	analyticsoapi "github.com/lattice-platform/lattice/services/analytics/oapi"
-	authoapi "github.com/lattice-platform/lattice/services/auth/oapi"
 	"github.com/lattice-platform/lattice/services/gateway/proxy"
 	"github.com/lattice-platform/lattice/services/gateway/publicspec"
 	"github.com/lattice-platform/lattice/services/gateway/routing"
 	"github.com/lattice-platform/lattice/services/gateway/usage"
-	processingoapi "github.com/lattice-platform/lattice/services/processing/oapi"
-	resourceoapi "github.com/lattice-platform/lattice/services/resource/oapi"
-	searchoapi "github.com/lattice-platform/lattice/services/search/oapi"
 )
 
 // Name is the service's name in logs, metrics and traces.
 const Name = "gateway"
 
-// KnownUpstreams are the names a route may use. A route whose upstream is
-// not configured answers 503 (its service is not running here).
-var KnownUpstreams = map[string]bool{"auth": true, "resource": true, "search": true, "processing": true, "analytics": true, "legacy": true}
+// KnownUpstreams are the names a route may use: every service with a
+// contract in openapi/, and legacy (the monolith). A route whose upstream
+// is not configured answers 503 (its service is not running here).
+var KnownUpstreams = knownUpstreams()
+
+func knownUpstreams() map[string]bool {
+	known := map[string]bool{"legacy": true}
+	for _, name := range openapi.Services() {
+		if name != "gateway" {
+			known[name] = true
+		}
+	}
+	return known
+}
 
 // Config is the gateway's configuration.
 type Config struct {
@@ -128,31 +135,15 @@ func New(cfg Config, log *slog.Logger) (*Service, error) {
 // PublicSpec bundles the contracts of every service Lattice has built into
 // the public spec the gateway serves at /openapi.json.
 func PublicSpec() (*openapi3.T, error) {
-	auth, err := authoapi.GetSpec()
-	if err != nil {
-		return nil, err
+	specs := map[string]*openapi3.T{}
+	for _, name := range openapi.Services() {
+		doc, err := openapi.Load(name)
+		if err != nil {
+			return nil, err
+		}
+		specs[name] = doc
 	}
-	resource, err := resourceoapi.GetSpec()
-	if err != nil {
-		return nil, err
-	}
-	processing, err := processingoapi.GetSpec()
-	if err != nil {
-		return nil, err
-	}
-	analytics, err := analyticsoapi.GetSpec()
-	if err != nil {
-		return nil, err
-	}
-	search, err := searchoapi.GetSpec()
-	if err != nil {
-		return nil, err
-	}
-	gateway, err := openapi3.NewLoader().LoadFromData(gatewaySpec)
-	if err != nil {
-		return nil, err
-	}
-	return publicspec.Bundle("Lattice API", "0.1.0", map[string]*openapi3.T{"auth": auth, "resource": resource, "processing": processing, "search": search, "analytics": analytics, "gateway": gateway})
+	return publicspec.Bundle("Lattice API", "0.1.0", specs)
 }
 
 // Reload re-reads the route file; on error the current table stays.
