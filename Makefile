@@ -34,7 +34,7 @@ docs-assets:
 	tmp=$$(mktemp -d) && cd $$tmp && npm pack redoc@$(REDOC_VERSION) >/dev/null && tar xzf redoc-$(REDOC_VERSION).tgz package/bundles/redoc.standalone.js package/LICENSE && \
 	cp package/bundles/redoc.standalone.js $(CURDIR)/services/gateway/publicspec/assets/ && cp package/LICENSE $(CURDIR)/services/gateway/publicspec/assets/REDOC-LICENSE && rm -rf $$tmp
 
-## check: generated code in sync, go.mod tidy, gofmt, vet, staticcheck
+## check: generated code in sync, go.mod tidy, gofmt, vet, staticcheck, golangci-lint (depguard: the import rules)
 check: generate
 	@git diff --exit-code -- services pkg sqlc.yaml || (echo "generated code is out of date: run make generate and commit" >&2; exit 1)
 	@test -z "$$(git status --porcelain --untracked-files=all -- services pkg | grep -v '^ M')" || (git status --porcelain -- services pkg; echo "make generate created files that are not committed" >&2; exit 1)
@@ -42,6 +42,7 @@ check: generate
 	@out=$$(gofmt -l $$(git ls-files '*.go')); test -z "$$out" || (echo "gofmt needed:" >&2; echo "$$out" >&2; exit 1)
 	$(GO) vet $(PKGS)
 	$(GO) tool staticcheck $(PKGS)
+	$(GO) tool golangci-lint run $(PKGS)
 
 ## bench: the benchmarks behind docs/benchmarks.md
 bench:

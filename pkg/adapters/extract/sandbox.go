@@ -181,7 +181,7 @@ func childError(st *os.ProcessState, stderr []byte, lim Limits, waitErr error) e
 	}
 	// Killed from outside (an operator, the OOM killer) or crashed:
 	// worth another attempt, which the job's attempt limit bounds.
-	return fault.Wrap(fault.Unavailable, "the extractor stopped before it finished", fmt.Errorf("%v: %s", waitErr, lastLine(stderr)))
+	return fault.Wrap(fault.Unavailable, "the extractor stopped before it finished", fmt.Errorf("%w: %s", waitErr, lastLine(stderr)))
 }
 
 func lastLine(b []byte) string {

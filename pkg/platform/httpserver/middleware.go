@@ -58,7 +58,7 @@ func Recover(log *slog.Logger) func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			defer func() {
 				if v := recover(); v != nil {
-					if v == http.ErrAbortHandler {
+					if v == http.ErrAbortHandler { //nolint:errorlint // a recovered value, never wrapped: net/http's own idiom
 						panic(v)
 					}
 					log.ErrorContext(r.Context(), "panic", "panic", fmt.Sprint(v))
