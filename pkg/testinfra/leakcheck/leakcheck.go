@@ -21,6 +21,10 @@ var ignored = []goleak.Option{
 	goleak.IgnoreAnyFunction("github.com/hashicorp/golang-lru/v2/expirable.NewLRU[...].func1"),
 	// bleve's shared analysis worker pool, started once per process.
 	goleak.IgnoreAnyFunction("github.com/blevesearch/bleve_index_api.AnalysisWorker"),
+	// nats.go v1.55 (jetstream/publish.go): the async-publish reconnect
+	// watcher can read its status channel after the connection cleared it
+	// and then waits on a nil channel for ever, past Close.
+	goleak.IgnoreAnyFunction("github.com/nats-io/nats.go/jetstream.(*jetStream).resetPendingAcksOnReconnect"),
 	// OpenTelemetry's and glog-style global flushers.
 	goleak.IgnoreAnyFunction("go.opencensus.io/stats/view.(*worker).start"),
 }
