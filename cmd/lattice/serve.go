@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -59,6 +60,10 @@ func (f targetFlags) parse(args []string, lookup func(string) (string, bool)) ([
 		return nil, Config{}, fmt.Errorf("configuration: %w", err)
 	}
 	cfg.trustNoProxyUnlessSet(services, lookup)
+	if slices.Contains(services, "analytics") && !slices.Contains(services, "gateway") && cfg.Analytics.SigningKeySeed == nil {
+		return nil, Config{}, errors.New("analytics: ANALYTICS_AUDIT_SIGNING_KEY or ANALYTICS_AUDIT_SIGNING_KEY_FILE is required: " +
+			"the key that signs audit checkpoints must not live in the database it protects")
+	}
 	return services, cfg, nil
 }
 

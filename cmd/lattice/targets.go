@@ -154,11 +154,7 @@ func buildProcessing(p *platform, log *slog.Logger) (builtService, error) {
 
 func buildAnalytics(p *platform, log *slog.Logger) (builtService, error) {
 	ac := p.cfg.Analytics
-	if ac.SigningKeySeed == nil {
-		if !slices.Contains(p.services, "gateway") {
-			return builtService{}, errors.New("ANALYTICS_AUDIT_SIGNING_KEY or ANALYTICS_AUDIT_SIGNING_KEY_FILE is required: " +
-				"the key that signs audit checkpoints must not live in the database it protects")
-		}
+	if ac.SigningKeySeed == nil { // the all-in-one process (serve refuses a lone analytics without a key)
 		seed, err := localAuditKey(p.cfg.DataDir, log)
 		if err != nil {
 			return builtService{}, err

@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -63,11 +64,28 @@ func serve(t *testing.T, dbEnv []string) (*exec.Cmd, string) {
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	gateway, exited := make(chan string, 1), make(chan struct{})
+	var logMu sync.Mutex
+	var jobLog []string // the processing service's job lines, shown if the test fails
+	t.Cleanup(func() {
+		if t.Failed() {
+			logMu.Lock()
+			defer logMu.Unlock()
+			t.Logf("lattice job log:\n%s", strings.Join(jobLog, "\n"))
+		}
+	})
 	go func() {
 		defer close(exited)
 		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		serving, base := 0, ""
 		for sc.Scan() {
+			if line := sc.Text(); strings.Contains(line, `"job`) {
+				logMu.Lock()
+				if len(jobLog) < 500 {
+					jobLog = append(jobLog, line)
+				}
+				logMu.Unlock()
+			}
 			var rec map[string]any
 			if json.Unmarshal(sc.Bytes(), &rec) != nil || rec["msg"] != "serving" {
 				continue
