@@ -222,6 +222,11 @@ func csvText(raw []byte) (string, error) {
 	return strings.TrimSpace(b.String()), nil
 }
 
+// maxPDFContent bounds the decompressed size of all page content streams
+// together: a FlateDecode stream can expand a thousandfold, and the parser
+// would otherwise interpret whatever comes out.
+const maxPDFContent = 64 << 20
+
 // The page-tree walk trusts neither /Count (it may claim two billion
 // pages) nor /Kids (it may point back up the tree): it visits at most
 // maxPDFNodes nodes, maxPDFDepth deep, and keeps at most maxPDFPages pages.
@@ -266,6 +271,9 @@ func pdfText(raw []byte) (string, error) {
 	if err := walk(root, 0); err != nil {
 		return "", err
 	}
+	if err := boundContent(pages); err != nil {
+		return "", err
+	}
 	var b strings.Builder
 	for _, v := range pages {
 		text, err := pdf.Page{V: v}.GetPlainText(nil)
@@ -276,4 +284,35 @@ func pdfText(raw []byte) (string, error) {
 		b.WriteString("\n\n")
 	}
 	return strings.TrimSpace(b.String()), nil
+}
+
+// boundContent decompresses the pages' content streams into nothing,
+// counting, and refuses the file once they pass maxPDFContent together.
+func boundContent(pages []pdf.Value) error {
+	budget := int64(maxPDFContent)
+	for _, page := range pages {
+		contents := page.Key("Contents")
+		streams := []pdf.Value{contents}
+		if contents.Kind() == pdf.Array {
+			streams = streams[:0]
+			for i := 0; i < contents.Len(); i++ {
+				streams = append(streams, contents.Index(i))
+			}
+		}
+		for _, st := range streams {
+			if st.Kind() != pdf.Stream {
+				continue
+			}
+			r := st.Reader()
+			n, err := io.Copy(io.Discard, io.LimitReader(r, budget+1))
+			_ = r.Close()
+			if budget -= n; budget < 0 {
+				return fault.New(fault.TooLarge, fmt.Sprintf("the PDF's page content expands beyond %d bytes", maxPDFContent))
+			}
+			if err != nil {
+				return corrupt(err)
+			}
+		}
+	}
+	return nil
 }

@@ -92,3 +92,17 @@ func TestPDFPageTreeIsNotTrusted(t *testing.T) {
 		require.Less(t, time.Since(start), 2*time.Second, f.Name)
 	}
 }
+
+// A deflate bomb is refused by its decompressed size, in-process, however
+// fast the machine parses it.
+func TestPDFDeflateBombIsRefusedBySize(t *testing.T) {
+	t.Parallel()
+	for _, f := range extracttest.Hostile(t) {
+		if f.Name != "bomb.pdf" {
+			continue
+		}
+		_, err := extractText(t, f.ContentType, string(f.Content))
+		require.True(t, fault.Of(err, fault.TooLarge), "got %v", err)
+		require.ErrorContains(t, err, "expands beyond")
+	}
+}
