@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -175,4 +176,39 @@ func childOf(t *testing.T, parent int) int {
 		}
 	}
 	return 0
+}
+
+// hog builds testdata/hog, a child that misbehaves on purpose.
+func hog(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "hog")
+	out, err := exec.Command("go", "build", "-o", path, "./testdata/hog").CombinedOutput()
+	require.NoError(t, err, string(out))
+	return path
+}
+
+// TestEveryLimitIsEnforced crosses each limit of the child with a child
+// that misbehaves on purpose: CPU time, address space, and wall clock.
+// Each ends in a permanent rejection that names the limit.
+func TestEveryLimitIsEnforced(t *testing.T) {
+	t.Parallel()
+	bin := hog(t)
+	for _, tc := range []struct {
+		mode, reason string
+		limits       extract.Limits
+	}{
+		{"spin", extract.ReasonCPU, extract.Limits{CPU: time.Second, Wall: 30 * time.Second}},
+		{"alloc", extract.ReasonMemory, extract.Limits{Memory: 128 << 20, Wall: 30 * time.Second}},
+		{"sleep", extract.ReasonTime, extract.Limits{Wall: time.Second}},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			t.Parallel()
+			sb := extract.Sandbox{Command: []string{bin, tc.mode}, Limits: tc.limits}
+			start := time.Now()
+			_, err := sb.Extract(context.Background(), "text/plain", strings.NewReader("x"))
+			require.True(t, fault.Of(err, fault.Invalid), "a permanent rejection, got %v", err)
+			require.EqualError(t, err, tc.reason)
+			require.Less(t, time.Since(start), 25*time.Second)
+		})
+	}
 }
