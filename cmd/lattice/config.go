@@ -22,6 +22,7 @@ import (
 	"github.com/lattice-platform/lattice/services/auth/authsvc"
 	"github.com/lattice-platform/lattice/services/gateway/gatewaysvc"
 	"github.com/lattice-platform/lattice/services/processing/processingsvc"
+	resourceapp "github.com/lattice-platform/lattice/services/resource/app"
 	"github.com/lattice-platform/lattice/services/resource/resourcesvc"
 	"github.com/lattice-platform/lattice/services/search/searchsvc"
 )
@@ -94,7 +95,7 @@ func loadConfig(env *config.Env) (Config, error) {
 	maxBody := int64(env.Int("HTTP_MAX_BODY_BYTES", 1<<20))
 	c.Resource = resourcesvc.Config{
 		DatabaseURL: env.String("RESOURCE_DATABASE_URL", "root@tcp(127.0.0.1:3306)/lattice_resource"),
-		MaxFileSize: int64(env.Int("RESOURCE_MAX_FILE_BYTES", 25<<20)),
+		MaxFileSize: int64(env.Int("RESOURCE_MAX_FILE_BYTES", resourceapp.DefaultMaxFileSize)),
 		PurgeAfter:  env.Duration("RESOURCE_PURGE_AFTER", 24*time.Hour),
 	}
 	c.S3 = s3blob.Config{

@@ -37,7 +37,7 @@ type Deps struct {
 	Idem      ports.IdempotencyStore
 	Blobs     ports.BlobStore
 	Clock     ports.Clock
-	// MaxFileSize caps an uploaded file (default 25 MiB).
+	// MaxFileSize caps an uploaded file (default DefaultMaxFileSize).
 	MaxFileSize int64
 	// EventsWritten, if set, is called after a change with events commits,
 	// so the outbox relay publishes at once instead of at its next poll.
@@ -47,16 +47,22 @@ type Deps struct {
 // Service runs the resource use cases.
 type Service struct{ deps Deps }
 
+// DefaultMaxFileSize is the upload limit when none is configured.
+const DefaultMaxFileSize = 25 << 20
+
 // New returns a Service.
 func New(deps Deps) *Service {
 	if deps.EventsWritten == nil {
 		deps.EventsWritten = func() {}
 	}
 	if deps.MaxFileSize == 0 {
-		deps.MaxFileSize = 25 << 20
+		deps.MaxFileSize = DefaultMaxFileSize
 	}
 	return &Service{deps: deps}
 }
+
+// MaxFileSize is the upload limit in force.
+func (s *Service) MaxFileSize() int64 { return s.deps.MaxFileSize }
 
 // Input is a resource's editable fields, for create and replace.
 type Input struct {

@@ -37,7 +37,7 @@ type Config struct {
 	Publisher   ports.EventPublisher  // the event bus; nil leaves events in the outbox
 	Subscriber  ports.EventSubscriber // events from other services (file.rejected); nil: none
 	Blobs       ports.BlobStore       // file contents; nil means a temporary directory
-	MaxFileSize int64                 // upload limit; default 25 MiB
+	MaxFileSize int64                 // upload limit; 0: app.DefaultMaxFileSize
 	PurgeAfter  time.Duration         // grace period before deleted data is purged; default 24h
 	Clock       ports.Clock           // nil means the system clock
 }
@@ -75,9 +75,6 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	if clock == nil {
 		clock = ports.SystemClock{}
 	}
-	if cfg.MaxFileSize == 0 {
-		cfg.MaxFileSize = 25 << 20
-	}
 	if cfg.PurgeAfter == 0 {
 		cfg.PurgeAfter = 24 * time.Hour
 	}
@@ -110,7 +107,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		Metrics: observe.NewMetrics(Name), Logger: log,
 		BodyLimit: func(r *http.Request) int64 {
 			if httpapi.IsUpload(r) {
-				return cfg.MaxFileSize + 64<<10 // room for multipart framing
+				return s.App.MaxFileSize() + 64<<10 // room for multipart framing
 			}
 			return 0
 		},
