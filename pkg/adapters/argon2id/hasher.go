@@ -51,12 +51,18 @@ var _ ports.PasswordHasher = (*Hasher)(nil)
 
 // New returns a hasher that creates hashes with p, with as many slots as
 // Slots(p) allows and a short queue.
-func New(p Params) *Hasher { return NewLimited(p, Slots(p), 500*time.Millisecond) }
+func New(p Params) *Hasher { return NewLimited(p, 0, 0) }
 
-// NewLimited returns a hasher that runs at most concurrent hashes at once;
-// a hash waits up to wait for a slot.
+// NewLimited returns a hasher that runs at most concurrent hashes at once
+// (0: Slots(p)); a hash waits up to wait for a slot (0: 500 ms).
 func NewLimited(p Params, concurrent int, wait time.Duration) *Hasher {
-	return &Hasher{p: p, slots: make(chan struct{}, max(concurrent, 1)), wait: wait}
+	if concurrent <= 0 {
+		concurrent = Slots(p)
+	}
+	if wait <= 0 {
+		wait = 500 * time.Millisecond
+	}
+	return &Hasher{p: p, slots: make(chan struct{}, concurrent), wait: wait}
 }
 
 // ErrBusy is returned when every slot stayed taken for the whole wait.

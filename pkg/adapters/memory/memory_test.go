@@ -79,7 +79,3 @@ func TestUsageStore(t *testing.T) {
 func TestAuditLog(t *testing.T) {
 	portstest.AuditLog(t, func(*testing.T) ports.AuditLog { return memory.NewAuditLog() })
 }
-
-func TestCheckpointSink(t *testing.T) {
-	portstest.CheckpointSink(t, func(*testing.T) ports.CheckpointSink { return &memory.CheckpointSink{} })
-}

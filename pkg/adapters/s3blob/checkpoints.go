@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
@@ -47,22 +46,12 @@ const checkpointPrefix = "audit-checkpoints/"
 // NewCheckpointSink opens the bucket, creating it with Object Lock enabled
 // when it does not exist.
 func NewCheckpointSink(ctx context.Context, cfg CheckpointConfig) (*CheckpointSink, error) {
-	if cfg.Region == "" {
-		cfg.Region = "us-east-1"
-	}
 	if cfg.Retain <= 0 {
 		cfg.Retain = 10 * 365 * 24 * time.Hour
 	}
-	client := s3.New(s3.Options{
-		BaseEndpoint: aws.String(cfg.Endpoint), Region: cfg.Region, UsePathStyle: true,
-		Credentials: credentials.NewStaticCredentialsProvider(cfg.AccessKey, cfg.SecretKey, ""),
-	})
-	if _, err := client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &cfg.Bucket}); err != nil {
-		_, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &cfg.Bucket, ObjectLockEnabledForBucket: aws.Bool(true)})
-		var owned *types.BucketAlreadyOwnedByYou
-		if err != nil && !errors.As(err, &owned) {
-			return nil, fmt.Errorf("s3: create bucket %s: %w", cfg.Bucket, err)
-		}
+	client, err := openBucket(ctx, cfg.Config, &s3.CreateBucketInput{Bucket: &cfg.Bucket, ObjectLockEnabledForBucket: aws.Bool(true)})
+	if err != nil {
+		return nil, err
 	}
 	s := &CheckpointSink{client: client, bucket: cfg.Bucket, retain: cfg.Retain}
 	lock, err := client.GetObjectLockConfiguration(ctx, &s3.GetObjectLockConfigurationInput{Bucket: &cfg.Bucket})

@@ -39,6 +39,16 @@ var _ ports.BlobStore = (*Store)(nil)
 
 // New returns a store and creates the bucket if it does not exist.
 func New(ctx context.Context, cfg Config) (*Store, error) {
+	client, err := openBucket(ctx, cfg, &s3.CreateBucketInput{Bucket: &cfg.Bucket})
+	if err != nil {
+		return nil, err
+	}
+	return &Store{client: client, uploader: transfermanager.New(client), bucket: cfg.Bucket}, nil
+}
+
+// openBucket returns a client of cfg's server (path-style, static
+// credentials) and creates the bucket with create when it does not exist.
+func openBucket(ctx context.Context, cfg Config, create *s3.CreateBucketInput) (*s3.Client, error) {
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
 	}
@@ -46,16 +56,15 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		BaseEndpoint: aws.String(cfg.Endpoint), Region: cfg.Region, UsePathStyle: true,
 		Credentials: credentials.NewStaticCredentialsProvider(cfg.AccessKey, cfg.SecretKey, ""),
 	})
-	s := &Store{client: client, uploader: transfermanager.New(client), bucket: cfg.Bucket}
 	if _, err := client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &cfg.Bucket}); err != nil {
-		if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &cfg.Bucket}); err != nil {
+		if _, err := client.CreateBucket(ctx, create); err != nil {
 			var owned *types.BucketAlreadyOwnedByYou
 			if !errors.As(err, &owned) {
 				return nil, fmt.Errorf("s3: create bucket %s: %w", cfg.Bucket, err)
 			}
 		}
 	}
-	return s, nil
+	return client, nil
 }
 
 // Put uploads r.

@@ -71,3 +71,22 @@ func TestCheckpointObjectsAreLocked(t *testing.T) {
 	_, err = client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &cfg.Bucket, Key: v.Key, VersionId: v.VersionId})
 	require.Error(t, err, "a locked checkpoint cannot be deleted")
 }
+
+// A checkpoint object larger than any real one (a few hundred bytes) is
+// refused, not read without end.
+func TestCheckpointSinkRefusesAnOversizedObject(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv := testinfra.S3Server(t)
+	cfg := s3blob.Config{Endpoint: srv.Endpoint, Bucket: srv.Bucket, AccessKey: srv.AccessKey, SecretKey: srv.SecretKey}
+	sink, err := s3blob.NewCheckpointSink(ctx, s3blob.CheckpointConfig{Config: cfg})
+	require.NoError(t, err)
+	client := s3.New(s3.Options{BaseEndpoint: aws.String(cfg.Endpoint), Region: "us-east-1", UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider(cfg.AccessKey, cfg.SecretKey, "")})
+	key := "audit-checkpoints/00000000000000000003-00000000000000000001.json"
+	_, err = client.PutObject(ctx, &s3.PutObjectInput{Bucket: &cfg.Bucket, Key: &key,
+		Body: strings.NewReader(`{"seq":3,"key_id":"` + strings.Repeat("k", 8<<10) + `"}`)})
+	require.NoError(t, err)
+	_, err = sink.Exported(ctx, 1, 10)
+	require.Error(t, err)
+}

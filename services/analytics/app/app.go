@@ -337,15 +337,27 @@ func (s *Service) VerifyAudit(ctx context.Context, c domain.Caller, from, to int
 			return Verification{}, err
 		}
 		to = head.Seq
+	}
+	// The exported checkpoints are read once, from the start of the range
+	// on: they cover the pages, the tail check and the cadence.
+	var exported []domain.Checkpoint
+	if s.deps.Sink != nil {
+		var err error
+		if exported, err = s.deps.Sink.Exported(ctx, from, math.MaxInt64); err != nil {
+			return Verification{}, err
+		}
+	}
+	if toHead {
 		// Entries removed from the end leave a shorter, valid-looking chain;
 		// a checkpoint signed past the stored head gives them away.
-		later, err := s.checkpoints(ctx, to+1, math.MaxInt64)
+		later, err := s.deps.Audit.Checkpoints(ctx, to+1, math.MaxInt64)
 		if err != nil {
 			return Verification{}, err
 		}
-		if len(later.all) > 0 {
+		later = append(later, within(exported, to+1, math.MaxInt64)...)
+		if len(later) > 0 {
 			return Verification{From: from, To: to, Broken: &domain.Break{Seq: to + 1,
-				Reason: fmt.Sprintf("entries after %d are missing: a signed checkpoint covers %d", to, later.all[len(later.all)-1].Seq)}}, nil
+				Reason: fmt.Sprintf("entries after %d are missing: a signed checkpoint covers %d", to, later[len(later)-1].Seq)}}, nil
 		}
 	}
 	if to < from {
@@ -356,11 +368,7 @@ func (s *Service) VerifyAudit(ctx context.Context, c domain.Caller, from, to int
 	}
 	v := Verification{From: from, To: to}
 	if s.deps.Sink != nil {
-		exported, err := s.deps.Sink.Exported(ctx, from, to)
-		if err != nil {
-			return Verification{}, err
-		}
-		v.Gaps = domain.CadenceGaps(exported, cmp.Or(s.deps.CheckpointEvery, time.Minute))
+		v.Gaps = domain.CadenceGaps(within(exported, from, to), cmp.Or(s.deps.CheckpointEvery, time.Minute))
 	}
 	// Page through the range, carrying the last verified hash, so memory
 	// stays bounded however long the log is.
@@ -374,40 +382,30 @@ func (s *Service) VerifyAudit(ctx context.Context, c domain.Caller, from, to int
 		if err != nil {
 			return Verification{}, err
 		}
-		cps, err := s.checkpoints(ctx, lo, hi)
+		stored, err := s.deps.Audit.Checkpoints(ctx, lo, hi)
 		if err != nil {
 			return Verification{}, err
 		}
+		pageExported := within(exported, lo, hi)
 		v.Entries += len(entries)
-		v.Checkpoints += len(cps.all)
-		v.Exported += cps.exported
-		if v.Broken = domain.Verify(prev, lo, entries, cps.all, s.deps.VerifyKeys); v.Broken != nil {
+		v.Checkpoints += len(stored) + len(pageExported)
+		v.Exported += len(pageExported)
+		if v.Broken = domain.Verify(prev, lo, entries, append(stored, pageExported...), s.deps.VerifyKeys); v.Broken != nil {
 			return v, nil
 		}
 	}
 	return v, nil
 }
 
-// rangeCheckpoints are the checkpoints over a range: the stored ones,
-// then those exported to the sink.
-type rangeCheckpoints struct {
-	all      []domain.Checkpoint
-	exported int
-}
-
-func (s *Service) checkpoints(ctx context.Context, from, to int64) (rangeCheckpoints, error) {
-	stored, err := s.deps.Audit.Checkpoints(ctx, from, to)
-	if err != nil {
-		return rangeCheckpoints{}, err
+// within keeps the checkpoints with from <= Seq <= to, in order.
+func within(cps []domain.Checkpoint, from, to int64) []domain.Checkpoint {
+	var out []domain.Checkpoint
+	for _, c := range cps {
+		if c.Seq >= from && c.Seq <= to {
+			out = append(out, c)
+		}
 	}
-	if s.deps.Sink == nil {
-		return rangeCheckpoints{all: stored}, nil
-	}
-	exported, err := s.deps.Sink.Exported(ctx, from, to)
-	if err != nil {
-		return rangeCheckpoints{}, err
-	}
-	return rangeCheckpoints{all: append(stored, exported...), exported: len(exported)}, nil
+	return out
 }
 
 // verifyPage is how many audit entries verification holds at a time.

@@ -133,7 +133,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		Users:    postgres.NewUserRepository(pool),
 		Sessions: sessions,
 		Throttle: s.throttle,
-		Hasher:   hasher(cfg),
+		Hasher:   argon2id.NewLimited(cfg.Argon2, cfg.HashConcurrency, cfg.HashWait),
 		Clients:  postgres.NewClientRepository(pool),
 		Grants:   s.grants,
 		Keys:     keys,
@@ -160,17 +160,6 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	}
 	s.HTTP = httpserver.Service{Name: Name, API: api, Checks: checks, Metrics: observe.NewMetrics(Name), Logger: log}
 	return s, nil
-}
-
-func hasher(cfg Config) *argon2id.Hasher {
-	slots, wait := cfg.HashConcurrency, cfg.HashWait
-	if slots <= 0 {
-		slots = argon2id.Slots(cfg.Argon2)
-	}
-	if wait <= 0 {
-		wait = 500 * time.Millisecond
-	}
-	return argon2id.NewLimited(cfg.Argon2, slots, wait)
 }
 
 // Run does the service's background work until ctx ends: rotating the

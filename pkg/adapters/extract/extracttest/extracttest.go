@@ -8,6 +8,7 @@ import (
 	"compress/zlib"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -55,32 +56,31 @@ type File struct {
 	Content           []byte
 }
 
+// bomb is a content stream of 256 MiB of spaces deflated to about 1 MiB
+// (four times the extractor's 64 MiB content limit), made once per process.
+var bomb = sync.OnceValue(func() []byte {
+	var b bytes.Buffer
+	w, _ := zlib.NewWriterLevel(&b, zlib.BestSpeed) // a valid level: no error
+	spaces := bytes.Repeat([]byte(" "), 1<<20)
+	for range 256 {
+		_, _ = w.Write(spaces) // a bytes.Buffer does not fail
+	}
+	_ = w.Close()
+	return b.Bytes()
+})
+
 // Hostile returns the hostile files: a lying /Count, page trees that point
-// back at themselves, a deflate bomb (768 MiB of spaces in under 4 MiB),
-// and HTML and JSON nested 100,000 deep.
+// back at themselves, a deflate bomb, and HTML and JSON nested 100,000
+// deep.
 func Hostile(tb testing.TB) []File {
 	tb.Helper()
 	text := []byte("BT /F1 18 Tf 72 720 Td (hi) Tj ET")
-	var bomb bytes.Buffer
-	w, err := zlib.NewWriterLevel(&bomb, zlib.BestSpeed)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	spaces := bytes.Repeat([]byte(" "), 1<<20)
-	for range 768 {
-		if _, err := w.Write(spaces); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		tb.Fatal(err)
-	}
 	const pdf = "application/pdf"
 	return []File{
 		{"count.pdf", pdf, PDF(Catalog, "<< /Type /Pages /Kids [3 0 R] /Count 2000000000 >>", Page, Stream("", text), Font)},
 		{"loop.pdf", pdf, PDF(Catalog, "<< /Type /Pages /Kids [2 0 R] /Count 1 >>", Page, Stream("", text), Font)},
 		{"fan-out-loop.pdf", pdf, PDF(Catalog, "<< /Type /Pages /Kids [2 0 R 2 0 R 2 0 R] /Count 1 >>", Page, Stream("", text), Font)},
-		{"bomb.pdf", pdf, PDF(Catalog, "<< /Type /Pages /Kids [3 0 R] /Count 1 >>", Page, Stream("/Filter /FlateDecode", bomb.Bytes()), Font)},
+		{"bomb.pdf", pdf, PDF(Catalog, "<< /Type /Pages /Kids [3 0 R] /Count 1 >>", Page, Stream("/Filter /FlateDecode", bomb()), Font)},
 		{"deep.html", "text/html", []byte("<!DOCTYPE html><html><body>" + strings.Repeat("<div>", 100000) + "deep" +
 			strings.Repeat("</div>", 100000) + "</body></html>")},
 		{"deep.json", "application/json", []byte(strings.Repeat("[", 100000) + strings.Repeat("]", 100000))},
