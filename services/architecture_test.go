@@ -1,14 +1,17 @@
 // Package services_test enforces the hexagonal import rules for every
 // service: domain packages use only the standard library (and the
 // dependency-free error taxonomy, pkg/fault); use-case packages reach
-// infrastructure only through pkg/ports; HTTP edges import no adapters; and
-// no service imports another service's packages.
+// infrastructure only through ports (their own, and the shared pkg/ports,
+// which imports no service); HTTP and event edges import no adapters; no
+// service imports another service's packages, even indirectly from its
+// core; and no test support is linked into the binary.
 package services_test
 
 import (
 	"go/parser"
 	"go/token"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -22,13 +25,17 @@ const module = "github.com/lattice-platform/lattice/"
 func isStdlib(path string) bool { return !strings.Contains(strings.SplitN(path, "/", 2)[0], ".") }
 
 // importsOf returns the imports of the non-test Go files in dir.
-func importsOf(t *testing.T, dir string) map[string][]string {
+func importsOf(t *testing.T, dir string) map[string][]string { return imports(t, dir, false) }
+
+// imports returns the imports of the Go files in dir, tests included when
+// withTests is set.
+func imports(t *testing.T, dir string, withTests bool) map[string][]string {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
 	require.NoError(t, err)
 	out := map[string][]string{}
 	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
+		if !withTests && strings.HasSuffix(f, "_test.go") {
 			continue
 		}
 		parsed, err := parser.ParseFile(token.NewFileSet(), f, nil, parser.ImportsOnly)
@@ -92,12 +99,56 @@ func TestUseCasesUseNoInfrastructure(t *testing.T) {
 	}
 }
 
-func TestPortsDependOnNoAdapter(t *testing.T) {
-	for file, imports := range importsOf(t, "../pkg/ports") {
-		for _, p := range imports {
-			require.False(t, strings.HasPrefix(p, module+"pkg/adapters"), "%s imports adapter %s", file, p)
-			require.True(t, isStdlib(p) || strings.HasPrefix(p, module+"services/") && strings.HasSuffix(p, "/domain"),
-				"%s imports %s: ports speak in domain types only", file, p)
+// TestSharedPortsImportNoService: pkg/ports holds only what several
+// services share, in its own terms; a service's own ports live beside its
+// core (services/<svc>/app/ports.go), so no core depends on another's.
+func TestSharedPortsImportNoService(t *testing.T) {
+	require.NoError(t, filepath.WalkDir("../pkg/ports", func(dir string, d os.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return err
+		}
+		for file, imports := range importsOf(t, dir) {
+			for _, p := range imports {
+				require.False(t, strings.HasPrefix(p, module+"services/"), "%s imports %s: pkg/ports imports nothing from services/", file, p)
+				require.False(t, strings.HasPrefix(p, module+"pkg/adapters"), "%s imports adapter %s", file, p)
+			}
+		}
+		return nil
+	}))
+}
+
+// goListDeps returns the packages pkgs depend on, themselves included.
+func goListDeps(t *testing.T, pkgs ...string) []string {
+	t.Helper()
+	out, err := exec.Command("go", append([]string{"list", "-deps"}, pkgs...)...).Output()
+	require.NoError(t, err)
+	return strings.Fields(string(out))
+}
+
+// TestCoresDependOnNoOtherService is the transitive form of the rule
+// below: nothing a service's domain or use cases pull in, however
+// indirectly, belongs to another service.
+func TestCoresDependOnNoOtherService(t *testing.T) {
+	for _, dir := range append(layerDirs(t, "domain"), layerDirs(t, "app")...) {
+		svc := strings.SplitN(dir, string(filepath.Separator), 2)[0]
+		for _, p := range goListDeps(t, "./"+dir) {
+			other, ok := strings.CutPrefix(p, module+"services/")
+			require.False(t, ok && strings.SplitN(other, "/", 2)[0] != svc, "%s depends on %s", dir, p)
+		}
+	}
+}
+
+// TestNoTestSupportInTheBinary: fakes, conformance suites and test
+// infrastructure are for tests only; the lattice binary links none.
+func TestNoTestSupportInTheBinary(t *testing.T) {
+	for _, p := range goListDeps(t, "../cmd/lattice") {
+		rel, ours := strings.CutPrefix(p, module)
+		if !ours {
+			continue
+		}
+		for _, part := range strings.Split(rel, "/") {
+			require.False(t, part == "fake" || part == "testinfra" || strings.HasSuffix(part, "test"),
+				"the binary links test support %s", p)
 		}
 	}
 }
@@ -119,13 +170,14 @@ func serviceDirs(t *testing.T) map[string][]string {
 }
 
 // TestServicesImportNoOtherService: services talk over HTTP and events
-// only; no package of services/X imports services/Y (the gateway reads the
-// contracts it bundles from openapi/, not from the services' packages).
+// only; no package of services/X imports services/Y, not even in its tests
+// (the gateway reads the contracts it bundles from openapi/, not from the
+// services' packages).
 func TestServicesImportNoOtherService(t *testing.T) {
 	for svc, dirs := range serviceDirs(t) {
 		for _, dir := range dirs {
-			for file, imports := range importsOf(t, dir) {
-				for _, p := range imports {
+			for file, imps := range imports(t, dir, true) {
+				for _, p := range imps {
 					other, ok := strings.CutPrefix(p, module+"services/")
 					require.False(t, ok && strings.SplitN(other, "/", 2)[0] != svc,
 						"%s imports %s: a service may not import another service's packages", file, p)
@@ -135,10 +187,12 @@ func TestServicesImportNoOtherService(t *testing.T) {
 	}
 }
 
-// TestHTTPEdgesUseNoAdapters: handlers turn requests into use-case calls;
-// technology stays behind the ports.
-func TestHTTPEdgesUseNoAdapters(t *testing.T) {
-	for _, dir := range layerDirs(t, "httpapi") {
+// TestEdgesUseNoAdapters: handlers turn requests (httpapi) and events
+// (eventsapi) into use-case calls; technology stays behind the ports.
+func TestEdgesUseNoAdapters(t *testing.T) {
+	edges, err := filepath.Glob(filepath.Join("*", "eventsapi"))
+	require.NoError(t, err)
+	for _, dir := range append(layerDirs(t, "httpapi"), edges...) {
 		for file, imports := range importsOf(t, dir) {
 			for _, p := range imports {
 				require.False(t, strings.HasPrefix(p, module+"pkg/adapters"), "%s imports adapter %s", file, p)

@@ -21,9 +21,9 @@ import (
 
 	"github.com/lattice-platform/lattice/pkg/adapters/bleveindex"
 	"github.com/lattice-platform/lattice/pkg/adapters/hashembed"
-	"github.com/lattice-platform/lattice/pkg/adapters/memory"
 	"github.com/lattice-platform/lattice/pkg/adapters/vecindex"
 	"github.com/lattice-platform/lattice/services/search/app"
+	"github.com/lattice-platform/lattice/services/search/app/fake"
 	"github.com/lattice-platform/lattice/services/search/domain"
 )
 
@@ -105,7 +105,7 @@ func percentile(d []time.Duration, p int) time.Duration {
 func run(nChunks, perDoc, nQueries, threshold int, hnsw vecindex.HNSWConfig) error {
 	ctx := context.Background()
 	c := newCorpus(42)
-	store := memory.NewSearchStore()
+	store := fake.NewSearchStore()
 	emb := hashembed.Embedder{}
 	owners := []string{"u1", "u2", "u3", "u4"}
 	vis := []string{domain.Private, domain.Internal, domain.Public}

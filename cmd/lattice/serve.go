@@ -15,22 +15,23 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+	goredis "github.com/redis/go-redis/v9"
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+
 	"github.com/lattice-platform/lattice/pkg/adapters/fsblob"
 	"github.com/lattice-platform/lattice/pkg/adapters/hashembed"
-	"github.com/lattice-platform/lattice/pkg/adapters/memory"
 	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
 	"github.com/lattice-platform/lattice/pkg/adapters/openaiembed"
 	redisadapter "github.com/lattice-platform/lattice/pkg/adapters/redis"
 	"github.com/lattice-platform/lattice/pkg/adapters/s3blob"
+	"github.com/lattice-platform/lattice/pkg/adapters/tokenbucket"
 	"github.com/lattice-platform/lattice/pkg/adapters/tokenverify"
 	"github.com/lattice-platform/lattice/pkg/platform/config"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 	"github.com/lattice-platform/lattice/pkg/platform/observe"
 	"github.com/lattice-platform/lattice/pkg/ports"
-	"github.com/nats-io/nats.go/jetstream"
-	goredis "github.com/redis/go-redis/v9"
-	"golang.org/x/oauth2"
-	"golang.org/x/oauth2/clientcredentials"
 )
 
 // targetFlags is the flag set of a command that acts on --target services.
@@ -244,7 +245,7 @@ func gatewayUpstreams(cfg Config, services []string) map[string]string {
 // every replica), in-memory otherwise.
 func rateLimiter(cfg Config) (ports.RateLimiter, error) {
 	if cfg.RedisURL == "" {
-		return memory.NewRateLimiter(), nil
+		return tokenbucket.New(), nil
 	}
 	opts, err := goredis.ParseURL(cfg.RedisURL)
 	if err != nil {

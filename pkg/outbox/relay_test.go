@@ -12,10 +12,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/lattice-platform/lattice/pkg/adapters/memory"
 	"github.com/lattice-platform/lattice/pkg/outbox"
 	"github.com/lattice-platform/lattice/pkg/ports"
-	"github.com/lattice-platform/lattice/services/resource/domain"
+	"github.com/lattice-platform/lattice/pkg/ports/portstest"
 )
 
 // flakyBus stores events by id and fails while down.
@@ -45,15 +44,12 @@ func (b *flakyBus) setDown(v bool) { b.mu.Lock(); b.down = v; b.mu.Unlock() }
 
 func (b *flakyBus) count() int { b.mu.Lock(); defer b.mu.Unlock(); return len(b.stored) }
 
-func seed(t *testing.T, store *memory.ResourceStore, n int) []string {
+func seed(t *testing.T, store *portstest.Outbox, n int) []string {
 	t.Helper()
 	var ids []string
 	for i := range n {
-		ts := time.Now().UTC()
-		r := domain.Resource{ID: fmt.Sprintf("r-%04d", i), OwnerID: "o", Title: "t", ContentType: "text/plain", Visibility: domain.Public,
-			Version: 1, CreatedAt: ts, UpdatedAt: ts}
 		e := ports.Event{ID: fmt.Sprintf("e-%04d", i), Subject: "events.resource.created", Payload: []byte("{}")}
-		require.NoError(t, store.Create(context.Background(), r, []ports.Event{e}, nil))
+		require.NoError(t, store.Add(context.Background(), e))
 		ids = append(ids, e.ID)
 	}
 	return ids
@@ -72,7 +68,7 @@ func waitFor(t *testing.T, cond func() bool) {
 
 func TestRelayDeliversEverythingAcrossAnOutage(t *testing.T) {
 	t.Parallel()
-	store := memory.NewResourceStore()
+	store := portstest.NewOutbox()
 	bus := &flakyBus{stored: map[string]int{}, down: true}
 	r := outbox.New(store, bus, slog.New(slog.DiscardHandler))
 	r.Batch, r.Poll, r.MaxBackoff = 7, 10*time.Millisecond, 20*time.Millisecond
@@ -100,7 +96,7 @@ func TestRelayDeliversEverythingAcrossAnOutage(t *testing.T) {
 
 func TestNotifyWakesTheRelayBeforeItsPoll(t *testing.T) {
 	t.Parallel()
-	store := memory.NewResourceStore()
+	store := portstest.NewOutbox()
 	bus := &flakyBus{stored: map[string]int{}}
 	r := outbox.New(store, bus, slog.New(slog.DiscardHandler))
 	r.Poll = time.Hour
@@ -115,18 +111,18 @@ func TestNotifyWakesTheRelayBeforeItsPoll(t *testing.T) {
 // countingStore counts Pending calls, so a test can tell when the relay has
 // finished its first round.
 type countingStore struct {
-	*memory.ResourceStore
+	*portstest.Outbox
 	reads atomic.Int32
 }
 
 func (c *countingStore) Pending(ctx context.Context, limit int) ([]ports.OutboxEntry, error) {
 	c.reads.Add(1)
-	return c.ResourceStore.Pending(ctx, limit)
+	return c.Outbox.Pending(ctx, limit)
 }
 
 func TestShutdownFlushesWhatIsPending(t *testing.T) {
 	t.Parallel()
-	store := &countingStore{ResourceStore: memory.NewResourceStore()}
+	store := &countingStore{Outbox: portstest.NewOutbox()}
 	bus := &flakyBus{stored: map[string]int{}}
 	r := outbox.New(store, bus, slog.New(slog.DiscardHandler))
 	r.Poll = time.Hour
@@ -134,7 +130,7 @@ func TestShutdownFlushesWhatIsPending(t *testing.T) {
 	done := make(chan struct{})
 	go func() { defer close(done); r.Run(ctx) }()
 	waitFor(t, func() bool { return store.reads.Load() >= 1 }) // the first (empty) round is over; next poll in an hour
-	seed(t, store.ResourceStore, 4)                            // written, but nobody woke the relay
+	seed(t, store.Outbox, 4)                                   // written, but nobody woke the relay
 	cancel()
 	<-done
 	require.Equal(t, 4, bus.count(), "the last round on shutdown published them")

@@ -20,9 +20,9 @@ import (
 	"github.com/lattice-platform/lattice/pkg/events/schema"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 	"github.com/lattice-platform/lattice/pkg/ports"
-	"github.com/lattice-platform/lattice/pkg/ports/portstest"
 	"github.com/lattice-platform/lattice/pkg/testinfra"
 	"github.com/lattice-platform/lattice/services/analytics/analyticssvc"
+	"github.com/lattice-platform/lattice/services/analytics/app/porttest"
 	analyticsapi "github.com/lattice-platform/lattice/services/analytics/oapi"
 	resourceoapi "github.com/lattice-platform/lattice/services/resource/oapi"
 )
@@ -91,7 +91,7 @@ func testAnalyticsAPI(t *testing.T, cfg analyticssvc.Config) {
 	// stay inside one UTC day whenever the test runs (near midnight a
 	// range around now spans two days and the day series has two points).
 	start := time.Now().UTC().Truncate(24 * time.Hour).Add(-12 * time.Hour)
-	records := portstest.UsageRecords(rand.New(rand.NewPCG(4, 2)), 2000, start)
+	records := porttest.UsageRecords(rand.New(rand.NewPCG(4, 2)), 2000, start)
 	pub := natsjs.NewPublisher(js, 10*time.Second)
 	var evs []ports.Event
 	aliceCount := 0

@@ -14,11 +14,10 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/stretchr/testify/require"
 
-	"github.com/lattice-platform/lattice/pkg/adapters/memory"
 	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
+	"github.com/lattice-platform/lattice/pkg/adapters/tokenbucket"
 	"github.com/lattice-platform/lattice/pkg/adapters/tokenverify"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 	"github.com/lattice-platform/lattice/pkg/ports"
@@ -35,7 +34,7 @@ func startGateway(t *testing.T, p *platform, pub ports.EventPublisher) string {
 	verifier := tokenverify.New(tokenverify.Config{Issuer: p.auth.url, Audience: "lattice",
 		Fetch: tokenverify.FetchJWKS(p.auth.url+"/.well-known/jwks.json", http.DefaultClient)})
 	svc, err := gatewaysvc.New(gatewaysvc.Config{
-		Verifier: verifier, Limiter: memory.NewRateLimiter(),
+		Verifier: verifier, Limiter: tokenbucket.New(),
 		Upstreams: map[string]string{"auth": p.auth.url, "resource": p.url}, Usage: pub,
 	}, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)

@@ -16,9 +16,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/hashembed"
-	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
-	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/pkg/adapters/natsjs/jobstore"
 	"github.com/lattice-platform/lattice/pkg/testinfra"
+	"github.com/lattice-platform/lattice/services/processing/app"
 	"github.com/lattice-platform/lattice/services/processing/domain"
 	"github.com/lattice-platform/lattice/services/resource/oapi"
 	searchdomain "github.com/lattice-platform/lattice/services/search/domain"
@@ -109,11 +109,11 @@ func TestAWorkerKilledMidJobLosesNothing(t *testing.T) {
 	_, _ = first.Process.Wait()
 	worker()
 
-	jobs, err := natsjs.NewJobStore(ctx, p.js, "jobs")
+	jobs, err := jobstore.New(ctx, p.js, "jobs")
 	require.NoError(t, err)
 	var job domain.Job
 	eventually(t, 60*time.Second, "the redelivered job succeeds", func() bool {
-		list, err := jobs.List(ctx, ports.JobFilter{ResourceID: rid}, "", 10)
+		list, err := jobs.List(ctx, app.JobFilter{ResourceID: rid}, "", 10)
 		if err != nil || len(list) != 1 {
 			return false
 		}

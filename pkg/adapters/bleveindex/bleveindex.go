@@ -19,18 +19,18 @@ import (
 	index "github.com/blevesearch/bleve_index_api"
 
 	"github.com/lattice-platform/lattice/pkg/fault"
-	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/services/search/app"
 	"github.com/lattice-platform/lattice/services/search/domain"
 )
 
-// Index is the bleve ports.TextIndex.
+// Index is the bleve app.TextIndex.
 type Index struct {
 	idx bleve.Index
 	mu  sync.Mutex          // serialises Replace, which reads and writes res
 	res map[string][]string // resource id → its indexed chunk ids
 }
 
-var _ ports.TextIndex = (*Index)(nil)
+var _ app.TextIndex = (*Index)(nil)
 
 // chunkDoc is what bleve indexes for a chunk.
 type chunkDoc struct {

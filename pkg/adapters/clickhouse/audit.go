@@ -12,11 +12,11 @@ import (
 	"unicode/utf8"
 
 	"github.com/lattice-platform/lattice/pkg/fault"
-	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/services/analytics/app"
 	"github.com/lattice-platform/lattice/services/analytics/domain"
 )
 
-// AuditLog is the ClickHouse ports.AuditLog. Appending reads the head and
+// AuditLog is the ClickHouse app.AuditLog. Appending reads the head and
 // extends the chain from it, so appends are serialised within the process;
 // with no transactions in ClickHouse, run one appending replica per store
 // (the analytics audit consumer hands over one batch at a time).
@@ -26,8 +26,8 @@ type AuditLog struct {
 }
 
 var (
-	_ ports.AuditLog      = (*AuditLog)(nil)
-	_ ports.AuditKeyStore = (*AuditLog)(nil)
+	_ app.AuditLog      = (*AuditLog)(nil)
+	_ app.AuditKeyStore = (*AuditLog)(nil)
 )
 
 // NewAuditLog returns the log on c (migrated with schema.ClickHouse).
@@ -166,7 +166,7 @@ func (l *AuditLog) Checkpoints(ctx context.Context, from, to int64) ([]domain.Ch
 }
 
 // List pages through matching records.
-func (l *AuditLog) List(ctx context.Context, f ports.AuditFilter, after int64, limit int) ([]domain.AuditRecord, error) {
+func (l *AuditLog) List(ctx context.Context, f app.AuditFilter, after int64, limit int) ([]domain.AuditRecord, error) {
 	var b strings.Builder
 	b.WriteString("SELECT seq, event_id, occurred_ns, actor, action, target, canonical FROM audit_log WHERE seq > " + strconv.FormatInt(after, 10))
 	for col, v := range map[string]string{"actor": f.Actor, "action": f.Action, "target": f.Target} {

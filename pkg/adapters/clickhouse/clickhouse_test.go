@@ -9,10 +9,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/clickhouse"
-	"github.com/lattice-platform/lattice/pkg/ports"
-	"github.com/lattice-platform/lattice/pkg/ports/portstest"
 	"github.com/lattice-platform/lattice/pkg/testinfra"
 	"github.com/lattice-platform/lattice/services/analytics/analyticstest"
+	"github.com/lattice-platform/lattice/services/analytics/app"
+	"github.com/lattice-platform/lattice/services/analytics/app/porttest"
 	analyticsdomain "github.com/lattice-platform/lattice/services/analytics/domain"
 	schema "github.com/lattice-platform/lattice/sql"
 )
@@ -29,11 +29,11 @@ func setup(t testing.TB) *clickhouse.Client {
 }
 
 func TestUsageStore(t *testing.T) {
-	portstest.UsageStore(t, func(t *testing.T) ports.UsageStore { return clickhouse.NewUsageStore(setup(t)) })
+	porttest.UsageStore(t, func(t *testing.T) app.UsageStore { return clickhouse.NewUsageStore(setup(t)) })
 }
 
 func TestAuditLog(t *testing.T) {
-	portstest.AuditLog(t, func(t *testing.T) ports.AuditLog { return clickhouse.NewAuditLog(setup(t)) })
+	porttest.AuditLog(t, func(t *testing.T) app.AuditLog { return clickhouse.NewAuditLog(setup(t)) })
 }
 
 func TestMigrateTwiceAndPing(t *testing.T) {
@@ -64,7 +64,7 @@ func TestUnreachableServerIsUnavailable(t *testing.T) {
 // broken entry each time. ClickHouse cannot update key columns, so rows
 // are reordered by swapping their contents.
 func TestAuditVerifyCatchesTamperingInTheDatabase(t *testing.T) {
-	portstest.AuditTampering(t, map[string]portstest.AuditTamper{
+	porttest.AuditTampering(t, map[string]porttest.AuditTamper{
 		"altered row": {Statements: []string{`ALTER TABLE audit_log UPDATE canonical = '{"actor":"mallory"}' WHERE seq = 4`}, At: 4},
 		"deleted row": {Statements: []string{`ALTER TABLE audit_log DELETE WHERE seq = 6`}, At: 6},
 		"inserted row": {Statements: []string{
@@ -81,7 +81,7 @@ func TestAuditVerifyCatchesTamperingInTheDatabase(t *testing.T) {
 			`INSERT INTO audit_log SELECT * FROM swapped`,
 		}, At: 5},
 		"truncated tail": {Statements: []string{`ALTER TABLE audit_log DELETE WHERE seq > 8`}, At: 10},
-	}, func(t *testing.T) (ports.AuditLog, func(context.Context, string) error) {
+	}, func(t *testing.T) (app.AuditLog, func(context.Context, string) error) {
 		db := setup(t)
 		return clickhouse.NewAuditLog(db), func(ctx context.Context, stmt string) error { return clickhouse.ExecForTest(ctx, db, stmt) }
 	})

@@ -7,12 +7,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/pkg/sketch"
+	"github.com/lattice-platform/lattice/services/analytics/app"
 	"github.com/lattice-platform/lattice/services/analytics/domain"
 )
 
-// UsageStore is the ClickHouse ports.UsageStore. Raw records go to
+// UsageStore is the ClickHouse app.UsageStore. Raw records go to
 // usage_raw; materialised views fold every insert into the minute, hour
 // and day roll-ups and the per-day resource reads in the same request, so
 // there is no read-modify-write and reports read only roll-ups.
@@ -27,7 +27,7 @@ type UsageStore struct {
 	mu sync.Mutex
 }
 
-var _ ports.UsageStore = (*UsageStore)(nil)
+var _ app.UsageStore = (*UsageStore)(nil)
 
 // NewUsageStore returns the store on c (migrated with schema.ClickHouse).
 func NewUsageStore(c *Client) *UsageStore { return &UsageStore{c: c} }

@@ -1,4 +1,4 @@
-// Package extract implements ports.TextExtractor for the file types Lattice
+// Package extract implements app.TextExtractor for the file types Lattice
 // accepts: plain text, markdown, HTML (scripts and styles dropped, with
 // golang.org/x/net/html), JSON, CSV and PDF (pure-Go github.com/ledongthuc/pdf,
 // which reads ordinary text PDFs; scanned images have no text to extract).
@@ -22,16 +22,16 @@ import (
 	"golang.org/x/net/html/atom"
 
 	"github.com/lattice-platform/lattice/pkg/fault"
-	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/services/processing/app"
 )
 
-// Extractor implements ports.TextExtractor.
+// Extractor implements app.TextExtractor.
 type Extractor struct {
 	// MaxBytes caps what is read from a file (default 32 MiB).
 	MaxBytes int64
 }
 
-var _ ports.TextExtractor = Extractor{}
+var _ app.TextExtractor = Extractor{}
 
 // Extract returns the text of r.
 func (e Extractor) Extract(_ context.Context, contentType string, r io.Reader) (text string, err error) {

@@ -18,7 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/lattice-platform/lattice/pkg/fault"
-	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/services/processing/app"
 )
 
 // Limits bound one extraction in the child process. Zero values take the
@@ -50,7 +50,7 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
-// Sandbox implements ports.TextExtractor by running the parsers in a child
+// Sandbox implements app.TextExtractor by running the parsers in a child
 // process (`lattice extract`) under CPU, memory and wall-clock limits. The
 // parsers of untrusted files (a PDF whose page tree loops, a deflate bomb,
 // HTML nested beyond reason) can then at worst exhaust the child, never
@@ -62,7 +62,7 @@ type Sandbox struct {
 	Limits  Limits
 }
 
-var _ ports.TextExtractor = Sandbox{}
+var _ app.TextExtractor = Sandbox{}
 
 // RuntimeReserve is the address space the Go runtime reserves at start
 // (its page summaries and arena hints: 1.2 GiB on linux/amd64, nearly all

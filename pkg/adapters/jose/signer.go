@@ -12,16 +12,16 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jws"
 	"github.com/lestrrat-go/jwx/v3/jwt"
 
-	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/services/auth/app"
 	"github.com/lattice-platform/lattice/services/auth/domain"
 )
 
-// Signer implements ports.TokenSigner.
+// Signer implements app.TokenSigner.
 type Signer struct {
 	keys sync.Map // kid → jwk.Key; importing a key per token would dominate signing cost
 }
 
-var _ ports.TokenSigner = (*Signer)(nil)
+var _ app.TokenSigner = (*Signer)(nil)
 
 // NewSigner returns a signer.
 func NewSigner() *Signer { return &Signer{} }
@@ -88,7 +88,7 @@ func JWKS(keys []domain.SigningKey) ([]byte, error) {
 	return (*Signer)(nil).JWKS(keys)
 }
 
-// JWKS encodes the public keys as a JWK Set (ports.TokenSigner).
+// JWKS encodes the public keys as a JWK Set (app.TokenSigner).
 func (*Signer) JWKS(keys []domain.SigningKey) ([]byte, error) {
 	set := jwk.NewSet()
 	for _, k := range keys {

@@ -1,8 +1,10 @@
-// Package mysql implements Lattice's MySQL-protocol-backed ports with
-// go-sql-driver/mysql and sqlc-generated queries (in internal/resourcedb).
-// It runs on MariaDB 10.11 here and on TiDB in production; docs/tidb.md
-// lists what that rules out. Driver errors are translated into the fault
-// taxonomy at this boundary, with both MariaDB's and MySQL/TiDB's codes.
+// Package mysql is what every MySQL-protocol store shares, over
+// go-sql-driver/mysql: connecting, creating the database, migrating,
+// transactions (retried on deadlock), and translating driver errors into
+// the fault taxonomy with both MariaDB's and MySQL/TiDB's codes. It runs on
+// MariaDB 10.11 here and on TiDB in production; docs/tidb.md lists what
+// that rules out. Each service's store is a package of its own beneath
+// this one (resourcestore, searchstore).
 package mysql
 
 import (
@@ -123,19 +125,19 @@ const (
 	errLockNoWait      = 3572
 )
 
-// lookup is translate for a query that may find nothing: a missing row is
+// Lookup is Translate for a query that may find nothing: a missing row is
 // notFound, what it means to the caller.
-func lookup(err, notFound error) error {
+func Lookup(err, notFound error) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return notFound
 	}
-	return translate(err)
+	return Translate(err)
 }
 
-// translate maps driver errors to the fault taxonomy. A missing row is an
+// Translate maps driver errors to the fault taxonomy. A missing row is an
 // error here too (a statement that must find its row did not); a query
-// that may find nothing goes through lookup instead.
-func translate(err error) error {
+// that may find nothing goes through Lookup instead.
+func Translate(err error) error {
 	var me *gomysql.MySQLError
 	switch {
 	case err == nil:
@@ -159,31 +161,31 @@ func translate(err error) error {
 	return err
 }
 
-// inTx runs fn in a transaction, committing on nil and rolling back
+// InTx runs fn in a transaction, committing on nil and rolling back
 // otherwise.
-func inTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
+func InTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
-		return translate(err)
+		return Translate(err)
 	}
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
-	return translate(tx.Commit())
+	return Translate(tx.Commit())
 }
 
-// inTxRetrying is inTx that retries a transaction the server rolled back
+// InTxRetrying is InTx that retries a transaction the server rolled back
 // for a deadlock: concurrent first writes to one key take gap locks in
 // InnoDB (and conflict optimistically in TiDB), and the loser is meant to
 // be retried.
-func inTxRetrying(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
+func InTxRetrying(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
 	// Many writers of one resource (a burst of redeliveries) can deadlock
 	// repeatedly on a loaded server: retry with growing, jittered waits
 	// (full jitter, capped at 100 ms) rather than fail the event.
 	const attempts = 25
 	for i := 1; ; i++ {
-		err := inTx(ctx, db, fn)
+		err := InTx(ctx, db, fn)
 		var me *gomysql.MySQLError
 		if i == attempts || !errors.As(err, &me) || me.Number != errDeadlock {
 			return err
@@ -191,7 +193,7 @@ func inTxRetrying(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error
 		wait := time.Duration(rand.Int64N(int64(min(time.Duration(i)*10*time.Millisecond, 100*time.Millisecond)))) + time.Millisecond
 		select {
 		case <-ctx.Done():
-			return translate(ctx.Err())
+			return Translate(ctx.Err())
 		case <-time.After(wait):
 		}
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/services/analytics/app"
 	"github.com/lattice-platform/lattice/services/analytics/domain"
 )
 
@@ -25,10 +25,10 @@ var CheckpointStream = jetstream.StreamConfig{
 	DenyDelete: true, DenyPurge: true, AllowRollup: false,
 }
 
-// CheckpointSink is the JetStream ports.CheckpointSink.
+// CheckpointSink is the JetStream app.CheckpointSink.
 type CheckpointSink struct{ js jetstream.JetStream }
 
-var _ ports.CheckpointSink = (*CheckpointSink)(nil)
+var _ app.CheckpointSink = (*CheckpointSink)(nil)
 
 // NewCheckpointSink opens (creating if missing) the checkpoint stream.
 func NewCheckpointSink(ctx context.Context, js jetstream.JetStream) (*CheckpointSink, error) {

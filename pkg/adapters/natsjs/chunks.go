@@ -18,6 +18,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/events/schema"
 	"github.com/lattice-platform/lattice/pkg/fault"
 	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/services/processing/app"
 	"github.com/lattice-platform/lattice/services/processing/domain"
 )
 
@@ -38,7 +39,7 @@ func OpenChunkBucket(ctx context.Context, js jetstream.JetStream) (jetstream.Obj
 	return obs, nil
 }
 
-// ChunkSink is the ports.ChunkSink of the processing service: chunk sets
+// ChunkSink is the app.ChunkSink of the processing service: chunk sets
 // go to the object store and a chunks.ready event points to them (a claim
 // check: a document's vectors easily exceed a message's size limit).
 type ChunkSink struct {
@@ -47,7 +48,7 @@ type ChunkSink struct {
 	now func() time.Time
 }
 
-var _ ports.ChunkSink = (*ChunkSink)(nil)
+var _ app.ChunkSink = (*ChunkSink)(nil)
 
 // NewChunkSink publishes through pub and stores chunk sets in obs.
 func NewChunkSink(obs jetstream.ObjectStore, pub ports.EventPublisher) *ChunkSink {

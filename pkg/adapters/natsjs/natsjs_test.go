@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
@@ -18,10 +17,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/events"
 	"github.com/lattice-platform/lattice/pkg/events/schema"
 	"github.com/lattice-platform/lattice/pkg/ports"
-	"github.com/lattice-platform/lattice/pkg/ports/portstest"
 	"github.com/lattice-platform/lattice/pkg/testinfra"
-	"github.com/lattice-platform/lattice/services/analytics/analyticstest"
-	"github.com/lattice-platform/lattice/services/analytics/domain"
 )
 
 func TestMain(m *testing.M) { testinfra.Run(m) }
@@ -79,18 +75,6 @@ func TestEmbeddedServerKeepsStreamsAcrossRestarts(t *testing.T) {
 		nc.Close()
 		srv.Close()
 	}
-}
-
-func TestJobStore(t *testing.T) {
-	portstest.JobStore(t, func(t *testing.T) ports.JobStore {
-		ctx := context.Background()
-		nc, js, err := natsjs.Connect(testinfra.NATS(t), "jobs-test")
-		require.NoError(t, err)
-		t.Cleanup(nc.Close)
-		s, err := natsjs.NewJobStore(ctx, js, "jobs")
-		require.NoError(t, err)
-		return s
-	})
 }
 
 func TestSubscriberRetriesThenParksPoisonInDLQ(t *testing.T) {
@@ -228,31 +212,4 @@ func TestWorkQueueEndsAnAttemptAtItsDeadline(t *testing.T) {
 	}
 	stop()
 	require.NoError(t, <-done)
-}
-
-func TestCheckpointSink(t *testing.T) { portstest.CheckpointSink(t, analyticstest.NATSSink) }
-
-// The checkpoint stream refuses to lose anything: no message can be
-// deleted, the stream cannot be purged, and a roll-up cannot replace it.
-func TestCheckpointStreamCannotBeRewritten(t *testing.T) {
-	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	nc, js, err := natsjs.Connect(testinfra.NATS(t), "test")
-	require.NoError(t, err)
-	defer nc.Close()
-	sink, err := natsjs.NewCheckpointSink(ctx, js)
-	require.NoError(t, err)
-	require.NoError(t, sink.Export(ctx, domain.Checkpoint{Seq: 1, At: time.Now(), KeyID: "k1", Signature: []byte("sig")}))
-	stream, err := js.Stream(ctx, natsjs.CheckpointStream.Name)
-	require.NoError(t, err)
-	require.Error(t, stream.DeleteMsg(ctx, 1), "deleting a checkpoint is refused")
-	require.Error(t, stream.Purge(ctx), "purging is refused")
-	roll := nats.NewMsg("audit-checkpoints.k1")
-	roll.Header.Set("Nats-Rollup", "sub")
-	_, err = js.PublishMsg(ctx, roll)
-	require.Error(t, err, "a roll-up is refused")
-	got, err := sink.Exported(ctx, 0, 10)
-	require.NoError(t, err)
-	require.Len(t, got, 1)
 }

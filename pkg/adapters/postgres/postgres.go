@@ -1,7 +1,8 @@
-// Package postgres implements Lattice's PostgreSQL-backed ports with pgx v5
-// and sqlc-generated queries (in internal/authdb). sqlc rows never leave this
-// package: they are mapped to domain types here, and driver errors are
-// translated into the fault taxonomy at the same boundary.
+// Package postgres is what every PostgreSQL store shares: connecting,
+// creating the database, migrating, the context-carried unit of work
+// (Transactor), and translating pgx errors into the fault taxonomy. Each
+// service's store is a package of its own beneath this one (authstore,
+// analyticsstore), so no store sees another's tables.
 package postgres
 
 import (
@@ -104,19 +105,19 @@ func Ping(pool *pgxpool.Pool) func(context.Context) error {
 	return func(ctx context.Context) error { return pool.Ping(ctx) }
 }
 
-// lookup is translate for a query that may find nothing: a missing row is
+// Lookup is Translate for a query that may find nothing: a missing row is
 // notFound, what it means to the caller.
-func lookup(err, notFound error) error {
+func Lookup(err, notFound error) error {
 	if errors.Is(err, pgx.ErrNoRows) {
 		return notFound
 	}
-	return translate(err)
+	return Translate(err)
 }
 
-// translate maps driver errors to the fault taxonomy. A missing row is an
+// Translate maps driver errors to the fault taxonomy. A missing row is an
 // error here too (a statement that must find its row did not); a query
-// that may find nothing goes through lookup instead.
-func translate(err error) error {
+// that may find nothing goes through Lookup instead.
+func Translate(err error) error {
 	var pgErr *pgconn.PgError
 	switch {
 	case err == nil:

@@ -6,12 +6,11 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/lattice-platform/lattice/pkg/adapters/postgres/internal/authdb"
 	"github.com/lattice-platform/lattice/pkg/ports"
 )
 
-// Transactor is the ports.Transactor of one pool. The auth repositories
-// look for its transaction in the context and run their queries in it.
+// Transactor is the ports.Transactor of one pool. A store's repositories
+// look for its transaction in the context (Tx) and run their queries in it.
 type Transactor struct{ pool *pgxpool.Pool }
 
 var _ ports.Transactor = Transactor{}
@@ -31,17 +30,16 @@ func (t Transactor) InTx(ctx context.Context, fn func(ctx context.Context) error
 	})
 }
 
-// queries returns q bound to the context's transaction, if there is one.
-func queries(ctx context.Context, q *authdb.Queries) *authdb.Queries {
-	if tx, ok := ctx.Value(txKey{}).(pgx.Tx); ok {
-		return q.WithTx(tx)
-	}
-	return q
+// Tx returns the transaction the context carries, if any: a store's
+// repositories bind their queries to it so they join the unit of work.
+func Tx(ctx context.Context) (pgx.Tx, bool) {
+	tx, ok := ctx.Value(txKey{}).(pgx.Tx)
+	return tx, ok
 }
 
-// beginner is where a repository starts its own transaction: a savepoint
+// Beginner is where a repository starts its own transaction: a savepoint
 // of the context's transaction, or a new one on the pool.
-func beginner(ctx context.Context, pool *pgxpool.Pool) interface {
+func Beginner(ctx context.Context, pool *pgxpool.Pool) interface {
 	Begin(context.Context) (pgx.Tx, error)
 } {
 	if tx, ok := ctx.Value(txKey{}).(pgx.Tx); ok {

@@ -13,11 +13,11 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/lattice-platform/lattice/pkg/fault"
-	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/services/auth/app"
 	"github.com/lattice-platform/lattice/services/auth/domain"
 )
 
-// SessionStore is the Redis ports.SessionStore. Layout, under a prefix:
+// SessionStore is the Redis app.SessionStore. Layout, under a prefix:
 //
 //	session:<hex token hash>  JSON record, expiring with the session
 //	session-id:<id>           hex token hash, same expiry (for revoke by id)
@@ -30,7 +30,7 @@ type SessionStore struct {
 	prefix string
 }
 
-var _ ports.SessionStore = (*SessionStore)(nil)
+var _ app.SessionStore = (*SessionStore)(nil)
 
 // NewSessionStore returns a store whose keys start with prefix (for
 // example "lattice:auth:").

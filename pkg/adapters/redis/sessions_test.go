@@ -11,12 +11,14 @@ import (
 	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/pkg/ports/portstest"
 	"github.com/lattice-platform/lattice/pkg/testinfra"
+	"github.com/lattice-platform/lattice/services/auth/app"
+	"github.com/lattice-platform/lattice/services/auth/app/porttest"
 )
 
 func TestMain(m *testing.M) { testinfra.Run(m) }
 
 func TestSessionStore(t *testing.T) {
-	portstest.SessionStore(t, func(t *testing.T) (ports.SessionStore, string, string) {
+	porttest.SessionStore(t, func(t *testing.T) (app.SessionStore, string, string) {
 		srv := testinfra.RedisServer(t)
 		opts, err := goredis.ParseURL(srv.URL)
 		require.NoError(t, err)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/lattice-platform/lattice/pkg/fault"
 	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/services/processing/app"
 	"github.com/lattice-platform/lattice/services/resource/oapi"
 )
 
@@ -26,7 +27,7 @@ type Client struct {
 }
 
 var (
-	_ ports.ContentSource  = (*Client)(nil)
+	_ app.ContentSource    = (*Client)(nil)
 	_ ports.ResourceAccess = (*Client)(nil)
 )
 

@@ -16,11 +16,11 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/lattice-platform/lattice/pkg/fault"
-	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/services/analytics/app"
 	"github.com/lattice-platform/lattice/services/analytics/domain"
 )
 
-// CheckpointSink is the S3 ports.CheckpointSink: one object per signed
+// CheckpointSink is the S3 app.CheckpointSink: one object per signed
 // audit checkpoint, under keys that sort by position, written once
 // (If-None-Match) and, in a bucket created with Object Lock, kept in
 // compliance mode for Retain — then not even the bucket's owner can
@@ -32,7 +32,7 @@ type CheckpointSink struct {
 	locked bool
 }
 
-var _ ports.CheckpointSink = (*CheckpointSink)(nil)
+var _ app.CheckpointSink = (*CheckpointSink)(nil)
 
 // CheckpointConfig names the bucket; Retain (default ten years) applies
 // when the bucket has Object Lock.

@@ -9,13 +9,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-
 	"github.com/stretchr/testify/require"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/s3blob"
 	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/pkg/ports/portstest"
 	"github.com/lattice-platform/lattice/pkg/testinfra"
+	"github.com/lattice-platform/lattice/services/analytics/app"
+	"github.com/lattice-platform/lattice/services/analytics/app/porttest"
 	analyticsdomain "github.com/lattice-platform/lattice/services/analytics/domain"
 )
 
@@ -39,7 +40,7 @@ func checkpointSink(t *testing.T) *s3blob.CheckpointSink {
 }
 
 func TestCheckpointSink(t *testing.T) {
-	portstest.CheckpointSink(t, func(t *testing.T) ports.CheckpointSink { return checkpointSink(t) })
+	porttest.CheckpointSink(t, func(t *testing.T) app.CheckpointSink { return checkpointSink(t) })
 }
 
 // In a bucket with Object Lock (the sink creates its bucket so), an

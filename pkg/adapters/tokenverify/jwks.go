@@ -10,7 +10,7 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jwk"
 
-	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/services/auth/app"
 )
 
 // FetchJWKS returns a KeyFetcher that reads a JWK Set over HTTP. Only
@@ -46,10 +46,10 @@ func KeysFromSet(set jwk.Set) (Keys, error) {
 	return keys, nil
 }
 
-// StoreKeys returns a KeyFetcher that reads a ports.SigningKeyStore
+// StoreKeys returns a KeyFetcher that reads a app.SigningKeyStore
 // directly: the auth service verifies its own tokens this way, without an
 // HTTP round trip to itself.
-func StoreKeys(store ports.SigningKeyStore, now func() time.Time) KeyFetcher {
+func StoreKeys(store app.SigningKeyStore, now func() time.Time) KeyFetcher {
 	return func(ctx context.Context) (Keys, error) {
 		published, err := store.Published(ctx, now())
 		if err != nil {

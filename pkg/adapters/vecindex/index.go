@@ -15,7 +15,7 @@ import (
 
 	"github.com/viterin/vek/vek32"
 
-	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/services/search/app"
 	"github.com/lattice-platform/lattice/services/search/domain"
 )
 
@@ -28,7 +28,7 @@ type Config struct {
 	HNSW         HNSWConfig
 }
 
-// Index is the ports.VectorIndex.
+// Index is the app.VectorIndex.
 type Index struct {
 	cfg    Config
 	mu     sync.RWMutex
@@ -36,7 +36,7 @@ type Index struct {
 	byRes  map[string][]chunkRef // resource id → its chunks
 }
 
-var _ ports.VectorIndex = (*Index)(nil)
+var _ app.VectorIndex = (*Index)(nil)
 
 type chunkRef struct{ model, id string }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/adapters/clickhouse"
 	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
 	"github.com/lattice-platform/lattice/pkg/adapters/postgres"
+	"github.com/lattice-platform/lattice/pkg/adapters/postgres/analyticsstore"
 	"github.com/lattice-platform/lattice/pkg/adapters/resourceapi"
 	"github.com/lattice-platform/lattice/pkg/adapters/s3blob"
 	"github.com/lattice-platform/lattice/pkg/events"
@@ -143,7 +144,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 }
 
 // checkpointSink opens the append-only home of exported checkpoints.
-func checkpointSink(ctx context.Context, cfg Config) (ports.CheckpointSink, error) {
+func checkpointSink(ctx context.Context, cfg Config) (app.CheckpointSink, error) {
 	if cfg.CheckpointS3.Endpoint != "" {
 		return s3blob.NewCheckpointSink(ctx, cfg.CheckpointS3)
 	}
@@ -241,9 +242,9 @@ func (s *Service) Close() { s.close() }
 
 // stores are the analytics store's adapters on one database.
 type stores struct {
-	usage  ports.UsageStore
-	audit  ports.AuditLog
-	keys   ports.AuditKeyStore
+	usage  app.UsageStore
+	audit  app.AuditLog
+	keys   app.AuditKeyStore
 	checks health.Checks
 	close  func()
 }
@@ -274,7 +275,7 @@ func openStores(ctx context.Context, cfg Config) (stores, error) {
 		pool.Close()
 		return stores{}, err
 	}
-	audit := postgres.NewAuditLog(pool)
-	return stores{usage: postgres.NewUsageStore(pool), audit: audit, keys: audit,
+	audit := analyticsstore.NewAuditLog(pool)
+	return stores{usage: analyticsstore.NewUsageStore(pool), audit: audit, keys: audit,
 		checks: health.Checks{"postgres": postgres.Ping(pool)}, close: pool.Close}, nil
 }

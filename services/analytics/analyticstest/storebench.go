@@ -13,9 +13,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/lattice-platform/lattice/pkg/ports"
-	"github.com/lattice-platform/lattice/pkg/ports/portstest"
 	"github.com/lattice-platform/lattice/services/analytics/app"
+	"github.com/lattice-platform/lattice/services/analytics/app/porttest"
 	"github.com/lattice-platform/lattice/services/analytics/domain"
 )
 
@@ -25,13 +24,13 @@ const Records = 10_000_000
 // Ingest measures batched ingestion: 5,000 records per batch, over five
 // minutes of traffic with ~1,000 distinct roll-up keys, into raw records
 // and the three roll-ups.
-func Ingest(b *testing.B, store ports.UsageStore) {
+func Ingest(b *testing.B, store app.UsageStore) {
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(9, 9))
 	start := time.Now().UTC().Truncate(time.Minute)
 	total := 0
 	for b.Loop() {
-		n, err := store.Ingest(ctx, portstest.UsageRecords(rng, 5000, start))
+		n, err := store.Ingest(ctx, porttest.UsageRecords(rng, 5000, start))
 		require.NoError(b, err)
 		total += n
 	}
@@ -40,10 +39,10 @@ func Ingest(b *testing.B, store ports.UsageStore) {
 
 // Verify measures reading and verifying the audit chain: 20,000 entries
 // per operation, in pages of 10,000.
-func Verify(b *testing.B, l ports.AuditLog) {
+func Verify(b *testing.B, l app.AuditLog) {
 	ctx := context.Background()
 	for range 20 {
-		_, _, err := l.Append(ctx, portstest.AuditEvents(1000, "bench"))
+		_, _, err := l.Append(ctx, porttest.AuditEvents(1000, "bench"))
 		require.NoError(b, err)
 	}
 	entries := 0
@@ -60,7 +59,7 @@ func Verify(b *testing.B, l ports.AuditLog) {
 
 // Reports ingests Records usage records over 30 days into store, in time
 // order and batches of 5,000, then measures each report the API serves.
-func Reports(b *testing.B, store ports.UsageStore) {
+func Reports(b *testing.B, store app.UsageStore) {
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(10, 10))
 	end := time.Now().UTC().Truncate(24 * time.Hour)
@@ -71,7 +70,7 @@ func Reports(b *testing.B, store ports.UsageStore) {
 	for n := 0; n < Records; n += batch {
 		// In time order, as the gateway emits them: each batch covers the
 		// next 1/2,000 of the 30 days (about 22 minutes).
-		records := portstest.UsageRecords(rng, batch, start)
+		records := porttest.UsageRecords(rng, batch, start)
 		from, span := start.Add(time.Duration(n/batch)*period), period
 		for i := range records {
 			records[i].Time = from.Add(time.Duration(rng.Int64N(int64(span))))

@@ -18,15 +18,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
-	"github.com/lattice-platform/lattice/pkg/ports"
-	"github.com/lattice-platform/lattice/pkg/ports/portstest"
 	"github.com/lattice-platform/lattice/pkg/testinfra"
 	"github.com/lattice-platform/lattice/services/analytics/app"
+	"github.com/lattice-platform/lattice/services/analytics/app/porttest"
 	"github.com/lattice-platform/lattice/services/analytics/domain"
 )
 
 // NATSSink is a JetStream checkpoint sink on a fresh embedded server.
-func NATSSink(t *testing.T) ports.CheckpointSink {
+func NATSSink(t *testing.T) app.CheckpointSink {
 	nc, js, err := natsjs.Connect(testinfra.NATS(t), "analyticstest")
 	require.NoError(t, err)
 	t.Cleanup(nc.Close)
@@ -37,8 +36,8 @@ func NATSSink(t *testing.T) ports.CheckpointSink {
 
 // Store is a store under test and what an intruder can do to it with SQL.
 type Store struct {
-	Log  ports.AuditLog
-	Keys ports.AuditKeyStore
+	Log  app.AuditLog
+	Keys app.AuditKeyStore
 	// Exec runs one statement on the store behind the adapter's back.
 	Exec func(ctx context.Context, stmt string) error
 	// RewriteEntry sets an entry's canonical JSON and hash.
@@ -56,7 +55,7 @@ func (c *clock) Now() time.Time { c.t = c.t.Add(time.Minute); return c.t }
 
 // Tampering runs the scenarios; newStore and newSink give a fresh store
 // and sink per scenario.
-func Tampering(t *testing.T, newStore func(t *testing.T) Store, newSink func(t *testing.T) ports.CheckpointSink) {
+func Tampering(t *testing.T, newStore func(t *testing.T) Store, newSink func(t *testing.T) app.CheckpointSink) {
 	ctx := context.Background()
 	seed := make([]byte, ed25519.SeedSize)
 	_, _ = rand.Read(seed)
@@ -75,7 +74,7 @@ func Tampering(t *testing.T, newStore func(t *testing.T) Store, newSink func(t *
 		svc := app.New(app.Deps{Audit: st.Log, SigningKey: key, KeyID: keyID, VerifyKeys: pinned, Sink: newSink(t),
 			CheckpointEvery: time.Minute, Clock: clk})
 		require.NoError(t, st.Keys.AddAuditKey(ctx, domain.AuditKey{ID: keyID, Public: pinned[keyID]}))
-		_, _, err := st.Log.Append(ctx, portstest.AuditEvents(10, "alice"))
+		_, _, err := st.Log.Append(ctx, porttest.AuditEvents(10, "alice"))
 		require.NoError(t, err)
 		_, err = svc.Checkpoint(ctx)
 		require.NoError(t, err)
@@ -133,7 +132,7 @@ func Tampering(t *testing.T, newStore func(t *testing.T) Store, newSink func(t *
 		require.NoError(t, st.Exec(ctx, st.DeleteKeys))
 		require.NoError(t, st.Keys.AddAuditKey(ctx, domain.AuditKey{ID: intruderID, Public: intruderPub, Private: intruderKey}))
 		// The service keeps signing with its configured key...
-		_, _, err := st.Log.Append(ctx, portstest.AuditEvents(2, "bob"))
+		_, _, err := st.Log.Append(ctx, porttest.AuditEvents(2, "bob"))
 		require.NoError(t, err)
 		cp, err := svc.Checkpoint(ctx)
 		require.NoError(t, err)
@@ -160,7 +159,7 @@ func Tampering(t *testing.T, newStore func(t *testing.T) Store, newSink func(t *
 		require.NoError(t, err)
 		require.Empty(t, v.Gaps, "checkpoints a minute apart leave no gap")
 		clk.t = clk.t.Add(time.Hour) // an hour with no checkpoint
-		_, _, err = st.Log.Append(ctx, portstest.AuditEvents(1, "carol"))
+		_, _, err = st.Log.Append(ctx, porttest.AuditEvents(1, "carol"))
 		require.NoError(t, err)
 		_, err = svc.Checkpoint(ctx)
 		require.NoError(t, err)

@@ -25,8 +25,8 @@ import (
 
 // Deps are the adapters and keys the use cases need.
 type Deps struct {
-	Usage  ports.UsageStore
-	Audit  ports.AuditLog
+	Usage  UsageStore
+	Audit  AuditLog
 	Access ports.ResourceAccess // decides which resources a caller may see
 	Clock  ports.Clock
 	// SigningKey signs audit checkpoints under KeyID; VerifyKeys are the
@@ -37,7 +37,7 @@ type Deps struct {
 	VerifyKeys map[string]ed25519.PublicKey
 	// Sink receives every checkpoint outside the audited store; nil keeps
 	// them in the store only (tests of other parts).
-	Sink ports.CheckpointSink
+	Sink CheckpointSink
 	// CheckpointEvery is the signing cadence verification expects between
 	// exported checkpoints (default 1 minute).
 	CheckpointEvery time.Duration
@@ -412,7 +412,7 @@ func within(cps []domain.Checkpoint, from, to int64) []domain.Checkpoint {
 const verifyPage = 10000
 
 // ListAudit pages through audit records (audit:read).
-func (s *Service) ListAudit(ctx context.Context, c domain.Caller, f ports.AuditFilter, after int64, limit int) ([]domain.AuditRecord, error) {
+func (s *Service) ListAudit(ctx context.Context, c domain.Caller, f AuditFilter, after int64, limit int) ([]domain.AuditRecord, error) {
 	if err := c.RequireAudit(); err != nil {
 		return nil, err
 	}

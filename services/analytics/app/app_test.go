@@ -13,11 +13,11 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/lattice-platform/lattice/pkg/adapters/memory"
 	"github.com/lattice-platform/lattice/pkg/fault"
 	"github.com/lattice-platform/lattice/pkg/ports"
-	"github.com/lattice-platform/lattice/pkg/ports/portstest"
 	"github.com/lattice-platform/lattice/services/analytics/app"
+	"github.com/lattice-platform/lattice/services/analytics/app/fake"
+	"github.com/lattice-platform/lattice/services/analytics/app/porttest"
 	"github.com/lattice-platform/lattice/services/analytics/domain"
 )
 
@@ -50,14 +50,14 @@ func (r readable) Readable(_ context.Context, bearer string, ids []string) ([]st
 	return out, nil
 }
 
-func newService(t *testing.T) (*app.Service, *memory.AuditLog) {
+func newService(t *testing.T) (*app.Service, *fake.AuditLog) {
 	t.Helper()
 	pub, key, err := ed25519.GenerateKey(rand.Reader)
 	require.NoError(t, err)
-	audit := memory.NewAuditLog()
+	audit := fake.NewAuditLog()
 	access := readable{"user1-token": {"00000000-0000-7000-8000-00000000000a"},
 		"admin-token": {"00000000-0000-7000-8000-00000000000a", "00000000-0000-7000-8000-00000000000b"}}
-	return app.New(app.Deps{Usage: memory.NewUsageStore(), Audit: audit, Access: access, SigningKey: key, KeyID: "k1",
+	return app.New(app.Deps{Usage: fake.NewUsageStore(), Audit: audit, Access: access, SigningKey: key, KeyID: "k1",
 		VerifyKeys: map[string]ed25519.PublicKey{"k1": pub}, Clock: fixedClock{}}), audit
 }
 
@@ -115,7 +115,7 @@ func TestUsageReportsComeFromRollupsAndMatchTheRawRecords(t *testing.T) {
 	ctx := context.Background()
 	svc, _ := newService(t)
 	start := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
-	records := portstest.UsageRecords(mrand.New(mrand.NewPCG(5, 6)), 3000, start)
+	records := porttest.UsageRecords(mrand.New(mrand.NewPCG(5, 6)), 3000, start)
 	n, err := svc.IngestUsage(ctx, records)
 	require.NoError(t, err)
 	require.Equal(t, 3000, n)
@@ -229,11 +229,11 @@ func TestAuditAppendCheckpointVerifyList(t *testing.T) {
 	require.NotNil(t, v.Broken)
 	require.EqualValues(t, 6, v.Broken.Seq)
 
-	list, err := svc.ListAudit(ctx, admin, ports.AuditFilter{Action: "resource.update"}, 0, 10)
+	list, err := svc.ListAudit(ctx, admin, app.AuditFilter{Action: "resource.update"}, 0, 10)
 	require.NoError(t, err)
 	require.Len(t, list, 1)
 	require.Equal(t, "e3", list[0].ID)
-	_, err = svc.ListAudit(ctx, user1, ports.AuditFilter{}, 0, 10)
+	_, err = svc.ListAudit(ctx, user1, app.AuditFilter{}, 0, 10)
 	require.True(t, fault.Of(err, fault.Forbidden), "only admins read the audit log")
 	_, err = svc.VerifyAudit(ctx, user1, 1, 0)
 	require.True(t, fault.Of(err, fault.Forbidden))
@@ -292,7 +292,7 @@ func TestTopResourcesAskInPages(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	access := &countingAccess{}
-	svc := app.New(app.Deps{Usage: memory.NewUsageStore(), Audit: memory.NewAuditLog(), Access: access, Clock: fixedClock{}})
+	svc := app.New(app.Deps{Usage: fake.NewUsageStore(), Audit: fake.NewAuditLog(), Access: access, Clock: fixedClock{}})
 	at := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 	var records []domain.UsageRecord
 	for i := range 300 {

@@ -143,7 +143,7 @@ func (s *Server) ListAuditEvents(ctx context.Context, req oapi.ListAuditEventsRe
 		return nil, err
 	}
 	p := req.Params
-	var f ports.AuditFilter
+	var f app.AuditFilter
 	if p.Actor != nil {
 		f.Actor = *p.Actor
 	}

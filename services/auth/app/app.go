@@ -18,15 +18,15 @@ import (
 
 // Deps are the adapters the use cases need.
 type Deps struct {
-	Users    ports.UserRepository
-	Sessions ports.SessionStore
-	Throttle ports.LoginThrottle
+	Users    UserRepository
+	Sessions SessionStore
+	Throttle LoginThrottle
 	Hasher   ports.PasswordHasher
-	Clients  ports.ClientRepository
-	Grants   ports.GrantStore
-	Keys     ports.SigningKeyStore
-	Signer   ports.TokenSigner
-	APIKeys  ports.APIKeyRepository
+	Clients  ClientRepository
+	Grants   GrantStore
+	Keys     SigningKeyStore
+	Signer   TokenSigner
+	APIKeys  APIKeyRepository
 	// Verifier checks this service's own access tokens when they are
 	// presented to its API.
 	Verifier ports.TokenVerifier

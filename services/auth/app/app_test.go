@@ -14,12 +14,13 @@ import (
 
 	"github.com/lattice-platform/lattice/pkg/adapters/argon2id"
 	"github.com/lattice-platform/lattice/pkg/adapters/jose"
-	"github.com/lattice-platform/lattice/pkg/adapters/memory"
 	"github.com/lattice-platform/lattice/pkg/adapters/tokenverify"
 	"github.com/lattice-platform/lattice/pkg/events"
 	"github.com/lattice-platform/lattice/pkg/events/schema"
 	"github.com/lattice-platform/lattice/pkg/fault"
+	"github.com/lattice-platform/lattice/pkg/ports/portstest"
 	"github.com/lattice-platform/lattice/services/auth/app"
+	"github.com/lattice-platform/lattice/services/auth/app/fake"
 	"github.com/lattice-platform/lattice/services/auth/domain"
 )
 
@@ -42,31 +43,31 @@ func setup(t *testing.T) (*app.Service, *clock) {
 
 // setupWithOutbox is setup that also returns the outbox the service writes
 // its audit events to.
-func setupWithOutbox(t *testing.T) (*app.Service, *clock, *memory.Outbox) {
+func setupWithOutbox(t *testing.T) (*app.Service, *clock, *portstest.Outbox) {
 	t.Helper()
 	return setupWithOptions(t, app.Options{Issuer: issuer, SessionTTL: time.Hour})
 }
 
 // setupWithOptions is setupWithOutbox with the service's options.
-func setupWithOptions(t *testing.T, opts app.Options) (*app.Service, *clock, *memory.Outbox) {
+func setupWithOptions(t *testing.T, opts app.Options) (*app.Service, *clock, *portstest.Outbox) {
 	t.Helper()
-	outbox := memory.NewOutbox()
+	outbox := portstest.NewOutbox()
 	clk := &clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
-	keys := memory.NewSigningKeyStore()
+	keys := fake.NewSigningKeyStore()
 	svc, err := app.New(app.Deps{
-		Users:    memory.NewUserRepository(),
-		Sessions: memory.NewSessionStore(),
-		Throttle: memory.NewLoginThrottle(),
+		Users:    fake.NewUserRepository(),
+		Sessions: fake.NewSessionStore(),
+		Throttle: fake.NewLoginThrottle(),
 		Hasher:   argon2id.New(argon2id.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}),
-		Clients:  memory.NewClientRepository(),
-		Grants:   memory.NewGrantStore(),
+		Clients:  fake.NewClientRepository(),
+		Grants:   fake.NewGrantStore(),
 		Keys:     keys,
 		Signer:   jose.NewSigner(),
-		APIKeys:  memory.NewAPIKeyRepository(),
+		APIKeys:  fake.NewAPIKeyRepository(),
 		Verifier: tokenverify.New(tokenverify.Config{Issuer: issuer, Audience: "lattice",
 			Fetch: tokenverify.StoreKeys(keys, clk.Now), MinRefetch: time.Nanosecond, Now: clk.Now}),
 		Clock:  clk,
-		Tx:     memory.Transactor{},
+		Tx:     portstest.Transactor{},
 		Outbox: outbox,
 	}, opts)
 	require.NoError(t, err)

@@ -9,7 +9,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/services/auth/domain"
 )
 
@@ -207,7 +206,7 @@ func (s *Service) exchangeCode(ctx context.Context, client domain.Client, r Toke
 	hash := domain.HashToken(r.Code)
 	code, err := s.deps.Grants.ConsumeCode(ctx, hash, now)
 	switch {
-	case errors.Is(err, ports.ErrCodeSpent):
+	case errors.Is(err, ErrCodeSpent):
 		// A replayed code means it leaked: revoke what it produced.
 		family := codeFamily(hash)
 		err := s.audited(ctx, audit{actor: "client/" + client.ID, action: "token.code_replayed", target: "grant/" + family},
@@ -216,7 +215,7 @@ func (s *Service) exchangeCode(ctx context.Context, client domain.Client, r Toke
 			return TokenResponse{}, err
 		}
 		return TokenResponse{}, domain.OAuthErr(domain.ErrInvalidGrant, "authorization code already used; tokens issued from it are revoked")
-	case errors.Is(err, ports.ErrGrantNotFound):
+	case errors.Is(err, ErrGrantNotFound):
 		return TokenResponse{}, domain.OAuthErr(domain.ErrInvalidGrant, "unknown authorization code")
 	case err != nil:
 		return TokenResponse{}, err
@@ -318,13 +317,13 @@ func (s *Service) refresh(ctx context.Context, client domain.Client, r TokenRequ
 		return next, err
 	})
 	switch {
-	case errors.Is(err, ports.ErrRefreshReused):
+	case errors.Is(err, ErrRefreshReused):
 		// The store has revoked the grant already; record that it did.
 		if err := s.audited(ctx, audit{actor: "client/" + client.ID, action: "token.refresh_reused", target: "client/" + client.ID}, nil); err != nil {
 			return TokenResponse{}, err
 		}
 		return TokenResponse{}, domain.OAuthErr(domain.ErrInvalidGrant, "refresh token reuse detected; every token of this grant is revoked")
-	case errors.Is(err, ports.ErrGrantNotFound):
+	case errors.Is(err, ErrGrantNotFound):
 		return TokenResponse{}, domain.OAuthErr(domain.ErrInvalidGrant, "refresh token is invalid, expired or revoked")
 	case err != nil:
 		return TokenResponse{}, err

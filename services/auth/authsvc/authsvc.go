@@ -15,6 +15,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/adapters/argon2id"
 	"github.com/lattice-platform/lattice/pkg/adapters/jose"
 	"github.com/lattice-platform/lattice/pkg/adapters/postgres"
+	"github.com/lattice-platform/lattice/pkg/adapters/postgres/authstore"
 	"github.com/lattice-platform/lattice/pkg/adapters/redis"
 	"github.com/lattice-platform/lattice/pkg/adapters/tokenverify"
 	"github.com/lattice-platform/lattice/pkg/outbox"
@@ -60,10 +61,10 @@ type Service struct {
 	HTTP     httpserver.Service
 	pool     *pgxpool.Pool
 	rdb      *goredis.Client
-	sessions *postgres.SessionStore // nil when sessions live in Redis
-	grants   *postgres.GrantStore
-	throttle *postgres.LoginThrottle
-	outbox   *postgres.Outbox
+	sessions *authstore.SessionStore // nil when sessions live in Redis
+	grants   *authstore.GrantStore
+	throttle *authstore.LoginThrottle
+	outbox   *authstore.Outbox
 	log      *slog.Logger
 	// Relay publishes the outbox; nil without a publisher.
 	Relay *outbox.Relay
@@ -96,7 +97,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	}
 	s := &Service{pool: pool, log: log}
 	checks := health.Checks{"postgres": postgres.Ping(pool)}
-	var sessions ports.SessionStore
+	var sessions app.SessionStore
 	if cfg.RedisURL != "" {
 		opts, err := goredis.ParseURL(cfg.RedisURL)
 		if err != nil {
@@ -107,21 +108,21 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		sessions = redis.NewSessionStore(s.rdb, "lattice:auth:")
 		checks["redis"] = redis.Ping(s.rdb)
 	} else {
-		s.sessions = postgres.NewSessionStore(pool)
+		s.sessions = authstore.NewSessionStore(pool)
 		sessions = s.sessions
 	}
 	clock := cfg.Clock
 	if clock == nil {
 		clock = ports.SystemClock{}
 	}
-	keys, err := postgres.NewSigningKeyStore(pool, cfg.KeyEncKey)
+	keys, err := authstore.NewSigningKeyStore(pool, cfg.KeyEncKey)
 	if err != nil {
 		s.Close()
 		return nil, err
 	}
-	s.grants = postgres.NewGrantStore(pool)
-	s.throttle = postgres.NewLoginThrottle(pool)
-	s.outbox = postgres.NewOutbox(pool)
+	s.grants = authstore.NewGrantStore(pool)
+	s.throttle = authstore.NewLoginThrottle(pool)
+	s.outbox = authstore.NewOutbox(pool)
 	var written func()
 	if cfg.Publisher != nil {
 		s.Relay = outbox.New(s.outbox, cfg.Publisher, log)
@@ -130,15 +131,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	opts := app.Options{Issuer: cfg.Issuer, Audience: cfg.Audience, SessionTTL: cfg.SessionTTL,
 		AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL, KeyRotation: cfg.KeyRotation}
 	s.App, err = app.New(app.Deps{
-		Users:    postgres.NewUserRepository(pool),
+		Users:    authstore.NewUserRepository(pool),
 		Sessions: sessions,
 		Throttle: s.throttle,
 		Hasher:   argon2id.NewLimited(cfg.Argon2, cfg.HashConcurrency, cfg.HashWait),
-		Clients:  postgres.NewClientRepository(pool),
+		Clients:  authstore.NewClientRepository(pool),
 		Grants:   s.grants,
 		Keys:     keys,
 		Signer:   jose.NewSigner(),
-		APIKeys:  postgres.NewAPIKeyRepository(pool),
+		APIKeys:  authstore.NewAPIKeyRepository(pool),
 		Verifier: tokenverify.New(tokenverify.Config{
 			Issuer: cfg.Issuer, Audience: cfg.Audience, Fetch: tokenverify.StoreKeys(keys, clock.Now),
 			// The keys are local, so an unknown kid may be looked up at once.

@@ -12,14 +12,14 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/stretchr/testify/require"
 
-	"github.com/lattice-platform/lattice/pkg/adapters/memory"
+	"github.com/lattice-platform/lattice/pkg/adapters/tokenbucket"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 	"github.com/lattice-platform/lattice/services/gateway/gatewaysvc"
 )
 
 func TestPublicSpecAndDocs(t *testing.T) {
 	t.Parallel()
-	svc, err := gatewaysvc.New(gatewaysvc.Config{Limiter: memory.NewRateLimiter(), Upstreams: map[string]string{}}, slog.New(slog.DiscardHandler))
+	svc, err := gatewaysvc.New(gatewaysvc.Config{Limiter: tokenbucket.New(), Upstreams: map[string]string{}}, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	srv := httptest.NewServer(httpserver.Handler(httpserver.Config{}, svc.HTTP))
 	defer srv.Close()

@@ -19,7 +19,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/lattice-platform/lattice/pkg/adapters/memory"
+	"github.com/lattice-platform/lattice/pkg/adapters/tokenbucket"
 	"github.com/lattice-platform/lattice/pkg/fault"
 	"github.com/lattice-platform/lattice/pkg/platform/clientaddr"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
@@ -76,7 +76,7 @@ func startMigrationWithAdmin(t *testing.T) (gw, admin string, newHits, legacyHit
 	svcUp, legacyUp := upstream(t, "search", newHits), upstream(t, "legacy", legacyHits)
 	file := filepath.Join(t.TempDir(), "routes.yaml")
 	require.NoError(t, os.WriteFile(file, []byte(migrationRoutes), 0o600))
-	svc, err := gatewaysvc.New(gatewaysvc.Config{RoutesFile: file, Verifier: anyUser{}, Limiter: memory.NewRateLimiter(),
+	svc, err := gatewaysvc.New(gatewaysvc.Config{RoutesFile: file, Verifier: anyUser{}, Limiter: tokenbucket.New(),
 		Upstreams: map[string]string{"search": svcUp.URL, "legacy": legacyUp.URL}}, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	srv := httptest.NewServer(httpserver.Handler(httpserver.Config{}, svc.HTTP))
@@ -201,7 +201,7 @@ routes:
 `
 	file := filepath.Join(t.TempDir(), "routes.yaml")
 	require.NoError(t, os.WriteFile(file, []byte(routes), 0o600))
-	svc, err := gatewaysvc.New(gatewaysvc.Config{RoutesFile: file, Verifier: anyUser{}, Limiter: memory.NewRateLimiter(),
+	svc, err := gatewaysvc.New(gatewaysvc.Config{RoutesFile: file, Verifier: anyUser{}, Limiter: tokenbucket.New(),
 		Upstreams: map[string]string{"search": side("new").URL, "legacy": side("old").URL}}, slog.New(slog.NewJSONHandler(&logs, nil)))
 	require.NoError(t, err)
 	srv := httptest.NewServer(httpserver.Handler(httpserver.Config{}, svc.HTTP))
@@ -220,7 +220,7 @@ routes:
 
 	bad := strings.Replace(routes, "/v1/shadow", "/v1/sessions", 1)
 	require.NoError(t, os.WriteFile(file, []byte(bad), 0o600))
-	_, err = gatewaysvc.New(gatewaysvc.Config{RoutesFile: file, Verifier: anyUser{}, Limiter: memory.NewRateLimiter(),
+	_, err = gatewaysvc.New(gatewaysvc.Config{RoutesFile: file, Verifier: anyUser{}, Limiter: tokenbucket.New(),
 		Upstreams: map[string]string{"search": "http://127.0.0.1:1", "legacy": "http://127.0.0.1:1"}}, slog.New(slog.DiscardHandler))
 	require.ErrorContains(t, err, "cannot be shadowed")
 }
@@ -244,7 +244,7 @@ classes:
 routes:
   - { prefix: /v1/x, upstream: search, auth: public, class: default, timeout: 5s }
 `), 0o600))
-	svc, err := gatewaysvc.New(gatewaysvc.Config{RoutesFile: file, Verifier: anyUser{}, Limiter: memory.NewRateLimiter(),
+	svc, err := gatewaysvc.New(gatewaysvc.Config{RoutesFile: file, Verifier: anyUser{}, Limiter: tokenbucket.New(),
 		Upstreams: map[string]string{"search": up.URL}}, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	for _, tc := range []struct {

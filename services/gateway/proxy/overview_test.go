@@ -12,7 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/lattice-platform/lattice/pkg/adapters/memory"
+	"github.com/lattice-platform/lattice/pkg/adapters/tokenbucket"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 	"github.com/lattice-platform/lattice/services/gateway/gatewaysvc"
 )
@@ -46,7 +46,7 @@ func TestOverviewComposesPartsAndToleratesFailures(t *testing.T) {
 	}))
 	defer analytics.Close()
 
-	svc, err := gatewaysvc.New(gatewaysvc.Config{Verifier: anyUser{}, Limiter: memory.NewRateLimiter(),
+	svc, err := gatewaysvc.New(gatewaysvc.Config{Verifier: anyUser{}, Limiter: tokenbucket.New(),
 		Upstreams: map[string]string{"resource": resource.URL, "processing": processing.URL, "analytics": analytics.URL}}, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	gw := httptest.NewServer(httpserver.Handler(httpserver.Config{}, svc.HTTP))

@@ -21,7 +21,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/lattice-platform/lattice/pkg/adapters/memory"
+	"github.com/lattice-platform/lattice/pkg/adapters/tokenbucket"
 	"github.com/lattice-platform/lattice/pkg/fault"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 	"github.com/lattice-platform/lattice/pkg/platform/observe"
@@ -112,7 +112,7 @@ func setup(t *testing.T, maxInFlight int) *env {
 	e.routes = filepath.Join(t.TempDir(), "routes.yaml")
 	require.NoError(t, os.WriteFile(e.routes, []byte(routesYAML), 0o600))
 	svc, err := gatewaysvc.New(gatewaysvc.Config{
-		RoutesFile: e.routes, Verifier: tokens{}, Limiter: memory.NewRateLimiter(), MaxInFlight: maxInFlight,
+		RoutesFile: e.routes, Verifier: tokens{}, Limiter: tokenbucket.New(), MaxInFlight: maxInFlight,
 		Upstreams: map[string]string{"resource": e.upstream.URL, "auth": "http://127.0.0.1:1"},
 	}, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)

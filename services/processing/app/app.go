@@ -19,12 +19,12 @@ import (
 
 // Deps are the adapters the use cases need.
 type Deps struct {
-	Jobs      ports.JobStore
-	Content   ports.ContentSource
-	Extractor ports.TextExtractor
+	Jobs      JobStore
+	Content   ContentSource
+	Extractor TextExtractor
 	Embedder  ports.Embedder
-	Sink      ports.ChunkSink
-	Queue     ports.JobQueue
+	Sink      ChunkSink
+	Queue     JobQueue
 	Access    ports.ResourceAccess
 	Clock     ports.Clock
 	// Audit records admin actions before they are carried out.

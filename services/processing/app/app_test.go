@@ -13,10 +13,11 @@ import (
 
 	"github.com/lattice-platform/lattice/pkg/adapters/extract"
 	"github.com/lattice-platform/lattice/pkg/adapters/hashembed"
-	"github.com/lattice-platform/lattice/pkg/adapters/memory"
 	"github.com/lattice-platform/lattice/pkg/fault"
 	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/pkg/ports/portstest"
 	"github.com/lattice-platform/lattice/services/processing/app"
+	"github.com/lattice-platform/lattice/services/processing/app/fake"
 	"github.com/lattice-platform/lattice/services/processing/domain"
 )
 
@@ -123,17 +124,17 @@ func (s *sink) Rejected(_ context.Context, _, fileID, reason string) error {
 	return nil
 }
 
-func setup(t *testing.T) (*app.Service, *content, *sink, *memory.JobStore) {
+func setup(t *testing.T) (*app.Service, *content, *sink, *fake.JobStore) {
 	svc, c, s, jobs, _, _ := setupWithQueue(t)
 	return svc, c, s, jobs
 }
 
-func setupWithQueue(t *testing.T) (*app.Service, *content, *sink, *memory.JobStore, *queue, *memory.AuditTrail) {
+func setupWithQueue(t *testing.T) (*app.Service, *content, *sink, *fake.JobStore, *queue, *portstest.AuditTrail) {
 	t.Helper()
 	return setupWithExtractor(t, extract.Extractor{})
 }
 
-func setupWithExtractor(t *testing.T, ex ports.TextExtractor) (*app.Service, *content, *sink, *memory.JobStore, *queue, *memory.AuditTrail) {
+func setupWithExtractor(t *testing.T, ex app.TextExtractor) (*app.Service, *content, *sink, *fake.JobStore, *queue, *portstest.AuditTrail) {
 	t.Helper()
 	c := &content{text: map[string]string{"r1": strings.Repeat("Lattice indexes resources for search. ", 60)},
 		files: map[string][2]string{
@@ -142,9 +143,9 @@ func setupWithExtractor(t *testing.T, ex ports.TextExtractor) (*app.Service, *co
 			"f-bin": {"image/png", "\x89PNG"},
 		}}
 	s := &sink{}
-	jobs := memory.NewJobStore()
+	jobs := fake.NewJobStore()
 	q := &queue{}
-	audit := &memory.AuditTrail{}
+	audit := &portstest.AuditTrail{}
 	svc := app.New(app.Deps{Jobs: jobs, Content: c, Extractor: ex, Embedder: hashembed.Embedder{}, Sink: s,
 		Queue: q, Access: access{"alice-token": {"r1"}}, Audit: audit,
 		Clock: &clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}, Jitter: func() float64 { return 0 }},
@@ -166,7 +167,7 @@ func TestIntakeIsIdempotentPerEvent(t *testing.T) {
 	_, ok, err = svc.Intake(ctx, app.Event{ID: "e2", Type: "resource.deleted", ResourceID: "r1"})
 	require.NoError(t, err)
 	require.False(t, ok)
-	all, err := jobs.List(ctx, ports.JobFilter{}, "", 10)
+	all, err := jobs.List(ctx, app.JobFilter{}, "", 10)
 	require.NoError(t, err)
 	require.Len(t, all, 1)
 }
@@ -324,15 +325,15 @@ func TestJobAPIAuthorization(t *testing.T) {
 	_, err = svc.GetJob(ctx, domain.Caller{}, j.ID)
 	require.True(t, fault.Of(err, fault.Unauthenticated))
 
-	list, err := svc.ListJobs(ctx, alice, ports.JobFilter{ResourceID: "r1"}, "", 10)
+	list, err := svc.ListJobs(ctx, alice, app.JobFilter{ResourceID: "r1"}, "", 10)
 	require.NoError(t, err)
 	require.Len(t, list, 1)
-	list, err = svc.ListJobs(ctx, alice, ports.JobFilter{ResourceID: "r2"}, "", 10)
+	list, err = svc.ListJobs(ctx, alice, app.JobFilter{ResourceID: "r2"}, "", 10)
 	require.NoError(t, err)
 	require.Empty(t, list)
-	_, err = svc.ListJobs(ctx, alice, ports.JobFilter{}, "", 10)
+	_, err = svc.ListJobs(ctx, alice, app.JobFilter{}, "", 10)
 	require.True(t, fault.Of(err, fault.Forbidden))
-	list, err = svc.ListJobs(ctx, admin, ports.JobFilter{}, "", 10)
+	list, err = svc.ListJobs(ctx, admin, app.JobFilter{}, "", 10)
 	require.NoError(t, err)
 	require.Len(t, list, 2)
 
@@ -406,7 +407,7 @@ func TestAnAttemptPastItsDeadlineFailsAndIsRecorded(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
 		name      string
-		extractor ports.TextExtractor
+		extractor app.TextExtractor
 		state     domain.JobState
 		lastError string
 		rejected  []string

@@ -44,7 +44,7 @@ func (s *Service) checkRead(ctx context.Context, c domain.Caller, resourceID str
 
 // ListJobs pages through jobs. Listing across resources needs the admin
 // scope; with a resource filter, reading that resource is enough.
-func (s *Service) ListJobs(ctx context.Context, c domain.Caller, f ports.JobFilter, after string, limit int) ([]domain.Job, error) {
+func (s *Service) ListJobs(ctx context.Context, c domain.Caller, f JobFilter, after string, limit int) ([]domain.Job, error) {
 	if err := c.RequireRead(); err != nil {
 		return nil, err
 	}

@@ -52,7 +52,7 @@ func (s *Server) ListJobs(ctx context.Context, req oapi.ListJobsRequestObject) (
 		return nil, err
 	}
 	p := req.Params
-	var f ports.JobFilter
+	var f app.JobFilter
 	if p.State != nil {
 		f.State = domain.JobState(*p.State)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/lattice-platform/lattice/pkg/adapters/extract"
 	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
+	"github.com/lattice-platform/lattice/pkg/adapters/natsjs/jobstore"
 	"github.com/lattice-platform/lattice/pkg/adapters/resourceapi"
 	"github.com/lattice-platform/lattice/pkg/events"
 	eventschema "github.com/lattice-platform/lattice/pkg/events/schema"
@@ -73,7 +74,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = ports.SystemClock{}
 	}
-	jobs, err := natsjs.NewJobStore(ctx, cfg.JetStream, "jobs")
+	jobs, err := jobstore.New(ctx, cfg.JetStream, "jobs")
 	if err != nil {
 		return nil, err
 	}

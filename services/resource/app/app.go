@@ -31,10 +31,10 @@ const Source = "lattice/resource"
 
 // Deps are the adapters the use cases need.
 type Deps struct {
-	Resources ports.ResourceRepository
-	Files     ports.FileRepository
-	Purger    ports.Purger
-	Idem      ports.IdempotencyStore
+	Resources ResourceRepository
+	Files     FileRepository
+	Purger    Purger
+	Idem      IdempotencyStore
 	Blobs     ports.BlobStore
 	Clock     ports.Clock
 	// MaxFileSize caps an uploaded file (default DefaultMaxFileSize).

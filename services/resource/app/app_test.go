@@ -11,9 +11,11 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/lattice-platform/lattice/pkg/adapters/memory"
+	"github.com/lattice-platform/lattice/pkg/adapters/fsblob"
 	"github.com/lattice-platform/lattice/pkg/fault"
+	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/services/resource/app"
+	"github.com/lattice-platform/lattice/services/resource/app/fake"
 	"github.com/lattice-platform/lattice/services/resource/domain"
 )
 
@@ -27,15 +29,17 @@ func (c *clock) Add(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c
 
 type fixture struct {
 	svc   *app.Service
-	store *memory.ResourceStore
-	blobs *memory.BlobStore
+	store *fake.ResourceStore
+	blobs ports.BlobStore
 	clk   *clock
 	woken int
 }
 
 func setup(t *testing.T) *fixture {
 	t.Helper()
-	f := &fixture{store: memory.NewResourceStore(), blobs: memory.NewBlobStore(), clk: &clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}}
+	blobs, err := fsblob.New(t.TempDir())
+	require.NoError(t, err)
+	f := &fixture{store: fake.NewResourceStore(), blobs: blobs, clk: &clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}}
 	f.svc = app.New(app.Deps{Resources: f.store, Files: f.store, Purger: f.store, Idem: f.store, Blobs: f.blobs, Clock: f.clk,
 		MaxFileSize: 1024, EventsWritten: func() { f.woken++ }})
 	return f

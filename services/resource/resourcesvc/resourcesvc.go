@@ -15,6 +15,7 @@ import (
 
 	"github.com/lattice-platform/lattice/pkg/adapters/fsblob"
 	"github.com/lattice-platform/lattice/pkg/adapters/mysql"
+	"github.com/lattice-platform/lattice/pkg/adapters/mysql/resourcestore"
 	"github.com/lattice-platform/lattice/pkg/events"
 	eventschema "github.com/lattice-platform/lattice/pkg/events/schema"
 	"github.com/lattice-platform/lattice/pkg/outbox"
@@ -46,11 +47,11 @@ type Config struct {
 type Service struct {
 	App    *app.Service
 	HTTP   httpserver.Service
-	Outbox *mysql.OutboxStore
+	Outbox *resourcestore.OutboxStore
 	Relay  *outbox.Relay // nil without a publisher
 	db     *sql.DB
 	cfg    Config
-	idem   *mysql.IdempotencyStore
+	idem   *resourcestore.IdempotencyStore
 	log    *slog.Logger
 }
 
@@ -89,8 +90,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 			return nil, err
 		}
 	}
-	s := &Service{db: db, Outbox: mysql.NewOutboxStore(db), idem: mysql.NewIdempotencyStore(db), log: log, cfg: cfg}
-	repo := mysql.NewResourceRepository(db)
+	s := &Service{db: db, Outbox: resourcestore.NewOutboxStore(db), idem: resourcestore.NewIdempotencyStore(db), log: log, cfg: cfg}
+	repo := resourcestore.NewResourceRepository(db)
 	deps := app.Deps{Resources: repo, Files: repo, Purger: repo, Idem: s.idem, Blobs: cfg.Blobs, Clock: clock, MaxFileSize: cfg.MaxFileSize}
 	if cfg.Publisher != nil {
 		s.Relay = outbox.New(s.Outbox, cfg.Publisher, log)

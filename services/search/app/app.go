@@ -19,9 +19,9 @@ import (
 
 // Deps are the adapters the use cases need.
 type Deps struct {
-	Store    ports.SearchStore
-	Text     ports.TextIndex
-	Vectors  ports.VectorIndex
+	Store    SearchStore
+	Text     TextIndex
+	Vectors  VectorIndex
 	Embedder ports.Embedder // embeds queries; the same model processing uses
 	Clock    ports.Clock
 	// Audit records admin actions (rebuilds) before they start.

@@ -12,20 +12,21 @@ import (
 
 	"github.com/lattice-platform/lattice/pkg/adapters/bleveindex"
 	"github.com/lattice-platform/lattice/pkg/adapters/hashembed"
-	"github.com/lattice-platform/lattice/pkg/adapters/memory"
 	"github.com/lattice-platform/lattice/pkg/adapters/vecindex"
 	"github.com/lattice-platform/lattice/pkg/fault"
+	"github.com/lattice-platform/lattice/pkg/ports/portstest"
 	"github.com/lattice-platform/lattice/services/search/app"
+	"github.com/lattice-platform/lattice/services/search/app/fake"
 	"github.com/lattice-platform/lattice/services/search/domain"
 )
 
-func newService(t *testing.T) (*app.Service, *memory.SearchStore) {
+func newService(t *testing.T) (*app.Service, *fake.SearchStore) {
 	t.Helper()
 	text, err := bleveindex.New(t.TempDir() + "/idx")
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = text.Close() })
-	store := memory.NewSearchStore()
-	return app.New(app.Deps{Store: store, Text: text, Vectors: vecindex.NewFlat(), Embedder: hashembed.Embedder{}, Audit: &memory.AuditTrail{}}, app.Options{}), store
+	store := fake.NewSearchStore()
+	return app.New(app.Deps{Store: store, Text: text, Vectors: vecindex.NewFlat(), Embedder: hashembed.Embedder{}, Audit: &portstest.AuditTrail{}}, app.Options{}), store
 }
 
 // event is one thing the consumer applies.
@@ -159,7 +160,7 @@ func TestRedeliveredEventsLeaveTheSameIndex(t *testing.T) {
 	for _, e := range history() {
 		require.NoError(t, e(ctx, rebuilt))
 	}
-	fresh := app.New(app.Deps{Store: store, Text: mustText(t), Vectors: vecindex.NewFlat(), Embedder: hashembed.Embedder{}, Audit: &memory.AuditTrail{}}, app.Options{})
+	fresh := app.New(app.Deps{Store: store, Text: mustText(t), Vectors: vecindex.NewFlat(), Embedder: hashembed.Embedder{}, Audit: &portstest.AuditTrail{}}, app.Options{})
 	require.NoError(t, fresh.Load(ctx))
 	require.Equal(t, stripStats(want), stripStats(snapshot(t, fresh)))
 }

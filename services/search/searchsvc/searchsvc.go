@@ -16,6 +16,7 @@ import (
 
 	"github.com/lattice-platform/lattice/pkg/adapters/bleveindex"
 	"github.com/lattice-platform/lattice/pkg/adapters/mysql"
+	"github.com/lattice-platform/lattice/pkg/adapters/mysql/searchstore"
 	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
 	"github.com/lattice-platform/lattice/pkg/adapters/vecindex"
 	"github.com/lattice-platform/lattice/pkg/events"
@@ -93,7 +94,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		return nil, err
 	}
 	s.sets = natsjs.NewChunkSets(obs)
-	s.App = app.New(app.Deps{Store: mysql.NewSearchStore(db), Text: s.text, Vectors: vecindex.New(cfg.Vectors), Embedder: cfg.Embedder,
+	s.App = app.New(app.Deps{Store: searchstore.NewSearchStore(db), Text: s.text, Vectors: vecindex.New(cfg.Vectors), Embedder: cfg.Embedder,
 		Audit: natsjs.NewAuditTrail(natsjs.NewPublisher(cfg.JetStream, 5*time.Second), Name)},
 		app.Options{Window: cfg.Window})
 	if err := s.App.Load(ctx); err != nil {

@@ -1,0 +1,255 @@
+package searchstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"strings"
+
+	"github.com/lattice-platform/lattice/pkg/adapters/mysql"
+	"github.com/lattice-platform/lattice/pkg/adapters/mysql/searchstore/internal/searchdb"
+	"github.com/lattice-platform/lattice/pkg/events"
+	"github.com/lattice-platform/lattice/pkg/fault"
+	"github.com/lattice-platform/lattice/services/search/app"
+	"github.com/lattice-platform/lattice/services/search/domain"
+)
+
+// SearchStore is the MySQL-protocol app.SearchStore. Each change runs in
+// a transaction that locks the document row first, so concurrent events
+// for one resource apply one after the other and version checks hold.
+type SearchStore struct {
+	db *sql.DB
+	q  *searchdb.Queries
+}
+
+var _ app.SearchStore = (*SearchStore)(nil)
+
+// NewSearchStore returns the store over db (migrated with schema.Search).
+func NewSearchStore(db *sql.DB) *SearchStore { return &SearchStore{db: db, q: searchdb.New(db)} }
+
+var errDocNotFound = fault.New(fault.NotFound, "document not found")
+
+// lockDocument locks the document row, creating a placeholder first if
+// none exists, so that every change to a resource is serialised.
+func lockDocument(ctx context.Context, q *searchdb.Queries, tx *sql.Tx, id string) (domain.Document, error) {
+	if _, err := tx.ExecContext(ctx, `INSERT IGNORE INTO search_documents (resource_id, tags, metadata, updated_at) VALUES (?, '[]', '{}', UTC_TIMESTAMP(6))`, id); err != nil {
+		return domain.Document{}, mysql.Translate(err)
+	}
+	row, err := q.LockDocument(ctx, id)
+	if err != nil {
+		return domain.Document{}, mysql.Lookup(err, errDocNotFound)
+	}
+	return documentOf(row)
+}
+
+// PutDocument stores d if it is newer than what is stored.
+func (s *SearchStore) PutDocument(ctx context.Context, d domain.Document) (bool, error) {
+	applied := false
+	err := mysql.InTxRetrying(ctx, s.db, func(tx *sql.Tx) error {
+		q := s.q.WithTx(tx)
+		cur, err := lockDocument(ctx, q, tx, d.ResourceID)
+		if err != nil {
+			return err
+		}
+		if cur.Deleted || cur.Version >= d.Version {
+			return nil
+		}
+		tags, meta, err := encodeDocSets(d)
+		if err != nil {
+			return err
+		}
+		applied = true
+		return mysql.Translate(q.UpsertDocument(ctx, searchdb.UpsertDocumentParams{
+			ResourceID: d.ResourceID, OwnerID: d.OwnerID, Title: d.Title, Visibility: d.Visibility,
+			Tags: tags, Metadata: meta, Version: d.Version, UpdatedAt: d.UpdatedAt.UTC(),
+		}))
+
+	})
+	return applied, err
+}
+
+// DeleteDocument tombstones the document and removes its chunks.
+func (s *SearchStore) DeleteDocument(ctx context.Context, resourceID string, version int64) (bool, error) {
+	applied := false
+	err := mysql.InTxRetrying(ctx, s.db, func(tx *sql.Tx) error {
+		q := s.q.WithTx(tx)
+		cur, err := lockDocument(ctx, q, tx, resourceID)
+		if err != nil {
+			return err
+		}
+		if cur.Deleted {
+			return nil
+		}
+		tags, meta, err := encodeDocSets(cur)
+		if err != nil {
+			return err
+		}
+		applied = true
+		if err := q.UpsertDocument(ctx, searchdb.UpsertDocumentParams{
+			ResourceID: resourceID, OwnerID: cur.OwnerID, Title: cur.Title, Visibility: cur.Visibility,
+			Tags: tags, Metadata: meta, Version: max(version, cur.Version), UpdatedAt: cur.UpdatedAt.UTC(), Deleted: true,
+		}); err != nil {
+			return mysql.Translate(err)
+		}
+		if err := q.DeleteResourceChunks(ctx, resourceID); err != nil {
+			return mysql.Translate(err)
+		}
+		return mysql.Translate(q.DeleteSources(ctx, resourceID))
+	})
+	return applied, err
+}
+
+// ReplaceChunks swaps a source's chunks for the set's.
+func (s *SearchStore) ReplaceChunks(ctx context.Context, set domain.ChunkSet) (bool, error) {
+	applied := false
+	err := mysql.InTxRetrying(ctx, s.db, func(tx *sql.Tx) error {
+		q := s.q.WithTx(tx)
+		doc, err := lockDocument(ctx, q, tx, set.ResourceID)
+		if err != nil || doc.Deleted {
+			return err
+		}
+		src, err := q.LockSource(ctx, searchdb.LockSourceParams{ResourceID: set.ResourceID, FileID: set.FileID})
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return mysql.Translate(err)
+		case src.Deleted || src.Version > set.Version:
+			return nil
+		}
+		if err := q.UpsertSource(ctx, searchdb.UpsertSourceParams{ResourceID: set.ResourceID, FileID: set.FileID,
+			Version: set.Version, Model: set.Model, Dimensions: int32(set.Dimensions)}); err != nil {
+			return mysql.Translate(err)
+		}
+		if _, err := q.DeleteSourceChunks(ctx, searchdb.DeleteSourceChunksParams{ResourceID: set.ResourceID, FileID: set.FileID}); err != nil {
+			return mysql.Translate(err)
+		}
+		applied = true
+		return insertChunks(ctx, tx, set)
+	})
+	return applied, err
+}
+
+// chunksPerInsert keeps each multi-row INSERT well under max_allowed_packet
+// (a 1,024-dimension vector is 4 KiB).
+const chunksPerInsert = 100
+
+// insertChunks writes the set in multi-row INSERTs: sqlc's MySQL engine has
+// no batch insert, and one statement per chunk costs a round trip each.
+func insertChunks(ctx context.Context, tx *sql.Tx, set domain.ChunkSet) error {
+	for start := 0; start < len(set.Chunks); start += chunksPerInsert {
+		batch := set.Chunks[start:min(start+chunksPerInsert, len(set.Chunks))]
+		var b strings.Builder
+		b.WriteString("INSERT INTO search_chunks (resource_id, file_id, chunk_id, seq, text, model, vector) VALUES ")
+		args := make([]any, 0, 7*len(batch))
+		for i, c := range batch {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, set.ResourceID, set.FileID, c.ID, c.Index, c.Text, set.Model, events.EncodeVector(c.Vector))
+		}
+		// A repeated chunk id within a set keeps its first occurrence.
+		b.WriteString(" ON DUPLICATE KEY UPDATE chunk_id = chunk_id")
+		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+			return mysql.Translate(err)
+		}
+	}
+	return nil
+}
+
+// DeleteSource removes a file's chunks and tombstones the source.
+func (s *SearchStore) DeleteSource(ctx context.Context, resourceID, fileID string) (bool, error) {
+	applied := false
+	err := mysql.InTxRetrying(ctx, s.db, func(tx *sql.Tx) error {
+		q := s.q.WithTx(tx)
+		if _, err := lockDocument(ctx, q, tx, resourceID); err != nil {
+			return err
+		}
+		src, err := q.LockSource(ctx, searchdb.LockSourceParams{ResourceID: resourceID, FileID: fileID})
+		if err == nil && src.Deleted {
+			return nil
+		}
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return mysql.Translate(err)
+		}
+		applied = true
+		if err := q.UpsertSource(ctx, searchdb.UpsertSourceParams{ResourceID: resourceID, FileID: fileID, Deleted: true}); err != nil {
+			return mysql.Translate(err)
+		}
+		_, err = q.DeleteSourceChunks(ctx, searchdb.DeleteSourceChunksParams{ResourceID: resourceID, FileID: fileID})
+		return mysql.Translate(err)
+	})
+	return applied, err
+}
+
+// Document returns one document.
+func (s *SearchStore) Document(ctx context.Context, resourceID string) (domain.Document, error) {
+	row, err := s.q.GetDocument(ctx, resourceID)
+	if err != nil {
+		return domain.Document{}, mysql.Lookup(err, errDocNotFound)
+	}
+	return documentOf(row)
+}
+
+// Chunks returns a document's chunks.
+func (s *SearchStore) Chunks(ctx context.Context, resourceID string) ([]domain.Chunk, error) {
+	rows, err := s.q.ListChunks(ctx, resourceID)
+	if err != nil {
+		return nil, mysql.Translate(err)
+	}
+	out := make([]domain.Chunk, 0, len(rows))
+	for _, r := range rows {
+		vec, err := events.DecodeVector(r.Vector)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, domain.Chunk{ID: r.ChunkID, ResourceID: r.ResourceID, FileID: r.FileID, Index: int(r.Seq),
+			Text: r.Text, Model: r.Model, Vector: vec})
+	}
+	return out, nil
+}
+
+// Documents pages through live documents.
+func (s *SearchStore) Documents(ctx context.Context, after string, limit int) ([]domain.Document, error) {
+	rows, err := s.q.ListDocuments(ctx, searchdb.ListDocumentsParams{ResourceID: after, Limit: int32(limit)})
+	if err != nil {
+		return nil, mysql.Translate(err)
+	}
+	out := make([]domain.Document, 0, len(rows))
+	for _, r := range rows {
+		d, err := documentOf(r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+func encodeDocSets(d domain.Document) (tags, meta []byte, err error) {
+	t, m := d.Tags, d.Metadata
+	if t == nil {
+		t = []string{}
+	}
+	if m == nil {
+		m = map[string]string{}
+	}
+	if tags, err = json.Marshal(t); err != nil {
+		return nil, nil, err
+	}
+	meta, err = json.Marshal(m)
+	return tags, meta, err
+}
+
+func documentOf(r searchdb.SearchDocument) (domain.Document, error) {
+	d := domain.Document{ResourceID: r.ResourceID, OwnerID: r.OwnerID, Title: r.Title, Visibility: r.Visibility,
+		Version: r.Version, UpdatedAt: r.UpdatedAt.UTC(), Deleted: r.Deleted}
+	if err := json.Unmarshal(r.Tags, &d.Tags); err != nil {
+		return d, err
+	}
+	if err := json.Unmarshal(r.Metadata, &d.Metadata); err != nil {
+		return d, err
+	}
+	return d, nil
+}

@@ -1,0 +1,54 @@
+// Package tokenbucket is the in-process rate limiter: token buckets per
+// key, for a gateway that runs without Redis. Budgets are per process, so
+// replicas each enforce their own; pkg/adapters/redis shares one budget.
+package tokenbucket
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/golang-lru/v2/expirable"
+	"golang.org/x/time/rate"
+
+	"github.com/lattice-platform/lattice/pkg/ports"
+)
+
+// Limiter is an in-process ports.RateLimiter (token buckets from
+// golang.org/x/time/rate), used when no Redis is configured. Budgets are
+// per process; idle keys are forgotten after an hour.
+type Limiter struct {
+	mu      sync.Mutex
+	buckets *expirable.LRU[string, *rate.Limiter]
+	now     func() time.Time
+}
+
+var _ ports.RateLimiter = (*Limiter)(nil)
+
+// New returns a limiter tracking up to 100,000 keys.
+func New() *Limiter {
+	return &Limiter{buckets: expirable.NewLRU[string, *rate.Limiter](100_000, nil, time.Hour), now: time.Now}
+}
+
+// Allow spends one request of key's budget.
+func (l *Limiter) Allow(_ context.Context, key string, limit ports.RateLimit) (ports.RateDecision, error) {
+	every := limit.Period / time.Duration(max(limit.Rate, 1))
+	bucketKey := key + "|" + limit.Period.String() + "|" + strconv.Itoa(limit.Rate) + "|" + strconv.Itoa(limit.Burst)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.buckets.Get(bucketKey)
+	if !ok {
+		b = rate.NewLimiter(rate.Every(every), limit.Burst)
+		l.buckets.Add(bucketKey, b)
+	}
+	now := l.now()
+	r := b.ReserveN(now, 1)
+	if d := r.DelayFrom(now); d > 0 {
+		r.CancelAt(now)
+		return ports.RateDecision{Allowed: false, RetryAfter: d, ResetAfter: every * time.Duration(limit.Burst)}, nil
+	}
+	tokens := b.TokensAt(now)
+	missing := float64(limit.Burst) - tokens
+	return ports.RateDecision{Allowed: true, Remaining: int(tokens), ResetAfter: time.Duration(missing * float64(every))}, nil
+}

@@ -1,0 +1,216 @@
+package porttest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/lattice-platform/lattice/pkg/fault"
+	"github.com/lattice-platform/lattice/services/search/app"
+	"github.com/lattice-platform/lattice/services/search/domain"
+)
+
+// SearchStore checks a app.SearchStore: version ordering, tombstones,
+// placeholders, idempotent replays and concurrent writers.
+func SearchStore(t *testing.T, newStore func(t *testing.T) app.SearchStore) {
+	ctx := context.Background()
+	doc := func(id string, version int64, vis string) domain.Document {
+		return domain.Document{ResourceID: id, OwnerID: "owner-1", Title: fmt.Sprintf("v%d", version), Visibility: vis,
+			Tags: []string{"a", "b"}, Metadata: map[string]string{"k": "v"}, Version: version, UpdatedAt: now()}
+	}
+	set := func(id, file string, version int64, texts ...string) domain.ChunkSet {
+		cs := domain.ChunkSet{ResourceID: id, FileID: file, Version: version, Model: "m1", Dimensions: 3}
+		for i, tx := range texts {
+			cs.Chunks = append(cs.Chunks, domain.Chunk{ID: fmt.Sprintf("%s-%s-%s", id[:8], file, tx), Index: i, Text: tx,
+				Vector: []float32{float32(i), 0.5, -1.25}})
+		}
+		return cs
+	}
+	texts := func(cs []domain.Chunk) []string {
+		out := []string{}
+		for _, c := range cs {
+			out = append(out, c.Text)
+		}
+		return out
+	}
+
+	t.Run("documents apply newest version only", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		id := newID()
+		ok, err := s.PutDocument(ctx, doc(id, 2, domain.Private))
+		require.NoError(t, err)
+		require.True(t, ok)
+		for _, v := range []int64{2, 1} {
+			ok, err = s.PutDocument(ctx, doc(id, v, domain.Public))
+			require.NoError(t, err)
+			require.False(t, ok, "version %d is not newer", v)
+		}
+		got, err := s.Document(ctx, id)
+		require.NoError(t, err)
+		require.Equal(t, domain.Private, got.Visibility)
+		require.Equal(t, []string{"a", "b"}, got.Tags)
+		require.Equal(t, map[string]string{"k": "v"}, got.Metadata)
+		ok, err = s.PutDocument(ctx, doc(id, 3, domain.Public))
+		require.NoError(t, err)
+		require.True(t, ok)
+		got, err = s.Document(ctx, id)
+		require.NoError(t, err)
+		require.Equal(t, domain.Public, got.Visibility)
+		require.EqualValues(t, 3, got.Version)
+		_, err = s.Document(ctx, newID())
+		require.True(t, fault.Of(err, fault.NotFound))
+	})
+
+	t.Run("chunk sets replace by source and version", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		id := newID()
+		// Chunks first: a placeholder document only admins can see.
+		ok, err := s.ReplaceChunks(ctx, set(id, "", 2, "alpha", "beta"))
+		require.NoError(t, err)
+		require.True(t, ok)
+		ph, err := s.Document(ctx, id)
+		require.NoError(t, err)
+		require.False(t, ph.Known())
+		require.False(t, domain.Caller{Subject: "owner-1", Scopes: []string{domain.ScopeResourcesRead}}.CanRead(ph))
+		ok, err = s.PutDocument(ctx, doc(id, 1, domain.Private))
+		require.NoError(t, err)
+		require.True(t, ok, "the resource event replaces the placeholder")
+
+		ok, err = s.ReplaceChunks(ctx, set(id, "f1", 0, "file text"))
+		require.NoError(t, err)
+		require.True(t, ok)
+		got, err := s.Chunks(ctx, id)
+		require.NoError(t, err)
+		require.Equal(t, []string{"alpha", "beta", "file text"}, texts(got))
+		require.Equal(t, []float32{1, 0.5, -1.25}, got[1].Vector, "vectors round-trip exactly")
+		require.Equal(t, "m1", got[0].Model)
+		require.Equal(t, "f1", got[2].FileID)
+
+		ok, err = s.ReplaceChunks(ctx, set(id, "", 1, "stale"))
+		require.NoError(t, err)
+		require.False(t, ok, "an older version never overwrites a newer one")
+		ok, err = s.ReplaceChunks(ctx, set(id, "", 2, "alpha", "beta"))
+		require.NoError(t, err)
+		require.True(t, ok, "the same version again is a harmless replay")
+		ok, err = s.ReplaceChunks(ctx, set(id, "", 3, "gamma"))
+		require.NoError(t, err)
+		require.True(t, ok)
+		got, err = s.Chunks(ctx, id)
+		require.NoError(t, err)
+		require.Equal(t, []string{"gamma", "file text"}, texts(got))
+
+		dup := set(id, "f2", 0, "same", "same")
+		ok, err = s.ReplaceChunks(ctx, dup)
+		require.NoError(t, err)
+		require.True(t, ok)
+		got, err = s.Chunks(ctx, id)
+		require.NoError(t, err)
+		require.Len(t, got, 3, "a repeated chunk id is stored once")
+	})
+
+	t.Run("deleted files and documents stay deleted", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		id := newID()
+		_, err := s.PutDocument(ctx, doc(id, 1, domain.Public))
+		require.NoError(t, err)
+		_, err = s.ReplaceChunks(ctx, set(id, "f1", 0, "one"))
+		require.NoError(t, err)
+		_, err = s.ReplaceChunks(ctx, set(id, "", 1, "body"))
+		require.NoError(t, err)
+		ok, err := s.DeleteSource(ctx, id, "f1")
+		require.NoError(t, err)
+		require.True(t, ok)
+		ok, err = s.DeleteSource(ctx, id, "f1")
+		require.NoError(t, err)
+		require.False(t, ok)
+		ok, err = s.ReplaceChunks(ctx, set(id, "f1", 0, "late"))
+		require.NoError(t, err)
+		require.False(t, ok, "a late chunk set of a deleted file is ignored")
+		got, err := s.Chunks(ctx, id)
+		require.NoError(t, err)
+		require.Equal(t, []string{"body"}, texts(got))
+
+		ok, err = s.DeleteDocument(ctx, id, 2)
+		require.NoError(t, err)
+		require.True(t, ok)
+		ok, err = s.DeleteDocument(ctx, id, 2)
+		require.NoError(t, err)
+		require.False(t, ok)
+		got, err = s.Chunks(ctx, id)
+		require.NoError(t, err)
+		require.Empty(t, got)
+		for _, late := range []func() (bool, error){
+			func() (bool, error) { return s.PutDocument(ctx, doc(id, 5, domain.Public)) },
+			func() (bool, error) { return s.ReplaceChunks(ctx, set(id, "", 5, "zombie")) },
+		} {
+			ok, err = late()
+			require.NoError(t, err)
+			require.False(t, ok, "nothing brings a deleted document back")
+		}
+		d, err := s.Document(ctx, id)
+		require.NoError(t, err)
+		require.True(t, d.Deleted)
+		ok, err = s.DeleteDocument(ctx, newID(), 1)
+		require.NoError(t, err)
+		require.True(t, ok, "deleting an unknown document leaves a tombstone")
+	})
+
+	t.Run("documents page in id order without tombstones", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		var ids []string
+		for range 5 {
+			id := newID()
+			ids = append(ids, id)
+			_, err := s.PutDocument(ctx, doc(id, 1, domain.Internal))
+			require.NoError(t, err)
+		}
+		_, err := s.DeleteDocument(ctx, ids[2], 2)
+		require.NoError(t, err)
+		first, err := s.Documents(ctx, "", 2)
+		require.NoError(t, err)
+		require.Len(t, first, 2)
+		rest, err := s.Documents(ctx, first[1].ResourceID, 10)
+		require.NoError(t, err)
+		var got []string
+		for _, d := range append(first, rest...) {
+			got = append(got, d.ResourceID)
+		}
+		require.Equal(t, []string{ids[0], ids[1], ids[3], ids[4]}, got)
+		require.WithinDuration(t, now(), first[0].UpdatedAt, time.Minute)
+	})
+
+	t.Run("concurrent writers leave the newest version", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		id := newID()
+		var wg sync.WaitGroup
+		for v := int64(1); v <= 12; v++ {
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				_, err := s.PutDocument(ctx, doc(id, v, domain.Private))
+				require.NoError(t, err)
+			}()
+			go func() {
+				defer wg.Done()
+				_, err := s.ReplaceChunks(ctx, set(id, "", v, fmt.Sprintf("text-v%d", v)))
+				require.NoError(t, err)
+			}()
+		}
+		wg.Wait()
+		d, err := s.Document(ctx, id)
+		require.NoError(t, err)
+		require.EqualValues(t, 12, d.Version)
+		got, err := s.Chunks(ctx, id)
+		require.NoError(t, err)
+		require.Equal(t, []string{"text-v12"}, texts(got))
+	})
+}
