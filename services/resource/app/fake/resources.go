@@ -51,7 +51,7 @@ func clone(r domain.Resource) domain.Resource {
 }
 
 func (s *ResourceStore) appendEvents(events []ports.Event) {
-	_ = s.Outbox.Add(context.Background(), events...) // never fails
+	_ = s.Add(context.Background(), events...) // the outbox's Add, which never fails
 }
 
 // Create stores r as version 1.
