@@ -12,6 +12,7 @@ import (
 
 	"github.com/lattice-platform/lattice/pkg/platform/config"
 	"github.com/lattice-platform/lattice/pkg/platform/observe"
+	"github.com/lattice-platform/lattice/pkg/target"
 	"github.com/lattice-platform/lattice/services/auth/app"
 	"github.com/lattice-platform/lattice/services/auth/authsvc"
 	"github.com/lattice-platform/lattice/services/auth/domain"
@@ -24,12 +25,12 @@ func cmdMigrate(ctx context.Context, args []string, stderr io.Writer, lookup fun
 		return err
 	}
 	for _, name := range services {
-		t, _ := lookupTarget(name)
-		if t.migrate == nil {
+		migrate := cfg.Targets[name].Migrate
+		if migrate == nil {
 			fmt.Fprintln(stderr, name+": no store to migrate")
 			continue
 		}
-		if err := t.migrate(ctx, cfg); err != nil {
+		if err := migrate(ctx); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 		fmt.Fprintln(stderr, name+": migrated")
@@ -70,11 +71,12 @@ func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 
 // openAuth builds the auth service for an operator command.
 func openAuth(ctx context.Context, stderr io.Writer, lookup func(string) (string, bool)) (*authsvc.Service, error) {
-	cfg, err := loadConfig(&config.Env{Lookup: lookup})
-	if err != nil {
+	env := &config.Env{Lookup: lookup}
+	cfg := authsvc.LoadConfig(env, target.ReadSettings(env, registry))
+	if err := env.Err(); err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
-	return authsvc.New(ctx, cfg.Auth, observe.NewLogger(stderr, slog.LevelWarn, authsvc.Name))
+	return authsvc.New(ctx, cfg, observe.NewLogger(stderr, slog.LevelWarn, authsvc.Name))
 }
 
 // repeated is a flag that may be given several times.

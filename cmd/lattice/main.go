@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/extract"
@@ -34,11 +35,12 @@ func main() {
 	}
 }
 
-const usage = `usage: lattice <command> [flags]
+// usage lists the commands, with the targets the registry holds.
+var usage = `usage: lattice <command> [flags]
 
 commands:
-  serve    --target=all|auth|resource|search|processing|analytics|gateway
-  migrate  --target=all|auth   create and migrate the databases, then exit
+  serve    --target=all|` + strings.Join(targetNames(), "|") + `
+  migrate  --target=all|<target>   create and migrate the stores, then exit
   user     create-admin --email E --name N   (password read from standard input)
   client   create --name N --type confidential|public [--redirect-uri U]... [--grant G]... [--scope S]...
   keys     rotate                            make a new access-token signing key active now

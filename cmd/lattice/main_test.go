@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -83,4 +84,12 @@ func TestServeOnPortZero(t *testing.T) {
 	require.Equal(t, http.StatusOK, status("http://"+addr["auth-admin"].String()+"/metrics"), "metrics on the internal one")
 	cancel()
 	require.NoError(t, <-done)
+}
+
+func TestAnalyticsAloneRefusesToStartWithoutAConfiguredKey(t *testing.T) {
+	t.Parallel()
+	var errb strings.Builder
+	err := cmdServe(context.Background(), []string{"--target=analytics"}, io.Discard, &errb,
+		envMap(map[string]string{"LATTICE_DATA_DIR": t.TempDir()}), nil)
+	require.ErrorContains(t, err, "ANALYTICS_AUDIT_SIGNING_KEY")
 }

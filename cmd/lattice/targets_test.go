@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -108,22 +109,31 @@ func TestServeEveryTarget(t *testing.T) {
 	}
 }
 
-// TestRegistryIsComplete: every target has a name, a port and a build
-// step, names are unique, and a target comes after those it needs, so
-// --target=all starts them first.
+// TestRegistryIsComplete: every target has a name, a port, settings and
+// a build step, names and ports are unique, and a target comes after those
+// it needs, so --target=all starts them first.
 func TestRegistryIsComplete(t *testing.T) {
 	t.Parallel()
 	seen := map[string]bool{}
 	ports := map[int]bool{}
 	for _, tg := range registry {
-		require.NotEmpty(t, tg.name)
-		require.False(t, seen[tg.name], "%s is listed twice", tg.name)
-		require.NotZero(t, tg.port, tg.name)
-		require.False(t, ports[tg.port], "%s reuses port %d", tg.name, tg.port)
-		require.NotNil(t, tg.build, "%s cannot be served", tg.name)
-		for _, need := range tg.needs {
-			require.True(t, seen[need], "%s needs %s, which must come before it", tg.name, need)
+		require.NoError(t, tg.Validate())
+		require.False(t, seen[tg.Name], "%s is listed twice", tg.Name)
+		require.False(t, ports[tg.Port], "%s reuses port %d", tg.Name, tg.Port)
+		for _, need := range tg.Needs {
+			require.True(t, seen[need], "%s needs %s, which must come before it", tg.Name, need)
 		}
-		seen[tg.name], ports[tg.port] = true, true
+		seen[tg.Name], ports[tg.Port] = true, true
+	}
+}
+
+// TestReadmeListsEveryTarget: the README's "Running one service" shows
+// how to serve each target of the registry.
+func TestReadmeListsEveryTarget(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	for _, name := range targetNames() {
+		require.Contains(t, string(readme), "bin/lattice serve --target="+name+" ", "README.md shows no way to serve %s", name)
 	}
 }

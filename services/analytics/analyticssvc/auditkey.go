@@ -1,4 +1,4 @@
-package main
+package analyticssvc
 
 import (
 	"crypto/ed25519"

@@ -1,28 +1,18 @@
-package main
+package analyticssvc
 
 import (
-	"context"
 	"crypto/ed25519"
 	"encoding/base64"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/lattice-platform/lattice/pkg/platform/config"
+	"github.com/lattice-platform/lattice/pkg/target"
 )
-
-func TestAnalyticsAloneRefusesToStartWithoutAConfiguredKey(t *testing.T) {
-	t.Parallel()
-	var errb strings.Builder
-	err := cmdServe(context.Background(), []string{"--target=analytics"}, io.Discard, &errb,
-		envMap(map[string]string{"LATTICE_DATA_DIR": t.TempDir()}), nil)
-	require.ErrorContains(t, err, "ANALYTICS_AUDIT_SIGNING_KEY")
-}
 
 func TestLocalAuditKeyIsMadeOnceOutsideTheDatabase(t *testing.T) {
 	t.Parallel()
@@ -70,6 +60,10 @@ func TestAuditKeySettings(t *testing.T) {
 
 func TestCheckpointSinkSetting(t *testing.T) {
 	t.Parallel()
+	loadConfig := func(env *config.Env) (Config, error) {
+		c := LoadConfig(env, target.ReadSettings(env, nil))
+		return c, env.Err()
+	}
 	_, err := loadConfig(config.FromMap(map[string]string{"ANALYTICS_AUDIT_CHECKPOINT_SINK": "s3"}))
 	require.ErrorContains(t, err, "S3_ENDPOINT")
 	_, err = loadConfig(config.FromMap(map[string]string{"ANALYTICS_AUDIT_CHECKPOINT_SINK": "disk"}))
@@ -77,6 +71,6 @@ func TestCheckpointSinkSetting(t *testing.T) {
 	cfg, err := loadConfig(config.FromMap(map[string]string{"ANALYTICS_AUDIT_CHECKPOINT_SINK": "s3",
 		"S3_ENDPOINT": "http://127.0.0.1:7070", "ANALYTICS_AUDIT_CHECKPOINT_BUCKET": "audit"}))
 	require.NoError(t, err)
-	require.Equal(t, "audit", cfg.Analytics.CheckpointS3.Bucket)
-	require.Equal(t, "http://127.0.0.1:7070", cfg.Analytics.CheckpointS3.Endpoint)
+	require.Equal(t, "audit", cfg.CheckpointS3.Bucket)
+	require.Equal(t, "http://127.0.0.1:7070", cfg.CheckpointS3.Endpoint)
 }

@@ -1,0 +1,259 @@
+package target
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	goredis "github.com/redis/go-redis/v9"
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/lattice-platform/lattice/pkg/adapters/fsblob"
+	"github.com/lattice-platform/lattice/pkg/adapters/hashembed"
+	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
+	"github.com/lattice-platform/lattice/pkg/adapters/openaiembed"
+	redisadapter "github.com/lattice-platform/lattice/pkg/adapters/redis"
+	"github.com/lattice-platform/lattice/pkg/adapters/s3blob"
+	"github.com/lattice-platform/lattice/pkg/adapters/tokenbucket"
+	"github.com/lattice-platform/lattice/pkg/adapters/tokenverify"
+	"github.com/lattice-platform/lattice/pkg/ports"
+)
+
+// Platform is what the targets of one process share, each part made on
+// first need: one event-bus connection, one service credential, one token
+// verifier (one JWKS cache), one blob store, embedder and rate limiter.
+// Build runs the targets one at a time, so it needs no lock.
+type Platform struct {
+	ctx      context.Context
+	settings Settings
+	log      *slog.Logger
+	running  []string
+
+	provision      func(context.Context) (id, secret string, err error)
+	bus            *Bus
+	clientID       string
+	secret         string
+	verifier       *tokenverify.Verifier
+	blobs          ports.BlobStore
+	embedder       ports.Embedder
+	limiter        ports.RateLimiter
+	closers        []func()
+	credentialsSet bool
+}
+
+// NewPlatform returns the platform of a process running the named targets
+// with settings s. ctx bounds what the platform starts.
+func NewPlatform(ctx context.Context, s Settings, running []string, log *slog.Logger) *Platform {
+	return &Platform{ctx: ctx, settings: s, running: running, log: log}
+}
+
+// Settings are the shared settings the platform was made with.
+func (p *Platform) Settings() Settings { return p.settings }
+
+// Runs reports whether this process runs the named target.
+func (p *Platform) Runs(name string) bool { return slices.Contains(p.running, name) }
+
+// URL is where the named target is reached.
+func (p *Platform) URL(name string) string { return p.settings.URLs[name] }
+
+// Logger is the logger a target's code logs with.
+func (p *Platform) Logger(name string) *slog.Logger { return p.log.With("service", name) }
+
+// DataDir is where the process keeps local state.
+func (p *Platform) DataDir() string { return p.settings.DataDir }
+
+// Close releases what the platform opened, last first.
+func (p *Platform) Close() {
+	for i := len(p.closers) - 1; i >= 0; i-- {
+		p.closers[i]()
+	}
+	p.closers = nil
+}
+
+// Bus is the process's JetStream connection and what is built on it.
+type Bus struct {
+	JetStream  jetstream.JetStream
+	Publisher  ports.EventPublisher
+	Subscriber *natsjs.Subscriber
+}
+
+// Bus connects to NATS JetStream (an embedded server when NATS_URL is
+// unset) and makes sure the streams exist.
+func (p *Platform) Bus() (*Bus, error) {
+	if p.bus != nil {
+		return p.bus, nil
+	}
+	url := p.settings.NATSURL
+	if url == "" {
+		dir := filepath.Join(p.settings.DataDir, "nats")
+		embedded, err := natsjs.StartEmbedded(dir)
+		if err != nil {
+			return nil, err
+		}
+		p.closers = append(p.closers, embedded.Close)
+		url = embedded.URL()
+		p.log.Info("started embedded NATS JetStream", "url", url, "store", dir)
+	}
+	nc, js, err := natsjs.Connect(url, "lattice")
+	if err != nil {
+		return nil, err
+	}
+	p.closers = append(p.closers, nc.Close)
+	if err := natsjs.EnsureStreams(p.ctx, js); err != nil {
+		return nil, err
+	}
+	p.bus = &Bus{JetStream: js, Publisher: natsjs.NewPublisher(js, 5*time.Second), Subscriber: natsjs.NewSubscriber(js, "EVENTS", p.log)}
+	return p.bus, nil
+}
+
+// ProvideServiceClient is how auth, when it runs in this process, makes
+// the service client that the others use when none is configured.
+func (p *Platform) ProvideServiceClient(provision func(context.Context) (id, secret string, err error)) {
+	p.provision = provision
+}
+
+// Credentials are the service client's: configured, or provisioned once
+// when auth runs in this process; "" when neither.
+func (p *Platform) Credentials() (id, secret string, err error) {
+	if p.credentialsSet {
+		return p.clientID, p.secret, nil
+	}
+	id, secret = p.settings.ServiceClientID, p.settings.ServiceClientSecret
+	if id == "" && p.provision != nil {
+		if id, secret, err = p.provision(p.ctx); err != nil {
+			return "", "", fmt.Errorf("provision the service client: %w", err)
+		}
+	}
+	p.clientID, p.secret, p.credentialsSet = id, secret, true
+	return id, secret, nil
+}
+
+// Verifier checks bearer credentials: JWTs against auth's JWKS, API keys
+// through introspection with the service client.
+func (p *Platform) Verifier() (*tokenverify.Verifier, error) {
+	if p.verifier != nil {
+		return p.verifier, nil
+	}
+	id, secret, err := p.Credentials()
+	if err != nil {
+		return nil, err
+	}
+	auth := p.URL("auth")
+	client := &http.Client{Timeout: 10 * time.Second}
+	vc := tokenverify.Config{
+		Issuer: p.settings.Issuer, Audience: p.settings.Audience,
+		Fetch: tokenverify.FetchJWKS(auth+"/.well-known/jwks.json", client),
+	}
+	if id != "" {
+		vc.Introspect = tokenverify.NewIntrospector(auth+"/oauth2/introspect", id, secret, client, 30*time.Second)
+	} else {
+		p.log.Warn("API keys are not accepted: set LATTICE_SERVICE_CLIENT_ID and LATTICE_SERVICE_CLIENT_SECRET to enable introspection")
+	}
+	p.verifier = tokenverify.New(vc)
+	return p.verifier, nil
+}
+
+// VerifierAndBus is what every target but auth needs.
+func (p *Platform) VerifierAndBus() (*tokenverify.Verifier, *Bus, error) {
+	v, err := p.Verifier()
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := p.Bus()
+	return v, b, err
+}
+
+// ServiceClient is an HTTP client that authenticates as the service client
+// (OAuth 2.1 client credentials), fetching and renewing tokens as needed.
+// It fails when there is no service client.
+func (p *Platform) ServiceClient() (*http.Client, error) {
+	id, secret, err := p.Credentials()
+	if err != nil {
+		return nil, err
+	}
+	if id == "" {
+		return nil, errors.New("set LATTICE_SERVICE_CLIENT_ID and LATTICE_SERVICE_CLIENT_SECRET (a client allowed resources:admin) so it can read resources")
+	}
+	cc := clientcredentials.Config{ClientID: id, ClientSecret: secret, TokenURL: p.URL("auth") + "/oauth2/token"}
+	base := &http.Client{Timeout: 30 * time.Second}
+	c := cc.Client(context.WithValue(context.WithoutCancel(p.ctx), oauth2.HTTPClient, base))
+	c.Timeout = 60 * time.Second
+	return c, nil
+}
+
+// Blobs is S3 when S3_ENDPOINT is set, else a directory under the data
+// directory.
+func (p *Platform) Blobs() (ports.BlobStore, error) {
+	if p.blobs != nil {
+		return p.blobs, nil
+	}
+	var err error
+	if p.settings.S3.Endpoint != "" {
+		p.blobs, err = s3blob.New(p.ctx, p.settings.S3)
+	} else {
+		p.blobs, err = fsblob.New(filepath.Join(p.settings.DataDir, "blobs"))
+	}
+	return p.blobs, err
+}
+
+// Embedder is the OpenAI-compatible client when EMBEDDINGS_URL is set,
+// else the built-in lexical embedder.
+func (p *Platform) Embedder() (ports.Embedder, error) {
+	if p.embedder != nil {
+		return p.embedder, nil
+	}
+	e := p.settings.Embeddings
+	switch {
+	case e.BaseURL == "":
+		p.embedder = hashembed.Embedder{}
+	case e.Model == "" || e.Dimensions <= 0:
+		return nil, errors.New("EMBEDDINGS_URL needs EMBEDDINGS_MODEL and EMBEDDINGS_DIMENSIONS")
+	default:
+		p.embedder = openaiembed.New(e)
+	}
+	return p.embedder, nil
+}
+
+// Limiter is Redis-backed when REDIS_URL is set (budgets shared by every
+// replica), in-process token buckets otherwise.
+func (p *Platform) Limiter() (ports.RateLimiter, error) {
+	if p.limiter != nil {
+		return p.limiter, nil
+	}
+	if p.settings.RedisURL == "" {
+		p.limiter = tokenbucket.New()
+		return p.limiter, nil
+	}
+	opts, err := goredis.ParseURL(p.settings.RedisURL)
+	if err != nil {
+		return nil, errors.New("REDIS_URL is not a redis:// URL")
+	}
+	p.limiter = redisadapter.NewRateLimiter(goredis.NewClient(opts), "lattice:ratelimit:")
+	return p.limiter, nil
+}
+
+// Upstreams are the targets a gateway proxies to: in a process running
+// several, the ones running here (and the legacy monolith); alone, every
+// configured URL.
+func (p *Platform) Upstreams() map[string]string {
+	if len(p.running) == 1 {
+		return p.settings.URLs
+	}
+	out := map[string]string{}
+	for _, name := range p.running {
+		if u, ok := p.settings.URLs[name]; ok {
+			out[name] = u
+		}
+	}
+	if u, ok := p.settings.URLs["legacy"]; ok {
+		out["legacy"] = u
+	}
+	return out
+}

@@ -1,0 +1,84 @@
+package target_test
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/lattice-platform/lattice/pkg/adapters/fsblob"
+	"github.com/lattice-platform/lattice/pkg/adapters/hashembed"
+	"github.com/lattice-platform/lattice/pkg/adapters/tokenbucket"
+	"github.com/lattice-platform/lattice/pkg/platform/config"
+	"github.com/lattice-platform/lattice/pkg/target"
+)
+
+func settings(t *testing.T, env map[string]string) target.Settings {
+	t.Helper()
+	e := config.FromMap(env)
+	s := target.ReadSettings(e, []target.Target{{Name: "auth", Port: 8081}, {Name: "resource", Port: 8082}, {Name: "gateway", Port: 8080}})
+	require.NoError(t, e.Err())
+	return s
+}
+
+func TestUpstreamsAreTheTargetsRunningHere(t *testing.T) {
+	s := settings(t, map[string]string{"LEGACY_BASE_URL": "http://legacy.internal/", "RESOURCE_URL": "http://resource.internal:80"})
+	alone := target.NewPlatform(context.Background(), s, []string{"gateway"}, slog.New(slog.DiscardHandler))
+	require.Equal(t, map[string]string{"auth": "http://127.0.0.1:8081", "resource": "http://resource.internal:80",
+		"legacy": "http://legacy.internal"}, alone.Upstreams(), "a lone gateway proxies to every configured URL")
+	together := target.NewPlatform(context.Background(), s, []string{"auth", "gateway"}, slog.New(slog.DiscardHandler))
+	require.Equal(t, map[string]string{"auth": "http://127.0.0.1:8081", "legacy": "http://legacy.internal"}, together.Upstreams(),
+		"in one process, only to what runs there (and the monolith)")
+}
+
+func TestCredentialsAreProvisionedOnceWhenNotConfigured(t *testing.T) {
+	p := target.NewPlatform(context.Background(), settings(t, nil), []string{"auth"}, slog.New(slog.DiscardHandler))
+	calls := 0
+	p.ProvideServiceClient(func(context.Context) (string, string, error) { calls++; return "svc", "s3cret", nil })
+	for range 2 {
+		id, secret, err := p.Credentials()
+		require.NoError(t, err)
+		require.Equal(t, [2]string{"svc", "s3cret"}, [2]string{id, secret})
+	}
+	require.Equal(t, 1, calls)
+
+	configured := target.NewPlatform(context.Background(), settings(t, map[string]string{
+		"LATTICE_SERVICE_CLIENT_ID": "ops", "LATTICE_SERVICE_CLIENT_SECRET": "x"}), nil, slog.New(slog.DiscardHandler))
+	configured.ProvideServiceClient(func(context.Context) (string, string, error) {
+		t.Fatal("configured credentials win")
+		return "", "", nil
+	})
+	id, _, err := configured.Credentials()
+	require.NoError(t, err)
+	require.Equal(t, "ops", id)
+
+	none := target.NewPlatform(context.Background(), settings(t, nil), nil, slog.New(slog.DiscardHandler))
+	_, err = none.ServiceClient()
+	require.ErrorContains(t, err, "LATTICE_SERVICE_CLIENT_ID", "a target that needs a service client says how to give it one")
+}
+
+func TestSharedPartsFollowTheSettings(t *testing.T) {
+	dir := t.TempDir()
+	p := target.NewPlatform(context.Background(), settings(t, map[string]string{"LATTICE_DATA_DIR": dir}), nil, slog.New(slog.DiscardHandler))
+	blobs, err := p.Blobs()
+	require.NoError(t, err)
+	require.IsType(t, &fsblob.Store{}, blobs)
+	require.DirExists(t, filepath.Join(dir, "blobs"))
+	again, _ := p.Blobs()
+	require.Same(t, blobs, again, "made once")
+	emb, err := p.Embedder()
+	require.NoError(t, err)
+	require.IsType(t, hashembed.Embedder{}, emb)
+	lim, err := p.Limiter()
+	require.NoError(t, err)
+	require.IsType(t, &tokenbucket.Limiter{}, lim)
+
+	half := target.NewPlatform(context.Background(), settings(t, map[string]string{"EMBEDDINGS_URL": "http://127.0.0.1:1"}), nil, slog.New(slog.DiscardHandler))
+	_, err = half.Embedder()
+	require.ErrorContains(t, err, "EMBEDDINGS_MODEL")
+	bad := target.NewPlatform(context.Background(), settings(t, map[string]string{"REDIS_URL": "tcp://x"}), nil, slog.New(slog.DiscardHandler))
+	_, err = bad.Limiter()
+	require.ErrorContains(t, err, "REDIS_URL")
+}

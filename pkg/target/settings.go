@@ -1,0 +1,116 @@
+package target
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/lattice-platform/lattice/pkg/adapters/openaiembed"
+	"github.com/lattice-platform/lattice/pkg/adapters/s3blob"
+	"github.com/lattice-platform/lattice/pkg/platform/clientaddr"
+	"github.com/lattice-platform/lattice/pkg/platform/config"
+	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
+)
+
+// Settings are what every target of a process shares, read from the
+// environment. README.md's configuration table lists the same variables
+// with the same defaults.
+type Settings struct {
+	// HTTP holds each target's listeners, by target name.
+	HTTP map[string]httpserver.Config
+	// URLs is where each target is reached (<NAME>_URL), by name, plus
+	// "legacy" when LEGACY_BASE_URL is set.
+	URLs map[string]string
+	// Issuer and Audience are what access tokens carry (auth issues them,
+	// every service verifies them).
+	Issuer, Audience string
+	// The service client: how services authenticate to auth's
+	// introspection and to each other.
+	ServiceClientID, ServiceClientSecret string
+	// NATSURL is the event bus; empty runs an embedded server with its
+	// streams under DataDir.
+	NATSURL string
+	// RedisURL, when set, holds sessions and rate-limit budgets.
+	RedisURL string
+	DataDir  string
+	// S3 holds the blob store's server; an empty endpoint means files live
+	// under DataDir.
+	S3 s3blob.Config
+	// Embeddings selects the embedder processing and search share: an
+	// OpenAI-compatible server when BaseURL is set, the built-in lexical
+	// embedder otherwise.
+	Embeddings openaiembed.Config
+	// MaxBody is the default request body cap (HTTP_MAX_BODY_BYTES).
+	MaxBody int64
+}
+
+// ReadSettings reads the shared settings, with listeners and URLs for
+// every target of the registry; malformed values are reported through env.
+func ReadSettings(env *config.Env, registry []Target) Settings {
+	s := Settings{
+		Issuer:              strings.TrimSuffix(env.String("AUTH_ISSUER", "http://127.0.0.1:8080"), "/"),
+		Audience:            env.String("AUTH_AUDIENCE", "lattice"),
+		ServiceClientID:     env.String("LATTICE_SERVICE_CLIENT_ID", ""),
+		ServiceClientSecret: env.String("LATTICE_SERVICE_CLIENT_SECRET", ""),
+		NATSURL:             env.String("NATS_URL", ""),
+		RedisURL:            env.String("REDIS_URL", ""),
+		DataDir:             env.String("LATTICE_DATA_DIR", ".lattice"),
+		S3: s3blob.Config{
+			Endpoint: env.String("S3_ENDPOINT", ""), Region: env.String("S3_REGION", "us-east-1"),
+			Bucket: env.String("S3_BUCKET", "lattice"), AccessKey: env.String("S3_ACCESS_KEY", ""), SecretKey: env.String("S3_SECRET_KEY", ""),
+		},
+		Embeddings: openaiembed.Config{
+			BaseURL:    strings.TrimSuffix(env.String("EMBEDDINGS_URL", ""), "/"),
+			APIKey:     env.String("EMBEDDINGS_API_KEY", ""),
+			Model:      env.String("EMBEDDINGS_MODEL", ""),
+			Dimensions: env.Int("EMBEDDINGS_DIMENSIONS", 0),
+		},
+		MaxBody: int64(env.Int("HTTP_MAX_BODY_BYTES", 1<<20)),
+	}
+	s.HTTP, s.URLs = readListeners(env, registry, s.MaxBody)
+	if legacy := env.String("LEGACY_BASE_URL", ""); legacy != "" {
+		s.URLs["legacy"] = strings.TrimSuffix(legacy, "/")
+	}
+	return s
+}
+
+// Gateway is the target whose listener trusts GATEWAY_TRUSTED_PROXIES and
+// which the others are reached through.
+const Gateway = "gateway"
+
+// readListeners reads every target's listeners (<NAME>_ADDR,
+// <NAME>_ADMIN_ADDR, the trusted proxies) and the URLs the others reach it
+// at (<NAME>_URL), with defaults from the registry's ports.
+func readListeners(env *config.Env, registry []Target, maxBody int64) (map[string]httpserver.Config, map[string]string) {
+	services := proxies(env, "TRUSTED_PROXIES", clientaddr.Loopback)
+	gateway := proxies(env, "GATEWAY_TRUSTED_PROXIES", "none")
+	http, urls := map[string]httpserver.Config{}, map[string]string{}
+	for _, t := range registry {
+		upper := strings.ToUpper(t.Name)
+		h := httpserver.Config{Addr: env.String(upper+"_ADDR", fmt.Sprintf("127.0.0.1:%d", t.Port)),
+			AdminAddr: env.String(upper+"_ADMIN_ADDR", fmt.Sprintf("127.0.0.1:%d", t.Port+1000)), MaxBodyBytes: maxBody,
+			TrustedProxies: services}
+		if h.AdminAddr == "off" {
+			h.AdminAddr = ""
+		}
+		if t.Name == Gateway {
+			h.TrustedProxies = gateway
+		} else {
+			urls[t.Name] = strings.TrimSuffix(env.String(upper+"_URL", fmt.Sprintf("http://127.0.0.1:%d", t.Port)), "/")
+		}
+		http[t.Name] = h
+	}
+	return http, urls
+}
+
+// proxies reads a list of trusted proxies.
+func proxies(env *config.Env, key, def string) *clientaddr.Proxies {
+	p, err := clientaddr.Parse(env.String(key, def))
+	if err != nil {
+		env.Invalid(key, err)
+	}
+	return p
+}
+
+// DefaultPostgres is the machine's PostgreSQL with trust auth; each
+// service that uses it gets its own database on it.
+const DefaultPostgres = "postgres://postgres@127.0.0.1:5432/"

@@ -1,0 +1,116 @@
+// Package target describes Lattice's deployable services (grafana/mimir's
+// modules are the model) and what the services of one process share.
+//
+// Each service's wiring package exports one Target, made by New from a
+// typed Description: its name, default port, the targets it calls, how it
+// reads its settings from the environment, how it migrates its store and
+// how it is built on a Platform. cmd/lattice lists the Targets in its
+// registry; serve, migrate, the listeners and the gateway's upstreams all
+// read that list, so adding a service is one entry there.
+package target
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/lattice-platform/lattice/pkg/platform/config"
+	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
+)
+
+// Service is one built target, ready to be served.
+type Service struct {
+	HTTP  httpserver.Service
+	Run   func(context.Context) // background work until ctx ends; nil: none
+	Close func()                // releases what Build opened; nil: nothing
+}
+
+// Description is what a service says about itself, with its settings of
+// type C.
+type Description[C any] struct {
+	Name string
+	// Port is the default public port on 127.0.0.1; the internal
+	// (metrics) listener defaults to Port+1000.
+	Port int
+	// Needs are the targets this one calls; the registry lists them
+	// first, so a process running several starts them first.
+	Needs []string
+	// Config reads the target's own settings; malformed values are
+	// reported through env, all at once.
+	Config func(env *config.Env, s Settings) C
+	// Check, if set, refuses settings that cannot work for the targets a
+	// process runs, before anything is started.
+	Check func(c C, running []string) error
+	// Migrate creates and migrates the target's store; nil: it has none.
+	Migrate func(ctx context.Context, c C) error
+	// Build wires the target on the platform the process's targets share.
+	Build func(ctx context.Context, c C, p *Platform) (Service, error)
+}
+
+// Target is a Description with its settings' type hidden, so the
+// registry can list services whose settings differ.
+type Target struct {
+	Name  string
+	Port  int
+	Needs []string
+	// Load reads the settings and binds the other steps to them.
+	Load func(env *config.Env, s Settings) Loaded
+	// missing names the parts the description lacks (Validate reports them).
+	missing []string
+}
+
+// Loaded is a target bound to its settings.
+type Loaded struct {
+	// Check refuses settings that cannot work for the running targets.
+	Check func(running []string) error
+	// Migrate is nil when the target has no store.
+	Migrate func(ctx context.Context) error
+	Build   func(ctx context.Context, p *Platform) (Service, error)
+}
+
+// New hides d's settings type.
+func New[C any](d Description[C]) Target {
+	t := Target{Name: d.Name, Port: d.Port, Needs: d.Needs}
+	if d.Config == nil {
+		t.missing = append(t.missing, "Config")
+	}
+	if d.Build == nil {
+		t.missing = append(t.missing, "Build")
+	}
+	t.Load = func(env *config.Env, s Settings) Loaded {
+		var c C
+		if d.Config != nil {
+			c = d.Config(env, s)
+		}
+		l := Loaded{Check: func([]string) error { return nil }}
+		if d.Check != nil {
+			l.Check = func(running []string) error { return d.Check(c, running) }
+		}
+		if d.Migrate != nil {
+			l.Migrate = func(ctx context.Context) error { return d.Migrate(ctx, c) }
+		}
+		l.Build = func(ctx context.Context, p *Platform) (Service, error) {
+			if d.Build == nil {
+				return Service{}, errors.New("the target cannot be built")
+			}
+			return d.Build(ctx, c, p)
+		}
+		return l
+	}
+	return t
+}
+
+// Validate reports a description that lacks a part every target needs.
+func (t Target) Validate() error {
+	switch {
+	case t.Name == "":
+		return errors.New("a target has no name")
+	case t.Port <= 0 || t.Port > 64535: // Port+1000 is the internal listener
+		return fmt.Errorf("%s: port %d", t.Name, t.Port)
+	case t.Load == nil:
+		return fmt.Errorf("%s: made without target.New", t.Name)
+	case len(t.missing) > 0:
+		return fmt.Errorf("%s: the description has no %v", t.Name, t.missing)
+	}
+	return nil
+}

@@ -1,0 +1,53 @@
+package authsvc
+
+import (
+	"context"
+	"time"
+
+	"github.com/lattice-platform/lattice/pkg/adapters/argon2id"
+	"github.com/lattice-platform/lattice/pkg/platform/config"
+	"github.com/lattice-platform/lattice/pkg/target"
+	"github.com/lattice-platform/lattice/services/auth/app"
+)
+
+// Target is the auth service as a deployable target.
+var Target = target.New(target.Description[Config]{
+	Name: Name, Port: 8081,
+	Config:  func(env *config.Env, s target.Settings) Config { return LoadConfig(env, s) },
+	Migrate: func(ctx context.Context, c Config) error { return Migrate(ctx, c.DatabaseURL) },
+	Build: func(ctx context.Context, c Config, p *target.Platform) (target.Service, error) {
+		b, err := p.Bus()
+		if err != nil {
+			return target.Service{}, err
+		}
+		// The public URL may be known only now (a gateway on port 0).
+		c.Issuer, c.Publisher = p.Settings().Issuer, b.Publisher // audit events, through the outbox
+		svc, err := New(ctx, c, p.Logger(Name))
+		if err != nil {
+			return target.Service{}, err
+		}
+		p.ProvideServiceClient(func(ctx context.Context) (string, string, error) {
+			secret, err := svc.App.ProvisionServiceClient(ctx)
+			return app.ServiceClientID, secret, err
+		})
+		return target.Service{HTTP: svc.HTTP, Run: svc.Run, Close: svc.Close}, nil
+	},
+})
+
+// LoadConfig reads the auth service's settings from the environment.
+func LoadConfig(env *config.Env, s target.Settings) Config {
+	return Config{
+		DatabaseURL: env.String("AUTH_DATABASE_URL", target.DefaultPostgres+"lattice_auth?sslmode=disable"),
+		RedisURL:    s.RedisURL,
+		Issuer:      s.Issuer,
+		Audience:    s.Audience,
+		SessionTTL:  env.Duration("AUTH_SESSION_TTL", 24*time.Hour),
+		AccessTTL:   env.Duration("AUTH_ACCESS_TOKEN_TTL", 15*time.Minute),
+		RefreshTTL:  env.Duration("AUTH_REFRESH_TOKEN_TTL", 30*24*time.Hour),
+		KeyRotation: env.Duration("AUTH_KEY_ROTATION", 30*24*time.Hour),
+		KeyEncKey:   env.Base64Key("AUTH_KEY_ENCRYPTION_KEY", 32),
+		Argon2:      argon2id.OWASP,
+		// 0: sized from available memory (argon2id.Slots).
+		HashConcurrency: env.Int("AUTH_HASH_CONCURRENCY", 0),
+	}
+}

@@ -1,0 +1,44 @@
+package gatewaysvc
+
+import (
+	"context"
+	"strings"
+
+	"github.com/lattice-platform/lattice/pkg/platform/config"
+	"github.com/lattice-platform/lattice/pkg/target"
+)
+
+// Target is the gateway as a deployable target; it needs every other
+// target, so a process running several starts it last.
+var Target = target.New(target.Description[Config]{
+	Name: Name, Port: 8080, Needs: []string{"auth", "resource", "search", "processing", "analytics"},
+	Config: func(env *config.Env, s target.Settings) Config { return LoadConfig(env, s) },
+	Build: func(_ context.Context, c Config, p *target.Platform) (target.Service, error) {
+		v, b, err := p.VerifierAndBus()
+		if err != nil {
+			return target.Service{}, err
+		}
+		c.Verifier, c.Upstreams, c.Usage = v, p.Upstreams(), b.Publisher
+		if c.Limiter, err = p.Limiter(); err != nil {
+			return target.Service{}, err
+		}
+		svc, err := New(c, p.Logger(Name))
+		if err != nil {
+			return target.Service{}, err
+		}
+		return target.Service{HTTP: svc.HTTP, Run: svc.Run}, nil
+	},
+})
+
+// LoadConfig reads the gateway's settings from the environment.
+func LoadConfig(env *config.Env, s target.Settings) Config {
+	c := Config{
+		RoutesFile:  env.String("GATEWAY_ROUTES_FILE", ""),
+		MaxInFlight: env.Int("GATEWAY_MAX_INFLIGHT", 1024),
+		MaxBody:     s.MaxBody,
+	}
+	if origins := env.String("GATEWAY_CORS_ORIGINS", ""); origins != "" {
+		c.CORSOrigins = strings.Split(origins, ",")
+	}
+	return c
+}

@@ -1,0 +1,52 @@
+package processingsvc
+
+import (
+	"context"
+	"time"
+
+	"github.com/lattice-platform/lattice/pkg/adapters/extract"
+	"github.com/lattice-platform/lattice/pkg/platform/config"
+	"github.com/lattice-platform/lattice/pkg/target"
+)
+
+// Target is the processing service as a deployable target. It has no
+// store of its own to migrate: jobs live in JetStream.
+var Target = target.New(target.Description[Config]{
+	Name: Name, Port: 8084, Needs: []string{"auth", "resource"},
+	Config: func(env *config.Env, _ target.Settings) Config { return LoadConfig(env) },
+	Build: func(ctx context.Context, c Config, p *target.Platform) (target.Service, error) {
+		v, b, err := p.VerifierAndBus()
+		if err != nil {
+			return target.Service{}, err
+		}
+		if c.ServiceHTTP, err = p.ServiceClient(); err != nil {
+			return target.Service{}, err
+		}
+		c.JetStream, c.Publisher, c.Subscriber, c.Verifier = b.JetStream, b.Publisher, b.Subscriber, v
+		c.ResourceURL = p.URL("resource")
+		if c.Embedder, err = p.Embedder(); err != nil {
+			return target.Service{}, err
+		}
+		svc, err := New(ctx, c, p.Logger(Name))
+		if err != nil {
+			return target.Service{}, err
+		}
+		return target.Service{HTTP: svc.HTTP, Run: svc.Run, Close: svc.Close}, nil
+	},
+})
+
+// LoadConfig reads the processing service's settings from the environment.
+func LoadConfig(env *config.Env) Config {
+	return Config{
+		Concurrency: env.Int("PROCESSING_CONCURRENCY", 4),
+		AckWait:     env.Duration("PROCESSING_ACK_WAIT", 30*time.Second),
+		MaxAttempts: env.Int("PROCESSING_MAX_ATTEMPTS", 5),
+		JobTimeout:  env.Duration("PROCESSING_JOB_TIMEOUT", 5*time.Minute),
+		Extraction: extract.Limits{
+			CPU:     env.Duration("PROCESSING_EXTRACT_CPU", 20*time.Second),
+			Memory:  int64(env.Int("PROCESSING_EXTRACT_MEMORY_BYTES", 512<<20)),
+			Wall:    env.Duration("PROCESSING_EXTRACT_TIMEOUT", 60*time.Second),
+			MaxText: int64(env.Int("PROCESSING_EXTRACT_MAX_TEXT_BYTES", 16<<20)),
+		},
+	}
+}
