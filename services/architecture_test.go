@@ -1,6 +1,6 @@
 // Package services_test enforces the hexagonal import rules for every
 // service: domain packages use only the standard library (and the
-// dependency-free error taxonomy, pkg/fault); use-case packages reach
+// dependency-free error taxonomy, pkg/fault, and caller rules, pkg/access); use-case packages reach
 // infrastructure only through ports (their own, and the shared pkg/ports,
 // which imports no service); HTTP and event edges import no adapters; no
 // service imports another service's packages, even indirectly from its
@@ -63,11 +63,11 @@ func layerDirs(t *testing.T, layer string) []string {
 }
 
 func TestDomainImportsOnlyStandardLibrary(t *testing.T) {
-	for _, dir := range append(layerDirs(t, "domain"), "../pkg/fault") {
+	for _, dir := range append(layerDirs(t, "domain"), "../pkg/fault", "../pkg/access") {
 		for file, imports := range importsOf(t, dir) {
 			for _, p := range imports {
-				ok := isStdlib(p) || p == module+"pkg/fault"
-				require.True(t, ok, "%s imports %s: domain code may import only the standard library and pkg/fault", file, p)
+				ok := isStdlib(p) || p == module+"pkg/fault" || p == module+"pkg/access"
+				require.True(t, ok, "%s imports %s: domain code may import only the standard library, pkg/fault and pkg/access", file, p)
 			}
 		}
 	}

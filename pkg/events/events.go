@@ -1,5 +1,7 @@
 // Package events builds the CloudEvents 1.0 JSON envelopes Lattice
-// publishes, around payloads from pkg/events/schema. Event ids are UUIDv7,
+// publishes (as ports.Event, the one event type), around payloads from
+// pkg/events/schema, and decodes them for the services' event edges
+// (services/<svc>/eventsapi). Event ids are UUIDv7,
 // so they sort by time, and double as JetStream message ids so the stream
 // drops duplicates.
 package events
@@ -15,40 +17,35 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/lattice-platform/lattice/pkg/events/schema"
+	"github.com/lattice-platform/lattice/pkg/ports"
 )
 
-// Envelope is an encoded event ready for the outbox.
-type Envelope struct {
-	ID      string
-	Subject string // NATS subject: events.<type>
-	JSON    []byte
-}
-
-// New wraps data in a CloudEvents envelope from source (e.g.
-// "lattice/resource") about subject (e.g. the resource id).
-func New(source string, typ schema.CloudEventType, subject string, at time.Time, data any) (Envelope, error) {
+// New wraps data from source (e.g. "lattice/resource") about subject (e.g.
+// the resource id) in a CloudEvents envelope, as the one event type the
+// outbox stores, the bus carries and subscribers receive (ports.Event).
+func New(source string, typ schema.CloudEventType, subject string, at time.Time, data any) (ports.Event, error) {
 	return NewWithID(uuid.Must(uuid.NewV7()).String(), source, typ, subject, at, data)
 }
 
 // NewWithID is New with a chosen id: producers without an outbox derive it
 // from the content, so that a redone publish is a JetStream duplicate.
-func NewWithID(id, source string, typ schema.CloudEventType, subject string, at time.Time, data any) (Envelope, error) {
+func NewWithID(id, source string, typ schema.CloudEventType, subject string, at time.Time, data any) (ports.Event, error) {
 	payload, err := json.Marshal(data)
 	if err != nil {
-		return Envelope{}, err
+		return ports.Event{}, err
 	}
 	var obj map[string]any
 	if err := json.Unmarshal(payload, &obj); err != nil {
-		return Envelope{}, err
+		return ports.Event{}, err
 	}
 	b, err := json.Marshal(schema.CloudEvent{
 		Specversion: schema.N10, Id: id, Source: source, Type: typ, Subject: &subject,
 		Time: at.UTC(), Datacontenttype: schema.Applicationjson, Data: obj,
 	})
 	if err != nil {
-		return Envelope{}, err
+		return ports.Event{}, err
 	}
-	return Envelope{ID: id, Subject: "events." + string(typ), JSON: b}, nil
+	return ports.Event{ID: id, Subject: "events." + string(typ), Payload: b}, nil
 }
 
 // EncodeVector packs a vector as little-endian float32 values, the
@@ -97,16 +94,27 @@ func Decode(payload []byte) (Received, error) {
 	return r, nil
 }
 
+// DecodeAs is Decode that also decodes the data as T, for an edge that
+// knows the event's schema; an error means redelivering cannot help.
+func DecodeAs[T any](e ports.Event) (Received, T, error) {
+	var data T
+	r, err := Decode(e.Payload)
+	if err == nil {
+		err = json.Unmarshal(r.Data, &data)
+	}
+	return r, data, err
+}
+
 // NewAudit wraps an audit record from source ("lattice/<service>") for the
 // AUDIT stream: type audit.recorded, subject audit.<service>, the record's
 // target as the CloudEvents subject, and empty details rather than none.
-func NewAudit(source string, at time.Time, rec schema.AuditRecord) (Envelope, error) {
+func NewAudit(source string, at time.Time, rec schema.AuditRecord) (ports.Event, error) {
 	if rec.Details == nil {
 		rec.Details = &map[string]any{}
 	}
 	env, err := New(source, schema.CloudEventTypeAuditRecorded, rec.Target, at, rec)
 	if err != nil {
-		return Envelope{}, err
+		return ports.Event{}, err
 	}
 	env.Subject = "audit." + strings.TrimPrefix(source, "lattice/")
 	return env, nil

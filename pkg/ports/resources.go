@@ -36,11 +36,19 @@ type EventPublisher interface {
 	PublishBatch(ctx context.Context, events []Event) []error
 }
 
-// EventSubscriber delivers events from the bus to a handler, at least once.
+// EventSubscriber delivers events from the bus to a handler, at least
+// once and in stream order, one at a time or in batches. The event edges
+// (services/<svc>/eventsapi) are its handlers.
 type EventSubscriber interface {
 	// Subscribe runs until ctx ends, handing each event on subjects (NATS
-	// subject filters) to handle under the durable consumer name, in stream
-	// order. An event is acknowledged when handle returns nil and
-	// redelivered later otherwise.
+	// subject filters) to handle under the durable consumer name. An event
+	// is acknowledged when handle returns nil and redelivered later
+	// otherwise; one that keeps failing is set aside (a dead-letter queue)
+	// rather than retried for ever.
 	Subscribe(ctx context.Context, durable string, subjects []string, handle func(context.Context, Event) error) error
+	// SubscribeBatches is Subscribe for handlers that commit many events
+	// at once: it hands over up to max events, or what arrived within
+	// wait, and acknowledges the batch when handle returns nil; otherwise
+	// every event in it is redelivered.
+	SubscribeBatches(ctx context.Context, durable string, subjects []string, max int, wait time.Duration, handle func(context.Context, []Event) error) error
 }

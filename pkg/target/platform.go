@@ -81,7 +81,7 @@ func (p *Platform) Close() {
 type Bus struct {
 	JetStream  jetstream.JetStream
 	Publisher  ports.EventPublisher
-	Subscriber *natsjs.Subscriber
+	Subscriber ports.EventSubscriber
 }
 
 // Bus connects to NATS JetStream (an embedded server when NATS_URL is
@@ -109,7 +109,7 @@ func (p *Platform) Bus() (*Bus, error) {
 	if err := natsjs.EnsureStreams(p.ctx, js); err != nil {
 		return nil, err
 	}
-	p.bus = &Bus{JetStream: js, Publisher: natsjs.NewPublisher(js, 5*time.Second), Subscriber: natsjs.NewSubscriber(js, "EVENTS", p.log)}
+	p.bus = &Bus{JetStream: js, Publisher: natsjs.NewPublisher(js, 5*time.Second), Subscriber: natsjs.NewSubscriber(js, p.log)}
 	return p.bus, nil
 }
 

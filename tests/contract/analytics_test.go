@@ -106,11 +106,11 @@ func testAnalyticsAPI(t *testing.T, cfg analyticssvc.Config) {
 		require.NoError(t, err)
 		if i == 0 {
 			var parsed map[string]any
-			require.NoError(t, json.Unmarshal(env.JSON, &parsed))
+			require.NoError(t, json.Unmarshal(env.Payload, &parsed))
 			require.NoError(t, doc.Components.Schemas["UsageRecord"].Value.VisitJSON(parsed["data"]))
 		}
-		evs = append(evs, ports.Event{ID: env.ID, Subject: "usage.gateway", Payload: env.JSON},
-			ports.Event{ID: env.ID + "-again", Subject: "usage.gateway", Payload: env.JSON})
+		evs = append(evs, ports.Event{ID: env.ID, Subject: "usage.gateway", Payload: env.Payload},
+			ports.Event{ID: env.ID + "-again", Subject: "usage.gateway", Payload: env.Payload})
 	}
 	for _, err := range pub.PublishBatch(ctx, evs) {
 		require.NoError(t, err)
@@ -151,7 +151,7 @@ func testAnalyticsAPI(t *testing.T, cfg analyticssvc.Config) {
 		env, err := events.New("lattice/gateway", schema.CloudEventTypeGatewayRequest, rid, start, schema.UsageRecord{
 			RequestId: rid, Route: "/v1/resources", Method: "GET", Path: "/v1/resources/" + id, Status: 200, Time: start})
 		require.NoError(t, err)
-		reads = append(reads, ports.Event{ID: env.ID, Subject: "usage.gateway", Payload: env.JSON})
+		reads = append(reads, ports.Event{ID: env.ID, Subject: "usage.gateway", Payload: env.Payload})
 	}
 	for _, err := range pub.PublishBatch(ctx, reads) {
 		require.NoError(t, err)
@@ -174,9 +174,9 @@ func testAnalyticsAPI(t *testing.T, cfg analyticssvc.Config) {
 			schema.AuditRecord{Actor: aliceID, Action: action, Target: "resource/r1", Details: &map[string]any{"ip": "127.0.0.1"}})
 		require.NoError(t, err)
 		var parsed map[string]any
-		require.NoError(t, json.Unmarshal(env.JSON, &parsed))
+		require.NoError(t, json.Unmarshal(env.Payload, &parsed))
 		require.NoError(t, doc.Components.Schemas["AuditRecord"].Value.VisitJSON(parsed["data"]))
-		audits = append(audits, ports.Event{ID: env.ID, Subject: "audit.test", Payload: env.JSON})
+		audits = append(audits, ports.Event{ID: env.ID, Subject: "audit.test", Payload: env.Payload})
 	}
 	for _, err := range pub.PublishBatch(ctx, append(audits, audits...)) {
 		require.NoError(t, err)

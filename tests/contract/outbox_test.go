@@ -191,7 +191,7 @@ func TestFileRejectedMarksTheFile(t *testing.T) {
 	require.NoError(t, natsjs.EnsureStreams(ctx, js))
 	pub := natsjs.NewPublisher(js, 5*time.Second)
 	svc, err := resourcesvc.New(ctx, resourcesvc.Config{DatabaseURL: testinfra.MySQL(t), Publisher: pub,
-		Subscriber: natsjs.NewSubscriber(js, "EVENTS", slog.New(slog.DiscardHandler))}, slog.New(slog.DiscardHandler))
+		Subscriber: natsjs.NewSubscriber(js, slog.New(slog.DiscardHandler))}, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	t.Cleanup(svc.Close)
 	runCtx, stop := context.WithCancel(ctx)
@@ -212,10 +212,10 @@ func TestFileRejectedMarksTheFile(t *testing.T) {
 	doc, err := openapi3.NewLoader().LoadFromFile("../../openapi/events.yaml")
 	require.NoError(t, err)
 	var parsed map[string]any
-	require.NoError(t, json.Unmarshal(env.JSON, &parsed))
+	require.NoError(t, json.Unmarshal(env.Payload, &parsed))
 	require.NoError(t, doc.Components.Schemas["FileRejected"].Value.VisitJSON(parsed["data"]))
 	for range 2 { // a redelivered event changes nothing more
-		errs := pub.PublishBatch(ctx, []ports.Event{{ID: env.ID + "-" + strconv.Itoa(time.Now().Nanosecond()), Subject: env.Subject, Payload: env.JSON}})
+		errs := pub.PublishBatch(ctx, []ports.Event{{ID: env.ID + "-" + strconv.Itoa(time.Now().Nanosecond()), Subject: env.Subject, Payload: env.Payload}})
 		require.NoError(t, errs[0])
 	}
 	deadline := time.Now().Add(30 * time.Second)

@@ -148,7 +148,7 @@ func startPipeline(t testing.TB, opts ...pipelineOption) *pipeline {
 	require.NoError(t, natsjs.EnsureStreams(ctx, js))
 	pub := natsjs.NewPublisher(js, 5*time.Second)
 	quiet := slog.New(slog.DiscardHandler)
-	sub := natsjs.NewSubscriber(js, "EVENTS", quiet)
+	sub := natsjs.NewSubscriber(js, quiet)
 	p := startPlatform(t, func(c *resourcesvc.Config) { c.Publisher, c.Subscriber = pub, sub })
 	runCtx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup

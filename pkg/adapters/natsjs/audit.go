@@ -35,5 +35,5 @@ func (a *AuditTrail) Record(ctx context.Context, e ports.AuditEntry) error {
 	if err != nil {
 		return err
 	}
-	return a.pub.PublishBatch(ctx, []ports.Event{{ID: env.ID, Subject: env.Subject, Payload: env.JSON}})[0]
+	return a.pub.PublishBatch(ctx, []ports.Event{env})[0]
 }

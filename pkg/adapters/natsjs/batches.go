@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -12,14 +11,19 @@ import (
 	"github.com/lattice-platform/lattice/pkg/ports"
 )
 
-// ConsumeBatches hands messages of subjects on stream to handle in batches
-// of up to max, waiting up to wait for a batch to fill, through the durable
+// SubscribeBatches hands events of subjects to handle in batches of up to
+// max, waiting up to wait for a batch to fill, through the durable
 // consumer. A batch is acknowledged only when handle returns nil (after
-// the results are committed); otherwise every message in it is redelivered
+// the results are committed); otherwise every event in it is redelivered
 // after a pause. It runs until ctx ends.
-func ConsumeBatches(ctx context.Context, js jetstream.JetStream, stream, durable string, subjects []string, max int, wait time.Duration,
-	handle func(context.Context, []ports.Event) error, log *slog.Logger) error {
-	cons, err := js.CreateOrUpdateConsumer(ctx, stream, jetstream.ConsumerConfig{
+func (s *Subscriber) SubscribeBatches(ctx context.Context, durable string, subjects []string, max int, wait time.Duration,
+	handle func(context.Context, []ports.Event) error) error {
+	stream, err := s.streamOf(ctx, subjects)
+	if err != nil {
+		return err
+	}
+	log := s.log
+	cons, err := s.js.CreateOrUpdateConsumer(ctx, stream, jetstream.ConsumerConfig{
 		Durable: durable, FilterSubjects: subjects, AckPolicy: jetstream.AckExplicitPolicy,
 		AckWait: 60 * time.Second, MaxAckPending: 4 * max,
 	})

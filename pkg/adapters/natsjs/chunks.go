@@ -102,7 +102,7 @@ func (s *ChunkSink) publish(ctx context.Context, typ schema.CloudEventType, subj
 	if err != nil {
 		return err
 	}
-	return s.pub.PublishBatch(ctx, []ports.Event{{ID: env.ID, Subject: env.Subject, Payload: env.JSON}})[0]
+	return s.pub.PublishBatch(ctx, []ports.Event{env})[0]
 }
 
 // ChunkSets reads the chunk sets chunks.ready events point to.

@@ -85,7 +85,7 @@ func TestSubscriberRetriesThenParksPoisonInDLQ(t *testing.T) {
 	require.NoError(t, err)
 	defer nc.Close()
 	require.NoError(t, natsjs.EnsureStreams(ctx, js))
-	sub := natsjs.NewSubscriber(js, "EVENTS", slog.New(slog.DiscardHandler))
+	sub := natsjs.NewSubscriber(js, slog.New(slog.DiscardHandler))
 	sub.MaxDeliver, sub.RetryDelay = 3, 10*time.Millisecond
 
 	var attempts atomic.Int32

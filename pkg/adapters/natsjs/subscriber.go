@@ -2,6 +2,7 @@ package natsjs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -13,13 +14,13 @@ import (
 )
 
 // Subscriber is the JetStream ports.EventSubscriber: a durable pull
-// consumer per subscription on the EVENTS stream, explicit acks, and
-// redelivery with a delay when the handler fails. After MaxDeliver tries a
-// message is parked on the DLQ stream (subject dlq.<consumer>, with the
-// error in a header) instead of being retried for ever.
+// consumer per subscription, on the stream that holds its subjects,
+// explicit acks, and redelivery with a delay when the handler fails. After
+// MaxDeliver tries an event is parked on the DLQ stream (subject
+// dlq.<consumer>, with the error in a header) instead of being retried for
+// ever.
 type Subscriber struct {
 	js         jetstream.JetStream
-	stream     string
 	log        *slog.Logger
 	MaxDeliver int
 	RetryDelay time.Duration
@@ -27,14 +28,30 @@ type Subscriber struct {
 
 var _ ports.EventSubscriber = (*Subscriber)(nil)
 
-// NewSubscriber subscribes to stream (for example "EVENTS").
-func NewSubscriber(js jetstream.JetStream, stream string, log *slog.Logger) *Subscriber {
-	return &Subscriber{js: js, stream: stream, log: log, MaxDeliver: 10, RetryDelay: 2 * time.Second}
+// NewSubscriber subscribes through js.
+func NewSubscriber(js jetstream.JetStream, log *slog.Logger) *Subscriber {
+	return &Subscriber{js: js, log: log, MaxDeliver: 10, RetryDelay: 2 * time.Second}
+}
+
+// streamOf is the stream that holds subjects (EVENTS, USAGE, AUDIT…).
+func (s *Subscriber) streamOf(ctx context.Context, subjects []string) (string, error) {
+	if len(subjects) == 0 {
+		return "", errors.New("nats: a subscription needs subjects")
+	}
+	name, err := s.js.StreamNameBySubject(ctx, subjects[0])
+	if err != nil {
+		return "", fmt.Errorf("nats: no stream holds %s: %w", subjects[0], err)
+	}
+	return name, nil
 }
 
 // Subscribe consumes until ctx ends.
 func (s *Subscriber) Subscribe(ctx context.Context, durable string, subjects []string, handle func(context.Context, ports.Event) error) error {
-	cons, err := s.js.CreateOrUpdateConsumer(ctx, s.stream, jetstream.ConsumerConfig{
+	stream, err := s.streamOf(ctx, subjects)
+	if err != nil {
+		return err
+	}
+	cons, err := s.js.CreateOrUpdateConsumer(ctx, stream, jetstream.ConsumerConfig{
 		Durable: durable, FilterSubjects: subjects, AckPolicy: jetstream.AckExplicitPolicy,
 		MaxDeliver: s.MaxDeliver, AckWait: 30 * time.Second,
 		// One event at a time keeps stream order: an update is never applied
@@ -72,9 +89,4 @@ func (s *Subscriber) Subscribe(ctx context.Context, durable string, subjects []s
 	<-ctx.Done()
 	cc.Drain()
 	return nil
-}
-
-// Pending is the durable consumer's lag (see ConsumerPending).
-func (s *Subscriber) Pending(ctx context.Context, durable string) (uint64, error) {
-	return ConsumerPending(ctx, s.js, s.stream, durable)
 }

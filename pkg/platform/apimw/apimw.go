@@ -13,15 +13,18 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
 	"github.com/go-chi/chi/v5"
 	nethttpmw "github.com/oapi-codegen/nethttp-middleware"
 	openapi_types "github.com/oapi-codegen/runtime/types"
 
+	"github.com/lattice-platform/lattice/pkg/access"
 	"github.com/lattice-platform/lattice/pkg/fault"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 	"github.com/lattice-platform/lattice/pkg/platform/problem"
@@ -44,9 +47,8 @@ type ErrorWriter func(w http.ResponseWriter, r *http.Request, err error)
 // answers failures through write (nil means problem.Write). Requests for
 // which skip returns true are passed through unchecked: streamed uploads,
 // which the validator would buffer whole; their handlers bind and check
-// parameters themselves. Authentication is left to the handlers (they know
-// which credential kinds an operation accepts), so security requirements
-// are not enforced here.
+// parameters themselves. Security requirements are Identity's, not the
+// validator's.
 func Validator(spec *openapi3.T, write ErrorWriter, skip func(*http.Request) bool) func(http.Handler) http.Handler {
 	if write == nil {
 		write = problem.Write
@@ -146,66 +148,147 @@ func decodeReason(err error) string {
 // ResponseError is the strict server's hook for errors handlers return.
 func ResponseError(w http.ResponseWriter, r *http.Request, err error) { problem.Write(w, r, err) }
 
-type requestKey struct{}
-
-// WithRequest makes the request available to strict handlers, which see
-// only a context: they need its bearer credential and some headers.
-func WithRequest(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestKey{}, r)))
-	})
-}
-
-// RequestFrom returns the request WithRequest stored, or nil.
-func RequestFrom(ctx context.Context) *http.Request {
-	r, _ := ctx.Value(requestKey{}).(*http.Request)
-	return r
-}
-
-// Bearer returns the bearer credential of the request WithRequest stored,
-// or "" when there is none.
-func Bearer(ctx context.Context) string {
-	r := RequestFrom(ctx)
-	if r == nil {
-		return ""
+// Mount returns the handler of a service's generated strict server:
+// unknown paths answer a 404 problem, requests are validated against spec
+// (except those skip picks: streamed uploads), the caller is established
+// from each operation's security requirements (Identity), and register
+// mounts the generated routes, with RequestError and ResponseError as the
+// strict server's error hooks, on the router it is given.
+func Mount(spec *openapi3.T, verifier ports.TokenVerifier, skip func(*http.Request) bool, register func(chi.Router)) (http.Handler, error) {
+	identity, err := Identity(spec, verifier)
+	if err != nil {
+		return nil, err
 	}
-	if h := r.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
-		return strings.TrimSpace(h[7:])
-	}
-	return ""
-}
-
-// Router returns the router a generated strict server mounts on: unknown
-// paths answer a 404 problem, handlers can reach the request (WithRequest),
-// and requests are validated against spec first, except those skip picks.
-func Router(spec *openapi3.T, skip func(*http.Request) bool) chi.Router {
 	r := chi.NewRouter()
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, r, fault.New(fault.NotFound, "no such endpoint"))
 	})
-	r.Use(WithRequest, Validator(spec, nil, skip))
-	return r
+	r.Use(Validator(spec, nil, skip), identity)
+	register(r)
+	return r, nil
 }
 
-// Identify verifies the request's bearer credential (see WithRequest).
-// Without one it returns ok false and no error; a bad one is an error.
-func Identify(ctx context.Context, v ports.TokenVerifier) (id ports.Identity, ok bool, err error) {
-	bearer := Bearer(ctx)
-	if bearer == "" {
-		return ports.Identity{}, false, nil
+// Identity returns middleware that establishes who a request acts for,
+// once, before any handler runs, as the operation's security requirements
+// in spec say: a bearer credential, when presented, is verified (401 for a
+// bad one, 503 when the authority cannot be reached) and becomes the
+// access.Caller that handlers read with access.CallerFrom; without one, the
+// request goes on as anonymous where the operation allows it (an empty
+// requirement, `{}`) and is refused with 401 where it does not. Scopes a
+// requirement lists are required too (403). Handlers never see the raw
+// request or verify anything themselves.
+func Identity(spec *openapi3.T, verifier ports.TokenVerifier) (func(http.Handler) http.Handler, error) {
+	policy, err := newSecurityPolicy(spec)
+	if err != nil {
+		return nil, err
 	}
-	id, err = v.Verify(ctx, bearer)
-	return id, err == nil, err
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			reqs := policy.of(r)
+			bearer := bearerOf(r)
+			if bearer == "" {
+				if !anonymousAllowed(reqs) {
+					problem.Write(w, r, fault.New(fault.Unauthenticated, "a valid bearer credential is required"))
+					return
+				}
+				next.ServeHTTP(w, r)
+				return
+			}
+			id, err := verifier.Verify(r.Context(), bearer)
+			if err != nil {
+				problem.Write(w, r, err)
+				return
+			}
+			if missing := missingScope(reqs, id.Scopes); missing != "" {
+				problem.Write(w, r, fault.New(fault.Forbidden, "missing scope: "+missing))
+				return
+			}
+			c := access.Caller{Subject: id.Subject, Scopes: id.Scopes, Credential: bearer}
+			next.ServeHTTP(w, r.WithContext(access.WithCaller(r.Context(), c)))
+		})
+	}, nil
 }
 
-// RequireIdentity is Identify for operations that need a credential:
-// none is a 401 like a bad one.
-func RequireIdentity(ctx context.Context, v ports.TokenVerifier) (ports.Identity, error) {
-	id, ok, err := Identify(ctx, v)
-	if err == nil && !ok {
-		err = fault.New(fault.Unauthenticated, "a valid bearer credential is required")
+// securityPolicy finds an operation's security requirements: the spec's
+// default, unless some operation sets its own, in which case the request
+// is routed to its operation.
+type securityPolicy struct {
+	def    openapi3.SecurityRequirements
+	router routers.Router // nil when no operation overrides the default
+}
+
+func newSecurityPolicy(spec *openapi3.T) (securityPolicy, error) {
+	p := securityPolicy{def: spec.Security}
+	for _, item := range spec.Paths.Map() {
+		for _, op := range item.Operations() {
+			if op.Security != nil {
+				spec.Servers = nil // route on the path only, whatever host the request used
+				router, err := gorillamux.NewRouter(spec)
+				if err != nil {
+					return p, fmt.Errorf("route the API specification: %w", err)
+				}
+				p.router = router
+				return p, nil
+			}
+		}
 	}
-	return id, err
+	return p, nil
+}
+
+func (p securityPolicy) of(r *http.Request) openapi3.SecurityRequirements {
+	if p.router == nil {
+		return p.def
+	}
+	route, _, err := p.router.FindRoute(r)
+	if err != nil || route.Operation.Security == nil {
+		return p.def // an unknown route is answered by the validator or the router
+	}
+	return *route.Operation.Security
+}
+
+// anonymousAllowed reports whether reqs accept a request without
+// credentials: no requirement at all, or an empty one among them.
+func anonymousAllowed(reqs openapi3.SecurityRequirements) bool {
+	if len(reqs) == 0 {
+		return true
+	}
+	for _, req := range reqs {
+		if len(req) == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// missingScope returns a scope the bearer requirements demand and scopes
+// lack ("" when every requirement that names scopes is met by one).
+func missingScope(reqs openapi3.SecurityRequirements, scopes []string) string {
+	missing := ""
+	for _, req := range reqs {
+		needed := req["bearerAuth"]
+		lacking := ""
+		for _, s := range needed {
+			if !slices.Contains(scopes, s) {
+				lacking = s
+				break
+			}
+		}
+		if lacking == "" && len(req) > 0 {
+			return "" // one satisfied alternative is enough
+		}
+		if missing == "" {
+			missing = lacking
+		}
+	}
+	return missing
+}
+
+// bearerOf returns the request's bearer credential, or "".
+func bearerOf(r *http.Request) string {
+	if h := r.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
 }
 
 // UUID converts an id the services hold as a string to the generated

@@ -6,7 +6,6 @@ package analyticssvc
 import (
 	"context"
 	"crypto/ed25519"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"time"
@@ -19,14 +18,13 @@ import (
 	"github.com/lattice-platform/lattice/pkg/adapters/postgres/analyticsstore"
 	"github.com/lattice-platform/lattice/pkg/adapters/resourceapi"
 	"github.com/lattice-platform/lattice/pkg/adapters/s3blob"
-	"github.com/lattice-platform/lattice/pkg/events"
-	eventschema "github.com/lattice-platform/lattice/pkg/events/schema"
 	"github.com/lattice-platform/lattice/pkg/platform/health"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 	"github.com/lattice-platform/lattice/pkg/platform/observe"
 	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/services/analytics/app"
 	"github.com/lattice-platform/lattice/services/analytics/domain"
+	"github.com/lattice-platform/lattice/services/analytics/eventsapi"
 	"github.com/lattice-platform/lattice/services/analytics/httpapi"
 	schema "github.com/lattice-platform/lattice/sql"
 )
@@ -47,6 +45,9 @@ type Config struct {
 	Verifier      ports.TokenVerifier
 	ResourceURL   string // the resource service, asked what a caller may read
 	JetStream     jetstream.JetStream
+	// Subscriber delivers the USAGE and AUDIT streams in batches; nil
+	// subscribes through JetStream.
+	Subscriber ports.EventSubscriber
 	// SigningKeySeed is the 32-byte Ed25519 seed that signs checkpoints
 	// (required: it comes from configuration, never from the audited
 	// store); TrustedKeys are earlier signing keys' public keys that
@@ -65,11 +66,12 @@ type Config struct {
 
 // Service is a wired analytics service.
 type Service struct {
-	App   *app.Service
-	HTTP  httpserver.Service
-	close func()
-	cfg   Config
-	log   *slog.Logger
+	App    *app.Service
+	HTTP   httpserver.Service
+	events *eventsapi.Handler
+	close  func()
+	cfg    Config
+	log    *slog.Logger
 }
 
 // Migrate creates the store (ClickHouse when configured, else the
@@ -85,6 +87,9 @@ func Migrate(ctx context.Context, cfg Config) error {
 
 // New connects, migrates and builds the service.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
+	if cfg.Subscriber == nil {
+		cfg.Subscriber = natsjs.NewSubscriber(cfg.JetStream, log)
+	}
 	if cfg.RawRetention == 0 {
 		cfg.RawRetention = 7 * 24 * time.Hour
 	}
@@ -138,7 +143,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		}
 	}
 	st.checks["nats"] = natsjs.Ping(cfg.JetStream)
-	return &Service{App: svc, close: st.close, cfg: cfg, log: log,
+	return &Service{App: svc, events: eventsapi.New(svc, log), close: st.close, cfg: cfg, log: log,
 		HTTP: httpserver.Service{Name: Name, API: api, Metrics: metrics, Logger: log,
 			Checks: st.checks}}, nil
 }
@@ -157,11 +162,11 @@ func (s *Service) Run(ctx context.Context) {
 	done := make(chan struct{}, 2)
 	go func() {
 		defer func() { done <- struct{}{} }()
-		_ = natsjs.ConsumeBatches(ctx, s.cfg.JetStream, "USAGE", UsageConsumer, []string{"usage.>"}, s.cfg.BatchSize, time.Second, s.ingestUsage, s.log)
+		_ = s.cfg.Subscriber.SubscribeBatches(ctx, UsageConsumer, []string{"usage.>"}, s.cfg.BatchSize, time.Second, s.events.Usage)
 	}()
 	go func() {
 		defer func() { done <- struct{}{} }()
-		_ = natsjs.ConsumeBatches(ctx, s.cfg.JetStream, "AUDIT", AuditConsumer, []string{"audit.>"}, 500, time.Second, s.appendAudit, s.log)
+		_ = s.cfg.Subscriber.SubscribeBatches(ctx, AuditConsumer, []string{"audit.>"}, 500, time.Second, s.events.Audit)
 	}()
 	defer func() { <-done; <-done }()
 	checkpoints := time.NewTicker(s.cfg.CheckpointEvery)
@@ -185,56 +190,6 @@ func (s *Service) Run(ctx context.Context) {
 			}
 		}
 	}
-}
-
-// ingestUsage stores a batch of gateway.request events.
-func (s *Service) ingestUsage(ctx context.Context, batch []ports.Event) error {
-	records := make([]domain.UsageRecord, 0, len(batch))
-	for _, e := range batch {
-		env, err := events.Decode(e.Payload)
-		var r eventschema.UsageRecord
-		if err == nil {
-			err = json.Unmarshal(env.Data, &r)
-		}
-		if err != nil || r.RequestId == "" {
-			s.log.WarnContext(ctx, "ignoring a malformed usage record", "event", e.ID)
-			continue
-		}
-		rec := domain.UsageRecord{RequestID: r.RequestId, Route: r.Route, Method: r.Method, Path: r.Path, Status: r.Status,
-			LatencyMS: r.LatencyMs, BytesIn: r.BytesIn, BytesOut: r.BytesOut, Time: r.Time}
-		if r.Identity != nil {
-			rec.Identity = *r.Identity
-		}
-		if r.ClientId != nil {
-			rec.ClientID = *r.ClientId
-		}
-		records = append(records, rec)
-	}
-	_, err := s.App.IngestUsage(ctx, records)
-	return err
-}
-
-// appendAudit records a batch of audit events, in stream order.
-func (s *Service) appendAudit(ctx context.Context, batch []ports.Event) error {
-	inputs := make([]app.AuditInput, 0, len(batch))
-	for _, e := range batch {
-		env, err := events.Decode(e.Payload)
-		var r eventschema.AuditRecord
-		if err == nil {
-			err = json.Unmarshal(env.Data, &r)
-		}
-		if err != nil || r.Action == "" {
-			s.log.WarnContext(ctx, "ignoring a malformed audit event", "event", e.ID)
-			continue
-		}
-		in := app.AuditInput{ID: env.ID, Time: env.Time, Actor: r.Actor, Action: r.Action, Target: r.Target, Source: env.Source}
-		if r.Details != nil {
-			in.Data = *r.Details
-		}
-		inputs = append(inputs, in)
-	}
-	_, err := s.App.AppendAudit(ctx, inputs)
-	return err
 }
 
 // Close releases the database.

@@ -39,7 +39,7 @@ var Target = target.New(target.Description[Config]{
 		if err != nil {
 			return target.Service{}, err
 		}
-		c.Verifier, c.JetStream, c.ResourceURL = v, b.JetStream, p.URL("resource")
+		c.Verifier, c.JetStream, c.Subscriber, c.ResourceURL = v, b.JetStream, b.Subscriber, p.URL("resource")
 		svc, err := New(ctx, c, log)
 		if err != nil {
 			return target.Service{}, err

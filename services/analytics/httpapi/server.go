@@ -10,8 +10,10 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/go-chi/chi/v5"
 	openapi_types "github.com/oapi-codegen/runtime/types"
 
+	"github.com/lattice-platform/lattice/pkg/access"
 	"github.com/lattice-platform/lattice/pkg/fault"
 	"github.com/lattice-platform/lattice/pkg/platform/apimw"
 	"github.com/lattice-platform/lattice/pkg/ports"
@@ -22,8 +24,7 @@ import (
 
 // Server implements the generated strict interface.
 type Server struct {
-	app      *app.Service
-	verifier ports.TokenVerifier
+	app *app.Service
 }
 
 var _ oapi.StrictServerInterface = (*Server)(nil)
@@ -34,18 +35,20 @@ func Handler(svc *app.Service, verifier ports.TokenVerifier) (http.Handler, erro
 	if err != nil {
 		return nil, err
 	}
-	r := apimw.Router(spec, nil)
-	strict := oapi.NewStrictHandlerWithOptions(&Server{app: svc, verifier: verifier}, nil, oapi.StrictHTTPServerOptions{
-		RequestErrorHandlerFunc:  apimw.RequestError,
-		ResponseErrorHandlerFunc: apimw.ResponseError,
+	return apimw.Mount(spec, verifier, nil, func(r chi.Router) {
+		strict := oapi.NewStrictHandlerWithOptions(&Server{app: svc}, nil, oapi.StrictHTTPServerOptions{
+			RequestErrorHandlerFunc:  apimw.RequestError,
+			ResponseErrorHandlerFunc: apimw.ResponseError,
+		})
+		oapi.HandlerWithOptions(strict, oapi.ChiServerOptions{BaseRouter: r, ErrorHandlerFunc: apimw.RequestError})
 	})
-	oapi.HandlerWithOptions(strict, oapi.ChiServerOptions{BaseRouter: r, ErrorHandlerFunc: apimw.RequestError})
-	return r, nil
 }
 
+// caller is who the request acts for, as the edge established it
+// (apimw.Identity; the spec requires a credential for every operation).
 func (s *Server) caller(ctx context.Context) (domain.Caller, error) {
-	id, err := apimw.RequireIdentity(ctx, s.verifier)
-	return domain.Caller{Subject: id.Subject, Scopes: id.Scopes, Bearer: apimw.Bearer(ctx)}, err
+	c := access.CallerFrom(ctx)
+	return domain.Caller{Subject: c.Subject, Scopes: c.Scopes, Bearer: c.Credential}, nil
 }
 
 func toPoint(p app.Point) oapi.UsagePoint {

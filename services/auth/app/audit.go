@@ -50,7 +50,7 @@ func (s *Service) auditEvent(a audit) (ports.Event, error) {
 	if err != nil {
 		return ports.Event{}, err
 	}
-	return ports.Event{ID: env.ID, Subject: env.Subject, Payload: env.JSON}, nil
+	return env, nil
 }
 
 // audited runs change and writes its audit event to the outbox in one

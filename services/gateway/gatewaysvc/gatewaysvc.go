@@ -14,13 +14,16 @@ import (
 	"syscall"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/cors"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/lattice-platform/lattice/openapi"
 	"github.com/lattice-platform/lattice/pkg/platform/health"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 	"github.com/lattice-platform/lattice/pkg/platform/observe"
 	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/services/gateway/composite"
 	"github.com/lattice-platform/lattice/services/gateway/proxy"
 	"github.com/lattice-platform/lattice/services/gateway/publicspec"
 	"github.com/lattice-platform/lattice/services/gateway/routing"
@@ -91,7 +94,17 @@ func New(cfg Config, log *slog.Logger) (*Service, error) {
 		cfg.MaxBody = 1 << 20
 	}
 	gw := proxy.New(routes, upstreams, cfg.Verifier, cfg.Limiter, cfg.MaxBody, log)
-	var api http.Handler = gw
+	composites, err := composite.New(upstreams, &http.Client{Transport: otelhttp.NewTransport(http.DefaultTransport)})
+	if err != nil {
+		return nil, err
+	}
+	// The gateway's own endpoints are routed by their generated server;
+	// everything else goes to the proxy, which never looks for them.
+	mux := chi.NewRouter()
+	composite.Register(mux, composites, gw.Local)
+	mux.NotFound(gw.ServeHTTP)
+	mux.MethodNotAllowed(gw.ServeHTTP)
+	var api http.Handler = mux
 	if len(cfg.CORSOrigins) > 0 {
 		api = cors.Handler(cors.Options{
 			AllowedOrigins: cfg.CORSOrigins, AllowCredentials: false, MaxAge: 600,

@@ -80,3 +80,25 @@ func TestOverviewComposesPartsAndToleratesFailures(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, resp.StatusCode)
 	require.True(t, strings.Contains(string(b), "not-found"))
 }
+
+// The composite's generated server checks its parameters: a malformed id
+// is a problem+json 400, not a request passed on to the services.
+func TestOverviewRefusesAMalformedID(t *testing.T) {
+	t.Parallel()
+	called := false
+	resource := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { called = true }))
+	defer resource.Close()
+	svc, err := gatewaysvc.New(gatewaysvc.Config{Verifier: anyUser{}, Limiter: tokenbucket.New(),
+		Upstreams: map[string]string{"resource": resource.URL}}, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	gw := httptest.NewServer(httpserver.Handler(httpserver.Config{}, svc.HTTP))
+	defer gw.Close()
+	req, _ := http.NewRequest(http.MethodGet, gw.URL+"/v1/resources/not-a-uuid/overview", nil)
+	req.Header.Set("Authorization", "Bearer u:ada")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	require.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
+	require.False(t, called)
+}

@@ -23,6 +23,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
+	"github.com/lattice-platform/lattice/pkg/access"
 	"github.com/lattice-platform/lattice/pkg/events/schema"
 	"github.com/lattice-platform/lattice/pkg/fault"
 	"github.com/lattice-platform/lattice/pkg/platform/clientaddr"
@@ -49,8 +50,6 @@ type Gateway struct {
 	maxBody int64
 	usage   UsageRecorder
 	shadow  *shadower
-	// partClient fetches the parts of composite endpoints.
-	partClient *http.Client
 }
 
 // UsageRecorder receives one record per request; it must not block.
@@ -63,8 +62,7 @@ func (g *Gateway) SetUsage(rec UsageRecorder) { g.usage = rec }
 
 // New returns a gateway over the given upstreams (name → base URL).
 func New(cfg routing.Config, upstreams map[string]*url.URL, verifier ports.TokenVerifier, limiter ports.RateLimiter, maxBody int64, log *slog.Logger) *Gateway {
-	g := &Gateway{upstreams: upstreams, verifier: verifier, limiter: limiter, log: log, maxBody: maxBody,
-		partClient: &http.Client{Transport: otelhttp.NewTransport(http.DefaultTransport)}}
+	g := &Gateway{upstreams: upstreams, verifier: verifier, limiter: limiter, log: log, maxBody: maxBody}
 	g.SetRoutes(cfg)
 	return g
 }
@@ -85,9 +83,21 @@ func (g *Gateway) BodyLimit(r *http.Request) int64 {
 
 type routeKey struct{}
 
-func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// ServeHTTP proxies r to its route's upstream.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.handle(w, r, nil) }
+
+// Local makes h, an endpoint the gateway answers itself (a composite),
+// take the same path as proxied requests up to the upstream: route match,
+// credential check, rate limits, usage. h finds the caller with
+// access.CallerFrom.
+func (g *Gateway) Local(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { g.handle(w, r, h) })
+}
+
+// handle serves r: by local when it is not nil, else by the upstream.
+func (g *Gateway) handle(w http.ResponseWriter, r *http.Request, local http.Handler) {
 	if g.usage == nil {
-		g.serve(w, r, nil)
+		g.serve(w, r, nil, local)
 		return
 	}
 	start := time.Now()
@@ -95,7 +105,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body := &countingBody{ReadCloser: r.Body}
 	r.Body = body
 	var seen served
-	g.serve(ww, r, &seen)
+	g.serve(ww, r, &seen, local)
 	rec := schema.UsageRecord{
 		Route: seen.route, Method: r.Method, Path: r.URL.Path, Status: ww.Status(), LatencyMs: float64(time.Since(start).Microseconds()) / 1000,
 		BytesIn: body.n, BytesOut: int64(ww.BytesWritten()), RequestId: observe.RequestID(r.Context()), Time: start.UTC(),
@@ -126,7 +136,7 @@ func (c *countingBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, seen *served) {
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, seen *served, local http.Handler) {
 	cfg := g.Routes()
 	route, err := cfg.Table.Match(r.URL.Path)
 	if err != nil {
@@ -152,8 +162,12 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, seen *served) {
 		problem.Write(w, r, err)
 		return
 	}
-	if m := overviewPath.FindStringSubmatch(r.URL.Path); m != nil && r.Method == http.MethodGet {
-		g.overview(w, r, m[1])
+	if local != nil {
+		ctx := r.Context()
+		if id != nil {
+			ctx = access.WithCaller(ctx, access.Caller{Subject: id.Subject, Scopes: id.Scopes, Credential: bearer(r)})
+		}
+		local.ServeHTTP(w, r.WithContext(ctx))
 		return
 	}
 	callerKey := "ip:" + clientIP(r)
@@ -176,6 +190,14 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, seen *served) {
 	g.proxyFor(route.Timeout).ServeHTTP(w, r.WithContext(ctx))
 }
 
+// bearer is the request's bearer credential ("" when it has none).
+func bearer(r *http.Request) string {
+	if h := r.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}
+
 // identify checks the bearer credential as the route demands. The
 // original Authorization header is forwarded either way: services verify
 // tokens themselves too.
@@ -193,7 +215,7 @@ func (g *Gateway) identify(r *http.Request, route domain.Route) (*ports.Identity
 	if len(h) < 7 || !strings.EqualFold(h[:7], "bearer ") {
 		return nil, fault.New(fault.Unauthenticated, "the Authorization header must carry a bearer credential")
 	}
-	id, err := g.verifier.Verify(r.Context(), strings.TrimSpace(h[7:]))
+	id, err := g.verifier.Verify(r.Context(), bearer(r))
 	if err != nil {
 		return nil, err
 	}

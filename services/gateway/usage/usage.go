@@ -98,7 +98,8 @@ func (r *Recorder) publish(ctx context.Context, batch []schema.UsageRecord) {
 		if err != nil {
 			continue
 		}
-		evs = append(evs, ports.Event{ID: env.ID, Subject: "usage.gateway", Payload: env.JSON})
+		env.Subject = "usage.gateway"
+		evs = append(evs, env)
 	}
 	failed := 0
 	for _, err := range r.pub.PublishBatch(ctx, evs) {

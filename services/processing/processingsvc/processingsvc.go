@@ -17,14 +17,13 @@ import (
 	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
 	"github.com/lattice-platform/lattice/pkg/adapters/natsjs/jobstore"
 	"github.com/lattice-platform/lattice/pkg/adapters/resourceapi"
-	"github.com/lattice-platform/lattice/pkg/events"
-	eventschema "github.com/lattice-platform/lattice/pkg/events/schema"
 	"github.com/lattice-platform/lattice/pkg/platform/health"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 	"github.com/lattice-platform/lattice/pkg/platform/observe"
 	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/services/processing/app"
 	"github.com/lattice-platform/lattice/services/processing/domain"
+	"github.com/lattice-platform/lattice/services/processing/eventsapi"
 	"github.com/lattice-platform/lattice/services/processing/httpapi"
 )
 
@@ -38,7 +37,7 @@ const IntakeConsumer = "processing-intake"
 type Config struct {
 	JetStream   jetstream.JetStream
 	Publisher   ports.EventPublisher
-	Subscriber  *natsjs.Subscriber
+	Subscriber  ports.EventSubscriber
 	Verifier    ports.TokenVerifier
 	Embedder    ports.Embedder
 	ResourceURL string       // the resource service's base URL
@@ -59,11 +58,12 @@ type Config struct {
 
 // Service is a wired processing service.
 type Service struct {
-	App   *app.Service
-	HTTP  httpserver.Service
-	Queue *natsjs.WorkQueue
-	cfg   Config
-	log   *slog.Logger
+	App    *app.Service
+	HTTP   httpserver.Service
+	Queue  *natsjs.WorkQueue
+	events *eventsapi.Handler
+	cfg    Config
+	log    *slog.Logger
 }
 
 // New builds the service.
@@ -113,7 +113,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		return nil, err
 	}
 	return &Service{
-		App: svc, Queue: queue, cfg: cfg, log: log,
+		App: svc, Queue: queue, events: eventsapi.New(svc, log), cfg: cfg, log: log,
 		HTTP: httpserver.Service{Name: Name, API: api, Checks: health.Checks{"nats": natsjs.Ping(cfg.JetStream)}, Metrics: metrics, Logger: log},
 	}, nil
 }
@@ -123,8 +123,7 @@ func (s *Service) Run(ctx context.Context) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		subjects := []string{"events.resource.created", "events.resource.updated", "events.file.uploaded"}
-		if err := s.cfg.Subscriber.Subscribe(ctx, IntakeConsumer, subjects, s.intake); err != nil {
+		if err := s.cfg.Subscriber.Subscribe(ctx, IntakeConsumer, eventsapi.Subjects, s.events.Intake); err != nil {
 			s.log.ErrorContext(ctx, "event intake stopped", "error", err)
 		}
 	}()
@@ -132,42 +131,6 @@ func (s *Service) Run(ctx context.Context) {
 	if err := s.Queue.Work(ctx, s.cfg.Concurrency, s.work); err != nil {
 		s.log.ErrorContext(ctx, "job workers stopped", "error", err)
 	}
-}
-
-// intake turns one resource event into a queued job.
-func (s *Service) intake(ctx context.Context, e ports.Event) error {
-	env, err := events.Decode(e.Payload)
-	if err != nil {
-		s.log.WarnContext(ctx, "ignoring a malformed event", "event", e.ID)
-		return nil // retrying cannot fix it
-	}
-	ev := app.Event{ID: env.ID, Type: env.Type}
-	switch env.Type {
-	case "resource.created":
-		var d eventschema.ResourceCreated
-		err = json.Unmarshal(env.Data, &d)
-		ev.ResourceID, ev.Version = d.Id, d.Version
-	case "resource.updated":
-		var d eventschema.ResourceUpdated
-		err = json.Unmarshal(env.Data, &d)
-		ev.ResourceID, ev.Version = d.Resource.Id, d.Resource.Version
-		for _, c := range d.Changed {
-			ev.Changed = append(ev.Changed, string(c))
-		}
-	case "file.uploaded":
-		var d eventschema.FileUploaded
-		err = json.Unmarshal(env.Data, &d)
-		ev.ResourceID, ev.FileID = d.ResourceId, d.Id
-	}
-	if err != nil || ev.ResourceID == "" {
-		s.log.WarnContext(ctx, "ignoring a malformed event", "event", e.ID, "type", env.Type)
-		return nil
-	}
-	j, ok, err := s.App.Intake(ctx, ev)
-	if ok {
-		s.log.InfoContext(ctx, "job queued", "job", j.ID, "kind", j.Kind, "resource", j.ResourceID)
-	}
-	return err
 }
 
 // work runs one attempt of a job.

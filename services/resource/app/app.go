@@ -116,7 +116,7 @@ func (s *Service) Create(ctx context.Context, c domain.Caller, in Input, idemKey
 		idem = &domain.IdempotencyRecord{Caller: c.Subject, Key: idemKey, RequestHash: fingerprint, Status: 201,
 			Response: snap, ResourceID: r.ID, CreatedAt: now, ExpiresAt: now.Add(domain.IdempotencyTTL)}
 	}
-	evs, err := withAudit([]ports.Event{toEvent(ev)}, c, "resource.create", "resource/"+r.ID, r.OwnerID, now,
+	evs, err := withAudit([]ports.Event{ev}, c, "resource.create", "resource/"+r.ID, r.OwnerID, now,
 		map[string]any{"visibility": string(r.Visibility)})
 	if err != nil {
 		return Created{}, err
@@ -290,7 +290,7 @@ func (s *Service) change(ctx context.Context, c domain.Caller, id string, pre Pr
 			action = "resource.visibility_change"
 			details["from"], details["to"] = string(cur.Visibility), string(next.Visibility)
 		}
-		evs, err := withAudit([]ports.Event{toEvent(ev)}, c, action, "resource/"+next.ID, cur.OwnerID, next.UpdatedAt, details)
+		evs, err := withAudit([]ports.Event{ev}, c, action, "resource/"+next.ID, cur.OwnerID, next.UpdatedAt, details)
 		return next, evs, err
 	})
 	if err == nil {
@@ -316,7 +316,7 @@ func (s *Service) Delete(ctx context.Context, c domain.Caller, id string, pre Pr
 		if err != nil {
 			return nil, err
 		}
-		return withAudit([]ports.Event{toEvent(ev)}, c, "resource.delete", "resource/"+cur.ID, cur.OwnerID, now, nil)
+		return withAudit([]ports.Event{ev}, c, "resource.delete", "resource/"+cur.ID, cur.OwnerID, now, nil)
 	})
 	if err == nil {
 		s.deps.EventsWritten()
@@ -414,10 +414,6 @@ func (s *Service) Version(ctx context.Context, c domain.Caller, id string, n int
 		return domain.Resource{}, err
 	}
 	return s.deps.Resources.Version(ctx, id, n)
-}
-
-func toEvent(e events.Envelope) ports.Event {
-	return ports.Event{ID: e.ID, Subject: e.Subject, Payload: e.JSON}
 }
 
 func stateOf(r domain.Resource) schema.ResourceState {

@@ -36,5 +36,5 @@ func withAudit(evs []ports.Event, c domain.Caller, action, target, owner string,
 	if err != nil {
 		return nil, err
 	}
-	return append(evs, ports.Event{ID: env.ID, Subject: env.Subject, Payload: env.JSON}), nil
+	return append(evs, env), nil
 }

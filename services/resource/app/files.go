@@ -95,7 +95,7 @@ func (s *Service) AddFile(ctx context.Context, c domain.Caller, resourceID strin
 		if err != nil {
 			return nil, err
 		}
-		return withAudit([]ports.Event{toEvent(ev)}, c, "file.upload", "resource/"+f.ResourceID+"/files/"+f.ID, parent.OwnerID, f.CreatedAt,
+		return withAudit([]ports.Event{ev}, c, "file.upload", "resource/"+f.ResourceID+"/files/"+f.ID, parent.OwnerID, f.CreatedAt,
 			map[string]any{"name": f.Name, "content_type": f.ContentType, "size": f.Size, "sha256": f.SHA256})
 	})
 	if err != nil {
@@ -145,7 +145,7 @@ func (s *Service) DeleteFile(ctx context.Context, c domain.Caller, resourceID, f
 		if err != nil {
 			return nil, err
 		}
-		return withAudit([]ports.Event{toEvent(ev)}, c, "file.delete", "resource/"+f.ResourceID+"/files/"+f.ID, parent.OwnerID, now, nil)
+		return withAudit([]ports.Event{ev}, c, "file.delete", "resource/"+f.ResourceID+"/files/"+f.ID, parent.OwnerID, now, nil)
 	})
 	if errors.Is(err, domain.ErrFileNotFound) || errors.Is(err, domain.ErrNotFound) {
 		// Do not reveal whether a resource the caller cannot read exists.

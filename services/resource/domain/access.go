@@ -1,12 +1,15 @@
 package domain
 
-import "github.com/lattice-platform/lattice/pkg/fault"
+import (
+	"github.com/lattice-platform/lattice/pkg/access"
+	"github.com/lattice-platform/lattice/pkg/fault"
+)
 
 // Scopes the resource service checks.
 const (
-	ScopeRead  = "resources:read"
-	ScopeWrite = "resources:write"
-	ScopeAdmin = "resources:admin"
+	ScopeRead  = access.ResourcesRead
+	ScopeWrite = access.ResourcesWrite
+	ScopeAdmin = access.ResourcesAdmin
 )
 
 // Caller is who a request acts for. The zero Caller is anonymous.
@@ -18,30 +21,18 @@ type Caller struct {
 // Anonymous reports whether the caller presented no credential.
 func (c Caller) Anonymous() bool { return c.Subject == "" }
 
-func (c Caller) has(scope string) bool {
-	for _, s := range c.Scopes {
-		if s == scope {
-			return true
-		}
-	}
-	return false
-}
+// shared is c as the platform-wide caller, whose rules resource and
+// search share.
+func (c Caller) shared() access.Caller { return access.Caller{Subject: c.Subject, Scopes: c.Scopes} }
+
+func (c Caller) has(scope string) bool { return c.shared().Has(scope) }
 
 // Admin reports whether the caller sees and manages everything.
-func (c Caller) Admin() bool { return c.has(ScopeAdmin) }
+func (c Caller) Admin() bool { return c.shared().Admin() }
 
-// CanRead reports whether c may see r. Public resources are readable by
-// anyone — presenting a credential never reduces access; everything else
-// needs resources:read (or the admin scope).
-func (c Caller) CanRead(r Resource) bool {
-	if r.Visibility == Public {
-		return true
-	}
-	if !c.has(ScopeRead) && !c.Admin() {
-		return false
-	}
-	return c.Admin() || r.OwnerID == c.Subject || r.Visibility == Internal
-}
+// CanRead reports whether c may see r, by the one visibility rule
+// (access.Caller.CanSee) that search applies too.
+func (c Caller) CanRead(r Resource) bool { return c.shared().CanSee(r.OwnerID, string(r.Visibility)) }
 
 // CheckWrite decides whether c may change r. A caller who cannot even read
 // r gets ErrNotFound, so a resource's existence never leaks.

@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/lattice-platform/lattice/pkg/fault"
 	"github.com/lattice-platform/lattice/pkg/platform/apimw"
@@ -135,7 +136,8 @@ func (s *Server) DownloadFile(ctx context.Context, req oapi.DownloadFileRequestO
 	if err != nil {
 		return nil, err
 	}
-	return fileContent{ctx: ctx, app: s.app, file: f, req: apimw.RequestFrom(ctx)}, nil
+	// http.ServeContent reads only the method and these headers.
+	return fileContent{ctx: ctx, app: s.app, file: f, req: &http.Request{Method: http.MethodGet, Header: conditionsFrom(ctx)}}, nil
 }
 
 type fileContent struct {
@@ -211,4 +213,37 @@ func (b *lazyBlob) Close() error {
 	err := b.rc.Close()
 	b.rc = nil
 	return err
+}
+
+type conditionsKey struct{}
+
+// conditionHeaders are the request headers a download answers to: ranges
+// and preconditions.
+var conditionHeaders = []string{"Range", "If-Range", "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since"}
+
+// keepConditions carries a download's range and precondition headers to
+// its handler, which sees only a context (the strict server declares only
+// Range), so the request itself never travels in the context.
+func keepConditions(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet || !strings.Contains(r.URL.Path, "/files/") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		h := http.Header{}
+		for _, k := range conditionHeaders {
+			if v := r.Header.Values(k); len(v) > 0 {
+				h[k] = v
+			}
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), conditionsKey{}, h)))
+	})
+}
+
+func conditionsFrom(ctx context.Context) http.Header {
+	h, _ := ctx.Value(conditionsKey{}).(http.Header)
+	if h == nil {
+		h = http.Header{}
+	}
+	return h
 }

@@ -9,6 +9,9 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/go-chi/chi/v5"
+
+	"github.com/lattice-platform/lattice/pkg/access"
 	"github.com/lattice-platform/lattice/pkg/platform/apimw"
 	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/services/resource/app"
@@ -18,8 +21,7 @@ import (
 
 // Server implements the generated strict interface.
 type Server struct {
-	app      *app.Service
-	verifier ports.TokenVerifier
+	app *app.Service
 }
 
 var _ oapi.StrictServerInterface = (*Server)(nil)
@@ -30,13 +32,14 @@ func Handler(svc *app.Service, verifier ports.TokenVerifier) (http.Handler, erro
 	if err != nil {
 		return nil, err
 	}
-	r := apimw.Router(spec, IsUpload)
-	strict := oapi.NewStrictHandlerWithOptions(&Server{app: svc, verifier: verifier}, nil, oapi.StrictHTTPServerOptions{
-		RequestErrorHandlerFunc:  apimw.RequestError,
-		ResponseErrorHandlerFunc: apimw.ResponseError,
+	return apimw.Mount(spec, verifier, IsUpload, func(r chi.Router) {
+		r.Use(keepConditions)
+		strict := oapi.NewStrictHandlerWithOptions(&Server{app: svc}, nil, oapi.StrictHTTPServerOptions{
+			RequestErrorHandlerFunc:  apimw.RequestError,
+			ResponseErrorHandlerFunc: apimw.ResponseError,
+		})
+		oapi.HandlerWithOptions(strict, oapi.ChiServerOptions{BaseRouter: r, ErrorHandlerFunc: apimw.RequestError})
 	})
-	oapi.HandlerWithOptions(strict, oapi.ChiServerOptions{BaseRouter: r, ErrorHandlerFunc: apimw.RequestError})
-	return r, nil
 }
 
 // IsUpload reports whether r is a file upload: a streamed body that is not
@@ -45,11 +48,11 @@ func IsUpload(r *http.Request) bool {
 	return r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/v1/resources/") && strings.HasSuffix(r.URL.Path, "/files")
 }
 
-// caller identifies the request: anonymous without a credential,
-// unauthenticated (401) with a bad one.
+// caller is who the request acts for, as the edge established it
+// (apimw.Identity): anonymous without a credential.
 func (s *Server) caller(ctx context.Context) (domain.Caller, error) {
-	id, _, err := apimw.Identify(ctx, s.verifier)
-	return domain.Caller{Subject: id.Subject, Scopes: id.Scopes}, err
+	c := access.CallerFrom(ctx)
+	return domain.Caller{Subject: c.Subject, Scopes: c.Scopes}, nil
 }
 
 func toResource(r domain.Resource) oapi.Resource {

@@ -7,7 +7,6 @@ package resourcesvc
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"os"
@@ -16,14 +15,13 @@ import (
 	"github.com/lattice-platform/lattice/pkg/adapters/fsblob"
 	"github.com/lattice-platform/lattice/pkg/adapters/mysql"
 	"github.com/lattice-platform/lattice/pkg/adapters/mysql/resourcestore"
-	"github.com/lattice-platform/lattice/pkg/events"
-	eventschema "github.com/lattice-platform/lattice/pkg/events/schema"
 	"github.com/lattice-platform/lattice/pkg/outbox"
 	"github.com/lattice-platform/lattice/pkg/platform/health"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 	"github.com/lattice-platform/lattice/pkg/platform/observe"
 	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/services/resource/app"
+	"github.com/lattice-platform/lattice/services/resource/eventsapi"
 	"github.com/lattice-platform/lattice/services/resource/httpapi"
 	schema "github.com/lattice-platform/lattice/sql"
 )
@@ -52,6 +50,7 @@ type Service struct {
 	db     *sql.DB
 	cfg    Config
 	idem   *resourcestore.IdempotencyStore
+	events *eventsapi.Handler
 	log    *slog.Logger
 }
 
@@ -98,6 +97,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		deps.EventsWritten = s.Relay.Notify
 	}
 	s.App = app.New(deps)
+	s.events = eventsapi.New(s.App, log)
 	api, err := httpapi.Handler(s.App, cfg.Verifier)
 	if err != nil {
 		db.Close()
@@ -129,7 +129,7 @@ func (s *Service) Run(ctx context.Context) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			if err := s.cfg.Subscriber.Subscribe(ctx, "resource-file-rejected", []string{"events.file.rejected"}, s.onFileRejected); err != nil {
+			if err := s.cfg.Subscriber.Subscribe(ctx, "resource-file-rejected", []string{"events.file.rejected"}, s.events.FileRejected); err != nil {
 				s.log.ErrorContext(ctx, "file.rejected consumer stopped", "error", err)
 			}
 		}()
@@ -156,21 +156,6 @@ func (s *Service) Run(ctx context.Context) {
 		case <-t.C:
 		}
 	}
-}
-
-// onFileRejected marks a file rejected when processing reports it could
-// not read it.
-func (s *Service) onFileRejected(ctx context.Context, e ports.Event) error {
-	var data eventschema.FileRejected
-	env, err := events.Decode(e.Payload)
-	if err == nil {
-		err = json.Unmarshal(env.Data, &data)
-	}
-	if err != nil || data.FileId == "" {
-		s.log.WarnContext(ctx, "ignoring a malformed file.rejected event", "event", e.ID)
-		return nil // retrying cannot fix it
-	}
-	return s.App.RejectFile(ctx, data.ResourceId, data.FileId, data.Reason)
 }
 
 // DB is the service's database handle, for operational tooling and

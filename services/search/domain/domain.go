@@ -8,21 +8,22 @@ import (
 	"slices"
 	"time"
 
+	"github.com/lattice-platform/lattice/pkg/access"
 	"github.com/lattice-platform/lattice/pkg/fault"
 )
 
 // Visibility values, as the resource service defines them.
 const (
-	Private  = "private"
-	Internal = "internal"
-	Public   = "public"
+	Private  = access.Private
+	Internal = access.Internal
+	Public   = access.Public
 )
 
 // Scopes the search service checks.
 const (
-	ScopeSearchRead     = "search:read"
-	ScopeResourcesRead  = "resources:read"
-	ScopeResourcesAdmin = "resources:admin"
+	ScopeSearchRead     = access.SearchRead
+	ScopeResourcesRead  = access.ResourcesRead
+	ScopeResourcesAdmin = access.ResourcesAdmin
 )
 
 // ErrNoSearchScope refuses a credential that was not granted search.
@@ -81,26 +82,26 @@ type Caller struct {
 	Scopes  []string
 }
 
-// Admin reports whether the caller sees everything.
-func (c Caller) Admin() bool { return slices.Contains(c.Scopes, ScopeResourcesAdmin) }
+// shared is c as the platform-wide caller, whose rules search shares with
+// the resource service.
+func (c Caller) shared() access.Caller { return access.Caller{Subject: c.Subject, Scopes: c.Scopes} }
 
-// CanRead applies the resource service's rule: public documents to anyone,
-// internal ones to any caller with resources:read, private ones to their
-// owner, everything to an admin.
+// Admin reports whether the caller sees everything.
+func (c Caller) Admin() bool { return c.shared().Admin() }
+
+// CanRead applies the resource service's rule (access.Caller.CanSee):
+// public documents to anyone, internal ones to any caller with
+// resources:read, private ones to their owner, everything to an admin. A
+// deleted document is visible to nobody, and one no resource event has
+// described yet (its chunks came first) only to an admin.
 func (c Caller) CanRead(d Document) bool {
-	if d.Deleted {
+	switch {
+	case d.Deleted:
 		return false
+	case !d.Known():
+		return c.Admin()
 	}
-	if c.Admin() {
-		return true
-	}
-	if !d.Known() {
-		return false
-	}
-	if d.Visibility == Public {
-		return true
-	}
-	return c.Reader() && (d.Visibility == Internal || d.OwnerID == c.Subject)
+	return c.shared().CanSee(d.OwnerID, d.Visibility)
 }
 
 // MaySearch checks that a caller may search at all: anonymous callers may
@@ -116,7 +117,7 @@ func (c Caller) MaySearch() error {
 // Reader reports whether the caller may read beyond public documents:
 // internal ones, and private ones they own.
 func (c Caller) Reader() bool {
-	return c.Subject != "" && slices.Contains(c.Scopes, ScopeResourcesRead)
+	return !c.shared().Anonymous() && c.shared().Has(ScopeResourcesRead)
 }
 
 // Filters narrow a search; empty fields match everything.

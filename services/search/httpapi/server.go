@@ -14,6 +14,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/go-chi/chi/v5"
+
+	"github.com/lattice-platform/lattice/pkg/access"
 	"github.com/lattice-platform/lattice/pkg/fault"
 	"github.com/lattice-platform/lattice/pkg/platform/apimw"
 	"github.com/lattice-platform/lattice/pkg/ports"
@@ -24,9 +27,8 @@ import (
 
 // Server implements the generated strict interface.
 type Server struct {
-	app      *app.Service
-	verifier ports.TokenVerifier
-	lag      func(context.Context) (string, int64)
+	app *app.Service
+	lag func(context.Context) (string, int64)
 }
 
 var _ oapi.StrictServerInterface = (*Server)(nil)
@@ -38,20 +40,20 @@ func Handler(svc *app.Service, verifier ports.TokenVerifier, lag func(context.Co
 	if err != nil {
 		return nil, err
 	}
-	r := apimw.Router(spec, nil)
-	strict := oapi.NewStrictHandlerWithOptions(&Server{app: svc, verifier: verifier, lag: lag}, nil, oapi.StrictHTTPServerOptions{
-		RequestErrorHandlerFunc:  apimw.RequestError,
-		ResponseErrorHandlerFunc: apimw.ResponseError,
+	return apimw.Mount(spec, verifier, nil, func(r chi.Router) {
+		strict := oapi.NewStrictHandlerWithOptions(&Server{app: svc, lag: lag}, nil, oapi.StrictHTTPServerOptions{
+			RequestErrorHandlerFunc:  apimw.RequestError,
+			ResponseErrorHandlerFunc: apimw.ResponseError,
+		})
+		oapi.HandlerWithOptions(strict, oapi.ChiServerOptions{BaseRouter: r, ErrorHandlerFunc: apimw.RequestError})
 	})
-	oapi.HandlerWithOptions(strict, oapi.ChiServerOptions{BaseRouter: r, ErrorHandlerFunc: apimw.RequestError})
-	return r, nil
 }
 
-// caller identifies the request: anonymous without a credential,
-// unauthenticated (401) with a bad one.
+// caller is who the request acts for, as the edge established it
+// (apimw.Identity): anonymous without a credential.
 func (s *Server) caller(ctx context.Context) (domain.Caller, error) {
-	id, _, err := apimw.Identify(ctx, s.verifier)
-	return domain.Caller{Subject: id.Subject, Scopes: id.Scopes}, err
+	c := access.CallerFrom(ctx)
+	return domain.Caller{Subject: c.Subject, Scopes: c.Scopes}, nil
 }
 
 // Search answers a query.

@@ -7,7 +7,6 @@ package searchsvc
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"log/slog"
 	"path/filepath"
 	"time"
@@ -19,15 +18,12 @@ import (
 	"github.com/lattice-platform/lattice/pkg/adapters/mysql/searchstore"
 	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
 	"github.com/lattice-platform/lattice/pkg/adapters/vecindex"
-	"github.com/lattice-platform/lattice/pkg/events"
-	eventschema "github.com/lattice-platform/lattice/pkg/events/schema"
-	"github.com/lattice-platform/lattice/pkg/fault"
 	"github.com/lattice-platform/lattice/pkg/platform/health"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 	"github.com/lattice-platform/lattice/pkg/platform/observe"
 	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/services/search/app"
-	"github.com/lattice-platform/lattice/services/search/domain"
+	"github.com/lattice-platform/lattice/services/search/eventsapi"
 	"github.com/lattice-platform/lattice/services/search/httpapi"
 	schema "github.com/lattice-platform/lattice/sql"
 )
@@ -40,7 +36,7 @@ type Config struct {
 	DatabaseURL string // go-sql-driver DSN; the database is created if missing
 	Verifier    ports.TokenVerifier
 	JetStream   jetstream.JetStream
-	Subscriber  *natsjs.Subscriber
+	Subscriber  ports.EventSubscriber
 	Embedder    ports.Embedder
 	IndexDir    string // where the full-text index lives (rebuilt on start)
 	// Consumer names the durable EVENTS consumer. Each replica keeps its
@@ -53,13 +49,13 @@ type Config struct {
 
 // Service is a wired search service.
 type Service struct {
-	App  *app.Service
-	HTTP httpserver.Service
-	db   *sql.DB
-	text *bleveindex.Index
-	sets *natsjs.ChunkSets
-	cfg  Config
-	log  *slog.Logger
+	App    *app.Service
+	HTTP   httpserver.Service
+	db     *sql.DB
+	text   *bleveindex.Index
+	events *eventsapi.Handler
+	cfg    Config
+	log    *slog.Logger
 }
 
 // Migrate creates the database if needed and applies pending migrations.
@@ -93,10 +89,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		s.Close()
 		return nil, err
 	}
-	s.sets = natsjs.NewChunkSets(obs)
 	s.App = app.New(app.Deps{Store: searchstore.NewSearchStore(db), Text: s.text, Vectors: vecindex.New(cfg.Vectors), Embedder: cfg.Embedder,
 		Audit: natsjs.NewAuditTrail(natsjs.NewPublisher(cfg.JetStream, 5*time.Second), Name)},
 		app.Options{Window: cfg.Window})
+	s.events = eventsapi.New(s.App, natsjs.NewChunkSets(obs), log)
 	if err := s.App.Load(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -117,97 +113,23 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 }
 
 func (s *Service) lag(ctx context.Context) (string, int64) {
-	n, err := s.cfg.Subscriber.Pending(ctx, s.cfg.Consumer)
+	n, err := natsjs.ConsumerPending(ctx, s.cfg.JetStream, "EVENTS", s.cfg.Consumer)
 	if err != nil {
 		return s.cfg.Consumer, -1
 	}
 	return s.cfg.Consumer, int64(n)
 }
 
-// Subjects are the events search applies.
-var Subjects = []string{"events.resource.created", "events.resource.updated", "events.resource.deleted",
-	"events.file.deleted", "events.chunks.ready"}
-
 // Run applies events until ctx ends.
 func (s *Service) Run(ctx context.Context) {
-	if err := s.cfg.Subscriber.Subscribe(ctx, s.cfg.Consumer, Subjects, s.Apply); err != nil {
+	if err := s.cfg.Subscriber.Subscribe(ctx, s.cfg.Consumer, eventsapi.Subjects, s.events.Handle); err != nil {
 		s.log.ErrorContext(ctx, "search indexer stopped", "error", err)
 	}
 }
 
 // Apply applies one event; it is exported for tests that deliver events
 // directly.
-func (s *Service) Apply(ctx context.Context, e ports.Event) error {
-	env, err := events.Decode(e.Payload)
-	if err != nil {
-		s.log.WarnContext(ctx, "ignoring a malformed event", "event", e.ID)
-		return nil // retrying cannot fix it
-	}
-	err = s.apply(ctx, env.ID, env.Type, env.Data)
-	if fault.Of(err, fault.Invalid) || fault.Of(err, fault.NotFound) {
-		s.log.WarnContext(ctx, "event cannot be applied; skipped", "event", env.ID, "type", env.Type, "error", err)
-		return nil
-	}
-	return err
-}
-
-func (s *Service) apply(ctx context.Context, id, typ string, data json.RawMessage) error {
-	bad := func(err error) error { return fault.Wrap(fault.Invalid, "malformed "+typ+" payload", err) }
-	switch typ {
-	case "resource.created":
-		var d eventschema.ResourceCreated
-		if err := json.Unmarshal(data, &d); err != nil {
-			return bad(err)
-		}
-		return s.App.PutDocument(ctx, id, documentOf(eventschema.ResourceState(d)))
-	case "resource.updated":
-		var d eventschema.ResourceUpdated
-		if err := json.Unmarshal(data, &d); err != nil {
-			return bad(err)
-		}
-		return s.App.PutDocument(ctx, id, documentOf(d.Resource))
-	case "resource.deleted":
-		var d eventschema.ResourceDeleted
-		if err := json.Unmarshal(data, &d); err != nil {
-			return bad(err)
-		}
-		return s.App.DeleteDocument(ctx, id, d.Id, d.Version)
-	case "file.deleted":
-		var d eventschema.FileDeleted
-		if err := json.Unmarshal(data, &d); err != nil {
-			return bad(err)
-		}
-		return s.App.DeleteFile(ctx, id, d.ResourceId, d.Id)
-	case "chunks.ready":
-		var d eventschema.ChunksReady
-		if err := json.Unmarshal(data, &d); err != nil {
-			return bad(err)
-		}
-		set, err := s.sets.Fetch(ctx, d)
-		if err != nil {
-			return err
-		}
-		cs := domain.ChunkSet{ResourceID: d.ResourceId, Version: d.Version, Model: d.Model, Dimensions: d.Dimensions}
-		if d.FileId != nil {
-			cs.FileID = *d.FileId
-		}
-		for _, c := range set.Chunks {
-			vec, err := events.DecodeVector(c.Vector)
-			if err != nil {
-				return bad(err)
-			}
-			cs.Chunks = append(cs.Chunks, domain.Chunk{ID: c.Id, ResourceID: cs.ResourceID, FileID: cs.FileID, Index: c.Index,
-				Text: c.Text, Model: d.Model, Vector: vec})
-		}
-		return s.App.PutChunks(ctx, id, cs)
-	}
-	return nil
-}
-
-func documentOf(r eventschema.ResourceState) domain.Document {
-	return domain.Document{ResourceID: r.Id, OwnerID: r.OwnerId, Title: r.Title, Visibility: string(r.Visibility),
-		Tags: r.Tags, Metadata: r.Metadata, Version: r.Version, UpdatedAt: r.UpdatedAt}
-}
+func (s *Service) Apply(ctx context.Context, e ports.Event) error { return s.events.Handle(ctx, e) }
 
 // DB is the service's database handle, for tooling and benchmarks.
 func (s *Service) DB() *sql.DB { return s.db }

@@ -1,0 +1,69 @@
+// Package eventsapi is the analytics service's event edge: it turns
+// batches of usage and audit CloudEvents into the ingest and append use
+// cases' inputs, as httpapi does for requests. The subscriptions
+// themselves are wiring (analyticssvc).
+package eventsapi
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/lattice-platform/lattice/pkg/events"
+	eventschema "github.com/lattice-platform/lattice/pkg/events/schema"
+	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/services/analytics/app"
+	"github.com/lattice-platform/lattice/services/analytics/domain"
+)
+
+// Handler hands event batches to the analytics use cases.
+type Handler struct {
+	app *app.Service
+	log *slog.Logger
+}
+
+// New returns a Handler calling a.
+func New(a *app.Service, log *slog.Logger) *Handler { return &Handler{app: a, log: log} }
+
+// Usage stores a batch of gateway.request events; malformed ones are
+// logged and left out.
+func (h *Handler) Usage(ctx context.Context, batch []ports.Event) error {
+	records := make([]domain.UsageRecord, 0, len(batch))
+	for _, e := range batch {
+		_, r, err := events.DecodeAs[eventschema.UsageRecord](e)
+		if err != nil || r.RequestId == "" {
+			h.log.WarnContext(ctx, "ignoring a malformed usage record", "event", e.ID)
+			continue
+		}
+		rec := domain.UsageRecord{RequestID: r.RequestId, Route: r.Route, Method: r.Method, Path: r.Path, Status: r.Status,
+			LatencyMS: r.LatencyMs, BytesIn: r.BytesIn, BytesOut: r.BytesOut, Time: r.Time}
+		if r.Identity != nil {
+			rec.Identity = *r.Identity
+		}
+		if r.ClientId != nil {
+			rec.ClientID = *r.ClientId
+		}
+		records = append(records, rec)
+	}
+	_, err := h.app.IngestUsage(ctx, records)
+	return err
+}
+
+// Audit records a batch of audit events, in stream order; malformed ones
+// are logged and left out.
+func (h *Handler) Audit(ctx context.Context, batch []ports.Event) error {
+	inputs := make([]app.AuditInput, 0, len(batch))
+	for _, e := range batch {
+		env, r, err := events.DecodeAs[eventschema.AuditRecord](e)
+		if err != nil || r.Action == "" {
+			h.log.WarnContext(ctx, "ignoring a malformed audit event", "event", e.ID)
+			continue
+		}
+		in := app.AuditInput{ID: env.ID, Time: env.Time, Actor: r.Actor, Action: r.Action, Target: r.Target, Source: env.Source}
+		if r.Details != nil {
+			in.Data = *r.Details
+		}
+		inputs = append(inputs, in)
+	}
+	_, err := h.app.AppendAudit(ctx, inputs)
+	return err
+}
