@@ -23,14 +23,14 @@ type NewAPIKey struct {
 
 // CreateAPIKey issues a key owned by the principal's user, limited to
 // scopes the principal holds.
-func (s *Service) CreateAPIKey(ctx context.Context, p domain.Principal, in APIKeyInput) (NewAPIKey, error) {
+func (s *Clients) CreateAPIKey(ctx context.Context, p domain.Principal, in APIKeyInput) (NewAPIKey, error) {
 	if p.UserID == "" {
 		return NewAPIKey{}, errNoUser
 	}
 	if err := p.Require("api-keys:write"); err != nil {
 		return NewAPIKey{}, err
 	}
-	now := s.deps.Clock.Now()
+	now := s.clock.Now()
 	if err := domain.CheckAPIKeyRequest(in.Name, in.Scopes, p.Scopes, in.ExpiresAt, now); err != nil {
 		return NewAPIKey{}, err
 	}
@@ -39,9 +39,9 @@ func (s *Service) CreateAPIKey(ctx context.Context, p domain.Principal, in APIKe
 		ID: newID(), UserID: p.UserID, Name: in.Name, Prefix: secret[:domain.APIKeyDisplayPrefixLen],
 		Hash: domain.HashToken(secret), Scopes: in.Scopes, CreatedAt: now, ExpiresAt: in.ExpiresAt,
 	}
-	err := s.audited(ctx, audit{actor: actorOf(p), action: "api_key.created", target: "api-key/" + k.ID,
+	err := s.rec.audited(ctx, audit{actor: actorOf(p), action: "api_key.created", target: "api-key/" + k.ID,
 		details: map[string]any{"scopes": k.Scopes, "prefix": k.Prefix}},
-		func(ctx context.Context) error { return s.deps.APIKeys.Create(ctx, k) })
+		func(ctx context.Context) error { return s.apiKeys.Create(ctx, k) })
 	if err != nil {
 		return NewAPIKey{}, err
 	}
@@ -49,39 +49,39 @@ func (s *Service) CreateAPIKey(ctx context.Context, p domain.Principal, in APIKe
 }
 
 // ListAPIKeys lists the principal's keys, revoked ones included.
-func (s *Service) ListAPIKeys(ctx context.Context, p domain.Principal) ([]domain.APIKey, error) {
+func (s *Clients) ListAPIKeys(ctx context.Context, p domain.Principal) ([]domain.APIKey, error) {
 	if p.UserID == "" {
 		return nil, errNoUser
 	}
-	return s.deps.APIKeys.ListByUser(ctx, p.UserID)
+	return s.apiKeys.ListByUser(ctx, p.UserID)
 }
 
 // RevokeAPIKey revokes one of the principal's keys.
-func (s *Service) RevokeAPIKey(ctx context.Context, p domain.Principal, id string) error {
+func (s *Clients) RevokeAPIKey(ctx context.Context, p domain.Principal, id string) error {
 	if p.UserID == "" {
 		return errNoUser
 	}
-	return s.audited(ctx, audit{actor: actorOf(p), action: "api_key.revoked", target: "api-key/" + id},
-		func(ctx context.Context) error { return s.deps.APIKeys.Revoke(ctx, p.UserID, id, s.deps.Clock.Now()) })
+	return s.rec.audited(ctx, audit{actor: actorOf(p), action: "api_key.revoked", target: "api-key/" + id},
+		func(ctx context.Context) error { return s.apiKeys.Revoke(ctx, p.UserID, id, s.clock.Now()) })
 }
 
 // liveAPIKey finds a live key and its owner, recording the use at most
 // once a minute so authentication is not a write per request.
-func (s *Service) liveAPIKey(ctx context.Context, secret string) (domain.APIKey, domain.User, error) {
-	now := s.deps.Clock.Now()
-	k, err := s.deps.APIKeys.ByHash(ctx, domain.HashToken(secret))
+func (s *Clients) liveAPIKey(ctx context.Context, secret string) (domain.APIKey, domain.User, error) {
+	now := s.clock.Now()
+	k, err := s.apiKeys.ByHash(ctx, domain.HashToken(secret))
 	if err != nil {
 		return domain.APIKey{}, domain.User{}, err
 	}
 	if !k.Live(now) {
 		return domain.APIKey{}, domain.User{}, domain.ErrAPIKeyNotFound
 	}
-	u, err := s.deps.Users.ByID(ctx, k.UserID)
+	u, err := s.users.ByID(ctx, k.UserID)
 	if err != nil {
 		return domain.APIKey{}, domain.User{}, err
 	}
 	if now.Sub(k.LastUsedAt) > time.Minute {
-		_ = s.deps.APIKeys.Touch(ctx, k.ID, now) // bookkeeping only; never fail a request on it
+		_ = s.apiKeys.Touch(ctx, k.ID, now) // bookkeeping only; never fail a request on it
 	}
 	return k, u, nil
 }

@@ -1,7 +1,9 @@
-// Package app holds the auth service's use cases: sign-up, login, session
-// management and resolving a bearer credential to a principal. It depends
-// only on the domain and on pkg/ports interfaces; the HTTP edge calls it and
-// the wiring hands it adapters.
+// Package app holds the auth service's use cases, one type per aggregate:
+// Accounts (users), Sessions (logins and resolving a bearer credential to a
+// principal), OAuth (codes, tokens, introspection, revocation), SigningKeys
+// and Clients (OAuth clients and API keys). Each holds only the ports its
+// use cases need; Service composes them for the edges. It depends only on
+// the domain, its own ports (ports.go) and the shared ones in pkg/ports.
 package app
 
 import (
@@ -56,15 +58,78 @@ type Options struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 
-// Service runs the auth use cases.
+// Service is the auth core, split by aggregate: each part holds only the
+// adapters its use cases need, and Service composes them for the edges,
+// which call every use case on it.
 type Service struct {
-	deps Deps
-	opts Options
-	// dummyHash is verified against when an email is unknown, so a login for
-	// a missing account costs the same time as one with a wrong password and
-	// response timing does not reveal which emails are registered.
+	*Accounts
+	*Sessions
+	*OAuth
+	*SigningKeys
+	*Clients
+}
+
+// Accounts are users: sign-up, operator-created admins, profiles, the
+// user list.
+type Accounts struct {
+	users  UserRepository
+	hasher ports.PasswordHasher
+	clock  ports.Clock
+	rec    *recorder
+}
+
+// Sessions are logins: password checks under the login throttle, browser
+// and API sessions, and resolving any bearer credential to a principal.
+type Sessions struct {
+	users    UserRepository
+	sessions SessionStore
+	throttle LoginThrottle
+	hasher   ports.PasswordHasher
+	verifier ports.TokenVerifier
+	clock    ports.Clock
+	rec      *recorder
+	opts     Options
+	registry *Clients // API keys are credentials too
+	// dummyHash is verified against when an email is unknown, so a login
+	// for a missing account costs the same time as one with a wrong
+	// password and response timing does not reveal which emails are
+	// registered.
 	dummyHash string
-	keys      keyCache
+}
+
+// OAuth is the authorization server: authorization codes, tokens,
+// refresh-token families, introspection and revocation.
+type OAuth struct {
+	clients  ClientRepository
+	grants   GrantStore
+	users    UserRepository
+	verifier ports.TokenVerifier
+	clock    ports.Clock
+	rec      *recorder
+	opts     Options
+	keyring  *SigningKeys // signs access tokens
+	logins   *Sessions    // sessions are introspected
+	registry *Clients     // and so are API keys
+}
+
+// SigningKeys are the access-token signing keys: the active one (cached),
+// rotation, and the published JWKS.
+type SigningKeys struct {
+	keyStore SigningKeyStore
+	signer   TokenSigner
+	clock    ports.Clock
+	rec      *recorder
+	opts     Options
+	cache    keyCache
+}
+
+// Clients are the OAuth clients and the users' API keys.
+type Clients struct {
+	clients ClientRepository
+	apiKeys APIKeyRepository
+	users   UserRepository
+	clock   ports.Clock
+	rec     *recorder
 }
 
 // New returns a Service. It hashes a throwaway password once to build the
@@ -95,7 +160,18 @@ func New(deps Deps, opts Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{deps: deps, opts: opts, dummyHash: dummy}, nil
+	rec := &recorder{tx: deps.Tx, outbox: deps.Outbox, clock: deps.Clock, written: deps.EventsWritten}
+	clients := &Clients{clients: deps.Clients, apiKeys: deps.APIKeys, users: deps.Users, clock: deps.Clock, rec: rec}
+	keys := &SigningKeys{keyStore: deps.Keys, signer: deps.Signer, clock: deps.Clock, rec: rec, opts: opts}
+	sessions := &Sessions{users: deps.Users, sessions: deps.Sessions, throttle: deps.Throttle, hasher: deps.Hasher,
+		verifier: deps.Verifier, clock: deps.Clock, rec: rec, opts: opts, registry: clients, dummyHash: dummy}
+	return &Service{
+		Accounts:    &Accounts{users: deps.Users, hasher: deps.Hasher, clock: deps.Clock, rec: rec},
+		Sessions:    sessions,
+		OAuth:       &OAuth{clients: deps.Clients, grants: deps.Grants, users: deps.Users, verifier: deps.Verifier, clock: deps.Clock, rec: rec, opts: opts, keyring: keys, logins: sessions, registry: clients},
+		SigningKeys: keys,
+		Clients:     clients,
+	}, nil
 }
 
 // sleep waits d, or until ctx ends.

@@ -41,12 +41,21 @@ func actorOf(p domain.Principal) string {
 	return actorAnonymous
 }
 
-func (s *Service) auditEvent(a audit) (ports.Event, error) {
+// recorder writes audit events to the outbox in the transaction of the
+// change they report; every aggregate records through it.
+type recorder struct {
+	tx      ports.Transactor
+	outbox  ports.EventOutbox
+	clock   ports.Clock
+	written func() // wakes the relay; nil: none
+}
+
+func (s *recorder) auditEvent(a audit) (ports.Event, error) {
 	rec := schema.AuditRecord{Actor: a.actor, Action: a.action, Target: a.target}
 	if a.details != nil {
 		rec.Details = &a.details
 	}
-	env, err := events.NewAudit(Source, s.deps.Clock.Now(), rec)
+	env, err := events.NewAudit(Source, s.clock.Now(), rec)
 	if err != nil {
 		return ports.Event{}, err
 	}
@@ -57,7 +66,7 @@ func (s *Service) auditEvent(a audit) (ports.Event, error) {
 // transaction of the auth database: the change is kept only with its
 // record. Changes in other stores (sessions in Redis) commit first, and
 // their record follows at once; only a crash in between loses it.
-func (s *Service) audited(ctx context.Context, a audit, change func(ctx context.Context) error) error {
+func (s *recorder) audited(ctx context.Context, a audit, change func(ctx context.Context) error) error {
 	return s.auditedAll(ctx, func(ctx context.Context) ([]audit, error) {
 		if change != nil {
 			if err := change(ctx); err != nil {
@@ -69,8 +78,8 @@ func (s *Service) audited(ctx context.Context, a audit, change func(ctx context.
 }
 
 // auditedAll is audited for a change that decides what it records.
-func (s *Service) auditedAll(ctx context.Context, change func(ctx context.Context) ([]audit, error)) error {
-	err := s.deps.Tx.InTx(ctx, func(ctx context.Context) error {
+func (s *recorder) auditedAll(ctx context.Context, change func(ctx context.Context) ([]audit, error)) error {
+	err := s.tx.InTx(ctx, func(ctx context.Context) error {
 		as, err := change(ctx)
 		if err != nil {
 			return err
@@ -81,10 +90,10 @@ func (s *Service) auditedAll(ctx context.Context, change func(ctx context.Contex
 				return err
 			}
 		}
-		return s.deps.Outbox.Add(ctx, evs...)
+		return s.outbox.Add(ctx, evs...)
 	})
-	if err == nil && s.deps.EventsWritten != nil {
-		s.deps.EventsWritten()
+	if err == nil && s.written != nil {
+		s.written()
 	}
 	return err
 }

@@ -28,7 +28,7 @@ type NewClient struct {
 }
 
 // CreateClient registers a client; it needs clients:admin.
-func (s *Service) CreateClient(ctx context.Context, p domain.Principal, in ClientInput) (NewClient, error) {
+func (s *Clients) CreateClient(ctx context.Context, p domain.Principal, in ClientInput) (NewClient, error) {
 	if err := p.Require(ScopeClientsAdmin); err != nil {
 		return NewClient{}, err
 	}
@@ -37,14 +37,14 @@ func (s *Service) CreateClient(ctx context.Context, p domain.Principal, in Clien
 
 // RegisterClient registers a client without an authorization check; it is
 // for the operator's CLI.
-func (s *Service) RegisterClient(ctx context.Context, in ClientInput) (NewClient, error) {
+func (s *Clients) RegisterClient(ctx context.Context, in ClientInput) (NewClient, error) {
 	return s.registerClient(ctx, in, actorOperator)
 }
 
-func (s *Service) registerClient(ctx context.Context, in ClientInput, actor string) (NewClient, error) {
+func (s *Clients) registerClient(ctx context.Context, in ClientInput, actor string) (NewClient, error) {
 	c := domain.Client{
 		ID: newID(), Name: strings.TrimSpace(in.Name), Type: in.Type, RedirectURIs: in.RedirectURIs,
-		GrantTypes: in.GrantTypes, Scopes: in.Scopes, CreatedAt: s.deps.Clock.Now(),
+		GrantTypes: in.GrantTypes, Scopes: in.Scopes, CreatedAt: s.clock.Now(),
 	}
 	if c.Scopes == nil {
 		c.Scopes = []domain.Scope{}
@@ -57,9 +57,9 @@ func (s *Service) registerClient(ctx context.Context, in ClientInput, actor stri
 		secret = randomToken("lcs_")
 		c.SecretHash = domain.HashToken(secret)
 	}
-	err := s.audited(ctx, audit{actor: actor, action: "client.created", target: "client/" + c.ID,
+	err := s.rec.audited(ctx, audit{actor: actor, action: "client.created", target: "client/" + c.ID,
 		details: map[string]any{"type": string(c.Type), "scopes": c.Scopes, "grant_types": c.GrantTypes}},
-		func(ctx context.Context) error { return s.deps.Clients.Create(ctx, c) })
+		func(ctx context.Context) error { return s.clients.Create(ctx, c) })
 	if err != nil {
 		return NewClient{}, err
 	}
@@ -67,20 +67,20 @@ func (s *Service) registerClient(ctx context.Context, in ClientInput, actor stri
 }
 
 // ListClients returns every client; it needs clients:admin.
-func (s *Service) ListClients(ctx context.Context, p domain.Principal) ([]domain.Client, error) {
+func (s *Clients) ListClients(ctx context.Context, p domain.Principal) ([]domain.Client, error) {
 	if err := p.Require(ScopeClientsAdmin); err != nil {
 		return nil, err
 	}
-	return s.deps.Clients.List(ctx)
+	return s.clients.List(ctx)
 }
 
 // DeleteClient removes a client and its grants; it needs clients:admin.
-func (s *Service) DeleteClient(ctx context.Context, p domain.Principal, id string) error {
+func (s *Clients) DeleteClient(ctx context.Context, p domain.Principal, id string) error {
 	if err := p.Require(ScopeClientsAdmin); err != nil {
 		return err
 	}
-	return s.audited(ctx, audit{actor: actorOf(p), action: "client.deleted", target: "client/" + id},
-		func(ctx context.Context) error { return s.deps.Clients.Delete(ctx, id) })
+	return s.rec.audited(ctx, audit{actor: actorOf(p), action: "client.deleted", target: "client/" + id},
+		func(ctx context.Context) error { return s.clients.Delete(ctx, id) })
 }
 
 // ServiceClientID names the confidential client that Lattice's own
@@ -92,16 +92,16 @@ const ServiceClientID = "lattice-services"
 // fresh secret and returns the secret. `lattice serve --target=all` calls
 // it at start so a laptop install needs no set-up; deployments that run
 // services apart register a client with `lattice client create` instead.
-func (s *Service) ProvisionServiceClient(ctx context.Context) (string, error) {
+func (s *Clients) ProvisionServiceClient(ctx context.Context) (string, error) {
 	secret := randomToken("lcs_")
 	c := domain.Client{ID: ServiceClientID, Name: "Lattice services (introspection)", Type: domain.ClientConfidential,
 		SecretHash: domain.HashToken(secret), GrantTypes: []string{domain.GrantClientCredentials}, Scopes: []domain.Scope{"resources:admin"},
-		CreatedAt: s.deps.Clock.Now()}
-	err := s.audited(ctx, audit{actor: actorSystem, action: "client.secret_rotated", target: "client/" + c.ID}, func(ctx context.Context) error {
-		if err := s.deps.Clients.Delete(ctx, ServiceClientID); err != nil && !errors.Is(err, domain.ErrClientNotFound) {
+		CreatedAt: s.clock.Now()}
+	err := s.rec.audited(ctx, audit{actor: actorSystem, action: "client.secret_rotated", target: "client/" + c.ID}, func(ctx context.Context) error {
+		if err := s.clients.Delete(ctx, ServiceClientID); err != nil && !errors.Is(err, domain.ErrClientNotFound) {
 			return err
 		}
-		return s.deps.Clients.Create(ctx, c)
+		return s.clients.Create(ctx, c)
 	})
 	if err != nil {
 		return "", err

@@ -30,20 +30,20 @@ const (
 )
 
 // signingKey returns the active key, creating the first one if none exists.
-func (s *Service) signingKey(ctx context.Context) (domain.SigningKey, error) {
-	now := s.deps.Clock.Now()
-	s.keys.mu.Lock()
-	defer s.keys.mu.Unlock()
-	if s.keys.active.ID != "" && now.Sub(s.keys.loadedAt) < keyCacheTTL {
-		return s.keys.active, nil
+func (s *SigningKeys) signingKey(ctx context.Context) (domain.SigningKey, error) {
+	now := s.clock.Now()
+	s.cache.mu.Lock()
+	defer s.cache.mu.Unlock()
+	if s.cache.active.ID != "" && now.Sub(s.cache.loadedAt) < keyCacheTTL {
+		return s.cache.active, nil
 	}
-	keys, err := s.deps.Keys.Published(ctx, now)
+	keys, err := s.keyStore.Published(ctx, now)
 	if err != nil {
 		return domain.SigningKey{}, err
 	}
 	for _, k := range keys {
 		if k.Active() {
-			s.keys.active, s.keys.loadedAt = k, now
+			s.cache.active, s.cache.loadedAt = k, now
 			return k, nil
 		}
 	}
@@ -53,38 +53,38 @@ func (s *Service) signingKey(ctx context.Context) (domain.SigningKey, error) {
 
 // RotateKeys makes a new signing key active at once. The previous key stays
 // in the JWKS until every token it signed has expired.
-func (s *Service) RotateKeys(ctx context.Context) (domain.SigningKey, error) {
+func (s *SigningKeys) RotateKeys(ctx context.Context) (domain.SigningKey, error) {
 	return s.rotateKeys(ctx, actorOperator)
 }
 
-func (s *Service) rotateKeys(ctx context.Context, actor string) (domain.SigningKey, error) {
-	s.keys.mu.Lock()
-	defer s.keys.mu.Unlock()
-	return s.rotateLocked(ctx, s.deps.Clock.Now(), actor)
+func (s *SigningKeys) rotateKeys(ctx context.Context, actor string) (domain.SigningKey, error) {
+	s.cache.mu.Lock()
+	defer s.cache.mu.Unlock()
+	return s.rotateLocked(ctx, s.clock.Now(), actor)
 }
 
 // RotateKeysAsAdmin is RotateKeys behind the keys:admin scope.
-func (s *Service) RotateKeysAsAdmin(ctx context.Context, p domain.Principal) (domain.SigningKey, error) {
+func (s *SigningKeys) RotateKeysAsAdmin(ctx context.Context, p domain.Principal) (domain.SigningKey, error) {
 	if err := p.Require("keys:admin"); err != nil {
 		return domain.SigningKey{}, err
 	}
 	return s.rotateKeys(ctx, actorOf(p))
 }
 
-func (s *Service) rotateLocked(ctx context.Context, now time.Time, actor string) (domain.SigningKey, error) {
+func (s *SigningKeys) rotateLocked(ctx context.Context, now time.Time, actor string) (domain.SigningKey, error) {
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return domain.SigningKey{}, fault.Wrap(fault.Internal, "generate signing key", err)
 	}
 	k := domain.SigningKey{ID: keyID(priv), Private: priv, CreatedAt: now}
-	err = s.audited(ctx, audit{actor: actor, action: "signing_key.rotated", target: "signing-key/" + k.ID},
+	err = s.rec.audited(ctx, audit{actor: actor, action: "signing_key.rotated", target: "signing-key/" + k.ID},
 		func(ctx context.Context) error {
-			return s.deps.Keys.Rotate(ctx, k, now.Add(s.opts.AccessTTL+publishMargin))
+			return s.keyStore.Rotate(ctx, k, now.Add(s.opts.AccessTTL+publishMargin))
 		})
 	if err != nil {
 		return domain.SigningKey{}, err
 	}
-	s.keys.active, s.keys.loadedAt = k, now
+	s.cache.active, s.cache.loadedAt = k, now
 	return k, nil
 }
 
@@ -97,12 +97,12 @@ func keyID(priv ed25519.PrivateKey) string {
 
 // MaybeRotateKeys rotates when the active key is older than the rotation
 // period; the service calls it on a schedule.
-func (s *Service) MaybeRotateKeys(ctx context.Context) (rotated bool, err error) {
+func (s *SigningKeys) MaybeRotateKeys(ctx context.Context) (rotated bool, err error) {
 	k, err := s.signingKey(ctx)
 	if err != nil {
 		return false, err
 	}
-	if s.deps.Clock.Now().Sub(k.CreatedAt) < s.opts.KeyRotation {
+	if s.clock.Now().Sub(k.CreatedAt) < s.opts.KeyRotation {
 		return false, nil
 	}
 	_, err = s.rotateKeys(ctx, actorSystem)
@@ -111,20 +111,20 @@ func (s *Service) MaybeRotateKeys(ctx context.Context) (rotated bool, err error)
 
 // PublishedKeys returns the keys for the JWKS, read fresh so a verifier
 // that refetches after seeing an unknown kid always finds the new key.
-func (s *Service) PublishedKeys(ctx context.Context) ([]domain.SigningKey, error) {
+func (s *SigningKeys) PublishedKeys(ctx context.Context) ([]domain.SigningKey, error) {
 	if _, err := s.signingKey(ctx); err != nil { // make sure one exists
 		return nil, err
 	}
-	return s.deps.Keys.Published(ctx, s.deps.Clock.Now())
+	return s.keyStore.Published(ctx, s.clock.Now())
 }
 
 // JWKS returns the published keys as a JWK Set (RFC 7517).
-func (s *Service) JWKS(ctx context.Context) ([]byte, error) {
+func (s *SigningKeys) JWKS(ctx context.Context) ([]byte, error) {
 	keys, err := s.PublishedKeys(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return s.deps.Signer.JWKS(keys)
+	return s.signer.JWKS(keys)
 }
 
 // AccessToken is an issued access token.
@@ -134,13 +134,13 @@ type AccessToken struct {
 	Scopes    []domain.Scope
 }
 
-func (s *Service) issueAccess(ctx context.Context, subject, clientID string, scopes []domain.Scope) (AccessToken, error) {
+func (s *SigningKeys) issueAccess(ctx context.Context, subject, clientID string, scopes []domain.Scope) (AccessToken, error) {
 	key, err := s.signingKey(ctx)
 	if err != nil {
 		return AccessToken{}, err
 	}
-	now := s.deps.Clock.Now()
-	tok, err := s.deps.Signer.Sign(domain.AccessClaims{
+	now := s.clock.Now()
+	tok, err := s.signer.Sign(domain.AccessClaims{
 		Issuer: s.opts.Issuer, Subject: subject, Audience: []string{s.opts.Audience},
 		IssuedAt: now, ExpiresAt: now.Add(s.opts.AccessTTL), ID: newID(), Scopes: scopes, ClientID: clientID,
 	}, key)

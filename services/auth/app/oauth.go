@@ -43,7 +43,7 @@ type ValidatedAuthorize struct {
 
 // CheckAuthorize validates an authorization request before the user is
 // asked to log in.
-func (s *Service) CheckAuthorize(ctx context.Context, r AuthorizeRequest) (ValidatedAuthorize, error) {
+func (s *OAuth) CheckAuthorize(ctx context.Context, r AuthorizeRequest) (ValidatedAuthorize, error) {
 	noRedirect := func(code, desc string) error {
 		return &AuthorizeError{OAuthError: domain.OAuthErr(code, desc)}
 	}
@@ -53,7 +53,7 @@ func (s *Service) CheckAuthorize(ctx context.Context, r AuthorizeRequest) (Valid
 	if r.ClientID == "" {
 		return ValidatedAuthorize{}, noRedirect(domain.ErrInvalidRequest, "client_id is required")
 	}
-	c, err := s.deps.Clients.ByID(ctx, r.ClientID)
+	c, err := s.clients.ByID(ctx, r.ClientID)
 	if errors.Is(err, domain.ErrClientNotFound) {
 		return ValidatedAuthorize{}, noRedirect(domain.ErrInvalidClient, "unknown client")
 	}
@@ -91,10 +91,10 @@ func (s *Service) CheckAuthorize(ctx context.Context, r AuthorizeRequest) (Valid
 // IssueCode issues an authorization code for user and returns the URL to
 // send the browser to. The code's scopes are limited to what the user's
 // role allows.
-func (s *Service) IssueCode(ctx context.Context, v ValidatedAuthorize, user domain.User) (string, error) {
-	now := s.deps.Clock.Now()
+func (s *OAuth) IssueCode(ctx context.Context, v ValidatedAuthorize, user domain.User) (string, error) {
+	now := s.clock.Now()
 	code := randomToken("")
-	err := s.deps.Grants.SaveCode(ctx, domain.AuthorizationCode{
+	err := s.grants.SaveCode(ctx, domain.AuthorizationCode{
 		CodeHash: domain.HashToken(code), ClientID: v.Client.ID, UserID: user.ID, RedirectURI: v.Request.RedirectURI,
 		Scopes: domain.Intersect(v.Scopes, domain.RoleScopes(user.Role)), CodeChallenge: v.Request.CodeChallenge,
 		CreatedAt: now, ExpiresAt: now.Add(s.opts.CodeTTL),
@@ -144,7 +144,7 @@ type TokenResponse struct {
 
 // Token runs the token endpoint. Errors are *domain.OAuthError for every
 // protocol failure.
-func (s *Service) Token(ctx context.Context, r TokenRequest) (TokenResponse, error) {
+func (s *OAuth) Token(ctx context.Context, r TokenRequest) (TokenResponse, error) {
 	client, err := s.authenticateClient(ctx, r.ClientID, r.ClientSecret)
 	if err != nil {
 		return TokenResponse{}, err
@@ -174,11 +174,11 @@ var errInvalidClient = domain.OAuthErr(domain.ErrInvalidClient, "client authenti
 
 // authenticateClient identifies the client: confidential clients must
 // present their secret; public clients present only their id.
-func (s *Service) authenticateClient(ctx context.Context, id, secret string) (domain.Client, error) {
+func (s *OAuth) authenticateClient(ctx context.Context, id, secret string) (domain.Client, error) {
 	if id == "" {
 		return domain.Client{}, errInvalidClient
 	}
-	c, err := s.deps.Clients.ByID(ctx, id)
+	c, err := s.clients.ByID(ctx, id)
 	if errors.Is(err, domain.ErrClientNotFound) {
 		return domain.Client{}, errInvalidClient
 	}
@@ -198,19 +198,19 @@ func (s *Service) authenticateClient(ctx context.Context, id, secret string) (do
 	return c, nil
 }
 
-func (s *Service) exchangeCode(ctx context.Context, client domain.Client, r TokenRequest) (TokenResponse, error) {
+func (s *OAuth) exchangeCode(ctx context.Context, client domain.Client, r TokenRequest) (TokenResponse, error) {
 	if r.Code == "" || r.CodeVerifier == "" {
 		return TokenResponse{}, domain.OAuthErr(domain.ErrInvalidRequest, "code and code_verifier are required")
 	}
-	now := s.deps.Clock.Now()
+	now := s.clock.Now()
 	hash := domain.HashToken(r.Code)
-	code, err := s.deps.Grants.ConsumeCode(ctx, hash, now)
+	code, err := s.grants.ConsumeCode(ctx, hash, now)
 	switch {
 	case errors.Is(err, ErrCodeSpent):
 		// A replayed code means it leaked: revoke what it produced.
 		family := codeFamily(hash)
-		err := s.audited(ctx, audit{actor: "client/" + client.ID, action: "token.code_replayed", target: "grant/" + family},
-			func(ctx context.Context) error { return s.deps.Grants.RevokeFamily(ctx, family, now) })
+		err := s.rec.audited(ctx, audit{actor: "client/" + client.ID, action: "token.code_replayed", target: "grant/" + family},
+			func(ctx context.Context) error { return s.grants.RevokeFamily(ctx, family, now) })
 		if err != nil {
 			return TokenResponse{}, err
 		}
@@ -230,7 +230,7 @@ func (s *Service) exchangeCode(ctx context.Context, client domain.Client, r Toke
 	case !domain.VerifyPKCE(r.CodeVerifier, code.CodeChallenge):
 		return TokenResponse{}, domain.OAuthErr(domain.ErrInvalidGrant, "code_verifier does not match the code_challenge")
 	}
-	if _, err := s.deps.Users.ByID(ctx, code.UserID); err != nil {
+	if _, err := s.users.ByID(ctx, code.UserID); err != nil {
 		if errors.Is(err, domain.ErrUserNotFound) {
 			return TokenResponse{}, domain.OAuthErr(domain.ErrInvalidGrant, "the user no longer exists")
 		}
@@ -247,8 +247,8 @@ func codeFamily(codeHash []byte) string {
 
 // issueUserTokens issues an access token and, when the client may refresh,
 // a refresh token: a new family, or the next link of rotate's family.
-func (s *Service) issueUserTokens(ctx context.Context, client domain.Client, userID string, scopes []domain.Scope, family string, rotate *domain.RefreshToken) (TokenResponse, error) {
-	at, err := s.issueAccess(ctx, userID, client.ID, scopes)
+func (s *OAuth) issueUserTokens(ctx context.Context, client domain.Client, userID string, scopes []domain.Scope, family string, rotate *domain.RefreshToken) (TokenResponse, error) {
+	at, err := s.keyring.issueAccess(ctx, userID, client.ID, scopes)
 	if err != nil {
 		return TokenResponse{}, err
 	}
@@ -256,7 +256,7 @@ func (s *Service) issueUserTokens(ctx context.Context, client domain.Client, use
 	if !client.AllowsGrant(domain.GrantRefreshToken) {
 		return resp, nil
 	}
-	now := s.deps.Clock.Now()
+	now := s.clock.Now()
 	token := randomToken(domain.RefreshTokenPrefix)
 	rt := domain.RefreshToken{
 		ID: newID(), FamilyID: family, TokenHash: domain.HashToken(token), ClientID: client.ID, UserID: userID,
@@ -264,14 +264,14 @@ func (s *Service) issueUserTokens(ctx context.Context, client domain.Client, use
 	}
 	if rotate != nil {
 		*rotate = rt
-	} else if err := s.deps.Grants.SaveRefresh(ctx, rt); err != nil {
+	} else if err := s.grants.SaveRefresh(ctx, rt); err != nil {
 		return TokenResponse{}, err
 	}
 	resp.RefreshToken = token
 	return resp, nil
 }
 
-func (s *Service) clientCredentials(ctx context.Context, client domain.Client, r TokenRequest) (TokenResponse, error) {
+func (s *OAuth) clientCredentials(ctx context.Context, client domain.Client, r TokenRequest) (TokenResponse, error) {
 	requested, err := domain.ParseScope(r.Scope)
 	if err != nil {
 		return TokenResponse{}, err
@@ -280,14 +280,14 @@ func (s *Service) clientCredentials(ctx context.Context, client domain.Client, r
 	if err != nil {
 		return TokenResponse{}, err
 	}
-	at, err := s.issueAccess(ctx, client.ID, client.ID, scopes)
+	at, err := s.keyring.issueAccess(ctx, client.ID, client.ID, scopes)
 	if err != nil {
 		return TokenResponse{}, err
 	}
 	return TokenResponse{AccessToken: at.Token, ExpiresIn: at.ExpiresIn, Scopes: scopes}, nil
 }
 
-func (s *Service) refresh(ctx context.Context, client domain.Client, r TokenRequest) (TokenResponse, error) {
+func (s *OAuth) refresh(ctx context.Context, client domain.Client, r TokenRequest) (TokenResponse, error) {
 	if r.RefreshToken == "" {
 		return TokenResponse{}, domain.OAuthErr(domain.ErrInvalidRequest, "refresh_token is required")
 	}
@@ -296,7 +296,7 @@ func (s *Service) refresh(ctx context.Context, client domain.Client, r TokenRequ
 		return TokenResponse{}, err
 	}
 	var resp TokenResponse
-	_, err = s.deps.Grants.Rotate(ctx, domain.HashToken(r.RefreshToken), s.deps.Clock.Now(), func(old domain.RefreshToken) (domain.RefreshToken, error) {
+	_, err = s.grants.Rotate(ctx, domain.HashToken(r.RefreshToken), s.clock.Now(), func(old domain.RefreshToken) (domain.RefreshToken, error) {
 		if old.ClientID != client.ID {
 			return domain.RefreshToken{}, domain.OAuthErr(domain.ErrInvalidGrant, "refresh token was issued to another client")
 		}
@@ -306,7 +306,7 @@ func (s *Service) refresh(ctx context.Context, client domain.Client, r TokenRequ
 				return domain.RefreshToken{}, err
 			}
 		}
-		if _, err := s.deps.Users.ByID(ctx, old.UserID); err != nil {
+		if _, err := s.users.ByID(ctx, old.UserID); err != nil {
 			if errors.Is(err, domain.ErrUserNotFound) {
 				return domain.RefreshToken{}, domain.OAuthErr(domain.ErrInvalidGrant, "the user no longer exists")
 			}
@@ -319,7 +319,7 @@ func (s *Service) refresh(ctx context.Context, client domain.Client, r TokenRequ
 	switch {
 	case errors.Is(err, ErrRefreshReused):
 		// The store has revoked the grant already; record that it did.
-		if err := s.audited(ctx, audit{actor: "client/" + client.ID, action: "token.refresh_reused", target: "client/" + client.ID}, nil); err != nil {
+		if err := s.rec.audited(ctx, audit{actor: "client/" + client.ID, action: "token.refresh_reused", target: "client/" + client.ID}, nil); err != nil {
 			return TokenResponse{}, err
 		}
 		return TokenResponse{}, domain.OAuthErr(domain.ErrInvalidGrant, "refresh token reuse detected; every token of this grant is revoked")
@@ -347,7 +347,7 @@ type Introspection struct {
 // Introspect reports on any Lattice credential: access tokens, refresh
 // tokens, API keys and session tokens. Only confidential clients may ask (they are the
 // resource servers); anything unknown, expired or revoked is inactive.
-func (s *Service) Introspect(ctx context.Context, clientID, secret, token string) (Introspection, error) {
+func (s *OAuth) Introspect(ctx context.Context, clientID, secret, token string) (Introspection, error) {
 	c, err := s.authenticateClient(ctx, clientID, secret)
 	if err != nil {
 		return Introspection{}, err
@@ -355,17 +355,17 @@ func (s *Service) Introspect(ctx context.Context, clientID, secret, token string
 	if c.Type != domain.ClientConfidential {
 		return Introspection{}, errInvalidClient
 	}
-	now := s.deps.Clock.Now()
+	now := s.clock.Now()
 	switch {
 	case strings.HasPrefix(token, domain.SessionTokenPrefix):
-		sess, u, err := s.liveSession(ctx, token)
+		sess, u, err := s.logins.liveSession(ctx, token)
 		if err != nil {
 			return Introspection{}, nil
 		}
 		return Introspection{Active: true, Subject: u.ID, Username: u.Email, Scopes: domain.RoleScopes(u.Role),
 			IssuedAt: sess.CreatedAt, ExpiresAt: sess.ExpiresAt, TokenType: "session", TokenID: sess.ID}, nil
 	case strings.HasPrefix(token, domain.APIKeyPrefix):
-		k, u, err := s.liveAPIKey(ctx, token)
+		k, u, err := s.registry.liveAPIKey(ctx, token)
 		if err != nil {
 			return Introspection{}, nil
 		}
@@ -373,14 +373,14 @@ func (s *Service) Introspect(ctx context.Context, clientID, secret, token string
 			IssuedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt, TokenType: "api_key", TokenID: k.ID}
 		return in, nil
 	case strings.HasPrefix(token, domain.RefreshTokenPrefix):
-		rt, err := s.deps.Grants.RefreshByHash(ctx, domain.HashToken(token), now)
+		rt, err := s.grants.RefreshByHash(ctx, domain.HashToken(token), now)
 		if err != nil {
 			return Introspection{}, nil
 		}
 		return Introspection{Active: true, Subject: rt.UserID, ClientID: rt.ClientID, Scopes: rt.Scopes,
 			IssuedAt: rt.CreatedAt, ExpiresAt: rt.ExpiresAt, TokenType: "refresh_token", TokenID: rt.ID}, nil
 	case strings.Count(token, ".") == 2:
-		id, err := s.deps.Verifier.Verify(ctx, token)
+		id, err := s.verifier.Verify(ctx, token)
 		if err != nil {
 			return Introspection{}, nil
 		}
@@ -393,7 +393,7 @@ func (s *Service) Introspect(ctx context.Context, clientID, secret, token string
 // Revoke implements RFC 7009 for refresh tokens: the whole grant (family)
 // is revoked. Unknown tokens, other clients' tokens and access tokens
 // (which simply expire) are accepted silently, as the RFC requires.
-func (s *Service) Revoke(ctx context.Context, clientID, secret, token string) error {
+func (s *OAuth) Revoke(ctx context.Context, clientID, secret, token string) error {
 	c, err := s.authenticateClient(ctx, clientID, secret)
 	if err != nil {
 		return err
@@ -401,11 +401,11 @@ func (s *Service) Revoke(ctx context.Context, clientID, secret, token string) er
 	if !strings.HasPrefix(token, domain.RefreshTokenPrefix) {
 		return nil
 	}
-	now := s.deps.Clock.Now()
-	rt, err := s.deps.Grants.RefreshByHash(ctx, domain.HashToken(token), now)
+	now := s.clock.Now()
+	rt, err := s.grants.RefreshByHash(ctx, domain.HashToken(token), now)
 	if err != nil || rt.ClientID != c.ID {
 		return nil
 	}
-	return s.audited(ctx, audit{actor: "client/" + c.ID, action: "token.revoked", target: "grant/" + rt.FamilyID, details: map[string]any{"user": rt.UserID}},
-		func(ctx context.Context) error { return s.deps.Grants.RevokeFamily(ctx, rt.FamilyID, now) })
+	return s.rec.audited(ctx, audit{actor: "client/" + c.ID, action: "token.revoked", target: "grant/" + rt.FamilyID, details: map[string]any{"user": rt.UserID}},
+		func(ctx context.Context) error { return s.grants.RevokeFamily(ctx, rt.FamilyID, now) })
 }

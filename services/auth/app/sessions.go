@@ -25,7 +25,7 @@ type NewSession struct {
 
 // Login checks the password and opens a session, under the login throttle
 // (domain.LoginThrottle).
-func (s *Service) Login(ctx context.Context, in LoginInput) (NewSession, error) {
+func (s *Sessions) Login(ctx context.Context, in LoginInput) (NewSession, error) {
 	u, err := s.CheckPassword(ctx, in.Email, in.Password, in.IP)
 	if err != nil {
 		return NewSession{}, err
@@ -45,11 +45,11 @@ func throttleKeys(email, addr string) []string {
 // too. A refused attempt gets the same error whether or not the password
 // would have matched, and is not recorded: the failures that caused the
 // wait were, and a flood must not flood the log.
-func (s *Service) CheckPassword(ctx context.Context, rawEmail, password, addr string) (domain.User, error) {
-	now := s.deps.Clock.Now()
+func (s *Sessions) CheckPassword(ctx context.Context, rawEmail, password, addr string) (domain.User, error) {
+	now := s.clock.Now()
 	email := strings.ToLower(strings.TrimSpace(rawEmail))
 	keys := throttleKeys(email, addr)
-	counts, err := s.deps.Throttle.Failures(ctx, keys...)
+	counts, err := s.throttle.Failures(ctx, keys...)
 	if err != nil {
 		return domain.User{}, err
 	}
@@ -62,7 +62,7 @@ func (s *Service) CheckPassword(ctx context.Context, rawEmail, password, addr st
 			return domain.User{}, err
 		}
 	}
-	u, err := s.deps.Users.ByEmail(ctx, email)
+	u, err := s.users.ByEmail(ctx, email)
 	hash := u.PasswordHash
 	switch {
 	case errors.Is(err, domain.ErrUserNotFound):
@@ -70,12 +70,12 @@ func (s *Service) CheckPassword(ctx context.Context, rawEmail, password, addr st
 	case err != nil:
 		return domain.User{}, err
 	}
-	ok, err := s.deps.Hasher.Verify(ctx, password, hash)
+	ok, err := s.hasher.Verify(ctx, password, hash)
 	if err != nil {
 		return domain.User{}, err
 	}
 	if ok && u.ID != "" {
-		if err := s.deps.Throttle.Reset(ctx, keys[0]); err != nil {
+		if err := s.throttle.Reset(ctx, keys[0]); err != nil {
 			return domain.User{}, err
 		}
 		return u, nil
@@ -85,17 +85,17 @@ func (s *Service) CheckPassword(ctx context.Context, rawEmail, password, addr st
 
 // loginFailed records a failed login on every counter and returns the
 // error for it: invalid credentials, or the wait the failure started.
-func (s *Service) loginFailed(ctx context.Context, u domain.User, email, addr string, keys []string, now time.Time) error {
+func (s *Sessions) loginFailed(ctx context.Context, u domain.User, email, addr string, keys []string, now time.Time) error {
 	target := "email/" + domain.Truncate(email, 320)
 	if u.ID != "" {
 		target = "user/" + u.ID
 	}
 	th := s.opts.Throttle
 	var wait time.Time
-	err := s.auditedAll(ctx, func(ctx context.Context) ([]audit, error) {
+	err := s.rec.auditedAll(ctx, func(ctx context.Context) ([]audit, error) {
 		var after [3]domain.FailureCount
 		for i, policy := range []domain.ThrottlePolicy{th.Pair, th.Address, th.Account} {
-			c, err := s.deps.Throttle.Fail(ctx, keys[i], policy.Window, now)
+			c, err := s.throttle.Fail(ctx, keys[i], policy.Window, now)
 			if err != nil {
 				return nil, err
 			}
@@ -122,26 +122,26 @@ func (s *Service) loginFailed(ctx context.Context, u domain.User, email, addr st
 
 // OpenSession starts an API session (a bearer credential) for a user whose
 // password was checked.
-func (s *Service) OpenSession(ctx context.Context, u domain.User, ip, userAgent string) (NewSession, error) {
+func (s *Sessions) OpenSession(ctx context.Context, u domain.User, ip, userAgent string) (NewSession, error) {
 	return s.openSession(ctx, u, ip, userAgent, domain.SessionTokenPrefix)
 }
 
 // OpenBrowserSession starts the session a browser's login cookie holds:
 // the authorization endpoint accepts it, no API does.
-func (s *Service) OpenBrowserSession(ctx context.Context, u domain.User, ip, userAgent string) (NewSession, error) {
+func (s *Sessions) OpenBrowserSession(ctx context.Context, u domain.User, ip, userAgent string) (NewSession, error) {
 	return s.openSession(ctx, u, ip, userAgent, domain.BrowserSessionPrefix)
 }
 
-func (s *Service) openSession(ctx context.Context, u domain.User, ip, userAgent, prefix string) (NewSession, error) {
-	now := s.deps.Clock.Now()
+func (s *Sessions) openSession(ctx context.Context, u domain.User, ip, userAgent, prefix string) (NewSession, error) {
+	now := s.clock.Now()
 	token := randomToken(prefix)
 	sess := domain.Session{
 		ID: newID(), UserID: u.ID, TokenHash: domain.HashToken(token),
 		UserAgent: domain.Truncate(userAgent, 512), IP: domain.Truncate(ip, 64),
 		CreatedAt: now, ExpiresAt: now.Add(s.opts.SessionTTL),
 	}
-	err := s.audited(ctx, audit{actor: u.ID, action: "login.succeeded", target: "session/" + sess.ID, details: map[string]any{"ip": sess.IP}},
-		func(ctx context.Context) error { return s.deps.Sessions.Create(ctx, sess) })
+	err := s.rec.audited(ctx, audit{actor: u.ID, action: "login.succeeded", target: "session/" + sess.ID, details: map[string]any{"ip": sess.IP}},
+		func(ctx context.Context) error { return s.sessions.Create(ctx, sess) })
 	if err != nil {
 		return NewSession{}, err
 	}
@@ -149,30 +149,30 @@ func (s *Service) openSession(ctx context.Context, u domain.User, ip, userAgent,
 }
 
 // SessionByToken returns the live API session a session token names.
-func (s *Service) SessionByToken(ctx context.Context, token string) (domain.Session, error) {
+func (s *Sessions) SessionByToken(ctx context.Context, token string) (domain.Session, error) {
 	return s.sessionByToken(ctx, token, domain.SessionTokenPrefix)
 }
 
 // BrowserSession returns the live browser session a login cookie names.
-func (s *Service) BrowserSession(ctx context.Context, cookie string) (domain.Session, error) {
+func (s *Sessions) BrowserSession(ctx context.Context, cookie string) (domain.Session, error) {
 	return s.sessionByToken(ctx, cookie, domain.BrowserSessionPrefix)
 }
 
-func (s *Service) sessionByToken(ctx context.Context, token, prefix string) (domain.Session, error) {
+func (s *Sessions) sessionByToken(ctx context.Context, token, prefix string) (domain.Session, error) {
 	if !strings.HasPrefix(token, prefix) {
 		return domain.Session{}, domain.ErrSessionNotFound
 	}
-	return s.deps.Sessions.ByTokenHash(ctx, domain.HashToken(token), s.deps.Clock.Now())
+	return s.sessions.ByTokenHash(ctx, domain.HashToken(token), s.clock.Now())
 }
 
 // liveSession finds the live session a session token names and its user,
 // the pair both authentication and introspection need.
-func (s *Service) liveSession(ctx context.Context, token string) (domain.Session, domain.User, error) {
+func (s *Sessions) liveSession(ctx context.Context, token string) (domain.Session, domain.User, error) {
 	sess, err := s.SessionByToken(ctx, token)
 	if err != nil {
 		return domain.Session{}, domain.User{}, err
 	}
-	u, err := s.deps.Users.ByID(ctx, sess.UserID)
+	u, err := s.users.ByID(ctx, sess.UserID)
 	if err != nil {
 		return domain.Session{}, domain.User{}, err
 	}
@@ -180,29 +180,29 @@ func (s *Service) liveSession(ctx context.Context, token string) (domain.Session
 }
 
 // ListSessions returns the principal's live sessions.
-func (s *Service) ListSessions(ctx context.Context, p domain.Principal) ([]domain.Session, error) {
-	return s.deps.Sessions.ListByUser(ctx, p.UserID, s.deps.Clock.Now())
+func (s *Sessions) ListSessions(ctx context.Context, p domain.Principal) ([]domain.Session, error) {
+	return s.sessions.ListByUser(ctx, p.UserID, s.clock.Now())
 }
 
 // RevokeSession ends one of the principal's sessions.
-func (s *Service) RevokeSession(ctx context.Context, p domain.Principal, id string) error {
-	return s.audited(ctx, audit{actor: actorOf(p), action: "session.revoked", target: "session/" + id},
-		func(ctx context.Context) error { return s.deps.Sessions.Delete(ctx, p.UserID, id) })
+func (s *Sessions) RevokeSession(ctx context.Context, p domain.Principal, id string) error {
+	return s.rec.audited(ctx, audit{actor: actorOf(p), action: "session.revoked", target: "session/" + id},
+		func(ctx context.Context) error { return s.sessions.Delete(ctx, p.UserID, id) })
 }
 
 // Logout ends the session the principal authenticated with.
-func (s *Service) Logout(ctx context.Context, p domain.Principal) error {
+func (s *Sessions) Logout(ctx context.Context, p domain.Principal) error {
 	if p.SessionID == "" {
 		return fault.New(fault.Conflict, "this credential is not a session; revoke it instead")
 	}
-	return s.audited(ctx, audit{actor: actorOf(p), action: "session.revoked", target: "session/" + p.SessionID, details: map[string]any{"logout": true}},
-		func(ctx context.Context) error { return s.deps.Sessions.Delete(ctx, p.UserID, p.SessionID) })
+	return s.rec.audited(ctx, audit{actor: actorOf(p), action: "session.revoked", target: "session/" + p.SessionID, details: map[string]any{"logout": true}},
+		func(ctx context.Context) error { return s.sessions.Delete(ctx, p.UserID, p.SessionID) })
 }
 
 // Authenticate resolves a bearer credential — a session token, an API key
 // or an access token — to a principal. Anything unknown, expired or revoked
 // gives domain.ErrUnauthenticated.
-func (s *Service) Authenticate(ctx context.Context, bearer string) (domain.Principal, error) {
+func (s *Sessions) Authenticate(ctx context.Context, bearer string) (domain.Principal, error) {
 	switch {
 	case strings.HasPrefix(bearer, domain.SessionTokenPrefix):
 		sess, u, err := s.liveSession(ctx, bearer)
@@ -211,19 +211,19 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (domain.Princ
 		}
 		return domain.Principal{UserID: u.ID, Role: u.Role, Scopes: domain.RoleScopes(u.Role), SessionID: sess.ID}, nil
 	case strings.HasPrefix(bearer, domain.APIKeyPrefix):
-		k, u, err := s.liveAPIKey(ctx, bearer)
+		k, u, err := s.registry.liveAPIKey(ctx, bearer)
 		if err != nil {
 			return domain.Principal{}, unauthenticated(err)
 		}
 		return domain.Principal{UserID: u.ID, Role: u.Role, Scopes: domain.Intersect(k.Scopes, domain.RoleScopes(u.Role))}, nil
 	case strings.Count(bearer, ".") == 2:
-		id, err := s.deps.Verifier.Verify(ctx, bearer)
+		id, err := s.verifier.Verify(ctx, bearer)
 		if err != nil {
 			return domain.Principal{}, unauthenticated(err)
 		}
 		p := domain.Principal{Scopes: id.Scopes, ClientID: id.ClientID}
 		if id.Subject != id.ClientID { // a user's token, not a client_credentials one
-			u, err := s.deps.Users.ByID(ctx, id.Subject)
+			u, err := s.users.ByID(ctx, id.Subject)
 			if err != nil {
 				return domain.Principal{}, unauthenticated(err)
 			}

@@ -16,17 +16,17 @@ type SignUpInput struct {
 }
 
 // SignUp creates an account with the user role.
-func (s *Service) SignUp(ctx context.Context, in SignUpInput) (domain.User, error) {
+func (s *Accounts) SignUp(ctx context.Context, in SignUpInput) (domain.User, error) {
 	return s.createUser(ctx, in, domain.RoleUser, "user.signed_up")
 }
 
 // CreateAdmin creates an account with the admin role; it is for the
 // operator's CLI, not the public API.
-func (s *Service) CreateAdmin(ctx context.Context, in SignUpInput) (domain.User, error) {
+func (s *Accounts) CreateAdmin(ctx context.Context, in SignUpInput) (domain.User, error) {
 	return s.createUser(ctx, in, domain.RoleAdmin, "user.created")
 }
 
-func (s *Service) createUser(ctx context.Context, in SignUpInput, role domain.Role, action string) (domain.User, error) {
+func (s *Accounts) createUser(ctx context.Context, in SignUpInput, role domain.Role, action string) (domain.User, error) {
 	email, err := domain.NormalizeEmail(in.Email)
 	if err != nil {
 		return domain.User{}, err
@@ -38,18 +38,18 @@ func (s *Service) createUser(ctx context.Context, in SignUpInput, role domain.Ro
 	if err := domain.CheckPassword(in.Password); err != nil {
 		return domain.User{}, err
 	}
-	hash, err := s.deps.Hasher.Hash(ctx, in.Password)
+	hash, err := s.hasher.Hash(ctx, in.Password)
 	if err != nil {
 		return domain.User{}, err
 	}
-	now := s.deps.Clock.Now()
+	now := s.clock.Now()
 	u := domain.User{ID: newID(), Email: email, DisplayName: name, Role: role, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
 	actor := u.ID // signing up is the new user's own act
 	if action != "user.signed_up" {
 		actor = actorOperator
 	}
-	err = s.audited(ctx, audit{actor: actor, action: action, target: "user/" + u.ID, details: map[string]any{"role": string(role)}},
-		func(ctx context.Context) error { return s.deps.Users.Create(ctx, u) })
+	err = s.rec.audited(ctx, audit{actor: actor, action: action, target: "user/" + u.ID, details: map[string]any{"role": string(role)}},
+		func(ctx context.Context) error { return s.users.Create(ctx, u) })
 	if err != nil {
 		return domain.User{}, err
 	}
@@ -57,11 +57,11 @@ func (s *Service) createUser(ctx context.Context, in SignUpInput, role domain.Ro
 }
 
 // Me returns the principal's own account.
-func (s *Service) Me(ctx context.Context, p domain.Principal) (domain.User, error) {
+func (s *Accounts) Me(ctx context.Context, p domain.Principal) (domain.User, error) {
 	if p.UserID == "" {
 		return domain.User{}, errNoUser
 	}
-	return s.deps.Users.ByID(ctx, p.UserID)
+	return s.users.ByID(ctx, p.UserID)
 }
 
 // UserPage is one page of a user listing.
@@ -71,7 +71,7 @@ type UserPage struct {
 }
 
 // ListUsers pages through every account; it needs users:admin.
-func (s *Service) ListUsers(ctx context.Context, p domain.Principal, cursor string, limit int) (UserPage, error) {
+func (s *Accounts) ListUsers(ctx context.Context, p domain.Principal, cursor string, limit int) (UserPage, error) {
 	if err := p.Require(domain.ScopeUsersAdmin); err != nil {
 		return UserPage{}, err
 	}
@@ -81,7 +81,7 @@ func (s *Service) ListUsers(ctx context.Context, p domain.Principal, cursor stri
 	}
 	// Fetch one extra row to learn whether another page exists without a
 	// second query.
-	users, err := s.deps.Users.List(ctx, after, limit+1)
+	users, err := s.users.List(ctx, after, limit+1)
 	if err != nil {
 		return UserPage{}, err
 	}
