@@ -117,6 +117,19 @@ func TestSharedPortsImportNoService(t *testing.T) {
 	}))
 }
 
+// TestTechnologyPackagesImportNoService: pkg/adapters/<technology> holds
+// what every store on that technology shares; each service's store is a
+// package beneath it, so no store sees another service's types.
+func TestTechnologyPackagesImportNoService(t *testing.T) {
+	for _, tech := range []string{"postgres", "mysql", "natsjs", "s3blob", "redis"} {
+		for file, imports := range importsOf(t, "../pkg/adapters/"+tech) {
+			for _, p := range imports {
+				require.False(t, strings.HasPrefix(p, module+"services/"), "%s imports %s: a service's store goes in a package of its own", file, p)
+			}
+		}
+	}
+}
+
 // goListDeps returns the packages pkgs depend on, themselves included.
 func goListDeps(t *testing.T, pkgs ...string) []string {
 	t.Helper()

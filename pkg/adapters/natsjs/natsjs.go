@@ -1,7 +1,11 @@
 // Package natsjs implements Lattice's event-bus ports on NATS JetStream
 // (nats.go's jetstream API): streams are created on start, and events are
 // published with Nats-Msg-Id set to the event id so that JetStream drops
-// duplicates within the stream's duplicate window.
+// duplicates within the stream's duplicate window. It also holds what every
+// JetStream adapter shares (connecting, the embedded server, the work
+// queue, the chunk object store, consumer lag) and imports no service: a
+// service's own stores on JetStream are packages beneath it (jobstore,
+// chunksink, checkpointsink).
 package natsjs
 
 import (
@@ -85,7 +89,7 @@ func (p *Publisher) PublishBatch(ctx context.Context, events []ports.Event) []er
 		msg.Header.Set("Content-Type", "application/cloudevents+json")
 		f, err := p.js.PublishMsgAsync(msg, jetstream.WithMsgID(e.ID))
 		if err != nil {
-			errs[i] = unavailable(err)
+			errs[i] = Unavailable(err)
 			continue
 		}
 		futures[i] = f
@@ -99,20 +103,20 @@ func (p *Publisher) PublishBatch(ctx context.Context, events []ports.Event) []er
 		select {
 		case <-f.Ok():
 		case err := <-f.Err():
-			errs[i] = unavailable(err)
+			errs[i] = Unavailable(err)
 		case <-deadline.C:
 			// Outcome unknown: the message may still be stored, and its id
 			// makes a retry harmless.
 			for j := i; j < len(futures); j++ {
 				if futures[j] != nil && errs[j] == nil {
-					errs[j] = unavailable(errors.New("no acknowledgement in time"))
+					errs[j] = Unavailable(errors.New("no acknowledgement in time"))
 				}
 			}
 			return errs
 		case <-ctx.Done():
 			for j := i; j < len(futures); j++ {
 				if futures[j] != nil && errs[j] == nil {
-					errs[j] = unavailable(ctx.Err())
+					errs[j] = Unavailable(ctx.Err())
 				}
 			}
 			return errs
@@ -121,7 +125,10 @@ func (p *Publisher) PublishBatch(ctx context.Context, events []ports.Event) []er
 	return errs
 }
 
-func unavailable(err error) error {
+// Unavailable is a JetStream failure as the fault taxonomy sees it: the
+// bus did not confirm, so the caller may retry. The stores beneath this
+// package (jobstore, chunksink, checkpointsink) translate with it too.
+func Unavailable(err error) error {
 	return fault.Wrap(fault.Unavailable, "the event bus did not confirm the event", err)
 }
 

@@ -50,7 +50,7 @@ func (q *WorkQueue) Enqueue(ctx context.Context, kind, jobID, dedupKey string) e
 	msg := nats.NewMsg("jobs." + kind)
 	msg.Data = []byte(jobID)
 	if _, err := q.js.PublishMsg(ctx, msg, jetstream.WithMsgID(dedupKey)); err != nil {
-		return unavailable(err)
+		return Unavailable(err)
 	}
 	return nil
 }
@@ -65,7 +65,7 @@ func (q *WorkQueue) Park(ctx context.Context, kind, jobID string, attempt int, b
 	msg.Header.Set("Lattice-Job", jobID)
 	msg.Header.Set("Lattice-Error", lastError)
 	if _, err := q.js.PublishMsg(ctx, msg, jetstream.WithMsgID(fmt.Sprintf("dlq-job-%s-%d", jobID, attempt))); err != nil {
-		return unavailable(err)
+		return Unavailable(err)
 	}
 	return nil
 }

@@ -27,7 +27,7 @@ func NewRateLimiter(rdb *goredis.Client, prefix string) *RateLimiter {
 func (l *RateLimiter) Allow(ctx context.Context, key string, limit ports.RateLimit) (ports.RateDecision, error) {
 	res, err := l.limiter.Allow(ctx, l.prefix+key, redis_rate.Limit{Rate: limit.Rate, Period: limit.Period, Burst: limit.Burst})
 	if err != nil {
-		return ports.RateDecision{}, unavailable(err)
+		return ports.RateDecision{}, Unavailable(err)
 	}
 	return ports.RateDecision{Allowed: res.Allowed > 0, Remaining: res.Remaining, ResetAfter: res.ResetAfter, RetryAfter: max(res.RetryAfter, 0)}, nil
 }

@@ -39,16 +39,16 @@ var _ ports.BlobStore = (*Store)(nil)
 
 // New returns a store and creates the bucket if it does not exist.
 func New(ctx context.Context, cfg Config) (*Store, error) {
-	client, err := openBucket(ctx, cfg, &s3.CreateBucketInput{Bucket: &cfg.Bucket})
+	client, err := OpenBucket(ctx, cfg, &s3.CreateBucketInput{Bucket: &cfg.Bucket})
 	if err != nil {
 		return nil, err
 	}
 	return &Store{client: client, uploader: transfermanager.New(client), bucket: cfg.Bucket}, nil
 }
 
-// openBucket returns a client of cfg's server (path-style, static
+// OpenBucket returns a client of cfg's server (path-style, static
 // credentials) and creates the bucket with create when it does not exist.
-func openBucket(ctx context.Context, cfg Config, create *s3.CreateBucketInput) (*s3.Client, error) {
+func OpenBucket(ctx context.Context, cfg Config, create *s3.CreateBucketInput) (*s3.Client, error) {
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
 	}

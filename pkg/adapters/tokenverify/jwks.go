@@ -5,12 +5,9 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jwk"
-
-	"github.com/lattice-platform/lattice/services/auth/app"
 )
 
 // FetchJWKS returns a KeyFetcher that reads a JWK Set over HTTP. Only
@@ -44,21 +41,4 @@ func KeysFromSet(set jwk.Set) (Keys, error) {
 		keys[kid] = pub
 	}
 	return keys, nil
-}
-
-// StoreKeys returns a KeyFetcher that reads a app.SigningKeyStore
-// directly: the auth service verifies its own tokens this way, without an
-// HTTP round trip to itself.
-func StoreKeys(store app.SigningKeyStore, now func() time.Time) KeyFetcher {
-	return func(ctx context.Context) (Keys, error) {
-		published, err := store.Published(ctx, now())
-		if err != nil {
-			return nil, err
-		}
-		keys := make(Keys, len(published))
-		for _, k := range published {
-			keys[k.ID] = k.Public()
-		}
-		return keys, nil
-	}
 }

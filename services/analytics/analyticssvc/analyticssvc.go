@@ -14,10 +14,11 @@ import (
 
 	"github.com/lattice-platform/lattice/pkg/adapters/clickhouse"
 	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
+	natssink "github.com/lattice-platform/lattice/pkg/adapters/natsjs/checkpointsink"
 	"github.com/lattice-platform/lattice/pkg/adapters/postgres"
 	"github.com/lattice-platform/lattice/pkg/adapters/postgres/analyticsstore"
 	"github.com/lattice-platform/lattice/pkg/adapters/resourceapi"
-	"github.com/lattice-platform/lattice/pkg/adapters/s3blob"
+	s3sink "github.com/lattice-platform/lattice/pkg/adapters/s3blob/checkpointsink"
 	"github.com/lattice-platform/lattice/pkg/platform/health"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 	"github.com/lattice-platform/lattice/pkg/platform/observe"
@@ -57,7 +58,7 @@ type Config struct {
 	// CheckpointS3, when its endpoint is set, keeps exported checkpoints
 	// in an S3 bucket (Object Lock) instead of the AUDIT_CHECKPOINTS
 	// JetStream stream.
-	CheckpointS3    s3blob.CheckpointConfig
+	CheckpointS3    s3sink.Config
 	RawRetention    time.Duration // default 7 days
 	RollupRetention time.Duration // default 400 days
 	CheckpointEvery time.Duration // default 1 minute
@@ -151,9 +152,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 // checkpointSink opens the append-only home of exported checkpoints.
 func checkpointSink(ctx context.Context, cfg Config) (app.CheckpointSink, error) {
 	if cfg.CheckpointS3.Endpoint != "" {
-		return s3blob.NewCheckpointSink(ctx, cfg.CheckpointS3)
+		return s3sink.New(ctx, cfg.CheckpointS3)
 	}
-	return natsjs.NewCheckpointSink(ctx, cfg.JetStream)
+	return natssink.New(ctx, cfg.JetStream)
 }
 
 // Run consumes usage and audit events, signs checkpoints and applies

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/lattice-platform/lattice/pkg/adapters/s3blob"
+	s3sink "github.com/lattice-platform/lattice/pkg/adapters/s3blob/checkpointsink"
 	"github.com/lattice-platform/lattice/pkg/platform/config"
 	"github.com/lattice-platform/lattice/pkg/target"
 )
@@ -65,7 +65,7 @@ func LoadConfig(env *config.Env, s target.Settings) Config {
 		if s.S3.Endpoint == "" {
 			env.Invalid("ANALYTICS_AUDIT_CHECKPOINT_SINK", errors.New("s3 needs S3_ENDPOINT (and S3_ACCESS_KEY, S3_SECRET_KEY)"))
 		}
-		c.CheckpointS3 = s3blob.CheckpointConfig{Config: s.S3,
+		c.CheckpointS3 = s3sink.Config{Config: s.S3,
 			Retain: env.Duration("ANALYTICS_AUDIT_CHECKPOINT_RETAIN", 10*365*24*time.Hour)}
 		c.CheckpointS3.Bucket = env.String("ANALYTICS_AUDIT_CHECKPOINT_BUCKET", "lattice-audit-checkpoints")
 	default:

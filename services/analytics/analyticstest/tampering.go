@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
+	"github.com/lattice-platform/lattice/pkg/adapters/natsjs/checkpointsink"
 	"github.com/lattice-platform/lattice/pkg/testinfra"
 	"github.com/lattice-platform/lattice/services/analytics/app"
 	"github.com/lattice-platform/lattice/services/analytics/app/porttest"
@@ -29,7 +30,7 @@ func NATSSink(t *testing.T) app.CheckpointSink {
 	nc, js, err := natsjs.Connect(testinfra.NATS(t), "analyticstest")
 	require.NoError(t, err)
 	t.Cleanup(nc.Close)
-	s, err := natsjs.NewCheckpointSink(context.Background(), js)
+	s, err := checkpointsink.New(context.Background(), js)
 	require.NoError(t, err)
 	return s
 }

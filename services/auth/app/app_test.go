@@ -21,6 +21,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/ports/portstest"
 	"github.com/lattice-platform/lattice/services/auth/app"
 	"github.com/lattice-platform/lattice/services/auth/app/fake"
+	"github.com/lattice-platform/lattice/services/auth/authsvc"
 	"github.com/lattice-platform/lattice/services/auth/domain"
 )
 
@@ -65,7 +66,7 @@ func setupWithOptions(t *testing.T, opts app.Options) (*app.Service, *clock, *po
 		Signer:   jose.NewSigner(),
 		APIKeys:  fake.NewAPIKeyRepository(),
 		Verifier: tokenverify.New(tokenverify.Config{Issuer: issuer, Audience: "lattice",
-			Fetch: tokenverify.StoreKeys(keys, clk.Now), MinRefetch: time.Nanosecond, Now: clk.Now}),
+			Fetch: authsvc.StoreKeys(keys, clk.Now), MinRefetch: time.Nanosecond, Now: clk.Now}),
 		Clock:  clk,
 		Tx:     portstest.Transactor{},
 		Outbox: outbox,

@@ -17,6 +17,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/adapters/postgres"
 	"github.com/lattice-platform/lattice/pkg/adapters/postgres/authstore"
 	"github.com/lattice-platform/lattice/pkg/adapters/redis"
+	"github.com/lattice-platform/lattice/pkg/adapters/redis/sessionstore"
 	"github.com/lattice-platform/lattice/pkg/adapters/tokenverify"
 	"github.com/lattice-platform/lattice/pkg/outbox"
 	"github.com/lattice-platform/lattice/pkg/platform/health"
@@ -105,7 +106,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 			return nil, fmt.Errorf("auth: REDIS_URL is not a redis:// URL")
 		}
 		s.rdb = goredis.NewClient(opts)
-		sessions = redis.NewSessionStore(s.rdb, "lattice:auth:")
+		sessions = sessionstore.New(s.rdb, "lattice:auth:")
 		checks["redis"] = redis.Ping(s.rdb)
 	} else {
 		s.sessions = authstore.NewSessionStore(pool)
@@ -141,7 +142,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		Signer:   jose.NewSigner(),
 		APIKeys:  authstore.NewAPIKeyRepository(pool),
 		Verifier: tokenverify.New(tokenverify.Config{
-			Issuer: cfg.Issuer, Audience: cfg.Audience, Fetch: tokenverify.StoreKeys(keys, clock.Now),
+			Issuer: cfg.Issuer, Audience: cfg.Audience, Fetch: StoreKeys(keys, clock.Now),
 			// The keys are local, so an unknown kid may be looked up at once.
 			MinRefetch: time.Millisecond, Now: clock.Now,
 		}),
@@ -212,4 +213,21 @@ func (s *Service) Close() {
 		_ = s.rdb.Close()
 	}
 	s.pool.Close()
+}
+
+// StoreKeys returns a tokenverify.KeyFetcher that reads an app.SigningKeyStore
+// directly: the auth service verifies its own tokens this way, without an
+// HTTP round trip to itself.
+func StoreKeys(store app.SigningKeyStore, now func() time.Time) tokenverify.KeyFetcher {
+	return func(ctx context.Context) (tokenverify.Keys, error) {
+		published, err := store.Published(ctx, now())
+		if err != nil {
+			return nil, err
+		}
+		keys := make(tokenverify.Keys, len(published))
+		for _, k := range published {
+			keys[k.ID] = k.Public()
+		}
+		return keys, nil
+	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/lattice-platform/lattice/pkg/adapters/extract"
 	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
+	"github.com/lattice-platform/lattice/pkg/adapters/natsjs/chunksink"
 	"github.com/lattice-platform/lattice/pkg/adapters/natsjs/jobstore"
 	"github.com/lattice-platform/lattice/pkg/adapters/resourceapi"
 	"github.com/lattice-platform/lattice/pkg/platform/health"
@@ -98,7 +99,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	}
 	svc := app.New(app.Deps{
 		Jobs: jobs, Content: resources, Extractor: extract.Sandbox{Command: cfg.ExtractCommand, Limits: cfg.Extraction}, Embedder: cfg.Embedder,
-		Sink: natsjs.NewChunkSink(obs, cfg.Publisher), Queue: queue, Access: resources, Clock: cfg.Clock,
+		Sink: chunksink.New(obs, cfg.Publisher), Queue: queue, Access: resources, Clock: cfg.Clock,
 		Audit: natsjs.NewAuditTrail(cfg.Publisher, Name),
 	}, app.Options{MaxAttempts: cfg.MaxAttempts, Backoff: cfg.Backoff})
 	api, err := httpapi.Handler(svc, cfg.Verifier)

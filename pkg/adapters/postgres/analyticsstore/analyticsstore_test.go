@@ -11,6 +11,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/adapters/postgres"
 	"github.com/lattice-platform/lattice/pkg/adapters/postgres/analyticsstore"
 	"github.com/lattice-platform/lattice/pkg/adapters/s3blob"
+	"github.com/lattice-platform/lattice/pkg/adapters/s3blob/checkpointsink"
 	"github.com/lattice-platform/lattice/pkg/testinfra"
 	"github.com/lattice-platform/lattice/services/analytics/analyticstest"
 	"github.com/lattice-platform/lattice/services/analytics/app"
@@ -95,7 +96,7 @@ func TestAuditTrustAnchors(t *testing.T) {
 	t.Run("S3 sink", func(t *testing.T) {
 		analyticstest.Tampering(t, store, func(t *testing.T) app.CheckpointSink {
 			srv := testinfra.S3Server(t)
-			s, err := s3blob.NewCheckpointSink(context.Background(), s3blob.CheckpointConfig{Config: s3blob.Config{
+			s, err := checkpointsink.New(context.Background(), checkpointsink.Config{Config: s3blob.Config{
 				Endpoint: srv.Endpoint, Bucket: srv.Bucket, AccessKey: srv.AccessKey, SecretKey: srv.SecretKey}})
 			require.NoError(t, err)
 			return s

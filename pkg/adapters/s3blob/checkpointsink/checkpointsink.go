@@ -1,4 +1,8 @@
-package s3blob
+// Package checkpointsink is the analytics service's app.CheckpointSink on
+// S3: one object per signed audit checkpoint, in a bucket with Object Lock
+// (compliance mode), so not even the credentials that wrote a checkpoint
+// can rewrite or delete it before its retention ends (ADR 0014).
+package checkpointsink
 
 import (
 	"bytes"
@@ -15,52 +19,53 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/lattice-platform/lattice/pkg/adapters/s3blob"
 	"github.com/lattice-platform/lattice/pkg/fault"
 	"github.com/lattice-platform/lattice/services/analytics/app"
 	"github.com/lattice-platform/lattice/services/analytics/domain"
 )
 
-// CheckpointSink is the S3 app.CheckpointSink: one object per signed
+// Sink is the S3 app.CheckpointSink: one object per signed
 // audit checkpoint, under keys that sort by position, written once
 // (If-None-Match) and, in a bucket created with Object Lock, kept in
 // compliance mode for Retain — then not even the bucket's owner can
 // delete or overwrite them before the date.
-type CheckpointSink struct {
+type Sink struct {
 	client *s3.Client
 	bucket string
 	retain time.Duration
 	locked bool
 }
 
-var _ app.CheckpointSink = (*CheckpointSink)(nil)
+var _ app.CheckpointSink = (*Sink)(nil)
 
-// CheckpointConfig names the bucket; Retain (default ten years) applies
+// Config names the bucket; Retain (default ten years) applies
 // when the bucket has Object Lock.
-type CheckpointConfig struct {
-	Config
+type Config struct {
+	s3blob.Config
 	Retain time.Duration
 }
 
 const checkpointPrefix = "audit-checkpoints/"
 
-// NewCheckpointSink opens the bucket, creating it with Object Lock enabled
+// New opens the bucket, creating it with Object Lock enabled
 // when it does not exist.
-func NewCheckpointSink(ctx context.Context, cfg CheckpointConfig) (*CheckpointSink, error) {
+func New(ctx context.Context, cfg Config) (*Sink, error) {
 	if cfg.Retain <= 0 {
 		cfg.Retain = 10 * 365 * 24 * time.Hour
 	}
-	client, err := openBucket(ctx, cfg.Config, &s3.CreateBucketInput{Bucket: &cfg.Bucket, ObjectLockEnabledForBucket: aws.Bool(true)})
+	client, err := s3blob.OpenBucket(ctx, cfg.Config, &s3.CreateBucketInput{Bucket: &cfg.Bucket, ObjectLockEnabledForBucket: aws.Bool(true)})
 	if err != nil {
 		return nil, err
 	}
-	s := &CheckpointSink{client: client, bucket: cfg.Bucket, retain: cfg.Retain}
+	s := &Sink{client: client, bucket: cfg.Bucket, retain: cfg.Retain}
 	lock, err := client.GetObjectLockConfiguration(ctx, &s3.GetObjectLockConfigurationInput{Bucket: &cfg.Bucket})
 	s.locked = err == nil && lock.ObjectLockConfiguration != nil && lock.ObjectLockConfiguration.ObjectLockEnabled == types.ObjectLockEnabledEnabled
 	return s, nil
 }
 
 // Locked reports whether the bucket keeps checkpoints under Object Lock.
-func (s *CheckpointSink) Locked() bool { return s.locked }
+func (s *Sink) Locked() bool { return s.locked }
 
 type checkpointObject struct {
 	Seq       int64     `json:"seq"`
@@ -77,7 +82,7 @@ func checkpointKey(seq int64, at time.Time) string {
 
 // Export writes cp once; an object already there (the same checkpoint)
 // is left as it is.
-func (s *CheckpointSink) Export(ctx context.Context, cp domain.Checkpoint) error {
+func (s *Sink) Export(ctx context.Context, cp domain.Checkpoint) error {
 	body, err := json.Marshal(checkpointObject{Seq: cp.Seq, Hash: cp.Hash[:], At: cp.At.UTC(), KeyID: cp.KeyID, Signature: cp.Signature})
 	if err != nil {
 		return err
@@ -105,7 +110,7 @@ func (s *CheckpointSink) Export(ctx context.Context, cp domain.Checkpoint) error
 
 // Exported lists the objects from position from on and reads those up to
 // to.
-func (s *CheckpointSink) Exported(ctx context.Context, from, to int64) ([]domain.Checkpoint, error) {
+func (s *Sink) Exported(ctx context.Context, from, to int64) ([]domain.Checkpoint, error) {
 	var out []domain.Checkpoint
 	start := fmt.Sprintf("%s%020d", checkpointPrefix, max(from, 0))
 	pages := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{Bucket: &s.bucket, Prefix: aws.String(checkpointPrefix), StartAfter: aws.String(start)})
@@ -135,7 +140,7 @@ func (s *CheckpointSink) Exported(ctx context.Context, from, to int64) ([]domain
 	return out, nil
 }
 
-func (s *CheckpointSink) read(ctx context.Context, key string) (domain.Checkpoint, error) {
+func (s *Sink) read(ctx context.Context, key string) (domain.Checkpoint, error) {
 	obj, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key})
 	if err != nil {
 		return domain.Checkpoint{}, fault.Wrap(fault.Unavailable, "the checkpoint sink cannot be read", err)

@@ -1,4 +1,4 @@
-package redis_test
+package sessionstore_test
 
 import (
 	"testing"
@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/redis"
+	"github.com/lattice-platform/lattice/pkg/adapters/redis/sessionstore"
 	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/pkg/ports/portstest"
 	"github.com/lattice-platform/lattice/pkg/testinfra"
@@ -24,7 +25,7 @@ func TestSessionStore(t *testing.T) {
 		require.NoError(t, err)
 		rdb := goredis.NewClient(opts)
 		t.Cleanup(func() { _ = rdb.Close() })
-		return redis.NewSessionStore(rdb, srv.Prefix), uuid.NewString(), uuid.NewString()
+		return sessionstore.New(rdb, srv.Prefix), uuid.NewString(), uuid.NewString()
 	})
 }
 

@@ -1,4 +1,9 @@
-package natsjs
+// Package checkpointsink is the analytics service's app.CheckpointSink on
+// JetStream: every signed audit checkpoint is copied to the
+// AUDIT_CHECKPOINTS stream, which denies deletes and purges, so whoever can
+// write the analytics database cannot rewrite the anchors verification
+// trusts (ADR 0014).
+package checkpointsink
 
 import (
 	"context"
@@ -11,31 +16,32 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
 	"github.com/lattice-platform/lattice/services/analytics/app"
 	"github.com/lattice-platform/lattice/services/analytics/domain"
 )
 
-// CheckpointStream holds a copy of every signed audit checkpoint. It
+// Stream holds a copy of every signed audit checkpoint. It
 // refuses to delete or purge messages and allows no roll-up, so the
 // analytics database's owner cannot rewrite the record verification
 // trusts; give the analytics service's NATS user publish rights only.
-var CheckpointStream = jetstream.StreamConfig{
+var Stream = jetstream.StreamConfig{
 	Name: "AUDIT_CHECKPOINTS", Subjects: []string{"audit-checkpoints.>"}, Storage: jetstream.FileStorage,
 	Retention: jetstream.LimitsPolicy, Duplicates: 10 * time.Minute,
 	DenyDelete: true, DenyPurge: true, AllowRollup: false,
 }
 
-// CheckpointSink is the JetStream app.CheckpointSink.
-type CheckpointSink struct{ js jetstream.JetStream }
+// Sink is the JetStream app.CheckpointSink.
+type Sink struct{ js jetstream.JetStream }
 
-var _ app.CheckpointSink = (*CheckpointSink)(nil)
+var _ app.CheckpointSink = (*Sink)(nil)
 
-// NewCheckpointSink opens (creating if missing) the checkpoint stream.
-func NewCheckpointSink(ctx context.Context, js jetstream.JetStream) (*CheckpointSink, error) {
-	if _, err := js.CreateOrUpdateStream(ctx, CheckpointStream); err != nil {
-		return nil, fmt.Errorf("nats: stream %s: %w", CheckpointStream.Name, err)
+// New opens (creating if missing) the checkpoint stream.
+func New(ctx context.Context, js jetstream.JetStream) (*Sink, error) {
+	if _, err := js.CreateOrUpdateStream(ctx, Stream); err != nil {
+		return nil, fmt.Errorf("nats: stream %s: %w", Stream.Name, err)
 	}
-	return &CheckpointSink{js: js}, nil
+	return &Sink{js: js}, nil
 }
 
 // exportedCheckpoint is a checkpoint on the wire.
@@ -48,7 +54,7 @@ type exportedCheckpoint struct {
 }
 
 // Export publishes cp; its message id makes a repeat a no-op.
-func (s *CheckpointSink) Export(ctx context.Context, cp domain.Checkpoint) error {
+func (s *Sink) Export(ctx context.Context, cp domain.Checkpoint) error {
 	body, err := json.Marshal(exportedCheckpoint{Seq: cp.Seq, Hash: cp.Hash[:], At: cp.At.UTC(), KeyID: cp.KeyID, Signature: cp.Signature})
 	if err != nil {
 		return err
@@ -57,7 +63,7 @@ func (s *CheckpointSink) Export(ctx context.Context, cp domain.Checkpoint) error
 	msg.Data = body
 	id := "cp-" + strconv.FormatInt(cp.Seq, 10) + "-" + strconv.FormatInt(cp.At.UnixNano(), 10)
 	if _, err := s.js.PublishMsg(ctx, msg, jetstream.WithMsgID(id)); err != nil {
-		return unavailable(err)
+		return natsjs.Unavailable(err)
 	}
 	return nil
 }
@@ -65,14 +71,14 @@ func (s *CheckpointSink) Export(ctx context.Context, cp domain.Checkpoint) error
 // Exported reads the stream from its start with an ordered consumer. Its
 // size grows by one checkpoint per signing period (about 525,000 a year
 // at one a minute), each a few hundred bytes.
-func (s *CheckpointSink) Exported(ctx context.Context, from, to int64) ([]domain.Checkpoint, error) {
-	stream, err := s.js.Stream(ctx, CheckpointStream.Name)
+func (s *Sink) Exported(ctx context.Context, from, to int64) ([]domain.Checkpoint, error) {
+	stream, err := s.js.Stream(ctx, Stream.Name)
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, natsjs.Unavailable(err)
 	}
 	info, err := stream.Info(ctx)
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, natsjs.Unavailable(err)
 	}
 	last, remaining := info.State.LastSeq, int(info.State.Msgs)
 	if remaining == 0 {
@@ -80,7 +86,7 @@ func (s *CheckpointSink) Exported(ctx context.Context, from, to int64) ([]domain
 	}
 	cons, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, natsjs.Unavailable(err)
 	}
 	var out []domain.Checkpoint
 	for {
@@ -88,7 +94,7 @@ func (s *CheckpointSink) Exported(ctx context.Context, from, to int64) ([]domain
 		// when its messages arrive rather than lingering until its wait.
 		batch, err := cons.Fetch(min(remaining, 500), jetstream.FetchMaxWait(5*time.Second))
 		if err != nil {
-			return nil, unavailable(err)
+			return nil, natsjs.Unavailable(err)
 		}
 		n := 0
 		for msg := range batch.Messages() {
@@ -96,7 +102,7 @@ func (s *CheckpointSink) Exported(ctx context.Context, from, to int64) ([]domain
 			remaining--
 			meta, err := msg.Metadata()
 			if err != nil {
-				return nil, unavailable(err)
+				return nil, natsjs.Unavailable(err)
 			}
 			var e exportedCheckpoint
 			if err := json.Unmarshal(msg.Data(), &e); err != nil {
@@ -115,7 +121,7 @@ func (s *CheckpointSink) Exported(ctx context.Context, from, to int64) ([]domain
 			}
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
-			return nil, unavailable(err)
+			return nil, natsjs.Unavailable(err)
 		}
 		if n == 0 && ctx.Err() != nil {
 			return nil, ctx.Err()

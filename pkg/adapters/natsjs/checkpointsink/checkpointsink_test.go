@@ -1,4 +1,4 @@
-package natsjs_test
+package checkpointsink_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
+	"github.com/lattice-platform/lattice/pkg/adapters/natsjs/checkpointsink"
 	"github.com/lattice-platform/lattice/pkg/testinfra"
 	"github.com/lattice-platform/lattice/services/analytics/analyticstest"
 	"github.com/lattice-platform/lattice/services/analytics/app/porttest"
@@ -26,10 +27,10 @@ func TestCheckpointStreamCannotBeRewritten(t *testing.T) {
 	nc, js, err := natsjs.Connect(testinfra.NATS(t), "test")
 	require.NoError(t, err)
 	defer nc.Close()
-	sink, err := natsjs.NewCheckpointSink(ctx, js)
+	sink, err := checkpointsink.New(ctx, js)
 	require.NoError(t, err)
 	require.NoError(t, sink.Export(ctx, domain.Checkpoint{Seq: 1, At: time.Now(), KeyID: "k1", Signature: []byte("sig")}))
-	stream, err := js.Stream(ctx, natsjs.CheckpointStream.Name)
+	stream, err := js.Stream(ctx, checkpointsink.Stream.Name)
 	require.NoError(t, err)
 	require.Error(t, stream.DeleteMsg(ctx, 1), "deleting a checkpoint is refused")
 	require.Error(t, stream.Purge(ctx), "purging is refused")

@@ -1,7 +1,7 @@
-// Package redis implements Lattice ports on Redis with go-redis v9: today the
-// auth service's session store, chosen when REDIS_URL is set so that session
-// look-ups on every request stay off PostgreSQL.
-package redis
+// Package sessionstore is the auth service's session store on Redis,
+// chosen when REDIS_URL is set so that session look-ups on every request
+// stay off PostgreSQL.
+package sessionstore
 
 import (
 	"context"
@@ -12,12 +12,13 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/lattice-platform/lattice/pkg/adapters/redis"
 	"github.com/lattice-platform/lattice/pkg/fault"
 	"github.com/lattice-platform/lattice/services/auth/app"
 	"github.com/lattice-platform/lattice/services/auth/domain"
 )
 
-// SessionStore is the Redis app.SessionStore. Layout, under a prefix:
+// Store is the Redis app.SessionStore. Layout, under a prefix:
 //
 //	session:<hex token hash>  JSON record, expiring with the session
 //	session-id:<id>           hex token hash, same expiry (for revoke by id)
@@ -25,17 +26,17 @@ import (
 //
 // Redis expiry removes dead sessions; reads still compare ExpiresAt with the
 // caller's clock so behaviour matches the other stores exactly.
-type SessionStore struct {
+type Store struct {
 	rdb    goredis.UniversalClient
 	prefix string
 }
 
-var _ app.SessionStore = (*SessionStore)(nil)
+var _ app.SessionStore = (*Store)(nil)
 
-// NewSessionStore returns a store whose keys start with prefix (for
+// New returns a store whose keys start with prefix (for
 // example "lattice:auth:").
-func NewSessionStore(rdb goredis.UniversalClient, prefix string) *SessionStore {
-	return &SessionStore{rdb: rdb, prefix: prefix}
+func New(rdb goredis.UniversalClient, prefix string) *Store {
+	return &Store{rdb: rdb, prefix: prefix}
 }
 
 // sessionRecord is the stored JSON; it is not a domain type so the domain
@@ -50,21 +51,21 @@ type sessionRecord struct {
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
-func (st *SessionStore) hashKey(hash []byte) string {
+func (st *Store) hashKey(hash []byte) string {
 	return st.prefix + "session:" + hex.EncodeToString(hash)
 }
-func (st *SessionStore) idKey(id string) string       { return st.prefix + "session-id:" + id }
-func (st *SessionStore) userKey(userID string) string { return st.prefix + "user-sessions:" + userID }
+func (st *Store) idKey(id string) string       { return st.prefix + "session-id:" + id }
+func (st *Store) userKey(userID string) string { return st.prefix + "user-sessions:" + userID }
 
 // Create stores s; SET NX on both keys refuses duplicates.
-func (st *SessionStore) Create(ctx context.Context, s domain.Session) error {
+func (st *Store) Create(ctx context.Context, s domain.Session) error {
 	rec, err := json.Marshal(sessionRecord(s))
 	if err != nil {
 		return err
 	}
 	ok, err := st.rdb.SetArgs(ctx, st.hashKey(s.TokenHash), rec, goredis.SetArgs{Mode: "NX", ExpireAt: s.ExpiresAt}).Result()
 	if err != nil && !errors.Is(err, goredis.Nil) {
-		return unavailable(err)
+		return redis.Unavailable(err)
 	}
 	if ok != "OK" {
 		return fault.New(fault.Conflict, "session already exists")
@@ -73,7 +74,7 @@ func (st *SessionStore) Create(ctx context.Context, s domain.Session) error {
 	if err != nil && !errors.Is(err, goredis.Nil) || ok != "OK" {
 		st.rdb.Del(ctx, st.hashKey(s.TokenHash))
 		if err != nil && !errors.Is(err, goredis.Nil) {
-			return unavailable(err)
+			return redis.Unavailable(err)
 		}
 		return fault.New(fault.Conflict, "session already exists")
 	}
@@ -83,23 +84,23 @@ func (st *SessionStore) Create(ctx context.Context, s domain.Session) error {
 	pipe.ExpireGT(ctx, st.userKey(s.UserID), time.Until(s.ExpiresAt))
 	pipe.ExpireNX(ctx, st.userKey(s.UserID), time.Until(s.ExpiresAt))
 	if _, err := pipe.Exec(ctx); err != nil {
-		return unavailable(err)
+		return redis.Unavailable(err)
 	}
 	return nil
 }
 
 // ByTokenHash returns the live session with hash.
-func (st *SessionStore) ByTokenHash(ctx context.Context, hash []byte, now time.Time) (domain.Session, error) {
+func (st *Store) ByTokenHash(ctx context.Context, hash []byte, now time.Time) (domain.Session, error) {
 	return st.get(ctx, st.hashKey(hash), now)
 }
 
-func (st *SessionStore) get(ctx context.Context, key string, now time.Time) (domain.Session, error) {
+func (st *Store) get(ctx context.Context, key string, now time.Time) (domain.Session, error) {
 	raw, err := st.rdb.Get(ctx, key).Bytes()
 	if errors.Is(err, goredis.Nil) {
 		return domain.Session{}, domain.ErrSessionNotFound
 	}
 	if err != nil {
-		return domain.Session{}, unavailable(err)
+		return domain.Session{}, redis.Unavailable(err)
 	}
 	var rec sessionRecord
 	if err := json.Unmarshal(raw, &rec); err != nil {
@@ -113,10 +114,10 @@ func (st *SessionStore) get(ctx context.Context, key string, now time.Time) (dom
 
 // ListByUser returns the user's live sessions, newest first, pruning ids
 // whose sessions have expired from the index.
-func (st *SessionStore) ListByUser(ctx context.Context, userID string, now time.Time) ([]domain.Session, error) {
+func (st *Store) ListByUser(ctx context.Context, userID string, now time.Time) ([]domain.Session, error) {
 	ids, err := st.rdb.ZRevRange(ctx, st.userKey(userID), 0, -1).Result()
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, redis.Unavailable(err)
 	}
 	out := []domain.Session{}
 	var stale []any
@@ -137,19 +138,19 @@ func (st *SessionStore) ListByUser(ctx context.Context, userID string, now time.
 	return out, nil
 }
 
-func (st *SessionStore) byID(ctx context.Context, id string, now time.Time) (domain.Session, error) {
+func (st *Store) byID(ctx context.Context, id string, now time.Time) (domain.Session, error) {
 	h, err := st.rdb.Get(ctx, st.idKey(id)).Result()
 	if errors.Is(err, goredis.Nil) {
 		return domain.Session{}, domain.ErrSessionNotFound
 	}
 	if err != nil {
-		return domain.Session{}, unavailable(err)
+		return domain.Session{}, redis.Unavailable(err)
 	}
 	return st.get(ctx, st.prefix+"session:"+h, now)
 }
 
 // Delete removes the user's session id.
-func (st *SessionStore) Delete(ctx context.Context, userID, id string) error {
+func (st *Store) Delete(ctx context.Context, userID, id string) error {
 	// Deleting an expired-but-not-yet-evicted session must still work, so
 	// read with the zero time.
 	s, err := st.byID(ctx, id, time.Time{})
@@ -163,16 +164,7 @@ func (st *SessionStore) Delete(ctx context.Context, userID, id string) error {
 	pipe.Del(ctx, st.hashKey(s.TokenHash), st.idKey(id))
 	pipe.ZRem(ctx, st.userKey(userID), id)
 	if _, err := pipe.Exec(ctx); err != nil {
-		return unavailable(err)
+		return redis.Unavailable(err)
 	}
 	return nil
-}
-
-// Ping is a readiness check.
-func Ping(rdb goredis.UniversalClient) func(context.Context) error {
-	return func(ctx context.Context) error { return rdb.Ping(ctx).Err() }
-}
-
-func unavailable(err error) error {
-	return fault.Wrap(fault.Unavailable, "the session store is unavailable", err)
 }
