@@ -37,6 +37,10 @@ type Deps struct {
 	Idem      IdempotencyStore
 	Blobs     ports.BlobStore
 	Clock     ports.Clock
+	// Tx runs a change and its events as one unit of work (ADR 0017); the
+	// repositories and Outbox join the transaction it carries.
+	Tx     ports.Transactor
+	Outbox ports.EventOutbox
 	// MaxFileSize caps an uploaded file (default DefaultMaxFileSize).
 	MaxFileSize int64
 	// EventsWritten, if set, is called after a change with events commits,
@@ -59,6 +63,25 @@ func New(deps Deps) *Service {
 		deps.MaxFileSize = DefaultMaxFileSize
 	}
 	return &Service{deps: deps}
+}
+
+// commit runs work as one unit of work and adds the events it returns to
+// the outbox in the same transaction, so a change is kept only with its
+// events; the relay is woken once it commits. work may run again if the
+// store retries the transaction (a deadlock), so it keeps no state between
+// runs.
+func (s *Service) commit(ctx context.Context, work func(ctx context.Context) ([]ports.Event, error)) error {
+	err := s.deps.Tx.InTx(ctx, func(ctx context.Context) error {
+		evs, err := work(ctx)
+		if err != nil {
+			return err
+		}
+		return s.deps.Outbox.Add(ctx, evs...)
+	})
+	if err == nil {
+		s.deps.EventsWritten()
+	}
+	return err
 }
 
 // MaxFileSize is the upload limit in force.
@@ -121,7 +144,9 @@ func (s *Service) Create(ctx context.Context, c domain.Caller, in Input, idemKey
 	if err != nil {
 		return Created{}, err
 	}
-	err = s.deps.Resources.Create(ctx, r, evs, idem)
+	err = s.commit(ctx, func(ctx context.Context) ([]ports.Event, error) {
+		return evs, s.deps.Resources.Create(ctx, r, idem)
+	})
 	if errors.Is(err, domain.ErrIdempotencyKeyUsed) {
 		// Another request with the same key committed first: answer as its
 		// retry would.
@@ -132,7 +157,6 @@ func (s *Service) Create(ctx context.Context, c domain.Caller, in Input, idemKey
 	if err != nil {
 		return Created{}, err
 	}
-	s.deps.EventsWritten()
 	return Created{Resource: r}, nil
 }
 
@@ -262,66 +286,75 @@ func (s *Service) Replace(ctx context.Context, c domain.Caller, id string, pre P
 }
 
 func (s *Service) change(ctx context.Context, c domain.Caller, id string, pre Precondition, edit func(domain.Resource) domain.Resource) (domain.Resource, error) {
-	r, err := s.deps.Resources.Update(ctx, id, func(cur domain.Resource) (domain.Resource, []ports.Event, error) {
-		if err := c.CheckWrite(cur); err != nil {
-			return domain.Resource{}, nil, err
-		}
-		if err := pre.check(cur); err != nil {
-			return domain.Resource{}, nil, err
-		}
-		next := edit(cur)
-		if err := next.Validate(); err != nil {
-			return domain.Resource{}, nil, err
-		}
-		next.Version = cur.Version + 1
-		next.UpdatedAt = s.deps.Clock.Now()
-		if !next.UpdatedAt.After(cur.UpdatedAt) { // keep updated_at strictly increasing per resource
-			next.UpdatedAt = cur.UpdatedAt.Add(time.Microsecond)
-		}
-		changed := changedFields(cur, next)
-		ev, err := events.New(Source, schema.CloudEventTypeResourceUpdated, next.ID, next.UpdatedAt, schema.ResourceUpdated{
-			Resource: stateOf(next), PreviousVersion: cur.Version, Changed: changed,
+	var r domain.Resource
+	err := s.commit(ctx, func(ctx context.Context) (evs []ports.Event, err error) {
+		r, err = s.deps.Resources.Update(ctx, id, func(cur domain.Resource) (domain.Resource, error) {
+			next, changeEvents, err := s.next(c, cur, pre, edit)
+			evs = changeEvents
+			return next, err
 		})
-		if err != nil {
-			return domain.Resource{}, nil, err
-		}
-		action, details := "resource.update", map[string]any{"changed": changed, "version": next.Version}
-		if cur.Visibility != next.Visibility {
-			action = "resource.visibility_change"
-			details["from"], details["to"] = string(cur.Visibility), string(next.Visibility)
-		}
-		evs, err := withAudit([]ports.Event{ev}, c, action, "resource/"+next.ID, cur.OwnerID, next.UpdatedAt, details)
-		return next, evs, err
+		return evs, err
 	})
-	if err == nil {
-		s.deps.EventsWritten()
-	}
 	return r, err
+}
+
+// next is the new state edit makes of cur, checked against the caller
+// and the precondition, with the events that report it.
+func (s *Service) next(c domain.Caller, cur domain.Resource, pre Precondition, edit func(domain.Resource) domain.Resource) (domain.Resource, []ports.Event, error) {
+	if err := c.CheckWrite(cur); err != nil {
+		return domain.Resource{}, nil, err
+	}
+	if err := pre.check(cur); err != nil {
+		return domain.Resource{}, nil, err
+	}
+	next := edit(cur)
+	if err := next.Validate(); err != nil {
+		return domain.Resource{}, nil, err
+	}
+	next.Version = cur.Version + 1
+	next.UpdatedAt = s.deps.Clock.Now()
+	if !next.UpdatedAt.After(cur.UpdatedAt) { // keep updated_at strictly increasing per resource
+		next.UpdatedAt = cur.UpdatedAt.Add(time.Microsecond)
+	}
+	changed := changedFields(cur, next)
+	ev, err := events.New(Source, schema.CloudEventTypeResourceUpdated, next.ID, next.UpdatedAt, schema.ResourceUpdated{
+		Resource: stateOf(next), PreviousVersion: cur.Version, Changed: changed,
+	})
+	if err != nil {
+		return domain.Resource{}, nil, err
+	}
+	action, details := "resource.update", map[string]any{"changed": changed, "version": next.Version}
+	if cur.Visibility != next.Visibility {
+		action = "resource.visibility_change"
+		details["from"], details["to"] = string(cur.Visibility), string(next.Visibility)
+	}
+	evs, err := withAudit([]ports.Event{ev}, c, action, "resource/"+next.ID, cur.OwnerID, next.UpdatedAt, details)
+	return next, evs, err
 }
 
 // Delete soft-deletes a resource and emits resource.deleted; consumers
 // remove what they derived from it.
 func (s *Service) Delete(ctx context.Context, c domain.Caller, id string, pre Precondition) error {
 	now := s.deps.Clock.Now()
-	err := s.deps.Resources.Delete(ctx, id, now, func(cur domain.Resource) ([]ports.Event, error) {
-		if err := c.CheckWrite(cur); err != nil {
-			return nil, err
-		}
-		if err := pre.check(cur); err != nil {
-			return nil, err
-		}
-		ev, err := events.New(Source, schema.CloudEventTypeResourceDeleted, cur.ID, now, schema.ResourceDeleted{
-			Id: cur.ID, OwnerId: cur.OwnerID, Version: cur.Version + 1, DeletedAt: now,
+	return s.commit(ctx, func(ctx context.Context) (evs []ports.Event, err error) {
+		err = s.deps.Resources.Delete(ctx, id, now, func(cur domain.Resource) error {
+			if err := c.CheckWrite(cur); err != nil {
+				return err
+			}
+			if err := pre.check(cur); err != nil {
+				return err
+			}
+			ev, err := events.New(Source, schema.CloudEventTypeResourceDeleted, cur.ID, now, schema.ResourceDeleted{
+				Id: cur.ID, OwnerId: cur.OwnerID, Version: cur.Version + 1, DeletedAt: now,
+			})
+			if err != nil {
+				return err
+			}
+			evs, err = withAudit([]ports.Event{ev}, c, "resource.delete", "resource/"+cur.ID, cur.OwnerID, now, nil)
+			return err
 		})
-		if err != nil {
-			return nil, err
-		}
-		return withAudit([]ports.Event{ev}, c, "resource.delete", "resource/"+cur.ID, cur.OwnerID, now, nil)
+		return evs, err
 	})
-	if err == nil {
-		s.deps.EventsWritten()
-	}
-	return err
 }
 
 // ListInput selects a page.

@@ -84,26 +84,29 @@ func (s *Service) AddFile(ctx context.Context, c domain.Caller, resourceID strin
 	}
 	f := domain.File{ID: id, ResourceID: resourceID, Name: name, ContentType: ctype, Size: size,
 		SHA256: hex.EncodeToString(hash.Sum(nil)), BlobKey: key, CreatedAt: s.deps.Clock.Now(), Status: domain.FileStored}
-	err = s.deps.Files.AddFile(ctx, f, func(parent domain.Resource) ([]ports.Event, error) {
-		if err := c.CheckWrite(parent); err != nil {
-			return nil, err
-		}
-		ev, err := events.New(Source, schema.CloudEventTypeFileUploaded, f.ID, f.CreatedAt, schema.FileUploaded{
-			Id: f.ID, ResourceId: f.ResourceID, OwnerId: parent.OwnerID, Name: f.Name, ContentType: f.ContentType,
-			Size: f.Size, Sha256: f.SHA256, CreatedAt: f.CreatedAt,
+	err = s.commit(ctx, func(ctx context.Context) (evs []ports.Event, err error) {
+		err = s.deps.Files.AddFile(ctx, f, func(parent domain.Resource) error {
+			if err := c.CheckWrite(parent); err != nil {
+				return err
+			}
+			ev, err := events.New(Source, schema.CloudEventTypeFileUploaded, f.ID, f.CreatedAt, schema.FileUploaded{
+				Id: f.ID, ResourceId: f.ResourceID, OwnerId: parent.OwnerID, Name: f.Name, ContentType: f.ContentType,
+				Size: f.Size, Sha256: f.SHA256, CreatedAt: f.CreatedAt,
+			})
+			if err != nil {
+				return err
+			}
+			evs, err = withAudit([]ports.Event{ev}, c, "file.upload", "resource/"+f.ResourceID+"/files/"+f.ID, parent.OwnerID, f.CreatedAt,
+				map[string]any{"name": f.Name, "content_type": f.ContentType, "size": f.Size, "sha256": f.SHA256})
+			return err
 		})
-		if err != nil {
-			return nil, err
-		}
-		return withAudit([]ports.Event{ev}, c, "file.upload", "resource/"+f.ResourceID+"/files/"+f.ID, parent.OwnerID, f.CreatedAt,
-			map[string]any{"name": f.Name, "content_type": f.ContentType, "size": f.Size, "sha256": f.SHA256})
+		return evs, err
 	})
 	if err != nil {
 		// Compensate: nothing refers to the blob.
 		_ = s.deps.Blobs.Delete(context.WithoutCancel(ctx), key)
 		return domain.File{}, err
 	}
-	s.deps.EventsWritten()
 	return f, nil
 }
 
@@ -137,24 +140,25 @@ func (s *Service) OpenFile(ctx context.Context, f domain.File, offset, length in
 // blob itself is removed by Purge after the grace period.
 func (s *Service) DeleteFile(ctx context.Context, c domain.Caller, resourceID, fileID string) error {
 	now := s.deps.Clock.Now()
-	err := s.deps.Files.DeleteFile(ctx, resourceID, fileID, now, func(parent domain.Resource, f domain.File) ([]ports.Event, error) {
-		if err := c.CheckWrite(parent); err != nil {
-			return nil, err
-		}
-		ev, err := events.New(Source, schema.CloudEventTypeFileDeleted, f.ID, now, schema.FileDeleted{Id: f.ID, ResourceId: f.ResourceID, DeletedAt: now})
-		if err != nil {
-			return nil, err
-		}
-		return withAudit([]ports.Event{ev}, c, "file.delete", "resource/"+f.ResourceID+"/files/"+f.ID, parent.OwnerID, now, nil)
+	err := s.commit(ctx, func(ctx context.Context) (evs []ports.Event, err error) {
+		err = s.deps.Files.DeleteFile(ctx, resourceID, fileID, now, func(parent domain.Resource, f domain.File) error {
+			if err := c.CheckWrite(parent); err != nil {
+				return err
+			}
+			ev, err := events.New(Source, schema.CloudEventTypeFileDeleted, f.ID, now, schema.FileDeleted{Id: f.ID, ResourceId: f.ResourceID, DeletedAt: now})
+			if err != nil {
+				return err
+			}
+			evs, err = withAudit([]ports.Event{ev}, c, "file.delete", "resource/"+f.ResourceID+"/files/"+f.ID, parent.OwnerID, now, nil)
+			return err
+		})
+		return evs, err
 	})
 	if errors.Is(err, domain.ErrFileNotFound) || errors.Is(err, domain.ErrNotFound) {
 		// Do not reveal whether a resource the caller cannot read exists.
 		if _, gerr := s.Get(ctx, c, resourceID); gerr != nil {
 			return gerr
 		}
-	}
-	if err == nil {
-		s.deps.EventsWritten()
 	}
 	return err
 }

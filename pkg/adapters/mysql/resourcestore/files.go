@@ -7,7 +7,6 @@ import (
 
 	"github.com/lattice-platform/lattice/pkg/adapters/mysql"
 	"github.com/lattice-platform/lattice/pkg/adapters/mysql/resourcestore/internal/resourcedb"
-	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/services/resource/app"
 	"github.com/lattice-platform/lattice/services/resource/domain"
 )
@@ -18,24 +17,20 @@ var (
 )
 
 // AddFile records f under its locked, live parent.
-func (rp *ResourceRepository) AddFile(ctx context.Context, f domain.File, check func(domain.Resource) ([]ports.Event, error)) error {
-	return mysql.InTx(ctx, rp.db, func(tx *sql.Tx) error {
+func (rp *ResourceRepository) AddFile(ctx context.Context, f domain.File, check func(domain.Resource) error) error {
+	return mysql.Write(ctx, rp.db, func(tx *sql.Tx) error {
 		q := rp.q.WithTx(tx)
 		parent, err := lockResource(ctx, q, f.ResourceID)
 		if err != nil {
 			return err
 		}
-		events, err := check(parent)
-		if err != nil {
+		if err := check(parent); err != nil {
 			return err
 		}
-		if err := q.InsertFile(ctx, resourcedb.InsertFileParams{
+		return mysql.Translate(q.InsertFile(ctx, resourcedb.InsertFileParams{
 			ID: f.ID, ResourceID: f.ResourceID, Name: f.Name, ContentType: f.ContentType, Size: f.Size,
 			Sha256: f.SHA256, BlobKey: f.BlobKey, CreatedAt: f.CreatedAt,
-		}); err != nil {
-			return mysql.Translate(err)
-		}
-		return writeEvents(ctx, q, events, f.CreatedAt)
+		}))
 	})
 }
 
@@ -70,8 +65,8 @@ func fileKey(resourceID, fileID string) resourcedb.FileByIDParams {
 }
 
 // DeleteFile soft-deletes a file.
-func (rp *ResourceRepository) DeleteFile(ctx context.Context, resourceID, fileID string, at time.Time, check func(domain.Resource, domain.File) ([]ports.Event, error)) error {
-	return mysql.InTx(ctx, rp.db, func(tx *sql.Tx) error {
+func (rp *ResourceRepository) DeleteFile(ctx context.Context, resourceID, fileID string, at time.Time, check func(domain.Resource, domain.File) error) error {
+	return mysql.Write(ctx, rp.db, func(tx *sql.Tx) error {
 		q := rp.q.WithTx(tx)
 		parent, err := lockResource(ctx, q, resourceID)
 		if err != nil {
@@ -81,14 +76,10 @@ func (rp *ResourceRepository) DeleteFile(ctx context.Context, resourceID, fileID
 		if err != nil {
 			return mysql.Lookup(err, domain.ErrFileNotFound)
 		}
-		events, err := check(parent, fileFromRow(row))
-		if err != nil {
+		if err := check(parent, fileFromRow(row)); err != nil {
 			return err
 		}
-		if err := q.SoftDeleteFile(ctx, resourcedb.SoftDeleteFileParams{DeletedAt: sql.NullTime{Time: at, Valid: true}, ID: fileID}); err != nil {
-			return mysql.Translate(err)
-		}
-		return writeEvents(ctx, q, events, at)
+		return mysql.Translate(q.SoftDeleteFile(ctx, resourcedb.SoftDeleteFileParams{DeletedAt: sql.NullTime{Time: at, Valid: true}, ID: fileID}))
 	})
 }
 

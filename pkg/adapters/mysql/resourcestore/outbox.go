@@ -10,13 +10,38 @@ import (
 	"github.com/lattice-platform/lattice/pkg/ports"
 )
 
-// OutboxStore is the MySQL-protocol ports.OutboxStore.
-type OutboxStore struct{ q *resourcedb.Queries }
+// OutboxStore is the resource service's outbox: the MySQL-protocol
+// ports.EventOutbox its use cases add events to, in their unit of work, and
+// the ports.OutboxStore the relay publishes from.
+type OutboxStore struct {
+	db *sql.DB
+	q  *resourcedb.Queries
+}
 
-var _ ports.OutboxStore = (*OutboxStore)(nil)
+var (
+	_ ports.OutboxStore = (*OutboxStore)(nil)
+	_ ports.EventOutbox = (*OutboxStore)(nil)
+)
 
 // NewOutboxStore returns a store on db.
-func NewOutboxStore(db *sql.DB) *OutboxStore { return &OutboxStore{q: resourcedb.New(db)} }
+func NewOutboxStore(db *sql.DB) *OutboxStore { return &OutboxStore{db: db, q: resourcedb.New(db)} }
+
+// Add stores events, in the context's transaction when it carries one.
+func (s *OutboxStore) Add(ctx context.Context, events ...ports.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	now := time.Now().UTC()
+	return mysql.Write(ctx, s.db, func(tx *sql.Tx) error {
+		q := s.q.WithTx(tx)
+		for _, e := range events {
+			if err := q.InsertOutbox(ctx, resourcedb.InsertOutboxParams{EventID: e.ID, Subject: e.Subject, Payload: e.Payload, CreatedAt: now}); err != nil {
+				return mysql.Translate(err)
+			}
+		}
+		return nil
+	})
+}
 
 // Pending returns up to limit unsent events, oldest first.
 func (s *OutboxStore) Pending(ctx context.Context, limit int) ([]ports.OutboxEntry, error) {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/lattice-platform/lattice/pkg/adapters/mysql"
 	"github.com/lattice-platform/lattice/pkg/adapters/mysql/resourcestore/internal/resourcedb"
-	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/services/resource/app"
 	"github.com/lattice-platform/lattice/services/resource/domain"
 )
@@ -27,9 +26,9 @@ func NewResourceRepository(db *sql.DB) *ResourceRepository {
 	return &ResourceRepository{db: db, q: resourcedb.New(db)}
 }
 
-// Create stores r as version 1 with its events.
-func (rp *ResourceRepository) Create(ctx context.Context, r domain.Resource, events []ports.Event, idem *domain.IdempotencyRecord) error {
-	return mysql.InTx(ctx, rp.db, func(tx *sql.Tx) error {
+// Create stores r as version 1.
+func (rp *ResourceRepository) Create(ctx context.Context, r domain.Resource, idem *domain.IdempotencyRecord) error {
+	return mysql.Write(ctx, rp.db, func(tx *sql.Tx) error {
 		q := rp.q.WithTx(tx)
 		if idem != nil {
 			if err := saveIdempotency(ctx, q, *idem); err != nil {
@@ -47,13 +46,13 @@ func (rp *ResourceRepository) Create(ctx context.Context, r domain.Resource, eve
 		}); err != nil {
 			return mysql.Translate(err)
 		}
-		return writeState(ctx, q, r, events, false)
+		return writeState(ctx, q, r, false)
 	})
 }
 
-// writeState records a new state: the version snapshot, the tag and
-// metadata index rows, and the events.
-func writeState(ctx context.Context, q *resourcedb.Queries, r domain.Resource, events []ports.Event, replace bool) error {
+// writeState records a new state: the version snapshot and the tag and
+// metadata index rows.
+func writeState(ctx context.Context, q *resourcedb.Queries, r domain.Resource, replace bool) error {
 	snap, err := json.Marshal(snapshotOf(r))
 	if err != nil {
 		return err
@@ -79,15 +78,6 @@ func writeState(ctx context.Context, q *resourcedb.Queries, r domain.Resource, e
 			return mysql.Translate(err)
 		}
 	}
-	return writeEvents(ctx, q, events, r.UpdatedAt)
-}
-
-func writeEvents(ctx context.Context, q *resourcedb.Queries, events []ports.Event, at time.Time) error {
-	for _, e := range events {
-		if err := q.InsertOutbox(ctx, resourcedb.InsertOutboxParams{EventID: e.ID, Subject: e.Subject, Payload: e.Payload, CreatedAt: at}); err != nil {
-			return mysql.Translate(err)
-		}
-	}
 	return nil
 }
 
@@ -102,15 +92,15 @@ func (rp *ResourceRepository) Get(ctx context.Context, id string) (domain.Resour
 
 // Update locks the row (SELECT … FOR UPDATE), applies change and stores the
 // result as the next version.
-func (rp *ResourceRepository) Update(ctx context.Context, id string, change func(domain.Resource) (domain.Resource, []ports.Event, error)) (domain.Resource, error) {
+func (rp *ResourceRepository) Update(ctx context.Context, id string, change func(domain.Resource) (domain.Resource, error)) (domain.Resource, error) {
 	var updated domain.Resource
-	err := mysql.InTx(ctx, rp.db, func(tx *sql.Tx) error {
+	err := mysql.Write(ctx, rp.db, func(tx *sql.Tx) error {
 		q := rp.q.WithTx(tx)
 		current, err := lockResource(ctx, q, id)
 		if err != nil {
 			return err
 		}
-		next, events, err := change(current)
+		next, err := change(current)
 		if err != nil {
 			return err
 		}
@@ -125,27 +115,23 @@ func (rp *ResourceRepository) Update(ctx context.Context, id string, change func
 			return mysql.Translate(err)
 		}
 		updated = next
-		return writeState(ctx, q, next, events, true)
+		return writeState(ctx, q, next, true)
 	})
 	return updated, err
 }
 
-// Delete soft-deletes the resource and stores check's events.
-func (rp *ResourceRepository) Delete(ctx context.Context, id string, at time.Time, check func(domain.Resource) ([]ports.Event, error)) error {
-	return mysql.InTx(ctx, rp.db, func(tx *sql.Tx) error {
+// Delete soft-deletes the resource once check approves it.
+func (rp *ResourceRepository) Delete(ctx context.Context, id string, at time.Time, check func(domain.Resource) error) error {
+	return mysql.Write(ctx, rp.db, func(tx *sql.Tx) error {
 		q := rp.q.WithTx(tx)
 		current, err := lockResource(ctx, q, id)
 		if err != nil {
 			return err
 		}
-		events, err := check(current)
-		if err != nil {
+		if err := check(current); err != nil {
 			return err
 		}
-		if err := q.SoftDeleteResource(ctx, resourcedb.SoftDeleteResourceParams{DeletedAt: sql.NullTime{Time: at, Valid: true}, ID: id}); err != nil {
-			return mysql.Translate(err)
-		}
-		return writeEvents(ctx, q, events, at)
+		return mysql.Translate(q.SoftDeleteResource(ctx, resourcedb.SoftDeleteResourceParams{DeletedAt: sql.NullTime{Time: at, Valid: true}, ID: id}))
 	})
 }
 

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/services/resource/app"
 	"github.com/lattice-platform/lattice/services/resource/domain"
 )
@@ -22,22 +21,20 @@ type storedFile struct {
 }
 
 // AddFile records f under its live parent.
-func (s *ResourceStore) AddFile(_ context.Context, f domain.File, check func(domain.Resource) ([]ports.Event, error)) error {
+func (s *ResourceStore) AddFile(_ context.Context, f domain.File, check func(domain.Resource) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st, err := s.live(f.ResourceID)
 	if err != nil {
 		return err
 	}
-	events, err := check(clone(st.versions[len(st.versions)-1]))
-	if err != nil {
+	if err := check(clone(st.versions[len(st.versions)-1])); err != nil {
 		return err
 	}
 	if s.files == nil {
 		s.files = map[string]*storedFile{}
 	}
 	s.files[f.ID] = &storedFile{file: f}
-	s.appendEvents(events)
 	return nil
 }
 
@@ -72,7 +69,7 @@ func (s *ResourceStore) File(_ context.Context, resourceID, fileID string) (doma
 }
 
 // DeleteFile soft-deletes a file.
-func (s *ResourceStore) DeleteFile(_ context.Context, resourceID, fileID string, at time.Time, check func(domain.Resource, domain.File) ([]ports.Event, error)) error {
+func (s *ResourceStore) DeleteFile(_ context.Context, resourceID, fileID string, at time.Time, check func(domain.Resource, domain.File) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st, err := s.live(resourceID)
@@ -83,12 +80,10 @@ func (s *ResourceStore) DeleteFile(_ context.Context, resourceID, fileID string,
 	if !ok || sf.file.ResourceID != resourceID || !sf.deletedAt.IsZero() {
 		return domain.ErrFileNotFound
 	}
-	events, err := check(clone(st.versions[len(st.versions)-1]), sf.file)
-	if err != nil {
+	if err := check(clone(st.versions[len(st.versions)-1]), sf.file); err != nil {
 		return err
 	}
 	sf.deletedAt = at
-	s.appendEvents(events)
 	return nil
 }
 

@@ -15,14 +15,15 @@ import (
 	"github.com/lattice-platform/lattice/services/resource/domain"
 )
 
-// ResourceStore is an in-memory app.ResourceRepository,
-// app.IdempotencyStore and ports.OutboxStore sharing one lock, as the
-// real adapters share one database.
+// ResourceStore is an in-memory app.ResourceRepository, app.FileRepository,
+// app.IdempotencyStore and, through its embedded outbox, ports.EventOutbox
+// and ports.OutboxStore. It has no transactions: use it with
+// portstest.Transactor, and the real store where atomicity is the point.
 type ResourceStore struct {
 	mu        sync.Mutex
 	resources map[string]*storedResource
 	idem      map[[2]string]domain.IdempotencyRecord
-	// The events, committed with the changes that cause them.
+	// The events the use cases add with their changes.
 	*portstest.Outbox
 	files map[string]*storedFile
 }
@@ -50,12 +51,8 @@ func clone(r domain.Resource) domain.Resource {
 	return r
 }
 
-func (s *ResourceStore) appendEvents(events []ports.Event) {
-	_ = s.Add(context.Background(), events...) // the outbox's Add, which never fails
-}
-
 // Create stores r as version 1.
-func (s *ResourceStore) Create(_ context.Context, r domain.Resource, events []ports.Event, idem *domain.IdempotencyRecord) error {
+func (s *ResourceStore) Create(_ context.Context, r domain.Resource, idem *domain.IdempotencyRecord) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.resources[r.ID]; ok {
@@ -69,7 +66,6 @@ func (s *ResourceStore) Create(_ context.Context, r domain.Resource, events []po
 		s.idem[k] = *idem
 	}
 	s.resources[r.ID] = &storedResource{versions: []domain.Resource{clone(r)}}
-	s.appendEvents(events)
 	return nil
 }
 
@@ -93,36 +89,33 @@ func (s *ResourceStore) Get(_ context.Context, id string) (domain.Resource, erro
 }
 
 // Update applies change under the store's lock.
-func (s *ResourceStore) Update(_ context.Context, id string, change func(domain.Resource) (domain.Resource, []ports.Event, error)) (domain.Resource, error) {
+func (s *ResourceStore) Update(_ context.Context, id string, change func(domain.Resource) (domain.Resource, error)) (domain.Resource, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st, err := s.live(id)
 	if err != nil {
 		return domain.Resource{}, err
 	}
-	next, events, err := change(clone(st.versions[len(st.versions)-1]))
+	next, err := change(clone(st.versions[len(st.versions)-1]))
 	if err != nil {
 		return domain.Resource{}, err
 	}
 	st.versions = append(st.versions, clone(next))
-	s.appendEvents(events)
 	return next, nil
 }
 
 // Delete soft-deletes after check approves.
-func (s *ResourceStore) Delete(_ context.Context, id string, at time.Time, check func(domain.Resource) ([]ports.Event, error)) error {
+func (s *ResourceStore) Delete(_ context.Context, id string, at time.Time, check func(domain.Resource) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st, err := s.live(id)
 	if err != nil {
 		return err
 	}
-	events, err := check(clone(st.versions[len(st.versions)-1]))
-	if err != nil {
+	if err := check(clone(st.versions[len(st.versions)-1])); err != nil {
 		return err
 	}
 	st.deleted, st.deletedAt = true, at
-	s.appendEvents(events)
 	return nil
 }
 

@@ -16,11 +16,56 @@ import (
 	"github.com/lattice-platform/lattice/services/resource/domain"
 )
 
-// ResourceFixture is one store seen through the resource service's ports.
+// ResourceFixture is one store seen through the resource service's ports:
+// its repositories, the unit of work they join (Tx) and the outbox the
+// events go to (Events, drained by Outbox).
 type ResourceFixture struct {
 	Resources app.ResourceRepository
 	Idem      app.IdempotencyStore
+	Tx        ports.Transactor
+	Events    ports.EventOutbox
 	Outbox    ports.OutboxStore
+}
+
+// unitOfWork runs a repository write and adds the events it decides on to
+// the outbox in one unit of work, as the use cases do (ADR 0017).
+func unitOfWork(ctx context.Context, tx ports.Transactor, outbox ports.EventOutbox, write func(ctx context.Context) ([]ports.Event, error)) error {
+	return tx.InTx(ctx, func(ctx context.Context) error {
+		evs, err := write(ctx)
+		if err != nil {
+			return err
+		}
+		return outbox.Add(ctx, evs...)
+	})
+}
+
+func (f ResourceFixture) create(ctx context.Context, r domain.Resource, evs []ports.Event, idem *domain.IdempotencyRecord) error {
+	return unitOfWork(ctx, f.Tx, f.Events, func(ctx context.Context) ([]ports.Event, error) {
+		return evs, f.Resources.Create(ctx, r, idem)
+	})
+}
+
+func (f ResourceFixture) update(ctx context.Context, id string, change func(domain.Resource) (domain.Resource, []ports.Event, error)) (domain.Resource, error) {
+	var next domain.Resource
+	err := unitOfWork(ctx, f.Tx, f.Events, func(ctx context.Context) (evs []ports.Event, err error) {
+		next, err = f.Resources.Update(ctx, id, func(cur domain.Resource) (domain.Resource, error) {
+			n, e, err := change(cur)
+			evs = e
+			return n, err
+		})
+		return evs, err
+	})
+	return next, err
+}
+
+func (f ResourceFixture) delete(ctx context.Context, id string, at time.Time, check func(domain.Resource) ([]ports.Event, error)) error {
+	return unitOfWork(ctx, f.Tx, f.Events, func(ctx context.Context) (evs []ports.Event, err error) {
+		err = f.Resources.Delete(ctx, id, at, func(cur domain.Resource) error {
+			evs, err = check(cur)
+			return err
+		})
+		return evs, err
+	})
 }
 
 const (
@@ -58,8 +103,8 @@ func ResourceStore(t *testing.T, newStore func(t *testing.T) ResourceFixture) {
 		f := newStore(t)
 		r := resourceAt(ownerA, domain.Private, now())
 		created := event("events.resource.created")
-		require.NoError(t, f.Resources.Create(ctx, r, []ports.Event{created}, nil))
-		require.True(t, fault.Of(f.Resources.Create(ctx, r, nil, nil), fault.Conflict))
+		require.NoError(t, f.create(ctx, r, []ports.Event{created}, nil))
+		require.True(t, fault.Of(f.create(ctx, r, nil, nil), fault.Conflict))
 		got, err := f.Resources.Get(ctx, r.ID)
 		require.NoError(t, err)
 		require.Equal(t, r, got)
@@ -69,7 +114,7 @@ func ResourceStore(t *testing.T, newStore func(t *testing.T) ResourceFixture) {
 
 		later := r.UpdatedAt.Add(time.Second)
 		updated := event("events.resource.updated")
-		next, err := f.Resources.Update(ctx, r.ID, func(cur domain.Resource) (domain.Resource, []ports.Event, error) {
+		next, err := f.update(ctx, r.ID, func(cur domain.Resource) (domain.Resource, []ports.Event, error) {
 			require.Equal(t, r, cur)
 			cur.Title, cur.Tags, cur.Metadata = "New title", []string{"gamma"}, map[string]string{"team": "search"}
 			cur.Version, cur.UpdatedAt = 2, later
@@ -95,9 +140,9 @@ func ResourceStore(t *testing.T, newStore func(t *testing.T) ResourceFixture) {
 		t.Parallel()
 		f := newStore(t)
 		r := resourceAt(ownerA, domain.Public, now())
-		require.NoError(t, f.Resources.Create(ctx, r, nil, nil))
+		require.NoError(t, f.create(ctx, r, nil, nil))
 		boom := fault.New(fault.PreconditionFailed, "boom")
-		_, err := f.Resources.Update(ctx, r.ID, func(cur domain.Resource) (domain.Resource, []ports.Event, error) {
+		_, err := f.update(ctx, r.ID, func(cur domain.Resource) (domain.Resource, []ports.Event, error) {
 			return domain.Resource{}, []ports.Event{event("x")}, boom
 		})
 		require.ErrorIs(t, err, boom)
@@ -111,13 +156,13 @@ func ResourceStore(t *testing.T, newStore func(t *testing.T) ResourceFixture) {
 		t.Parallel()
 		f := newStore(t)
 		r := resourceAt(ownerA, domain.Public, now())
-		require.NoError(t, f.Resources.Create(ctx, r, nil, nil))
+		require.NoError(t, f.create(ctx, r, nil, nil))
 		var wg sync.WaitGroup
 		for range 8 {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, err := f.Resources.Update(ctx, r.ID, func(cur domain.Resource) (domain.Resource, []ports.Event, error) {
+				_, err := f.update(ctx, r.ID, func(cur domain.Resource) (domain.Resource, []ports.Event, error) {
 					cur.Version++
 					cur.UpdatedAt = cur.UpdatedAt.Add(time.Millisecond)
 					return cur, nil, nil
@@ -138,9 +183,9 @@ func ResourceStore(t *testing.T, newStore func(t *testing.T) ResourceFixture) {
 		t.Parallel()
 		f := newStore(t)
 		r := resourceAt(ownerA, domain.Public, now())
-		require.NoError(t, f.Resources.Create(ctx, r, nil, nil))
+		require.NoError(t, f.create(ctx, r, nil, nil))
 		deleted := event("events.resource.deleted")
-		require.NoError(t, f.Resources.Delete(ctx, r.ID, now(), func(cur domain.Resource) ([]ports.Event, error) {
+		require.NoError(t, f.delete(ctx, r.ID, now(), func(cur domain.Resource) ([]ports.Event, error) {
 			require.Equal(t, r.ID, cur.ID)
 			return []ports.Event{deleted}, nil
 		}))
@@ -148,7 +193,7 @@ func ResourceStore(t *testing.T, newStore func(t *testing.T) ResourceFixture) {
 		require.ErrorIs(t, err, domain.ErrNotFound)
 		_, err = f.Resources.Versions(ctx, r.ID)
 		require.ErrorIs(t, err, domain.ErrNotFound)
-		require.ErrorIs(t, f.Resources.Delete(ctx, r.ID, now(), func(domain.Resource) ([]ports.Event, error) { return nil, nil }), domain.ErrNotFound)
+		require.ErrorIs(t, f.delete(ctx, r.ID, now(), func(domain.Resource) ([]ports.Event, error) { return nil, nil }), domain.ErrNotFound)
 		require.Equal(t, []string{deleted.ID}, pendingIDs(t, f.Outbox))
 		list, err := f.Resources.List(ctx, domain.ListQuery{Caller: domain.Caller{Scopes: []string{domain.ScopeAdmin}}, Limit: 10})
 		require.NoError(t, err)
@@ -175,7 +220,7 @@ func ResourceStore(t *testing.T, newStore func(t *testing.T) ResourceFixture) {
 		} {
 			r := resourceAt(spec.owner, spec.vis, base.Add(time.Duration(i)*time.Minute))
 			r.Tags, r.Metadata = spec.tags, map[string]string{"team": spec.team}
-			require.NoError(t, f.Resources.Create(ctx, r, nil, nil))
+			require.NoError(t, f.create(ctx, r, nil, nil))
 			all = append(all, r)
 		}
 		a := domain.Caller{Subject: ownerA, Scopes: []string{domain.ScopeRead}}
@@ -224,7 +269,7 @@ func ResourceStore(t *testing.T, newStore func(t *testing.T) ResourceFixture) {
 			last := rs[len(rs)-1]
 			after = &domain.Position{Time: last.CreatedAt, ID: last.ID}
 			if page == 0 {
-				require.NoError(t, f.Resources.Create(ctx, resourceAt(ownerA, domain.Public, now()), nil, nil))
+				require.NoError(t, f.create(ctx, resourceAt(ownerA, domain.Public, now()), nil, nil))
 			}
 		}
 		require.Equal(t, idsOf(5, 4, 2, 1, 0), paged)
@@ -235,9 +280,9 @@ func ResourceStore(t *testing.T, newStore func(t *testing.T) ResourceFixture) {
 		f := newStore(t)
 		ts := now()
 		first, second := resourceAt(ownerA, domain.Public, ts), resourceAt(ownerA, domain.Public, ts.Add(time.Second))
-		require.NoError(t, f.Resources.Create(ctx, first, nil, nil))
-		require.NoError(t, f.Resources.Create(ctx, second, nil, nil))
-		_, err := f.Resources.Update(ctx, first.ID, func(cur domain.Resource) (domain.Resource, []ports.Event, error) {
+		require.NoError(t, f.create(ctx, first, nil, nil))
+		require.NoError(t, f.create(ctx, second, nil, nil))
+		_, err := f.update(ctx, first.ID, func(cur domain.Resource) (domain.Resource, []ports.Event, error) {
 			cur.Version, cur.UpdatedAt = 2, ts.Add(time.Minute)
 			return cur, nil, nil
 		})
@@ -257,7 +302,7 @@ func ResourceStore(t *testing.T, newStore func(t *testing.T) ResourceFixture) {
 		_, ok, err := f.Idem.Lookup(ctx, ownerA, "k1", ts)
 		require.NoError(t, err)
 		require.False(t, ok)
-		require.NoError(t, f.Resources.Create(ctx, first, nil, &rec))
+		require.NoError(t, f.create(ctx, first, nil, &rec))
 		got, ok, err := f.Idem.Lookup(ctx, ownerA, "k1", ts.Add(time.Hour))
 		require.NoError(t, err)
 		require.True(t, ok)
@@ -269,7 +314,7 @@ func ResourceStore(t *testing.T, newStore func(t *testing.T) ResourceFixture) {
 		dup := resourceAt(ownerA, domain.Public, ts)
 		again := rec
 		again.ResourceID = dup.ID
-		require.ErrorIs(t, f.Resources.Create(ctx, dup, []ports.Event{event("x")}, &again), domain.ErrIdempotencyKeyUsed)
+		require.ErrorIs(t, f.create(ctx, dup, []ports.Event{event("x")}, &again), domain.ErrIdempotencyKeyUsed)
 		_, err = f.Resources.Get(ctx, dup.ID)
 		require.ErrorIs(t, err, domain.ErrNotFound, "nothing was created")
 		require.Empty(t, pendingIDs(t, f.Outbox))
@@ -278,7 +323,7 @@ func ResourceStore(t *testing.T, newStore func(t *testing.T) ResourceFixture) {
 		require.NoError(t, err)
 		require.False(t, ok, "expired")
 		again.CreatedAt, again.ExpiresAt = ts.Add(25*time.Hour), ts.Add(49*time.Hour)
-		require.NoError(t, f.Resources.Create(ctx, dup, nil, &again), "an expired key may be reused")
+		require.NoError(t, f.create(ctx, dup, nil, &again), "an expired key may be reused")
 	})
 
 	t.Run("concurrent creates with one key store one resource", func(t *testing.T) {
@@ -294,7 +339,7 @@ func ResourceStore(t *testing.T, newStore func(t *testing.T) ResourceFixture) {
 				r := resourceAt(ownerA, domain.Public, ts)
 				rec := domain.IdempotencyRecord{Caller: ownerA, Key: "race", RequestHash: make([]byte, 32), Status: 201,
 					Response: []byte(`{}`), ResourceID: r.ID, CreatedAt: ts, ExpiresAt: ts.Add(time.Hour)}
-				results <- f.Resources.Create(ctx, r, []ports.Event{event("events.x")}, &rec)
+				results <- f.create(ctx, r, []ports.Event{event("events.x")}, &rec)
 			}()
 		}
 		wg.Wait()
@@ -316,7 +361,7 @@ func ResourceStore(t *testing.T, newStore func(t *testing.T) ResourceFixture) {
 		f := newStore(t)
 		for i := range 5 {
 			r := resourceAt(ownerA, domain.Public, now())
-			require.NoError(t, f.Resources.Create(ctx, r, []ports.Event{event(fmt.Sprintf("events.n%d", i))}, nil))
+			require.NoError(t, f.create(ctx, r, []ports.Event{event(fmt.Sprintf("events.n%d", i))}, nil))
 		}
 		pending, err := f.Outbox.Pending(ctx, 3)
 		require.NoError(t, err)
@@ -336,7 +381,33 @@ type FileFixture struct {
 	Resources app.ResourceRepository
 	Files     app.FileRepository
 	Purger    app.Purger
+	Tx        ports.Transactor
+	Events    ports.EventOutbox
 	Outbox    ports.OutboxStore
+}
+
+func (f FileFixture) resources() ResourceFixture {
+	return ResourceFixture{Resources: f.Resources, Tx: f.Tx, Events: f.Events, Outbox: f.Outbox}
+}
+
+func (f FileFixture) addFile(ctx context.Context, file domain.File, check func(domain.Resource) ([]ports.Event, error)) error {
+	return unitOfWork(ctx, f.Tx, f.Events, func(ctx context.Context) (evs []ports.Event, err error) {
+		err = f.Files.AddFile(ctx, file, func(parent domain.Resource) error {
+			evs, err = check(parent)
+			return err
+		})
+		return evs, err
+	})
+}
+
+func (f FileFixture) deleteFile(ctx context.Context, resourceID, fileID string, at time.Time, check func(domain.Resource, domain.File) ([]ports.Event, error)) error {
+	return unitOfWork(ctx, f.Tx, f.Events, func(ctx context.Context) (evs []ports.Event, err error) {
+		err = f.Files.DeleteFile(ctx, resourceID, fileID, at, func(parent domain.Resource, file domain.File) error {
+			evs, err = check(parent, file)
+			return err
+		})
+		return evs, err
+	})
 }
 
 // FileStore checks the file and purge ports.
@@ -355,13 +426,13 @@ func FileStore(t *testing.T, newStore func(t *testing.T) FileFixture) {
 		f := newStore(t)
 		ts := now()
 		r := resourceAt(ownerA, domain.Private, ts)
-		require.NoError(t, f.Resources.Create(ctx, r, nil, nil))
+		require.NoError(t, f.resources().create(ctx, r, nil, nil))
 		a, b := file(r.ID, "a.txt", ts), file(r.ID, "b.txt", ts.Add(time.Second))
-		require.NoError(t, f.Files.AddFile(ctx, a, allow))
-		require.NoError(t, f.Files.AddFile(ctx, b, allow))
-		require.ErrorIs(t, f.Files.AddFile(ctx, file(newID(), "c.txt", ts), allow), domain.ErrNotFound, "no parent")
+		require.NoError(t, f.addFile(ctx, a, allow))
+		require.NoError(t, f.addFile(ctx, b, allow))
+		require.ErrorIs(t, f.addFile(ctx, file(newID(), "c.txt", ts), allow), domain.ErrNotFound, "no parent")
 		denied := fault.New(fault.Forbidden, "no")
-		require.ErrorIs(t, f.Files.AddFile(ctx, file(r.ID, "d.txt", ts), func(domain.Resource) ([]ports.Event, error) { return nil, denied }), denied)
+		require.ErrorIs(t, f.addFile(ctx, file(r.ID, "d.txt", ts), func(domain.Resource) ([]ports.Event, error) { return nil, denied }), denied)
 
 		list, err := f.Files.Files(ctx, r.ID)
 		require.NoError(t, err)
@@ -372,7 +443,7 @@ func FileStore(t *testing.T, newStore func(t *testing.T) FileFixture) {
 		_, err = f.Files.File(ctx, newID(), a.ID)
 		require.ErrorIs(t, err, domain.ErrFileNotFound, "a file is only found under its resource")
 
-		require.NoError(t, f.Files.DeleteFile(ctx, r.ID, a.ID, ts, func(domain.Resource, domain.File) ([]ports.Event, error) {
+		require.NoError(t, f.deleteFile(ctx, r.ID, a.ID, ts, func(domain.Resource, domain.File) ([]ports.Event, error) {
 			return []ports.Event{event("events.file.deleted")}, nil
 		}))
 		_, err = f.Files.File(ctx, r.ID, a.ID)
@@ -388,9 +459,9 @@ func FileStore(t *testing.T, newStore func(t *testing.T) FileFixture) {
 		f := newStore(t)
 		ts := now()
 		r := resourceAt(ownerA, domain.Private, ts)
-		require.NoError(t, f.Resources.Create(ctx, r, nil, nil))
+		require.NoError(t, f.resources().create(ctx, r, nil, nil))
 		fl := file(r.ID, "bad.json", ts)
-		require.NoError(t, f.Files.AddFile(ctx, fl, allow))
+		require.NoError(t, f.addFile(ctx, fl, allow))
 		for range 2 { // idempotent
 			require.NoError(t, f.Files.RejectFile(ctx, r.ID, fl.ID, "not valid JSON"))
 		}
@@ -408,14 +479,14 @@ func FileStore(t *testing.T, newStore func(t *testing.T) FileFixture) {
 		keep := resourceAt(ownerA, domain.Private, ts)
 		gone := resourceAt(ownerA, domain.Private, ts)
 		for _, r := range []domain.Resource{keep, gone} {
-			require.NoError(t, f.Resources.Create(ctx, r, nil, nil))
+			require.NoError(t, f.resources().create(ctx, r, nil, nil))
 		}
 		deletedFile, liveFile, orphan := file(keep.ID, "old.txt", ts), file(keep.ID, "live.txt", ts), file(gone.ID, "orphan.txt", ts)
 		for _, fl := range []domain.File{deletedFile, liveFile, orphan} {
-			require.NoError(t, f.Files.AddFile(ctx, fl, allow))
+			require.NoError(t, f.addFile(ctx, fl, allow))
 		}
-		require.NoError(t, f.Files.DeleteFile(ctx, keep.ID, deletedFile.ID, ts, func(domain.Resource, domain.File) ([]ports.Event, error) { return nil, nil }))
-		require.NoError(t, f.Resources.Delete(ctx, gone.ID, ts, func(domain.Resource) ([]ports.Event, error) { return nil, nil }))
+		require.NoError(t, f.deleteFile(ctx, keep.ID, deletedFile.ID, ts, func(domain.Resource, domain.File) ([]ports.Event, error) { return nil, nil }))
+		require.NoError(t, f.resources().delete(ctx, gone.ID, ts, func(domain.Resource) ([]ports.Event, error) { return nil, nil }))
 
 		early, err := f.Purger.PurgeableFiles(ctx, ts, 10)
 		require.NoError(t, err)
