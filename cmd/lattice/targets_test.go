@@ -8,10 +8,13 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/lattice-platform/lattice/openapi"
 
 	"github.com/stretchr/testify/require"
 
@@ -136,4 +139,17 @@ func TestReadmeListsEveryTarget(t *testing.T) {
 	for _, name := range targetNames() {
 		require.Contains(t, string(readme), "bin/lattice serve --target="+name+" ", "README.md shows no way to serve %s", name)
 	}
+}
+
+// TestEveryTargetHasItsContract: the gateway bundles the public spec from
+// the embedded contracts (package openapi), one per target of the
+// registry, so a target without a contract, or a contract without a
+// target, would leave the public spec and the registry disagreeing.
+func TestEveryTargetHasItsContract(t *testing.T) {
+	t.Parallel()
+	contracts := openapi.Services()
+	slices.Sort(contracts)
+	names := targetNames()
+	slices.Sort(names)
+	require.Equal(t, names, contracts, "openapi/<target>.yaml for every target (the gateway's own is gateway.yaml)")
 }

@@ -178,33 +178,64 @@ func Mount(spec *openapi3.T, verifier ports.TokenVerifier, skip func(*http.Reque
 // requirement lists are required too (403). Handlers never see the raw
 // request or verify anything themselves.
 func Identity(spec *openapi3.T, verifier ports.TokenVerifier) (func(http.Handler) http.Handler, error) {
+	authenticate := func(ctx context.Context, bearer string, reqs openapi3.SecurityRequirements) (context.Context, error) {
+		id, err := verifier.Verify(ctx, bearer)
+		if err != nil {
+			return ctx, err
+		}
+		if missing := missingScope(reqs, id.Scopes); missing != "" {
+			return ctx, fault.New(fault.Forbidden, "missing scope: "+missing)
+		}
+		return access.WithCaller(ctx, access.Caller{Subject: id.Subject, Scopes: id.Scopes, Credential: bearer}), nil
+	}
+	return Authenticated(spec, authenticate, nil, nil)
+}
+
+// Authenticate turns a request's bearer credential into what its handlers
+// need, returning the context that carries it, or the error to answer
+// with. reqs are the operation's security requirements.
+type Authenticate func(ctx context.Context, bearer string, reqs openapi3.SecurityRequirements) (context.Context, error)
+
+// Authenticated is Identity for a service that authenticates credentials
+// itself (auth knows sessions and API keys, not only tokens): operations
+// the spec marks public (`security: []`) are passed through untouched;
+// otherwise a presented bearer credential goes through authenticate, and a
+// missing one is refused with missing (default: 401 "a valid bearer
+// credential is required") unless the operation allows anonymous callers.
+// write answers refusals (nil: problem.Write).
+func Authenticated(spec *openapi3.T, authenticate Authenticate, missing error, write ErrorWriter) (func(http.Handler) http.Handler, error) {
 	policy, err := newSecurityPolicy(spec)
 	if err != nil {
 		return nil, err
 	}
+	if missing == nil {
+		missing = fault.New(fault.Unauthenticated, "a valid bearer credential is required")
+	}
+	if write == nil {
+		write = problem.Write
+	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			reqs := policy.of(r)
+			if len(reqs) == 0 { // a public operation: credentials are not its business
+				next.ServeHTTP(w, r)
+				return
+			}
 			bearer := bearerOf(r)
 			if bearer == "" {
 				if !anonymousAllowed(reqs) {
-					problem.Write(w, r, fault.New(fault.Unauthenticated, "a valid bearer credential is required"))
+					write(w, r, missing)
 					return
 				}
 				next.ServeHTTP(w, r)
 				return
 			}
-			id, err := verifier.Verify(r.Context(), bearer)
+			ctx, err := authenticate(r.Context(), bearer, reqs)
 			if err != nil {
-				problem.Write(w, r, err)
+				write(w, r, err)
 				return
 			}
-			if missing := missingScope(reqs, id.Scopes); missing != "" {
-				problem.Write(w, r, fault.New(fault.Forbidden, "missing scope: "+missing))
-				return
-			}
-			c := access.Caller{Subject: id.Subject, Scopes: id.Scopes, Credential: bearer}
-			next.ServeHTTP(w, r.WithContext(access.WithCaller(r.Context(), c)))
+			next.ServeHTTP(w, r.WithContext(ctx))
 		})
 	}, nil
 }
@@ -247,11 +278,8 @@ func (p securityPolicy) of(r *http.Request) openapi3.SecurityRequirements {
 }
 
 // anonymousAllowed reports whether reqs accept a request without
-// credentials: no requirement at all, or an empty one among them.
+// credentials: an empty requirement among them.
 func anonymousAllowed(reqs openapi3.SecurityRequirements) bool {
-	if len(reqs) == 0 {
-		return true
-	}
 	for _, req := range reqs {
 		if len(req) == 0 {
 			return true

@@ -17,8 +17,8 @@ import (
 	"github.com/lattice-platform/lattice/pkg/ports"
 )
 
-// securedSpec requires a credential by default; /open also takes none and
-// /admin needs a scope.
+// securedSpec requires a credential by default; /open also takes none,
+// /admin needs a scope and /public has no security at all.
 const securedSpec = `
 openapi: 3.0.3
 info: {title: t, version: "1"}
@@ -37,6 +37,10 @@ paths:
   /admin:
     get:
       security: [{bearerAuth: [jobs:admin]}]
+      responses: {'200': {description: ok}}
+  /public:
+    get:
+      security: []
       responses: {'200': {description: ok}}
 `
 
@@ -65,7 +69,7 @@ func TestIdentityFollowsEachOperationsSecurity(t *testing.T) {
 		echo := func(w http.ResponseWriter, r *http.Request) {
 			_ = json.NewEncoder(w).Encode(access.CallerFrom(r.Context()))
 		}
-		for _, p := range []string{"/closed", "/open", "/admin"} {
+		for _, p := range []string{"/closed", "/open", "/admin", "/public"} {
 			r.Get(p, echo)
 		}
 	})
@@ -99,6 +103,7 @@ func TestIdentityFollowsEachOperationsSecurity(t *testing.T) {
 		{"/open", "reader", http.StatusOK, "u1"},
 		{"/admin", "reader", http.StatusForbidden, ""},
 		{"/admin", "admin", http.StatusOK, "u2"},
+		{"/public", "forged", http.StatusOK, ""}, // a public operation does not look at credentials
 		{"/nowhere", "", http.StatusNotFound, ""},
 	} {
 		status, c := call(tc.path, tc.bearer)

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/go-chi/chi/v5"
 
 	"github.com/lattice-platform/lattice/pkg/platform/apimw"
@@ -35,9 +36,21 @@ func Handler(svc *app.Service, issuer string) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Who the caller is, established once from each operation's security
+	// requirements: sessions, API keys and tokens alike (app.Authenticate).
+	identity, err := apimw.Authenticated(spec, func(ctx context.Context, bearer string, _ openapi3.SecurityRequirements) (context.Context, error) {
+		p, err := svc.Authenticate(ctx, bearer)
+		if err != nil {
+			return ctx, err
+		}
+		return context.WithValue(ctx, principalKey{}, p), nil
+	}, domain.ErrUnauthenticated, writeError)
+	if err != nil {
+		return nil, err
+	}
 	r := chi.NewRouter()
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) { problem.Write(w, r, errNoEndpoint) })
-	r.Use(withCaller, apimw.Validator(spec, writeError, nil))
+	r.Use(withCaller, apimw.Validator(spec, writeError, nil), identity)
 	decodeFailed := func(w http.ResponseWriter, r *http.Request, err error) { writeError(w, r, apimw.DecodeError(err)) }
 	strict := oapi.NewStrictHandlerWithOptions(&Server{app: svc, issuer: strings.TrimSuffix(issuer, "/")}, nil, oapi.StrictHTTPServerOptions{
 		RequestErrorHandlerFunc:  decodeFailed,
@@ -47,10 +60,11 @@ func Handler(svc *app.Service, issuer string) (http.Handler, error) {
 	return r, nil
 }
 
-// caller is what the edge knows about who sent a request; strict handlers
-// see only a context, so it travels there.
+// caller is what the edge knows about where a request came from and what
+// client credentials it carries (the bearer credential is the identity
+// middleware's: principal); strict handlers see only a context, so it
+// travels there.
 type caller struct {
-	bearer    string
 	ip        string
 	userAgent string
 	// HTTP Basic credentials, for OAuth client authentication
@@ -67,9 +81,6 @@ func withCaller(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		client := clientaddr.From(r)
 		c := caller{userAgent: r.UserAgent(), https: client.HTTPS, ip: client.Addr}
-		if h := r.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
-			c.bearer = strings.TrimSpace(h[7:])
-		}
 		if id, secret, ok := r.BasicAuth(); ok {
 			c.hasBasic = true
 			c.basicID, _ = url.QueryUnescape(id)
@@ -85,13 +96,17 @@ func callerFrom(ctx context.Context) caller {
 	return c
 }
 
-// principal authenticates the request's bearer credential.
+type principalKey struct{}
+
+// principal is who the request's bearer credential speaks for, as the
+// edge established it before the handler ran; operations without a
+// bearer requirement have none.
 func (s *Server) principal(ctx context.Context) (domain.Principal, error) {
-	c := callerFrom(ctx)
-	if c.bearer == "" {
+	p, ok := ctx.Value(principalKey{}).(domain.Principal)
+	if !ok {
 		return domain.Principal{}, domain.ErrUnauthenticated
 	}
-	return s.app.Authenticate(ctx, c.bearer)
+	return p, nil
 }
 
 func toUser(u domain.User) oapi.User {
