@@ -4,7 +4,7 @@ PKGS    := ./...
 BIN     := bin/lattice
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: run build test test-contract check generate docs-assets bench bench-search clean
+.PHONY: run build image test test-deploy test-contract check generate docs-assets bench bench-search clean
 
 ## run: serve the platform (every built service) on this machine
 run: build
@@ -15,9 +15,17 @@ run: build
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/lattice
 
+## image: the one lattice image (deploy/Dockerfile), from a binary built here on the local base
+image:
+	scripts/build-image
+
 ## test: every test — unit, adapter, contract (testcontainers) and e2e — with the race detector
 test:
 	scripts/with-test-env $(GO) test -race -count=1 -timeout 15m $(PKGS)
+
+## test-deploy: only the deployment tests (the image, services in containers of their own)
+test-deploy:
+	scripts/with-test-env $(GO) test -count=1 -timeout 15m ./tests/deploy/...
 
 ## test-contract: only the contract tests (testcontainers)
 test-contract:
