@@ -3,16 +3,24 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/lattice-platform/lattice/pkg/platform/config"
 	"github.com/lattice-platform/lattice/pkg/testinfra"
+	"github.com/lattice-platform/lattice/services/analytics/analyticssvc"
+	"github.com/lattice-platform/lattice/services/auth/authsvc"
+	"github.com/lattice-platform/lattice/services/resource/resourcesvc"
+	"github.com/lattice-platform/lattice/services/search/searchsvc"
 )
 
 func TestMain(m *testing.M) { testinfra.Run(m) }
@@ -92,4 +100,44 @@ func TestAnalyticsAloneRefusesToStartWithoutAConfiguredKey(t *testing.T) {
 	err := cmdServe(context.Background(), []string{"--target=analytics"}, io.Discard, &errb,
 		envMap(map[string]string{"LATTICE_DATA_DIR": t.TempDir()}), nil)
 	require.ErrorContains(t, err, "ANALYTICS_AUDIT_SIGNING_KEY")
+}
+
+// TestEverySecretTakesAFile: each setting that holds a secret (or a URL
+// that may carry one) can also be given as <NAME>_FILE, the form
+// Kubernetes secrets and a Vault agent provide.
+func TestEverySecretTakesAFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	env := map[string]string{}
+	file := func(name, value string) {
+		path := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(path, []byte(value+"\n"), 0o600))
+		env[name+"_FILE"] = path
+	}
+	seed := base64.StdEncoding.EncodeToString(make([]byte, 32))
+	for name, value := range map[string]string{
+		"AUTH_DATABASE_URL": "postgres://a:pw@db/auth", "RESOURCE_DATABASE_URL": "u:pw@tcp(db)/resource",
+		"SEARCH_DATABASE_URL": "u:pw@tcp(db)/search", "ANALYTICS_DATABASE_URL": "postgres://a:pw@db/analytics",
+		"ANALYTICS_CLICKHOUSE_URL": "http://u:pw@ch:8123", "REDIS_URL": "redis://:pw@redis:6379",
+		"NATS_URL": "nats://u:pw@nats:4222", "LATTICE_SERVICE_CLIENT_SECRET": "client-secret",
+		"S3_ACCESS_KEY": "access", "S3_SECRET_KEY": "s3-secret", "EMBEDDINGS_API_KEY": "embed-key",
+		"AUTH_KEY_ENCRYPTION_KEY": seed, "ANALYTICS_AUDIT_SIGNING_KEY": seed,
+	} {
+		file(name, value)
+	}
+	e := config.FromMap(env)
+	cfg, err := loadConfig(e)
+	require.NoError(t, err)
+	s := cfg.Settings
+	require.Equal(t, []string{"redis://:pw@redis:6379", "nats://u:pw@nats:4222", "client-secret", "access", "s3-secret", "embed-key"},
+		[]string{s.RedisURL, s.NATSURL, s.ServiceClientSecret, s.S3.AccessKey, s.S3.SecretKey, s.Embeddings.APIKey})
+	auth := authsvc.LoadConfig(e, s)
+	require.Equal(t, "postgres://a:pw@db/auth", auth.DatabaseURL)
+	require.Len(t, auth.KeyEncKey, 32)
+	require.Equal(t, "u:pw@tcp(db)/resource", resourcesvc.LoadConfig(e).DatabaseURL)
+	require.Equal(t, "u:pw@tcp(db)/search", searchsvc.LoadConfig(e).DatabaseURL)
+	analytics := analyticssvc.LoadConfig(e, s)
+	require.Equal(t, []string{"postgres://a:pw@db/analytics", "http://u:pw@ch:8123"}, []string{analytics.DatabaseURL, analytics.ClickHouseURL})
+	require.Len(t, analytics.SigningKeySeed, 32)
+	require.NoError(t, e.Err())
 }

@@ -7,8 +7,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -63,10 +65,50 @@ func (e *Env) Int(key string, def int) int {
 	return n
 }
 
-// Base64Key decodes a standard-base64 secret of exactly n bytes, or
-// returns nil when unset. The value never appears in the error.
+// MaxSecretFile bounds a secret file: secrets are short, and a setting
+// pointed at the wrong file must not read a whole disk image.
+const MaxSecretFile = 64 << 10
+
+// Secret is String for a secret: it also reads the value from the file
+// KEY_FILE names (a Kubernetes secret, a Vault agent's file), without its
+// trailing newline. Setting both is an error. Neither the value nor the
+// file's content ever appears in an error.
+func (e *Env) Secret(key, def string) string {
+	path := e.String(key+"_FILE", "")
+	if path == "" {
+		return e.String(key, def)
+	}
+	if v, ok := e.Lookup(key); ok && v != "" {
+		e.errs = append(e.errs, fmt.Errorf("%s_FILE: set it or %s, not both", key, key))
+		return def
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		e.errs = append(e.errs, fmt.Errorf("%s_FILE: %w", key, err))
+		return def
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, MaxSecretFile+1))
+	switch {
+	case err != nil:
+		e.errs = append(e.errs, fmt.Errorf("%s_FILE: read %s failed", key, path))
+		return def
+	case len(b) > MaxSecretFile:
+		e.errs = append(e.errs, fmt.Errorf("%s_FILE: %s is larger than %d bytes", key, path, MaxSecretFile))
+		return def
+	}
+	v := strings.TrimRight(string(b), "\r\n")
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+// Base64Key decodes a standard-base64 secret of exactly n bytes (from KEY
+// or the file KEY_FILE names), or returns nil when unset. The value never
+// appears in the error.
 func (e *Env) Base64Key(key string, n int) []byte {
-	v := e.String(key, "")
+	v := e.Secret(key, "")
 	if v == "" {
 		return nil
 	}

@@ -19,16 +19,7 @@ import (
 // seed from ANALYTICS_AUDIT_SIGNING_KEY or the file ANALYTICS_AUDIT_SIGNING_KEY_FILE
 // names, and the pinned public keys of ANALYTICS_AUDIT_TRUSTED_KEYS.
 func auditKeySettings(env *config.Env) (seed []byte, trusted []ed25519.PublicKey) {
-	seed = env.Base64Key("ANALYTICS_AUDIT_SIGNING_KEY", ed25519.SeedSize)
-	if path := env.String("ANALYTICS_AUDIT_SIGNING_KEY_FILE", ""); path != "" {
-		if seed != nil {
-			env.Invalid("ANALYTICS_AUDIT_SIGNING_KEY_FILE", errors.New("set it or ANALYTICS_AUDIT_SIGNING_KEY, not both"))
-		}
-		var err error
-		if seed, err = readSeed(path); err != nil {
-			env.Invalid("ANALYTICS_AUDIT_SIGNING_KEY_FILE", err)
-		}
-	}
+	seed = env.Base64Key("ANALYTICS_AUDIT_SIGNING_KEY", ed25519.SeedSize) // or ANALYTICS_AUDIT_SIGNING_KEY_FILE
 	for _, k := range strings.Split(env.String("ANALYTICS_AUDIT_TRUSTED_KEYS", ""), ",") {
 		if k = strings.TrimSpace(k); k == "" {
 			continue

@@ -51,8 +51,8 @@ var Target = target.New(target.Description[Config]{
 // LoadConfig reads the analytics service's settings from the environment.
 func LoadConfig(env *config.Env, s target.Settings) Config {
 	c := Config{
-		DatabaseURL:     env.String("ANALYTICS_DATABASE_URL", target.DefaultPostgres+"lattice_analytics?sslmode=disable"),
-		ClickHouseURL:   env.String("ANALYTICS_CLICKHOUSE_URL", ""),
+		DatabaseURL:     env.Secret("ANALYTICS_DATABASE_URL", target.DefaultPostgres+"lattice_analytics?sslmode=disable"),
+		ClickHouseURL:   env.Secret("ANALYTICS_CLICKHOUSE_URL", ""),
 		RawRetention:    env.Duration("ANALYTICS_RAW_RETENTION", 7*24*time.Hour),
 		RollupRetention: env.Duration("ANALYTICS_ROLLUP_RETENTION", 400*24*time.Hour),
 		CheckpointEvery: env.Duration("ANALYTICS_CHECKPOINT_EVERY", time.Minute),

@@ -37,7 +37,7 @@ var Target = target.New(target.Description[Config]{
 // LoadConfig reads the auth service's settings from the environment.
 func LoadConfig(env *config.Env, s target.Settings) Config {
 	return Config{
-		DatabaseURL: env.String("AUTH_DATABASE_URL", target.DefaultPostgres+"lattice_auth?sslmode=disable"),
+		DatabaseURL: env.Secret("AUTH_DATABASE_URL", target.DefaultPostgres+"lattice_auth?sslmode=disable"),
 		RedisURL:    s.RedisURL,
 		Issuer:      s.Issuer,
 		Audience:    s.Audience,

@@ -34,7 +34,7 @@ var Target = target.New(target.Description[Config]{
 // LoadConfig reads the resource service's settings from the environment.
 func LoadConfig(env *config.Env) Config {
 	return Config{
-		DatabaseURL: env.String("RESOURCE_DATABASE_URL", "root@tcp(127.0.0.1:3306)/lattice_resource"),
+		DatabaseURL: env.Secret("RESOURCE_DATABASE_URL", "root@tcp(127.0.0.1:3306)/lattice_resource"),
 		MaxFileSize: int64(env.Int("RESOURCE_MAX_FILE_BYTES", app.DefaultMaxFileSize)),
 		PurgeAfter:  env.Duration("RESOURCE_PURGE_AFTER", 24*time.Hour),
 	}

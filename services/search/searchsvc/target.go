@@ -35,7 +35,7 @@ var Target = target.New(target.Description[Config]{
 // LoadConfig reads the search service's settings from the environment.
 func LoadConfig(env *config.Env) Config {
 	return Config{
-		DatabaseURL: env.String("SEARCH_DATABASE_URL", "root@tcp(127.0.0.1:3306)/lattice_search"),
+		DatabaseURL: env.Secret("SEARCH_DATABASE_URL", "root@tcp(127.0.0.1:3306)/lattice_search"),
 		Consumer:    env.String("SEARCH_CONSUMER", "search-indexer"),
 		Window:      env.Int("SEARCH_WINDOW", 200),
 		Vectors: vecindex.Config{
