@@ -57,7 +57,11 @@ func (c *Config) wireBoundAddresses(services []string, bound map[string]boundLis
 		if addr.IP.IsUnspecified() {
 			host = "127.0.0.1"
 		}
-		return "http://" + net.JoinHostPort(host, strconv.Itoa(addr.Port))
+		scheme := "http://"
+		if c.Settings.TLS.Enabled() {
+			scheme = "https://"
+		}
+		return scheme + net.JoinHostPort(host, strconv.Itoa(addr.Port))
 	}
 	for _, name := range services {
 		if name == target.Gateway {

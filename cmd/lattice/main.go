@@ -44,6 +44,8 @@ commands:
   user     create-admin --email E --name N   (password read from standard input)
   client   create --name N --type confidential|public [--redirect-uri U]... [--grant G]... [--scope S]...
   keys     rotate                            make a new access-token signing key active now
+  certs    init --dir D                      a development CA (for compose and tests)
+           issue --dir D --service S [--host H]...   a certificate for service S (spiffe://lattice/S)
   extract  --type=T                         text of the file on standard input (the processing
                                             service runs it as a sandboxed child process)
   version
@@ -67,6 +69,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdClient(ctx, args[1:], stdout, stderr, lookup)
 	case "keys":
 		return cmdKeys(ctx, args[1:], stdout, stderr, lookup)
+	case "certs":
+		return cmdCerts(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "lattice", version)
 		return nil

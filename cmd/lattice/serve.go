@@ -14,6 +14,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/platform/config"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 	"github.com/lattice-platform/lattice/pkg/platform/observe"
+	"github.com/lattice-platform/lattice/pkg/platform/tlsfiles"
 	"github.com/lattice-platform/lattice/pkg/target"
 )
 
@@ -75,9 +76,17 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	}
 	defer func() { _ = shutdownTracing(context.Background()) }()
 
+	// With TLS configured, every listener serves with the process's
+	// certificate store (reloaded on change).
+	var tlsStore *tlsfiles.Store
+	if cfg.Settings.TLS.Enabled() {
+		if tlsStore, err = tlsfiles.Open(cfg.Settings.TLS); err != nil {
+			return err
+		}
+	}
 	// Bind every listener first: with port 0 the addresses are known only
 	// then, and the targets of one process reach each other through them.
-	bound, err := bindListeners(services, cfg, log)
+	bound, err := bindListeners(services, cfg, tlsStore, log)
 	defer func() {
 		for _, l := range bound {
 			l.close()
@@ -89,6 +98,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	cfg.wireBoundAddresses(services, bound, lookup)
 
 	p := target.NewPlatform(ctx, cfg.Settings, services, log)
+	p.UseTLS(tlsStore)
 	defer p.Close() // last: the services built on it close first
 	built, err := buildServices(ctx, p, services, cfg)
 	for _, b := range built {
@@ -160,17 +170,20 @@ func (l boundListeners) close() {
 
 // bindListeners binds every target's listeners. On error it returns what it
 // bound so far, for the caller to close.
-func bindListeners(services []string, cfg Config, log *slog.Logger) (map[string]boundListeners, error) {
+func bindListeners(services []string, cfg Config, tlsStore *tlsfiles.Store, log *slog.Logger) (map[string]boundListeners, error) {
 	bound := map[string]boundListeners{}
 	for _, name := range services {
 		h := cfg.Settings.HTTP[name]
+		if tlsStore != nil {
+			h.TLS = tlsStore.ServerConfig()
+		}
 		pub, err := httpserver.Bind(h, log)
 		if err != nil {
 			return bound, fmt.Errorf("%s: %w", name, err)
 		}
 		l := boundListeners{public: pub}
 		if h.AdminAddr != "" {
-			if l.admin, err = httpserver.Bind(httpserver.Config{Addr: h.AdminAddr}, log); err != nil {
+			if l.admin, err = httpserver.Bind(httpserver.Config{Addr: h.AdminAddr, TLS: h.TLS}, log); err != nil {
 				_ = pub.Close()
 				return bound, fmt.Errorf("%s admin listener: %w", name, err)
 			}

@@ -23,6 +23,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/adapters/s3blob"
 	"github.com/lattice-platform/lattice/pkg/adapters/tokenbucket"
 	"github.com/lattice-platform/lattice/pkg/adapters/tokenverify"
+	"github.com/lattice-platform/lattice/pkg/platform/tlsfiles"
 	"github.com/lattice-platform/lattice/pkg/ports"
 )
 
@@ -46,6 +47,8 @@ type Platform struct {
 	limiter        ports.RateLimiter
 	closers        []func()
 	credentialsSet bool
+	tls            *tlsfiles.Store
+	tlsOpened      bool
 }
 
 // NewPlatform returns the platform of a process running the named targets
@@ -75,6 +78,43 @@ func (p *Platform) Close() {
 		p.closers[i]()
 	}
 	p.closers = nil
+}
+
+// TLS is the process's certificate store when TLS is configured (nil
+// otherwise): listeners serve with its ServerConfig, internal clients dial
+// with its ClientConfig.
+func (p *Platform) TLS() (*tlsfiles.Store, error) {
+	if p.tlsOpened || !p.settings.TLS.Enabled() {
+		return p.tls, nil
+	}
+	store, err := tlsfiles.Open(p.settings.TLS)
+	if err != nil {
+		return nil, err
+	}
+	p.tls, p.tlsOpened = store, true
+	return store, nil
+}
+
+// UseTLS shares the certificate store the process's listeners serve with
+// (nil: none), so one store watches the files.
+func (p *Platform) UseTLS(store *tlsfiles.Store) {
+	if store != nil {
+		p.tls, p.tlsOpened = store, true
+	}
+}
+
+// Transport is a new base for an internal HTTP client: with TLS
+// configured, it presents this service's certificate and trusts only the
+// configured CA; otherwise it is http.DefaultTransport's settings.
+func (p *Platform) Transport() (*http.Transport, error) {
+	store, err := p.TLS()
+	if err != nil {
+		return nil, err
+	}
+	if store == nil {
+		return http.DefaultTransport.(*http.Transport).Clone(), nil
+	}
+	return store.Transport(), nil
 }
 
 // Bus is the process's JetStream connection and what is built on it.
@@ -146,7 +186,11 @@ func (p *Platform) Verifier() (*tokenverify.Verifier, error) {
 		return nil, err
 	}
 	auth := p.URL("auth")
-	client := &http.Client{Timeout: 10 * time.Second}
+	tr, err := p.Transport()
+	if err != nil {
+		return nil, err
+	}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: tr}
 	vc := tokenverify.Config{
 		Issuer: p.settings.Issuer, Audience: p.settings.Audience,
 		Fetch: tokenverify.FetchJWKS(auth+"/.well-known/jwks.json", client),
@@ -181,8 +225,12 @@ func (p *Platform) ServiceClient() (*http.Client, error) {
 	if id == "" {
 		return nil, errors.New("set LATTICE_SERVICE_CLIENT_ID and LATTICE_SERVICE_CLIENT_SECRET (a client allowed resources:admin) so it can read resources")
 	}
+	tr, err := p.Transport()
+	if err != nil {
+		return nil, err
+	}
 	cc := clientcredentials.Config{ClientID: id, ClientSecret: secret, TokenURL: p.URL("auth") + "/oauth2/token"}
-	base := &http.Client{Timeout: 30 * time.Second}
+	base := &http.Client{Timeout: 30 * time.Second, Transport: tr}
 	c := cc.Client(context.WithValue(context.WithoutCancel(p.ctx), oauth2.HTTPClient, base))
 	c.Timeout = 60 * time.Second
 	return c, nil

@@ -9,6 +9,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/platform/clientaddr"
 	"github.com/lattice-platform/lattice/pkg/platform/config"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
+	"github.com/lattice-platform/lattice/pkg/platform/tlsfiles"
 )
 
 // Settings are what every target of a process shares, read from the
@@ -41,6 +42,10 @@ type Settings struct {
 	Embeddings openaiembed.Config
 	// MaxBody is the default request body cap (HTTP_MAX_BODY_BYTES).
 	MaxBody int64
+	// TLS names this process's certificate files; with a certificate,
+	// every listener serves TLS 1.3 and every internal client presents it
+	// and trusts only the CA (docs/deploy.md).
+	TLS tlsfiles.Files
 }
 
 // ReadSettings reads the shared settings, with listeners and URLs for
@@ -65,8 +70,10 @@ func ReadSettings(env *config.Env, registry []Target) Settings {
 			Dimensions: env.Int("EMBEDDINGS_DIMENSIONS", 0),
 		},
 		MaxBody: int64(env.Int("HTTP_MAX_BODY_BYTES", 1<<20)),
+		TLS: tlsfiles.Files{Cert: env.String("TLS_CERT_FILE", ""), Key: env.String("TLS_KEY_FILE", ""),
+			CA: env.String("TLS_CA_FILE", ""), ClientCA: env.String("TLS_CLIENT_CA", "")},
 	}
-	s.HTTP, s.URLs = readListeners(env, registry, s.MaxBody)
+	s.HTTP, s.URLs = readListeners(env, registry, s.MaxBody, s.TLS.Enabled())
 	if legacy := env.String("LEGACY_BASE_URL", ""); legacy != "" {
 		s.URLs["legacy"] = strings.TrimSuffix(legacy, "/")
 	}
@@ -80,7 +87,11 @@ const Gateway = "gateway"
 // readListeners reads every target's listeners (<NAME>_ADDR,
 // <NAME>_ADMIN_ADDR, the trusted proxies) and the URLs the others reach it
 // at (<NAME>_URL), with defaults from the registry's ports.
-func readListeners(env *config.Env, registry []Target, maxBody int64) (map[string]httpserver.Config, map[string]string) {
+func readListeners(env *config.Env, registry []Target, maxBody int64, tls bool) (map[string]httpserver.Config, map[string]string) {
+	scheme := "http"
+	if tls {
+		scheme = "https"
+	}
 	services := proxies(env, "TRUSTED_PROXIES", clientaddr.Loopback)
 	gateway := proxies(env, "GATEWAY_TRUSTED_PROXIES", "none")
 	http, urls := map[string]httpserver.Config{}, map[string]string{}
@@ -95,7 +106,7 @@ func readListeners(env *config.Env, registry []Target, maxBody int64) (map[strin
 		if t.Name == Gateway {
 			h.TrustedProxies = gateway
 		} else {
-			urls[t.Name] = strings.TrimSuffix(env.String(upper+"_URL", fmt.Sprintf("http://127.0.0.1:%d", t.Port)), "/")
+			urls[t.Name] = strings.TrimSuffix(env.String(upper+"_URL", fmt.Sprintf("%s://127.0.0.1:%d", scheme, t.Port)), "/")
 		}
 		http[t.Name] = h
 	}

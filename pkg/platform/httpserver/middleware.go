@@ -16,6 +16,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/platform/clientaddr"
 	"github.com/lattice-platform/lattice/pkg/platform/observe"
 	"github.com/lattice-platform/lattice/pkg/platform/problem"
+	"github.com/lattice-platform/lattice/pkg/platform/tlsfiles"
 )
 
 // RequestID keeps a sane incoming X-Request-ID (so a gateway's id follows the
@@ -80,16 +81,20 @@ func Tracing(service string) func(http.Handler) http.Handler {
 	}
 }
 
-// AccessLog writes one line per request.
+// AccessLog writes one line per request; a caller that presented a
+// verified client certificate is logged by its service identity (peer).
 func AccessLog(log *slog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
 			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 			next.ServeHTTP(ww, r)
-			log.InfoContext(r.Context(), "http request",
-				"method", r.Method, "path", r.URL.Path, "client", clientaddr.From(r).Addr, "status", ww.Status(),
-				"bytes", ww.BytesWritten(), "duration_ms", float64(time.Since(start).Microseconds())/1000)
+			attrs := []any{"method", r.Method, "path", r.URL.Path, "client", clientaddr.From(r).Addr, "status", ww.Status(),
+				"bytes", ww.BytesWritten(), "duration_ms", float64(time.Since(start).Microseconds()) / 1000}
+			if peer := tlsfiles.ServiceOf(r); peer != "" {
+				attrs = append(attrs, "peer", peer)
+			}
+			log.InfoContext(r.Context(), "http request", attrs...)
 		})
 	}
 }

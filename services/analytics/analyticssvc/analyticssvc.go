@@ -45,7 +45,10 @@ type Config struct {
 	ClickHouseURL string // ClickHouse over HTTP; when set, it is the store and DatabaseURL is unused
 	Verifier      ports.TokenVerifier
 	ResourceURL   string // the resource service, asked what a caller may read
-	JetStream     jetstream.JetStream
+	// Transport is the base of the calls to it (TLS and the client
+	// certificate, when configured); nil: the default.
+	Transport *http.Transport
+	JetStream jetstream.JetStream
 	// Subscriber delivers the USAGE and AUDIT streams in batches; nil
 	// subscribes through JetStream.
 	Subscriber ports.EventSubscriber
@@ -124,6 +127,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		return nil, err
 	}
 	plain := &http.Client{Timeout: 10 * time.Second}
+	if cfg.Transport != nil {
+		plain.Transport = cfg.Transport
+	}
 	resources, err := resourceapi.New(cfg.ResourceURL, plain, plain)
 	if err != nil {
 		st.close()

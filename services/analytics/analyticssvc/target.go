@@ -40,6 +40,9 @@ var Target = target.New(target.Description[Config]{
 			return target.Service{}, err
 		}
 		c.Verifier, c.JetStream, c.Subscriber, c.ResourceURL = v, b.JetStream, b.Subscriber, p.URL("resource")
+		if c.Transport, err = p.Transport(); err != nil {
+			return target.Service{}, err
+		}
 		svc, err := New(ctx, c, log)
 		if err != nil {
 			return target.Service{}, err

@@ -62,6 +62,9 @@ type Config struct {
 	// 10,000).
 	Usage       ports.EventPublisher
 	UsageBuffer int
+	// Transport is the base of the connections to upstreams (TLS and the
+	// client certificate, when configured); nil: http.DefaultTransport's.
+	Transport *http.Transport
 }
 
 // Service is a wired gateway.
@@ -93,8 +96,12 @@ func New(cfg Config, log *slog.Logger) (*Service, error) {
 	if cfg.MaxBody == 0 {
 		cfg.MaxBody = 1 << 20
 	}
+	if cfg.Transport == nil {
+		cfg.Transport = http.DefaultTransport.(*http.Transport).Clone()
+	}
 	gw := proxy.New(routes, upstreams, cfg.Verifier, cfg.Limiter, cfg.MaxBody, log)
-	composites, err := composite.New(upstreams, &http.Client{Transport: otelhttp.NewTransport(http.DefaultTransport)})
+	gw.UseTransport(cfg.Transport)
+	composites, err := composite.New(upstreams, &http.Client{Transport: otelhttp.NewTransport(cfg.Transport.Clone())})
 	if err != nil {
 		return nil, err
 	}

@@ -22,6 +22,9 @@ var Target = target.New(target.Description[Config]{
 		if c.Limiter, err = p.Limiter(); err != nil {
 			return target.Service{}, err
 		}
+		if c.Transport, err = p.Transport(); err != nil {
+			return target.Service{}, err
+		}
 		svc, err := New(c, p.Logger(Name))
 		if err != nil {
 			return target.Service{}, err

@@ -12,7 +12,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -24,6 +23,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/platform/clientaddr"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/pkg/testinfra"
 	"github.com/lattice-platform/lattice/services/gateway/gatewaysvc"
 )
 
@@ -156,25 +156,6 @@ func TestShadowCountsMatchesAndDiffs(t *testing.T) {
 	require.EqualValues(t, 14, legacyHits.Load())
 }
 
-// syncBuffer is a log sink the shadow goroutines may write to while the
-// test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestShadowDiffLogsCarryNoCredentials: the sampled diff log of a shadow
 // route never holds a token, password or cookie that either side's body
 // carried; and a route table that would shadow a credential route is
@@ -192,7 +173,7 @@ func TestShadowDiffLogsCarryNoCredentials(t *testing.T) {
 		t.Cleanup(srv.Close)
 		return srv
 	}
-	var logs syncBuffer
+	var logs testinfra.LogBuffer
 	routes := `
 classes:
   default: { per_ip: { rate: 1000000, period: 1m, burst: 1000000 }, per_identity: { rate: 1000000, period: 1m, burst: 1000000 } }

@@ -50,7 +50,14 @@ type Gateway struct {
 	maxBody int64
 	usage   UsageRecorder
 	shadow  *shadower
+	// transport is the base every upstream connection is made with (nil:
+	// http.DefaultTransport's settings).
+	transport *http.Transport
 }
+
+// UseTransport makes upstream connections from base (TLS and the client
+// certificate, when configured); call it before serving.
+func (g *Gateway) UseTransport(base *http.Transport) { g.transport = base }
 
 // UsageRecorder receives one record per request; it must not block.
 type UsageRecorder interface {
@@ -280,7 +287,12 @@ func (g *Gateway) proxyFor(timeout time.Duration) *httputil.ReverseProxy {
 	if p, ok := g.proxies.Load(timeout); ok {
 		return p.(*httputil.ReverseProxy)
 	}
-	base := http.DefaultTransport.(*http.Transport).Clone()
+	var base *http.Transport
+	if g.transport != nil {
+		base = g.transport.Clone()
+	} else {
+		base = http.DefaultTransport.(*http.Transport).Clone()
+	}
 	base.ResponseHeaderTimeout = timeout
 	base.MaxIdleConnsPerHost = 256
 	p := &httputil.ReverseProxy{

@@ -43,7 +43,10 @@ type Config struct {
 	Embedder    ports.Embedder
 	ResourceURL string       // the resource service's base URL
 	ServiceHTTP *http.Client // carries the service credential (client credentials)
-	Concurrency int          // jobs run at once per process; default 4
+	// Transport is the base of calls without the service credential (TLS
+	// and the client certificate, when configured); nil: the default.
+	Transport   *http.Transport
+	Concurrency int // jobs run at once per process; default 4
 	AckWait     time.Duration
 	// JobTimeout bounds one attempt of a job; past it the attempt fails
 	// (and is retried up to MaxAttempts). Default 5m.
@@ -93,7 +96,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	resources, err := resourceapi.New(cfg.ResourceURL, cfg.ServiceHTTP, &http.Client{Timeout: 10 * time.Second})
+	plain := &http.Client{Timeout: 10 * time.Second}
+	if cfg.Transport != nil {
+		plain.Transport = cfg.Transport
+	}
+	resources, err := resourceapi.New(cfg.ResourceURL, cfg.ServiceHTTP, plain)
 	if err != nil {
 		return nil, err
 	}

@@ -24,6 +24,9 @@ var Target = target.New(target.Description[Config]{
 		}
 		c.JetStream, c.Publisher, c.Subscriber, c.Verifier = b.JetStream, b.Publisher, b.Subscriber, v
 		c.ResourceURL = p.URL("resource")
+		if c.Transport, err = p.Transport(); err != nil {
+			return target.Service{}, err
+		}
 		if c.Embedder, err = p.Embedder(); err != nil {
 			return target.Service{}, err
 		}
