@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/lattice-platform/lattice/pkg/platform/config"
 	"github.com/lattice-platform/lattice/pkg/target"
@@ -16,7 +17,10 @@ import (
 // configuration table lists the same variables with the same defaults.
 type Config struct {
 	LogLevel slog.Level
-	Settings target.Settings
+	// DrainDelay is how long a stopping process keeps serving with /readyz
+	// false before it stops accepting requests (SHUTDOWN_DRAIN_DELAY).
+	DrainDelay time.Duration
+	Settings   target.Settings
 	// Targets are the registry's targets with their settings read, by name.
 	Targets map[string]target.Loaded
 }
@@ -35,6 +39,7 @@ func loadConfig(env *config.Env) (Config, error) {
 	default:
 		c.LogLevel = slog.LevelInfo
 	}
+	c.DrainDelay = env.Duration("SHUTDOWN_DRAIN_DELAY", 0)
 	c.Settings = target.ReadSettings(env, registry)
 	c.Targets = make(map[string]target.Loaded, len(registry))
 	for _, t := range registry {

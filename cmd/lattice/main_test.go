@@ -141,3 +141,45 @@ func TestEverySecretTakesAFile(t *testing.T) {
 	require.Len(t, analytics.SigningKeySeed, 32)
 	require.NoError(t, e.Err())
 }
+
+// TestStoppingTurnsReadinessOffBeforeTheListenersClose: on a stop (SIGTERM
+// ends the context) /readyz answers 503 for SHUTDOWN_DRAIN_DELAY while the
+// service still serves, so load balancers move away before it closes.
+func TestStoppingTurnsReadinessOffBeforeTheListenersClose(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	env := envMap(map[string]string{"AUTH_DATABASE_URL": testinfra.Postgres(t), "AUTH_ADDR": "127.0.0.1:0", "AUTH_ADMIN_ADDR": "off",
+		"LATTICE_DATA_DIR": t.TempDir(), "SHUTDOWN_DRAIN_DELAY": "5s", "LOG_LEVEL": "warn"})
+	addr := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- cmdServe(ctx, []string{"--target=auth"}, io.Discard, io.Discard, env, func(_ string, a net.Addr) { addr <- a })
+	}()
+	var base string
+	select {
+	case a := <-addr:
+		base = "http://" + a.String()
+	case err := <-done:
+		t.Fatalf("serve stopped: %v", err)
+	case <-time.After(60 * time.Second):
+		t.Fatal("serve did not start")
+	}
+	status := func(path string) int {
+		resp, err := http.Get(base + path)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	require.Equal(t, http.StatusOK, status("/readyz"))
+	cancel()
+	deadline := time.Now().Add(4 * time.Second)
+	for status("/readyz") != http.StatusServiceUnavailable {
+		require.True(t, time.Now().Before(deadline), "/readyz never turned false")
+		time.Sleep(10 * time.Millisecond)
+	}
+	require.Equal(t, http.StatusOK, status("/healthz"), "still serving while draining")
+	require.NoError(t, <-done)
+	_, err := http.Get(base + "/healthz")
+	require.Error(t, err, "closed after the drain delay")
+}

@@ -10,8 +10,10 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/lattice-platform/lattice/pkg/platform/config"
+	"github.com/lattice-platform/lattice/pkg/platform/health"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 	"github.com/lattice-platform/lattice/pkg/platform/observe"
 	"github.com/lattice-platform/lattice/pkg/platform/tlsfiles"
@@ -110,21 +112,46 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		return err
 	}
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// A stop (SIGTERM ends ctx) first turns every /readyz false for the
+	// drain delay, so load balancers and the gateway stop sending new
+	// requests; then the listeners finish what is in flight and the
+	// consumers stop after their current message.
+	drain := &health.Drain{}
+	serving, stopServing := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopServing()
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-serving.Done():
+			return
+		}
+		drain.Start()
+		log.Info("draining", "delay", cfg.DrainDelay.String())
+		t := time.NewTimer(cfg.DrainDelay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-serving.Done():
+		}
+		stopServing()
+	}()
 	var wg sync.WaitGroup
 	errs := make(chan error, 2*len(built))
 	serve := func(name string, srv *httpserver.Server) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := srv.Serve(ctx); err != nil {
+			if err := srv.Serve(serving); err != nil {
 				errs <- fmt.Errorf("%s: %w", name, err)
-				cancel()
+				stopServing()
 			}
 		}()
 	}
 	for _, b := range built {
+		if b.http.Checks == nil {
+			b.http.Checks = health.Checks{}
+		}
+		b.http.Checks["shutdown"] = drain.Check
 		l := bound[b.name]
 		l.public.Handle(httpserver.Handler(b.httpCfg, b.http))
 		if l.admin != nil {
@@ -141,7 +168,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		}
 		if b.run != nil {
 			wg.Add(1)
-			go func() { defer wg.Done(); b.run(ctx) }()
+			go func() { defer wg.Done(); b.run(serving) }()
 		}
 		serve(b.name, l.public)
 		delete(bound, b.name) // served: Serve closes it

@@ -6,9 +6,11 @@ package health
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -70,3 +72,21 @@ func Ready(checks Checks, timeout time.Duration) http.HandlerFunc {
 		_ = json.NewEncoder(w).Encode(body)
 	}
 }
+
+// Drain is the readiness of a process that is shutting down: once Start is
+// called its Check fails, so load balancers and the gateway stop sending
+// new requests while the ones in flight finish.
+type Drain struct{ on atomic.Bool }
+
+// Start marks the process as draining.
+func (d *Drain) Start() { d.on.Store(true) }
+
+// Check fails while draining.
+func (d *Drain) Check(context.Context) error {
+	if d.on.Load() {
+		return errDraining
+	}
+	return nil
+}
+
+var errDraining = errors.New("shutting down")
