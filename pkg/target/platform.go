@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -63,8 +64,12 @@ func (p *Platform) Settings() Settings { return p.settings }
 // Runs reports whether this process runs the named target.
 func (p *Platform) Runs(name string) bool { return slices.Contains(p.running, name) }
 
-// URL is where the named target is reached.
-func (p *Platform) URL(name string) string { return p.settings.URLs[name] }
+// URL is where the named target is reached: the first of its URLs when
+// <NAME>_URL lists several replicas (the gateway balances over all of them).
+func (p *Platform) URL(name string) string {
+	first, _, _ := strings.Cut(p.settings.URLs[name], ",")
+	return strings.TrimSpace(first)
+}
 
 // Logger is the logger a target's code logs with.
 func (p *Platform) Logger(name string) *slog.Logger { return p.log.With("service", name) }

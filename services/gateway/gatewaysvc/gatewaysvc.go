@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/go-chi/chi/v5"
@@ -24,6 +25,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/platform/observe"
 	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/services/gateway/composite"
+	"github.com/lattice-platform/lattice/services/gateway/pool"
 	"github.com/lattice-platform/lattice/services/gateway/proxy"
 	"github.com/lattice-platform/lattice/services/gateway/publicspec"
 	"github.com/lattice-platform/lattice/services/gateway/routing"
@@ -67,6 +69,10 @@ type Config struct {
 	Transport *http.Transport
 }
 
+// HealthCheckEvery is how often the gateway asks each upstream replica's
+// /readyz.
+const HealthCheckEvery = 2 * time.Second
+
 // Service is a wired gateway.
 type Service struct {
 	HTTP  httpserver.Service
@@ -82,13 +88,14 @@ func New(cfg Config, log *slog.Logger) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	upstreams := map[string]*url.URL{}
+	// An upstream is one URL or a comma-separated list of replicas.
+	upstreams, first := map[string][]*url.URL{}, map[string]*url.URL{}
 	for name, raw := range cfg.Upstreams {
-		u, err := url.Parse(raw)
-		if err != nil || u.Scheme == "" || u.Host == "" {
-			return nil, fmt.Errorf("gateway: upstream %s: %q is not an absolute URL", name, raw)
+		urls, ok := pool.Parse(raw)
+		if !ok {
+			return nil, fmt.Errorf("gateway: upstream %s: %q is not an absolute URL or a comma-separated list of them", name, raw)
 		}
-		upstreams[name] = u
+		upstreams[name], first[name] = urls, urls[0]
 	}
 	if cfg.MaxInFlight == 0 {
 		cfg.MaxInFlight = 1024
@@ -101,7 +108,7 @@ func New(cfg Config, log *slog.Logger) (*Service, error) {
 	}
 	gw := proxy.New(routes, upstreams, cfg.Verifier, cfg.Limiter, cfg.MaxBody, log)
 	gw.UseTransport(cfg.Transport)
-	composites, err := composite.New(upstreams, &http.Client{Transport: otelhttp.NewTransport(cfg.Transport.Clone())})
+	composites, err := composite.New(first, &http.Client{Transport: otelhttp.NewTransport(cfg.Transport.Clone())})
 	if err != nil {
 		return nil, err
 	}
@@ -141,6 +148,9 @@ func New(cfg Config, log *slog.Logger) (*Service, error) {
 	s := &Service{gw: gw, cfg: cfg, log: log}
 	metrics := observe.NewMetrics(Name)
 	gw.EnableShadow(metrics.Registry, 64)
+	if err := gw.EnablePoolMetrics(metrics.Registry); err != nil {
+		return nil, err
+	}
 	if cfg.Usage != nil {
 		if cfg.UsageBuffer == 0 {
 			cfg.UsageBuffer = 10_000
@@ -180,6 +190,9 @@ func (s *Service) Reload() error {
 // ctx ends. Requests in flight finish on the table they started with;
 // nothing is dropped.
 func (s *Service) Run(ctx context.Context) {
+	health := make(chan struct{})
+	go func() { defer close(health); s.gw.WatchHealth(ctx, HealthCheckEvery) }()
+	defer func() { <-health }()
 	if s.usage != nil {
 		done := make(chan struct{})
 		go func() { defer close(done); s.usage.Run(ctx) }()

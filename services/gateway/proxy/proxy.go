@@ -31,6 +31,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/platform/problem"
 	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/services/gateway/domain"
+	"github.com/lattice-platform/lattice/services/gateway/pool"
 	"github.com/lattice-platform/lattice/services/gateway/routing"
 )
 
@@ -39,7 +40,7 @@ import (
 // started with.
 type Gateway struct {
 	routes    atomic.Pointer[routing.Config]
-	upstreams map[string]*url.URL
+	upstreams map[string]*pool.Pool
 	verifier  ports.TokenVerifier
 	limiter   ports.RateLimiter
 	log       *slog.Logger
@@ -52,7 +53,8 @@ type Gateway struct {
 	shadow  *shadower
 	// transport is the base every upstream connection is made with (nil:
 	// http.DefaultTransport's settings).
-	transport *http.Transport
+	transport   *http.Transport
+	poolMetrics *poolMetrics
 }
 
 // UseTransport makes upstream connections from base (TLS and the client
@@ -67,9 +69,15 @@ type UsageRecorder interface {
 // SetUsage makes the gateway report every request to rec.
 func (g *Gateway) SetUsage(rec UsageRecorder) { g.usage = rec }
 
-// New returns a gateway over the given upstreams (name → base URL).
-func New(cfg routing.Config, upstreams map[string]*url.URL, verifier ports.TokenVerifier, limiter ports.RateLimiter, maxBody int64, log *slog.Logger) *Gateway {
-	g := &Gateway{upstreams: upstreams, verifier: verifier, limiter: limiter, log: log, maxBody: maxBody}
+// New returns a gateway over the given upstreams (name → replicas' base
+// URLs).
+func New(cfg routing.Config, upstreams map[string][]*url.URL, verifier ports.TokenVerifier, limiter ports.RateLimiter, maxBody int64, log *slog.Logger) *Gateway {
+	g := &Gateway{upstreams: map[string]*pool.Pool{}, verifier: verifier, limiter: limiter, log: log, maxBody: maxBody}
+	for name, urls := range upstreams {
+		p := pool.New(name, urls)
+		p.OnEject = g.ejected
+		g.upstreams[name] = p
+	}
 	g.SetRoutes(cfg)
 	return g
 }
@@ -182,15 +190,15 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, seen *served, lo
 		callerKey = "id:" + id.Subject
 	}
 	upstream := route.UpstreamFor(callerKey)
-	base, ok := g.upstreams[upstream]
+	replicas, ok := g.upstreams[upstream]
 	if !ok {
 		problem.Write(w, r, fault.New(fault.Unavailable, "the "+upstream+" service is not available"))
 		return
 	}
-	ctx := context.WithValue(r.Context(), routeKey{}, base)
+	ctx := context.WithValue(r.Context(), routeKey{}, replicas.Pick(nil))
 	if route.Shadow != nil && g.shadow != nil {
 		if target, ok := g.upstreams[route.Shadow.Upstream]; ok && route.Shadow.Upstream != upstream {
-			g.shadow.serve(w, r.WithContext(ctx), route, target, g.proxyFor(route.Timeout))
+			g.shadow.serve(w, r.WithContext(ctx), route, target.Pick(nil).URL, g.proxyFor(route.Timeout))
 			return
 		}
 	}
@@ -297,8 +305,7 @@ func (g *Gateway) proxyFor(timeout time.Duration) *httputil.ReverseProxy {
 	base.MaxIdleConnsPerHost = 256
 	p := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
-			target := pr.In.Context().Value(routeKey{}).(*url.URL)
-			pr.SetURL(target)
+			pr.SetURL(pr.In.Context().Value(routeKey{}).(*pool.Member).URL)
 			pr.Out.Host = pr.In.Host // upstreams see the public host
 			// The services trust the gateway's word for the client: one
 			// resolved address and scheme, not the chain the client may
@@ -315,7 +322,7 @@ func (g *Gateway) proxyFor(timeout time.Duration) *httputil.ReverseProxy {
 				pr.Out.Header.Set("X-Request-ID", id)
 			}
 		},
-		Transport:     otelhttp.NewTransport(base),
+		Transport:     otelhttp.NewTransport(balanced{next: base, retried: g.retried}),
 		FlushInterval: -1, // stream: flush every write
 		BufferPool:    copyBuffers,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {

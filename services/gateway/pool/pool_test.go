@@ -1,0 +1,115 @@
+package pool
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func urls(t *testing.T, raws ...string) []*url.URL {
+	t.Helper()
+	var out []*url.URL
+	for _, r := range raws {
+		u, err := url.Parse(r)
+		require.NoError(t, err)
+		out = append(out, u)
+	}
+	return out
+}
+
+func TestPickTakesReplicasInTurnAndSkipsEjectedOnes(t *testing.T) {
+	p := New("resource", urls(t, "http://a", "http://b", "http://c"))
+	clock := time.Unix(1000, 0)
+	p.now = func() time.Time { return clock }
+	seen := map[string]int{}
+	for range 30 {
+		seen[p.Pick(nil).URL.Host]++
+	}
+	require.Equal(t, map[string]int{"a": 10, "b": 10, "c": 10}, seen, "round robin")
+
+	a := p.Members()[0]
+	var ejected []string
+	p.OnEject = func(_ string, m *Member) { ejected = append(ejected, m.URL.Host) }
+	p.Failed(a)
+	p.Failed(a)
+	p.Succeeded(a) // a success ends the run of failures
+	p.Failed(a)
+	p.Failed(a)
+	require.False(t, p.Ejected(a))
+	p.Failed(a)
+	require.True(t, p.Ejected(a), "the third failure in a row ejects")
+	require.Equal(t, []string{"a"}, ejected)
+	for range 10 {
+		require.NotEqual(t, "a", p.Pick(nil).URL.Host)
+	}
+
+	clock = clock.Add(DefaultEjectFor)
+	require.False(t, p.Ejected(a), "back in rotation after its rest")
+}
+
+func TestAnEmptyRotationFailsOpenButNeverRepeatsAFailure(t *testing.T) {
+	p := New("search", urls(t, "http://a", "http://b"))
+	p.now = func() time.Time { return time.Unix(1000, 0) }
+	for _, m := range p.Members() {
+		for range DefaultEjectAfter {
+			p.Failed(m)
+		}
+	}
+	require.NotNil(t, p.Pick(nil), "with every replica ejected, still try one")
+	only := New("auth", urls(t, "http://a"))
+	require.Nil(t, only.Pick(only.Members()[0]), "no other replica to retry on")
+}
+
+func TestParse(t *testing.T) {
+	got, ok := Parse("http://a:8082/, http://b:8082")
+	require.True(t, ok)
+	require.Equal(t, []string{"http://a:8082", "http://b:8082"}, []string{got[0].String(), got[1].String()})
+	for _, bad := range []string{"", "a:8082", "http://a,", "://x"} {
+		_, ok := Parse(bad)
+		require.False(t, ok, bad)
+	}
+}
+
+// TestAReplicaThatIsNotReadyLeavesTheRotation: active health asks each
+// replica's /readyz; one answering 503 (draining, or its store away) gets
+// no requests until it answers 200 again.
+func TestAReplicaThatIsNotReadyLeavesTheRotation(t *testing.T) {
+	var draining atomic.Bool
+	ready := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	defer ready.Close()
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if draining.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	defer other.Close()
+	p := New("resource", urls(t, ready.URL, other.URL))
+	client := &http.Client{Timeout: time.Second}
+	defer client.CloseIdleConnections()
+
+	draining.Store(true)
+	p.Check(context.Background(), client)
+	require.True(t, p.Down(p.Members()[1]))
+	for range 10 {
+		require.Equal(t, ready.URL, p.Pick(nil).URL.String())
+	}
+	draining.Store(false)
+	p.Check(context.Background(), client)
+	seen := map[string]bool{}
+	for range 10 {
+		seen[p.Pick(nil).URL.String()] = true
+	}
+	require.Len(t, seen, 2, "back in rotation once ready")
+
+	stopped, cancel := context.WithCancel(context.Background())
+	cancel()
+	draining.Store(true)
+	p.Check(stopped, client)
+	require.False(t, p.Down(p.Members()[1]), "a check cut short by a stop changes nothing")
+}
