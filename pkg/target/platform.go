@@ -65,10 +65,11 @@ func (p *Platform) Settings() Settings { return p.settings }
 func (p *Platform) Runs(name string) bool { return slices.Contains(p.running, name) }
 
 // URL is where the named target is reached: the first of its URLs when
-// <NAME>_URL lists several replicas (the gateway balances over all of them).
+// <NAME>_URL lists several replicas, and a dns+ URL's name as the resolver
+// answers it (the gateway balances over all of them).
 func (p *Platform) URL(name string) string {
 	first, _, _ := strings.Cut(p.settings.URLs[name], ",")
-	return strings.TrimSpace(first)
+	return strings.TrimPrefix(strings.TrimSpace(first), "dns+")
 }
 
 // Logger is the logger a target's code logs with.

@@ -33,6 +33,13 @@ func TestUpstreamsAreTheTargetsRunningHere(t *testing.T) {
 		"in one process, only to what runs there (and the monolith)")
 }
 
+func TestOtherServicesUseTheFirstReplica(t *testing.T) {
+	p := target.NewPlatform(context.Background(), settings(t, map[string]string{
+		"RESOURCE_URL": "http://r1:8082,http://r2:8082", "AUTH_URL": "dns+https://auth:8081"}), nil, slog.New(slog.DiscardHandler))
+	require.Equal(t, "http://r1:8082", p.URL("resource"))
+	require.Equal(t, "https://auth:8081", p.URL("auth"), "a DNS pool's name, as the resolver answers it")
+}
+
 func TestCredentialsAreProvisionedOnceWhenNotConfigured(t *testing.T) {
 	p := target.NewPlatform(context.Background(), settings(t, nil), []string{"auth"}, slog.New(slog.DiscardHandler))
 	calls := 0

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -95,7 +96,10 @@ func New(cfg Config, log *slog.Logger) (*Service, error) {
 		if !ok {
 			return nil, fmt.Errorf("gateway: upstream %s: %q is not an absolute URL or a comma-separated list of them", name, raw)
 		}
-		upstreams[name], first[name] = urls, urls[0]
+		// The composites call the first replica (a DNS name as it resolves).
+		one := *urls[0]
+		one.Scheme = strings.TrimPrefix(one.Scheme, "dns+")
+		upstreams[name], first[name] = urls, &one
 	}
 	if cfg.MaxInFlight == 0 {
 		cfg.MaxInFlight = 1024

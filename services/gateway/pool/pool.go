@@ -9,8 +9,10 @@ package pool
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -33,8 +35,12 @@ type Member struct {
 
 // Pool is one upstream's replicas.
 type Pool struct {
-	Name       string
-	members    []*Member
+	Name    string
+	members atomic.Pointer[[]*Member] // replaced whole when DNS answers change
+	// dns, when set, is the replica template: its host is a DNS name whose
+	// A/AAAA records are the replicas (Resolve).
+	dns        *url.URL
+	lookup     func(ctx context.Context, host string) ([]string, error)
 	next       atomic.Uint32
 	ejectAfter int32
 	ejectFor   time.Duration
@@ -43,22 +49,76 @@ type Pool struct {
 	OnEject func(name string, m *Member)
 }
 
-// New returns a pool of urls (at least one).
+// New returns a pool of urls (at least one). A URL whose scheme starts
+// with "dns+" (dns+http://resource:8082) names a DNS name instead: every
+// address it resolves to is a replica, and Resolve keeps them current.
 func New(name string, urls []*url.URL) *Pool {
-	p := &Pool{Name: name, ejectAfter: DefaultEjectAfter, ejectFor: DefaultEjectFor, now: time.Now}
+	p := &Pool{Name: name, ejectAfter: DefaultEjectAfter, ejectFor: DefaultEjectFor, now: time.Now,
+		lookup: net.DefaultResolver.LookupHost}
+	members := make([]*Member, 0, len(urls))
 	for _, u := range urls {
-		p.members = append(p.members, &Member{URL: u, pool: p})
+		if scheme, ok := strings.CutPrefix(u.Scheme, "dns+"); ok {
+			tmpl := *u
+			tmpl.Scheme = scheme
+			p.dns = &tmpl
+			// Until the first answer, the name itself is the one replica.
+			members = append(members, &Member{URL: &tmpl, pool: p})
+			continue
+		}
+		members = append(members, &Member{URL: u, pool: p})
 	}
+	p.members.Store(&members)
 	return p
 }
 
-// Parse reads an upstream setting: one URL, or several separated by commas.
+// Resolve looks the pool's DNS name up again (a no-op for listed
+// replicas) and makes its answers the replicas, keeping the state of
+// those that stay. A failed or empty answer keeps the replicas as they are.
+func (p *Pool) Resolve(ctx context.Context) error {
+	if p.dns == nil {
+		return nil
+	}
+	addrs, err := p.lookup(ctx, p.dns.Hostname())
+	if err != nil || len(addrs) == 0 {
+		return err
+	}
+	slices.Sort(addrs)
+	known := map[string]*Member{}
+	for _, m := range p.Members() {
+		known[m.URL.Host] = m
+	}
+	members := make([]*Member, 0, len(addrs))
+	for _, a := range addrs {
+		host := net.JoinHostPort(a, p.dns.Port())
+		if m, ok := known[host]; ok {
+			members = append(members, m)
+			continue
+		}
+		u := *p.dns
+		u.Host = host
+		members = append(members, &Member{URL: &u, pool: p})
+	}
+	p.members.Store(&members)
+	return nil
+}
+
+// Parse reads an upstream setting: one URL, several separated by commas,
+// or dns+http(s)://name:port for every address the name resolves to.
 func Parse(raw string) ([]*url.URL, bool) {
 	var out []*url.URL
 	for _, part := range strings.Split(raw, ",") {
 		part = strings.TrimSuffix(strings.TrimSpace(part), "/")
 		u, err := url.Parse(part)
-		if err != nil || u.Scheme == "" || u.Host == "" {
+		if err != nil || u.Host == "" {
+			return nil, false
+		}
+		switch u.Scheme {
+		case "http", "https":
+		case "dns+http", "dns+https":
+			if u.Port() == "" {
+				return nil, false // replicas are addresses: the port must be given
+			}
+		default:
 			return nil, false
 		}
 		out = append(out, u)
@@ -70,7 +130,7 @@ func Parse(raw string) ([]*url.URL, bool) {
 func (m *Member) Pool() *Pool { return m.pool }
 
 // Members are the replicas, in the order given.
-func (p *Pool) Members() []*Member { return p.members }
+func (p *Pool) Members() []*Member { return *p.members.Load() }
 
 // Ejected reports whether m is resting after repeated failures.
 func (p *Pool) Ejected(m *Member) bool {
@@ -90,7 +150,7 @@ func (p *Pool) available(m *Member) bool { return !m.down.Load() && !p.Ejected(m
 // does again. A replica that is draining answers 503 before it closes, so
 // it stops getting requests in time.
 func (p *Pool) Check(ctx context.Context, client *http.Client) {
-	for _, m := range p.members {
+	for _, m := range p.Members() {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.URL.String()+"/readyz", nil)
 		if err != nil {
 			continue
@@ -114,10 +174,11 @@ func (p *Pool) Check(ctx context.Context, client *http.Client) {
 // replica is in rotation it returns nil if avoid was given, and otherwise
 // the next replica regardless (failing open).
 func (p *Pool) Pick(avoid *Member) *Member {
-	n := uint32(len(p.members))
+	members := p.Members()
+	n := uint32(len(members))
 	start := p.next.Add(1)
 	for i := range n {
-		m := p.members[(start+i)%n]
+		m := members[(start+i)%n]
 		if m != avoid && p.available(m) {
 			return m
 		}
@@ -125,7 +186,7 @@ func (p *Pool) Pick(avoid *Member) *Member {
 	if avoid != nil {
 		return nil
 	}
-	return p.members[start%n]
+	return members[start%n]
 }
 
 // Failed records a failure of m; the EjectAfter-th in a row ejects it.

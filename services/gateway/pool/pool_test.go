@@ -2,6 +2,7 @@ package pool
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -112,4 +113,49 @@ func TestAReplicaThatIsNotReadyLeavesTheRotation(t *testing.T) {
 	draining.Store(true)
 	p.Check(stopped, client)
 	require.False(t, p.Down(p.Members()[1]), "a check cut short by a stop changes nothing")
+}
+
+// TestADNSNameIsAsManyReplicasAsItResolvesTo: dns+http://name:port takes
+// every address of name as a replica, follows the answers as they change,
+// keeps the state of replicas that stay, and ignores a failed lookup.
+func TestADNSNameIsAsManyReplicasAsItResolvesTo(t *testing.T) {
+	parsed, ok := Parse("dns+http://resource:8082")
+	require.True(t, ok)
+	p := New("resource", parsed)
+	p.now = func() time.Time { return time.Unix(1000, 0) }
+	answer, fail := []string{"10.0.0.2", "10.0.0.1"}, false
+	p.lookup = func(_ context.Context, host string) ([]string, error) {
+		require.Equal(t, "resource", host)
+		if fail {
+			return nil, errors.New("no such host")
+		}
+		return answer, nil
+	}
+	require.Equal(t, "http://resource:8082", p.Pick(nil).URL.String(), "before the first answer, the name itself")
+	hosts := func() []string {
+		var out []string
+		for _, m := range p.Members() {
+			out = append(out, m.URL.String())
+		}
+		return out
+	}
+	require.NoError(t, p.Resolve(context.Background()))
+	require.Equal(t, []string{"http://10.0.0.1:8082", "http://10.0.0.2:8082"}, hosts())
+
+	first := p.Members()[0]
+	for range DefaultEjectAfter {
+		p.Failed(first)
+	}
+	answer = []string{"10.0.0.1", "10.0.0.3"}
+	require.NoError(t, p.Resolve(context.Background()))
+	require.Equal(t, []string{"http://10.0.0.1:8082", "http://10.0.0.3:8082"}, hosts())
+	require.Same(t, first, p.Members()[0])
+	require.True(t, p.Ejected(p.Members()[0]), "a replica that stays keeps its state")
+
+	fail = true
+	require.Error(t, p.Resolve(context.Background()))
+	require.Len(t, p.Members(), 2, "a failed lookup keeps the replicas")
+
+	_, ok = Parse("dns+http://resource")
+	require.False(t, ok, "a DNS pool needs the port")
 }

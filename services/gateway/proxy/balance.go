@@ -147,8 +147,9 @@ func (c *replicaCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// WatchHealth checks every upstream replica's /readyz each interval until
-// ctx ends (active health), through the gateway's upstream transport.
+// WatchHealth re-resolves the upstreams named by DNS and checks every
+// replica's /readyz each interval until ctx ends (active health), through
+// the gateway's upstream transport.
 func (g *Gateway) WatchHealth(ctx context.Context, every time.Duration) {
 	base := http.DefaultTransport.(*http.Transport).Clone()
 	if g.transport != nil {
@@ -160,6 +161,9 @@ func (g *Gateway) WatchHealth(ctx context.Context, every time.Duration) {
 	defer t.Stop()
 	for {
 		for _, p := range g.upstreams {
+			if err := p.Resolve(ctx); err != nil && ctx.Err() == nil {
+				g.log.Warn("upstream lookup failed; keeping its replicas", "upstream", p.Name, "error", err)
+			}
 			p.Check(ctx, client)
 		}
 		select {
