@@ -32,8 +32,8 @@ var (
 	buildErr   error
 )
 
-// image builds the lattice image once for the package (IMAGE names it).
-func image(t *testing.T) string {
+// needEngine skips t without the container engine, or fails it under CI.
+func needEngine(t *testing.T) {
 	t.Helper()
 	if os.Getenv("DOCKER_HOST") == "" {
 		if os.Getenv("CI") != "" {
@@ -41,6 +41,12 @@ func image(t *testing.T) string {
 		}
 		t.Skip("no container engine: ../shared/containers/up, then . /run/lattice-docker.env")
 	}
+}
+
+// image builds the lattice image once for the package (IMAGE names it).
+func image(t *testing.T) string {
+	t.Helper()
+	needEngine(t)
 	buildOnce.Do(func() {
 		cmd := exec.Command("../../scripts/build-image")
 		cmd.Env = append(os.Environ(), "IMAGE=lattice:deploy-test")
