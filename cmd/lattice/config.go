@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lattice-platform/lattice/pkg/adapters/mysql"
 	"github.com/lattice-platform/lattice/pkg/platform/config"
 	"github.com/lattice-platform/lattice/pkg/target"
 )
@@ -41,6 +42,11 @@ func loadConfig(env *config.Env) (Config, error) {
 	}
 	c.DrainDelay = env.Duration("SHUTDOWN_DRAIN_DELAY", 0)
 	c.Settings = target.ReadSettings(env, registry)
+	if ca := c.Settings.MySQLTLSCA; ca != "" {
+		if err := mysql.RegisterCA(mysql.TLSConfigName, ca); err != nil {
+			env.Invalid("MYSQL_TLS_CA_FILE", err)
+		}
+	}
 	c.Targets = make(map[string]target.Loaded, len(registry))
 	for _, t := range registry {
 		c.Targets[t.Name] = t.Load(env, c.Settings)

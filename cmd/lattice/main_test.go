@@ -183,3 +183,13 @@ func TestStoppingTurnsReadinessOffBeforeTheListenersClose(t *testing.T) {
 	_, err := http.Get(base + "/healthz")
 	require.Error(t, err, "closed after the drain delay")
 }
+
+func TestAMySQLCAThatCannotBeReadIsAConfigurationError(t *testing.T) {
+	t.Parallel()
+	_, err := loadConfig(config.FromMap(map[string]string{"MYSQL_TLS_CA_FILE": filepath.Join(t.TempDir(), "missing.crt")}))
+	require.ErrorContains(t, err, "MYSQL_TLS_CA_FILE")
+	notPEM := filepath.Join(t.TempDir(), "ca.crt")
+	require.NoError(t, os.WriteFile(notPEM, []byte("not a certificate"), 0o600))
+	_, err = loadConfig(config.FromMap(map[string]string{"MYSQL_TLS_CA_FILE": notPEM}))
+	require.ErrorContains(t, err, "no PEM certificate")
+}

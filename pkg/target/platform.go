@@ -285,9 +285,9 @@ func (p *Platform) Limiter() (ports.RateLimiter, error) {
 		p.limiter = tokenbucket.New()
 		return p.limiter, nil
 	}
-	opts, err := goredis.ParseURL(p.settings.RedisURL)
+	opts, err := redisadapter.Options(p.settings.RedisURL, p.settings.RedisTLSCA)
 	if err != nil {
-		return nil, errors.New("REDIS_URL is not a redis:// URL")
+		return nil, err
 	}
 	p.limiter = redisadapter.NewRateLimiter(goredis.NewClient(opts), "lattice:ratelimit:")
 	return p.limiter, nil

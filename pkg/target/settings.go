@@ -42,6 +42,12 @@ type Settings struct {
 	Embeddings openaiembed.Config
 	// MaxBody is the default request body cap (HTTP_MAX_BODY_BYTES).
 	MaxBody int64
+	// RedisTLSCA is the CA a rediss:// REDIS_URL is verified against
+	// (REDIS_TLS_CA_FILE; unset: the system's roots).
+	RedisTLSCA string
+	// MySQLTLSCA is the CA a MySQL-protocol DSN with tls=lattice verifies
+	// its server against (MYSQL_TLS_CA_FILE).
+	MySQLTLSCA string
 	// TLS names this process's certificate files; with a certificate,
 	// every listener serves TLS 1.3 and every internal client presents it
 	// and trusts only the CA (docs/deploy.md).
@@ -69,7 +75,9 @@ func ReadSettings(env *config.Env, registry []Target) Settings {
 			Model:      env.String("EMBEDDINGS_MODEL", ""),
 			Dimensions: env.Int("EMBEDDINGS_DIMENSIONS", 0),
 		},
-		MaxBody: int64(env.Int("HTTP_MAX_BODY_BYTES", 1<<20)),
+		MaxBody:    int64(env.Int("HTTP_MAX_BODY_BYTES", 1<<20)),
+		MySQLTLSCA: env.String("MYSQL_TLS_CA_FILE", ""),
+		RedisTLSCA: env.String("REDIS_TLS_CA_FILE", ""),
 		TLS: tlsfiles.Files{Cert: env.String("TLS_CERT_FILE", ""), Key: env.String("TLS_KEY_FILE", ""),
 			CA: env.String("TLS_CA_FILE", ""), ClientCA: env.String("TLS_CLIENT_CA", "")},
 	}

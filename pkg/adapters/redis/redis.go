@@ -6,10 +6,14 @@ package redis
 
 import (
 	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
 
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/lattice-platform/lattice/pkg/fault"
+	"github.com/lattice-platform/lattice/pkg/platform/tlsfiles"
 )
 
 // Ping is a readiness check.
@@ -21,4 +25,27 @@ func Ping(rdb goredis.UniversalClient) func(context.Context) error {
 // could not answer, so the caller may retry.
 func Unavailable(err error) error {
 	return fault.Wrap(fault.Unavailable, "the session store is unavailable", err)
+}
+
+// Options parses a REDIS_URL (redis:// or rediss:// for TLS). With caFile
+// set, a rediss:// server is verified against that CA only (TLS 1.2 at
+// least); otherwise against the system's roots. Errors never echo the URL,
+// which may hold a password.
+func Options(rawURL, caFile string) (*goredis.Options, error) {
+	opts, err := goredis.ParseURL(rawURL)
+	if err != nil {
+		return nil, errors.New("REDIS_URL is not a redis:// or rediss:// URL")
+	}
+	if caFile == "" {
+		return opts, nil
+	}
+	if opts.TLSConfig == nil {
+		return nil, errors.New("REDIS_TLS_CA_FILE needs a rediss:// REDIS_URL")
+	}
+	pool, err := tlsfiles.Pool(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("REDIS_TLS_CA_FILE: %w", err)
+	}
+	opts.TLSConfig.RootCAs, opts.TLSConfig.MinVersion = pool, tls.VersionTLS12
+	return opts, nil
 }

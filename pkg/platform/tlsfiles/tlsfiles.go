@@ -125,11 +125,11 @@ func (s *Store) loadLocked() error {
 		// The key's bytes are never part of the message.
 		return fmt.Errorf("TLS certificate %s and key %s do not form a pair", s.files.Cert, s.files.Key)
 	}
-	roots, err := pool(s.files.CA)
+	roots, err := Pool(s.files.CA)
 	if err != nil {
 		return err
 	}
-	clientCA, err := pool(s.files.ClientCA)
+	clientCA, err := Pool(s.files.ClientCA)
 	if err != nil {
 		return err
 	}
@@ -153,7 +153,9 @@ func readFile(path string) ([]byte, error) {
 	return b, nil
 }
 
-func pool(path string) (*x509.CertPool, error) {
+// Pool reads a PEM CA bundle (at most MaxFile bytes) into a pool; "" is
+// no pool. Stores' TLS settings (MySQL, Redis) read their CAs with it.
+func Pool(path string) (*x509.CertPool, error) {
 	if path == "" {
 		return nil, nil
 	}

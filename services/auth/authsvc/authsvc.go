@@ -36,6 +36,7 @@ const Name = "auth"
 type Config struct {
 	DatabaseURL string          // PostgreSQL URL; the database is created if missing
 	RedisURL    string          // optional; sessions go to Redis when set
+	RedisTLSCA  string          // the CA a rediss:// RedisURL is verified against; "": system roots
 	Issuer      string          // public base URL: token "iss" and discovery
 	Audience    string          // access tokens' "aud"
 	SessionTTL  time.Duration   // lifetime of a login session
@@ -100,10 +101,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	checks := health.Checks{"postgres": postgres.Ping(pool)}
 	var sessions app.SessionStore
 	if cfg.RedisURL != "" {
-		opts, err := goredis.ParseURL(cfg.RedisURL)
+		opts, err := redis.Options(cfg.RedisURL, cfg.RedisTLSCA)
 		if err != nil {
 			pool.Close()
-			return nil, fmt.Errorf("auth: REDIS_URL is not a redis:// URL")
+			return nil, fmt.Errorf("auth: %w", err)
 		}
 		s.rdb = goredis.NewClient(opts)
 		sessions = sessionstore.New(s.rdb, "lattice:auth:")

@@ -39,6 +39,7 @@ func LoadConfig(env *config.Env, s target.Settings) Config {
 	return Config{
 		DatabaseURL: env.Secret("AUTH_DATABASE_URL", target.DefaultPostgres+"lattice_auth?sslmode=disable"),
 		RedisURL:    s.RedisURL,
+		RedisTLSCA:  s.RedisTLSCA,
 		Issuer:      s.Issuer,
 		Audience:    s.Audience,
 		SessionTTL:  env.Duration("AUTH_SESSION_TTL", 24*time.Hour),
