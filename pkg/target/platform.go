@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	goredis "github.com/redis/go-redis/v9"
 	"golang.org/x/oauth2"
@@ -147,7 +148,19 @@ func (p *Platform) Bus() (*Bus, error) {
 		url = embedded.URL()
 		p.log.Info("started embedded NATS JetStream", "url", url, "store", dir)
 	}
-	nc, js, err := natsjs.Connect(url, "lattice")
+	var opts []nats.Option
+	if strings.HasPrefix(url, "tls://") {
+		// A tls:// server gets this process's certificate and trusts only the
+		// pinned CA, as the HTTP services do.
+		store, err := p.TLS()
+		if err != nil {
+			return nil, err
+		}
+		if store != nil {
+			opts = append(opts, nats.Secure(store.ClientConfig()))
+		}
+	}
+	nc, js, err := natsjs.Connect(url, "lattice", opts...)
 	if err != nil {
 		return nil, err
 	}

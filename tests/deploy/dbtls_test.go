@@ -69,15 +69,12 @@ func TestMariaDBOverVerifiedTLS(t *testing.T) {
 	dir, other := minted(t, "mariadb")
 	conf := filepath.Join(dir, "tls.cnf")
 	require.NoError(t, os.WriteFile(conf, []byte(strings.Join([]string{"[mysqld]",
-		"ssl_ca=/etc/mysql/certs/ca.crt", "ssl_cert=/etc/mysql/certs/server.crt", "ssl_key=/etc/mysql/certs/server.key",
+		"ssl_ca=/etc/mysql/certs/ca.crt", "ssl_cert=/etc/mysql/certs/mariadb.crt", "ssl_key=/etc/mysql/certs/mariadb.key",
 		"require_secure_transport=ON", ""}, "\n")), 0o600))
-	file := func(name, in string) testcontainers.ContainerFile {
-		return testcontainers.ContainerFile{HostFilePath: filepath.Join(dir, name), ContainerFilePath: "/etc/mysql/certs/" + in, FileMode: 0o644}
-	}
 	ctr, err := tcmysql.Run(ctx, os.Getenv("LATTICE_TC_MARIADB_IMAGE"),
 		tcmysql.WithUsername("root"), tcmysql.WithPassword("tls-secret"), tcmysql.WithDatabase("lattice"),
 		tcmysql.WithConfigFile(conf),
-		testcontainers.WithFiles(file("ca.crt", "ca.crt"), file("mariadb.crt", "server.crt"), file("mariadb.key", "server.key")))
+		testcontainers.WithFiles(certFiles(dir, "/etc/mysql/certs", "mariadb")...))
 	testcontainers.CleanupContainer(t, ctr)
 	require.NoError(t, err)
 
@@ -103,15 +100,12 @@ func TestRedisOverVerifiedTLS(t *testing.T) {
 	needEngine(t)
 	ctx := context.Background()
 	dir, other := minted(t, "redis")
-	file := func(name string) testcontainers.ContainerFile {
-		return testcontainers.ContainerFile{HostFilePath: filepath.Join(dir, name), ContainerFilePath: "/certs/" + name, FileMode: 0o644}
-	}
 	ctr, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
 		ContainerRequest: testcontainers.ContainerRequest{
 			Image: os.Getenv("LATTICE_TC_REDIS_IMAGE"),
 			Cmd: []string{"--port", "0", "--tls-port", "6379", "--tls-cert-file", "/certs/redis.crt",
 				"--tls-key-file", "/certs/redis.key", "--tls-ca-cert-file", "/certs/ca.crt", "--tls-auth-clients", "no"},
-			Files:        []testcontainers.ContainerFile{file("ca.crt"), file("redis.crt"), file("redis.key")},
+			Files:        certFiles(dir, "/certs", "redis"),
 			ExposedPorts: []string{"6379/tcp"},
 			WaitingFor:   wait.ForLog("Ready to accept connections").WithStartupTimeout(30 * time.Second),
 		},
@@ -146,4 +140,14 @@ func minted(t *testing.T, server string) (dir, other string) {
 	require.NoError(t, tlsfiles.Issue(dir, server, []string{"127.0.0.1", "localhost"}, time.Hour))
 	require.NoError(t, tlsfiles.NewCA(other))
 	return dir, other
+}
+
+// certFiles copies the CA and server's certificate and key from dir into a
+// container's folder (readable by the server's own user).
+func certFiles(dir, into, server string) []testcontainers.ContainerFile {
+	var out []testcontainers.ContainerFile
+	for _, name := range []string{"ca.crt", server + ".crt", server + ".key"} {
+		out = append(out, testcontainers.ContainerFile{HostFilePath: filepath.Join(dir, name), ContainerFilePath: into + "/" + name, FileMode: 0o644})
+	}
+	return out
 }

@@ -36,10 +36,11 @@ var Streams = []jetstream.StreamConfig{
 	{Name: "AUDIT", Subjects: []string{"audit.>"}, Storage: jetstream.FileStorage, Duplicates: 10 * time.Minute},
 }
 
-// Connect dials url and returns a JetStream context. Reconnects are
+// Connect dials url (with opts, such as nats.Secure for a tls:// server)
+// and returns a JetStream context. Reconnects are
 // unlimited: a broker restart delays publishing, it does not end it.
-func Connect(url, name string) (*nats.Conn, jetstream.JetStream, error) {
-	nc, err := nats.Connect(url, nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond))
+func Connect(url, name string, opts ...nats.Option) (*nats.Conn, jetstream.JetStream, error) {
+	nc, err := nats.Connect(url, append([]nats.Option{nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond)}, opts...)...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("nats: connect: %w", err)
 	}
