@@ -85,6 +85,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		if tlsStore, err = tlsfiles.Open(cfg.Settings.TLS); err != nil {
 			return err
 		}
+		tlsStore.OnReloadError(func(err error) {
+			log.Error("changed TLS files cannot be loaded; serving with the previous certificate", "error", err)
+		})
 	}
 	// Bind every listener first: with port 0 the addresses are known only
 	// then, and the targets of one process reach each other through them.

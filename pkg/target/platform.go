@@ -50,7 +50,6 @@ type Platform struct {
 	closers        []func()
 	credentialsSet bool
 	tls            *tlsfiles.Store
-	tlsOpened      bool
 }
 
 // NewPlatform returns the platform of a process running the named targets
@@ -91,14 +90,14 @@ func (p *Platform) Close() {
 // otherwise): listeners serve with its ServerConfig, internal clients dial
 // with its ClientConfig.
 func (p *Platform) TLS() (*tlsfiles.Store, error) {
-	if p.tlsOpened || !p.settings.TLS.Enabled() {
+	if p.tls != nil || !p.settings.TLS.Enabled() {
 		return p.tls, nil
 	}
 	store, err := tlsfiles.Open(p.settings.TLS)
 	if err != nil {
 		return nil, err
 	}
-	p.tls, p.tlsOpened = store, true
+	p.tls = store
 	return store, nil
 }
 
@@ -106,7 +105,7 @@ func (p *Platform) TLS() (*tlsfiles.Store, error) {
 // (nil: none), so one store watches the files.
 func (p *Platform) UseTLS(store *tlsfiles.Store) {
 	if store != nil {
-		p.tls, p.tlsOpened = store, true
+		p.tls = store
 	}
 }
 

@@ -221,7 +221,7 @@ func Authenticated(spec *openapi3.T, authenticate Authenticate, missing error, w
 				next.ServeHTTP(w, r)
 				return
 			}
-			bearer := bearerOf(r)
+			bearer := BearerOf(r)
 			if bearer == "" {
 				if !anonymousAllowed(reqs) {
 					write(w, r, missing)
@@ -311,8 +311,8 @@ func missingScope(reqs openapi3.SecurityRequirements, scopes []string) string {
 	return missing
 }
 
-// bearerOf returns the request's bearer credential, or "".
-func bearerOf(r *http.Request) string {
+// BearerOf returns the request's bearer credential, or "".
+func BearerOf(r *http.Request) string {
 	if h := r.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
 		return strings.TrimSpace(h[7:])
 	}

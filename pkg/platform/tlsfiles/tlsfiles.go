@@ -52,6 +52,16 @@ type Store struct {
 	roots    *x509.CertPool
 	clientCA *x509.CertPool
 	err      error // the last reload's failure; the previous files stay in use
+	onError  func(error)
+}
+
+// OnReloadError has f told (once per new failure) when changed files
+// cannot be loaded and the certificate in use stays: a rotation gone wrong
+// must be seen before the old certificate expires.
+func (s *Store) OnReloadError(f func(error)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onError = f
 }
 
 // Open loads files; an error means the service cannot start with them.
@@ -89,16 +99,23 @@ func (s *Store) stampOf() string {
 // refresh reloads the files when they changed since the last look.
 func (s *Store) refresh() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	now := s.now()
 	if now.Sub(s.checked) < recheck {
+		s.mu.Unlock()
 		return
 	}
 	s.checked = now
 	if s.stampOf() == s.stamp {
+		s.mu.Unlock()
 		return
 	}
+	prev := s.err
 	s.err = s.loadLocked()
+	err, notify := s.err, s.onError
+	s.mu.Unlock()
+	if err != nil && notify != nil && (prev == nil || prev.Error() != err.Error()) {
+		notify(err)
+	}
 }
 
 func (s *Store) load() error {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -123,6 +124,8 @@ func TestRotatedCertificatesAreServedWithoutARestart(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	rotated := serial()
+	var reported atomic.Int32
+	server.OnReloadError(func(error) { reported.Add(1) })
 
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "resource.key"), []byte("not a key"), 0o600))
 	deadline = time.Now().Add(10 * time.Second)
@@ -133,6 +136,7 @@ func TestRotatedCertificatesAreServedWithoutARestart(t *testing.T) {
 	}
 	require.NotContains(t, server.Err().Error(), "not a key", "key material never appears in errors")
 	require.Equal(t, rotated, serial(), "a broken rotation keeps the certificate in use")
+	require.EqualValues(t, 1, reported.Load(), "the failure is reported once, not at every look")
 }
 
 func TestOpenRefusesWhatCannotWork(t *testing.T) {

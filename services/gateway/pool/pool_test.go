@@ -159,3 +159,22 @@ func TestADNSNameIsAsManyReplicasAsItResolvesTo(t *testing.T) {
 	_, ok = Parse("dns+http://resource")
 	require.False(t, ok, "a DNS pool needs the port")
 }
+
+// A replica whose /readyz does not answer within the check's timeout is
+// taken for not ready: a hung replica gets no requests.
+func TestAReplicaThatHangsOnItsReadinessCheckIsNotReady(t *testing.T) {
+	release := make(chan struct{})
+	hung := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer hung.Close()
+	defer close(release)
+	p := New("search", urls(t, hung.URL))
+	client := &http.Client{Timeout: 50 * time.Millisecond}
+	defer client.CloseIdleConnections()
+	p.Check(context.Background(), client)
+	require.True(t, p.Down(p.Members()[0]))
+}

@@ -26,6 +26,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/access"
 	"github.com/lattice-platform/lattice/pkg/events/schema"
 	"github.com/lattice-platform/lattice/pkg/fault"
+	"github.com/lattice-platform/lattice/pkg/platform/apimw"
 	"github.com/lattice-platform/lattice/pkg/platform/clientaddr"
 	"github.com/lattice-platform/lattice/pkg/platform/observe"
 	"github.com/lattice-platform/lattice/pkg/platform/problem"
@@ -180,7 +181,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, seen *served, lo
 	if local != nil {
 		ctx := r.Context()
 		if id != nil {
-			ctx = access.WithCaller(ctx, access.Caller{Subject: id.Subject, Scopes: id.Scopes, Credential: bearer(r)})
+			ctx = access.WithCaller(ctx, access.Caller{Subject: id.Subject, Scopes: id.Scopes, Credential: apimw.BearerOf(r)})
 		}
 		local.ServeHTTP(w, r.WithContext(ctx))
 		return
@@ -205,14 +206,6 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, seen *served, lo
 	g.proxyFor(route.Timeout).ServeHTTP(w, r.WithContext(ctx))
 }
 
-// bearer is the request's bearer credential ("" when it has none).
-func bearer(r *http.Request) string {
-	if h := r.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
-		return strings.TrimSpace(h[7:])
-	}
-	return ""
-}
-
 // identify checks the bearer credential as the route demands. The
 // original Authorization header is forwarded either way: services verify
 // tokens themselves too.
@@ -230,7 +223,7 @@ func (g *Gateway) identify(r *http.Request, route domain.Route) (*ports.Identity
 	if len(h) < 7 || !strings.EqualFold(h[:7], "bearer ") {
 		return nil, fault.New(fault.Unauthenticated, "the Authorization header must carry a bearer credential")
 	}
-	id, err := g.verifier.Verify(r.Context(), bearer(r))
+	id, err := g.verifier.Verify(r.Context(), apimw.BearerOf(r))
 	if err != nil {
 		return nil, err
 	}
