@@ -4,7 +4,7 @@ PKGS    := ./...
 BIN     := bin/lattice
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: run build image test test-deploy test-contract check generate docs-assets bench bench-search clean
+.PHONY: run build image compose-up compose-down test test-deploy test-contract check generate docs-assets bench bench-search clean
 
 ## run: serve the platform (every built service) on this machine
 run: build
@@ -19,13 +19,22 @@ build:
 image:
 	scripts/build-image
 
+## compose-up: Lattice as separate containers (deploy/compose): certificates and secrets, then up
+compose-up:
+	scripts/compose up -d
+	@echo "gateways: https://127.0.0.1:8443 and :8444 (CA: deploy/compose/.state/certs/ca.crt)"
+
+## compose-down: stop the compose deployment (V=1 also drops its volumes)
+compose-down:
+	scripts/compose down $(if $(V),--volumes)
+
 ## test: every test — unit, adapter, contract (testcontainers) and e2e — with the race detector
 test:
-	scripts/with-test-env $(GO) test -race -count=1 -timeout 15m $(PKGS)
+	scripts/with-test-env $(GO) test -race -count=1 -timeout 30m $(PKGS)
 
 ## test-deploy: only the deployment tests (the image, services in containers of their own)
 test-deploy:
-	scripts/with-test-env $(GO) test -count=1 -timeout 15m ./tests/deploy/...
+	scripts/with-test-env $(GO) test -count=1 -timeout 30m ./tests/deploy/...
 
 ## test-contract: only the contract tests (testcontainers)
 test-contract:

@@ -46,6 +46,7 @@ commands:
   keys     rotate                            make a new access-token signing key active now
   certs    init --dir D                      a development CA (for compose and tests)
            issue --dir D --service S [--host H]...   a certificate for service S (spiffe://lattice/S)
+  nats     authorization                     the NATS users: one per service, limited to its subjects
   extract  --type=T                         text of the file on standard input (the processing
                                             service runs it as a sandboxed child process)
   version
@@ -71,6 +72,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdKeys(ctx, args[1:], stdout, stderr, lookup)
 	case "certs":
 		return cmdCerts(args[1:], stdout, stderr)
+	case "nats":
+		return cmdNATS(args[1:], stdout)
 	case "version":
 		fmt.Fprintln(stdout, "lattice", version)
 		return nil

@@ -163,6 +163,7 @@ func (p *Platform) Bus() (*Bus, error) {
 	if err != nil {
 		return nil, err
 	}
+	js = natsjs.WithReplicas(js, p.settings.NATSReplicas)
 	p.closers = append(p.closers, nc.Close)
 	if err := natsjs.EnsureStreams(p.ctx, js); err != nil {
 		return nil, err

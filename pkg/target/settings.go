@@ -30,6 +30,9 @@ type Settings struct {
 	// NATSURL is the event bus; empty runs an embedded server with its
 	// streams under DataDir.
 	NATSURL string
+	// NATSReplicas is how many times the streams are replicated: 3 on a
+	// cluster of three, so that one node may be lost.
+	NATSReplicas int
 	// RedisURL, when set, holds sessions and rate-limit budgets.
 	RedisURL string
 	DataDir  string
@@ -63,6 +66,7 @@ func ReadSettings(env *config.Env, registry []Target) Settings {
 		ServiceClientID:     env.String("LATTICE_SERVICE_CLIENT_ID", ""),
 		ServiceClientSecret: env.Secret("LATTICE_SERVICE_CLIENT_SECRET", ""),
 		NATSURL:             env.Secret("NATS_URL", ""),
+		NATSReplicas:        env.Int("NATS_REPLICAS", 1),
 		RedisURL:            env.Secret("REDIS_URL", ""),
 		DataDir:             env.String("LATTICE_DATA_DIR", ".lattice"),
 		S3: s3blob.Config{

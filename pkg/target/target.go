@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
 	"github.com/lattice-platform/lattice/pkg/platform/config"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 )
@@ -35,6 +36,9 @@ type Description[C any] struct {
 	// Needs are the targets this one calls; the registry lists them
 	// first, so a process running several starts them first.
 	Needs []string
+	// Bus is what the target publishes and reads on the event bus; its
+	// NATS user is given exactly that (lattice nats authorization).
+	Bus natsjs.Grants
 	// Config reads the target's own settings; malformed values are
 	// reported through env, all at once.
 	Config func(env *config.Env, s Settings) C
@@ -53,6 +57,7 @@ type Target struct {
 	Name  string
 	Port  int
 	Needs []string
+	Bus   natsjs.Grants
 	// Load reads the settings and binds the other steps to them.
 	Load func(env *config.Env, s Settings) Loaded
 	// missing names the parts the description lacks (Validate reports them).
@@ -70,7 +75,7 @@ type Loaded struct {
 
 // New hides d's settings type.
 func New[C any](d Description[C]) Target {
-	t := Target{Name: d.Name, Port: d.Port, Needs: d.Needs}
+	t := Target{Name: d.Name, Port: d.Port, Needs: d.Needs, Bus: d.Bus}
 	if d.Config == nil {
 		t.missing = append(t.missing, "Config")
 	}

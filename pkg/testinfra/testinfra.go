@@ -55,6 +55,10 @@ var containers struct {
 	stops []func(context.Context) error
 }
 
+// AtExit runs f when the package's tests have finished (Run calls it),
+// for fixtures shared by a package's tests, such as a deployment.
+func AtExit(f func(context.Context) error) { registerStop(f) }
+
 func registerStop(f func(context.Context) error) {
 	containers.Lock()
 	defer containers.Unlock()

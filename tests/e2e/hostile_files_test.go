@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/extract/extracttest"
+	"github.com/lattice-platform/lattice/pkg/testinfra"
 )
 
 // TestHostileFilesCannotStopIndexing: eight hostile files are uploaded,
@@ -34,11 +35,11 @@ func TestHostileFilesCannotStopIndexing(t *testing.T) {
 	}
 	ordinary := upload(t, base, ada, rid, "okapi.txt", []byte("The okapi is a giraffid of the Congo rainforest."))
 
-	within(t, 30*time.Second, "the ordinary file is searchable", func() bool {
+	testinfra.Within(t, 30*time.Second, "the ordinary file is searchable", func() bool {
 		return found(search(t, base, ada, "okapi giraffid", "text"), rid, ordinary)
 	})
 	for id, name := range hostile {
-		within(t, 60*time.Second, name+" is rejected", func() bool {
+		testinfra.Within(t, 60*time.Second, name+" is rejected", func() bool {
 			status, f := call(t, "GET", base+"/v1/resources/"+rid+"/files/"+id, ada, "", "")
 			if status != 200 || f["status"] != "rejected" { // 429 when polling outruns the per-IP budget
 				return false

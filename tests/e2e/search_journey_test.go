@@ -12,19 +12,9 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-)
 
-// within polls cond until it holds, failing the test after d.
-func within(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %s", d, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
+	"github.com/lattice-platform/lattice/pkg/testinfra"
+)
 
 // upload sends a file as the raw body and returns its id.
 func upload(t *testing.T, base, token, resourceID, name string, content []byte) string {
@@ -111,7 +101,7 @@ func TestSearchJourney(t *testing.T) {
 
 	for _, c := range []struct{ query, file string }{{"quokka", md}, {"narwhal tusk", html}, {"pangolin", ""}} {
 		for _, mode := range []string{"text", "hybrid"} {
-			within(t, deadline, c.query+" is found by "+mode+" search", func() bool { return found(search(t, base, ada, c.query, mode), rid, c.file) })
+			testinfra.Within(t, deadline, c.query+" is found by "+mode+" search", func() bool { return found(search(t, base, ada, c.query, mode), rid, c.file) })
 		}
 	}
 	hits := search(t, base, ada, "quokka", "text")
@@ -149,10 +139,10 @@ func TestSearchJourney(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, 200, resp.StatusCode)
-	within(t, deadline, "the new file text is found", func() bool { return found(search(t, base, ada, "wombat burrows", "text"), rid, md2) })
-	within(t, deadline, "the old file text is gone", func() bool { return !found(search(t, base, ada, "quokka", "text"), rid, "") })
-	within(t, deadline, "the new body is found", func() bool { return found(search(t, base, ada, "echidna", "hybrid"), rid, "") })
-	within(t, deadline, "the old body is gone", func() bool { return !found(search(t, base, ada, "pangolin", "text"), rid, "") })
+	testinfra.Within(t, deadline, "the new file text is found", func() bool { return found(search(t, base, ada, "wombat burrows", "text"), rid, md2) })
+	testinfra.Within(t, deadline, "the old file text is gone", func() bool { return !found(search(t, base, ada, "quokka", "text"), rid, "") })
+	testinfra.Within(t, deadline, "the new body is found", func() bool { return found(search(t, base, ada, "echidna", "hybrid"), rid, "") })
+	testinfra.Within(t, deadline, "the old body is gone", func() bool { return !found(search(t, base, ada, "pangolin", "text"), rid, "") })
 
 	// Visibility changes take effect.
 	req, _ = http.NewRequest("PATCH", base+"/v1/resources/"+rid, strings.NewReader(`{"visibility":"public"}`))
@@ -163,12 +153,12 @@ func TestSearchJourney(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, 200, resp.StatusCode)
-	within(t, deadline, "a public resource is found by others", func() bool { return found(search(t, base, "", "wombat", "hybrid"), rid, md2) })
+	testinfra.Within(t, deadline, "a public resource is found by others", func() bool { return found(search(t, base, "", "wombat", "hybrid"), rid, md2) })
 
 	// An unsupported file ends up rejected.
 	png := append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, 64)...)
 	img := upload(t, base, ada, rid, "picture.png", png)
-	within(t, deadline, "the image is rejected", func() bool {
+	testinfra.Within(t, deadline, "the image is rejected", func() bool {
 		status, f := call(t, "GET", base+"/v1/resources/"+rid+"/files/"+img, ada, "", "")
 		return status == 200 && f["status"] == "rejected"
 	})
@@ -181,14 +171,14 @@ func TestSearchJourney(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, 204, resp.StatusCode)
-	within(t, deadline, "the deleted resource is gone from search", func() bool {
+	testinfra.Within(t, deadline, "the deleted resource is gone from search", func() bool {
 		return !found(search(t, base, ada, "wombat", "hybrid"), rid, "") && !found(search(t, base, ada, "narwhal", "text"), rid, "")
 	})
 
 	// The requests made above appear in ada's usage report, and only hers.
 	from := url.QueryEscape(time.Now().Add(-time.Hour).UTC().Format(time.RFC3339))
 	to := url.QueryEscape(time.Now().Add(time.Hour).UTC().Format(time.RFC3339))
-	within(t, deadline, "ada's searches appear in her usage report", func() bool {
+	testinfra.Within(t, deadline, "ada's searches appear in her usage report", func() bool {
 		status, report := call(t, "GET", base+"/v1/analytics/usage?granularity=day&group_by=route&from="+from+"&to="+to, ada, "", "")
 		if status != 200 {
 			return false

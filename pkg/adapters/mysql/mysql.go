@@ -10,10 +10,14 @@ package mysql
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math/rand/v2"
+	"net"
+	"syscall"
 	"time"
 
 	gomysql "github.com/go-sql-driver/mysql"
@@ -117,12 +121,15 @@ func Ping(db *sql.DB) func(context.Context) error {
 
 // Server error codes, MariaDB's and MySQL/TiDB's where they differ.
 const (
-	errDuplicate       = 1062
-	errLockWaitTimeout = 1205
-	errDeadlock        = 1213
-	errCheckMariaDB    = 4025
-	errCheckMySQL      = 3819
-	errLockNoWait      = 3572
+	errDuplicate          = 1062
+	errTooManyConnections = 1040
+	errServerShutdown     = 1053
+	errConnectionKilled   = 1927 // MariaDB: the server ended the connection
+	errLockWaitTimeout    = 1205
+	errDeadlock           = 1213
+	errCheckMariaDB       = 4025
+	errCheckMySQL         = 3819
+	errLockNoWait         = 3572
 )
 
 // Lookup is Translate for a query that may find nothing: a missing row is
@@ -146,10 +153,14 @@ func Translate(err error) error {
 		return fault.Wrap(fault.Internal, "a row the store expected is missing", err)
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return fault.Wrap(fault.Unavailable, "the database did not answer in time", err)
+	case unreachable(err):
+		return fault.Wrap(fault.Unavailable, "the database is unreachable", err)
 	case !errors.As(err, &me):
 		return err
 	}
 	switch me.Number {
+	case errTooManyConnections, errServerShutdown, errConnectionKilled:
+		return fault.Wrap(fault.Unavailable, "the database is unavailable", err)
 	case errDuplicate:
 		return fault.Wrap(fault.Conflict, "already exists", err)
 	case errLockWaitTimeout, errLockNoWait, errDeadlock:
@@ -159,6 +170,15 @@ func Translate(err error) error {
 		return fault.Wrap(fault.Internal, "a stored value broke a table constraint", err)
 	}
 	return err
+}
+
+// unreachable reports a failure to reach the server or to keep talking to
+// it (a refused or reset connection, a name that does not resolve while the
+// server restarts), as opposed to an answer from it.
+func unreachable(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, gomysql.ErrInvalidConn) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
 }
 
 // InTx runs fn in a transaction, committing on nil and rolling back

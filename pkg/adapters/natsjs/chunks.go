@@ -24,13 +24,50 @@ const ChunkBucket = "CHUNKS"
 // chunkTTL bounds how long chunk sets are kept.
 const chunkTTL = 7 * 24 * time.Hour
 
-// OpenChunkBucket opens (creating if needed) the chunk-set object store.
+// OpenChunkBucket opens (creating if needed) the chunk-set object store,
+// read from its stream's leader (see ReadFromLeader): search must not take
+// a chunk set for expired because a catching-up replica has not seen it.
 func OpenChunkBucket(ctx context.Context, js jetstream.JetStream) (jetstream.ObjectStore, error) {
-	obs, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: ChunkBucket, TTL: chunkTTL, Storage: jetstream.FileStorage})
+	obs, err := js.ObjectStore(ctx, ChunkBucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		obs, err = js.CreateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: ChunkBucket, TTL: chunkTTL, Storage: jetstream.FileStorage})
+		if errors.Is(err, jetstream.ErrBucketExists) { // another service made it first
+			obs, err = js.ObjectStore(ctx, ChunkBucket)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("nats: object store %s: %w", ChunkBucket, err)
 	}
+	if changed, err := ReadFromLeader(ctx, js, "OBJ_"+ChunkBucket); err != nil {
+		return nil, fmt.Errorf("nats: object store %s: %w", ChunkBucket, err)
+	} else if changed {
+		if obs, err = js.ObjectStore(ctx, ChunkBucket); err != nil { // bound again, to read from the leader
+			return nil, fmt.Errorf("nats: object store %s: %w", ChunkBucket, err)
+		}
+	}
 	return obs, nil
+}
+
+// ReadFromLeader turns off direct gets on a stream, so that reads of a
+// key-value bucket or object store built on it are answered by the
+// stream's leader. With direct gets any replica answers, and one catching
+// up after a restart answers "not found" for what was just written: a
+// job or a chunk set would be taken for deleted. It reports whether the
+// stream changed, in which case a bucket bound before must be bound again.
+func ReadFromLeader(ctx context.Context, js jetstream.JetStream, stream string) (bool, error) {
+	s, err := js.Stream(ctx, stream)
+	if err != nil {
+		return false, err
+	}
+	cfg := s.CachedInfo().Config
+	if !cfg.AllowDirect {
+		return false, nil
+	}
+	cfg.AllowDirect = false
+	if _, err := js.UpdateStream(ctx, cfg); err != nil {
+		return false, fmt.Errorf("leader reads: %w", err)
+	}
+	return true, nil
 }
 
 // ChunkSets reads the chunk sets chunks.ready events point to.

@@ -213,3 +213,32 @@ func TestWorkQueueEndsAnAttemptAtItsDeadline(t *testing.T) {
 	stop()
 	require.NoError(t, <-done)
 }
+
+// TestStreamsAreMadeWithTheConfiguredReplicas checks that WithReplicas
+// reaches the server: a single server refuses three replicas, which it
+// would not be asked for without the wrapper.
+func TestStreamsAreMadeWithTheConfiguredReplicas(t *testing.T) {
+	ctx, js := connectWithStreams(t)
+	cfg := jetstream.StreamConfig{Name: "REPLICATED", Subjects: []string{"replicated.>"}}
+	_, err := natsjs.WithReplicas(js, 3).CreateOrUpdateStream(ctx, cfg)
+	require.ErrorContains(t, err, "replicas > 1 not supported in non-clustered mode")
+	_, err = natsjs.WithReplicas(js, 3).CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "replicated"})
+	require.ErrorContains(t, err, "replicas > 1 not supported")
+	s, err := natsjs.WithReplicas(js, 1).CreateOrUpdateStream(ctx, cfg)
+	require.NoError(t, err, "one replica: the configuration as given")
+	require.Equal(t, 1, s.CachedInfo().Config.Replicas)
+}
+
+// TestChunkSetsAreReadFromTheLeader: the chunk store answers reads from
+// its stream's leader only, however often it is opened.
+func TestChunkSetsAreReadFromTheLeader(t *testing.T) {
+	ctx, js := connectWithStreams(t)
+	for range 2 {
+		obs, err := natsjs.OpenChunkBucket(ctx, js)
+		require.NoError(t, err)
+		require.NotNil(t, obs)
+		s, err := js.Stream(ctx, "OBJ_"+natsjs.ChunkBucket)
+		require.NoError(t, err)
+		require.False(t, s.CachedInfo().Config.AllowDirect)
+	}
+}

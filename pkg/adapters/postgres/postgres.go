@@ -9,7 +9,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"net"
+	"strings"
+	"syscall"
 
 	"github.com/golang-migrate/migrate/v4"
 	pgxmigrate "github.com/golang-migrate/migrate/v4/database/pgx/v5"
@@ -128,6 +132,22 @@ func Translate(err error) error {
 		return fault.Wrap(fault.Conflict, "already exists", err)
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return fault.Wrap(fault.Unavailable, "the database did not answer in time", err)
+	case unreachable(err, pgErr):
+		return fault.Wrap(fault.Unavailable, "the database is unavailable", err)
 	}
 	return err
+}
+
+// unreachable reports a failure to reach the server or to keep talking to
+// it, or the server saying it cannot serve now: connection exceptions
+// (class 08), a shutdown or start in progress (57P01–57P03) and too many
+// connections (53300).
+func unreachable(err error, pgErr *pgconn.PgError) bool {
+	if pgErr != nil {
+		return strings.HasPrefix(pgErr.Code, "08") || pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03" || pgErr.Code == "53300"
+	}
+	var ne net.Error
+	var ce *pgconn.ConnectError
+	return errors.As(err, &ne) || errors.As(err, &ce) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
 }

@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -36,6 +37,7 @@ func Options(rawURL, caFile string) (*goredis.Options, error) {
 	if err != nil {
 		return nil, errors.New("REDIS_URL is not a redis:// or rediss:// URL")
 	}
+	failFast(opts)
 	if caFile == "" {
 		return opts, nil
 	}
@@ -48,4 +50,30 @@ func Options(rawURL, caFile string) (*goredis.Options, error) {
 	}
 	opts.TLSConfig.RootCAs, opts.TLSConfig.MinVersion = pool, tls.VersionTLS12
 	return opts, nil
+}
+
+// failFast bounds what one command may cost while Redis is away (stopped,
+// restarting, its name not resolving), unless the URL sets its own values:
+// a session check or a rate-limit decision then fails within seconds, in
+// time for the caller's own deadline, instead of after go-redis's defaults
+// (five dial attempts per try, three retries, five-second dials).
+func failFast(o *goredis.Options) {
+	if o.DialTimeout == 0 {
+		o.DialTimeout = time.Second
+	}
+	if o.ReadTimeout == 0 {
+		o.ReadTimeout = time.Second
+	}
+	if o.WriteTimeout == 0 {
+		o.WriteTimeout = time.Second
+	}
+	if o.PoolTimeout == 0 {
+		o.PoolTimeout = 2 * time.Second
+	}
+	if o.MaxRetries == 0 {
+		o.MaxRetries = 1
+	}
+	if o.DialerRetries == 0 {
+		o.DialerRetries = 1
+	}
 }

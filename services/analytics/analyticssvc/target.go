@@ -7,6 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
+	"github.com/lattice-platform/lattice/pkg/adapters/natsjs/checkpointsink"
 	s3sink "github.com/lattice-platform/lattice/pkg/adapters/s3blob/checkpointsink"
 	"github.com/lattice-platform/lattice/pkg/platform/config"
 	"github.com/lattice-platform/lattice/pkg/target"
@@ -15,6 +17,11 @@ import (
 // Target is the analytics service as a deployable target.
 var Target = target.New(target.Description[Config]{
 	Name: Name, Port: 8085, Needs: []string{"auth", "resource"},
+	Bus: natsjs.Grants{
+		Publishes: []string{"audit-checkpoints.>", "dlq.>"},
+		Reads:     []string{"USAGE", "AUDIT"},
+		Owns:      []string{checkpointsink.Stream.Name},
+	},
 	Config: func(env *config.Env, s target.Settings) Config { return LoadConfig(env, s) },
 	// The all-in-one process (with the gateway) may fall back on a key
 	// under its data directory; a service deployed on its own may not.

@@ -52,12 +52,17 @@ func setupWithOutbox(t *testing.T) (*app.Service, *clock, *portstest.Outbox) {
 // setupWithOptions is setupWithOutbox with the service's options.
 func setupWithOptions(t *testing.T, opts app.Options) (*app.Service, *clock, *portstest.Outbox) {
 	t.Helper()
+	return setupWith(t, opts, fake.NewSessionStore())
+}
+
+func setupWith(t *testing.T, opts app.Options, sessions app.SessionStore) (*app.Service, *clock, *portstest.Outbox) {
+	t.Helper()
 	outbox := portstest.NewOutbox()
 	clk := &clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
 	keys := fake.NewSigningKeyStore()
 	svc, err := app.New(app.Deps{
 		Users:    fake.NewUserRepository(),
-		Sessions: fake.NewSessionStore(),
+		Sessions: sessions,
 		Throttle: fake.NewLoginThrottle(),
 		Hasher:   argon2id.New(argon2id.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}),
 		Clients:  fake.NewClientRepository(),

@@ -3,8 +3,10 @@ package app
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 
+	"github.com/lattice-platform/lattice/pkg/fault"
 	"github.com/lattice-platform/lattice/services/auth/domain"
 )
 
@@ -88,22 +90,47 @@ func (s *Clients) DeleteClient(ctx context.Context, p domain.Principal, id strin
 // (with resources:admin) for processing to read what it indexes.
 const ServiceClientID = "lattice-services"
 
+// EnsureServiceClient makes the service client id exist with secret:
+// when services run apart, one secret (a Kubernetes secret, a compose
+// file) is given to every service, and auth registers it at start. An
+// existing client with that id and secret is left alone, so restarts and
+// replicas change nothing; one with another secret or settings is
+// replaced, audited as a secret rotation.
+func (s *Clients) EnsureServiceClient(ctx context.Context, id, secret string) error {
+	if id == "" || secret == "" {
+		return fault.New(fault.Invalid, "the service client needs an id and a secret")
+	}
+	if c, err := s.clients.ByID(ctx, id); err == nil && c.CheckSecret(secret) && slices.Equal(c.Scopes, serviceScopes) {
+		return nil
+	} else if err != nil && !errors.Is(err, domain.ErrClientNotFound) {
+		return err
+	}
+	return s.replaceServiceClient(ctx, id, secret)
+}
+
+// serviceScopes are the service client's: processing reads every
+// resource it indexes.
+var serviceScopes = []domain.Scope{"resources:admin"}
+
+func (s *Clients) replaceServiceClient(ctx context.Context, id, secret string) error {
+	c := domain.Client{ID: id, Name: "Lattice services (introspection)", Type: domain.ClientConfidential,
+		SecretHash: domain.HashToken(secret), GrantTypes: []string{domain.GrantClientCredentials}, Scopes: serviceScopes,
+		CreatedAt: s.clock.Now()}
+	return s.rec.audited(ctx, audit{actor: actorSystem, action: "client.secret_rotated", target: "client/" + c.ID}, func(ctx context.Context) error {
+		if err := s.clients.Delete(ctx, id); err != nil && !errors.Is(err, domain.ErrClientNotFound) {
+			return err
+		}
+		return s.clients.Create(ctx, c)
+	})
+}
+
 // ProvisionServiceClient (re)creates the internal service client with a
 // fresh secret and returns the secret. `lattice serve --target=all` calls
 // it at start so a laptop install needs no set-up; deployments that run
 // services apart register a client with `lattice client create` instead.
 func (s *Clients) ProvisionServiceClient(ctx context.Context) (string, error) {
 	secret := randomToken("lcs_")
-	c := domain.Client{ID: ServiceClientID, Name: "Lattice services (introspection)", Type: domain.ClientConfidential,
-		SecretHash: domain.HashToken(secret), GrantTypes: []string{domain.GrantClientCredentials}, Scopes: []domain.Scope{"resources:admin"},
-		CreatedAt: s.clock.Now()}
-	err := s.rec.audited(ctx, audit{actor: actorSystem, action: "client.secret_rotated", target: "client/" + c.ID}, func(ctx context.Context) error {
-		if err := s.clients.Delete(ctx, ServiceClientID); err != nil && !errors.Is(err, domain.ErrClientNotFound) {
-			return err
-		}
-		return s.clients.Create(ctx, c)
-	})
-	if err != nil {
+	if err := s.replaceServiceClient(ctx, ServiceClientID, secret); err != nil {
 		return "", err
 	}
 	return secret, nil

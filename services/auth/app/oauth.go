@@ -344,6 +344,17 @@ type Introspection struct {
 	Username  string
 }
 
+// inactive is introspection's answer when a token's lookup failed: a token
+// that is unknown, expired or revoked is inactive (RFC 7662), but a store
+// that cannot answer is an error, so that a caller sees 503 and keeps the
+// token rather than being told it is invalid.
+func inactive(err error) (Introspection, error) {
+	if errors.Is(unauthenticated(err), domain.ErrUnauthenticated) || errors.Is(err, ErrGrantNotFound) {
+		return Introspection{}, nil
+	}
+	return Introspection{}, err
+}
+
 // Introspect reports on any Lattice credential: access tokens, refresh
 // tokens, API keys and session tokens. Only confidential clients may ask (they are the
 // resource servers); anything unknown, expired or revoked is inactive.
@@ -360,14 +371,14 @@ func (s *OAuth) Introspect(ctx context.Context, clientID, secret, token string) 
 	case strings.HasPrefix(token, domain.SessionTokenPrefix):
 		sess, u, err := s.logins.liveSession(ctx, token)
 		if err != nil {
-			return Introspection{}, nil
+			return inactive(err)
 		}
 		return Introspection{Active: true, Subject: u.ID, Username: u.Email, Scopes: domain.RoleScopes(u.Role),
 			IssuedAt: sess.CreatedAt, ExpiresAt: sess.ExpiresAt, TokenType: "session", TokenID: sess.ID}, nil
 	case strings.HasPrefix(token, domain.APIKeyPrefix):
 		k, u, err := s.registry.liveAPIKey(ctx, token)
 		if err != nil {
-			return Introspection{}, nil
+			return inactive(err)
 		}
 		in := Introspection{Active: true, Subject: u.ID, Username: u.Email, Scopes: domain.Intersect(k.Scopes, domain.RoleScopes(u.Role)),
 			IssuedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt, TokenType: "api_key", TokenID: k.ID}
@@ -375,7 +386,7 @@ func (s *OAuth) Introspect(ctx context.Context, clientID, secret, token string) 
 	case strings.HasPrefix(token, domain.RefreshTokenPrefix):
 		rt, err := s.grants.RefreshByHash(ctx, domain.HashToken(token), now)
 		if err != nil {
-			return Introspection{}, nil
+			return inactive(err)
 		}
 		return Introspection{Active: true, Subject: rt.UserID, ClientID: rt.ClientID, Scopes: rt.Scopes,
 			IssuedAt: rt.CreatedAt, ExpiresAt: rt.ExpiresAt, TokenType: "refresh_token", TokenID: rt.ID}, nil

@@ -6,12 +6,15 @@ import (
 	"encoding/base64"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/lattice-platform/lattice/pkg/fault"
 	"github.com/lattice-platform/lattice/services/auth/app"
+	"github.com/lattice-platform/lattice/services/auth/app/fake"
 	"github.com/lattice-platform/lattice/services/auth/domain"
 )
 
@@ -401,4 +404,75 @@ func TestIntrospectSessions(t *testing.T) {
 	in, err = f.svc.Introspect(ctx, f.robot.Client.ID, f.robot.Secret, ns.Token)
 	require.NoError(t, err)
 	require.False(t, in.Active, "a logged-out session is inactive")
+}
+
+// TestTheConfiguredServiceClientIsRegisteredOnce checks what auth does at
+// start when services run apart with a shared service client: the client
+// is registered, a restart with the same secret changes nothing (no new
+// audit record), and a new secret replaces the old one.
+func TestTheConfiguredServiceClientIsRegisteredOnce(t *testing.T) {
+	ctx := context.Background()
+	svc, _, outbox := setupWithOutbox(t)
+	token := func(secret string) error {
+		_, err := svc.Token(ctx, app.TokenRequest{GrantType: "client_credentials", ClientID: "workers", ClientSecret: secret, Scope: "resources:admin"})
+		return err
+	}
+	require.Error(t, token("first-secret"), "not registered yet")
+	require.NoError(t, svc.EnsureServiceClient(ctx, "workers", "first-secret"))
+	require.NoError(t, token("first-secret"))
+	audited := len(outbox.Events())
+	require.NoError(t, svc.EnsureServiceClient(ctx, "workers", "first-secret"), "a restart")
+	require.Len(t, outbox.Events(), audited, "nothing changed, nothing recorded")
+
+	require.NoError(t, svc.EnsureServiceClient(ctx, "workers", "second-secret"), "the secret rotated")
+	require.Error(t, token("first-secret"))
+	require.NoError(t, token("second-secret"))
+	require.Len(t, outbox.Events(), audited+1)
+
+	require.Error(t, svc.EnsureServiceClient(ctx, "workers", ""), "an empty secret is refused")
+}
+
+// awaySessions is a session store that cannot answer while away is set,
+// as Redis while it restarts.
+type awaySessions struct {
+	app.SessionStore
+	away atomic.Bool
+}
+
+func (s *awaySessions) ByTokenHash(ctx context.Context, hash []byte, now time.Time) (domain.Session, error) {
+	if s.away.Load() {
+		return domain.Session{}, fault.New(fault.Unavailable, "the session store is unavailable")
+	}
+	return s.SessionStore.ByTokenHash(ctx, hash, now)
+}
+
+// TestIntrospectionFailsClosedWithAnErrorWhenTheStoreIsAway: a session
+// that cannot be looked up is neither active nor reported inactive (which
+// would tell the caller to discard it): introspection fails with
+// Unavailable, and an unknown token is still merely inactive.
+func TestIntrospectionFailsClosedWithAnErrorWhenTheStoreIsAway(t *testing.T) {
+	ctx := context.Background()
+	sessions := &awaySessions{SessionStore: fake.NewSessionStore()}
+	svc, _, _ := setupWith(t, app.Options{}, sessions)
+	u := signUp(t, svc, "away@example.com")
+	sess, err := svc.Login(ctx, app.LoginInput{Email: u.Email, Password: pw, IP: "10.0.0.1"})
+	require.NoError(t, err)
+	robot, err := svc.RegisterClient(ctx, app.ClientInput{Name: "Robot", Type: domain.ClientConfidential,
+		GrantTypes: []string{domain.GrantClientCredentials}, Scopes: []string{"resources:read"}})
+	require.NoError(t, err)
+
+	in, err := svc.Introspect(ctx, robot.Client.ID, robot.Secret, sess.Token)
+	require.NoError(t, err)
+	require.True(t, in.Active)
+
+	sessions.away.Store(true)
+	_, err = svc.Introspect(ctx, robot.Client.ID, robot.Secret, sess.Token)
+	require.True(t, fault.Of(err, fault.Unavailable), "%v", err)
+	_, err = svc.Authenticate(ctx, sess.Token)
+	require.True(t, fault.Of(err, fault.Unavailable), "authentication fails closed with 503, not 401: %v", err)
+
+	sessions.away.Store(false)
+	in, err = svc.Introspect(ctx, robot.Client.ID, robot.Secret, domain.SessionTokenPrefix+"unknown")
+	require.NoError(t, err)
+	require.False(t, in.Active, "an unknown session is inactive")
 }

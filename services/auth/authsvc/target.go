@@ -2,9 +2,11 @@ package authsvc
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/argon2id"
+	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
 	"github.com/lattice-platform/lattice/pkg/platform/config"
 	"github.com/lattice-platform/lattice/pkg/target"
 	"github.com/lattice-platform/lattice/services/auth/app"
@@ -13,6 +15,7 @@ import (
 // Target is the auth service as a deployable target.
 var Target = target.New(target.Description[Config]{
 	Name: Name, Port: 8081,
+	Bus:     natsjs.Grants{Publishes: []string{"audit.auth"}},
 	Config:  func(env *config.Env, s target.Settings) Config { return LoadConfig(env, s) },
 	Migrate: func(ctx context.Context, c Config) error { return Migrate(ctx, c.DatabaseURL) },
 	Build: func(ctx context.Context, c Config, p *target.Platform) (target.Service, error) {
@@ -25,6 +28,14 @@ var Target = target.New(target.Description[Config]{
 		svc, err := New(ctx, c, p.Logger(Name))
 		if err != nil {
 			return target.Service{}, err
+		}
+		// Services deployed apart share a configured service client:
+		// auth registers it, so no one-off set-up step is needed.
+		if st := p.Settings(); st.ServiceClientID != "" {
+			if err := svc.App.EnsureServiceClient(ctx, st.ServiceClientID, st.ServiceClientSecret); err != nil {
+				svc.Close()
+				return target.Service{}, fmt.Errorf("register the service client %s: %w", st.ServiceClientID, err)
+			}
 		}
 		p.ProvideServiceClient(func(ctx context.Context) (string, string, error) {
 			secret, err := svc.App.ProvisionServiceClient(ctx)

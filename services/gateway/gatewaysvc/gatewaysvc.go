@@ -21,6 +21,7 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/lattice-platform/lattice/openapi"
+	"github.com/lattice-platform/lattice/pkg/adapters/tokenbucket"
 	"github.com/lattice-platform/lattice/pkg/platform/health"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 	"github.com/lattice-platform/lattice/pkg/platform/observe"
@@ -110,7 +111,16 @@ func New(cfg Config, log *slog.Logger) (*Service, error) {
 	if cfg.Transport == nil {
 		cfg.Transport = http.DefaultTransport.(*http.Transport).Clone()
 	}
-	gw := proxy.New(routes, upstreams, cfg.Verifier, cfg.Limiter, cfg.MaxBody, log)
+	metrics := observe.NewMetrics(Name)
+	limiter := cfg.Limiter
+	if _, local := limiter.(*tokenbucket.Limiter); !local && limiter != nil {
+		// A shared limiter (Redis) may fail; limits then stay enforced
+		// per process rather than being lifted or refusing everyone.
+		if limiter, err = tokenbucket.NewFallback(limiter, log, metrics.Registry); err != nil {
+			return nil, err
+		}
+	}
+	gw := proxy.New(routes, upstreams, cfg.Verifier, limiter, cfg.MaxBody, log)
 	gw.UseTransport(cfg.Transport)
 	composites, err := composite.New(first, &http.Client{Transport: otelhttp.NewTransport(cfg.Transport.Clone())})
 	if err != nil {
@@ -150,7 +160,6 @@ func New(cfg Config, log *slog.Logger) (*Service, error) {
 	})
 	api = proxy.Shed(cfg.MaxInFlight)(api)
 	s := &Service{gw: gw, cfg: cfg, log: log}
-	metrics := observe.NewMetrics(Name)
 	gw.EnableShadow(metrics.Registry, 64)
 	if err := gw.EnablePoolMetrics(metrics.Registry); err != nil {
 		return nil, err

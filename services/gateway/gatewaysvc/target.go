@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 
+	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
 	"github.com/lattice-platform/lattice/pkg/platform/config"
 	"github.com/lattice-platform/lattice/pkg/target"
 )
@@ -12,6 +13,7 @@ import (
 // target, so a process running several starts it last.
 var Target = target.New(target.Description[Config]{
 	Name: Name, Port: 8080, Needs: []string{"auth", "resource", "search", "processing", "analytics"},
+	Bus:    natsjs.Grants{Publishes: []string{"usage.gateway"}},
 	Config: func(env *config.Env, s target.Settings) Config { return LoadConfig(env, s) },
 	Build: func(_ context.Context, c Config, p *target.Platform) (target.Service, error) {
 		v, b, err := p.VerifierAndBus()

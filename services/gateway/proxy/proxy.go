@@ -174,7 +174,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, seen *served, lo
 		problem.Write(w, r, err)
 		return
 	}
-	if err := g.spend(w, r, cfg.Classes[route.Class], id); err != nil {
+	if err := g.spend(w, r, route.Class, cfg.Classes[route.Class], id); err != nil {
 		problem.Write(w, r, err)
 		return
 	}
@@ -233,19 +233,22 @@ func (g *Gateway) identify(r *http.Request, route domain.Route) (*ports.Identity
 // spend charges the client address and, when known, the identity; the
 // response carries the tighter of the two budgets in the IETF RateLimit
 // headers.
-func (g *Gateway) spend(w http.ResponseWriter, r *http.Request, class routing.Class, id *ports.Identity) error {
+func (g *Gateway) spend(w http.ResponseWriter, r *http.Request, className string, class routing.Class, id *ports.Identity) error {
 	ip := clientIP(r)
+	// Each class keeps its own budgets: with one key for all, a client
+	// that used up a tight class (credentials) would find its address
+	// limited on every other route too, by that class's rate.
 	budgets := []struct {
 		key   string
 		limit ports.RateLimit
 		name  string
-	}{{"ip:" + ip, class.PerIP, "per-ip"}}
+	}{{"ip:" + className + ":" + ip, class.PerIP, "per-ip"}}
 	if id != nil {
 		budgets = append(budgets, struct {
 			key   string
 			limit ports.RateLimit
 			name  string
-		}{"id:" + id.Subject, class.PerIdentity, "per-identity"})
+		}{"id:" + className + ":" + id.Subject, class.PerIdentity, "per-identity"})
 	}
 	var tightest ports.RateDecision
 	var tightLimit ports.RateLimit

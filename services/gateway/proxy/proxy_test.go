@@ -207,6 +207,13 @@ func TestRateLimitAnswers429WithHeaders(t *testing.T) {
 	require.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
 	require.NotEmpty(t, resp.Header.Get("Retry-After"))
 	require.Contains(t, resp.Header.Get("RateLimit"), "r=0")
+
+	// The tight class's budget is its own: the same address is not
+	// limited on a route of another class.
+	other := get(t, e.gateway.URL+"/v1/open/x", "")
+	other.Body.Close()
+	require.Equal(t, http.StatusOK, other.StatusCode)
+	require.NotContains(t, other.Header.Get("RateLimit"), "r=0")
 }
 
 func TestUpstreamFailures(t *testing.T) {

@@ -34,6 +34,9 @@ const Name = "processing"
 // IntakeConsumer is the durable EVENTS consumer that turns events into jobs.
 const IntakeConsumer = "processing-intake"
 
+// JobBucket is the JetStream key-value bucket holding the jobs.
+const JobBucket = "jobs"
+
 // Config is the processing service's configuration.
 type Config struct {
 	JetStream   jetstream.JetStream
@@ -78,7 +81,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = ports.SystemClock{}
 	}
-	jobs, err := jobstore.New(ctx, cfg.JetStream, "jobs")
+	jobs, err := jobstore.New(ctx, cfg.JetStream, JobBucket)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/extract"
+	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
 	"github.com/lattice-platform/lattice/pkg/platform/config"
 	"github.com/lattice-platform/lattice/pkg/target"
 )
@@ -13,6 +14,11 @@ import (
 // store of its own to migrate: jobs live in JetStream.
 var Target = target.New(target.Description[Config]{
 	Name: Name, Port: 8084, Needs: []string{"auth", "resource"},
+	Bus: natsjs.Grants{
+		Publishes: []string{"events.chunks.ready", "events.file.rejected", "audit.processing", "jobs.>", "dlq.>"},
+		Reads:     []string{"EVENTS"},
+		Owns:      []string{natsjs.JobsStream.Name, "KV_" + JobBucket, "OBJ_" + natsjs.ChunkBucket},
+	},
 	Config: func(env *config.Env, _ target.Settings) Config { return LoadConfig(env) },
 	Build: func(ctx context.Context, c Config, p *target.Platform) (target.Service, error) {
 		v, b, err := p.VerifierAndBus()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
 	"github.com/lattice-platform/lattice/pkg/platform/config"
 	"github.com/lattice-platform/lattice/pkg/target"
 	"github.com/lattice-platform/lattice/services/resource/app"
@@ -12,6 +13,10 @@ import (
 // Target is the resource service as a deployable target.
 var Target = target.New(target.Description[Config]{
 	Name: Name, Port: 8082, Needs: []string{"auth"},
+	Bus: natsjs.Grants{
+		Publishes: []string{"events.resource.>", "events.file.uploaded", "events.file.deleted", "audit.resource", "dlq.>"},
+		Reads:     []string{"EVENTS"}, // events.file.rejected
+	},
 	Config:  func(env *config.Env, _ target.Settings) Config { return LoadConfig(env) },
 	Migrate: func(ctx context.Context, c Config) error { return Migrate(ctx, c.DatabaseURL) },
 	Build: func(ctx context.Context, c Config, p *target.Platform) (target.Service, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 
+	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
 	"github.com/lattice-platform/lattice/pkg/adapters/vecindex"
 	"github.com/lattice-platform/lattice/pkg/platform/config"
 	"github.com/lattice-platform/lattice/pkg/target"
@@ -12,6 +13,11 @@ import (
 // Target is the search service as a deployable target.
 var Target = target.New(target.Description[Config]{
 	Name: Name, Port: 8083, Needs: []string{"auth", "resource"},
+	Bus: natsjs.Grants{
+		Publishes: []string{"audit.search", "dlq.>"},
+		Reads:     []string{"EVENTS"},
+		Owns:      []string{"OBJ_" + natsjs.ChunkBucket}, // opened, created if processing has not yet
+	},
 	Config:  func(env *config.Env, _ target.Settings) Config { return LoadConfig(env) },
 	Migrate: func(ctx context.Context, c Config) error { return Migrate(ctx, c.DatabaseURL) },
 	Build: func(ctx context.Context, c Config, p *target.Platform) (target.Service, error) {

@@ -33,6 +33,9 @@ type Sink struct {
 
 var _ app.ChunkSink = (*Sink)(nil)
 
+// putTimeout bounds storing one chunk set (at most a few MB).
+const putTimeout = 30 * time.Second
+
 // New publishes through pub and stores chunk sets in obs (natsjs.OpenChunkBucket).
 func New(obs jetstream.ObjectStore, pub ports.EventPublisher) *Sink {
 	return &Sink{obs: obs, pub: pub, now: time.Now}
@@ -57,7 +60,11 @@ func (s *Sink) Ready(ctx context.Context, c domain.ChunksReady) error {
 		source = "body"
 	}
 	key := fmt.Sprintf("%s/%s/%d/%s", c.ResourceID, source, c.Version, digest)
-	if _, err := s.obs.Put(ctx, jetstream.ObjectMeta{Name: key}, bytes.NewReader(body)); err != nil {
+	// Bounded: a reply lost while a cluster node restarts fails the put in
+	// seconds (the job is retried) instead of holding it to its deadline.
+	pctx, cancel := context.WithTimeout(ctx, putTimeout)
+	defer cancel()
+	if _, err := s.obs.Put(pctx, jetstream.ObjectMeta{Name: key}, bytes.NewReader(body)); err != nil {
 		return natsjs.Unavailable(err)
 	}
 	data := schema.ChunksReady{

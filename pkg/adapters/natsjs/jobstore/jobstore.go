@@ -13,6 +13,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
 	"github.com/lattice-platform/lattice/pkg/fault"
 	"github.com/lattice-platform/lattice/services/processing/app"
 	"github.com/lattice-platform/lattice/services/processing/domain"
@@ -26,11 +27,35 @@ type Store struct {
 
 var _ app.JobStore = (*Store)(nil)
 
-// New opens (creating if needed) the bucket.
+// callTimeout bounds one key-value call. A reply lost while a cluster node
+// restarts would otherwise hold the caller until its own deadline (a job's
+// is minutes): bounded, the call fails and the job is retried in seconds.
+const callTimeout = 5 * time.Second
+
+func call(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, callTimeout)
+}
+
+// New opens (creating if needed) the bucket, read from its stream's leader
+// (natsjs.ReadFromLeader): a job just created must never read as missing,
+// or its work would be taken for deleted and dropped.
 func New(ctx context.Context, js jetstream.JetStream, bucket string) (*Store, error) {
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: bucket, History: 1, Storage: jetstream.FileStorage})
+	kv, err := js.KeyValue(ctx, bucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: bucket, History: 1, Storage: jetstream.FileStorage})
+		if errors.Is(err, jetstream.ErrBucketExists) { // another replica made it first
+			kv, err = js.KeyValue(ctx, bucket)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("nats: job bucket %s: %w", bucket, err)
+	}
+	if changed, err := natsjs.ReadFromLeader(ctx, js, "KV_"+bucket); err != nil {
+		return nil, fmt.Errorf("nats: job bucket %s: %w", bucket, err)
+	} else if changed {
+		if kv, err = js.KeyValue(ctx, bucket); err != nil { // bound again, to read from the leader
+			return nil, fmt.Errorf("nats: job bucket %s: %w", bucket, err)
+		}
 	}
 	return &Store{kv: kv}, nil
 }
@@ -68,7 +93,9 @@ func (s *Store) Create(ctx context.Context, j domain.Job) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.kv.Create(ctx, j.ID, b)
+	cctx, cancel := call(ctx)
+	defer cancel()
+	_, err = s.kv.Create(cctx, j.ID, b)
 	if errors.Is(err, jetstream.ErrKeyExists) {
 		return fault.Wrap(fault.Conflict, "job already exists", err)
 	}
@@ -77,7 +104,9 @@ func (s *Store) Create(ctx context.Context, j domain.Job) error {
 
 // Get returns a job.
 func (s *Store) Get(ctx context.Context, id string) (domain.Job, error) {
-	e, err := s.kv.Get(ctx, id)
+	cctx, cancel := call(ctx)
+	defer cancel()
+	e, err := s.kv.Get(cctx, id)
 	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrInvalidKey) {
 		return domain.Job{}, domain.ErrJobNotFound
 	}
@@ -90,7 +119,9 @@ func (s *Store) Get(ctx context.Context, id string) (domain.Job, error) {
 // Update applies change with compare-and-set, retrying on conflicts.
 func (s *Store) Update(ctx context.Context, id string, change func(domain.Job) (domain.Job, error)) (domain.Job, error) {
 	for attempt := 0; attempt < 100; attempt++ {
-		e, err := s.kv.Get(ctx, id)
+		cctx, cancel := call(ctx)
+		e, err := s.kv.Get(cctx, id)
+		cancel()
 		if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrInvalidKey) {
 			return domain.Job{}, domain.ErrJobNotFound
 		}
@@ -109,7 +140,9 @@ func (s *Store) Update(ctx context.Context, id string, change func(domain.Job) (
 		if err != nil {
 			return domain.Job{}, err
 		}
-		_, err = s.kv.Update(ctx, id, b, e.Revision())
+		cctx, cancel = call(ctx)
+		_, err = s.kv.Update(cctx, id, b, e.Revision())
+		cancel()
 		if err == nil {
 			return next, nil
 		}

@@ -1,0 +1,88 @@
+package tokenbucket_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/require"
+
+	"github.com/lattice-platform/lattice/pkg/adapters/tokenbucket"
+	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/pkg/ports/portstest"
+	"github.com/lattice-platform/lattice/pkg/testinfra"
+)
+
+// flaky is a shared limiter that fails while down is set, and otherwise
+// allows everything, saying so with Remaining 99.
+type flaky struct {
+	down  atomic.Bool
+	calls atomic.Int64
+}
+
+func (f *flaky) Allow(context.Context, string, ports.RateLimit) (ports.RateDecision, error) {
+	f.calls.Add(1)
+	if f.down.Load() {
+		return ports.RateDecision{}, errors.New("dial tcp redis:6379: connect: connection refused")
+	}
+	return ports.RateDecision{Allowed: true, Remaining: 99}, nil
+}
+
+func TestTheFallbackMeetsTheRateLimiterContract(t *testing.T) {
+	portstest.RateLimiter(t, func(*testing.T) ports.RateLimiter {
+		f, err := tokenbucket.NewFallback(tokenbucket.New(), slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+		require.NoError(t, err)
+		return f
+	})
+}
+
+// TestTheFallbackLimitsPerProcessWhileTheSharedLimiterIsDown: limits are
+// still enforced during the outage, the outage costs one call to the shared
+// limiter per Retry, the switch is logged and shown by the gauge, and the
+// shared limiter decides again once it is back.
+func TestTheFallbackLimitsPerProcessWhileTheSharedLimiterIsDown(t *testing.T) {
+	ctx := context.Background()
+	shared := &flaky{}
+	logs := &testinfra.LogBuffer{}
+	f, err := tokenbucket.NewFallback(shared, slog.New(slog.NewJSONHandler(logs, nil)), prometheus.NewRegistry())
+	require.NoError(t, err)
+	f.Retry = time.Minute
+	clock := time.Now()
+	f.SetNow(func() time.Time { return clock })
+	limit := ports.RateLimit{Rate: 2, Period: time.Hour, Burst: 2}
+
+	d, err := f.Allow(ctx, "k", limit)
+	require.NoError(t, err)
+	require.Equal(t, 99, d.Remaining, "the shared limiter decides while it is up")
+
+	shared.down.Store(true)
+	var allowed int
+	for range 5 {
+		d, err := f.Allow(ctx, "k", limit)
+		require.NoError(t, err, "an outage is not the caller's error")
+		if d.Allowed {
+			allowed++
+		}
+	}
+	require.Equal(t, 2, allowed, "the process's own buckets still limit")
+	require.EqualValues(t, 2, shared.calls.Load(), "one failed call, then the shared limiter is left alone for Retry")
+	require.Equal(t, 1.0, testutil.ToFloat64(f.Metrics()[0]))
+	require.EqualValues(t, 5, testutil.ToFloat64(f.Metrics()[1]))
+	require.Contains(t, logs.String(), "shared rate limiter unavailable: limiting per process")
+
+	shared.down.Store(false)
+	d, err = f.Allow(ctx, "k", limit)
+	require.NoError(t, err)
+	require.NotEqual(t, 99, d.Remaining, "within Retry of the failure, still local")
+	clock = clock.Add(time.Minute)
+	d, err = f.Allow(ctx, "k", limit)
+	require.NoError(t, err)
+	require.Equal(t, 99, d.Remaining, "after Retry, the shared limiter decides again")
+	require.Equal(t, 0.0, testutil.ToFloat64(f.Metrics()[0]))
+	require.Contains(t, logs.String(), "shared rate limiter back")
+}
