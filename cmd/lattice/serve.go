@@ -104,6 +104,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 
 	p := target.NewPlatform(ctx, cfg.Settings, services, log)
 	p.UseTLS(tlsStore)
+	p.TrustServiceCredentialFrom(serviceCredentialHolders())
 	defer p.Close() // last: the services built on it close first
 	built, err := buildServices(ctx, p, services, cfg)
 	for _, b := range built {

@@ -54,3 +54,15 @@ func parseTarget(name string) ([]string, error) {
 	}
 	return []string{name}, nil
 }
+
+// serviceCredentialHolders are the targets that call others with the
+// service client's token.
+func serviceCredentialHolders() []string {
+	var names []string
+	for _, t := range registry {
+		if t.ServiceCredential {
+			names = append(names, t.Name)
+		}
+	}
+	return names
+}

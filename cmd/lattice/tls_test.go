@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -95,6 +97,42 @@ func TestEveryListenerServesMutualTLS(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+
+	// The service client's token (resources:admin) is honoured only from
+	// the certificate of a target that calls with it: processing, which
+	// this process runs under the certificate "lattice". The tester's
+	// certificate does not do, directly or through the gateway.
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {"a-client"}, "client_secret": {"its-secret"}}
+	resp, err = withCert.PostForm("https://"+addrs["auth"].String()+"/oauth2/token", form)
+	require.NoError(t, err)
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&tok))
+	resp.Body.Close()
+	require.NotEmpty(t, tok.AccessToken)
+	own, err := tlsfiles.Open(tlsfiles.Files{Cert: filepath.Join(dir, "lattice.crt"), Key: filepath.Join(dir, "lattice.key"), CA: filepath.Join(dir, "ca.crt")})
+	require.NoError(t, err)
+	asProcessing := &http.Client{Transport: own.Transport(), Timeout: 10 * time.Second}
+	defer asProcessing.CloseIdleConnections()
+	list := func(client *http.Client, target string) (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, "https://"+addrs[target].String()+"/v1/resources", nil)
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		resp, err := client.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	status, problem := list(withCert, "resource")
+	require.Equal(t, http.StatusForbidden, status, problem)
+	require.Contains(t, problem, "service credential")
+	require.NotContains(t, problem, "a-client", "the refusal names no client")
+	status, problem = list(withCert, "gateway")
+	require.Equal(t, http.StatusForbidden, status, problem)
+	status, problem = list(asProcessing, "resource")
+	require.Equal(t, http.StatusOK, status, problem)
+
 	cancel()
 	require.NoError(t, <-done)
 	// Callers are logged by their certificate's service identity.

@@ -43,13 +43,14 @@ type Platform struct {
 	bus            *Bus
 	clientID       string
 	secret         string
-	verifier       *tokenverify.Verifier
+	verifier       ports.TokenVerifier
 	blobs          ports.BlobStore
 	embedder       ports.Embedder
 	limiter        ports.RateLimiter
 	closers        []func()
 	credentialsSet bool
 	tls            *tlsfiles.Store
+	holders        []string // targets that call with the service credential
 }
 
 // NewPlatform returns the platform of a process running the named targets
@@ -100,6 +101,11 @@ func (p *Platform) TLS() (*tlsfiles.Store, error) {
 	p.tls = store
 	return store, nil
 }
+
+// TrustServiceCredentialFrom names the targets that call other services
+// with the service client's token (Target.ServiceCredential): with mutual
+// TLS on, the token is honoured only from their certificates.
+func (p *Platform) TrustServiceCredentialFrom(targets []string) { p.holders = targets }
 
 // UseTLS shares the certificate store the process's listeners serve with
 // (nil: none), so one store watches the files.
@@ -195,8 +201,10 @@ func (p *Platform) Credentials() (id, secret string, err error) {
 }
 
 // Verifier checks bearer credentials: JWTs against auth's JWKS, API keys
-// through introspection with the service client.
-func (p *Platform) Verifier() (*tokenverify.Verifier, error) {
+// through introspection with the service client. With mutual TLS on
+// (TLS_CLIENT_CA), the service client's own tokens are accepted only from
+// the certificates of the targets that use them (serviceCredentialOnlyFrom).
+func (p *Platform) Verifier() (ports.TokenVerifier, error) {
 	if p.verifier != nil {
 		return p.verifier, nil
 	}
@@ -220,11 +228,14 @@ func (p *Platform) Verifier() (*tokenverify.Verifier, error) {
 		p.log.Warn("API keys are not accepted: set LATTICE_SERVICE_CLIENT_ID and LATTICE_SERVICE_CLIENT_SECRET to enable introspection")
 	}
 	p.verifier = tokenverify.New(vc)
+	if p.settings.TLS.ClientCA != "" && id != "" {
+		p.verifier = serviceCredentialOnlyFrom{next: p.verifier, clientID: id, callers: p.serviceCredentialCallers()}
+	}
 	return p.verifier, nil
 }
 
 // VerifierAndBus is what every target but auth needs.
-func (p *Platform) VerifierAndBus() (*tokenverify.Verifier, *Bus, error) {
+func (p *Platform) VerifierAndBus() (ports.TokenVerifier, *Bus, error) {
 	v, err := p.Verifier()
 	if err != nil {
 		return nil, nil, err

@@ -39,6 +39,10 @@ type Description[C any] struct {
 	// Bus is what the target publishes and reads on the event bus; its
 	// NATS user is given exactly that (lattice nats authorization).
 	Bus natsjs.Grants
+	// ServiceCredential says the target calls other services with the
+	// service client's token (Platform.ServiceClient). With mutual TLS on,
+	// that token is honoured only from the certificates of such targets.
+	ServiceCredential bool
 	// Config reads the target's own settings; malformed values are
 	// reported through env, all at once.
 	Config func(env *config.Env, s Settings) C
@@ -58,6 +62,8 @@ type Target struct {
 	Port  int
 	Needs []string
 	Bus   natsjs.Grants
+	// ServiceCredential: see Description.
+	ServiceCredential bool
 	// Load reads the settings and binds the other steps to them.
 	Load func(env *config.Env, s Settings) Loaded
 	// missing names the parts the description lacks (Validate reports them).
@@ -75,7 +81,7 @@ type Loaded struct {
 
 // New hides d's settings type.
 func New[C any](d Description[C]) Target {
-	t := Target{Name: d.Name, Port: d.Port, Needs: d.Needs, Bus: d.Bus}
+	t := Target{Name: d.Name, Port: d.Port, Needs: d.Needs, Bus: d.Bus, ServiceCredential: d.ServiceCredential}
 	if d.Config == nil {
 		t.missing = append(t.missing, "Config")
 	}

@@ -11,9 +11,19 @@ import (
 // just free): a server that is down, for tests of what a client does then.
 func ClosedAddr(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := FreeAddr()
 	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
 	return addr
+}
+
+// FreeAddr is ClosedAddr for code that runs outside a test (a package's
+// shared set-up): a loopback address nothing listens on now, to give a
+// server that binds it next.
+func FreeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	addr := l.Addr().String()
+	return addr, l.Close()
 }

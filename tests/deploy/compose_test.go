@@ -91,6 +91,12 @@ func start(img string) (*deployment, error) {
 	}
 	d := &deployment{project: fmt.Sprintf("lattice-deploy-%d", os.Getpid()), state: state}
 	testinfra.AtExit(func(ctx context.Context) error {
+		// Kept or not, the tests' connections go: the leak check follows.
+		for _, c := range []*http.Client{d.Public, d.Internal} {
+			if c != nil {
+				c.CloseIdleConnections()
+			}
+		}
 		if os.Getenv("LATTICE_DEPLOY_KEEP") == "" {
 			_, err := d.compose(ctx, "down", "--volumes", "--remove-orphans", "--timeout", "5")
 			_ = os.RemoveAll(state)
@@ -165,12 +171,11 @@ func sweep() {
 
 // freePort is a loopback port nothing listens on now.
 func freePort() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := testinfra.FreeAddr()
 	if err != nil {
 		return "", err
 	}
-	defer l.Close()
-	_, port, err := net.SplitHostPort(l.Addr().String())
+	_, port, err := net.SplitHostPort(addr)
 	return port, err
 }
 

@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,7 +18,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
@@ -124,6 +126,51 @@ func TestEveryServicePortRefusesACallerWithoutACertificate(t *testing.T) {
 		tr := d.Public.Transport.(*http.Transport)
 		_, _, err = natsjs.Connect("tls://"+addr, "anonymous", nats.Secure(tr.TLSClientConfig.Clone()), nats.MaxReconnects(0))
 		require.Error(t, err, "%s takes no client without a certificate", n)
+	}
+}
+
+// TestTheServiceCredentialIsUselessOutsideThePlatform: every service is
+// given the service client's secret, and its tokens read every resource.
+// Such a token, obtained by a caller who has the secret, is refused (403)
+// through the gateway, and directly by resource and search with any
+// certificate but processing's (the operator's here); the job of reading
+// resources with it is processing's alone, which the kill test shows working.
+func TestTheServiceCredentialIsUselessOutsideThePlatform(t *testing.T) {
+	d := deploy(t)
+	secret, err := os.ReadFile(filepath.Join(d.state, "secrets", "service-client-secret"))
+	require.NoError(t, err)
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {"lattice-services"}, "client_secret": {strings.TrimSpace(string(secret))}}
+	resp, err := d.Public.PostForm(d.Gateway+"/oauth2/token", form)
+	require.NoError(t, err)
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&tok))
+	resp.Body.Close()
+	require.NotEmpty(t, tok.AccessToken, "the secret is good")
+
+	const query = `{"query":"anything","mode":"text"}`
+	for _, at := range []struct {
+		client *http.Client
+		url    string
+	}{
+		{d.Public, d.Gateway + "/v1/resources"},
+		{d.Public, d.Gateway + "/v1/search"},
+		{d.Internal, d.url(t, "resource-1") + "/v1/resources"},
+		{d.Internal, d.url(t, "search-2") + "/v1/search"},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, at.url, nil)
+		if strings.HasSuffix(at.url, "/v1/search") {
+			req, _ = http.NewRequest(http.MethodPost, at.url, strings.NewReader(query))
+			req.Header.Set("Content-Type", "application/json")
+		}
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		resp, err := at.client.Do(req)
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.Equal(t, http.StatusForbidden, resp.StatusCode, "%s: %s", at.url, body)
+		require.Contains(t, string(body), "service credential", at.url)
 	}
 }
 
@@ -554,156 +601,4 @@ func TestRollingRestartUnderLoad(t *testing.T) {
 	})
 	require.Zero(t, failed.Load(), "requests failed during the rolling restart (of %d)", sent.Load())
 	t.Logf("figure: rolling restart of 11 containers in %s: %d requests, 0 failed", time.Since(began).Round(time.Second), sent.Load())
-}
-
-// TestRestartingANATSNodeDuring1000Writes: 1,000 resources are created
-// through the gateway while one NATS node restarts. Every write succeeds;
-// the EVENTS stream holds exactly one creation event per resource (no loss,
-// no duplicate), and both search replicas index every one.
-func TestRestartingANATSNodeDuring1000Writes(t *testing.T) {
-	d := deploy(t)
-	c := &caller{t: t, client: d.Public}
-	gw := d.Gateway
-	ada := session(c, gw, "nats@faults.example", true)
-	const writes = 1000
-	run := strconv.FormatInt(time.Now().UnixNano()%1e6, 36)
-
-	d.restore(t, "nats-2")
-	var done atomic.Int64
-	restarted := make(chan error, 1)
-	go func() {
-		for done.Load() < writes/5 {
-			time.Sleep(10 * time.Millisecond)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		_, err := d.compose(ctx, "restart", "-t", "0", "nats-2")
-		d.forget("nats-2")
-		restarted <- err
-	}()
-	ids := make([]string, writes)
-	var wg sync.WaitGroup
-	work := make(chan int)
-	var failures atomic.Int64
-	for range 8 {
-		wg.Go(func() {
-			for i := range work {
-				body, _ := json.Marshal(map[string]string{"title": "n" + run + " " + strconv.Itoa(i), "body": word(run, i), "visibility": "private"})
-				req, _ := http.NewRequest("POST", gw+"/v1/resources", strings.NewReader(string(body)))
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("Authorization", "Bearer "+ada)
-				resp, err := d.Public.Do(req)
-				if err != nil {
-					failures.Add(1)
-					continue
-				}
-				var out struct{ ID string }
-				_ = json.NewDecoder(resp.Body).Decode(&out)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusCreated {
-					failures.Add(1)
-				}
-				ids[i] = out.ID
-				done.Add(1)
-			}
-		})
-	}
-	for i := range writes {
-		work <- i
-	}
-	close(work)
-	wg.Wait()
-	require.NoError(t, <-restarted)
-	require.Zero(t, failures.Load(), "every write succeeded while the node restarted")
-
-	// Exactly one creation event per resource on the stream.
-	js := d.operatorBus(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	want := make(map[string]int, writes)
-	for _, id := range ids {
-		want[id] = 0
-	}
-	// A replicated pull consumer of every creation event; right after the
-	// restart the cluster may still be electing leaders, so each step is
-	// retried until it answers.
-	var cons jetstream.Consumer
-	var pending uint64
-	testinfra.Within(t, time.Minute, "the operator reads the EVENTS stream", func() bool {
-		var err error
-		cons, err = js.CreateConsumer(ctx, "EVENTS", jetstream.ConsumerConfig{AckPolicy: jetstream.AckNonePolicy,
-			FilterSubject: "events.resource.created", InactiveThreshold: 5 * time.Minute})
-		if err != nil {
-			return false
-		}
-		info, err := cons.Info(ctx)
-		if err == nil {
-			pending = info.NumPending
-		}
-		return err == nil
-	})
-	for read := uint64(0); read < pending; {
-		batch, err := cons.Fetch(500, jetstream.FetchMaxWait(5*time.Second))
-		require.NoError(t, err)
-		for msg := range batch.Messages() {
-			read++
-			var ev struct {
-				Subject string `json:"subject"`
-			}
-			require.NoError(t, json.Unmarshal(msg.Data(), &ev))
-			if _, ours := want[ev.Subject]; ours {
-				want[ev.Subject]++
-			}
-		}
-		require.NoError(t, batch.Error())
-	}
-	for id, n := range want {
-		require.Equal(t, 1, n, "resource %s: %d creation events", id, n)
-	}
-
-	// Both search replicas index every resource (each has its own index).
-	for _, replica := range []string{"search-1", "search-2"} {
-		base := d.url(t, replica)
-		var checks sync.WaitGroup
-		var mu sync.Mutex
-		var missing []string
-		next := make(chan int)
-		deadline := time.Now().Add(2 * time.Minute)
-		for range 8 {
-			checks.Go(func() {
-				for i := range next {
-					for {
-						hits, err := searchAt(d.Internal, base, ada, word(run, i), "text")
-						if err == nil && count(hits, ofResource(ids[i])) == 1 {
-							break
-						}
-						if time.Now().After(deadline) {
-							mu.Lock()
-							missing = append(missing, fmt.Sprintf("%d (%v)", i, err))
-							mu.Unlock()
-							break
-						}
-						time.Sleep(100 * time.Millisecond)
-					}
-				}
-			})
-		}
-		for i := range ids {
-			next <- i
-		}
-		close(next)
-		checks.Wait()
-		require.Empty(t, missing, "%s does not index every resource within 2 minutes", replica)
-	}
-	t.Logf("figure: NATS node restart during %d writes: %d failed, 0 events lost or duplicated", writes, failures.Load())
-}
-
-// word is a token unique to write i of a run, for finding it in search.
-func word(run string, i int) string {
-	const letters = "bcdfghjklmnpqrstvwxz"
-	w := []byte("zq" + run)
-	for n := i + 1; n > 0; n /= len(letters) {
-		w = append(w, letters[n%len(letters)])
-	}
-	return string(w)
 }

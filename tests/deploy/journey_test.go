@@ -233,7 +233,9 @@ func TestTheJourneyThroughTheGatewayContainer(t *testing.T) {
 
 	// Audit: the resource's creation is recorded, and the chain verifies.
 	testinfra.Within(t, deadline, "the creation reaches the audit log", func() bool {
-		status, page := c.json("GET", gw+"/v1/audit-events?action=resource.create", ops, nil)
+		// By target: the chain is listed oldest first, and earlier tests
+		// wrote more creations than one page holds.
+		status, page := c.json("GET", gw+"/v1/audit-events?action=resource.create&target="+url.QueryEscape("resource/"+rid), ops, nil)
 		require.Equal(t, http.StatusOK, status)
 		return slices.ContainsFunc(page["items"].([]any), func(e any) bool { return e.(map[string]any)["target"] == "resource/"+rid })
 	})

@@ -86,3 +86,33 @@ func TestTheFallbackLimitsPerProcessWhileTheSharedLimiterIsDown(t *testing.T) {
 	require.Equal(t, 0.0, testutil.ToFloat64(f.Metrics()[0]))
 	require.Contains(t, logs.String(), "shared rate limiter back")
 }
+
+// hung is a shared limiter that answers only when its context ends: a
+// Redis that accepts the connection and never replies.
+type hung struct{ calls atomic.Int64 }
+
+func (h *hung) Allow(ctx context.Context, _ string, _ ports.RateLimit) (ports.RateDecision, error) {
+	h.calls.Add(1)
+	<-ctx.Done()
+	return ports.RateDecision{}, ctx.Err()
+}
+
+// TestAHungSharedLimiterCostsARequestAtMostTimeout: the shared limiter's
+// answer is awaited for Timeout, not for the caller's whole deadline; then
+// the process's buckets decide, and the hung limiter is left alone.
+func TestAHungSharedLimiterCostsARequestAtMostTimeout(t *testing.T) {
+	shared := &hung{}
+	f, err := tokenbucket.NewFallback(shared, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+	require.NoError(t, err)
+	f.Timeout = 20 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	d, err := f.Allow(ctx, "k", ports.RateLimit{Rate: 1, Period: time.Hour, Burst: 1})
+	require.NoError(t, err, "the caller's deadline was far off: the timeout was the limiter's")
+	require.True(t, d.Allowed, "decided by the process's buckets")
+	require.Equal(t, 1.0, testutil.ToFloat64(f.Metrics()[0]), "the fallback is on")
+	d, err = f.Allow(ctx, "k", ports.RateLimit{Rate: 1, Period: time.Hour, Burst: 1})
+	require.NoError(t, err)
+	require.False(t, d.Allowed, "still limited, locally")
+	require.EqualValues(t, 1, shared.calls.Load(), "the hung limiter is not asked again within Retry")
+}

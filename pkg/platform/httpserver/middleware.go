@@ -81,6 +81,17 @@ func Tracing(service string) func(http.Handler) http.Handler {
 	}
 }
 
+// Peer puts the service a verified client certificate names into the
+// request's context (tlsfiles.PeerOf), for checks that see only the context.
+func Peer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if peer := tlsfiles.ServiceOf(r); peer != "" {
+			r = r.WithContext(tlsfiles.WithPeer(r.Context(), peer))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // AccessLog writes one line per request; a caller that presented a
 // verified client certificate is logged by its service identity (peer).
 func AccessLog(log *slog.Logger) func(http.Handler) http.Handler {

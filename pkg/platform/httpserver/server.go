@@ -91,7 +91,7 @@ func Handler(cfg Config, svc Service) http.Handler {
 		}
 		return cfg.MaxBodyBytes
 	}
-	r.Use(RequestID, clientaddr.Middleware(cfg.TrustedProxies), Recover(svc.Logger), Tracing(svc.Name), svc.Metrics.Middleware, AccessLog(svc.Logger), MaxBody(limit))
+	r.Use(RequestID, Peer, clientaddr.Middleware(cfg.TrustedProxies), Recover(svc.Logger), Tracing(svc.Name), svc.Metrics.Middleware, AccessLog(svc.Logger), MaxBody(limit))
 	r.Get("/healthz", health.Live)
 	r.Get("/readyz", health.Ready(svc.Checks, 3*time.Second))
 	r.Mount("/", svc.API)

@@ -9,6 +9,7 @@
 package tlsfiles
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -194,6 +195,16 @@ func (s *Store) current() (*tls.Certificate, *x509.CertPool, *x509.CertPool) {
 	return s.cert, s.roots, s.clientCA
 }
 
+// Identity is the Lattice service this process's own certificate names
+// (its spiffe://lattice/<service> URI SAN), or "".
+func (s *Store) Identity() string {
+	cert, _, _ := s.current()
+	if cert == nil || cert.Leaf == nil {
+		return ""
+	}
+	return serviceOf(cert.Leaf.URIs)
+}
+
 // ServerConfig is every listener's TLS: 1.3 only, this service's current
 // certificate, and, with a client CA, a valid client certificate required.
 func (s *Store) ServerConfig() *tls.Config {
@@ -266,4 +277,19 @@ func serviceOf(uris []*url.URL) string {
 		}
 	}
 	return ""
+}
+
+type peerKey struct{}
+
+// WithPeer is ctx carrying the Lattice service a request's verified client
+// certificate names (ServiceOf), so code that sees only the context, such
+// as a token verifier, can ask who is calling.
+func WithPeer(ctx context.Context, service string) context.Context {
+	return context.WithValue(ctx, peerKey{}, service)
+}
+
+// PeerOf is the service WithPeer put in ctx, or "".
+func PeerOf(ctx context.Context) string {
+	s, _ := ctx.Value(peerKey{}).(string)
+	return s
 }

@@ -3,7 +3,8 @@
 // 503, 504) is ejected for a while (passive health), and one whose /readyz
 // says no is left out until it says yes (active health); when no replica
 // is in rotation the pool fails open rather than refuse everything. Picking is lock-free: the
-// member list never changes after New, and each member's state is atomic.
+// member list is replaced whole when DNS answers change, and each member's
+// state is atomic.
 package pool
 
 import (
@@ -14,6 +15,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -96,7 +98,11 @@ func (p *Pool) Resolve(ctx context.Context) error {
 		}
 		u := *p.dns
 		u.Host = host
-		members = append(members, &Member{URL: &u, pool: p})
+		// A container is named as soon as it starts, before it listens:
+		// a new replica waits for its first readiness check.
+		m := &Member{URL: &u, pool: p}
+		m.down.Store(true)
+		members = append(members, m)
 	}
 	p.members.Store(&members)
 	return nil
@@ -149,23 +155,32 @@ func (p *Pool) available(m *Member) bool { return !m.down.Load() && !p.Ejected(m
 // answer 200 within the client's timeout leaves the rotation until it
 // does again. A replica that is draining answers 503 before it closes, so
 // it stops getting requests in time.
+//
+// The replicas are asked at once, so one that hangs until the timeout
+// does not delay the news that another is draining.
 func (p *Pool) Check(ctx context.Context, client *http.Client) {
+	var wg sync.WaitGroup
 	for _, m := range p.Members() {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.URL.String()+"/readyz", nil)
-		if err != nil {
-			continue
-		}
-		resp, err := client.Do(req)
-		ready := err == nil && resp.StatusCode == http.StatusOK
-		if err == nil {
-			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-			resp.Body.Close()
-		}
-		if ctx.Err() != nil {
-			return // stopping: the answer says nothing about the replica
-		}
-		m.down.Store(!ready)
+		wg.Go(func() { m.check(ctx, client) })
 	}
+	wg.Wait()
+}
+
+func (m *Member) check(ctx context.Context, client *http.Client) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.URL.String()+"/readyz", nil)
+	if err != nil {
+		return
+	}
+	resp, err := client.Do(req)
+	ready := err == nil && resp.StatusCode == http.StatusOK
+	if err == nil {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		resp.Body.Close()
+	}
+	if ctx.Err() != nil {
+		return // stopping: the answer says nothing about the replica
+	}
+	m.down.Store(!ready)
 }
 
 // Pick returns the next replica in turn that is in rotation (not ejected,

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -151,6 +152,7 @@ func TestADNSNameIsAsManyReplicasAsItResolvesTo(t *testing.T) {
 	require.Equal(t, []string{"http://10.0.0.1:8082", "http://10.0.0.3:8082"}, hosts())
 	require.Same(t, first, p.Members()[0])
 	require.True(t, p.Ejected(p.Members()[0]), "a replica that stays keeps its state")
+	require.True(t, p.Down(p.Members()[1]), "a new name waits for its first readiness check: it may not listen yet")
 
 	fail = true
 	require.Error(t, p.Resolve(context.Background()))
@@ -160,21 +162,60 @@ func TestADNSNameIsAsManyReplicasAsItResolvesTo(t *testing.T) {
 	require.False(t, ok, "a DNS pool needs the port")
 }
 
-// A replica whose /readyz does not answer within the check's timeout is
-// taken for not ready: a hung replica gets no requests.
-func TestAReplicaThatHangsOnItsReadinessCheckIsNotReady(t *testing.T) {
-	release := make(chan struct{})
-	hung := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+// hungReplica is a replica whose answers wait until release (idempotent)
+// is called, or their caller gives up; it is closed when t ends.
+func hungReplica(t *testing.T) (url string, release func()) {
+	ch := make(chan struct{})
+	var once sync.Once
+	srv := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
 		select {
-		case <-release:
+		case <-ch:
 		case <-r.Context().Done():
 		}
 	}))
-	defer hung.Close()
-	defer close(release)
-	p := New("search", urls(t, hung.URL))
+	release = func() { once.Do(func() { close(ch) }) }
+	t.Cleanup(func() { release(); srv.Close() })
+	return srv.URL, release
+}
+
+// A replica whose /readyz does not answer within the check's timeout is
+// taken for not ready: a hung replica gets no requests.
+func TestAReplicaThatHangsOnItsReadinessCheckIsNotReady(t *testing.T) {
+	hung, release := hungReplica(t)
+	defer release()
+	p := New("search", urls(t, hung))
 	client := &http.Client{Timeout: 50 * time.Millisecond}
 	defer client.CloseIdleConnections()
 	p.Check(context.Background(), client)
 	require.True(t, p.Down(p.Members()[0]))
+}
+
+// TestOneHungReplicaDoesNotDelayNewsOfAnother: the replicas are checked at
+// once, so a draining replica leaves the rotation while the check of a hung
+// one is still waiting for its timeout (a drain delay is shorter than it).
+func TestOneHungReplicaDoesNotDelayNewsOfAnother(t *testing.T) {
+	hung, release := hungReplica(t)
+	draining := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer draining.Close()
+	p := New("search", urls(t, hung, draining.URL))
+	client := &http.Client{Timeout: time.Minute}
+	defer client.CloseIdleConnections()
+
+	done := make(chan struct{})
+	go func() { defer close(done); p.Check(context.Background(), client) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for !p.Down(p.Members()[1]) {
+		require.True(t, time.Now().Before(deadline), "the draining replica is still in rotation while the hung one is checked")
+		time.Sleep(5 * time.Millisecond)
+	}
+	select {
+	case <-done:
+		t.Fatal("the round ended before the hung replica answered")
+	default:
+	}
+	release()
+	<-done
+	require.False(t, p.Down(p.Members()[0]), "the hung replica answered 200 in the end")
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -160,12 +161,18 @@ func (g *Gateway) WatchHealth(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
+		// Every upstream at once: a slow lookup or check of one must not
+		// hold up the others' rounds.
+		var wg sync.WaitGroup
 		for _, p := range g.upstreams {
-			if err := p.Resolve(ctx); err != nil && ctx.Err() == nil {
-				g.log.Warn("upstream lookup failed; keeping its replicas", "upstream", p.Name, "error", err)
-			}
-			p.Check(ctx, client)
+			wg.Go(func() {
+				if err := p.Resolve(ctx); err != nil && ctx.Err() == nil {
+					g.log.Warn("upstream lookup failed; keeping its replicas", "upstream", p.Name, "error", err)
+				}
+				p.Check(ctx, client)
+			})
 		}
+		wg.Wait()
 		select {
 		case <-ctx.Done():
 			return

@@ -19,7 +19,9 @@ var Target = target.New(target.Description[Config]{
 		Reads:     []string{"EVENTS"},
 		Owns:      []string{natsjs.JobsStream.Name, "KV_" + JobBucket, "OBJ_" + natsjs.ChunkBucket},
 	},
-	Config: func(env *config.Env, _ target.Settings) Config { return LoadConfig(env) },
+	// It reads every resource it indexes with the service client's token.
+	ServiceCredential: true,
+	Config:            func(env *config.Env, _ target.Settings) Config { return LoadConfig(env) },
 	Build: func(ctx context.Context, c Config, p *target.Platform) (target.Service, error) {
 		v, b, err := p.VerifierAndBus()
 		if err != nil {

@@ -93,10 +93,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		Audit: natsjs.NewAuditTrail(natsjs.NewPublisher(cfg.JetStream, 5*time.Second), Name)},
 		app.Options{Window: cfg.Window})
 	s.events = eventsapi.New(s.App, natsjs.NewChunkSets(obs), log)
+	began := time.Now()
 	if err := s.App.Load(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
+	// The start's one slow step, which readiness waits for: logged so an
+	// operator can see what a restart costs.
+	chunks, _ := s.text.Count()
+	log.InfoContext(ctx, "indexes loaded from the store", "chunks", chunks, "took_ms", time.Since(began).Milliseconds())
 	api, err := httpapi.Handler(s.App, cfg.Verifier, s.lag)
 	if err != nil {
 		s.Close()

@@ -26,9 +26,10 @@ import (
 
 // Sink stores chunk sets and announces them.
 type Sink struct {
-	obs jetstream.ObjectStore
-	pub ports.EventPublisher
-	now func() time.Time
+	obs        jetstream.ObjectStore
+	pub        ports.EventPublisher
+	now        func() time.Time
+	putTimeout time.Duration // putTimeout; tests shorten it
 }
 
 var _ app.ChunkSink = (*Sink)(nil)
@@ -38,7 +39,7 @@ const putTimeout = 30 * time.Second
 
 // New publishes through pub and stores chunk sets in obs (natsjs.OpenChunkBucket).
 func New(obs jetstream.ObjectStore, pub ports.EventPublisher) *Sink {
-	return &Sink{obs: obs, pub: pub, now: time.Now}
+	return &Sink{obs: obs, pub: pub, now: time.Now, putTimeout: putTimeout}
 }
 
 // Ready stores the chunk set, then publishes the event. Both are keyed by
@@ -62,7 +63,7 @@ func (s *Sink) Ready(ctx context.Context, c domain.ChunksReady) error {
 	key := fmt.Sprintf("%s/%s/%d/%s", c.ResourceID, source, c.Version, digest)
 	// Bounded: a reply lost while a cluster node restarts fails the put in
 	// seconds (the job is retried) instead of holding it to its deadline.
-	pctx, cancel := context.WithTimeout(ctx, putTimeout)
+	pctx, cancel := context.WithTimeout(ctx, s.putTimeout)
 	defer cancel()
 	if _, err := s.obs.Put(pctx, jetstream.ObjectMeta{Name: key}, bytes.NewReader(body)); err != nil {
 		return natsjs.Unavailable(err)

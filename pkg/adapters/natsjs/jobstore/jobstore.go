@@ -22,7 +22,8 @@ import (
 // Store is the JetStream key-value app.JobStore: one key per job,
 // updated with compare-and-set on the key's revision.
 type Store struct {
-	kv jetstream.KeyValue
+	kv      jetstream.KeyValue
+	timeout time.Duration // callTimeout; tests shorten it
 }
 
 var _ app.JobStore = (*Store)(nil)
@@ -32,8 +33,8 @@ var _ app.JobStore = (*Store)(nil)
 // is minutes): bounded, the call fails and the job is retried in seconds.
 const callTimeout = 5 * time.Second
 
-func call(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, callTimeout)
+func (s *Store) call(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.timeout)
 }
 
 // New opens (creating if needed) the bucket, read from its stream's leader
@@ -57,7 +58,7 @@ func New(ctx context.Context, js jetstream.JetStream, bucket string) (*Store, er
 			return nil, fmt.Errorf("nats: job bucket %s: %w", bucket, err)
 		}
 	}
-	return &Store{kv: kv}, nil
+	return &Store{kv: kv, timeout: callTimeout}, nil
 }
 
 // jobRecord is the stored JSON, decoupled from the domain type.
@@ -93,7 +94,7 @@ func (s *Store) Create(ctx context.Context, j domain.Job) error {
 	if err != nil {
 		return err
 	}
-	cctx, cancel := call(ctx)
+	cctx, cancel := s.call(ctx)
 	defer cancel()
 	_, err = s.kv.Create(cctx, j.ID, b)
 	if errors.Is(err, jetstream.ErrKeyExists) {
@@ -104,7 +105,7 @@ func (s *Store) Create(ctx context.Context, j domain.Job) error {
 
 // Get returns a job.
 func (s *Store) Get(ctx context.Context, id string) (domain.Job, error) {
-	cctx, cancel := call(ctx)
+	cctx, cancel := s.call(ctx)
 	defer cancel()
 	e, err := s.kv.Get(cctx, id)
 	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrInvalidKey) {
@@ -119,7 +120,7 @@ func (s *Store) Get(ctx context.Context, id string) (domain.Job, error) {
 // Update applies change with compare-and-set, retrying on conflicts.
 func (s *Store) Update(ctx context.Context, id string, change func(domain.Job) (domain.Job, error)) (domain.Job, error) {
 	for attempt := 0; attempt < 100; attempt++ {
-		cctx, cancel := call(ctx)
+		cctx, cancel := s.call(ctx)
 		e, err := s.kv.Get(cctx, id)
 		cancel()
 		if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrInvalidKey) {
@@ -140,7 +141,7 @@ func (s *Store) Update(ctx context.Context, id string, change func(domain.Job) (
 		if err != nil {
 			return domain.Job{}, err
 		}
-		cctx, cancel = call(ctx)
+		cctx, cancel = s.call(ctx)
 		_, err = s.kv.Update(cctx, id, b, e.Revision())
 		cancel()
 		if err == nil {
