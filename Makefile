@@ -4,7 +4,7 @@ PKGS    := ./...
 BIN     := bin/lattice
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: run build image compose-up compose-down test test-deploy test-contract check generate docs-assets bench bench-search clean
+.PHONY: run build image compose-up compose-down test test-deploy test-migration test-contract check generate docs-assets bench bench-search clean
 
 ## run: serve the platform (every built service) on this machine
 run: build
@@ -35,6 +35,10 @@ test:
 ## test-deploy: only the deployment tests (the image, services in containers of their own)
 test-deploy:
 	scripts/with-test-env $(GO) test -count=1 -timeout 30m ./tests/deploy/...
+
+## test-migration: only the migration tests (the reference Python monolith; issue 13)
+test-migration:
+	scripts/with-test-env $(GO) test -race -count=1 -timeout 20m ./tests/migration/...
 
 ## test-contract: only the contract tests (testcontainers)
 test-contract:

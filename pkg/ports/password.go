@@ -14,4 +14,8 @@ type PasswordHasher interface {
 	// when encoded is malformed, never for a wrong password, and the same
 	// fault.Unavailable error as Hash when it is too busy.
 	Verify(ctx context.Context, password, encoded string) (bool, error)
+	// NeedsRehash reports whether encoded, having just verified, should be
+	// replaced by a fresh Hash of the same password: it was made by another
+	// scheme (a migrated user's legacy hash) or with older parameters.
+	NeedsRehash(encoded string) bool
 }

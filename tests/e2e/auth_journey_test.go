@@ -4,18 +4,15 @@
 package e2e_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"os/exec"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -39,76 +36,6 @@ func lattice(t *testing.T, env []string, stdin string, args ...string) string {
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	require.NoError(t, cmd.Run(), "lattice %v: %s", args, errb.String())
 	return out.String()
-}
-
-// services are those `lattice serve --target=all` runs.
-var services = []string{"auth", "resource", "search", "processing", "analytics", "gateway"}
-
-// serve starts `lattice serve --target=all` with every listener on port 0
-// and the databases in dbEnv, waits until every service logs that it is
-// serving, and returns the process and the gateway's base URL (read from
-// its log line; the process wires its services to each other's bound
-// addresses and makes the gateway's its public URL).
-func serve(t *testing.T, dbEnv []string) (*exec.Cmd, string) {
-	t.Helper()
-	env := slices.Clone(dbEnv)
-	for _, s := range services {
-		upper := strings.ToUpper(s)
-		env = append(env, upper+"_ADDR=127.0.0.1:0", upper+"_ADMIN_ADDR=127.0.0.1:0")
-	}
-	cmd := exec.Command(testinfra.LatticeBinary(t), "serve", "--target=all")
-	cmd.Env = env
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	cmd.Stderr = os.Stderr
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	gateway, exited := make(chan string, 1), make(chan struct{})
-	var logMu sync.Mutex
-	var jobLog []string // the processing service's job lines, shown if the test fails
-	t.Cleanup(func() {
-		if t.Failed() {
-			logMu.Lock()
-			defer logMu.Unlock()
-			t.Logf("lattice job log:\n%s", strings.Join(jobLog, "\n"))
-		}
-	})
-	go func() {
-		defer close(exited)
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		serving, base := 0, ""
-		for sc.Scan() {
-			if line := sc.Text(); strings.Contains(line, `"job`) {
-				logMu.Lock()
-				if len(jobLog) < 500 {
-					jobLog = append(jobLog, line)
-				}
-				logMu.Unlock()
-			}
-			var rec map[string]any
-			if json.Unmarshal(sc.Bytes(), &rec) != nil || rec["msg"] != "serving" {
-				continue
-			}
-			if rec["service"] == "gateway" {
-				base = "http://" + rec["addr"].(string)
-			}
-			if serving++; serving == len(services) {
-				gateway <- base
-			}
-		}
-	}()
-	select {
-	case base := <-gateway:
-		require.NotEmpty(t, base, "the gateway said where it serves")
-		return cmd, base
-	case <-exited:
-		_ = cmd.Wait()
-		t.Fatalf("lattice serve exited before it was ready: %v", cmd.ProcessState)
-	case <-time.After(60 * time.Second):
-		t.Fatal("lattice serve did not start within 60s")
-	}
-	return nil, ""
 }
 
 func call(t *testing.T, method, url, token, contentType, body string) (int, map[string]any) {
@@ -136,7 +63,7 @@ func call(t *testing.T, method, url, token, contentType, body string) (int, map[
 // credentials and checks the user's key by introspection; the process shuts
 // down gracefully on SIGTERM.
 func TestAuthJourney(t *testing.T) {
-	env := platformEnv(t)
+	env := testinfra.PlatformEnv(t)
 	out := lattice(t, env, "an admin password\n", "user", "create-admin", "--email", "ops@example.com", "--name", "Ops")
 	require.Contains(t, out, "created admin ops@example.com")
 	out = lattice(t, env, "", "client", "create", "--name", "indexer", "--type", "confidential", "--grant", "client_credentials", "--scope", "search:read")
@@ -152,7 +79,7 @@ func TestAuthJourney(t *testing.T) {
 	require.NotEmpty(t, clientID)
 	require.True(t, strings.HasPrefix(clientSecret, "lcs_"))
 
-	srv, base := serve(t, env)
+	srv, base := testinfra.ServeAll(t, env)
 	resBase := base
 
 	status, _ := call(t, "POST", base+"/v1/users", "", "application/json", `{"email":"grace@example.com","password":"a long enough password","display_name":"Grace"}`)
@@ -245,16 +172,6 @@ func TestAuthJourney(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("lattice did not stop within 30s of SIGTERM")
 	}
-}
-
-// platformEnv is the environment of a whole platform with fresh
-// databases; serve adds the ports.
-func platformEnv(t *testing.T) []string {
-	t.Helper()
-	return append(os.Environ(),
-		"AUTH_DATABASE_URL="+testinfra.Postgres(t), "REDIS_URL=", "LOG_LEVEL=info", "LATTICE_DATA_DIR="+t.TempDir(),
-		"RESOURCE_DATABASE_URL="+testinfra.MySQL(t), "SEARCH_DATABASE_URL="+testinfra.MySQL(t),
-		"ANALYTICS_DATABASE_URL="+testinfra.Postgres(t))
 }
 
 func sortedScope(s string) string {

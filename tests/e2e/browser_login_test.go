@@ -16,6 +16,8 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
+
+	"github.com/lattice-platform/lattice/pkg/testinfra"
 )
 
 // chromium returns Debian's Chromium, skipping the test outside CI when it
@@ -72,7 +74,7 @@ func callback(t *testing.T) (*httptest.Server, <-chan url.Values) {
 // with a new code, without the form.
 func TestBrowserCompletesTheAuthorizationCodeFlow(t *testing.T) {
 	ctx := browserContext(t)
-	env := platformEnv(t)
+	env := testinfra.PlatformEnv(t)
 	cb, visits := callback(t)
 	redirect := cb.URL + "/cb"
 	out := lattice(t, env, "", "client", "create", "--name", "Notebook", "--type", "public",
@@ -84,7 +86,7 @@ func TestBrowserCompletesTheAuthorizationCodeFlow(t *testing.T) {
 		}
 	}
 	require.NotEmpty(t, clientID)
-	_, base := serve(t, env)
+	_, base := testinfra.ServeAll(t, env)
 	status, _ := call(t, "POST", base+"/v1/users", "", "application/json", `{"email":"lin@example.com","password":"a long enough password","display_name":"Lin"}`)
 	require.Equal(t, 201, status)
 

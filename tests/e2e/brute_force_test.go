@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/lattice-platform/lattice/pkg/testinfra"
 )
 
 // from returns an HTTP client whose connections leave from the loopback
@@ -47,8 +49,8 @@ func login(t *testing.T, c *http.Client, base, email, password string, header ht
 // the auth service saw client addresses through the gateway, every login
 // shared the gateway's address and the victim got 429.
 func TestBruteForceCannotLockOutTheVictim(t *testing.T) {
-	env := platformEnv(t)
-	_, base := serve(t, env)
+	env := testinfra.PlatformEnv(t)
+	_, base := testinfra.ServeAll(t, env)
 	const victim, password = "victim@example.com", "the victim's long password"
 	status, _ := call(t, "POST", base+"/v1/users", "", "application/json",
 		fmt.Sprintf(`{"email":%q,"password":%q,"display_name":"Victim"}`, victim, password))

@@ -16,9 +16,9 @@ import (
 // never searchable; now each hostile file ends rejected with its reason,
 // and the ordinary file is found within the usual time.
 func TestHostileFilesCannotStopIndexing(t *testing.T) {
-	env := append(platformEnv(t), "PROCESSING_CONCURRENCY=4",
+	env := append(testinfra.PlatformEnv(t), "PROCESSING_CONCURRENCY=4",
 		"PROCESSING_EXTRACT_CPU=3s", "PROCESSING_EXTRACT_TIMEOUT=6s", "PROCESSING_EXTRACT_MEMORY_BYTES=268435456")
-	_, base := serve(t, env)
+	_, base := testinfra.ServeAll(t, env)
 	status, _ := call(t, "POST", base+"/v1/users", "", "application/json", `{"email":"ada@example.com","password":"a long enough password","display_name":"Ada"}`)
 	require.Equal(t, 201, status)
 	status, login := call(t, "POST", base+"/v1/sessions", "", "application/json", `{"email":"ada@example.com","password":"a long enough password"}`)

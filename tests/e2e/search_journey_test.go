@@ -80,7 +80,7 @@ func found(hits []searchHit, resourceID, fileID string) bool {
 // keyword and by hybrid query; see updates and deletions take effect;
 // see an unsupported file rejected; and never see another user's files.
 func TestSearchJourney(t *testing.T) {
-	_, base := serve(t, platformEnv(t))
+	_, base := testinfra.ServeAll(t, testinfra.PlatformEnv(t))
 	const deadline = 30 * time.Second
 
 	token := func(email string) string {

@@ -118,6 +118,17 @@ func (h *Hasher) acquire(ctx context.Context) (func(), error) {
 	}
 }
 
+// NeedsRehash reports whether encoded is anything but an Argon2id hash
+// with this hasher's parameters.
+func (h *Hasher) NeedsRehash(encoded string) bool {
+	return !strings.HasPrefix(encoded, h.prefix())
+}
+
+// prefix is what every hash this hasher makes starts with.
+func (h *Hasher) prefix() string {
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$", argon2.Version, h.p.MemoryKiB, h.p.Iterations, h.p.Parallelism)
+}
+
 // Hash returns "$argon2id$v=19$m=…,t=…,p=…$salt$key".
 func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	release, err := h.acquire(ctx)
@@ -131,8 +142,7 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	}
 	key := argon2.IDKey([]byte(password), salt, h.p.Iterations, h.p.MemoryKiB, h.p.Parallelism, h.p.KeyLen)
 	b64 := base64.RawStdEncoding
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
-		argon2.Version, h.p.MemoryKiB, h.p.Iterations, h.p.Parallelism, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+	return h.prefix() + b64.EncodeToString(salt) + "$" + b64.EncodeToString(key), nil
 }
 
 // ErrMalformed is returned for a string that is not an Argon2id PHC hash.
@@ -148,32 +158,48 @@ const (
 	maxKeyLen      = 128
 )
 
+// PHC is a parsed Argon2 PHC string.
+type PHC struct {
+	Variant   string // "argon2id" or "argon2i"
+	Params    Params
+	Salt, Key []byte
+}
+
+// ParsePHC reads "$argon2id$v=19$m=…,t=…,p=…$salt$key" (or "$argon2i$…"),
+// refusing parameters over the limits above with ErrMalformed.
+func ParsePHC(encoded string) (PHC, error) {
+	parts := strings.Split(encoded, "$")
+	if len(parts) != 6 || parts[0] != "" || (parts[1] != "argon2id" && parts[1] != "argon2i") ||
+		parts[2] != "v="+strconv.Itoa(argon2.Version) {
+		return PHC{}, ErrMalformed
+	}
+	out := PHC{Variant: parts[1]}
+	p := &out.Params
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.MemoryKiB, &p.Iterations, &p.Parallelism); err != nil ||
+		parts[3] != fmt.Sprintf("m=%d,t=%d,p=%d", p.MemoryKiB, p.Iterations, p.Parallelism) ||
+		p.MemoryKiB == 0 || p.MemoryKiB > maxMemoryKiB || p.Iterations == 0 || p.Iterations > maxIterations ||
+		p.Parallelism == 0 || p.Parallelism > maxParallelism {
+		return PHC{}, ErrMalformed
+	}
+	b64 := base64.RawStdEncoding
+	var err error
+	if out.Salt, err = b64.DecodeString(parts[4]); err != nil {
+		return PHC{}, ErrMalformed
+	}
+	if out.Key, err = b64.DecodeString(parts[5]); err != nil || len(out.Key) == 0 || len(out.Key) > maxKeyLen {
+		return PHC{}, ErrMalformed
+	}
+	return out, nil
+}
+
 // Verify recomputes the key with the parameters stored in encoded and
 // compares in constant time.
 func (h *Hasher) Verify(ctx context.Context, password, encoded string) (bool, error) {
-	parts := strings.Split(encoded, "$")
-	if len(parts) != 6 || parts[1] != "argon2id" {
+	phc, err := ParsePHC(encoded)
+	if err != nil || phc.Variant != "argon2id" {
 		return false, ErrMalformed
 	}
-	var version int
-	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
-		return false, ErrMalformed
-	}
-	var p Params
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.MemoryKiB, &p.Iterations, &p.Parallelism); err != nil ||
-		p.MemoryKiB == 0 || p.MemoryKiB > maxMemoryKiB || p.Iterations == 0 || p.Iterations > maxIterations ||
-		p.Parallelism == 0 || p.Parallelism > maxParallelism {
-		return false, ErrMalformed
-	}
-	b64 := base64.RawStdEncoding
-	salt, err := b64.DecodeString(parts[4])
-	if err != nil {
-		return false, ErrMalformed
-	}
-	want, err := b64.DecodeString(parts[5])
-	if err != nil || len(want) == 0 || len(want) > maxKeyLen {
-		return false, ErrMalformed
-	}
+	p, salt, want := phc.Params, phc.Salt, phc.Key
 	release, err := h.acquire(ctx)
 	if err != nil {
 		return false, err

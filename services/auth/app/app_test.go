@@ -14,6 +14,7 @@ import (
 
 	"github.com/lattice-platform/lattice/pkg/adapters/argon2id"
 	"github.com/lattice-platform/lattice/pkg/adapters/jose"
+	"github.com/lattice-platform/lattice/pkg/adapters/legacyhash"
 	"github.com/lattice-platform/lattice/pkg/adapters/tokenverify"
 	"github.com/lattice-platform/lattice/pkg/events"
 	"github.com/lattice-platform/lattice/pkg/events/schema"
@@ -57,14 +58,20 @@ func setupWithOptions(t *testing.T, opts app.Options) (*app.Service, *clock, *po
 
 func setupWith(t *testing.T, opts app.Options, sessions app.SessionStore) (*app.Service, *clock, *portstest.Outbox) {
 	t.Helper()
+	return setupEditing(t, opts, func(d *app.Deps) { d.Sessions = sessions })
+}
+
+// setupEditing is setup with edit applied to the dependencies first.
+func setupEditing(t *testing.T, opts app.Options, edit func(*app.Deps)) (*app.Service, *clock, *portstest.Outbox) {
+	t.Helper()
 	outbox := portstest.NewOutbox()
 	clk := &clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
 	keys := fake.NewSigningKeyStore()
-	svc, err := app.New(app.Deps{
+	deps := app.Deps{
 		Users:    fake.NewUserRepository(),
-		Sessions: sessions,
+		Sessions: fake.NewSessionStore(),
 		Throttle: fake.NewLoginThrottle(),
-		Hasher:   argon2id.New(argon2id.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}),
+		Hasher:   legacyhash.Hasher{Current: argon2id.New(argon2id.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32})},
 		Clients:  fake.NewClientRepository(),
 		Grants:   fake.NewGrantStore(),
 		Keys:     keys,
@@ -75,7 +82,9 @@ func setupWith(t *testing.T, opts app.Options, sessions app.SessionStore) (*app.
 		Clock:  clk,
 		Tx:     portstest.Transactor{},
 		Outbox: outbox,
-	}, opts)
+	}
+	edit(&deps)
+	svc, err := app.New(deps, opts)
 	require.NoError(t, err)
 	return svc, clk, outbox
 }
@@ -137,6 +146,46 @@ func TestLoginAuthenticateLogout(t *testing.T) {
 	require.NoError(t, svc.Logout(ctx, p))
 	_, err = svc.Authenticate(ctx, ns.Token)
 	require.ErrorIs(t, err, domain.ErrUnauthenticated)
+}
+
+// TestAMigratedUsersLegacyHashIsReplacedAtTheFirstLogin: a user imported
+// with the monolith's passlib hash logs in with the old password; the hash
+// then becomes Argon2id (audited, naming only the old scheme), and the
+// password still works while the old hash is gone.
+func TestAMigratedUsersLegacyHashIsReplacedAtTheFirstLogin(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	users := fake.NewUserRepository()
+	svc, _, outbox := setupEditing(t, app.Options{}, func(d *app.Deps) { d.Users = users })
+	const legacy = "$pbkdf2-sha256$29000$Z0yJsdbam1NKiZHSGuMcIw$gExhbYkaQ1gdOnzl6LfxSBp.i5Fh.cTMpkCQ/aF3av4" // passlib, "correct horse"
+	at := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
+	require.NoError(t, users.Create(ctx, domain.User{ID: "0190c0de-0000-7000-8000-000000000001", Email: "old@monolith.example",
+		DisplayName: "Old", Role: domain.RoleUser, PasswordHash: legacy, CreatedAt: at, UpdatedAt: at}))
+
+	_, err := svc.Login(ctx, app.LoginInput{Email: "old@monolith.example", Password: "correct horsE"})
+	require.ErrorIs(t, err, domain.ErrInvalidCredentials)
+	got, err := users.ByEmail(ctx, "old@monolith.example")
+	require.NoError(t, err)
+	require.Equal(t, legacy, got.PasswordHash, "a failed login changes nothing")
+
+	_, err = svc.Login(ctx, app.LoginInput{Email: "old@monolith.example", Password: "correct horse"})
+	require.NoError(t, err)
+	got, err = users.ByEmail(ctx, "old@monolith.example")
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(got.PasswordHash, "$argon2id$"), got.PasswordHash)
+	var recorded strings.Builder
+	for _, e := range outbox.Events() {
+		recorded.Write(e.Payload)
+	}
+	require.NotContains(t, recorded.String(), "Z0yJsdbam1NKiZHSGuMcIw", "the audit record does not carry the hash")
+	require.Contains(t, recorded.String(), `"action":"user.password_rehashed"`)
+	require.Contains(t, recorded.String(), `"from":"pbkdf2-sha256"`)
+
+	_, err = svc.Login(ctx, app.LoginInput{Email: "old@monolith.example", Password: "correct horse"})
+	require.NoError(t, err, "the password still works")
+	again, err := users.ByEmail(ctx, "old@monolith.example")
+	require.NoError(t, err)
+	require.Equal(t, got.PasswordHash, again.PasswordHash, "a current hash is not replaced again")
 }
 
 func TestSessionsExpire(t *testing.T) {

@@ -135,4 +135,7 @@ type UserRepository interface {
 	// List returns up to limit users with ids greater than after ("" for the
 	// first page), in id order (which is creation order for UUIDv7 ids).
 	List(ctx context.Context, after string, limit int) ([]domain.User, error)
+	// ReplacePasswordHash sets the user's hash to newHash if it is still
+	// oldHash, and reports whether it was.
+	ReplacePasswordHash(ctx context.Context, id, oldHash, newHash string, at time.Time) (bool, error)
 }

@@ -78,9 +78,38 @@ func (s *Sessions) CheckPassword(ctx context.Context, rawEmail, password, addr s
 		if err := s.throttle.Reset(ctx, keys[0]); err != nil {
 			return domain.User{}, err
 		}
+		if s.hasher.NeedsRehash(hash) {
+			if err := s.upgradeHash(ctx, u, password); err != nil {
+				return domain.User{}, err
+			}
+		}
 		return u, nil
 	}
 	return domain.User{}, s.loginFailed(ctx, u, email, addr, keys, now)
+}
+
+// upgradeHash replaces the hash u's password just matched, when it is a
+// migrated user's legacy hash or was made with older parameters, by a
+// fresh one, audited as user.password_rehashed with the old scheme's name.
+// The legacy hash is gone from then on. When hashing is too busy, the
+// login goes on and the next one tries again; a hash changed meanwhile (a
+// password change) is left alone.
+func (s *Sessions) upgradeHash(ctx context.Context, u domain.User, password string) error {
+	fresh, err := s.hasher.Hash(ctx, password)
+	if fault.Of(err, fault.Unavailable) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return s.rec.auditedAll(ctx, func(ctx context.Context) ([]audit, error) {
+		replaced, err := s.users.ReplacePasswordHash(ctx, u.ID, u.PasswordHash, fresh, s.clock.Now())
+		if err != nil || !replaced {
+			return nil, err
+		}
+		return []audit{{actor: u.ID, action: "user.password_rehashed", target: "user/" + u.ID,
+			details: map[string]any{"from": domain.HashScheme(u.PasswordHash)}}}, nil
+	})
 }
 
 // loginFailed records a failed login on every counter and returns the

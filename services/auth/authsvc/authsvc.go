@@ -14,6 +14,7 @@ import (
 
 	"github.com/lattice-platform/lattice/pkg/adapters/argon2id"
 	"github.com/lattice-platform/lattice/pkg/adapters/jose"
+	"github.com/lattice-platform/lattice/pkg/adapters/legacyhash"
 	"github.com/lattice-platform/lattice/pkg/adapters/postgres"
 	"github.com/lattice-platform/lattice/pkg/adapters/postgres/authstore"
 	"github.com/lattice-platform/lattice/pkg/adapters/redis"
@@ -136,12 +137,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		Users:    authstore.NewUserRepository(pool),
 		Sessions: sessions,
 		Throttle: s.throttle,
-		Hasher:   argon2id.NewLimited(cfg.Argon2, cfg.HashConcurrency, cfg.HashWait),
-		Clients:  authstore.NewClientRepository(pool),
-		Grants:   s.grants,
-		Keys:     keys,
-		Signer:   jose.NewSigner(),
-		APIKeys:  authstore.NewAPIKeyRepository(pool),
+		// Users migrated from another system keep their hashes until their
+		// next login replaces them (legacyhash).
+		Hasher:  legacyhash.Hasher{Current: argon2id.NewLimited(cfg.Argon2, cfg.HashConcurrency, cfg.HashWait)},
+		Clients: authstore.NewClientRepository(pool),
+		Grants:  s.grants,
+		Keys:    keys,
+		Signer:  jose.NewSigner(),
+		APIKeys: authstore.NewAPIKeyRepository(pool),
 		Verifier: tokenverify.New(tokenverify.Config{
 			Issuer: cfg.Issuer, Audience: cfg.Audience, Fetch: StoreKeys(keys, clock.Now),
 			// The keys are local, so an unknown kid may be looked up at once.

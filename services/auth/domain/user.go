@@ -91,3 +91,17 @@ func CleanDisplayName(raw string) (string, error) {
 	}
 	return n, nil
 }
+
+// HashScheme names the scheme of an encoded password hash, for audit
+// records that must not carry the hash: "argon2id", "pbkdf2-sha256", "2b"
+// (bcrypt), Django's "pbkdf2_sha256", or "unknown".
+func HashScheme(encoded string) string {
+	if rest, ok := strings.CutPrefix(encoded, "$"); ok {
+		if scheme, _, ok := strings.Cut(rest, "$"); ok && scheme != "" && len(scheme) <= 32 {
+			return scheme
+		}
+	} else if scheme, _, ok := strings.Cut(encoded, "$"); ok && scheme != "" && len(scheme) <= 32 {
+		return scheme
+	}
+	return "unknown"
+}

@@ -83,3 +83,17 @@ func TestErrLockedOutRoundsUp(t *testing.T) {
 	require.Equal(t, fault.RateLimited, fe.Kind)
 	require.Equal(t, 2, fe.RetryAfterSeconds)
 }
+
+func TestHashSchemeNamesTheSchemeOnly(t *testing.T) {
+	for encoded, want := range map[string]string{
+		"$argon2id$v=19$m=64,t=1,p=1$c2FsdA$a2V5":                              "argon2id",
+		"$pbkdf2-sha256$29000$Z0yJsdbam1NKiZHSGuMcIw$gExhbYkaQ1gdOnzl6LfxSBp":  "pbkdf2-sha256",
+		"$2b$04$0ehisEbhH79wZy0Rit8gCujAxj7aLDsjZV0pczUMm0ZtRkSR2JsWK":         "2b",
+		"pbkdf2_sha256$1000$We5KkBnab6BR$ZkJ91D6UM40nR6p40qw9vUvFd8L9ubMP8p2K": "pbkdf2_sha256",
+		"plain":                              "unknown",
+		"$":                                  "unknown",
+		"$" + strings.Repeat("x", 40) + "$y": "unknown",
+	} {
+		require.Equal(t, want, domain.HashScheme(encoded), encoded)
+	}
+}

@@ -2,6 +2,7 @@ package authstore
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -79,6 +80,16 @@ func (r *UserRepository) List(ctx context.Context, after string, limit int) ([]d
 		out[i] = userFromRow(row)
 	}
 	return out, nil
+}
+
+// ReplacePasswordHash swaps the user's hash if it is still oldHash.
+func (r *UserRepository) ReplacePasswordHash(ctx context.Context, id, oldHash, newHash string, at time.Time) (bool, error) {
+	uid, err := uuid.Parse(id)
+	if err != nil {
+		return false, nil
+	}
+	n, err := queries(ctx, r.q).ReplacePasswordHash(ctx, authdb.ReplacePasswordHashParams{ID: uid, OldHash: oldHash, NewHash: newHash, UpdatedAt: at})
+	return n == 1, postgres.Translate(err)
 }
 
 func userFromRow(r authdb.User) domain.User {

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/lattice-platform/lattice/services/auth/app"
 	"github.com/lattice-platform/lattice/services/auth/domain"
@@ -73,4 +74,17 @@ func (r *UserRepository) List(_ context.Context, after string, limit int) ([]dom
 		out = out[:limit]
 	}
 	return out, nil
+}
+
+// ReplacePasswordHash swaps the hash if it is still oldHash.
+func (r *UserRepository) ReplacePasswordHash(_ context.Context, id, oldHash, newHash string, at time.Time) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	u, ok := r.byID[id]
+	if !ok || u.PasswordHash != oldHash {
+		return false, nil
+	}
+	u.PasswordHash, u.UpdatedAt = newHash, at
+	r.byID[id] = u
+	return true, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -50,6 +51,31 @@ func UserRepository(t *testing.T, newRepo func(t *testing.T) app.UserRepository)
 		require.ErrorIs(t, err, domain.ErrUserNotFound)
 		_, err = r.ByEmail(ctx, "nobody@example.com")
 		require.ErrorIs(t, err, domain.ErrUserNotFound)
+	})
+
+	t.Run("a password hash is replaced only if it is still the one verified", func(t *testing.T) {
+		t.Parallel()
+		r := newRepo(t)
+		u := user("legacy@example.com")
+		u.PasswordHash = "$2b$04$0ehisEbhH79wZy0Rit8gCujAxj7aLDsjZV0pczUMm0ZtRkSR2JsWK"
+		require.NoError(t, r.Create(ctx, u))
+		at := u.UpdatedAt.Add(time.Minute)
+		ok, err := r.ReplacePasswordHash(ctx, u.ID, "$2b$04$someone-else's", "$argon2id$new", at)
+		require.NoError(t, err)
+		require.False(t, ok, "not the stored hash")
+		ok, err = r.ReplacePasswordHash(ctx, u.ID, u.PasswordHash, "$argon2id$new", at)
+		require.NoError(t, err)
+		require.True(t, ok)
+		got, err := r.ByID(ctx, u.ID)
+		require.NoError(t, err)
+		require.Equal(t, "$argon2id$new", got.PasswordHash)
+		require.True(t, got.UpdatedAt.Equal(at), "%v", got.UpdatedAt)
+		ok, err = r.ReplacePasswordHash(ctx, u.ID, u.PasswordHash, "$argon2id$newer", at)
+		require.NoError(t, err)
+		require.False(t, ok, "the old hash is gone: a second replacement does nothing")
+		ok, err = r.ReplacePasswordHash(ctx, newID(), "a", "b", at)
+		require.NoError(t, err)
+		require.False(t, ok, "no such user")
 	})
 
 	t.Run("list pages in id order", func(t *testing.T) {

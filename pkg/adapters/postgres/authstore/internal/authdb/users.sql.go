@@ -78,6 +78,33 @@ func (q *Queries) ListUsersAfter(ctx context.Context, arg ListUsersAfterParams) 
 	return items, nil
 }
 
+const replacePasswordHash = `-- name: ReplacePasswordHash :execrows
+UPDATE users SET password_hash = $1, updated_at = $2
+WHERE id = $3 AND password_hash = $4
+`
+
+type ReplacePasswordHashParams struct {
+	NewHash   string
+	UpdatedAt time.Time
+	ID        uuid.UUID
+	OldHash   string
+}
+
+// Compare-and-set: only the hash that was just verified is replaced, so a
+// password changed meanwhile is never overwritten.
+func (q *Queries) ReplacePasswordHash(ctx context.Context, arg ReplacePasswordHashParams) (int64, error) {
+	result, err := q.db.Exec(ctx, replacePasswordHash,
+		arg.NewHash,
+		arg.UpdatedAt,
+		arg.ID,
+		arg.OldHash,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const setUserRole = `-- name: SetUserRole :execrows
 UPDATE users SET role = $2, updated_at = $3 WHERE id = $1
 `

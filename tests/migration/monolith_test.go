@@ -1,0 +1,173 @@
+// Package migration_test proves the migration kit against a real Python
+// monolith (examples/monolith: FastAPI, SQLAlchemy, passlib, PyJWT) started
+// the way its run script starts it, on loopback, with its own database.
+package migration_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/lattice-platform/lattice/pkg/testinfra"
+)
+
+func TestMain(m *testing.M) { testinfra.Run(m) }
+
+// python is Debian's interpreter, which sees Debian's python3-* packages;
+// the python3 first on the PATH may be another.
+const python = "/usr/bin/python3"
+
+// requireMonolithPackages skips the test when the monolith's Python
+// packages are missing, and fails it in CI, where .ci/run installs them.
+func requireMonolithPackages(t *testing.T) {
+	t.Helper()
+	out, err := exec.Command(python, "-c", "import fastapi, uvicorn, sqlalchemy, passlib, jwt, psycopg2, bcrypt").CombinedOutput()
+	if err == nil {
+		return
+	}
+	const install = "apt-get install python3-fastapi python3-uvicorn python3-sqlalchemy python3-passlib python3-jwt python3-psycopg2 python3-bcrypt"
+	if os.Getenv("CI") != "" {
+		t.Fatalf("the reference monolith's packages are missing in CI (%s): %s", install, out)
+	}
+	t.Skipf("the reference monolith needs Debian's Python packages: %s", install)
+}
+
+// seeded is seed.py's summary.
+type seeded struct {
+	Users []struct {
+		Email, Password, Scheme string
+	}
+	Resources int
+	Files     int
+	Bad       map[string][]int
+}
+
+// monolith is a running reference monolith.
+type monolith struct {
+	URL         string // http://127.0.0.1:port
+	DatabaseURL string // its PostgreSQL database (a pgx DSN)
+	Seeded      seeded
+}
+
+// startMonolith seeds a new database with seedArgs (seed.py's flags), serves
+// the monolith on a free loopback port until t ends, and waits until it
+// answers.
+func startMonolith(t *testing.T, seedArgs ...string) *monolith {
+	t.Helper()
+	requireMonolithPackages(t)
+	db := testinfra.Postgres(t)
+	addr, err := testinfra.FreeAddr()
+	require.NoError(t, err)
+	port := addr[strings.LastIndexByte(addr, ':')+1:]
+	cmd := exec.Command("../../examples/monolith/run", append([]string{"--port", port, "--seed"}, seedArgs...)...)
+	state := t.TempDir()
+	cmd.Env = append(os.Environ(), "MONOLITH_STATE="+state,
+		// SQLAlchemy names the dialect postgresql://; the DSN is otherwise the same.
+		"MONOLITH_DATABASE_URL="+strings.Replace(db, "postgres://", "postgresql://", 1))
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("monolith stderr:\n%s", stderr.String())
+		}
+	})
+	m := &monolith{URL: "http://" + addr, DatabaseURL: db}
+	lines := bufio.NewScanner(stdout)
+	lines.Buffer(make([]byte, 1<<20), 16<<20)
+	require.True(t, lines.Scan(), "seed.py printed no summary: %s", stderr.String())
+	require.NoError(t, json.Unmarshal(lines.Bytes(), &m.Seeded))
+	go func() { // drain: uvicorn writes little, but must never block on a full pipe
+		for lines.Scan() {
+		}
+	}()
+	client := &http.Client{Timeout: time.Second}
+	testinfra.Within(t, time.Minute, "the monolith answers", func() bool {
+		resp, err := client.Get(m.URL + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	return m
+}
+
+// call sends a JSON request and decodes a JSON answer.
+func call(t *testing.T, method, url, token string, body any) (int, map[string]any) {
+	t.Helper()
+	var payload *strings.Reader
+	if body == nil {
+		payload = strings.NewReader("")
+	} else {
+		b, err := json.Marshal(body)
+		require.NoError(t, err)
+		payload = strings.NewReader(string(b))
+	}
+	req, err := http.NewRequestWithContext(context.Background(), method, url, payload)
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+// TestTheMonolithIsARealApplication checks the fixture itself: seeded users
+// of both hash generations log in; a resource is created, a file uploaded,
+// and the background job processes it; the bad rows are there to be found.
+func TestTheMonolithIsARealApplication(t *testing.T) {
+	m := startMonolith(t, "--users", "9", "--resources-per-user", "2")
+	require.Len(t, m.Seeded.Users, 9)
+	require.Equal(t, 18, m.Seeded.Resources)
+	require.Equal(t, 20, m.Seeded.Files, "one per resource, a missing one and an oversize one")
+	for _, bad := range []string{"invalid_email", "duplicate_email", "missing_file", "oversize_file"} {
+		require.Len(t, m.Seeded.Bad[bad], 1, bad)
+	}
+	schemes := map[string]bool{}
+	var token string
+	for _, u := range m.Seeded.Users[:3] {
+		status, out := call(t, "POST", m.URL+"/v1/sessions", "", map[string]string{"email": u.Email, "password": u.Password})
+		require.Equal(t, http.StatusCreated, status, "%s (%s): %v", u.Email, u.Scheme, out)
+		schemes[u.Scheme] = true
+		token = out["access_token"].(string)
+	}
+	require.Equal(t, map[string]bool{"pbkdf2_sha256": true, "bcrypt": true}, schemes)
+	status, _ := call(t, "POST", m.URL+"/v1/sessions", "", map[string]string{"email": m.Seeded.Users[1].Email, "password": "wrong"})
+	require.Equal(t, http.StatusUnauthorized, status)
+
+	status, res := call(t, "POST", m.URL+"/v1/resources", token, map[string]any{"title": "Tide log", "body": "low water at six", "tags": []string{"tides"}})
+	require.Equal(t, http.StatusCreated, status, "%v", res)
+	rid := int(res["id"].(float64))
+	req, _ := http.NewRequest("POST", m.URL+"/v1/resources/"+strconv.Itoa(rid)+"/files?name=log.txt", strings.NewReader("one two three four"))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "text/plain")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+	testinfra.Within(t, 30*time.Second, "the upload's background job is done", func() bool {
+		status, jobs := call(t, "GET", m.URL+"/v1/jobs?resource_id="+strconv.Itoa(rid), token, nil)
+		require.Equal(t, http.StatusOK, status)
+		items := jobs["items"].([]any)
+		return len(items) == 1 && items[0].(map[string]any)["state"] == "done" && items[0].(map[string]any)["word_count"] == float64(4)
+	})
+}
