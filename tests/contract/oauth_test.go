@@ -5,12 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +19,7 @@ import (
 
 	"github.com/lattice-platform/lattice/pkg/platform/clientaddr"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
+	"github.com/lattice-platform/lattice/pkg/testinfra"
 	"github.com/lattice-platform/lattice/services/auth/app"
 	"github.com/lattice-platform/lattice/services/auth/authsvc"
 	"github.com/lattice-platform/lattice/services/auth/oapi"
@@ -81,46 +79,10 @@ func startOAuth(t *testing.T, opts ...authOption) *oauthEnv {
 	return e
 }
 
-// browser is a user agent that keeps cookies and does not follow
-// redirects, so tests can read where the server sends it.
-func browser() *http.Client {
-	jar, _ := cookiejar.New(nil)
-	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-}
-
-var csrfField = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
-
-// signIn walks the authorization endpoint as a person would: open the
-// authorization URL, fill in the login form, and return the redirect.
+// signIn fills in the authorization page's login form (testinfra.SignIn).
 func (e *oauthEnv) signIn(t *testing.T, b *http.Client, authURL, email, pw string) *url.URL {
 	t.Helper()
-	resp, err := b.Get(authURL)
-	require.NoError(t, err)
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode == http.StatusFound { // already signed in
-		loc, err := url.Parse(resp.Header.Get("Location"))
-		require.NoError(t, err)
-		return loc
-	}
-	require.Equal(t, http.StatusOK, resp.StatusCode, string(page))
-	require.Equal(t, "DENY", resp.Header.Get("X-Frame-Options"))
-	m := csrfField.FindSubmatch(page)
-	require.NotNil(t, m, "the form carries a CSRF token")
-	q, err := url.Parse(authURL)
-	require.NoError(t, err)
-	form := url.Values{"email": {email}, "password": {pw}, "csrf_token": {string(m[1])}}
-	for k, v := range q.Query() {
-		form[k] = v
-	}
-	resp, err = b.PostForm(e.url+"/oauth2/authorize", form)
-	require.NoError(t, err)
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	require.Equal(t, http.StatusSeeOther, resp.StatusCode, string(body))
-	loc, err := url.Parse(resp.Header.Get("Location"))
-	require.NoError(t, err)
-	return loc
+	return testinfra.SignIn(t, b, authURL, e.url+"/oauth2/authorize", email, pw)
 }
 
 // discover reads the RFC 8414 document the way a stock client would.
@@ -154,7 +116,7 @@ func TestStockOAuth2ClientUsingDiscovery(t *testing.T) {
 		Scopes:   []string{"users:read", "resources:read"},
 	}
 	verifier := oauth2.GenerateVerifier()
-	b := browser()
+	b := testinfra.Browser()
 	back := e.signIn(t, b, cfg.AuthCodeURL("state-123", oauth2.S256ChallengeOption(verifier)), "ada@example.com", password)
 	require.Equal(t, webRedirect, back.Scheme+"://"+back.Host+back.Path)
 	require.Equal(t, "state-123", back.Query().Get("state"))
@@ -218,7 +180,7 @@ func (e *oauthEnv) nativeCode(t *testing.T, challenge string) string {
 	t.Helper()
 	q := url.Values{"response_type": {"code"}, "client_id": {e.native.Client.ClientId}, "redirect_uri": {"http://127.0.0.1:53682/callback"},
 		"state": {"s"}, "code_challenge": {challenge}, "code_challenge_method": {"S256"}}
-	loc := e.signIn(t, browser(), e.url+"/oauth2/authorize?"+q.Encode(), "ada@example.com", password)
+	loc := e.signIn(t, testinfra.Browser(), e.url+"/oauth2/authorize?"+q.Encode(), "ada@example.com", password)
 	require.NotEmpty(t, loc.Query().Get("code"), loc.String())
 	return loc.Query().Get("code")
 }
@@ -259,7 +221,7 @@ func TestOAuthNegativeCases(t *testing.T) {
 		_, ch := pkcePair()
 		q := url.Values{"response_type": {"code"}, "client_id": {native}, "redirect_uri": {"http://127.0.0.1:53682/callback/evil"},
 			"code_challenge": {ch}, "code_challenge_method": {"S256"}}
-		resp, err := browser().Get(e.url + "/oauth2/authorize?" + q.Encode())
+		resp, err := testinfra.Browser().Get(e.url + "/oauth2/authorize?" + q.Encode())
 		require.NoError(t, err)
 		resp.Body.Close()
 		require.Equal(t, http.StatusBadRequest, resp.StatusCode)
@@ -267,7 +229,7 @@ func TestOAuthNegativeCases(t *testing.T) {
 	})
 	t.Run("authorization request without PKCE is sent back with invalid_request", func(t *testing.T) {
 		q := url.Values{"response_type": {"code"}, "client_id": {native}, "redirect_uri": {redirect}, "state": {"st"}}
-		resp, err := browser().Get(e.url + "/oauth2/authorize?" + q.Encode())
+		resp, err := testinfra.Browser().Get(e.url + "/oauth2/authorize?" + q.Encode())
 		require.NoError(t, err)
 		resp.Body.Close()
 		require.Equal(t, http.StatusFound, resp.StatusCode)
@@ -511,7 +473,7 @@ func TestOAuthEndpointsThroughGeneratedClient(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, form.StatusCode())
 	require.Contains(t, form.HTTPResponse.Header.Get("Content-Type"), "text/html")
-	m := csrfField.FindSubmatch(form.Body)
+	m := testinfra.CSRFField.FindSubmatch(form.Body)
 	require.NotNil(t, m)
 
 	login := oapi.AuthorizeLoginFormdataRequestBody{Email: ptr("ada@example.com"), Password: ptr(password), CsrfToken: ptr(string(m[1])),

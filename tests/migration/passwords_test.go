@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/oauth2"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/postgres"
 	"github.com/lattice-platform/lattice/pkg/adapters/postgres/authstore"
@@ -26,36 +27,9 @@ import (
 // monolith knew; the stored hash is then Argon2id, and the password keeps
 // working. A wrong password is refused and changes nothing.
 func TestMonolithPasswordsLogInThroughLattice(t *testing.T) {
-	// Four users (two of each scheme): four calls each stay within the
-	// gateway's default per-address budget for credential routes.
-	m := startMonolith(t, "--users", "4", "--resources-per-user", "0", "--files-per-resource", "0")
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, m.DatabaseURL)
-	require.NoError(t, err)
-	defer conn.Close(ctx)
-	rows, err := conn.Query(ctx, "SELECT email, full_name, password_hash FROM users WHERE email LIKE '%@monolith.example' AND email = lower(email) ORDER BY id")
-	require.NoError(t, err)
-	type legacyUser struct{ email, name, hash string }
-	var legacy []legacyUser
-	for rows.Next() {
-		var u legacyUser
-		require.NoError(t, rows.Scan(&u.email, &u.name, &u.hash))
-		legacy = append(legacy, u)
-	}
-	require.NoError(t, rows.Err())
+	m, gateway, users, legacy := migratedUsers(t)
 	require.Len(t, legacy, 4)
-
-	env := testinfra.PlatformEnv(t)
-	_, gateway := testinfra.ServeAll(t, env)
-	pool, err := postgres.Open(ctx, envValue(env, "AUTH_DATABASE_URL"))
-	require.NoError(t, err)
-	defer pool.Close()
-	users := authstore.NewUserRepository(pool)
-	now := time.Now().UTC()
-	for _, u := range legacy {
-		require.NoError(t, users.Create(ctx, domain.User{ID: uuid.Must(uuid.NewV7()).String(), Email: u.email, DisplayName: u.name,
-			Role: domain.RoleUser, PasswordHash: u.hash, CreatedAt: now, UpdatedAt: now}))
-	}
 
 	schemes := map[string]bool{}
 	for i, u := range m.Seeded.Users {
@@ -79,6 +53,100 @@ func TestMonolithPasswordsLogInThroughLattice(t *testing.T) {
 		schemes[u.Scheme] = true
 	}
 	require.Equal(t, map[string]bool{"pbkdf2_sha256": true, "bcrypt": true}, schemes)
+}
+
+// migratedUsers starts a monolith with four users (two of each scheme,
+// the first an admin) and no resources, and Lattice on fresh databases,
+// and copies the users across: the gateway's base URL, Lattice's user
+// store and the users as the monolith held them. Four users, because a
+// test's few calls per user must stay within the gateway's default
+// per-address budget for credential routes.
+func migratedUsers(t *testing.T) (*monolith, string, *authstore.UserRepository, []legacyUser) {
+	t.Helper()
+	m := startMonolith(t, "--users", "4", "--resources-per-user", "0", "--files-per-resource", "0")
+	env := testinfra.PlatformEnv(t)
+	_, gateway := testinfra.ServeAll(t, env)
+	users, legacy := copyUsers(t, m, envValue(env, "AUTH_DATABASE_URL"))
+	return m, gateway, users, legacy
+}
+
+// legacyUser is a monolith user as its database holds it.
+type legacyUser struct {
+	email, name, hash string
+	admin             bool
+}
+
+// copyUsers copies the monolith's users with valid, unique emails into
+// Lattice's auth store (authDSN), hashes as they are, admins as admins, in
+// the monolith's id order, which is the seed summary's. It stands in for
+// `lattice import`, which is not built yet.
+func copyUsers(t *testing.T, m *monolith, authDSN string) (*authstore.UserRepository, []legacyUser) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, m.DatabaseURL)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT email, full_name, password_hash, is_admin FROM users
+		WHERE email LIKE '%@monolith.example' AND email = lower(email) ORDER BY id`)
+	require.NoError(t, err)
+	var legacy []legacyUser
+	for rows.Next() {
+		var u legacyUser
+		require.NoError(t, rows.Scan(&u.email, &u.name, &u.hash, &u.admin))
+		legacy = append(legacy, u)
+	}
+	require.NoError(t, rows.Err())
+	pool, err := postgres.Open(ctx, authDSN)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	users := authstore.NewUserRepository(pool)
+	now := time.Now().UTC()
+	for _, u := range legacy {
+		role := domain.RoleUser
+		if u.admin {
+			role = domain.RoleAdmin
+		}
+		require.NoError(t, users.Create(ctx, domain.User{ID: uuid.Must(uuid.NewV7()).String(), Email: u.email, DisplayName: u.name,
+			Role: role, PasswordHash: u.hash, CreatedAt: now, UpdatedAt: now}))
+	}
+	return users, legacy
+}
+
+// TestMonolithPasswordsSignInThroughTheOAuthForm: a migrated user signs in
+// on Lattice's authorization page (through the gateway) with the password
+// the monolith knew, and the client gets a token for them; the stored hash
+// is then Argon2id. One user of each scheme; the monolith's admin, imported
+// as an admin, registers the client.
+func TestMonolithPasswordsSignInThroughTheOAuthForm(t *testing.T) {
+	ctx := context.Background()
+	m, gateway, users, legacy := migratedUsers(t)
+	require.True(t, legacy[0].admin)
+
+	admin := m.Seeded.Users[0]
+	status, out := call(t, "POST", gateway+"/v1/sessions", "", map[string]string{"email": admin.Email, "password": admin.Password})
+	require.Equal(t, http.StatusCreated, status, "%v", out)
+	const redirect = "http://127.0.0.1:53682/callback" // never called: the test reads the redirect
+	status, created := call(t, "POST", gateway+"/oauth2/clients", out["token"].(string), map[string]any{"name": "Migrated app", "type": "public",
+		"redirect_uris": []string{redirect}, "grant_types": []string{"authorization_code"}, "scopes": []string{"users:read"}})
+	require.Equal(t, http.StatusCreated, status, "%v", created)
+	cfg := oauth2.Config{ClientID: created["client"].(map[string]any)["client_id"].(string), RedirectURL: redirect, Scopes: []string{"users:read"},
+		Endpoint: oauth2.Endpoint{AuthURL: gateway + "/oauth2/authorize", TokenURL: gateway + "/oauth2/token", AuthStyle: oauth2.AuthStyleInParams}}
+
+	for _, i := range []int{1, 3} { // bcrypt, then pbkdf2_sha256
+		u := m.Seeded.Users[i]
+		verifier := oauth2.GenerateVerifier()
+		back := testinfra.SignIn(t, testinfra.Browser(), cfg.AuthCodeURL("state", oauth2.S256ChallengeOption(verifier)),
+			gateway+"/oauth2/authorize", u.Email, u.Password)
+		require.Equal(t, "state", back.Query().Get("state"))
+		tok, err := cfg.Exchange(ctx, back.Query().Get("code"), oauth2.VerifierOption(verifier))
+		require.NoError(t, err, u.Scheme)
+		status, me := call(t, "GET", gateway+"/v1/users/me", tok.AccessToken, nil)
+		require.Equal(t, http.StatusOK, status, "%v", me)
+		require.Equal(t, u.Email, me["email"])
+		after, err := users.ByEmail(ctx, u.Email)
+		require.NoError(t, err)
+		require.True(t, strings.HasPrefix(after.PasswordHash, "$argon2id$"), "%s (%s): %s", u.Email, u.Scheme, after.PasswordHash)
+	}
 }
 
 // envValue is the value of name in env ("NAME=value" entries), the last
