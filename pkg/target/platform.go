@@ -300,7 +300,9 @@ func (p *Platform) Embedder() (ports.Embedder, error) {
 }
 
 // Limiter is Redis-backed when REDIS_URL is set (budgets shared by every
-// replica), in-process token buckets otherwise.
+// replica), in-process token buckets otherwise. Redis may fail: limits
+// then stay enforced per process (tokenbucket.Fallback) rather than being
+// lifted or refusing everyone.
 func (p *Platform) Limiter() (ports.RateLimiter, error) {
 	if p.limiter != nil {
 		return p.limiter, nil
@@ -313,7 +315,10 @@ func (p *Platform) Limiter() (ports.RateLimiter, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.limiter = redisadapter.NewRateLimiter(goredis.NewClient(opts), "lattice:ratelimit:")
+	client := goredis.NewClient(opts)
+	p.closers = append(p.closers, func() { _ = client.Close() })
+	shared := redisadapter.NewRateLimiter(client, "lattice:ratelimit:")
+	p.limiter = tokenbucket.NewFallback(shared, p.log.With("component", "ratelimit"))
 	return p.limiter, nil
 }
 

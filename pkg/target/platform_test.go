@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -12,7 +13,9 @@ import (
 	"github.com/lattice-platform/lattice/pkg/adapters/hashembed"
 	"github.com/lattice-platform/lattice/pkg/adapters/tokenbucket"
 	"github.com/lattice-platform/lattice/pkg/platform/config"
+	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/pkg/target"
+	"github.com/lattice-platform/lattice/pkg/testinfra"
 )
 
 func settings(t *testing.T, env map[string]string) target.Settings {
@@ -85,6 +88,17 @@ func TestSharedPartsFollowTheSettings(t *testing.T) {
 	half := target.NewPlatform(context.Background(), settings(t, map[string]string{"EMBEDDINGS_URL": "http://127.0.0.1:1"}), nil, slog.New(slog.DiscardHandler))
 	_, err = half.Embedder()
 	require.ErrorContains(t, err, "EMBEDDINGS_MODEL")
+	// With Redis, limits survive its outages: the Redis limiter comes
+	// wrapped in the per-process fallback (not dialled until used).
+	shared := target.NewPlatform(context.Background(), settings(t, map[string]string{"REDIS_URL": "redis://" + testinfra.ClosedAddr(t)}), nil, slog.New(slog.DiscardHandler))
+	defer shared.Close() // and its Redis client
+	lim, err = shared.Limiter()
+	require.NoError(t, err)
+	require.IsType(t, &tokenbucket.Fallback{}, lim)
+	d, err := lim.Allow(context.Background(), "k", ports.RateLimit{Rate: 1, Period: time.Hour, Burst: 1})
+	require.NoError(t, err, "Redis is down; the process decides")
+	require.True(t, d.Allowed)
+
 	bad := target.NewPlatform(context.Background(), settings(t, map[string]string{"REDIS_URL": "tcp://x"}), nil, slog.New(slog.DiscardHandler))
 	_, err = bad.Limiter()
 	require.ErrorContains(t, err, "REDIS_URL")

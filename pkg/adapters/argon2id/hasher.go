@@ -193,18 +193,24 @@ func ParsePHC(encoded string) (PHC, error) {
 }
 
 // Verify recomputes the key with the parameters stored in encoded and
-// compares in constant time.
+// compares in constant time. It also takes Argon2i strings, which migrated
+// users bring (package legacyhash); either holds one of the hasher's slots
+// while it runs, as its memory needs.
 func (h *Hasher) Verify(ctx context.Context, password, encoded string) (bool, error) {
 	phc, err := ParsePHC(encoded)
-	if err != nil || phc.Variant != "argon2id" {
+	if err != nil {
 		return false, ErrMalformed
 	}
 	p, salt, want := phc.Params, phc.Salt, phc.Key
+	key := argon2.IDKey
+	if phc.Variant == "argon2i" {
+		key = argon2.Key
+	}
 	release, err := h.acquire(ctx)
 	if err != nil {
 		return false, err
 	}
 	defer release()
-	got := argon2.IDKey([]byte(password), salt, p.Iterations, p.MemoryKiB, p.Parallelism, uint32(len(want)))
+	got := key([]byte(password), salt, p.Iterations, p.MemoryKiB, p.Parallelism, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }

@@ -49,10 +49,24 @@ func TestVerifyUsesStoredParams(t *testing.T) {
 	require.True(t, ok)
 }
 
+// TestVerifyTakesArgon2iToo: the Argon2 reference implementation's own
+// Argon2i example (password "password", salt "somesalt") verifies, as
+// migrated users' hashes must.
+func TestVerifyTakesArgon2iToo(t *testing.T) {
+	t.Parallel()
+	const reference = "$argon2i$v=19$m=65536,t=2,p=4$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG"
+	ok, err := argon2id.New(cheap).Verify(ctx, "password", reference)
+	require.NoError(t, err)
+	require.True(t, ok)
+	ok, err = argon2id.New(cheap).Verify(ctx, "passw0rd", reference)
+	require.NoError(t, err)
+	require.False(t, ok)
+}
+
 func TestVerifyMalformed(t *testing.T) {
 	t.Parallel()
 	h := argon2id.New(cheap)
-	for _, enc := range []string{"", "plain", "$argon2i$v=19$m=64,t=1,p=1$c2FsdA$a2V5", "$argon2id$v=18$m=64,t=1,p=1$c2FsdA$a2V5", "$argon2id$v=19$m=x$c2FsdA$a2V5", "$argon2id$v=19$m=64,t=1,p=1$!!$a2V5"} {
+	for _, enc := range []string{"", "plain", "$argon2d$v=19$m=64,t=1,p=1$c2FsdA$a2V5", "$argon2id$v=18$m=64,t=1,p=1$c2FsdA$a2V5", "$argon2id$v=19$m=x$c2FsdA$a2V5", "$argon2id$v=19$m=64,t=1,p=1$!!$a2V5"} {
 		_, err := h.Verify(ctx, "pw", enc)
 		require.ErrorIs(t, err, argon2id.ErrMalformed, enc)
 	}

@@ -16,10 +16,8 @@ import (
 	"strconv"
 	"strings"
 
-	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/lattice-platform/lattice/pkg/adapters/argon2id"
 	"github.com/lattice-platform/lattice/pkg/ports"
 )
 
@@ -36,8 +34,9 @@ var _ ports.PasswordHasher = Hasher{}
 var ErrMalformed = errors.New("legacyhash: malformed or unsupported hash")
 
 // Limits on what a stored hash may ask for: an imported row must not make
-// one login spin for seconds or allocate gigabytes. Argon2 hashes are held
-// to package argon2id's limits (1 GiB, 16 passes, 16 lanes).
+// one login spin for seconds or allocate gigabytes. Argon2 hashes go to
+// Current, which holds them to package argon2id's limits (1 GiB, 16
+// passes, 16 lanes).
 const (
 	MaxEncoded      = 512       // bytes of an encoded hash
 	MaxPBKDF2Rounds = 2_000_000 // Django's default is 870,000 (2024); passlib's 29,000
@@ -59,10 +58,10 @@ func (h Hasher) Verify(ctx context.Context, password, encoded string) (bool, err
 		return false, ErrMalformed
 	}
 	switch {
-	case strings.HasPrefix(encoded, "$argon2id$"):
+	case strings.HasPrefix(encoded, "$argon2id$"), strings.HasPrefix(encoded, "$argon2i$"):
+		// Current (package argon2id) verifies any Argon2 PHC string, under
+		// its bound on concurrent memory-hard work.
 		return h.Current.Verify(ctx, password, encoded)
-	case strings.HasPrefix(encoded, "$argon2i$"):
-		return verifyArgon2i(password, encoded)
 	case strings.HasPrefix(encoded, "$pbkdf2-sha256$"):
 		return verifyPasslibPBKDF2(password, encoded)
 	case strings.HasPrefix(encoded, "pbkdf2_sha256$"):
@@ -149,16 +148,4 @@ func verifyBcrypt(password, encoded string) (bool, error) {
 	default:
 		return false, ErrMalformed
 	}
-}
-
-// verifyArgon2i checks "$argon2i$v=19$m=…,t=…,p=…$salt$key" (older
-// argon2-cffi and passlib defaults), within argon2id's limits.
-func verifyArgon2i(password, encoded string) (bool, error) {
-	phc, err := argon2id.ParsePHC(encoded)
-	if err != nil || phc.Variant != "argon2i" {
-		return false, ErrMalformed
-	}
-	p := phc.Params
-	got := argon2.Key([]byte(password), phc.Salt, p.Iterations, p.MemoryKiB, p.Parallelism, uint32(len(phc.Key)))
-	return subtle.ConstantTimeCompare(got, phc.Key) == 1, nil
 }

@@ -36,22 +36,33 @@ type Fallback struct {
 	decisions prometheus.Counter
 }
 
-var _ ports.RateLimiter = (*Fallback)(nil)
+var (
+	_ ports.RateLimiter    = (*Fallback)(nil)
+	_ prometheus.Collector = (*Fallback)(nil)
+)
 
-// NewFallback wraps shared, registering its metrics with reg.
-func NewFallback(shared ports.RateLimiter, log *slog.Logger, reg prometheus.Registerer) (*Fallback, error) {
+// NewFallback wraps shared. Its metrics are its own (it is a
+// prometheus.Collector): whoever serves metrics registers it.
+func NewFallback(shared ports.RateLimiter, log *slog.Logger) *Fallback {
 	f := &Fallback{shared: shared, local: New(), log: log, Timeout: 250 * time.Millisecond, Retry: 2 * time.Second, now: time.Now,
 		active: prometheus.NewGauge(prometheus.GaugeOpts{Name: "lattice_ratelimit_fallback",
 			Help: "1 while the shared rate limiter (Redis) is unavailable and this process limits on its own."}),
 		decisions: prometheus.NewCounter(prometheus.CounterOpts{Name: "lattice_ratelimit_fallback_decisions_total",
 			Help: "Rate-limit decisions made by this process's own buckets because the shared limiter was unavailable."}),
 	}
-	for _, c := range []prometheus.Collector{f.active, f.decisions} {
-		if err := reg.Register(c); err != nil {
-			return nil, err
-		}
-	}
-	return f, nil
+	return f
+}
+
+// Describe is prometheus.Collector's.
+func (f *Fallback) Describe(ch chan<- *prometheus.Desc) {
+	f.active.Describe(ch)
+	f.decisions.Describe(ch)
+}
+
+// Collect is prometheus.Collector's.
+func (f *Fallback) Collect(ch chan<- prometheus.Metric) {
+	f.active.Collect(ch)
+	f.decisions.Collect(ch)
 }
 
 // Allow asks the shared limiter, or this process's buckets while it is

@@ -35,8 +35,7 @@ func (f *flaky) Allow(context.Context, string, ports.RateLimit) (ports.RateDecis
 
 func TestTheFallbackMeetsTheRateLimiterContract(t *testing.T) {
 	portstest.RateLimiter(t, func(*testing.T) ports.RateLimiter {
-		f, err := tokenbucket.NewFallback(tokenbucket.New(), slog.New(slog.DiscardHandler), prometheus.NewRegistry())
-		require.NoError(t, err)
+		f := tokenbucket.NewFallback(tokenbucket.New(), slog.New(slog.DiscardHandler))
 		return f
 	})
 }
@@ -49,8 +48,8 @@ func TestTheFallbackLimitsPerProcessWhileTheSharedLimiterIsDown(t *testing.T) {
 	ctx := context.Background()
 	shared := &flaky{}
 	logs := &testinfra.LogBuffer{}
-	f, err := tokenbucket.NewFallback(shared, slog.New(slog.NewJSONHandler(logs, nil)), prometheus.NewRegistry())
-	require.NoError(t, err)
+	f := tokenbucket.NewFallback(shared, slog.New(slog.NewJSONHandler(logs, nil)))
+	require.NoError(t, prometheus.NewRegistry().Register(f), "its metrics register as one collector")
 	f.Retry = time.Minute
 	clock := time.Now()
 	f.SetNow(func() time.Time { return clock })
@@ -102,8 +101,7 @@ func (h *hung) Allow(ctx context.Context, _ string, _ ports.RateLimit) (ports.Ra
 // the process's buckets decide, and the hung limiter is left alone.
 func TestAHungSharedLimiterCostsARequestAtMostTimeout(t *testing.T) {
 	shared := &hung{}
-	f, err := tokenbucket.NewFallback(shared, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
-	require.NoError(t, err)
+	f := tokenbucket.NewFallback(shared, slog.New(slog.DiscardHandler))
 	f.Timeout = 20 * time.Millisecond
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -18,10 +18,10 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/cors"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/lattice-platform/lattice/openapi"
-	"github.com/lattice-platform/lattice/pkg/adapters/tokenbucket"
 	"github.com/lattice-platform/lattice/pkg/platform/health"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 	"github.com/lattice-platform/lattice/pkg/platform/observe"
@@ -112,15 +112,14 @@ func New(cfg Config, log *slog.Logger) (*Service, error) {
 		cfg.Transport = http.DefaultTransport.(*http.Transport).Clone()
 	}
 	metrics := observe.NewMetrics(Name)
-	limiter := cfg.Limiter
-	if _, local := limiter.(*tokenbucket.Limiter); !local && limiter != nil {
-		// A shared limiter (Redis) may fail; limits then stay enforced
-		// per process rather than being lifted or refusing everyone.
-		if limiter, err = tokenbucket.NewFallback(limiter, log, metrics.Registry); err != nil {
+	// A limiter with metrics of its own (the Redis one's fallback) shows
+	// them with the gateway's.
+	if c, ok := cfg.Limiter.(prometheus.Collector); ok {
+		if err := metrics.Registry.Register(c); err != nil {
 			return nil, err
 		}
 	}
-	gw := proxy.New(routes, upstreams, cfg.Verifier, limiter, cfg.MaxBody, log)
+	gw := proxy.New(routes, upstreams, cfg.Verifier, cfg.Limiter, cfg.MaxBody, log)
 	gw.UseTransport(cfg.Transport)
 	composites, err := composite.New(first, &http.Client{Transport: otelhttp.NewTransport(cfg.Transport.Clone())})
 	if err != nil {
