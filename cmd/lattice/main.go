@@ -44,6 +44,8 @@ commands:
   user     create-admin --email E --name N   (password read from standard input)
   client   create --name N --type confidential|public [--redirect-uri U]... [--grant G]... [--scope S]...
   keys     rotate                            make a new access-token signing key active now
+  import   --mapping FILE [--dry-run] [--progress-every D]   copy another system's users into Lattice, once each
+                                            (source database: IMPORT_SOURCE_URL or IMPORT_SOURCE_URL_FILE)
   certs    init --dir D                      a development CA (for compose and tests)
            issue --dir D --service S [--host H]...   a certificate for service S (spiffe://lattice/S)
   nats     authorization                     the NATS users: one per service, limited to its subjects
@@ -70,6 +72,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdClient(ctx, args[1:], stdout, stderr, lookup)
 	case "keys":
 		return cmdKeys(ctx, args[1:], stdout, stderr, lookup)
+	case "import":
+		return cmdImport(ctx, args[1:], stdout, stderr, lookup)
 	case "certs":
 		return cmdCerts(args[1:], stdout, stderr)
 	case "nats":

@@ -4,11 +4,11 @@ import (
 	"context"
 	"net/http"
 	"os"
+	"os/exec"
+	"slices"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
@@ -16,14 +16,11 @@ import (
 	"github.com/lattice-platform/lattice/pkg/adapters/postgres"
 	"github.com/lattice-platform/lattice/pkg/adapters/postgres/authstore"
 	"github.com/lattice-platform/lattice/pkg/testinfra"
-	"github.com/lattice-platform/lattice/services/auth/domain"
 )
 
 // TestMonolithPasswordsLogInThroughLattice: users whose passwords the
-// monolith's passlib hashed (pbkdf2_sha256 and bcrypt) are copied into
-// Lattice's auth store with their hashes as they are (what `lattice import`
-// will do; until it exists, the test copies them with the auth store's
-// adapter). Each logs in through Lattice's gateway with the password the
+// monolith's passlib hashed (pbkdf2_sha256 and bcrypt) are imported into
+// Lattice with their hashes as they are (`lattice import`). Each logs in through Lattice's gateway with the password the
 // monolith knew; the stored hash is then Argon2id, and the password keeps
 // working. A wrong password is refused and changes nothing.
 func TestMonolithPasswordsLogInThroughLattice(t *testing.T) {
@@ -57,8 +54,8 @@ func TestMonolithPasswordsLogInThroughLattice(t *testing.T) {
 
 // migratedUsers starts a monolith with four users (two of each scheme,
 // the first an admin) and no resources, and Lattice on fresh databases,
-// and copies the users across: the gateway's base URL, Lattice's user
-// store and the users as the monolith held them. Four users, because a
+// and imports the users with `lattice import`: the gateway's base URL,
+// Lattice's user store and the users as the monolith held them. Four users, because a
 // test's few calls per user must stay within the gateway's default
 // per-address budget for credential routes.
 func migratedUsers(t *testing.T) (*monolith, string, *authstore.UserRepository, []legacyUser) {
@@ -66,21 +63,13 @@ func migratedUsers(t *testing.T) (*monolith, string, *authstore.UserRepository, 
 	m := startMonolith(t, "--users", "4", "--resources-per-user", "0", "--files-per-resource", "0")
 	env := testinfra.PlatformEnv(t)
 	_, gateway := testinfra.ServeAll(t, env)
-	users, legacy := copyUsers(t, m, envValue(env, "AUTH_DATABASE_URL"))
-	return m, gateway, users, legacy
+	importUsers(t, m, env)
+	return m, gateway, authUsers(t, env), legacyUsers(t, m)
 }
 
-// legacyUser is a monolith user as its database holds it.
-type legacyUser struct {
-	email, name, hash string
-	admin             bool
-}
-
-// copyUsers copies the monolith's users with valid, unique emails into
-// Lattice's auth store (authDSN), hashes as they are, admins as admins, in
-// the monolith's id order, which is the seed summary's. It stands in for
-// `lattice import`, which is not built yet.
-func copyUsers(t *testing.T, m *monolith, authDSN string) (*authstore.UserRepository, []legacyUser) {
+// legacyUsers are the monolith's users with valid, unique emails, as its
+// database holds them, in id order (the seed summary's).
+func legacyUsers(t *testing.T, m *monolith) []legacyUser {
 	t.Helper()
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, m.DatabaseURL)
@@ -96,20 +85,37 @@ func copyUsers(t *testing.T, m *monolith, authDSN string) (*authstore.UserReposi
 		legacy = append(legacy, u)
 	}
 	require.NoError(t, rows.Err())
-	pool, err := postgres.Open(ctx, authDSN)
+	return legacy
+}
+
+// legacyUser is a monolith user as its database holds it.
+type legacyUser struct {
+	email, name, hash string
+	admin             bool
+}
+
+// importUsers runs `lattice import` with the monolith's mapping file
+// (examples/monolith/import.yaml) against the monolith's database and
+// Lattice's stores in env, and returns its report.
+func importUsers(t *testing.T, m *monolith, env []string, flags ...string) string {
+	t.Helper()
+	args := append([]string{"import", "--mapping", "../../examples/monolith/import.yaml"}, flags...)
+	cmd := exec.Command(testinfra.LatticeBinary(t), args...)
+	cmd.Env = append(slices.Clone(env), "IMPORT_SOURCE_URL="+m.DatabaseURL)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Run(), "lattice import: %s", stderr.String())
+	return stdout.String()
+}
+
+// authUsers is Lattice's user store in env, for reading what an import or
+// a login left there.
+func authUsers(t *testing.T, env []string) *authstore.UserRepository {
+	t.Helper()
+	pool, err := postgres.Open(context.Background(), envValue(env, "AUTH_DATABASE_URL"))
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
-	users := authstore.NewUserRepository(pool)
-	now := time.Now().UTC()
-	for _, u := range legacy {
-		role := domain.RoleUser
-		if u.admin {
-			role = domain.RoleAdmin
-		}
-		require.NoError(t, users.Create(ctx, domain.User{ID: uuid.Must(uuid.NewV7()).String(), Email: u.email, DisplayName: u.name,
-			Role: role, PasswordHash: u.hash, CreatedAt: now, UpdatedAt: now}))
-	}
-	return users, legacy
+	return authstore.NewUserRepository(pool)
 }
 
 // TestMonolithPasswordsSignInThroughTheOAuthForm: a migrated user signs in

@@ -29,6 +29,9 @@ type Deps struct {
 	Keys     SigningKeyStore
 	Signer   TokenSigner
 	APIKeys  APIKeyRepository
+	// LegacyIDs maps imported rows to users (lattice import); nil: this
+	// service imports nothing.
+	LegacyIDs LegacyIDs
 	// Verifier checks this service's own access tokens when they are
 	// presented to its API.
 	Verifier ports.TokenVerifier
@@ -76,6 +79,7 @@ type Accounts struct {
 	hasher ports.PasswordHasher
 	clock  ports.Clock
 	rec    *recorder
+	legacy LegacyIDs
 }
 
 // Sessions are logins: password checks under the login throttle, browser
@@ -166,7 +170,7 @@ func New(deps Deps, opts Options) (*Service, error) {
 	sessions := &Sessions{users: deps.Users, sessions: deps.Sessions, throttle: deps.Throttle, hasher: deps.Hasher,
 		verifier: deps.Verifier, clock: deps.Clock, rec: rec, opts: opts, registry: clients, dummyHash: dummy}
 	return &Service{
-		Accounts:    &Accounts{users: deps.Users, hasher: deps.Hasher, clock: deps.Clock, rec: rec},
+		Accounts:    &Accounts{users: deps.Users, hasher: deps.Hasher, clock: deps.Clock, rec: rec, legacy: deps.LegacyIDs},
 		Sessions:    sessions,
 		OAuth:       &OAuth{clients: deps.Clients, grants: deps.Grants, users: deps.Users, verifier: deps.Verifier, clock: deps.Clock, rec: rec, opts: opts, keyring: keys, logins: sessions, registry: clients},
 		SigningKeys: keys,

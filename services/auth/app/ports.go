@@ -139,3 +139,13 @@ type UserRepository interface {
 	// oldHash, and reports whether it was.
 	ReplacePasswordHash(ctx context.Context, id, oldHash, newHash string, at time.Time) (bool, error)
 }
+
+// LegacyIDs remembers which record an imported row of another system
+// became, so an import never makes a row twice.
+type LegacyIDs interface {
+	// Lookup returns the id a row of kind with legacyID became, or "".
+	Lookup(ctx context.Context, kind, legacyID string) (string, error)
+	// Record notes that the row became id; a second note of the same row
+	// is a conflict (fault.Conflict).
+	Record(ctx context.Context, kind, legacyID, id string, at time.Time) error
+}

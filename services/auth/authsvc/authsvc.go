@@ -139,12 +139,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		Throttle: s.throttle,
 		// Users migrated from another system keep their hashes until their
 		// next login replaces them (legacyhash).
-		Hasher:  legacyhash.Hasher{Current: argon2id.NewLimited(cfg.Argon2, cfg.HashConcurrency, cfg.HashWait)},
-		Clients: authstore.NewClientRepository(pool),
-		Grants:  s.grants,
-		Keys:    keys,
-		Signer:  jose.NewSigner(),
-		APIKeys: authstore.NewAPIKeyRepository(pool),
+		Hasher:    legacyhash.Hasher{Current: argon2id.NewLimited(cfg.Argon2, cfg.HashConcurrency, cfg.HashWait)},
+		Clients:   authstore.NewClientRepository(pool),
+		Grants:    s.grants,
+		Keys:      keys,
+		Signer:    jose.NewSigner(),
+		APIKeys:   authstore.NewAPIKeyRepository(pool),
+		LegacyIDs: authstore.NewLegacyIDs(pool),
 		Verifier: tokenverify.New(tokenverify.Config{
 			Issuer: cfg.Issuer, Audience: cfg.Audience, Fetch: StoreKeys(keys, clock.Now),
 			// The keys are local, so an unknown kid may be looked up at once.

@@ -48,6 +48,10 @@ func TestSessionStore(t *testing.T) {
 	})
 }
 
+func TestLegacyIDs(t *testing.T) {
+	porttest.LegacyIDs(t, func(t *testing.T) app.LegacyIDs { return authstore.NewLegacyIDs(setup(t)) })
+}
+
 func TestLoginThrottle(t *testing.T) {
 	porttest.LoginThrottle(t, func(t *testing.T) app.LoginThrottle {
 		return authstore.NewLoginThrottle(setup(t))

@@ -41,3 +41,7 @@ func TestAPIKeyRepository(t *testing.T) {
 		return fake.NewAPIKeyRepository(), "0190a000-0000-7000-8000-000000000001", "0190a000-0000-7000-8000-000000000002"
 	})
 }
+
+func TestLegacyIDs(t *testing.T) {
+	porttest.LegacyIDs(t, func(*testing.T) app.LegacyIDs { return fake.NewLegacyIDs() })
+}

@@ -23,6 +23,13 @@ type ApiKey struct {
 	LastUsedAt *time.Time
 }
 
+type LegacyID struct {
+	Kind       string
+	LegacyID   string
+	ID         uuid.UUID
+	ImportedAt time.Time
+}
+
 type LoginThrottle struct {
 	Key         string
 	Failures    int32

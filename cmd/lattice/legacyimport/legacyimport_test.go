@@ -1,0 +1,71 @@
+package legacyimport
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/lattice-platform/lattice/pkg/testinfra"
+	"github.com/lattice-platform/lattice/pkg/testinfra/leakcheck"
+)
+
+func TestMain(m *testing.M) { leakcheck.Main(m) }
+
+func write(t *testing.T, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "mapping.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(text), 0o600))
+	return path
+}
+
+const good = `
+users:
+  table: public.users
+  key: id
+  email: email
+  display_name: full_name
+  password_hash: password_hash
+`
+
+func TestAMappingNamesPlainIdentifiersOnly(t *testing.T) {
+	m, err := LoadMapping(write(t, good))
+	require.NoError(t, err)
+	require.Equal(t, "public.users", m.Users.Table)
+	for name, text := range map[string]string{
+		"unknown key":          good + "  nickname: nick\n",
+		"missing column":       "users:\n  table: users\n  key: id\n",
+		"SQL in a column":      strings.Replace(good, "email: email", "email: email; DROP TABLE users", 1),
+		"quoted identifier":    strings.Replace(good, "key: id", `key: '"id"'`, 1),
+		"nothing to import":    "{}\n",
+		"a kind not built yet": good + "resources:\n  table: resources\n",
+		"not YAML":             "users: [",
+		"over 1 MiB":           good + "# " + strings.Repeat("x", MaxMappingFile) + "\n",
+	} {
+		_, err := LoadMapping(write(t, text))
+		require.Error(t, err, name)
+	}
+}
+
+// TestTheSourceIsReadOnly: whatever the importer sends, the source database
+// refuses to change.
+func TestTheSourceIsReadOnly(t *testing.T) {
+	ctx := context.Background()
+	src, err := OpenSource(ctx, testinfra.Postgres(t))
+	require.NoError(t, err)
+	defer src.Close(ctx)
+	_, err = src.conn.Exec(ctx, "CREATE TABLE intruder (id int)")
+	require.ErrorContains(t, err, "read-only transaction")
+}
+
+func TestASourceURLWithAPasswordIsNotRepeated(t *testing.T) {
+	_, err := OpenSource(context.Background(), "postgres://lattice:hunter2@"+testinfra.ClosedAddr(t)+"/db?connect_timeout=2")
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), "hunter2")
+	_, err = OpenSource(context.Background(), "postgres://lattice:hunter2@[bad")
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), "hunter2")
+}
