@@ -6,7 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"time"
+
+	"golang.org/x/term"
 
 	"github.com/lattice-platform/lattice/cmd/lattice/legacyimport"
 	"github.com/lattice-platform/lattice/pkg/platform/config"
@@ -49,7 +52,14 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer, loo
 		return err
 	}
 	defer auth.Close()
-	counts, err := legacyimport.ImportUsers(ctx, src, *mapping.Users, auth.App, legacyimport.Options{DryRun: *dryRun, Progress: stderr, Every: *every})
+	counts, err := legacyimport.ImportUsers(ctx, src, *mapping.Users, auth.App, legacyimport.Options{DryRun: *dryRun, Progress: stderr, Every: *every, Bar: isTerminal(stderr)})
 	counts.Write(stdout, *dryRun)
 	return err
+}
+
+// isTerminal reports whether w is a terminal, where a progress bar can
+// redraw itself; a log or a pipe gets lines instead.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }

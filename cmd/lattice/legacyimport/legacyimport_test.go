@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -68,4 +69,32 @@ func TestASourceURLWithAPasswordIsNotRepeated(t *testing.T) {
 	_, err = OpenSource(context.Background(), "postgres://lattice:hunter2@[bad")
 	require.Error(t, err)
 	require.NotContains(t, err.Error(), "hunter2")
+}
+
+// TestProgressIsABarInATerminalAndLinesElsewhere: the bar counts rows to
+// the total and ends its line; lines come at most every interval, and one
+// at the end.
+func TestProgressIsABarInATerminalAndLinesElsewhere(t *testing.T) {
+	var out strings.Builder
+	b := newProgress(Options{Progress: &out, Bar: true}, "users", 3)
+	for i := 1; i <= 3; i++ {
+		b.tick(i)
+	}
+	b.done(3)
+	require.Contains(t, out.String(), "users")
+	require.Contains(t, out.String(), "100%")
+	require.Contains(t, out.String(), "(3/3")
+	require.True(t, strings.HasSuffix(out.String(), "\n"), "the bar's line is ended")
+
+	out.Reset()
+	l := newProgress(Options{Progress: &out, Every: time.Hour}, "users", 3)
+	for i := 1; i <= 3; i++ {
+		l.tick(i)
+	}
+	l.done(3)
+	got := strings.Split(strings.TrimSpace(out.String()), "\n")
+	require.Len(t, got, 2, "the first row's line, then the last: the interval holds the others back\n%s", out.String())
+	require.True(t, strings.HasPrefix(got[1], "users: 3/3 (100%), "), got[1])
+
+	newProgress(Options{}, "users", 3).done(3) // nowhere to write: nothing happens
 }

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/schollz/progressbar/v3"
+
 	"github.com/lattice-platform/lattice/services/auth/app"
 	"github.com/lattice-platform/lattice/services/auth/domain"
 )
@@ -19,7 +21,8 @@ type Users interface {
 // Options tune a run.
 type Options struct {
 	DryRun   bool      // check every row and report what would change; write nothing
-	Progress io.Writer // progress lines (nil: none)
+	Progress io.Writer // where progress goes (nil: nowhere)
+	Bar      bool      // a bar (Progress is a terminal), not lines
 	Page     int       // rows read per query (default 1,000)
 	Every    time.Duration
 }
@@ -78,7 +81,7 @@ func ImportUsers(ctx context.Context, src *Source, m UsersMapping, users Users, 
 	if err != nil {
 		return c, fmt.Errorf("users: count: %w", err)
 	}
-	p := progress{w: opt.Progress, kind: "users", total: total, every: opt.Every, start: time.Now()}
+	p := newProgress(opt, "users", total)
 	// Emails this run has kept, so that a dry run, which writes nothing,
 	// reports a second row with an email as the real run would.
 	kept := map[string]bool{}
@@ -121,8 +124,32 @@ func ImportUsers(ctx context.Context, src *Source, m UsersMapping, users Users, 
 	}
 }
 
-// progress writes a line at most every interval, and one at the end.
-type progress struct {
+// progress shows how far an import is: a bar in a terminal, otherwise a
+// line at most every interval and one at the end.
+type progress interface {
+	tick(done int)
+	done(n int)
+}
+
+func newProgress(opt Options, kind string, total int) progress {
+	switch {
+	case opt.Progress == nil:
+		return (*lines)(nil)
+	case opt.Bar:
+		return bar{progressbar.NewOptions(total, progressbar.OptionSetWriter(opt.Progress), progressbar.OptionSetDescription(kind),
+			progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("rows"),
+			progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionOnCompletion(func() { fmt.Fprintln(opt.Progress) }))}
+	}
+	return &lines{w: opt.Progress, kind: kind, total: total, every: opt.Every, start: time.Now()}
+}
+
+type bar struct{ b *progressbar.ProgressBar }
+
+func (b bar) tick(done int) { _ = b.b.Set(done) }
+func (b bar) done(n int)    { _ = b.b.Set(n); _ = b.b.Finish() }
+
+// lines writes a line at most every interval, and one at the end.
+type lines struct {
 	w           io.Writer
 	kind        string
 	total       int
@@ -130,21 +157,21 @@ type progress struct {
 	start, last time.Time
 }
 
-func (p *progress) tick(done int) {
-	if p.w == nil || time.Since(p.last) < p.every {
+func (p *lines) tick(done int) {
+	if p == nil || p.w == nil || time.Since(p.last) < p.every {
 		return
 	}
 	p.last = time.Now()
 	p.line(done)
 }
 
-func (p *progress) done(n int) {
-	if p.w != nil {
+func (p *lines) done(n int) {
+	if p != nil && p.w != nil {
 		p.line(n)
 	}
 }
 
-func (p *progress) line(done int) {
+func (p *lines) line(done int) {
 	pct := 100
 	if p.total > 0 {
 		pct = min(100, done*100/p.total)
