@@ -4,7 +4,7 @@ PKGS    := ./...
 BIN     := bin/lattice
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: run build image compose-up compose-down test test-deploy test-migration test-contract check generate docs-assets bench bench-search clean
+.PHONY: run build image compose-up compose-down test test-deploy test-migration test-contract check generate docs-assets bench bench-search bench-import clean
 
 ## run: serve the platform (every built service) on this machine
 run: build
@@ -68,6 +68,10 @@ check: generate
 ## bench: the benchmarks behind docs/benchmarks.md
 bench:
 	scripts/with-test-env $(GO) test -run '^$$' -bench . -benchmem -timeout 60m $(PKGS)
+
+## bench-import: lattice import of 100,000 monolith resources into fresh stores (local servers; under a minute)
+bench-import:
+	$(GO) run ./bench/import -resources 100000
 
 ## bench-search: the search core on a generated 100,000-chunk corpus (a few minutes)
 bench-search:

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -55,6 +56,7 @@ type seeded struct {
 type monolith struct {
 	URL         string // http://127.0.0.1:port
 	DatabaseURL string // its PostgreSQL database (a pgx DSN)
+	FilesDir    string // where its files are
 	Seeded      seeded
 }
 
@@ -85,7 +87,7 @@ func startMonolith(t *testing.T, seedArgs ...string) *monolith {
 			t.Logf("monolith stderr:\n%s", stderr.String())
 		}
 	})
-	m := &monolith{URL: "http://" + addr, DatabaseURL: db}
+	m := &monolith{URL: "http://" + addr, DatabaseURL: db, FilesDir: filepath.Join(state, "files")}
 	lines := bufio.NewScanner(stdout)
 	lines.Buffer(make([]byte, 1<<20), 16<<20)
 	require.True(t, lines.Scan(), "seed.py printed no summary: %s", stderr.String())

@@ -99,7 +99,7 @@ type legacyUser struct {
 // Lattice's stores in env, and returns its report.
 func importUsers(t *testing.T, m *monolith, env []string, flags ...string) string {
 	t.Helper()
-	args := append([]string{"import", "--mapping", "../../examples/monolith/import.yaml"}, flags...)
+	args := append([]string{"import", "--mapping", "../../examples/monolith/import.yaml", "--files-dir", m.FilesDir}, flags...)
 	cmd := exec.Command(testinfra.LatticeBinary(t), args...)
 	cmd.Env = append(slices.Clone(env), "IMPORT_SOURCE_URL="+m.DatabaseURL)
 	var stdout, stderr strings.Builder

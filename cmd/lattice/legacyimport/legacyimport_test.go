@@ -42,13 +42,44 @@ func TestAMappingNamesPlainIdentifiersOnly(t *testing.T) {
 		"SQL in a column":      strings.Replace(good, "email: email", "email: email; DROP TABLE users", 1),
 		"quoted identifier":    strings.Replace(good, "key: id", `key: '"id"'`, 1),
 		"nothing to import":    "{}\n",
-		"a kind not built yet": good + "resources:\n  table: resources\n",
+		"a kind without its columns": good + "resources:\n  table: resources\n",
+		"a file column as SQL":       "files:\n  table: files\n  key: id\n  resource: r\n  name: n\n  path: p\n  sha256: md5(x)\n",
 		"not YAML":             "users: [",
 		"over 1 MiB":           good + "# " + strings.Repeat("x", MaxMappingFile) + "\n",
 	} {
 		_, err := LoadMapping(write(t, text))
 		require.Error(t, err, name)
 	}
+}
+
+func TestAFilesRootIsRelativeToTheMapping(t *testing.T) {
+	path := write(t, "files:\n  table: files\n  key: id\n  resource: resource_id\n  name: name\n  path: path\n  sha256: sha256\n  root: data/files\n")
+	m, err := LoadMapping(path)
+	require.NoError(t, err)
+	require.Equal(t, filepath.Join(filepath.Dir(path), "data/files"), m.Files.Root)
+	require.Nil(t, m.Users)
+}
+
+// TestMetadataAndTagsComeFromJSON: string values are kept, other values
+// become their JSON text, nulls are dropped; anything else is refused.
+func TestMetadataAndTagsComeFromJSON(t *testing.T) {
+	str := func(s string) *string { return &s }
+	meta, err := metadataOf(str(`{"a":"x","n":3,"b":true,"o":{"k":[1]},"z":null}`))
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{"a": "x", "n": "3", "b": "true", "o": `{"k":[1]}`}, meta)
+	meta, err = metadataOf(nil)
+	require.NoError(t, err)
+	require.Nil(t, meta)
+	_, err = metadataOf(str(`["not", "an", "object"]`))
+	require.Error(t, err)
+
+	tags, err := tagsOf(str(`["a", 2, "b"]`))
+	require.NoError(t, err)
+	require.Equal(t, []string{"a", "2", "b"}, tags)
+	_, err = tagsOf(str(`[{"nested": true}]`))
+	require.Error(t, err)
+	_, err = tagsOf(str(`"a,b"`))
+	require.Error(t, err)
 }
 
 // TestTheSourceIsReadOnly: whatever the importer sends, the source database

@@ -1,21 +1,32 @@
 package legacyimport
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/lattice-platform/lattice/services/auth/app"
 	"github.com/lattice-platform/lattice/services/auth/domain"
+	resapp "github.com/lattice-platform/lattice/services/resource/app"
 )
 
-// Users is auth's import use case.
+// Users is auth's side of an import.
 type Users interface {
 	ImportUser(ctx context.Context, in app.ImportedUser, dryRun bool) (app.ImportOutcome, error)
+	ImportedUserID(ctx context.Context, legacyID string) (string, error)
+}
+
+// Resources is the resource service's side of an import.
+type Resources interface {
+	ImportResources(ctx context.Context, rows []resapp.ImportedResource, dryRun bool) ([]resapp.ImportOutcome, error)
+	ImportFile(ctx context.Context, in resapp.ImportedFile, dryRun bool) (resapp.ImportOutcome, error)
+	ImportedIDs(ctx context.Context, kind string, legacyIDs []string) (map[string]string, error)
 }
 
 // Options tune a run.
@@ -24,8 +35,44 @@ type Options struct {
 	Progress io.Writer // where progress goes (nil: nowhere)
 	Bar      bool      // a bar (Progress is a terminal), not lines
 	Page     int       // rows read per query (default 1,000)
+	Batch    int       // resources written per transaction (default 500)
+	Workers  int       // batches written at once (default 4)
 	Every    time.Duration
 }
+
+func (o *Options) defaults() {
+	if o.Page <= 0 {
+		o.Page = 1000
+	}
+	if o.Batch <= 0 {
+		o.Batch = 500
+	}
+	o.Batch = min(o.Batch, resapp.MaxImportBatch)
+	if o.Workers <= 0 {
+		o.Workers = 4
+	}
+	if o.Every <= 0 {
+		o.Every = 2 * time.Second
+	}
+}
+
+// Run imports the kinds of one mapping in order (users, resources,
+// files), each row once. It remembers, for a dry run, which rows would
+// have been made, so that their resources and files are reported as the
+// real run would report them.
+type Run struct {
+	Source    *Source
+	Users     Users
+	Resources Resources
+	Options
+
+	mu      sync.Mutex
+	owners  map[string]string // users' legacy ids → Lattice ids (wouldBeID on a dry run)
+	wouldBe map[string]bool   // resources a dry run would make
+}
+
+// wouldBeID stands, on a dry run, for the id of a row that would be made.
+const wouldBeID = "(dry run)"
 
 // Counts is a kind's report.
 type Counts struct {
@@ -51,6 +98,19 @@ func (c *Counts) skip(reason, legacyID string) {
 	}
 }
 
+// add counts one row's outcome: a result as both services name it.
+func (c *Counts) add(result, reason, legacyID string) {
+	c.Total++
+	switch result {
+	case "created":
+		c.Created++
+	case "unchanged":
+		c.Unchanged++
+	default:
+		c.skip(reason, legacyID)
+	}
+}
+
 // Write prints the report.
 func (c *Counts) Write(w io.Writer, dryRun bool) {
 	verb := "created"
@@ -69,59 +129,75 @@ func (c *Counts) Write(w io.Writer, dryRun bool) {
 }
 
 // ImportUsers reads the users table in key order and imports each row.
-func ImportUsers(ctx context.Context, src *Source, m UsersMapping, users Users, opt Options) (Counts, error) {
-	if opt.Page <= 0 {
-		opt.Page = 1000
-	}
-	if opt.Every <= 0 {
-		opt.Every = 2 * time.Second
-	}
+func (r *Run) ImportUsers(ctx context.Context, m UsersMapping) (Counts, error) {
+	r.defaults()
 	c := Counts{Kind: "users"}
-	total, err := src.countUsers(ctx, m)
+	total, err := r.Source.count(ctx, m.Table)
 	if err != nil {
 		return c, fmt.Errorf("users: count: %w", err)
 	}
-	p := newProgress(opt, "users", total)
+	p := newProgress(r.Options, "users", total)
 	// Emails this run has kept, so that a dry run, which writes nothing,
 	// reports a second row with an email as the real run would.
 	kept := map[string]bool{}
 	var after any
 	for {
-		rows, err := src.users(ctx, m, after, opt.Page)
+		rows, err := r.Source.users(ctx, m, after, r.Page)
 		if err != nil {
 			return c, fmt.Errorf("users: read after %v: %w", after, err)
 		}
-		for _, r := range rows {
-			in := app.ImportedUser{LegacyID: r.legacyID, Email: r.email, DisplayName: r.name, PasswordHash: r.hash, Admin: r.admin}
-			if r.createdAt != nil {
-				in.CreatedAt = *r.createdAt
+		for _, u := range rows {
+			in := app.ImportedUser{LegacyID: u.legacyID, Email: u.email, DisplayName: u.name, PasswordHash: u.hash, Admin: u.admin}
+			if u.createdAt != nil {
+				in.CreatedAt = *u.createdAt
 			}
-			email, _ := domain.NormalizeEmail(r.email)
+			email, _ := domain.NormalizeEmail(u.email)
 			out := app.ImportOutcome{Result: app.Skipped, Reason: app.ReasonDuplicateEmail}
 			if !kept[email] {
-				if out, err = users.ImportUser(ctx, in, opt.DryRun); err != nil {
-					return c, fmt.Errorf("users: legacy id %s: %w", r.legacyID, err)
+				if out, err = r.Users.ImportUser(ctx, in, r.DryRun); err != nil {
+					return c, fmt.Errorf("users: legacy id %s: %w", u.legacyID, err)
 				}
 			}
-			c.Total++
-			switch out.Result {
-			case app.Imported:
-				c.Created++
+			c.add(string(out.Result), out.Reason, u.legacyID)
+			if out.Result != app.Skipped {
 				kept[email] = true
-			case app.Unchanged:
-				c.Unchanged++
-				kept[email] = true
-			default:
-				c.skip(out.Reason, r.legacyID)
+				r.owner(u.legacyID, cmp.Or(out.ID, wouldBeID))
 			}
 			p.tick(c.Total)
 		}
-		if len(rows) < opt.Page {
+		if len(rows) < r.Page {
 			p.done(c.Total)
 			return c, nil
 		}
 		after = rows[len(rows)-1].key
 	}
+}
+
+// owner notes a user's Lattice id.
+func (r *Run) owner(legacyID, id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.owners == nil {
+		r.owners = map[string]string{}
+	}
+	r.owners[legacyID] = id
+}
+
+// ownerID maps a user's legacy id to its Lattice id ("": not imported),
+// asking auth once per user.
+func (r *Run) ownerID(ctx context.Context, legacyID string) (string, error) {
+	r.mu.Lock()
+	id, ok := r.owners[legacyID]
+	r.mu.Unlock()
+	if ok {
+		return id, nil
+	}
+	id, err := r.Users.ImportedUserID(ctx, legacyID)
+	if err != nil {
+		return "", err
+	}
+	r.owner(legacyID, id)
+	return id, nil
 }
 
 // progress shows how far an import is: a bar in a terminal, otherwise a

@@ -109,3 +109,13 @@ func (s *Accounts) ImportUser(ctx context.Context, in ImportedUser, dryRun bool)
 	}
 	return ImportOutcome{Result: Imported, ID: u.ID}, nil
 }
+
+// ImportedUserID returns the id of the user an imported row became, or ""
+// if that row was not imported; lattice import maps the owners of other
+// imported rows with it.
+func (s *Accounts) ImportedUserID(ctx context.Context, legacyID string) (string, error) {
+	if s.legacy == nil {
+		return "", errors.New("auth: this service was built without a legacy id table")
+	}
+	return s.legacy.Lookup(ctx, LegacyUserKind, legacyID)
+}

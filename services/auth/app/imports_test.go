@@ -49,6 +49,12 @@ func TestImportingUsers(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, app.ImportOutcome{Result: app.Unchanged, ID: u.ID}, again, "a re-run changes nothing")
 	require.Len(t, outbox.Events(), 1)
+	id, err := svc.ImportedUserID(ctx, "7")
+	require.NoError(t, err)
+	require.Equal(t, u.ID, id, "other kinds map their owners by it")
+	id, err = svc.ImportedUserID(ctx, "8")
+	require.NoError(t, err)
+	require.Empty(t, id)
 
 	for reason, bad := range map[string]app.ImportedUser{
 		app.ReasonInvalidEmail:   {LegacyID: "8", Email: "not-an-email", DisplayName: "X", PasswordHash: hash},

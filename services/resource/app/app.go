@@ -35,6 +35,7 @@ type Deps struct {
 	Files     FileRepository
 	Purger    Purger
 	Idem      IdempotencyStore
+	Imports   Importer // lattice import's store; nil: imports are refused
 	Blobs     ports.BlobStore
 	Clock     ports.Clock
 	// Tx runs a change and its events as one unit of work (ADR 0017); the

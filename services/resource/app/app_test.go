@@ -42,7 +42,7 @@ func setup(t *testing.T) *fixture {
 	blobs, err := fsblob.New(t.TempDir())
 	require.NoError(t, err)
 	f := &fixture{store: fake.NewResourceStore(), blobs: blobs, clk: &clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}}
-	f.svc = app.New(app.Deps{Resources: f.store, Files: f.store, Purger: f.store, Idem: f.store, Blobs: f.blobs, Clock: f.clk,
+	f.svc = app.New(app.Deps{Resources: f.store, Files: f.store, Purger: f.store, Idem: f.store, Imports: f.store, Blobs: f.blobs, Clock: f.clk,
 		Tx: portstest.Transactor{}, Outbox: f.store,
 		MaxFileSize: 1024, EventsWritten: func() { f.woken++ }})
 	return f

@@ -75,3 +75,26 @@ type Purger interface {
 	// returns how many it removed.
 	PurgeResources(ctx context.Context, cutoff time.Time, limit int) (int, error)
 }
+
+// Importer stores what lattice import brings from another system (ADR
+// 0021), remembering each row's legacy id so no row is imported twice. Its
+// writes join the context's unit of work.
+type Importer interface {
+	// Imported returns those of legacyIDs (rows of kind) imported before,
+	// each with the id it became.
+	Imported(ctx context.Context, kind string, legacyIDs []string) (map[string]string, error)
+	// ImportResources stores each resource as version 1, with its tags,
+	// metadata and legacy id (kind LegacyResourceKind). A legacy id
+	// recorded before gives a fault.Conflict error.
+	ImportResources(ctx context.Context, rs []LegacyResource, at time.Time) error
+	// RecordImport notes that the row of kind became id; a second note of
+	// the same row gives a fault.Conflict error.
+	RecordImport(ctx context.Context, kind, legacyID, id string, at time.Time) error
+}
+
+// LegacyResource is an imported resource and the key of the row it came
+// from.
+type LegacyResource struct {
+	LegacyID string
+	Resource domain.Resource
+}

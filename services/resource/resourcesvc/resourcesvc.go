@@ -91,7 +91,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	}
 	s := &Service{db: db, Outbox: resourcestore.NewOutboxStore(db), idem: resourcestore.NewIdempotencyStore(db), log: log, cfg: cfg}
 	repo := resourcestore.NewResourceRepository(db)
-	deps := app.Deps{Resources: repo, Files: repo, Purger: repo, Idem: s.idem, Blobs: cfg.Blobs, Clock: clock, MaxFileSize: cfg.MaxFileSize,
+	deps := app.Deps{Resources: repo, Files: repo, Purger: repo, Idem: s.idem, Imports: repo, Blobs: cfg.Blobs, Clock: clock, MaxFileSize: cfg.MaxFileSize,
 		Tx: mysql.NewTransactor(db), Outbox: s.Outbox}
 	if cfg.Publisher != nil {
 		s.Relay = outbox.New(s.Outbox, cfg.Publisher, log)

@@ -33,13 +33,17 @@ func (s *OutboxStore) Add(ctx context.Context, events ...ports.Event) error {
 	}
 	now := time.Now().UTC()
 	return mysql.Write(ctx, s.db, func(tx *sql.Tx) error {
-		q := s.q.WithTx(tx)
-		for _, e := range events {
-			if err := q.InsertOutbox(ctx, resourcedb.InsertOutboxParams{EventID: e.ID, Subject: e.Subject, Payload: e.Payload, CreatedAt: now}); err != nil {
-				return mysql.Translate(err)
-			}
+		if len(events) == 1 {
+			e := events[0]
+			return mysql.Translate(s.q.WithTx(tx).InsertOutbox(ctx, resourcedb.InsertOutboxParams{EventID: e.ID, Subject: e.Subject, Payload: e.Payload, CreatedAt: now}))
 		}
-		return nil
+		// A change's few events, or an import batch's thousands: one
+		// statement either way.
+		rows := make([][]any, len(events))
+		for i, e := range events {
+			rows[i] = []any{e.ID, e.Subject, e.Payload, now}
+		}
+		return mysql.InsertRows(ctx, tx, "outbox", []string{"event_id", "subject", "payload", "created_at"}, rows)
 	})
 }
 

@@ -40,6 +40,15 @@ func TestResourceStore(t *testing.T) {
 	})
 }
 
+func TestImporter(t *testing.T) {
+	porttest.Importer(t, func(t *testing.T) porttest.ImportFixture {
+		db := setup(t)
+		repo, outbox := resourcestore.NewResourceRepository(db), resourcestore.NewOutboxStore(db)
+		return porttest.ImportFixture{ResourceFixture: porttest.ResourceFixture{Resources: repo, Idem: resourcestore.NewIdempotencyStore(db),
+			Tx: mysql.NewTransactor(db), Events: outbox, Outbox: outbox}, Imports: repo}
+	})
+}
+
 func TestMigrateIsIdempotent(t *testing.T) {
 	t.Parallel()
 	dsn := testinfra.MySQL(t)

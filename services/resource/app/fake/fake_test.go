@@ -21,3 +21,10 @@ func TestFileStore(t *testing.T) {
 		return porttest.FileFixture{Resources: s, Files: s, Purger: s, Tx: portstest.Transactor{}, Events: s, Outbox: s}
 	})
 }
+
+func TestImporter(t *testing.T) {
+	porttest.Importer(t, func(*testing.T) porttest.ImportFixture {
+		s := fake.NewResourceStore()
+		return porttest.ImportFixture{ResourceFixture: porttest.ResourceFixture{Resources: s, Idem: s, Tx: portstest.Transactor{}, Events: s, Outbox: s}, Imports: s}
+	})
+}

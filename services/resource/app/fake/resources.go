@@ -25,7 +25,8 @@ type ResourceStore struct {
 	idem      map[[2]string]domain.IdempotencyRecord
 	// The events the use cases add with their changes.
 	*portstest.Outbox
-	files map[string]*storedFile
+	files  map[string]*storedFile
+	legacy map[[2]string]string // (kind, legacy id) → id
 }
 
 type storedResource struct {

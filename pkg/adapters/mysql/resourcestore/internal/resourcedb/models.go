@@ -21,6 +21,13 @@ type IdempotencyKey struct {
 	ExpiresAt    time.Time
 }
 
+type LegacyID struct {
+	Kind       string
+	LegacyID   string
+	ID         string
+	ImportedAt time.Time
+}
+
 type Outbox struct {
 	Seq       int64
 	EventID   string
