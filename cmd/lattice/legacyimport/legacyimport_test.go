@@ -37,15 +37,15 @@ func TestAMappingNamesPlainIdentifiersOnly(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "public.users", m.Users.Table)
 	for name, text := range map[string]string{
-		"unknown key":          good + "  nickname: nick\n",
-		"missing column":       "users:\n  table: users\n  key: id\n",
-		"SQL in a column":      strings.Replace(good, "email: email", "email: email; DROP TABLE users", 1),
-		"quoted identifier":    strings.Replace(good, "key: id", `key: '"id"'`, 1),
-		"nothing to import":    "{}\n",
+		"unknown key":                good + "  nickname: nick\n",
+		"missing column":             "users:\n  table: users\n  key: id\n",
+		"SQL in a column":            strings.Replace(good, "email: email", "email: email; DROP TABLE users", 1),
+		"quoted identifier":          strings.Replace(good, "key: id", `key: '"id"'`, 1),
+		"nothing to import":          "{}\n",
 		"a kind without its columns": good + "resources:\n  table: resources\n",
 		"a file column as SQL":       "files:\n  table: files\n  key: id\n  resource: r\n  name: n\n  path: p\n  sha256: md5(x)\n",
-		"not YAML":             "users: [",
-		"over 1 MiB":           good + "# " + strings.Repeat("x", MaxMappingFile) + "\n",
+		"not YAML":                   "users: [",
+		"over 1 MiB":                 good + "# " + strings.Repeat("x", MaxMappingFile) + "\n",
 	} {
 		_, err := LoadMapping(write(t, text))
 		require.Error(t, err, name)

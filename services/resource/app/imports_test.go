@@ -104,7 +104,11 @@ func TestImportFileChecksItsContent(t *testing.T) {
 		{file("f5", "\x00", "x", sum("x")), app.ReasonFileName},
 		{file("f6", "a.exe", "MZ", sum("MZ")), app.ReasonFileType},
 		{app.ImportedFile{LegacyID: "f7", Upload: app.Upload{Name: "a.txt", Body: strings.NewReader("")}}, app.ReasonResourceNotImported},
-		{func() app.ImportedFile { g := file("f8", "a.txt", "x", sum("x")); g.ResourceID = "01a20000-0000-7000-8000-0000000000ff"; return g }(), app.ReasonResourceNotImported},
+		{func() app.ImportedFile {
+			g := file("f8", "a.txt", "x", sum("x"))
+			g.ResourceID = "01a20000-0000-7000-8000-0000000000ff"
+			return g
+		}(), app.ReasonResourceNotImported},
 	} {
 		c.in.Sniffed = map[bool]string{true: "application/octet-stream", false: c.in.Sniffed}[c.reason == app.ReasonFileType]
 		for _, dry := range []bool{true, false} {
