@@ -53,7 +53,7 @@ func run(resources, users int, pgURL, mysqlDSN string, workers, batch int) error
 	defer os.RemoveAll(tmp)
 	bin := filepath.Join(tmp, "lattice")
 	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/lattice").CombinedOutput(); err != nil {
-		return fmt.Errorf("build lattice: %v\n%s", err, out)
+		return fmt.Errorf("build lattice: %w\n%s", err, out)
 	}
 	suffix := strconv.FormatUint(rand.Uint64()%1e9, 36)
 	admin, err := pgx.Connect(ctx, pgURL)
@@ -147,7 +147,7 @@ func lattice(bin string, env, args []string) (map[string]float64, string, error)
 		}
 	}
 	if err := cmd.Wait(); err != nil {
-		return nil, "", fmt.Errorf("lattice import: %v\n%s", err, log.String())
+		return nil, "", fmt.Errorf("lattice import: %w\n%s", err, log.String())
 	}
 	return rates, stdout.String(), nil
 }
