@@ -161,25 +161,11 @@ func TestAKilledImportResumesByRunningAgain(t *testing.T) {
 	const n = 600
 	m := startMonolith(t, "--users", strconv.Itoa(n), "--resources-per-user", "0", "--files-per-resource", "0")
 	env := testinfra.PlatformEnv(t)
-	cmd := exec.Command(testinfra.LatticeBinary(t), "import", "--mapping", "../../examples/monolith/import.yaml", "--files-dir", m.FilesDir, "--progress-every", "1ns")
-	cmd.Env = append(slices.Clone(env), "IMPORT_SOURCE_URL="+m.DatabaseURL)
-	stderr, err := cmd.StderrPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	lines := bufio.NewScanner(stderr)
-	progressed := 0
-	for progressed < 50 && lines.Scan() { // a line a row
-		if strings.HasPrefix(lines.Text(), "users: ") {
-			progressed++
-		}
-	}
-	require.NoError(t, cmd.Process.Kill())
-	_ = cmd.Wait()
-	require.Equal(t, 50, progressed, "the import was under way when it was killed")
+	killImport(t, m, env, "users: ", 50) // a line a row
 
 	report := importUsers(t, m, env)
 	var read, created, unchanged, skipped int
-	_, err = fmt.Sscanf(report, "users: %d read, %d created, %d unchanged, %d skipped", &read, &created, &unchanged, &skipped)
+	_, err := fmt.Sscanf(report, "users: %d read, %d created, %d unchanged, %d skipped", &read, &created, &unchanged, &skipped)
 	require.NoError(t, err, report)
 	require.Equal(t, n+2, read)
 	require.Equal(t, 2, skipped, "only the two bad rows: nothing was half-imported before the kill\n%s", report)
@@ -201,28 +187,13 @@ func TestAKilledResourceImportResumes(t *testing.T) {
 	const users, perUser = 20, 60
 	m := startMonolith(t, "--users", strconv.Itoa(users), "--resources-per-user", strconv.Itoa(perUser), "--files-per-resource", "0")
 	env := testinfra.PlatformEnv(t) // no platform: the events wait in the outbox, to be counted
-	cmd := exec.Command(testinfra.LatticeBinary(t), "import", "--mapping", "../../examples/monolith/import.yaml", "--files-dir", m.FilesDir,
-		"--batch", "10", "--workers", "2", "--progress-every", "1ns")
-	cmd.Env = append(slices.Clone(env), "IMPORT_SOURCE_URL="+m.DatabaseURL)
-	stderr, err := cmd.StderrPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	lines := bufio.NewScanner(stderr)
-	progressed := 0
-	for progressed < 20 && lines.Scan() { // a line a batch
-		if strings.HasPrefix(lines.Text(), "resources: ") {
-			progressed++
-		}
-	}
-	require.NoError(t, cmd.Process.Kill())
-	_ = cmd.Wait()
-	require.Equal(t, 20, progressed, "the import was writing resources when it was killed")
+	killImport(t, m, env, "resources: ", 20, "--batch", "10", "--workers", "2") // a line a batch
 
 	report := importUsers(t, m, env)
 	at := strings.Index(report, "resources: ")
 	require.GreaterOrEqual(t, at, 0, report)
 	var read, created, unchanged, skipped int
-	_, err = fmt.Sscanf(report[at:], "resources: %d read, %d created, %d unchanged, %d skipped", &read, &created, &unchanged, &skipped)
+	_, err := fmt.Sscanf(report[at:], "resources: %d read, %d created, %d unchanged, %d skipped", &read, &created, &unchanged, &skipped)
 	require.NoError(t, err, report)
 	require.Equal(t, users*perUser, read)
 	require.Zero(t, skipped, report)
@@ -244,4 +215,27 @@ func TestAKilledResourceImportResumes(t *testing.T) {
 		require.Equal(t, users*perUser, n, "%s: one per monolith resource", what)
 	}
 	t.Logf("figure: import killed after %d of %d resources; the re-run created %d", unchanged, users*perUser, created)
+}
+
+// killImport starts `lattice import` with a progress line for every step,
+// and kills it with SIGKILL after lines progress lines of the kind that
+// starts with prefix.
+func killImport(t *testing.T, m *monolith, env []string, prefix string, lines int, flags ...string) {
+	t.Helper()
+	args := append([]string{"import", "--mapping", "../../examples/monolith/import.yaml", "--files-dir", m.FilesDir, "--progress-every", "1ns"}, flags...)
+	cmd := exec.Command(testinfra.LatticeBinary(t), args...)
+	cmd.Env = append(slices.Clone(env), "IMPORT_SOURCE_URL="+m.DatabaseURL)
+	stderr, err := cmd.StderrPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	scanner := bufio.NewScanner(stderr)
+	progressed := 0
+	for progressed < lines && scanner.Scan() {
+		if strings.HasPrefix(scanner.Text(), prefix) {
+			progressed++
+		}
+	}
+	require.NoError(t, cmd.Process.Kill())
+	_ = cmd.Wait()
+	require.Equal(t, lines, progressed, "the import was under way when it was killed")
 }
