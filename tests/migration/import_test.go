@@ -186,8 +186,10 @@ func TestAKilledImportResumesByRunningAgain(t *testing.T) {
 func TestAKilledResourceImportResumes(t *testing.T) {
 	const users, perUser = 20, 60
 	m := startMonolith(t, "--users", strconv.Itoa(users), "--resources-per-user", strconv.Itoa(perUser), "--files-per-resource", "0")
-	env := testinfra.PlatformEnv(t)                                             // no platform: the events wait in the outbox, to be counted
-	killImport(t, m, env, "resources: ", 20, "--batch", "10", "--workers", "2") // a line a batch
+	// No platform runs: the events wait in the outbox, to be counted. A
+	// progress line comes after each batch.
+	env := testinfra.PlatformEnv(t)
+	killImport(t, m, env, "resources: ", 20, "--batch", "10", "--workers", "2")
 
 	report := importUsers(t, m, env)
 	at := strings.Index(report, "resources: ")
