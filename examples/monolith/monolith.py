@@ -18,12 +18,17 @@ Settings (environment):
   MONOLITH_FILES_DIR      where uploaded files live
   MONOLITH_SECRET_FILE    the HS256 session secret, one line
   MONOLITH_MAX_UPLOAD     bytes (default 10 MiB)
+  MONOLITH_INTROSPECTION_SECRET_FILE
+                          a bearer token that POST /v1/sessions/introspect
+                          (RFC 7662) requires; unset, that route is off
 """
 
 import datetime as dt
 import hashlib
+import hmac
 import os
 import secrets
+import urllib.parse
 import uuid
 from typing import Dict, List, Optional
 
@@ -111,7 +116,15 @@ def settings():
         "files_dir": os.environ["MONOLITH_FILES_DIR"],
         "secret": secret,
         "max_upload": int(os.environ.get("MONOLITH_MAX_UPLOAD", str(10 << 20))),
+        "introspection_secret": read_optional(os.environ.get("MONOLITH_INTROSPECTION_SECRET_FILE")),
     }
+
+
+def read_optional(path):
+    if not path:
+        return None
+    with open(path, encoding="utf-8") as f:
+        return f.read().strip() or None
 
 
 def ensure_database(url: str):
@@ -247,6 +260,27 @@ def create_app(cfg=None) -> FastAPI:
         row.revoked = True
         s.commit()
         return Response(status_code=204)
+
+    @app.post("/v1/sessions/introspect")
+    async def introspect(request: Request, authorization: Optional[str] = Header(None), s: Session = Depends(db)):
+        """RFC 7662 for the migration: is this a live session, and whose?"""
+        want = cfg.get("introspection_secret")
+        if not want:
+            problem(404, "not found")
+        if not authorization or not hmac.compare_digest(authorization.encode(), ("Bearer " + want).encode()):
+            problem(401, "not authenticated")
+        body = await request.body()
+        if len(body) > 16384:
+            problem(413, "too large")
+        token = urllib.parse.parse_qs(body.decode("utf-8", "replace")).get("token", [""])[0]
+        try:
+            claims = jwt.decode(token, cfg["secret"], algorithms=["HS256"], options={"require": ["exp", "sub", "sid"]})
+        except jwt.PyJWTError:
+            return {"active": False}
+        row = s.get(LoginSession, claims["sid"])
+        if row is None or row.revoked or str(row.user_id) != claims["sub"]:
+            return {"active": False}
+        return {"active": True, "sub": claims["sub"], "exp": claims["exp"], "token_type": "bearer"}
 
     @app.get("/v1/users/me")
     def me(u: User = Depends(current_user)):

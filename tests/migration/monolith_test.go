@@ -6,6 +6,7 @@ package migration_test
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -57,7 +58,11 @@ type monolith struct {
 	URL         string // http://127.0.0.1:port
 	DatabaseURL string // its PostgreSQL database (a pgx DSN)
 	FilesDir    string // where its files are
-	Seeded      seeded
+	SecretFile  string // its HS256 session secret
+	// IntrospectionSecretFile is the bearer token its RFC 7662 endpoint
+	// (POST /v1/sessions/introspect) requires.
+	IntrospectionSecretFile string
+	Seeded                  seeded
 }
 
 // startMonolith seeds a new database with seedArgs (seed.py's flags), serves
@@ -72,7 +77,9 @@ func startMonolith(t *testing.T, seedArgs ...string) *monolith {
 	port := addr[strings.LastIndexByte(addr, ':')+1:]
 	cmd := exec.Command("../../examples/monolith/run", append([]string{"--port", port, "--seed"}, seedArgs...)...)
 	state := t.TempDir()
-	cmd.Env = append(os.Environ(), "MONOLITH_STATE="+state,
+	introspection := filepath.Join(state, "introspection-secret")
+	require.NoError(t, os.WriteFile(introspection, []byte(rand.Text()+"\n"), 0o600))
+	cmd.Env = append(os.Environ(), "MONOLITH_STATE="+state, "MONOLITH_INTROSPECTION_SECRET_FILE="+introspection,
 		// SQLAlchemy names the dialect postgresql://; the DSN is otherwise the same.
 		"MONOLITH_DATABASE_URL="+strings.Replace(db, "postgres://", "postgresql://", 1))
 	stdout, err := cmd.StdoutPipe()
@@ -87,7 +94,8 @@ func startMonolith(t *testing.T, seedArgs ...string) *monolith {
 			t.Logf("monolith stderr:\n%s", stderr.String())
 		}
 	})
-	m := &monolith{URL: "http://" + addr, DatabaseURL: db, FilesDir: filepath.Join(state, "files")}
+	m := &monolith{URL: "http://" + addr, DatabaseURL: db, FilesDir: filepath.Join(state, "files"),
+		SecretFile: filepath.Join(state, "session-secret"), IntrospectionSecretFile: introspection}
 	lines := bufio.NewScanner(stdout)
 	lines.Buffer(make([]byte, 1<<20), 16<<20)
 	require.True(t, lines.Scan(), "seed.py printed no summary: %s", stderr.String())
@@ -111,6 +119,13 @@ func startMonolith(t *testing.T, seedArgs ...string) *monolith {
 // call sends a JSON request and decodes a JSON answer.
 func call(t *testing.T, method, url, token string, body any) (int, map[string]any) {
 	t.Helper()
+	return callObserving(t, method, url, token, body, nil)
+}
+
+// callObserving is call, showing the response headers to seen (when not
+// nil).
+func callObserving(t *testing.T, method, url, token string, body any, seen func(http.Header)) (int, map[string]any) {
+	t.Helper()
 	var payload *strings.Reader
 	if body == nil {
 		payload = strings.NewReader("")
@@ -128,6 +143,9 @@ func call(t *testing.T, method, url, token string, body any) (int, map[string]an
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
+	if seen != nil {
+		seen(resp.Header)
+	}
 	var out map[string]any
 	_ = json.NewDecoder(resp.Body).Decode(&out)
 	return resp.StatusCode, out

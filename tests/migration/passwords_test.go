@@ -99,12 +99,19 @@ type legacyUser struct {
 // Lattice's stores in env, and returns its report.
 func importUsers(t *testing.T, m *monolith, env []string, flags ...string) string {
 	t.Helper()
-	args := append([]string{"import", "--mapping", "../../examples/monolith/import.yaml", "--files-dir", m.FilesDir}, flags...)
+	return runLattice(t, append(slices.Clone(env), "IMPORT_SOURCE_URL="+m.DatabaseURL),
+		append([]string{"import", "--mapping", "../../examples/monolith/import.yaml", "--files-dir", m.FilesDir}, flags...)...)
+}
+
+// runLattice runs the lattice binary with env and returns its standard
+// output; it must succeed.
+func runLattice(t *testing.T, env []string, args ...string) string {
+	t.Helper()
 	cmd := exec.Command(testinfra.LatticeBinary(t), args...)
-	cmd.Env = append(slices.Clone(env), "IMPORT_SOURCE_URL="+m.DatabaseURL)
+	cmd.Env = env
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	require.NoError(t, cmd.Run(), "lattice import: %s", stderr.String())
+	require.NoError(t, cmd.Run(), "lattice %s: %s", args[0], stderr.String())
 	return stdout.String()
 }
 

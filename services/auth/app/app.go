@@ -32,6 +32,10 @@ type Deps struct {
 	// LegacyIDs maps imported rows to users (lattice import); nil: this
 	// service imports nothing.
 	LegacyIDs LegacyIDs
+	// LegacySessions checks the session tokens of the system Lattice
+	// replaces, for the token exchange (RFC 8693); nil: that grant is not
+	// offered.
+	LegacySessions LegacySessionVerifier
 	// Verifier checks this service's own access tokens when they are
 	// presented to its API.
 	Verifier ports.TokenVerifier
@@ -114,6 +118,9 @@ type OAuth struct {
 	keyring  *SigningKeys // signs access tokens
 	logins   *Sessions    // sessions are introspected
 	registry *Clients     // and so are API keys
+	// The token exchange of legacy sessions (nil: not offered).
+	legacySessions LegacySessionVerifier
+	legacy         LegacyIDs
 }
 
 // SigningKeys are the access-token signing keys: the active one (cached),
@@ -170,9 +177,10 @@ func New(deps Deps, opts Options) (*Service, error) {
 	sessions := &Sessions{users: deps.Users, sessions: deps.Sessions, throttle: deps.Throttle, hasher: deps.Hasher,
 		verifier: deps.Verifier, clock: deps.Clock, rec: rec, opts: opts, registry: clients, dummyHash: dummy}
 	return &Service{
-		Accounts:    &Accounts{users: deps.Users, hasher: deps.Hasher, clock: deps.Clock, rec: rec, legacy: deps.LegacyIDs},
-		Sessions:    sessions,
-		OAuth:       &OAuth{clients: deps.Clients, grants: deps.Grants, users: deps.Users, verifier: deps.Verifier, clock: deps.Clock, rec: rec, opts: opts, keyring: keys, logins: sessions, registry: clients},
+		Accounts: &Accounts{users: deps.Users, hasher: deps.Hasher, clock: deps.Clock, rec: rec, legacy: deps.LegacyIDs},
+		Sessions: sessions,
+		OAuth: &OAuth{clients: deps.Clients, grants: deps.Grants, users: deps.Users, verifier: deps.Verifier, clock: deps.Clock, rec: rec, opts: opts, keyring: keys, logins: sessions, registry: clients,
+			legacySessions: deps.LegacySessions, legacy: deps.LegacyIDs},
 		SigningKeys: keys,
 		Clients:     clients,
 	}, nil

@@ -132,14 +132,19 @@ type TokenRequest struct {
 	CodeVerifier string
 	RefreshToken string
 	Scope        string
+	// The token exchange's (RFC 8693 §2.1).
+	SubjectToken       string
+	SubjectTokenType   string
+	RequestedTokenType string
 }
 
 // TokenResponse is a successful token response.
 type TokenResponse struct {
-	AccessToken  string
-	ExpiresIn    time.Duration
-	RefreshToken string
-	Scopes       []domain.Scope
+	AccessToken     string
+	ExpiresIn       time.Duration
+	RefreshToken    string
+	Scopes          []domain.Scope
+	IssuedTokenType string // the token exchange's
 }
 
 // Token runs the token endpoint. Errors are *domain.OAuthError for every
@@ -154,6 +159,10 @@ func (s *OAuth) Token(ctx context.Context, r TokenRequest) (TokenResponse, error
 	}
 	switch r.GrantType {
 	case domain.GrantAuthorizationCode, domain.GrantClientCredentials, domain.GrantRefreshToken:
+	case domain.GrantTokenExchange:
+		if s.legacySessions == nil {
+			return TokenResponse{}, domain.OAuthErr(domain.ErrUnsupportedGrantType, "no legacy session verifier is configured")
+		}
 	default:
 		return TokenResponse{}, domain.OAuthErr(domain.ErrUnsupportedGrantType, "unsupported grant_type")
 	}
@@ -165,9 +174,20 @@ func (s *OAuth) Token(ctx context.Context, r TokenRequest) (TokenResponse, error
 		return s.exchangeCode(ctx, client, r)
 	case domain.GrantClientCredentials:
 		return s.clientCredentials(ctx, client, r)
+	case domain.GrantTokenExchange:
+		return s.exchangeLegacySession(ctx, client, r)
 	default:
 		return s.refresh(ctx, client, r)
 	}
+}
+
+// GrantTypes are the grants the token endpoint offers, for discovery.
+func (s *OAuth) GrantTypes() []string {
+	g := []string{domain.GrantAuthorizationCode, domain.GrantClientCredentials, domain.GrantRefreshToken}
+	if s.legacySessions != nil {
+		g = append(g, domain.GrantTokenExchange)
+	}
+	return g
 }
 
 var errInvalidClient = domain.OAuthErr(domain.ErrInvalidClient, "client authentication failed")

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/lattice-platform/lattice/services/auth/domain"
@@ -149,3 +150,16 @@ type LegacyIDs interface {
 	// is a conflict (fault.Conflict).
 	Record(ctx context.Context, kind, legacyID, id string, at time.Time) error
 }
+
+// LegacySessionVerifier checks a session token that the system Lattice
+// replaces issued (the token exchange of a migration, RFC 8693).
+type LegacySessionVerifier interface {
+	// Verify returns the legacy id of the session's user (the key lattice
+	// import recorded), or ErrLegacySessionInvalid for a token that is
+	// forged, expired, revoked or malformed. Other errors mean the check
+	// could not be made.
+	Verify(ctx context.Context, token string) (legacyUserID string, err error)
+}
+
+// ErrLegacySessionInvalid is a legacy session token that does not hold.
+var ErrLegacySessionInvalid = errors.New("the legacy session is not valid")

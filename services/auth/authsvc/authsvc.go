@@ -56,6 +56,10 @@ type Config struct {
 	// Publisher is the event bus the outbox relay publishes audit events
 	// to; nil leaves them in the outbox until a relay with one runs.
 	Publisher ports.EventPublisher
+	// LegacySessions checks the replaced system's session tokens for the
+	// token exchange of a migration (LegacySessionsFrom); nil: the grant is
+	// not offered.
+	LegacySessions app.LegacySessionVerifier
 }
 
 // Service is a wired auth service.
@@ -139,13 +143,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		Throttle: s.throttle,
 		// Users migrated from another system keep their hashes until their
 		// next login replaces them (legacyhash).
-		Hasher:    legacyhash.Hasher{Current: argon2id.NewLimited(cfg.Argon2, cfg.HashConcurrency, cfg.HashWait)},
-		Clients:   authstore.NewClientRepository(pool),
-		Grants:    s.grants,
-		Keys:      keys,
-		Signer:    jose.NewSigner(),
-		APIKeys:   authstore.NewAPIKeyRepository(pool),
-		LegacyIDs: authstore.NewLegacyIDs(pool),
+		Hasher:         legacyhash.Hasher{Current: argon2id.NewLimited(cfg.Argon2, cfg.HashConcurrency, cfg.HashWait)},
+		Clients:        authstore.NewClientRepository(pool),
+		Grants:         s.grants,
+		Keys:           keys,
+		Signer:         jose.NewSigner(),
+		APIKeys:        authstore.NewAPIKeyRepository(pool),
+		LegacyIDs:      authstore.NewLegacyIDs(pool),
+		LegacySessions: cfg.LegacySessions,
 		Verifier: tokenverify.New(tokenverify.Config{
 			Issuer: cfg.Issuer, Audience: cfg.Audience, Fetch: StoreKeys(keys, clock.Now),
 			// The keys are local, so an unknown kid may be looked up at once.

@@ -2,10 +2,12 @@ package authsvc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/argon2id"
+	"github.com/lattice-platform/lattice/pkg/adapters/legacysession"
 	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
 	"github.com/lattice-platform/lattice/pkg/platform/config"
 	"github.com/lattice-platform/lattice/pkg/target"
@@ -61,5 +63,34 @@ func LoadConfig(env *config.Env, s target.Settings) Config {
 		Argon2:      argon2id.OWASP,
 		// 0: sized from available memory (argon2id.Slots).
 		HashConcurrency: env.Int("AUTH_HASH_CONCURRENCY", 0),
+		LegacySessions:  legacySessionsFrom(env),
 	}
+}
+
+// legacySessionsFrom reads how the replaced system's sessions are checked
+// during a migration: its HS256 secret (AUTH_LEGACY_SESSION_SECRET, or
+// _FILE), or its RFC 7662 introspection URL
+// (AUTH_LEGACY_INTROSPECTION_URL, with an optional bearer token
+// AUTH_LEGACY_INTROSPECTION_TOKEN or _FILE). Neither: no token exchange.
+func legacySessionsFrom(env *config.Env) app.LegacySessionVerifier {
+	secret := env.Secret("AUTH_LEGACY_SESSION_SECRET", "")
+	endpoint := env.String("AUTH_LEGACY_INTROSPECTION_URL", "")
+	bearer := env.Secret("AUTH_LEGACY_INTROSPECTION_TOKEN", "")
+	var v app.LegacySessionVerifier
+	var err error
+	key := "AUTH_LEGACY_SESSION_SECRET"
+	switch {
+	case secret != "" && endpoint != "":
+		err = errors.New("set it or AUTH_LEGACY_INTROSPECTION_URL, not both")
+	case secret != "":
+		v, err = legacysession.NewHS256([]byte(secret))
+	case endpoint != "":
+		key = "AUTH_LEGACY_INTROSPECTION_URL"
+		v, err = legacysession.NewIntrospection(endpoint, bearer, nil)
+	}
+	if err != nil {
+		env.Invalid(key, err)
+		return nil
+	}
+	return v
 }

@@ -27,6 +27,16 @@ const (
 	GrantAuthorizationCode = "authorization_code"
 	GrantClientCredentials = "client_credentials"
 	GrantRefreshToken      = "refresh_token"
+	// GrantTokenExchange (RFC 8693) exchanges a session of the system
+	// Lattice replaces for a Lattice access token, during a migration.
+	GrantTokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange"
+)
+
+// Token types of the token exchange (RFC 8693 §3). The legacy session
+// type is Lattice's own URI: a session token the replaced system issued.
+const (
+	TokenTypeLegacySession = "urn:lattice:params:oauth:token-type:legacy-session"
+	TokenTypeAccessToken   = "urn:ietf:params:oauth:token-type:access_token"
 )
 
 // Client is a registered OAuth client.
@@ -73,9 +83,9 @@ func ValidateClient(c Client) error {
 	for _, g := range c.GrantTypes {
 		switch g {
 		case GrantAuthorizationCode, GrantRefreshToken:
-		case GrantClientCredentials:
+		case GrantClientCredentials, GrantTokenExchange:
 			if c.Type == ClientPublic {
-				return fault.InvalidField("grant_types", "client_credentials needs a confidential client")
+				return fault.InvalidField("grant_types", g+" needs a confidential client")
 			}
 		default:
 			return fault.InvalidField("grant_types", "unsupported grant "+g+" (implicit and password are not offered)")

@@ -130,6 +130,7 @@ func (s *Server) Token(ctx context.Context, req oapi.TokenRequestObject) (oapi.T
 	res, err := s.app.Token(ctx, app.TokenRequest{
 		GrantType: deref(f.GrantType), ClientID: id, ClientSecret: secret, Code: deref(f.Code),
 		RedirectURI: deref(f.RedirectUri), CodeVerifier: deref(f.CodeVerifier), RefreshToken: deref(f.RefreshToken), Scope: deref(f.Scope),
+		SubjectToken: deref(f.SubjectToken), SubjectTokenType: deref(f.SubjectTokenType), RequestedTokenType: deref(f.RequestedTokenType),
 	})
 	if err != nil {
 		return oauthFailure(err)
@@ -140,6 +141,9 @@ func (s *Server) Token(ctx context.Context, req oapi.TokenRequestObject) (oapi.T
 	}
 	if res.RefreshToken != "" {
 		body.RefreshToken = &res.RefreshToken
+	}
+	if res.IssuedTokenType != "" {
+		body.IssuedTokenType = &res.IssuedTokenType
 	}
 	return oauthJSON{status: http.StatusOK, body: body}, nil
 }
@@ -217,7 +221,7 @@ func (s *Server) Metadata(context.Context, oapi.MetadataRequestObject) (oapi.Met
 		IntrospectionEndpoint:                      ptr(iss + "/oauth2/introspect"),
 		RevocationEndpoint:                         ptr(iss + "/oauth2/revoke"),
 		ResponseTypesSupported:                     []string{"code"},
-		GrantTypesSupported:                        []string{domain.GrantAuthorizationCode, domain.GrantClientCredentials, domain.GrantRefreshToken},
+		GrantTypesSupported:                        s.app.GrantTypes(),
 		CodeChallengeMethodsSupported:              []string{"S256"},
 		TokenEndpointAuthMethodsSupported:          ptr(append(authMethods, "none")),
 		IntrospectionEndpointAuthMethodsSupported:  &authMethods,

@@ -26,9 +26,10 @@ import (
 
 // Defines values for ClientCreateRequestGrantTypes.
 const (
-	AuthorizationCode ClientCreateRequestGrantTypes = "authorization_code"
-	ClientCredentials ClientCreateRequestGrantTypes = "client_credentials"
-	RefreshToken      ClientCreateRequestGrantTypes = "refresh_token"
+	AuthorizationCode                        ClientCreateRequestGrantTypes = "authorization_code"
+	ClientCredentials                        ClientCreateRequestGrantTypes = "client_credentials"
+	RefreshToken                             ClientCreateRequestGrantTypes = "refresh_token"
+	UrnIetfParamsOauthGrantTypeTokenExchange ClientCreateRequestGrantTypes = "urn:ietf:params:oauth:grant-type:token-exchange"
 )
 
 // Valid indicates whether the value is a known member of the ClientCreateRequestGrantTypes enum.
@@ -39,6 +40,8 @@ func (e ClientCreateRequestGrantTypes) Valid() bool {
 	case ClientCredentials:
 		return true
 	case RefreshToken:
+		return true
+	case UrnIetfParamsOauthGrantTypeTokenExchange:
 		return true
 	default:
 		return false
@@ -358,7 +361,16 @@ type TokenForm struct {
 	GrantType    *string `json:"grant_type,omitempty"`
 	RedirectUri  *string `json:"redirect_uri,omitempty"`
 	RefreshToken *string `json:"refresh_token,omitempty"`
-	Scope        *string `json:"scope,omitempty"`
+
+	// RequestedTokenType Token exchange: urn:ietf:params:oauth:token-type:access_token, the only type issued.
+	RequestedTokenType *string `json:"requested_token_type,omitempty"`
+	Scope              *string `json:"scope,omitempty"`
+
+	// SubjectToken Token exchange: the token to exchange.
+	SubjectToken *string `json:"subject_token,omitempty"`
+
+	// SubjectTokenType Token exchange: urn:lattice:params:oauth:token-type:legacy-session.
+	SubjectTokenType *string `json:"subject_token_type,omitempty"`
 }
 
 // TokenOnlyForm defines model for TokenOnlyForm.
@@ -371,11 +383,14 @@ type TokenOnlyForm struct {
 
 // Tokens defines model for Tokens.
 type Tokens struct {
-	AccessToken  string          `json:"access_token"`
-	ExpiresIn    int             `json:"expires_in"`
-	RefreshToken *string         `json:"refresh_token,omitempty"`
-	Scope        *string         `json:"scope,omitempty"`
-	TokenType    TokensTokenType `json:"token_type"`
+	AccessToken string `json:"access_token"`
+	ExpiresIn   int    `json:"expires_in"`
+
+	// IssuedTokenType Token exchange only (RFC 8693 §2.2.1).
+	IssuedTokenType *string         `json:"issued_token_type,omitempty"`
+	RefreshToken    *string         `json:"refresh_token,omitempty"`
+	Scope           *string         `json:"scope,omitempty"`
+	TokenType       TokensTokenType `json:"token_type"`
 }
 
 // TokensTokenType defines model for Tokens.TokenType.
@@ -609,14 +624,28 @@ type ClientInterface interface {
 	// Corresponds with POST /oauth2/signing-keys (the `RotateSigningKey` operationId).
 	RotateSigningKey(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// TokenWithBody Token endpoint (authorization_code, client_credentials, refresh_token). Clients authenticate with HTTP Basic or client_secret_post.
+	// TokenWithBody Token endpoint (authorization_code, client_credentials, refresh_token, token exchange). Clients authenticate with HTTP Basic or client_secret_post.
+	//
+	// With `grant_type=urn:ietf:params:oauth:grant-type:token-exchange` (RFC 8693), a client
+	// registered for that grant exchanges a session token of the system Lattice replaces
+	// (`subject_token_type=urn:lattice:params:oauth:token-type:legacy-session`) for a
+	// Lattice access token of the user it was issued to, once that user has been imported
+	// (`lattice import`). Offered only while a legacy session verifier is configured
+	// (docs/migration.md).
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /oauth2/token (the `Token` operationId).
 	TokenWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// TokenWithFormdataBody Token endpoint (authorization_code, client_credentials, refresh_token). Clients authenticate with HTTP Basic or client_secret_post.
+	// TokenWithFormdataBody Token endpoint (authorization_code, client_credentials, refresh_token, token exchange). Clients authenticate with HTTP Basic or client_secret_post.
+	//
+	// With `grant_type=urn:ietf:params:oauth:grant-type:token-exchange` (RFC 8693), a client
+	// registered for that grant exchanges a session token of the system Lattice replaces
+	// (`subject_token_type=urn:lattice:params:oauth:token-type:legacy-session`) for a
+	// Lattice access token of the user it was issued to, once that user has been imported
+	// (`lattice import`). Offered only while a legacy session verifier is configured
+	// (docs/migration.md).
 	//
 	// Takes a body of the `application/x-www-form-urlencoded` content type.
 	//
@@ -927,7 +956,14 @@ func (c *Client) RotateSigningKey(ctx context.Context, reqEditors ...RequestEdit
 	return c.Client.Do(req)
 }
 
-// TokenWithBody Token endpoint (authorization_code, client_credentials, refresh_token). Clients authenticate with HTTP Basic or client_secret_post.
+// TokenWithBody Token endpoint (authorization_code, client_credentials, refresh_token, token exchange). Clients authenticate with HTTP Basic or client_secret_post.
+//
+// With `grant_type=urn:ietf:params:oauth:grant-type:token-exchange` (RFC 8693), a client
+// registered for that grant exchanges a session token of the system Lattice replaces
+// (`subject_token_type=urn:lattice:params:oauth:token-type:legacy-session`) for a
+// Lattice access token of the user it was issued to, once that user has been imported
+// (`lattice import`). Offered only while a legacy session verifier is configured
+// (docs/migration.md).
 //
 // Takes any type of body and a specified content type.
 //
@@ -944,7 +980,14 @@ func (c *Client) TokenWithBody(ctx context.Context, contentType string, body io.
 	return c.Client.Do(req)
 }
 
-// TokenWithFormdataBody Token endpoint (authorization_code, client_credentials, refresh_token). Clients authenticate with HTTP Basic or client_secret_post.
+// TokenWithFormdataBody Token endpoint (authorization_code, client_credentials, refresh_token, token exchange). Clients authenticate with HTTP Basic or client_secret_post.
+//
+// With `grant_type=urn:ietf:params:oauth:grant-type:token-exchange` (RFC 8693), a client
+// registered for that grant exchanges a session token of the system Lattice replaces
+// (`subject_token_type=urn:lattice:params:oauth:token-type:legacy-session`) for a
+// Lattice access token of the user it was issued to, once that user has been imported
+// (`lattice import`). Offered only while a legacy session verifier is configured
+// (docs/migration.md).
 //
 // Takes a body of the `application/x-www-form-urlencoded` content type.
 //
@@ -2140,14 +2183,28 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /oauth2/signing-keys (the `RotateSigningKey` operationId).
 	RotateSigningKeyWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*RotateSigningKeyResponse, error)
 
-	// TokenWithBodyWithResponse Token endpoint (authorization_code, client_credentials, refresh_token). Clients authenticate with HTTP Basic or client_secret_post.
+	// TokenWithBodyWithResponse Token endpoint (authorization_code, client_credentials, refresh_token, token exchange). Clients authenticate with HTTP Basic or client_secret_post.
+	//
+	// With `grant_type=urn:ietf:params:oauth:grant-type:token-exchange` (RFC 8693), a client
+	// registered for that grant exchanges a session token of the system Lattice replaces
+	// (`subject_token_type=urn:lattice:params:oauth:token-type:legacy-session`) for a
+	// Lattice access token of the user it was issued to, once that user has been imported
+	// (`lattice import`). Offered only while a legacy session verifier is configured
+	// (docs/migration.md).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /oauth2/token (the `Token` operationId).
 	TokenWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*TokenResponse, error)
 
-	// TokenWithFormdataBodyWithResponse Token endpoint (authorization_code, client_credentials, refresh_token). Clients authenticate with HTTP Basic or client_secret_post.
+	// TokenWithFormdataBodyWithResponse Token endpoint (authorization_code, client_credentials, refresh_token, token exchange). Clients authenticate with HTTP Basic or client_secret_post.
+	//
+	// With `grant_type=urn:ietf:params:oauth:grant-type:token-exchange` (RFC 8693), a client
+	// registered for that grant exchanges a session token of the system Lattice replaces
+	// (`subject_token_type=urn:lattice:params:oauth:token-type:legacy-session`) for a
+	// Lattice access token of the user it was issued to, once that user has been imported
+	// (`lattice import`). Offered only while a legacy session verifier is configured
+	// (docs/migration.md).
 	//
 	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3660,7 +3717,14 @@ func (c *ClientWithResponses) RotateSigningKeyWithResponse(ctx context.Context, 
 	return ParseRotateSigningKeyResponse(rsp)
 }
 
-// TokenWithBodyWithResponse Token endpoint (authorization_code, client_credentials, refresh_token). Clients authenticate with HTTP Basic or client_secret_post.
+// TokenWithBodyWithResponse Token endpoint (authorization_code, client_credentials, refresh_token, token exchange). Clients authenticate with HTTP Basic or client_secret_post.
+//
+// With `grant_type=urn:ietf:params:oauth:grant-type:token-exchange` (RFC 8693), a client
+// registered for that grant exchanges a session token of the system Lattice replaces
+// (`subject_token_type=urn:lattice:params:oauth:token-type:legacy-session`) for a
+// Lattice access token of the user it was issued to, once that user has been imported
+// (`lattice import`). Offered only while a legacy session verifier is configured
+// (docs/migration.md).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -3673,7 +3737,14 @@ func (c *ClientWithResponses) TokenWithBodyWithResponse(ctx context.Context, con
 	return ParseTokenResponse(rsp)
 }
 
-// TokenWithFormdataBodyWithResponse Token endpoint (authorization_code, client_credentials, refresh_token). Clients authenticate with HTTP Basic or client_secret_post.
+// TokenWithFormdataBodyWithResponse Token endpoint (authorization_code, client_credentials, refresh_token, token exchange). Clients authenticate with HTTP Basic or client_secret_post.
+//
+// With `grant_type=urn:ietf:params:oauth:grant-type:token-exchange` (RFC 8693), a client
+// registered for that grant exchanges a session token of the system Lattice replaces
+// (`subject_token_type=urn:lattice:params:oauth:token-type:legacy-session`) for a
+// Lattice access token of the user it was issued to, once that user has been imported
+// (`lattice import`). Offered only while a legacy session verifier is configured
+// (docs/migration.md).
 //
 // Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4825,7 +4896,7 @@ type ServerInterface interface {
 	// RotateSigningKey Rotate the access-token signing key now (scope `keys:admin`). The previous key stays in the JWKS until its tokens expire.
 	// (POST /oauth2/signing-keys)
 	RotateSigningKey(w http.ResponseWriter, r *http.Request)
-	// Token Token endpoint (authorization_code, client_credentials, refresh_token). Clients authenticate with HTTP Basic or client_secret_post.
+	// Token Token endpoint (authorization_code, client_credentials, refresh_token, token exchange). Clients authenticate with HTTP Basic or client_secret_post.
 	// (POST /oauth2/token)
 	Token(w http.ResponseWriter, r *http.Request)
 	// ListAPIKeys My API keys, newest first (revoked ones included).
@@ -4924,7 +4995,7 @@ func (_ Unimplemented) RotateSigningKey(w http.ResponseWriter, r *http.Request) 
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
-// Token Token endpoint (authorization_code, client_credentials, refresh_token). Clients authenticate with HTTP Basic or client_secret_post.
+// Token Token endpoint (authorization_code, client_credentials, refresh_token, token exchange). Clients authenticate with HTTP Basic or client_secret_post.
 // (POST /oauth2/token)
 func (_ Unimplemented) Token(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNotImplemented)
@@ -7081,7 +7152,7 @@ type StrictServerInterface interface {
 	// RotateSigningKey Rotate the access-token signing key now (scope `keys:admin`). The previous key stays in the JWKS until its tokens expire.
 	// (POST /oauth2/signing-keys)
 	RotateSigningKey(ctx context.Context, request RotateSigningKeyRequestObject) (RotateSigningKeyResponseObject, error)
-	// Token Token endpoint (authorization_code, client_credentials, refresh_token). Clients authenticate with HTTP Basic or client_secret_post.
+	// Token Token endpoint (authorization_code, client_credentials, refresh_token, token exchange). Clients authenticate with HTTP Basic or client_secret_post.
 	// (POST /oauth2/token)
 	Token(ctx context.Context, request TokenRequestObject) (TokenResponseObject, error)
 	// ListAPIKeys My API keys, newest first (revoked ones included).
@@ -7746,67 +7817,72 @@ func (sh *strictHandler) GetMe(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Fz9cts2En8VDO9mmlxpfcVOGuWv1E17TtxpJnYnfyQeCSZXIioSYABQsi7jmXua63v0Ue5JbvDBLwkU",
-	"Jdlyk879JxMgsNiP3y52l/7sBSxJGQUqhTf87KWY4wQkcP3XacYF4+oXod7Q+5QBX3q+R3EC3tALzKjv",
-	"iSCCBKtpCb45BzqVkTcc9Hq+J5epmikkJ3Tq3d763tkPxXIpllG5Ggk93+PwKSMcQm8oeQbVlSeMJ1h6",
-	"Qy/L9Mz1lc9JQmQTrbEerC4YwgRnsfSGJz1f0U2SLLFUJ4Sav/rFPoRKmAL3btVOHETKqADNo7ecXceQ",
-	"qJ8BoxKopgGnaUwCLAmj3dTM+PY3wagaK2n4O4eJN/T+1i2F0DWjopuvq3cMQQScpGo5b+i9+/EUPT8+",
-	"eYbsyigEiUksOpoPdgG1/su3Z29gqeXKWQpcEkNzwAFLCEdY1lgbYglHkiSwzl/fg5uUcBA7vUPCLUTn",
-	"ezEWcpSJHQkykv28PpBymJAbI+Mq2y4jQBPChURBhDkOlJYjNkEyAjSDpY8kQxwCNqVEACKy49qVw5zN",
-	"dqRUBCw1jCcSEuEk2j7AnOOlZ5QsN4UPxjb0eYvTFav6VWleFQux698gkGplowSnetI7+JSBMBoahkQx",
-	"BsdvK7oxwbEAf0Vd6qKvM/WXhEg0YRxhxUMkIywRhTlwZN9SXNxNoBUQ6VtzLP7ejruVFZ4eO15J8M2Z",
-	"mXti1rd/9VvkYEVgd2xjdrhueDglo5mxyE22b+1WHQ4CDtKty4rfj8axnI3+++//jB+/QCJiC4oYDaDj",
-	"RMjqUXJKii2aT3NOjMbUj1Iwu/ix3Yk2K7pey0lKJiPGyb/gnE0J/ZHxxAFrMQEqRwZ11oQesBBGQYTj",
-	"GOgUtpgySkBGrGExwScjyWZAXRq7Dp4JJvGqgzxxqWaKhVgwHq5NfuoEo5BwCOQo48RJZu6pRmbkc4P1",
-	"uEcklq6RW4d0TjXn74IxU46p1GTWlQqocsQfPGzlr13qSAlKIZ8ReMAhBCoJjoWOISYcRGSlc+Uy/2aD",
-	"3xuFqqJoBKNBz6kdJRwNeusE3RnfVhfMdSFnbcDohFgGKgeTXcckcDDODYZ6kl+T31WLhoRNptuGIr8o",
-	"FDAraSM04m/CyNPKuZCZKxCj8XI3pLSkNR/qPvBx5WR7guQZlZyJFALDgTXvE0gyr5r0NWMxYFrhZQN2",
-	"wk1aeV4Ew75HTEzgGBDuOOc3SXbFoezaHTEp+24GtkwAbwgRV12hYYuLoa/fv7lY5+MMlnXJrrA5nrp9",
-	"Bp87n88amD6Ty6aTOZ/ftB9VLWk2dJ12o9bpQ7ve0g55z8DyEG5xhW6zR2UF1xmq5rdrWLHHXarJ2bXc",
-	"CjbceZrdT+uau99O7s2FlJz1V9xJ/Tx1jm1/9dFifcW5yWGs6F7+OD8DoXMck3DErSr7xRPrAcoHmhrP",
-	"9zKahyVQmZVRkaUp44qwku7K6wbrVOTN58BHhhLfk5CkjGNO4uUoo3iOSYyvY3CGMPqdUc3ftdm+2cbF",
-	"pkoKo84jk1dwewS1mmi292YlKvclVEhMgyaN1mJoMjsVnWbC7XskkTFsIKGNU1ZcZpliKxfnLrQEfwaJ",
-	"QyyxwxXUolagYcoIlU7S6lOLwJ0IMSqScqNCsRqcuOv+IupvbW/kFZvbdwlSDUg2n989daTYcteDECEy",
-	"4O5wZDET292e9t6dw5wFWyiAY969nN6A5b5vmyhrI+H1KfdA82q8a8TnN1nTGpEVsW4QYpOCb2FGbigQ",
-	"whl17xMgBBnnNhZZyfvwDHS6TUaAhNnSJN0SHAKSERHIImflZlOBiAOmcUnaGIiP8BSc2uNKdFYYVqO3",
-	"tpTermTUBok03jlFKbFNV7NcsLmmrwvle8AcONKju90tcxLypTcc4z5umdWj7HfDvCBT+mu6X7QfEpHG",
-	"eDnaM8NSXBYKRcxD+zvdHqq7Dna+TPj1UzWxjNDpvRVi3NfF1dvaqiW5KLtUOrdXKnU18eLMpDanWOfA",
-	"yYQ0uORKyNx202mYUM3/7ZJruG3i0S80Xh6GT81ElumNUUSasNNNrisnEQQgxAae5DhLqDum3p+rq5ma",
-	"/L5lULP9klgjvbZYjWqXgv8qgN+P0a1iVzM67es9OYtr7FG+TsU8YUJoO5P0mjk61Yi1K7eCgeLVW2wK",
-	"I3fxMZrnrtQF3MhRUDQUtBynwQGZiljGiVxeqP0Mgddak9Rdvyiv66jHKFixSCRlasrphE7YuhtXlAs/",
-	"j6qEj16+PUMzWAof6UQCGnT6RR4Z0xBppBK+/q3jMYP0H6l6CV1DRGiIzrGUJIBvBDKKbMIE0flIP1Ib",
-	"OFTqF3pSKiFEjKJxd97v/mM8RLgM9dTLuuonTNVP7f6RWkqr5UDEOMK0til69Pr95eMO0hkRgTAHlLcS",
-	"fKTjppaFsY/gRhFlSGIqCh909YJjv3xQ3t/GH6niSDFiSuZjHy0iEkQIU7EAjhZERnr7p8+OnyOdTkBG",
-	"zIo3xfV76FkGIrUYEsDnJFDqPAduojev1+l3ekrFWAoUp8Qbek86vc4T7adlpFWk21lAHB/NKFvQrrod",
-	"dPJujKlBZqXw+uxnoTf0Xi9mwltp9Bj0ehuaPHZr7tB5ZUdnx+v3b9AFyI6GnLxBxb1UQVulU6S0Dm/4",
-	"4cr3RJYkmC9tvdhk5bRGmyuDdsPLul6iR0omz076z5Al5rEOY/FUKMM0IvWu1F41nuqBo9oN7cjktxqZ",
-	"XKRNDsjolQSNg+X5WGcj/xRTvjvuH6PaCZE5IUqKNRo4ZS2hyBY28qQoc2vlLXuxPrjbmur13Wp70xq+",
-	"NvRwVTKwO79cC8X2eL/Ig+78oi5N73Pceg/AnVfIWwQ2LXTVqt4SbmQ3kklc1+vVhdZUVxl1zKaEIhVd",
-	"aNB40hs47qc4mCHJtI8yAjfoO1aHGWv3NdYsHfvKa5gxjchjpdER4NA2BJ7bDJX63dyrt0b4re8d3+up",
-	"7SkYR7kOol/fnaEAU8okugYkeSYkhC/0mY1zIcJczX2k5uTvQbjZ8F/W7D1PMaFHdRxQjETfordvTl+h",
-	"i8HJ08cddBGxhUC4IiC/Sq9AWOokAVpEQDWZ15wtBHAUYVHx+AFjMwJOZPG9lIlNIKJLc16RS/+ehcsN",
-	"yHpztFgsjhSlRxmPgapDhdtDraND57Ye1yk9uT2oNSjiEZ5iQn2jxpha6ScgBJ6CNZIn2xhJBz3pPfGR",
-	"YMZbVkU0YXGsxGv2QD+9utRWZBrfOKSApdAvKAGZ1wPMOQETKObpA+Nsnz/r9VTYqTPf6LjTHzz+Qs3O",
-	"6tG6nWm2Hg+e39dejKEE0yWaYBJDaGxIdFojnNLWvhFIZNcJ0TbU5pZtTN/olM+JkKd2zgFjlUo3iYMn",
-	"lgAfsThUMtCdrIbvvf4OQaKa/2Sn+fsFooVgXs2BLxGHKRESOIQ5eD/S7h+NLfeH+qY7Xo82j3LxNAOe",
-	"SfGe5gXY7eBuH+HUO9y2grf+QUgInX3hBY+tXvR21IsvWo/y0ylMN/fxFkVCL1Gw3gKmkEHn45AulciM",
-	"U33bjpcoAg6b1G8dMrqfSXhrfEkMpluyrpk/6OeFZrpC+p0+g2jpNHUEm8frrs4QFT4IeBwbAh5KSczR",
-	"EM51Q3ll0ACkkzVI1xJD5efJXghUUYEy4aFTZk5gKhvyHioKq+er9wrA9keoev9hQxCh8wzKCtWNowpU",
-	"90JCpeXHddnHseIshGWRtLSBB9j/1GplJiMFSmYHG+W0JyCePX06sJm8WreEryvCgavd9REHwTIegE1V",
-	"iMdtwZDJ1jWr9Dsz/oWr86pj1B/tmNstFvoCiJFuxsozo5q/vd5z9Mfvg44KwP+vl9vrpeKb4WPZxNJB",
-	"muuEThFGtnpUmTQDgYgUaBGxGAw4t2mmTa8f5e23DfrJFK5Uiq4HjMgquzSAHYUFMv3FaAbLryFcN/zT",
-	"11STGD4yQrPc12UGyhaF81TSKEMunWfmMCcsE3qqkHgpEDEZjtfv31ygjEoSa9nbjLMp4rVJvyg8usV+",
-	"acuDD4dKf4aDteVd55VZV5UeFraK8s0fv590BibT8tUgl+ZYU0ZPf2Hko/UPjHxUq4Q/7qDTvCJYkgAm",
-	"MfTPy8u36HssSKAcT60ZYKS0uFHl5/0uTkkBdI1JCfNV3UGTEpVPAB3cV7t/DaD287JSzKWwKBIoKkDS",
-	"sQFiVHkkGsRZCGEtSipE0ZaAsB85HiYB4fqM94ETEPWPW13GaIb+itkHczSEaa5IL2wLpjuVoB2efmqW",
-	"bdCnFWNvTSeYQLbQs5V0gutc5ZTu2Q/edvkBGy5/kWJ84HyCYYUCB8QmKClhZLNA8x6Sjeh9kU86aP27",
-	"bB51GOxF0etSBcW9EP3uCG3j5Jx3VQ4X/GyD4IuiofYQGFz71O2BwXelm9khzHM2nUKICDVhuE0UiKIh",
-	"uchwPoRZm1rQgbWnIbI7Z1MFwDoG0z1xOg2YF91eWKgWCsxZij9lUG+valC8FdPu1nr03XB9zqYsk942",
-	"mGuFx7J9azrPH7Smk3e8Wb4tIiZyjXN/iNDOz+18X2ngfwnn9+c6sxaotRLKhC1DN3oy3Tm5s0jMP2y6",
-	"9Vsn2n9DtUUnzf7wWrS/OoD1JUrxVPNMs+KvGN4qKdpCiTojeqQzOvl/SzCZHn14V5HEKEizazYfjRzI",
-	"J9e/SHlgp2yane/7IrQblB/3d4yg+yd/nmsur1E4CFhWT/rmelTFnW7S3Cz5E8ifwTswKDRldhV1X0Pq",
-	"Q7fL4TgmdGppdjC8LrF6R/2HKwW8tnykRzMe23b6YbfbHzzr9Dq9Tn/4Xe+7vgZpu/znvKZttlFAn/dv",
-	"5j6m8qy4RFWe1auvqwMD7/bq9n8BAAD//w==",
+	"7Fzpctu4ln4VFGeqrj2X1mY76ajr/ki703ecuCupOF35EbskmDwS0SIBBgAta1KumqeZ+x79KPMkU1i4",
+	"SYC22O6ka/7JJAgcnOU7Cw78JYhYljMKVIpg+CXIMccZSOD6r7OCC8bVL0KDYfC5AL4IwoDiDIJhEJm3",
+	"YSCiBDKshmX47gLoVCbBcNDrhYFc5GqkkJzQaXB/HwbnP1fT5Vgm9WwkDsKAw+eCcIiDoeQFNGeeMJ5h",
+	"GQyDotAjV2e+IBmRPlpT/bI5YQwTXKQyGJ72QkU3yYrMUp0Rav7qV+sQKmEKPLhXK3EQOaMCNI/ecXaT",
+	"QqZ+RoxKoJoGnOcpibAkjHZzM+LvvwtG1buahn/nMAmGwb91ayF0zVvRLefVK8YgIk5yNV0wDN7/coZe",
+	"nJw+R3ZmFIPEJBUdzQc7gZr/5bvzN7DQcuUsBy6JoTnigCXEIyxbrI2xhCNJMljlbxjAXU44iJ2+IfEW",
+	"oguDFAs5KsSOBBnJfll9kXOYkDsj4ybbPiSAJoQLiaIEcxwpLUdsgmQCaAaLEEmGOERsSokARGTHtSqH",
+	"WzbbkVIRsdwwnkjIhJNo+wBzjheBUbLSFD4Z29D7rXZXzRo2pXldTcRufodIqpmNEpzpQe/hcwHCaGgc",
+	"E8UYnL5r6MYEpwLCJXVpi77N1LcZkWjCOMKKh0gmWCIKt8CR/UpxcTeBNkCkb82x+ns77jZmeHbi+CTD",
+	"d+dm7KmZ3/7V3yAHKwK74iZmx6uGh3MymhmLXGf71m7V5iDiIN26rPh9ME7lbPS///0/48MfkUjYnCJG",
+	"I+g4EbK5lZKSagn/bi6I0Zj2VipmVz+229F6RddzOUkpZMI4+S+4YFNCf2E8c8BaSoDKkUGdFaFHLIZR",
+	"lOA0BTqFLYaMMpAJ80wm+GQk2QyoS2NXwTPDJF12kKcu1cyxEHPG45XBz5xgFBMOkRwVnDjJLD3VyLz5",
+	"4rEe9xuJpevNvUM6Z5rzX4MxU46p1GS2lQqocsSfAmzlr13qSAlKIZ8ReMQhBioJToWOISYcRGKlEwYF",
+	"p0MCcjLUsY0YMjXVUK93pNYb6oFHcBclWCnGtQsw/BCxN241heeFr0HPqU81gA16qwR9NSIuT1hqTymM",
+	"iNEJsSxXLqm4SUnkYJwbPvWgsCXx6w06FfuMfRPuvFW4YWbSZmsUxoeqZ419ITNWIEbTxW7Yaknzb+oh",
+	"EHVpZ3vC6jmVnIkcIsOBFX8VSXLbBIEbxlLAtMFLD9rCXd54XoXPYUBMFOF4IdyR0e+S7IpcxY07xlKG",
+	"7ofCQgD3BJXLztOwxcXQ1x/fXK7ycQaLtmSX2JxO3V6G3zqfzzxMn8mFb2fO53ebt6qmNAu6drtW6/Sm",
+	"XV9pF75nKPoYjnSJbrNGYwbXHprmt2sgskf25XOPG/KINVmS3/1snHP3fObBXEjN2XDJnbT30+bY9smS",
+	"Fusrzk3VY0n3ysflHgi9xSmJR9yqclg9sR6gfqCpUcEILQMZaIwqqCjynHFFWE1343ODdSpW57fAR4aS",
+	"MJCQ5YxjTtLFqKD4FpMU36TuEEZ/M2r5u022b5ZxsalR9GjzyFQi3B5BzSb89u5XonpdQoXENPJptBaD",
+	"z+xUPFsIt++RRKawhoRNnLLiMtNUS7k4d6kl+CtIHGOJHa6gFecCjXNGqHSS1h5ahfpEiFFVxhtViuVx",
+	"4q6MR7S/2t7IGza37xSkGZCs37976Eix5Ws3QoQogLvDkflMbJdv7b06h1sWbaEAjnEPsnsDlvt+baKs",
+	"tYS3hzwAzcvxrhFf6LOmFSIbYl0jRJ+Cb2FGbigQwhl17xMgRAXnNhZZqhTxAnSBTiaAhFnSlOkyHAOS",
+	"CRHIImcjs2lAxCMWfknuDcRHeApO7XGVRhsMa9HbmkovVzNqjUS8OaeoJbYuNSsFW2r6qlB+AsyBI/12",
+	"t9yyJKGces02HiLLbG5lvwzzkkzpb/l+0X5MRJ7ixWjPCkuVLFSKWIb2X5U9NFcd7JxMhO1d+VhG6PTB",
+	"jm7c6eJytrZsSS7KPiid26v4ulx4cdZe/UXZW+BkQjwuuREyb8p0PAOaFcM1oSXEo3YNYQlq1TtUFhKH",
+	"yF15NOVGXXnEUQRCmDlDDdCMpguk3iHtw+KO9zzJV/lQohp5YGeZQLWiHookqx67l2xOvMP2UywlicDL",
+	"gRSmOFocWVRzw59bC9/SdPE4muhXg3r3o4T4vJObXFfVpyF9Xw1NezJCvRWzYieVNOp18P6XM/TDsxfH",
+	"6I9/DTqDTv/Qc9K5ySr8etgmqcyXjdfbnOS3GNOarMUTF0D9JoA/DGgu+x6/d9k3+uEsbbFHxSoqZo2z",
+	"1ubWBT6ld2kRa2feCOaKV++wOQr7mhhB89xVeoI7OYqqFpIN2/EEEOYMtOBELi7VeobAG61JLwvlg21D",
+	"hY5ajYJVkyRS5qaBgtAJW7UORbkIy6hYhOjlu3M0g4UIkS4EoUGnX50DYBoj7WlEqH/reNp46iuqPkI3",
+	"kBAaowuDeX8TyCiygVjRuaJX1AZ+jRMrPSiXECNG0bh72+/+x3iIcB2qaws+GKdSmHNetfoVtZQ2D4AR",
+	"4wjT1qLo4PXHD4cdpCtaAmEOqGweuaJjX5PKOFSIAbk0JGnQHnT1hOOwflDn3+MrqjhSvTFNEuMQzRMS",
+	"JQhTMQeO5kQmevlnz09eIF0OQkbMijdV+WQYWAYiNRkSwG9JpNT5FriJvoNep9/pKRVjOVCck2AYHHd6",
+	"nWMdZ8lEq0i3M4c0PZpRNqddld11yv6bqcF9pfB67+dxMAxez2ciWGrtGfR6a9p6dmvn0ecCjl6e1x/f",
+	"oEuQHQ05ZUuSe6qKtkZvUG0dwfDTtfLTWYb5wnYImKqq1miT8ukwatHWS+MPnp/2nyNLjPEHeCqUYRqR",
+	"BtdqrRZP9YujVoZ9ZOqTXiZXZa9HZPRSgc3B8vJdZy3/tJM86Z+g1g6R2SHKqjk8nLKWUFV7vTypGhu0",
+	"8tbdd5/cjWztE/1mQ9sKvnq69hoV9J0/boXSe3xf1bF3/lA3I+yz3XbXx1fPUDaFrJvoeqN6S7iT3URm",
+	"aVuvlydaUV1l1CmbEopUdKFB47g3cNQXcDRTMb3yUUbgBn3HajNj7b7GmqXjUHkN804j8lhpdAI4ti2g",
+	"F7bCqH77uzNXCL8Pg5MH3bXdBeOo1EH02/tzFGFKmUQ3gCQvVIL2o96zcS5EmNJKiNSY8juVVK0z/Jct",
+	"ey9LhOigjQOKkejv6N2bs1focnD67LCDLhM2Fwg3BBQ26RUIS13kQfNEZVwJoBvO5gI4SrBoePyIsRkB",
+	"J7KEQc7EOhDRR6tBlbD+xOLFGmS9O5rP50eK0qOCp0DVpuLtodbRk3XfjuuUntw/qjUo4hGeYkJDo8aY",
+	"WulnIARW6aw2kuNtjKSDjnvHIRLMeMumiCYsTZV4zRron68+aCsyrY4ccsBS6A+UgMznEeacgAkUy/KP",
+	"cbYvnvd6KuzUJxfopNMfHH6jZmf1aNXONFtPBi8eai3GUIbpAk0wSSE2NiQ6GyOc2tb+JpAobjJSFxLW",
+	"uGUb03ud8gUR8syOecRYpdEN5OCJJSBELI2VDHTvsuF7r79DkKjGH+80fr9AtBLMq1vgC8RhSoQEDnEJ",
+	"3gfa/aOx5f5QZ7rj1WjzqBSPH/BMif6sPEDfDu72EU67p3EreOs/Cgmx8yZAxWOrF70d9eKb1qNydwrT",
+	"TT6+QZHQSxSttvApZNDVPqSPumTBqc620wVKgMM69VuFjO4XEt8bX5KC6Y9ta+bP+nmlma6QfqeLLxt6",
+	"ix3B5smqqzNExU8CHieGgKdSErM1hEvdUF4ZNADpYo2toys/T/ZCoIYK1AUPXTJzAlPdUPlUUVi7Gr5X",
+	"ALY/QrX7Rz1BhK4zKCtUGUcTqB6EhEbLlivZx6niLMT1IXdtA0+w/pnVykImCpTMCjbK2VyAeP7s2cBW",
+	"8lrdLqE+0Y9c7coHHAQreAS2VCEONwVDplrnV+n35v03rs7LjlFf0zLZLRY6AcRIN9OVlVHN317vhTkF",
+	"Ofx/vdxFLxXfDB/rJqQO0lwndIowsqdHjUEzEIhIgeYJS8GA8ybNtOX1o7J92qOfTOFK49D8ESOyxioe",
+	"sKMwR6Y/HM1g8T2E64Z/Ok01heEjIzTLfX3MQNm8cp5KGnXIpevMHG4JK4QeKiReCERMheP1xzeXqKCS",
+	"pFr2tuJsDvE2Sb86eCzF3mb2R120qs/+/7HjRZ9xfRB6GFbxwxVt5C2mbQpLG0qUX4qV4xl7i1QshISs",
+	"PABCHPIURyCu6MF49QD9H7ufj48PzVXLK1odkTQPeywVhQCugh2Fe1X0E5rSk95NUdacbkA5lsz0qCkq",
+	"LTn2mRLv28lEs0KHy/OEpCrUMlRVPCibM1R8rX3StOB6vphFopuRqTHWThYfmoOetv1+sOe8T+de/oxI",
+	"yXYBOGsf+njwaf1PdQ73x79OOwNTMvtuXJDtanCXZvXlwBCt3g0MUaulIbRWU1r1YQedlUe9NUlgKn7/",
+	"+eHDO/QTFiRSEUWrh2Sk4MmLZbf9Ls5J5cG81SZzQfZRq02N27wOaajVvwdv9euicUpPYV5VxlTkq4M+",
+	"xKgKNWiUFjHErfC3EsWmypK9r/w4lSXXjfwnriy176m7jNO8+iuWlczWEKalIv1oe6PdNSIdyeinZlqP",
+	"Pi0Z+8Y6kclQKj1bqhO59lUP6Z7/HGxX+LF50DcpxicuFBlWKHBQgVJWw8h6gZbNQWvR+7Ic9KiNDXVX",
+	"t8NgL6smpiYo7oXoX4/QNgEqedfkcMXPTRB8WXW6PwYGt+6gPjH4Ll0zcAjzgk2nECNCTX5lK0CiuilQ",
+	"la6fwqzNId8ja48n0rtgUwXAOgbTzY66vluepv5ooVooMGc5/lxAOzHzKN6SaXdbl2fccH3BpqyQwTaY",
+	"a4XHin0P61486WFd2cpo+TZPmCg1zn1DaDM/t/N9tYH/JZzfn+vMNkCtlZDK/Nd7Mt0Su7NIzP9euw83",
+	"DrT/UW6LFqn94bXqa3YA60uU46nmmWbFXzG8VVK0J2C60HOgS3XlvzExJTy9edfpl1EQv2s2t7keySe3",
+	"r4o9sVM2XewPnQjtBuUn/R0j6P7pn+ea6zQKRxEr2tX8Uo+auNPN/F2w/wT5KwSPDAq+kr2i7nsofeg+",
+	"SJymhE4tzQ6GtyXWvirx6VoBrz0X1G8Lntp7EsNutz943ul1ep3+8IfeD30N0nb6L2WzgllGAX3ZmFv6",
+	"mMazKolqPGsfqy+/GAT31/f/FwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -5,6 +5,7 @@ package gatewaysvc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -27,6 +28,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/platform/observe"
 	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/services/gateway/composite"
+	"github.com/lattice-platform/lattice/services/gateway/legacysession"
 	"github.com/lattice-platform/lattice/services/gateway/pool"
 	"github.com/lattice-platform/lattice/services/gateway/proxy"
 	"github.com/lattice-platform/lattice/services/gateway/publicspec"
@@ -69,6 +71,12 @@ type Config struct {
 	// Transport is the base of the connections to upstreams (TLS and the
 	// client certificate, when configured); nil: http.DefaultTransport's.
 	Transport *http.Transport
+	// LegacyExchangeClientID and LegacyExchangeSecret, when set, make the
+	// gateway accept the replaced system's session tokens during a
+	// migration, exchanged at auth's token endpoint as this client
+	// (registered for the token-exchange grant).
+	LegacyExchangeClientID string
+	LegacyExchangeSecret   string
 }
 
 // HealthCheckEvery is how often the gateway asks each upstream replica's
@@ -121,6 +129,18 @@ func New(cfg Config, log *slog.Logger) (*Service, error) {
 	}
 	gw := proxy.New(routes, upstreams, cfg.Verifier, cfg.Limiter, cfg.MaxBody, log)
 	gw.UseTransport(cfg.Transport)
+	if cfg.LegacyExchangeClientID != "" || cfg.LegacyExchangeSecret != "" {
+		auth, ok := first["auth"]
+		if !ok {
+			return nil, errors.New("gateway: accepting legacy sessions needs the auth upstream")
+		}
+		x, err := legacysession.New(auth.JoinPath("/oauth2/token").String(), cfg.LegacyExchangeClientID, cfg.LegacyExchangeSecret,
+			&http.Client{Transport: otelhttp.NewTransport(cfg.Transport.Clone())})
+		if err != nil {
+			return nil, err
+		}
+		gw.AcceptLegacySessions(x)
+	}
 	composites, err := composite.New(first, &http.Client{Transport: otelhttp.NewTransport(cfg.Transport.Clone())})
 	if err != nil {
 		return nil, err
@@ -137,7 +157,7 @@ func New(cfg Config, log *slog.Logger) (*Service, error) {
 			AllowedOrigins: cfg.CORSOrigins, AllowCredentials: false, MaxAge: 600,
 			AllowedMethods: []string{"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"},
 			AllowedHeaders: []string{"Authorization", "Content-Type", "If-Match", "Idempotency-Key", "Range", "X-Request-ID"},
-			ExposedHeaders: []string{"ETag", "Location", "RateLimit", "RateLimit-Policy", "Retry-After", "X-Request-ID", "Content-Range"},
+			ExposedHeaders: []string{"ETag", "Location", "RateLimit", "RateLimit-Policy", "Retry-After", "X-Request-ID", "Content-Range", legacysession.Header},
 		})(api)
 	}
 	public, err := PublicSpec()

@@ -41,6 +41,10 @@ func LoadConfig(env *config.Env, s target.Settings) Config {
 		RoutesFile:  env.String("GATEWAY_ROUTES_FILE", ""),
 		MaxInFlight: env.Int("GATEWAY_MAX_INFLIGHT", 1024),
 		MaxBody:     s.MaxBody,
+		// A migration's cut-over: the client registered for the token
+		// exchange of legacy sessions (docs/migration.md).
+		LegacyExchangeClientID: env.String("GATEWAY_LEGACY_EXCHANGE_CLIENT_ID", ""),
+		LegacyExchangeSecret:   env.Secret("GATEWAY_LEGACY_EXCHANGE_CLIENT_SECRET", ""),
 	}
 	if origins := env.String("GATEWAY_CORS_ORIGINS", ""); origins != "" {
 		c.CORSOrigins = strings.Split(origins, ",")

@@ -32,6 +32,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/platform/problem"
 	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/services/gateway/domain"
+	"github.com/lattice-platform/lattice/services/gateway/legacysession"
 	"github.com/lattice-platform/lattice/services/gateway/pool"
 	"github.com/lattice-platform/lattice/services/gateway/routing"
 )
@@ -56,7 +57,23 @@ type Gateway struct {
 	// http.DefaultTransport's settings).
 	transport   *http.Transport
 	poolMetrics *poolMetrics
+	legacy      LegacyExchanger
 }
+
+// LegacyExchanger exchanges a session token of the system Lattice
+// replaces for a Lattice access token (services/gateway/legacysession).
+type LegacyExchanger interface {
+	// Exchange returns the Lattice token, legacysession.ErrRejected for a
+	// token auth refused, or another error when it could not ask.
+	Exchange(ctx context.Context, legacy string) (string, error)
+}
+
+// AcceptLegacySessions makes the gateway take, where a Lattice credential
+// fails, the replaced system's session tokens (a migration's cut-over):
+// each is exchanged, the Lattice token goes upstream in its place, and
+// the client gets it in the legacysession.Header response header. Call it
+// before serving.
+func (g *Gateway) AcceptLegacySessions(x LegacyExchanger) { g.legacy = x }
 
 // UseTransport makes upstream connections from base (TLS and the client
 // certificate, when configured); call it before serving.
@@ -166,7 +183,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, seen *served, lo
 	if rc := chi.RouteContext(r.Context()); rc != nil {
 		rc.RoutePatterns = append(rc.RoutePatterns[:0], strings.TrimSuffix(route.Prefix, "/")+"/*")
 	}
-	id, err := g.identify(r, route)
+	id, err := g.identify(w, r, route)
 	if seen != nil {
 		seen.id = id
 	}
@@ -209,7 +226,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, seen *served, lo
 // identify checks the bearer credential as the route demands. The
 // original Authorization header is forwarded either way: services verify
 // tokens themselves too.
-func (g *Gateway) identify(r *http.Request, route domain.Route) (*ports.Identity, error) {
+func (g *Gateway) identify(w http.ResponseWriter, r *http.Request, route domain.Route) (*ports.Identity, error) {
 	if route.Auth == domain.Public {
 		return nil, nil
 	}
@@ -224,9 +241,34 @@ func (g *Gateway) identify(r *http.Request, route domain.Route) (*ports.Identity
 		return nil, fault.New(fault.Unauthenticated, "the Authorization header must carry a bearer credential")
 	}
 	id, err := g.verifier.Verify(r.Context(), apimw.BearerOf(r))
+	if err != nil && g.legacy != nil && fault.Of(err, fault.Unauthenticated) {
+		return g.identifyLegacy(w, r, err)
+	}
 	if err != nil {
 		return nil, err
 	}
+	return &id, nil
+}
+
+// identifyLegacy exchanges a bearer token Lattice does not know as a
+// legacy session. A refused one is answered as the Lattice check was
+// (notLattice); an exchange that could not be made is a 503, so an auth
+// outage does not look like a logout.
+func (g *Gateway) identifyLegacy(w http.ResponseWriter, r *http.Request, notLattice error) (*ports.Identity, error) {
+	token, err := g.legacy.Exchange(r.Context(), apimw.BearerOf(r))
+	if errors.Is(err, legacysession.ErrRejected) {
+		return nil, notLattice
+	}
+	if err != nil {
+		g.log.WarnContext(r.Context(), "legacy session exchange failed", "error", err)
+		return nil, fault.New(fault.Unavailable, "the session could not be checked; try again")
+	}
+	id, err := g.verifier.Verify(r.Context(), token)
+	if err != nil {
+		return nil, err
+	}
+	r.Header.Set("Authorization", "Bearer "+token)
+	w.Header().Set(legacysession.Header, token)
 	return &id, nil
 }
 
