@@ -44,8 +44,12 @@ commands:
   user     create-admin --email E --name N   (password read from standard input)
   client   create --name N --type confidential|public [--redirect-uri U]... [--grant G]... [--scope S]...
   keys     rotate                            make a new access-token signing key active now
-  import   --mapping FILE [--dry-run] [--progress-every D]   copy another system's users into Lattice, once each
+  import   --mapping FILE [--dry-run] [--files-dir D] [--workers N] [--batch N] [--progress-every D]
+                                            copy another system's users, resources and files into Lattice, once each
                                             (source database: IMPORT_SOURCE_URL or IMPORT_SOURCE_URL_FILE)
+  migration status | promote ROUTE [--percent N] | rollback ROUTE   [--reason R]
+                                            a migration route's phase: legacy, shadow, canary N%, lattice
+                                            (gateway: LATTICE_URL; token: LATTICE_TOKEN or LATTICE_TOKEN_FILE)
   certs    init --dir D                      a development CA (for compose and tests)
            issue --dir D --service S [--host H]...   a certificate for service S (spiffe://lattice/S)
   nats     authorization                     the NATS users: one per service, limited to its subjects
@@ -74,6 +78,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdKeys(ctx, args[1:], stdout, stderr, lookup)
 	case "import":
 		return cmdImport(ctx, args[1:], stdout, stderr, lookup)
+	case "migration":
+		return cmdMigration(ctx, args[1:], stdout, stderr, lookup)
 	case "certs":
 		return cmdCerts(args[1:], stdout, stderr)
 	case "nats":

@@ -50,7 +50,7 @@ func (p Principal) Require(scopes ...Scope) error {
 func RoleScopes(r Role) []Scope {
 	base := []Scope{"users:read", "sessions:write", "api-keys:write", "resources:read", "resources:write", "search:read", "jobs:read", "analytics:read"}
 	if r == RoleAdmin {
-		return append(base, ScopeUsersAdmin, "clients:admin", "keys:admin", "resources:admin", "jobs:admin", "analytics:admin", "audit:read")
+		return append(base, ScopeUsersAdmin, "clients:admin", "keys:admin", "resources:admin", "jobs:admin", "analytics:admin", "audit:read", "migration:admin")
 	}
 	return base
 }

@@ -34,14 +34,13 @@ const Deadline = 3 * time.Second
 // maxPart is the most of one upstream answer a composite reads.
 const maxPart = 4 << 20
 
-// Server implements the gateway's generated strict interface.
+// Server implements the composite operations of the gateway's generated
+// strict interface.
 type Server struct {
 	resource *resourceclient.Client // nil: the upstream is not configured
 	jobs     *jobsclient.Client
 	usage    *usageclient.Client
 }
-
-var _ oapi.StrictServerInterface = (*Server)(nil)
 
 // New returns a Server calling the upstreams (by name: resource,
 // processing, analytics) that are configured, through client.
@@ -67,13 +66,21 @@ func New(upstreams map[string]*url.URL, client *http.Client) (*Server, error) {
 }
 
 // Register mounts the generated routes on r, through admit (the proxy's
-// admission of a request), with problem+json for malformed requests.
-func Register(r chi.Router, s *Server, admit func(http.Handler) http.Handler) {
+// admission of a request) and the contract's request validation, with
+// problem+json for malformed requests.
+func Register(r chi.Router, s oapi.StrictServerInterface, admit func(http.Handler) http.Handler) error {
+	spec, err := oapi.GetSwagger()
+	if err != nil {
+		return err
+	}
 	strict := oapi.NewStrictHandlerWithOptions(s, nil, oapi.StrictHTTPServerOptions{
 		RequestErrorHandlerFunc:  apimw.RequestError,
 		ResponseErrorHandlerFunc: apimw.ResponseError,
 	})
-	oapi.HandlerWithOptions(strict, oapi.ChiServerOptions{BaseRouter: r.With(admit), ErrorHandlerFunc: apimw.RequestError})
+	// Requests are checked against the contract (unknown fields, ranges)
+	// after the gateway has admitted them.
+	oapi.HandlerWithOptions(strict, oapi.ChiServerOptions{BaseRouter: r.With(admit, apimw.Validator(spec, nil, nil)), ErrorHandlerFunc: apimw.RequestError})
+	return nil
 }
 
 // part is one upstream call of a composite and what it returned.

@@ -23,6 +23,15 @@ const (
 	AuthRequired AuthMode = "auth-required" // required
 )
 
+// Self is the upstream of routes the gateway answers itself (its own
+// endpoints); a path under one that no endpoint serves is not found.
+const Self = "gateway"
+
+// LegacyUpstream is the system Lattice replaces (LEGACY_BASE_URL). It
+// judges its own credentials, so the gateway passes them to it as they
+// came.
+const LegacyUpstream = "legacy"
+
 // Route maps a path prefix to an upstream.
 type Route struct {
 	Prefix   string
@@ -33,6 +42,10 @@ type Route struct {
 	MaxBody  int64         // request body cap; 0 means the server default
 	Split    *Split        // optional weighted split (migration)
 	Shadow   *Shadow       // optional shadow traffic (migration)
+	// Migration, when set, makes the route's split and shadow follow its
+	// State (Table.WithStates) instead of the file.
+	Migration *Migration
+	State     MigrationState
 }
 
 // Split sends Percent of callers to another upstream. It is sticky: a
@@ -103,6 +116,10 @@ func NewTable(routes []Route, upstreams, classes map[string]bool) (*Table, error
 			return nil, fmt.Errorf("route %s: split needs a known upstream and a percent from 0 to 100", r.Prefix)
 		case r.Shadow != nil && !upstreams[r.Shadow.Upstream]:
 			return nil, fmt.Errorf("route %s: shadow names unknown upstream %q", r.Prefix, r.Shadow.Upstream)
+		case r.Migration != nil && (!upstreams[r.Migration.Lattice] || r.Migration.Lattice == r.Upstream):
+			return nil, fmt.Errorf("route %s: migration needs a known Lattice upstream other than the route's", r.Prefix)
+		case r.Migration != nil && (r.Split != nil || r.Shadow != nil):
+			return nil, fmt.Errorf("route %s: a migration route's state decides its split and shadow; name neither", r.Prefix)
 		}
 		seen[r.Prefix] = true
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/lattice-platform/lattice/pkg/fault"
 	"github.com/lattice-platform/lattice/services/gateway/domain"
 )
 
@@ -97,4 +98,77 @@ func TestSplitIsStickyAndValidated(t *testing.T) {
 	r.Split = &domain.Split{Upstream: "ghost", Percent: 10}
 	_, err = domain.NewTable([]domain.Route{r}, known, classes)
 	require.Error(t, err)
+}
+
+// TestMigrationPhases: promotion walks legacy, shadow, canary (rising),
+// lattice; rollback goes to legacy from anywhere; credential routes skip
+// the shadow; and each phase makes the route it should.
+func TestMigrationPhases(t *testing.T) {
+	s := domain.MigrationState{Phase: domain.PhaseLegacy}
+	var err error
+	for _, step := range []struct {
+		percent int
+		want    domain.MigrationState
+	}{
+		{0, domain.MigrationState{Phase: domain.PhaseShadow}},
+		{0, domain.MigrationState{Phase: domain.PhaseCanary, Percent: domain.DefaultCanaryPercent}},
+		{50, domain.MigrationState{Phase: domain.PhaseCanary, Percent: 50}},
+		{0, domain.MigrationState{Phase: domain.PhaseLattice}},
+	} {
+		s, err = s.Promote(step.percent, false)
+		require.NoError(t, err)
+		require.Equal(t, step.want, s)
+	}
+	_, err = s.Promote(0, false)
+	require.True(t, fault.Of(err, fault.Conflict), "nothing beyond lattice")
+	_, err = domain.MigrationState{Phase: domain.PhaseCanary, Percent: 50}.Promote(20, false)
+	require.True(t, fault.Of(err, fault.Invalid), "a promotion never lowers the canary")
+	_, err = domain.MigrationState{Phase: domain.PhaseShadow}.Promote(100, false)
+	require.True(t, fault.Of(err, fault.Invalid))
+	back, err := s.Rollback()
+	require.NoError(t, err)
+	require.Equal(t, domain.PhaseLegacy, back.Phase)
+	_, err = back.Rollback()
+	require.True(t, fault.Of(err, fault.Conflict))
+	cred, err := domain.MigrationState{}.Promote(0, true)
+	require.NoError(t, err)
+	require.Equal(t, domain.MigrationState{Phase: domain.PhaseCanary, Percent: domain.DefaultCanaryPercent}, cred, "credential routes are never shadowed")
+
+	routes := []domain.Route{
+		{Prefix: "/v1/resources", Upstream: "legacy", Auth: domain.OptionalAuth, Class: "default", Timeout: time.Second,
+			Migration: &domain.Migration{Lattice: "resource", Ignore: []string{"id"}}},
+		{Prefix: "/v1/sessions", Upstream: "legacy", Auth: domain.OptionalAuth, Class: "default", Timeout: time.Second,
+			Migration: &domain.Migration{Lattice: "auth"}},
+	}
+	table, err := domain.NewTable(routes, map[string]bool{"legacy": true, "resource": true, "auth": true}, map[string]bool{"default": true})
+	require.NoError(t, err)
+	for _, c := range []struct {
+		state          domain.MigrationState
+		upstream       string
+		split, shadow  bool
+		sessionsShadow bool
+	}{
+		{domain.MigrationState{Phase: domain.PhaseLegacy}, "legacy", false, false, false},
+		{domain.MigrationState{Phase: domain.PhaseShadow}, "legacy", false, true, false},
+		{domain.MigrationState{Phase: domain.PhaseCanary, Percent: 30}, "legacy", true, true, false},
+		{domain.MigrationState{Phase: domain.PhaseLattice}, "resource", false, false, false},
+		{domain.MigrationState{Phase: "bogus"}, "legacy", false, false, false},
+	} {
+		applied := table.WithStates(map[string]domain.MigrationState{"/v1/resources": c.state, "/v1/sessions": c.state})
+		r, err := applied.Match("/v1/resources/x")
+		require.NoError(t, err)
+		require.Equal(t, c.upstream, r.Upstream, c.state.Phase)
+		require.Equal(t, c.split, r.Split != nil, c.state.Phase)
+		require.Equal(t, c.shadow, r.Shadow != nil, c.state.Phase)
+		if c.split {
+			require.Equal(t, domain.Split{Upstream: "resource", Percent: 30}, *r.Split)
+		}
+		sessions, err := applied.Match("/v1/sessions")
+		require.NoError(t, err)
+		require.Nil(t, sessions.Shadow, "a credential route is never shadowed, whatever its state")
+	}
+	_, err = domain.NewTable([]domain.Route{{Prefix: "/x", Upstream: "legacy", Auth: domain.Public, Class: "default", Timeout: time.Second,
+		Migration: &domain.Migration{Lattice: "resource"}, Split: &domain.Split{Upstream: "resource", Percent: 5}}},
+		map[string]bool{"legacy": true, "resource": true}, map[string]bool{"default": true})
+	require.Error(t, err, "a migration route's split comes from its state")
 }

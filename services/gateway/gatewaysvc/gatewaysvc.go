@@ -28,7 +28,10 @@ import (
 	"github.com/lattice-platform/lattice/pkg/platform/observe"
 	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/services/gateway/composite"
+	"github.com/lattice-platform/lattice/services/gateway/domain"
 	"github.com/lattice-platform/lattice/services/gateway/legacysession"
+	"github.com/lattice-platform/lattice/services/gateway/migration"
+	"github.com/lattice-platform/lattice/services/gateway/migrationapi"
 	"github.com/lattice-platform/lattice/services/gateway/pool"
 	"github.com/lattice-platform/lattice/services/gateway/proxy"
 	"github.com/lattice-platform/lattice/services/gateway/publicspec"
@@ -40,12 +43,13 @@ import (
 const Name = "gateway"
 
 // KnownUpstreams are the names a route may use: every service with a
-// contract in openapi/, and legacy (the monolith). A route whose upstream
+// contract in openapi/, legacy (the monolith), and the gateway itself
+// (domain.Self, for its own endpoints). A route whose upstream
 // is not configured answers 503 (its service is not running here).
 var KnownUpstreams = knownUpstreams()
 
 func knownUpstreams() map[string]bool {
-	known := map[string]bool{"legacy": true}
+	known := map[string]bool{"legacy": true, domain.Self: true}
 	for _, name := range openapi.Services() {
 		if name != "gateway" {
 			known[name] = true
@@ -77,6 +81,10 @@ type Config struct {
 	// (registered for the token-exchange grant).
 	LegacyExchangeClientID string
 	LegacyExchangeSecret   string
+	// Migration keeps the migration routes' states, shared by every
+	// replica (pkg/adapters/natsjs/routestates); nil: every migration
+	// route stays on its legacy upstream and the migration API answers 503.
+	Migration migration.Store
 }
 
 // HealthCheckEvery is how often the gateway asks each upstream replica's
@@ -85,11 +93,12 @@ const HealthCheckEvery = 2 * time.Second
 
 // Service is a wired gateway.
 type Service struct {
-	HTTP  httpserver.Service
-	gw    *proxy.Gateway
-	usage *usage.Recorder
-	cfg   Config
-	log   *slog.Logger
+	HTTP      httpserver.Service
+	gw        *proxy.Gateway
+	usage     *usage.Recorder
+	migration *migration.Service // nil without a store
+	cfg       Config
+	log       *slog.Logger
 }
 
 // New loads the routes and builds the handler.
@@ -145,10 +154,23 @@ func New(cfg Config, log *slog.Logger) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	var states *migration.Service
+	checks := health.Checks{}
+	if cfg.Migration != nil {
+		states = migration.New(cfg.Migration, func() []domain.Route { return gw.Routes().Table.MigrationRoutes() }, ports.SystemClock{}, gw.SetMigrationStates)
+		checks["migration-states"] = func(context.Context) error {
+			if !states.Loaded() {
+				return errors.New("the migration routes' states are not read yet")
+			}
+			return nil
+		}
+	}
 	// The gateway's own endpoints are routed by their generated server;
 	// everything else goes to the proxy, which never looks for them.
 	mux := chi.NewRouter()
-	composite.Register(mux, composites, gw.Local)
+	if err := composite.Register(mux, ownEndpoints{composites, migrationapi.New(states)}, gw.Local); err != nil {
+		return nil, err
+	}
 	mux.NotFound(gw.ServeHTTP)
 	mux.MethodNotAllowed(gw.ServeHTTP)
 	var api http.Handler = mux
@@ -178,7 +200,7 @@ func New(cfg Config, log *slog.Logger) (*Service, error) {
 		}
 	})
 	api = proxy.Shed(cfg.MaxInFlight)(api)
-	s := &Service{gw: gw, cfg: cfg, log: log}
+	s := &Service{gw: gw, cfg: cfg, log: log, migration: states}
 	gw.EnableShadow(metrics.Registry, 64)
 	if err := gw.EnablePoolMetrics(metrics.Registry); err != nil {
 		return nil, err
@@ -190,9 +212,22 @@ func New(cfg Config, log *slog.Logger) (*Service, error) {
 		s.usage = usage.New(cfg.Usage, cfg.UsageBuffer, metrics.Registry, log)
 		gw.SetUsage(s.usage)
 	}
-	s.HTTP = httpserver.Service{Name: Name, API: api, Checks: health.Checks{}, Metrics: metrics, Logger: log, BodyLimit: gw.BodyLimit}
+	s.HTTP = httpserver.Service{Name: Name, API: api, Checks: checks, Metrics: metrics, Logger: log, BodyLimit: gw.BodyLimit}
 	return s, nil
 }
+
+// ownEndpoints are the operations of openapi/gateway.yaml: the composites
+// and the migration API.
+type ownEndpoints struct {
+	*compositeEndpoints
+	*migrationEndpoints
+}
+
+// Aliases, so that both Servers embed under names of their own.
+type (
+	compositeEndpoints = composite.Server
+	migrationEndpoints = migrationapi.Server
+)
 
 // PublicSpec bundles the contracts of every service Lattice has built into
 // the public spec the gateway serves at /openapi.json.
@@ -230,6 +265,11 @@ func (s *Service) Run(ctx context.Context) {
 		go func() { defer close(done); s.usage.Run(ctx) }()
 		defer func() { <-done }()
 	}
+	if s.migration != nil {
+		done := make(chan struct{})
+		go func() { defer close(done); s.followMigrationStates(ctx) }()
+		defer func() { <-done }()
+	}
 	if s.cfg.RoutesFile == "" {
 		<-ctx.Done()
 		return
@@ -247,6 +287,23 @@ func (s *Service) Run(ctx context.Context) {
 			} else {
 				s.log.InfoContext(ctx, "routes reloaded", "file", s.cfg.RoutesFile)
 			}
+		}
+	}
+}
+
+// followMigrationStates keeps the routing in step with the stored states,
+// watching again a second after the store fails (a NATS restart).
+func (s *Service) followMigrationStates(ctx context.Context) {
+	for {
+		err := s.migration.Run(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		s.log.WarnContext(ctx, "migration states: watching again", "error", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
 		}
 	}
 }

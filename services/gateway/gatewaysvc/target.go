@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
+	"github.com/lattice-platform/lattice/pkg/adapters/natsjs/routestates"
 	"github.com/lattice-platform/lattice/pkg/platform/config"
 	"github.com/lattice-platform/lattice/pkg/target"
 )
@@ -13,7 +14,7 @@ import (
 // target, so a process running several starts it last.
 var Target = target.New(target.Description[Config]{
 	Name: Name, Port: 8080, Needs: []string{"auth", "resource", "search", "processing", "analytics"},
-	Bus:    natsjs.Grants{Publishes: []string{"usage.gateway"}},
+	Bus:    natsjs.Grants{Publishes: []string{"usage.gateway"}, Owns: []string{"KV_" + routestates.Bucket}},
 	Config: func(env *config.Env, s target.Settings) Config { return LoadConfig(env, s) },
 	Build: func(_ context.Context, c Config, p *target.Platform) (target.Service, error) {
 		v, b, err := p.VerifierAndBus()
@@ -25,6 +26,9 @@ var Target = target.New(target.Description[Config]{
 			return target.Service{}, err
 		}
 		if c.Transport, err = p.Transport(); err != nil {
+			return target.Service{}, err
+		}
+		if c.Migration, err = routestates.New(context.Background(), b.JetStream, p.Settings().NATSReplicas); err != nil {
 			return target.Service{}, err
 		}
 		svc, err := New(c, p.Logger(Name))

@@ -14,12 +14,37 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/go-chi/chi/v5"
 	"github.com/oapi-codegen/runtime"
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
+
+// Defines values for MigrationRoutePhase.
+const (
+	Canary  MigrationRoutePhase = "canary"
+	Lattice MigrationRoutePhase = "lattice"
+	Legacy  MigrationRoutePhase = "legacy"
+	Shadow  MigrationRoutePhase = "shadow"
+)
+
+// Valid indicates whether the value is a known member of the MigrationRoutePhase enum.
+func (e MigrationRoutePhase) Valid() bool {
+	switch e {
+	case Canary:
+		return true
+	case Lattice:
+		return true
+	case Legacy:
+		return true
+	case Shadow:
+		return true
+	default:
+		return false
+	}
+}
 
 // Defines values for ResourceOverviewErrorsPart.
 const (
@@ -37,6 +62,41 @@ func (e ResourceOverviewErrorsPart) Valid() bool {
 	default:
 		return false
 	}
+}
+
+// MigrationChange defines model for MigrationChange.
+type MigrationChange struct {
+	// Percent Promotion to or within canary: the share of callers sent to Lattice.
+	Percent *int    `json:"percent,omitempty"`
+	Reason  *string `json:"reason,omitempty"`
+
+	// Route The route's prefix, e.g. /v1/resources.
+	Route string `json:"route"`
+}
+
+// MigrationRoute defines model for MigrationRoute.
+type MigrationRoute struct {
+	// Lattice The upstream replacing it.
+	Lattice string `json:"lattice"`
+
+	// Legacy The upstream being replaced.
+	Legacy string `json:"legacy"`
+
+	// Percent Canary only: the share of callers on Lattice.
+	Percent   *int                `json:"percent,omitempty"`
+	Phase     MigrationRoutePhase `json:"phase"`
+	Reason    *string             `json:"reason,omitempty"`
+	Route     string              `json:"route"`
+	UpdatedAt *time.Time          `json:"updated_at,omitempty"`
+	UpdatedBy *string             `json:"updated_by,omitempty"`
+}
+
+// MigrationRoutePhase defines model for MigrationRoute.Phase.
+type MigrationRoutePhase string
+
+// MigrationRouteList defines model for MigrationRouteList.
+type MigrationRouteList struct {
+	Items []MigrationRoute `json:"items"`
 }
 
 // Problem defines model for Problem.
@@ -69,8 +129,23 @@ type ResourceOverview struct {
 // ResourceOverviewErrorsPart defines model for ResourceOverview.Errors.Part.
 type ResourceOverviewErrorsPart string
 
+// PromoteMigrationRouteJSONRequestBody defines body for PromoteMigrationRoute for application/json ContentType.
+type PromoteMigrationRouteJSONRequestBody = MigrationChange
+
+// RollbackMigrationRouteJSONRequestBody defines body for RollbackMigrationRoute for application/json ContentType.
+type RollbackMigrationRouteJSONRequestBody = MigrationChange
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// ListMigrationRoutes The migration routes and the state of each (scope migration:admin).
+	// (GET /v1/migration/routes)
+	ListMigrationRoutes(w http.ResponseWriter, r *http.Request)
+	// PromoteMigrationRoute Move a route one phase towards Lattice (scope migration:admin).
+	// (POST /v1/migration/routes/promote)
+	PromoteMigrationRoute(w http.ResponseWriter, r *http.Request)
+	// RollbackMigrationRoute Send every request of a route back to the system being replaced (scope migration:admin).
+	// (POST /v1/migration/routes/rollback)
+	RollbackMigrationRoute(w http.ResponseWriter, r *http.Request)
 	// GetResourceOverview A resource with its processing status and analytics counts.
 	// (GET /v1/resources/{id}/overview)
 	GetResourceOverview(w http.ResponseWriter, r *http.Request, id openapi_types.UUID)
@@ -79,6 +154,24 @@ type ServerInterface interface {
 // Unimplemented server implementation that returns http.StatusNotImplemented for each endpoint.
 
 type Unimplemented struct{}
+
+// ListMigrationRoutes The migration routes and the state of each (scope migration:admin).
+// (GET /v1/migration/routes)
+func (_ Unimplemented) ListMigrationRoutes(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// PromoteMigrationRoute Move a route one phase towards Lattice (scope migration:admin).
+// (POST /v1/migration/routes/promote)
+func (_ Unimplemented) PromoteMigrationRoute(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// RollbackMigrationRoute Send every request of a route back to the system being replaced (scope migration:admin).
+// (POST /v1/migration/routes/rollback)
+func (_ Unimplemented) RollbackMigrationRoute(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
 
 // GetResourceOverview A resource with its processing status and analytics counts.
 // (GET /v1/resources/{id}/overview)
@@ -94,6 +187,48 @@ type ServerInterfaceWrapper struct {
 }
 
 type MiddlewareFunc func(http.Handler) http.Handler
+
+// ListMigrationRoutes operation middleware
+func (siw *ServerInterfaceWrapper) ListMigrationRoutes(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListMigrationRoutes(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// PromoteMigrationRoute operation middleware
+func (siw *ServerInterfaceWrapper) PromoteMigrationRoute(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.PromoteMigrationRoute(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RollbackMigrationRoute operation middleware
+func (siw *ServerInterfaceWrapper) RollbackMigrationRoute(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RollbackMigrationRoute(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
 
 // GetResourceOverview operation middleware
 func (siw *ServerInterfaceWrapper) GetResourceOverview(w http.ResponseWriter, r *http.Request) {
@@ -235,6 +370,15 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 	}
 
 	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/v1/migration/routes", wrapper.ListMigrationRoutes)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/v1/migration/routes/promote", wrapper.PromoteMigrationRoute)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/v1/migration/routes/rollback", wrapper.RollbackMigrationRoute)
+	})
+	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/v1/resources/{id}/overview", wrapper.GetResourceOverview)
 	})
 
@@ -242,6 +386,296 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 }
 
 type ProblemApplicationProblemPlusJSONResponse Problem
+
+type ListMigrationRoutesRequestObject struct {
+}
+
+type ListMigrationRoutesResponseObject interface {
+	VisitListMigrationRoutesResponse(w http.ResponseWriter) error
+}
+
+type ListMigrationRoutes200JSONResponse MigrationRouteList
+
+func (response ListMigrationRoutes200JSONResponse) VisitListMigrationRoutesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMigrationRoutes401ApplicationProblemPlusJSONResponse struct {
+	ProblemApplicationProblemPlusJSONResponse
+}
+
+func (response ListMigrationRoutes401ApplicationProblemPlusJSONResponse) VisitListMigrationRoutesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMigrationRoutes403ApplicationProblemPlusJSONResponse Problem
+
+func (response ListMigrationRoutes403ApplicationProblemPlusJSONResponse) VisitListMigrationRoutesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMigrationRoutesdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListMigrationRoutesdefaultApplicationProblemPlusJSONResponse) VisitListMigrationRoutesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PromoteMigrationRouteRequestObject struct {
+	Body *PromoteMigrationRouteJSONRequestBody
+}
+
+type PromoteMigrationRouteResponseObject interface {
+	VisitPromoteMigrationRouteResponse(w http.ResponseWriter) error
+}
+
+type PromoteMigrationRoute200JSONResponse MigrationRoute
+
+func (response PromoteMigrationRoute200JSONResponse) VisitPromoteMigrationRouteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PromoteMigrationRoute400ApplicationProblemPlusJSONResponse struct {
+	ProblemApplicationProblemPlusJSONResponse
+}
+
+func (response PromoteMigrationRoute400ApplicationProblemPlusJSONResponse) VisitPromoteMigrationRouteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PromoteMigrationRoute401ApplicationProblemPlusJSONResponse Problem
+
+func (response PromoteMigrationRoute401ApplicationProblemPlusJSONResponse) VisitPromoteMigrationRouteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PromoteMigrationRoute403ApplicationProblemPlusJSONResponse Problem
+
+func (response PromoteMigrationRoute403ApplicationProblemPlusJSONResponse) VisitPromoteMigrationRouteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PromoteMigrationRoute404ApplicationProblemPlusJSONResponse Problem
+
+func (response PromoteMigrationRoute404ApplicationProblemPlusJSONResponse) VisitPromoteMigrationRouteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PromoteMigrationRoute409ApplicationProblemPlusJSONResponse Problem
+
+func (response PromoteMigrationRoute409ApplicationProblemPlusJSONResponse) VisitPromoteMigrationRouteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PromoteMigrationRoutedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response PromoteMigrationRoutedefaultApplicationProblemPlusJSONResponse) VisitPromoteMigrationRouteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RollbackMigrationRouteRequestObject struct {
+	Body *RollbackMigrationRouteJSONRequestBody
+}
+
+type RollbackMigrationRouteResponseObject interface {
+	VisitRollbackMigrationRouteResponse(w http.ResponseWriter) error
+}
+
+type RollbackMigrationRoute200JSONResponse MigrationRoute
+
+func (response RollbackMigrationRoute200JSONResponse) VisitRollbackMigrationRouteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RollbackMigrationRoute400ApplicationProblemPlusJSONResponse struct {
+	ProblemApplicationProblemPlusJSONResponse
+}
+
+func (response RollbackMigrationRoute400ApplicationProblemPlusJSONResponse) VisitRollbackMigrationRouteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RollbackMigrationRoute401ApplicationProblemPlusJSONResponse Problem
+
+func (response RollbackMigrationRoute401ApplicationProblemPlusJSONResponse) VisitRollbackMigrationRouteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RollbackMigrationRoute403ApplicationProblemPlusJSONResponse Problem
+
+func (response RollbackMigrationRoute403ApplicationProblemPlusJSONResponse) VisitRollbackMigrationRouteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RollbackMigrationRoute404ApplicationProblemPlusJSONResponse Problem
+
+func (response RollbackMigrationRoute404ApplicationProblemPlusJSONResponse) VisitRollbackMigrationRouteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RollbackMigrationRoute409ApplicationProblemPlusJSONResponse Problem
+
+func (response RollbackMigrationRoute409ApplicationProblemPlusJSONResponse) VisitRollbackMigrationRouteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RollbackMigrationRoutedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RollbackMigrationRoutedefaultApplicationProblemPlusJSONResponse) VisitRollbackMigrationRouteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
 
 type GetResourceOverviewRequestObject struct {
 	Id openapi_types.UUID `json:"id"`
@@ -328,6 +762,15 @@ func (response GetResourceOverviewdefaultApplicationProblemPlusJSONResponse) Vis
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// ListMigrationRoutes The migration routes and the state of each (scope migration:admin).
+	// (GET /v1/migration/routes)
+	ListMigrationRoutes(ctx context.Context, request ListMigrationRoutesRequestObject) (ListMigrationRoutesResponseObject, error)
+	// PromoteMigrationRoute Move a route one phase towards Lattice (scope migration:admin).
+	// (POST /v1/migration/routes/promote)
+	PromoteMigrationRoute(ctx context.Context, request PromoteMigrationRouteRequestObject) (PromoteMigrationRouteResponseObject, error)
+	// RollbackMigrationRoute Send every request of a route back to the system being replaced (scope migration:admin).
+	// (POST /v1/migration/routes/rollback)
+	RollbackMigrationRoute(ctx context.Context, request RollbackMigrationRouteRequestObject) (RollbackMigrationRouteResponseObject, error)
 	// GetResourceOverview A resource with its processing status and analytics counts.
 	// (GET /v1/resources/{id}/overview)
 	GetResourceOverview(ctx context.Context, request GetResourceOverviewRequestObject) (GetResourceOverviewResponseObject, error)
@@ -372,6 +815,92 @@ type strictHandler struct {
 	options     StrictHTTPServerOptions
 }
 
+// ListMigrationRoutes operation middleware
+func (sh *strictHandler) ListMigrationRoutes(w http.ResponseWriter, r *http.Request) {
+	var request ListMigrationRoutesRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListMigrationRoutes(ctx, request.(ListMigrationRoutesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListMigrationRoutes")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListMigrationRoutesResponseObject); ok {
+		if err := validResponse.VisitListMigrationRoutesResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// PromoteMigrationRoute operation middleware
+func (sh *strictHandler) PromoteMigrationRoute(w http.ResponseWriter, r *http.Request) {
+	var request PromoteMigrationRouteRequestObject
+
+	var body PromoteMigrationRouteJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.PromoteMigrationRoute(ctx, request.(PromoteMigrationRouteRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PromoteMigrationRoute")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(PromoteMigrationRouteResponseObject); ok {
+		if err := validResponse.VisitPromoteMigrationRouteResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RollbackMigrationRoute operation middleware
+func (sh *strictHandler) RollbackMigrationRoute(w http.ResponseWriter, r *http.Request) {
+	var request RollbackMigrationRouteRequestObject
+
+	var body RollbackMigrationRouteJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RollbackMigrationRoute(ctx, request.(RollbackMigrationRouteRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RollbackMigrationRoute")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RollbackMigrationRouteResponseObject); ok {
+		if err := validResponse.VisitRollbackMigrationRouteResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // GetResourceOverview operation middleware
 func (sh *strictHandler) GetResourceOverview(w http.ResponseWriter, r *http.Request, id openapi_types.UUID) {
 	var request GetResourceOverviewRequestObject
@@ -403,21 +932,31 @@ func (sh *strictHandler) GetResourceOverview(w http.ResponseWriter, r *http.Requ
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"pFV/i9tGEP0qw7bQlgrJTi4kVSjlKGkoFBrS/HdnkrE0tvZY7aqzIzvC+LuXXVmyclaPuvlP2p2dH2/e",
-	"vDmowtWNs2TFq/ygmHzjrKf4847d2lAdPgtnhayET2waowsU7WzW9BY/Pnhnw50vKqoxfH3LtFG5+iY7",
-	"+8/6W58Nfo/HY6JK8gXrJrhTuXr/26/w082Ll3DyDCUJauNTFWxPDh7l1rBriEX3SfcPwpd0DalceWFt",
-	"t+qYKGJ2HI2wLHWIiObdF48vnpwO3PqBCgkH2npBW9CsNdPfLXn5qMvZay8o7TSOtkJb4hhIi6EnUri4",
-	"OIXTTKXK7/rbwc0YajVTwXvyruWC/twR7zTtLyFEi6YTXTwBlXBLj3v3oSLgk/PvPLQetwSFa634BPYV",
-	"WZCKYHQOPsQvwonfE/tUzSR7bpkWqv1V7W6QI2HJtnWAqGFXkPfhNpnUeMboX6CNfpIh0hykpwNkxi5G",
-	"Pkf6GgQf3NrD92/ffIBst8zC3y/D7Udd/vzDBNVzxP8E6+Dm/6eXAHoYUhsOfXbQ5RGYpGXrQctM8Efg",
-	"jpmMvV7NPfFUtKyl+ysoQN/5NSET37ZSjcoTHvXH57iVSNMrjbYb11NmWtQbWzZOW/ERxy0K7bEbwAMt",
-	"nswG1h0UaEwP744YzQCzB23vbYOMxpBJ4RY2qKOhY/DG7SHQBzpNpvSA8U+jgUFoYa+lArT39lNf/ycg",
-	"K9wBo1TEIBVaQHjx+fPr+LZPMyRDDDV2YJ2AJwJkureu1iJUpvd21IJc/YEigRBDbVGRvRYCGmpXidoR",
-	"+x6RRbpMF4ElriGLjVa5ep4u0ucqjJRUEfzLrmduoidbipMX6BQXxe+lytVbkgvtiVOKNQmFKb87KB0y",
-	"CGFUoizGjupSTTnTM/O8aTaOaxSVq7aNlo+HeZV8udWeLRZPbLTrNtlFPTMrLUzNgM1rGLtstBc/thQl",
-	"KKUpYzvXBBuSoqIyDW246ROey2Ms7LxTg/3ySvubq+xL2mBr5Io3YYDbukbuVK5uRw3pua8DDBP5ipsL",
-	"0JaTVdFvkagmuA1EUSOJ1eo4FYhIoqk03K2OySGQIAzswLKWzUka8ixbPnuZLtJFusxfLV4tVLA9RTkM",
-	"FDxHO66O/wQAAP//",
+	"7FjvbtvIEX+VwbbA2ShLyYmDO+tQFG6QHgrk0MB332whHpEjcXPkLrs7tCwY+toH6CP2SYrZJSnKou1z",
+	"mvhTvlHc4fz9zexvdKcyW9XWkGGvZnfKka+t8RR+fHB2UVIlj5k1TIblEeu61BmytmZSR4k/ffLWyJnP",
+	"CqpQnv7oaKlm6g+Tnf5JPPWTTu92u01UTj5zuhZ1aqYu/v4Wzk7ffA+tZsiJUZc+VSLbKhD9P+uVCz68",
+	"LdCsKDiW51reYPnB2ZocawljiaWnRNWDV3eqJpe14ezb/+BsZeUZ2IJ1sNZcaAMZGnSbGXBB4At0BHYJ",
+	"GZYlOQ+eDIv4e2TWGaUqURXe6qqp1OzsLFGVNvHHSaJ4U5OaKW2YVuTUNlGOsE1ehbfvyay4ULM302kv",
+	"69lpswqitmE69PnXgiAcfeehdrTUtwlQukphcnMyceRt4zLyrVudhVcjFoI3/2q0o1zNLltz817MLj5R",
+	"xuJIn/yLzqP99JYxE+OuNrVnR1iBo7rETJsVaBbvDuItaYXZ5gktCxINURflo3oerPbbUFawpnyottYM",
+	"y3pYvbpAH+IkIxW+7HxOlC8wt2uVqIgdlfRZmY+VtkfBw1U/OGnqHJnyjxhCW1pXyZOSl39mXdFYLrpv",
+	"FpsRlaMASHYxdRF0cT+Njffa8yE+NFO1//DYuLiHtm1vFJ3DzYHXUeeYa4N5tu9PHDKjOSbnrPMPj5eR",
+	"Tw7sauMZTTZeRHGdPH/U+eixZ+RmaGcAPtZc0iMuPFXfcNqp6U2NZe6inSL/vCF3o2l9mEI0WG5YZ4+k",
+	"il1DydjsapV/56HxuCLIbGPYJ7AuyIS27JWDF/uZvPFrcn7QlDtndyXr4fW7y12j42E7185m5L2cJoMY",
+	"50/NzqAn6SyNpXQfw8nQ0v+TwU924eHop3e/hukvv/7anX7U+V+OB1ndWfxdae3UfL57CaCHzrX+Yprc",
+	"6XwLjrhxxu9fBZ3x+3Op86Sv9XzsE09Z4zRvfpE5Eiu/IHTkzhu5AVu2Ih/F1zu7BXMd2Yk2S3t4b7wz",
+	"eW21YR/yuEKmNW665IFmT+USFptwi8T03pDDskuzB22uTI1OLpkyhXNYog6C1oEv7RoEPrDRVOYeMPzS",
+	"WEJHzgIrATRX5jrGfw1k2G3AIRfkgAs0gPDm9vbH8G10M15pUOEGjGXwRICOroytNDPl6ZXpZ8FMtZde",
+	"H1sYy14zAXWxq0TdkPMxI9P0JJ0KSmxNBmutZup1Ok1fy1WBXITkS9WrbpZPwuUS3q8otJzgKBz9IxcH",
+	"tOf9wS8G9+jpq+n0EWr6PEo6cmuNsNN3NyRZFhEhCZJVxkVJknGGAqVYfYQJaNPyMbAuJ5dKfk6nJw/5",
+	"0ge3I8gi//pZ8jktsSn5Gd9IpzRVJRwltmsfQYzUA5o8siPGGDhhVsCRz2w9kJ5hXmlzHNoXV14atT9T",
+	"czEzBgBZISrbkkjrR0haZB/w33//ByKnCo+RVcHRdUvurhNoQ4eT6fFQJDYLlOhW5KCXDyItoUmvzHlb",
+	"1lDJDJ3T5CFzlJOR3vPgf9O170iieBEoUAoRE12fCA/VGcLSlqVd+9hU+8iOKwbdYzU9EfibzTdfHtbt",
+	"lrTdH6UysLcv1lVjHTXcXQytI8TaRpk+s1G+bmOdTk+fKX/2ko37s70hwG42GYrwBLZrdLnvlpgv1bTO",
+	"luUCs9+GXbuP8otW4hvMH4Q5HMXRdvwN78/H+y9kcqB4H0dEycXUNYAgD9jGcb3xTPf/J/jMRtgnrRM7",
+	"WIdGWcxPxAerU1gysCImWVIu75QWhAhLUokyGAipztV9ACcDMParftMEyfu7yPwrgv0gngfg3uXmR+hJ",
+	"aqk9+56Ryj1rmzIPbHRBsCTOCspfqBlOXxKs5/0KFNmIljQMtq+weAeatdt04xI8xGPPwQWPg/0mgGi4",
+	"2VzOt8mdgED2jQ5ljSvbzWY2mZy8+j6dptP0ZPbD9IepEtnWyl0HwZ21bdK/3LXEdr79XwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -41,7 +42,12 @@ import (
 // it serves (SIGHUP reload); requests in flight keep the table they
 // started with.
 type Gateway struct {
-	routes    atomic.Pointer[routing.Config]
+	routes atomic.Pointer[routing.Config] // the table in force: the file's, with the migration states applied
+	// base is the file's table and states the migration routes' states;
+	// setMu orders their changes, each of which rebuilds routes.
+	setMu     sync.Mutex
+	base      routing.Config
+	states    map[string]domain.MigrationState
 	upstreams map[string]*pool.Pool
 	verifier  ports.TokenVerifier
 	limiter   ports.RateLimiter
@@ -100,8 +106,29 @@ func New(cfg routing.Config, upstreams map[string][]*url.URL, verifier ports.Tok
 	return g
 }
 
-// SetRoutes swaps the route table atomically.
-func (g *Gateway) SetRoutes(cfg routing.Config) { g.routes.Store(&cfg) }
+// SetRoutes swaps the route table atomically; migration routes keep
+// their states.
+func (g *Gateway) SetRoutes(cfg routing.Config) {
+	g.setMu.Lock()
+	defer g.setMu.Unlock()
+	g.base = cfg
+	g.applyLocked()
+}
+
+// SetMigrationStates applies the migration routes' states (route prefix
+// → state; a route without one is in the legacy phase).
+func (g *Gateway) SetMigrationStates(states map[string]domain.MigrationState) {
+	g.setMu.Lock()
+	defer g.setMu.Unlock()
+	g.states = maps.Clone(states)
+	g.applyLocked()
+}
+
+func (g *Gateway) applyLocked() {
+	cfg := g.base
+	cfg.Table = cfg.Table.WithStates(g.states)
+	g.routes.Store(&cfg)
+}
 
 // Routes returns the table in use.
 func (g *Gateway) Routes() routing.Config { return *g.routes.Load() }
@@ -208,6 +235,11 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, seen *served, lo
 		callerKey = "id:" + id.Subject
 	}
 	upstream := route.UpstreamFor(callerKey)
+	if upstream == domain.Self {
+		problem.Write(w, r, domain.ErrNoRoute)
+		return
+	}
+	forUpstream(r, upstream)
 	replicas, ok := g.upstreams[upstream]
 	if !ok {
 		problem.Write(w, r, fault.New(fault.Unavailable, "the "+upstream+" service is not available"))
@@ -241,8 +273,8 @@ func (g *Gateway) identify(w http.ResponseWriter, r *http.Request, route domain.
 		return nil, fault.New(fault.Unauthenticated, "the Authorization header must carry a bearer credential")
 	}
 	id, err := g.verifier.Verify(r.Context(), apimw.BearerOf(r))
-	if err != nil && g.legacy != nil && fault.Of(err, fault.Unauthenticated) {
-		return g.identifyLegacy(w, r, err)
+	if err != nil && fault.Of(err, fault.Unauthenticated) && (g.legacy != nil || route.Upstream == domain.LegacyUpstream) {
+		return g.identifyLegacy(w, r, route, err)
 	}
 	if err != nil {
 		return nil, err
@@ -250,16 +282,27 @@ func (g *Gateway) identify(w http.ResponseWriter, r *http.Request, route domain.
 	return &id, nil
 }
 
-// identifyLegacy exchanges a bearer token Lattice does not know as a
-// legacy session. A refused one is answered as the Lattice check was
-// (notLattice); an exchange that could not be made is a 503, so an auth
-// outage does not look like a logout.
-func (g *Gateway) identifyLegacy(w http.ResponseWriter, r *http.Request, notLattice error) (*ports.Identity, error) {
-	token, err := g.legacy.Exchange(r.Context(), apimw.BearerOf(r))
-	if errors.Is(err, legacysession.ErrRejected) {
-		return nil, notLattice
+// identifyLegacy handles a bearer token Lattice does not know: during a
+// migration it may be a session of the system being replaced. It is
+// exchanged for a Lattice token when the gateway may (AcceptLegacySessions);
+// the Lattice token then goes to Lattice upstreams (latticeToken) and to
+// the client, while the legacy upstream keeps getting its own token. A
+// token nobody vouches for is refused as the Lattice check refused it
+// (notLattice), except on a route the legacy upstream serves, which judges
+// its own tokens: there the caller passes on, unidentified. An exchange
+// that could not be made is a 503, so an auth outage never looks like a
+// logout.
+func (g *Gateway) identifyLegacy(w http.ResponseWriter, r *http.Request, route domain.Route, notLattice error) (*ports.Identity, error) {
+	if g.legacy == nil {
+		return nil, nil // route.Upstream is legacy
 	}
-	if err != nil {
+	token, err := g.legacy.Exchange(r.Context(), apimw.BearerOf(r))
+	switch {
+	case errors.Is(err, legacysession.ErrRejected) && route.Upstream == domain.LegacyUpstream:
+		return nil, nil
+	case errors.Is(err, legacysession.ErrRejected):
+		return nil, notLattice
+	case err != nil:
 		g.log.WarnContext(r.Context(), "legacy session exchange failed", "error", err)
 		return nil, fault.New(fault.Unavailable, "the session could not be checked; try again")
 	}
@@ -267,9 +310,21 @@ func (g *Gateway) identifyLegacy(w http.ResponseWriter, r *http.Request, notLatt
 	if err != nil {
 		return nil, err
 	}
-	r.Header.Set("Authorization", "Bearer "+token)
+	*r = *r.WithContext(context.WithValue(r.Context(), latticeTokenKey{}, token))
 	w.Header().Set(legacysession.Header, token)
 	return &id, nil
+}
+
+// latticeTokenKey carries the Lattice token a legacy session was exchanged
+// for, to the upstreams that are Lattice's.
+type latticeTokenKey struct{}
+
+// forUpstream gives r the credential upstream takes: the Lattice token a
+// legacy session was exchanged for, unless upstream is the legacy system.
+func forUpstream(r *http.Request, upstream string) {
+	if token, ok := r.Context().Value(latticeTokenKey{}).(string); ok && upstream != domain.LegacyUpstream {
+		r.Header.Set("Authorization", "Bearer "+token)
+	}
 }
 
 // spend charges the client address and, when known, the identity; the

@@ -119,6 +119,7 @@ func (s *shadower) compare(r *http.Request, body []byte, route domain.Route, tar
 	}
 	req.Header = r.Header.Clone()
 	req.Header.Set("X-Lattice-Shadow", "1")
+	forUpstream(req, route.Shadow.Upstream)
 	resp, err := s.client.Do(req)
 	if err != nil {
 		s.results.WithLabelValues(route.Prefix, "error").Inc()

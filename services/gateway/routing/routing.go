@@ -58,6 +58,10 @@ type fileYAML struct {
 			Upstream string   `yaml:"upstream"`
 			Ignore   []string `yaml:"ignore"`
 		} `yaml:"shadow"`
+		Migration *struct {
+			Lattice string   `yaml:"lattice"`
+			Ignore  []string `yaml:"ignore"`
+		} `yaml:"migration"`
 	} `yaml:"routes"`
 }
 
@@ -105,6 +109,9 @@ func Parse(raw []byte, upstreams map[string]bool) (Config, error) {
 		}
 		if r.Shadow != nil {
 			routes[i].Shadow = &domain.Shadow{Upstream: r.Shadow.Upstream, Ignore: r.Shadow.Ignore}
+		}
+		if r.Migration != nil {
+			routes[i].Migration = &domain.Migration{Lattice: r.Migration.Lattice, Ignore: r.Migration.Ignore}
 		}
 	}
 	t, err := domain.NewTable(routes, upstreams, names)

@@ -1,0 +1,111 @@
+package routestates_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
+	"github.com/lattice-platform/lattice/pkg/adapters/natsjs/routestates"
+	"github.com/lattice-platform/lattice/pkg/fault"
+	"github.com/lattice-platform/lattice/pkg/testinfra"
+	"github.com/lattice-platform/lattice/services/gateway/domain"
+)
+
+// watched records what a watch delivered.
+type watched struct {
+	mu     sync.Mutex
+	states map[string]domain.MigrationState
+	loaded bool
+}
+
+func (w *watched) update(prefix string, s domain.MigrationState) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.states[prefix] = s
+}
+
+func (w *watched) get(prefix string) (domain.MigrationState, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	s, ok := w.states[prefix]
+	return s, ok
+}
+
+// TestStatesAreSharedByEveryReplica: two stores on one NATS (two gateway
+// replicas) see each other's writes, through Get and through a watch,
+// which first delivers what is stored; a write on a stale revision is a
+// conflict; a deleted state reads as legacy.
+func TestStatesAreSharedByEveryReplica(t *testing.T) {
+	ctx := context.Background()
+	url := testinfra.NATS(t)
+	open := func(name string) *routestates.Store {
+		nc, js, err := natsjs.Connect(url, name)
+		require.NoError(t, err)
+		t.Cleanup(nc.Close)
+		s, err := routestates.New(ctx, js, 1)
+		require.NoError(t, err)
+		return s
+	}
+	a, b := open("gateway-a"), open("gateway-b")
+
+	_, rev, err := a.Get(ctx, "/v1/resources")
+	require.NoError(t, err)
+	require.Zero(t, rev, "nothing stored yet")
+	shadow := domain.MigrationState{Phase: domain.PhaseShadow, UpdatedAt: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC), UpdatedBy: "u1"}
+	require.NoError(t, a.Put(ctx, "/v1/resources", shadow, 0))
+	require.True(t, fault.Of(b.Put(ctx, "/v1/resources", shadow, 0), fault.Conflict), "the other replica wrote first")
+	got, rev, err := b.Get(ctx, "/v1/resources")
+	require.NoError(t, err)
+	require.Equal(t, shadow, got)
+
+	w := &watched{states: map[string]domain.MigrationState{}}
+	wctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- b.Watch(wctx, w.update, func() { w.mu.Lock(); w.loaded = true; w.mu.Unlock() })
+	}()
+	testinfra.Within(t, 10*time.Second, "the watch delivers what is stored", func() bool {
+		s, ok := w.get("/v1/resources")
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return ok && s == shadow && w.loaded
+	})
+
+	canary := domain.MigrationState{Phase: domain.PhaseCanary, Percent: 25, UpdatedAt: shadow.UpdatedAt.Add(time.Minute)}
+	require.NoError(t, a.Put(ctx, "/v1/resources", canary, rev))
+	require.True(t, fault.Of(a.Put(ctx, "/v1/resources", canary, rev), fault.Conflict), "a stale revision")
+	testinfra.Within(t, 10*time.Second, "the other replica sees the change", func() bool {
+		s, _ := w.get("/v1/resources")
+		return s == canary
+	})
+
+	require.NoError(t, natsjsDelete(ctx, url, "v1.resources"))
+	testinfra.Within(t, 10*time.Second, "a deleted state is legacy", func() bool {
+		s, _ := w.get("/v1/resources")
+		return s.Phase == domain.PhaseLegacy
+	})
+	stop()
+	require.NoError(t, <-done)
+
+	require.True(t, fault.Of(a.Put(ctx, "/v1/has space", canary, 0), fault.Invalid))
+	_, _, err = a.Get(ctx, "/")
+	require.True(t, fault.Of(err, fault.Invalid))
+}
+
+// natsjsDelete deletes a key by hand, as an operator might.
+func natsjsDelete(ctx context.Context, url, key string) error {
+	nc, js, err := natsjs.Connect(url, "operator")
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	kv, err := js.KeyValue(ctx, routestates.Bucket)
+	if err != nil {
+		return err
+	}
+	return kv.Delete(ctx, key)
+}

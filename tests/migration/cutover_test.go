@@ -1,0 +1,126 @@
+package migration_test
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/lattice-platform/lattice/pkg/testinfra"
+	"github.com/lattice-platform/lattice/services/gateway/domain"
+)
+
+// migrationRoutes is the default route table with /v1/resources moved to
+// the monolith under a migration.
+func migrationRoutes(t *testing.T) string {
+	t.Helper()
+	raw, err := os.ReadFile("../../services/gateway/routing/routes.yaml")
+	require.NoError(t, err)
+	lines := strings.Split(string(raw), "\n")
+	i := slices.IndexFunc(lines, func(l string) bool { return strings.Contains(l, "prefix: /v1/resources,") })
+	require.GreaterOrEqual(t, i, 0)
+	lines[i] = "  - { prefix: /v1/resources, upstream: legacy, auth: optional-auth, class: default, timeout: 30s, max_body_bytes: 27262976," +
+		" migration: { lattice: resource, ignore: [id, owner_id, created_at, updated_at, version, next_cursor, page, per_page, total] } }"
+	path := filepath.Join(t.TempDir(), "routes.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(strings.Join(lines, "\n")), 0o600))
+	return path
+}
+
+// answeredBy tells, from a resource list, which side answered: the
+// monolith's lists are numbered pages.
+func answeredBy(t *testing.T, gateway, token string) string {
+	t.Helper()
+	status, list := call(t, "GET", gateway+"/v1/resources?limit=5", token, nil)
+	require.Equal(t, http.StatusOK, status, "%v", list)
+	if _, paged := list["page"]; paged {
+		return "legacy"
+	}
+	return "resource"
+}
+
+// TestRouteByRouteCutOver: a migration route moves legacy → shadow →
+// canary → lattice and back by `lattice migration`, through one gateway
+// replica, and every replica routes by the stored state, including one
+// started afterwards. In the canary, each user stays on the side their
+// identity hashes to, and a monolith session reaches both sides (its own
+// token to the monolith, the exchanged Lattice token to Lattice). The API
+// is for admins only.
+func TestRouteByRouteCutOver(t *testing.T) {
+	m := startMonolith(t, "--users", "4", "--resources-per-user", "1", "--files-per-resource", "0")
+	env := testinfra.PlatformEnv(t)
+	importUsers(t, m, env)
+	env = append(env, "NATS_URL="+testinfra.NATS(t), "GATEWAY_ROUTES_FILE="+migrationRoutes(t), "LEGACY_BASE_URL="+m.URL,
+		"AUTH_LEGACY_SESSION_SECRET_FILE="+m.SecretFile)
+	env = append(env, exchangeClient(t, env)...)
+	_, a := testinfra.ServeAll(t, env)
+
+	status, session := call(t, "POST", a+"/v1/sessions", "", map[string]string{"email": m.Seeded.Users[0].Email, "password": m.Seeded.Users[0].Password})
+	require.Equal(t, http.StatusCreated, status, "%v", session)
+	admin := session["token"].(string)
+	status, session = call(t, "POST", a+"/v1/sessions", "", map[string]string{"email": m.Seeded.Users[1].Email, "password": m.Seeded.Users[1].Password})
+	require.Equal(t, http.StatusCreated, status, "%v", session)
+	user := session["token"].(string)
+	cli := func(args ...string) string {
+		return runLattice(t, append(slices.Clone(env), "LATTICE_URL="+a, "LATTICE_TOKEN="+admin), append([]string{"migration"}, args...)...)
+	}
+
+	require.Regexp(t, `/v1/resources\s+legacy\s+legacy\s+resource\s+-`, cli("status"))
+	require.Equal(t, "legacy", answeredBy(t, a, ""))
+
+	require.Regexp(t, `/v1/resources\s+shadow\s`, cli("promote", "/v1/resources", "--reason", "compare first"))
+	require.Equal(t, "legacy", answeredBy(t, a, ""), "in the shadow phase the monolith still answers")
+
+	require.Regexp(t, `/v1/resources\s+canary 50%\s`, cli("promote", "/v1/resources", "--percent", "50"))
+	users := authUsers(t, env)
+	sides := map[string]bool{}
+	for i := 1; i < 4; i++ {
+		u := m.Seeded.Users[i]
+		legacyToken := monolithLogin(t, m, i)
+		lattice, err := users.ByEmail(t.Context(), u.Email)
+		require.NoError(t, err)
+		canary := domain.Route{Prefix: "/v1/resources", Upstream: "legacy", Split: &domain.Split{Upstream: "resource", Percent: 50}}
+		want := canary.UpstreamFor("id:" + lattice.ID)
+		for range 3 {
+			require.Equal(t, want, answeredBy(t, a, legacyToken), "%s stays on the side their identity hashes to", u.Email)
+		}
+		sides[want] = true
+	}
+	t.Logf("figure: the canary at 50%% put three users on %v", sides)
+
+	// A replica started now routes by the stored state from the start.
+	envB := append(slices.Clone(env), "LATTICE_DATA_DIR="+t.TempDir(), "SEARCH_CONSUMER=search-indexer-b")
+	_, b := testinfra.ServeAll(t, envB)
+	require.Regexp(t, `/v1/resources\s+lattice\s`, cli("promote", "/v1/resources"))
+	for _, gw := range []string{a, b} {
+		testinfra.Within(t, 10*time.Second, "every replica sends the route to Lattice", func() bool { return answeredBy(t, gw, "") == "resource" })
+	}
+	out := cli("rollback", "/v1/resources", "--reason", "errors on the new side")
+	require.Regexp(t, `/v1/resources\s+legacy\s`, out)
+	for _, gw := range []string{a, b} {
+		testinfra.Within(t, 10*time.Second, "every replica sends the route back to the monolith", func() bool { return answeredBy(t, gw, "") == "legacy" })
+	}
+
+	for name, c := range map[string]struct {
+		token  string
+		body   map[string]any
+		status int
+	}{
+		"no token":              {"", map[string]any{"route": "/v1/resources"}, http.StatusUnauthorized},
+		"a user, not an admin":  {user, map[string]any{"route": "/v1/resources"}, http.StatusForbidden},
+		"not a migration route": {admin, map[string]any{"route": "/v1/search"}, http.StatusNotFound},
+		"a percent over 99":     {admin, map[string]any{"route": "/v1/resources", "percent": 100}, http.StatusBadRequest},
+		"an unknown field":      {admin, map[string]any{"route": "/v1/resources", "force": true}, http.StatusBadRequest},
+	} {
+		status, body := call(t, "POST", b+"/v1/migration/routes/promote", c.token, c.body)
+		require.Equal(t, c.status, status, "%s: %v", name, body)
+	}
+	status, body := call(t, "POST", b+"/v1/migration/routes/rollback", admin, map[string]any{"route": "/v1/resources"})
+	require.Equal(t, http.StatusConflict, status, "on the monolith already: %v", body)
+	status, body = call(t, "GET", b+"/v1/migration/nothing-here", admin, nil)
+	require.Equal(t, http.StatusNotFound, status, "%v", body)
+}
