@@ -69,7 +69,7 @@ func New(upstreams map[string]*url.URL, client *http.Client) (*Server, error) {
 // admission of a request) and the contract's request validation, with
 // problem+json for malformed requests.
 func Register(r chi.Router, s oapi.StrictServerInterface, admit func(http.Handler) http.Handler) error {
-	spec, err := oapi.GetSwagger()
+	spec, err := oapi.GetSpec()
 	if err != nil {
 		return err
 	}
