@@ -19,6 +19,7 @@ import (
 
 // cmdMigration shows and changes the migration routes' states through the
 // gateway's migration API (any replica: they share the states). The
+// parity shown is that replica's shadow comparisons. The
 // gateway is LATTICE_URL; the bearer token, with the migration:admin
 // scope, is LATTICE_TOKEN (or _FILE), never an argument.
 func cmdMigration(ctx context.Context, args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) error {
@@ -77,7 +78,7 @@ func cmdMigration(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		routes = []migrationRoute{r}
 	}
 	w := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "ROUTE\tPHASE\tLEGACY\tLATTICE\tUPDATED\tBY")
+	fmt.Fprintln(w, "ROUTE\tPHASE\tLEGACY\tLATTICE\tPARITY\tUPDATED\tBY")
 	for _, r := range routes {
 		phase := r.Phase
 		if r.Phase == "canary" {
@@ -87,7 +88,11 @@ func cmdMigration(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		if r.UpdatedAt != nil {
 			updated = r.UpdatedAt.Format(time.RFC3339)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Route, phase, r.Legacy, r.Lattice, updated, cmp.Or(r.UpdatedBy, "-"))
+		parity := "-"
+		if r.Shadow != nil && r.Shadow.Compared > 0 {
+			parity = fmt.Sprintf("%.1f%% of %d", 100*float64(r.Shadow.Matched)/float64(r.Shadow.Compared), r.Shadow.Compared)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Route, phase, r.Legacy, r.Lattice, parity, updated, cmp.Or(r.UpdatedBy, "-"))
 	}
 	return w.Flush()
 }
@@ -98,6 +103,7 @@ type migrationRoute struct {
 	Percent                       int
 	UpdatedAt                     *time.Time `json:"updated_at"`
 	UpdatedBy                     string     `json:"updated_by"`
+	Shadow                        *struct{ Compared, Matched int64 }
 }
 
 // gatewayClient calls the gateway's API with a bearer token.

@@ -24,7 +24,7 @@ func TestMigrationCommand(t *testing.T) {
 		switch r.URL.Path {
 		case "/v1/migration/routes":
 			_, _ = io.WriteString(w, `{"items":[{"route":"/v1/resources","legacy":"legacy","lattice":"resource","phase":"canary","percent":25,
-				"updated_at":"2026-11-29T12:00:00Z","updated_by":"u1"},{"route":"/v1/search","legacy":"legacy","lattice":"search","phase":"legacy"}]}`)
+				"updated_at":"2026-11-29T12:00:00Z","updated_by":"u1","shadow":{"compared":400,"matched":398,"recent_diffs":[]}},{"route":"/v1/search","legacy":"legacy","lattice":"search","phase":"legacy"}]}`)
 		case "/v1/migration/routes/promote":
 			_, _ = io.WriteString(w, `{"route":"/v1/resources","legacy":"legacy","lattice":"resource","phase":"lattice"}`)
 		default:
@@ -38,7 +38,7 @@ func TestMigrationCommand(t *testing.T) {
 	var out, errb strings.Builder
 
 	require.NoError(t, run(ctx, []string{"migration", "status"}, nil, &out, &errb, env))
-	require.Regexp(t, `ROUTE\s+PHASE\s+LEGACY\s+LATTICE\s+UPDATED\s+BY\n/v1/resources\s+canary 25%\s+legacy\s+resource\s+2026-11-29T12:00:00Z\s+u1\n/v1/search\s+legacy\s+legacy\s+search\s+-\s+-\n`, out.String())
+	require.Regexp(t, `ROUTE\s+PHASE\s+LEGACY\s+LATTICE\s+PARITY\s+UPDATED\s+BY\n/v1/resources\s+canary 25%\s+legacy\s+resource\s+99.5% of 400\s+2026-11-29T12:00:00Z\s+u1\n/v1/search\s+legacy\s+legacy\s+search\s+-\s+-\s+-\n`, out.String())
 	out.Reset()
 	require.NoError(t, run(ctx, []string{"migration", "promote", "/v1/resources", "--reason", "parity 99.8%"}, nil, &out, &errb, env))
 	require.Contains(t, out.String(), "lattice")

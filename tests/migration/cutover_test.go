@@ -26,6 +26,10 @@ func migrationRoutes(t *testing.T) string {
 	require.GreaterOrEqual(t, i, 0)
 	lines[i] = "  - { prefix: /v1/resources, upstream: legacy, auth: optional-auth, class: default, timeout: 30s, max_body_bytes: 27262976," +
 		" migration: { lattice: resource, ignore: [id, owner_id, created_at, updated_at, version, next_cursor, page, per_page, total] } }"
+	j := slices.IndexFunc(lines, func(l string) bool { return strings.Contains(l, "prefix: /v1/jobs,") })
+	require.GreaterOrEqual(t, j, 0)
+	lines[j] = "  - { prefix: /v1/jobs, upstream: legacy, auth: optional-auth, class: default, timeout: 10s," +
+		" migration: { lattice: processing, canary: { error_margin: 0.2, window: 30s, min_requests: 4 } } }"
 	path := filepath.Join(t.TempDir(), "routes.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(strings.Join(lines, "\n")), 0o600))
 	return path
@@ -69,7 +73,7 @@ func TestRouteByRouteCutOver(t *testing.T) {
 		return runLattice(t, append(slices.Clone(env), "LATTICE_URL="+a, "LATTICE_TOKEN="+admin), append([]string{"migration"}, args...)...)
 	}
 
-	require.Regexp(t, `/v1/resources\s+legacy\s+legacy\s+resource\s+-`, cli("status"))
+	require.Regexp(t, `/v1/resources\s+legacy\s+legacy\s+resource\s+-\s+-`, cli("status"))
 	require.Equal(t, "legacy", answeredBy(t, a, ""))
 
 	require.Regexp(t, `/v1/resources\s+shadow\s`, cli("promote", "/v1/resources", "--reason", "compare first"))
@@ -123,4 +127,64 @@ func TestRouteByRouteCutOver(t *testing.T) {
 	require.Equal(t, http.StatusConflict, status, "on the monolith already: %v", body)
 	status, body = call(t, "GET", b+"/v1/migration/nothing-here", admin, nil)
 	require.Equal(t, http.StatusNotFound, status, "%v", body)
+}
+
+// TestACanaryThatFailsRollsItselfBack: /v1/jobs moves to a canary whose
+// Lattice side is broken (the processing URL the gateway has leads
+// nowhere). Once both sides have answered enough, the gateway sends the
+// route back to the monolith by itself, and says so in the state and the
+// audit log.
+func TestACanaryThatFailsRollsItselfBack(t *testing.T) {
+	m := startMonolith(t, "--users", "8", "--resources-per-user", "1", "--files-per-resource", "0")
+	env := testinfra.PlatformEnv(t)
+	importUsers(t, m, env)
+	closed := testinfra.ClosedAddr(t)
+	env = append(env, "NATS_URL="+testinfra.NATS(t), "GATEWAY_ROUTES_FILE="+migrationRoutes(t), "LEGACY_BASE_URL="+m.URL,
+		"AUTH_LEGACY_SESSION_SECRET_FILE="+m.SecretFile, "PROCESSING_URL=http://"+closed)
+	env = append(env, exchangeClient(t, env)...)
+	_, gw := testinfra.ServeAll(t, env)
+	status, session := call(t, "POST", gw+"/v1/sessions", "", map[string]string{"email": m.Seeded.Users[0].Email, "password": m.Seeded.Users[0].Password})
+	require.Equal(t, http.StatusCreated, status, "%v", session)
+	admin := session["token"].(string)
+	for _, body := range []map[string]any{{"route": "/v1/jobs"}, {"route": "/v1/jobs", "percent": 50}} {
+		status, out := call(t, "POST", gw+"/v1/migration/routes/promote", admin, body)
+		require.Equal(t, http.StatusOK, status, "%v", out)
+	}
+
+	tokens := make([]string, 8)
+	for i := range tokens {
+		tokens[i] = monolithLogin(t, m, i)
+	}
+	answers := map[int]int{}
+	testinfra.Within(t, time.Minute, "the gateway rolls the failing canary back", func() bool {
+		for _, tok := range tokens {
+			status, _ := call(t, "GET", gw+"/v1/jobs?resource_id=1", tok, nil)
+			answers[status]++
+		}
+		_, list := call(t, "GET", gw+"/v1/migration/routes", admin, nil)
+		for _, item := range list["items"].([]any) {
+			r := item.(map[string]any)
+			if r["route"] == "/v1/jobs" && r["phase"] == "legacy" {
+				require.Equal(t, "gateway", r["updated_by"])
+				require.Contains(t, r["reason"], "5xx on Lattice")
+				return true
+			}
+		}
+		return false
+	})
+	require.Positive(t, answers[http.StatusServiceUnavailable]+answers[http.StatusBadGateway], "the Lattice side failed: %v", answers)
+	t.Logf("figure: answers until the rollback: %v", answers)
+
+	testinfra.Within(t, 30*time.Second, "the audit log has the rollback", func() bool {
+		status, events := call(t, "GET", gw+"/v1/audit-events?action=migration.canary_rollback", admin, nil)
+		if status != http.StatusOK {
+			return false
+		}
+		items, _ := events["items"].([]any)
+		return len(items) == 1 && strings.Contains(items[0].(map[string]any)["target"].(string), "/v1/jobs")
+	})
+	for range 3 {
+		status, _ := call(t, "GET", gw+"/v1/jobs?resource_id=1", tokens[1], nil)
+		require.Less(t, status, 500, "back on the monolith, the route answers")
+	}
 }

@@ -16,6 +16,37 @@ import (
 type Migration struct {
 	Lattice string
 	Ignore  []string
+	Canary  CanaryGuard
+}
+
+// CanaryGuard is when a canary rolls itself back: when, over Window, the
+// Lattice side's share of 5xx answers exceeds the legacy side's by more
+// than ErrorMargin, or its P95 latency exceeds the legacy side's by more
+// than P95Margin, with at least MinRequests on each side.
+type CanaryGuard struct {
+	ErrorMargin float64
+	P95Margin   time.Duration
+	Window      time.Duration
+	MinRequests int
+}
+
+// DefaultCanaryGuard applies where a route sets none: 5 points of error
+// rate, 250 ms of P95, over a minute, with 20 requests a side.
+var DefaultCanaryGuard = CanaryGuard{ErrorMargin: 0.05, P95Margin: 250 * time.Millisecond, Window: time.Minute, MinRequests: 20}
+
+// Check validates a guard.
+func (g CanaryGuard) Check() error {
+	switch {
+	case g.ErrorMargin < 0 || g.ErrorMargin > 1:
+		return fmt.Errorf("canary error_margin must be from 0 to 1")
+	case g.P95Margin < 0:
+		return fmt.Errorf("canary p95_margin must not be negative")
+	case g.Window < time.Second || g.Window > time.Hour:
+		return fmt.Errorf("canary window must be from 1s to 1h")
+	case g.MinRequests < 1:
+		return fmt.Errorf("canary min_requests must be positive")
+	}
+	return nil
 }
 
 // Phase is where a route's migration stands.

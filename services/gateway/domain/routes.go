@@ -121,6 +121,17 @@ func NewTable(routes []Route, upstreams, classes map[string]bool) (*Table, error
 		case r.Migration != nil && (r.Split != nil || r.Shadow != nil):
 			return nil, fmt.Errorf("route %s: a migration route's state decides its split and shadow; name neither", r.Prefix)
 		}
+		if r.Migration != nil {
+			if r.Migration.Canary == (CanaryGuard{}) {
+				m := *r.Migration
+				m.Canary = DefaultCanaryGuard
+				routes[i].Migration = &m
+				r = routes[i]
+			}
+			if err := r.Migration.Canary.Check(); err != nil {
+				return nil, fmt.Errorf("route %s: %w", r.Prefix, err)
+			}
+		}
 		seen[r.Prefix] = true
 	}
 	sorted := append([]Route(nil), routes...)

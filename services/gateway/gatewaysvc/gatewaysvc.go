@@ -85,6 +85,8 @@ type Config struct {
 	// replica (pkg/adapters/natsjs/routestates); nil: every migration
 	// route stays on its legacy upstream and the migration API answers 503.
 	Migration migration.Store
+	// Audit records migration state changes (nil: not recorded).
+	Audit ports.AuditTrail
 }
 
 // HealthCheckEvery is how often the gateway asks each upstream replica's
@@ -97,6 +99,7 @@ type Service struct {
 	gw        *proxy.Gateway
 	usage     *usage.Recorder
 	migration *migration.Service // nil without a store
+	guard     *migration.Guard
 	cfg       Config
 	log       *slog.Logger
 }
@@ -155,9 +158,29 @@ func New(cfg Config, log *slog.Logger) (*Service, error) {
 		return nil, err
 	}
 	var states *migration.Service
+	var guard *migration.Guard
 	checks := health.Checks{}
 	if cfg.Migration != nil {
-		states = migration.New(cfg.Migration, func() []domain.Route { return gw.Routes().Table.MigrationRoutes() }, ports.SystemClock{}, gw.SetMigrationStates)
+		migrationRoutes := func() []domain.Route { return gw.Routes().Table.MigrationRoutes() }
+		phases := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "lattice_gateway_migration_phase",
+			Help: "Each migration route's phase (1 for the current one) and, for a canary, its percent as the value of phase=\"canary\".",
+		}, []string{"route", "phase"})
+		if err := metrics.Registry.Register(phases); err != nil {
+			return nil, err
+		}
+		states = migration.New(cfg.Migration, migrationRoutes, ports.SystemClock{}, func(st map[string]domain.MigrationState) {
+			gw.SetMigrationStates(st)
+			showPhases(phases, migrationRoutes())
+		})
+		showPhases(phases, migrationRoutes())
+		if cfg.Audit != nil {
+			states.AuditTo(cfg.Audit)
+		}
+		if guard, err = migration.NewGuard(states, migrationRoutes, metrics.Registry, log); err != nil {
+			return nil, err
+		}
+		gw.ObserveCanaries(guard)
 		checks["migration-states"] = func(context.Context) error {
 			if !states.Loaded() {
 				return errors.New("the migration routes' states are not read yet")
@@ -168,7 +191,7 @@ func New(cfg Config, log *slog.Logger) (*Service, error) {
 	// The gateway's own endpoints are routed by their generated server;
 	// everything else goes to the proxy, which never looks for them.
 	mux := chi.NewRouter()
-	if err := composite.Register(mux, ownEndpoints{composites, migrationapi.New(states)}, gw.Local); err != nil {
+	if err := composite.Register(mux, ownEndpoints{composites, migrationapi.New(states, gw.ShadowStats)}, gw.Local); err != nil {
 		return nil, err
 	}
 	mux.NotFound(gw.ServeHTTP)
@@ -200,7 +223,7 @@ func New(cfg Config, log *slog.Logger) (*Service, error) {
 		}
 	})
 	api = proxy.Shed(cfg.MaxInFlight)(api)
-	s := &Service{gw: gw, cfg: cfg, log: log, migration: states}
+	s := &Service{gw: gw, cfg: cfg, log: log, migration: states, guard: guard}
 	gw.EnableShadow(metrics.Registry, 64)
 	if err := gw.EnablePoolMetrics(metrics.Registry); err != nil {
 		return nil, err
@@ -266,9 +289,10 @@ func (s *Service) Run(ctx context.Context) {
 		defer func() { <-done }()
 	}
 	if s.migration != nil {
-		done := make(chan struct{})
-		go func() { defer close(done); s.followMigrationStates(ctx) }()
-		defer func() { <-done }()
+		done := make(chan struct{}, 2)
+		go func() { defer func() { done <- struct{}{} }(); s.followMigrationStates(ctx) }()
+		go func() { defer func() { done <- struct{}{} }(); s.guard.Run(ctx) }()
+		defer func() { <-done; <-done }()
 	}
 	if s.cfg.RoutesFile == "" {
 		<-ctx.Done()
@@ -304,6 +328,23 @@ func (s *Service) followMigrationStates(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-time.After(time.Second):
+		}
+	}
+}
+
+// showPhases sets the phase gauge: 1 for each route's phase (the percent
+// for a canary), 0 for the others.
+func showPhases(g *prometheus.GaugeVec, routes []domain.Route) {
+	for _, r := range routes {
+		for _, p := range []domain.Phase{domain.PhaseLegacy, domain.PhaseShadow, domain.PhaseCanary, domain.PhaseLattice} {
+			v := 0.0
+			if r.State.Phase == p || (r.State.Phase == "" && p == domain.PhaseLegacy) {
+				v = 1
+				if p == domain.PhaseCanary {
+					v = float64(r.State.Percent)
+				}
+			}
+			g.WithLabelValues(r.Prefix, string(p)).Set(v)
 		}
 	}
 }

@@ -14,7 +14,7 @@ import (
 // target, so a process running several starts it last.
 var Target = target.New(target.Description[Config]{
 	Name: Name, Port: 8080, Needs: []string{"auth", "resource", "search", "processing", "analytics"},
-	Bus:    natsjs.Grants{Publishes: []string{"usage.gateway"}, Owns: []string{"KV_" + routestates.Bucket}},
+	Bus:    natsjs.Grants{Publishes: []string{"usage.gateway", "audit.gateway"}, Owns: []string{"KV_" + routestates.Bucket}},
 	Config: func(env *config.Env, s target.Settings) Config { return LoadConfig(env, s) },
 	Build: func(_ context.Context, c Config, p *target.Platform) (target.Service, error) {
 		v, b, err := p.VerifierAndBus()
@@ -31,6 +31,7 @@ var Target = target.New(target.Description[Config]{
 		if c.Migration, err = routestates.New(context.Background(), b.JetStream, p.Settings().NATSReplicas); err != nil {
 			return target.Service{}, err
 		}
+		c.Audit = natsjs.NewAuditTrail(b.Publisher, Name)
 		svc, err := New(c, p.Logger(Name))
 		if err != nil {
 			return target.Service{}, err

@@ -38,10 +38,18 @@ type Service struct {
 	clock  ports.Clock
 	apply  func(map[string]domain.MigrationState)
 
+	audit  ports.AuditTrail // nil: changes are not audited
+
 	mu     sync.Mutex
 	states map[string]domain.MigrationState
 	loaded bool
 }
+
+// AuditTo makes every state change an audit record (stream AUDIT): a
+// person's change is recorded before it is made, and refused if it cannot
+// be; an automatic rollback is made first, since a failing canary must
+// stop whatever the audit trail's health.
+func (s *Service) AuditTo(trail ports.AuditTrail) { s.audit = trail }
 
 // New returns a service; apply receives every new set of states.
 func New(store Store, routes func() []domain.Route, clock ports.Clock, apply func(map[string]domain.MigrationState)) *Service {
@@ -94,14 +102,29 @@ func (s *Service) Status() []RouteStatus {
 // Promote moves the route one phase towards Lattice (domain.
 // MigrationState.Promote); by names who asked, for the record.
 func (s *Service) Promote(ctx context.Context, prefix string, percent int, by, reason string) (domain.MigrationState, error) {
-	return s.change(ctx, prefix, by, reason, func(cur domain.MigrationState, r domain.Route) (domain.MigrationState, error) {
+	return s.change(ctx, prefix, by, reason, "migration.promote", func(cur domain.MigrationState, r domain.Route) (domain.MigrationState, error) {
 		return cur.Promote(percent, r.Credentials())
 	})
 }
 
 // Rollback sends the route back to the monolith.
 func (s *Service) Rollback(ctx context.Context, prefix, by, reason string) (domain.MigrationState, error) {
-	return s.change(ctx, prefix, by, reason, func(cur domain.MigrationState, _ domain.Route) (domain.MigrationState, error) {
+	return s.change(ctx, prefix, by, reason, "migration.rollback", func(cur domain.MigrationState, _ domain.Route) (domain.MigrationState, error) {
+		return cur.Rollback()
+	})
+}
+
+// AutomaticActor is who an automatic rollback names.
+const AutomaticActor = "gateway"
+
+// rollBackCanary is the Guard's rollback of the canary state it judged:
+// a state changed since (promoted, or rolled back by another replica) is
+// left alone.
+func (s *Service) rollBackCanary(ctx context.Context, prefix string, judged domain.MigrationState, reason string) (domain.MigrationState, error) {
+	return s.change(ctx, prefix, AutomaticActor, reason, "migration.canary_rollback", func(cur domain.MigrationState, _ domain.Route) (domain.MigrationState, error) {
+		if cur.Phase != domain.PhaseCanary || !cur.UpdatedAt.Equal(judged.UpdatedAt) {
+			return cur, fault.New(fault.Conflict, "the canary changed since it was judged")
+		}
 		return cur.Rollback()
 	})
 }
@@ -109,7 +132,7 @@ func (s *Service) Rollback(ctx context.Context, prefix, by, reason string) (doma
 // MaxReason bounds the reason a change records.
 const MaxReason = 500
 
-func (s *Service) change(ctx context.Context, prefix, by, reason string, step func(domain.MigrationState, domain.Route) (domain.MigrationState, error)) (domain.MigrationState, error) {
+func (s *Service) change(ctx context.Context, prefix, by, reason, action string, step func(domain.MigrationState, domain.Route) (domain.MigrationState, error)) (domain.MigrationState, error) {
 	if len(reason) > MaxReason {
 		return domain.MigrationState{}, fault.InvalidField("reason", fmt.Sprintf("must be at most %d bytes", MaxReason))
 	}
@@ -130,8 +153,22 @@ func (s *Service) change(ctx context.Context, prefix, by, reason string, step fu
 		return domain.MigrationState{}, err
 	}
 	next.UpdatedAt, next.UpdatedBy, next.Reason = s.clock.Now().UTC(), by, reason
+	automatic := by == AutomaticActor
+	record := ports.AuditEntry{Actor: by, Action: action, Target: "route" + prefix, Details: map[string]any{
+		"from": string(cur.Phase), "from_percent": cur.Percent, "to": string(next.Phase), "to_percent": next.Percent, "reason": reason,
+	}}
+	if s.audit != nil && !automatic {
+		if err := s.audit.Record(ctx, record); err != nil {
+			return domain.MigrationState{}, fault.Wrap(fault.Unavailable, "the change could not be audited, so it was not made", err)
+		}
+	}
 	if err := s.store.Put(ctx, prefix, next, rev); err != nil {
 		return domain.MigrationState{}, err
+	}
+	if s.audit != nil && automatic {
+		if err := s.audit.Record(context.WithoutCancel(ctx), record); err != nil {
+			return next, fmt.Errorf("rolled back, but not audited: %w", err)
+		}
 	}
 	return next, nil
 }

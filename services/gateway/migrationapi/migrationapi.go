@@ -11,6 +11,7 @@ import (
 	"github.com/lattice-platform/lattice/services/gateway/domain"
 	"github.com/lattice-platform/lattice/services/gateway/migration"
 	"github.com/lattice-platform/lattice/services/gateway/oapi"
+	"github.com/lattice-platform/lattice/services/gateway/proxy"
 )
 
 // Scope is what a caller needs to see or change migration states.
@@ -18,10 +19,16 @@ const Scope = "migration:admin"
 
 // Server implements the migration operations of the gateway's generated
 // strict interface.
-type Server struct{ svc *migration.Service } // nil: no migration store here
+type Server struct {
+	svc    *migration.Service // nil: no migration store here
+	shadow func(prefix string) proxy.ShadowStats
+}
 
-// New returns a server over svc (nil: the operations answer 503).
-func New(svc *migration.Service) *Server { return &Server{svc: svc} }
+// New returns a server over svc (nil: the operations answer 503), showing
+// each route's shadow comparisons from shadow.
+func New(svc *migration.Service, shadow func(prefix string) proxy.ShadowStats) *Server {
+	return &Server{svc: svc, shadow: shadow}
+}
 
 func (s *Server) admit(ctx context.Context) (string, error) {
 	c := access.CallerFrom(ctx)
@@ -43,7 +50,7 @@ func (s *Server) ListMigrationRoutes(ctx context.Context, _ oapi.ListMigrationRo
 	}
 	items := []oapi.MigrationRoute{}
 	for _, r := range s.svc.Status() {
-		items = append(items, routeJSON(r.Prefix, r.Legacy, r.Lattice, r.State))
+		items = append(items, s.routeJSON(r.Prefix, r.Legacy, r.Lattice, r.State))
 	}
 	return oapi.ListMigrationRoutes200JSONResponse{Items: items}, nil
 }
@@ -82,13 +89,13 @@ func (s *Server) RollbackMigrationRoute(ctx context.Context, req oapi.RollbackMi
 func (s *Server) answer(prefix string, st domain.MigrationState) oapi.MigrationRoute {
 	for _, r := range s.svc.Status() {
 		if r.Prefix == prefix {
-			return routeJSON(r.Prefix, r.Legacy, r.Lattice, st)
+			return s.routeJSON(r.Prefix, r.Legacy, r.Lattice, st)
 		}
 	}
-	return routeJSON(prefix, "", "", st)
+	return s.routeJSON(prefix, "", "", st)
 }
 
-func routeJSON(prefix, legacy, lattice string, st domain.MigrationState) oapi.MigrationRoute {
+func (s *Server) routeJSON(prefix, legacy, lattice string, st domain.MigrationState) oapi.MigrationRoute {
 	phase := st.Phase
 	if phase == "" {
 		phase = domain.PhaseLegacy
@@ -106,6 +113,17 @@ func routeJSON(prefix, legacy, lattice string, st domain.MigrationState) oapi.Mi
 	if st.Reason != "" {
 		out.Reason = &st.Reason
 	}
+	stats := s.shadow(prefix)
+	parity := oapi.ShadowParity{Compared: stats.Compared, Matched: stats.Matched, RecentDiffs: []oapi.ShadowDiff{}}
+	if stats.Compared > 0 {
+		p := float64(stats.Matched) / float64(stats.Compared)
+		parity.Parity = &p
+	}
+	for _, d := range stats.Recent {
+		parity.RecentDiffs = append(parity.RecentDiffs, oapi.ShadowDiff{At: d.At, Method: d.Method, Path: d.Path,
+			LegacyStatus: d.PrimaryStatus, LatticeStatus: d.ShadowStatus, LegacyBody: d.PrimaryBody, LatticeBody: d.ShadowBody})
+	}
+	out.Shadow = &parity
 	return out
 }
 

@@ -83,12 +83,18 @@ type MigrationRoute struct {
 	Legacy string `json:"legacy"`
 
 	// Percent Canary only: the share of callers on Lattice.
-	Percent   *int                `json:"percent,omitempty"`
-	Phase     MigrationRoutePhase `json:"phase"`
-	Reason    *string             `json:"reason,omitempty"`
-	Route     string              `json:"route"`
-	UpdatedAt *time.Time          `json:"updated_at,omitempty"`
-	UpdatedBy *string             `json:"updated_by,omitempty"`
+	Percent *int                `json:"percent,omitempty"`
+	Phase   MigrationRoutePhase `json:"phase"`
+	Reason  *string             `json:"reason,omitempty"`
+	Route   string              `json:"route"`
+
+	// Shadow The shadow comparisons of this gateway replica since it started (each replica
+	// compares the requests it serves; lattice_gateway_shadow_total sums them all):
+	// answers compared, answers equal once the route's ignored fields are removed,
+	// their ratio, and the latest differences with credentials redacted.
+	Shadow    *ShadowParity `json:"shadow,omitempty"`
+	UpdatedAt *time.Time    `json:"updated_at,omitempty"`
+	UpdatedBy *string       `json:"updated_by,omitempty"`
 }
 
 // MigrationRoutePhase defines model for MigrationRoute.Phase.
@@ -128,6 +134,34 @@ type ResourceOverview struct {
 
 // ResourceOverviewErrorsPart defines model for ResourceOverview.Errors.Part.
 type ResourceOverviewErrorsPart string
+
+// ShadowDiff defines model for ShadowDiff.
+type ShadowDiff struct {
+	At time.Time `json:"at"`
+
+	// LatticeBody Redacted and cut at 512 bytes.
+	LatticeBody   string `json:"lattice_body"`
+	LatticeStatus int    `json:"lattice_status"`
+
+	// LegacyBody Redacted and cut at 512 bytes.
+	LegacyBody   string `json:"legacy_body"`
+	LegacyStatus int    `json:"legacy_status"`
+	Method       string `json:"method"`
+	Path         string `json:"path"`
+}
+
+// ShadowParity The shadow comparisons of this gateway replica since it started (each replica
+// compares the requests it serves; lattice_gateway_shadow_total sums them all):
+// answers compared, answers equal once the route's ignored fields are removed,
+// their ratio, and the latest differences with credentials redacted.
+type ShadowParity struct {
+	Compared int64 `json:"compared"`
+	Matched  int64 `json:"matched"`
+
+	// Parity matched / compared; absent before the first comparison.
+	Parity      *float64     `json:"parity,omitempty"`
+	RecentDiffs []ShadowDiff `json:"recent_diffs"`
+}
 
 // PromoteMigrationRouteJSONRequestBody defines body for PromoteMigrationRoute for application/json ContentType.
 type PromoteMigrationRouteJSONRequestBody = MigrationChange
@@ -932,31 +966,37 @@ func (sh *strictHandler) GetResourceOverview(w http.ResponseWriter, r *http.Requ
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7FjvbtvIEX+VwbbA2ShLyYmDO+tQFG6QHgrk0MB332whHpEjcXPkLrs7tCwY+toH6CP2SYrZJSnKou1z",
-	"mvhTvlHc4fz9zexvdKcyW9XWkGGvZnfKka+t8RR+fHB2UVIlj5k1TIblEeu61BmytmZSR4k/ffLWyJnP",
-	"CqpQnv7oaKlm6g+Tnf5JPPWTTu92u01UTj5zuhZ1aqYu/v4Wzk7ffA+tZsiJUZc+VSLbKhD9P+uVCz68",
-	"LdCsKDiW51reYPnB2ZocawljiaWnRNWDV3eqJpe14ezb/+BsZeUZ2IJ1sNZcaAMZGnSbGXBB4At0BHYJ",
-	"GZYlOQ+eDIv4e2TWGaUqURXe6qqp1OzsLFGVNvHHSaJ4U5OaKW2YVuTUNlGOsE1ehbfvyay4ULM302kv",
-	"69lpswqitmE69PnXgiAcfeehdrTUtwlQukphcnMyceRt4zLyrVudhVcjFoI3/2q0o1zNLltz817MLj5R",
-	"xuJIn/yLzqP99JYxE+OuNrVnR1iBo7rETJsVaBbvDuItaYXZ5gktCxINURflo3oerPbbUFawpnyottYM",
-	"y3pYvbpAH+IkIxW+7HxOlC8wt2uVqIgdlfRZmY+VtkfBw1U/OGnqHJnyjxhCW1pXyZOSl39mXdFYLrpv",
-	"FpsRlaMASHYxdRF0cT+Njffa8yE+NFO1//DYuLiHtm1vFJ3DzYHXUeeYa4N5tu9PHDKjOSbnrPMPj5eR",
-	"Tw7sauMZTTZeRHGdPH/U+eixZ+RmaGcAPtZc0iMuPFXfcNqp6U2NZe6inSL/vCF3o2l9mEI0WG5YZ4+k",
-	"il1DydjsapV/56HxuCLIbGPYJ7AuyIS27JWDF/uZvPFrcn7QlDtndyXr4fW7y12j42E7185m5L2cJoMY",
-	"50/NzqAn6SyNpXQfw8nQ0v+TwU924eHop3e/hukvv/7anX7U+V+OB1ndWfxdae3UfL57CaCHzrX+Yprc",
-	"6XwLjrhxxu9fBZ3x+3Op86Sv9XzsE09Z4zRvfpE5Eiu/IHTkzhu5AVu2Ih/F1zu7BXMd2Yk2S3t4b7wz",
-	"eW21YR/yuEKmNW665IFmT+USFptwi8T03pDDskuzB22uTI1OLpkyhXNYog6C1oEv7RoEPrDRVOYeMPzS",
-	"WEJHzgIrATRX5jrGfw1k2G3AIRfkgAs0gPDm9vbH8G10M15pUOEGjGXwRICOroytNDPl6ZXpZ8FMtZde",
-	"H1sYy14zAXWxq0TdkPMxI9P0JJ0KSmxNBmutZup1Ok1fy1WBXITkS9WrbpZPwuUS3q8otJzgKBz9IxcH",
-	"tOf9wS8G9+jpq+n0EWr6PEo6cmuNsNN3NyRZFhEhCZJVxkVJknGGAqVYfYQJaNPyMbAuJ5dKfk6nJw/5",
-	"0ge3I8gi//pZ8jktsSn5Gd9IpzRVJRwltmsfQYzUA5o8siPGGDhhVsCRz2w9kJ5hXmlzHNoXV14atT9T",
-	"czEzBgBZISrbkkjrR0haZB/w33//ByKnCo+RVcHRdUvurhNoQ4eT6fFQJDYLlOhW5KCXDyItoUmvzHlb",
-	"1lDJDJ3T5CFzlJOR3vPgf9O170iieBEoUAoRE12fCA/VGcLSlqVd+9hU+8iOKwbdYzU9EfibzTdfHtbt",
-	"lrTdH6UysLcv1lVjHTXcXQytI8TaRpk+s1G+bmOdTk+fKX/2ko37s70hwG42GYrwBLZrdLnvlpgv1bTO",
-	"luUCs9+GXbuP8otW4hvMH4Q5HMXRdvwN78/H+y9kcqB4H0dEycXUNYAgD9jGcb3xTPf/J/jMRtgnrRM7",
-	"WIdGWcxPxAerU1gysCImWVIu75QWhAhLUokyGAipztV9ACcDMParftMEyfu7yPwrgv0gngfg3uXmR+hJ",
-	"aqk9+56Ryj1rmzIPbHRBsCTOCspfqBlOXxKs5/0KFNmIljQMtq+weAeatdt04xI8xGPPwQWPg/0mgGi4",
-	"2VzOt8mdgED2jQ5ljSvbzWY2mZy8+j6dptP0ZPbD9IepEtnWyl0HwZ21bdK/3LXEdr79XwAAAP//",
+	"7FjvjtvGEX+VwbZAfCgr6exzE8soCtd1gwIOapzzzXc4j8ihuA65y+wOpRMO+toH6CP2SYrZJSlKou58",
+	"ieNP+UZyh/P3N//2TqW2qq0hw17N75QjX1vjKby8c3ZRUiWPqTVMhuUR67rUKbK2ZlpHij998tbImU8L",
+	"qlCe/ugoV3P1h+mO/zSe+mnHd7vdJiojnzpdCzs1V5f/fA0vLp5/Cy1nyIhRl36ihLZlIPx/0EsXdHhd",
+	"oFlSUCzLtHzB8p2zNTnWYkaOpadE1YNPd6oml7bm7Mt/52xl5RnYgnWw1lxoAykadJs5cEHgC3QENocU",
+	"y5KcB0+GhfwtMuuUJipRFd7qqqnU/MWLRFXaxJfzRPGmJjVX2jAtyaltohxh67wKb9+SWXKh5s9ns57W",
+	"s9NmGUhtw3Ss848FQTj6xkPtKNe3CdBkOYHp6nzqyNvGpeRbtToJT0ckBG1+brSjTM0/tOKuezK7+EQp",
+	"iyK98y87jfbdW0ZPjKva1J4dYQWO6hJTbZagWbQ7srekJaabB7gsSDhEXpSN8jkZ7dchrGBNeSq21gzD",
+	"ehy9ukAf7CQjEf7Q6ZwoX2Bm1ypRETsq6b1yPRbaHgWno3500op4INveB6p36DRv5K+mzpApu8HgkNy6",
+	"Sp6UfPwz64rGPNj9s9iMKDIKm2Tnic7uzlsPI+qt9nyMKs1U7T/cZ/YBRre9UHQON0daR55jqg2q4L4+",
+	"sTSNRoacs86fLkojvxzJ1cYzmnQ89KI6eb7R2TgyGLkZyhlAljWXdI8KD8U3nHZselFjnrtsa8+/V+RW",
+	"mtbHLkSD5YZ1eo+r2DWUjFW8lvk3HhqPS4LUNoZ9AuuCTEjmnjl4kZ/KF78m5wepvFN2F7IeXp8d7hod",
+	"D4tA7WxK3stpMrDx+qGKG/gknaQxl+5jOBlK+jUe/GQXHp58/+bH0DPk7W/d6Y3O/no28OpO4me5tWPz",
+	"y9VLAD10qvXtbHqnsy044sYZv99AOuGHdanTpI/1mINjtfyHzvMRtD6iYrZF72Zhs5EOdkkZpkwZoMkg",
+	"bRiQ4fn5U1hsmPzkPn73ZXasuF9OZGR3n8SKuLDZiZyQMeOhYoKC95ZL+8+h4CPb9w09cPXpmLYdcHSa",
+	"iJ0UpI2g094aL0MAF9rDEpnWuAkThk4RvDYpgWbwjE78+YQwLbrjKxN5kA/J0pZpH+jJrci/hE7dlvFN",
+	"lH3DlrEE31ThzwqwLM/mV6bNrVY1ypIu24B+brAEK9rwYALUS2MdZZBrKjMPMs84quyKsuTKcEHaQeiL",
+	"SQCC/Fkik2fIdJ6TI5OSD2MvpI4yMqyx9OBa9EyujDocpjvV9pJDG/7LxejIVCGnxWdT1yei1nKBae+Z",
+	"l4CLMIovKLcuOiXXzvMgrILzXf7aZlEOktc01aKbyWVevBGPfP7AMagcDw0bvcd23jgQej1WzTyljXjj",
+	"vUiMvl8QOnKvmphrQRX5KX7emVYw13Hd0ia3x958Y7LaasMRtR3kO6Rp9lTmsNiEsThW/hU5gWvsAB60",
+	"uTI1Opmaywm8ghx1ILQOfGnXIJ0NNi0kw5vGErptM+INzZX5GEvzRyDDbiNILcgBF2gA4fnt7cvwb1Qz",
+	"zuhQ4QaMlfwiQfuVsZXmHqrttKPaKb63LQTQayagznaVqBU5Hz0ym5xPZhJIW5PBWqu5ejaZTZ61VSo4",
+	"XxpS1Y2Z05CA4fuSQqOQHAlH/8pEAe15fyb1IeiDffvpbHbPrv24HXtkoB5Zt9+sSLwsJLHgETAuSkke",
+	"ZChQgtVbmIA27YIJ1mXkJuKfi9n5KV1643Ybv9A/exR9Rjk2JT/iH8mUpqpk6YrVvbcgWur7yicNJRge",
+	"SvgTn9p6QD3HrNLmLPRGXHpJ3P5MXYuYMQBM63CFELdi60e2zti94H//+W/Xd+Qxronw5GO7rX5MoDUd",
+	"zmdnQ5KYLFCiW5KDnj6QtM1lcmVetWENkUzROU1+r6T7n3Ttu61XtAjb2QQiJg7bXm7L0q59TKp9ZMc7",
+	"EzpYuPod5e/tOPJlYd1e+2z3S6vMktuvllVjGTW8jDG0jhBrE2X2yET5bRPrYnbxSPoXXzNxf7ArAuxq",
+	"k6EIT2C7Rpf57lbmSyWts2W5wPSnYdbuo/yypfgd5idhDk9iaTv7He+Px/t7MhlQ7McRUdKYugQQ5AHb",
+	"WK43nunw4vMXJsL+Pj21g5ua0Snme+KjW50wpGNFTE7E3CktCGl3OYNhINWZOgRwMgBjP5M3TaA8XBqv",
+	"f0OwH9lzAu6db15CP6SWWna7biKVPmubMgvT6IIgpzDaf6VkuPiaYH3V387EaUSLGwYXQ2FRD2PW7hIu",
+	"3s8N8djP4ILHwX4TQDTcbD5cb5M7AUHYoVuUNa5sN5v5dHr+9NvJbDKbnM+/m303U0LbSrnrILiTtk36",
+	"j7uU2F5v/x8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -64,7 +64,17 @@ type Gateway struct {
 	transport   *http.Transport
 	poolMetrics *poolMetrics
 	legacy      LegacyExchanger
+	canaries    CanaryObserver
 }
+
+// CanaryObserver receives each answer of a migration route in its canary
+// phase: which side gave it, its status and how long it took.
+type CanaryObserver interface {
+	Observe(route domain.Route, lattice bool, status int, latency time.Duration)
+}
+
+// ObserveCanaries reports canary answers to o; call it before serving.
+func (g *Gateway) ObserveCanaries(o CanaryObserver) { g.canaries = o }
 
 // LegacyExchanger exchanges a session token of the system Lattice
 // replaces for a Lattice access token (services/gateway/legacysession).
@@ -156,7 +166,7 @@ func (g *Gateway) Local(h http.Handler) http.Handler {
 
 // handle serves r: by local when it is not nil, else by the upstream.
 func (g *Gateway) handle(w http.ResponseWriter, r *http.Request, local http.Handler) {
-	if g.usage == nil {
+	if g.usage == nil && g.canaries == nil {
 		g.serve(w, r, nil, local)
 		return
 	}
@@ -173,16 +183,25 @@ func (g *Gateway) handle(w http.ResponseWriter, r *http.Request, local http.Hand
 	if rec.Status == 0 {
 		rec.Status = http.StatusOK
 	}
+	if seen.canary != nil {
+		g.canaries.Observe(*seen.canary, seen.upstream == seen.canary.Migration.Lattice, rec.Status, time.Since(start))
+	}
+	if g.usage == nil {
+		return
+	}
 	if seen.id != nil {
 		rec.Identity, rec.ClientId = &seen.id.Subject, &seen.id.ClientID
 	}
 	g.usage.Record(rec)
 }
 
-// served is what the request path learned, for the usage record.
+// served is what the request path learned, for the usage record and the
+// canary guard.
 type served struct {
-	route string
-	id    *ports.Identity
+	route    string
+	id       *ports.Identity
+	upstream string
+	canary   *domain.Route // the route, when it is a migration in its canary phase
 }
 
 type countingBody struct {
@@ -240,6 +259,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, seen *served, lo
 		return
 	}
 	forUpstream(r, upstream)
+	if seen != nil && g.canaries != nil && route.Migration != nil && route.State.Phase == domain.PhaseCanary {
+		seen.upstream, seen.canary = upstream, &route
+	}
 	replicas, ok := g.upstreams[upstream]
 	if !ok {
 		problem.Write(w, r, fault.New(fault.Unavailable, "the "+upstream+" service is not available"))

@@ -11,7 +11,9 @@ import (
 	"net/url"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -35,6 +37,51 @@ type shadower struct {
 	results *prometheus.CounterVec
 	log     *slog.Logger
 	diffs   atomic.Int64
+	stats   sync.Map // route prefix → *shadowStats
+}
+
+// ShadowStats are one route's comparisons on this replica since it
+// started: how many were compared and matched, and the latest differences,
+// redacted.
+type ShadowStats struct {
+	Compared, Matched int64
+	Recent            []ShadowDiff // newest last, at most MaxRecentDiffs
+}
+
+// ShadowDiff is one difference, with both bodies redacted and truncated.
+type ShadowDiff struct {
+	At                          time.Time
+	Method, Path                string
+	PrimaryStatus, ShadowStatus int
+	PrimaryBody, ShadowBody     string
+}
+
+// MaxRecentDiffs is how many differences a route keeps for its status.
+const MaxRecentDiffs = 5
+
+type shadowStats struct {
+	compared, matched atomic.Int64
+	mu                sync.Mutex
+	recent            []ShadowDiff
+}
+
+func (s *shadower) statsOf(prefix string) *shadowStats {
+	if v, ok := s.stats.Load(prefix); ok {
+		return v.(*shadowStats)
+	}
+	v, _ := s.stats.LoadOrStore(prefix, &shadowStats{})
+	return v.(*shadowStats)
+}
+
+// ShadowStats returns the route's comparisons on this replica.
+func (g *Gateway) ShadowStats(prefix string) ShadowStats {
+	if g.shadow == nil {
+		return ShadowStats{}
+	}
+	st := g.shadow.statsOf(prefix)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return ShadowStats{Compared: st.compared.Load(), Matched: st.matched.Load(), Recent: slices.Clone(st.recent)}
 }
 
 // EnableShadow turns shadow routes on, counting outcomes on reg.
@@ -131,11 +178,22 @@ func (s *shadower) compare(r *http.Request, body []byte, route domain.Route, tar
 		s.results.WithLabelValues(route.Prefix, "error").Inc()
 		return
 	}
+	st := s.statsOf(route.Prefix)
+	st.compared.Add(1)
 	if resp.StatusCode == status && sameJSON(primary, secondary, route.Shadow.Ignore) {
+		st.matched.Add(1)
 		s.results.WithLabelValues(route.Prefix, "match").Inc()
 		return
 	}
 	s.results.WithLabelValues(route.Prefix, "diff").Inc()
+	d := ShadowDiff{At: time.Now().UTC(), Method: r.Method, Path: r.URL.Path, PrimaryStatus: status, ShadowStatus: resp.StatusCode,
+		PrimaryBody: truncate(redact(primary)), ShadowBody: truncate(redact(secondary))}
+	st.mu.Lock()
+	st.recent = append(st.recent, d)
+	if len(st.recent) > MaxRecentDiffs {
+		st.recent = st.recent[len(st.recent)-MaxRecentDiffs:]
+	}
+	st.mu.Unlock()
 	// Sample the diff log: the first ten, then one in a hundred.
 	if n := s.diffs.Add(1); n <= 10 || n%100 == 0 {
 		s.log.Info("shadow diff", "route", route.Prefix, "method", r.Method, "path", r.URL.Path,

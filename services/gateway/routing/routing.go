@@ -61,6 +61,12 @@ type fileYAML struct {
 		Migration *struct {
 			Lattice string   `yaml:"lattice"`
 			Ignore  []string `yaml:"ignore"`
+			Canary  *struct {
+				ErrorMargin *float64       `yaml:"error_margin"`
+				P95Margin   *time.Duration `yaml:"p95_margin"`
+				Window      *time.Duration `yaml:"window"`
+				MinRequests *int           `yaml:"min_requests"`
+			} `yaml:"canary"`
 		} `yaml:"migration"`
 	} `yaml:"routes"`
 }
@@ -111,7 +117,14 @@ func Parse(raw []byte, upstreams map[string]bool) (Config, error) {
 			routes[i].Shadow = &domain.Shadow{Upstream: r.Shadow.Upstream, Ignore: r.Shadow.Ignore}
 		}
 		if r.Migration != nil {
-			routes[i].Migration = &domain.Migration{Lattice: r.Migration.Lattice, Ignore: r.Migration.Ignore}
+			m := &domain.Migration{Lattice: r.Migration.Lattice, Ignore: r.Migration.Ignore, Canary: domain.DefaultCanaryGuard}
+			if c := r.Migration.Canary; c != nil {
+				setIf(&m.Canary.ErrorMargin, c.ErrorMargin)
+				setIf(&m.Canary.P95Margin, c.P95Margin)
+				setIf(&m.Canary.Window, c.Window)
+				setIf(&m.Canary.MinRequests, c.MinRequests)
+			}
+			routes[i].Migration = m
 		}
 	}
 	t, err := domain.NewTable(routes, upstreams, names)
@@ -120,4 +133,11 @@ func Parse(raw []byte, upstreams map[string]bool) (Config, error) {
 	}
 	cfg.Table = t
 	return cfg, nil
+}
+
+// setIf sets *dst to *v when the file gave v.
+func setIf[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
 }
