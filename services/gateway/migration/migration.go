@@ -38,7 +38,7 @@ type Service struct {
 	clock  ports.Clock
 	apply  func(map[string]domain.MigrationState)
 
-	audit  ports.AuditTrail // nil: changes are not audited
+	audit ports.AuditTrail // nil: changes are not audited
 
 	mu     sync.Mutex
 	states map[string]domain.MigrationState
