@@ -21,6 +21,10 @@ Settings (environment):
   MONOLITH_INTROSPECTION_SECRET_FILE
                           a bearer token that POST /v1/sessions/introspect
                           (RFC 7662) requires; unset, that route is off
+  MONOLITH_CHANGE_FEED_URL, MONOLITH_CHANGE_FEED_TOKEN_FILE
+                          during a migration, where each resource write is
+                          sent (Lattice's /v1/legacy-resources) and the
+                          bearer token it takes; unset, nothing is sent
 """
 
 import datetime as dt
@@ -117,6 +121,8 @@ def settings():
         "secret": secret,
         "max_upload": int(os.environ.get("MONOLITH_MAX_UPLOAD", str(10 << 20))),
         "introspection_secret": read_optional(os.environ.get("MONOLITH_INTROSPECTION_SECRET_FILE")),
+        "feed_url": os.environ.get("MONOLITH_CHANGE_FEED_URL", "").rstrip("/"),
+        "feed_token": read_optional(os.environ.get("MONOLITH_CHANGE_FEED_TOKEN_FILE")),
     }
 
 
@@ -182,6 +188,11 @@ def create_app(cfg=None) -> FastAPI:
     def user_json(u: User):
         return {"id": u.id, "email": u.email, "full_name": u.full_name, "is_admin": u.is_admin,
                 "created_at": u.created_at.isoformat()}
+
+    def feed(background: BackgroundTasks, rid: int, state):
+        """During a migration, tells Lattice of a committed resource write (None: deleted)."""
+        if cfg.get("feed_url"):
+            background.add_task(send_change, cfg["feed_url"], cfg.get("feed_token"), rid, state)
 
     def resource_json(r: Resource):
         return {"id": r.id, "owner_id": r.owner_id, "title": r.title, "body": r.body, "visibility": r.visibility,
@@ -288,25 +299,32 @@ def create_app(cfg=None) -> FastAPI:
 
     @app.get("/v1/resources")
     def list_resources(page: int = Query(1, ge=1, le=10000), per_page: int = Query(20, ge=1, le=100),
+                       limit: Optional[int] = Query(None, ge=1, le=100),
                        tag: Optional[str] = Query(None, max_length=100),
                        u: Optional[User] = Depends(optional_user), s: Session = Depends(db)):
+        # Newest first, as Lattice lists; `limit` is Lattice's name for the
+        # page size, taken too so that one client call fits both sides of a
+        # migration.
+        per_page = limit or per_page
         q = select(Resource)
         if u is None:
             q = q.where(Resource.visibility == "public")
         elif not u.is_admin:
             q = q.where(or_(Resource.owner_id == u.id, Resource.visibility.in_(["public", "internal"])))
-        rows = [r for r in s.scalars(q.order_by(Resource.id)) if tag is None or tag in (r.tags or [])]
+        order = (Resource.created_at.desc(), Resource.id.desc())
+        rows = [r for r in s.scalars(q.order_by(*order)) if tag is None or tag in (r.tags or [])]
         total = len(rows)
         start = (page - 1) * per_page
         return {"items": [resource_json(r) for r in rows[start:start + per_page]], "page": page,
                 "per_page": per_page, "total": total}
 
     @app.post("/v1/resources", status_code=201)
-    def create_resource(body: ResourceIn, u: User = Depends(current_user), s: Session = Depends(db)):
+    def create_resource(body: ResourceIn, background: BackgroundTasks, u: User = Depends(current_user), s: Session = Depends(db)):
         r = Resource(owner_id=u.id, title=body.title, body=body.body, visibility=body.visibility,
                      tags=body.tags, meta=body.metadata)
         s.add(r)
         s.commit()
+        feed(background, r.id, resource_json(r))
         return resource_json(r)
 
     @app.get("/v1/resources/{rid}")
@@ -317,21 +335,24 @@ def create_app(cfg=None) -> FastAPI:
         return resource_json(r)
 
     @app.patch("/v1/resources/{rid}")
-    def patch_resource(rid: int, body: ResourcePatch, u: User = Depends(current_user), s: Session = Depends(db)):
+    def patch_resource(rid: int, body: ResourcePatch, background: BackgroundTasks, u: User = Depends(current_user),
+                       s: Session = Depends(db)):
         r = owned(s, rid, u)
         for field, value in body.dict(exclude_unset=True).items():
             setattr(r, "meta" if field == "metadata" else field, value)
         r.version += 1
         r.updated_at = now()
         s.commit()
+        feed(background, r.id, resource_json(r))
         return resource_json(r)
 
     @app.delete("/v1/resources/{rid}", status_code=204)
-    def delete_resource(rid: int, u: User = Depends(current_user), s: Session = Depends(db)):
+    def delete_resource(rid: int, background: BackgroundTasks, u: User = Depends(current_user), s: Session = Depends(db)):
         r = owned(s, rid, u)
         paths = [f.path for f in r.files]
         s.delete(r)
         s.commit()
+        feed(background, rid, None)
         for p in paths:
             try:
                 os.remove(os.path.join(cfg["files_dir"], p))
@@ -389,6 +410,41 @@ def create_app(cfg=None) -> FastAPI:
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
 
     return app
+
+
+def send_change(url: str, token: Optional[str], rid: int, state):
+    """PUTs the resource as it now is to Lattice's change feed, or DELETEs it,
+    retrying a few times. A real monolith would write the change to an outbox
+    table in the same transaction and send it from there, so that a crash
+    between the commit and the send loses nothing; this example sends after
+    the response and gives up after the retries."""
+    import json
+    import time
+    import urllib.error
+    import urllib.request
+
+    data, method = None, "DELETE"
+    if state is not None:
+        method = "PUT"
+        data = json.dumps({"owner": str(state["owner_id"]), "title": state["title"], "body": state["body"],
+                           "visibility": state["visibility"], "tags": state["tags"] or [],
+                           "metadata": {k: v if isinstance(v, str) else json.dumps(v) for k, v in (state["metadata"] or {}).items()},
+                           "created_at": state["created_at"], "updated_at": state["updated_at"]}).encode()
+    for attempt in range(5):
+        req = urllib.request.Request(f"{url}/{rid}", data=data, method=method,
+                                     headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+        try:
+            with urllib.request.urlopen(req, timeout=5) as resp:
+                resp.read()
+            return
+        except urllib.error.HTTPError as e:
+            if e.code < 500 and e.code != 429:
+                print(f"change feed refused resource {rid}: {e.code} {e.read()[:300]!r}", file=os.sys.stderr)
+                return
+        except OSError:
+            pass
+        time.sleep(0.2 * 2 ** attempt)
+    print(f"change feed: resource {rid} not sent", file=os.sys.stderr)
 
 
 def issue_session(s: Session, secret: str, u: User) -> str:

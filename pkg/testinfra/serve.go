@@ -18,16 +18,20 @@ import (
 var allServices = []string{"auth", "resource", "search", "processing", "analytics", "gateway"}
 
 // ServeAll starts `lattice serve --target=all` with every listener on port 0
-// and the databases in dbEnv, waits until every service logs that it is
-// serving, and returns the process and the gateway's base URL (read from
-// its log line; the process wires its services to each other's bound
-// addresses and makes the gateway's its public URL).
+// (unless dbEnv names a service's <NAME>_ADDR) and the databases in dbEnv,
+// waits until every service logs that it is serving, and returns the
+// process and the gateway's base URL (read from its log line; the process
+// wires its services to each other's bound addresses and makes the
+// gateway's its public URL).
 func ServeAll(t *testing.T, dbEnv []string) (*exec.Cmd, string) {
 	t.Helper()
 	env := slices.Clone(dbEnv)
 	for _, s := range allServices {
 		upper := strings.ToUpper(s)
-		env = append(env, upper+"_ADDR=127.0.0.1:0", upper+"_ADMIN_ADDR=127.0.0.1:0")
+		if !slices.ContainsFunc(dbEnv, func(kv string) bool { return strings.HasPrefix(kv, upper+"_ADDR=") }) {
+			env = append(env, upper+"_ADDR=127.0.0.1:0")
+		}
+		env = append(env, upper+"_ADMIN_ADDR=127.0.0.1:0")
 	}
 	cmd := exec.Command(LatticeBinary(t), "serve", "--target=all")
 	cmd.Env = env

@@ -12,8 +12,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -63,6 +65,9 @@ type monolith struct {
 	// (POST /v1/sessions/introspect) requires.
 	IntrospectionSecretFile string
 	Seeded                  seeded
+
+	port, state string
+	proc        *exec.Cmd
 }
 
 // startMonolith seeds a new database with seedArgs (seed.py's flags), serves
@@ -74,32 +79,59 @@ func startMonolith(t *testing.T, seedArgs ...string) *monolith {
 	db := testinfra.Postgres(t)
 	addr, err := testinfra.FreeAddr()
 	require.NoError(t, err)
-	port := addr[strings.LastIndexByte(addr, ':')+1:]
-	cmd := exec.Command("../../examples/monolith/run", append([]string{"--port", port, "--seed"}, seedArgs...)...)
 	state := t.TempDir()
 	introspection := filepath.Join(state, "introspection-secret")
 	require.NoError(t, os.WriteFile(introspection, []byte(rand.Text()+"\n"), 0o600))
-	cmd.Env = append(os.Environ(), "MONOLITH_STATE="+state, "MONOLITH_INTROSPECTION_SECRET_FILE="+introspection,
+	m := &monolith{URL: "http://" + addr, DatabaseURL: db, FilesDir: filepath.Join(state, "files"),
+		SecretFile: filepath.Join(state, "session-secret"), IntrospectionSecretFile: introspection,
+		port: addr[strings.LastIndexByte(addr, ':')+1:], state: state}
+	t.Cleanup(m.stop)
+	m.serve(t, append([]string{"--seed"}, seedArgs...), nil)
+	return m
+}
+
+// restart serves the monolith again on its database and port, with env
+// added to its settings (the change feed's, say).
+func (m *monolith) restart(t *testing.T, env ...string) {
+	t.Helper()
+	m.stop()
+	m.serve(t, nil, env)
+}
+
+func (m *monolith) stop() {
+	if m.proc != nil {
+		_ = m.proc.Process.Kill()
+		_ = m.proc.Wait()
+		m.proc = nil
+	}
+}
+
+// serve runs examples/monolith/run with args; with --seed, it reads the
+// seed summary first.
+func (m *monolith) serve(t *testing.T, args, env []string) {
+	t.Helper()
+	cmd := exec.Command("../../examples/monolith/run", append([]string{"--port", m.port}, args...)...)
+	cmd.Env = append(os.Environ(), "MONOLITH_STATE="+m.state, "MONOLITH_INTROSPECTION_SECRET_FILE="+m.IntrospectionSecretFile,
 		// SQLAlchemy names the dialect postgresql://; the DSN is otherwise the same.
-		"MONOLITH_DATABASE_URL="+strings.Replace(db, "postgres://", "postgresql://", 1))
+		"MONOLITH_DATABASE_URL="+strings.Replace(m.DatabaseURL, "postgres://", "postgresql://", 1))
+	cmd.Env = append(cmd.Env, env...)
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
+	stderr := &syncBuilder{}
+	cmd.Stderr = stderr
 	require.NoError(t, cmd.Start())
+	m.proc = cmd
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
 		if t.Failed() {
 			t.Logf("monolith stderr:\n%s", stderr.String())
 		}
 	})
-	m := &monolith{URL: "http://" + addr, DatabaseURL: db, FilesDir: filepath.Join(state, "files"),
-		SecretFile: filepath.Join(state, "session-secret"), IntrospectionSecretFile: introspection}
 	lines := bufio.NewScanner(stdout)
 	lines.Buffer(make([]byte, 1<<20), 16<<20)
-	require.True(t, lines.Scan(), "seed.py printed no summary: %s", stderr.String())
-	require.NoError(t, json.Unmarshal(lines.Bytes(), &m.Seeded))
+	if slices.Contains(args, "--seed") {
+		require.True(t, lines.Scan(), "seed.py printed no summary: %s", stderr.String())
+		require.NoError(t, json.Unmarshal(lines.Bytes(), &m.Seeded))
+	}
 	go func() { // drain: uvicorn writes little, but must never block on a full pipe
 		for lines.Scan() {
 		}
@@ -113,7 +145,24 @@ func startMonolith(t *testing.T, seedArgs ...string) *monolith {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	})
-	return m
+}
+
+// syncBuilder is a strings.Builder a process and the test may use at once.
+type syncBuilder struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuilder) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuilder) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // call sends a JSON request and decodes a JSON answer.

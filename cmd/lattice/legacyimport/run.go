@@ -27,6 +27,7 @@ type Resources interface {
 	ImportResources(ctx context.Context, rows []resapp.ImportedResource, dryRun bool) ([]resapp.ImportOutcome, error)
 	ImportFile(ctx context.Context, in resapp.ImportedFile, dryRun bool) (resapp.ImportOutcome, error)
 	ImportedIDs(ctx context.Context, kind string, legacyIDs []string) (map[string]string, error)
+	RecordLegacyUser(ctx context.Context, legacyID, userID string) error
 }
 
 // Options tune a run.
@@ -161,7 +162,9 @@ func (r *Run) ImportUsers(ctx context.Context, m UsersMapping) (Counts, error) {
 			c.add(string(out.Result), out.Reason, u.legacyID)
 			if out.Result != app.Skipped {
 				kept[email] = true
-				r.owner(u.legacyID, cmp.Or(out.ID, wouldBeID))
+				if err := r.owner(ctx, u.legacyID, cmp.Or(out.ID, wouldBeID)); err != nil {
+					return c, fmt.Errorf("users: legacy id %s: %w", u.legacyID, err)
+				}
 			}
 			p.tick(c.Total)
 		}
@@ -173,14 +176,21 @@ func (r *Run) ImportUsers(ctx context.Context, m UsersMapping) (Counts, error) {
 	}
 }
 
-// owner notes a user's Lattice id.
-func (r *Run) owner(legacyID, id string) {
+// owner notes a user's Lattice id, and tells the resource service (when
+// this run writes resources), whose change feed maps owners by it.
+func (r *Run) owner(ctx context.Context, legacyID, id string) error {
+	if r.Resources != nil && !r.DryRun && id != "" && id != wouldBeID {
+		if err := r.Resources.RecordLegacyUser(ctx, legacyID, id); err != nil {
+			return err
+		}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.owners == nil {
 		r.owners = map[string]string{}
 	}
 	r.owners[legacyID] = id
+	return nil
 }
 
 // ownerID maps a user's legacy id to its Lattice id ("": not imported),
@@ -196,8 +206,7 @@ func (r *Run) ownerID(ctx context.Context, legacyID string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	r.owner(legacyID, id)
-	return id, nil
+	return id, r.owner(ctx, legacyID, id)
 }
 
 // progress shows how far an import is: a bar in a terminal, otherwise a

@@ -12,11 +12,13 @@ import (
 // Migration makes a route one of a migration's: its Upstream is the side
 // being replaced (the monolith), Lattice the side replacing it, and the
 // route's state (MigrationState) decides which answers. Ignore names the
-// JSON fields the shadow comparison leaves out (ids, timestamps).
+// JSON fields the shadow comparison leaves out (ids), and Unordered the
+// arrays it compares as sets (Shadow).
 type Migration struct {
-	Lattice string
-	Ignore  []string
-	Canary  CanaryGuard
+	Lattice   string
+	Ignore    []string
+	Unordered []string
+	Canary    CanaryGuard
 }
 
 // CanaryGuard is when a canary rolls itself back: when, over Window, the
@@ -136,7 +138,7 @@ func (s MigrationState) Valid() bool {
 // what is split off and shadowed.
 func (r Route) apply(s MigrationState, credentials bool) Route {
 	r.Split, r.Shadow = nil, nil
-	shadow := &Shadow{Upstream: r.Migration.Lattice, Ignore: r.Migration.Ignore}
+	shadow := &Shadow{Upstream: r.Migration.Lattice, Ignore: r.Migration.Ignore, Unordered: r.Migration.Unordered}
 	switch s.Phase {
 	case PhaseShadow:
 		if !credentials {

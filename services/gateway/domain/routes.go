@@ -58,10 +58,13 @@ type Split struct {
 
 // Shadow mirrors each request to a second upstream after the primary has
 // answered, and compares the answers on status and JSON body, ignoring
-// Ignore (field names, at any depth: ids, timestamps).
+// Ignore (field names, at any depth: ids, timestamps) and the order of the
+// arrays named in Unordered (tags kept as a set on one side and in the
+// order written on the other, items sorted differently).
 type Shadow struct {
-	Upstream string
-	Ignore   []string
+	Upstream  string
+	Ignore    []string
+	Unordered []string
 }
 
 // UpstreamFor picks the route's upstream for a caller key.

@@ -154,6 +154,20 @@ func TestShadowCountsMatchesAndDiffs(t *testing.T) {
 	require.Equal(t, 4, metric("diff"))
 	require.EqualValues(t, 14, newHits.Load())
 	require.EqualValues(t, 14, legacyHits.Load())
+
+	// A write goes to the primary alone: its copy would write twice. A read
+	// after it is shadowed, and is the only one.
+	resp, err := http.Post(gw+"/v1/shadow/same", "application/json", strings.NewReader(`{}`))
+	require.NoError(t, err)
+	resp.Body.Close()
+	callAs(t, gw+"/v1/shadow/same", "u0")
+	for metric("match")+metric("diff") < 15 {
+		require.True(t, time.Now().Before(deadline.Add(10*time.Second)), "the read's shadow result did not arrive")
+		time.Sleep(10 * time.Millisecond)
+	}
+	require.EqualValues(t, 16, newHits.Load())
+	require.EqualValues(t, 15, legacyHits.Load(), "the write was not shadowed")
+	require.Equal(t, 15, metric("match")+metric("diff"))
 }
 
 // TestShadowDiffLogsCarryNoCredentials: the sampled diff log of a shadow

@@ -268,7 +268,8 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, seen *served, lo
 		return
 	}
 	ctx := context.WithValue(r.Context(), routeKey{}, replicas.Pick(nil))
-	if route.Shadow != nil && g.shadow != nil {
+	// Only reads are shadowed: a copy of a write would write twice.
+	if route.Shadow != nil && g.shadow != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 		if target, ok := g.upstreams[route.Shadow.Upstream]; ok && route.Shadow.Upstream != upstream {
 			g.shadow.serve(w, r.WithContext(ctx), route, target.Pick(nil).URL, g.proxyFor(route.Timeout))
 			return

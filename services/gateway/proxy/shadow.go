@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -180,7 +181,7 @@ func (s *shadower) compare(r *http.Request, body []byte, route domain.Route, tar
 	}
 	st := s.statsOf(route.Prefix)
 	st.compared.Add(1)
-	if resp.StatusCode == status && sameJSON(primary, secondary, route.Shadow.Ignore) {
+	if resp.StatusCode == status && sameJSON(primary, secondary, route.Shadow.Ignore, route.Shadow.Unordered) {
 		st.matched.Add(1)
 		s.results.WithLabelValues(route.Prefix, "match").Inc()
 		return
@@ -203,37 +204,71 @@ func (s *shadower) compare(r *http.Request, body []byte, route domain.Route, tar
 }
 
 // sameJSON compares two bodies as JSON with the ignored fields removed at
-// every depth; bodies that are not JSON compare byte for byte.
-func sameJSON(a, b []byte, ignore []string) bool {
+// every depth, the arrays under unordered fields compared as multisets,
+// and timestamps compared as instants (2026-11-29T12:00:00+00:00 equals
+// 2026-11-29T12:00:00Z); bodies that are not JSON compare byte for byte.
+func sameJSON(a, b []byte, ignore, unordered []string) bool {
 	var va, vb any
 	if json.Unmarshal(a, &va) != nil || json.Unmarshal(b, &vb) != nil {
 		return bytes.Equal(a, b)
 	}
-	drop := map[string]bool{}
+	n := normalizer{drop: map[string]bool{}, unordered: map[string]bool{}}
 	for _, f := range ignore {
-		drop[f] = true
+		n.drop[f] = true
 	}
-	return reflect.DeepEqual(strip(va, drop), strip(vb, drop))
+	for _, f := range unordered {
+		n.unordered[f] = true
+	}
+	return reflect.DeepEqual(n.normalize(va, false), n.normalize(vb, false))
 }
 
-func strip(v any, drop map[string]bool) any {
+// normalizer puts a decoded JSON value in the form two equivalent answers
+// share.
+type normalizer struct{ drop, unordered map[string]bool }
+
+func (n normalizer) normalize(v any, asSet bool) any {
 	switch t := v.(type) {
 	case map[string]any:
 		out := make(map[string]any, len(t))
 		for k, x := range t {
-			if !drop[k] {
-				out[k] = strip(x, drop)
+			if !n.drop[k] {
+				out[k] = n.normalize(x, n.unordered[k])
 			}
 		}
 		return out
 	case []any:
 		out := make([]any, len(t))
 		for i, x := range t {
-			out[i] = strip(x, drop)
+			out[i] = n.normalize(x, false)
+		}
+		if asSet {
+			keys := make([]string, len(out))
+			for i, x := range out {
+				b, _ := json.Marshal(x) // maps marshal with sorted keys
+				keys[i] = string(b)
+			}
+			sort.Sort(byKey{keys, out})
 		}
 		return out
+	case string:
+		if ts, err := time.Parse(time.RFC3339Nano, t); err == nil {
+			return ts.UTC().Format(time.RFC3339Nano)
+		}
 	}
 	return v
+}
+
+// byKey sorts values by their JSON text.
+type byKey struct {
+	keys []string
+	vals []any
+}
+
+func (b byKey) Len() int           { return len(b.keys) }
+func (b byKey) Less(i, j int) bool { return b.keys[i] < b.keys[j] }
+func (b byKey) Swap(i, j int) {
+	b.keys[i], b.keys[j] = b.keys[j], b.keys[i]
+	b.vals[i], b.vals[j] = b.vals[j], b.vals[i]
 }
 
 // secretKeys are JSON fields whose values never reach a log.

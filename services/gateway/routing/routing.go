@@ -55,12 +55,14 @@ type fileYAML struct {
 			Percent  int    `yaml:"percent"`
 		} `yaml:"split"`
 		Shadow *struct {
-			Upstream string   `yaml:"upstream"`
-			Ignore   []string `yaml:"ignore"`
+			Upstream  string   `yaml:"upstream"`
+			Ignore    []string `yaml:"ignore"`
+			Unordered []string `yaml:"unordered"`
 		} `yaml:"shadow"`
 		Migration *struct {
-			Lattice string   `yaml:"lattice"`
-			Ignore  []string `yaml:"ignore"`
+			Lattice   string   `yaml:"lattice"`
+			Ignore    []string `yaml:"ignore"`
+			Unordered []string `yaml:"unordered"`
 			Canary  *struct {
 				ErrorMargin *float64       `yaml:"error_margin"`
 				P95Margin   *time.Duration `yaml:"p95_margin"`
@@ -114,10 +116,10 @@ func Parse(raw []byte, upstreams map[string]bool) (Config, error) {
 			routes[i].Split = &domain.Split{Upstream: r.Split.Upstream, Percent: r.Split.Percent}
 		}
 		if r.Shadow != nil {
-			routes[i].Shadow = &domain.Shadow{Upstream: r.Shadow.Upstream, Ignore: r.Shadow.Ignore}
+			routes[i].Shadow = &domain.Shadow{Upstream: r.Shadow.Upstream, Ignore: r.Shadow.Ignore, Unordered: r.Shadow.Unordered}
 		}
 		if r.Migration != nil {
-			m := &domain.Migration{Lattice: r.Migration.Lattice, Ignore: r.Migration.Ignore, Canary: domain.DefaultCanaryGuard}
+			m := &domain.Migration{Lattice: r.Migration.Lattice, Ignore: r.Migration.Ignore, Unordered: r.Migration.Unordered, Canary: domain.DefaultCanaryGuard}
 			if c := r.Migration.Canary; c != nil {
 				setIf(&m.Canary.ErrorMargin, c.ErrorMargin)
 				setIf(&m.Canary.P95Margin, c.P95Margin)

@@ -5,6 +5,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -275,7 +276,7 @@ func (p Precondition) check(r domain.Resource) error {
 
 // Update applies a merge patch.
 func (s *Service) Update(ctx context.Context, c domain.Caller, id string, pre Precondition, p domain.Patch) (domain.Resource, error) {
-	return s.change(ctx, c, id, pre, p.Apply)
+	return s.change(ctx, c, id, pre, p.Apply, time.Time{})
 }
 
 // Replace sets every editable field.
@@ -283,14 +284,20 @@ func (s *Service) Replace(ctx context.Context, c domain.Caller, id string, pre P
 	return s.change(ctx, c, id, pre, func(r domain.Resource) domain.Resource {
 		r.Title, r.Body, r.ContentType, r.Metadata, r.Tags, r.Visibility = in.Title, in.Body, in.ContentType, in.Metadata, in.Tags, in.Visibility
 		return r
-	})
+	}, time.Time{})
 }
 
-func (s *Service) change(ctx context.Context, c domain.Caller, id string, pre Precondition, edit func(domain.Resource) domain.Resource) (domain.Resource, error) {
+// change applies edit to the resource as one new version, dated at (zero:
+// now). A dated change that is not newer than the resource is refused
+// with errNotNewer.
+func (s *Service) change(ctx context.Context, c domain.Caller, id string, pre Precondition, edit func(domain.Resource) domain.Resource, at time.Time) (domain.Resource, error) {
 	var r domain.Resource
 	err := s.commit(ctx, func(ctx context.Context) (evs []ports.Event, err error) {
 		r, err = s.deps.Resources.Update(ctx, id, func(cur domain.Resource) (domain.Resource, error) {
-			next, changeEvents, err := s.next(c, cur, pre, edit)
+			if !at.IsZero() && !at.After(cur.UpdatedAt) {
+				return domain.Resource{}, errNotNewer
+			}
+			next, changeEvents, err := s.next(c, cur, pre, edit, at)
 			evs = changeEvents
 			return next, err
 		})
@@ -300,8 +307,9 @@ func (s *Service) change(ctx context.Context, c domain.Caller, id string, pre Pr
 }
 
 // next is the new state edit makes of cur, checked against the caller
-// and the precondition, with the events that report it.
-func (s *Service) next(c domain.Caller, cur domain.Resource, pre Precondition, edit func(domain.Resource) domain.Resource) (domain.Resource, []ports.Event, error) {
+// and the precondition, with the events that report it; it is dated at,
+// or now when at is zero.
+func (s *Service) next(c domain.Caller, cur domain.Resource, pre Precondition, edit func(domain.Resource) domain.Resource, at time.Time) (domain.Resource, []ports.Event, error) {
 	if err := c.CheckWrite(cur); err != nil {
 		return domain.Resource{}, nil, err
 	}
@@ -313,7 +321,7 @@ func (s *Service) next(c domain.Caller, cur domain.Resource, pre Precondition, e
 		return domain.Resource{}, nil, err
 	}
 	next.Version = cur.Version + 1
-	next.UpdatedAt = s.deps.Clock.Now()
+	next.UpdatedAt = cmp.Or(at, s.deps.Clock.Now())
 	if !next.UpdatedAt.After(cur.UpdatedAt) { // keep updated_at strictly increasing per resource
 		next.UpdatedAt = cur.UpdatedAt.Add(time.Microsecond)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/lattice-platform/lattice/pkg/fault"
 	"github.com/lattice-platform/lattice/services/resource/app"
 	"github.com/lattice-platform/lattice/services/resource/domain"
 )
@@ -128,4 +129,62 @@ func TestImportFileChecksItsContent(t *testing.T) {
 	types, actions := f.outbox(t)
 	require.Equal(t, []string{"resource.created", "file.uploaded"}, types)
 	require.Equal(t, []string{"resource.import", "file.import"}, actions)
+}
+
+// TestTheChangeFeedAppliesEachChangeOnce: a legacy id seen first makes a
+// resource for its imported owner; a newer change replaces it, a repeat or
+// an older one changes nothing; deletes are idempotent; only admins feed.
+func TestTheChangeFeedAppliesEachChangeOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := setup(t)
+	admin := domain.Caller{Subject: "01a20000-0000-7000-8000-0000000000ad", Scopes: []string{domain.ScopeRead, domain.ScopeWrite, domain.ScopeAdmin}}
+	require.NoError(t, f.svc.RecordLegacyUser(ctx, "7", owner.Subject))
+	require.NoError(t, f.svc.RecordLegacyUser(ctx, "7", owner.Subject), "recording again is harmless")
+	t0 := time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)
+	change := app.LegacyChange{LegacyID: "42", OwnerLegacyID: "7", Title: "Notes", Body: "first", Visibility: domain.Internal, UpdatedAt: t0}
+
+	r, result, err := f.svc.SyncLegacy(ctx, admin, change)
+	require.NoError(t, err)
+	require.Equal(t, app.SyncCreated, result)
+	require.Equal(t, owner.Subject, r.OwnerID)
+	require.Equal(t, t0, r.UpdatedAt)
+	_, result, err = f.svc.SyncLegacy(ctx, admin, change)
+	require.NoError(t, err)
+	require.Equal(t, app.SyncUnchanged, result, "a repeat")
+
+	newer := change
+	newer.Body, newer.UpdatedAt = "second", t0.Add(time.Minute)
+	r2, result, err := f.svc.SyncLegacy(ctx, admin, newer)
+	require.NoError(t, err)
+	require.Equal(t, app.SyncUpdated, result)
+	require.Equal(t, r.ID, r2.ID)
+	require.Equal(t, int64(2), r2.Version)
+	require.Equal(t, newer.UpdatedAt, r2.UpdatedAt, "the copy keeps the other system's time")
+	got, result, err := f.svc.SyncLegacy(ctx, admin, change)
+	require.NoError(t, err)
+	require.Equal(t, app.SyncUnchanged, result, "an older change never undoes a newer")
+	require.Equal(t, "second", got.Body)
+	types, _ := f.outbox(t)
+	require.Equal(t, []string{"resource.created", "resource.updated"}, types)
+
+	unknown := change
+	unknown.LegacyID, unknown.OwnerLegacyID = "43", "8"
+	_, _, err = f.svc.SyncLegacy(ctx, admin, unknown)
+	require.True(t, fault.Of(err, fault.Invalid), "an owner never imported: %v", err)
+	_, _, err = f.svc.SyncLegacy(ctx, owner, newer)
+	require.True(t, fault.Of(err, fault.Forbidden))
+	_, _, err = f.svc.SyncLegacy(ctx, domain.Caller{}, newer)
+	require.True(t, fault.Of(err, fault.Unauthenticated))
+	noTime := change
+	noTime.UpdatedAt = time.Time{}
+	_, _, err = f.svc.SyncLegacy(ctx, admin, noTime)
+	require.True(t, fault.Of(err, fault.Invalid))
+
+	require.NoError(t, f.svc.SyncLegacyDelete(ctx, admin, "42"))
+	_, err = f.svc.Get(ctx, admin, r.ID)
+	require.ErrorIs(t, err, domain.ErrNotFound)
+	require.NoError(t, f.svc.SyncLegacyDelete(ctx, admin, "42"), "again")
+	require.NoError(t, f.svc.SyncLegacyDelete(ctx, admin, "never-seen"))
+	require.True(t, fault.Of(f.svc.SyncLegacyDelete(ctx, owner, "42"), fault.Forbidden))
 }

@@ -44,6 +44,24 @@ func (e FileStatus) Valid() bool {
 	}
 }
 
+// Defines values for LegacyResourceContentType.
+const (
+	LegacyResourceContentTypeTextmarkdown LegacyResourceContentType = "text/markdown"
+	LegacyResourceContentTypeTextplain    LegacyResourceContentType = "text/plain"
+)
+
+// Valid indicates whether the value is a known member of the LegacyResourceContentType enum.
+func (e LegacyResourceContentType) Valid() bool {
+	switch e {
+	case LegacyResourceContentTypeTextmarkdown:
+		return true
+	case LegacyResourceContentTypeTextplain:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ResourceInputContentType.
 const (
 	ResourceInputContentTypeTextmarkdown ResourceInputContentType = "text/markdown"
@@ -151,6 +169,28 @@ type FileStatus string
 type FileList struct {
 	Items []File `json:"items"`
 }
+
+// LegacyResource defines model for LegacyResource.
+type LegacyResource struct {
+	Body        *string                    `json:"body,omitempty"`
+	ContentType *LegacyResourceContentType `json:"content_type,omitempty"`
+
+	// CreatedAt For a resource new to Lattice; default now.
+	CreatedAt *time.Time `json:"created_at,omitempty"`
+	Metadata  *Metadata  `json:"metadata,omitempty"`
+
+	// Owner The owner's key in the replaced system (a users row lattice import brought over).
+	Owner string    `json:"owner"`
+	Tags  *[]string `json:"tags,omitempty"`
+	Title string    `json:"title"`
+
+	// UpdatedAt When the replaced system changed it: orders the changes.
+	UpdatedAt  time.Time   `json:"updated_at"`
+	Visibility *Visibility `json:"visibility,omitempty"`
+}
+
+// LegacyResourceContentType defines model for LegacyResource.ContentType.
+type LegacyResourceContentType string
 
 // Metadata defines model for Metadata.
 type Metadata map[string]string
@@ -289,6 +329,9 @@ type DownloadFileParams struct {
 	Range *string `json:"Range,omitempty"`
 }
 
+// SyncLegacyResourceJSONRequestBody defines body for SyncLegacyResource for application/json ContentType.
+type SyncLegacyResourceJSONRequestBody = LegacyResource
+
 // CreateResourceJSONRequestBody defines body for CreateResource for application/json ContentType.
 type CreateResourceJSONRequestBody = ResourceInput
 
@@ -377,6 +420,41 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 
 // The interface specification for the client above.
 type ClientInterface interface {
+
+	// DeleteLegacyResource Change feed of a migration: the replaced system deleted this resource (scope resources:admin).
+	//
+	// Idempotent; a legacy id never seen, or a copy already deleted, is 204 too.
+	//
+	// Corresponds with DELETE /v1/legacy-resources/{legacy_id} (the `DeleteLegacyResource` operationId).
+	DeleteLegacyResource(ctx context.Context, legacyId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SyncLegacyResourceWithBody Change feed of a migration: the resource as the replaced system now has it (scope resources:admin).
+	//
+	// While the system Lattice replaces still takes writes, it sends each change here, keyed
+	// by its own id: a legacy id seen for the first time makes a resource (its `owner`, a
+	// users key, must have been imported by `lattice import`), a known one is replaced when
+	// `updated_at` is newer than Lattice's copy. Sending a change again, or an older one,
+	// changes nothing (200, `X-Lattice-Sync: unchanged`). Events flow as for any write, so
+	// search finds the change within seconds.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/legacy-resources/{legacy_id} (the `SyncLegacyResource` operationId).
+	SyncLegacyResourceWithBody(ctx context.Context, legacyId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SyncLegacyResource Change feed of a migration: the resource as the replaced system now has it (scope resources:admin).
+	//
+	// While the system Lattice replaces still takes writes, it sends each change here, keyed
+	// by its own id: a legacy id seen for the first time makes a resource (its `owner`, a
+	// users key, must have been imported by `lattice import`), a known one is replaced when
+	// `updated_at` is newer than Lattice's copy. Sending a change again, or an older one,
+	// changes nothing (200, `X-Lattice-Sync: unchanged`). Events flow as for any write, so
+	// search finds the change within seconds.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/legacy-resources/{legacy_id} (the `SyncLegacyResource` operationId).
+	SyncLegacyResource(ctx context.Context, legacyId string, body SyncLegacyResourceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListResources Resources the caller may read, newest first, with a cursor.
 	//
@@ -480,6 +558,71 @@ type ClientInterface interface {
 
 	// GetVersion performs a GET /v1/resources/{id}/versions/{version} (the `GetVersion` operationId) request.
 	GetVersion(ctx context.Context, id ID, version int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// DeleteLegacyResource Change feed of a migration: the replaced system deleted this resource (scope resources:admin).
+//
+// Idempotent; a legacy id never seen, or a copy already deleted, is 204 too.
+//
+// Corresponds with DELETE /v1/legacy-resources/{legacy_id} (the `DeleteLegacyResource` operationId).
+func (c *Client) DeleteLegacyResource(ctx context.Context, legacyId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteLegacyResourceRequest(c.Server, legacyId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SyncLegacyResourceWithBody Change feed of a migration: the resource as the replaced system now has it (scope resources:admin).
+//
+// While the system Lattice replaces still takes writes, it sends each change here, keyed
+// by its own id: a legacy id seen for the first time makes a resource (its `owner`, a
+// users key, must have been imported by `lattice import`), a known one is replaced when
+// `updated_at` is newer than Lattice's copy. Sending a change again, or an older one,
+// changes nothing (200, `X-Lattice-Sync: unchanged`). Events flow as for any write, so
+// search finds the change within seconds.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/legacy-resources/{legacy_id} (the `SyncLegacyResource` operationId).
+func (c *Client) SyncLegacyResourceWithBody(ctx context.Context, legacyId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSyncLegacyResourceRequestWithBody(c.Server, legacyId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SyncLegacyResource Change feed of a migration: the resource as the replaced system now has it (scope resources:admin).
+//
+// While the system Lattice replaces still takes writes, it sends each change here, keyed
+// by its own id: a legacy id seen for the first time makes a resource (its `owner`, a
+// users key, must have been imported by `lattice import`), a known one is replaced when
+// `updated_at` is newer than Lattice's copy. Sending a change again, or an older one,
+// changes nothing (200, `X-Lattice-Sync: unchanged`). Events flow as for any write, so
+// search finds the change within seconds.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/legacy-resources/{legacy_id} (the `SyncLegacyResource` operationId).
+func (c *Client) SyncLegacyResource(ctx context.Context, legacyId string, body SyncLegacyResourceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSyncLegacyResourceRequest(c.Server, legacyId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // ListResources Resources the caller may read, newest first, with a cursor.
@@ -763,6 +906,87 @@ func (c *Client) GetVersion(ctx context.Context, id ID, version int64, reqEditor
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewDeleteLegacyResourceRequest constructs an http.Request for the DeleteLegacyResource method
+func NewDeleteLegacyResourceRequest(server string, legacyId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "legacy_id", legacyId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/legacy-resources/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSyncLegacyResourceRequest calls the generic SyncLegacyResource builder with application/json body
+func NewSyncLegacyResourceRequest(server string, legacyId string, body SyncLegacyResourceJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSyncLegacyResourceRequestWithBody(server, legacyId, "application/json", bodyReader)
+}
+
+// NewSyncLegacyResourceRequestWithBody constructs an http.Request for the SyncLegacyResource method, with any body, and a specified content type
+func NewSyncLegacyResourceRequestWithBody(server string, legacyId string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "legacy_id", legacyId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/legacy-resources/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
 }
 
 // NewListResourcesRequest constructs an http.Request for the ListResources method
@@ -1559,6 +1783,43 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// DeleteLegacyResourceWithResponse Change feed of a migration: the replaced system deleted this resource (scope resources:admin).
+	//
+	// Idempotent; a legacy id never seen, or a copy already deleted, is 204 too.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/legacy-resources/{legacy_id} (the `DeleteLegacyResource` operationId).
+	DeleteLegacyResourceWithResponse(ctx context.Context, legacyId string, reqEditors ...RequestEditorFn) (*DeleteLegacyResourceResponse, error)
+
+	// SyncLegacyResourceWithBodyWithResponse Change feed of a migration: the resource as the replaced system now has it (scope resources:admin).
+	//
+	// While the system Lattice replaces still takes writes, it sends each change here, keyed
+	// by its own id: a legacy id seen for the first time makes a resource (its `owner`, a
+	// users key, must have been imported by `lattice import`), a known one is replaced when
+	// `updated_at` is newer than Lattice's copy. Sending a change again, or an older one,
+	// changes nothing (200, `X-Lattice-Sync: unchanged`). Events flow as for any write, so
+	// search finds the change within seconds.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/legacy-resources/{legacy_id} (the `SyncLegacyResource` operationId).
+	SyncLegacyResourceWithBodyWithResponse(ctx context.Context, legacyId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SyncLegacyResourceResponse, error)
+
+	// SyncLegacyResourceWithResponse Change feed of a migration: the resource as the replaced system now has it (scope resources:admin).
+	//
+	// While the system Lattice replaces still takes writes, it sends each change here, keyed
+	// by its own id: a legacy id seen for the first time makes a resource (its `owner`, a
+	// users key, must have been imported by `lattice import`), a known one is replaced when
+	// `updated_at` is newer than Lattice's copy. Sending a change again, or an older one,
+	// changes nothing (200, `X-Lattice-Sync: unchanged`). Events flow as for any write, so
+	// search finds the change within seconds.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/legacy-resources/{legacy_id} (the `SyncLegacyResource` operationId).
+	SyncLegacyResourceWithResponse(ctx context.Context, legacyId string, body SyncLegacyResourceJSONRequestBody, reqEditors ...RequestEditorFn) (*SyncLegacyResourceResponse, error)
+
 	// ListResourcesWithResponse Resources the caller may read, newest first, with a cursor.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -1679,6 +1940,158 @@ type ClientWithResponsesInterface interface {
 	//
 	// Returns a wrapper object for the known response body format(s).
 	GetVersionWithResponse(ctx context.Context, id ID, version int64, reqEditors ...RequestEditorFn) (*GetVersionResponse, error)
+}
+
+type DeleteLegacyResourceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteLegacyResourceResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteLegacyResourceResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteLegacyResourceResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DeleteLegacyResourceResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteLegacyResourceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteLegacyResourceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteLegacyResourceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteLegacyResourceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SyncLegacyResourceResponse200Headers the declared response headers of an HTTP 200 response for SyncLegacyResource
+type SyncLegacyResourceResponse200Headers struct {
+	XLatticeSync string
+}
+
+// SyncLegacyResourceResponse201Headers the declared response headers of an HTTP 201 response for SyncLegacyResource
+type SyncLegacyResourceResponse201Headers struct {
+	XLatticeSync string
+}
+
+type SyncLegacyResourceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Resource
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Resource
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *SyncLegacyResourceResponse200Headers
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *SyncLegacyResourceResponse201Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SyncLegacyResourceResponse) GetJSON200() *Resource {
+	return r.JSON200
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r SyncLegacyResourceResponse) GetJSON201() *Resource {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SyncLegacyResourceResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SyncLegacyResourceResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SyncLegacyResourceResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r SyncLegacyResourceResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SyncLegacyResourceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SyncLegacyResourceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SyncLegacyResourceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SyncLegacyResourceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 type ListResourcesResponse struct {
@@ -2760,6 +3173,61 @@ func (r GetVersionResponse) ContentType() string {
 	return ""
 }
 
+// DeleteLegacyResourceWithResponse Change feed of a migration: the replaced system deleted this resource (scope resources:admin).
+//
+// Idempotent; a legacy id never seen, or a copy already deleted, is 204 too.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/legacy-resources/{legacy_id} (the `DeleteLegacyResource` operationId).
+func (c *ClientWithResponses) DeleteLegacyResourceWithResponse(ctx context.Context, legacyId string, reqEditors ...RequestEditorFn) (*DeleteLegacyResourceResponse, error) {
+	rsp, err := c.DeleteLegacyResource(ctx, legacyId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteLegacyResourceResponse(rsp)
+}
+
+// SyncLegacyResourceWithBodyWithResponse Change feed of a migration: the resource as the replaced system now has it (scope resources:admin).
+//
+// While the system Lattice replaces still takes writes, it sends each change here, keyed
+// by its own id: a legacy id seen for the first time makes a resource (its `owner`, a
+// users key, must have been imported by `lattice import`), a known one is replaced when
+// `updated_at` is newer than Lattice's copy. Sending a change again, or an older one,
+// changes nothing (200, `X-Lattice-Sync: unchanged`). Events flow as for any write, so
+// search finds the change within seconds.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/legacy-resources/{legacy_id} (the `SyncLegacyResource` operationId).
+func (c *ClientWithResponses) SyncLegacyResourceWithBodyWithResponse(ctx context.Context, legacyId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SyncLegacyResourceResponse, error) {
+	rsp, err := c.SyncLegacyResourceWithBody(ctx, legacyId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSyncLegacyResourceResponse(rsp)
+}
+
+// SyncLegacyResourceWithResponse Change feed of a migration: the resource as the replaced system now has it (scope resources:admin).
+//
+// While the system Lattice replaces still takes writes, it sends each change here, keyed
+// by its own id: a legacy id seen for the first time makes a resource (its `owner`, a
+// users key, must have been imported by `lattice import`), a known one is replaced when
+// `updated_at` is newer than Lattice's copy. Sending a change again, or an older one,
+// changes nothing (200, `X-Lattice-Sync: unchanged`). Events flow as for any write, so
+// search finds the change within seconds.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/legacy-resources/{legacy_id} (the `SyncLegacyResource` operationId).
+func (c *ClientWithResponses) SyncLegacyResourceWithResponse(ctx context.Context, legacyId string, body SyncLegacyResourceJSONRequestBody, reqEditors ...RequestEditorFn) (*SyncLegacyResourceResponse, error) {
+	rsp, err := c.SyncLegacyResource(ctx, legacyId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSyncLegacyResourceResponse(rsp)
+}
+
 // ListResourcesWithResponse Resources the caller may read, newest first, with a cursor.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -2987,6 +3455,140 @@ func (c *ClientWithResponses) GetVersionWithResponse(ctx context.Context, id ID,
 		return nil, err
 	}
 	return ParseGetVersionResponse(rsp)
+}
+
+// ParseDeleteLegacyResourceResponse parses an HTTP response from a DeleteLegacyResourceWithResponse call
+func ParseDeleteLegacyResourceResponse(rsp *http.Response) (*DeleteLegacyResourceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteLegacyResourceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseSyncLegacyResourceResponse parses an HTTP response from a SyncLegacyResourceWithResponse call
+func ParseSyncLegacyResourceResponse(rsp *http.Response) (*SyncLegacyResourceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SyncLegacyResourceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Resource
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Resource
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers SyncLegacyResourceResponse200Headers
+		if values := rsp.Header.Values("X-Lattice-Sync"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Lattice-Sync", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XLatticeSync = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 201:
+		var headers SyncLegacyResourceResponse201Headers
+		if values := rsp.Header.Values("X-Lattice-Sync"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Lattice-Sync", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XLatticeSync = value
+		}
+		response.Headers201 = &headers
+	}
+
+	return response, nil
 }
 
 // ParseListResourcesResponse parses an HTTP response from a ListResourcesWithResponse call
@@ -3905,6 +4507,12 @@ func ParseGetVersionResponse(rsp *http.Response) (*GetVersionResponse, error) {
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// DeleteLegacyResource Change feed of a migration: the replaced system deleted this resource (scope resources:admin).
+	// (DELETE /v1/legacy-resources/{legacy_id})
+	DeleteLegacyResource(w http.ResponseWriter, r *http.Request, legacyId string)
+	// SyncLegacyResource Change feed of a migration: the resource as the replaced system now has it (scope resources:admin).
+	// (PUT /v1/legacy-resources/{legacy_id})
+	SyncLegacyResource(w http.ResponseWriter, r *http.Request, legacyId string)
 	// ListResources Resources the caller may read, newest first, with a cursor.
 	// (GET /v1/resources)
 	ListResources(w http.ResponseWriter, r *http.Request, params ListResourcesParams)
@@ -3952,6 +4560,18 @@ type ServerInterface interface {
 // Unimplemented server implementation that returns http.StatusNotImplemented for each endpoint.
 
 type Unimplemented struct{}
+
+// DeleteLegacyResource Change feed of a migration: the replaced system deleted this resource (scope resources:admin).
+// (DELETE /v1/legacy-resources/{legacy_id})
+func (_ Unimplemented) DeleteLegacyResource(w http.ResponseWriter, r *http.Request, legacyId string) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// SyncLegacyResource Change feed of a migration: the resource as the replaced system now has it (scope resources:admin).
+// (PUT /v1/legacy-resources/{legacy_id})
+func (_ Unimplemented) SyncLegacyResource(w http.ResponseWriter, r *http.Request, legacyId string) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
 
 // ListResources Resources the caller may read, newest first, with a cursor.
 // (GET /v1/resources)
@@ -4038,6 +4658,58 @@ type ServerInterfaceWrapper struct {
 }
 
 type MiddlewareFunc func(http.Handler) http.Handler
+
+// DeleteLegacyResource operation middleware
+func (siw *ServerInterfaceWrapper) DeleteLegacyResource(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "legacy_id" -------------
+	var legacyId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "legacy_id", chi.URLParam(r, "legacy_id"), &legacyId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "legacy_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DeleteLegacyResource(w, r, legacyId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SyncLegacyResource operation middleware
+func (siw *ServerInterfaceWrapper) SyncLegacyResource(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "legacy_id" -------------
+	var legacyId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "legacy_id", chi.URLParam(r, "legacy_id"), &legacyId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "legacy_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SyncLegacyResource(w, r, legacyId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
 
 // ListResources operation middleware
 func (siw *ServerInterfaceWrapper) ListResources(w http.ResponseWriter, r *http.Request) {
@@ -4775,6 +5447,12 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 		r.Post(options.BaseURL+"/v1/resources/access-checks", wrapper.CheckResourceAccess)
 	})
 	r.Group(func(r chi.Router) {
+		r.Delete(options.BaseURL+"/v1/legacy-resources/{legacy_id}", wrapper.DeleteLegacyResource)
+	})
+	r.Group(func(r chi.Router) {
+		r.Put(options.BaseURL+"/v1/legacy-resources/{legacy_id}", wrapper.SyncLegacyResource)
+	})
+	r.Group(func(r chi.Router) {
 		r.Delete(options.BaseURL+"/v1/resources/{id}", wrapper.DeleteResource)
 	})
 	r.Group(func(r chi.Router) {
@@ -4812,6 +5490,197 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 }
 
 type ProblemApplicationProblemPlusJSONResponse Problem
+
+type DeleteLegacyResourceRequestObject struct {
+	LegacyId string `json:"legacy_id"`
+}
+
+type DeleteLegacyResourceResponseObject interface {
+	VisitDeleteLegacyResourceResponse(w http.ResponseWriter) error
+}
+
+type DeleteLegacyResource204Response struct {
+}
+
+func (response DeleteLegacyResource204Response) VisitDeleteLegacyResourceResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteLegacyResource400ApplicationProblemPlusJSONResponse struct {
+	ProblemApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteLegacyResource400ApplicationProblemPlusJSONResponse) VisitDeleteLegacyResourceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteLegacyResource401ApplicationProblemPlusJSONResponse Problem
+
+func (response DeleteLegacyResource401ApplicationProblemPlusJSONResponse) VisitDeleteLegacyResourceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteLegacyResource403ApplicationProblemPlusJSONResponse Problem
+
+func (response DeleteLegacyResource403ApplicationProblemPlusJSONResponse) VisitDeleteLegacyResourceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteLegacyResourcedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DeleteLegacyResourcedefaultApplicationProblemPlusJSONResponse) VisitDeleteLegacyResourceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncLegacyResourceRequestObject struct {
+	LegacyId string `json:"legacy_id"`
+	Body     *SyncLegacyResourceJSONRequestBody
+}
+
+type SyncLegacyResourceResponseObject interface {
+	VisitSyncLegacyResourceResponse(w http.ResponseWriter) error
+}
+
+type SyncLegacyResource200ResponseHeaders struct {
+	XLatticeSync string
+}
+
+type SyncLegacyResource200JSONResponse struct {
+	Body    Resource
+	Headers SyncLegacyResource200ResponseHeaders
+}
+
+func (response SyncLegacyResource200JSONResponse) VisitSyncLegacyResourceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Lattice-Sync", fmt.Sprint(response.Headers.XLatticeSync))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncLegacyResource201ResponseHeaders struct {
+	XLatticeSync string
+}
+
+type SyncLegacyResource201JSONResponse struct {
+	Body    Resource
+	Headers SyncLegacyResource201ResponseHeaders
+}
+
+func (response SyncLegacyResource201JSONResponse) VisitSyncLegacyResourceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Lattice-Sync", fmt.Sprint(response.Headers.XLatticeSync))
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncLegacyResource400ApplicationProblemPlusJSONResponse struct {
+	ProblemApplicationProblemPlusJSONResponse
+}
+
+func (response SyncLegacyResource400ApplicationProblemPlusJSONResponse) VisitSyncLegacyResourceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncLegacyResource401ApplicationProblemPlusJSONResponse Problem
+
+func (response SyncLegacyResource401ApplicationProblemPlusJSONResponse) VisitSyncLegacyResourceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncLegacyResource403ApplicationProblemPlusJSONResponse Problem
+
+func (response SyncLegacyResource403ApplicationProblemPlusJSONResponse) VisitSyncLegacyResourceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncLegacyResourcedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SyncLegacyResourcedefaultApplicationProblemPlusJSONResponse) VisitSyncLegacyResourceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
 
 type ListResourcesRequestObject struct {
 	Params ListResourcesParams
@@ -6253,6 +7122,12 @@ func (response GetVersiondefaultApplicationProblemPlusJSONResponse) VisitGetVers
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// DeleteLegacyResource Change feed of a migration: the replaced system deleted this resource (scope resources:admin).
+	// (DELETE /v1/legacy-resources/{legacy_id})
+	DeleteLegacyResource(ctx context.Context, request DeleteLegacyResourceRequestObject) (DeleteLegacyResourceResponseObject, error)
+	// SyncLegacyResource Change feed of a migration: the resource as the replaced system now has it (scope resources:admin).
+	// (PUT /v1/legacy-resources/{legacy_id})
+	SyncLegacyResource(ctx context.Context, request SyncLegacyResourceRequestObject) (SyncLegacyResourceResponseObject, error)
 	// ListResources Resources the caller may read, newest first, with a cursor.
 	// (GET /v1/resources)
 	ListResources(ctx context.Context, request ListResourcesRequestObject) (ListResourcesResponseObject, error)
@@ -6334,6 +7209,65 @@ type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
 	options     StrictHTTPServerOptions
+}
+
+// DeleteLegacyResource operation middleware
+func (sh *strictHandler) DeleteLegacyResource(w http.ResponseWriter, r *http.Request, legacyId string) {
+	var request DeleteLegacyResourceRequestObject
+
+	request.LegacyId = legacyId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteLegacyResource(ctx, request.(DeleteLegacyResourceRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteLegacyResource")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(DeleteLegacyResourceResponseObject); ok {
+		if err := validResponse.VisitDeleteLegacyResourceResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SyncLegacyResource operation middleware
+func (sh *strictHandler) SyncLegacyResource(w http.ResponseWriter, r *http.Request, legacyId string) {
+	var request SyncLegacyResourceRequestObject
+
+	request.LegacyId = legacyId
+
+	var body SyncLegacyResourceJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SyncLegacyResource(ctx, request.(SyncLegacyResourceRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SyncLegacyResource")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SyncLegacyResourceResponseObject); ok {
+		if err := validResponse.VisitSyncLegacyResourceResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
 }
 
 // ListResources operation middleware
@@ -6751,58 +7685,69 @@ func (sh *strictHandler) GetVersion(w http.ResponseWriter, r *http.Request, id I
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Ftpc9s40v4rXXynauwMdVp2EqWm3vLmGs9mJi4nm1Rt5DVhsiViTAIMAFrWuPzftwDwlEhZSmzPsflk",
-	"mQKBRvfTTx+Arh2fxwlnyJR0xtdOQgSJUaEw/72iER690J8oc8ZOQlTouA4jMTpjZ0ojPKOB4zoCP6dU",
-	"YOCMlUjRdaQfYkz0a1MuYqKcsZOmZqRaJPpVqQRlM+fmxnVap//6mae/EOWHenCA0hc0UZTrdd6HCAIl",
-	"T4WP30vwUyGQKXj5nsxghwvwHnm7XTjJln4GhMk5CgxgTlUIo+ETmIfIgJxLZKrruFb6EEmAopT/aNqx",
-	"61eljsnVG2QzFTrjQb+/KvWN3rJMOJNoDHAs+HmEsf7oc6aQKf2RJElEfaK300vsiB9+k3pv15W1vhM4",
-	"dcbO//VKC/fst7KXz2tWrGvn5NVzeDrafwzZzBCgIjSSXaPUbAI9/6Hvo5TPQ/QvjFBBQPUUJDoWPEGh",
-	"qN7ClEQSXSepPLp2aGD/KIzlBrZ0tdqO7GCjtZiy/N9iMBGCLBzXSRn9nGL2tQaN1WkOo09m8dPiNX7+",
-	"G/pKr1HZzgnKNDKarsstkATkPMLthK8JuCxNMWWTSNr9VqXIgHBmh1+vLugLJAqDM6Jq8gVEYUfRGJuE",
-	"pMFGe7HYblhToBYagzOBJENiwxjrc2cbLiZDMtw/aJxK0t+xNgdl6mBUTkKZwhkKM1QRlcpVFvBykT3r",
-	"zongGgCUzcDnaRQA4wq0eUCFCJrsYEeiZo7aTnc1ASBLY21Nqbi2a6mOilkrzFSHo1PXTKZkt27nbMuF",
-	"UmpWLjbZBqI3VDbAuYBw8WEdZRgw3gZnO1OTGL+gIgFRpJ0qlthxOGomguor+/2GlSqcWd+vJbJGPKEQ",
-	"3Ia8Ntna3LpclzKpCPPb/ONzilJl0F/FcwHSVQArqiJcI8L1LQjL8GOnWQuVkwyGq6o758GimWv+QDKK",
-	"N4DU7Wbjc4aizS6KzOoecgu7r7NWmgRba+IShaSWTjeguksq6TmNqFrc5swfypGNhFQopcSNgcAKKxU2",
-	"yHRVE6KUf4muKqpYh8MjlqRqy9wiR2qAU2KCuOO4VWIZHgwHoyZqWUZyOYHCK9VLIkJZheprD80/MREX",
-	"AZ+zBs6vY3WdYQqabAJfZRsHI5MGFXS5Nmka9tfgtDLpXpZcrZu1jjESRW+nzvjT5mg7dSuaTQS9JApX",
-	"KcsItw4ax2SGXxvRCrprcGOGV+rMT4Xk4naGbY96pbhZJbIWyTFl1aeDNmx/CZzvALcbh22WRpHNk23V",
-	"tkkYb3mnVOVfwBu2YNyV7X2wTLlpprZUEnxBkN0mtCzhvZHVm+D/hbnih5pWc+TmZOEauQQjkeM6SXoe",
-	"Ub85zZbop4KqxTttgsyDkAgUh6kKi1pZv2QflxsPlUpsbUzZlK/WDrlbSyACIXM12NHuBFxA7lG7tmOQ",
-	"+5ALGsNAWABkwkrodOHlJYoF+CFhM4QLxESaoiMReEl5KkHnbAhEAoFM98/0gAnL/gNqX6h0NbyX78nM",
-	"c81qNtzalQOMUH/OLDFhXt6o8GBnNBjaYogqCDhKUwPF+ku37HtQpZeLqamVdrsTNmEfQw4xWUDAYR4S",
-	"NQYvM5ZXiGRVZeqp84UWlgowWQZwFi3cCfNyq3rAGUo9irAFkFSFyBT1Nc7AJ1GEwgXP2r02lDN0J4ww",
-	"zhaxVpodK4EyP0oDDLrwlkVm6Wxhq2+t1FzITKteIfSYBDFlHkifJwgSMyXGhBH9Jmq7qZCyWRdOkAS6",
-	"eCxnm7AFT41etBp17Wg7SRJG/ZELkgNeUamQ+QhMTwURkgvZhXd6NTmuCaI157lQeTIXVKFn9P/SlC9G",
-	"w0X7xmvrEulXirxu7LwhSlG/xA5IFJfUx0r2Nnb63UG3b7LlBBlJqDN29rr97p72QKJC41u9y0GvkE4/",
-	"mKGhI01URoqjQC9HpSrcx7xeNhw/ZY3AzymKRdlJi2hMVa2NVmQQOnLE5IrGmiKGGWHb/wZNNNa8QBbn",
-	"Wxp1e02NupaZDLDaJjoYbTyPIrM7mKWWim/WGKyHqWXeOwTvAhc/XpIoRQ8SQsUy7eRcB3EqlWFGQlnR",
-	"I12Sr1I8NLdITbcvIUoTgzN2/vPpsPNv0vm933l6Wn7snnVOr/vuwd7Nj91H3zkbaycvQiRlBu0NveU1",
-	"AbRtVslFC1brJVAe1W6vi4oVT5eaw8N+f01jeLuGcC2vbugKH0JCZtjVFDCyyzbNVohXNpj1+MFW4wuF",
-	"bfyOjvVpHBOxqMVmDU0bBAwJawZ1geEcpYIpFVK5Nj4TsATQzYtY05fNKer0xnUSLhuo7LkxXVFFNHPZ",
-	"yrFAgHHCNekvOv/ERRv0h/v7y8ln1Q8mk6vhoDOZXD3G0x+aMH9atJz+kRUNdwoTW5nf1FM6021fwejg",
-	"zhdvwqe1RWDObywlJRFZAJ8CYYBERBQF0MBmEhFkujHNW2shI63OmWyjv+3YaTXLfMPtZrZ77+YBHGnU",
-	"39ty/NPtxg+2nH84fEgisJCo5GNd+Kjd3VtyQZ0kg0AlFpYONHwkiRF0uZ0BSWaHAEIqyNeFKRcwHEHI",
-	"UyHbuOPGredFPWKOmTp+iP6FreQybqnj+S2z3GUWSRNQHAb9fpmk0UCOjUw2pYSISqWF5BKrvLdzvgCq",
-	"pE54wRdo8E+iZ7CaJev01CbVZcq+W+FNymzmLAIUQOSFzqePAqk9TFQYl+jCweS7JrcF445ELXNxcbai",
-	"U9YIpwp4qoBE9AJNYlzZmcBLJJEpRXSiDTEXeouEmQn0EyR+qAsBmPM0Cmx2u8TU2ameEdMe9Dn3Q5DV",
-	"Q9GN6LF/H0tnB5gNPGnPvu2Zoyme/goh/WNItYWnGhYSK3jTUKogS2/s/zd1xGsa3Fi/0wXxanR/YZ63",
-	"R/emjZRDevntg4asbbTq7nax4EGMsX1YGG0ZFoZbhoUn9w+m5ryusUJ9japi9XvPuNu9NItaX5uiPEyq",
-	"MfqjbLilW74wHpnk/fi66U2b/o5cfpPYEqOYYccI88OX1mtmxYeNNLdBl+Hctiz/Itj9H+TDSppsu86S",
-	"xzrBxSiQsHPy6jk83nt6AD+/e/srGJSCQekz8FgaRR4IjPml6Z0WHZ8LXOyuKaHTBqo90cm1jw/ocfde",
-	"7n7zsm9e1tiVMki3JwaAAVUmAzcO190mZe1NaXRLe/2VGXGPyCyulN2Sunwvzb056QKPgqLr9kBJ7gMm",
-	"JNYkX56MNHYAtCLzk0XtsEAlSEanUwxgKnhc6UicL/LTPdNWwADIjFAm1YQRBiSK+LwT6WrcnFC6xfmk",
-	"C8/ffXDhp/e/vHEN1btw/OKVC8e/vnbh5+OXr114ffTKnbCPeH68+8z0IswZp22Qy/JmJCOxtjZeKWTm",
-	"QFLglDKUQFUX3oc4YZL+jmBOcspTsMGe+RLe/XTYGe4fmB2Ycfao0OciwMZ6/l9JxElgbiSu6HxVi4WE",
-	"rtmBIHNIzQQSduI0UjQhQhWP0qyDoh9mANbv7rYdYmS3NVvueDfcYtw8WHFfoepIJZDEde8sTijOKSNG",
-	"mtXGZLG1nh7dyW9xlJPU7xBMs8vGm0xdPcY3762e4j9sa9heTl1lo3fmQu5SgPw7dWxH99uxHew/ZJA8",
-	"VIr4IRDjdC5Y4Gs2y243kLntye6YPq2nPc/bBS7yAZ5+zzOeazr/UHq3RnU1zuaUvSbG9q6zX7hs0CbK",
-	"qGjjRo+5aJDztkBIUjHTG50qtOcXM6GzhQQF5X+PrtAdBdi2jk2zAfr3TjB5fPleZgHrW3ZTzW7cW0dl",
-	"PzG7Od3IE3sVYzZC4QWfs/bcoPFE9kTXv63nsE2XP24/iH/Ue7RtwG6E1jzkEWZ0aEgvP8x5btfqvNeZ",
-	"oblRxoAY+ox1wph//YLKhEtza9MAc9g/uCdJs4wGAxBan39KNxgNDlp+DWhaINTed5NEUTmluj7r3kFQ",
-	"qzCE4fvMkJ6BnQcyTRIuVFNs+kMcLrvztb7C/JAPukfGrV6IbcBcLkL9Rsffj32/utm93sy96+zTTavB",
-	"X2Nu7z/DcYjO9aiCOZFgjpWJyq/EfrN9Axk0/LD6smLMW39dnd8IX3ut8rR629oIV71n/en0xr3WMVOi",
-	"uMylT0WU3bMe93qD4eNuv9vvDsZP+k+GpieSqeA6F7pUhd5V5RfoUkP8vwEAAP//",
+	"7Fx5c9s4lv8qr7hTFbubOqO4u5Wa2srmmswm06k4k2xt5DVh8knEmATYAGhZ7fJ338LBSyJ1JLEnffwV",
+	"WQKBh3f83ns/gLnxQp5mnCFT0pveeBkRJEWFwvz1gib46pn+RJk39TKiYs/3GEnRm3pzmuA5jTzfE/hL",
+	"TgVG3lSJHH1PhjGmRD825yIlypt6eW5GqlWmH5VKULbwbm99r3P6L595/oaoMNaDI5ShoJmiXK/zPkYQ",
+	"KHkuQnwgIcyFQKbg+XuygCMuIPguOO7DO7f0YyBMLlFgBEuqYpiMf4RljAzIhUSm+p5vpY+RRCgq+V/N",
+	"e3b9utQpuX6NbKFibzoaDjelvtVblhlnEo0B3gp+kWCqP4acKWRKfyRZltCQ6O0MMjvi+39Jvbeb2lp/",
+	"ETj3pt5/DCoLD+yvclDMa1Zsaufdi6fw0+TRD+BmhggVoYnsG6W6CfT8T8IQpXwaY3hphIoiqqcgyVvB",
+	"MxSK6i3MSSLR97LaVzcejew/ClO5hy19rbZXdrDRWkpZ8Wc5mAhBVp7v5Yz+kqP7WTuN1WnhRp/M4mfl",
+	"Y/ziXxgqvUZtO+9Q5onRdFNugSQiFwkeJnxDwHVpyinbRNLhtymFc4RzO/xmc8FQIFEYnRPVkC8iCnuK",
+	"ptgmJI322ov17ZY1BWqhMToXSJwntoyxMXe+52IyJuNHJ61TSforNuagTJ1MqkkoU7hAYYYqonK5iQJB",
+	"IXJgwzkTXDsAZQsIeZ5EwLgCbR5QMYIGOziSqJGjsdNjDQDI8lRbUyqu7Vqpo2bWGjI13dFrasYp2W/a",
+	"2W25VErDyuUmu5zoNZUt7ly6cPlhG2QYZ9zlznamNjFe44KEq3duowcCxgWPVtaCc2Ii0/P8OpaOT8aj",
+	"yaTFhdZjpZpA4bUaZAmhrGa/xpfmj5SIy4gvWYsh1wOt6V4vuABSphlguATF4TVRiob4GJwgwPhSO9B+",
+	"QZqiIhFRO9H9TTHu1vf4kqFoz4HmpwcSLnEFlBk3F5glJMQI5EoqTOGIQC5RSBB8CYkVHmiacaHgQvB8",
+	"ESvgVyhMFNQN8uiRgeky2bXhIlk0va/2/Mlk5+NVThgP173S9xRVFjtrkz50uWPbrHkWdZr0o4aJNi2F",
+	"MWELjICqKXARaX3pYfZrub99r6ikFzShyjg7SZKf597003Zbf6ieuT3zaw6eCXpFFG6EqHWIQkONHbfF",
+	"7Zuaz7VH7FpVM560G6v+yKNhy0q1WqcZ/bYAac0DKAS3pWqXbF3puFqXMqkIC7vy2i85SuVS1mYeKpPL",
+	"ZuIpXbBDhJsdmcHhfmGnLRBfR9V24NwJjPdZRKR7uNRusxk/7rLLBrbsqMq2WasJCXtGMgpJbRm0R4nS",
+	"jPt9o72tkCiVUvmNcYGNaqK0gdNVQ4hK/rUyYwdWFH74imW5+n2k+M9Jud9kYruX3GKF2+Yab8kCv7QS",
+	"LeGuJYwZXqvzMBeSi90I212tVuI6BmGrJ6eU1b8ddfn257jzV/DbvdM2y5PE9reWbdknjXc8U6nyNxAN",
+	"ByDuxvY+WKTct8Naa+U/I8keklrW/L0V1dvc/zN7vA8NrRaeW4CFb+QSjCSe72X5RULD9vZYYpgLqlan",
+	"2gQugpAIFE9yFZccl37Ifl1tPFYqs5wWZXO+WcEXYS2BCAQXanCkwwm4gCKiji3TV8SQD9qHgbAIyIxV",
+	"rtOH51coVq7Oh0vEzBb+mcArynMJumZDIBIION0/1gNmzP0FVLqGomQjg+fvySLwzWo23dqVI0xQf3aW",
+	"mLGgIBgDOJqMxpbEoAoijtJwF6n+0a/4Sqr0cik1HMdxf8Zm7GPMISUriDgsY6KmEDhjBaVIVlWGB7lY",
+	"aWGpsI0jcJas/BkLCqsGwBlKPYqwFZBcxcgUDbWfQUiSBIUPgbV7Yyhn6M8YYZytUq00O1YCZWGSRxj1",
+	"4WeWmKXdwq6vqrXXTqtBKfSURCllAciQZwgSnRJTwoh+ErXdVEzZog/vkESULWqzzdiK50YvWo0S0THA",
+	"EibDiQ+SA15TqZCZvv4KBSRILmUfTvVqctoQRGsu8KH2zVJQhYHR/3PTvhgNl7Rr0MXu6kfKum7qOSqh",
+	"ohgkiisaYq16m3rD/qg/NNVyhoxk1Jt6D/vD/kMdgUTFJrYGV6NBYtiZXink4MZ+c06jWxtG2vs2A+pV",
+	"hGnGdRQ9BgL2GaCRU4tEZD4YIiTk2QpIorWxcr4c+dofx8MJKM51k6yR0Wz7VeRNvWdm0BpttEaPj4eT",
+	"TZmeFbNzoQ2orQyKu0X7WhmT4bAL9svpK4pcjx8dOP7hQePLwmrvZzRK5mlKxMqbek8t/swRI+BzIJDS",
+	"hVXktJWucOoHFVNZuc+RjZW1EDLEjk3hn7xyXu/s1m8cFX3accZSo5icEJX7GuFkeY7SPAUq3XDrYdBB",
+	"zJMuZV1/ss7v0AS3yQhS0SQBRS5Rgglj6WtYlcgiCUjCuMgFMQr09a4xmrGLFVAlNXgBjaaNONERAnMu",
+	"HMcspAKd9yE1S9T4wyM9Q2DwTyeHGbO03CWufEhzqSAmVwgXejpLz6HB66DJ2QXHPhC4ZFoUzhCM/Z1z",
+	"6BwxY0HV4gX6Z4ZL1NIRVmjjgTTB3IdTZA443abJglAX7wx4EpkcobG9AOwiGo/Gw6EPwf/03JS90xUL",
+	"p5C7gVFwbFIrUxLmCV/qBDo3s66s1jUGz5hEIsIY5lQrv+LbTO6mDCSGnEXSgmYTWvRyLcBimJ7/crV6",
+	"x3HbYcdsa4vcNkspczq1gWjDr7Z6c92mr//TmtlYq9Q7HGmPy5Ao8701YYvtDSjY804jdNOQ9qSsK1SL",
+	"qtD5mTmxc8u3VYNa8rGF3zvXyRsSoW89bXeIfgUVuCK8a9t/uCzloI7I1qzF+BJiIjXeHpiqbn1T45TD",
+	"9Q4WaDbSxAXdxJUtgreR4Ux6+iVHsarlJ5pS1TjiL9Wku+OUXNNUW3vsmlL716itVWtfwHEZHdnuYdsl",
+	"go6ZCuK/daKTyd7zKLL4CrM06Mb9YrfZiq9n7ycQXOLqr1ckyTGAjFCx3loV/ZxNmBpOCGVl3bEmX40g",
+	"bb++YW4iZETp5sebev/36Unvf0nv12Hvp7PqY/+8d3Yz9E8e3v61/91fvL21U2RhSZlJTi33XraQBF2z",
+	"Si46fLVJ864B1Bbut15T3XkeM9xhC24/gYws7qey/0IMrPgHU6+YRtc0mrov8k2xJZVNMr7lIAhYAKhj",
+	"WwVkpgznsgXKnhrT1cqbNizbuLJUdHPhqvffuPL2L7HrcTCbXY9Hvdns+gc8+77N58/upthqnj7sVWvd",
+	"T11hbRGZu2VlZluZJMgAiUgoCqCRZUsScLpZL7KevyeL7XXFJpP2mtvNHPbct1h8TIY/HTZ+dOD84/G9",
+	"FkPGJWoNXh8+6nAP1kJQ93ogUImVhQPTnJIU4YJHK+dIslaZFuuagnU8gZjnQnZhx3pdNCDmClwvjDG8",
+	"tGy1w5amP//MLHaZRfIMFIfRcFgVcDSStqSztBkkVCotJJdYx72jWl8cCjT+T5LHsMkESkSwxGFV8x3X",
+	"cNMxC+bqBRB5iVEfXkVSR5ioIS5REHHD6Rn+Dkw4ErWOxeW9LyIQEpwr4LkCktBL03jWdybwCklSNbYp",
+	"F2gbJuFYRUMK6FZ7yfMkamtGixuHRkx7CfGOutH6hc17bkU3L1e24KTljOx9SEMQ/xZS+seYagvPtVvI",
+	"Wk9iXKnmWXpj/7lvIN5s0K5t3Gh3dm/bSDVkUNyMbqnauvnUb5I5nViBD0gL4wPTwo9370ztdV1rh/oS",
+	"VTcXfj/MUZ3Z/eIS5X5Kjcm/y4YHhuUzE5FZceegaXpzFeErhfw+uSVFscCeEeb7z+3XzIrfDumpXZfh",
+	"0h7L/kZ89w+IhxucoeSpLnAxiSQcvXvxFH54+NMJ/P3053+A8VIwXvoYApYnSQACU35ljk9KxucSV8db",
+	"Wui8BWrfWf7xHiPuztvdP6PszyhrZaWMp9tbEYARVaYCNwHXP6RkHcxpsoNef2FG3KFnlq+77ChdHkjz",
+	"To/0zTFXwbrdU5F7jwWJNcnnFyOtDIBWZHF7SgcsUAmS0fkcI5gLntYYiYtVcYPJ0AoY2WNiqWaMMCBJ",
+	"wpe9RHfj5haWX97B8uHp6Qcf/vb+zWvfQL0Pb5+98OHtP1768Pe3z1/68PLVC3/GPuLF2+PH9oQOrxVY",
+	"glxWb20xkmpr47VCZi5dCZxThhKo6sP7GGdM0l8RzElOddNn9ND8CKd/e9IbPzoxOzDj7HWokIsIW/v5",
+	"f2YJJ5F5W2qPOxKlhPbgUZAl5GYCCUdpniiaEaHKr3LHoOgvnQPrZ4+7DjHcm2Qd75+2vKmxf7LioULV",
+	"k0ogSZvRWZ5QXFBGjDSbxGS5tYEe3StuqlaTNO9Jzt2LkPtMXb+qaJ7bvKl4v9SwfXFuE41OzcuCawny",
+	"98TYTu6WsR09us8k+UQpEsZATND5YB1fo5k7rSZLy8keGZ420JEXHJu7MHZAoJ8LTOS64+8yurVX1/Ns",
+	"Adlbcuzgxr19vwdN5KBob6LHXKYscFsgZLlY6I3OFdrzi4XQ1UKGgvLfByv0lRJsF2PTboDhnQNMkV8e",
+	"SJew/qxu6tWNv3OU++8vbs/2isRBzZitrvCML1l3bdB6IvtO97+d57Btlz92H8R/N/ju0ITd6lrLmCfo",
+	"4NCAXnGY89Su1XuvK0Nza54BMfCZ6oKx+PkZlRmX5s0U45jj4ckdSeoqGoxAaH1+k2EwGZ10/E8lhgKh",
+	"9k6/JIrKOdX9Wf8rJLUaQhi8d4YMjNsFIPMs40K15aZ/S8C5e+3bO8wPxaA7RNz6Sz8tPleI0LzR8ftD",
+	"3y8mu7ebeXDjPt12GvwlFvb+Fo5DwF5PXBIJ5liZqOK1nz9t3wIGLdf9r2rG3Pk/PxVvvW29VnlWf6PM",
+	"CFd/l+zT2a1/o3OmRHFVSJ+LxL1LNh0MRuMf+sP+sD+a/jj8cWw4EaeCVlKk85JrxYtseQGiuHtYXl7V",
+	"anJfVgqvfWnh+Pbs9v8DAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -1,0 +1,57 @@
+package httpapi
+
+import (
+	"context"
+
+	"github.com/lattice-platform/lattice/services/resource/app"
+	"github.com/lattice-platform/lattice/services/resource/domain"
+	"github.com/lattice-platform/lattice/services/resource/oapi"
+)
+
+// SyncLegacyResource is the change feed's upsert.
+func (s *Server) SyncLegacyResource(ctx context.Context, req oapi.SyncLegacyResourceRequestObject) (oapi.SyncLegacyResourceResponseObject, error) {
+	c, err := s.caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b := req.Body
+	in := app.LegacyChange{LegacyID: req.LegacyId, OwnerLegacyID: b.Owner, Title: b.Title, UpdatedAt: b.UpdatedAt, Metadata: map[string]string{}}
+	if b.Body != nil {
+		in.Body = *b.Body
+	}
+	if b.ContentType != nil {
+		in.ContentType = string(*b.ContentType)
+	}
+	if b.Metadata != nil {
+		in.Metadata = *b.Metadata
+	}
+	if b.Tags != nil {
+		in.Tags = *b.Tags
+	}
+	if b.Visibility != nil {
+		in.Visibility = domain.Visibility(*b.Visibility)
+	}
+	if b.CreatedAt != nil {
+		in.CreatedAt = *b.CreatedAt
+	}
+	r, result, err := s.app.SyncLegacy(ctx, c, in)
+	if err != nil {
+		return nil, err
+	}
+	if result == app.SyncCreated {
+		return oapi.SyncLegacyResource201JSONResponse{Body: toResource(r), Headers: oapi.SyncLegacyResource201ResponseHeaders{XLatticeSync: string(result)}}, nil
+	}
+	return oapi.SyncLegacyResource200JSONResponse{Body: toResource(r), Headers: oapi.SyncLegacyResource200ResponseHeaders{XLatticeSync: string(result)}}, nil
+}
+
+// DeleteLegacyResource is the change feed's delete.
+func (s *Server) DeleteLegacyResource(ctx context.Context, req oapi.DeleteLegacyResourceRequestObject) (oapi.DeleteLegacyResourceResponseObject, error) {
+	c, err := s.caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.app.SyncLegacyDelete(ctx, c, req.LegacyId); err != nil {
+		return nil, err
+	}
+	return oapi.DeleteLegacyResource204Response{}, nil
+}
