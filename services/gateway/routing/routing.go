@@ -63,7 +63,7 @@ type fileYAML struct {
 			Lattice   string   `yaml:"lattice"`
 			Ignore    []string `yaml:"ignore"`
 			Unordered []string `yaml:"unordered"`
-			Canary  *struct {
+			Canary    *struct {
 				ErrorMargin *float64       `yaml:"error_margin"`
 				P95Margin   *time.Duration `yaml:"p95_margin"`
 				Window      *time.Duration `yaml:"window"`
