@@ -45,7 +45,11 @@ func Bundle(title, version string, specs map[string]*openapi3.T) (*openapi3.T, e
 			}
 			out.Paths.Set(path, item)
 		}
-		out.Tags = append(out.Tags, spec.Tags...)
+		for _, tag := range spec.Tags { // services may share a tag (migration): listed once
+			if out.Tags.Get(tag.Name) == nil {
+				out.Tags = append(out.Tags, tag)
+			}
+		}
 		c := spec.Components
 		if c == nil {
 			continue
