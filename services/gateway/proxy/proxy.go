@@ -229,7 +229,10 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, seen *served, lo
 	if rc := chi.RouteContext(r.Context()); rc != nil {
 		rc.RoutePatterns = append(rc.RoutePatterns[:0], strings.TrimSuffix(route.Prefix, "/")+"/*")
 	}
-	id, err := g.identify(w, r, route)
+	id, latticeToken, err := g.identify(w, r, route)
+	if latticeToken != "" {
+		r = r.WithContext(context.WithValue(r.Context(), latticeTokenKey{}, latticeToken))
+	}
 	if seen != nil {
 		seen.id = id
 	}
@@ -279,63 +282,63 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, seen *served, lo
 }
 
 // identify checks the bearer credential as the route demands. The
-// original Authorization header is forwarded either way: services verify
-// tokens themselves too.
-func (g *Gateway) identify(w http.ResponseWriter, r *http.Request, route domain.Route) (*ports.Identity, error) {
+// original Authorization header is forwarded either way (services verify
+// tokens themselves too), except that a legacy session exchanged for a
+// Lattice token (the string returned) reaches Lattice's upstreams as that.
+func (g *Gateway) identify(w http.ResponseWriter, r *http.Request, route domain.Route) (*ports.Identity, string, error) {
 	if route.Auth == domain.Public {
-		return nil, nil
+		return nil, "", nil
 	}
 	h := r.Header.Get("Authorization")
 	if h == "" {
 		if route.Auth == domain.AuthRequired {
-			return nil, fault.New(fault.Unauthenticated, "a valid bearer credential is required")
+			return nil, "", fault.New(fault.Unauthenticated, "a valid bearer credential is required")
 		}
-		return nil, nil
+		return nil, "", nil
 	}
 	if len(h) < 7 || !strings.EqualFold(h[:7], "bearer ") {
-		return nil, fault.New(fault.Unauthenticated, "the Authorization header must carry a bearer credential")
+		return nil, "", fault.New(fault.Unauthenticated, "the Authorization header must carry a bearer credential")
 	}
 	id, err := g.verifier.Verify(r.Context(), apimw.BearerOf(r))
 	if err != nil && fault.Of(err, fault.Unauthenticated) && (g.legacy != nil || route.Upstream == domain.LegacyUpstream) {
 		return g.identifyLegacy(w, r, route, err)
 	}
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return &id, nil
+	return &id, "", nil
 }
 
 // identifyLegacy handles a bearer token Lattice does not know: during a
 // migration it may be a session of the system being replaced. It is
 // exchanged for a Lattice token when the gateway may (AcceptLegacySessions);
-// the Lattice token then goes to Lattice upstreams (latticeToken) and to
-// the client, while the legacy upstream keeps getting its own token. A
+// the Lattice token, returned, then goes to Lattice upstreams and to the
+// client, while the legacy upstream keeps getting its own token. A
 // token nobody vouches for is refused as the Lattice check refused it
 // (notLattice), except on a route the legacy upstream serves, which judges
 // its own tokens: there the caller passes on, unidentified. An exchange
 // that could not be made is a 503, so an auth outage never looks like a
 // logout.
-func (g *Gateway) identifyLegacy(w http.ResponseWriter, r *http.Request, route domain.Route, notLattice error) (*ports.Identity, error) {
+func (g *Gateway) identifyLegacy(w http.ResponseWriter, r *http.Request, route domain.Route, notLattice error) (*ports.Identity, string, error) {
 	if g.legacy == nil {
-		return nil, nil // route.Upstream is legacy
+		return nil, "", nil // route.Upstream is legacy
 	}
 	token, err := g.legacy.Exchange(r.Context(), apimw.BearerOf(r))
 	switch {
 	case errors.Is(err, legacysession.ErrRejected) && route.Upstream == domain.LegacyUpstream:
-		return nil, nil
+		return nil, "", nil
 	case errors.Is(err, legacysession.ErrRejected):
-		return nil, notLattice
+		return nil, "", notLattice
 	case err != nil:
 		g.log.WarnContext(r.Context(), "legacy session exchange failed", "error", err)
-		return nil, fault.New(fault.Unavailable, "the session could not be checked; try again")
+		return nil, "", fault.New(fault.Unavailable, "the session could not be checked; try again")
 	}
 	id, err := g.verifier.Verify(r.Context(), token)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	*r = *r.WithContext(context.WithValue(r.Context(), latticeTokenKey{}, token))
 	w.Header().Set(legacysession.Header, token)
-	return &id, nil
+	return &id, token, nil
 }
 
 // latticeTokenKey carries the Lattice token a legacy session was exchanged
