@@ -1,7 +1,6 @@
 package migration_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -79,18 +78,9 @@ func TestMonolithWritesReachLatticeSearch(t *testing.T) {
 	// The feed itself: a repeat and an older change change nothing; an
 	// unknown owner and a caller without the admin scope are refused.
 	feed := func(token, legacyID string, body map[string]any) (int, http.Header) {
-		b, err := json.Marshal(body)
-		require.NoError(t, err)
-		req, err := http.NewRequest(http.MethodPut, gateway+"/v1/legacy-resources/"+legacyID, bytes.NewReader(b))
-		require.NoError(t, err)
-		req.Header.Set("Content-Type", "application/json")
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		resp.Body.Close()
-		return resp.StatusCode, resp.Header
+		var h http.Header
+		status, _ := callObserving(t, "PUT", gateway+"/v1/legacy-resources/"+legacyID, token, body, func(seen http.Header) { h = seen })
+		return status, h
 	}
 	older := map[string]any{"owner": "2", "title": "An older state", "updated_at": "2001-01-01T00:00:00Z"}
 	status, h := feed(key["secret"].(string), legacyID, older)
@@ -116,13 +106,8 @@ func TestMonolithWritesReachLatticeSearch(t *testing.T) {
 		_, found := searchFinds(t, gateway, admin, "tasmin", "Field notes, revised")
 		return !found
 	})
-	req, err := http.NewRequest(http.MethodDelete, gateway+"/v1/legacy-resources/"+legacyID, nil)
-	require.NoError(t, err)
-	req.Header.Set("Authorization", "Bearer "+key["secret"].(string))
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	resp.Body.Close()
-	require.Equal(t, http.StatusNoContent, resp.StatusCode, "deleting again is harmless")
+	status, _ = call(t, "DELETE", gateway+"/v1/legacy-resources/"+legacyID, key["secret"].(string), nil)
+	require.Equal(t, http.StatusNoContent, status, "deleting again is harmless")
 }
 
 // jsonNumber is a JSON number (a decoded float64) as a decimal string.

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/lattice-platform/lattice/services/resource/app"
-	"github.com/lattice-platform/lattice/services/resource/domain"
 	"github.com/lattice-platform/lattice/services/resource/oapi"
 )
 
@@ -15,22 +14,10 @@ func (s *Server) SyncLegacyResource(ctx context.Context, req oapi.SyncLegacyReso
 		return nil, err
 	}
 	b := req.Body
-	in := app.LegacyChange{LegacyID: req.LegacyId, OwnerLegacyID: b.Owner, Title: b.Title, UpdatedAt: b.UpdatedAt, Metadata: map[string]string{}}
-	if b.Body != nil {
-		in.Body = *b.Body
-	}
-	if b.ContentType != nil {
-		in.ContentType = string(*b.ContentType)
-	}
-	if b.Metadata != nil {
-		in.Metadata = *b.Metadata
-	}
-	if b.Tags != nil {
-		in.Tags = *b.Tags
-	}
-	if b.Visibility != nil {
-		in.Visibility = domain.Visibility(*b.Visibility)
-	}
+	fields := inputOf(oapi.ResourceInput{Title: b.Title, Body: b.Body, ContentType: (*oapi.ResourceInputContentType)(b.ContentType),
+		Metadata: b.Metadata, Tags: b.Tags, Visibility: b.Visibility})
+	in := app.LegacyChange{LegacyID: req.LegacyId, OwnerLegacyID: b.Owner, Title: fields.Title, Body: fields.Body, ContentType: fields.ContentType,
+		Metadata: fields.Metadata, Tags: fields.Tags, Visibility: fields.Visibility, UpdatedAt: b.UpdatedAt}
 	if b.CreatedAt != nil {
 		in.CreatedAt = *b.CreatedAt
 	}
