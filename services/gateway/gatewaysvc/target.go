@@ -28,9 +28,7 @@ var Target = target.New(target.Description[Config]{
 		if c.Transport, err = p.Transport(); err != nil {
 			return target.Service{}, err
 		}
-		if c.Migration, err = routestates.New(context.Background(), b.JetStream, p.Settings().NATSReplicas); err != nil {
-			return target.Service{}, err
-		}
+		c.Migration = routestates.New(b.JetStream, p.Settings().NATSReplicas)
 		c.Audit = natsjs.NewAuditTrail(b.Publisher, Name)
 		svc, err := New(c, p.Logger(Name))
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -20,25 +21,44 @@ import (
 // Bucket is the key-value bucket the states live in.
 const Bucket = "GATEWAY_MIGRATION"
 
-// Store is the JetStream migration.Store.
-type Store struct{ kv jetstream.KeyValue }
+// Store is the JetStream migration.Store. It binds to its bucket on first
+// use, not when it is made: a gateway starting while JetStream is busy (a
+// node restarting) starts anyway, is not ready until its watch has read
+// the states, and binds on the watch's next try.
+type Store struct {
+	js       jetstream.JetStream
+	replicas int
+	mu       sync.Mutex
+	kv       jetstream.KeyValue // nil until bound
+}
 
 var _ migration.Store = (*Store)(nil)
 
-// New opens (creating if needed) the bucket, keeping ten states of each
-// route as its history.
-func New(ctx context.Context, js jetstream.JetStream, replicas int) (*Store, error) {
-	kv, err := js.KeyValue(ctx, Bucket)
+// New returns a store on js whose bucket, made when missing, keeps ten
+// states of each route as its history.
+func New(js jetstream.JetStream, replicas int) *Store {
+	return &Store{js: js, replicas: max(replicas, 1)}
+}
+
+// bucket binds to the bucket, creating it if needed.
+func (s *Store) bucket(ctx context.Context) (jetstream.KeyValue, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.kv != nil {
+		return s.kv, nil
+	}
+	kv, err := s.js.KeyValue(ctx, Bucket)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: Bucket, History: 10, Storage: jetstream.FileStorage, Replicas: max(replicas, 1)})
+		kv, err = s.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: Bucket, History: 10, Storage: jetstream.FileStorage, Replicas: s.replicas})
 		if errors.Is(err, jetstream.ErrBucketExists) { // another replica made it first
-			kv, err = js.KeyValue(ctx, Bucket)
+			kv, err = s.js.KeyValue(ctx, Bucket)
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("nats: bucket %s: %w", Bucket, err)
+		return nil, fault.Wrap(fault.Unavailable, "the migration states' bucket is not available", err)
 	}
-	return &Store{kv: kv}, nil
+	s.kv = kv
+	return kv, nil
 }
 
 // key turns a route prefix ("/v1/resources") into a key ("v1.resources"):
@@ -62,7 +82,11 @@ func (s *Store) Get(ctx context.Context, prefix string) (domain.MigrationState, 
 	if err != nil {
 		return domain.MigrationState{}, 0, err
 	}
-	e, err := s.kv.Get(ctx, k)
+	kv, err := s.bucket(ctx)
+	if err != nil {
+		return domain.MigrationState{}, 0, err
+	}
+	e, err := kv.Get(ctx, k)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return domain.MigrationState{}, 0, nil
 	}
@@ -86,10 +110,14 @@ func (s *Store) Put(ctx context.Context, prefix string, st domain.MigrationState
 	if err != nil {
 		return err
 	}
+	kv, err := s.bucket(ctx)
+	if err != nil {
+		return err
+	}
 	if rev == 0 {
-		_, err = s.kv.Create(ctx, k, b)
+		_, err = kv.Create(ctx, k, b)
 	} else {
-		_, err = s.kv.Update(ctx, k, b, rev)
+		_, err = kv.Update(ctx, k, b, rev)
 	}
 	var apiErr *jetstream.APIError
 	switch {
@@ -103,7 +131,11 @@ func (s *Store) Put(ctx context.Context, prefix string, st domain.MigrationState
 
 // Watch delivers every state, calls loaded, then delivers each change.
 func (s *Store) Watch(ctx context.Context, update func(string, domain.MigrationState), loaded func()) error {
-	w, err := s.kv.WatchAll(ctx)
+	kv, err := s.bucket(ctx)
+	if err != nil {
+		return err
+	}
+	w, err := kv.WatchAll(ctx)
 	if err != nil {
 		return fmt.Errorf("nats: watch %s: %w", Bucket, err)
 	}

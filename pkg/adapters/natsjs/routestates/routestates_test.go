@@ -46,9 +46,7 @@ func TestStatesAreSharedByEveryReplica(t *testing.T) {
 		nc, js, err := natsjs.Connect(url, name)
 		require.NoError(t, err)
 		t.Cleanup(nc.Close)
-		s, err := routestates.New(ctx, js, 1)
-		require.NoError(t, err)
-		return s
+		return routestates.New(js, 1)
 	}
 	a, b := open("gateway-a"), open("gateway-b")
 
@@ -108,4 +106,26 @@ func natsjsDelete(ctx context.Context, url, key string) error {
 		return err
 	}
 	return kv.Delete(ctx, key)
+}
+
+// TestTheBucketIsBoundOnFirstUse: making a store touches nothing, so a
+// gateway starts while JetStream is away; the first use makes the bucket,
+// and a use that cannot reach it is Unavailable.
+func TestTheBucketIsBoundOnFirstUse(t *testing.T) {
+	ctx := context.Background()
+	nc, js, err := natsjs.Connect(testinfra.NATS(t), "gateway")
+	require.NoError(t, err)
+	s := routestates.New(js, 1)
+	_, err = js.KeyValue(ctx, routestates.Bucket)
+	require.Error(t, err, "no bucket yet")
+	_, rev, err := s.Get(ctx, "/v1/resources")
+	require.NoError(t, err)
+	require.Zero(t, rev)
+	_, err = js.KeyValue(ctx, routestates.Bucket)
+	require.NoError(t, err, "the first use made it")
+
+	nc.Close()
+	away := routestates.New(js, 1)
+	_, _, err = away.Get(ctx, "/v1/resources")
+	require.True(t, fault.Of(err, fault.Unavailable), "got %v", err)
 }
