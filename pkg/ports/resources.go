@@ -21,6 +21,13 @@ type OutboxStore interface {
 	MarkSent(ctx context.Context, seqs []int64, at time.Time) error
 }
 
+// OutboxBacklog reports what waits in an outbox, for its metrics.
+type OutboxBacklog interface {
+	// Backlog returns how many events are unsent and when the oldest of
+	// them was written (the zero time when none is).
+	Backlog(ctx context.Context) (pending int, oldest time.Time, err error)
+}
+
 // OutboxEntry is an unsent outbox row.
 type OutboxEntry struct {
 	Seq int64

@@ -170,7 +170,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		s.Close()
 		return nil, err
 	}
-	s.HTTP = httpserver.Service{Name: Name, API: api, Checks: checks, Metrics: observe.NewMetrics(Name), Logger: log}
+	metrics := observe.NewMetrics(Name)
+	metrics.Registry.MustRegister(outbox.NewBacklogMetrics(Name, s.outbox, log))
+	s.HTTP = httpserver.Service{Name: Name, API: api, Checks: checks, Metrics: metrics, Logger: log}
 	return s, nil
 }
 

@@ -104,9 +104,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		db.Close()
 		return nil, err
 	}
+	metrics := observe.NewMetrics(Name)
+	metrics.Registry.MustRegister(outbox.NewBacklogMetrics(Name, s.Outbox, log))
 	s.HTTP = httpserver.Service{
 		Name: Name, API: api, Checks: health.Checks{"mysql": mysql.Ping(db)},
-		Metrics: observe.NewMetrics(Name), Logger: log,
+		Metrics: metrics, Logger: log,
 		BodyLimit: func(r *http.Request) int64 {
 			if httpapi.IsUpload(r) {
 				return s.App.MaxFileSize() + 64<<10 // room for multipart framing

@@ -9,3 +9,9 @@ UPDATE outbox SET sent_at = sqlc.arg(sent_at) WHERE seq = ANY(sqlc.arg(seqs)::bi
 
 -- name: DeleteSentOutbox :execrows
 DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < $1;
+
+-- name: OutboxBacklog :one
+-- How many events wait, and when the oldest was written (the epoch when
+-- none does): the backlog metrics.
+SELECT count(*)::bigint AS pending, coalesce(min(created_at), 'epoch'::timestamptz)::timestamptz AS oldest
+FROM outbox WHERE sent_at IS NULL;

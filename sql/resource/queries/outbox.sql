@@ -9,3 +9,8 @@ UPDATE outbox SET sent_at = ? WHERE seq IN (sqlc.slice(seqs));
 
 -- name: DeleteSentOutbox :execrows
 DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ? LIMIT 5000;
+
+-- name: OutboxBacklog :one
+-- How many events wait, and when the oldest was written (NULL when none
+-- does): the backlog metrics.
+SELECT COUNT(*) AS pending, MIN(created_at) AS oldest FROM outbox WHERE sent_at IS NULL;

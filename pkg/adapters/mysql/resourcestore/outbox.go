@@ -19,8 +19,9 @@ type OutboxStore struct {
 }
 
 var (
-	_ ports.OutboxStore = (*OutboxStore)(nil)
-	_ ports.EventOutbox = (*OutboxStore)(nil)
+	_ ports.OutboxStore   = (*OutboxStore)(nil)
+	_ ports.OutboxBacklog = (*OutboxStore)(nil)
+	_ ports.EventOutbox   = (*OutboxStore)(nil)
 )
 
 // NewOutboxStore returns a store on db.
@@ -58,6 +59,16 @@ func (s *OutboxStore) Pending(ctx context.Context, limit int) ([]ports.OutboxEnt
 		out[i] = ports.OutboxEntry{Seq: r.Seq, Event: ports.Event{ID: r.EventID, Subject: r.Subject, Payload: r.Payload}}
 	}
 	return out, nil
+}
+
+// Backlog counts the unsent events and dates the oldest.
+func (s *OutboxStore) Backlog(ctx context.Context) (int, time.Time, error) {
+	row, err := s.q.OutboxBacklog(ctx)
+	if err != nil {
+		return 0, time.Time{}, mysql.Translate(err)
+	}
+	oldest, _ := row.Oldest.(time.Time) // NULL when nothing waits
+	return int(row.Pending), oldest.UTC(), nil
 }
 
 // MarkSent records the entries as published.

@@ -13,6 +13,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/adapters/mysql"
 	"github.com/lattice-platform/lattice/pkg/adapters/mysql/resourcestore"
 	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/pkg/ports/portstest"
 	"github.com/lattice-platform/lattice/pkg/testinfra"
 	"github.com/lattice-platform/lattice/services/resource/app/porttest"
 	"github.com/lattice-platform/lattice/services/resource/domain"
@@ -47,6 +48,10 @@ func TestImporter(t *testing.T) {
 		return porttest.ImportFixture{ResourceFixture: porttest.ResourceFixture{Resources: repo, Idem: resourcestore.NewIdempotencyStore(db),
 			Tx: mysql.NewTransactor(db), Events: outbox, Outbox: outbox}, Imports: repo}
 	})
+}
+
+func TestOutboxBacklog(t *testing.T) {
+	portstest.OutboxBacklog(t, func(t *testing.T) portstest.OutboxStore { return resourcestore.NewOutboxStore(setup(t)) })
 }
 
 func TestMigrateIsIdempotent(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/adapters/postgres"
 	"github.com/lattice-platform/lattice/pkg/adapters/postgres/authstore"
 	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/pkg/ports/portstest"
 	"github.com/lattice-platform/lattice/pkg/testinfra"
 	"github.com/lattice-platform/lattice/services/auth/app"
 	"github.com/lattice-platform/lattice/services/auth/app/porttest"
@@ -56,6 +57,10 @@ func TestLoginThrottle(t *testing.T) {
 	porttest.LoginThrottle(t, func(t *testing.T) app.LoginThrottle {
 		return authstore.NewLoginThrottle(setup(t))
 	})
+}
+
+func TestOutboxBacklog(t *testing.T) {
+	portstest.OutboxBacklog(t, func(t *testing.T) portstest.OutboxStore { return authstore.NewOutbox(setup(t)) })
 }
 
 func TestMigrateIsIdempotent(t *testing.T) {

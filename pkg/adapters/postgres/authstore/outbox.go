@@ -21,8 +21,9 @@ type Outbox struct {
 }
 
 var (
-	_ ports.EventOutbox = (*Outbox)(nil)
-	_ ports.OutboxStore = (*Outbox)(nil)
+	_ ports.EventOutbox   = (*Outbox)(nil)
+	_ ports.OutboxStore   = (*Outbox)(nil)
+	_ ports.OutboxBacklog = (*Outbox)(nil)
 )
 
 // NewOutbox returns the outbox on pool (migrated with schema.Auth).
@@ -55,6 +56,18 @@ func (o *Outbox) Pending(ctx context.Context, limit int) ([]ports.OutboxEntry, e
 		out[i] = ports.OutboxEntry{Seq: r.Seq, Event: ports.Event{ID: r.EventID.String(), Subject: r.Subject, Payload: r.Payload}}
 	}
 	return out, nil
+}
+
+// Backlog counts the unsent events and dates the oldest.
+func (o *Outbox) Backlog(ctx context.Context) (int, time.Time, error) {
+	row, err := o.q.OutboxBacklog(ctx)
+	if err != nil {
+		return 0, time.Time{}, postgres.Translate(err)
+	}
+	if row.Pending == 0 {
+		return 0, time.Time{}, nil
+	}
+	return int(row.Pending), row.Oldest.UTC(), nil
 }
 
 // MarkSent records that entries were published.

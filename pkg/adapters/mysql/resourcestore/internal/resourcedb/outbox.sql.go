@@ -70,6 +70,24 @@ func (q *Queries) MarkOutboxSent(ctx context.Context, arg MarkOutboxSentParams) 
 	return err
 }
 
+const outboxBacklog = `-- name: OutboxBacklog :one
+SELECT COUNT(*) AS pending, MIN(created_at) AS oldest FROM outbox WHERE sent_at IS NULL
+`
+
+type OutboxBacklogRow struct {
+	Pending int64
+	Oldest  interface{}
+}
+
+// How many events wait, and when the oldest was written (NULL when none
+// does): the backlog metrics.
+func (q *Queries) OutboxBacklog(ctx context.Context) (OutboxBacklogRow, error) {
+	row := q.db.QueryRowContext(ctx, outboxBacklog)
+	var i OutboxBacklogRow
+	err := row.Scan(&i.Pending, &i.Oldest)
+	return i, err
+}
+
 const pendingOutbox = `-- name: PendingOutbox :many
 SELECT seq, event_id, subject, payload FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT ?
 `
