@@ -156,6 +156,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 			b.http.Checks = health.Checks{}
 		}
 		b.http.Checks["shutdown"] = drain.Check
+		if tlsStore != nil && b.http.Metrics != nil {
+			// Each service's /metrics says when the certificates it serves with expire.
+			if err := b.http.Metrics.Registry.Register(tlsStore.Metrics()); err != nil {
+				return err
+			}
+		}
 		l := bound[b.name]
 		l.public.Handle(httpserver.Handler(b.httpCfg, b.http))
 		if l.admin != nil {

@@ -77,9 +77,13 @@ func TestEveryListenerServesMutualTLS(t *testing.T) {
 			url := "https://" + addrs[listener].String() + path
 			resp, err := withCert.Get(url)
 			require.NoError(t, err, listener)
+			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			require.Equal(t, http.StatusOK, resp.StatusCode, listener)
 			require.Equal(t, uint16(tls.VersionTLS13), resp.TLS.Version, listener)
+			if path == "/metrics" {
+				require.Contains(t, string(body), `lattice_tls_certificate_expiry_timestamp_seconds{kind="serving"}`, "%s says when its certificate expires", listener)
+			}
 			_, err = withoutCert.Get(url)
 			require.Error(t, err, "%s answered a caller without a client certificate", listener)
 			// Plain HTTP gets only Go's "HTTP request to an HTTPS server" 400.

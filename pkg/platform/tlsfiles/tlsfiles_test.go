@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/lattice-platform/lattice/pkg/platform/tlsfiles"
@@ -152,4 +153,37 @@ func TestOpenRefusesWhatCannotWork(t *testing.T) {
 	require.ErrorContains(t, err, "larger than")
 	require.Error(t, tlsfiles.Issue(dir, "../etc", nil, time.Hour), "a service name is not a path")
 	require.Error(t, tlsfiles.NewCA(dir), "an existing CA is never overwritten")
+}
+
+// TestExpiryMetrics: the collector reports when the serving certificate
+// and the CA expire, and a rotation shows at the next scrape.
+func TestExpiryMetrics(t *testing.T) {
+	t.Parallel()
+	dir := pki(t, "resource")
+	s, err := tlsfiles.Open(files(dir, "resource", false))
+	require.NoError(t, err)
+	expiry := func(kind string) time.Time {
+		reg := prometheus.NewRegistry()
+		require.NoError(t, reg.Register(s.Metrics()))
+		mfs, err := reg.Gather()
+		require.NoError(t, err)
+		for _, mf := range mfs {
+			for _, m := range mf.GetMetric() {
+				if m.GetLabel()[0].GetValue() == kind {
+					return time.Unix(int64(m.GetGauge().GetValue()), 0)
+				}
+			}
+		}
+		t.Fatalf("no %s expiry", kind)
+		return time.Time{}
+	}
+	require.WithinDuration(t, time.Now().Add(time.Hour), expiry("serving"), 2*time.Minute, "issued for an hour")
+	require.True(t, expiry("ca").After(time.Now().Add(24*time.Hour)), "the CA outlives its certificates")
+
+	require.NoError(t, tlsfiles.Issue(dir, "resource", []string{"127.0.0.1"}, 48*time.Hour))
+	deadline := time.Now().Add(10 * time.Second)
+	for expiry("serving").Before(time.Now().Add(24 * time.Hour)) {
+		require.True(t, time.Now().Before(deadline), "the rotated certificate's expiry never showed")
+		time.Sleep(50 * time.Millisecond)
+	}
 }
