@@ -151,6 +151,30 @@ func RegisterLag(reg prometheus.Registerer, js jetstream.JetStream, stream, dura
 	}))
 }
 
+// RegisterStreamSize exports how many messages a stream holds as
+// lattice_stream_messages{stream}: for DLQ, the poison messages parked and
+// not yet dealt with, which an alert watches grow. It is read from the
+// server at each scrape.
+func RegisterStreamSize(reg prometheus.Registerer, js jetstream.JetStream, stream string) error {
+	return reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name:        "lattice_stream_messages",
+		Help:        "Messages a JetStream stream holds (for DLQ: parked poison messages).",
+		ConstLabels: prometheus.Labels{"stream": stream},
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		s, err := js.Stream(ctx, stream)
+		if err != nil {
+			return math.NaN()
+		}
+		info, err := s.Info(ctx)
+		if err != nil {
+			return math.NaN()
+		}
+		return float64(info.State.Msgs)
+	}))
+}
+
 // ConsumerPending is a durable consumer's lag: messages waiting plus those
 // delivered but not yet acknowledged.
 func ConsumerPending(ctx context.Context, js jetstream.JetStream, stream, durable string) (uint64, error) {

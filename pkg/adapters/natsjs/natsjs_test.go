@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
@@ -123,6 +124,13 @@ func TestSubscriberRetriesThenParksPoisonInDLQ(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	require.EqualValues(t, 3, attempts.Load(), "tried MaxDeliver times")
+	reg := prometheus.NewRegistry()
+	require.NoError(t, natsjs.RegisterStreamSize(reg, js, "DLQ"))
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	require.Len(t, mfs, 1)
+	require.Equal(t, "lattice_stream_messages", mfs[0].GetName())
+	require.InDelta(t, 1, mfs[0].GetMetric()[0].GetGauge().GetValue(), 0, "the DLQ's size is a metric")
 	parked, err := dlq.GetLastMsgForSubject(ctx, "dlq.test-consumer")
 	require.NoError(t, err)
 	require.Equal(t, `{"x":1}`, string(parked.Data))

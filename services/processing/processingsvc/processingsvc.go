@@ -120,6 +120,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	if err := queue.RegisterLag(metrics.Registry); err != nil {
 		return nil, err
 	}
+	if err := natsjs.RegisterStreamSize(metrics.Registry, cfg.JetStream, "DLQ"); err != nil {
+		return nil, err
+	}
 	if err := natsjs.RegisterLag(metrics.Registry, cfg.JetStream, "EVENTS", IntakeConsumer); err != nil {
 		return nil, err
 	}
