@@ -281,20 +281,35 @@ func (d *deployment) clients() (public, internal *http.Client, err error) {
 }
 
 // waitReady polls every Lattice container's /readyz, then the gateway's,
-// until all answer 200.
+// until all answer 200. A container may restart while the deployment
+// starts (a service exits when JetStream is not up yet, and compose starts
+// it again), and a restarted container is published on a new host port:
+// so a port that is not published, or stops answering, is looked up again.
 func (d *deployment) waitReady(ctx context.Context) error {
 	for svc, port := range latticeServices {
-		addr, err := d.port(ctx, svc, port)
-		if err != nil {
-			return err
-		}
 		client := d.Internal
 		if strings.HasPrefix(svc, "gateway") {
 			client = d.Public
 		}
-		if err := readyWithin(ctx, client, "https://"+addr+"/readyz"); err != nil {
-			logs, _ := d.compose(context.Background(), "logs", "--tail", "30", svc)
-			return fmt.Errorf("%s: %w\n%s", svc, err, logs)
+		var last error
+		for {
+			addr, err := d.port(ctx, svc, port)
+			if err == nil {
+				try, cancel := context.WithTimeout(ctx, 10*time.Second)
+				err = readyWithin(try, client, "https://"+addr+"/readyz")
+				cancel()
+				if err == nil {
+					break
+				}
+			}
+			last = err
+			d.forget(svc)
+			select {
+			case <-ctx.Done():
+				logs, _ := d.compose(context.Background(), "logs", "--tail", "30", svc)
+				return fmt.Errorf("%s: %w\n%s", svc, last, logs)
+			case <-time.After(time.Second):
+			}
 		}
 	}
 	return nil

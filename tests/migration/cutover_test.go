@@ -3,7 +3,6 @@ package migration_test
 import (
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -30,9 +29,7 @@ func migrationRoutes(t *testing.T) string {
 	require.GreaterOrEqual(t, j, 0)
 	lines[j] = "  - { prefix: /v1/jobs, upstream: legacy, auth: optional-auth, class: default, timeout: 10s," +
 		" migration: { lattice: processing, canary: { error_margin: 0.2, window: 30s, min_requests: 4 } } }"
-	path := filepath.Join(t.TempDir(), "routes.yaml")
-	require.NoError(t, os.WriteFile(path, []byte(strings.Join(lines, "\n")), 0o600))
-	return path
+	return writeRoutes(t, lines)
 }
 
 // answeredBy tells, from a resource list, which side answered: the
@@ -161,7 +158,8 @@ func TestACanaryThatFailsRollsItselfBack(t *testing.T) {
 			status, _ := call(t, "GET", gw+"/v1/jobs?resource_id=1", tok, nil)
 			answers[status]++
 		}
-		_, list := call(t, "GET", gw+"/v1/migration/routes", admin, nil)
+		status, list := call(t, "GET", gw+"/v1/migration/routes", admin, nil)
+		require.Equal(t, http.StatusOK, status, "%v", list)
 		for _, item := range list["items"].([]any) {
 			r := item.(map[string]any)
 			if r["route"] == "/v1/jobs" && r["phase"] == "legacy" {

@@ -45,12 +45,19 @@ func journeyRoutes(t *testing.T) string {
 		require.GreaterOrEqual(t, i, 0, prefix)
 		lines[i] = line
 	}
-	// One test client makes every call from one address: the default
-	// class's budgets are raised for it, as a load balancer's would be.
+	return writeRoutes(t, lines)
+}
+
+// writeRoutes writes a route table for a test. One test client makes
+// every call from one address: the per-address budgets are raised for
+// it, as a load balancer's would be.
+func writeRoutes(t *testing.T, lines []string) string {
+	t.Helper()
 	table := strings.NewReplacer(
 		"per_ip:       { rate: 600, period: 1m, burst: 120 }", "per_ip:       { rate: 60000, period: 1m, burst: 5000 }",
 		"per_ip:       { rate: 60, period: 1m, burst: 20 }", "per_ip:       { rate: 6000, period: 1m, burst: 500 }",
 	).Replace(strings.Join(lines, "\n"))
+	require.NotEqual(t, strings.Join(lines, "\n"), table, "the budgets to raise were not found in routes.yaml")
 	path := filepath.Join(t.TempDir(), "routes.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(table), 0o600))
 	return path
