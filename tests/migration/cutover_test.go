@@ -2,7 +2,6 @@ package migration_test
 
 import (
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -14,22 +13,14 @@ import (
 	"github.com/lattice-platform/lattice/services/gateway/domain"
 )
 
-// migrationRoutes is the default route table with /v1/resources moved to
-// the monolith under a migration.
+// migrationRoutes is the default route table with /v1/resources and
+// /v1/jobs moved to the monolith under a migration.
 func migrationRoutes(t *testing.T) string {
-	t.Helper()
-	raw, err := os.ReadFile("../../services/gateway/routing/routes.yaml")
-	require.NoError(t, err)
-	lines := strings.Split(string(raw), "\n")
-	i := slices.IndexFunc(lines, func(l string) bool { return strings.Contains(l, "prefix: /v1/resources,") })
-	require.GreaterOrEqual(t, i, 0)
-	lines[i] = "  - { prefix: /v1/resources, upstream: legacy, auth: optional-auth, class: default, timeout: 30s, max_body_bytes: 27262976," +
-		" migration: { lattice: resource, ignore: [id, owner_id, created_at, updated_at, version, next_cursor, page, per_page, total] } }"
-	j := slices.IndexFunc(lines, func(l string) bool { return strings.Contains(l, "prefix: /v1/jobs,") })
-	require.GreaterOrEqual(t, j, 0)
-	lines[j] = "  - { prefix: /v1/jobs, upstream: legacy, auth: optional-auth, class: default, timeout: 10s," +
-		" migration: { lattice: processing, canary: { error_margin: 0.2, window: 30s, min_requests: 4 } } }"
-	return writeRoutes(t, lines)
+	return routesWith(t, map[string]string{
+		"/v1/resources": resourcesRouteHead +
+			" migration: { lattice: resource, ignore: [id, owner_id, created_at, updated_at, version, next_cursor, page, per_page, total] } }",
+		"/v1/jobs": jobsRoute,
+	})
 }
 
 // answeredBy tells, from a resource list, which side answered: the

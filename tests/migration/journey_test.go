@@ -26,33 +26,39 @@ import (
 	"github.com/lattice-platform/lattice/pkg/testinfra"
 )
 
+// The migration routes the tests use, as route file lines.
+const (
+	jobsRoute = "  - { prefix: /v1/jobs, upstream: legacy, auth: optional-auth, class: default, timeout: 10s," +
+		" migration: { lattice: processing, canary: { error_margin: 0.2, window: 30s, min_requests: 4 } } }"
+	resourcesRouteHead = "  - { prefix: /v1/resources, upstream: legacy, auth: optional-auth, class: default, timeout: 30s, max_body_bytes: 27262976,"
+)
+
 // journeyRoutes is the default route table with the routes the journey
 // migrates moved to the monolith.
 func journeyRoutes(t *testing.T) string {
+	return routesWith(t, map[string]string{
+		"/v1/resources": resourcesRouteHead +
+			" migration: { lattice: resource, ignore: [id, owner_id, content_type, page, per_page, total, next_cursor], unordered: [tags] } }",
+		"/v1/users":    "  - { prefix: /v1/users, upstream: legacy, auth: optional-auth, class: credentials, timeout: 10s, migration: { lattice: auth } }",
+		"/v1/sessions": "  - { prefix: /v1/sessions, upstream: legacy, auth: optional-auth, class: credentials, timeout: 10s, migration: { lattice: auth } }",
+		"/v1/jobs":     jobsRoute,
+	})
+}
+
+// routesWith writes the default route table with the routes of the given
+// prefixes replaced by the given lines. One test client makes every call
+// from one address: the per-address budgets are raised for it, as a load
+// balancer's would be.
+func routesWith(t *testing.T, replaced map[string]string) string {
 	t.Helper()
 	raw, err := os.ReadFile("../../services/gateway/routing/routes.yaml")
 	require.NoError(t, err)
 	lines := strings.Split(string(raw), "\n")
-	for prefix, line := range map[string]string{
-		"/v1/resources": "  - { prefix: /v1/resources, upstream: legacy, auth: optional-auth, class: default, timeout: 30s, max_body_bytes: 27262976," +
-			" migration: { lattice: resource, ignore: [id, owner_id, content_type, page, per_page, total, next_cursor], unordered: [tags] } }",
-		"/v1/users":    "  - { prefix: /v1/users, upstream: legacy, auth: optional-auth, class: credentials, timeout: 10s, migration: { lattice: auth } }",
-		"/v1/sessions": "  - { prefix: /v1/sessions, upstream: legacy, auth: optional-auth, class: credentials, timeout: 10s, migration: { lattice: auth } }",
-		"/v1/jobs": "  - { prefix: /v1/jobs, upstream: legacy, auth: optional-auth, class: default, timeout: 10s," +
-			" migration: { lattice: processing, canary: { error_margin: 0.2, window: 30s, min_requests: 4 } } }",
-	} {
+	for prefix, line := range replaced {
 		i := slices.IndexFunc(lines, func(l string) bool { return strings.Contains(l, "prefix: "+prefix+",") })
 		require.GreaterOrEqual(t, i, 0, prefix)
 		lines[i] = line
 	}
-	return writeRoutes(t, lines)
-}
-
-// writeRoutes writes a route table for a test. One test client makes
-// every call from one address: the per-address budgets are raised for
-// it, as a load balancer's would be.
-func writeRoutes(t *testing.T, lines []string) string {
-	t.Helper()
 	table := strings.NewReplacer(
 		"per_ip:       { rate: 600, period: 1m, burst: 120 }", "per_ip:       { rate: 60000, period: 1m, burst: 5000 }",
 		"per_ip:       { rate: 60, period: 1m, burst: 20 }", "per_ip:       { rate: 6000, period: 1m, burst: 500 }",

@@ -109,8 +109,8 @@ func (r *Run) resource(ctx context.Context, row resourceRow) (resapp.ImportedRes
 	if owner == wouldBeID {
 		owner = "00000000-0000-7000-8000-000000000000" // a dry run's stand-in: the service checks rows, not owners
 	}
-	in := resapp.ImportedResource{LegacyID: row.legacyID, OwnerID: owner, Title: row.title, Body: row.body,
-		Visibility: domain.Visibility(row.vis)}
+	in := resapp.ImportedResource{LegacyID: row.legacyID, OwnerID: owner,
+		Input: resapp.Input{Title: row.title, Body: row.body, Visibility: domain.Visibility(row.vis)}}
 	if row.createdAt != nil {
 		in.CreatedAt = *row.createdAt
 	}

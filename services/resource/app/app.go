@@ -281,10 +281,25 @@ func (s *Service) Update(ctx context.Context, c domain.Caller, id string, pre Pr
 
 // Replace sets every editable field.
 func (s *Service) Replace(ctx context.Context, c domain.Caller, id string, pre Precondition, in Input) (domain.Resource, error) {
-	return s.change(ctx, c, id, pre, func(r domain.Resource) domain.Resource {
-		r.Title, r.Body, r.ContentType, r.Metadata, r.Tags, r.Visibility = in.Title, in.Body, in.ContentType, in.Metadata, in.Tags, in.Visibility
-		return r
-	}, time.Time{})
+	return s.change(ctx, c, id, pre, in.applyTo, time.Time{})
+}
+
+// applyTo is r with every editable field set to in's.
+func (in Input) applyTo(r domain.Resource) domain.Resource {
+	r.Title, r.Body, r.ContentType, r.Metadata, r.Tags, r.Visibility = in.Title, in.Body, in.ContentType, in.Metadata, in.Tags, in.Visibility
+	return r
+}
+
+// withDefaults is in with the defaults an API caller gets for what it
+// leaves out: text/plain, private.
+func (in Input) withDefaults() Input {
+	if in.ContentType == "" {
+		in.ContentType = domain.ContentTypes[0]
+	}
+	if in.Visibility == "" {
+		in.Visibility = domain.Private
+	}
+	return in
 }
 
 // change applies edit to the resource as one new version, dated at (zero:

@@ -65,16 +65,11 @@ const importActor = "operator"
 // ImportedResource is a resource of another system, as lattice import
 // reads it; its owner is already mapped to a Lattice user.
 type ImportedResource struct {
-	LegacyID    string // the row's key in the other system
-	OwnerID     string // the owner's Lattice user id; "": not imported
-	Title       string
-	Body        string
-	ContentType string // "": text/plain
-	Metadata    map[string]string
-	Tags        []string
-	Visibility  domain.Visibility // "": private
-	CreatedAt   time.Time         // zero: now
-	UpdatedAt   time.Time         // zero: CreatedAt
+	LegacyID  string    // the row's key in the other system
+	OwnerID   string    // the owner's Lattice user id; "": not imported
+	Input               // "" content type: text/plain; "" visibility: private
+	CreatedAt time.Time // zero: now
+	UpdatedAt time.Time // zero: CreatedAt
 }
 
 // ImportResources makes each row a resource unless its legacy id was
@@ -146,17 +141,8 @@ func (in ImportedResource) resource(now time.Time) (domain.Resource, string) {
 	if in.OwnerID == "" {
 		return domain.Resource{}, ReasonOwnerNotImported
 	}
-	r := domain.Resource{
-		ID: uuid.Must(uuid.NewV7()).String(), OwnerID: in.OwnerID, Title: in.Title, Body: in.Body,
-		ContentType: in.ContentType, Metadata: in.Metadata, Tags: in.Tags, Visibility: in.Visibility,
-		Version: 1, CreatedAt: in.CreatedAt.UTC(), UpdatedAt: in.UpdatedAt.UTC(),
-	}
-	if r.ContentType == "" {
-		r.ContentType = domain.ContentTypes[0]
-	}
-	if r.Visibility == "" {
-		r.Visibility = domain.Private
-	}
+	r := in.withDefaults().applyTo(domain.Resource{ID: uuid.Must(uuid.NewV7()).String(), OwnerID: in.OwnerID,
+		Version: 1, CreatedAt: in.CreatedAt.UTC(), UpdatedAt: in.UpdatedAt.UTC()})
 	if in.CreatedAt.IsZero() {
 		r.CreatedAt = now
 	}

@@ -16,9 +16,9 @@ import (
 )
 
 func legacyResource(id, title string) app.ImportedResource {
-	return app.ImportedResource{LegacyID: id, OwnerID: owner.Subject, Title: title, Body: "from the monolith",
-		Metadata: map[string]string{"source": "monolith"}, Tags: []string{"Old", "notes"}, Visibility: domain.Internal,
-		CreatedAt: time.Date(2019, 3, 1, 9, 0, 0, 0, time.UTC)}
+	return app.ImportedResource{LegacyID: id, OwnerID: owner.Subject, CreatedAt: time.Date(2019, 3, 1, 9, 0, 0, 0, time.UTC),
+		Input: app.Input{Title: title, Body: "from the monolith", Metadata: map[string]string{"source": "monolith"},
+			Tags: []string{"Old", "notes"}, Visibility: domain.Internal}}
 }
 
 func TestImportResourcesMakesEachRowOnceAndSkipsBadOnes(t *testing.T) {
@@ -142,7 +142,7 @@ func TestTheChangeFeedAppliesEachChangeOnce(t *testing.T) {
 	require.NoError(t, f.svc.RecordLegacyUser(ctx, "7", owner.Subject))
 	require.NoError(t, f.svc.RecordLegacyUser(ctx, "7", owner.Subject), "recording again is harmless")
 	t0 := time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)
-	change := app.LegacyChange{LegacyID: "42", OwnerLegacyID: "7", Title: "Notes", Body: "first", Visibility: domain.Internal, UpdatedAt: t0}
+	change := app.LegacyChange{LegacyID: "42", OwnerLegacyID: "7", UpdatedAt: t0, Input: app.Input{Title: "Notes", Body: "first", Visibility: domain.Internal}}
 
 	r, result, err := f.svc.SyncLegacy(ctx, admin, change)
 	require.NoError(t, err)
@@ -176,6 +176,13 @@ func TestTheChangeFeedAppliesEachChangeOnce(t *testing.T) {
 	require.True(t, fault.Of(err, fault.Forbidden))
 	_, _, err = f.svc.SyncLegacy(ctx, domain.Caller{}, newer)
 	require.True(t, fault.Of(err, fault.Unauthenticated))
+	longID := change
+	longID.LegacyID = strings.Repeat("9", app.MaxLegacyID+1)
+	_, _, err = f.svc.SyncLegacy(ctx, admin, longID)
+	require.True(t, fault.Of(err, fault.Invalid), "a legacy id over the limit")
+	require.True(t, fault.Of(f.svc.SyncLegacyDelete(ctx, admin, longID.LegacyID), fault.Invalid))
+	_, err = f.svc.ImportedIDs(ctx, app.LegacyResourceKind, make([]string, app.MaxImportBatch+1))
+	require.True(t, fault.Of(err, fault.Invalid), "a lookup over the batch limit")
 	noTime := change
 	noTime.UpdatedAt = time.Time{}
 	_, _, err = f.svc.SyncLegacy(ctx, admin, noTime)

@@ -34,14 +34,9 @@ func (s *Service) RecordLegacyUser(ctx context.Context, legacyID, userID string)
 type LegacyChange struct {
 	LegacyID      string
 	OwnerLegacyID string
-	Title         string
-	Body          string
-	ContentType   string
-	Metadata      map[string]string
-	Tags          []string
-	Visibility    domain.Visibility
-	CreatedAt     time.Time // for a new one; zero: now
-	UpdatedAt     time.Time // when the other system changed it; orders the changes
+	Input
+	CreatedAt time.Time // for a new one; zero: now
+	UpdatedAt time.Time // when the other system changed it; orders the changes
 }
 
 // SyncResult says what a change did.
@@ -86,11 +81,7 @@ func (s *Service) SyncLegacy(ctx context.Context, c domain.Caller, in LegacyChan
 		return s.syncNew(ctx, in)
 	}
 	// The change is the other system's latest: no If-Match to hold it to.
-	r, err := s.change(ctx, c, id, Precondition{Present: true, Any: true}, func(cur domain.Resource) domain.Resource {
-		cur.Title, cur.Body, cur.Metadata, cur.Tags, cur.Visibility = in.Title, in.Body, in.Metadata, in.Tags, cmpVisibility(in.Visibility)
-		cur.ContentType = cmpContentType(in.ContentType)
-		return cur
-	}, in.UpdatedAt.UTC())
+	r, err := s.change(ctx, c, id, Precondition{Present: true, Any: true}, in.withDefaults().applyTo, in.UpdatedAt.UTC())
 	if errors.Is(err, errNotNewer) {
 		cur, err := s.deps.Resources.Get(ctx, id)
 		return cur, SyncUnchanged, err
@@ -104,8 +95,7 @@ func (s *Service) syncNew(ctx context.Context, in LegacyChange) (domain.Resource
 		return domain.Resource{}, "", err
 	}
 	out, err := s.ImportResources(ctx, []ImportedResource{{
-		LegacyID: in.LegacyID, OwnerID: owners[in.OwnerLegacyID], Title: in.Title, Body: in.Body, ContentType: in.ContentType,
-		Metadata: in.Metadata, Tags: in.Tags, Visibility: in.Visibility, CreatedAt: in.CreatedAt, UpdatedAt: in.UpdatedAt,
+		LegacyID: in.LegacyID, OwnerID: owners[in.OwnerLegacyID], Input: in.Input, CreatedAt: in.CreatedAt, UpdatedAt: in.UpdatedAt,
 	}}, false)
 	if err != nil {
 		return domain.Resource{}, "", err
@@ -158,18 +148,4 @@ func checkFeedCaller(c domain.Caller) error {
 		return fault.New(fault.Forbidden, "the change feed needs the "+domain.ScopeAdmin+" scope")
 	}
 	return nil
-}
-
-func cmpVisibility(v domain.Visibility) domain.Visibility {
-	if v == "" {
-		return domain.Private
-	}
-	return v
-}
-
-func cmpContentType(t string) string {
-	if t == "" {
-		return domain.ContentTypes[0]
-	}
-	return t
 }

@@ -14,10 +14,9 @@ func (s *Server) SyncLegacyResource(ctx context.Context, req oapi.SyncLegacyReso
 		return nil, err
 	}
 	b := req.Body
-	fields := inputOf(oapi.ResourceInput{Title: b.Title, Body: b.Body, ContentType: (*oapi.ResourceInputContentType)(b.ContentType),
-		Metadata: b.Metadata, Tags: b.Tags, Visibility: b.Visibility})
-	in := app.LegacyChange{LegacyID: req.LegacyId, OwnerLegacyID: b.Owner, Title: fields.Title, Body: fields.Body, ContentType: fields.ContentType,
-		Metadata: fields.Metadata, Tags: fields.Tags, Visibility: fields.Visibility, UpdatedAt: b.UpdatedAt}
+	in := app.LegacyChange{LegacyID: req.LegacyId, OwnerLegacyID: b.Owner, UpdatedAt: b.UpdatedAt,
+		Input: inputOf(oapi.ResourceInput{Title: b.Title, Body: b.Body, ContentType: (*oapi.ResourceInputContentType)(b.ContentType),
+			Metadata: b.Metadata, Tags: b.Tags, Visibility: b.Visibility})}
 	if b.CreatedAt != nil {
 		in.CreatedAt = *b.CreatedAt
 	}
