@@ -25,6 +25,8 @@ func TestMigrationCommand(t *testing.T) {
 		case "/v1/migration/routes":
 			_, _ = io.WriteString(w, `{"items":[{"route":"/v1/resources","legacy":"legacy","lattice":"resource","phase":"canary","percent":25,
 				"updated_at":"2026-11-29T12:00:00Z","updated_by":"u1","shadow":{"compared":400,"matched":398,"recent_diffs":[]}},{"route":"/v1/search","legacy":"legacy","lattice":"search","phase":"legacy"}]}`)
+		case "/v1/migration/routes/huge":
+			_, _ = io.WriteString(w, `{"items":[`+strings.Repeat(`{"route":"/v1/x","phase":"legacy"},`, 40000)+`{}]}`)
 		case "/v1/migration/routes/promote":
 			_, _ = io.WriteString(w, `{"route":"/v1/resources","legacy":"legacy","lattice":"resource","phase":"lattice"}`)
 		default:
@@ -53,6 +55,10 @@ func TestMigrationCommand(t *testing.T) {
 	for _, args := range [][]string{{"migration"}, {"migration", "promote"}, {"migration", "status", "/v1/x"}, {"migration", "jump", "/v1/x"}, {"migration", "promote", "/v1/x", "extra"}} {
 		require.ErrorContains(t, run(ctx, args, nil, &out, &errb, env), "usage:", "%v", args)
 	}
+	var list struct{ Items []migrationRoute }
+	err = gatewayClient{base: gateway.URL, token: "admin-token", http: gateway.Client()}.call(ctx, "GET", "/v1/migration/routes/huge", nil, &list)
+	require.Error(t, err, "an answer over 1 MiB is not read whole")
+	seen = seen[:3]
 	err = run(ctx, []string{"migration", "status"}, nil, &out, &errb, envMap(map[string]string{"LATTICE_URL": gateway.URL}))
 	require.ErrorContains(t, err, "LATTICE_TOKEN")
 	require.Len(t, seen, 3, "nothing is sent without a token")

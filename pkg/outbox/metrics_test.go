@@ -20,9 +20,16 @@ type backlog struct {
 	n      int
 	oldest time.Time
 	err    error
+	hang   bool // wait for the caller's deadline, as a stuck database does
 }
 
-func (b backlog) Backlog(context.Context) (int, time.Time, error) { return b.n, b.oldest, b.err }
+func (b backlog) Backlog(ctx context.Context) (int, time.Time, error) {
+	if b.hang {
+		<-ctx.Done()
+		return 0, time.Time{}, ctx.Err()
+	}
+	return b.n, b.oldest, b.err
+}
 
 func TestBacklogMetrics(t *testing.T) {
 	m := outbox.NewBacklogMetrics("resource", backlog{n: 3, oldest: time.Now().Add(-90 * time.Second)}, slog.New(slog.DiscardHandler))
@@ -39,6 +46,11 @@ lattice_outbox_pending{service="resource"} 3
 
 	down := outbox.NewBacklogMetrics("auth", backlog{err: errors.New("database away")}, slog.New(slog.DiscardHandler))
 	require.Zero(t, testutil.CollectAndCount(down), "a store that does not answer reports nothing, not zeros")
+
+	stuck := outbox.NewBacklogMetrics("auth", backlog{hang: true}, slog.New(slog.DiscardHandler))
+	start := time.Now()
+	require.Zero(t, testutil.CollectAndCount(stuck), "a stuck store reports nothing")
+	require.Less(t, time.Since(start), 10*time.Second, "and holds the scrape no longer than its bound")
 }
 
 // gauge is the value of the collector's gauge called name.

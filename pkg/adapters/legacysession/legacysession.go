@@ -66,9 +66,10 @@ func (h *HS256) Verify(_ context.Context, token string) (string, error) {
 // Introspection asks the other system whether a token is an active
 // session (RFC 7662), authenticating with a bearer token of its own.
 type Introspection struct {
-	url    string
-	bearer string
-	client *http.Client
+	url     string
+	bearer  string
+	client  *http.Client
+	timeout time.Duration // introspectionTimeout; tests shorten it
 }
 
 var _ app.LegacySessionVerifier = (*Introspection)(nil)
@@ -90,7 +91,7 @@ func NewIntrospection(endpoint, bearer string, client *http.Client) (*Introspect
 	if client == nil {
 		client = &http.Client{Timeout: introspectionTimeout}
 	}
-	return &Introspection{url: endpoint, bearer: bearer, client: client}, nil
+	return &Introspection{url: endpoint, bearer: bearer, client: client, timeout: introspectionTimeout}, nil
 }
 
 // Verify posts the token and reads "active", "sub" and "exp".
@@ -98,7 +99,7 @@ func (in *Introspection) Verify(ctx context.Context, token string) (string, erro
 	if len(token) > MaxToken {
 		return "", app.ErrLegacySessionInvalid
 	}
-	ctx, cancel := context.WithTimeout(ctx, introspectionTimeout)
+	ctx, cancel := context.WithTimeout(ctx, in.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, in.url, strings.NewReader(url.Values{"token": {token}}.Encode()))
 	if err != nil {

@@ -131,3 +131,26 @@ func TestIntrospectionAsksTheMonolith(t *testing.T) {
 	_, err = legacysession.NewIntrospection("/relative", "", nil)
 	require.Error(t, err)
 }
+
+// TestIntrospectionGivesUpOnASilentEndpoint: an endpoint that does not
+// answer within the timeout is an error (the check could not be made),
+// not a refusal.
+func TestIntrospectionGivesUpOnASilentEndpoint(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	v, err := legacysession.NewIntrospection(srv.URL, "", srv.Client())
+	require.NoError(t, err)
+	v.SetTimeout(100 * time.Millisecond)
+	start := time.Now()
+	_, err = v.Verify(context.Background(), "a-session")
+	require.Error(t, err)
+	require.NotErrorIs(t, err, app.ErrLegacySessionInvalid)
+	require.Less(t, time.Since(start), 5*time.Second, "the check was bounded")
+}

@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -32,11 +33,14 @@ func (l legacySessions) Verify(_ context.Context, token string) (string, error) 
 // RFC 8693 error a client can act on.
 func TestTokenExchangeOfLegacySessions(t *testing.T) {
 	t.Parallel()
+	oversized := strings.Repeat("x", 8<<10+1)
 	ctx := context.Background()
 	users, legacy := fake.NewUserRepository(), fake.NewLegacyIDs()
 	svc, _, outbox := setupEditing(t, app.Options{Issuer: issuer}, func(d *app.Deps) {
 		d.Users, d.LegacyIDs = users, legacy
-		d.LegacySessions = legacySessions{"live-7": "7", "live-8": "8"}
+		// A session over the 8 KiB bound that the verifier would take: only
+		// the bound refuses it.
+		d.LegacySessions = legacySessions{"live-7": "7", "live-8": "8", oversized: "7"}
 	})
 	require.Contains(t, svc.GrantTypes(), domain.GrantTokenExchange, "discovery lists the grant")
 	imported, err := svc.ImportUser(ctx, app.ImportedUser{LegacyID: "7", Email: "grace@monolith.example", DisplayName: "Grace",
@@ -81,6 +85,7 @@ func TestTokenExchangeOfLegacySessions(t *testing.T) {
 		"a user never imported":    {gateway, "live-8", domain.TokenTypeLegacySession, domain.ErrInvalidGrant},
 		"another token type":       {gateway, "live-7", domain.TokenTypeAccessToken, domain.ErrInvalidRequest},
 		"no subject token":         {gateway, "", domain.TokenTypeLegacySession, domain.ErrInvalidRequest},
+		"a token over 8 KiB":       {gateway, oversized, domain.TokenTypeLegacySession, domain.ErrInvalidGrant},
 		"a client without a grant": {robot, "live-7", domain.TokenTypeLegacySession, domain.ErrUnauthorizedClient},
 	} {
 		_, err := exchange(c.client, c.token, c.tokenType)

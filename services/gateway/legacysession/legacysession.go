@@ -62,7 +62,8 @@ type Exchanger struct {
 	flight         singleflight.Group
 	mu             sync.Mutex
 	issued, denied map[[32]byte]remembered
-	limit          int // MaxRemembered; tests lower it
+	limit          int           // MaxRemembered; tests lower it
+	timeout        time.Duration // callTimeout; tests shorten it
 }
 
 type remembered struct {
@@ -84,7 +85,7 @@ func New(tokenURL, clientID, secret string, client *http.Client) (*Exchanger, er
 		client = &http.Client{}
 	}
 	return &Exchanger{tokenURL: tokenURL, clientID: clientID, secret: secret, client: client, now: time.Now,
-		issued: map[[32]byte]remembered{}, denied: map[[32]byte]remembered{}, limit: MaxRemembered}, nil
+		issued: map[[32]byte]remembered{}, denied: map[[32]byte]remembered{}, limit: MaxRemembered, timeout: callTimeout}, nil
 }
 
 // Exchange returns the Lattice access token for a legacy session token,
@@ -153,7 +154,7 @@ func (e *Exchanger) remember(m map[[32]byte]remembered, key [32]byte, token stri
 
 // call posts one exchange.
 func (e *Exchanger) call(ctx context.Context, legacy string) (string, time.Duration, error) {
-	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	ctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
 	form := url.Values{
 		"grant_type": {GrantTokenExchange}, "subject_token": {legacy},

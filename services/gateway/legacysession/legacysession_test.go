@@ -3,6 +3,7 @@ package legacysession_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -129,4 +130,40 @@ func TestRememberedExchangesAreBounded(t *testing.T) {
 	_, err = x.Exchange(ctx, last)
 	require.NoError(t, err)
 	require.Equal(t, calls, auth.calls.Load(), "the newest exchange is remembered")
+}
+
+// TestAnExchangeIsBounded: auth's answer is read up to its bound, and an
+// auth that does not answer within the timeout is an error, not a
+// refusal.
+func TestAnExchangeIsBounded(t *testing.T) {
+	ctx := context.Background()
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/huge" {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, `{"access_token":"`+strings.Repeat("a", 70<<10)+`","expires_in":900,"issued_token_type":"`+legacysession.TokenTypeAccessToken+`"}`)
+			return
+		}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+
+	huge, err := legacysession.New(srv.URL+"/huge", "gateway", "s3cret", srv.Client())
+	require.NoError(t, err)
+	_, err = huge.Exchange(ctx, "live-1")
+	require.Error(t, err, "an answer over 64 KiB is not read whole")
+	require.NotErrorIs(t, err, legacysession.ErrRejected)
+
+	silent, err := legacysession.New(srv.URL+"/silent", "gateway", "s3cret", srv.Client())
+	require.NoError(t, err)
+	silent.SetTimeout(100 * time.Millisecond)
+	start := time.Now()
+	_, err = silent.Exchange(ctx, "live-1")
+	require.Error(t, err)
+	require.NotErrorIs(t, err, legacysession.ErrRejected)
+	require.Less(t, time.Since(start), 5*time.Second, "the exchange was bounded")
 }

@@ -1,0 +1,65 @@
+package proxy
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+
+	"github.com/lattice-platform/lattice/pkg/adapters/tokenbucket"
+	"github.com/lattice-platform/lattice/services/gateway/routing"
+)
+
+// TestShadowStatsKeepTheLatestDiffsOnly: a route's status keeps at most
+// MaxRecentDiffs differences, however many there were.
+func TestShadowStatsKeepTheLatestDiffsOnly(t *testing.T) {
+	side := func(name string) *url.URL {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"side":%q,"path":%q}`, name, r.URL.Path)
+		}))
+		t.Cleanup(srv.Close)
+		u, err := url.Parse(srv.URL)
+		require.NoError(t, err)
+		return u
+	}
+	cfg, err := routing.Parse([]byte(`
+classes:
+  default: { per_ip: { rate: 100000, period: 1m, burst: 100000 }, per_identity: { rate: 100000, period: 1m, burst: 100000 } }
+routes:
+  - { prefix: /v1/shadow, upstream: search, auth: public, class: default, timeout: 5s, shadow: { upstream: legacy } }
+`), map[string]bool{"search": true, "legacy": true})
+	require.NoError(t, err)
+	g := New(cfg, map[string][]*url.URL{"search": {side("search")}, "legacy": {side("legacy")}}, nil, tokenbucket.New(), 1<<20, slog.New(slog.DiscardHandler))
+	g.EnableShadow(prometheus.NewRegistry(), 64)
+	srv := httptest.NewServer(g)
+	defer srv.Close()
+
+	const sent = MaxRecentDiffs + 3
+	for i := range sent {
+		resp, err := http.Get(fmt.Sprintf("%s/v1/shadow/%d", srv.URL, i))
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for g.ShadowStats("/v1/shadow").Compared < sent {
+		require.True(t, time.Now().Before(deadline), "the comparisons did not finish")
+		time.Sleep(10 * time.Millisecond)
+	}
+	st := g.ShadowStats("/v1/shadow")
+	require.Zero(t, st.Matched)
+	require.Len(t, st.Recent, MaxRecentDiffs)
+	seen := map[string]bool{}
+	for _, d := range st.Recent {
+		seen[d.Path] = true
+	}
+	require.Len(t, seen, MaxRecentDiffs, "distinct diffs are kept, one per request")
+}
