@@ -136,11 +136,12 @@ func (s *Service) change(ctx context.Context, prefix, by, reason, action string,
 	if len(reason) > MaxReason {
 		return domain.MigrationState{}, fault.InvalidField("reason", fmt.Sprintf("must be at most %d bytes", MaxReason))
 	}
-	i := slices.IndexFunc(s.routes(), func(r domain.Route) bool { return r.Prefix == prefix })
+	routes := s.routes()
+	i := slices.IndexFunc(routes, func(r domain.Route) bool { return r.Prefix == prefix })
 	if i < 0 {
 		return domain.MigrationState{}, domain.ErrNotMigrating
 	}
-	route := s.routes()[i]
+	route := routes[i]
 	cur, rev, err := s.store.Get(ctx, prefix)
 	if err != nil {
 		return domain.MigrationState{}, err
