@@ -92,6 +92,9 @@ func cmdMigration(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		if r.Shadow != nil && r.Shadow.Compared > 0 {
 			parity = fmt.Sprintf("%.1f%% of %d", 100*float64(r.Shadow.Matched)/float64(r.Shadow.Compared), r.Shadow.Compared)
 		}
+		if r.Shadow != nil && r.Shadow.Failed+r.Shadow.Skipped > 0 {
+			parity += fmt.Sprintf(" (%d not compared)", r.Shadow.Failed+r.Shadow.Skipped)
+		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Route, phase, r.Legacy, r.Lattice, parity, updated, cmp.Or(r.UpdatedBy, "-"))
 	}
 	return w.Flush()
@@ -103,7 +106,7 @@ type migrationRoute struct {
 	Percent                       int
 	UpdatedAt                     *time.Time `json:"updated_at"`
 	UpdatedBy                     string     `json:"updated_by"`
-	Shadow                        *struct{ Compared, Matched int64 }
+	Shadow                        *struct{ Compared, Matched, Failed, Skipped int64 }
 }
 
 // gatewayClient calls the gateway's API with a bearer token.

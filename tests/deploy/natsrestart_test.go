@@ -140,18 +140,27 @@ func TestRestartingANATSNodeDuring1000Writes(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var want map[string]int
+	var lastErr error
+	missing := -1
+	defer func() {
+		if t.Failed() {
+			t.Logf("the stream's last reading: %d resources without a creation event; last error: %v", missing, lastErr)
+		}
+	}()
 	testinfra.Within(t, 2*time.Minute, "every creation reaches the EVENTS stream", func() bool {
 		got, err := creationEvents(ctx, js, ids)
 		if err != nil {
-			return false // right after the restart the cluster may still be electing leaders
+			lastErr = err // right after the restart the cluster may still be electing leaders
+			return false
 		}
 		want = got
+		missing = 0
 		for _, n := range want {
 			if n == 0 {
-				return false
+				missing++
 			}
 		}
-		return true
+		return missing == 0
 	})
 	for id, n := range want {
 		require.Equal(t, 1, n, "resource %s: %d creation events", id, n)

@@ -36,6 +36,16 @@ var Streams = []jetstream.StreamConfig{
 	{Name: "AUDIT", Subjects: []string{"audit.>"}, Storage: jetstream.FileStorage, Duplicates: 10 * time.Minute},
 }
 
+// AsyncAckTimeout is how long the connection keeps waiting for the ack of
+// an asynchronous publish. Without it, an ack that never comes (the stream
+// lost its leader after taking the message, say) stays pending for the
+// connection's life; once MaxAsyncPending of them pile up, every publish
+// stalls and the outboxes stop for good. No Publisher waits longer.
+const AsyncAckTimeout = 10 * time.Second
+
+// MaxAsyncPending bounds the asynchronous publishes awaiting an ack.
+const MaxAsyncPending = 4096
+
 // Connect dials url (with opts, such as nats.Secure for a tls:// server)
 // and returns a JetStream context. Reconnects are
 // unlimited: a broker restart delays publishing, it does not end it.
@@ -44,7 +54,7 @@ func Connect(url, name string, opts ...nats.Option) (*nats.Conn, jetstream.JetSt
 	if err != nil {
 		return nil, nil, fmt.Errorf("nats: connect: %w", err)
 	}
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096))
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(MaxAsyncPending), jetstream.WithPublishAsyncTimeout(AsyncAckTimeout))
 	if err != nil {
 		nc.Close()
 		return nil, nil, fmt.Errorf("nats: jetstream: %w", err)
@@ -74,9 +84,10 @@ type Publisher struct {
 
 var _ ports.EventPublisher = (*Publisher)(nil)
 
-// NewPublisher returns a publisher that waits up to timeout for acks.
+// NewPublisher returns a publisher that waits up to timeout (at most
+// AsyncAckTimeout) for acks.
 func NewPublisher(js jetstream.JetStream, timeout time.Duration) *Publisher {
-	return &Publisher{js: js, timeout: timeout}
+	return &Publisher{js: js, timeout: min(timeout, AsyncAckTimeout)}
 }
 
 // PublishBatch sends every event asynchronously and then waits for the

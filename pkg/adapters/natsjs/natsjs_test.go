@@ -250,3 +250,43 @@ func TestChunkSetsAreReadFromTheLeader(t *testing.T) {
 		require.False(t, s.CachedInfo().Config.AllowDirect)
 	}
 }
+
+// TestUnansweredPublishesDoNotStallTheConnection: acks that never come
+// (here a plain subscriber takes the messages and stays silent, as a
+// stream that lost its leader would) are given up after AsyncAckTimeout,
+// so more than MaxAsyncPending of them cannot stop the publisher for good.
+func TestUnansweredPublishesDoNotStallTheConnection(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	srv, err := natsjs.StartEmbedded(t.TempDir())
+	require.NoError(t, err)
+	defer srv.Close()
+	nc, js, err := natsjs.Connect(srv.URL(), "test")
+	require.NoError(t, err)
+	defer nc.Close()
+	require.NoError(t, natsjs.EnsureStreams(ctx, js))
+	silent, err := nc.SubscribeSync("silent.>")
+	require.NoError(t, err)
+	defer func() { _ = silent.Unsubscribe() }()
+
+	pub := natsjs.NewPublisher(js, 50*time.Millisecond)
+	unanswered := make([]ports.Event, natsjs.MaxAsyncPending+100)
+	for i := range unanswered {
+		unanswered[i] = ports.Event{ID: fmt.Sprintf("silent-%d", i), Subject: "silent.x", Payload: []byte(`{}`)}
+	}
+	failed := 0
+	for _, err := range pub.PublishBatch(ctx, unanswered) {
+		if err != nil {
+			failed++
+		}
+	}
+	require.Equal(t, len(unanswered), failed, "no ack, no success")
+
+	start := time.Now()
+	testinfra.Within(t, natsjs.AsyncAckTimeout+20*time.Second, "a publish to a stream succeeds again", func() bool {
+		errs := pub.PublishBatch(ctx, []ports.Event{{ID: "after-" + time.Now().String(), Subject: "events.x", Payload: []byte(`{}`)}})
+		return errs[0] == nil
+	})
+	t.Logf("publishing resumed %s after the unanswered batch", time.Since(start).Round(time.Millisecond))
+}

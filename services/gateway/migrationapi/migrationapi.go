@@ -114,7 +114,7 @@ func (s *Server) routeJSON(prefix, legacy, lattice string, st domain.MigrationSt
 		out.Reason = &st.Reason
 	}
 	stats := s.shadow(prefix)
-	parity := oapi.ShadowParity{Compared: stats.Compared, Matched: stats.Matched, RecentDiffs: []oapi.ShadowDiff{}}
+	parity := oapi.ShadowParity{Compared: stats.Compared, Matched: stats.Matched, Failed: stats.Failed, Skipped: stats.Skipped, RecentDiffs: []oapi.ShadowDiff{}}
 	if stats.Compared > 0 {
 		p := float64(stats.Matched) / float64(stats.Compared)
 		parity.Parity = &p

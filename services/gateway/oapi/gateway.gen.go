@@ -91,7 +91,9 @@ type MigrationRoute struct {
 	// Shadow The shadow comparisons of this gateway replica since it started (each replica
 	// compares the requests it serves; lattice_gateway_shadow_total sums them all):
 	// answers compared, answers equal once the route's ignored fields are removed,
-	// their ratio, and the latest differences with credentials redacted.
+	// their ratio, the requests that could not be compared, and the latest
+	// differences with credentials redacted. Every shadowed request counts once in
+	// compared, failed or skipped.
 	Shadow    *ShadowParity `json:"shadow,omitempty"`
 	UpdatedAt *time.Time    `json:"updated_at,omitempty"`
 	UpdatedBy *string       `json:"updated_by,omitempty"`
@@ -153,14 +155,22 @@ type ShadowDiff struct {
 // ShadowParity The shadow comparisons of this gateway replica since it started (each replica
 // compares the requests it serves; lattice_gateway_shadow_total sums them all):
 // answers compared, answers equal once the route's ignored fields are removed,
-// their ratio, and the latest differences with credentials redacted.
+// their ratio, the requests that could not be compared, and the latest
+// differences with credentials redacted. Every shadowed request counts once in
+// compared, failed or skipped.
 type ShadowParity struct {
 	Compared int64 `json:"compared"`
-	Matched  int64 `json:"matched"`
+
+	// Failed Mirrors that failed: Lattice unreachable, too slow (10 s) or an answer over 1 MiB.
+	Failed  int64 `json:"failed"`
+	Matched int64 `json:"matched"`
 
 	// Parity matched / compared; absent before the first comparison.
 	Parity      *float64     `json:"parity,omitempty"`
 	RecentDiffs []ShadowDiff `json:"recent_diffs"`
+
+	// Skipped Requests not mirrored: a body over 1 MiB, or every comparison slot busy.
+	Skipped int64 `json:"skipped"`
 }
 
 // PromoteMigrationRouteJSONRequestBody defines body for PromoteMigrationRoute for application/json ContentType.
@@ -966,37 +976,39 @@ func (sh *strictHandler) GetResourceOverview(w http.ResponseWriter, r *http.Requ
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7FjvjtvGEX+VwbZAfCgr6exzE8soCtd1gwIOapzzzXc4j8ihuA65y+wOpRMO+toH6CP2SYrZJSlKou58",
-	"ieNP+UZyh/P3N//2TqW2qq0hw17N75QjX1vjKby8c3ZRUiWPqTVMhuUR67rUKbK2ZlpHij998tbImU8L",
-	"qlCe/ugoV3P1h+mO/zSe+mnHd7vdJiojnzpdCzs1V5f/fA0vLp5/Cy1nyIhRl36ihLZlIPx/0EsXdHhd",
-	"oFlSUCzLtHzB8p2zNTnWYkaOpadE1YNPd6oml7bm7Mt/52xl5RnYgnWw1lxoAykadJs5cEHgC3QENocU",
-	"y5KcB0+GhfwtMuuUJipRFd7qqqnU/MWLRFXaxJfzRPGmJjVX2jAtyaltohxh67wKb9+SWXKh5s9ns57W",
-	"s9NmGUhtw3Ss848FQTj6xkPtKNe3CdBkOYHp6nzqyNvGpeRbtToJT0ckBG1+brSjTM0/tOKuezK7+EQp",
-	"iyK98y87jfbdW0ZPjKva1J4dYQWO6hJTbZagWbQ7srekJaabB7gsSDhEXpSN8jkZ7dchrGBNeSq21gzD",
-	"ehy9ukAf7CQjEf7Q6ZwoX2Bm1ypRETsq6b1yPRbaHgWno3500op4INveB6p36DRv5K+mzpApu8HgkNy6",
-	"Sp6UfPwz64rGPNj9s9iMKDIKm2Tnic7uzlsPI+qt9nyMKs1U7T/cZ/YBRre9UHQON0daR55jqg2q4L4+",
-	"sTSNRoacs86fLkojvxzJ1cYzmnQ89KI6eb7R2TgyGLkZyhlAljWXdI8KD8U3nHZselFjnrtsa8+/V+RW",
-	"mtbHLkSD5YZ1eo+r2DWUjFW8lvk3HhqPS4LUNoZ9AuuCTEjmnjl4kZ/KF78m5wepvFN2F7IeXp8d7hod",
-	"D4tA7WxK3stpMrDx+qGKG/gknaQxl+5jOBlK+jUe/GQXHp58/+bH0DPk7W/d6Y3O/no28OpO4me5tWPz",
-	"y9VLAD10qvXtbHqnsy044sYZv99AOuGHdanTpI/1mINjtfyHzvMRtD6iYrZF72Zhs5EOdkkZpkwZoMkg",
-	"bRiQ4fn5U1hsmPzkPn73ZXasuF9OZGR3n8SKuLDZiZyQMeOhYoKC95ZL+8+h4CPb9w09cPXpmLYdcHSa",
-	"iJ0UpI2g094aL0MAF9rDEpnWuAkThk4RvDYpgWbwjE78+YQwLbrjKxN5kA/J0pZpH+jJrci/hE7dlvFN",
-	"lH3DlrEE31ThzwqwLM/mV6bNrVY1ypIu24B+brAEK9rwYALUS2MdZZBrKjMPMs84quyKsuTKcEHaQeiL",
-	"SQCC/Fkik2fIdJ6TI5OSD2MvpI4yMqyx9OBa9EyujDocpjvV9pJDG/7LxejIVCGnxWdT1yei1nKBae+Z",
-	"l4CLMIovKLcuOiXXzvMgrILzXf7aZlEOktc01aKbyWVevBGPfP7AMagcDw0bvcd23jgQej1WzTyljXjj",
-	"vUiMvl8QOnKvmphrQRX5KX7emVYw13Hd0ia3x958Y7LaasMRtR3kO6Rp9lTmsNiEsThW/hU5gWvsAB60",
-	"uTI1Opmaywm8ghx1ILQOfGnXIJ0NNi0kw5vGErptM+INzZX5GEvzRyDDbiNILcgBF2gA4fnt7cvwb1Qz",
-	"zuhQ4QaMlfwiQfuVsZXmHqrttKPaKb63LQTQayagznaVqBU5Hz0ym5xPZhJIW5PBWqu5ejaZTZ61VSo4",
-	"XxpS1Y2Z05CA4fuSQqOQHAlH/8pEAe15fyb1IeiDffvpbHbPrv24HXtkoB5Zt9+sSLwsJLHgETAuSkke",
-	"ZChQgtVbmIA27YIJ1mXkJuKfi9n5KV1643Ybv9A/exR9Rjk2JT/iH8mUpqpk6YrVvbcgWur7yicNJRge",
-	"SvgTn9p6QD3HrNLmLPRGXHpJ3P5MXYuYMQBM63CFELdi60e2zti94H//+W/Xd+Qxronw5GO7rX5MoDUd",
-	"zmdnQ5KYLFCiW5KDnj6QtM1lcmVetWENkUzROU1+r6T7n3Ttu61XtAjb2QQiJg7bXm7L0q59TKp9ZMc7",
-	"EzpYuPod5e/tOPJlYd1e+2z3S6vMktuvllVjGTW8jDG0jhBrE2X2yET5bRPrYnbxSPoXXzNxf7ArAuxq",
-	"k6EIT2C7Rpf57lbmSyWts2W5wPSnYdbuo/yypfgd5idhDk9iaTv7He+Px/t7MhlQ7McRUdKYugQQ5AHb",
-	"WK43nunw4vMXJsL+Pj21g5ua0Snme+KjW50wpGNFTE7E3CktCGl3OYNhINWZOgRwMgBjP5M3TaA8XBqv",
-	"f0OwH9lzAu6db15CP6SWWna7biKVPmubMgvT6IIgpzDaf6VkuPiaYH3V387EaUSLGwYXQ2FRD2PW7hIu",
-	"3s8N8djP4ILHwX4TQDTcbD5cb5M7AUHYoVuUNa5sN5v5dHr+9NvJbDKbnM+/m303U0LbSrnrILiTtk36",
-	"j7uU2F5v/x8AAP//",
+	"7FjbjtvIEf2VAhNgZxBGF+84u5YRBF7HWQSwEWO8b57BuMUuie0lu7ndRWmEgV7zAfnEfElQfaEoiZrL",
+	"xuunfSPZxarqqlPXu6wwdWM0anLZ7C6z6BqjHfqX99bMK6z5sTCaUBM/iqapVCFIGT1uAsWfPjuj+cwV",
+	"JdaCn/5ocZHNsj+Md/zH4dSNE9/tdptnEl1hVcPssll2+Y/X8OLi+XcQOYNEEqpyo4xpIwPm/04trdfh",
+	"dSn0Er1iUir+Iqr31jRoSfE1FqJymGdN79Nd1qAt4nX25b+3pjb8DGTAWFgrKpWGQmhhNzOgEsGVwiKY",
+	"BRSiqtA6cKiJyd8KIlXgKMuzWtyquq2z2YsXeVYrHV6meUabBrNZpjThEm22zTOLIhqvFrdvUS+pzGbP",
+	"J5OO1pFVeulJTUt4rPNPJYI/+sZBY3GhbnPA0XIE49V0bNGZ1hboolpJwrMBCV6bX1plUWazj1HcdUdm",
+	"5p+xIFakM/5l0mjfvFWwxLCqbePIoqjBYlOJQuklKGLtju5b4VIUmwe4zJE5BF4oB/mc9PZr71Ywujrl",
+	"W6P7bj32XlMK5++Jmj38MemcZ64U0qyzPAvYyfLOKtdDru1QcNrrRydRxAPR9sFTvRdW0Yb/ahspCOWN",
+	"8AZZGFvzU8Yf/0yqxiELpn/mmwFFBmGT7yyR7p2s9TCi3ipHx6hShPX+w33XPsDothMqrBWbI60DzyHV",
+	"ellwX5+QmgY9g9Ya604npYFfjuQq7UjoYtj1rDo6ulFyGBkkqO3L6UGWFFV4jwoP+defJjadqCHLXcbc",
+	"868V2pXC9bEJhRbVhlRxj6nItpgPZbzI/BsHrRNLhMK0mlwO6xK1D+aOOTiWX/AXt0breqG8U3bnsg5e",
+	"j3Z3Iyz1k0BjTYHO8Wneu+P1QxnX88mTpCGT7mM470v6fyz42cwdnP345idfM/jtb+n0Rsm/nvesupP4",
+	"KLMmNr9evRyEg6RaV87Gd0puwSK1Vrv9ApKEH+alpEnn6yEDh2z5d7VYDKD1CRkzJr2buZEDFewSpSgI",
+	"JQgtoWgJBMHz6TOYbwjd6D5+90V2yLhfTmRgd5/EGqk08kRMcJvxUDIRjPfIJf5zKPjo7vsXPTD1aZ/G",
+	"CjjYTYRKClxGhFXOaMdNAJXKwVIQrsXGdxiqEOCULhAUgSNh2Z5nKIoyHV/pwAOdD5aYpp2nR7tC9xKS",
+	"upHxTZB9Q4ZEBa6t/Z81iKo6n13pGFtRNZR5ijbAX1pRgWFtqNcBqqU2FiUsFFbSAfczFmuzQplfaSpR",
+	"WfB1Md9XkEpBnEIrCdoQzHFPovTElSB0dKWlWizQoi7Q+QYZCosSNSlRObARZyN4s0K7iaZFmUTFPB0U",
+	"V7ozmMxhIVSFkttu97NqGpSjK50dtu6JfC8Ulaa/XAw2aIHnsdffKZ8Dwr0D0Sy1etBqy04V8wpzIGPA",
+	"VWYNZ9MJuHNWT+joBTArtDCFd+oHDqFH6FMLKspHa9+cwGzkAuPOSy9BzP0gMseFsQESC2W9vROo91SU",
+	"pp1XvdSl23qeJhLulm/Yy49vt3p5c6BMRX8OZaWIPwZd7X3CjhDAwdyzbs5mRw+o3X3YLQTz1m0eZfyD",
+	"1NMBaeeUDi47jQ/McT1UZRwWLfvpA9sioHSOwqJ91YYc6I3EP4XPO91KoiaMwUovzLF53mjZGKUpZJOU",
+	"ilIGUOSwWsB848eVUJFXaDmNhMrsfIA1wvI0U43glUc6E3KMMaa544BNTBX+TYkK0hYgRLfQV/pTKJmf",
+	"ADXZDWeQEi0HjwYBz29vX/p/g5phdoJabLxXHSJnoSttakWUgjp2oVkKuXQ3Dy2nCAHT3bM8W6F1wSKT",
+	"0XQ0YUiZBrVoVDbLvh1NRt/G6uGNz41Cndr/sU+M/vsSfQHnbOKP/ilZAeVof1Zw3um9PcizyeSeHcjT",
+	"dh8Dg87AGiSkTq95KEQIxNkopKtSsLO6G+agdBz8wViJdsT2uZhMT+nSXW63iWH6b59EL3Eh2oqe8A9H",
+	"SlvXPAyHqtvdINzUdYWGC72/uC+tZ64wTY96JmSt9LnvWcTScSx3Z9k1ixkCwLjxq52wrTBuYBsQugr4",
+	"77//k/oBfgzjO5x9iluETznEq8N0ct4nCcEClbBLtNDRe5JY9EdX+lV0ayi4wlqFbq+AcuZxaRvBWvip",
+	"OZXTw3ZkYarKrF0Iqn1kh10WHgzC3ez4Q2wTvyys4zpuu59tucfffrWoGoqo/pJM4zpALAbK5ImB8tsG",
+	"1sXk4on0L75m4L4zKwSRcpPGAE8gsxZWuq6F+kJBa01VzUXxcz9q91F+GSl+h/lJmMNZSG3nv+P96Xj/",
+	"gFrGzjNNMGbRBQAjD8iEdL1xhIcL6V8ZCPt7jrHpbdAGu5gfkY62bX58EDUSWhZzlylGSJyxtfANqZLZ",
+	"IYDzHhi7nrptPeXhMH/9G4L96D4n4J5s8xK6JrVSPFKkjvRwsF2g7/a/UjBcfE2wvuq2ZqEbUWyG3sLO",
+	"L1B8m7VbjoZ5vI/HrgdnPPbmGw+i/mTz8Xqb3zEI/G4joqy1VZxsZuPx9Nl3o8loMprOvp98P8mYNkq5",
+	"SxDcSdvm3cddSGyvt/8LAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

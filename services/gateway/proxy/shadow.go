@@ -42,10 +42,14 @@ type shadower struct {
 }
 
 // ShadowStats are one route's comparisons on this replica since it
-// started: how many were compared and matched, and the latest differences,
-// redacted.
+// started: how many were compared and matched, how many could not be
+// compared (the mirror failed, or was skipped because a body was too big
+// or every comparison slot was busy), and the latest differences, redacted.
+// Every shadowed request ends in exactly one of Compared, Failed and
+// Skipped, so their sum says when a burst of requests has been judged.
 type ShadowStats struct {
 	Compared, Matched int64
+	Failed, Skipped   int64
 	Recent            []ShadowDiff // newest last, at most MaxRecentDiffs
 }
 
@@ -61,9 +65,20 @@ type ShadowDiff struct {
 const MaxRecentDiffs = 5
 
 type shadowStats struct {
-	compared, matched atomic.Int64
-	mu                sync.Mutex
-	recent            []ShadowDiff
+	compared, matched, failed, skipped atomic.Int64
+	mu                                 sync.Mutex
+	recent                             []ShadowDiff
+}
+
+// uncompared counts a shadowed request that ends without a comparison.
+func (s *shadower) uncompared(prefix, result string) {
+	st := s.statsOf(prefix)
+	if result == "skipped" {
+		st.skipped.Add(1)
+	} else {
+		st.failed.Add(1)
+	}
+	s.results.WithLabelValues(prefix, result).Inc()
 }
 
 func (s *shadower) statsOf(prefix string) *shadowStats {
@@ -82,7 +97,8 @@ func (g *Gateway) ShadowStats(prefix string) ShadowStats {
 	st := g.shadow.statsOf(prefix)
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	return ShadowStats{Compared: st.compared.Load(), Matched: st.matched.Load(), Recent: slices.Clone(st.recent)}
+	return ShadowStats{Compared: st.compared.Load(), Matched: st.matched.Load(), Failed: st.failed.Load(),
+		Skipped: st.skipped.Load(), Recent: slices.Clone(st.recent)}
 }
 
 // EnableShadow turns shadow routes on, counting outcomes on reg.
@@ -140,13 +156,13 @@ func (s *shadower) serve(w http.ResponseWriter, r *http.Request, route domain.Ro
 	tee := &teeWriter{ResponseWriter: w}
 	primary.ServeHTTP(tee, r)
 	if tooBig || tee.over {
-		s.results.WithLabelValues(route.Prefix, "skipped").Inc()
+		s.uncompared(route.Prefix, "skipped")
 		return
 	}
 	select {
 	case s.slots <- struct{}{}:
 	default:
-		s.results.WithLabelValues(route.Prefix, "skipped").Inc()
+		s.uncompared(route.Prefix, "skipped")
 		return
 	}
 	mirror := r.Clone(context.WithoutCancel(r.Context()))
@@ -162,7 +178,7 @@ func (s *shadower) compare(r *http.Request, body []byte, route domain.Route, tar
 	u.RawQuery = r.URL.RawQuery
 	req, err := http.NewRequestWithContext(r.Context(), r.Method, u.String(), bytes.NewReader(body))
 	if err != nil {
-		s.results.WithLabelValues(route.Prefix, "error").Inc()
+		s.uncompared(route.Prefix, "error")
 		return
 	}
 	req.Header = r.Header.Clone()
@@ -170,13 +186,13 @@ func (s *shadower) compare(r *http.Request, body []byte, route domain.Route, tar
 	forUpstream(req, route.Shadow.Upstream)
 	resp, err := s.client.Do(req)
 	if err != nil {
-		s.results.WithLabelValues(route.Prefix, "error").Inc()
+		s.uncompared(route.Prefix, "error")
 		return
 	}
 	defer resp.Body.Close()
 	secondary, err := io.ReadAll(io.LimitReader(resp.Body, shadowLimit+1))
 	if err != nil || len(secondary) > shadowLimit {
-		s.results.WithLabelValues(route.Prefix, "error").Inc()
+		s.uncompared(route.Prefix, "error")
 		return
 	}
 	st := s.statsOf(route.Prefix)

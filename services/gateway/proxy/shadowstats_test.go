@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,4 +63,54 @@ routes:
 		seen[d.Path] = true
 	}
 	require.Len(t, seen, MaxRecentDiffs, "distinct diffs are kept, one per request")
+}
+
+// TestShadowStatsCountRequestsThatCouldNotBeCompared: a mirror that fails
+// and an answer too big to keep are counted, so that every shadowed request
+// ends in exactly one outcome.
+func TestShadowStatsCountRequestsThatCouldNotBeCompared(t *testing.T) {
+	primary := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/v1/big" {
+			_, _ = w.Write([]byte(`"` + strings.Repeat("x", shadowLimit) + `"`))
+			return
+		}
+		_, _ = w.Write([]byte(`{}`))
+	}))
+	defer primary.Close()
+	gone := httptest.NewServer(http.NotFoundHandler())
+	gone.Close() // the mirror's address now refuses connections
+	cfg, err := routing.Parse([]byte(`
+classes:
+  default: { per_ip: { rate: 100000, period: 1m, burst: 100000 }, per_identity: { rate: 100000, period: 1m, burst: 100000 } }
+routes:
+  - { prefix: /v1/big, upstream: search, auth: public, class: default, timeout: 5s, shadow: { upstream: legacy } }
+  - { prefix: /v1/down, upstream: search, auth: public, class: default, timeout: 5s, shadow: { upstream: legacy } }
+`), map[string]bool{"search": true, "legacy": true})
+	require.NoError(t, err)
+	primaryURL, err := url.Parse(primary.URL)
+	require.NoError(t, err)
+	goneURL, err := url.Parse(gone.URL)
+	require.NoError(t, err)
+	g := New(cfg, map[string][]*url.URL{"search": {primaryURL}, "legacy": {goneURL}}, nil, tokenbucket.New(), 1<<20, slog.New(slog.DiscardHandler))
+	g.EnableShadow(prometheus.NewRegistry(), 64)
+	srv := httptest.NewServer(g)
+	defer srv.Close()
+
+	for _, path := range []string{"/v1/big", "/v1/down", "/v1/down"} {
+		resp, err := http.Get(srv.URL + path)
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode, "the primary answers whatever the mirror does")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for g.ShadowStats("/v1/down").Failed < 2 {
+		require.True(t, time.Now().Before(deadline), "the failed mirrors were not counted: %+v", g.ShadowStats("/v1/down"))
+		time.Sleep(10 * time.Millisecond)
+	}
+	require.Equal(t, ShadowStats{Skipped: 1}, g.ShadowStats("/v1/big"))
+	down := g.ShadowStats("/v1/down")
+	require.Zero(t, down.Compared)
+	require.Zero(t, down.Skipped)
 }
