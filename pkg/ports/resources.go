@@ -11,6 +11,20 @@ type Event struct {
 	ID      string // the CloudEvents id; also the JetStream Nats-Msg-Id
 	Subject string // NATS subject, e.g. events.resource.created
 	Payload []byte // the CloudEvents JSON envelope
+	// TraceParent and TraceState are the W3C trace context of the operation
+	// that caused the event ("" when none): an outbox keeps them with the
+	// event, the publisher puts them in the message headers, and consumers
+	// continue that trace.
+	TraceParent, TraceState string
+}
+
+// WithTrace returns e with the trace context parent and state, unless it
+// already has one of its own.
+func WithTrace(e Event, parent, state string) Event {
+	if e.TraceParent == "" {
+		e.TraceParent, e.TraceState = parent, state
+	}
+	return e
 }
 
 // OutboxStore is the relay's view of the outbox.

@@ -2,6 +2,7 @@ package contract_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"io"
@@ -132,13 +133,17 @@ func recordStream(t testing.TB, ctx context.Context, js jetstream.JetStream, str
 }
 
 // pipelineOption adjusts what startPipeline runs.
-type pipelineOption struct{ noProcessing bool }
+type pipelineOption struct {
+	noProcessing  bool
+	processingLog *slog.Logger // where the processing service logs; nowhere by default
+}
 
 func startPipeline(t testing.TB, opts ...pipelineOption) *pipeline {
 	t.Helper()
 	var opt pipelineOption
 	for _, o := range opts {
 		opt.noProcessing = opt.noProcessing || o.noProcessing
+		opt.processingLog = cmp.Or(o.processingLog, opt.processingLog)
 	}
 	ctx := context.Background()
 	broker := testinfra.NATSContainer(t)
@@ -166,7 +171,7 @@ func startPipeline(t testing.TB, opts ...pipelineOption) *pipeline {
 			ResourceURL: p.url, ServiceHTTP: cc.Client(ctx), Concurrency: 2,
 			ExtractCommand: []string{testinfra.LatticeBinary(t), "extract"},
 			Backoff:        domain.Backoff{Base: 100 * time.Millisecond, Max: time.Second},
-		}, quiet)
+		}, cmp.Or(opt.processingLog, quiet))
 		require.NoError(t, err)
 		wg.Add(1)
 		go func() { defer wg.Done(); svc.Run(runCtx) }()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/lattice-platform/lattice/pkg/ports"
@@ -41,9 +42,11 @@ func (s *Subscriber) SubscribeBatches(ctx context.Context, durable string, subje
 		}
 		var msgs []jetstream.Msg
 		var events []ports.Event
+		var headers []nats.Header
 		for msg := range batch.Messages() {
 			msgs = append(msgs, msg)
 			events = append(events, ports.Event{ID: msg.Headers().Get(jetstream.MsgIDHeader), Subject: msg.Subject(), Payload: msg.Data()})
+			headers = append(headers, msg.Headers())
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && ctx.Err() == nil {
 			log.WarnContext(ctx, "fetch ended early", "consumer", durable, "error", err)
@@ -51,7 +54,10 @@ func (s *Subscriber) SubscribeBatches(ctx context.Context, durable string, subje
 		if len(msgs) == 0 {
 			continue
 		}
-		if err := handle(ctx, events); err != nil {
+		hctx, span := startBatch(ctx, durable, headers)
+		err = handle(hctx, events)
+		end(span, err)
+		if err != nil {
 			log.WarnContext(ctx, "batch failed; redelivering", "consumer", durable, "messages", len(msgs), "error", err)
 			for _, m := range msgs {
 				_ = m.NakWithDelay(2 * time.Second)

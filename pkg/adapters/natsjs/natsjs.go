@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/lattice-platform/lattice/pkg/fault"
 	"github.com/lattice-platform/lattice/pkg/ports"
@@ -95,10 +96,17 @@ func NewPublisher(js jetstream.JetStream, timeout time.Duration) *Publisher {
 func (p *Publisher) PublishBatch(ctx context.Context, events []ports.Event) []error {
 	errs := make([]error, len(events))
 	futures := make([]jetstream.PubAckFuture, len(events))
+	spans := make([]trace.Span, len(events))
+	defer func() {
+		for i, span := range spans {
+			end(span, errs[i])
+		}
+	}()
 	for i, e := range events {
 		msg := nats.NewMsg(e.Subject)
 		msg.Data = e.Payload
 		msg.Header.Set("Content-Type", "application/cloudevents+json")
+		spans[i] = startPublish(ctx, msg, e.ID, e.TraceParent, e.TraceState)
 		f, err := p.js.PublishMsgAsync(msg, jetstream.WithMsgID(e.ID))
 		if err != nil {
 			errs[i] = Unavailable(err)

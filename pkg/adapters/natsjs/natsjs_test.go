@@ -290,3 +290,38 @@ func TestUnansweredPublishesDoNotStallTheConnection(t *testing.T) {
 	})
 	t.Logf("publishing resumed %s after the unanswered batch", time.Since(start).Round(time.Millisecond))
 }
+
+// TestPublishCarriesTheEventsTraceContext: an event's stored trace context
+// reaches the message as lower-case W3C headers, in the same trace (the
+// publish's own span is the new parent), whatever the global propagator.
+func TestPublishCarriesTheEventsTraceContext(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	srv, err := natsjs.StartEmbedded(t.TempDir())
+	require.NoError(t, err)
+	defer srv.Close()
+	nc, js, err := natsjs.Connect(srv.URL(), "test")
+	require.NoError(t, err)
+	defer nc.Close()
+	require.NoError(t, natsjs.EnsureStreams(ctx, js))
+
+	const parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	events := []ports.Event{
+		{ID: "traced", Subject: "events.x", Payload: []byte(`{}`), TraceParent: parent, TraceState: "vendor=opaque"},
+		{ID: "untraced", Subject: "events.x", Payload: []byte(`{}`)},
+	}
+	for _, err := range natsjs.NewPublisher(js, 5*time.Second).PublishBatch(ctx, events) {
+		require.NoError(t, err)
+	}
+	stream, err := js.Stream(ctx, "EVENTS")
+	require.NoError(t, err)
+	traced, err := stream.GetMsg(ctx, 1)
+	require.NoError(t, err)
+	got := traced.Header.Get("traceparent")
+	require.Regexp(t, `^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-0[01]$`, got, "the event's trace continues")
+	require.Equal(t, "vendor=opaque", traced.Header.Get("tracestate"))
+	untraced, err := stream.GetMsg(ctx, 2)
+	require.NoError(t, err)
+	require.Empty(t, untraced.Header.Get("traceparent"), "no trace, no header")
+}

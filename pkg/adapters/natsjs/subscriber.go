@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/lattice-platform/lattice/pkg/platform/observe"
 	"github.com/lattice-platform/lattice/pkg/ports"
 )
 
@@ -63,7 +64,10 @@ func (s *Subscriber) Subscribe(ctx context.Context, durable string, subjects []s
 	}
 	cc, err := cons.Consume(func(msg jetstream.Msg) {
 		e := ports.Event{ID: msg.Headers().Get(jetstream.MsgIDHeader), Subject: msg.Subject(), Payload: msg.Data()}
-		if err := handle(ctx, e); err != nil {
+		hctx, span := startProcess(ctx, msg.Subject(), msg.Headers(), durable)
+		err := handle(hctx, e)
+		end(span, err)
+		if err != nil {
 			meta, _ := msg.Metadata()
 			if meta != nil && int(meta.NumDelivered) >= s.MaxDeliver {
 				s.log.ErrorContext(ctx, "event handling failed for the last time; parked in DLQ", "consumer", durable, "event", e.ID, "error", err)
@@ -71,6 +75,7 @@ func (s *Subscriber) Subscribe(ctx context.Context, durable string, subjects []s
 				parked.Data = msg.Data()
 				parked.Header.Set("Lattice-Original-Subject", msg.Subject())
 				parked.Header.Set("Lattice-Error", err.Error())
+				observe.InjectTraceContext(hctx, headerCarrier(parked.Header))
 				if _, perr := s.js.PublishMsg(ctx, parked, jetstream.WithMsgID("dlq-"+durable+"-"+e.ID)); perr != nil {
 					_ = msg.NakWithDelay(s.RetryDelay) // keep it until it can be parked
 					return

@@ -49,7 +49,10 @@ func NewWorkQueue(ctx context.Context, js jetstream.JetStream, log *slog.Logger)
 func (q *WorkQueue) Enqueue(ctx context.Context, kind, jobID, dedupKey string) error {
 	msg := nats.NewMsg("jobs." + kind)
 	msg.Data = []byte(jobID)
-	if _, err := q.js.PublishMsg(ctx, msg, jetstream.WithMsgID(dedupKey)); err != nil {
+	span := startPublish(ctx, msg, dedupKey, "", "")
+	_, err := q.js.PublishMsg(ctx, msg, jetstream.WithMsgID(dedupKey))
+	end(span, err)
+	if err != nil {
 		return Unavailable(err)
 	}
 	return nil
@@ -121,7 +124,9 @@ func (q *WorkQueue) Work(ctx context.Context, concurrency int, handle func(ctx c
 }
 
 func (q *WorkQueue) run(ctx context.Context, msg jetstream.Msg, handle func(context.Context, string) Verdict) {
-	jobCtx, cancel := context.WithTimeout(ctx, q.JobTimeout)
+	traced, span := startProcess(ctx, msg.Subject(), msg.Headers(), q.durable)
+	defer span.End()
+	jobCtx, cancel := context.WithTimeout(traced, q.JobTimeout)
 	defer cancel()
 	beat := time.NewTicker(q.AckWait / 3)
 	defer beat.Stop()

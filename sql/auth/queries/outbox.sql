@@ -1,8 +1,8 @@
 -- name: InsertOutbox :exec
-INSERT INTO outbox (event_id, subject, payload, created_at) VALUES ($1, $2, $3, $4);
+INSERT INTO outbox (event_id, subject, payload, created_at, trace_parent, trace_state) VALUES ($1, $2, $3, $4, $5, $6);
 
 -- name: PendingOutbox :many
-SELECT seq, event_id, subject, payload FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT $1;
+SELECT seq, event_id, subject, payload, trace_parent, trace_state FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT $1;
 
 -- name: MarkOutboxSent :exec
 UPDATE outbox SET sent_at = sqlc.arg(sent_at) WHERE seq = ANY(sqlc.arg(seqs)::bigint[]);

@@ -1,8 +1,8 @@
 -- name: InsertOutbox :exec
-INSERT INTO outbox (event_id, subject, payload, created_at) VALUES (?, ?, ?, ?);
+INSERT INTO outbox (event_id, subject, payload, created_at, trace_parent, trace_state) VALUES (?, ?, ?, ?, ?, ?);
 
 -- name: PendingOutbox :many
-SELECT seq, event_id, subject, payload FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT ?;
+SELECT seq, event_id, subject, payload, trace_parent, trace_state FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT ?;
 
 -- name: MarkOutboxSent :exec
 UPDATE outbox SET sent_at = ? WHERE seq IN (sqlc.slice(seqs));

@@ -7,6 +7,7 @@ import (
 
 	"github.com/lattice-platform/lattice/pkg/adapters/mysql"
 	"github.com/lattice-platform/lattice/pkg/adapters/mysql/resourcestore/internal/resourcedb"
+	"github.com/lattice-platform/lattice/pkg/platform/observe"
 	"github.com/lattice-platform/lattice/pkg/ports"
 )
 
@@ -33,18 +34,21 @@ func (s *OutboxStore) Add(ctx context.Context, events ...ports.Event) error {
 		return nil
 	}
 	now := time.Now().UTC()
+	traceParent, traceState := observe.TraceContext(ctx)
 	return mysql.Write(ctx, s.db, func(tx *sql.Tx) error {
 		if len(events) == 1 {
-			e := events[0]
-			return mysql.Translate(s.q.WithTx(tx).InsertOutbox(ctx, resourcedb.InsertOutboxParams{EventID: e.ID, Subject: e.Subject, Payload: e.Payload, CreatedAt: now}))
+			e := ports.WithTrace(events[0], traceParent, traceState)
+			return mysql.Translate(s.q.WithTx(tx).InsertOutbox(ctx, resourcedb.InsertOutboxParams{EventID: e.ID, Subject: e.Subject, Payload: e.Payload,
+				CreatedAt: now, TraceParent: e.TraceParent, TraceState: e.TraceState}))
 		}
 		// A change's few events, or an import batch's thousands: one
 		// statement either way.
 		rows := make([][]any, len(events))
 		for i, e := range events {
-			rows[i] = []any{e.ID, e.Subject, e.Payload, now}
+			e = ports.WithTrace(e, traceParent, traceState)
+			rows[i] = []any{e.ID, e.Subject, e.Payload, now, e.TraceParent, e.TraceState}
 		}
-		return mysql.InsertRows(ctx, tx, "outbox", []string{"event_id", "subject", "payload", "created_at"}, rows)
+		return mysql.InsertRows(ctx, tx, "outbox", []string{"event_id", "subject", "payload", "created_at", "trace_parent", "trace_state"}, rows)
 	})
 }
 
@@ -56,7 +60,8 @@ func (s *OutboxStore) Pending(ctx context.Context, limit int) ([]ports.OutboxEnt
 	}
 	out := make([]ports.OutboxEntry, len(rows))
 	for i, r := range rows {
-		out[i] = ports.OutboxEntry{Seq: r.Seq, Event: ports.Event{ID: r.EventID, Subject: r.Subject, Payload: r.Payload}}
+		out[i] = ports.OutboxEntry{Seq: r.Seq, Event: ports.Event{ID: r.EventID, Subject: r.Subject, Payload: r.Payload,
+			TraceParent: r.TraceParent, TraceState: r.TraceState}}
 	}
 	return out, nil
 }

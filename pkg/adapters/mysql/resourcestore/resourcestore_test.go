@@ -54,6 +54,10 @@ func TestOutboxBacklog(t *testing.T) {
 	portstest.OutboxBacklog(t, func(t *testing.T) portstest.OutboxStore { return resourcestore.NewOutboxStore(setup(t)) })
 }
 
+func TestOutboxTraceContext(t *testing.T) {
+	portstest.OutboxTraceContext(t, func(t *testing.T) portstest.OutboxStore { return resourcestore.NewOutboxStore(setup(t)) })
+}
+
 func TestMigrateIsIdempotent(t *testing.T) {
 	t.Parallel()
 	dsn := testinfra.MySQL(t)

@@ -63,6 +63,10 @@ func TestOutboxBacklog(t *testing.T) {
 	portstest.OutboxBacklog(t, func(t *testing.T) portstest.OutboxStore { return authstore.NewOutbox(setup(t)) })
 }
 
+func TestOutboxTraceContext(t *testing.T) {
+	portstest.OutboxTraceContext(t, func(t *testing.T) portstest.OutboxStore { return authstore.NewOutbox(setup(t)) })
+}
+
 func TestMigrateIsIdempotent(t *testing.T) {
 	t.Parallel()
 	pool := setup(t)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/lattice-platform/lattice/pkg/adapters/postgres"
 	"github.com/lattice-platform/lattice/pkg/adapters/postgres/authstore/internal/authdb"
+	"github.com/lattice-platform/lattice/pkg/platform/observe"
 	"github.com/lattice-platform/lattice/pkg/ports"
 )
 
@@ -33,12 +34,15 @@ func NewOutbox(pool *pgxpool.Pool) *Outbox { return &Outbox{q: authdb.New(pool),
 func (o *Outbox) Add(ctx context.Context, events ...ports.Event) error {
 	q := queries(ctx, o.q)
 	now := o.now().UTC()
+	traceParent, traceState := observe.TraceContext(ctx)
 	for _, e := range events {
 		id, err := uuid.Parse(e.ID)
 		if err != nil {
 			return err
 		}
-		if err := q.InsertOutbox(ctx, authdb.InsertOutboxParams{EventID: id, Subject: e.Subject, Payload: e.Payload, CreatedAt: now}); err != nil {
+		e = ports.WithTrace(e, traceParent, traceState)
+		if err := q.InsertOutbox(ctx, authdb.InsertOutboxParams{EventID: id, Subject: e.Subject, Payload: e.Payload, CreatedAt: now,
+			TraceParent: e.TraceParent, TraceState: e.TraceState}); err != nil {
 			return postgres.Translate(err)
 		}
 	}
@@ -53,7 +57,8 @@ func (o *Outbox) Pending(ctx context.Context, limit int) ([]ports.OutboxEntry, e
 	}
 	out := make([]ports.OutboxEntry, len(rows))
 	for i, r := range rows {
-		out[i] = ports.OutboxEntry{Seq: r.Seq, Event: ports.Event{ID: r.EventID.String(), Subject: r.Subject, Payload: r.Payload}}
+		out[i] = ports.OutboxEntry{Seq: r.Seq, Event: ports.Event{ID: r.EventID.String(), Subject: r.Subject, Payload: r.Payload,
+			TraceParent: r.TraceParent, TraceState: r.TraceState}}
 	}
 	return out, nil
 }

@@ -29,12 +29,14 @@ type LegacyID struct {
 }
 
 type Outbox struct {
-	Seq       int64
-	EventID   string
-	Subject   string
-	Payload   []byte
-	CreatedAt time.Time
-	SentAt    sql.NullTime
+	Seq         int64
+	EventID     string
+	Subject     string
+	Payload     []byte
+	CreatedAt   time.Time
+	SentAt      sql.NullTime
+	TraceParent string
+	TraceState  string
 }
 
 type Resource struct {

@@ -25,14 +25,16 @@ func (q *Queries) DeleteSentOutbox(ctx context.Context, sentAt sql.NullTime) (in
 }
 
 const insertOutbox = `-- name: InsertOutbox :exec
-INSERT INTO outbox (event_id, subject, payload, created_at) VALUES (?, ?, ?, ?)
+INSERT INTO outbox (event_id, subject, payload, created_at, trace_parent, trace_state) VALUES (?, ?, ?, ?, ?, ?)
 `
 
 type InsertOutboxParams struct {
-	EventID   string
-	Subject   string
-	Payload   []byte
-	CreatedAt time.Time
+	EventID     string
+	Subject     string
+	Payload     []byte
+	CreatedAt   time.Time
+	TraceParent string
+	TraceState  string
 }
 
 func (q *Queries) InsertOutbox(ctx context.Context, arg InsertOutboxParams) error {
@@ -41,6 +43,8 @@ func (q *Queries) InsertOutbox(ctx context.Context, arg InsertOutboxParams) erro
 		arg.Subject,
 		arg.Payload,
 		arg.CreatedAt,
+		arg.TraceParent,
+		arg.TraceState,
 	)
 	return err
 }
@@ -89,14 +93,16 @@ func (q *Queries) OutboxBacklog(ctx context.Context) (OutboxBacklogRow, error) {
 }
 
 const pendingOutbox = `-- name: PendingOutbox :many
-SELECT seq, event_id, subject, payload FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT ?
+SELECT seq, event_id, subject, payload, trace_parent, trace_state FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT ?
 `
 
 type PendingOutboxRow struct {
-	Seq     int64
-	EventID string
-	Subject string
-	Payload []byte
+	Seq         int64
+	EventID     string
+	Subject     string
+	Payload     []byte
+	TraceParent string
+	TraceState  string
 }
 
 func (q *Queries) PendingOutbox(ctx context.Context, limit int32) ([]PendingOutboxRow, error) {
@@ -113,6 +119,8 @@ func (q *Queries) PendingOutbox(ctx context.Context, limit int32) ([]PendingOutb
 			&i.EventID,
 			&i.Subject,
 			&i.Payload,
+			&i.TraceParent,
+			&i.TraceState,
 		); err != nil {
 			return nil, err
 		}

@@ -73,12 +73,14 @@ type OauthRefreshToken struct {
 }
 
 type Outbox struct {
-	Seq       int64
-	EventID   uuid.UUID
-	Subject   string
-	Payload   []byte
-	CreatedAt time.Time
-	SentAt    *time.Time
+	Seq         int64
+	EventID     uuid.UUID
+	Subject     string
+	Payload     []byte
+	CreatedAt   time.Time
+	SentAt      *time.Time
+	TraceParent string
+	TraceState  string
 }
 
 type Session struct {

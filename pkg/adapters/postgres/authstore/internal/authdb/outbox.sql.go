@@ -25,14 +25,16 @@ func (q *Queries) DeleteSentOutbox(ctx context.Context, sentAt *time.Time) (int6
 }
 
 const insertOutbox = `-- name: InsertOutbox :exec
-INSERT INTO outbox (event_id, subject, payload, created_at) VALUES ($1, $2, $3, $4)
+INSERT INTO outbox (event_id, subject, payload, created_at, trace_parent, trace_state) VALUES ($1, $2, $3, $4, $5, $6)
 `
 
 type InsertOutboxParams struct {
-	EventID   uuid.UUID
-	Subject   string
-	Payload   []byte
-	CreatedAt time.Time
+	EventID     uuid.UUID
+	Subject     string
+	Payload     []byte
+	CreatedAt   time.Time
+	TraceParent string
+	TraceState  string
 }
 
 func (q *Queries) InsertOutbox(ctx context.Context, arg InsertOutboxParams) error {
@@ -41,6 +43,8 @@ func (q *Queries) InsertOutbox(ctx context.Context, arg InsertOutboxParams) erro
 		arg.Subject,
 		arg.Payload,
 		arg.CreatedAt,
+		arg.TraceParent,
+		arg.TraceState,
 	)
 	return err
 }
@@ -79,14 +83,16 @@ func (q *Queries) OutboxBacklog(ctx context.Context) (OutboxBacklogRow, error) {
 }
 
 const pendingOutbox = `-- name: PendingOutbox :many
-SELECT seq, event_id, subject, payload FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT $1
+SELECT seq, event_id, subject, payload, trace_parent, trace_state FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT $1
 `
 
 type PendingOutboxRow struct {
-	Seq     int64
-	EventID uuid.UUID
-	Subject string
-	Payload []byte
+	Seq         int64
+	EventID     uuid.UUID
+	Subject     string
+	Payload     []byte
+	TraceParent string
+	TraceState  string
 }
 
 func (q *Queries) PendingOutbox(ctx context.Context, limit int32) ([]PendingOutboxRow, error) {
@@ -103,6 +109,8 @@ func (q *Queries) PendingOutbox(ctx context.Context, limit int32) ([]PendingOutb
 			&i.EventID,
 			&i.Subject,
 			&i.Payload,
+			&i.TraceParent,
+			&i.TraceState,
 		); err != nil {
 			return nil, err
 		}
