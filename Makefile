@@ -4,7 +4,7 @@ PKGS    := ./...
 BIN     := bin/lattice
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: run build image compose-up compose-down test test-deploy test-migration test-contract check generate docs-assets bench bench-search bench-import clean
+.PHONY: run build image compose-up compose-down test test-deploy test-migration test-contract check check-deploy generate docs-assets bench bench-search bench-import clean
 
 ## run: serve the platform (every built service) on this machine
 run: build
@@ -64,6 +64,14 @@ check: generate
 	$(GO) vet $(PKGS)
 	$(GO) tool staticcheck $(PKGS)
 	$(GO) tool golangci-lint run $(PKGS)
+
+## check-deploy: the operator's files: alert rules (promtool check and unit tests), Alertmanager example (amtool), dashboards against the code
+check-deploy:
+	scripts/ensure-prometheus-tools
+	promtool check rules deploy/prometheus/rules/*.yaml
+	promtool test rules deploy/prometheus/tests/*.yaml
+	amtool check-config deploy/alertmanager/alertmanager.yaml
+	scripts/with-test-env $(GO) test -count=1 ./tests/observability/...
 
 ## bench: the benchmarks behind docs/benchmarks.md
 bench:

@@ -25,6 +25,20 @@ var allServices = []string{"auth", "resource", "search", "processing", "analytic
 // gateway's its public URL).
 func ServeAll(t *testing.T, dbEnv []string) (*exec.Cmd, string) {
 	t.Helper()
+	p := Serve(t, dbEnv)
+	return p.Cmd, p.Gateway
+}
+
+// Served is a running `lattice serve --target=all`.
+type Served struct {
+	Cmd     *exec.Cmd
+	Gateway string            // the gateway's base URL
+	Admin   map[string]string // service → base URL of its admin listener (/metrics, probes)
+}
+
+// Serve is ServeAll, also telling each service's admin listener.
+func Serve(t *testing.T, dbEnv []string) *Served {
+	t.Helper()
 	env := slices.Clone(dbEnv)
 	for _, s := range allServices {
 		upper := strings.ToUpper(s)
@@ -41,6 +55,7 @@ func ServeAll(t *testing.T, dbEnv []string) (*exec.Cmd, string) {
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	gateway, exited := make(chan string, 1), make(chan struct{})
+	admin := map[string]string{} // written by the log reader until it signals gateway
 	var logMu sync.Mutex
 	var jobLog []string // the processing service's job lines, shown if the test fails
 	t.Cleanup(func() {
@@ -64,7 +79,15 @@ func ServeAll(t *testing.T, dbEnv []string) (*exec.Cmd, string) {
 				logMu.Unlock()
 			}
 			var rec map[string]any
-			if json.Unmarshal(sc.Bytes(), &rec) != nil || rec["msg"] != "serving" {
+			if json.Unmarshal(sc.Bytes(), &rec) != nil {
+				continue
+			}
+			if rec["msg"] == "serving metrics" && serving < len(allServices) {
+				service, _ := rec["service"].(string)
+				addr, _ := rec["addr"].(string)
+				admin[service] = "http://" + addr
+			}
+			if rec["msg"] != "serving" {
 				continue
 			}
 			if rec["service"] == "gateway" {
@@ -78,14 +101,14 @@ func ServeAll(t *testing.T, dbEnv []string) (*exec.Cmd, string) {
 	select {
 	case base := <-gateway:
 		require.NotEmpty(t, base, "the gateway said where it serves")
-		return cmd, base
+		return &Served{Cmd: cmd, Gateway: base, Admin: admin}
 	case <-exited:
 		_ = cmd.Wait()
 		t.Fatalf("lattice serve exited before it was ready: %v", cmd.ProcessState)
 	case <-time.After(60 * time.Second):
 		t.Fatal("lattice serve did not start within 60s")
 	}
-	return nil, ""
+	return nil
 }
 
 // PlatformEnv is the environment of a whole platform with fresh

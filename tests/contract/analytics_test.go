@@ -10,9 +10,11 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
@@ -190,6 +192,15 @@ func testAnalyticsAPI(t *testing.T, cfg analyticssvc.Config) {
 		return err == nil && r.JSON200 != nil && r.JSON200.Ok && r.JSON200.Entries == 4 && r.JSON200.Checkpoints > 0 &&
 			r.JSON200.ExportedCheckpoints != nil && *r.JSON200.ExportedCheckpoints > 0
 	})
+	// The background verification and the ingest lag are exported.
+	svc.VerifyAudit(ctx)
+	gauges := gather(t, svc.HTTP.Metrics.Registry)
+	require.Equal(t, 1.0, gauges[`lattice_audit_verification_ok`])
+	require.Equal(t, 1.0, gauges[`lattice_audit_verifications_total{result="ok"}`])
+	require.InDelta(t, float64(time.Now().Unix()), gauges[`lattice_audit_verification_timestamp_seconds`], 60)
+	require.Greater(t, gauges[`lattice_analytics_ingest_lag_seconds{stream="USAGE"}`], 3600.0, "the records are from yesterday noon")
+	require.Contains(t, gauges, `lattice_analytics_ingest_lag_seconds{stream="AUDIT"}`)
+
 	one := 1
 	page, err := client.ListAuditEventsWithResponse(ctx, &analyticsapi.ListAuditEventsParams{Limit: &one}, analyticsBearer(admin))
 	require.NoError(t, err)
@@ -215,4 +226,32 @@ func testAnalyticsAPI(t *testing.T, cfg analyticssvc.Config) {
 		require.Equal(t, http.StatusBadRequest, resp.StatusCode, path)
 		require.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"), path)
 	}
+}
+
+// gather reads reg's gauges and counters as "name{label="value",…}" →
+// value, labels in name order.
+func gather(t *testing.T, reg prometheus.Gatherer) map[string]float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	out := map[string]float64{}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			var labels []string
+			for _, l := range m.GetLabel() {
+				labels = append(labels, fmt.Sprintf("%s=%q", l.GetName(), l.GetValue()))
+			}
+			key := f.GetName()
+			if len(labels) > 0 {
+				key += "{" + strings.Join(labels, ",") + "}"
+			}
+			switch {
+			case m.GetGauge() != nil:
+				out[key] = m.GetGauge().GetValue()
+			case m.GetCounter() != nil:
+				out[key] = m.GetCounter().GetValue()
+			}
+		}
+	}
+	return out
 }

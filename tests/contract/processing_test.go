@@ -328,6 +328,12 @@ func TestProcessingPipeline(t *testing.T) {
 	metrics.Body.Close()
 	require.Contains(t, string(rawMetrics), `lattice_consumer_pending{consumer="processing-workers",stream="JOBS"} 0`)
 	require.Contains(t, string(rawMetrics), `lattice_consumer_pending{consumer="processing-intake",stream="EVENTS"}`)
+	require.Contains(t, string(rawMetrics), `lattice_consumer_redelivered{consumer="processing-workers",stream="JOBS"}`)
+	// Three jobs: two succeeded, and the corrupt file's died after its
+	// attempts (the earlier ones counted as retrying).
+	require.Contains(t, string(rawMetrics), `lattice_job_attempts_total{kind="extract_file",outcome="succeeded"} 1`)
+	require.Contains(t, string(rawMetrics), `lattice_job_attempts_total{kind="extract_file",outcome="dead"} 1`)
+	require.Contains(t, string(rawMetrics), `lattice_job_attempt_duration_seconds_count{kind="extract_file",outcome="succeeded"} 1`)
 
 	got, err := p.jobs.GetJobWithResponse(ctx, deadJob.Id, jobBearer(alice))
 	require.NoError(t, err)

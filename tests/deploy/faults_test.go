@@ -287,7 +287,9 @@ func TestKillingAProcessingReplicaMidJob(t *testing.T) {
 	t.Logf("figure: kill -9 mid-job: completed %s after the kill, in %d attempts", time.Since(killed).Round(time.Second), running.Attempts)
 
 	var hits int
-	testinfra.Within(t, time.Minute, "the file is indexed", func() bool {
+	// Twelve MiB of chunks, indexed by both search replicas on a loaded
+	// machine: the wait is generous, the poll returns as soon as it is.
+	testinfra.Within(t, 3*time.Minute, "the file is indexed", func() bool {
 		hits = count(searchHits(t, d.Public, gw, ada, "quetzalcoatlus", "text"), ofFile(fid))
 		return hits > 0
 	})

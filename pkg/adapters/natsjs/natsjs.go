@@ -152,22 +152,35 @@ func Unavailable(err error) error {
 	return fault.Wrap(fault.Unavailable, "the event bus did not confirm the event", err)
 }
 
-// RegisterLag exports the number of messages a durable consumer has not
-// acknowledged (waiting plus in flight) as lattice_consumer_pending: the
-// figure autoscalers such as KEDA scale workers on. It is read from the
-// server at each scrape.
+// RegisterLag exports, read from the server at each scrape, a durable
+// consumer's lag as lattice_consumer_pending (waiting plus delivered but not
+// acknowledged: the figure autoscalers such as KEDA scale workers on) and
+// its redeliveries as lattice_consumer_redelivered (messages delivered more
+// than once and not yet acknowledged: handlers failing or too slow).
 func RegisterLag(reg prometheus.Registerer, js jetstream.JetStream, stream, durable string) error {
-	return reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name:        "lattice_consumer_pending",
-		Help:        "Messages a JetStream consumer has not yet acknowledged (its lag).",
-		ConstLabels: prometheus.Labels{"stream": stream, "consumer": durable},
-	}, func() float64 {
-		n, err := ConsumerPending(context.Background(), js, stream, durable)
-		if err != nil {
-			return math.NaN()
-		}
-		return float64(n)
-	}))
+	labels := prometheus.Labels{"stream": stream, "consumer": durable}
+	return reg.Register(&consumerCollector{js: js, stream: stream, durable: durable,
+		pending: prometheus.NewDesc("lattice_consumer_pending", "Messages a JetStream consumer has not yet acknowledged (its lag).", nil, labels),
+		redelivered: prometheus.NewDesc("lattice_consumer_redelivered",
+			"Messages a JetStream consumer has delivered more than once and not yet acknowledged.", nil, labels)})
+}
+
+type consumerCollector struct {
+	js                   jetstream.JetStream
+	stream, durable      string
+	pending, redelivered *prometheus.Desc
+}
+
+func (c *consumerCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.pending; ch <- c.redelivered }
+
+func (c *consumerCollector) Collect(ch chan<- prometheus.Metric) {
+	pending, redelivered := math.NaN(), math.NaN()
+	if info, err := consumerInfo(context.Background(), c.js, c.stream, c.durable); err == nil {
+		pending = float64(info.NumPending + uint64(info.NumAckPending))
+		redelivered = float64(info.NumRedelivered)
+	}
+	ch <- prometheus.MustNewConstMetric(c.pending, prometheus.GaugeValue, pending)
+	ch <- prometheus.MustNewConstMetric(c.redelivered, prometheus.GaugeValue, redelivered)
 }
 
 // RegisterStreamSize exports how many messages a stream holds as
@@ -197,17 +210,21 @@ func RegisterStreamSize(reg prometheus.Registerer, js jetstream.JetStream, strea
 // ConsumerPending is a durable consumer's lag: messages waiting plus those
 // delivered but not yet acknowledged.
 func ConsumerPending(ctx context.Context, js jetstream.JetStream, stream, durable string) (uint64, error) {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	cons, err := js.Consumer(ctx, stream, durable)
-	if err != nil {
-		return 0, err
-	}
-	info, err := cons.Info(ctx)
+	info, err := consumerInfo(ctx, js, stream, durable)
 	if err != nil {
 		return 0, err
 	}
 	return info.NumPending + uint64(info.NumAckPending), nil
+}
+
+func consumerInfo(ctx context.Context, js jetstream.JetStream, stream, durable string) (*jetstream.ConsumerInfo, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	cons, err := js.Consumer(ctx, stream, durable)
+	if err != nil {
+		return nil, err
+	}
+	return cons.Info(ctx)
 }
 
 // Ping checks that the JetStream server answers.

@@ -29,7 +29,8 @@ func Live(w http.ResponseWriter, _ *http.Request) {
 // Ready runs all checks concurrently, each bounded by timeout, and answers
 // 200 when all pass and 503 otherwise. Failure text is not included: it may
 // name hosts or users; it is logged by the caller's checks if needed.
-func Ready(checks Checks, timeout time.Duration) http.HandlerFunc {
+// report, when not nil, is told each answer, for the readiness metrics.
+func Ready(checks Checks, timeout time.Duration, report func(ready bool)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
@@ -65,6 +66,9 @@ func Ready(checks Checks, timeout time.Duration) http.HandlerFunc {
 		}{Status: "ok", Checks: results}
 		if code != http.StatusOK {
 			body.Status = "unavailable"
+		}
+		if report != nil {
+			report(code == http.StatusOK)
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")

@@ -93,18 +93,20 @@ func Handler(cfg Config, svc Service) http.Handler {
 	}
 	r.Use(RequestID, Peer, clientaddr.Middleware(cfg.TrustedProxies), Recover(svc.Logger), Tracing(svc.Name), svc.Metrics.Middleware, AccessLog(svc.Logger), MaxBody(limit))
 	r.Get("/healthz", health.Live)
-	r.Get("/readyz", health.Ready(svc.Checks, 3*time.Second))
+	r.Get("/readyz", health.Ready(svc.Checks, 3*time.Second, svc.Metrics.ReportReadiness))
 	r.Mount("/", svc.API)
 	return r
 }
 
 // AdminHandler is the internal listener's handler: /metrics for
-// Prometheus, and the health probes for orchestrators that probe there.
+// Prometheus, /metrics/catalog (every metric name the service can export,
+// series or not), and the health probes for orchestrators that probe there.
 func AdminHandler(svc Service) http.Handler {
 	r := chi.NewRouter()
 	r.Get("/healthz", health.Live)
-	r.Get("/readyz", health.Ready(svc.Checks, 3*time.Second))
+	r.Get("/readyz", health.Ready(svc.Checks, 3*time.Second, svc.Metrics.ReportReadiness))
 	r.Method(http.MethodGet, "/metrics", svc.Metrics.Handler())
+	r.Method(http.MethodGet, "/metrics/catalog", svc.Metrics.CatalogHandler())
 	return r
 }
 

@@ -1,8 +1,13 @@
 package observe
 
 import (
+	"encoding/json"
+	"maps"
 	"net/http"
+	"regexp"
+	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -20,6 +25,9 @@ type Metrics struct {
 	requests *prometheus.CounterVec
 	errors   *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	ready    prometheus.Gauge
+	changes  prometheus.Counter
+	last     atomic.Int32 // the last readiness answer: 0 none yet, 1 ready, 2 not ready
 }
 
 // NewMetrics creates the registry and the HTTP instruments for service.
@@ -37,11 +45,61 @@ func NewMetrics(service string) *Metrics {
 		}, []string{"route", "method"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "lattice_http_request_duration_seconds", Help: "HTTP request latency by route and method.", ConstLabels: labels,
-			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .3, .5, 1, 2.5, 5, 10}, // 0.3: the latency objective
 		}, []string{"route", "method"}),
 	}
-	reg.MustRegister(m.requests, m.errors, m.latency)
+	m.ready = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "lattice_ready", Help: "1 when the last readiness probe passed, 0 when it failed.", ConstLabels: labels,
+	})
+	m.changes = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "lattice_readiness_changes_total", Help: "Times the readiness answer changed between probes (flapping shows as a fast rate).", ConstLabels: labels,
+	})
+	reg.MustRegister(m.requests, m.errors, m.latency, m.ready, m.changes)
 	return m
+}
+
+// ReportReadiness records a readiness answer. Changes are counted at the
+// probe, not at the scrape, so flapping between two scrapes still shows.
+func (m *Metrics) ReportReadiness(ready bool) {
+	state, value := int32(2), 0.0
+	if ready {
+		state, value = 1, 1
+	}
+	m.ready.Set(value)
+	if prev := m.last.Swap(state); prev != 0 && prev != state {
+		m.changes.Inc()
+	}
+}
+
+// Catalog is the name of every metric family the registry can export,
+// sorted, including those with no series yet (a labelled family shows in
+// /metrics only once it has one). The dashboards and alerts are checked
+// against it.
+func (m *Metrics) Catalog() []string {
+	descs := make(chan *prometheus.Desc)
+	go func() {
+		m.Registry.Describe(descs)
+		close(descs)
+	}()
+	seen := map[string]bool{}
+	for d := range descs {
+		if name := descName.FindStringSubmatch(d.String()); name != nil {
+			seen[name[1]] = true
+		}
+	}
+	return slices.Sorted(maps.Keys(seen))
+}
+
+// descName finds the name in a Desc's String form, the only place the
+// client library shows it.
+var descName = regexp.MustCompile(`fqName: "([a-zA-Z_:][a-zA-Z0-9_:]*)"`)
+
+// CatalogHandler serves Catalog as JSON: {"metrics": [names]}.
+func (m *Metrics) CatalogHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string][]string{"metrics": m.Catalog()})
+	})
 }
 
 // Handler serves the registry in the Prometheus exposition format.

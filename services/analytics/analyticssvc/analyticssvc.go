@@ -4,13 +4,16 @@
 package analyticssvc
 
 import (
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/clickhouse"
 	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
@@ -66,16 +69,54 @@ type Config struct {
 	RollupRetention time.Duration // default 400 days
 	CheckpointEvery time.Duration // default 1 minute
 	BatchSize       int           // usage records per ingest (default 5,000)
+	// VerifyEvery is how often the audit log's new entries are verified in
+	// the background, for lattice_audit_verification_ok (default 10
+	// minutes).
+	VerifyEvery time.Duration
 }
 
 // Service is a wired analytics service.
 type Service struct {
-	App    *app.Service
-	HTTP   httpserver.Service
-	events *eventsapi.Handler
-	close  func()
-	cfg    Config
-	log    *slog.Logger
+	App     *app.Service
+	HTTP    httpserver.Service
+	events  *eventsapi.Handler
+	close   func()
+	cfg     Config
+	log     *slog.Logger
+	metrics serviceMetrics
+	// verifiedTo is where the background audit verification got to: each
+	// round checks from there to the head.
+	verifying  sync.Mutex
+	verifiedTo int64
+}
+
+// serviceMetrics are the analytics service's own instruments.
+type serviceMetrics struct {
+	ingestLag     *prometheus.GaugeVec
+	verifiedOK    prometheus.Gauge
+	verifiedAt    prometheus.Gauge
+	verifications *prometheus.CounterVec
+}
+
+func newServiceMetrics(reg prometheus.Registerer) (serviceMetrics, error) {
+	m := serviceMetrics{
+		ingestLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "lattice_analytics_ingest_lag_seconds",
+			Help: "Age of the oldest event in the last batch stored, by stream (USAGE, AUDIT): how far ingestion trails the events."},
+			[]string{"stream"}),
+		verifiedOK: prometheus.NewGauge(prometheus.GaugeOpts{Name: "lattice_audit_verification_ok",
+			Help: "1 when the last background verification of the audit log found the chain and checkpoints intact, 0 when it found a break."}),
+		verifiedAt: prometheus.NewGauge(prometheus.GaugeOpts{Name: "lattice_audit_verification_timestamp_seconds",
+			Help: "When the audit log was last verified in the background (Unix time; 0: not yet)."}),
+		verifications: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lattice_audit_verifications_total",
+			Help: "Background audit verifications by result: ok, broken, or error (could not be run)."}, []string{"result"}),
+	}
+	for _, c := range []prometheus.Collector{m.ingestLag, m.verifiedOK, m.verifiedAt, m.verifications} {
+		if err := reg.Register(c); err != nil {
+			return serviceMetrics{}, err
+		}
+	}
+	m.verifiedOK.Set(1) // nothing found broken yet
+	return m, nil
 }
 
 // Migrate creates the store (ClickHouse when configured, else the
@@ -150,7 +191,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		}
 	}
 	st.checks["nats"] = natsjs.Ping(cfg.JetStream)
-	return &Service{App: svc, events: eventsapi.New(svc, log), close: st.close, cfg: cfg, log: log,
+	own, err := newServiceMetrics(metrics.Registry)
+	if err != nil {
+		st.close()
+		return nil, err
+	}
+	events := eventsapi.New(svc, log)
+	events.Ingested = func(stream string, oldest time.Time) {
+		own.ingestLag.WithLabelValues(stream).Set(max(0, time.Since(oldest).Seconds()))
+	}
+	return &Service{App: svc, events: events, close: st.close, cfg: cfg, log: log, metrics: own, verifiedTo: 1,
 		HTTP: httpserver.Service{Name: Name, API: api, Metrics: metrics, Logger: log,
 			Checks: st.checks}}, nil
 }
@@ -180,10 +230,14 @@ func (s *Service) Run(ctx context.Context) {
 	defer checkpoints.Stop()
 	retention := time.NewTicker(time.Hour)
 	defer retention.Stop()
+	verify := time.NewTicker(cmp.Or(s.cfg.VerifyEvery, 10*time.Minute))
+	defer verify.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-verify.C:
+			s.VerifyAudit(ctx)
 		case <-checkpoints.C:
 			if _, err := s.App.Checkpoint(ctx); err != nil && ctx.Err() == nil {
 				s.log.WarnContext(ctx, "audit checkpoint", "error", err)
@@ -240,4 +294,34 @@ func openStores(ctx context.Context, cfg Config) (stores, error) {
 	audit := analyticsstore.NewAuditLog(pool)
 	return stores{usage: analyticsstore.NewUsageStore(pool), audit: audit, keys: audit,
 		checks: health.Checks{"postgres": postgres.Ping(pool)}, close: pool.Close}, nil
+}
+
+// auditor is the caller background verification acts as.
+var auditor = domain.Caller{Subject: "system:analytics", Scopes: []string{domain.ScopeAudit}}
+
+// VerifyAudit checks the audit log from where the last round stopped to
+// its head (the chain carries the hash across rounds, and every round
+// checks the head against the signed checkpoints), and records the result
+// in the audit verification metrics. A break is logged as an error.
+func (s *Service) VerifyAudit(ctx context.Context) {
+	s.verifying.Lock()
+	defer s.verifying.Unlock()
+	v, err := s.App.VerifyAudit(ctx, auditor, s.verifiedTo, 0)
+	switch {
+	case err != nil:
+		if ctx.Err() == nil {
+			s.metrics.verifications.WithLabelValues("error").Inc()
+			s.log.WarnContext(ctx, "audit verification could not run", "error", err)
+		}
+		return
+	case v.Broken != nil:
+		s.metrics.verifications.WithLabelValues("broken").Inc()
+		s.metrics.verifiedOK.Set(0)
+		s.log.ErrorContext(ctx, "audit log verification found a break", "seq", v.Broken.Seq, "reason", v.Broken.Reason)
+	default:
+		s.metrics.verifications.WithLabelValues("ok").Inc()
+		s.metrics.verifiedOK.Set(1)
+		s.verifiedTo = max(s.verifiedTo, v.To)
+	}
+	s.metrics.verifiedAt.Set(float64(time.Now().Unix()))
 }

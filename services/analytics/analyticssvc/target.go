@@ -66,6 +66,7 @@ func LoadConfig(env *config.Env, s target.Settings) Config {
 		RawRetention:    env.Duration("ANALYTICS_RAW_RETENTION", 7*24*time.Hour),
 		RollupRetention: env.Duration("ANALYTICS_ROLLUP_RETENTION", 400*24*time.Hour),
 		CheckpointEvery: env.Duration("ANALYTICS_CHECKPOINT_EVERY", time.Minute),
+		VerifyEvery:     env.Duration("ANALYTICS_AUDIT_VERIFY_EVERY", 10*time.Minute),
 		ResourceURL:     s.URLs["resource"],
 	}
 	c.SigningKeySeed, c.TrustedKeys = auditKeySettings(env)

@@ -222,9 +222,16 @@ func New(cfg Config, log *slog.Logger) (*Service, error) {
 			proxied.ServeHTTP(w, r)
 		}
 	})
-	api = proxy.Shed(cfg.MaxInFlight)(api)
+	shed, err := proxy.Shed(cfg.MaxInFlight, metrics.Registry)
+	if err != nil {
+		return nil, err
+	}
+	api = shed(api)
 	s := &Service{gw: gw, cfg: cfg, log: log, migration: states, guard: guard}
 	gw.EnableShadow(metrics.Registry, 64)
+	if err := gw.EnableLimitMetrics(metrics.Registry); err != nil {
+		return nil, err
+	}
 	if err := gw.EnablePoolMetrics(metrics.Registry); err != nil {
 		return nil, err
 	}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/lattice-platform/lattice/pkg/access"
@@ -63,6 +64,8 @@ type Gateway struct {
 	// http.DefaultTransport's settings).
 	transport   *http.Transport
 	poolMetrics *poolMetrics
+	limited     *prometheus.CounterVec // refusals by class and budget; nil: not counted
+	limiterDown prometheus.Counter
 	legacy      LegacyExchanger
 	canaries    CanaryObserver
 }
@@ -381,6 +384,9 @@ func (g *Gateway) spend(w http.ResponseWriter, r *http.Request, className string
 		if err != nil {
 			// A limiter outage must not take the API down: admit and log.
 			g.log.WarnContext(r.Context(), "rate limiter unavailable; admitting", "error", err)
+			if g.limiterDown != nil {
+				g.limiterDown.Inc()
+			}
 			return nil
 		}
 		if i == 0 || !d.Allowed || d.Remaining < tightest.Remaining && tightest.Allowed {
@@ -394,8 +400,29 @@ func (g *Gateway) spend(w http.ResponseWriter, r *http.Request, className string
 	h["Ratelimit-Policy"] = []string{`"` + tightName + `";q=` + strconv.Itoa(tightLimit.Burst) + `;w=` + strconv.Itoa(int(tightLimit.Period.Seconds()))}
 	h["Ratelimit"] = []string{`"` + tightName + `";r=` + strconv.Itoa(tightest.Remaining) + `;t=` + strconv.Itoa(ceilSeconds(tightest.ResetAfter))}
 	if !tightest.Allowed {
+		if g.limited != nil {
+			g.limited.WithLabelValues(className, tightName).Inc()
+		}
 		return &fault.Error{Kind: fault.RateLimited, Message: "rate limit exceeded (" + tightName + ")", RetryAfterSeconds: ceilSeconds(tightest.RetryAfter)}
 	}
+	return nil
+}
+
+// EnableLimitMetrics counts rate-limit refusals, by route class and the
+// budget that refused (per-ip, per-identity), as
+// lattice_gateway_rate_limited_total, and requests admitted because the
+// limiter did not answer as lattice_gateway_limiter_unavailable_total.
+func (g *Gateway) EnableLimitMetrics(reg prometheus.Registerer) error {
+	limited := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lattice_gateway_rate_limited_total",
+		Help: "Requests refused with 429, by route class and the budget that refused (per-ip, per-identity)."}, []string{"class", "budget"})
+	down := prometheus.NewCounter(prometheus.CounterOpts{Name: "lattice_gateway_limiter_unavailable_total",
+		Help: "Requests admitted without a rate-limit decision because the limiter did not answer."})
+	for _, c := range []prometheus.Collector{limited, down} {
+		if err := reg.Register(c); err != nil {
+			return err
+		}
+	}
+	g.limited, g.limiterDown = limited, down
 	return nil
 }
 

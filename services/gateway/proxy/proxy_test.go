@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +19,8 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -208,6 +211,8 @@ func TestRateLimitAnswers429WithHeaders(t *testing.T) {
 	require.NotEmpty(t, resp.Header.Get("Retry-After"))
 	require.Contains(t, resp.Header.Get("RateLimit"), "r=0")
 
+	require.Equal(t, 1.0, metricValue(t, e.svc.HTTP.Metrics.Registry, "lattice_gateway_rate_limited_total", "budget", "per-ip"))
+
 	// The tight class's budget is its own: the same address is not
 	// limited on a route of another class.
 	other := get(t, e.gateway.URL+"/v1/open/x", "")
@@ -297,6 +302,9 @@ func TestLoadShedding(t *testing.T) {
 	shed.Body.Close()
 	require.Equal(t, http.StatusServiceUnavailable, shed.StatusCode)
 	require.Equal(t, "1", shed.Header.Get("Retry-After"))
+	reg := e.svc.HTTP.Metrics.Registry
+	require.Equal(t, 1.0, metricValue(t, reg, "lattice_gateway_shed_total"))
+	require.Equal(t, 1.0, metricValue(t, reg, "lattice_gateway_inflight"), "the held request")
 	close(e.release)
 	wg.Wait()
 	ok := get(t, e.gateway.URL+"/v1/open/x", "")
@@ -370,4 +378,31 @@ func TestOversizedBodyAndBadCredentialsAreProblems(t *testing.T) {
 	pub.Body.Close()
 	require.Equal(t, http.StatusNotFound, pub.StatusCode)
 	require.NotContains(t, string(body), "lattice_http_requests_total")
+}
+
+// metricValue is the value of the series of name in reg whose labels
+// include the given name/value pairs (the sum, if several match).
+func metricValue(t *testing.T, reg prometheus.Gatherer, name string, labels ...string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	var sum float64
+	found := false
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+	series:
+		for _, m := range f.GetMetric() {
+			for i := 0; i+1 < len(labels); i += 2 {
+				if !slices.ContainsFunc(m.GetLabel(), func(l *dto.LabelPair) bool { return l.GetName() == labels[i] && l.GetValue() == labels[i+1] }) {
+					continue series
+				}
+			}
+			found = true
+			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		}
+	}
+	require.True(t, found, "no series %s%v", name, labels)
+	return sum
 }

@@ -64,20 +64,26 @@ type ShadowDiff struct {
 // MaxRecentDiffs is how many differences a route keeps for its status.
 const MaxRecentDiffs = 5
 
+// shadowStats are guarded by one lock, so that a reader never sees a
+// comparison counted but its outcome not yet (a mismatch without its diff,
+// or compared ahead of matched). Shadowing is off the request path, so the
+// lock costs the client nothing.
 type shadowStats struct {
-	compared, matched, failed, skipped atomic.Int64
 	mu                                 sync.Mutex
+	compared, matched, failed, skipped int64
 	recent                             []ShadowDiff
 }
 
 // uncompared counts a shadowed request that ends without a comparison.
 func (s *shadower) uncompared(prefix, result string) {
 	st := s.statsOf(prefix)
+	st.mu.Lock()
 	if result == "skipped" {
-		st.skipped.Add(1)
+		st.skipped++
 	} else {
-		st.failed.Add(1)
+		st.failed++
 	}
+	st.mu.Unlock()
 	s.results.WithLabelValues(prefix, result).Inc()
 }
 
@@ -97,8 +103,7 @@ func (g *Gateway) ShadowStats(prefix string) ShadowStats {
 	st := g.shadow.statsOf(prefix)
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	return ShadowStats{Compared: st.compared.Load(), Matched: st.matched.Load(), Failed: st.failed.Load(),
-		Skipped: st.skipped.Load(), Recent: slices.Clone(st.recent)}
+	return ShadowStats{Compared: st.compared, Matched: st.matched, Failed: st.failed, Skipped: st.skipped, Recent: slices.Clone(st.recent)}
 }
 
 // EnableShadow turns shadow routes on, counting outcomes on reg.
@@ -196,9 +201,11 @@ func (s *shadower) compare(r *http.Request, body []byte, route domain.Route, tar
 		return
 	}
 	st := s.statsOf(route.Prefix)
-	st.compared.Add(1)
 	if resp.StatusCode == status && sameJSON(primary, secondary, route.Shadow.Ignore, route.Shadow.Unordered) {
-		st.matched.Add(1)
+		st.mu.Lock()
+		st.compared++
+		st.matched++
+		st.mu.Unlock()
 		s.results.WithLabelValues(route.Prefix, "match").Inc()
 		return
 	}
@@ -206,6 +213,7 @@ func (s *shadower) compare(r *http.Request, body []byte, route domain.Route, tar
 	d := ShadowDiff{At: time.Now().UTC(), Method: r.Method, Path: r.URL.Path, PrimaryStatus: status, ShadowStatus: resp.StatusCode,
 		PrimaryBody: truncate(redact(primary)), ShadowBody: truncate(redact(secondary))}
 	st.mu.Lock()
+	st.compared++
 	st.recent = append(st.recent, d)
 	if len(st.recent) > MaxRecentDiffs {
 		st.recent = st.recent[len(st.recent)-MaxRecentDiffs:]

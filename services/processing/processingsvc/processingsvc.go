@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/extract"
 	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
@@ -71,6 +72,35 @@ type Service struct {
 	events *eventsapi.Handler
 	cfg    Config
 	log    *slog.Logger
+	jobs   jobMetrics
+}
+
+// jobMetrics count job attempts by kind and outcome, and time them.
+type jobMetrics struct {
+	attempts *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newJobMetrics(reg prometheus.Registerer) (jobMetrics, error) {
+	m := jobMetrics{
+		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lattice_job_attempts_total",
+			Help: "Job attempts by kind and outcome: succeeded, retrying, dead, cancelled, or unrecorded (the job store did not answer)."},
+			[]string{"kind", "outcome"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "lattice_job_attempt_duration_seconds",
+			Help: "How long job attempts took, by kind and outcome.", Buckets: prometheus.ExponentialBuckets(0.01, 3, 10)},
+			[]string{"kind", "outcome"}),
+	}
+	for _, c := range []prometheus.Collector{m.attempts, m.duration} {
+		if err := reg.Register(c); err != nil {
+			return jobMetrics{}, err
+		}
+	}
+	return m, nil
+}
+
+func (m jobMetrics) observe(kind, outcome string, took time.Duration) {
+	m.attempts.WithLabelValues(kind, outcome).Inc()
+	m.duration.WithLabelValues(kind, outcome).Observe(took.Seconds())
 }
 
 // New builds the service.
@@ -126,8 +156,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	if err := natsjs.RegisterLag(metrics.Registry, cfg.JetStream, "EVENTS", IntakeConsumer); err != nil {
 		return nil, err
 	}
+	jm, err := newJobMetrics(metrics.Registry)
+	if err != nil {
+		return nil, err
+	}
 	return &Service{
-		App: svc, Queue: queue, events: eventsapi.New(svc, log), cfg: cfg, log: log,
+		App: svc, Queue: queue, events: eventsapi.New(svc, log), cfg: cfg, log: log, jobs: jm,
 		HTTP: httpserver.Service{Name: Name, API: api, Checks: health.Checks{"nats": natsjs.Ping(cfg.JetStream)}, Metrics: metrics, Logger: log},
 	}, nil
 }
@@ -149,11 +183,18 @@ func (s *Service) Run(ctx context.Context) {
 
 // work runs one attempt of a job.
 func (s *Service) work(ctx context.Context, jobID string) natsjs.Verdict {
+	began := time.Now()
 	out, err := s.App.Run(ctx, jobID)
 	if err != nil {
+		s.jobs.observe("unknown", "unrecorded", time.Since(began))
 		s.log.WarnContext(ctx, "job attempt could not be recorded; redelivering", "job", jobID, "error", err)
 		return natsjs.Verdict{RetryAfter: 5 * time.Second}
 	}
+	outcome := "retrying"
+	if out.Done {
+		outcome = string(out.Job.State)
+	}
+	s.jobs.observe(string(out.Job.Kind), outcome, time.Since(began))
 	if out.Done {
 		s.log.InfoContext(ctx, "job finished", "job", jobID, "state", out.Job.State, "attempts", out.Job.Attempts)
 		if out.Job.State == domain.Dead {

@@ -13,8 +13,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lattice-platform/lattice/pkg/access"
 	"github.com/lattice-platform/lattice/pkg/fault"
@@ -27,21 +29,30 @@ import (
 
 // Server implements the generated strict interface.
 type Server struct {
-	app *app.Service
-	lag func(context.Context) (string, int64)
+	app     *app.Service
+	lag     func(context.Context) (string, int64)
+	queries *prometheus.HistogramVec
 }
 
 var _ oapi.StrictServerInterface = (*Server)(nil)
 
 // Handler returns the search API: validation, then the generated router.
 // lag reports the event consumer's name and backlog.
-func Handler(svc *app.Service, verifier ports.TokenVerifier, lag func(context.Context) (string, int64)) (http.Handler, error) {
+// Query latency per mode is registered on reg as
+// lattice_search_query_duration_seconds{mode}.
+func Handler(svc *app.Service, verifier ports.TokenVerifier, lag func(context.Context) (string, int64), reg prometheus.Registerer) (http.Handler, error) {
 	spec, err := oapi.GetSpec()
 	if err != nil {
 		return nil, err
 	}
+	queries := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "lattice_search_query_duration_seconds",
+		Help:    "How long search queries took in the index, by mode (text, vector, hybrid).",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1}}, []string{"mode"})
+	if err := reg.Register(queries); err != nil {
+		return nil, err
+	}
 	return apimw.Mount(spec, verifier, nil, func(r chi.Router) {
-		strict := oapi.NewStrictHandlerWithOptions(&Server{app: svc, lag: lag}, nil, oapi.StrictHTTPServerOptions{
+		strict := oapi.NewStrictHandlerWithOptions(&Server{app: svc, lag: lag, queries: queries}, nil, oapi.StrictHTTPServerOptions{
 			RequestErrorHandlerFunc:  apimw.RequestError,
 			ResponseErrorHandlerFunc: apimw.ResponseError,
 		})
@@ -98,7 +109,9 @@ func (s *Server) Search(ctx context.Context, req oapi.SearchRequestObject) (oapi
 			return nil, err
 		}
 	}
+	began := time.Now()
 	res, err := s.app.Search(ctx, c, q)
+	s.queries.WithLabelValues(string(q.Mode)).Observe(time.Since(began).Seconds())
 	if err != nil {
 		return nil, err
 	}

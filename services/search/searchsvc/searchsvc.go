@@ -102,12 +102,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	// operator can see what a restart costs.
 	chunks, _ := s.text.Count()
 	log.InfoContext(ctx, "indexes loaded from the store", "chunks", chunks, "took_ms", time.Since(began).Milliseconds())
-	api, err := httpapi.Handler(s.App, cfg.Verifier, s.lag)
+	metrics := observe.NewMetrics(Name)
+	api, err := httpapi.Handler(s.App, cfg.Verifier, s.lag, metrics.Registry)
 	if err != nil {
 		s.Close()
 		return nil, err
 	}
-	metrics := observe.NewMetrics(Name)
 	if err := natsjs.RegisterLag(metrics.Registry, cfg.JetStream, "EVENTS", cfg.Consumer); err != nil {
 		s.Close()
 		return nil, err
