@@ -34,7 +34,7 @@ const root = "../.."
 // register, because the feature they measure is off there; each is checked
 // to be in the code at least.
 var conditional = map[string]string{
-	"lattice_tls_certificate_expiry_timestamp_seconds": "pkg/platform/tlsfiles/metrics.go", // only with TLS
+	"lattice_tls_certificate_expiry_timestamp_seconds": "pkg/platform/tlsfiles/metrics.go",     // only with TLS
 	"lattice_ratelimit_fallback":                       "pkg/adapters/tokenbucket/fallback.go", // only with Redis limits
 	"lattice_ratelimit_fallback_decisions_total":       "pkg/adapters/tokenbucket/fallback.go",
 }

@@ -171,7 +171,10 @@ type consumerCollector struct {
 	pending, redelivered *prometheus.Desc
 }
 
-func (c *consumerCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.pending; ch <- c.redelivered }
+func (c *consumerCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.pending
+	ch <- c.redelivered
+}
 
 func (c *consumerCollector) Collect(ch chan<- prometheus.Metric) {
 	pending, redelivered := math.NaN(), math.NaN()
