@@ -77,7 +77,7 @@ func OutboxTraceContext(t *testing.T, newStore func(t *testing.T) OutboxStore) {
 	require.NoError(t, err)
 	got := map[string][2]string{}
 	for _, p := range pending {
-		got[p.Event.Subject] = [2]string{p.Event.TraceParent, p.Event.TraceState}
+		got[p.Subject] = [2]string{p.TraceParent, p.TraceState}
 	}
 	require.Equal(t, map[string][2]string{
 		"audit.one":  {wantParent, "vendor=opaque"},
