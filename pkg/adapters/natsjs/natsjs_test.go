@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
@@ -259,13 +260,7 @@ func TestUnansweredPublishesDoNotStallTheConnection(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	srv, err := natsjs.StartEmbedded(t.TempDir())
-	require.NoError(t, err)
-	defer srv.Close()
-	nc, js, err := natsjs.Connect(srv.URL(), "test")
-	require.NoError(t, err)
-	defer nc.Close()
-	require.NoError(t, natsjs.EnsureStreams(ctx, js))
+	nc, js := embeddedBus(ctx, t)
 	silent, err := nc.SubscribeSync("silent.>")
 	require.NoError(t, err)
 	defer func() { _ = silent.Unsubscribe() }()
@@ -298,13 +293,7 @@ func TestPublishCarriesTheEventsTraceContext(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	srv, err := natsjs.StartEmbedded(t.TempDir())
-	require.NoError(t, err)
-	defer srv.Close()
-	nc, js, err := natsjs.Connect(srv.URL(), "test")
-	require.NoError(t, err)
-	defer nc.Close()
-	require.NoError(t, natsjs.EnsureStreams(ctx, js))
+	_, js := embeddedBus(ctx, t)
 
 	const parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 	events := []ports.Event{
@@ -324,4 +313,18 @@ func TestPublishCarriesTheEventsTraceContext(t *testing.T) {
 	untraced, err := stream.GetMsg(ctx, 2)
 	require.NoError(t, err)
 	require.Empty(t, untraced.Header.Get("traceparent"), "no trace, no header")
+}
+
+// embeddedBus starts a server of the test's own, with the streams, and
+// connects to it; both are closed when the test ends.
+func embeddedBus(ctx context.Context, t *testing.T) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	srv, err := natsjs.StartEmbedded(t.TempDir())
+	require.NoError(t, err)
+	t.Cleanup(srv.Close)
+	nc, js, err := natsjs.Connect(srv.URL(), "test")
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	require.NoError(t, natsjs.EnsureStreams(ctx, js))
+	return nc, js
 }

@@ -7,7 +7,6 @@ package eventsapi
 import (
 	"context"
 	"log/slog"
-	"slices"
 	"time"
 
 	"github.com/lattice-platform/lattice/pkg/events"
@@ -26,12 +25,18 @@ type Handler struct {
 	Ingested func(stream string, oldest time.Time)
 }
 
-// ingested reports the oldest of times for stream.
-func (h *Handler) ingested(stream string, times []time.Time) {
-	if h.Ingested == nil || len(times) == 0 {
+// ingested reports, for stream, the oldest time of the stored items.
+func ingested[T any](h *Handler, stream string, items []T, timeOf func(T) time.Time) {
+	if h.Ingested == nil || len(items) == 0 {
 		return
 	}
-	h.Ingested(stream, slices.MinFunc(times, time.Time.Compare))
+	oldest := timeOf(items[0])
+	for _, it := range items[1:] {
+		if t := timeOf(it); t.Before(oldest) {
+			oldest = t
+		}
+	}
+	h.Ingested(stream, oldest)
 }
 
 // New returns a Handler calling a.
@@ -60,11 +65,7 @@ func (h *Handler) Usage(ctx context.Context, batch []ports.Event) error {
 	if _, err := h.app.IngestUsage(ctx, records); err != nil {
 		return err
 	}
-	times := make([]time.Time, len(records))
-	for i, r := range records {
-		times[i] = r.Time
-	}
-	h.ingested("USAGE", times)
+	ingested(h, "USAGE", records, func(r domain.UsageRecord) time.Time { return r.Time })
 	return nil
 }
 
@@ -87,10 +88,6 @@ func (h *Handler) Audit(ctx context.Context, batch []ports.Event) error {
 	if _, err := h.app.AppendAudit(ctx, inputs); err != nil {
 		return err
 	}
-	times := make([]time.Time, len(inputs))
-	for i, in := range inputs {
-		times[i] = in.Time
-	}
-	h.ingested("AUDIT", times)
+	ingested(h, "AUDIT", inputs, func(in app.AuditInput) time.Time { return in.Time })
 	return nil
 }
