@@ -211,8 +211,12 @@ func bindListeners(services []string, cfg Config, tlsStore *tlsfiles.Store, log 
 	bound := map[string]boundListeners{}
 	for _, name := range services {
 		h := cfg.Settings.HTTP[name]
+		adminTLS := h.TLS
 		if tlsStore != nil {
-			h.TLS = tlsStore.ServerConfig()
+			h.TLS, adminTLS = tlsStore.ServerConfig(), tlsStore.ServerConfig()
+			if cfg.Settings.AdminClientCertsOptional {
+				adminTLS = tlsStore.OptionalClientServerConfig()
+			}
 		}
 		pub, err := httpserver.Bind(h, log)
 		if err != nil {
@@ -220,7 +224,7 @@ func bindListeners(services []string, cfg Config, tlsStore *tlsfiles.Store, log 
 		}
 		l := boundListeners{public: pub}
 		if h.AdminAddr != "" {
-			if l.admin, err = httpserver.Bind(httpserver.Config{Addr: h.AdminAddr, TLS: h.TLS}, log); err != nil {
+			if l.admin, err = httpserver.Bind(httpserver.Config{Addr: h.AdminAddr, TLS: adminTLS}, log); err != nil {
 				_ = pub.Close()
 				return bound, fmt.Errorf("%s admin listener: %w", name, err)
 			}

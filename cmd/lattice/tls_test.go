@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -20,14 +21,20 @@ import (
 	"github.com/lattice-platform/lattice/pkg/testinfra"
 )
 
-// TestEveryListenerServesMutualTLS mints a CA and certificates with
-// `lattice certs`, serves every target in one process with TLS and client
-// certificates required, and checks that every public and internal
-// listener answers a caller with a certificate over TLS 1.3, refuses one
-// without, and that the services reach each other over mTLS (the gateway
-// proxies to resource, resource verifies with auth's keys).
-func TestEveryListenerServesMutualTLS(t *testing.T) {
-	t.Parallel()
+// mtlsRun is a running `serve --target=all` under mutual TLS.
+type mtlsRun struct {
+	addrs                 map[string]net.Addr // by listener name: "auth", "auth-admin"…
+	withCert, withoutCert *http.Client
+	dir                   string // the CA and certificates
+	logs                  *testinfra.LogBuffer
+	stop                  func() error
+}
+
+// serveWithMutualTLS runs every target under mutual TLS (with extra
+// settings) and returns their listeners by name ("auth", "auth-admin"…),
+// a client with a certificate of the CA and one without any.
+func serveWithMutualTLS(t *testing.T, extra map[string]string) *mtlsRun {
+	t.Helper()
 	dir := t.TempDir()
 	var out, errb strings.Builder
 	require.NoError(t, cmdCerts([]string{"init", "--dir", dir}, &out, &errb))
@@ -40,9 +47,10 @@ func TestEveryListenerServesMutualTLS(t *testing.T) {
 	env["TLS_CERT_FILE"], env["TLS_KEY_FILE"] = filepath.Join(dir, "lattice.crt"), filepath.Join(dir, "lattice.key")
 	env["TLS_CA_FILE"], env["TLS_CLIENT_CA"] = filepath.Join(dir, "ca.crt"), filepath.Join(dir, "ca.crt")
 	env["LOG_LEVEL"] = "info"
+	maps.Copy(env, extra)
 	logs := &testinfra.LogBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	t.Cleanup(cancel)
 	var mu sync.Mutex
 	addrs := map[string]net.Addr{}
 	want := 2 * len(targetNames())
@@ -68,10 +76,24 @@ func TestEveryListenerServesMutualTLS(t *testing.T) {
 	tester, err := tlsfiles.Open(tlsfiles.Files{Cert: filepath.Join(dir, "tester.crt"), Key: filepath.Join(dir, "tester.key"), CA: filepath.Join(dir, "ca.crt")})
 	require.NoError(t, err)
 	withCert := &http.Client{Transport: tester.Transport(), Timeout: 10 * time.Second}
-	defer withCert.CloseIdleConnections()
+	t.Cleanup(withCert.CloseIdleConnections)
 	anonymous := &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS13, InsecureSkipVerify: true}} //nolint:gosec // the server side is under test
 	withoutCert := &http.Client{Transport: anonymous, Timeout: 10 * time.Second}
-	defer withoutCert.CloseIdleConnections()
+	t.Cleanup(withoutCert.CloseIdleConnections)
+	return &mtlsRun{addrs: addrs, withCert: withCert, withoutCert: withoutCert, dir: dir, logs: logs,
+		stop: func() error { cancel(); return <-done }}
+}
+
+// TestEveryListenerServesMutualTLS mints a CA and certificates with
+// `lattice certs`, serves every target in one process with TLS and client
+// certificates required, and checks that every public and internal
+// listener answers a caller with a certificate over TLS 1.3, refuses one
+// without, and that the services reach each other over mTLS (the gateway
+// proxies to resource, resource verifies with auth's keys).
+func TestEveryListenerServesMutualTLS(t *testing.T) {
+	t.Parallel()
+	run := serveWithMutualTLS(t, nil)
+	addrs, withCert, withoutCert, dir, logs := run.addrs, run.withCert, run.withoutCert, run.dir, run.logs
 	for _, name := range targetNames() {
 		for listener, path := range map[string]string{name: "/healthz", name + "-admin": "/metrics"} {
 			url := "https://" + addrs[listener].String() + path
@@ -137,9 +159,26 @@ func TestEveryListenerServesMutualTLS(t *testing.T) {
 	status, problem = list(asProcessing, "resource")
 	require.Equal(t, http.StatusOK, status, problem)
 
-	cancel()
-	require.NoError(t, <-done)
+	require.NoError(t, run.stop())
 	// Callers are logged by their certificate's service identity.
 	require.Contains(t, logs.String(), `"peer":"tester"`)
 	require.Contains(t, logs.String(), `"peer":"lattice"`, "the gateway's call to resource")
+}
+
+// TestAdminListenersCanTakeProbesWithoutCertificates: with
+// ADMIN_CLIENT_CERTS=optional, a caller without a certificate (a kubelet's
+// probe) reaches every admin listener over TLS, and still no public one.
+func TestAdminListenersCanTakeProbesWithoutCertificates(t *testing.T) {
+	t.Parallel()
+	run := serveWithMutualTLS(t, map[string]string{"ADMIN_CLIENT_CERTS": "optional"})
+	addrs, withoutCert := run.addrs, run.withoutCert
+	for _, name := range targetNames() {
+		resp, err := withoutCert.Get("https://" + addrs[name+"-admin"].String() + "/readyz")
+		require.NoError(t, err, name)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode, name)
+		_, err = withoutCert.Get("https://" + addrs[name].String() + "/healthz")
+		require.Error(t, err, "%s's public listener answered a caller without a certificate", name)
+	}
+	require.NoError(t, run.stop())
 }

@@ -55,6 +55,11 @@ type Settings struct {
 	// every listener serves TLS 1.3 and every internal client presents it
 	// and trusts only the CA (docs/deploy.md).
 	TLS tlsfiles.Files
+	// AdminClientCertsOptional (ADMIN_CLIENT_CERTS=optional) lets callers
+	// without a certificate reach the admin listeners under mutual TLS:
+	// a kubelet's probes and a Prometheus without a client certificate.
+	// The public listeners still require one.
+	AdminClientCertsOptional bool
 }
 
 // ReadSettings reads the shared settings, with listeners and URLs for
@@ -84,6 +89,13 @@ func ReadSettings(env *config.Env, registry []Target) Settings {
 		RedisTLSCA: env.String("REDIS_TLS_CA_FILE", ""),
 		TLS: tlsfiles.Files{Cert: env.String("TLS_CERT_FILE", ""), Key: env.String("TLS_KEY_FILE", ""),
 			CA: env.String("TLS_CA_FILE", ""), ClientCA: env.String("TLS_CLIENT_CA", "")},
+	}
+	switch v := env.String("ADMIN_CLIENT_CERTS", "required"); v {
+	case "required":
+	case "optional":
+		s.AdminClientCertsOptional = true
+	default:
+		env.Invalid("ADMIN_CLIENT_CERTS", fmt.Errorf("%q: want required or optional", v))
 	}
 	s.HTTP, s.URLs = readListeners(env, registry, s.MaxBody, s.TLS.Enabled())
 	if legacy := env.String("LEGACY_BASE_URL", ""); legacy != "" {

@@ -207,13 +207,24 @@ func (s *Store) Identity() string {
 
 // ServerConfig is every listener's TLS: 1.3 only, this service's current
 // certificate, and, with a client CA, a valid client certificate required.
-func (s *Store) ServerConfig() *tls.Config {
+func (s *Store) ServerConfig() *tls.Config { return s.serverConfig(tls.RequireAndVerifyClientCert) }
+
+// OptionalClientServerConfig is ServerConfig for an internal listener whose
+// callers cannot all present a certificate (a kubelet's probes, a
+// Prometheus without one): a certificate given is verified against the
+// client CA, and none is accepted. It is for the admin listener only, whose
+// answers (metrics, probes) carry no secret.
+func (s *Store) OptionalClientServerConfig() *tls.Config {
+	return s.serverConfig(tls.VerifyClientCertIfGiven)
+}
+
+func (s *Store) serverConfig(clientAuth tls.ClientAuthType) *tls.Config {
 	base := &tls.Config{MinVersion: tls.VersionTLS13}
 	base.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
 		cert, _, clientCA := s.current()
 		c := &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{*cert}}
 		if clientCA != nil {
-			c.ClientAuth, c.ClientCAs = tls.RequireAndVerifyClientCert, clientCA
+			c.ClientAuth, c.ClientCAs = clientAuth, clientCA
 		}
 		return c, nil
 	}

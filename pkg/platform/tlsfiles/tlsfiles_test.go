@@ -87,6 +87,51 @@ func TestMutualTLSNamesTheCallingService(t *testing.T) {
 	require.Error(t, err)
 }
 
+// TestAdminListenersMayTakeCallersWithoutCertificates: the optional
+// configuration accepts a caller with no certificate (a kubelet probe),
+// still names one that has a valid certificate, and refuses a certificate
+// from another CA.
+func TestAdminListenersMayTakeCallersWithoutCertificates(t *testing.T) {
+	t.Parallel()
+	dir := pki(t, "resource", "gateway")
+	server, err := tlsfiles.Open(files(dir, "resource", true))
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "caller="+tlsfiles.ServiceOf(r))
+	}), TLSConfig: server.OptionalClientServerConfig(), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.ServeTLS(ln, "", "") }()
+	t.Cleanup(func() { _ = srv.Close() })
+	url := "https://" + ln.Addr().String()
+	get := func(c *http.Client) (string, error) {
+		resp, err := c.Get(url)
+		if err != nil {
+			return "", err
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		return string(body), err
+	}
+
+	gateway, err := tlsfiles.Open(files(dir, "gateway", false))
+	require.NoError(t, err)
+	anonymous := &tls.Config{MinVersion: tls.VersionTLS13, RootCAs: gateway.ClientConfig().RootCAs, InsecureSkipVerify: true} //nolint:gosec // the server side is under test
+	body, err := get(client(&http.Transport{TLSClientConfig: anonymous}))
+	require.NoError(t, err)
+	require.Equal(t, "caller=", body, "no certificate: accepted, and named no one")
+	body, err = get(client(gateway.Transport()))
+	require.NoError(t, err)
+	require.Equal(t, "caller=gateway", body)
+
+	stranger, err := tlsfiles.Open(files(pki(t, "gateway"), "gateway", false))
+	require.NoError(t, err)
+	strangerTLS := stranger.ClientConfig()
+	strangerTLS.RootCAs, strangerTLS.InsecureSkipVerify, strangerTLS.VerifyConnection = gateway.ClientConfig().RootCAs, true, nil //nolint:gosec // the server side is under test
+	_, err = get(client(&http.Transport{TLSClientConfig: strangerTLS}))
+	require.Error(t, err, "a certificate from another CA is refused")
+}
+
 func TestClientsTrustOnlyThePinnedCA(t *testing.T) {
 	t.Parallel()
 	ours, theirs := pki(t, "gateway"), pki(t, "impostor")
