@@ -3,6 +3,7 @@ package observe
 import (
 	"encoding/json"
 	"maps"
+	"math"
 	"net/http"
 	"regexp"
 	"slices"
@@ -25,7 +26,7 @@ type Metrics struct {
 	requests *prometheus.CounterVec
 	errors   *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
-	ready    prometheus.Gauge
+	ready    prometheus.GaugeFunc
 	changes  prometheus.Counter
 	last     atomic.Int32 // the last readiness answer: 0 none yet, 1 ready, 2 not ready
 }
@@ -48,8 +49,18 @@ func NewMetrics(service string) *Metrics {
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .3, .5, 1, 2.5, 5, 10}, // 0.3: the latency objective
 		}, []string{"route", "method"}),
 	}
-	m.ready = prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "lattice_ready", Help: "1 when the last readiness probe passed, 0 when it failed.", ConstLabels: labels,
+	// NaN until the first probe: a process nobody probes (make run) is
+	// neither ready nor not ready, and pages no one.
+	m.ready = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "lattice_ready", Help: "1 when the last readiness probe passed, 0 when it failed (NaN before the first).", ConstLabels: labels,
+	}, func() float64 {
+		switch m.last.Load() {
+		case 1:
+			return 1
+		case 2:
+			return 0
+		}
+		return math.NaN()
 	})
 	m.changes = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "lattice_readiness_changes_total", Help: "Times the readiness answer changed between probes (flapping shows as a fast rate).", ConstLabels: labels,
@@ -61,11 +72,10 @@ func NewMetrics(service string) *Metrics {
 // ReportReadiness records a readiness answer. Changes are counted at the
 // probe, not at the scrape, so flapping between two scrapes still shows.
 func (m *Metrics) ReportReadiness(ready bool) {
-	state, value := int32(2), 0.0
+	state := int32(2)
 	if ready {
-		state, value = 1, 1
+		state = 1
 	}
-	m.ready.Set(value)
 	if prev := m.last.Swap(state); prev != 0 && prev != state {
 		m.changes.Inc()
 	}

@@ -1,6 +1,7 @@
 package observe_test
 
 import (
+	"math"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -12,8 +13,6 @@ import (
 // answer; the counter counts every change, however close together.
 func TestReadinessChangesAreCountedAtTheProbe(t *testing.T) {
 	m := observe.NewMetrics("test")
-	m.ReportReadiness(true)
-	m.ReportReadiness(true)
 	value := func(name string) float64 {
 		families, err := m.Registry.Gather()
 		require.NoError(t, err)
@@ -29,6 +28,9 @@ func TestReadinessChangesAreCountedAtTheProbe(t *testing.T) {
 		t.Fatalf("%s is not exported", name)
 		return 0
 	}
+	require.True(t, math.IsNaN(value("lattice_ready")), "not probed yet: neither ready nor not")
+	m.ReportReadiness(true)
+	m.ReportReadiness(true)
 	require.Equal(t, 1.0, value("lattice_ready"))
 	require.Zero(t, value("lattice_readiness_changes_total"), "the first answer is not a change")
 	m.ReportReadiness(false)
