@@ -65,13 +65,13 @@ check: generate
 	$(GO) tool staticcheck $(PKGS)
 	$(GO) tool golangci-lint run $(PKGS)
 
-## check-deploy: the operator's files: alert rules (promtool check and unit tests), Alertmanager example (amtool), dashboards against the code
+## check-deploy: the operator's files: alert rules (promtool check and unit tests), Alertmanager example (amtool), dashboards against the code, Kubernetes manifests rendered and strictly decoded
 check-deploy:
 	scripts/ensure-prometheus-tools
 	promtool check rules deploy/prometheus/rules/*.yaml
 	promtool test rules deploy/prometheus/tests/*.yaml
 	amtool check-config deploy/alertmanager/alertmanager.yaml
-	scripts/with-test-env $(GO) test -count=1 ./tests/observability/...
+	scripts/with-test-env $(GO) test -count=1 ./tests/observability/... ./tests/k8s/...
 
 ## bench: the benchmarks behind docs/benchmarks.md
 bench:
