@@ -130,7 +130,10 @@ func TestTheWholeMigration(t *testing.T) {
 	stillWorks("after the import")
 	// The import's events are processed in order: the last file found
 	// means the backlog is done.
-	testinfra.Within(t, 2*time.Minute, "search has indexed the import", func() bool {
+	// 600 jobs (300 bodies, 300 files each extracted in a child process) on
+	// two cores that CI shares with the deploy tests' containers: the wait
+	// is generous, and returns as soon as the last file is found.
+	testinfra.Within(t, 5*time.Minute, "search has indexed the import", func() bool {
 		status, res := call(t, "POST", gw+"/v1/search", adminLegacy, map[string]any{"query": "Notes on User 299", "mode": "text", "limit": 20})
 		require.Equal(t, http.StatusOK, status, "%v", res)
 		for _, h := range res["hits"].([]any) {
