@@ -65,7 +65,7 @@ check: generate
 	$(GO) tool staticcheck $(PKGS)
 	$(GO) tool golangci-lint run $(PKGS)
 
-## check-deploy: the operator's files: alert rules (promtool check and unit tests), Alertmanager example (amtool), dashboards against the code, Kubernetes manifests rendered and strictly decoded
+## check-deploy: the operator's files: alert rules (promtool check and unit tests), Alertmanager example (amtool), dashboards against the code, every Kubernetes overlay rendered, strictly decoded, CRD-validated and compared with the code
 check-deploy:
 	scripts/ensure-prometheus-tools
 	promtool check rules deploy/prometheus/rules/*.yaml

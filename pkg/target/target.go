@@ -19,6 +19,21 @@ import (
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 )
 
+// System is a kind of system outside Lattice that a target connects to.
+type System string
+
+// The systems targets use. Analytics lists both of its stores: it runs on
+// ClickHouse when ANALYTICS_CLICKHOUSE_URL is set, else on PostgreSQL.
+const (
+	PostgreSQL System = "postgresql"
+	MySQL      System = "mysql" // TiDB in production, MariaDB in development
+	Redis      System = "redis"
+	S3         System = "s3"
+	ClickHouse System = "clickhouse"
+	// Embeddings is the embeddings HTTP API (EMBEDDINGS_URL), when one is set.
+	Embeddings System = "embeddings"
+)
+
 // Service is one built target, ready to be served.
 type Service struct {
 	HTTP  httpserver.Service
@@ -36,6 +51,10 @@ type Description[C any] struct {
 	// Needs are the targets this one calls; the registry lists them
 	// first, so a process running several starts them first.
 	Needs []string
+	// Uses are the systems outside Lattice, besides NATS, that the target
+	// connects to (PostgreSQL, Redis, …); deployments open exactly these
+	// to it (deploy/k8s's NetworkPolicies, checked by tests/k8s).
+	Uses []System
 	// Bus is what the target publishes and reads on the event bus; its
 	// NATS user is given exactly that (lattice nats authorization).
 	Bus natsjs.Grants
@@ -61,6 +80,7 @@ type Target struct {
 	Name  string
 	Port  int
 	Needs []string
+	Uses  []System
 	Bus   natsjs.Grants
 	// ServiceCredential: see Description.
 	ServiceCredential bool
@@ -81,7 +101,7 @@ type Loaded struct {
 
 // New hides d's settings type.
 func New[C any](d Description[C]) Target {
-	t := Target{Name: d.Name, Port: d.Port, Needs: d.Needs, Bus: d.Bus, ServiceCredential: d.ServiceCredential}
+	t := Target{Name: d.Name, Port: d.Port, Needs: d.Needs, Uses: d.Uses, Bus: d.Bus, ServiceCredential: d.ServiceCredential}
 	if d.Config == nil {
 		t.missing = append(t.missing, "Config")
 	}

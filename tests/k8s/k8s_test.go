@@ -1,11 +1,14 @@
-// Package k8s_test renders deploy/k8s with kustomize (the library, pinned
-// in go.mod), decodes every object strictly into the Kubernetes API types
-// (an unknown or misspelt field fails), and checks the invariants the
-// platform relies on. No cluster runs here; this is what can be checked
-// without one.
+// Package k8s_test renders every deploy/k8s overlay with kustomize (the
+// library, pinned in go.mod), decodes every built-in object strictly into
+// the Kubernetes API types (an unknown or misspelt field fails), validates
+// every custom resource against its CRD's schema (testdata/crds), and
+// checks the invariants the platform relies on against the code: the
+// target registry, the route table, the NATS names. No cluster runs here;
+// this is what can be checked without one (ADR 0026).
 package k8s_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -21,8 +24,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"sigs.k8s.io/kustomize/api/krusty"
-	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/yaml"
 
 	"github.com/lattice-platform/lattice/pkg/target"
 	"github.com/lattice-platform/lattice/services/analytics/analyticssvc"
@@ -36,18 +39,24 @@ import (
 // targets are the services the manifests must run.
 var targets = []target.Target{gatewaysvc.Target, authsvc.Target, resourcesvc.Target, searchsvc.Target, processingsvc.Target, analyticssvc.Target}
 
-// rendered is one overlay's objects, decoded.
+// rendered is one overlay's objects: the built-in ones decoded into the
+// API types, the custom ones (KEDA, cert-manager, Istio, Prometheus
+// Operator) as plain values checked against their CRDs.
 type rendered struct {
 	objects []runtime.Object
+	custom  []map[string]any
 }
 
-// render builds dir with kustomize and strictly decodes every object.
+// customGroups are the API groups whose kinds are validated against a CRD
+// schema rather than decoded into k8s.io/api types.
+var customGroups = []string{"keda.sh", "cert-manager.io", "security.istio.io", "monitoring.coreos.com"}
+
+// render builds dir with kustomize, as `kubectl kustomize` would (files
+// only from within each kustomization), strictly decodes every built-in
+// object and validates every custom resource against its CRD.
 func render(t *testing.T, dir string) rendered {
 	t.Helper()
-	opts := krusty.MakeDefaultOptions()
-	// The base provisions files from beside deploy/k8s (the dashboards).
-	opts.LoadRestrictions = types.LoadRestrictionsNone
-	resources, err := krusty.MakeKustomizer(opts).Run(filesys.MakeFsOnDisk(), dir)
+	resources, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), dir)
 	require.NoError(t, err, "kustomize build %s", dir)
 	scheme := runtime.NewScheme()
 	for _, add := range []func(*runtime.Scheme) error{appsv1.AddToScheme, corev1.AddToScheme, policyv1.AddToScheme,
@@ -55,13 +64,49 @@ func render(t *testing.T, dir string) rendered {
 		require.NoError(t, add(scheme))
 	}
 	decode := serializer.NewCodecFactory(scheme, serializer.EnableStrict).UniversalDeserializer()
+	schemas := loadCRDs(t, "testdata/crds")
 	var out rendered
 	for _, r := range resources.Resources() {
+		what := fmt.Sprintf("%s/%s in %s", r.GetKind(), r.GetName(), dir)
+		if slices.Contains(customGroups, strings.Split(r.GetApiVersion(), "/")[0]) {
+			// Through JSON, so numbers and keys are what a JSON schema expects.
+			y, err := r.AsYAML()
+			require.NoError(t, err)
+			js, err := yaml.YAMLToJSON(y)
+			require.NoError(t, err)
+			var v map[string]any
+			require.NoError(t, json.Unmarshal(js, &v))
+			require.NoError(t, schemas.validate(v), what)
+			out.custom = append(out.custom, v)
+			continue
+		}
 		y, err := r.AsYAML()
 		require.NoError(t, err)
 		obj, _, err := decode.Decode(y, nil, nil)
-		require.NoError(t, err, "%s/%s in %s", r.GetKind(), r.GetName(), dir)
+		require.NoError(t, err, what)
 		out.objects = append(out.objects, obj)
+	}
+	return out
+}
+
+// customs are the custom resources of kind.
+func (r rendered) customs(kind string) []map[string]any {
+	var out []map[string]any
+	for _, c := range r.custom {
+		if c["kind"] == kind {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// all are the built-in objects of type T.
+func all[T runtime.Object](r rendered) []T {
+	var out []T
+	for _, o := range r.objects {
+		if v, ok := o.(T); ok {
+			out = append(out, v)
+		}
 	}
 	return out
 }

@@ -24,10 +24,20 @@ import (
 	"github.com/lattice-platform/lattice/pkg/ports"
 )
 
+// EventsStream is the stream of domain events (events.>), which search,
+// processing and resource consume.
+const EventsStream = "EVENTS"
+
+// Account is the NATS account Lattice's users are in. The server's
+// authorization (lattice nats authorization) lists users without
+// accounts, so they are in the server's global account; its monitoring
+// endpoint (KEDA's scaler reads consumer lag there) names it so.
+const Account = "$G"
+
 // Streams Lattice uses (DESIGN.md, "Events"). Each is created on start if
 // missing; existing ones are left as they are.
 var Streams = []jetstream.StreamConfig{
-	{Name: "EVENTS", Subjects: []string{"events.>"}, Storage: jetstream.FileStorage, Duplicates: 10 * time.Minute},
+	{Name: EventsStream, Subjects: []string{"events.>"}, Storage: jetstream.FileStorage, Duplicates: 10 * time.Minute},
 	// Poison messages: events a consumer gave up on, kept for inspection
 	// and replay.
 	{Name: "DLQ", Subjects: []string{"dlq.>"}, Storage: jetstream.FileStorage, MaxAge: 30 * 24 * time.Hour},

@@ -20,6 +20,10 @@ var JobsStream = jetstream.StreamConfig{
 	Retention: jetstream.WorkQueuePolicy, Duplicates: 10 * time.Minute,
 }
 
+// JobsConsumer is the durable consumer every processing worker pulls JOBS
+// from; its backlog is what the workers are scaled on.
+const JobsConsumer = "processing-workers"
+
 // WorkQueue hands job ids from the JOBS stream to workers. A message is
 // acknowledged only when its handler says the job is done; a worker that
 // dies leaves it unacknowledged, and JetStream redelivers it after AckWait.
@@ -41,7 +45,7 @@ func NewWorkQueue(ctx context.Context, js jetstream.JetStream, log *slog.Logger)
 	if _, err := js.CreateOrUpdateStream(ctx, JobsStream); err != nil {
 		return nil, fmt.Errorf("nats: stream JOBS: %w", err)
 	}
-	return &WorkQueue{js: js, log: log, durable: "processing-workers", AckWait: 30 * time.Second, JobTimeout: 5 * time.Minute}, nil
+	return &WorkQueue{js: js, log: log, durable: JobsConsumer, AckWait: 30 * time.Second, JobTimeout: 5 * time.Minute}, nil
 }
 
 // Enqueue adds a job message. dedupKey identifies this enqueueing: the

@@ -16,7 +16,7 @@ import (
 
 // Target is the analytics service as a deployable target.
 var Target = target.New(target.Description[Config]{
-	Name: Name, Port: 8085, Needs: []string{"auth", "resource"},
+	Name: Name, Port: 8085, Needs: []string{"auth", "resource"}, Uses: []target.System{target.PostgreSQL, target.ClickHouse},
 	Bus: natsjs.Grants{
 		Publishes: []string{"audit-checkpoints.>", "dlq.>"},
 		Reads:     []string{"USAGE", "AUDIT"},

@@ -16,7 +16,7 @@ import (
 
 // Target is the auth service as a deployable target.
 var Target = target.New(target.Description[Config]{
-	Name: Name, Port: 8081,
+	Name: Name, Port: 8081, Uses: []target.System{target.PostgreSQL, target.Redis},
 	Bus:     natsjs.Grants{Publishes: []string{"audit.auth"}},
 	Config:  func(env *config.Env, s target.Settings) Config { return LoadConfig(env, s) },
 	Migrate: func(ctx context.Context, c Config) error { return Migrate(ctx, c.DatabaseURL) },

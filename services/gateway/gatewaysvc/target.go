@@ -13,7 +13,7 @@ import (
 // Target is the gateway as a deployable target; it needs every other
 // target, so a process running several starts it last.
 var Target = target.New(target.Description[Config]{
-	Name: Name, Port: 8080, Needs: []string{"auth", "resource", "search", "processing", "analytics"},
+	Name: Name, Port: 8080, Needs: []string{"auth", "resource", "search", "processing", "analytics"}, Uses: []target.System{target.Redis},
 	Bus:    natsjs.Grants{Publishes: []string{"usage.gateway", "audit.gateway"}, Owns: []string{"KV_" + routestates.Bucket}},
 	Config: func(env *config.Env, s target.Settings) Config { return LoadConfig(env, s) },
 	Build: func(_ context.Context, c Config, p *target.Platform) (target.Service, error) {

@@ -153,7 +153,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	if err := natsjs.RegisterStreamSize(metrics.Registry, cfg.JetStream, "DLQ"); err != nil {
 		return nil, err
 	}
-	if err := natsjs.RegisterLag(metrics.Registry, cfg.JetStream, "EVENTS", IntakeConsumer); err != nil {
+	if err := natsjs.RegisterLag(metrics.Registry, cfg.JetStream, natsjs.EventsStream, IntakeConsumer); err != nil {
 		return nil, err
 	}
 	jm, err := newJobMetrics(metrics.Registry)

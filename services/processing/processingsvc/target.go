@@ -13,10 +13,10 @@ import (
 // Target is the processing service as a deployable target. It has no
 // store of its own to migrate: jobs live in JetStream.
 var Target = target.New(target.Description[Config]{
-	Name: Name, Port: 8084, Needs: []string{"auth", "resource"},
+	Name: Name, Port: 8084, Needs: []string{"auth", "resource"}, Uses: []target.System{target.Embeddings},
 	Bus: natsjs.Grants{
 		Publishes: []string{"events.chunks.ready", "events.file.rejected", "audit.processing", "jobs.>", "dlq.>"},
-		Reads:     []string{"EVENTS"},
+		Reads:     []string{natsjs.EventsStream},
 		Owns:      []string{natsjs.JobsStream.Name, "KV_" + JobBucket, "OBJ_" + natsjs.ChunkBucket},
 	},
 	// It reads every resource it indexes with the service client's token.

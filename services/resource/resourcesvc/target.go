@@ -12,10 +12,10 @@ import (
 
 // Target is the resource service as a deployable target.
 var Target = target.New(target.Description[Config]{
-	Name: Name, Port: 8082, Needs: []string{"auth"},
+	Name: Name, Port: 8082, Needs: []string{"auth"}, Uses: []target.System{target.MySQL, target.S3},
 	Bus: natsjs.Grants{
 		Publishes: []string{"events.resource.>", "events.file.uploaded", "events.file.deleted", "audit.resource", "dlq.>"},
-		Reads:     []string{"EVENTS"}, // events.file.rejected
+		Reads:     []string{natsjs.EventsStream}, // events.file.rejected
 	},
 	Config:  func(env *config.Env, _ target.Settings) Config { return LoadConfig(env) },
 	Migrate: func(ctx context.Context, c Config) error { return Migrate(ctx, c.DatabaseURL) },

@@ -108,7 +108,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		s.Close()
 		return nil, err
 	}
-	if err := natsjs.RegisterLag(metrics.Registry, cfg.JetStream, "EVENTS", cfg.Consumer); err != nil {
+	if err := natsjs.RegisterLag(metrics.Registry, cfg.JetStream, natsjs.EventsStream, cfg.Consumer); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -118,7 +118,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 }
 
 func (s *Service) lag(ctx context.Context) (string, int64) {
-	n, err := natsjs.ConsumerPending(ctx, s.cfg.JetStream, "EVENTS", s.cfg.Consumer)
+	n, err := natsjs.ConsumerPending(ctx, s.cfg.JetStream, natsjs.EventsStream, s.cfg.Consumer)
 	if err != nil {
 		return s.cfg.Consumer, -1
 	}

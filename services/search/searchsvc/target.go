@@ -12,10 +12,10 @@ import (
 
 // Target is the search service as a deployable target.
 var Target = target.New(target.Description[Config]{
-	Name: Name, Port: 8083, Needs: []string{"auth", "resource"},
+	Name: Name, Port: 8083, Needs: []string{"auth", "resource"}, Uses: []target.System{target.MySQL, target.Embeddings},
 	Bus: natsjs.Grants{
 		Publishes: []string{"audit.search", "dlq.>"},
-		Reads:     []string{"EVENTS"},
+		Reads:     []string{natsjs.EventsStream},
 		Owns:      []string{"OBJ_" + natsjs.ChunkBucket}, // opened, created if processing has not yet
 	},
 	Config:  func(env *config.Env, _ target.Settings) Config { return LoadConfig(env) },
