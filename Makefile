@@ -4,7 +4,7 @@ PKGS    := ./...
 BIN     := bin/lattice
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: run build image compose-up compose-down test test-deploy test-migration test-contract check check-deploy generate docs-assets bench bench-search bench-import clean
+.PHONY: run build image compose-up compose-down test test-deploy test-migration test-contract check check-deploy generate docs-assets bench bench-gateway bench-search bench-import clean
 
 ## run: serve the platform (every built service) on this machine
 run: build
@@ -76,6 +76,11 @@ check-deploy:
 ## bench: the benchmarks behind docs/benchmarks.md
 bench:
 	scripts/with-test-env $(GO) test -run '^$$' -bench . -benchmem -timeout 60m $(PKGS)
+
+## bench-gateway: the gateway against direct and nginx, from outside with wrk, interleaved (local PostgreSQL; a few minutes)
+bench-gateway:
+	scripts/ensure-load-tools
+	$(GO) run ./bench/gateway
 
 ## bench-import: lattice import of 100,000 monolith resources into fresh stores (local servers; under a minute)
 bench-import:

@@ -165,7 +165,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		l := bound[b.name]
 		l.public.Handle(httpserver.Handler(b.httpCfg, b.http))
 		if l.admin != nil {
-			l.admin.Handle(httpserver.AdminHandler(b.http))
+			admin := httpserver.AdminHandler(b.http)
+			if cfg.Settings.AdminProfiling {
+				admin = httpserver.WithProfiling(admin)
+			}
+			l.admin.Handle(admin)
 			b.log.Info("serving metrics", "addr", l.admin.Addr().String())
 			serve(b.name+" admin", l.admin)
 		}

@@ -34,18 +34,33 @@ func NewWithID(id, source string, typ schema.CloudEventType, subject string, at 
 	if err != nil {
 		return ports.Event{}, err
 	}
-	var obj map[string]any
-	if err := json.Unmarshal(payload, &obj); err != nil {
-		return ports.Event{}, err
+	// The envelope's data is a JSON object (schema.CloudEvent); it is
+	// checked, not decoded and encoded again, as the gateway makes one
+	// event per request.
+	if len(payload) == 0 || payload[0] != '{' && string(payload) != "null" {
+		return ports.Event{}, fmt.Errorf("event data is not a JSON object: %.20s", payload)
 	}
-	b, err := json.Marshal(schema.CloudEvent{
+	b, err := json.Marshal(envelope{
 		Specversion: schema.N10, Id: id, Source: source, Type: typ, Subject: &subject,
-		Time: at.UTC(), Datacontenttype: schema.Applicationjson, Data: obj,
+		Time: at.UTC(), Datacontenttype: schema.Applicationjson, Data: payload,
 	})
 	if err != nil {
 		return ports.Event{}, err
 	}
 	return ports.Event{ID: id, Subject: "events." + string(typ), Payload: b}, nil
+}
+
+// envelope is schema.CloudEvent, field for field, with its data already
+// encoded.
+type envelope struct {
+	Data            json.RawMessage                  `json:"data"`
+	Datacontenttype schema.CloudEventDatacontenttype `json:"datacontenttype"`
+	Id              string                           `json:"id"`
+	Source          string                           `json:"source"`
+	Specversion     schema.CloudEventSpecversion     `json:"specversion"`
+	Subject         *string                          `json:"subject,omitempty"`
+	Time            time.Time                        `json:"time"`
+	Type            schema.CloudEventType            `json:"type"`
 }
 
 // EncodeVector packs a vector as little-endian float32 values, the

@@ -103,3 +103,12 @@ func TestSharedPartsFollowTheSettings(t *testing.T) {
 	_, err = bad.Limiter()
 	require.ErrorContains(t, err, "REDIS_URL")
 }
+
+// TestProfilingIsOffUnlessAskedFor: ADMIN_PPROF takes true or false only.
+func TestProfilingIsOffUnlessAskedFor(t *testing.T) {
+	require.False(t, settings(t, nil).AdminProfiling)
+	require.True(t, settings(t, map[string]string{"ADMIN_PPROF": "true"}).AdminProfiling)
+	e := config.FromMap(map[string]string{"ADMIN_PPROF": "yes"})
+	target.ReadSettings(e, nil)
+	require.ErrorContains(t, e.Err(), "ADMIN_PPROF")
+}

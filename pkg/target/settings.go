@@ -60,6 +60,11 @@ type Settings struct {
 	// a kubelet's probes and a Prometheus without a client certificate.
 	// The public listeners still require one.
 	AdminClientCertsOptional bool
+	// AdminProfiling (ADMIN_PPROF=true) serves Go's profiles under
+	// /debug/pprof on the admin listeners, for an operator who must see
+	// where a process spends its time. Off by default: a profile shows
+	// internals, and taking one costs CPU.
+	AdminProfiling bool
 }
 
 // ReadSettings reads the shared settings, with listeners and URLs for
@@ -89,6 +94,13 @@ func ReadSettings(env *config.Env, registry []Target) Settings {
 		RedisTLSCA: env.String("REDIS_TLS_CA_FILE", ""),
 		TLS: tlsfiles.Files{Cert: env.String("TLS_CERT_FILE", ""), Key: env.String("TLS_KEY_FILE", ""),
 			CA: env.String("TLS_CA_FILE", ""), ClientCA: env.String("TLS_CLIENT_CA", "")},
+	}
+	switch v := env.String("ADMIN_PPROF", "false"); v {
+	case "false":
+	case "true":
+		s.AdminProfiling = true
+	default:
+		env.Invalid("ADMIN_PPROF", fmt.Errorf("%q: want true or false", v))
 	}
 	switch v := env.String("ADMIN_CLIENT_CERTS", "required"); v {
 	case "required":

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5/middleware"
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/lattice-platform/lattice/pkg/fault"
 	"github.com/lattice-platform/lattice/pkg/platform/clientaddr"
@@ -68,16 +67,6 @@ func Recover(log *slog.Logger) func(http.Handler) http.Handler {
 			}()
 			next.ServeHTTP(w, r)
 		})
-	}
-}
-
-// Tracing starts a server span per request, continuing any incoming
-// traceparent.
-func Tracing(service string) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return otelhttp.NewHandler(next, service, otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
-			return r.Method + " " + r.URL.Path
-		}))
 	}
 }
 

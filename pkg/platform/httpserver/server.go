@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -91,7 +92,7 @@ func Handler(cfg Config, svc Service) http.Handler {
 		}
 		return cfg.MaxBodyBytes
 	}
-	r.Use(RequestID, Peer, clientaddr.Middleware(cfg.TrustedProxies), Recover(svc.Logger), Tracing(svc.Name), svc.Metrics.Middleware, AccessLog(svc.Logger), MaxBody(limit))
+	r.Use(RequestID, Peer, clientaddr.Middleware(cfg.TrustedProxies), Recover(svc.Logger), observe.TraceHTTP, svc.Metrics.Middleware, AccessLog(svc.Logger), MaxBody(limit))
 	r.Get("/healthz", health.Live)
 	r.Get("/readyz", health.Ready(svc.Checks, 3*time.Second, svc.Metrics.ReportReadiness))
 	r.Mount("/", svc.API)
@@ -107,6 +108,20 @@ func AdminHandler(svc Service) http.Handler {
 	r.Get("/readyz", health.Ready(svc.Checks, 3*time.Second, svc.Metrics.ReportReadiness))
 	r.Method(http.MethodGet, "/metrics", svc.Metrics.Handler())
 	r.Method(http.MethodGet, "/metrics/catalog", svc.Metrics.CatalogHandler())
+	return r
+}
+
+// WithProfiling serves Go's runtime profiles (net/http/pprof) under
+// /debug/pprof/ and everything else with h. For admin listeners only.
+func WithProfiling(h http.Handler) http.Handler {
+	r := chi.NewRouter()
+	r.HandleFunc("/debug/pprof/", pprof.Index)
+	r.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	r.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	r.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	r.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	r.Handle("/debug/pprof/{profile}", http.HandlerFunc(pprof.Index))
+	r.Mount("/", h)
 	return r
 }
 

@@ -140,3 +140,27 @@ func TestGracefulShutdownDrainsInFlight(t *testing.T) {
 	require.Equal(t, "finished", <-got)
 	require.NoError(t, <-served)
 }
+
+// TestProfilesOnlyWhenAsked: the admin listener serves Go's profiles only
+// when wrapped by WithProfiling (ADMIN_PPROF=true), and keeps serving its
+// own paths either way; the public handler never serves them.
+func TestProfilesOnlyWhenAsked(t *testing.T) {
+	t.Parallel()
+	svc := service(nil)
+	get := func(h http.Handler, path string) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		return rec
+	}
+	require.Equal(t, http.StatusNotFound, get(httpserver.AdminHandler(svc), "/debug/pprof/").Code)
+	require.Equal(t, http.StatusNotFound, get(httpserver.Handler(httpserver.Config{}, svc), "/debug/pprof/").Code)
+	profiled := httpserver.WithProfiling(httpserver.AdminHandler(svc))
+	index := get(profiled, "/debug/pprof/")
+	require.Equal(t, http.StatusOK, index.Code)
+	require.Contains(t, index.Body.String(), "goroutine")
+	heap := get(profiled, "/debug/pprof/heap?debug=1")
+	require.Equal(t, http.StatusOK, heap.Code)
+	require.Contains(t, heap.Body.String(), "heap profile")
+	require.Equal(t, http.StatusOK, get(profiled, "/healthz").Code)
+	require.Contains(t, get(profiled, "/metrics").Body.String(), "lattice_")
+}

@@ -70,6 +70,7 @@ func BenchmarkGatewayVsDirect(b *testing.B) {
 
 	run := func(b *testing.B, url string) float64 {
 		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+		defer client.CloseIdleConnections()
 		var mu sync.Mutex
 		var lat []time.Duration
 		b.ReportAllocs()

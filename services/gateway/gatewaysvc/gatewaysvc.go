@@ -20,7 +20,6 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/cors"
 	"github.com/prometheus/client_golang/prometheus"
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/lattice-platform/lattice/openapi"
 	"github.com/lattice-platform/lattice/pkg/platform/health"
@@ -147,13 +146,13 @@ func New(cfg Config, log *slog.Logger) (*Service, error) {
 			return nil, errors.New("gateway: accepting legacy sessions needs the auth upstream")
 		}
 		x, err := legacysession.New(auth.JoinPath("/oauth2/token").String(), cfg.LegacyExchangeClientID, cfg.LegacyExchangeSecret,
-			&http.Client{Transport: otelhttp.NewTransport(cfg.Transport.Clone())})
+			&http.Client{Transport: observe.TraceTransport(cfg.Transport.Clone())})
 		if err != nil {
 			return nil, err
 		}
 		gw.AcceptLegacySessions(x)
 	}
-	composites, err := composite.New(first, &http.Client{Transport: otelhttp.NewTransport(cfg.Transport.Clone())})
+	composites, err := composite.New(first, &http.Client{Transport: observe.TraceTransport(cfg.Transport.Clone())})
 	if err != nil {
 		return nil, err
 	}

@@ -23,7 +23,6 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus"
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/lattice-platform/lattice/pkg/access"
 	"github.com/lattice-platform/lattice/pkg/events/schema"
@@ -464,12 +463,18 @@ func (g *Gateway) proxyFor(timeout time.Duration) *httputil.ReverseProxy {
 			} else {
 				pr.Out.Header["X-Forwarded-Proto"] = forwardedHTTP
 			}
+			observe.PropagateHTTP(pr.In.Context(), pr.Out.Header)
 			if id := observe.RequestID(pr.In.Context()); id != "" {
 				pr.Out.Header.Set("X-Request-ID", id)
 			}
 		},
-		Transport:     otelhttp.NewTransport(balanced{next: base, retried: g.retried}),
-		FlushInterval: -1, // stream: flush every write
+		Transport: observe.TraceSampledTransport(balanced{next: base, retried: g.retried}),
+		// 0: a response of known length leaves in as few writes as the
+		// server's buffer allows (one, for small answers); the proxy still
+		// flushes every write of a stream (no Content-Length, or
+		// text/event-stream). -1 here flushed headers and body apart, two
+		// writes for every small answer.
+		FlushInterval: 0,
 		BufferPool:    copyBuffers,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			switch {
