@@ -75,6 +75,7 @@ type result struct {
 	rps      float64
 	p50, p99 time.Duration
 	cpu      string // where the machine's CPU went during the run
+	fresh    int    // first-sight tokens sent
 }
 
 func (b *bench) run(rounds int, pgURL, redisURL string, fresh float64, profile string) error {
@@ -157,21 +158,20 @@ func (b *bench) run(rounds int, pgURL, redisURL string, fresh float64, profile s
 	}
 	fmt.Println("sanity: 200 with the token, 401 with a forged one, the upstream's body through the gateway")
 
+	// Each round's gateway run gets tokens no earlier run has shown the
+	// gateway, enough for 25,000 req/s; the run reports how many it used.
+	perRound := 0
 	var fresher []string
 	if fresh > 0 {
-		n := int(fresh*float64(b.duration/time.Millisecond)*60) + 1000 // enough for ~60k req/s
-		fmt.Printf("minting %d fresh tokens for %.0f %% first-sight requests…\n", n, fresh*100)
-		for range n {
+		perRound = int(fresh*25000*b.duration.Seconds()) + 100
+		fmt.Printf("minting %d fresh tokens for %.0f %% first-sight requests…\n", perRound*rounds, fresh*100)
+		for range perRound * rounds {
 			t, err := mintToken("http://"+authAddr, clientID, secret)
 			if err != nil {
 				return err
 			}
 			fresher = append(fresher, t)
 		}
-	}
-	gwScript, err := b.script("gateway", token, fresher, fresh)
-	if err != nil {
-		return err
 	}
 	plain, err := b.script("plain", "", nil, 0)
 	if err != nil {
@@ -183,7 +183,7 @@ func (b *bench) run(rounds int, pgURL, redisURL string, fresh float64, profile s
 	} else {
 		targets = append(targets, struct{ name, url, script string }{"nginx", nginx + path, plain})
 	}
-	targets = append(targets, struct{ name, url, script string }{"gateway", gateway + path, gwScript})
+	targets = append(targets, struct{ name, url, script string }{"gateway", gateway + path, ""})
 
 	fmt.Printf("wrk -t%d -c%d -d%s --latency, %d interleaved rounds; limits %s; %.0f %% fresh tokens\n",
 		b.threads, b.conns, b.duration, rounds, map[bool]string{true: "in Redis", false: "in process"}[redisURL != ""], fresh*100)
@@ -195,8 +195,18 @@ func (b *bench) run(rounds int, pgURL, redisURL string, fresh float64, profile s
 				profiled = make(chan error, 1)
 				go func() { profiled <- cpuProfile("http://"+gwAdmin, b.duration-time.Second, profile) }()
 			}
+			script := tg.script
+			if tg.name == "gateway" {
+				var mine []string
+				if fresh > 0 {
+					mine = fresher[(round-1)*perRound : round*perRound]
+				}
+				if script, err = b.script(fmt.Sprintf("gateway-%d", round), token, mine, fresh); err != nil {
+					return err
+				}
+			}
 			before := readCPU()
-			r, err := b.wrk(tg.url, tg.script)
+			r, err := b.wrk(tg.url, script)
 			r.cpu = before.spent(readCPU(), b.pids())
 			if profiled != nil {
 				if err := <-profiled; err != nil {
@@ -208,7 +218,11 @@ func (b *bench) run(rounds int, pgURL, redisURL string, fresh float64, profile s
 				return fmt.Errorf("%s: %w", tg.name, err)
 			}
 			results[tg.name] = append(results[tg.name], r)
-			fmt.Printf("round %d %-8s %9.0f req/s  P50 %-8s P99 %-8s cpu: %s\n", round, tg.name, r.rps, r.p50, r.p99, r.cpu)
+			extra := ""
+			if r.fresh > 0 {
+				extra = fmt.Sprintf("; %d first-sight tokens (%.1f %%)", r.fresh, 100*float64(r.fresh)/(r.rps*b.duration.Seconds()))
+			}
+			fmt.Printf("round %d %-8s %9.0f req/s  P50 %-8s P99 %-8s cpu: %s%s\n", round, tg.name, r.rps, r.p50, r.p99, r.cpu, extra)
 		}
 	}
 	fmt.Println()
@@ -483,15 +497,24 @@ func (b *bench) script(name, token string, fresh []string, share float64) (strin
 		if share > 0 {
 			every = int(1/share + 0.5)
 		}
-		fmt.Fprintf(&s, `local every, n, next = %d, 0, 1
+		// nextFresh is global so that done() can read it from the thread.
+		fmt.Fprintf(&s, `local every, n = %d, 0
+nextFresh = 1
 request = function()
   n = n + 1
   local auth = token
-  if every > 0 and n %% every == 0 and next <= #fresh then
-    auth = fresh[next]
-    next = next + 1
+  if every > 0 and n %% every == 0 and nextFresh <= #fresh then
+    auth = fresh[nextFresh]
+    nextFresh = nextFresh + 1
   end
   return wrk.format("GET", nil, {["Authorization"] = auth})
+end
+local threads = {}
+setup = function(thread) table.insert(threads, thread) end
+done = function()
+  local used = 0
+  for _, t in ipairs(threads) do used = used + t:get("nextFresh") - 1 end
+  io.write(string.format("fresh tokens used: %%d\n", used))
 end
 `, every)
 	}
@@ -500,9 +523,10 @@ end
 }
 
 var (
-	rpsLine = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
-	pctLine = regexp.MustCompile(`(?m)^\s+(50|99)(?:\.000)?%\s+([0-9.]+)(us|ms|s)\s*$`)
-	errLine = regexp.MustCompile(`Non-2xx or 3xx responses: (\d+)|Socket errors: .*`)
+	rpsLine   = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+	pctLine   = regexp.MustCompile(`(?m)^\s+(50|99)(?:\.000)?%\s+([0-9.]+)(us|ms|s)\s*$`)
+	freshLine = regexp.MustCompile(`fresh tokens used: (\d+)`)
+	errLine   = regexp.MustCompile(`Non-2xx or 3xx responses: (\d+)|Socket errors: .*`)
 )
 
 // wrk runs the load generator once against url and reads its summary.
@@ -520,6 +544,9 @@ func (b *bench) wrk(target, script string) (result, error) {
 		return result{}, fmt.Errorf("wrk saw failures: %s", m)
 	}
 	var r result
+	if m := freshLine.FindSubmatch(out); m != nil {
+		r.fresh, _ = strconv.Atoi(string(m[1]))
+	}
 	m := rpsLine.FindSubmatch(out)
 	if m == nil {
 		return result{}, fmt.Errorf("no Requests/sec in wrk's output:\n%s", out)
@@ -685,7 +712,9 @@ func (s cpuSample) spent(later cpuSample, known map[int]string) string {
 			name = "auth"
 		case strings.HasPrefix(name, "nginx"):
 			name = "nginx"
-		case name == "wrk", name == "harness":
+		case strings.HasPrefix(name, "redis-server"):
+			name = "redis"
+		case name == "harness":
 		default:
 			continue
 		}
@@ -693,7 +722,7 @@ func (s cpuSample) spent(later cpuSample, known map[int]string) string {
 	}
 	idle := float64(later.idle-s.idle) / float64(later.total-s.total)
 	var parts []string
-	for _, n := range []string{"gateway", "nginx", "harness", "wrk", "auth"} {
+	for _, n := range []string{"gateway", "nginx", "harness", "redis", "auth"} {
 		if v := use[n]; v >= 0.01 {
 			parts = append(parts, fmt.Sprintf("%s %.2f", n, v))
 		}

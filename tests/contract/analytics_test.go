@@ -87,7 +87,9 @@ func testAnalyticsAPI(t *testing.T, cfg analyticssvc.Config) {
 	_, admin := p.apiKeyFor(t, "admin-analytics@example.com", true)
 
 	// Usage: 2,000 records, each published twice under different message
-	// ids (a redelivery JetStream cannot catch), a quarter of them alice's.
+	// ids (a redelivery JetStream cannot catch), a quarter of them alice's:
+	// the first half one record a message (gateway.request), the rest as
+	// the gateway publishes them, 100 a message (gateway.requests).
 	doc := eventsDoc(t)
 	// Noon yesterday: the records and the ±1 h report range around them
 	// stay inside one UTC day whenever the test runs (near midnight a
@@ -96,23 +98,42 @@ func testAnalyticsAPI(t *testing.T, cfg analyticssvc.Config) {
 	records := porttest.UsageRecords(rand.New(rand.NewPCG(4, 2)), 2000, start)
 	pub := natsjs.NewPublisher(js, 10*time.Second)
 	var evs []ports.Event
+	twice := func(env ports.Event) {
+		evs = append(evs, ports.Event{ID: env.ID, Subject: "usage.gateway", Payload: env.Payload},
+			ports.Event{ID: env.ID + "-again", Subject: "usage.gateway", Payload: env.Payload})
+	}
+	conforms := func(env ports.Event, schemaName string) {
+		var parsed map[string]any
+		require.NoError(t, json.Unmarshal(env.Payload, &parsed))
+		require.NoError(t, doc.Components.Schemas[schemaName].Value.VisitJSON(parsed["data"]))
+	}
 	aliceCount := 0
+	var batch []schema.UsageRecord
 	for i, r := range records {
 		identity := r.Identity
 		if i%4 == 0 {
 			identity, aliceCount = aliceID, aliceCount+1
 		}
-		env, err := events.New("lattice/gateway", schema.CloudEventTypeGatewayRequest, r.RequestID, r.Time, schema.UsageRecord{
-			RequestId: r.RequestID, Route: r.Route, Method: r.Method, Path: r.Path, Status: r.Status, LatencyMs: r.LatencyMS,
-			BytesIn: r.BytesIn, BytesOut: r.BytesOut, Identity: &identity, Time: r.Time})
-		require.NoError(t, err)
-		if i == 0 {
-			var parsed map[string]any
-			require.NoError(t, json.Unmarshal(env.Payload, &parsed))
-			require.NoError(t, doc.Components.Schemas["UsageRecord"].Value.VisitJSON(parsed["data"]))
+		rec := schema.UsageRecord{RequestId: r.RequestID, Route: r.Route, Method: r.Method, Path: r.Path, Status: r.Status,
+			LatencyMs: r.LatencyMS, BytesIn: r.BytesIn, BytesOut: r.BytesOut, Identity: &identity, Time: r.Time}
+		if i < 1000 {
+			env, err := events.New("lattice/gateway", schema.CloudEventTypeGatewayRequest, r.RequestID, r.Time, rec)
+			require.NoError(t, err)
+			if i == 0 {
+				conforms(env, "UsageRecord")
+			}
+			twice(env)
+			continue
 		}
-		evs = append(evs, ports.Event{ID: env.ID, Subject: "usage.gateway", Payload: env.Payload},
-			ports.Event{ID: env.ID + "-again", Subject: "usage.gateway", Payload: env.Payload})
+		if batch = append(batch, rec); len(batch) == 100 {
+			env, err := events.New("lattice/gateway", schema.CloudEventTypeGatewayRequests, batch[0].RequestId, batch[0].Time, schema.UsageBatch{Records: batch})
+			require.NoError(t, err)
+			if i == 1099 {
+				conforms(env, "UsageBatch")
+			}
+			twice(env)
+			batch = nil
+		}
 	}
 	for _, err := range pub.PublishBatch(ctx, evs) {
 		require.NoError(t, err)

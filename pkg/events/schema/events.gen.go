@@ -45,6 +45,7 @@ const (
 	CloudEventTypeFileRejected    CloudEventType = "file.rejected"
 	CloudEventTypeFileUploaded    CloudEventType = "file.uploaded"
 	CloudEventTypeGatewayRequest  CloudEventType = "gateway.request"
+	CloudEventTypeGatewayRequests CloudEventType = "gateway.requests"
 	CloudEventTypeResourceCreated CloudEventType = "resource.created"
 	CloudEventTypeResourceDeleted CloudEventType = "resource.deleted"
 	CloudEventTypeResourceUpdated CloudEventType = "resource.updated"
@@ -64,6 +65,8 @@ func (e CloudEventType) Valid() bool {
 	case CloudEventTypeFileUploaded:
 		return true
 	case CloudEventTypeGatewayRequest:
+		return true
+	case CloudEventTypeGatewayRequests:
 		return true
 	case CloudEventTypeResourceCreated:
 		return true
@@ -279,6 +282,15 @@ type ResourceUpdated struct {
 
 // ResourceUpdatedChanged defines model for ResourceUpdated.Changed.
 type ResourceUpdatedChanged string
+
+// UsageBatch Requests through the gateway, one message for many (type
+// gateway.requests; stream USAGE, subject usage.gateway): the gateway
+// publishes its usage in batches so that the bus stores one message
+// per batch rather than one per request. Consumers also accept the
+// single-record gateway.request.
+type UsageBatch struct {
+	Records []UsageRecord `json:"records"`
+}
 
 // UsageRecord One request through the gateway (stream USAGE, subject usage.gateway).
 type UsageRecord struct {

@@ -197,6 +197,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		return nil, err
 	}
 	events := eventsapi.New(svc, log)
+	events.IngestChunk = cfg.BatchSize
 	events.Ingested = func(stream string, oldest time.Time) {
 		own.ingestLag.WithLabelValues(stream).Set(max(0, time.Since(oldest).Seconds()))
 	}
@@ -213,13 +214,18 @@ func checkpointSink(ctx context.Context, cfg Config) (app.CheckpointSink, error)
 	return natssink.New(ctx, cfg.JetStream)
 }
 
+// usageMessagesPerFetch bounds one fetch from USAGE. The gateway packs up
+// to 100 records (64 KiB) in a message (gateway.requests), so a fetch
+// holds at most 32 MiB and is stored BatchSize records an insert.
+const usageMessagesPerFetch = 500
+
 // Run consumes usage and audit events, signs checkpoints and applies
 // retention until ctx ends.
 func (s *Service) Run(ctx context.Context) {
 	done := make(chan struct{}, 2)
 	go func() {
 		defer func() { done <- struct{}{} }()
-		_ = s.cfg.Subscriber.SubscribeBatches(ctx, UsageConsumer, []string{"usage.>"}, s.cfg.BatchSize, time.Second, s.events.Usage)
+		_ = s.cfg.Subscriber.SubscribeBatches(ctx, UsageConsumer, []string{"usage.>"}, usageMessagesPerFetch, time.Second, s.events.Usage)
 	}()
 	go func() {
 		defer func() { done <- struct{}{} }()

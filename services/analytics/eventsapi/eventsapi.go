@@ -6,6 +6,8 @@ package eventsapi
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -20,6 +22,9 @@ import (
 type Handler struct {
 	app *app.Service
 	log *slog.Logger
+	// IngestChunk bounds the records of one insert (DefaultIngestChunk
+	// when 0).
+	IngestChunk int
 	// Ingested, when set, is told after each stored batch the time of its
 	// oldest event, by stream (USAGE, AUDIT): the ingest lag's metric.
 	Ingested func(stream string, oldest time.Time)
@@ -42,14 +47,65 @@ func ingested[T any](h *Handler, stream string, items []T, timeOf func(T) time.T
 // New returns a Handler calling a.
 func New(a *app.Service, log *slog.Logger) *Handler { return &Handler{app: a, log: log} }
 
-// Usage stores a batch of gateway.request events; malformed ones are
-// logged and left out.
+// Usage stores a batch of usage events: gateway.requests (many records a
+// message, what the gateway publishes) or gateway.request (one). Malformed
+// ones are logged and left out. Records are stored IngestChunk at a time,
+// so a fetch of many batched messages never becomes one huge insert.
 func (h *Handler) Usage(ctx context.Context, batch []ports.Event) error {
-	records := make([]domain.UsageRecord, 0, len(batch))
+	chunk := h.IngestChunk
+	if chunk <= 0 {
+		chunk = DefaultIngestChunk
+	}
+	records := make([]domain.UsageRecord, 0, min(len(batch), chunk))
+	flush := func() error {
+		if len(records) == 0 {
+			return nil
+		}
+		if _, err := h.app.IngestUsage(ctx, records); err != nil {
+			return err
+		}
+		ingested(h, "USAGE", records, func(r domain.UsageRecord) time.Time { return r.Time })
+		records = records[:0]
+		return nil
+	}
 	for _, e := range batch {
-		_, r, err := events.DecodeAs[eventschema.UsageRecord](e)
-		if err != nil || r.RequestId == "" {
-			h.log.WarnContext(ctx, "ignoring a malformed usage record", "event", e.ID)
+		for _, r := range h.usageRecords(ctx, e) {
+			records = append(records, r)
+			if len(records) >= chunk {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return flush()
+}
+
+// DefaultIngestChunk is how many usage records one insert stores at most.
+const DefaultIngestChunk = 5000
+
+// usageRecords are the well-formed records of one usage event.
+func (h *Handler) usageRecords(ctx context.Context, e ports.Event) []domain.UsageRecord {
+	env, err := events.Decode(e.Payload)
+	var raw []eventschema.UsageRecord
+	if err == nil {
+		switch eventschema.CloudEventType(env.Type) {
+		case eventschema.CloudEventTypeGatewayRequests:
+			var b eventschema.UsageBatch
+			if err = json.Unmarshal(env.Data, &b); err == nil {
+				raw = b.Records
+			}
+		default:
+			var r eventschema.UsageRecord
+			if err = json.Unmarshal(env.Data, &r); err == nil {
+				raw = []eventschema.UsageRecord{r}
+			}
+		}
+	}
+	out := make([]domain.UsageRecord, 0, len(raw))
+	for _, r := range raw {
+		if r.RequestId == "" {
+			err = errors.New("a record without a request id")
 			continue
 		}
 		rec := domain.UsageRecord{RequestID: r.RequestId, Route: r.Route, Method: r.Method, Path: r.Path, Status: r.Status,
@@ -60,13 +116,12 @@ func (h *Handler) Usage(ctx context.Context, batch []ports.Event) error {
 		if r.ClientId != nil {
 			rec.ClientID = *r.ClientId
 		}
-		records = append(records, rec)
+		out = append(out, rec)
 	}
-	if _, err := h.app.IngestUsage(ctx, records); err != nil {
-		return err
+	if err != nil || len(raw) == 0 {
+		h.log.WarnContext(ctx, "ignoring a malformed usage record", "event", e.ID)
 	}
-	ingested(h, "USAGE", records, func(r domain.UsageRecord) time.Time { return r.Time })
-	return nil
+	return out
 }
 
 // Audit records a batch of audit events, in stream order; malformed ones

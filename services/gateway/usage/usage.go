@@ -1,5 +1,6 @@
 // Package usage records every request through the gateway and publishes
-// the records in batches to the USAGE stream. Recording never blocks a
+// the records in batches to the USAGE stream, many records a message
+// (gateway.requests). Recording never blocks a
 // request: records go into a bounded buffer, and when it is full they are
 // dropped and counted.
 package usage
@@ -91,23 +92,59 @@ func (r *Recorder) Run(ctx context.Context) {
 	}
 }
 
+// Bounds of one usage message: the bus stores one message per batch, not
+// per request (a message per request cost NATS more CPU than the gateway
+// spent proxying it), and analytics fetches hundreds of messages at once,
+// so each stays small. The size is estimated from the strings a record
+// holds; the fixed fields take under 200 bytes.
+const (
+	MaxRecordsPerMessage = 100
+	maxMessageBytes      = 64 << 10
+	recordOverhead       = 200
+)
+
 func (r *Recorder) publish(ctx context.Context, batch []schema.UsageRecord) {
-	evs := make([]ports.Event, 0, len(batch))
-	for _, rec := range batch {
-		env, err := events.New("lattice/gateway", schema.CloudEventTypeGatewayRequest, rec.RequestId, rec.Time, rec)
-		if err != nil {
-			continue
+	var evs []ports.Event
+	var counts []int
+	for start := 0; start < len(batch); {
+		end, size := start, 0
+		for end < len(batch) && end-start < MaxRecordsPerMessage {
+			rec := batch[end]
+			n := recordOverhead + len(rec.Route) + len(rec.Path) + len(rec.Method) + len(rec.RequestId)
+			if rec.Identity != nil {
+				n += len(*rec.Identity)
+			}
+			if rec.ClientId != nil {
+				n += len(*rec.ClientId)
+			}
+			if end > start && size+n > maxMessageBytes {
+				break
+			}
+			size += n
+			end++
 		}
-		env.Subject = "usage.gateway"
-		evs = append(evs, env)
+		records := batch[start:end]
+		env, err := events.New("lattice/gateway", schema.CloudEventTypeGatewayRequests, records[0].RequestId, records[0].Time,
+			schema.UsageBatch{Records: records})
+		if err != nil {
+			r.dropped.Add(float64(len(records)))
+		} else {
+			env.Subject = "usage.gateway"
+			evs, counts = append(evs, env), append(counts, len(records))
+		}
+		start = end
 	}
 	failed := 0
-	for _, err := range r.pub.PublishBatch(ctx, evs) {
+	for i, err := range r.pub.PublishBatch(ctx, evs) {
 		if err != nil {
-			failed++
+			failed += counts[i]
 		}
 	}
-	r.published.Add(float64(len(evs) - failed))
+	total := 0
+	for _, n := range counts {
+		total += n
+	}
+	r.published.Add(float64(total - failed))
 	if failed > 0 {
 		// Usage is best effort by design: records are not retried, so an
 		// outage cannot grow the gateway's memory.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -28,14 +29,28 @@ func (b *bus) PublishBatch(_ context.Context, evs []ports.Event) []error {
 	return make([]error, len(evs))
 }
 
-func (b *bus) total() int {
+// total counts the records in every message published.
+func (b *bus) total(t *testing.T) int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	n := 0
 	for _, batch := range b.batches {
-		n += len(batch)
+		for _, e := range batch {
+			n += len(decode(t, e).Data.Records)
+		}
 	}
 	return n
+}
+
+type envelope struct {
+	Type string
+	Data schema.UsageBatch
+}
+
+func decode(t *testing.T, e ports.Event) envelope {
+	var env envelope
+	require.NoError(t, json.Unmarshal(e.Payload, &env))
+	return env
 }
 
 func record(i int) schema.UsageRecord {
@@ -54,22 +69,56 @@ func TestRecordsArePublishedInBatches(t *testing.T) {
 		rec.Record(record(i))
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for b.total() < 20 {
+	for b.total(t) < 20 {
 		require.True(t, time.Now().Before(deadline))
 		time.Sleep(time.Millisecond)
 	}
 	cancel()
 	<-done
-	require.Equal(t, 25, b.total(), "the rest is flushed on shutdown")
-	var env struct {
-		Type    string
-		Data    schema.UsageRecord
-		Subject string
+	require.Equal(t, 25, b.total(t), "the rest is flushed on shutdown")
+	first := b.batches[0]
+	require.Len(t, first, 1, "a batch of ten is one message")
+	env := decode(t, first[0])
+	require.Equal(t, "gateway.requests", env.Type)
+	require.Equal(t, "usage.gateway", first[0].Subject)
+	require.Len(t, env.Data.Records, 10)
+	require.Equal(t, "/v1/resources", env.Data.Records[0].Route)
+}
+
+// TestMessagesAreBounded: a message holds at most 100 records and about
+// 64 KiB, so a batch of 250 short records is three messages and one of
+// records with long paths is split by size; none is lost.
+func TestMessagesAreBounded(t *testing.T) {
+	t.Parallel()
+	for name, c := range map[string]struct {
+		path     string
+		messages int
+	}{"short": {"/v1/resources", 3}, "long paths": {"/v1/resources/" + strings.Repeat("p", 4000), 17}} {
+		b := &bus{}
+		rec := usage.New(b, 1000, prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
+		rec.BatchSize, rec.FlushEvery = 250, time.Hour
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); rec.Run(ctx) }()
+		for i := range 250 {
+			r := record(i)
+			r.Path = c.path
+			rec.Record(r)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for b.total(t) < 250 {
+			require.True(t, time.Now().Before(deadline), name)
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+		<-done
+		require.Len(t, b.batches, 1, name)
+		require.Len(t, b.batches[0], c.messages, name)
+		for _, e := range b.batches[0] {
+			require.LessOrEqual(t, len(decode(t, e).Data.Records), usage.MaxRecordsPerMessage, name)
+			require.LessOrEqual(t, len(e.Payload), 80<<10, name)
+		}
 	}
-	require.NoError(t, json.Unmarshal(b.batches[0][0].Payload, &env))
-	require.Equal(t, "gateway.request", env.Type)
-	require.Equal(t, "usage.gateway", b.batches[0][0].Subject)
-	require.Equal(t, "/v1/resources", env.Data.Route)
 }
 
 func TestAFullBufferDropsAndCounts(t *testing.T) {
