@@ -13,6 +13,7 @@ import (
 // decision (go-redis/redis_rate), so replicas share budgets atomically.
 type RateLimiter struct {
 	limiter *redis_rate.Limiter
+	rdb     *goredis.Client
 	prefix  string
 }
 
@@ -20,7 +21,7 @@ var _ ports.RateLimiter = (*RateLimiter)(nil)
 
 // NewRateLimiter returns a limiter whose keys start with prefix.
 func NewRateLimiter(rdb *goredis.Client, prefix string) *RateLimiter {
-	return &RateLimiter{limiter: redis_rate.NewLimiter(rdb), prefix: prefix}
+	return &RateLimiter{limiter: redis_rate.NewLimiter(rdb), rdb: rdb, prefix: prefix}
 }
 
 // Allow spends one request of key's budget.

@@ -37,8 +37,8 @@ type Fallback struct {
 }
 
 var (
-	_ ports.RateLimiter    = (*Fallback)(nil)
-	_ prometheus.Collector = (*Fallback)(nil)
+	_ ports.MultiRateLimiter = (*Fallback)(nil)
+	_ prometheus.Collector   = (*Fallback)(nil)
 )
 
 // NewFallback wraps shared. Its metrics are its own (it is a
@@ -83,6 +83,28 @@ func (f *Fallback) Allow(ctx context.Context, key string, limit ports.RateLimit)
 	}
 	f.decisions.Inc()
 	return f.local.Allow(ctx, key, limit)
+}
+
+// AllowEach is Allow for several budgets (ports.MultiRateLimiter): one
+// call to the shared limiter when it can take them together, else this
+// process's buckets in turn.
+func (f *Fallback) AllowEach(ctx context.Context, budgets []ports.RateBudget) ([]ports.RateDecision, error) {
+	if !f.skipShared() {
+		sctx, cancel := context.WithTimeout(ctx, f.Timeout)
+		ds, err := ports.AllowEach(sctx, f.shared, budgets)
+		cancel()
+		if err == nil {
+			f.recovered(ctx)
+			return ds, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		f.failed(ctx, err)
+	}
+	ds, err := ports.AllowInTurn(ctx, f.local, budgets)
+	f.decisions.Add(float64(len(ds)))
+	return ds, err
 }
 
 func (f *Fallback) skipShared() bool {

@@ -114,3 +114,51 @@ func TestAHungSharedLimiterCostsARequestAtMostTimeout(t *testing.T) {
 	require.False(t, d.Allowed, "still limited, locally")
 	require.EqualValues(t, 1, shared.calls.Load(), "the hung limiter is not asked again within Retry")
 }
+
+// multi is a shared limiter that takes several budgets in one call and
+// counts the calls; down makes it fail.
+type multi struct {
+	flaky
+	eachCalls atomic.Int64
+}
+
+func (m *multi) AllowEach(_ context.Context, budgets []ports.RateBudget) ([]ports.RateDecision, error) {
+	m.eachCalls.Add(1)
+	if m.down.Load() {
+		return nil, errors.New("dial tcp redis:6379: connect: connection refused")
+	}
+	out := make([]ports.RateDecision, len(budgets))
+	for i := range out {
+		out[i] = ports.RateDecision{Allowed: true, Remaining: 99}
+	}
+	return out, nil
+}
+
+// TestSeveralBudgetsTakeOneCallToTheSharedLimiter: while the shared
+// limiter is up, a request's budgets are one call to it; while it is down,
+// this process's buckets decide each in turn, up to the first refusal.
+func TestSeveralBudgetsTakeOneCallToTheSharedLimiter(t *testing.T) {
+	ctx := context.Background()
+	shared := &multi{}
+	f := tokenbucket.NewFallback(shared, slog.New(slog.DiscardHandler))
+	tight := ports.RateLimit{Rate: 1, Period: time.Hour, Burst: 1}
+	budgets := []ports.RateBudget{{Key: "ip", Limit: tight}, {Key: "id", Limit: tight}}
+
+	ds, err := ports.AllowEach(ctx, f, budgets)
+	require.NoError(t, err)
+	require.Len(t, ds, 2)
+	require.Equal(t, 99, ds[1].Remaining)
+	require.EqualValues(t, 1, shared.eachCalls.Load())
+	require.Zero(t, shared.calls.Load(), "not one call per budget")
+
+	shared.down.Store(true)
+	ds, err = ports.AllowEach(ctx, f, budgets)
+	require.NoError(t, err)
+	require.Len(t, ds, 2)
+	require.True(t, ds[0].Allowed && ds[1].Allowed, "local buckets, first request")
+	ds, err = ports.AllowEach(ctx, f, budgets)
+	require.NoError(t, err)
+	require.Len(t, ds, 1, "the first refusal ends it")
+	require.False(t, ds[0].Allowed)
+	require.EqualValues(t, 3, testutil.ToFloat64(f.Metrics()[1]), "three local decisions")
+}

@@ -363,36 +363,28 @@ func (g *Gateway) spend(w http.ResponseWriter, r *http.Request, className string
 	// Each class keeps its own budgets: with one key for all, a client
 	// that used up a tight class (credentials) would find its address
 	// limited on every other route too, by that class's rate.
-	budgets := []struct {
-		key   string
-		limit ports.RateLimit
-		name  string
-	}{{"ip:" + className + ":" + ip, class.PerIP, "per-ip"}}
+	var arr [2]ports.RateBudget
+	budgets := append(arr[:0], ports.RateBudget{Key: "ip:" + className + ":" + ip, Limit: class.PerIP})
 	if id != nil {
-		budgets = append(budgets, struct {
-			key   string
-			limit ports.RateLimit
-			name  string
-		}{"id:" + className + ":" + id.Subject, class.PerIdentity, "per-identity"})
+		budgets = append(budgets, ports.RateBudget{Key: "id:" + className + ":" + id.Subject, Limit: class.PerIdentity})
 	}
+	// Both budgets in one call: one round trip when the limits are in Redis.
+	decisions, err := ports.AllowEach(r.Context(), g.limiter, budgets)
+	if err != nil {
+		// A limiter outage must not take the API down: admit and log.
+		g.log.WarnContext(r.Context(), "rate limiter unavailable; admitting", "error", err)
+		if g.limiterDown != nil {
+			g.limiterDown.Inc()
+		}
+		return nil
+	}
+	names := [2]string{"per-ip", "per-identity"}
 	var tightest ports.RateDecision
 	var tightLimit ports.RateLimit
 	var tightName string
-	for i, b := range budgets {
-		d, err := g.limiter.Allow(r.Context(), b.key, b.limit)
-		if err != nil {
-			// A limiter outage must not take the API down: admit and log.
-			g.log.WarnContext(r.Context(), "rate limiter unavailable; admitting", "error", err)
-			if g.limiterDown != nil {
-				g.limiterDown.Inc()
-			}
-			return nil
-		}
+	for i, d := range decisions {
 		if i == 0 || !d.Allowed || d.Remaining < tightest.Remaining && tightest.Allowed {
-			tightest, tightLimit, tightName = d, b.limit, b.name
-		}
-		if !d.Allowed {
-			break
+			tightest, tightLimit, tightName = d, budgets[i].Limit, names[i]
 		}
 	}
 	h := w.Header()
