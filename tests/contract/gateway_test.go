@@ -143,8 +143,12 @@ func TestGatewayPublishesUsageRecords(t *testing.T) {
 			var env map[string]any
 			require.NoError(t, json.Unmarshal(msg.Data(), &env))
 			require.NoError(t, doc.Components.Schemas["CloudEvent"].Value.VisitJSON(env))
-			require.NoError(t, doc.Components.Schemas["UsageRecord"].Value.VisitJSON(env["data"]))
-			records = append(records, env["data"].(map[string]any))
+			require.Equal(t, "gateway.requests", env["type"], "records travel many a message")
+			require.NoError(t, doc.Components.Schemas["UsageBatch"].Value.VisitJSON(env["data"]))
+			for _, r := range env["data"].(map[string]any)["records"].([]any) {
+				require.NoError(t, doc.Components.Schemas["UsageRecord"].Value.VisitJSON(r))
+				records = append(records, r.(map[string]any))
+			}
 		}
 	}
 	require.Len(t, records, 4)

@@ -80,7 +80,7 @@ func (l *eventLog) ofType(typ string) []map[string]any {
 var eventSchemas = map[string]string{
 	"resource.created": "ResourceCreated", "resource.updated": "ResourceUpdated", "resource.deleted": "ResourceDeleted",
 	"file.uploaded": "FileUploaded", "file.deleted": "FileDeleted", "file.rejected": "FileRejected", "chunks.ready": "ChunksReady",
-	"audit.recorded": "AuditRecord", "gateway.request": "UsageRecord",
+	"audit.recorded": "AuditRecord", "gateway.request": "UsageRecord", "gateway.requests": "UsageBatch",
 }
 
 func eventsDoc(t testing.TB) *openapi3.T {
