@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -95,7 +96,7 @@ func (l *RateLimiter) AllowEach(ctx context.Context, budgets []ports.RateBudget)
 		retry, err1 := seconds(v[i+2])
 		reset, err2 := seconds(v[i+3])
 		if err1 != nil || err2 != nil {
-			return nil, Unavailable(fmt.Errorf("rate limit script: %v %v", err1, err2))
+			return nil, Unavailable(fmt.Errorf("rate limit script: %w", errors.Join(err1, err2)))
 		}
 		out = append(out, ports.RateDecision{Allowed: allowed > 0, Remaining: int(remaining), ResetAfter: reset, RetryAfter: max(retry, 0)})
 	}
