@@ -196,6 +196,12 @@ func TestMigrationJobsRunBeforeTheServices(t *testing.T) {
 			svc = s.Spec.Template.Spec.Containers[0]
 		}
 		require.Equal(t, svc.Image, c.Image)
+		for _, v := range j.Spec.Template.Spec.Volumes {
+			if v.Secret != nil && v.Secret.SecretName == tg.Name+"-tls" {
+				require.True(t, v.Secret.Optional != nil && *v.Secret.Optional,
+					"a first install runs the Job before cert-manager has issued %s", v.Secret.SecretName)
+			}
+		}
 		upper := strings.ToUpper(tg.Name)
 		require.Contains(t, c.Env, envNamed(svc.Env, upper+"_DATABASE_URL_FILE"), "the service's database")
 	}
