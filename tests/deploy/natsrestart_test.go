@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -36,17 +37,17 @@ func creationEvents(ctx context.Context, js jetstream.JetStream, ids []string) (
 	cons, err := js.CreateConsumer(ctx, "EVENTS", jetstream.ConsumerConfig{AckPolicy: jetstream.AckNonePolicy,
 		FilterSubject: "events.resource.created", InactiveThreshold: time.Minute})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("create a consumer: %w", err)
 	}
 	defer func() { _ = js.DeleteConsumer(context.WithoutCancel(ctx), "EVENTS", cons.CachedInfo().Name) }()
 	info, err := cons.Info(ctx)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("consumer info: %w", err)
 	}
 	for read := uint64(0); read < info.NumPending; {
 		batch, err := cons.Fetch(500, jetstream.FetchMaxWait(5*time.Second))
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("fetch after %d of %d: %w", read, info.NumPending, err)
 		}
 		before := read
 		for msg := range batch.Messages() {
@@ -62,7 +63,7 @@ func creationEvents(ctx context.Context, js jetstream.JetStream, ids []string) (
 			}
 		}
 		if err := batch.Error(); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("fetch after %d of %d: %w", read, info.NumPending, err)
 		}
 		if read == before {
 			return nil, errors.New("the stream gave nothing within the wait")
@@ -145,6 +146,13 @@ func TestRestartingANATSNodeDuring1000Writes(t *testing.T) {
 	defer func() {
 		if t.Failed() {
 			t.Logf("the stream's last reading: %d resources without a creation event; last error: %v", missing, lastErr)
+			ictx, icancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer icancel()
+			if st, err := js.Stream(ictx, "EVENTS"); err != nil {
+				t.Logf("EVENTS: %v", err)
+			} else if c := st.CachedInfo().Cluster; c != nil {
+				t.Logf("EVENTS: %d messages, leader %q, replicas %+v", st.CachedInfo().State.Msgs, c.Leader, c.Replicas)
+			}
 		}
 	}()
 	testinfra.Within(t, 2*time.Minute, "every creation reaches the EVENTS stream", func() bool {
