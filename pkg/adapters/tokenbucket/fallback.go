@@ -68,21 +68,11 @@ func (f *Fallback) Collect(ch chan<- prometheus.Metric) {
 // Allow asks the shared limiter, or this process's buckets while it is
 // unavailable: a decision is always made, and the only error is ctx's.
 func (f *Fallback) Allow(ctx context.Context, key string, limit ports.RateLimit) (ports.RateDecision, error) {
-	if !f.skipShared() {
-		sctx, cancel := context.WithTimeout(ctx, f.Timeout)
-		d, err := f.shared.Allow(sctx, key, limit)
-		cancel()
-		if err == nil {
-			f.recovered(ctx)
-			return d, nil
-		}
-		if ctx.Err() != nil { // the caller left; not the limiter's fault
-			return ports.RateDecision{}, ctx.Err()
-		}
-		f.failed(ctx, err)
+	ds, err := f.AllowEach(ctx, []ports.RateBudget{{Key: key, Limit: limit}})
+	if err != nil {
+		return ports.RateDecision{}, err
 	}
-	f.decisions.Inc()
-	return f.local.Allow(ctx, key, limit)
+	return ds[0], nil
 }
 
 // AllowEach is Allow for several budgets (ports.MultiRateLimiter): one
@@ -97,7 +87,7 @@ func (f *Fallback) AllowEach(ctx context.Context, budgets []ports.RateBudget) ([
 			f.recovered(ctx)
 			return ds, nil
 		}
-		if ctx.Err() != nil {
+		if ctx.Err() != nil { // the caller left; not the limiter's fault
 			return nil, ctx.Err()
 		}
 		f.failed(ctx, err)

@@ -105,7 +105,8 @@ const (
 
 func (r *Recorder) publish(ctx context.Context, batch []schema.UsageRecord) {
 	var evs []ports.Event
-	var counts []int
+	var counts []int // records in each of evs
+	total := 0
 	for start := 0; start < len(batch); {
 		end, size := start, 0
 		for end < len(batch) && end-start < MaxRecordsPerMessage {
@@ -131,6 +132,7 @@ func (r *Recorder) publish(ctx context.Context, batch []schema.UsageRecord) {
 		} else {
 			env.Subject = "usage.gateway"
 			evs, counts = append(evs, env), append(counts, len(records))
+			total += len(records)
 		}
 		start = end
 	}
@@ -139,10 +141,6 @@ func (r *Recorder) publish(ctx context.Context, batch []schema.UsageRecord) {
 		if err != nil {
 			failed += counts[i]
 		}
-	}
-	total := 0
-	for _, n := range counts {
-		total += n
 	}
 	r.published.Add(float64(total - failed))
 	if failed > 0 {
