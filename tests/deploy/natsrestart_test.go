@@ -28,14 +28,20 @@ import (
 
 // creationEvents counts the resource.created events on the EVENTS stream
 // for each of ids, reading the stream from its start to its current end
-// with a replicated pull consumer of the operator's.
+// with a pull consumer of the operator's. The consumer is a single
+// in-memory replica: it needs no raft group of its own, so a cluster still
+// settling after the restart can host it, and each attempt is bounded so
+// that a request the cluster never answers costs one try, not the wait.
 func creationEvents(ctx context.Context, js jetstream.JetStream, ids []string) (map[string]int, error) {
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
 	counts := make(map[string]int, len(ids))
 	for _, id := range ids {
 		counts[id] = 0
 	}
 	cons, err := js.CreateConsumer(ctx, "EVENTS", jetstream.ConsumerConfig{AckPolicy: jetstream.AckNonePolicy,
-		FilterSubject: "events.resource.created", InactiveThreshold: time.Minute})
+		FilterSubject: "events.resource.created", InactiveThreshold: time.Minute,
+		Replicas: 1, MemoryStorage: true})
 	if err != nil {
 		return nil, fmt.Errorf("create a consumer: %w", err)
 	}
@@ -151,7 +157,12 @@ func TestRestartingANATSNodeDuring1000Writes(t *testing.T) {
 			if st, err := js.Stream(ictx, "EVENTS"); err != nil {
 				t.Logf("EVENTS: %v", err)
 			} else if c := st.CachedInfo().Cluster; c != nil {
-				t.Logf("EVENTS: %d messages, leader %q, replicas %+v", st.CachedInfo().State.Msgs, c.Leader, c.Replicas)
+				var peers []string
+				for _, p := range c.Replicas {
+					peers = append(peers, fmt.Sprintf("%s(current=%t lag=%d)", p.Name, p.Current, p.Lag))
+				}
+				t.Logf("EVENTS: %d messages, leader %q, replicas %v; operator connected to %s",
+					st.CachedInfo().State.Msgs, c.Leader, peers, js.Conn().ConnectedUrl())
 			}
 		}
 	}()
