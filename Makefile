@@ -4,7 +4,7 @@ PKGS    := ./...
 BIN     := bin/lattice
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: run build image compose-up compose-down test test-deploy test-migration test-contract check check-deploy generate docs-assets bench bench-gateway bench-search bench-import clean
+.PHONY: run build image compose-up compose-down test test-deploy test-migration test-contract check check-deploy generate docs-assets bench bench-gateway bench-journeys bench-search bench-import clean
 
 ## run: serve the platform (every built service) on this machine
 run: build
@@ -81,6 +81,11 @@ bench:
 bench-gateway:
 	scripts/ensure-load-tools
 	$(GO) run ./bench/gateway
+
+## bench-journeys: the main journeys through the whole platform at 200 req/s for 60 s each (vegeta; local servers; about six minutes)
+bench-journeys:
+	scripts/ensure-services
+	$(GO) run ./bench/journeys
 
 ## bench-import: lattice import of 100,000 monolith resources into fresh stores (local servers; under a minute)
 bench-import:

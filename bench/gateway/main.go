@@ -12,6 +12,13 @@
 // one, so a gateway that stopped verifying cannot win. It prints each
 // run, then the medians and the ratios.
 //
+// Floors put the gateway's figures in proportion: bare proxies that do
+// nothing but forward, run as processes of their own (this program,
+// started again), measured in the same rounds. go-proxy is
+// httputil.ReverseProxy on net/http, so gateway/go-proxy is what the
+// gateway's own work costs; fasthttp is the same on valyala/fasthttp,
+// the ceiling of a Go proxy on another HTTP engine (-floors).
+//
 //	go run ./bench/gateway                    # make bench-gateway
 //	go run ./bench/gateway -fresh 0.05 -redis redis://127.0.0.1:6379/0
 //
@@ -20,15 +27,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log"
-	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"os/exec"
@@ -37,14 +45,24 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/valyala/fasthttp"
 
+	"github.com/lattice-platform/lattice/bench/internal/launch"
 	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
 )
 
+// proxyEnv makes this program a bare reverse proxy instead (see
+// serveProxy); the harness starts itself so to measure the floor of a Go
+// proxy on net/http and on fasthttp.
+const proxyEnv = "BENCH_GATEWAY_PROXY"
+
 func main() {
+	if spec := os.Getenv(proxyEnv); spec != "" {
+		log.Fatal(serveProxy(spec))
+	}
 	rounds := flag.Int("rounds", 5, "interleaved rounds (direct, nginx, gateway each)")
 	duration := flag.Duration("duration", 10*time.Second, "each run's length")
 	conns := flag.Int("connections", 16, "wrk -c")
@@ -52,12 +70,21 @@ func main() {
 	pgURL := flag.String("postgres", "postgres://postgres@127.0.0.1:5432/postgres", "a PostgreSQL server (its URL, any database) for auth's store")
 	redisURL := flag.String("redis", "", "REDIS_URL for the gateway's limits (empty: in-process limits)")
 	fresh := flag.Float64("fresh", 0, "share of requests (0-1) carrying a token the gateway has not seen")
+	floors := flag.String("floors", "go-proxy,fasthttp", "bare proxies to measure as floors, comma-separated: go-proxy, rp-fast, mixed, fasthttp (empty: none)")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the gateway during its first run to this file (go tool pprof)")
 	flag.Parse()
 	if *fresh < 0 || *fresh > 1 {
 		log.Fatal("-fresh is a share between 0 and 1")
 	}
 	b := &bench{duration: *duration, conns: *conns, threads: *threads}
+	if *floors != "" {
+		b.floors = strings.Split(*floors, ",")
+	}
+	for _, f := range b.floors {
+		if !slices.Contains([]string{"go-proxy", "rp-fast", "mixed", "fasthttp"}, f) {
+			log.Fatalf("-floors: unknown proxy %q", f)
+		}
+	}
 	if err := b.run(*rounds, *pgURL, *redisURL, *fresh, *profile); err != nil {
 		log.Fatal(err)
 	}
@@ -66,8 +93,8 @@ func main() {
 type bench struct {
 	duration       time.Duration
 	conns, threads int
-	tmp            string
-	procs          []*exec.Cmd
+	lab            *launch.Lab
+	floors         []string // bare proxies measured too (serveProxy)
 }
 
 // result is one wrk run.
@@ -85,72 +112,63 @@ func (b *bench) run(rounds int, pgURL, redisURL string, fresh float64, profile s
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var err error
-	if b.tmp, err = os.MkdirTemp("", "bench-gateway-"); err != nil {
+	if b.lab, err = launch.New("bench-gateway-"); err != nil {
 		return err
 	}
-	defer os.RemoveAll(b.tmp)
-	defer b.stop()
-
-	bin := filepath.Join(b.tmp, "lattice")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/lattice").CombinedOutput(); err != nil {
-		return fmt.Errorf("build lattice: %w\n%s", err, out)
-	}
+	defer b.lab.Close()
 	upstream, err := startUpstream()
 	if err != nil {
 		return err
 	}
 	defer upstream.Close()
-	bus, err := natsjs.StartEmbedded(filepath.Join(b.tmp, "nats"))
+	bus, err := natsjs.StartEmbedded(filepath.Join(b.lab.Dir, "nats"))
 	if err != nil {
 		return err
 	}
 	defer bus.Close()
 
-	db, dropDB, err := freshDatabase(ctx, pgURL)
+	db, err := b.lab.Postgres(ctx, pgURL, "bench_gateway")
 	if err != nil {
 		return err
 	}
-	defer dropDB()
-
-	gwAddr, authAddr := freeAddr(), freeAddr()
+	gwAddr, authAddr, authAdmin, gwAdmin := freeAddr(), freeAddr(), freeAddr(), freeAddr()
 	issuer := "http://" + gwAddr
 	common := []string{"NATS_URL=" + bus.URL(), "AUTH_ISSUER=" + issuer}
-	authEnv := append(slices.Clone(common), "AUTH_ADDR="+authAddr, "AUTH_ADMIN_ADDR="+freeAddr(),
-		"AUTH_DATABASE_URL="+db, "LATTICE_DATA_DIR="+filepath.Join(b.tmp, "auth"), "LOG_LEVEL=warn")
-	if err := b.start(bin, "auth", authEnv); err != nil {
+	authEnv := append(slices.Clone(common), "AUTH_ADDR="+authAddr, "AUTH_ADMIN_ADDR="+authAdmin,
+		"AUTH_DATABASE_URL="+db, "LATTICE_DATA_DIR="+filepath.Join(b.lab.Dir, "auth"), "LOG_LEVEL=warn")
+	if _, err := b.lab.Serve("auth", authEnv); err != nil {
 		return err
 	}
-	if err := waitReady(ctx, "http://"+authAddr+"/readyz"); err != nil {
+	if err := launch.WaitReady(ctx, "http://"+authAddr+"/readyz"); err != nil {
 		return fmt.Errorf("auth: %w", err)
 	}
-	clientID, secret, err := createClient(bin, authEnv)
+	clientID, secret, err := b.lab.CreateClient(authEnv, "resources:read")
 	if err != nil {
 		return err
 	}
-	token, err := mintToken("http://"+authAddr, clientID, secret)
+	token, err := launch.MintToken("http://"+authAddr, clientID, secret)
 	if err != nil {
 		return err
 	}
 
-	routes := filepath.Join(b.tmp, "routes.yaml")
+	routes := filepath.Join(b.lab.Dir, "routes.yaml")
 	if err := os.WriteFile(routes, []byte(routeTable), 0o600); err != nil {
 		return err
 	}
-	gwAdmin := freeAddr()
 	gwEnv := append(slices.Clone(common), "GATEWAY_ADDR="+gwAddr, "GATEWAY_ADMIN_ADDR="+gwAdmin,
 		"GATEWAY_ROUTES_FILE="+routes, "AUTH_URL=http://"+authAddr, "RESOURCE_URL="+upstream.URL,
-		"GATEWAY_MAX_INFLIGHT=4096", "LATTICE_DATA_DIR="+filepath.Join(b.tmp, "gateway"))
+		"GATEWAY_MAX_INFLIGHT=4096", "LATTICE_DATA_DIR="+filepath.Join(b.lab.Dir, "gateway"))
 	if profile != "" {
 		gwEnv = append(gwEnv, "ADMIN_PPROF=true")
 	}
 	if redisURL != "" {
 		gwEnv = append(gwEnv, "REDIS_URL="+redisURL)
 	}
-	if err := b.start(bin, "gateway", gwEnv); err != nil {
+	if _, err := b.lab.Serve("gateway", gwEnv); err != nil {
 		return err
 	}
 	gateway := "http://" + gwAddr
-	if err := waitReady(ctx, gateway+"/readyz"); err != nil {
+	if err := launch.WaitReady(ctx, gateway+"/readyz"); err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
 	if err := sanity(gateway+path, upstream.URL+path, token); err != nil {
@@ -166,7 +184,7 @@ func (b *bench) run(rounds int, pgURL, redisURL string, fresh float64, profile s
 		perRound = int(fresh*25000*b.duration.Seconds()) + 100
 		fmt.Printf("minting %d fresh tokens for %.0f %% first-sight requests…\n", perRound*rounds, fresh*100)
 		for range perRound * rounds {
-			t, err := mintToken("http://"+authAddr, clientID, secret)
+			t, err := launch.MintToken("http://"+authAddr, clientID, secret)
 			if err != nil {
 				return err
 			}
@@ -183,6 +201,13 @@ func (b *bench) run(rounds int, pgURL, redisURL string, fresh float64, profile s
 	} else {
 		targets = append(targets, struct{ name, url, script string }{"nginx", nginx + path, plain})
 	}
+	for _, kind := range b.floors {
+		proxy, err := b.startProxy(ctx, kind, upstream.URL)
+		if err != nil {
+			return fmt.Errorf("%s: %w", kind, err)
+		}
+		targets = append(targets, struct{ name, url, script string }{kind, proxy + path, plain})
+	}
 	targets = append(targets, struct{ name, url, script string }{"gateway", gateway + path, ""})
 
 	fmt.Printf("wrk -t%d -c%d -d%s --latency, %d interleaved rounds; limits %s; %.0f %% fresh tokens\n",
@@ -193,7 +218,7 @@ func (b *bench) run(rounds int, pgURL, redisURL string, fresh float64, profile s
 			var profiled chan error
 			if profile != "" && round == 1 && tg.name == "gateway" {
 				profiled = make(chan error, 1)
-				go func() { profiled <- cpuProfile("http://"+gwAdmin, b.duration-time.Second, profile) }()
+				go func() { profiled <- launch.CPUProfile("http://"+gwAdmin, b.duration-time.Second, profile) }()
 			}
 			script := tg.script
 			if tg.name == "gateway" {
@@ -205,9 +230,9 @@ func (b *bench) run(rounds int, pgURL, redisURL string, fresh float64, profile s
 					return err
 				}
 			}
-			before := readCPU()
+			before := launch.ReadCPU()
 			r, err := b.wrk(tg.url, script)
-			r.cpu = before.spent(readCPU(), b.pids())
+			r.cpu = spent(before, launch.ReadCPU(), b.pids())
 			if profiled != nil {
 				if err := <-profiled; err != nil {
 					return fmt.Errorf("profile: %w", err)
@@ -236,32 +261,17 @@ func (b *bench) run(rounds int, pgURL, redisURL string, fresh float64, profile s
 	fmt.Printf("gateway/direct %.2f\n", med["gateway"].rps/med["direct"].rps)
 	if n, ok := med["nginx"]; ok {
 		fmt.Printf("gateway/nginx  %.2f  (P99 %s against nginx's %s)\n", med["gateway"].rps/n.rps, med["gateway"].p99, n.p99)
+		for _, f := range b.floors {
+			fmt.Printf("%-14s %.2f  (a floor: %s)\n", f+"/nginx", med[f].rps/n.rps, floorDoc[f])
+		}
+	}
+	if slices.Contains(b.floors, "go-proxy") {
+		fmt.Printf("gateway/go-proxy %.2f\n", med["gateway"].rps/med["go-proxy"].rps)
 	}
 	if err := sanity(gateway+path, upstream.URL+path, token); err != nil {
 		return fmt.Errorf("sanity check after the runs failed: %w", err)
 	}
 	return nil
-}
-
-// cpuProfile takes a CPU profile of the process serving admin for d.
-func cpuProfile(admin string, d time.Duration, file string) error {
-	resp, err := http.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", admin, max(int(d.Seconds()), 1)))
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s", resp.Status)
-	}
-	f, err := os.Create(file)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, resp.Body); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
 
 // path is the request every run makes.
@@ -298,136 +308,6 @@ func startUpstream() (*upstreamServer, error) {
 	}), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	return &upstreamServer{URL: "http://" + ln.Addr().String(), Addr: ln.Addr().String(), srv: srv}, nil
-}
-
-// freeAddr is a loopback address with a port nobody listens on now.
-func freeAddr() string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// freshDatabase creates an empty database for auth; drop removes it.
-func freshDatabase(ctx context.Context, pgURL string) (dsn string, drop func(), err error) {
-	admin, err := pgx.Connect(ctx, pgURL)
-	if err != nil {
-		return "", nil, fmt.Errorf("PostgreSQL (-postgres): %w", err)
-	}
-	name := "bench_gateway_" + strconv.FormatUint(rand.Uint64()%1e9, 36)
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		admin.Close(ctx)
-		return "", nil, err
-	}
-	u, err := url.Parse(pgURL)
-	if err != nil {
-		return "", nil, err
-	}
-	u.Path = "/" + name
-	q := u.Query()
-	if q.Get("sslmode") == "" {
-		q.Set("sslmode", "disable")
-	}
-	u.RawQuery = q.Encode()
-	return u.String(), func() {
-		_, _ = admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-		admin.Close(context.Background())
-	}, nil
-}
-
-// start runs `lattice serve --target=name`, its output in the temporary
-// directory (printed if it fails to become ready).
-func (b *bench) start(bin, name string, env []string) error {
-	logf, err := os.Create(filepath.Join(b.tmp, name+".log"))
-	if err != nil {
-		return err
-	}
-	cmd := exec.Command(bin, "serve", "--target="+name)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	b.procs = append(b.procs, cmd)
-	return nil
-}
-
-// stop ends every process started, the latest first.
-func (b *bench) stop() {
-	for i := len(b.procs) - 1; i >= 0; i-- {
-		p := b.procs[i]
-		_ = p.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = p.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			_ = p.Process.Kill()
-			<-done
-		}
-	}
-}
-
-func waitReady(ctx context.Context, url string) error {
-	deadline := time.Now().Add(90 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(url); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	return fmt.Errorf("%s not ready within 90 s", url)
-}
-
-// createClient registers a confidential client with the client-credentials
-// grant, as an operator does.
-func createClient(bin string, env []string) (id, secret string, err error) {
-	cmd := exec.Command(bin, "client", "create", "--name", "bench", "--type", "confidential",
-		"--grant", "client_credentials", "--scope", "resources:read")
-	cmd.Env = append(os.Environ(), env...)
-	out, err := cmd.Output()
-	if err != nil {
-		return "", "", fmt.Errorf("lattice client create: %w", err)
-	}
-	for line := range strings.SplitSeq(string(out), "\n") {
-		if v, ok := strings.CutPrefix(line, "client_id="); ok {
-			id = v
-		}
-		if v, ok := strings.CutPrefix(line, "client_secret="); ok {
-			secret = v
-		}
-	}
-	if id == "" || secret == "" {
-		return "", "", errors.New("lattice client create printed no client")
-	}
-	return id, secret, nil
-}
-
-func mintToken(auth, id, secret string) (string, error) {
-	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {secret}}
-	resp, err := http.PostForm(auth+"/oauth2/token", form)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("token: %s", resp.Status)
-	}
-	m := regexp.MustCompile(`"access_token"\s*:\s*"([^"]+)"`).FindSubmatch(body)
-	if m == nil {
-		return "", errors.New("token: no access_token in the answer")
-	}
-	return string(m[1]), nil
 }
 
 // sanity: the token is accepted and the upstream's body comes back; a
@@ -518,7 +398,7 @@ done = function()
 end
 `, every)
 	}
-	file := filepath.Join(b.tmp, name+".lua")
+	file := filepath.Join(b.lab.Dir, name+".lua")
 	return file, os.WriteFile(file, []byte(s.String()), 0o600)
 }
 
@@ -588,7 +468,7 @@ func (b *bench) startNginx(ctx context.Context, upstream string) (string, error)
 	if err != nil {
 		return "", errors.New("not installed (apt-get install nginx)")
 	}
-	dir := filepath.Join(b.tmp, "nginx")
+	dir := filepath.Join(b.lab.Dir, "nginx")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
@@ -622,110 +502,184 @@ http {
 	}
 	cmd := exec.Command(bin, "-p", dir, "-c", file, "-e", filepath.Join(dir, "error.log"))
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
-	if err := cmd.Start(); err != nil {
+	if err := b.lab.Start(cmd); err != nil {
 		return "", err
 	}
-	b.procs = append(b.procs, cmd)
 	url := "http://" + addr
-	if err := waitReady(ctx, url+path); err != nil {
+	if err := launch.WaitReady(ctx, url+path); err != nil {
 		return "", err
 	}
 	return url, nil
-}
-
-// cpuSample is the machine's and every process's CPU time so far, from
-// /proc (Linux); empty elsewhere.
-type cpuSample struct {
-	at      time.Time
-	idle    uint64 // machine idle ticks
-	total   uint64 // machine ticks
-	process map[int]uint64
-}
-
-// clockTicks is USER_HZ, 100 on every Linux this runs on.
-const clockTicks = 100
-
-func readCPU() cpuSample {
-	s := cpuSample{at: time.Now(), process: map[int]uint64{}}
-	if raw, err := os.ReadFile("/proc/stat"); err == nil {
-		line, _, _ := strings.Cut(string(raw), "\n")
-		for i, f := range strings.Fields(line)[1:] {
-			v, _ := strconv.ParseUint(f, 10, 64)
-			s.total += v
-			if i == 3 || i == 4 { // idle, iowait
-				s.idle += v
-			}
-		}
-	}
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		raw, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		f := strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+2:]))
-		if len(f) < 13 {
-			continue
-		}
-		u, _ := strconv.ParseUint(f[11], 10, 64)
-		k, _ := strconv.ParseUint(f[12], 10, 64)
-		s.process[pid] = u + k
-	}
-	return s
 }
 
 // pids names the processes of interest: this program (the upstream and
 // NATS), the services, nginx's master; wrk and nginx's workers are found
 // by name.
 func (b *bench) pids() map[int]string {
-	out := map[int]string{os.Getpid(): "harness"}
-	for _, p := range b.procs {
-		if p.Process != nil {
-			out[p.Process.Pid] = filepath.Base(p.Path) + " " + strings.Join(p.Args[1:], " ")
-		}
-	}
+	out := b.lab.Pids()
+	out[os.Getpid()] = "harness"
 	return out
 }
 
-// spent says, in cores, what the gateway, nginx, wrk and the harness used
-// between s and later, and how idle the machine was.
-func (s cpuSample) spent(later cpuSample, known map[int]string) string {
-	secs := later.at.Sub(s.at).Seconds()
-	if secs <= 0 || later.total == s.total {
-		return "n/a"
-	}
-	use := map[string]float64{}
-	for pid, t := range later.process {
-		name := known[pid]
-		if name == "" {
-			comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
-			name = strings.TrimSpace(string(comm))
-		}
+// spent says, in cores, what the gateway, nginx, wrk, Redis and the
+// harness used between s and later, and how idle the machine was.
+func spent(s, later launch.CPUSample, known map[int]string) string {
+	use, idle := s.Spent(later, func(name string) string {
 		switch {
 		case strings.Contains(name, "--target=gateway"):
-			name = "gateway"
+			return "gateway"
 		case strings.Contains(name, "--target=auth"):
-			name = "auth"
+			return "auth"
 		case strings.HasPrefix(name, "nginx"):
-			name = "nginx"
+			return "nginx"
+		case strings.Contains(name, proxyEnv+" "):
+			_, kind, _ := strings.Cut(name, proxyEnv+" ")
+			return kind
 		case strings.HasPrefix(name, "redis-server"):
-			name = "redis"
+			return "redis"
 		case name == "harness":
-		default:
-			continue
+			return name
 		}
-		use[name] += float64(t-s.process[pid]) / clockTicks / secs
+		return ""
+	}, known)
+	return launch.Cores(use, []string{"gateway", "nginx", "go-proxy", "rp-fast", "mixed", "fasthttp", "harness", "redis", "auth"}) + fmt.Sprintf(" cores; machine %.0f %% idle", idle*100)
+}
+
+// freeAddr is a loopback address with a port nobody listens on now.
+func freeAddr() string {
+	addr, err := launch.FreeAddr()
+	if err != nil {
+		log.Fatal(err)
 	}
-	idle := float64(later.idle-s.idle) / float64(later.total-s.total)
-	var parts []string
-	for _, n := range []string{"gateway", "nginx", "harness", "redis", "auth"} {
-		if v := use[n]; v >= 0.01 {
-			parts = append(parts, fmt.Sprintf("%s %.2f", n, v))
+	return addr
+}
+
+// startProxy runs this program again as a bare reverse proxy of kind
+// (go-proxy, fasthttp) to upstream and returns its URL.
+func (b *bench) startProxy(ctx context.Context, kind, upstream string) (string, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	addr := freeAddr()
+	// The variable's value is in the arguments too, so that CPU figures
+	// can name the process from its command line.
+	cmd := exec.Command(self, proxyEnv, kind)
+	cmd.Env = append(os.Environ(), proxyEnv+"="+kind+" "+addr+" "+upstream)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := b.lab.Start(cmd); err != nil {
+		return "", err
+	}
+	url := "http://" + addr
+	return url, launch.WaitReady(ctx, url+path)
+}
+
+// floorDoc says what each bare proxy is.
+var floorDoc = map[string]string{
+	"go-proxy": "httputil.ReverseProxy on net/http, doing nothing else",
+	"rp-fast":  "httputil.ReverseProxy on a net/http server, a fasthttp client underneath",
+	"mixed":    "a net/http server forwarding with a fasthttp client, no httputil",
+	"fasthttp": "fasthttp server and client, nothing else",
+}
+
+// serveProxy is a floor for any Go proxy: a reverse proxy that does
+// nothing else (no checks, limits, logs or usage), spec being "kind
+// listen-address upstream-URL". go-proxy is httputil's reverse proxy on
+// net/http with a pooled transport (256 idle connections, as the gateway
+// has) and pooled copy buffers; fasthttp forwards each request with a
+// fasthttp.HostClient, without even the hop-by-hop header handling a
+// real proxy needs.
+func serveProxy(spec string) error {
+	f := strings.Fields(spec)
+	if len(f) != 3 {
+		return fmt.Errorf("%s: want \"kind address upstream-URL\"", proxyEnv)
+	}
+	kind, addr := f[0], f[1]
+	upstream, err := url.Parse(f[2])
+	if err != nil {
+		return err
+	}
+	switch kind {
+	case "go-proxy":
+		p := httputil.NewSingleHostReverseProxy(upstream)
+		p.Transport = &http.Transport{MaxIdleConnsPerHost: 256}
+		p.BufferPool = &buffers{pool: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
+		p.ErrorLog = log.New(io.Discard, "", 0) // wrk drops its connections at the end of each run
+		srv := &http.Server{Addr: addr, Handler: p, ReadHeaderTimeout: 5 * time.Second}
+		return srv.ListenAndServe()
+	case "rp-fast":
+		p := httputil.NewSingleHostReverseProxy(upstream)
+		p.Transport = fastTransport{&fasthttp.HostClient{Addr: upstream.Host, MaxConns: 256}}
+		p.BufferPool = &buffers{pool: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
+		p.ErrorLog = log.New(io.Discard, "", 0)
+		srv := &http.Server{Addr: addr, Handler: p, ReadHeaderTimeout: 5 * time.Second}
+		return srv.ListenAndServe()
+	case "mixed":
+		client := &fasthttp.HostClient{Addr: upstream.Host, MaxConns: 256}
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+			defer fasthttp.ReleaseRequest(req)
+			defer fasthttp.ReleaseResponse(resp)
+			req.Header.SetMethod(r.Method)
+			req.SetRequestURI(r.URL.RequestURI())
+			req.SetHost(upstream.Host)
+			for k, vs := range r.Header {
+				for _, v := range vs {
+					req.Header.Add(k, v)
+				}
+			}
+			if err := client.Do(req, resp); err != nil {
+				http.Error(w, "the upstream is unreachable", http.StatusBadGateway)
+				return
+			}
+			for k, v := range resp.Header.All() {
+				w.Header().Add(string(k), string(v))
+			}
+			w.WriteHeader(resp.StatusCode())
+			_, _ = w.Write(resp.Body())
+		})
+		srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 5 * time.Second}
+		return srv.ListenAndServe()
+	case "fasthttp":
+		client := &fasthttp.HostClient{Addr: upstream.Host, MaxConns: 256}
+		return fasthttp.ListenAndServe(addr, func(ctx *fasthttp.RequestCtx) {
+			if err := client.Do(&ctx.Request, &ctx.Response); err != nil {
+				ctx.Error("the upstream is unreachable", fasthttp.StatusBadGateway)
+			}
+		})
+	}
+	return fmt.Errorf("%s: unknown kind %q", proxyEnv, kind)
+}
+
+type buffers struct{ pool sync.Pool }
+
+func (p *buffers) Get() []byte  { return *p.pool.Get().(*[]byte) }
+func (p *buffers) Put(b []byte) { p.pool.Put(&b) }
+
+// fastTransport is an http.RoundTripper on a fasthttp.HostClient that
+// buffers bodies: enough to measure, not a proxy's transport.
+type fastTransport struct{ c *fasthttp.HostClient }
+
+func (t fastTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.Header.SetMethod(r.Method)
+	req.SetRequestURI(r.URL.RequestURI())
+	req.SetHost(r.URL.Host)
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
 		}
 	}
-	return strings.Join(parts, ", ") + fmt.Sprintf(" cores; machine %.0f %% idle", idle*100)
+	if err := t.c.Do(req, resp); err != nil {
+		return nil, err
+	}
+	out := &http.Response{StatusCode: resp.StatusCode(), Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: make(http.Header), Request: r, ContentLength: int64(len(resp.Body()))}
+	for k, v := range resp.Header.All() {
+		out.Header.Add(string(k), string(v))
+	}
+	out.Body = io.NopCloser(bytes.NewReader(bytes.Clone(resp.Body())))
+	return out, nil
 }

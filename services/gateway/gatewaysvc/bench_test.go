@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"slices"
@@ -116,7 +118,21 @@ func BenchmarkGatewayVsDirect(b *testing.B) {
 			b.ReportMetric(rate/directRate, "x-direct")
 		}
 	})
-	// A third column when Debian's nginx is installed: a plain reverse
+	// The floor net/http sets for any Go proxy: httputil's reverse proxy
+	// and nothing else (no checks, no limits, no logs), so that the
+	// gateway's figures split into what net/http costs and what the
+	// gateway adds.
+	bare := httputil.NewSingleHostReverseProxy(mustParse(b, upstream.URL))
+	bare.Transport = &http.Transport{MaxIdleConnsPerHost: 256}
+	goProxy := httptest.NewServer(bare)
+	defer goProxy.Close()
+	b.Run("go-proxy", func(b *testing.B) {
+		rate := run(b, goProxy.URL)
+		if directRate > 0 {
+			b.ReportMetric(rate/directRate, "x-direct")
+		}
+	})
+	// A further column when Debian's nginx is installed: a plain reverse
 	// proxy (no token checks, no limits) to the same upstream.
 	if nginxURL, stop := startNginx(b, upstream.URL); nginxURL != "" {
 		defer stop()
@@ -208,4 +224,12 @@ func benchToken(b *testing.B, priv ed25519.PrivateKey, kid string) string {
 		b.Fatal(err)
 	}
 	return string(signed)
+}
+
+func mustParse(b *testing.B, raw string) *url.URL {
+	u, err := url.Parse(raw)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return u
 }

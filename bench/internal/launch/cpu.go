@@ -1,0 +1,89 @@
+package launch
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// CPUSample is the machine's and every process's CPU time so far, from
+// /proc (Linux); empty elsewhere.
+type CPUSample struct {
+	at      time.Time
+	idle    uint64 // machine idle ticks
+	total   uint64 // machine ticks
+	process map[int]uint64
+}
+
+// clockTicks is USER_HZ, 100 on every Linux this runs on.
+const clockTicks = 100
+
+// ReadCPU samples the machine's and every process's CPU time.
+func ReadCPU() CPUSample {
+	s := CPUSample{at: time.Now(), process: map[int]uint64{}}
+	if raw, err := os.ReadFile("/proc/stat"); err == nil {
+		line, _, _ := strings.Cut(string(raw), "\n")
+		for i, f := range strings.Fields(line)[1:] {
+			v, _ := strconv.ParseUint(f, 10, 64)
+			s.total += v
+			if i == 3 || i == 4 { // idle, iowait
+				s.idle += v
+			}
+		}
+	}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		raw, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+2:]))
+		if len(f) < 13 {
+			continue
+		}
+		u, _ := strconv.ParseUint(f[11], 10, 64)
+		k, _ := strconv.ParseUint(f[12], 10, 64)
+		s.process[pid] = u + k
+	}
+	return s
+}
+
+// Spent is the CPU, in cores, that each group of processes used between s
+// and later, and the share of the machine left idle. group names a
+// process's group from its name (its entry in known, else its
+// command name); processes it names "" are left out.
+func (s CPUSample) Spent(later CPUSample, group func(name string) string, known map[int]string) (cores map[string]float64, idle float64) {
+	cores = map[string]float64{}
+	secs := later.at.Sub(s.at).Seconds()
+	if secs <= 0 || later.total == s.total {
+		return cores, 0
+	}
+	for pid, t := range later.process {
+		name := known[pid]
+		if name == "" {
+			comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+			name = strings.TrimSpace(string(comm))
+		}
+		if g := group(name); g != "" {
+			cores[g] += float64(t-s.process[pid]) / clockTicks / secs
+		}
+	}
+	return cores, float64(later.idle-s.idle) / float64(later.total-s.total)
+}
+
+// Cores prints the groups in order, those that used at least 0.01 cores.
+func Cores(use map[string]float64, order []string) string {
+	var parts []string
+	for _, n := range order {
+		if v := use[n]; v >= 0.01 {
+			parts = append(parts, fmt.Sprintf("%s %.2f", n, v))
+		}
+	}
+	return strings.Join(parts, ", ")
+}

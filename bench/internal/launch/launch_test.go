@@ -1,0 +1,88 @@
+package launch
+
+import (
+	"context"
+	"database/sql"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// server is the machine's server named by envVar (set by
+// scripts/with-test-env); without it the test cannot run, which fails CI.
+func server(t *testing.T, envVar string) string {
+	v := os.Getenv(envVar)
+	if v == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is not set", envVar)
+		}
+		t.Skipf("%s is not set (scripts/with-test-env sets it)", envVar)
+	}
+	return v
+}
+
+// A lab's databases exist, empty, until Close, which drops them.
+func TestFreshDatabasesAreDroppedOnClose(t *testing.T) {
+	ctx := context.Background()
+	pgServer, myServer := server(t, "TEST_POSTGRES_DSN"), server(t, "TEST_MYSQL_DSN")
+	l := &Lab{Dir: t.TempDir()}
+	pgURL, err := l.Postgres(ctx, pgServer, "launch_test")
+	require.NoError(t, err)
+	myDSN, err := l.MySQL(ctx, myServer, "launch_test")
+	require.NoError(t, err)
+
+	pg, err := pgx.Connect(ctx, pgURL)
+	require.NoError(t, err)
+	var tables int
+	require.NoError(t, pg.QueryRow(ctx, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").Scan(&tables))
+	require.Zero(t, tables)
+	var pgName string
+	require.NoError(t, pg.QueryRow(ctx, "SELECT current_database()").Scan(&pgName))
+	require.NoError(t, pg.Close(ctx))
+
+	my, err := sql.Open("mysql", myDSN)
+	require.NoError(t, err)
+	var myName string
+	require.NoError(t, my.QueryRowContext(ctx, "SELECT DATABASE()").Scan(&myName))
+	require.Regexp(t, `^launch_test_[0-9a-z]+$`, myName)
+	require.NoError(t, my.Close())
+
+	l.Close()
+
+	admin, err := pgx.Connect(ctx, pgServer)
+	require.NoError(t, err)
+	defer admin.Close(ctx)
+	var pgLeft int
+	require.NoError(t, admin.QueryRow(ctx, "SELECT count(*) FROM pg_database WHERE datname = $1", pgName).Scan(&pgLeft))
+	require.Zero(t, pgLeft, "the PostgreSQL database is dropped")
+
+	root, err := sql.Open("mysql", myServer)
+	require.NoError(t, err)
+	defer root.Close()
+	var myLeft int
+	require.NoError(t, root.QueryRowContext(ctx, "SELECT count(*) FROM information_schema.schemata WHERE schema_name = ?", myName).Scan(&myLeft))
+	require.Zero(t, myLeft, "the MySQL database is dropped")
+	_, err = os.Stat(l.Dir)
+	require.ErrorIs(t, err, os.ErrNotExist, "the scratch directory is removed")
+}
+
+// The CPU figures name groups of processes and count only those named.
+func TestSpentCountsTheNamedProcesses(t *testing.T) {
+	before := CPUSample{at: time.Unix(100, 0), process: map[int]uint64{1: 100, 2: 100}}
+	later := CPUSample{at: time.Unix(102, 0), total: 400, idle: 100, process: map[int]uint64{1: 300, 2: 500}}
+	cores, idle := before.Spent(later, func(name string) string {
+		if name == "one" {
+			return "first"
+		}
+		return ""
+	}, map[int]string{1: "one", 2: "two"})
+	require.Equal(t, map[string]float64{"first": 1}, cores) // 200 ticks in 2 s
+	require.InDelta(t, 0.25, idle, 1e-9)
+	require.Equal(t, "first 1.00", Cores(cores, []string{"first", "second"}))
+}

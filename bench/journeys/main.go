@@ -1,0 +1,445 @@
+// Command journeys measures the platform's main journeys end to end, at a
+// fixed arrival rate, as a client sees them through the gateway.
+//
+// It starts the whole platform as `make run` does (`lattice serve
+// --target=all`: the six services, embedded NATS, in-process limits) on
+// fresh databases and free ports, with the default route table but
+// budgets high enough not to refuse the load. It signs a user up, seeds
+// resources, waits until search finds them, and then offers each journey
+// at -rate requests per second for -duration with vegeta's attacker, a
+// generator that keeps the schedule whatever the answers' latency, so a
+// slow answer cannot hold back the requests behind it (no coordinated
+// omission). The program is its own process: the load is not generated
+// inside the process under test.
+//
+//	go run ./bench/journeys                      # make bench-journeys
+//	go run ./bench/journeys -journeys get,search -duration 20s
+//
+// A journey passes when every request succeeded and its P95 is within its
+// goal (10 ms; 50 ms for the upload); the program prints each journey's
+// percentiles, status codes and the CPU the platform used, and exits 1 if
+// any journey failed.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/lattice-platform/lattice/bench/internal/launch"
+)
+
+func main() {
+	rate := flag.Int("rate", 200, "requests per second offered to each journey")
+	duration := flag.Duration("duration", 60*time.Second, "each journey's length")
+	journeys := flag.String("journeys", "get,search,create,upload", "which journeys, in this order")
+	uploadSize := flag.Int("upload-size", 100<<10, "the upload journey's file size in bytes")
+	pgURL := flag.String("postgres", "postgres://postgres@127.0.0.1:5432/postgres", "a PostgreSQL server (auth's and analytics' stores)")
+	myDSN := flag.String("mysql", "root@tcp(127.0.0.1:3306)/", "a MySQL-protocol server (resource's and search's stores)")
+	profile := flag.String("cpuprofile", "", "write a CPU profile of the platform during each journey to <this>-<journey>.pprof (go tool pprof)")
+	flag.Parse()
+	var chosen []journey
+	for name := range strings.SplitSeq(*journeys, ",") {
+		j, ok := catalogue[name]
+		if !ok {
+			log.Fatalf("unknown journey %q (have get, search, create, upload)", name)
+		}
+		chosen = append(chosen, j)
+	}
+	if *rate <= 0 || *duration <= 0 || *uploadSize <= 0 {
+		log.Fatal("-rate, -duration and -upload-size must be positive")
+	}
+	ok, err := run(chosen, *rate, *duration, *uploadSize, *pgURL, *myDSN, *profile)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if !ok {
+		os.Exit(1)
+	}
+}
+
+// journey is one request shape, offered at the fixed rate.
+type journey struct {
+	name  string
+	title string
+	goal  time.Duration // P95
+	// targets returns the requests to send, one per call.
+	targets func(p *platform) vegeta.Targeter
+}
+
+var catalogue = map[string]journey{
+	"get":    {"get", "GET /v1/resources/{id}", 10 * time.Millisecond, (*platform).getTargets},
+	"search": {"search", "POST /v1/search (hybrid)", 10 * time.Millisecond, (*platform).searchTargets},
+	"create": {"create", "POST /v1/resources", 10 * time.Millisecond, (*platform).createTargets},
+	"upload": {"upload", "POST /v1/resources/{id}/files", 50 * time.Millisecond, (*platform).uploadTargets},
+}
+
+// platform is the running `lattice serve --target=all` and what the
+// journeys need of it.
+type platform struct {
+	lab        *launch.Lab
+	gateway    string
+	admin      string // an admin listener of the platform's process
+	token      string
+	resources  []string // seeded resource ids
+	uploadSize int
+}
+
+// seeded is how many resources the GET and upload journeys rotate over.
+const seeded = 200
+
+func run(journeys []journey, rate int, d time.Duration, uploadSize int, pgURL, myDSN, profile string) (bool, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p, err := start(ctx, pgURL, myDSN, profile != "")
+	if err != nil {
+		return false, err
+	}
+	defer p.lab.Close()
+	p.uploadSize = uploadSize
+	if err := p.seed(ctx); err != nil {
+		return false, err
+	}
+	fmt.Printf("vegeta attack: %d req/s for %s per journey, %d seeded resources, %d KiB uploads\n\n",
+		rate, d, seeded, uploadSize>>10)
+	fmt.Printf("%-32s %9s %9s %9s %9s %9s  %-8s %s\n", "journey", "requests", "P50", "P95", "P99", "max", "P95 goal", "result")
+	passed := true
+	var notes []string
+	for _, j := range journeys {
+		var profiled chan error
+		if profile != "" {
+			profiled = make(chan error, 1)
+			go func() { profiled <- launch.CPUProfile(p.admin, d-time.Second, profile+"-"+j.name+".pprof") }()
+		}
+		before := launch.ReadCPU()
+		m := attack(j.targets(p), rate, d)
+		cpu := spent(before, launch.ReadCPU(), p.pids())
+		if profiled != nil {
+			if err := <-profiled; err != nil {
+				return false, fmt.Errorf("profile: %w", err)
+			}
+		}
+		verdict := "ok"
+		switch {
+		case m.Success < 1:
+			verdict = fmt.Sprintf("FAILED: %.2f %% errors", 100*(1-m.Success))
+		case m.Latencies.P95 > j.goal:
+			verdict = "over the goal"
+		}
+		if verdict != "ok" {
+			passed = false
+		}
+		fmt.Printf("%-32s %9d %9s %9s %9s %9s  %-8s %s\n", j.title, m.Requests, round(m.Latencies.P50),
+			round(m.Latencies.P95), round(m.Latencies.P99), round(m.Latencies.Max), j.goal, verdict)
+		notes = append(notes, fmt.Sprintf("%s: status %s; cpu: %s%s", j.name, codes(m.StatusCodes), cpu, firstErrors(m.Errors)))
+	}
+	fmt.Println()
+	for _, n := range notes {
+		fmt.Println(n)
+	}
+	return passed, nil
+}
+
+// attack offers the targets at rate for d and summarises the results.
+func attack(tr vegeta.Targeter, rate int, d time.Duration) *vegeta.Metrics {
+	a := vegeta.NewAttacker(vegeta.Timeout(30*time.Second), vegeta.KeepAlive(true), vegeta.MaxBody(1<<20))
+	var m vegeta.Metrics
+	for res := range a.Attack(tr, vegeta.Rate{Freq: rate, Per: time.Second}, d, "") {
+		m.Add(res)
+	}
+	m.Close()
+	return &m
+}
+
+func round(d time.Duration) time.Duration {
+	if d < 10*time.Millisecond {
+		return d.Round(10 * time.Microsecond)
+	}
+	return d.Round(100 * time.Microsecond)
+}
+
+func codes(m map[string]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s×%d", k, m[k]))
+	}
+	return strings.Join(parts, " ")
+}
+
+func firstErrors(errs []string) string {
+	if len(errs) == 0 {
+		return ""
+	}
+	return "; errors: " + strings.Join(errs[:min(3, len(errs))], " | ")
+}
+
+// start runs the platform on fresh databases and waits until every
+// service is ready.
+func start(ctx context.Context, pgURL, myDSN string, profiling bool) (*platform, error) {
+	lab, err := launch.New("bench-journeys-")
+	if err != nil {
+		return nil, err
+	}
+	p := &platform{lab: lab}
+	fail := func(err error) (*platform, error) { lab.Close(); return nil, err }
+	stores := map[string]func(context.Context, string, string) (string, error){
+		"AUTH": lab.Postgres, "ANALYTICS": lab.Postgres, "RESOURCE": lab.MySQL, "SEARCH": lab.MySQL}
+	env := []string{"REDIS_URL=", "LOG_LEVEL=info", "LATTICE_DATA_DIR=" + filepath.Join(lab.Dir, "data")}
+	if profiling {
+		env = append(env, "ADMIN_PPROF=true")
+	}
+	for svc, create := range stores {
+		server := pgURL
+		if strings.HasPrefix(svc, "RESOURCE") || strings.HasPrefix(svc, "SEARCH") {
+			server = myDSN
+		}
+		db, err := create(ctx, server, "bench_journeys_"+strings.ToLower(svc))
+		if err != nil {
+			return fail(fmt.Errorf("%s's store: %w", strings.ToLower(svc), err))
+		}
+		env = append(env, svc+"_DATABASE_URL="+db)
+	}
+	var admins []string
+	for _, svc := range []string{"AUTH", "RESOURCE", "SEARCH", "PROCESSING", "ANALYTICS", "GATEWAY"} {
+		addr, err := launch.FreeAddr()
+		if err != nil {
+			return fail(err)
+		}
+		admin, err := launch.FreeAddr()
+		if err != nil {
+			return fail(err)
+		}
+		env = append(env, svc+"_ADDR="+addr, svc+"_ADMIN_ADDR="+admin)
+		admins = append(admins, "http://"+admin)
+		if svc == "GATEWAY" {
+			p.gateway, p.admin = "http://"+addr, "http://"+admin
+		}
+	}
+	routes := filepath.Join(lab.Dir, "routes.yaml")
+	if err := os.WriteFile(routes, []byte(routeTable), 0o600); err != nil {
+		return fail(err)
+	}
+	env = append(env, "GATEWAY_ROUTES_FILE="+routes)
+	if _, err := lab.Serve("all", env); err != nil {
+		return fail(err)
+	}
+	for _, admin := range admins {
+		if err := launch.WaitReady(ctx, admin+"/readyz"); err != nil {
+			return fail(fmt.Errorf("%w (log: %s)", err, lab.Log("all")))
+		}
+	}
+	return p, nil
+}
+
+// routeTable is the default table (services/gateway/routing/routes.yaml)
+// with budgets that a 200 req/s run from one address does not exhaust;
+// they are still charged on every request.
+const routeTable = `
+classes:
+  default:
+    per_ip:       { rate: 1000000, period: 1s, burst: 1000000 }
+    per_identity: { rate: 1000000, period: 1s, burst: 1000000 }
+  credentials:
+    per_ip:       { rate: 60, period: 1m, burst: 20 }
+    per_identity: { rate: 120, period: 1m, burst: 40 }
+routes:
+  - { prefix: /v1/users,     upstream: auth,       auth: optional-auth, class: credentials, timeout: 10s }
+  - { prefix: /v1/sessions,  upstream: auth,       auth: optional-auth, class: credentials, timeout: 10s }
+  - { prefix: /oauth2,       upstream: auth,       auth: public,        class: credentials, timeout: 10s }
+  - { prefix: /.well-known,  upstream: auth,       auth: public,        class: default,     timeout: 5s }
+  - { prefix: /v1/resources, upstream: resource,   auth: optional-auth, class: default,     timeout: 30s, max_body_bytes: 27262976 }
+  - { prefix: /v1/search,    upstream: search,     auth: optional-auth, class: default,     timeout: 10s }
+  - { prefix: /v1/jobs,      upstream: processing, auth: auth-required, class: default,     timeout: 10s }
+`
+
+// call sends one JSON request through the gateway and decodes the answer.
+func (p *platform) call(ctx context.Context, method, path string, body any, want int, out any) error {
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, method, p.gateway+path, bytes.NewReader(raw))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if p.token != "" {
+		req.Header.Set("Authorization", "Bearer "+p.token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != want {
+		return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, answer)
+	}
+	if out == nil {
+		return nil
+	}
+	return json.Unmarshal(answer, out)
+}
+
+// seed signs a user up, creates the resources the journeys rotate over,
+// checks one round trip of each journey, and waits until search finds a
+// seeded resource (indexing is asynchronous).
+func (p *platform) seed(ctx context.Context) error {
+	const email, password = "bench@journeys.example", "a long enough password"
+	if err := p.call(ctx, "POST", "/v1/users", map[string]string{"email": email, "password": password, "display_name": "Bench"}, http.StatusCreated, nil); err != nil {
+		return err
+	}
+	var login struct{ Token string }
+	if err := p.call(ctx, "POST", "/v1/sessions", map[string]string{"email": email, "password": password}, http.StatusCreated, &login); err != nil {
+		return err
+	}
+	p.token = login.Token
+	for i := range seeded {
+		var r struct{ ID string }
+		if err := p.call(ctx, "POST", "/v1/resources", resourceBody(i), http.StatusCreated, &r); err != nil {
+			return err
+		}
+		p.resources = append(p.resources, r.ID)
+	}
+	var got struct{ ID string }
+	if err := p.call(ctx, "GET", "/v1/resources/"+p.resources[0], nil, http.StatusOK, &got); err != nil || got.ID != p.resources[0] {
+		return fmt.Errorf("sanity: reading a seeded resource back: %v (id %q)", err, got.ID)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		var out struct {
+			Hits []struct {
+				ResourceID string `json:"resource_id"`
+			} `json:"hits"`
+		}
+		err := p.call(ctx, "POST", "/v1/search", searchBody(seeded-1), http.StatusOK, &out)
+		if err == nil && slices.ContainsFunc(out.Hits, func(h struct {
+			ResourceID string `json:"resource_id"`
+		}) bool {
+			return h.ResourceID == p.resources[seeded-1]
+		}) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("sanity: search did not find the last seeded resource within 2 min (last error: %v)", err)
+		}
+		time.Sleep(250 * time.Millisecond) // polling the asynchronous index
+	}
+}
+
+// words makes each seeded resource findable by a word of its own.
+func word(i int) string { return "quokka" + strconv.Itoa(i) }
+
+func resourceBody(i int) map[string]string {
+	return map[string]string{"title": "Field notes " + strconv.Itoa(i),
+		"body":       "Observations of the " + word(i) + " at dusk, and of the pangolin.",
+		"visibility": "private"}
+}
+
+func searchBody(i int) map[string]any {
+	return map[string]any{"query": word(i) + " pangolin", "mode": "hybrid", "limit": 20}
+}
+
+// pids names the platform's process and this one (the load generator).
+func (p *platform) pids() map[int]string {
+	m := p.lab.Pids()
+	m[os.Getpid()] = "vegeta"
+	return m
+}
+
+// rotate returns a targeter that fills each target from the request's
+// sequence number, safe for vegeta's concurrent workers.
+func (p *platform) rotate(fill func(n int, t *vegeta.Target) error) vegeta.Targeter {
+	var seq atomic.Int64
+	header := http.Header{"Authorization": {"Bearer " + p.token}, "Content-Type": {"application/json"}}
+	return func(t *vegeta.Target) error {
+		if t == nil {
+			return vegeta.ErrNilTarget
+		}
+		t.Header = header
+		return fill(int(seq.Add(1)-1), t)
+	}
+}
+
+func (p *platform) getTargets() vegeta.Targeter {
+	return p.rotate(func(n int, t *vegeta.Target) error {
+		t.Method, t.URL, t.Body = "GET", p.gateway+"/v1/resources/"+p.resources[n%seeded], nil
+		return nil
+	})
+}
+
+func (p *platform) searchTargets() vegeta.Targeter {
+	bodies := make([][]byte, seeded)
+	for i := range bodies {
+		bodies[i], _ = json.Marshal(searchBody(i))
+	}
+	return p.rotate(func(n int, t *vegeta.Target) error {
+		t.Method, t.URL, t.Body = "POST", p.gateway+"/v1/search", bodies[n%seeded]
+		return nil
+	})
+}
+
+func (p *platform) createTargets() vegeta.Targeter {
+	return p.rotate(func(n int, t *vegeta.Target) error {
+		body, err := json.Marshal(resourceBody(seeded + n))
+		t.Method, t.URL, t.Body = "POST", p.gateway+"/v1/resources", body
+		return err
+	})
+}
+
+// uploadTargets sends Markdown files of uploadSize bytes, spread over the
+// seeded resources; each is then extracted and indexed in the background,
+// as a real upload is.
+func (p *platform) uploadTargets() vegeta.Targeter {
+	var doc bytes.Buffer
+	doc.WriteString("# Field notes\n\n")
+	for i := 0; doc.Len() < p.uploadSize; i++ {
+		fmt.Fprintf(&doc, "The %s was seen near the river bend at dusk. ", word(i%seeded))
+	}
+	body := doc.Bytes()[:p.uploadSize]
+	header := http.Header{"Authorization": {"Bearer " + p.token}, "Content-Type": {"application/octet-stream"}}
+	return p.rotate(func(n int, t *vegeta.Target) error {
+		t.Method, t.Body, t.Header = "POST", body, header
+		t.URL = fmt.Sprintf("%s/v1/resources/%s/files?name=notes-%d.md", p.gateway, p.resources[n%seeded], n)
+		return nil
+	})
+}
+
+// spent says, in cores, what the platform, its databases and the load
+// generator (this program) used between s and later, and how idle the
+// machine was.
+func spent(s, later launch.CPUSample, known map[int]string) string {
+	use, idle := s.Spent(later, func(name string) string {
+		switch {
+		case strings.Contains(name, "serve --target=all"):
+			return "lattice"
+		case strings.HasPrefix(name, "mariadb"), strings.HasPrefix(name, "mysqld"):
+			return "mariadb"
+		case strings.HasPrefix(name, "postgres"):
+			return "postgres"
+		case name == "vegeta":
+			return name
+		}
+		return ""
+	}, known)
+	return launch.Cores(use, []string{"lattice", "mariadb", "postgres", "vegeta"}) + fmt.Sprintf(" cores; machine %.0f %% idle", idle*100)
+}
