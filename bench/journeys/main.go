@@ -321,8 +321,11 @@ func (p *platform) seed(ctx context.Context) error {
 		p.resources = append(p.resources, r.ID)
 	}
 	var got struct{ ID string }
-	if err := p.call(ctx, "GET", "/v1/resources/"+p.resources[0], nil, http.StatusOK, &got); err != nil || got.ID != p.resources[0] {
-		return fmt.Errorf("sanity: reading a seeded resource back: %v (id %q)", err, got.ID)
+	if err := p.call(ctx, "GET", "/v1/resources/"+p.resources[0], nil, http.StatusOK, &got); err != nil {
+		return fmt.Errorf("sanity: reading a seeded resource back: %w", err)
+	}
+	if got.ID != p.resources[0] {
+		return fmt.Errorf("sanity: reading resource %s back gave %q", p.resources[0], got.ID)
 	}
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
@@ -340,7 +343,7 @@ func (p *platform) seed(ctx context.Context) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("sanity: search did not find the last seeded resource within 2 min (last error: %v)", err)
+			return fmt.Errorf("sanity: search did not find the last seeded resource within 2 min (last error: %w)", err)
 		}
 		time.Sleep(250 * time.Millisecond) // polling the asynchronous index
 	}
