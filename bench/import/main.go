@@ -12,13 +12,9 @@ package main
 import (
 	"bufio"
 	"context"
-	"database/sql"
-	"errors"
 	"flag"
 	"fmt"
 	"log"
-	"math/rand/v2"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,8 +23,9 @@ import (
 	"strings"
 	"time"
 
-	gomysql "github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/lattice-platform/lattice/bench/internal/launch"
 )
 
 func main() {
@@ -46,68 +43,43 @@ func main() {
 
 func run(resources, users int, pgURL, mysqlDSN string, workers, batch int) error {
 	ctx := context.Background()
-	tmp, err := os.MkdirTemp("", "bench-import-")
+	lab, err := launch.New("bench-import-")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
-	bin := filepath.Join(tmp, "lattice")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/lattice").CombinedOutput(); err != nil {
-		return fmt.Errorf("build lattice: %w\n%s", err, out)
-	}
-	suffix := strconv.FormatUint(rand.Uint64()%1e9, 36)
-	admin, err := pgx.Connect(ctx, pgURL)
+	defer lab.Close()
+	sourceURL, err := lab.Postgres(ctx, pgURL, "bench_import_src")
 	if err != nil {
 		return err
 	}
-	defer admin.Close(ctx)
-	source, auth := "bench_import_src_"+suffix, "bench_import_auth_"+suffix
-	for _, db := range []string{source, auth} {
-		if _, err := admin.Exec(ctx, "CREATE DATABASE "+db); err != nil {
-			return err
-		}
-		defer func() { _, _ = admin.Exec(ctx, "DROP DATABASE "+db+" WITH (FORCE)") }()
-	}
-	resourceDB := "bench_import_resource_" + suffix
-	my, err := sql.Open("mysql", mysqlDSN)
+	authURL, err := lab.Postgres(ctx, pgURL, "bench_import_auth")
 	if err != nil {
 		return err
 	}
-	defer my.Close()
-	defer func() { _, _ = my.Exec("DROP DATABASE IF EXISTS " + resourceDB) }()
+	resourceDSN, err := lab.MySQL(ctx, mysqlDSN, "bench_import_resource")
+	if err != nil {
+		return err
+	}
 
 	start := time.Now()
-	sourceURL, err := withDatabase(pgURL, source)
-	if err != nil {
-		return err
-	}
 	if err := fill(ctx, sourceURL, users, resources); err != nil {
 		return fmt.Errorf("fill the source: %w", err)
 	}
 	fmt.Printf("source: %d users, %d resources with metadata and tags, filled in %s\n", users, resources, time.Since(start).Round(time.Millisecond))
 
-	authURL, err := withDatabase(pgURL, auth)
-	if err != nil {
-		return err
-	}
-	cfg, err := gomysql.ParseDSN(mysqlDSN)
-	if err != nil {
-		return errors.New("bad -mysql DSN")
-	}
-	cfg.DBName = resourceDB
-	filesDir := filepath.Join(tmp, "files")
+	filesDir := filepath.Join(lab.Dir, "files")
 	if err := os.Mkdir(filesDir, 0o700); err != nil {
 		return err
 	}
-	env := append(os.Environ(), "IMPORT_SOURCE_URL="+sourceURL, "AUTH_DATABASE_URL="+authURL, "RESOURCE_DATABASE_URL="+cfg.FormatDSN(),
-		"LATTICE_DATA_DIR="+filepath.Join(tmp, "data"), "REDIS_URL=", "NATS_URL=")
+	env := append(os.Environ(), "IMPORT_SOURCE_URL="+sourceURL, "AUTH_DATABASE_URL="+authURL, "RESOURCE_DATABASE_URL="+resourceDSN,
+		"LATTICE_DATA_DIR="+filepath.Join(lab.Dir, "data"), "REDIS_URL=", "NATS_URL=")
 	// The first run creates the stores (migrations) and imports the users:
 	// measured apart, so the resources phase is all that is timed below.
 	for i, label := range []string{"import", "re-run"} {
 		args := []string{"import", "--mapping", "examples/monolith/import.yaml", "--files-dir", filesDir,
 			"--workers", strconv.Itoa(workers), "--batch", strconv.Itoa(batch), "--progress-every", "1h"}
 		t0 := time.Now()
-		rates, report, err := lattice(bin, env, args)
+		rates, report, err := lattice(lab.Bin, env, args)
 		if err != nil {
 			return err
 		}
@@ -187,16 +159,6 @@ func fill(ctx context.Context, url string, users, resources int) error {
 		}
 	}
 	return nil
-}
-
-// withDatabase is a PostgreSQL URL with another database.
-func withDatabase(raw, db string) (string, error) {
-	u, err := url.Parse(raw)
-	if err != nil || u.Scheme == "" {
-		return "", errors.New("bad -postgres URL (want postgres://user@host:port/db)")
-	}
-	u.Path = "/" + db
-	return u.String(), nil
 }
 
 func indent(s string) string {
