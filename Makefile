@@ -49,11 +49,12 @@ generate:
 	$(GO) generate ./services/... ./pkg/...
 	$(GO) tool sqlc generate
 
-## docs-assets: refresh the Redoc bundle embedded by the gateway's /docs (from npm, pinned)
-REDOC_VERSION := 3.0.1
+## docs-assets: refresh the Swagger UI files embedded by the gateway's /docs (from npm, pinned)
+SWAGGER_UI_VERSION := 5.35.0
 docs-assets:
-	tmp=$$(mktemp -d) && cd $$tmp && npm pack redoc@$(REDOC_VERSION) >/dev/null && tar xzf redoc-$(REDOC_VERSION).tgz package/bundles/redoc.standalone.js package/LICENSE && \
-	cp package/bundles/redoc.standalone.js $(CURDIR)/services/gateway/publicspec/assets/ && cp package/LICENSE $(CURDIR)/services/gateway/publicspec/assets/REDOC-LICENSE && rm -rf $$tmp
+	rm -f services/gateway/publicspec/assets/*
+	tmp=$$(mktemp -d) && cd $$tmp && npm pack swagger-ui-dist@$(SWAGGER_UI_VERSION) >/dev/null && tar xzf swagger-ui-dist-$(SWAGGER_UI_VERSION).tgz && \
+	cp package/swagger-ui-bundle.js package/swagger-ui-bundle.js.LICENSE.txt package/swagger-ui.css package/LICENSE package/NOTICE $(CURDIR)/services/gateway/publicspec/assets/ && rm -rf $$tmp
 
 ## check: generated code in sync, go.mod tidy, gofmt, vet, staticcheck, golangci-lint (depguard: the import rules)
 check: generate

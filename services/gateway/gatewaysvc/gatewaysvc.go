@@ -214,12 +214,11 @@ func New(cfg Config, log *slog.Logger) (*Service, error) {
 	}
 	proxied := api
 	api = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case "/openapi.json", "/docs", "/docs/init.js", "/docs/redoc.standalone.js":
+		if publicspec.Serves(r.URL.Path) {
 			docs.ServeHTTP(w, r)
-		default:
-			proxied.ServeHTTP(w, r)
+			return
 		}
+		proxied.ServeHTTP(w, r)
 	})
 	shed, err := proxy.Shed(cfg.MaxInFlight, metrics.Registry)
 	if err != nil {

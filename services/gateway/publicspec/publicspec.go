@@ -1,7 +1,9 @@
 // Package publicspec bundles every service's OpenAPI document into the
 // platform's one public contract, served by the gateway at /openapi.json,
-// with browsable docs at /docs (Redoc, embedded from the npm package at
-// build time by `make docs-assets`; no CDN).
+// with browsable docs at /docs (Swagger UI, embedded from the npm package
+// swagger-ui-dist by `make docs-assets`; nothing is loaded from elsewhere:
+// Redoc, used before, fetches its logo from a CDN in every version since
+// 2.1, docs/gateway.md).
 package publicspec
 
 import (
@@ -15,8 +17,12 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 )
 
-//go:embed assets/redoc.standalone.js
-var redocJS []byte
+var (
+	//go:embed assets/swagger-ui-bundle.js
+	swaggerJS []byte
+	//go:embed assets/swagger-ui.css
+	swaggerCSS []byte
+)
 
 // Bundle merges specs (by service name) into one document. Paths must not
 // collide; components with the same name must be identical, so a shared
@@ -102,28 +108,63 @@ func Handler(spec *openapi3.T) (http.Handler, error) {
 	})
 	mux.HandleFunc("GET /docs", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; script-src 'self' blob:; worker-src 'self' blob:")
+		w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; script-src 'self'")
 		_, _ = w.Write([]byte(docsPage))
 	})
 	mux.HandleFunc("GET /docs/init.js", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
-		_, _ = w.Write([]byte(`Redoc.init('/openapi.json', {}, document.getElementById('redoc'));` + "\n"))
+		_, _ = w.Write([]byte(docsInit))
 	})
-	mux.HandleFunc("GET /docs/redoc.standalone.js", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
-		w.Header().Set("Cache-Control", "public, max-age=86400")
-		_, _ = w.Write(redocJS)
-	})
+	asset := func(contentType string, body []byte) http.HandlerFunc {
+		return func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", contentType)
+			w.Header().Set("Cache-Control", "public, max-age=86400")
+			_, _ = w.Write(body)
+		}
+	}
+	mux.HandleFunc("GET /docs/swagger-ui-bundle.js", asset("text/javascript; charset=utf-8", swaggerJS))
+	mux.HandleFunc("GET /docs/swagger-ui.css", asset("text/css; charset=utf-8", swaggerCSS))
 	return mux, nil
 }
 
+// Serves reports whether path is one the Handler answers; the gateway
+// sends every other path on to the route table.
+func Serves(path string) bool {
+	switch path {
+	case "/openapi.json", "/docs", "/docs/init.js", "/docs/swagger-ui-bundle.js", "/docs/swagger-ui.css":
+		return true
+	}
+	return false
+}
+
+// docsPage loads Swagger UI; the empty icon keeps the browser from asking
+// for a /favicon.ico that does not exist.
 const docsPage = `<!doctype html>
 <html lang="en">
-<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Lattice API</title></head>
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Lattice API</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="/docs/swagger-ui.css">
+</head>
 <body>
-<div id="redoc"></div>
-<script src="/docs/redoc.standalone.js"></script>
+<div id="swagger-ui"></div>
+<script src="/docs/swagger-ui-bundle.js"></script>
 <script src="/docs/init.js"></script>
 </body>
 </html>
+`
+
+// docsInit configures Swagger UI as a reference: no "try it out" (the page
+// would send callers' credentials from the docs), no validator badge (it
+// calls validator.swagger.io), operation ids shown, request and response
+// schemas shown as models rather than examples.
+const docsInit = `window.ui = SwaggerUIBundle({
+  url: "/openapi.json",
+  dom_id: "#swagger-ui",
+  deepLinking: true,
+  displayOperationId: true,
+  supportedSubmitMethods: [],
+  validatorUrl: null,
+  defaultModelRendering: "model",
+  defaultModelsExpandDepth: -1,
+});
 `
