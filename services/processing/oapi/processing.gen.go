@@ -254,7 +254,9 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/jobs (the `EnqueueJob` operationId).
 	EnqueueJob(ctx context.Context, body EnqueueJobJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetJob performs a GET /v1/jobs/{id} (the `GetJob` operationId) request.
+	// GetJob Read a processing job, with its progress.
+	//
+	// Corresponds with GET /v1/jobs/{id} (the `GetJob` operationId).
 	GetJob(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CancelJob Stop a job that has not finished (admin).
@@ -325,7 +327,9 @@ func (c *Client) EnqueueJob(ctx context.Context, body EnqueueJobJSONRequestBody,
 	return c.Client.Do(req)
 }
 
-// GetJob performs a GET /v1/jobs/{id} (the `GetJob` operationId) request.
+// GetJob Read a processing job, with its progress.
+//
+// Corresponds with GET /v1/jobs/{id} (the `GetJob` operationId).
 func (c *Client) GetJob(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetJobRequest(c.Server, id)
 	if err != nil {
@@ -685,9 +689,11 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/jobs (the `EnqueueJob` operationId).
 	EnqueueJobWithResponse(ctx context.Context, body EnqueueJobJSONRequestBody, reqEditors ...RequestEditorFn) (*EnqueueJobResponse, error)
 
-	// GetJobWithResponse performs a GET /v1/jobs/{id} (the `GetJob` operationId) request.
+	// GetJobWithResponse Read a processing job, with its progress.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/jobs/{id} (the `GetJob` operationId).
 	GetJobWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetJobResponse, error)
 
 	// CancelJobWithResponse Stop a job that has not finished (admin).
@@ -1132,9 +1138,11 @@ func (c *ClientWithResponses) EnqueueJobWithResponse(ctx context.Context, body E
 	return ParseEnqueueJobResponse(rsp)
 }
 
-// GetJobWithResponse performs a GET /v1/jobs/{id} (the `GetJob` operationId) request.
+// GetJobWithResponse Read a processing job, with its progress.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/jobs/{id} (the `GetJob` operationId).
 func (c *ClientWithResponses) GetJobWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetJobResponse, error) {
 	rsp, err := c.GetJob(ctx, id, reqEditors...)
 	if err != nil {
@@ -1486,7 +1494,7 @@ type ServerInterface interface {
 	// EnqueueJob Queue a reindex of one resource, its body and files (admin).
 	// (POST /v1/jobs)
 	EnqueueJob(w http.ResponseWriter, r *http.Request)
-
+	// GetJob Read a processing job, with its progress.
 	// (GET /v1/jobs/{id})
 	GetJob(w http.ResponseWriter, r *http.Request, id ID)
 	// CancelJob Stop a job that has not finished (admin).
@@ -1513,6 +1521,7 @@ func (_ Unimplemented) EnqueueJob(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
+// GetJob Read a processing job, with its progress.
 // (GET /v1/jobs/{id})
 func (_ Unimplemented) GetJob(w http.ResponseWriter, r *http.Request, id ID) {
 	w.WriteHeader(http.StatusNotImplemented)
@@ -2343,7 +2352,7 @@ type StrictServerInterface interface {
 	// EnqueueJob Queue a reindex of one resource, its body and files (admin).
 	// (POST /v1/jobs)
 	EnqueueJob(ctx context.Context, request EnqueueJobRequestObject) (EnqueueJobResponseObject, error)
-
+	// GetJob Read a processing job, with its progress.
 	// (GET /v1/jobs/{id})
 	GetJob(ctx context.Context, request GetJobRequestObject) (GetJobResponseObject, error)
 	// CancelJob Stop a job that has not finished (admin).
@@ -2533,35 +2542,35 @@ func (sh *strictHandler) RetryJob(w http.ResponseWriter, r *http.Request, id ID)
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"3FhLjxNJEv4rodw9gLbWdkOzM+M+MY9dwc6BhZHmgFvtcGWUnVCVWWRGNm0h//dVZFb57cYtzQyIC7ir",
-	"4v34IqI+qdI1rbNkOajxJ9Wix4aYfPrrxc/yr7FqrFrkhSqUxYbUWBmtCuXpQzSetBqzj1SoUC6oQeGo",
-	"nG+Q1VjFmCh52QpXYG/sXK1WK2EOrbOBkp5X3s1qauRn6SyTZfmJbVubEtk4O2wzxT/eBWfl3UbX3z1V",
-	"aqz+Ntw4Msxvw7CXmzRqCqU3rYhTY/X63z/BD5fPvoNOMmhiNHUYKKHtBIj8l26WAuNdS55NNhiZqWlz",
-	"yDrnjGWak1erQpWekEnfIO8EQyPTP9k0dBiRQlWmphujz4heoc4ke2+s/lyEXrrZf4VsVagaA9+Q985v",
-	"ebWR1uDdzf1uW7rjnqTzfTfmvy/IAsKHSJE0eGK/BB9tGKjizCi13s09hXAo+xX5kiyDdpbAVcALgjJ6",
-	"L886m0RNg3emiY0aX4xGhWqMzX+NiiP+eAou+vLstKzpb8kHk+t0zWQs/+tSHVMTGJnOyNObRLcqVGz1",
-	"A8trtd2sb3P3purYdbK3pdjU917etzKwU+Y7Rl2v9bvZOypZbO7r7CBvU7pjjyXfSANMx4AWYls71KRB",
-	"Hl3B1FhNdze9oUID/R8wc3p5BVNPiWj3HVoNWNdgOCRRqc7ISr7fqm21qlC7OlJc0qMtZzaJfulmr3BO",
-	"h7BgmJrdH5/JqUjrxKP3uFy3URl9ONqI+6lMik5E/DV9iBQylmptJOJYv9qyuMI6ULHnRA8bfaTui8TD",
-	"WmTP9iMVeMKRN32L9DZlCBHmaK3ILlSIZUmk01NNKP+VaEuqa9JHbd8aOrsByJPgKAgmeAynA3qE5cAf",
-	"YwOLYUepfU5ZF8+D19Kf8QT8suGa7jHhc6WU3vZi1qoOMyJmUBm94eUbqeTs94zQk38eebEez8KUH29K",
-	"YcHc5nFsbOUO4eBHLN/PvYtWwzs3C8ALZODo7bqtQ+rrHYwIYCw7CIS+XOCspoktF9G+D2NgumMwAbp2",
-	"J11AGTnTu1vyNbatsXPI9Ek0NTPSWijR6omVQeIpxDrJaeOsNmFBGjAAwjTzDTyhXk6BbmXcVM6n8ZPt",
-	"gUD+1pQ0mNiX4hF6gg45ofKu2eBV4g5XUKGpRUEHut2g/Gh4MbF0l1HEYA0zLN+7qkpGvzPM5IuMeRK6",
-	"HDkRFWC6jeFTkBkRJvaR8yB2ix8SxcxRorWOYUayGJUUAunHQFYHmEpXTZMdCVJlX5jY1BGDiZ3Y3xcO",
-	"GlxCIIKPC2TB4hLrmnzmmUpCxz4JCUQhxSgl2VWb7KaAL5MgIYVHXfxziLpYgqbSaAqPs8NNDCwuMHmo",
-	"TeAAs+XETreAZXrVqUfdGNvpp1vyyxSrJCRpZL8sIONGTj/ZhDXQoaCx8wE8T0yu2h42SxeTCAleMhxt",
-	"+Eg+wOXoMoXnlwQdKf3r3XN6asWdDiZ23Ytj9Ssyi9tdSqRgu0ioQq23DTUaXAxG0vCuJYutUWP1dDAa",
-	"PJWxjbxIfTq8vRhKJOT3nNJsEPhKJrzQossElkJNTJtj4G13B3yI5JebQ6BfGM7bxzdbzKo4Lq+bCWeL",
-	"y8vrKWl7y83Z98kJcbVpDO8I0lRhrFmNn422dssnO7vlxeHSd0pBN/W3NTR49yvZucBqErtv6vXeKfVk",
-	"NLrnjHrY+dTvOUfOp+fQ4jwt2lJMVzDd2lqmApQ4C4KFzqY2F6xIHAMpz8ts4zHVa182t5vQXzyQ/umD",
-	"6NdZPJtHZmBsGvRLNVYJ1o3NqG6cBee1YHFGpDRIcrSQARP6yiLKOJe2UqkZr+W2ceHIzfTbggDLJNbI",
-	"KChFuBZ1EleM2jDUbg4zqpwnMGlKlei9IQ0u8hV8lKvLbCP7RgpnoVUMpDNKPxs9Fet2MeGXDIKysK5X",
-	"lB+dXv6RldYvq6vdvYR9pNVBjT/5IzUfq+/f8myS8ORd81ss3P+lyYb9bJNuluu5R80ijXm5sNKAzJvW",
-	"ozRBHx+p4FWxHi7DT0avTk6Y/xD3lfTnAdc9SS02O0x/zUo/tfkLwleZ6MvR5Z9fGIeItDv/j0nakAxf",
-	"/KxW1/tFMMy71P6nxTOlfdWg+FPy7AtX8vrE/SbK9nL0w1+Jf2/YtdvX0gJD2t8rY/ONdz7YDdPp8C2W",
-	"+Wtx7AtX+Vc8gr/yEu9HvNzu4PwGL/LdO0djc+4RKk9h0X91gFnUc+L7OmDrO1Cq9O0vQG+vparlRu37",
-	"IPq6+/wzHg4vnnw3GA1Gg4vx96PvL1MHdNI/9adQ0rK6Xv0/AAD//w==",
+	"3Fjdj9NIEv9XSn33ADpfkoHhdjfzxH7cCW4fOFhpH8ho0naX4wa723RXDxOh/O+n6rYTJ3GGjLS7IF4g",
+	"Y9f3x6+q/EkUtmmtQUNezD+JVjrZIKGLf734mf/VRsxFK6kSmTCyQTEXWolMOPwQtEMl5uQCZsIXFTaS",
+	"OUrrGkliLkKIlLRumcuT02YlNpsNM/vWGo9Rzytn8xob/llYQ2iIf8q2rXUhSVszbRPFP955a/jdTtff",
+	"HZZiLv423TkyTW/9tJcbNSr0hdMtixNz8frfP8EPl8++g04yKCSpaz8RTNsJYPkvbR4D42yLjnQyWBJh",
+	"06aQdc5pQ7hCJzaZKBxKQnUjaS8YShL+k3SDxxHJRKlrvNHqjOhl4kyy99qoz0Xopc3/y2SbTNTS0w06",
+	"Z93Aq520Rt7d3O+2wTvqSTrf92P+e4UGJHwIGFCBQ3JrcMH4icjOjFLr7Mqh98eyX6Er0BAoaxBsCVQh",
+	"FME5ftbZxGoaeaeb0Ij5xWyWiUab9NcsG/HHobfBFWenZUt/i87rVKdbJm3oX5diTI0nSXhGnt5Euk0m",
+	"QqseWF6bYbO+Td0bq2Pfyd6WbFffB3kfZGCvzPeMut7qt/k7LIht7uvsKG9LvCMnC7rhBljOQRoIbW2l",
+	"QgX86AqW2ii8u+kNZRro/4DcqvUVLB1Gov130iiQdQ2afBQV6wwN5/utGKoVmdjXEeMSHw2c2SX6pc1f",
+	"yRUew4ImbPZ/fCanLK0TL52T620bFcH50UY8TGVUdCLir/FDQJ+wVCnNEZf1q4HFpaw9ZgdO9LDRR+q+",
+	"SDysRQ5sH6nAE4686VuktylBCDMHY1h2JnwoCkQVnyqU/F8hTYF1jWrU9sHQ2Q9AmgSjIBjh0Z8O6AjL",
+	"kT/aeGLDRqldSlkXz6PX3J/hBPySphrvMeFzpRTf9mK2qo4zwmZgEZym9Ruu5OR3jtKhex6o2o5nZkqP",
+	"d6VQEbVpHGtT2mM4+FEW71fOBqPgnc09UCUJKDizbWsf+3oPIzxoQxY8SldUMq9xYYoqmPd+DoR3BNpD",
+	"1+6oMigCJXp7i66WbavNChJ9FI1NjkoxpTRqYXiQOPShjnLakNfaV6hAepCwTHwTh1Ktl4C3PG5K6+L4",
+	"SfaAR3erC5wszEv2SDqEDjmhdLbZ4VXk9ldQSl2zgg50u0H5UVO1MHiXUETLGnJZvLdlGY1+p4nQZQnz",
+	"OHQpcizKw3KI4UvgGeEX5pF1wHazHxzFxFFIYyxBjrwYFeg9qseARnlYclctox0RUnlfWJjYEZOFWZjf",
+	"KwuNXINHhI+VJMbiQtY1usSz5ITOXRTiEX2MUUyyLXfZjQFfR0FMCo+6+KcQdbEEhYVW6B8nh5vgiV0g",
+	"dFBrTx7y9cIsB8CyvOrUS9Vo0+nHW3TrGKsoJGokt84g4UZKP5qINdChoDarCTyPTLYcDpu1DVEEBy8a",
+	"Lo3/iM7D5ewyhueXCB0x/dvdc3lqxV1OFmbbi3PxqyRit7uUcMF2kRCZ2G4bYja5mMy44W2LRrZazMXT",
+	"yWzylMe2pCr26fT2YsqR4N8rjLOB4Sua8EKxLu2JCzUy7Y6Bt90d8CGgW+8OgX5hOG8f320xm2xcXjcT",
+	"zhaXltdT0g6Wm7PvkxPiat1o2hOksJShJjF/Nhvslk/2dsuL46XvlIJu6g81NPLuVzQrhtUo9tDU64NT",
+	"6slsds8Z9bDzqd9zRs6n59DKVVy0uZiuYDnYWpYMlDL3jIXWxDZnrIgcEy7Py2TjmOqtL7vbjekvHkj/",
+	"9EH02yyezcMzMDSNdGsxFxHWtUmorq0B6xRjcUKkOEhStCSBjOjLiyjJFbeViM14zbeN9SM3028Vgiyi",
+	"WM2joGDhitVxXGVQmqC2K8ixtA5BxylVSOc0KrCBruAjX116iOw7KZSElsGjSij9bPaUrdvHhF8SCPLC",
+	"ul1RfrRq/UdWWr+sbvb3EnIBN0c1/uSP1DxW37+l2cThSbvmt1i4/4uTTfazjbuZr+ceNbM45vnCigMy",
+	"bVqP4gR9PFLBm2w7XKaftNqcnDD/Qeor6c8DrnuSmu12mP6a5X5q0xeErzLRl7PLv7IwXscFZrhujIdt",
+	"HMf2t4Yx/TuS6Yufxeb6sHSmaQM7/CB5prSvGkp/ip594frfHsbfRLFfzn74K5vjDdl2eGNV0setv9Qm",
+	"XYbnQ+Q0HhzfYpm/Zse+cJV/xYP7Ky/xfjHgix+s2+FFupZXUpuUewmlQ1/13yogD2qFdF8HDL4exUof",
+	"fjd6e81VzZdt3wfB1d1Ho/l0evHku8lsMptczL+ffX8ZO6CT/qk/oKKWzfXm/wEAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -493,10 +493,14 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/resources/access-checks (the `CheckResourceAccess` operationId).
 	CheckResourceAccess(ctx context.Context, body CheckResourceAccessJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// DeleteResource performs a DELETE /v1/resources/{id} (the `DeleteResource` operationId) request.
+	// DeleteResource Delete a resource at its current version (`If-Match`); its files are purged after the grace period.
+	//
+	// Corresponds with DELETE /v1/resources/{id} (the `DeleteResource` operationId).
 	DeleteResource(ctx context.Context, id ID, params *DeleteResourceParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetResource performs a GET /v1/resources/{id} (the `GetResource` operationId) request.
+	// GetResource Read a resource.
+	//
+	// Corresponds with GET /v1/resources/{id} (the `GetResource` operationId).
 	GetResource(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PatchResourceWithBody Change some fields (RFC 7396 JSON merge patch; `null` removes a metadata key).
@@ -527,7 +531,9 @@ type ClientInterface interface {
 	// Corresponds with PUT /v1/resources/{id} (the `ReplaceResource` operationId).
 	ReplaceResource(ctx context.Context, id ID, params *ReplaceResourceParams, body ReplaceResourceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ListFiles performs a GET /v1/resources/{id}/files (the `ListFiles` operationId) request.
+	// ListFiles List a resource's files, oldest first.
+	//
+	// Corresponds with GET /v1/resources/{id}/files (the `ListFiles` operationId).
 	ListFiles(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UploadFileWithBody Attach a file, streamed as the raw body (with `name`) or as the `file` part of a multipart form.
@@ -542,10 +548,14 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/resources/{id}/files (the `UploadFile` operationId).
 	UploadFileWithBody(ctx context.Context, id ID, params *UploadFileParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// DeleteFile performs a DELETE /v1/resources/{id}/files/{file_id} (the `DeleteFile` operationId) request.
+	// DeleteFile Delete a file; its bytes are purged after the grace period.
+	//
+	// Corresponds with DELETE /v1/resources/{id}/files/{file_id} (the `DeleteFile` operationId).
 	DeleteFile(ctx context.Context, id ID, fileId FileID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetFile performs a GET /v1/resources/{id}/files/{file_id} (the `GetFile` operationId) request.
+	// GetFile Read a file's record (name, type, size, digest, status).
+	//
+	// Corresponds with GET /v1/resources/{id}/files/{file_id} (the `GetFile` operationId).
 	GetFile(ctx context.Context, id ID, fileId FileID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DownloadFile The file's bytes, with `Range` support.
@@ -553,10 +563,14 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/resources/{id}/files/{file_id}/content (the `DownloadFile` operationId).
 	DownloadFile(ctx context.Context, id ID, fileId FileID, params *DownloadFileParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ListVersions performs a GET /v1/resources/{id}/versions (the `ListVersions` operationId) request.
+	// ListVersions List a resource's versions, newest first.
+	//
+	// Corresponds with GET /v1/resources/{id}/versions (the `ListVersions` operationId).
 	ListVersions(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetVersion performs a GET /v1/resources/{id}/versions/{version} (the `GetVersion` operationId) request.
+	// GetVersion Read a resource as it was at one version.
+	//
+	// Corresponds with GET /v1/resources/{id}/versions/{version} (the `GetVersion` operationId).
 	GetVersion(ctx context.Context, id ID, version int64, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
@@ -712,7 +726,9 @@ func (c *Client) CheckResourceAccess(ctx context.Context, body CheckResourceAcce
 	return c.Client.Do(req)
 }
 
-// DeleteResource performs a DELETE /v1/resources/{id} (the `DeleteResource` operationId) request.
+// DeleteResource Delete a resource at its current version (`If-Match`); its files are purged after the grace period.
+//
+// Corresponds with DELETE /v1/resources/{id} (the `DeleteResource` operationId).
 func (c *Client) DeleteResource(ctx context.Context, id ID, params *DeleteResourceParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeleteResourceRequest(c.Server, id, params)
 	if err != nil {
@@ -725,7 +741,9 @@ func (c *Client) DeleteResource(ctx context.Context, id ID, params *DeleteResour
 	return c.Client.Do(req)
 }
 
-// GetResource performs a GET /v1/resources/{id} (the `GetResource` operationId) request.
+// GetResource Read a resource.
+//
+// Corresponds with GET /v1/resources/{id} (the `GetResource` operationId).
 func (c *Client) GetResource(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetResourceRequest(c.Server, id)
 	if err != nil {
@@ -806,7 +824,9 @@ func (c *Client) ReplaceResource(ctx context.Context, id ID, params *ReplaceReso
 	return c.Client.Do(req)
 }
 
-// ListFiles performs a GET /v1/resources/{id}/files (the `ListFiles` operationId) request.
+// ListFiles List a resource's files, oldest first.
+//
+// Corresponds with GET /v1/resources/{id}/files (the `ListFiles` operationId).
 func (c *Client) ListFiles(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListFilesRequest(c.Server, id)
 	if err != nil {
@@ -841,7 +861,9 @@ func (c *Client) UploadFileWithBody(ctx context.Context, id ID, params *UploadFi
 	return c.Client.Do(req)
 }
 
-// DeleteFile performs a DELETE /v1/resources/{id}/files/{file_id} (the `DeleteFile` operationId) request.
+// DeleteFile Delete a file; its bytes are purged after the grace period.
+//
+// Corresponds with DELETE /v1/resources/{id}/files/{file_id} (the `DeleteFile` operationId).
 func (c *Client) DeleteFile(ctx context.Context, id ID, fileId FileID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeleteFileRequest(c.Server, id, fileId)
 	if err != nil {
@@ -854,7 +876,9 @@ func (c *Client) DeleteFile(ctx context.Context, id ID, fileId FileID, reqEditor
 	return c.Client.Do(req)
 }
 
-// GetFile performs a GET /v1/resources/{id}/files/{file_id} (the `GetFile` operationId) request.
+// GetFile Read a file's record (name, type, size, digest, status).
+//
+// Corresponds with GET /v1/resources/{id}/files/{file_id} (the `GetFile` operationId).
 func (c *Client) GetFile(ctx context.Context, id ID, fileId FileID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetFileRequest(c.Server, id, fileId)
 	if err != nil {
@@ -882,7 +906,9 @@ func (c *Client) DownloadFile(ctx context.Context, id ID, fileId FileID, params 
 	return c.Client.Do(req)
 }
 
-// ListVersions performs a GET /v1/resources/{id}/versions (the `ListVersions` operationId) request.
+// ListVersions List a resource's versions, newest first.
+//
+// Corresponds with GET /v1/resources/{id}/versions (the `ListVersions` operationId).
 func (c *Client) ListVersions(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListVersionsRequest(c.Server, id)
 	if err != nil {
@@ -895,7 +921,9 @@ func (c *Client) ListVersions(ctx context.Context, id ID, reqEditors ...RequestE
 	return c.Client.Do(req)
 }
 
-// GetVersion performs a GET /v1/resources/{id}/versions/{version} (the `GetVersion` operationId) request.
+// GetVersion Read a resource as it was at one version.
+//
+// Corresponds with GET /v1/resources/{id}/versions/{version} (the `GetVersion` operationId).
 func (c *Client) GetVersion(ctx context.Context, id ID, version int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetVersionRequest(c.Server, id, version)
 	if err != nil {
@@ -1859,14 +1887,18 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/resources/access-checks (the `CheckResourceAccess` operationId).
 	CheckResourceAccessWithResponse(ctx context.Context, body CheckResourceAccessJSONRequestBody, reqEditors ...RequestEditorFn) (*CheckResourceAccessResponse, error)
 
-	// DeleteResourceWithResponse performs a DELETE /v1/resources/{id} (the `DeleteResource` operationId) request.
+	// DeleteResourceWithResponse Delete a resource at its current version (`If-Match`); its files are purged after the grace period.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/resources/{id} (the `DeleteResource` operationId).
 	DeleteResourceWithResponse(ctx context.Context, id ID, params *DeleteResourceParams, reqEditors ...RequestEditorFn) (*DeleteResourceResponse, error)
 
-	// GetResourceWithResponse performs a GET /v1/resources/{id} (the `GetResource` operationId) request.
+	// GetResourceWithResponse Read a resource.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/resources/{id} (the `GetResource` operationId).
 	GetResourceWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetResourceResponse, error)
 
 	// PatchResourceWithBodyWithResponse Change some fields (RFC 7396 JSON merge patch; `null` removes a metadata key).
@@ -1897,9 +1929,11 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /v1/resources/{id} (the `ReplaceResource` operationId).
 	ReplaceResourceWithResponse(ctx context.Context, id ID, params *ReplaceResourceParams, body ReplaceResourceJSONRequestBody, reqEditors ...RequestEditorFn) (*ReplaceResourceResponse, error)
 
-	// ListFilesWithResponse performs a GET /v1/resources/{id}/files (the `ListFiles` operationId) request.
+	// ListFilesWithResponse List a resource's files, oldest first.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/resources/{id}/files (the `ListFiles` operationId).
 	ListFilesWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*ListFilesResponse, error)
 
 	// UploadFileWithBodyWithResponse Attach a file, streamed as the raw body (with `name`) or as the `file` part of a multipart form.
@@ -1914,14 +1948,18 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/resources/{id}/files (the `UploadFile` operationId).
 	UploadFileWithBodyWithResponse(ctx context.Context, id ID, params *UploadFileParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UploadFileResponse, error)
 
-	// DeleteFileWithResponse performs a DELETE /v1/resources/{id}/files/{file_id} (the `DeleteFile` operationId) request.
+	// DeleteFileWithResponse Delete a file; its bytes are purged after the grace period.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/resources/{id}/files/{file_id} (the `DeleteFile` operationId).
 	DeleteFileWithResponse(ctx context.Context, id ID, fileId FileID, reqEditors ...RequestEditorFn) (*DeleteFileResponse, error)
 
-	// GetFileWithResponse performs a GET /v1/resources/{id}/files/{file_id} (the `GetFile` operationId) request.
+	// GetFileWithResponse Read a file's record (name, type, size, digest, status).
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/resources/{id}/files/{file_id} (the `GetFile` operationId).
 	GetFileWithResponse(ctx context.Context, id ID, fileId FileID, reqEditors ...RequestEditorFn) (*GetFileResponse, error)
 
 	// DownloadFileWithResponse The file's bytes, with `Range` support.
@@ -1931,14 +1969,18 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/resources/{id}/files/{file_id}/content (the `DownloadFile` operationId).
 	DownloadFileWithResponse(ctx context.Context, id ID, fileId FileID, params *DownloadFileParams, reqEditors ...RequestEditorFn) (*DownloadFileResponse, error)
 
-	// ListVersionsWithResponse performs a GET /v1/resources/{id}/versions (the `ListVersions` operationId) request.
+	// ListVersionsWithResponse List a resource's versions, newest first.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/resources/{id}/versions (the `ListVersions` operationId).
 	ListVersionsWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*ListVersionsResponse, error)
 
-	// GetVersionWithResponse performs a GET /v1/resources/{id}/versions/{version} (the `GetVersion` operationId) request.
+	// GetVersionWithResponse Read a resource as it was at one version.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/resources/{id}/versions/{version} (the `GetVersion` operationId).
 	GetVersionWithResponse(ctx context.Context, id ID, version int64, reqEditors ...RequestEditorFn) (*GetVersionResponse, error)
 }
 
@@ -3297,9 +3339,11 @@ func (c *ClientWithResponses) CheckResourceAccessWithResponse(ctx context.Contex
 	return ParseCheckResourceAccessResponse(rsp)
 }
 
-// DeleteResourceWithResponse performs a DELETE /v1/resources/{id} (the `DeleteResource` operationId) request.
+// DeleteResourceWithResponse Delete a resource at its current version (`If-Match`); its files are purged after the grace period.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/resources/{id} (the `DeleteResource` operationId).
 func (c *ClientWithResponses) DeleteResourceWithResponse(ctx context.Context, id ID, params *DeleteResourceParams, reqEditors ...RequestEditorFn) (*DeleteResourceResponse, error) {
 	rsp, err := c.DeleteResource(ctx, id, params, reqEditors...)
 	if err != nil {
@@ -3308,9 +3352,11 @@ func (c *ClientWithResponses) DeleteResourceWithResponse(ctx context.Context, id
 	return ParseDeleteResourceResponse(rsp)
 }
 
-// GetResourceWithResponse performs a GET /v1/resources/{id} (the `GetResource` operationId) request.
+// GetResourceWithResponse Read a resource.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/resources/{id} (the `GetResource` operationId).
 func (c *ClientWithResponses) GetResourceWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetResourceResponse, error) {
 	rsp, err := c.GetResource(ctx, id, reqEditors...)
 	if err != nil {
@@ -3371,9 +3417,11 @@ func (c *ClientWithResponses) ReplaceResourceWithResponse(ctx context.Context, i
 	return ParseReplaceResourceResponse(rsp)
 }
 
-// ListFilesWithResponse performs a GET /v1/resources/{id}/files (the `ListFiles` operationId) request.
+// ListFilesWithResponse List a resource's files, oldest first.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/resources/{id}/files (the `ListFiles` operationId).
 func (c *ClientWithResponses) ListFilesWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*ListFilesResponse, error) {
 	rsp, err := c.ListFiles(ctx, id, reqEditors...)
 	if err != nil {
@@ -3400,9 +3448,11 @@ func (c *ClientWithResponses) UploadFileWithBodyWithResponse(ctx context.Context
 	return ParseUploadFileResponse(rsp)
 }
 
-// DeleteFileWithResponse performs a DELETE /v1/resources/{id}/files/{file_id} (the `DeleteFile` operationId) request.
+// DeleteFileWithResponse Delete a file; its bytes are purged after the grace period.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/resources/{id}/files/{file_id} (the `DeleteFile` operationId).
 func (c *ClientWithResponses) DeleteFileWithResponse(ctx context.Context, id ID, fileId FileID, reqEditors ...RequestEditorFn) (*DeleteFileResponse, error) {
 	rsp, err := c.DeleteFile(ctx, id, fileId, reqEditors...)
 	if err != nil {
@@ -3411,9 +3461,11 @@ func (c *ClientWithResponses) DeleteFileWithResponse(ctx context.Context, id ID,
 	return ParseDeleteFileResponse(rsp)
 }
 
-// GetFileWithResponse performs a GET /v1/resources/{id}/files/{file_id} (the `GetFile` operationId) request.
+// GetFileWithResponse Read a file's record (name, type, size, digest, status).
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/resources/{id}/files/{file_id} (the `GetFile` operationId).
 func (c *ClientWithResponses) GetFileWithResponse(ctx context.Context, id ID, fileId FileID, reqEditors ...RequestEditorFn) (*GetFileResponse, error) {
 	rsp, err := c.GetFile(ctx, id, fileId, reqEditors...)
 	if err != nil {
@@ -3435,9 +3487,11 @@ func (c *ClientWithResponses) DownloadFileWithResponse(ctx context.Context, id I
 	return ParseDownloadFileResponse(rsp)
 }
 
-// ListVersionsWithResponse performs a GET /v1/resources/{id}/versions (the `ListVersions` operationId) request.
+// ListVersionsWithResponse List a resource's versions, newest first.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/resources/{id}/versions (the `ListVersions` operationId).
 func (c *ClientWithResponses) ListVersionsWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*ListVersionsResponse, error) {
 	rsp, err := c.ListVersions(ctx, id, reqEditors...)
 	if err != nil {
@@ -3446,9 +3500,11 @@ func (c *ClientWithResponses) ListVersionsWithResponse(ctx context.Context, id I
 	return ParseListVersionsResponse(rsp)
 }
 
-// GetVersionWithResponse performs a GET /v1/resources/{id}/versions/{version} (the `GetVersion` operationId) request.
+// GetVersionWithResponse Read a resource as it was at one version.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/resources/{id}/versions/{version} (the `GetVersion` operationId).
 func (c *ClientWithResponses) GetVersionWithResponse(ctx context.Context, id ID, version int64, reqEditors ...RequestEditorFn) (*GetVersionResponse, error) {
 	rsp, err := c.GetVersion(ctx, id, version, reqEditors...)
 	if err != nil {
@@ -4522,10 +4578,10 @@ type ServerInterface interface {
 	// CheckResourceAccess Which of these resources may the caller read?
 	// (POST /v1/resources/access-checks)
 	CheckResourceAccess(w http.ResponseWriter, r *http.Request)
-
+	// DeleteResource Delete a resource at its current version (`If-Match`); its files are purged after the grace period.
 	// (DELETE /v1/resources/{id})
 	DeleteResource(w http.ResponseWriter, r *http.Request, id ID, params DeleteResourceParams)
-
+	// GetResource Read a resource.
 	// (GET /v1/resources/{id})
 	GetResource(w http.ResponseWriter, r *http.Request, id ID)
 	// PatchResource Change some fields (RFC 7396 JSON merge patch; `null` removes a metadata key).
@@ -4534,25 +4590,25 @@ type ServerInterface interface {
 	// ReplaceResource Replace every editable field.
 	// (PUT /v1/resources/{id})
 	ReplaceResource(w http.ResponseWriter, r *http.Request, id ID, params ReplaceResourceParams)
-
+	// ListFiles List a resource's files, oldest first.
 	// (GET /v1/resources/{id}/files)
 	ListFiles(w http.ResponseWriter, r *http.Request, id ID)
 	// UploadFile Attach a file, streamed as the raw body (with `name`) or as the `file` part of a multipart form.
 	// (POST /v1/resources/{id}/files)
 	UploadFile(w http.ResponseWriter, r *http.Request, id ID, params UploadFileParams)
-
+	// DeleteFile Delete a file; its bytes are purged after the grace period.
 	// (DELETE /v1/resources/{id}/files/{file_id})
 	DeleteFile(w http.ResponseWriter, r *http.Request, id ID, fileId FileID)
-
+	// GetFile Read a file's record (name, type, size, digest, status).
 	// (GET /v1/resources/{id}/files/{file_id})
 	GetFile(w http.ResponseWriter, r *http.Request, id ID, fileId FileID)
 	// DownloadFile The file's bytes, with `Range` support.
 	// (GET /v1/resources/{id}/files/{file_id}/content)
 	DownloadFile(w http.ResponseWriter, r *http.Request, id ID, fileId FileID, params DownloadFileParams)
-
+	// ListVersions List a resource's versions, newest first.
 	// (GET /v1/resources/{id}/versions)
 	ListVersions(w http.ResponseWriter, r *http.Request, id ID)
-
+	// GetVersion Read a resource as it was at one version.
 	// (GET /v1/resources/{id}/versions/{version})
 	GetVersion(w http.ResponseWriter, r *http.Request, id ID, version int64)
 }
@@ -4591,11 +4647,13 @@ func (_ Unimplemented) CheckResourceAccess(w http.ResponseWriter, r *http.Reques
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
+// DeleteResource Delete a resource at its current version (`If-Match`); its files are purged after the grace period.
 // (DELETE /v1/resources/{id})
 func (_ Unimplemented) DeleteResource(w http.ResponseWriter, r *http.Request, id ID, params DeleteResourceParams) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
+// GetResource Read a resource.
 // (GET /v1/resources/{id})
 func (_ Unimplemented) GetResource(w http.ResponseWriter, r *http.Request, id ID) {
 	w.WriteHeader(http.StatusNotImplemented)
@@ -4613,6 +4671,7 @@ func (_ Unimplemented) ReplaceResource(w http.ResponseWriter, r *http.Request, i
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
+// ListFiles List a resource's files, oldest first.
 // (GET /v1/resources/{id}/files)
 func (_ Unimplemented) ListFiles(w http.ResponseWriter, r *http.Request, id ID) {
 	w.WriteHeader(http.StatusNotImplemented)
@@ -4624,11 +4683,13 @@ func (_ Unimplemented) UploadFile(w http.ResponseWriter, r *http.Request, id ID,
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
+// DeleteFile Delete a file; its bytes are purged after the grace period.
 // (DELETE /v1/resources/{id}/files/{file_id})
 func (_ Unimplemented) DeleteFile(w http.ResponseWriter, r *http.Request, id ID, fileId FileID) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
+// GetFile Read a file's record (name, type, size, digest, status).
 // (GET /v1/resources/{id}/files/{file_id})
 func (_ Unimplemented) GetFile(w http.ResponseWriter, r *http.Request, id ID, fileId FileID) {
 	w.WriteHeader(http.StatusNotImplemented)
@@ -4640,11 +4701,13 @@ func (_ Unimplemented) DownloadFile(w http.ResponseWriter, r *http.Request, id I
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
+// ListVersions List a resource's versions, newest first.
 // (GET /v1/resources/{id}/versions)
 func (_ Unimplemented) ListVersions(w http.ResponseWriter, r *http.Request, id ID) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
+// GetVersion Read a resource as it was at one version.
 // (GET /v1/resources/{id}/versions/{version})
 func (_ Unimplemented) GetVersion(w http.ResponseWriter, r *http.Request, id ID, version int64) {
 	w.WriteHeader(http.StatusNotImplemented)
@@ -7137,10 +7200,10 @@ type StrictServerInterface interface {
 	// CheckResourceAccess Which of these resources may the caller read?
 	// (POST /v1/resources/access-checks)
 	CheckResourceAccess(ctx context.Context, request CheckResourceAccessRequestObject) (CheckResourceAccessResponseObject, error)
-
+	// DeleteResource Delete a resource at its current version (`If-Match`); its files are purged after the grace period.
 	// (DELETE /v1/resources/{id})
 	DeleteResource(ctx context.Context, request DeleteResourceRequestObject) (DeleteResourceResponseObject, error)
-
+	// GetResource Read a resource.
 	// (GET /v1/resources/{id})
 	GetResource(ctx context.Context, request GetResourceRequestObject) (GetResourceResponseObject, error)
 	// PatchResource Change some fields (RFC 7396 JSON merge patch; `null` removes a metadata key).
@@ -7149,25 +7212,25 @@ type StrictServerInterface interface {
 	// ReplaceResource Replace every editable field.
 	// (PUT /v1/resources/{id})
 	ReplaceResource(ctx context.Context, request ReplaceResourceRequestObject) (ReplaceResourceResponseObject, error)
-
+	// ListFiles List a resource's files, oldest first.
 	// (GET /v1/resources/{id}/files)
 	ListFiles(ctx context.Context, request ListFilesRequestObject) (ListFilesResponseObject, error)
 	// UploadFile Attach a file, streamed as the raw body (with `name`) or as the `file` part of a multipart form.
 	// (POST /v1/resources/{id}/files)
 	UploadFile(ctx context.Context, request UploadFileRequestObject) (UploadFileResponseObject, error)
-
+	// DeleteFile Delete a file; its bytes are purged after the grace period.
 	// (DELETE /v1/resources/{id}/files/{file_id})
 	DeleteFile(ctx context.Context, request DeleteFileRequestObject) (DeleteFileResponseObject, error)
-
+	// GetFile Read a file's record (name, type, size, digest, status).
 	// (GET /v1/resources/{id}/files/{file_id})
 	GetFile(ctx context.Context, request GetFileRequestObject) (GetFileResponseObject, error)
 	// DownloadFile The file's bytes, with `Range` support.
 	// (GET /v1/resources/{id}/files/{file_id}/content)
 	DownloadFile(ctx context.Context, request DownloadFileRequestObject) (DownloadFileResponseObject, error)
-
+	// ListVersions List a resource's versions, newest first.
 	// (GET /v1/resources/{id}/versions)
 	ListVersions(ctx context.Context, request ListVersionsRequestObject) (ListVersionsResponseObject, error)
-
+	// GetVersion Read a resource as it was at one version.
 	// (GET /v1/resources/{id}/versions/{version})
 	GetVersion(ctx context.Context, request GetVersionRequestObject) (GetVersionResponseObject, error)
 }
@@ -7685,69 +7748,70 @@ func (sh *strictHandler) GetVersion(w http.ResponseWriter, r *http.Request, id I
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Fx5c9s4lv8qr7hTFbubOqO4u5Wa2srmmswm06k4k2xt5DVh8knEmATYAGhZ7fJ338LBSyJ1JLEnffwV",
-	"WQKBh3f83ns/gLnxQp5mnCFT0pveeBkRJEWFwvz1gib46pn+RJk39TKiYs/3GEnRm3pzmuA5jTzfE/hL",
-	"TgVG3lSJHH1PhjGmRD825yIlypt6eW5GqlWmH5VKULbwbm99r3P6L595/oaoMNaDI5ShoJmiXK/zPkYQ",
-	"KHkuQnwgIcyFQKbg+XuygCMuIPguOO7DO7f0YyBMLlFgBEuqYpiMf4RljAzIhUSm+p5vpY+RRCgq+V/N",
-	"e3b9utQpuX6NbKFibzoaDjelvtVblhlnEo0B3gp+kWCqP4acKWRKfyRZltCQ6O0MMjvi+39Jvbeb2lp/",
-	"ETj3pt5/DCoLD+yvclDMa1Zsaufdi6fw0+TRD+BmhggVoYnsG6W6CfT8T8IQpXwaY3hphIoiqqcgyVvB",
-	"MxSK6i3MSSLR97LaVzcejew/ClO5hy19rbZXdrDRWkpZ8Wc5mAhBVp7v5Yz+kqP7WTuN1WnhRp/M4mfl",
-	"Y/ziXxgqvUZtO+9Q5onRdFNugSQiFwkeJnxDwHVpyinbRNLhtymFc4RzO/xmc8FQIFEYnRPVkC8iCnuK",
-	"ptgmJI322ov17ZY1BWqhMToXSJwntoyxMXe+52IyJuNHJ61TSforNuagTJ1MqkkoU7hAYYYqonK5iQJB",
-	"IXJgwzkTXDsAZQsIeZ5EwLgCbR5QMYIGOziSqJGjsdNjDQDI8lRbUyqu7Vqpo2bWGjI13dFrasYp2W/a",
-	"2W25VErDyuUmu5zoNZUt7ly6cPlhG2QYZ9zlznamNjFe44KEq3duowcCxgWPVtaCc2Ii0/P8OpaOT8aj",
-	"yaTFhdZjpZpA4bUaZAmhrGa/xpfmj5SIy4gvWYsh1wOt6V4vuABSphlguATF4TVRiob4GJwgwPhSO9B+",
-	"QZqiIhFRO9H9TTHu1vf4kqFoz4HmpwcSLnEFlBk3F5glJMQI5EoqTOGIQC5RSBB8CYkVHmiacaHgQvB8",
-	"ESvgVyhMFNQN8uiRgeky2bXhIlk0va/2/Mlk5+NVThgP173S9xRVFjtrkz50uWPbrHkWdZr0o4aJNi2F",
-	"MWELjICqKXARaX3pYfZrub99r6ikFzShyjg7SZKf597003Zbf6ieuT3zaw6eCXpFFG6EqHWIQkONHbfF",
-	"7Zuaz7VH7FpVM560G6v+yKNhy0q1WqcZ/bYAac0DKAS3pWqXbF3puFqXMqkIC7vy2i85SuVS1mYeKpPL",
-	"ZuIpXbBDhJsdmcHhfmGnLRBfR9V24NwJjPdZRKR7uNRusxk/7rLLBrbsqMq2WasJCXtGMgpJbRm0R4nS",
-	"jPt9o72tkCiVUvmNcYGNaqK0gdNVQ4hK/rUyYwdWFH74imW5+n2k+M9Jud9kYruX3GKF2+Yab8kCv7QS",
-	"LeGuJYwZXqvzMBeSi90I212tVuI6BmGrJ6eU1b8ddfn257jzV/DbvdM2y5PE9reWbdknjXc8U6nyNxAN",
-	"ByDuxvY+WKTct8Naa+U/I8keklrW/L0V1dvc/zN7vA8NrRaeW4CFb+QSjCSe72X5RULD9vZYYpgLqlan",
-	"2gQugpAIFE9yFZccl37Ifl1tPFYqs5wWZXO+WcEXYS2BCAQXanCkwwm4gCKiji3TV8SQD9qHgbAIyIxV",
-	"rtOH51coVq7Oh0vEzBb+mcArynMJumZDIBIION0/1gNmzP0FVLqGomQjg+fvySLwzWo23dqVI0xQf3aW",
-	"mLGgIBgDOJqMxpbEoAoijtJwF6n+0a/4Sqr0cik1HMdxf8Zm7GPMISUriDgsY6KmEDhjBaVIVlWGB7lY",
-	"aWGpsI0jcJas/BkLCqsGwBlKPYqwFZBcxcgUDbWfQUiSBIUPgbV7Yyhn6M8YYZytUq00O1YCZWGSRxj1",
-	"4WeWmKXdwq6vqrXXTqtBKfSURCllAciQZwgSnRJTwoh+ErXdVEzZog/vkESULWqzzdiK50YvWo0S0THA",
-	"EibDiQ+SA15TqZCZvv4KBSRILmUfTvVqctoQRGsu8KH2zVJQhYHR/3PTvhgNl7Rr0MXu6kfKum7qOSqh",
-	"ohgkiisaYq16m3rD/qg/NNVyhoxk1Jt6D/vD/kMdgUTFJrYGV6NBYtiZXink4MZ+c06jWxtG2vs2A+pV",
-	"hGnGdRQ9BgL2GaCRU4tEZD4YIiTk2QpIorWxcr4c+dofx8MJKM51k6yR0Wz7VeRNvWdm0BpttEaPj4eT",
-	"TZmeFbNzoQ2orQyKu0X7WhmT4bAL9svpK4pcjx8dOP7hQePLwmrvZzRK5mlKxMqbek8t/swRI+BzIJDS",
-	"hVXktJWucOoHFVNZuc+RjZW1EDLEjk3hn7xyXu/s1m8cFX3accZSo5icEJX7GuFkeY7SPAUq3XDrYdBB",
-	"zJMuZV1/ss7v0AS3yQhS0SQBRS5Rgglj6WtYlcgiCUjCuMgFMQr09a4xmrGLFVAlNXgBjaaNONERAnMu",
-	"HMcspAKd9yE1S9T4wyM9Q2DwTyeHGbO03CWufEhzqSAmVwgXejpLz6HB66DJ2QXHPhC4ZFoUzhCM/Z1z",
-	"6BwxY0HV4gX6Z4ZL1NIRVmjjgTTB3IdTZA443abJglAX7wx4EpkcobG9AOwiGo/Gw6EPwf/03JS90xUL",
-	"p5C7gVFwbFIrUxLmCV/qBDo3s66s1jUGz5hEIsIY5lQrv+LbTO6mDCSGnEXSgmYTWvRyLcBimJ7/crV6",
-	"x3HbYcdsa4vcNkspczq1gWjDr7Z6c92mr//TmtlYq9Q7HGmPy5Ao8701YYvtDSjY804jdNOQ9qSsK1SL",
-	"qtD5mTmxc8u3VYNa8rGF3zvXyRsSoW89bXeIfgUVuCK8a9t/uCzloI7I1qzF+BJiIjXeHpiqbn1T45TD",
-	"9Q4WaDbSxAXdxJUtgreR4Ux6+iVHsarlJ5pS1TjiL9Wku+OUXNNUW3vsmlL716itVWtfwHEZHdnuYdsl",
-	"go6ZCuK/daKTyd7zKLL4CrM06Mb9YrfZiq9n7ycQXOLqr1ckyTGAjFCx3loV/ZxNmBpOCGVl3bEmX40g",
-	"bb++YW4iZETp5sebev/36Unvf0nv12Hvp7PqY/+8d3Yz9E8e3v61/91fvL21U2RhSZlJTi33XraQBF2z",
-	"Si46fLVJ864B1Bbut15T3XkeM9xhC24/gYws7qey/0IMrPgHU6+YRtc0mrov8k2xJZVNMr7lIAhYAKhj",
-	"WwVkpgznsgXKnhrT1cqbNizbuLJUdHPhqvffuPL2L7HrcTCbXY9Hvdns+gc8+77N58/upthqnj7sVWvd",
-	"T11hbRGZu2VlZluZJMgAiUgoCqCRZUsScLpZL7KevyeL7XXFJpP2mtvNHPbct1h8TIY/HTZ+dOD84/G9",
-	"FkPGJWoNXh8+6nAP1kJQ93ogUImVhQPTnJIU4YJHK+dIslaZFuuagnU8gZjnQnZhx3pdNCDmClwvjDG8",
-	"tGy1w5amP//MLHaZRfIMFIfRcFgVcDSStqSztBkkVCotJJdYx72jWl8cCjT+T5LHsMkESkSwxGFV8x3X",
-	"cNMxC+bqBRB5iVEfXkVSR5ioIS5REHHD6Rn+Dkw4ErWOxeW9LyIQEpwr4LkCktBL03jWdybwCklSNbYp",
-	"F2gbJuFYRUMK6FZ7yfMkamtGixuHRkx7CfGOutH6hc17bkU3L1e24KTljOx9SEMQ/xZS+seYagvPtVvI",
-	"Wk9iXKnmWXpj/7lvIN5s0K5t3Gh3dm/bSDVkUNyMbqnauvnUb5I5nViBD0gL4wPTwo9370ztdV1rh/oS",
-	"VTcXfj/MUZ3Z/eIS5X5Kjcm/y4YHhuUzE5FZceegaXpzFeErhfw+uSVFscCeEeb7z+3XzIrfDumpXZfh",
-	"0h7L/kZ89w+IhxucoeSpLnAxiSQcvXvxFH54+NMJ/P3053+A8VIwXvoYApYnSQACU35ljk9KxucSV8db",
-	"Wui8BWrfWf7xHiPuztvdP6PszyhrZaWMp9tbEYARVaYCNwHXP6RkHcxpsoNef2FG3KFnlq+77ChdHkjz",
-	"To/0zTFXwbrdU5F7jwWJNcnnFyOtDIBWZHF7SgcsUAmS0fkcI5gLntYYiYtVcYPJ0AoY2WNiqWaMMCBJ",
-	"wpe9RHfj5haWX97B8uHp6Qcf/vb+zWvfQL0Pb5+98OHtP1768Pe3z1/68PLVC3/GPuLF2+PH9oQOrxVY",
-	"glxWb20xkmpr47VCZi5dCZxThhKo6sP7GGdM0l8RzElOddNn9ND8CKd/e9IbPzoxOzDj7HWokIsIW/v5",
-	"f2YJJ5F5W2qPOxKlhPbgUZAl5GYCCUdpniiaEaHKr3LHoOgvnQPrZ4+7DjHcm2Qd75+2vKmxf7LioULV",
-	"k0ogSZvRWZ5QXFBGjDSbxGS5tYEe3StuqlaTNO9Jzt2LkPtMXb+qaJ7bvKl4v9SwfXFuE41OzcuCawny",
-	"98TYTu6WsR09us8k+UQpEsZATND5YB1fo5k7rSZLy8keGZ420JEXHJu7MHZAoJ8LTOS64+8yurVX1/Ns",
-	"Adlbcuzgxr19vwdN5KBob6LHXKYscFsgZLlY6I3OFdrzi4XQ1UKGgvLfByv0lRJsF2PTboDhnQNMkV8e",
-	"SJew/qxu6tWNv3OU++8vbs/2isRBzZitrvCML1l3bdB6IvtO97+d57Btlz92H8R/N/ju0ITd6lrLmCfo",
-	"4NCAXnGY89Su1XuvK0Nza54BMfCZ6oKx+PkZlRmX5s0U45jj4ckdSeoqGoxAaH1+k2EwGZ10/E8lhgKh",
-	"9k6/JIrKOdX9Wf8rJLUaQhi8d4YMjNsFIPMs40K15aZ/S8C5e+3bO8wPxaA7RNz6Sz8tPleI0LzR8ftD",
-	"3y8mu7ebeXDjPt12GvwlFvb+Fo5DwF5PXBIJ5liZqOK1nz9t3wIGLdf9r2rG3Pk/PxVvvW29VnlWf6PM",
-	"CFd/l+zT2a1/o3OmRHFVSJ+LxL1LNh0MRuMf+sP+sD+a/jj8cWw4EaeCVlKk85JrxYtseQGiuHtYXl7V",
-	"anJfVgqvfWnh+Pbs9v8DAAD//w==",
+	"7Fx7c9s4kv8qXbytij1DPaN4ZpTausrltdlLdlJJNrm6yGfCZEvEmgQ4AGhZ4/J3v8KDL4nUI7Fdmcz+",
+	"FUUCgUY/ft39A+hrL+RpxhkyJb3ptZcRQVJUKMz/XtAEXz3Tnyjzpl5GVOz5HiMpelNvThM8o5HnewJ/",
+	"y6nAyJsqkaPvyTDGlOjH5lykRHlTL8/NSLXK9KNSCcoW3s2N73VO//Uzz98QFcZ6cIQyFDRTlOt1PsQI",
+	"AiXPRYgPJIS5EMgUPP9AFnDEBQQ/BMd9eOeWfgyEySUKjGBJVQyT8c+wjJEBOZfIVN/zrfQxkghFJf+r",
+	"ec+uX5c6JVevkS1U7E1Hw+Gm1Dd6yzLjTKIxwFvBzxNM9ceQM4VM6Y8kyxIaEr2dQWZH/Pgvqfd2XVvr",
+	"LwLn3tT7j0Fl4YH9VQ6Kec2KTe28e/EUfpk8+gnczBChIjSRfaNUN4Ge/0kYopRPYwwvjFBRRPUUJHkr",
+	"eIZCUb2FOUkk+l5W++rao5H9R2Eq97Clr9X2yg42WkspK/5bDiZCkJXnezmjv+XoftZOY3VauNFns/hp",
+	"+Rg//xeGSq9R2847lHliNN2UWyCJyHmChwnfEHBdmnLKNpF0+G1K4RzhzA6/3lwwFEgURmdENeSLiMKe",
+	"oim2CUmjvfZifbtlTYFaaIzOBBLniS1jbMyd7bmYjMn40UnrVJL+jo05KFMnk2oSyhQuUJihiqhcbqJA",
+	"UIgc2HDOBNcOQNkCQp4nETCuQJsHVIygwQ6OJGrkaOz0WAMAsjzV1pSKa7tW6qiZtYZMTXf0mppxSvab",
+	"dnZbLpXSsHK5yS4nek1lizuXLlx+2AYZxhl3ubOdqU2M17gg4eqd2+iBgHHOo5W14JyYyPQ8v46l45Px",
+	"aDJpcaH1WKkmUHilBllCKKvZr/Gl+U9KxEXEl6zFkOuB1nSvF1wAKdMMMFyC4vCaKEVDfAxOEGB8qR1o",
+	"vyBNUZGIqJ3o/qYYd+N7fMlQtOdA89MDCRe4AsqMmwvMEhJiBHIlFaZwRCCXKCQIvoTECg80zbhQcC54",
+	"vogV8EsUJgrqBnn0yMB0mezacJEsmt5Xe/5ksvPxKieMh+te6XuKKoudtUkfutyxbdY8izpN+knDRJuW",
+	"wpiwBUZA1RS4iLS+9DD7tdzfvpdU0nOaUGWcnSTJr3Nv+nm7rT9Wz9yc+jUHzwS9JAo3QtQ6RKGhxo7b",
+	"4vZNzefaI3atqhlP2o1Vf+TRsGWlWq3TjH5bgLTmARSC21K1S7audFytS5lUhIVdee23HKVyKWszD5XJ",
+	"ZTPxlC7YIcL1jszgcL+w0xaIr6NqO3DuBMb7LCLSPVxqt9mMH3fZZQNbdlRl26zVhIQ9IxmFpLYM2qNE",
+	"acb9vtHeVkiUSqn8xrjARjVR2sDpqiFEJf9ambEDKwo/fMWyXH0fKf5LUu43mdjuJbdY4ba5xluywK+t",
+	"REu4awljhlfqLMyF5GI3wnZXq5W4jkHY6skpZfVvR12+/SXufAt+u3faZnmS2P7Wsi37pPGOZypV/gGi",
+	"4QDE3djeR4uU+3ZYa638FyTZQ1LLmr+3onqb+39hj/exodXCcwuw8I1cgpHE870sP09o2N4eSwxzQdXq",
+	"vTaBiyAkAsWTXMUlx6Ufsl9XG4+VyiynRdmcb1bwRVhLIALBhRoc6XACLqCIqGPL9BUx5IP2YSAsAjJj",
+	"lev04fklipWr8+ECMbOFfybwkvJcgq7ZEIgEAk73j/WAGXP/AypdQ1GykcHzD2QR+GY1m27tyhEmqD87",
+	"S8xYUBCMARxNRmNLYlAFEUdpuItU/+hXfCVVermUGo7juD9jM/Yp5pCSFUQcljFRUwicsYJSJKsqw4Oc",
+	"r7SwVNjGEThLVv6MBYVVA+AMpR5F2ApIrmJkiobazyAkSYLCh8DavTGUM/RnjDDOVqlWmh0rgbIwySOM",
+	"+vArS8zSbmHXV9Xaa6fVoBR6SqKUsgBkyDMEiU6JKWFEP4nabiqmbNGHd0giyha12WZsxXOjF61GiegY",
+	"YAmT4cQHyQGvqFTITF9/iQISJBeyD+/1anLaEERrLvCh9s1SUIWB0f9z074YDZe0a9DF7upHyrpu6jkq",
+	"oaIYJIpLGmKtept6w/6oPzTVcoaMZNSbeg/7w/5DHYFExSa2BpejQWLYmV4p5ODafnNGoxsbRtr7NgPq",
+	"VYRpxnUUPQYC9hmgkVOLRGQ+GCIk5NkKSKK1sXK+HPnaH8fDCSjOdZOskdFs+1XkTb1nZtAabbRGj4+H",
+	"k02ZnhWzc6ENqK0MirtF+1oZk+GwC/bL6SuKXI8fHTj+4UHjy8Jq72c0SuZpSsTKm3pPLf7MESPgcyCQ",
+	"0oVV5LSVrnDqBxVTWbnPkY2VtRAyxI5N4Z+9cl7v9MZvHBV93nHGUqOYnBCV+xrhZHmO0jwFKt1w62HQ",
+	"QcyTLmVdf7LO79AEt8kIUtEkAUUuUIIJY+lrWJXIIglIwrjIBTEK9PWuMZqx8xVQJTV4AY2mjTjREQJz",
+	"LhzHLKQCnfchNUvU+MMjPUNg8E8nhxmztNwFrnxIc6kgJpcI53o6S8+hweugydkFxz4QuGBaFM4QjP2d",
+	"c+gcMWNB1eIF+meGS9TSEVZo44E0wdyH98gccLpNkwWhLt4Z8CQyOUJjewHYRTQejYdDH4L/6bkpe+9X",
+	"LJxC7gZGwbFJrUxJmCd8qRPo3My6slrXGDxjEokIY5hTrfyKbzO5mzKQGHIWSQuaTWjRy7UAi2F6/svV",
+	"6h3HbYcds60tctMspczp1AaiDW9t9ea6TV//pzWzsVapdzjSHpchUeZ7a8IW2xtQsOedRuimIe1JWVeo",
+	"FlWh8zNzYueWb6sGteRjC793rpM3JELfetruEL0FFbgivGvbf7os5aCOyNasxfgSYiI13h6Yqm58U+OU",
+	"w/UOFmg20sQF3cSVLYK3keFMevotR7Gq5SeaUtU44i/VpLvjlFzRVFt77JpS+79RW6vWvoDjMjqy3cO2",
+	"SwQdMxXEf+tEJ5O951FkcQuzNOjG/WK32YqvZ+8nEFzg6q+XJMkxgIxQsd5aFf2cTZgaTghlZd2xJl+N",
+	"IG2/vmFuImRE6ebHm3r/9/lJ739J7/dh75fT6mP/rHd6PfRPHt78tf/DX7y9tVNkYUmZSU4t9162kARd",
+	"s0ouOny1SfOuAdQW7rdeU915HjPcYQtuP4GMLO6nsv9KDKz4B1OvmEbXNJq6L/JNsSWVTTK+5SAIWACo",
+	"Y1sFZKYM57IFyp4a09XKmzYs27iyVHRz4ar337jy9i+x63Ewm12NR73Z7OonPP2xzedP76bYap4+7FVr",
+	"3U9dYW0RmbtlZWZbmSTIAIlIKAqgkWVLEnC6WS+ynn8gi+11xSaT9prbzRz23LdYfEyGvxw2fnTg/OPx",
+	"vRZDxiVqDV4fPulwD9ZCUPd6IFCJlYUD05ySFOGcRyvnSLJWmRbrmoJ1PIGY50J2Ycd6XTQg5gpcL4wx",
+	"vLBstcOWpj//yix2mUXyDBSH0XBYFXA0kraks7QZJFQqLSSXWMe9o1pfHAo0/k+Sx7DJBEpEsMRhVfMd",
+	"13DTMQvm6gUQeYFRH15FUkeYqCEuURBxw+kZ/g5MOBK1jsXlvS8iEBKcK+C5ApLQC9N41ncm8BJJUjW2",
+	"KRdoGybhWEVDCuhWe8nzJGprRosbh0ZMewnxjrrR+oXNe25FNy9XtuCk5YzsfUhDEP8RUvqnmGoLz7Vb",
+	"yFpPYlyp5ll6Y/+5byBeb9Cubdxod3Zv20g1ZFDcjG6p2rr51G+SOZ1YgQ9IC+MD08LP9+lMVtV13o8o",
+	"g5HFHfXi3OioOv05fmxGzGnizmqyXCwwAjJXaOuNhSAhQoaC8qi7jmztiF+i6ube74epqjPJX10S3U9p",
+	"M7nfnkKnqoaKOhqFwzDimYGHrLgA0fQLcy/ilvBnn0SXolhgzwjz45c2j2bFb4eB1X7NcGnPiP8gjv2n",
+	"BmdHYEqe6mobk0jC0bsXT+Gnh7+cwN/f//oPMF4KxksfQ8DyJAlAYMovzVlOST9d4Op4S5jmLTj8zpKh",
+	"9xhxd957/zvK/h1lrenMeLq9ogEYUWXaARNw/UPq54GpiLZy/S/MiDv0zPLdmx11zQNXv/nmzK2gAO+p",
+	"4r7XakVro1atdG28srO14pfXL60MhtZ9cftLxzhQCZLR+RwjmAue1hiV81VxA8vQIrqwXhDKpJoxwoAk",
+	"CV/2Er0pc4vML++Q+fD0/Ucf/vbhzWvfZAcf3j574cPbf7z04e9vn7/04eWrF/6MfcLzt8eP7QkjXimw",
+	"BL+s3jpjJNV6wiuFzBT/AueUoQSq+vAhxhmT9HcEcxJV3VQaPTQ/wvu/PemNH52YHZhx9jpXyEWErXzE",
+	"P7OEk8i87bXHHY9SQntwKsgScjOBhKM0TxTNiFDlV7ljgPSXzvT62eOuQxj3JlzH+7Mtb5rsn994qFD1",
+	"pBJI0mZAlycs55QRI80msVpubaBH94qbttUkzXuec/ci5z5T169amuc2b1reL7VtX/zbBLD35mXHtZz6",
+	"PTHOk7tlnEeP7hN4nyhFwhiICTofrONrNHOn7WRpOeUjwzMHOvKCY3OXxw4I9HOBiVx3fF9Gt/bqNsje",
+	"kpYH1+6vB+xBczko2puoMpdBC9zezYd8B653W6yTtollk/bWXlui7mKS2g05vHOgKvLUA+kS3/dYWDka",
+	"qLFPOLKZWcOtb7K/DxFdoFQ+2NcJj2+r1PJ3jnJ/S+TmdC9YGNQ8otWfnvEl6y5UWo+33+n+vfNQu+0m",
+	"ze5bDT8Mfji0emj1z2XME3TYbBC4OBl7atfqfdBlqnkFgQExWJ7q6rX4+RmVGZfmNR/j3ePhyR1J6sor",
+	"jEBofX6TsTQZnXT82RdD4VD7goQkiso51f1l/xYisAYzBj6dIQPjdgHIPMu4UN9MwLmjhO0d8sdi0B3C",
+	"dv0NqhafK0RoXo/5c/TGlx17v0WKf7tzDK7dp5tON3mJhZd8CydEYG+ILokEc7JPyjOz7zjpt2+eM6z2",
+	"fnse47f+ta7Lmgvs/JNdxeuKW+/DntZfBTTC1V8C/Hx641/r/CxRXBbS5yJxLwFOB4PR+Kf+sD/sj6Y/",
+	"D38eGzLIqaCVDeq8nVwRQlveXCkujZa3jrWa3JeVwmtfWui/Ob35/wAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

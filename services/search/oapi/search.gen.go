@@ -271,12 +271,18 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/indexes/rebuild (the `RebuildIndexes` operationId).
 	RebuildIndexes(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// SearchWithBody performs a POST /v1/search (the `Search` operationId) request,
-	// with any type of body and a specified content type.
+	// SearchWithBody Search the resources and files the caller may read: by text, by vector or both (hybrid).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/search (the `Search` operationId).
 	SearchWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// Search performs a POST /v1/search (the `Search` operationId) request.
+	// Search Search the resources and files the caller may read: by text, by vector or both (hybrid).
+	//
 	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/search (the `Search` operationId).
 	Search(ctx context.Context, body SearchJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
@@ -312,8 +318,11 @@ func (c *Client) RebuildIndexes(ctx context.Context, reqEditors ...RequestEditor
 	return c.Client.Do(req)
 }
 
-// SearchWithBody performs a POST /v1/search (the `Search` operationId) request,
-// with any type of body and a specified content type.
+// SearchWithBody Search the resources and files the caller may read: by text, by vector or both (hybrid).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/search (the `Search` operationId).
 func (c *Client) SearchWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSearchRequestWithBody(c.Server, contentType, body)
 	if err != nil {
@@ -326,8 +335,11 @@ func (c *Client) SearchWithBody(ctx context.Context, contentType string, body io
 	return c.Client.Do(req)
 }
 
-// Search performs a POST /v1/search (the `Search` operationId) request.
+// Search Search the resources and files the caller may read: by text, by vector or both (hybrid).
+//
 // Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/search (the `Search` operationId).
 func (c *Client) Search(ctx context.Context, body SearchJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSearchRequest(c.Server, body)
 	if err != nil {
@@ -494,14 +506,18 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/indexes/rebuild (the `RebuildIndexes` operationId).
 	RebuildIndexesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*RebuildIndexesResponse, error)
 
-	// SearchWithBodyWithResponse performs a POST /v1/search (the `Search` operationId) request,
-	// with any type of body and a specified content type.
+	// SearchWithBodyWithResponse Search the resources and files the caller may read: by text, by vector or both (hybrid).
 	//
-	// Returns a wrapper object for the known response body format(s).
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/search (the `Search` operationId).
 	SearchWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SearchResponse, error)
 
-	// SearchWithResponse performs a POST /v1/search (the `Search` operationId) request.
+	// SearchWithResponse Search the resources and files the caller may read: by text, by vector or both (hybrid).
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/search (the `Search` operationId).
 	SearchWithResponse(ctx context.Context, body SearchJSONRequestBody, reqEditors ...RequestEditorFn) (*SearchResponse, error)
 }
 
@@ -740,10 +756,11 @@ func (c *ClientWithResponses) RebuildIndexesWithResponse(ctx context.Context, re
 	return ParseRebuildIndexesResponse(rsp)
 }
 
-// SearchWithBodyWithResponse performs a POST /v1/search (the `Search` operationId) request,
-// with any type of body and a specified content type.
+// SearchWithBodyWithResponse Search the resources and files the caller may read: by text, by vector or both (hybrid).
 //
-// Returns a wrapper object for the known response body format(s).
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/search (the `Search` operationId).
 func (c *ClientWithResponses) SearchWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SearchResponse, error) {
 	rsp, err := c.SearchWithBody(ctx, contentType, body, reqEditors...)
 	if err != nil {
@@ -752,8 +769,11 @@ func (c *ClientWithResponses) SearchWithBodyWithResponse(ctx context.Context, co
 	return ParseSearchResponse(rsp)
 }
 
-// SearchWithResponse performs a POST /v1/search (the `Search` operationId) request.
+// SearchWithResponse Search the resources and files the caller may read: by text, by vector or both (hybrid).
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/search (the `Search` operationId).
 func (c *ClientWithResponses) SearchWithResponse(ctx context.Context, body SearchJSONRequestBody, reqEditors ...RequestEditorFn) (*SearchResponse, error) {
 	rsp, err := c.Search(ctx, body, reqEditors...)
 	if err != nil {
@@ -938,7 +958,7 @@ type ServerInterface interface {
 	// RebuildIndexes Rebuild the in-process indexes from the store, serving queries meanwhile (admin).
 	// (POST /v1/indexes/rebuild)
 	RebuildIndexes(w http.ResponseWriter, r *http.Request)
-
+	// Search Search the resources and files the caller may read: by text, by vector or both (hybrid).
 	// (POST /v1/search)
 	Search(w http.ResponseWriter, r *http.Request)
 }
@@ -959,6 +979,7 @@ func (_ Unimplemented) RebuildIndexes(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
+// Search Search the resources and files the caller may read: by text, by vector or both (hybrid).
 // (POST /v1/search)
 func (_ Unimplemented) Search(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNotImplemented)
@@ -1392,7 +1413,7 @@ type StrictServerInterface interface {
 	// RebuildIndexes Rebuild the in-process indexes from the store, serving queries meanwhile (admin).
 	// (POST /v1/indexes/rebuild)
 	RebuildIndexes(ctx context.Context, request RebuildIndexesRequestObject) (RebuildIndexesResponseObject, error)
-
+	// Search Search the resources and files the caller may read: by text, by vector or both (hybrid).
 	// (POST /v1/search)
 	Search(ctx context.Context, request SearchRequestObject) (SearchResponseObject, error)
 }
@@ -1520,44 +1541,44 @@ func (sh *strictHandler) Search(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"vFnfb9tG8v9XBvx+gdoII1O2kzYy+tD2kja4FAic4F4sw1qRI3EbcpfZHcoWDAH3eM+H+wv7lxxmd0mR",
-	"EuXYQS9PpsnZ3fnxmZnPrO6jVJeVVqjIRpP7yKCttLLo/nlv9LzAkh9TrQgV8aOoqkKmgqRWJ5WXePaH",
-	"1Yq/2TTHUvDT/xtcRJPo/062+5/4r/ak2Xez2cRRhjY1suLtokl0+eYXeHX+4nsIO0OGJGRhRxHLhg14",
-	"/1+0snWJ5p1Y8r+V0RUakl5xJUrkv7SuMJpEloxUy2gTRxWqjB8n9zvnvl6xhqA0wRoJnI2YwRHlCGk4",
-	"CgqxPL6A52O4zVEBf5rXFlKheNkcQdhPmI2iOFpoUwqKJpFU9PI8ihtFpCJconG2GPxcS4NZNLny+m61",
-	"u24X6PkfmBJr/kYWhMZZJ7JMstqieN+xeiEKi/GOI0okkQkSh5fdR6W4e4dqSXk0GSen5/G+1/ZcZdZQ",
-	"CWmgrK0zvDJoURGbXoq77vanyYAt+lah2T361XjgZINW1ybFG5k5XSVh6R5aD9e1zKKBlaW4e+uFx8lW",
-	"B2GMWPNnEks7iAKzBhLLIcvasztavzyPo1Kq1ogHFTkd0KOuMkGY3VipUuwZxu+fk3TA2Nl0M+DT3yTt",
-	"50Ga1+rTjcwGcwHvUjQV7XvhI2OeVwLhHcWQ1gSC4CxJIM2FESkDcTTk9IUsMBy3vyV/dEnj9051iRYW",
-	"RpcXIObsZFho4wSaqMNcZ+tePh2Kdi6XeSGXOQ0E9Y0Ry9Jl962kHEpBaY4ZEJrSglQwrZPkLC2F+eSe",
-	"sBfrvZN2A2iE+mS/VPAunVAfz49CsU212YGFrudFBxOqLudcUeKIJBXDVW+FxkpfoJ9amVoE9XXf7tmc",
-	"2+jaeKQXky3YhkrbW5Xh3QcSPngDCLaP0jyOmkL9pXB0eweXN53WZdMA93cthKUbXIXu99C+74Ql10h8",
-	"qOe1LLIvQiOIuTClpI29ma9vSp1h8VDR3ldzx607cdzaGDc+HTiw48KhQG3t24tTaJg3gh5bxOLoQF3y",
-	"L+4Hil7XoG2+xN3Dh9Tu0Ji+0p5bDBdHY/RD3fZwZdieK5UlEcr6QGf7XKOlQ8XZkqD6UKQPJvrjXBe8",
-	"1uatP2rIc5dNcev7jdvCfp1lYa6nXMFZArgQSLWEozH8CHO0dNxWekegmDWxDBfjHA2OBpPag/Th47xM",
-	"c+DTTxmK3uU2f3dQoxXuq/O3JsHAYKFF5ongvjkOWIPBW0glbf5VOfTFPlIZvTRoG/oiy7oMxKiUyv+X",
-	"DGlrSRh6okqMJ+cgVLzvVWRqpfhbHNk6TREzZB0XQhaYdWDXgbEmUQxhf6gG+OM6JsY+Qs02PSOGQP4B",
-	"hUnzS5+PT+TXaW3sEDjfGF2Cwju68RKgFw6olcGV1LWFSiyxeWlFifC5RrMOBLqhk6cd5tojWc0k8FBj",
-	"aQYG7mCylCFhF6IuiEMfH8LBeAgH3B56G0T5em6c/5sou6LQpmvcCAzF19m6N3oELR7i0rfIfKKnSDJ6",
-	"EQ+QzW4B+s6CzYVBrhZeK1jUTF561LIlVlu/DGZHQ7h2sOhteghf1um7W01ySf3J5qGYMskf4KAtW9j3",
-	"A5ZzzHioBCfUQK5fMAe5fAe9X24pzopGkeshMmIxrY2k9Qc2xZs+R2HQ/FRztMPVAS/yr7cq5USVvyqQ",
-	"aqH3zfw7rm+1yeLGKKGyJszWuR70Ck07VFgnQDlK40YSO5qqy+03g27ekYq0H1QszNchd3WK1rIvLZqV",
-	"TPECUKQ55JJAWhBT5RbEfs6QrhX4fWM//PDBgTePpmqqftcZ2gnMGKwzFwx32M+/n77wOlNvEruAmTdx",
-	"xlKptlLhVFlZykKwazm4bbytv7vwUZcKZu5pdhGuLWRBz6UK4mimqkRha4MWCryTqShgu2/semiJgqv4",
-	"8QXMvHdn/oSQicecU2inaq4pb4DlzDGYSvadKNzrkHsxzHw2z2CO7NOGNkzVbtoeuckCfgS/4OToZfKs",
-	"ze9jeAZH4z//9W//8dh97cD7+Ni5+h/SyrksJK0nIBpcWEQLeCdSKtZwmwvyDhdFgQZKwaqLLHCMqWqn",
-	"0hB9+POf/4Gqnhcy7YBr4RC41gpjBhEaJQrQKsBurWszVfpWQWXkShD6Tw4ws3aTCZ87iwFXaNaUs3dY",
-	"Yqo6IiIrpZqN4DeZZai66DYIeJcWdYYZzHHBrgsejcFqUHqqckkxtPMZaOP7kcEVisKyuaXzmi9aoVtR",
-	"bnS9zEEo0JX4XHOicHWIoa6ANJwmCWSI1QheO/LMmkxVe6E3O3RvOBtNt2PkJHoniKTzcoiRc3Zn4pxE",
-	"yWg8StxFUoVKVDKaRGejZHTGLEBQ7orLyWp8Inmw9LVmia72cuV1GrzNokn0K9LbIBL3bz5Pk+SBW8+n",
-	"3XZ2xtuBC08u0kHP78BxmRFbdp6MD+3bKrq9R2X5syfJt/3z0Wu4htdlKbhz+5HdqSstydTCkcPjsesk",
-	"7mrtKmq8f81LO+E46UzGlbYDk8T7QOW4qhqsNLM3qFWGhpPELZ65mvbr64/Q2Xk2go/u+siJ+NWpNpwI",
-	"YVAQdSYJCr1sMkMSOHpoL/y0IKlzn7tdTX4zLnGZz9YXyRkb2wdUmBkOgur0LwNVe20wjKjGBbmwEOgv",
-	"a5ujyAJ1fKf9uf7Sv+nkZGqMOyrsdv3NN4DmefLqW0I5eNLBQ6rnocs3OekuKD1LJ20w9vVILR1fl2hd",
-	"W7zNubs/JgV8Uesivw8gzxWj9nrgZ52t/zLM9AedTZ/DceQ3/8Mq2GPBA6j9qR2JmEvG7r4AFtJYCvUw",
-	"eSKIvgqk3+pnLnfFbjBDRVIUUIj0k/Uoc25yBABsqiuGldJqXWr3SxMzE+uoSWiPu/zjePTVKdGANmD0",
-	"etOl7dHkqk/Yr6438f3mmiXMytWUq/uoNkUg7JOTk/Hp96NklIzGkx+SH84ilg1HND/QNUdt4vZNkzGb",
-	"681/AwAA//8=",
+	"vFnfb9tG8v9XBvx+gdoII1O2kzYy+tD2kja4FAic4F4sw1qSI3EbcpfZHcomDAH3eM+H+wv7lxxml6RI",
+	"iXLsIpcn0+Ts7vz4zMxnVvdBootSK1Rkg9l9YNCWWll0/7w3Os6x4MdEK0JF/CjKMpeJIKnVSeklnv1h",
+	"teJvNsmwEPz0/waXwSz4v5Pt/if+qz1p991sNmGQok2MLHm7YBZcvvkFXp2/+B6anSFFEjK3k4Blmw14",
+	"/1+0slWB5p1Y8b+l0SUakl5xJQrkv1SXGMwCS0aqVbAJgxJVyo+z+51zX69ZQ1CaoEYCZyOmcEQZQtIc",
+	"BblYHV/A8yncZqiAP8WVhUQoXhYjCPsJ00kQBkttCkHBLJCKXp4HYauIVIQrNM4Wg58raTANZlde3612",
+	"190CHf+BCbHmb2ROaJx1Ik0lqy3y9z2rlyK3GO44okASqSBxeNl9UIi7d6hWlAWzaXR6Hu57bc9VpoZS",
+	"SANFZZ3hpUGLitj0Qtz1tz+NRmzRtwrN7tGvpiMnG7S6MgneyNTpKgkL99B5uKpkGoysLMTdWy88jbY6",
+	"CGNEzZ9JrOwoCkwNJFZjlnVn97R+eR4GhVSdEQ8qcjqiR1WmgjC9sVIlODCM3z8n6YCxs+lmxKe/SdrP",
+	"gySr1KcbmY7mAt4laEra98JHxjyvBMI7CiGpCATBWRRBkgkjEgbiZMzpS5ljc9z+lvzRJY3fO9EFWlga",
+	"XVyAiNnJsNTGCbRRh1in9SCfDkU7k6ssl6uMRoL6xohV4bL7VlIGhaAkwxQITWFBKphXUXSWFMJ8ck84",
+	"iPXeSbsBNEJ9sl8qeJdOaIjnR6HYJtrswEJXcd7DhKqKmCtKGJCkfLzqrdFY6Qv0UytTh6Ch7ts923Nb",
+	"XVuPDGKyBdtYaXurUrz7QMIHbwTB9lGah0FbqL8Ujn7v4PKmk6poG+D+rrmwdIPrpvs9tO87Yck1Eh/q",
+	"uJJ5+kVoNGIuTAlpY2/i+qbQKeYPFe19NXfcuhPHrY1h69ORA3suHAvU1r69ODUN80bQY4tYGByoS/7F",
+	"/UjR6xu0zZewf/iY2j0aM1Tac4vx4miMfqjbHq4M23OlsiSasj7S2T5XaOlQcbYkqDoU6YOJ/jjXNV7r",
+	"8tYfNea5y7a4Df3GbWG/zrIw11Ou4CwBXAikWsHRFH6EGC0dd5XeEShmTSzDxThDg5PRpPYgffg4L9Me",
+	"+PRTxqJ3uc3fHdRohfvq/K1NMDCYa5F6IrhvjgPWaPCWUkmb/aUc+mIfKY1eGbQtfZFFVTTEqJDK/xeN",
+	"aWtJGHqiSown5yBUvO9VYCql+FsY2CpJEFNkHZdC5pj2YNeDsSaRj2F/rAb443omhj5C7TYDI8ZA/gGF",
+	"SbJLn49P5NdJZewYON8YXYDCO7rxEqCXDqilwbXUlYVSrLB9aUWB8LlCUzcEuqWTpz3mOiBZ7STwUGNp",
+	"BwbuYLKQTcIuRZUThz48hIPpGA64PQw2CLI6Ns7/bZRdUejSNWwFxuLrbN0bPRotHuLSt8h8YqBINHkR",
+	"jpDNfgH6zoLNhEGuFl4rWFZMXgbUsiNWW7+MZkdLuHaw6G16CF/W6btbTTJJw8nmoZgyyR/hoB1b2PcD",
+	"FjGmPFSCE2ohNyyYo1y+h94vtxRnRavI9RgZsZhURlL9gU3xpscoDJqfKo52c3XAi/zrrUoZUemvCqRa",
+	"6n0z/471rTZp2BolVNqG2TrXg16j6YYK6wQoQ2ncSGInc3W5/WbQzTtSkfaDioW4bnJXJ2gt+9KiWcsE",
+	"LwBFkkEmCaQFMVduQejnDOlagd839MMPH9zw5slczdXvOkU7gwWDdeGC4Q77+ffTF15nGkxiF7DwJi5Y",
+	"KtFWKpwrKwuZC3YtB7eLt/V3Fz7qUsHCPS0ummsLmdNzqRpxNHNVoLCVQQs53slE5LDdN3Q9tEDBVfz4",
+	"Ahbeuwt/QpOJx5xTaOcq1pS1wHLmGEwk+07k7nWTeyEsfDYvIEb2aUsb5mo3bY/cZAE/gl9wcvQyetbl",
+	"9zE8g6Ppn//6t/947L724H187Fz9D2llLHNJ9QxEiwuLaAHvREJ5DbeZIO9wkedooBCsukgbjjFX3VTa",
+	"RB/+/Od/oKziXCY9cC0dAmutMGQQoVEiB60a2NW6MnOlbxWURq4Fof/kALPoNpnxuYsQcI2mpoy9wxJz",
+	"1RMRaSHVYgK/yTRF1Ue3QcC7JK9STCHGJbuu8WgIVoPSc5VJCqGbz0Ab348MrlHkls0tnNd80Wq6FWVG",
+	"V6sMhAJdis8VJwpXhxCqEkjDaRRBilhO4LUjz6zJXHUXeotD94aLyXw7Rs6Cd4JIOi83MXLO7k2csyCa",
+	"TCeRu0gqUYlSBrPgbBJNzpgFCMpccTlZT08kD5a+1qzQ1V6uvE6Dt2kwC35FetuIhMObz9MoeuDW82m3",
+	"nb3xduTCk4t0o+d34LjMhC07j6aH9u0U3d6jsvzZk+S7/vnoNVzDq6IQ3Ln9yO7UlZZkYuHI4fHYdRJ3",
+	"tXYVtN6/5qW9cJz0JuNS25FJ4n1D5biqGiw1szeoVIqGk8QtXria9uvrj9DbeTGBj+76yIn41Yk2nAjN",
+	"oCCqVBLketVmhiRw9NBe+GlBUu8+d7ua/GZc4lKfrS+iMzZ2CKhmZjgIqtOvBqru2mAcUa0LMmGhob+s",
+	"bYYibajjO+3P9Zf+bScnU2HYU2G362++ATTPo1ffEsqNJx08pHredPk2J90FpWfppA2Gvh6plePrEq1r",
+	"i7cZd/fHpIAvan3kDwHkuWLQXQ/8rNP6q2FmOOhshhyOI7/5H1bBAQseQe1P3UjEXDJ09wWwlMZSUw+j",
+	"J4LoL4H0W/3M5a7YDaaoSIoccpF8sh5lzk2OAIBNdMmwUlrVhXa/NDEzsY6aNO1xl38cT75CSvhYDa7i",
+	"PX1xfHmMJM0cSXa/FsR1S8S1AUcGjzxfHGRGkwjXm/5sEMyuhlPB1fUmvN9cs4RZu8J1dR9UJm+mgtnJ",
+	"yfT0+0k0iSbT2Q/RD2cByzZHtL8Ctkdtwu5Nm5ab681/AwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

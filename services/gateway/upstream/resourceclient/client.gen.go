@@ -147,11 +147,15 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
-	// GetResource performs a GET /v1/resources/{id} (the `GetResource` operationId) request.
+	// GetResource Read a resource.
+	//
+	// Corresponds with GET /v1/resources/{id} (the `GetResource` operationId).
 	GetResource(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
-// GetResource performs a GET /v1/resources/{id} (the `GetResource` operationId) request.
+// GetResource Read a resource.
+//
+// Corresponds with GET /v1/resources/{id} (the `GetResource` operationId).
 func (c *Client) GetResource(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetResourceRequest(c.Server, id)
 	if err != nil {
@@ -242,9 +246,11 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
-	// GetResourceWithResponse performs a GET /v1/resources/{id} (the `GetResource` operationId) request.
+	// GetResourceWithResponse Read a resource.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/resources/{id} (the `GetResource` operationId).
 	GetResourceWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetResourceResponse, error)
 }
 
@@ -324,9 +330,11 @@ func (r GetResourceResponse) ContentType() string {
 	return ""
 }
 
-// GetResourceWithResponse performs a GET /v1/resources/{id} (the `GetResource` operationId) request.
+// GetResourceWithResponse Read a resource.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/resources/{id} (the `GetResource` operationId).
 func (c *ClientWithResponses) GetResourceWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetResourceResponse, error) {
 	rsp, err := c.GetResource(ctx, id, reqEditors...)
 	if err != nil {
