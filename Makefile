@@ -4,7 +4,7 @@ PKGS    := ./...
 BIN     := bin/lattice
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: run build image compose-up compose-down test test-deploy test-migration test-contract check check-deploy generate docs-assets bench bench-gateway bench-journeys bench-search bench-import clean
+.PHONY: run build image compose-up compose-down test test-deploy test-migration test-contract check check-deploy lint-specs generate docs-assets bench bench-gateway bench-journeys bench-search bench-import clean
 
 ## run: serve the platform (every built service) on this machine
 run: build
@@ -56,7 +56,7 @@ docs-assets:
 	tmp=$$(mktemp -d) && cd $$tmp && npm pack swagger-ui-dist@$(SWAGGER_UI_VERSION) >/dev/null && tar xzf swagger-ui-dist-$(SWAGGER_UI_VERSION).tgz && \
 	cp package/swagger-ui-bundle.js package/swagger-ui-bundle.js.LICENSE.txt package/swagger-ui.css package/LICENSE package/NOTICE $(CURDIR)/services/gateway/publicspec/assets/ && rm -rf $$tmp
 
-## check: generated code in sync, go.mod tidy, gofmt, vet, staticcheck, golangci-lint (depguard: the import rules)
+## check: generated code in sync, go.mod tidy, gofmt, vet, staticcheck, golangci-lint (depguard: the import rules), the specs' lint
 check: generate
 	@git diff --exit-code -- services pkg sqlc.yaml || (echo "generated code is out of date: run make generate and commit" >&2; exit 1)
 	@test -z "$$(git status --porcelain --untracked-files=all -- services pkg | grep -v '^ M')" || (git status --porcelain -- services pkg; echo "make generate created files that are not committed" >&2; exit 1)
@@ -65,6 +65,12 @@ check: generate
 	$(GO) vet $(PKGS)
 	$(GO) tool staticcheck $(PKGS)
 	$(GO) tool golangci-lint run $(PKGS)
+	$(MAKE) --no-print-directory lint-specs
+
+## lint-specs: the OpenAPI specs under Redocly CLI's recommended rules, no error allowed (the CLI is pinned in scripts/speclint, from npm)
+lint-specs:
+	cd scripts/speclint && npm ci --no-audit --no-fund --silent
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true scripts/speclint/node_modules/.bin/redocly lint --format=summary openapi/*.yaml
 
 ## check-deploy: the operator's files: alert rules (promtool check and unit tests), Alertmanager example (amtool), dashboards against the code, every Kubernetes overlay rendered, strictly decoded, CRD-validated and compared with the code
 check-deploy:
