@@ -56,7 +56,7 @@ docs-assets:
 	tmp=$$(mktemp -d) && cd $$tmp && npm pack swagger-ui-dist@$(SWAGGER_UI_VERSION) >/dev/null && tar xzf swagger-ui-dist-$(SWAGGER_UI_VERSION).tgz && \
 	cp package/swagger-ui-bundle.js package/swagger-ui-bundle.js.LICENSE.txt package/swagger-ui.css package/LICENSE package/NOTICE $(CURDIR)/services/gateway/publicspec/assets/ && rm -rf $$tmp
 
-## check: generated code in sync, go.mod tidy, gofmt, vet, staticcheck, golangci-lint (depguard: the import rules), the specs' lint
+## check: generated code in sync, go.mod tidy, gofmt, vet, staticcheck, golangci-lint (depguard: the import rules), the specs' lint, no breaking change to a spec
 check: generate
 	@git diff --exit-code -- services pkg sqlc.yaml || (echo "generated code is out of date: run make generate and commit" >&2; exit 1)
 	@test -z "$$(git status --porcelain --untracked-files=all -- services pkg | grep -v '^ M')" || (git status --porcelain -- services pkg; echo "make generate created files that are not committed" >&2; exit 1)
@@ -66,6 +66,7 @@ check: generate
 	$(GO) tool staticcheck $(PKGS)
 	$(GO) tool golangci-lint run $(PKGS)
 	$(MAKE) --no-print-directory lint-specs
+	scripts/breaking-changes
 
 ## lint-specs: the OpenAPI specs under Redocly CLI's recommended rules, no error allowed (the CLI is pinned in scripts/speclint, from npm)
 lint-specs:
