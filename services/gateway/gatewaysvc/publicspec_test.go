@@ -20,13 +20,14 @@ import (
 	"github.com/lattice-platform/lattice/services/gateway/gatewaysvc"
 )
 
-func TestPublicSpecAndDocs(t *testing.T) {
-	t.Parallel()
+// publicSpec starts a gateway with no upstreams and returns it with the
+// document it serves at /openapi.json.
+func publicSpec(t *testing.T) (*httptest.Server, *openapi3.T) {
+	t.Helper()
 	svc, err := gatewaysvc.New(gatewaysvc.Config{Limiter: tokenbucket.New(), Upstreams: map[string]string{}}, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	srv := httptest.NewServer(httpserver.Handler(httpserver.Config{}, svc.HTTP))
-	defer srv.Close()
-
+	t.Cleanup(srv.Close)
 	resp, err := http.Get(srv.URL + "/openapi.json")
 	require.NoError(t, err)
 	raw, _ := io.ReadAll(resp.Body)
@@ -34,6 +35,12 @@ func TestPublicSpecAndDocs(t *testing.T) {
 	require.Equal(t, 200, resp.StatusCode)
 	doc, err := openapi3.NewLoader().LoadFromData(raw)
 	require.NoError(t, err)
+	return srv, doc
+}
+
+func TestPublicSpecAndDocs(t *testing.T) {
+	t.Parallel()
+	srv, doc := publicSpec(t)
 	require.NoError(t, doc.Validate(context.Background()), "the bundle is a valid OpenAPI document")
 	for _, path := range []string{"/v1/users", "/oauth2/token", "/.well-known/jwks.json", "/v1/resources", "/v1/resources/{id}/files/{file_id}/content"} {
 		require.NotNil(t, doc.Paths.Value(path), path)
@@ -89,15 +96,6 @@ func TestPublicSpecHoldsEveryServicesOperations(t *testing.T) {
 	}
 	slices.Sort(want)
 
-	svc, err := gatewaysvc.New(gatewaysvc.Config{Limiter: tokenbucket.New(), Upstreams: map[string]string{}}, slog.New(slog.DiscardHandler))
-	require.NoError(t, err)
-	srv := httptest.NewServer(httpserver.Handler(httpserver.Config{}, svc.HTTP))
-	defer srv.Close()
-	resp, err := http.Get(srv.URL + "/openapi.json")
-	require.NoError(t, err)
-	raw, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	served, err := openapi3.NewLoader().LoadFromData(raw)
-	require.NoError(t, err)
+	_, served := publicSpec(t)
 	require.Equal(t, want, operations(served))
 }
