@@ -201,18 +201,18 @@ func start(ctx context.Context, pgURL, myDSN string, profiling bool) (*platform,
 	}
 	p := &platform{lab: lab}
 	fail := func(err error) (*platform, error) { lab.Close(); return nil, err }
-	stores := map[string]func(context.Context, string, string) (string, error){
-		"AUTH": lab.Postgres, "ANALYTICS": lab.Postgres, "RESOURCE": lab.MySQL, "SEARCH": lab.MySQL}
+	type store struct {
+		create func(context.Context, string, string) (string, error)
+		server string
+	}
+	postgres, mysql := store{lab.Postgres, pgURL}, store{lab.MySQL, myDSN}
+	stores := map[string]store{"AUTH": postgres, "ANALYTICS": postgres, "RESOURCE": mysql, "SEARCH": mysql}
 	env := []string{"REDIS_URL=", "LOG_LEVEL=info", "LATTICE_DATA_DIR=" + filepath.Join(lab.Dir, "data")}
 	if profiling {
 		env = append(env, "ADMIN_PPROF=true")
 	}
-	for svc, create := range stores {
-		server := pgURL
-		if strings.HasPrefix(svc, "RESOURCE") || strings.HasPrefix(svc, "SEARCH") {
-			server = myDSN
-		}
-		db, err := create(ctx, server, "bench_journeys_"+strings.ToLower(svc))
+	for svc, st := range stores {
+		db, err := st.create(ctx, st.server, "bench_journeys_"+strings.ToLower(svc))
 		if err != nil {
 			return fail(fmt.Errorf("%s's store: %w", strings.ToLower(svc), err))
 		}
