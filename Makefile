@@ -28,8 +28,9 @@ compose-up:
 compose-down:
 	scripts/compose down $(if $(V),--volumes)
 
-## test: every test — unit, adapter, contract (testcontainers) and e2e — with the race detector
+## test: every test — the SDK module's, unit, adapter, contract (testcontainers) and e2e — with the race detector
 test:
+	cd sdk && $(GO) test -race -count=1 ./...
 	scripts/with-test-env $(GO) test -race -count=1 -timeout 30m $(PKGS)
 
 ## test-deploy: only the deployment tests (the image, services in containers of their own)
@@ -44,9 +45,10 @@ test-migration:
 test-contract:
 	scripts/with-test-env $(GO) test -race -count=1 ./tests/contract/...
 
-## generate: regenerate OpenAPI transports and sqlc data access with the pinned tools
+## generate: regenerate OpenAPI transports, the SDK's clients and sqlc data access with the pinned tools
 generate:
 	$(GO) generate ./services/... ./pkg/...
+	cd sdk && $(GO) generate ./...
 	$(GO) tool sqlc generate
 
 ## docs-assets: refresh the Swagger UI files embedded by the gateway's /docs (from npm, pinned)
@@ -56,15 +58,19 @@ docs-assets:
 	tmp=$$(mktemp -d) && cd $$tmp && npm pack swagger-ui-dist@$(SWAGGER_UI_VERSION) >/dev/null && tar xzf swagger-ui-dist-$(SWAGGER_UI_VERSION).tgz && \
 	cp package/swagger-ui-bundle.js package/swagger-ui-bundle.js.LICENSE.txt package/swagger-ui.css package/LICENSE package/NOTICE $(CURDIR)/services/gateway/publicspec/assets/ && rm -rf $$tmp
 
-## check: generated code in sync, go.mod tidy, gofmt, vet, staticcheck, golangci-lint (depguard: the import rules), the specs' lint, no breaking change to a spec
+## check: generated code in sync (services and the SDK), go.mod tidy, gofmt, vet, staticcheck, golangci-lint (depguard: the import rules), the specs' lint, no breaking change to a spec
 check: generate
-	@git diff --exit-code -- services pkg sqlc.yaml || (echo "generated code is out of date: run make generate and commit" >&2; exit 1)
-	@test -z "$$(git status --porcelain --untracked-files=all -- services pkg | grep -v '^ M')" || (git status --porcelain -- services pkg; echo "make generate created files that are not committed" >&2; exit 1)
+	@git diff --exit-code -- services pkg sdk sqlc.yaml || (echo "generated code is out of date: run make generate and commit" >&2; exit 1)
+	@test -z "$$(git status --porcelain --untracked-files=all -- services pkg sdk | grep -v '^ M')" || (git status --porcelain -- services pkg sdk; echo "make generate created files that are not committed" >&2; exit 1)
 	$(GO) mod tidy -diff
+	cd sdk && $(GO) mod tidy -diff
 	@out=$$(gofmt -l $$(git ls-files '*.go')); test -z "$$out" || (echo "gofmt needed:" >&2; echo "$$out" >&2; exit 1)
 	$(GO) vet $(PKGS)
 	$(GO) tool staticcheck $(PKGS)
 	$(GO) tool golangci-lint run $(PKGS)
+	@# The SDK is a module of its own: the same tools, built from the root's pins.
+	$(GO) build -o bin/tools/ honnef.co/go/tools/cmd/staticcheck github.com/golangci/golangci-lint/v2/cmd/golangci-lint
+	cd sdk && $(GO) vet ./... && ../bin/tools/staticcheck ./... && ../bin/tools/golangci-lint run ./...
 	$(MAKE) --no-print-directory lint-specs
 	scripts/breaking-changes
 

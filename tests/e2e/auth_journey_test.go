@@ -38,6 +38,23 @@ func lattice(t *testing.T, env []string, stdin string, args ...string) string {
 	return out.String()
 }
 
+// serviceClient registers a confidential client with the client-credentials
+// grant through the CLI and returns its id and secret.
+func serviceClient(t *testing.T, env []string, name, scope string) (id, secret string) {
+	t.Helper()
+	out := lattice(t, env, "", "client", "create", "--name", name, "--type", "confidential", "--grant", "client_credentials", "--scope", scope)
+	for _, line := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(line, "client_id="); ok {
+			id = v
+		}
+		if v, ok := strings.CutPrefix(line, "client_secret="); ok {
+			secret = v
+		}
+	}
+	require.NotEmpty(t, id, out)
+	return id, secret
+}
+
 func call(t *testing.T, method, url, token, contentType, body string) (int, map[string]any) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
@@ -66,17 +83,7 @@ func TestAuthJourney(t *testing.T) {
 	env := testinfra.PlatformEnv(t)
 	out := lattice(t, env, "an admin password\n", "user", "create-admin", "--email", "ops@example.com", "--name", "Ops")
 	require.Contains(t, out, "created admin ops@example.com")
-	out = lattice(t, env, "", "client", "create", "--name", "indexer", "--type", "confidential", "--grant", "client_credentials", "--scope", "search:read")
-	var clientID, clientSecret string
-	for _, line := range strings.Split(out, "\n") {
-		if v, ok := strings.CutPrefix(line, "client_id="); ok {
-			clientID = v
-		}
-		if v, ok := strings.CutPrefix(line, "client_secret="); ok {
-			clientSecret = v
-		}
-	}
-	require.NotEmpty(t, clientID)
+	clientID, clientSecret := serviceClient(t, env, "indexer", "search:read")
 	require.True(t, strings.HasPrefix(clientSecret, "lcs_"))
 
 	srv, base := testinfra.ServeAll(t, env)

@@ -1,0 +1,9 @@
+// Package search is the generated client and models of the search service, from
+// openapi/search.yaml by `make generate` with the oapi-codegen the root
+// module pins (run from the repository root, so that the SDK module does
+// not depend on the generator). Nothing here is edited by hand; the
+// lattice package wraps it with authentication, retries, problem errors
+// and pagination.
+package search
+
+//go:generate go -C ../../.. tool oapi-codegen -config sdk/api/search/config.yaml openapi/search.yaml

@@ -1,0 +1,63 @@
+package lattice
+
+import (
+	"bufio"
+	"maps"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"testing"
+)
+
+// The SDK's lists of POSTs it retries and keys follow the published
+// specs (this test runs in the repository, beside openapi/): a create
+// that starts honouring Idempotency-Key, or a listed POST that is gone,
+// fails here.
+func TestRetriedPOSTsFollowTheSpecs(t *testing.T) {
+	specs, err := filepath.Glob("../openapi/*.yaml")
+	if err != nil || len(specs) < 6 {
+		t.Fatalf("the specs are not beside the SDK: %v %v", specs, err)
+	}
+	pathLine := regexp.MustCompile(`^  (/\S*):\s*$`)
+	methodLine := regexp.MustCompile(`^    (get|post|put|patch|delete):\s*$`)
+	posts, keyed := map[string]bool{}, map[string]bool{}
+	for _, spec := range specs {
+		f, err := os.Open(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var path, method string
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			line := sc.Text()
+			if m := pathLine.FindStringSubmatch(line); m != nil {
+				path, method = m[1], ""
+			} else if m := methodLine.FindStringSubmatch(line); m != nil {
+				method = m[1]
+				if method == "post" {
+					posts[path] = true
+				}
+			} else if method == "post" && regexp.MustCompile(`name: Idempotency-Key\b`).MatchString(line) {
+				keyed[path] = true
+			}
+		}
+		f.Close()
+	}
+	if len(posts) < 10 {
+		t.Fatalf("only %d POST operations found: the scan no longer reads the specs", len(posts))
+	}
+	if got, want := slices.Sorted(maps.Keys(keyedPOSTs)), slices.Sorted(maps.Keys(keyed)); !slices.Equal(got, want) {
+		t.Errorf("keyed POSTs %v, the specs' operations with Idempotency-Key %v", got, want)
+	}
+	for p := range idempotentPOSTs {
+		if !posts[p] {
+			t.Errorf("%s is retried but is no POST operation of the specs", p)
+		}
+	}
+	for p := range keyed {
+		if !idempotentPOSTs[p] {
+			t.Errorf("%s honours Idempotency-Key but is not retried", p)
+		}
+	}
+}
