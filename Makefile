@@ -28,10 +28,13 @@ compose-up:
 compose-down:
 	scripts/compose down $(if $(V),--volumes)
 
-## test: every test — the SDK module's, unit, adapter, contract (testcontainers) and e2e — with the race detector
+## test: every test — the SDK module's, unit, adapter, contract (testcontainers) and e2e — with the race detector, then the contract-coverage gate on what they exercised
 test:
 	cd sdk && $(GO) test -race -count=1 ./...
-	scripts/with-test-env $(GO) test -race -count=1 -timeout 30m $(PKGS)
+	rm -rf bin/contract-coverage && mkdir -p bin/contract-coverage
+	LATTICE_CONTRACT_COVERAGE=$(CURDIR)/bin/contract-coverage scripts/with-test-env $(GO) test -race -count=1 -timeout 30m $(PKGS)
+	@# The gate needs every suite's records: not for a partial PKGS.
+	@if [ "$(PKGS)" = "./..." ]; then scripts/contract-coverage --stamp && scripts/contract-coverage --gate; fi
 
 ## test-deploy: only the deployment tests (the image, services in containers of their own)
 test-deploy:
@@ -58,7 +61,7 @@ docs-assets:
 	tmp=$$(mktemp -d) && cd $$tmp && npm pack swagger-ui-dist@$(SWAGGER_UI_VERSION) >/dev/null && tar xzf swagger-ui-dist-$(SWAGGER_UI_VERSION).tgz && \
 	cp package/swagger-ui-bundle.js package/swagger-ui-bundle.js.LICENSE.txt package/swagger-ui.css package/LICENSE package/NOTICE $(CURDIR)/services/gateway/publicspec/assets/ && rm -rf $$tmp
 
-## check: generated code in sync (services and the SDK), go.mod tidy, gofmt, vet, staticcheck, golangci-lint (depguard: the import rules), the specs' lint, no breaking change to a spec
+## check: generated code in sync (services and the SDK), go.mod tidy, gofmt, vet, staticcheck, golangci-lint (depguard: the import rules), the specs' lint, no breaking change to a spec, the contract-coverage gate (reusing the records of the last make test of the same tree, else running the contract, e2e and migration tests)
 check: generate
 	@git diff --exit-code -- services pkg sdk sqlc.yaml || (echo "generated code is out of date: run make generate and commit" >&2; exit 1)
 	@test -z "$$(git status --porcelain --untracked-files=all -- services pkg sdk | grep -v '^ M')" || (git status --porcelain -- services pkg sdk; echo "make generate created files that are not committed" >&2; exit 1)
@@ -73,6 +76,7 @@ check: generate
 	cd sdk && $(GO) vet ./... && ../bin/tools/staticcheck ./... && ../bin/tools/golangci-lint run ./...
 	$(MAKE) --no-print-directory lint-specs
 	scripts/breaking-changes
+	scripts/contract-coverage
 
 ## lint-specs: the OpenAPI specs under Redocly CLI's recommended rules, no error allowed (the CLI is pinned in scripts/speclint, from npm)
 lint-specs:

@@ -23,6 +23,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/pkg/testinfra"
+	"github.com/lattice-platform/lattice/pkg/testinfra/speccheck"
 	"github.com/lattice-platform/lattice/services/analytics/analyticssvc"
 	"github.com/lattice-platform/lattice/services/analytics/app/porttest"
 	analyticsapi "github.com/lattice-platform/lattice/services/analytics/oapi"
@@ -68,6 +69,7 @@ func testAnalyticsAPI(t *testing.T, cfg analyticssvc.Config) {
 	require.NoError(t, natsjs.EnsureStreams(ctx, js))
 	p := startPlatform(t)
 	cfg.Verifier, cfg.JetStream, cfg.ResourceURL = p.verifier, js, p.url
+	cfg.Subscriber = speccheck.Subscribing(t, natsjs.NewSubscriber(js, slog.New(slog.DiscardHandler)))
 	svc, err := analyticssvc.New(ctx, cfg, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	t.Cleanup(svc.Close)
@@ -79,7 +81,7 @@ func testAnalyticsAPI(t *testing.T, cfg analyticssvc.Config) {
 	t.Cleanup(srv.Close)
 	spec, err := analyticsapi.GetSpec()
 	require.NoError(t, err)
-	tr := newSpecTransport(t, spec)
+	tr := speccheck.New(t, spec)
 	client, err := analyticsapi.NewClientWithResponses(srv.URL, analyticsapi.WithHTTPClient(&http.Client{Transport: tr}))
 	require.NoError(t, err)
 
@@ -96,7 +98,7 @@ func testAnalyticsAPI(t *testing.T, cfg analyticssvc.Config) {
 	// range around now spans two days and the day series has two points).
 	start := time.Now().UTC().Truncate(24 * time.Hour).Add(-12 * time.Hour)
 	records := porttest.UsageRecords(rand.New(rand.NewPCG(4, 2)), 2000, start)
-	pub := natsjs.NewPublisher(js, 10*time.Second)
+	pub := speccheck.Publishing(t, natsjs.NewPublisher(js, 10*time.Second))
 	var evs []ports.Event
 	twice := func(env ports.Event) {
 		evs = append(evs, ports.Event{ID: env.ID, Subject: "usage.gateway", Payload: env.Payload},
@@ -231,7 +233,7 @@ func testAnalyticsAPI(t *testing.T, cfg analyticssvc.Config) {
 	denied, err := client.ListAuditEventsWithResponse(ctx, &analyticsapi.ListAuditEventsParams{}, analyticsBearer(alice))
 	require.NoError(t, err)
 	require.Equal(t, http.StatusForbidden, denied.StatusCode())
-	tr.skipRequestValidation = true
+	tr.SkipRequestValidation = true
 	for _, path := range []string{
 		"/v1/analytics/usage", "/v1/analytics/usage?from=yesterday&to=today",
 		"/v1/analytics/usage?from=2026-11-02T00:00:00Z&to=2026-11-01T00:00:00Z",

@@ -26,6 +26,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 	"github.com/lattice-platform/lattice/pkg/testinfra"
+	"github.com/lattice-platform/lattice/pkg/testinfra/speccheck"
 	"github.com/lattice-platform/lattice/services/auth/app"
 	"github.com/lattice-platform/lattice/services/auth/authsvc"
 	"github.com/lattice-platform/lattice/services/auth/oapi"
@@ -44,7 +45,7 @@ type authEnv struct {
 	svc       *authsvc.Service
 	url       string
 	client    *oapi.ClientWithResponses
-	transport *specTransport
+	transport *speccheck.Transport
 	dsn       string
 }
 
@@ -76,7 +77,7 @@ func startAuth(t testing.TB, opts ...authOption) *authEnv {
 
 	spec, err := oapi.GetSpec()
 	require.NoError(t, err)
-	tr := newSpecTransport(t, spec)
+	tr := speccheck.New(t, spec)
 	// Redirects are never followed: they point at client applications that
 	// do not exist, and tests read them instead.
 	httpc := &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -241,7 +242,7 @@ func TestAuthBadInputIsA4xxProblem(t *testing.T) {
 	t.Parallel()
 	e := startAuth(t)
 	_, token := e.signUpAndLogin(t, "dave@example.com")
-	e.transport.skipRequestValidation = true
+	e.transport.SkipRequestValidation = true
 	huge := `{"email":"a@example.com","password":"` + strings.Repeat("x", 2<<20) + `","display_name":"A"}`
 	cases := []struct {
 		name, method, path, contentType, body string
@@ -347,7 +348,7 @@ func TestAuthPublishesAuditEventsThroughItsOutbox(t *testing.T) {
 	t.Cleanup(nc.Close)
 	require.NoError(t, natsjs.EnsureStreams(ctx, js))
 	audit := recordStream(t, ctx, js, "AUDIT")
-	e := startAuth(t, func(c *authsvc.Config) { c.Publisher = natsjs.NewPublisher(js, 5*time.Second) })
+	e := startAuth(t, func(c *authsvc.Config) { c.Publisher = speccheck.Publishing(t, natsjs.NewPublisher(js, 5*time.Second)) })
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); e.svc.Run(runCtx) }()

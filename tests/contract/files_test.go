@@ -145,7 +145,7 @@ func TestFileUploadRejections(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, upload(key, "", []byte("no name")))
 	require.Equal(t, http.StatusBadRequest, upload(key, "/../", []byte("only a path")))
 
-	p.transport.skipRequestValidation = true // deliberately malformed forms
+	p.transport.SkipRequestValidation = true // deliberately malformed forms
 	ctype, body := multipartBody(t, "a.txt", []byte("x"))
 	wrongPart := strings.Replace(body.String(), `name="file"`, `name="other"`, 1)
 	r, err := p.client.UploadFileWithBodyWithResponse(ctx, rid, &oapi.UploadFileParams{}, ctype, strings.NewReader(wrongPart), resBearer(key))

@@ -22,6 +22,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/pkg/testinfra"
+	"github.com/lattice-platform/lattice/pkg/testinfra/speccheck"
 	"github.com/lattice-platform/lattice/services/gateway/gatewaysvc"
 	resourceoapi "github.com/lattice-platform/lattice/services/resource/oapi"
 )
@@ -111,7 +112,7 @@ func TestGatewayPublishesUsageRecords(t *testing.T) {
 	t.Cleanup(nc.Close)
 	require.NoError(t, natsjs.EnsureStreams(ctx, js))
 	p := startPlatform(t)
-	gw := startGateway(t, p, natsjs.NewPublisher(js, 5*time.Second))
+	gw := startGateway(t, p, speccheck.Publishing(t, natsjs.NewPublisher(js, 5*time.Second)))
 	robot, err := p.auth.svc.App.RegisterClient(ctx, clientInput("usage", "resources:read"))
 	require.NoError(t, err)
 	key := serviceToken(t, p.auth.url, robot.Client.ID, robot.Secret)
@@ -176,7 +177,7 @@ func TestOverviewThroughTheGateway(t *testing.T) {
 
 	spec, err := gatewaysvc.PublicSpec()
 	require.NoError(t, err)
-	tr := newSpecTransport(t, spec)
+	tr := speccheck.New(t, spec)
 	req, _ := http.NewRequest(http.MethodGet, gw+"/v1/resources/"+created.JSON201.Id.String()+"/overview", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := (&http.Client{Transport: tr}).Do(req)

@@ -490,6 +490,17 @@ func TestOAuthEndpointsThroughGeneratedClient(t *testing.T) {
 	require.Equal(t, http.StatusOK, again.StatusCode())
 	require.Contains(t, string(again.Body), "Email or password is incorrect")
 
+	// Failed logins through the form lock the account as the API's do.
+	e.signUpAndLogin(t, "dave-form@example.com")
+	guess := login
+	guess.Email, guess.Password = ptr("dave-form@example.com"), ptr("not the password")
+	var locked *oapi.AuthorizeLoginResponse
+	for range 5 {
+		locked, err = e.client.AuthorizeLoginWithFormdataBodyWithResponse(ctx, guess, withCookies(form.HTTPResponse.Cookies()))
+		require.NoError(t, err)
+	}
+	require.Equal(t, http.StatusTooManyRequests, locked.StatusCode(), string(locked.Body))
+
 	done, err := e.client.AuthorizeLoginWithFormdataBodyWithResponse(ctx, login, withCookies(form.HTTPResponse.Cookies()))
 	require.NoError(t, err)
 	require.Equal(t, http.StatusSeeOther, done.StatusCode(), string(done.Body))

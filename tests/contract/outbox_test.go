@@ -20,6 +20,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/events/schema"
 	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/pkg/testinfra"
+	"github.com/lattice-platform/lattice/pkg/testinfra/speccheck"
 	"github.com/lattice-platform/lattice/services/resource/app"
 	"github.com/lattice-platform/lattice/services/resource/domain"
 	"github.com/lattice-platform/lattice/services/resource/resourcesvc"
@@ -189,9 +190,9 @@ func TestFileRejectedMarksTheFile(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(nc.Close)
 	require.NoError(t, natsjs.EnsureStreams(ctx, js))
-	pub := natsjs.NewPublisher(js, 5*time.Second)
+	pub := speccheck.Publishing(t, natsjs.NewPublisher(js, 5*time.Second))
 	svc, err := resourcesvc.New(ctx, resourcesvc.Config{DatabaseURL: testinfra.MySQL(t), Publisher: pub,
-		Subscriber: natsjs.NewSubscriber(js, slog.New(slog.DiscardHandler))}, slog.New(slog.DiscardHandler))
+		Subscriber: speccheck.Subscribing(t, natsjs.NewSubscriber(js, slog.New(slog.DiscardHandler)))}, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	t.Cleanup(svc.Close)
 	runCtx, stop := context.WithCancel(ctx)

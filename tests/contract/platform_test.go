@@ -15,6 +15,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/adapters/tokenverify"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 	"github.com/lattice-platform/lattice/pkg/testinfra"
+	"github.com/lattice-platform/lattice/pkg/testinfra/speccheck"
 	"github.com/lattice-platform/lattice/services/auth/app"
 	"github.com/lattice-platform/lattice/services/auth/domain"
 	"github.com/lattice-platform/lattice/services/resource/oapi"
@@ -29,7 +30,7 @@ type platform struct {
 	resource  *resourcesvc.Service
 	url       string
 	client    *oapi.ClientWithResponses
-	transport *specTransport
+	transport *speccheck.Transport
 	verifier  *tokenverify.Verifier
 }
 
@@ -60,7 +61,7 @@ func startPlatform(t testing.TB, opts ...platformOption) *platform {
 	t.Cleanup(srv.Close)
 	spec, err := oapi.GetSpec()
 	require.NoError(t, err)
-	tr := newSpecTransport(t, spec)
+	tr := speccheck.New(t, spec)
 	client, err := oapi.NewClientWithResponses(srv.URL, oapi.WithHTTPClient(&http.Client{Transport: tr}))
 	require.NoError(t, err)
 	return &platform{auth: a, resource: svc, url: srv.URL, client: client, transport: tr, verifier: verifier}

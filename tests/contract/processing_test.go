@@ -27,6 +27,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/events/schema"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 	"github.com/lattice-platform/lattice/pkg/testinfra"
+	"github.com/lattice-platform/lattice/pkg/testinfra/speccheck"
 	"github.com/lattice-platform/lattice/services/processing/domain"
 	procapi "github.com/lattice-platform/lattice/services/processing/oapi"
 	"github.com/lattice-platform/lattice/services/processing/processingsvc"
@@ -47,7 +48,7 @@ type pipeline struct {
 	jobsURL   string
 	adminURL  string // processing's internal listener (metrics)
 	search    *searchapi.ClientWithResponses
-	searchTr  *specTransport
+	searchTr  *speccheck.Transport
 	searchSvc *searchsvc.Service
 	events    *eventLog
 }
@@ -151,9 +152,11 @@ func startPipeline(t testing.TB, opts ...pipelineOption) *pipeline {
 	require.NoError(t, err)
 	t.Cleanup(nc.Close)
 	require.NoError(t, natsjs.EnsureStreams(ctx, js))
-	pub := natsjs.NewPublisher(js, 5*time.Second)
+	// Every event the services publish and consume is checked against
+	// events.yaml (and recorded for the contract-coverage gate).
+	pub := speccheck.Publishing(t, natsjs.NewPublisher(js, 5*time.Second))
 	quiet := slog.New(slog.DiscardHandler)
-	sub := natsjs.NewSubscriber(js, quiet)
+	sub := speccheck.Subscribing(t, natsjs.NewSubscriber(js, quiet))
 	p := startPlatform(t, func(c *resourcesvc.Config) { c.Publisher, c.Subscriber = pub, sub })
 	runCtx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -183,7 +186,7 @@ func startPipeline(t testing.TB, opts ...pipelineOption) *pipeline {
 		out.adminURL = admin.URL
 		spec, err := procapi.GetSpec()
 		require.NoError(t, err)
-		out.jobs, err = procapi.NewClientWithResponses(srv.URL, procapi.WithHTTPClient(&http.Client{Transport: newSpecTransport(t, spec)}))
+		out.jobs, err = procapi.NewClientWithResponses(srv.URL, procapi.WithHTTPClient(&http.Client{Transport: speccheck.New(t, spec)}))
 		require.NoError(t, err)
 	}
 	searchSvc, err := searchsvc.New(ctx, searchsvc.Config{DatabaseURL: testinfra.MySQL(t), Verifier: p.verifier, JetStream: js,
@@ -196,7 +199,7 @@ func startPipeline(t testing.TB, opts ...pipelineOption) *pipeline {
 	t.Cleanup(searchSrv.Close)
 	searchSpec, err := searchapi.GetSpec()
 	require.NoError(t, err)
-	out.searchTr = newSpecTransport(t, searchSpec)
+	out.searchTr = speccheck.New(t, searchSpec)
 	out.search, err = searchapi.NewClientWithResponses(searchSrv.URL, searchapi.WithHTTPClient(&http.Client{Transport: out.searchTr}))
 	require.NoError(t, err)
 	out.searchSvc, out.events = searchSvc, recordEvents(t, runCtx, js)

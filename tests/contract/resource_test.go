@@ -346,7 +346,7 @@ func TestResourceBadInputIsA4xxProblem(t *testing.T) {
 	t.Parallel()
 	p := startPlatform(t)
 	_, key := p.apiKeyFor(t, "bad@example.com", false)
-	p.transport.skipRequestValidation = true
+	p.transport.SkipRequestValidation = true
 	httpc := &http.Client{Transport: p.transport}
 	id := "01a20000-0000-7000-8000-000000000001"
 	long := strings.Repeat("x", 300*1024)
@@ -422,7 +422,7 @@ func TestAccessCheckAnswersForAPageOfIDs(t *testing.T) {
 	require.Equal(t, []openapi_types.UUID{theirs, public}, check(bob, ids).JSON200.Readable)
 	require.Equal(t, []openapi_types.UUID{public}, check("", ids).JSON200.Readable, "anonymous: public only")
 
-	p.transport.skipRequestValidation = true // deliberately malformed requests
+	p.transport.SkipRequestValidation = true // deliberately malformed requests
 	many := make([]openapi_types.UUID, 101)
 	for i := range many {
 		many[i] = uuid.Must(uuid.NewV7())

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/hashembed"
@@ -174,7 +175,7 @@ func TestSearchAPI(t *testing.T) {
 	require.Equal(t, before, snapshot())
 
 	// Bad input is a 4xx problem, never a 500.
-	p.searchTr.skipRequestValidation = true
+	p.searchTr.SkipRequestValidation = true
 	for _, body := range []string{
 		`{}`, `{"query":""}`, `{"query":"x","mode":"fuzzy"}`, `{"query":"x","weight":2}`, `{"query":"x","limit":0}`,
 		`{"query":"x","limit":101}`, `{"query":"x","cursor":"!!"}`, `{"query":"x","filters":{"resource_ids":["nope"]}}`,
@@ -200,6 +201,30 @@ func TestSearchAPI(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, http.StatusForbidden, denied.StatusCode(), string(denied.Body))
 	require.Contains(t, string(denied.Body), "search:read")
+
+	// Changes reach the index: an update (resource.updated), a file's
+	// deletion (file.deleted) and a resource's (resource.deleted).
+	found := func(query, id string) bool {
+		r := search(alice, searchapi.SearchRequest{Query: query, Mode: ptr(searchapi.Text)})
+		return r.JSON200 != nil && slices.ContainsFunc(r.JSON200.Hits, func(h searchapi.Hit) bool { return h.ResourceId.String() == id })
+	}
+	river := uuid.MustParse(ids[2])
+	body := "River otters now share their burrows with kingfishers."
+	up, err := p.client.PatchResourceWithApplicationMergePatchPlusJSONBodyWithResponse(ctx, river, &oapi.PatchResourceParams{IfMatch: ifMatch(`"1"`)},
+		oapi.ResourcePatch{Body: &body}, resBearer(alice))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, up.StatusCode(), string(up.Body))
+	eventually(t, 30*time.Second, "the updated body is searchable", func() bool { return found("kingfishers", ids[2]) })
+	heron := p.upload(t, alice, ids[3], "heron.md", []byte("# Herons\n\nA grey heron stalks the shallows.\n"))
+	eventually(t, 30*time.Second, "the file is searchable", func() bool { return found("heron shallows", ids[3]) })
+	delFile, err := p.client.DeleteFileWithResponse(ctx, uuid.MustParse(ids[3]), heron.Id, resBearer(alice))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusNoContent, delFile.StatusCode(), string(delFile.Body))
+	eventually(t, 30*time.Second, "the deleted file is no longer found", func() bool { return !found("heron shallows", ids[3]) })
+	delRes, err := p.client.DeleteResourceWithResponse(ctx, river, &oapi.DeleteResourceParams{IfMatch: ifMatch(`"2"`)}, resBearer(alice))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusNoContent, delRes.StatusCode(), string(delRes.Body))
+	eventually(t, 30*time.Second, "the deleted resource is no longer found", func() bool { return !found("kingfishers", ids[2]) })
 }
 
 // BenchmarkUploadToSearchable measures the time from starting a file

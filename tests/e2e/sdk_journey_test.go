@@ -23,6 +23,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/lattice-platform/lattice/pkg/testinfra"
+	"github.com/lattice-platform/lattice/pkg/testinfra/speccheck"
 	sdk "github.com/lattice-platform/lattice/sdk"
 	analyticsapi "github.com/lattice-platform/lattice/sdk/api/analytics"
 	authapi "github.com/lattice-platform/lattice/sdk/api/auth"
@@ -55,9 +56,18 @@ func sdkLogin(t *testing.T, base, email, password string, scopes ...string) (*sd
 	require.NoError(t, err)
 	key, err := user.Auth.CreateAPIKey(ctx, "sdk", scopes...)
 	require.NoError(t, err)
-	c, err := sdk.New(base, sdk.WithAPIKey(key.Secret))
+	c, err := sdk.New(base, sdk.WithAPIKey(key.Secret), validated(t))
 	require.NoError(t, err)
 	return c, key.Secret
+}
+
+// validated sends an SDK client's requests through the spec-validating
+// transport: what the SDK sends and what it gets are checked against the
+// public contract (and recorded for the contract-coverage gate).
+func validated(t *testing.T) sdk.Option {
+	t.Helper()
+	bundle, _ := contractOperations(t)
+	return sdk.WithHTTPClient(speccheck.Client(t, bundle))
 }
 
 // TestSDKJourney drives every service's main operations through the Go
@@ -224,7 +234,7 @@ func TestSDKJourney(t *testing.T) {
 
 	// A service's client credentials, found by discovery.
 	clientID, clientSecret := serviceClient(t, env, "sdk-svc", "search:read")
-	svc, err := sdk.New(base, sdk.WithClientCredentials(clientID, clientSecret, "search:read"))
+	svc, err := sdk.New(base, sdk.WithClientCredentials(clientID, clientSecret, "search:read"), validated(t))
 	require.NoError(t, err)
 	res, err := svc.Search.Query(ctx, searchapi.SearchRequest{Query: "anything"})
 	require.NoError(t, err)

@@ -91,6 +91,8 @@ func TestRouteByRouteCutOver(t *testing.T) {
 	for _, gw := range []string{a, b} {
 		testinfra.Within(t, 10*time.Second, "every replica sends the route to Lattice", func() bool { return answeredBy(t, gw, "") == "resource" })
 	}
+	status, body := call(t, "POST", a+"/v1/migration/routes/promote", admin, map[string]any{"route": "/v1/resources"})
+	require.Equal(t, http.StatusConflict, status, "on Lattice already: %v", body)
 	out := cli("rollback", "/v1/resources", "--reason", "errors on the new side")
 	require.Regexp(t, `/v1/resources\s+legacy\s`, out)
 	for _, gw := range []string{a, b} {
@@ -108,10 +110,16 @@ func TestRouteByRouteCutOver(t *testing.T) {
 		"a percent over 99":     {admin, map[string]any{"route": "/v1/resources", "percent": 100}, http.StatusBadRequest},
 		"an unknown field":      {admin, map[string]any{"route": "/v1/resources", "force": true}, http.StatusBadRequest},
 	} {
-		status, body := call(t, "POST", b+"/v1/migration/routes/promote", c.token, c.body)
-		require.Equal(t, c.status, status, "%s: %v", name, body)
+		for _, op := range []string{"promote", "rollback"} {
+			status, body := call(t, "POST", b+"/v1/migration/routes/"+op, c.token, c.body)
+			require.Equal(t, c.status, status, "%s %s: %v", op, name, body)
+		}
 	}
-	status, body := call(t, "POST", b+"/v1/migration/routes/rollback", admin, map[string]any{"route": "/v1/resources"})
+	for token, want := range map[string]int{"": http.StatusUnauthorized, user: http.StatusForbidden} {
+		status, body := call(t, "GET", b+"/v1/migration/routes", token, nil)
+		require.Equal(t, want, status, "%v", body)
+	}
+	status, body = call(t, "POST", b+"/v1/migration/routes/rollback", admin, map[string]any{"route": "/v1/resources"})
 	require.Equal(t, http.StatusConflict, status, "on the monolith already: %v", body)
 	status, body = call(t, "GET", b+"/v1/migration/nothing-here", admin, nil)
 	require.Equal(t, http.StatusNotFound, status, "%v", body)

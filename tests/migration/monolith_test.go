@@ -20,7 +20,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/lattice-platform/lattice/openapi"
 	"github.com/lattice-platform/lattice/pkg/testinfra"
+	"github.com/lattice-platform/lattice/pkg/testinfra/speccheck"
 )
 
 func TestMain(m *testing.M) { testinfra.Run(m) }
@@ -170,7 +172,14 @@ func callObserving(t *testing.T, method, url, token string, body any, seen func(
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	client := http.DefaultClient
+	if strings.HasPrefix(req.URL.Path, "/v1/migration/routes") {
+		// The gateway's migration API is Lattice's contract: its answers
+		// are checked against gateway.yaml (and recorded for the
+		// contract-coverage gate). The tests send bad requests on purpose.
+		client = migrationAPIClient(t)
+	}
+	resp, err := client.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	if seen != nil {
@@ -220,4 +229,15 @@ func TestTheMonolithIsARealApplication(t *testing.T) {
 		items := jobs["items"].([]any)
 		return len(items) == 1 && items[0].(map[string]any)["state"] == "done" && items[0].(map[string]any)["word_count"] == float64(4)
 	})
+}
+
+// migrationAPIClient is an HTTP client that checks answers against the
+// gateway's contract.
+func migrationAPIClient(t *testing.T) *http.Client {
+	t.Helper()
+	spec, err := openapi.Load("gateway")
+	require.NoError(t, err)
+	tr := speccheck.New(t, spec)
+	tr.SkipRequestValidation = true
+	return &http.Client{Transport: tr}
 }

@@ -2435,8 +2435,15 @@ type AuthorizeLoginResponse303Headers struct {
 type AuthorizeLoginResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
 	// Headers303 the parsed response headers for an HTTP 303 response
 	Headers303 *AuthorizeLoginResponse303Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AuthorizeLoginResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
 }
 
 // GetBody returns the raw response body bytes
@@ -4019,6 +4026,22 @@ func ParseAuthorizeLoginResponse(rsp *http.Response) (*AuthorizeLoginResponse, e
 	response := &AuthorizeLoginResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case rsp.StatusCode == 400:
+		// Content-type (text/html) unsupported
+
 	}
 
 	switch {

@@ -2441,8 +2441,15 @@ type AuthorizeLoginResponse303Headers struct {
 type AuthorizeLoginResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
 	// Headers303 the parsed response headers for an HTTP 303 response
 	Headers303 *AuthorizeLoginResponse303Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AuthorizeLoginResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
 }
 
 // GetBody returns the raw response body bytes
@@ -4025,6 +4032,22 @@ func ParseAuthorizeLoginResponse(rsp *http.Response) (*AuthorizeLoginResponse, e
 	response := &AuthorizeLoginResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case rsp.StatusCode == 400:
+		// Content-type (text/html) unsupported
+
 	}
 
 	switch {
@@ -5872,6 +5895,20 @@ func (response AuthorizeLogin303Response) VisitAuthorizeLoginResponse(w http.Res
 	w.Header().Set("Location", fmt.Sprint(response.Headers.Location))
 	w.WriteHeader(303)
 	return nil
+}
+
+type AuthorizeLogin400ApplicationProblemPlusJSONResponse Problem
+
+func (response AuthorizeLogin400ApplicationProblemPlusJSONResponse) VisitAuthorizeLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
 }
 
 type AuthorizeLogin400TexthtmlResponse struct {
@@ -7817,72 +7854,73 @@ func (sh *strictHandler) GetMe(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Fzpctu4ln4VFGeqrj2X1mY76ajr/ki703ecuCupOF35EbskmDwS0SIBBgAta1KumqeZ+x79KPMkU1i4",
-	"SYC22O6ka/7JJAgcnOU7Cw78JYhYljMKVIpg+CXIMccZSOD6r7OCC8bVL0KDYfC5AL4IwoDiDIJhEJm3",
-	"YSCiBDKshmX47gLoVCbBcNDrhYFc5GqkkJzQaXB/HwbnP1fT5Vgm9WwkDsKAw+eCcIiDoeQFNGeeMJ5h",
-	"GQyDotAjV2e+IBmRPlpT/bI5YQwTXKQyGJ72QkU3yYrMUp0Rav7qV+sQKmEKPLhXK3EQOaMCNI/ecXaT",
-	"QqZ+RoxKoJoGnOcpibAkjHZzM+LvvwtG1buahn/nMAmGwb91ayF0zVvRLefVK8YgIk5yNV0wDN7/coZe",
-	"nJw+R3ZmFIPEJBUdzQc7gZr/5bvzN7DQcuUsBy6JoTnigCXEIyxbrI2xhCNJMljlbxjAXU44iJ2+IfEW",
-	"oguDFAs5KsSOBBnJfll9kXOYkDsj4ybbPiSAJoQLiaIEcxwpLUdsgmQCaAaLEEmGOERsSokARGTHtSqH",
-	"WzbbkVIRsdwwnkjIhJNo+wBzjheBUbLSFD4Z29D7rXZXzRo2pXldTcRufodIqpmNEpzpQe/hcwHCaGgc",
-	"E8UYnL5r6MYEpwLCJXVpi77N1LcZkWjCOMKKh0gmWCIKt8CR/UpxcTeBNkCkb82x+ns77jZmeHbi+CTD",
-	"d+dm7KmZ3/7V3yAHKwK74iZmx6uGh3MymhmLXGf71m7V5iDiIN26rPh9ME7lbPS///0/48MfkUjYnCJG",
-	"I+g4EbK5lZKSagn/bi6I0Zj2VipmVz+229F6RddzOUkpZMI4+S+4YFNCf2E8c8BaSoDKkUGdFaFHLIZR",
-	"lOA0BTqFLYaMMpAJ80wm+GQk2QyoS2NXwTPDJF12kKcu1cyxEHPG45XBz5xgFBMOkRwVnDjJLD3VyLz5",
-	"4rEe9xuJpevNvUM6Z5rzX4MxU46p1GS2lQqocsSfAmzlr13qSAlKIZ8ReMQhBioJToWOISYcRGKlEwYF",
-	"p0MCcjLUsY0YMjXVUK93pNYb6oFHcBclWCnGtQsw/BCxN241heeFr0HPqU81gA16qwR9NSIuT1hqTymM",
-	"iNEJsSxXLqm4SUnkYJwbPvWgsCXx6w06FfuMfRPuvFW4YWbSZmsUxoeqZ419ITNWIEbTxW7Yaknzb+oh",
-	"EHVpZ3vC6jmVnIkcIsOBFX8VSXLbBIEbxlLAtMFLD9rCXd54XoXPYUBMFOF4IdyR0e+S7IpcxY07xlKG",
-	"7ofCQgD3BJXLztOwxcXQ1x/fXK7ycQaLtmSX2JxO3V6G3zqfzzxMn8mFb2fO53ebt6qmNAu6drtW6/Sm",
-	"XV9pF75nKPoYjnSJbrNGYwbXHprmt2sgskf25XOPG/KINVmS3/1snHP3fObBXEjN2XDJnbT30+bY9smS",
-	"Fusrzk3VY0n3ysflHgi9xSmJR9yqclg9sR6gfqCpUcEILQMZaIwqqCjynHFFWE1343ODdSpW57fAR4aS",
-	"MJCQ5YxjTtLFqKD4FpMU36TuEEZ/M2r5u022b5ZxsalR9GjzyFQi3B5BzSb89u5XonpdQoXENPJptBaD",
-	"z+xUPFsIt++RRKawhoRNnLLiMtNUS7k4d6kl+CtIHGOJHa6gFecCjXNGqHSS1h5ahfpEiFFVxhtViuVx",
-	"4q6MR7S/2t7IGza37xSkGZCs37976Eix5Ws3QoQogLvDkflMbJdv7b06h1sWbaEAjnEPsnsDlvt+baKs",
-	"tYS3hzwAzcvxrhFf6LOmFSIbYl0jRJ+Cb2FGbigQwhl17xMgRAXnNhZZqhTxAnSBTiaAhFnSlOkyHAOS",
-	"CRHIImcjs2lAxCMWfknuDcRHeApO7XGVRhsMa9HbmkovVzNqjUS8OaeoJbYuNSsFW2r6qlB+AsyBI/12",
-	"t9yyJKGces02HiLLbG5lvwzzkkzpb/l+0X5MRJ7ixWjPCkuVLFSKWIb2X5U9NFcd7JxMhO1d+VhG6PTB",
-	"jm7c6eJytrZsSS7KPiid26v4ulx4cdZe/UXZW+BkQjwuuREyb8p0PAOaFcM1oSXEo3YNYQlq1TtUFhKH",
-	"yF15NOVGXXnEUQRCmDlDDdCMpguk3iHtw+KO9zzJV/lQohp5YGeZQLWiHookqx67l2xOvMP2UywlicDL",
-	"gRSmOFocWVRzw59bC9/SdPE4muhXg3r3o4T4vJObXFfVpyF9Xw1NezJCvRWzYieVNOp18P6XM/TDsxfH",
-	"6I9/DTqDTv/Qc9K5ySr8etgmqcyXjdfbnOS3GNOarMUTF0D9JoA/DGgu+x6/d9k3+uEsbbFHxSoqZo2z",
-	"1ubWBT6ld2kRa2feCOaKV++wOQr7mhhB89xVeoI7OYqqFpIN2/EEEOYMtOBELi7VeobAG61JLwvlg21D",
-	"hY5ajYJVkyRS5qaBgtAJW7UORbkIy6hYhOjlu3M0g4UIkS4EoUGnX50DYBoj7WlEqH/reNp46iuqPkI3",
-	"kBAaowuDeX8TyCiygVjRuaJX1AZ+jRMrPSiXECNG0bh72+/+x3iIcB2qaws+GKdSmHNetfoVtZQ2D4AR",
-	"4wjT1qLo4PXHD4cdpCtaAmEOqGweuaJjX5PKOFSIAbk0JGnQHnT1hOOwflDn3+MrqjhSvTFNEuMQzRMS",
-	"JQhTMQeO5kQmevlnz09eIF0OQkbMijdV+WQYWAYiNRkSwG9JpNT5FriJvoNep9/pKRVjOVCck2AYHHd6",
-	"nWMdZ8lEq0i3M4c0PZpRNqddld11yv6bqcF9pfB67+dxMAxez2ciWGrtGfR6a9p6dmvn0ecCjl6e1x/f",
-	"oEuQHQ05ZUuSe6qKtkZvUG0dwfDTtfLTWYb5wnYImKqq1miT8ukwatHWS+MPnp/2nyNLjPEHeCqUYRqR",
-	"BtdqrRZP9YujVoZ9ZOqTXiZXZa9HZPRSgc3B8vJdZy3/tJM86Z+g1g6R2SHKqjk8nLKWUFV7vTypGhu0",
-	"8tbdd5/cjWztE/1mQ9sKvnq69hoV9J0/boXSe3xf1bF3/lA3I+yz3XbXx1fPUDaFrJvoeqN6S7iT3URm",
-	"aVuvlydaUV1l1CmbEopUdKFB47g3cNQXcDRTMb3yUUbgBn3HajNj7b7GmqXjUHkN804j8lhpdAI4ti2g",
-	"F7bCqH77uzNXCL8Pg5MH3bXdBeOo1EH02/tzFGFKmUQ3gCQvVIL2o96zcS5EmNJKiNSY8juVVK0z/Jct",
-	"ey9LhOigjQOKkejv6N2bs1focnD67LCDLhM2Fwg3BBQ26RUIS13kQfNEZVwJoBvO5gI4SrBoePyIsRkB",
-	"J7KEQc7EOhDRR6tBlbD+xOLFGmS9O5rP50eK0qOCp0DVpuLtodbRk3XfjuuUntw/qjUo4hGeYkJDo8aY",
-	"WulnIARW6aw2kuNtjKSDjnvHIRLMeMumiCYsTZV4zRron68+aCsyrY4ccsBS6A+UgMznEeacgAkUy/KP",
-	"cbYvnvd6KuzUJxfopNMfHH6jZmf1aNXONFtPBi8eai3GUIbpAk0wSSE2NiQ6GyOc2tb+JpAobjJSFxLW",
-	"uGUb03ud8gUR8syOecRYpdEN5OCJJSBELI2VDHTvsuF7r79DkKjGH+80fr9AtBLMq1vgC8RhSoQEDnEJ",
-	"3gfa/aOx5f5QZ7rj1WjzqBSPH/BMif6sPEDfDu72EU67p3EreOs/Cgmx8yZAxWOrF70d9eKb1qNydwrT",
-	"TT6+QZHQSxSttvApZNDVPqSPumTBqc620wVKgMM69VuFjO4XEt8bX5KC6Y9ta+bP+nmlma6QfqeLLxt6",
-	"ix3B5smqqzNExU8CHieGgKdSErM1hEvdUF4ZNADpYo2toys/T/ZCoIYK1AUPXTJzAlPdUPlUUVi7Gr5X",
-	"ALY/QrX7Rz1BhK4zKCtUGUcTqB6EhEbLlivZx6niLMT1IXdtA0+w/pnVykImCpTMCjbK2VyAeP7s2cBW",
-	"8lrdLqE+0Y9c7coHHAQreAS2VCEONwVDplrnV+n35v03rs7LjlFf0zLZLRY6AcRIN9OVlVHN317vhTkF",
-	"Ofx/vdxFLxXfDB/rJqQO0lwndIowsqdHjUEzEIhIgeYJS8GA8ybNtOX1o7J92qOfTOFK49D8ESOyxioe",
-	"sKMwR6Y/HM1g8T2E64Z/Ok01heEjIzTLfX3MQNm8cp5KGnXIpevMHG4JK4QeKiReCERMheP1xzeXqKCS",
-	"pFr2tuJsDvE2Sb86eCzF3mb2R120qs/+/7HjRZ9xfRB6GFbxwxVt5C2mbQpLG0qUX4qV4xl7i1QshISs",
-	"PABCHPIURyCu6MF49QD9H7ufj48PzVXLK1odkTQPeywVhQCugh2Fe1X0E5rSk95NUdacbkA5lsz0qCkq",
-	"LTn2mRLv28lEs0KHy/OEpCrUMlRVPCibM1R8rX3StOB6vphFopuRqTHWThYfmoOetv1+sOe8T+de/oxI",
-	"yXYBOGsf+njwaf1PdQ73x79OOwNTMvtuXJDtanCXZvXlwBCt3g0MUaulIbRWU1r1YQedlUe9NUlgKn7/",
-	"+eHDO/QTFiRSEUWrh2Sk4MmLZbf9Ls5J5cG81SZzQfZRq02N27wOaajVvwdv9euicUpPYV5VxlTkq4M+",
-	"xKgKNWiUFjHErfC3EsWmypK9r/w4lSXXjfwnriy176m7jNO8+iuWlczWEKalIv1oe6PdNSIdyeinZlqP",
-	"Pi0Z+8Y6kclQKj1bqhO59lUP6Z7/HGxX+LF50DcpxicuFBlWKHBQgVJWw8h6gZbNQWvR+7Ic9KiNDXVX",
-	"t8NgL6smpiYo7oXoX4/QNgEqedfkcMXPTRB8WXW6PwYGt+6gPjH4Ll0zcAjzgk2nECNCTX5lK0CiuilQ",
-	"la6fwqzNId8ja48n0rtgUwXAOgbTzY66vluepv5ooVooMGc5/lxAOzHzKN6SaXdbl2fccH3BpqyQwTaY",
-	"a4XHin0P61486WFd2cpo+TZPmCg1zn1DaDM/t/N9tYH/JZzfn+vMNkCtlZDK/Nd7Mt0Su7NIzP9euw83",
-	"DrT/UW6LFqn94bXqa3YA60uU46nmmWbFXzG8VVK0J2C60HOgS3XlvzExJTy9edfpl1EQv2s2t7keySe3",
-	"r4o9sVM2XewPnQjtBuUn/R0j6P7pn+ea6zQKRxEr2tX8Uo+auNPN/F2w/wT5KwSPDAq+kr2i7nsofeg+",
-	"SJymhE4tzQ6GtyXWvirx6VoBrz0X1G8Lntp7EsNutz943ul1ep3+8IfeD30N0nb6L2WzgllGAX3ZmFv6",
-	"mMazKolqPGsfqy+/GAT31/f/FwAA//8=",
+	"7Fzrctu2l38VDHdn/vaW1s120ijTD6mbdp24k0ycTj7EHgkmj0RUJMAAoGVtxjP7NNv36KPsk+zgQoqU",
+	"AN1suU1nv8kkCBycy+9ccOCvQcSynFGgUgT9r0GOOc5AAtd/nRVcMK5+ERr0gy8F8FkQBhRnEPSDyLwN",
+	"AxElkGE1LMN3F0DHMgn6vU4nDOQsVyOF5ISOg/v7MDj/qZouxzKZz0biIAw4fCkIhzjoS15AfeYR4xmW",
+	"QT8oCj1yeeYLkhHpozXVL+sTxjDCRSqD/mknVHSTrMgs1Rmh5q9utQ6hEsbAg3u1EgeRMypA8+g9Zzcp",
+	"ZOpnxKgEqmnAeZ6SCEvCaDs3I777XTCq3s1p+HcOo6Af/Ft7LoS2eSva5bx6xRhExEmupgv6wYefz9CL",
+	"k9PnyM6MYpCYpKKl+WAnUPO/en/+FmZarpzlwCUxNEccsIR4gGWDtTGWcCRJBsv8DQO4ywkHsdU3JN5A",
+	"dGGQYiEHhdiSICPZr8svcg4jcmdkXGfbxwTQiHAhUZRgjiOl5YiNkEwATWAWIskQh4iNKRGAiGy5VuVw",
+	"yyZbUioilhvGEwmZcBJtH2DO8SwwSlaawmdjG3q/1e6qWcO6NK+ridjN7xBJNbNRgjM96AN8KUAYDY1j",
+	"ohiD0/c13RjhVEC4oC5N0TeZ+i4jEo0YR1jxEMkES0ThFjiyXykubifQGoh0rTlWf2/G3doMz04cn2T4",
+	"7tyMPTXz27+6a+RgRWBXXMfseNnwcE4GE2ORq2zf2q3aHEQcpFuXFb8PhqmcDP73v/9nePgSiYRNKWI0",
+	"gpYTIetbKSmplvDv5oIYjWlupWJ29WOzHa1WdD2Xk5RCJoyT/4ILNib0Z8YzB6ylBKgcGNRZEnrEYhhE",
+	"CU5ToGPYYMggA5kwz2SCjwaSTYC6NHYZPDNM0kUHeepSzRwLMWU8Xhr8zAlGMeEQyUHBiZPM0lMNzJuv",
+	"Hutxv5FYut7cO6Rzpjn/EIwZc0ylJrOpVECVI/4cYCt/7VIHSlAK+YzAIw4xUElwKnQMMeIgEiudMCg4",
+	"7ROQo76ObUSfqan6er0jtV5fDzyCuyjBSjGuXYDhh4idcasuPC989TpOfZoDWK+zTNCDEXFxwlJ7SmFE",
+	"jI6IZblyScVNSiIH49zwqQeFDYlfr9Gp2Gfs63DnncINM5M2W6MwPlQ9q+0LmbECMZrOtsNWS5p/U4+B",
+	"qAs72xFWz6nkTOQQGQ4s+atIkts6CNwwlgKmNV560Bbu8trzKnwOA2KiCMcL4Y6MfpdkW+QqbtwxljJ0",
+	"PxQWArgnqFx0noYtLoa++fT2cpmPE5g1JbvA5nTs9jL81vl84mH6RM58O3M+v1u/VTWlWdC125Vapzft",
+	"+kq78B1D0X040gW6zRq1GVx7qJvftoHIDtmXzz2uySNWZEl+97N2zu3zmUdzIXPOhgvupLmfJsc2T5a0",
+	"WF9zbqoeC7pXPi73QOgtTkk84FaVw+qJ9QDzB5oaFYzQMpCB2qiCiiLPGVeEzemufW6wTsXq/Bb4wFAS",
+	"BhKynHHMSTobFBTfYpLim9QdwuhvBg1/t872zTIuNtWKHk0emUqE2yOo2YTf3v1KNF+XUCExjXwarcXg",
+	"MzsVzxbC7XskkSmsIGEdp6y4zDTVUi7OXWoJ/goSx1hihytoxLlA45wRKp2kNYdWoT4RYlCV8QaVYnmc",
+	"uCvjEc2vNjfyms3tOgWpBySr9+8eOlBseehGiBAFcHc4Mp2IzfKtnVfncMuiDRTAMe5Rdm/ActevTZS1",
+	"kvDmkEegeTHeNeILfda0RGRNrCuE6FPwDczIDQVCOKPuXQKEqODcxiILlSJegC7QyQSQMEuaMl2GY0Ay",
+	"IQJZ5KxlNjWI2GPhl+TeQHyAx+DUHldptMawBr2NqfRyc0atkIg35xRzia1KzUrBlpq+LJQfAXPgSL/d",
+	"LrcsSSinXrGNx8gy61vZLcO8JGP6W75btB8Tkad4NtixwlIlC5UilqH9g7KH+qq9rZOJsLkrH8sIHT/a",
+	"0Y07XVzM1hYtyUXZR6VzOxVfFwsvztqrvyh7C5yMiMcl10LmdZmOZ0C9YrgitIR40KwhLECteofKQmIf",
+	"uSuPptyoK484ikAIM2eoAZrRdIbUO6R9WNzynif5Kh9KVAMP7CwSqFbUQ5Fk1WP3kvWJt9h+iqUkEXg5",
+	"kMIYR7Mji2pu+HNr4TuazvajiX41mO9+kBCfd3KT66r61KTvq6FpT0aot2JWbKWSRr0OPvx8hr5/9uIY",
+	"/flHr9VrdQ89J53rrMKvh02SynzZeL31SX6DMY3JGjxxAdRvAvjjgOai7/F7l12jH87SBntUrKJi1jhr",
+	"bG5V4FN6lwaxdua1YK549R6bo7CHxAia567SE9zJQVS1kKzZjieAMGegBSdydqnWMwTeaE16VSgfbBsq",
+	"dNRqFKyaJJEyNw0UhI7YsnUoykVYRsUiRK/en6MJzESIdCEI9Vrd6hwA0xhpTyNC/VvH08ZTX1H1EbqB",
+	"hNAYXRjM+5dARpENxIrWFb2iNvCrnVjpQbmEGDGKhu3bbvs/hn2E56G6tuCDYSqFOedVq19RS2n9ABgx",
+	"jjBtLIoO3nz6eNhCuqIlEOaAyuaRKzr0NakMQ4UYkEtDkgbtXltPOAznD+b59/CKKo5Ub0yTxDBE04RE",
+	"CcJUTIGjKZGJXv7Z85MXSJeDkBGz4k1VPukHloFITYYE8FsSKXW+BW6i76DT6rY6SsVYDhTnJOgHx61O",
+	"61jHWTLRKtJuTSFNjyaUTWlbZXetsv9mbHBfKbze+3kc9IM304kIFlp7ep3Oirae7dp59LmAo5fnzae3",
+	"6BJkS0NO2ZLknqqirdYbNLeOoP/5WvnpLMN8ZjsETFVVa7RJ+XQYNWvqpfEHz0+7z5ElxvgDPBbKMI1I",
+	"g2u1VoOn+sVRI8M+MvVJL5OrstceGb1QYHOwvHzXWsk/7SRPuieosUNkdoiyag4Pp6wlVNVeL0+qxgat",
+	"vPPuu8/uRrbmiX69oW0JXz1de7UK+tYfN0LpHb6v6thbf6ibEXbZbrPr48EzlE0hqya6XqveEu5kO5FZ",
+	"2tTrxYmWVFcZdcrGhCIVXWjQOO70HPUFHE1UTK98lBG4Qd+h2sxQu6+hZukwVF7DvNOIPFQanQCObQvo",
+	"ha0wqt/+7swlwu/D4ORRd213wTgqdRD99uEcRZhSJtENIMkLlaC91Hs2zoUIU1oJkRpTfqeSqlWG/6ph",
+	"72WJEB00cUAxEn2H3r89e40ue6fPDlvoMmFTgXBNQGGdXoGw1EUeNE1UxpUAuuFsKoCjBIuax48YmxBw",
+	"IksY5EysAhF9tBpUCeuPLJ6tQNa7o+l0eqQoPSp4ClRtKt4cah09WffNuE7pyf1erUERj/AYExoaNcbU",
+	"Sj8DIbBKZ7WRHG9iJC103DkOkWDGW9ZFNGJpqsRr1kC/vP6orci0OnLIAUuhP1ACMp9HmHMCJlAsyz/G",
+	"2b543umosFOfXKCTVrd3uEeze8xe5PBBwrJauWy16ACjHI/hUFuMLOVKBMpwqn7aIYaOEN3AiHFAmM70",
+	"Z5WlH2ppn/RePJaGMYYytcoIkxRiY9qitTbwmkPAvwQSxU1G5vWNFdGCTTW8scIFEfLMjtljCFVrUnLw",
+	"xBIQIpbGSpi6pdrwvdPdInZV44+3Gr9bfFwJ5vUt8BniMCZCAoe49CkHOipBQ8v9vk7Ah8tB8FEpHj8O",
+	"m5ODs/JcfzMU3kU4zVbLjVC3uxcSYucFhYrHVi86W+rF31qPyt0pV2PKBGsUCb1C0XJnoUIGXYRE+gRO",
+	"FpzqIkA6QwlwWKV+y5DR/krie+PiUjBtu03N/Ek/rzTTlWlsdR9nTcuzIwY+WfbAhqj4ScDjxBDwVEpi",
+	"toZwqRsqWAANQLqGZMv7KvwgOyFQTQXmdRhdyXMC07zP86mCw2aRfqe4cHeEara1eqIRXf5QVqgSoTpQ",
+	"PQoJtU4yVw2iCmuqs/e5DTzB+mdWKwuZKFAyK9goZ31d5PmzZz1bYGw04YS60SBydVEfcBCs4BHYCoo4",
+	"XBcMmSKiX6U/mPd/c3VedIz69phJurHQeSlGusevLNhq/nY6L8zhzOH/6+U2eqn4Zvg4741qIc11QscI",
+	"I3uoVRs0AYGIFGiasBQMOK/TTFv1Pyq7uj36yRSu1M7y9xiR1VbxgB2FKTJt62gCs28hXDf808mgqVcf",
+	"GaFZ7uvTD8qmlfNU0piHXLr8zeGWsELooULimUDEFF7efHp7iQoqSaplbwvh5mxxnfSr89BS7E1mf9K1",
+	"tHlLwg9b3j8azs9nD8MqfriitbzFdHNhaUOJ8kuxdGpkL7eKmZCQledSiEOe4gjEFT0YLp/r/7D9sf3w",
+	"0NwAvaLVyU39DMpSUQjgKthRuFdFP6GpiOndFGUp7AaUY8lM65yi0pJjnynxvhuNNCt0uDxNSKpCLUNV",
+	"xYOyZ0TF19onjQuu54tZJNoZGRtjbWXxoTl/atrvR3v8/HTu5a+IlGxzgrP2oU8tn9b/VMeDf/5x2uqZ",
+	"St4344Jss4W7YqzvLIZo+cpiiBqdFqG1mtKqD1vorDyBnpMEphD5nx8/vkc/YkEiFVE0WlsGCp68WHbb",
+	"beOcVB7MW20y93b3Wm2qXTJ2SEOt/i14q19nteYBCtOqMqYiXx30IUZVqEGjtIghboS/lSjWVZbsNer9",
+	"VJZc/yjgiStLzevzLuM0r/6JZSWzNYRpqUgvbcu2u0akIxn91Ezr0acFY19bJzIZSqVnC3Ui177mQ9rn",
+	"PwWbFX5sHvS3FOMTF4oMKxQ4qEApm8PIaoGWPUsr0fuyHLTXfot5s7nDYC+r3qo6KO6E6A9HaJsAlbyr",
+	"c7ji5zoIvqwa8PeBwY2rsU8Mvgu3HxzCvGDjMcSIUJNf2QqQqC4wVKXrpzBrc8i3Z+3xRHoXbKwAWMdg",
+	"ugdT13fLQ96XFqqFAnOW4y8FNBMzj+ItmHa7cafHDdcXbMwKGWyCuVZ4rNj1sO7Fkx7WlR2Wlm/ThIlS",
+	"49wXl9bzczPfNzfwf4Tz+2ud2RqotRJSmf9qT6Y7dbcWifmXcPfh2oH2H91t0Lm1O7xW7dYOYH1l2hjY",
+	"SBdBxD8xvFVStCdgutBzoEt15X9XMSU8vXnX6ZdREL9rNpfM9uSTmzfYntgpm+b6x06EtoPyk+6WEXT3",
+	"9K9zzfM0CkcRK5rV/FKP6rjTzvzNub+A/BWCPYOCr2SvqPsWSh+6PROnKaFjS7OD4U2JNW9wfL5WwGvP",
+	"BfXbgqf2+ka/3e72nrc6rU6r2/++831Xg7Sd/mvZrGCWUUBf9guXPqb2rEqias+ax+qLL3rB/fX9/wUA",
+	"AP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
