@@ -13,8 +13,9 @@
 //     (RFC 9457), for errors.As and the Is... helpers;
 //   - retries: idempotent calls are retried on 429 and 503 (honouring
 //     Retry-After) and on connection errors, a bounded number of times and
-//     never past the context; a resource create carries a generated
-//     Idempotency-Key, so that its retry cannot create twice;
+//     never past the context. Every create carries an Idempotency-Key;
+//     a resource create, whose service honours it, is retried under that
+//     key, so its retry cannot create twice. Other creates are sent once;
 //   - lists: All methods page through cursors as an iter.Seq2.
 package lattice
 

@@ -193,14 +193,14 @@ func TestACreateIsRetriedUnderOneIdempotencyKey(t *testing.T) {
 	}
 }
 
-// A POST that does not honour Idempotency-Key is sent once: its retry
-// could act twice.
+// A create the service does not yet deduplicate by Idempotency-Key
+// carries one, but is sent once: its retry could act twice.
 func TestAJobIsNotRetried(t *testing.T) {
 	var calls atomic.Int32
 	url := serve(t, func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
-		if r.Header.Get("Idempotency-Key") != "" {
-			t.Errorf("a job request carries an Idempotency-Key the service ignores")
+		if r.Header.Get("Idempotency-Key") == "" {
+			t.Errorf("a create goes without an Idempotency-Key")
 		}
 		w.Header().Set("Retry-After", "0")
 		problem(w, 503, "unavailable", "shedding")

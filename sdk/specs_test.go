@@ -21,7 +21,8 @@ func TestRetriedPOSTsFollowTheSpecs(t *testing.T) {
 	}
 	pathLine := regexp.MustCompile(`^  (/\S*):\s*$`)
 	methodLine := regexp.MustCompile(`^    (get|post|put|patch|delete):\s*$`)
-	posts, keyed := map[string]bool{}, map[string]bool{}
+	createdLine := regexp.MustCompile(`^        '20[12]':`)
+	posts, keyed, creates := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, spec := range specs {
 		f, err := os.Open(spec)
 		if err != nil {
@@ -40,6 +41,8 @@ func TestRetriedPOSTsFollowTheSpecs(t *testing.T) {
 				}
 			} else if method == "post" && regexp.MustCompile(`name: Idempotency-Key\b`).MatchString(line) {
 				keyed[path] = true
+			} else if method == "post" && createdLine.MatchString(line) {
+				creates[path] = true
 			}
 		}
 		f.Close()
@@ -58,6 +61,19 @@ func TestRetriedPOSTsFollowTheSpecs(t *testing.T) {
 	for p := range keyed {
 		if !idempotentPOSTs[p] {
 			t.Errorf("%s honours Idempotency-Key but is not retried", p)
+		}
+	}
+	if got, want := slices.Sorted(slices.Values(createPOSTs)), slices.Sorted(maps.Keys(creates)); !slices.Equal(got, want) {
+		t.Errorf("creates %v, the specs' POSTs answering 201 or 202 %v", got, want)
+	}
+	for p := range creates {
+		if !isCreate(p) {
+			t.Errorf("%s does not match its own pattern", p)
+		}
+	}
+	for path, want := range map[string]bool{"/v1/resources/abc/files": true, "/v1/resources//files": false, "/v1/resources/abc": false, "/v1/jobs": true, "/v1/jobs/x": false} {
+		if isCreate(path) != want {
+			t.Errorf("isCreate(%q) = %v", path, !want)
 		}
 	}
 }

@@ -36,9 +36,43 @@ var idempotentPOSTs = map[string]bool{
 	"/v1/resources":               true, // with its Idempotency-Key
 }
 
-// keyedPOSTs are the operations that honour Idempotency-Key: the SDK sets
-// one when the caller has not.
+// keyedPOSTs are the operations that honour Idempotency-Key, and so are
+// retried with it.
 var keyedPOSTs = map[string]bool{"/v1/resources": true}
+
+// createPOSTs are the POST operations that create something (the specs
+// answer them 201 or 202), by path pattern: each is sent with an
+// Idempotency-Key, generated unless the caller set one. Where the service
+// honours it (keyedPOSTs) a retry replays the first answer; elsewhere the
+// key is ignored today and the call is not retried.
+var createPOSTs = []string{
+	"/v1/resources", "/v1/resources/{id}/files", "/v1/jobs", "/v1/indexes/rebuild",
+	"/v1/users", "/v1/sessions", "/v1/api-keys", "/oauth2/clients", "/oauth2/signing-keys",
+}
+
+// matches reports whether path fits pattern, whose {name} segments match
+// any one segment.
+func matches(pattern, path string) bool {
+	ps, xs := strings.Split(pattern, "/"), strings.Split(path, "/")
+	if len(ps) != len(xs) {
+		return false
+	}
+	for i, p := range ps {
+		if p != xs[i] && !(strings.HasPrefix(p, "{") && xs[i] != "") {
+			return false
+		}
+	}
+	return true
+}
+
+func isCreate(path string) bool {
+	for _, p := range createPOSTs {
+		if matches(p, path) {
+			return true
+		}
+	}
+	return false
+}
 
 type idempotencyKey struct{}
 
@@ -64,7 +98,7 @@ func (d *doer) Do(req *http.Request) (*http.Response, error) {
 	if base := d.basePath(); base != "" {
 		op = strings.TrimPrefix(op, base)
 	}
-	if req.Method == http.MethodPost && keyedPOSTs[op] && req.Header.Get("Idempotency-Key") == "" {
+	if req.Method == http.MethodPost && isCreate(op) && req.Header.Get("Idempotency-Key") == "" {
 		key, _ := ctx.Value(idempotencyKey{}).(string)
 		if key == "" {
 			key = uuid.NewString()
