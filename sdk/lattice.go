@@ -9,8 +9,9 @@
 //
 //   - authentication: an oauth2.TokenSource, client credentials found by
 //     discovery (RFC 8414), or an API key;
-//   - errors: every answer of status 400 or more becomes a *Problem
-//     (RFC 9457), for errors.As and the Is... helpers;
+//   - errors: every answer outside 2xx (after the redirects the HTTP
+//     client follows) becomes a *Problem (RFC 9457), for errors.As and
+//     the Is... helpers;
 //   - retries: idempotent calls are retried on 429 and 503 (honouring
 //     Retry-After) and on connection errors, a bounded number of times and
 //     never past the context. Every create carries an Idempotency-Key;

@@ -74,6 +74,20 @@ func TestAnErrorAnswerIsAProblem(t *testing.T) {
 	}
 }
 
+// Any answer outside 2xx is an error, not a response to decode: here a
+// 300 the HTTP client does not follow, without a body.
+func TestEveryAnswerOutside2xxIsAProblem(t *testing.T) {
+	url := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Request-Id", "req-300")
+		w.WriteHeader(http.StatusMultipleChoices)
+	})
+	_, _, err := client(t, url).Resources.Get(context.Background(), rid)
+	p, ok := errors.AsType[*lattice.Problem](err)
+	if !ok || p.Status != 300 || p.Title != "Multiple Choices" || p.Type != "about:blank" || p.RequestID != "req-300" {
+		t.Fatalf("err = %v", err)
+	}
+}
+
 func TestAnOAuthErrorObjectIsAProblemToo(t *testing.T) {
 	url := serve(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

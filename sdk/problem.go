@@ -10,8 +10,9 @@ import (
 	"time"
 )
 
-// Problem is an error answer of the platform: RFC 9457 problem details
-// (or an OAuth endpoint's RFC 6749 error object, mapped onto them).
+// Problem is an answer of the platform outside 2xx: RFC 9457 problem
+// details (or an OAuth endpoint's RFC 6749 error object, mapped onto them;
+// for a body that is neither, the status and its text).
 // Branch on Type or Status, not on Detail.
 type Problem struct {
 	Type     string `json:"type"`

@@ -128,7 +128,7 @@ func (d *doer) Do(req *http.Request) (*http.Response, error) {
 			}
 			continue
 		}
-		if resp.StatusCode < http.StatusBadRequest {
+		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 			return resp, nil
 		}
 		if again && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
