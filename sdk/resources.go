@@ -191,7 +191,7 @@ func (c *ResourcesClient) Download(ctx context.Context, id, fileID uuid.UUID) (*
 	if err != nil {
 		return nil, err
 	}
-	return &Download{ReadCloser: resp.Body, ContentType: resp.Header.Get("Content-Type"), Size: resp.ContentLength, Offset: 0, Total: resp.ContentLength}, nil
+	return &Download{ReadCloser: resp.Body, ContentType: resp.Header.Get("Content-Type"), Size: resp.ContentLength, Total: resp.ContentLength}, nil
 }
 
 // DownloadRange streams length bytes of a file from offset (length <= 0:

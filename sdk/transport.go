@@ -94,10 +94,9 @@ func (d *doer) Do(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 	}
-	op := req.URL.Path
-	if base := d.basePath(); base != "" {
-		op = strings.TrimPrefix(op, base)
-	}
+	// The generated clients put the base URL's path ("" or "/prefix")
+	// before each operation's.
+	op := strings.TrimPrefix(req.URL.Path, d.s.basePath)
 	if req.Method == http.MethodPost && isCreate(op) && req.Header.Get("Idempotency-Key") == "" {
 		key, _ := ctx.Value(idempotencyKey{}).(string)
 		if key == "" {
@@ -164,10 +163,6 @@ func (d *doer) authorize(req *http.Request) error {
 	}
 	return nil
 }
-
-// basePath is the base URL's path ("" or "/prefix"), which the generated
-// clients put before every operation's path.
-func (d *doer) basePath() string { return d.s.basePath }
 
 // backoff is the wait before retry attempt+1 after a connection error or
 // a 503 without Retry-After: exponential, with jitter so that many
