@@ -54,9 +54,6 @@ type Service struct {
 	lastMu    sync.Mutex
 	lastEvent EventInfo
 
-	// index defers index refreshes to RunIndexer while it runs.
-	index indexQueue
-
 	rebuildMu sync.Mutex
 	rebuild   Rebuild
 }
@@ -130,14 +127,10 @@ func (s *Service) DeleteFile(ctx context.Context, eventID, resourceID, fileID st
 	return s.after(ctx, eventID, "file.deleted", resourceID)
 }
 
-// after brings the in-memory indexes in line with the store, or has
-// RunIndexer do it when it runs. It runs even when the store ignored the
-// event (a redelivery): the earlier delivery may have committed and then
-// failed before reaching the indexes.
+// after brings the in-memory indexes in line with the store. It runs even
+// when the store ignored the event (a redelivery): the earlier delivery
+// may have committed and then failed before reaching the indexes.
 func (s *Service) after(ctx context.Context, eventID, typ, resourceID string) error {
-	if s.index.queue(resourceID, eventID, typ) {
-		return nil // RunIndexer follows
-	}
 	if err := s.refresh(ctx, resourceID); err != nil {
 		return err
 	}

@@ -125,22 +125,11 @@ func (s *Service) lag(ctx context.Context) (string, int64) {
 	return s.cfg.Consumer, int64(n)
 }
 
-// Run applies events until ctx ends: the consumer commits each to the
-// store, and the indexer brings the in-memory indexes in line in batches.
+// Run applies events until ctx ends.
 func (s *Service) Run(ctx context.Context) {
-	ictx, stop := context.WithCancel(ctx)
-	indexed := make(chan struct{})
-	go func() {
-		defer close(indexed)
-		s.App.RunIndexer(ictx, func(err error) {
-			s.log.WarnContext(ctx, "indexing from the store failed; retrying", "error", err)
-		})
-	}()
 	if err := s.cfg.Subscriber.Subscribe(ctx, s.cfg.Consumer, eventsapi.Subjects, s.events.Handle); err != nil {
-		s.log.ErrorContext(ctx, "search consumer stopped", "error", err)
+		s.log.ErrorContext(ctx, "search indexer stopped", "error", err)
 	}
-	stop()
-	<-indexed
 }
 
 // Apply applies one event; it is exported for tests that deliver events
