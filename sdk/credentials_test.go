@@ -90,3 +90,21 @@ func TestAWrongSecretIsAnErrorWithoutTheSecret(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// The discovery document is read up to a bound: a larger one is refused,
+// not buffered.
+func TestAnOversizedDiscoveryDocumentIsRefused(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"padding":"` + strings.Repeat("x", 300<<10) + `","issuer":"x","token_endpoint":"http://x/token"}`))
+	}))
+	t.Cleanup(srv.Close)
+	c, err := lattice.New(srv.URL, lattice.WithClientCredentials("reports", "lcs_secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Auth.Me(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "not JSON") {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -225,9 +225,9 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 
 // defaultTransport keeps enough idle connections per host for a busy
 // program (net/http's default of 2 makes new connections under load).
+// How long a call may take is the caller's context's deadline.
 func defaultTransport() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = 32
-	t.ResponseHeaderTimeout = 60 * time.Second
 	return t
 }

@@ -344,6 +344,27 @@ func TestAStaleETagIsATypedConflict(t *testing.T) {
 	}
 }
 
+// Modify gives up after a bounded number of rounds when every write finds
+// the resource changed again.
+func TestModifyGivesUpWhenTheResourceKeepsChanging(t *testing.T) {
+	var patches atomic.Int32
+	url := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPatch {
+			patches.Add(1)
+			problem(w, 412, "precondition-failed", "the resource has changed")
+			return
+		}
+		resourceJSON(w, 200, 1)
+	})
+	title := "t"
+	_, _, err := client(t, url).Resources.Modify(context.Background(), rid, func(*resources.Resource) (resources.ResourcePatch, error) {
+		return resources.ResourcePatch{Title: &title}, nil
+	})
+	if _, ok := errors.AsType[*lattice.ConflictError](err); !ok || patches.Load() != 5 {
+		t.Fatalf("err %v after %d writes, want a conflict after 5", err, patches.Load())
+	}
+}
+
 func TestDownloadRangeStreamsThePartAsked(t *testing.T) {
 	content := strings.Repeat("0123456789", 100)
 	url := serve(t, func(w http.ResponseWriter, r *http.Request) {
