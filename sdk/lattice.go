@@ -176,51 +176,26 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		s.tokens = s.credentials.tokenSource(server, s.httpClient)
 	}
 	d := &doer{hc: s.httpClient, s: &s}
-	c := &Client{}
-	{
-		api, err := resources.NewClientWithResponses(server, resources.WithHTTPClient(d))
-		if err != nil {
-			return nil, err
-		}
-		c.Resources = &ResourcesClient{API: api}
+	// The generated constructors fail only on a base URL that does not
+	// parse, which New has checked.
+	res, err1 := resources.NewClientWithResponses(server, resources.WithHTTPClient(d))
+	srch, err2 := search.NewClientWithResponses(server, search.WithHTTPClient(d))
+	jb, err3 := jobs.NewClientWithResponses(server, jobs.WithHTTPClient(d))
+	an, err4 := analytics.NewClientWithResponses(server, analytics.WithHTTPClient(d))
+	au, err5 := auth.NewClientWithResponses(server, auth.WithHTTPClient(d))
+	gw, err6 := composite.NewClientWithResponses(server, composite.WithHTTPClient(d))
+	if err := errors.Join(err1, err2, err3, err4, err5, err6); err != nil {
+		return nil, err
 	}
-	{
-		api, err := search.NewClientWithResponses(server, search.WithHTTPClient(d))
-		if err != nil {
-			return nil, err
-		}
-		c.Search = &SearchClient{API: api}
-	}
-	{
-		api, err := jobs.NewClientWithResponses(server, jobs.WithHTTPClient(d))
-		if err != nil {
-			return nil, err
-		}
-		c.Jobs = &JobsClient{API: api}
-	}
-	{
-		api, err := analytics.NewClientWithResponses(server, analytics.WithHTTPClient(d))
-		if err != nil {
-			return nil, err
-		}
-		c.Analytics = &AnalyticsClient{API: api}
-		c.Audit = &AuditClient{API: api}
-	}
-	{
-		api, err := auth.NewClientWithResponses(server, auth.WithHTTPClient(d))
-		if err != nil {
-			return nil, err
-		}
-		c.Auth = &AuthClient{API: api}
-	}
-	{
-		api, err := composite.NewClientWithResponses(server, composite.WithHTTPClient(d))
-		if err != nil {
-			return nil, err
-		}
-		c.Gateway = &GatewayClient{API: api}
-	}
-	return c, nil
+	return &Client{
+		Resources: &ResourcesClient{API: res},
+		Search:    &SearchClient{API: srch},
+		Jobs:      &JobsClient{API: jb},
+		Analytics: &AnalyticsClient{API: an},
+		Audit:     &AuditClient{API: an},
+		Auth:      &AuthClient{API: au},
+		Gateway:   &GatewayClient{API: gw},
+	}, nil
 }
 
 // defaultTransport keeps enough idle connections per host for a busy

@@ -22,6 +22,7 @@ func TestRetriedPOSTsFollowTheSpecs(t *testing.T) {
 	pathLine := regexp.MustCompile(`^  (/\S*):\s*$`)
 	methodLine := regexp.MustCompile(`^    (get|post|put|patch|delete):\s*$`)
 	createdLine := regexp.MustCompile(`^        '20[12]':`)
+	keyParam := regexp.MustCompile(`name: Idempotency-Key\b`)
 	posts, keyed, creates := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, spec := range specs {
 		f, err := os.Open(spec)
@@ -39,7 +40,7 @@ func TestRetriedPOSTsFollowTheSpecs(t *testing.T) {
 				if method == "post" {
 					posts[path] = true
 				}
-			} else if method == "post" && regexp.MustCompile(`name: Idempotency-Key\b`).MatchString(line) {
+			} else if method == "post" && keyParam.MatchString(line) {
 				keyed[path] = true
 			} else if method == "post" && createdLine.MatchString(line) {
 				creates[path] = true

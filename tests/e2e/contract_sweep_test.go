@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,10 +22,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
-	"github.com/lattice-platform/lattice/openapi"
 	"github.com/lattice-platform/lattice/pkg/testinfra"
 	"github.com/lattice-platform/lattice/pkg/testinfra/speccheck"
-	"github.com/lattice-platform/lattice/services/gateway/publicspec"
+	"github.com/lattice-platform/lattice/services/gateway/gatewaysvc"
 )
 
 // sampleBodies are well-formed request bodies, by operation, so that a
@@ -57,29 +57,28 @@ type sweepOp struct {
 	codes            map[int]bool
 }
 
+// publicContract is the public spec as the gateway serves it, and its
+// operations sorted by id; loaded once for every test that checks traffic
+// against it.
+var publicContract = sync.OnceValues(func() (*openapi3.T, error) { return gatewaysvc.PublicSpec() })
+
 func contractOperations(t *testing.T) (*openapi3.T, []sweepOp) {
 	t.Helper()
-	specs := map[string]*openapi3.T{}
+	bundle, err := publicContract()
+	require.NoError(t, err)
 	var ops []sweepOp
-	for _, name := range openapi.Services() {
-		spec, err := openapi.Load(name)
-		require.NoError(t, err)
-		specs[name] = spec
-		for path, item := range spec.Paths.Map() {
-			for method, op := range item.Operations() {
-				o := sweepOp{id: op.OperationID, method: method, path: path, codes: map[int]bool{}}
-				for code := range op.Responses.Map() {
-					if c, err := strconv.Atoi(code); err == nil {
-						o.codes[c] = true
-					}
+	for path, item := range bundle.Paths.Map() {
+		for method, op := range item.Operations() {
+			o := sweepOp{id: op.OperationID, method: method, path: path, codes: map[int]bool{}}
+			for code := range op.Responses.Map() {
+				if c, err := strconv.Atoi(code); err == nil {
+					o.codes[c] = true
 				}
-				ops = append(ops, o)
 			}
+			ops = append(ops, o)
 		}
 	}
 	slices.SortFunc(ops, func(a, b sweepOp) int { return strings.Compare(a.id, b.id) })
-	bundle, err := publicspec.Bundle("Lattice API", "sweep", specs)
-	require.NoError(t, err)
 	return bundle, ops
 }
 

@@ -66,7 +66,8 @@ func sdkLogin(t *testing.T, base, email, password string, scopes ...string) (*sd
 // public contract (and recorded for the contract-coverage gate).
 func validated(t *testing.T) sdk.Option {
 	t.Helper()
-	bundle, _ := contractOperations(t)
+	bundle, err := publicContract()
+	require.NoError(t, err)
 	return sdk.WithHTTPClient(speccheck.Client(t, bundle))
 }
 

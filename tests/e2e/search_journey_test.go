@@ -83,14 +83,7 @@ func TestSearchJourney(t *testing.T) {
 	_, base := testinfra.ServeAll(t, testinfra.PlatformEnv(t))
 	const deadline = 30 * time.Second
 
-	token := func(email string) string {
-		status, _ := call(t, "POST", base+"/v1/users", "", "application/json", `{"email":"`+email+`","password":"a long enough password","display_name":"U"}`)
-		require.Equal(t, 201, status)
-		status, login := call(t, "POST", base+"/v1/sessions", "", "application/json", `{"email":"`+email+`","password":"a long enough password"}`)
-		require.Equal(t, 201, status)
-		return login["token"].(string)
-	}
-	ada, eve := token("ada@example.com"), token("eve@example.com")
+	ada, eve := signUpAndLogin(t, base, "ada@example.com"), signUpAndLogin(t, base, "eve@example.com")
 
 	status, res := call(t, "POST", base+"/v1/resources", ada, "application/json",
 		`{"title":"Field notes","body":"Observations of the pangolin at dusk.","visibility":"private"}`)

@@ -15,9 +15,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/stretchr/testify/require"
 
 	"github.com/lattice-platform/lattice/openapi"
@@ -231,11 +233,14 @@ func TestTheMonolithIsARealApplication(t *testing.T) {
 	})
 }
 
+// gatewaySpec is gateway.yaml, parsed once.
+var gatewaySpec = sync.OnceValues(func() (*openapi3.T, error) { return openapi.Load("gateway") })
+
 // migrationAPIClient is an HTTP client that checks answers against the
 // gateway's contract.
 func migrationAPIClient(t *testing.T) *http.Client {
 	t.Helper()
-	spec, err := openapi.Load("gateway")
+	spec, err := gatewaySpec()
 	require.NoError(t, err)
 	tr := speccheck.New(t, spec)
 	tr.SkipRequestValidation = true
