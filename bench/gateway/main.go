@@ -71,12 +71,13 @@ func main() {
 	redisURL := flag.String("redis", "", "REDIS_URL for the gateway's limits (empty: in-process limits)")
 	fresh := flag.Float64("fresh", 0, "share of requests (0-1) carrying a token the gateway has not seen")
 	floors := flag.String("floors", "go-proxy,fasthttp", "bare proxies to measure as floors, comma-separated: go-proxy, rp-fast, mixed, fasthttp (empty: none)")
+	netHTTP := flag.Bool("net-http", false, "also measure a gateway whose upstream client is net/http's (GATEWAY_UPSTREAM_CLIENT=net/http) in the same rounds, as gw-nethttp")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the gateway during its first run to this file (go tool pprof)")
 	flag.Parse()
 	if *fresh < 0 || *fresh > 1 {
 		log.Fatal("-fresh is a share between 0 and 1")
 	}
-	b := &bench{duration: *duration, conns: *conns, threads: *threads}
+	b := &bench{duration: *duration, conns: *conns, threads: *threads, netHTTP: *netHTTP}
 	if *floors != "" {
 		b.floors = strings.Split(*floors, ",")
 	}
@@ -95,6 +96,7 @@ type bench struct {
 	conns, threads int
 	lab            *launch.Lab
 	floors         []string // bare proxies measured too (serveProxy)
+	netHTTP        bool     // a second gateway on net/http's upstream client
 }
 
 // result is one wrk run.
@@ -171,8 +173,23 @@ func (b *bench) run(rounds int, pgURL, redisURL string, fresh float64, profile s
 	if err := launch.WaitReady(ctx, gateway+"/readyz"); err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
-	if err := sanity(gateway+path, upstream.URL+path, token); err != nil {
-		return fmt.Errorf("sanity check failed, no load run: %w", err)
+	gateways := []string{gateway}
+	if b.netHTTP {
+		addr, admin := freeAddr(), freeAddr()
+		env := append(slices.Clone(gwEnv), "GATEWAY_ADDR="+addr, "GATEWAY_ADMIN_ADDR="+admin,
+			"LATTICE_DATA_DIR="+filepath.Join(b.lab.Dir, "gw-nethttp"), "GATEWAY_UPSTREAM_CLIENT=net/http")
+		if _, err := b.lab.ServeAs("gw-nethttp", "gateway", env); err != nil {
+			return err
+		}
+		if err := launch.WaitReady(ctx, "http://"+addr+"/readyz"); err != nil {
+			return fmt.Errorf("gw-nethttp: %w", err)
+		}
+		gateways = append(gateways, "http://"+addr)
+	}
+	for _, gw := range gateways {
+		if err := sanity(gw+path, upstream.URL+path, token); err != nil {
+			return fmt.Errorf("sanity check failed, no load run: %w", err)
+		}
 	}
 	fmt.Println("sanity: 200 with the token, 401 with a forged one, the upstream's body through the gateway")
 
@@ -209,6 +226,9 @@ func (b *bench) run(rounds int, pgURL, redisURL string, fresh float64, profile s
 		targets = append(targets, struct{ name, url, script string }{kind, proxy + path, plain})
 	}
 	targets = append(targets, struct{ name, url, script string }{"gateway", gateway + path, ""})
+	if b.netHTTP {
+		targets = append(targets, struct{ name, url, script string }{"gw-nethttp", gateways[1] + path, ""})
+	}
 
 	fmt.Printf("wrk -t%d -c%d -d%s --latency, %d interleaved rounds; limits %s; %.0f %% fresh tokens\n",
 		b.threads, b.conns, b.duration, rounds, map[bool]string{true: "in Redis", false: "in process"}[redisURL != ""], fresh*100)
@@ -221,7 +241,7 @@ func (b *bench) run(rounds int, pgURL, redisURL string, fresh float64, profile s
 				go func() { profiled <- launch.CPUProfile("http://"+gwAdmin, b.duration-time.Second, profile) }()
 			}
 			script := tg.script
-			if tg.name == "gateway" {
+			if tg.name == "gateway" || tg.name == "gw-nethttp" {
 				var mine []string
 				if fresh > 0 {
 					mine = fresher[(round-1)*perRound : round*perRound]
@@ -268,8 +288,13 @@ func (b *bench) run(rounds int, pgURL, redisURL string, fresh float64, profile s
 	if slices.Contains(b.floors, "go-proxy") {
 		fmt.Printf("gateway/go-proxy %.2f\n", med["gateway"].rps/med["go-proxy"].rps)
 	}
-	if err := sanity(gateway+path, upstream.URL+path, token); err != nil {
-		return fmt.Errorf("sanity check after the runs failed: %w", err)
+	if b.netHTTP {
+		fmt.Printf("gateway/gw-nethttp %.2f  (the fasthttp upstream client against net/http's)\n", med["gateway"].rps/med["gw-nethttp"].rps)
+	}
+	for _, gw := range gateways {
+		if err := sanity(gw+path, upstream.URL+path, token); err != nil {
+			return fmt.Errorf("sanity check after the runs failed: %w", err)
+		}
 	}
 	return nil
 }

@@ -75,7 +75,13 @@ func (l *Lab) Close() {
 // Serve runs `lattice serve --target=target` with env added to this
 // process's environment; its output goes to <Dir>/<target>.log.
 func (l *Lab) Serve(target string, env []string) (*exec.Cmd, error) {
-	logf, err := os.Create(l.Log(target))
+	return l.ServeAs(target, target, env)
+}
+
+// ServeAs is Serve for a second process of one target: its output goes to
+// l.Log(name).
+func (l *Lab) ServeAs(name, target string, env []string) (*exec.Cmd, error) {
+	logf, err := os.Create(l.Log(name))
 	if err != nil {
 		return nil, err
 	}

@@ -5,7 +5,6 @@ package tokenbucket
 
 import (
 	"context"
-	"strconv"
 	"sync"
 	"time"
 
@@ -20,7 +19,7 @@ import (
 // per process; idle keys are forgotten after an hour.
 type Limiter struct {
 	mu      sync.Mutex
-	buckets *expirable.LRU[string, *rate.Limiter]
+	buckets *expirable.LRU[bucketKey, *rate.Limiter]
 	now     func() time.Time
 }
 
@@ -28,19 +27,29 @@ var _ ports.RateLimiter = (*Limiter)(nil)
 
 // New returns a limiter tracking up to 100,000 keys.
 func New() *Limiter {
-	return &Limiter{buckets: expirable.NewLRU[string, *rate.Limiter](100_000, nil, time.Hour), now: time.Now}
+	return &Limiter{buckets: expirable.NewLRU[bucketKey, *rate.Limiter](100_000, nil, time.Hour), now: time.Now}
+}
+
+// bucketKey names a bucket: a key under one limit. A limit that changes
+// (a route table reloaded) starts a bucket of its own. A struct rather
+// than a string built from the parts, which cost four allocations a
+// request.
+type bucketKey struct {
+	key         string
+	period      time.Duration
+	rate, burst int
 }
 
 // Allow spends one request of key's budget.
 func (l *Limiter) Allow(_ context.Context, key string, limit ports.RateLimit) (ports.RateDecision, error) {
 	every := limit.Period / time.Duration(max(limit.Rate, 1))
-	bucketKey := key + "|" + limit.Period.String() + "|" + strconv.Itoa(limit.Rate) + "|" + strconv.Itoa(limit.Burst)
+	k := bucketKey{key: key, period: limit.Period, rate: limit.Rate, burst: limit.Burst}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	b, ok := l.buckets.Get(bucketKey)
+	b, ok := l.buckets.Get(k)
 	if !ok {
 		b = rate.NewLimiter(rate.Every(every), limit.Burst)
-		l.buckets.Add(bucketKey, b)
+		l.buckets.Add(k, b)
 	}
 	now := l.now()
 	r := b.ReserveN(now, 1)

@@ -9,8 +9,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/go-chi/chi/v5/middleware"
-
 	"github.com/lattice-platform/lattice/pkg/fault"
 	"github.com/lattice-platform/lattice/pkg/platform/clientaddr"
 	"github.com/lattice-platform/lattice/pkg/platform/observe"
@@ -87,14 +85,18 @@ func AccessLog(log *slog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
-			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+			ww := observe.Measured(w, r)
 			next.ServeHTTP(ww, r)
-			attrs := []any{"method", r.Method, "path", r.URL.Path, "client", clientaddr.From(r).Addr, "status", ww.Status(),
-				"bytes", ww.BytesWritten(), "duration_ms", float64(time.Since(start).Microseconds()) / 1000}
+			// Attrs rather than key-value pairs: no value is boxed.
+			attrs := [...]slog.Attr{slog.String("method", r.Method), slog.String("path", r.URL.Path),
+				slog.String("client", clientaddr.From(r).Addr), slog.Int("status", ww.Status()), slog.Int("bytes", ww.BytesWritten()),
+				slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000), {}}
+			n := len(attrs) - 1
 			if peer := tlsfiles.ServiceOf(r); peer != "" {
-				attrs = append(attrs, "peer", peer)
+				attrs[n] = slog.String("peer", peer)
+				n++
 			}
-			log.InfoContext(r.Context(), "http request", attrs...)
+			log.LogAttrs(r.Context(), slog.LevelInfo, "http request", attrs[:n]...)
 		})
 	}
 }
@@ -110,7 +112,9 @@ func MaxBody(limitOf func(*http.Request) int64) func(http.Handler) http.Handler 
 				problem.Write(w, r, fault.New(fault.TooLarge, fmt.Sprintf("request body exceeds %d bytes", limit)))
 				return
 			}
-			r.Body = http.MaxBytesReader(w, r.Body, limit)
+			if r.Body != nil && r.Body != http.NoBody {
+				r.Body = http.MaxBytesReader(w, r.Body, limit)
+			}
 			next.ServeHTTP(w, r)
 		})
 	}

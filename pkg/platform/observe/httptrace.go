@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/go-chi/chi/v5/middleware"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -44,7 +43,7 @@ func TraceHTTP(next http.Handler) http.Handler {
 			return
 		}
 		span.SetAttributes(attrMethod.String(r.Method), attrPath.String(r.URL.Path))
-		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		ww := Measured(w, r)
 		next.ServeHTTP(ww, r.WithContext(ctx))
 		status := ww.Status()
 		if status == 0 {
@@ -92,20 +91,45 @@ func (t traceTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		otel.GetTextMapPropagator().Inject(r.Context(), propagation.HeaderCarrier(r.Header))
 		return t.next.RoundTrip(r)
 	}
-	ctx, span := t.tracer.Start(r.Context(), r.Method, trace.WithSpanKind(trace.SpanKindClient),
-		trace.WithAttributes(attrMethod.String(r.Method), attrServer.String(r.URL.Host), attrPath.String(r.URL.Path)))
-	defer span.End()
+	ctx, end := startClientSpan(r.Context(), t.tracer, r.Method, r.URL.Host, r.URL.Path)
 	r = r.Clone(ctx)
 	otel.GetTextMapPropagator().Inject(ctx, propagation.HeaderCarrier(r.Header))
 	resp, err := t.next.RoundTrip(r)
 	if err != nil {
-		span.RecordError(err)
-		span.SetStatus(codes.Error, "no response")
+		end(0, err)
 		return resp, err
 	}
-	span.SetAttributes(attrStatus.Int(resp.StatusCode))
-	if resp.StatusCode >= http.StatusInternalServerError {
-		span.SetStatus(codes.Error, strconv.Itoa(resp.StatusCode))
-	}
+	end(resp.StatusCode, nil)
 	return resp, nil
+}
+
+// StartClientSpan starts a client span for a request to host when ctx's
+// trace is sampled, for a caller that sends requests without an
+// http.RoundTripper; end records the answer's status, or err when there
+// was none, and ends the span. Unsampled, ctx comes back unchanged and end
+// does nothing.
+func StartClientSpan(ctx context.Context, method, host, path string) (context.Context, func(status int, err error)) {
+	if !trace.SpanFromContext(ctx).IsRecording() {
+		return ctx, endNothing
+	}
+	return startClientSpan(ctx, otel.Tracer(tracerName), method, host, path)
+}
+
+func endNothing(int, error) {}
+
+func startClientSpan(ctx context.Context, tracer trace.Tracer, method, host, path string) (context.Context, func(int, error)) {
+	ctx, span := tracer.Start(ctx, method, trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(attrMethod.String(method), attrServer.String(host), attrPath.String(path)))
+	return ctx, func(status int, err error) {
+		defer span.End()
+		if err != nil {
+			span.RecordError(err)
+			span.SetStatus(codes.Error, "no response")
+			return
+		}
+		span.SetAttributes(attrStatus.Int(status))
+		if status >= http.StatusInternalServerError {
+			span.SetStatus(codes.Error, strconv.Itoa(status))
+		}
+	}
 }

@@ -25,6 +25,10 @@ var ignored = []goleak.Option{
 	// watcher can read its status channel after the connection cleared it
 	// and then waits on a nil channel for ever, past Close.
 	goleak.IgnoreAnyFunction("github.com/nats-io/nats.go/jetstream.(*jetStream).resetPendingAcksOnReconnect"),
+	// fasthttp's idle-connection cleaner (pkg/adapters/fastupstream) sleeps
+	// out its idle timeout after the last connection has closed, then
+	// ends; it holds no connection, and time.Sleep cannot be woken.
+	goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*HostClient).connsCleaner"),
 	// OpenTelemetry's and glog-style global flushers.
 	goleak.IgnoreAnyFunction("go.opencensus.io/stats/view.(*worker).start"),
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lattice-platform/lattice/openapi"
+	"github.com/lattice-platform/lattice/pkg/adapters/fastupstream"
 	"github.com/lattice-platform/lattice/pkg/platform/health"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 	"github.com/lattice-platform/lattice/pkg/platform/observe"
@@ -74,6 +75,9 @@ type Config struct {
 	// Transport is the base of the connections to upstreams (TLS and the
 	// client certificate, when configured); nil: http.DefaultTransport's.
 	Transport *http.Transport
+	// UpstreamClient carries proxied requests: UpstreamFastHTTP (the
+	// default) or UpstreamNetHTTP (ADR 0032).
+	UpstreamClient string
 	// LegacyExchangeClientID and LegacyExchangeSecret, when set, make the
 	// gateway accept the replaced system's session tokens during a
 	// migration, exchanged at auth's token endpoint as this client
@@ -88,6 +92,17 @@ type Config struct {
 	Audit ports.AuditTrail
 }
 
+// The upstream clients Config.UpstreamClient names.
+const (
+	// UpstreamFastHTTP sends every request it can over fasthttp
+	// (pkg/adapters/fastupstream) and the rest (bodies of unknown length
+	// or over 64 KiB, upgrades, shadowed reads) through net/http's reverse
+	// proxy.
+	UpstreamFastHTTP = "fasthttp"
+	// UpstreamNetHTTP sends every request through net/http's reverse proxy.
+	UpstreamNetHTTP = "net/http"
+)
+
 // HealthCheckEvery is how often the gateway asks each upstream replica's
 // /readyz.
 const HealthCheckEvery = 2 * time.Second
@@ -96,6 +111,7 @@ const HealthCheckEvery = 2 * time.Second
 type Service struct {
 	HTTP      httpserver.Service
 	gw        *proxy.Gateway
+	fast      *fastupstream.Client // nil: every request goes through net/http
 	usage     *usage.Recorder
 	migration *migration.Service // nil without a store
 	guard     *migration.Guard
@@ -140,6 +156,15 @@ func New(cfg Config, log *slog.Logger) (*Service, error) {
 	}
 	gw := proxy.New(routes, upstreams, cfg.Verifier, cfg.Limiter, cfg.MaxBody, log)
 	gw.UseTransport(cfg.Transport)
+	var fast *fastupstream.Client
+	switch cfg.UpstreamClient {
+	case "", UpstreamFastHTTP:
+		fast = fastupstream.New(fastupstream.Options{TLS: cfg.Transport.TLSClientConfig, DropResponseHeaders: proxy.DroppedResponseHeaders})
+		gw.UseFastUpstream(fast)
+	case UpstreamNetHTTP:
+	default:
+		return nil, fmt.Errorf("gateway: upstream client %q: want %s or %s", cfg.UpstreamClient, UpstreamFastHTTP, UpstreamNetHTTP)
+	}
 	if cfg.LegacyExchangeClientID != "" || cfg.LegacyExchangeSecret != "" {
 		auth, ok := first["auth"]
 		if !ok {
@@ -225,7 +250,7 @@ func New(cfg Config, log *slog.Logger) (*Service, error) {
 		return nil, err
 	}
 	api = shed(api)
-	s := &Service{gw: gw, cfg: cfg, log: log, migration: states, guard: guard}
+	s := &Service{gw: gw, fast: fast, cfg: cfg, log: log, migration: states, guard: guard}
 	gw.EnableShadow(metrics.Registry, 64)
 	if err := gw.EnableLimitMetrics(metrics.Registry); err != nil {
 		return nil, err
@@ -288,6 +313,9 @@ func (s *Service) Run(ctx context.Context) {
 	health := make(chan struct{})
 	go func() { defer close(health); s.gw.WatchHealth(ctx, HealthCheckEvery) }()
 	defer func() { <-health }()
+	if s.fast != nil {
+		defer s.fast.CloseIdleConnections()
+	}
 	if s.usage != nil {
 		done := make(chan struct{})
 		go func() { defer close(done); s.usage.Run(ctx) }()

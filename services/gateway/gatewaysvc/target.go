@@ -44,6 +44,8 @@ func LoadConfig(env *config.Env, s target.Settings) Config {
 		RoutesFile:  env.String("GATEWAY_ROUTES_FILE", ""),
 		MaxInFlight: env.Int("GATEWAY_MAX_INFLIGHT", 1024),
 		MaxBody:     s.MaxBody,
+		// net/http is the way back should fasthttp misbehave (ADR 0032).
+		UpstreamClient: env.String("GATEWAY_UPSTREAM_CLIENT", UpstreamFastHTTP),
 		// A migration's cut-over: the client registered for the token
 		// exchange of legacy sessions (docs/migration.md).
 		LegacyExchangeClientID: env.String("GATEWAY_LEGACY_EXCHANGE_CLIENT_ID", ""),

@@ -71,14 +71,17 @@ func neverSent(err error) bool {
 
 // replayable reports whether req may be sent to another replica.
 func replayable(req *http.Request) bool {
+	return idempotent(req) && (req.Body == nil || req.Body == http.NoBody || req.GetBody != nil)
+}
+
+// idempotent reports whether repeating req is harmless: its method says
+// so, or it carries an Idempotency-Key.
+func idempotent(req *http.Request) bool {
 	switch req.Method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
-	default:
-		if req.Header.Get("Idempotency-Key") == "" {
-			return false
-		}
+		return true
 	}
-	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+	return req.Header.Get("Idempotency-Key") != ""
 }
 
 // poolMetrics are the upstream pools as Prometheus sees them.

@@ -24,64 +24,66 @@ import (
 // the live replica; the pools' state is in the metrics.
 func TestAnUpstreamIsAPoolOfReplicas(t *testing.T) {
 	t.Parallel()
-	var posts atomic.Int32
-	live := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost {
-			posts.Add(1)
-		}
-		_, _ = io.WriteString(w, `{"ok":true}`)
-	}))
-	defer live.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	dead := "http://" + ln.Addr().String()
-	require.NoError(t, ln.Close()) // nothing listens there now: connections are refused
-
-	svc, err := gatewaysvc.New(gatewaysvc.Config{Verifier: anyUser{}, Limiter: tokenbucket.New(),
-		Upstreams: map[string]string{"resource": dead + "," + live.URL}}, slog.New(slog.DiscardHandler))
-	require.NoError(t, err)
-	gw := httptest.NewServer(httpserver.Handler(httpserver.Config{}, svc.HTTP))
-	defer gw.Close()
-	admin := httptest.NewServer(httpserver.AdminHandler(svc.HTTP))
-	defer admin.Close()
-
-	do := func(method string) int {
-		var body io.Reader
-		if method == http.MethodPost {
-			body = strings.NewReader(`{}`)
-		}
-		req, _ := http.NewRequest(method, gw.URL+"/v1/resources", body)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
+	eachClient(t, func(t *testing.T, client string) {
+		var posts atomic.Int32
+		live := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost {
+				posts.Add(1)
+			}
+			_, _ = io.WriteString(w, `{"ok":true}`)
+		}))
+		defer live.Close()
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		require.NoError(t, err)
-		resp.Body.Close()
-		return resp.StatusCode
-	}
-	for range 4 {
-		require.Equal(t, http.StatusOK, do(http.MethodGet), "an idempotent request goes to the live replica")
-	}
-	refused := 0
-	for range 4 {
-		if do(http.MethodPost) == http.StatusBadGateway {
-			refused++
-		}
-	}
-	require.Less(t, refused, 4)
-	require.EqualValues(t, 4-refused, posts.Load(), "a POST is sent once, never repeated")
-	for range 6 {
-		require.Equal(t, http.StatusOK, do(http.MethodPost), "the dead replica is out of rotation")
-	}
+		dead := "http://" + ln.Addr().String()
+		require.NoError(t, ln.Close()) // nothing listens there now: connections are refused
 
-	resp, err := http.Get(admin.URL + "/metrics")
-	require.NoError(t, err)
-	metrics, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	for _, want := range []string{
-		`lattice_gateway_upstream_replicas{state="ejected",upstream="resource"} 1`,
-		`lattice_gateway_upstream_replicas{state="in_rotation",upstream="resource"} 1`,
-		`lattice_gateway_upstream_ejections_total{upstream="resource"} 1`,
-		`lattice_gateway_upstream_retries_total{upstream="resource"}`,
-	} {
-		require.Contains(t, string(metrics), want)
-	}
+		svc, err := gatewaysvc.New(gatewaysvc.Config{Verifier: anyUser{}, Limiter: tokenbucket.New(),
+			Upstreams: map[string]string{"resource": dead + "," + live.URL}, UpstreamClient: client}, slog.New(slog.DiscardHandler))
+		require.NoError(t, err)
+		gw := httptest.NewServer(httpserver.Handler(httpserver.Config{}, svc.HTTP))
+		defer gw.Close()
+		admin := httptest.NewServer(httpserver.AdminHandler(svc.HTTP))
+		defer admin.Close()
+
+		do := func(method string) int {
+			var body io.Reader
+			if method == http.MethodPost {
+				body = strings.NewReader(`{}`)
+			}
+			req, _ := http.NewRequest(method, gw.URL+"/v1/resources", body)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		for range 4 {
+			require.Equal(t, http.StatusOK, do(http.MethodGet), "an idempotent request goes to the live replica")
+		}
+		refused := 0
+		for range 4 {
+			if do(http.MethodPost) == http.StatusBadGateway {
+				refused++
+			}
+		}
+		require.Less(t, refused, 4)
+		require.EqualValues(t, 4-refused, posts.Load(), "a POST is sent once, never repeated")
+		for range 6 {
+			require.Equal(t, http.StatusOK, do(http.MethodPost), "the dead replica is out of rotation")
+		}
+
+		resp, err := http.Get(admin.URL + "/metrics")
+		require.NoError(t, err)
+		metrics, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, want := range []string{
+			`lattice_gateway_upstream_replicas{state="ejected",upstream="resource"} 1`,
+			`lattice_gateway_upstream_replicas{state="in_rotation",upstream="resource"} 1`,
+			`lattice_gateway_upstream_ejections_total{upstream="resource"} 1`,
+			`lattice_gateway_upstream_retries_total{upstream="resource"}`,
+		} {
+			require.Contains(t, string(metrics), want)
+		}
+	})
 }

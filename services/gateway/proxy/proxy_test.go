@@ -66,7 +66,18 @@ type env struct {
 	routes   string
 }
 
-func setup(t *testing.T, maxInFlight int) *env {
+// eachClient runs f once with each upstream client the gateway can use
+// (gatewaysvc.Config.UpstreamClient), as subtests named after them.
+func eachClient(t *testing.T, f func(t *testing.T, client string)) {
+	t.Helper()
+	for name, client := range map[string]string{"fasthttp": gatewaysvc.UpstreamFastHTTP, "nethttp": gatewaysvc.UpstreamNetHTTP} {
+		t.Run(name, func(t *testing.T) { f(t, client) })
+	}
+}
+
+// setup starts an upstream and a gateway in front of it, which uses the
+// upstream client named in client (default: the gateway's default).
+func setup(t *testing.T, maxInFlight int, client ...string) *env {
 	t.Helper()
 	e := &env{seen: make(chan *http.Request, 100), release: make(chan struct{})}
 	mux := chi.NewRouter()
@@ -84,6 +95,17 @@ func setup(t *testing.T, maxInFlight int) *env {
 	mux.HandleFunc("/v1/slow/*", func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-e.release:
+		case <-r.Context().Done():
+		}
+	})
+	// Its head comes at once and its body after twice the route's
+	// timeout, which bounds the wait for the head only.
+	mux.HandleFunc("/v1/slow/drip", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte("head"))
+		w.(http.Flusher).Flush()
+		select {
+		case <-time.After(400 * time.Millisecond):
+			_, _ = w.Write([]byte(" and tail"))
 		case <-r.Context().Done():
 		}
 	})
@@ -115,7 +137,7 @@ func setup(t *testing.T, maxInFlight int) *env {
 	e.routes = filepath.Join(t.TempDir(), "routes.yaml")
 	require.NoError(t, os.WriteFile(e.routes, []byte(routesYAML), 0o600))
 	svc, err := gatewaysvc.New(gatewaysvc.Config{
-		RoutesFile: e.routes, Verifier: tokens{}, Limiter: tokenbucket.New(), MaxInFlight: maxInFlight,
+		RoutesFile: e.routes, Verifier: tokens{}, Limiter: tokenbucket.New(), MaxInFlight: maxInFlight, UpstreamClient: strings.Join(client, ""),
 		Upstreams: map[string]string{"resource": e.upstream.URL, "auth": "http://127.0.0.1:1"},
 	}, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
@@ -141,38 +163,40 @@ func get(t *testing.T, url, token string) *http.Response {
 
 func TestProxyPreservesResponsesAndAddsRequestContext(t *testing.T) {
 	t.Parallel()
-	e := setup(t, 100)
-	req, _ := http.NewRequest(http.MethodGet, e.gateway.URL+"/v1/open/echo?q=1", nil)
-	req.Header.Set("Authorization", "Bearer anything")
-	req.Header.Set("Connection", "X-Client-Hop")
-	req.Header.Set("X-Client-Hop", "strip me")
-	req.Header.Set("X-Custom", "kept")
-	req.Header.Set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
-	shutdown, err := observe.SetupTracing(context.Background(), "test", "dev")
-	require.NoError(t, err)
-	defer func() { _ = shutdown(context.Background()) }()
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	eachClient(t, func(t *testing.T, client string) {
+		e := setup(t, 100, client)
+		req, _ := http.NewRequest(http.MethodGet, e.gateway.URL+"/v1/open/echo?q=1", nil)
+		req.Header.Set("Authorization", "Bearer anything")
+		req.Header.Set("Connection", "X-Client-Hop")
+		req.Header.Set("X-Client-Hop", "strip me")
+		req.Header.Set("X-Custom", "kept")
+		req.Header.Set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+		shutdown, err := observe.SetupTracing(context.Background(), "test", "dev")
+		require.NoError(t, err)
+		defer func() { _ = shutdown(context.Background()) }()
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
 
-	require.Equal(t, http.StatusTeapot, resp.StatusCode)
-	require.Equal(t, "short and stout", string(body))
-	require.Equal(t, "yes", resp.Header.Get("X-Upstream"))
-	require.Equal(t, []string{"a=1", "b=2"}, resp.Header.Values("Set-Cookie"))
-	require.Empty(t, resp.Header.Get("X-Hop"), "hop-by-hop headers named in Connection are stripped")
-	require.Len(t, resp.Header.Values("X-Request-Id"), 1)
-	require.NotEmpty(t, resp.Header.Get("RateLimit"))
+		require.Equal(t, http.StatusTeapot, resp.StatusCode)
+		require.Equal(t, "short and stout", string(body))
+		require.Equal(t, "yes", resp.Header.Get("X-Upstream"))
+		require.Equal(t, []string{"a=1", "b=2"}, resp.Header.Values("Set-Cookie"))
+		require.Empty(t, resp.Header.Get("X-Hop"), "hop-by-hop headers named in Connection are stripped")
+		require.Len(t, resp.Header.Values("X-Request-Id"), 1)
+		require.NotEmpty(t, resp.Header.Get("RateLimit"))
 
-	up := <-e.seen
-	require.Equal(t, "/v1/open/echo", up.URL.Path)
-	require.Equal(t, "q=1", up.URL.RawQuery)
-	require.Equal(t, "kept", up.Header.Get("X-Custom"))
-	require.Equal(t, "Bearer anything", up.Header.Get("Authorization"), "the credential is forwarded")
-	require.Empty(t, up.Header.Get("X-Client-Hop"))
-	require.Equal(t, resp.Header.Get("X-Request-Id"), up.Header.Get("X-Request-ID"))
-	require.Contains(t, up.Header.Get("traceparent"), "4bf92f3577b34da6a3ce929d0e0e4736", "the trace continues upstream")
-	require.Equal(t, "127.0.0.1", up.Header.Get("X-Forwarded-For"))
+		up := <-e.seen
+		require.Equal(t, "/v1/open/echo", up.URL.Path)
+		require.Equal(t, "q=1", up.URL.RawQuery)
+		require.Equal(t, "kept", up.Header.Get("X-Custom"))
+		require.Equal(t, "Bearer anything", up.Header.Get("Authorization"), "the credential is forwarded")
+		require.Empty(t, up.Header.Get("X-Client-Hop"))
+		require.Equal(t, resp.Header.Get("X-Request-Id"), up.Header.Get("X-Request-ID"))
+		require.Contains(t, up.Header.Get("traceparent"), "4bf92f3577b34da6a3ce929d0e0e4736", "the trace continues upstream")
+		require.Equal(t, "127.0.0.1", up.Header.Get("X-Forwarded-For"))
+	})
 }
 
 func TestAuthModes(t *testing.T) {
@@ -223,62 +247,73 @@ func TestRateLimitAnswers429WithHeaders(t *testing.T) {
 
 func TestUpstreamFailures(t *testing.T) {
 	t.Parallel()
-	e := setup(t, 100)
-	down := get(t, e.gateway.URL+"/v1/down/x", "")
-	down.Body.Close()
-	require.Equal(t, http.StatusBadGateway, down.StatusCode)
-	require.Equal(t, "application/problem+json", down.Header.Get("Content-Type"))
-	slow := get(t, e.gateway.URL+"/v1/slow/x", "")
-	slow.Body.Close()
-	require.Equal(t, http.StatusGatewayTimeout, slow.StatusCode)
-	none := get(t, e.gateway.URL+"/nowhere", "")
-	none.Body.Close()
-	require.Equal(t, http.StatusNotFound, none.StatusCode)
+	eachClient(t, func(t *testing.T, client string) {
+		e := setup(t, 100, client)
+		down := get(t, e.gateway.URL+"/v1/down/x", "")
+		down.Body.Close()
+		require.Equal(t, http.StatusBadGateway, down.StatusCode)
+		require.Equal(t, "application/problem+json", down.Header.Get("Content-Type"))
+		slow := get(t, e.gateway.URL+"/v1/slow/x", "")
+		slow.Body.Close()
+		require.Equal(t, http.StatusGatewayTimeout, slow.StatusCode)
+		drip := get(t, e.gateway.URL+"/v1/slow/drip", "")
+		body, err := io.ReadAll(drip.Body)
+		drip.Body.Close()
+		require.NoError(t, err)
+		require.Equal(t, "head and tail", string(body), "a body may take longer than the route's timeout")
+		none := get(t, e.gateway.URL+"/nowhere", "")
+		none.Body.Close()
+		require.Equal(t, http.StatusNotFound, none.StatusCode)
+	})
 }
 
 func TestLargeBodiesStreamBothWays(t *testing.T) {
 	t.Parallel()
-	e := setup(t, 100)
-	payload := make([]byte, 40<<20)
-	_, _ = rand.Read(payload)
-	resp, err := http.Post(e.gateway.URL+"/v1/big/upload", "application/octet-stream", bytes.NewReader(payload))
-	require.NoError(t, err)
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	sum := sha256.Sum256(payload)
-	require.Equal(t, itoa(int64(len(payload)))+" "+string(sum[:]), string(body), "40 MiB arrive intact")
+	eachClient(t, func(t *testing.T, client string) {
+		e := setup(t, 100, client)
+		payload := make([]byte, 40<<20)
+		_, _ = rand.Read(payload)
+		resp, err := http.Post(e.gateway.URL+"/v1/big/upload", "application/octet-stream", bytes.NewReader(payload))
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		sum := sha256.Sum256(payload)
+		require.Equal(t, itoa(int64(len(payload)))+" "+string(sum[:]), string(body), "40 MiB arrive intact")
 
-	// The first chunk reaches the client while the upstream is still
-	// writing: the gateway does not buffer the response.
-	resp = get(t, e.gateway.URL+"/v1/big/stream", "")
-	first := make([]byte, len("first chunk"))
-	_, err = io.ReadFull(resp.Body, first)
-	require.NoError(t, err)
-	require.Equal(t, "first chunk", string(first))
-	close(e.release)
-	rest, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	require.Equal(t, " and the rest", string(rest))
+		// The first chunk reaches the client while the upstream is still
+		// writing: the gateway does not buffer the response.
+		resp = get(t, e.gateway.URL+"/v1/big/stream", "")
+		first := make([]byte, len("first chunk"))
+		_, err = io.ReadFull(resp.Body, first)
+		require.NoError(t, err)
+		require.Equal(t, "first chunk", string(first))
+		close(e.release)
+		rest, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.Equal(t, " and the rest", string(rest))
+	})
 }
 
 func TestClientAbortReachesTheUpstream(t *testing.T) {
 	t.Parallel()
-	e := setup(t, 100)
-	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.gateway.URL+"/v1/big/stream", nil)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	first := make([]byte, 5)
-	_, err = io.ReadFull(resp.Body, first)
-	require.NoError(t, err)
-	cancel()
-	resp.Body.Close()
-	select {
-	case r := <-e.seen:
-		require.Error(t, r.Context().Err(), "the upstream request is cancelled")
-	case <-time.After(10 * time.Second):
-		t.Fatal("the upstream never saw the abort")
-	}
+	eachClient(t, func(t *testing.T, client string) {
+		e := setup(t, 100, client)
+		ctx, cancel := context.WithCancel(context.Background())
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.gateway.URL+"/v1/big/stream", nil)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		first := make([]byte, 5)
+		_, err = io.ReadFull(resp.Body, first)
+		require.NoError(t, err)
+		cancel()
+		resp.Body.Close()
+		select {
+		case r := <-e.seen:
+			require.Error(t, r.Context().Err(), "the upstream request is cancelled")
+		case <-time.After(10 * time.Second):
+			t.Fatal("the upstream never saw the abort")
+		}
+	})
 }
 
 func TestLoadShedding(t *testing.T) {

@@ -1,0 +1,438 @@
+// Package fastupstream forwards a server's requests to HTTP/1.1 upstreams
+// over pooled valyala/fasthttp connections, writing each answer straight to
+// the net/http ResponseWriter it came for.
+//
+// It exists for the gateway's hot path (ADR 0032): net/http's Transport
+// spends a read and a write goroutine, a header map and a Response per
+// request, which on two cores cost as much CPU as everything else the
+// gateway does. Here the request head is copied into a reused fasthttp
+// request, the answer's head is read into a reused fasthttp response, and
+// its body streams through a pooled buffer.
+//
+// What it keeps of a reverse proxy: hop-by-hop headers (and those the
+// Connection header names) are dropped both ways; the answer's body
+// streams, and a stream (no Content-Length) is flushed at every read; the
+// timeout bounds the wait for the answer's head only; a request a client
+// abandons while its answer streams closes the upstream connection.
+// What it does not do, so callers route such requests elsewhere (see
+// Forwardable): request bodies it would have to stream (unknown length or
+// over MaxBufferedBody), protocol upgrades, trailers, and 1xx answers,
+// which it reads past.
+package fastupstream
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// MaxBufferedBody is the largest request body NewRequest takes: it reads the
+// body before sending, so that a request whose connection failed can go to
+// another replica, and so that an upstream's early answer cannot be lost
+// while the body is still being written.
+const MaxBufferedBody = 64 << 10
+
+// maxResponseHead bounds an answer's status line and headers.
+const maxResponseHead = 32 << 10
+
+// Options configures a Client.
+type Options struct {
+	// TLS configures connections to https targets (client certificates,
+	// roots); nil: the system's roots.
+	TLS *tls.Config
+	// MaxConnsPerHost caps each replica's connections (default 1024);
+	// a request finding them all busy waits up to its timeout for one.
+	MaxConnsPerHost int
+	// IdleTimeout closes connections idle this long (default 30 s, below
+	// the services' own idle timeout, so the client closes first).
+	IdleTimeout time.Duration
+	// DropResponseHeaders are removed from every answer (canonical form).
+	DropResponseHeaders []string
+}
+
+// Client forwards requests; it is safe for concurrent use.
+type Client struct {
+	opts  Options
+	drop  map[string]bool
+	plain sync.Map // host → *fasthttp.HostClient
+	tls   sync.Map
+}
+
+// New returns a client.
+func New(o Options) *Client {
+	if o.MaxConnsPerHost <= 0 {
+		o.MaxConnsPerHost = 1024
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = 30 * time.Second
+	}
+	c := &Client{opts: o, drop: map[string]bool{}}
+	for _, h := range o.DropResponseHeaders {
+		c.drop[textproto.CanonicalMIMEHeaderKey(h)] = true
+	}
+	return c
+}
+
+// CloseIdleConnections closes every pooled connection not in use.
+func (c *Client) CloseIdleConnections() {
+	for _, m := range []*sync.Map{&c.plain, &c.tls} {
+		m.Range(func(_, v any) bool {
+			v.(*fasthttp.HostClient).CloseIdleConnections()
+			return true
+		})
+	}
+}
+
+// Forwardable reports whether NewRequest can take r: a body of known length
+// up to MaxBufferedBody, no protocol upgrade.
+func Forwardable(r *http.Request) bool {
+	if r.ContentLength < 0 || r.ContentLength > MaxBufferedBody {
+		return false
+	}
+	_, upgrade := r.Header["Upgrade"]
+	return !upgrade
+}
+
+// ErrUnsupported is NewRequest's answer to a request Forwardable refuses.
+var ErrUnsupported = errors.New("fastupstream: the request needs a streaming transport")
+
+// Request is a request ready to send, to one replica or, after a failed
+// connection, another; Release it once done.
+type Request struct{ req *fasthttp.Request }
+
+// NewRequest copies r for sending: its method, URI, Host and headers less
+// the hop-by-hop ones, and its body, read whole. r.Header must already be
+// what the upstream should see (the caller's X-Forwarded-* and trace
+// headers included). It fails with ErrUnsupported for a request
+// Forwardable refuses, and with the read's error for a body that could not
+// be read.
+func (c *Client) NewRequest(r *http.Request) (Request, error) {
+	if !Forwardable(r) {
+		return Request{}, ErrUnsupported
+	}
+	req := fasthttp.AcquireRequest()
+	if err := fill(req, r); err != nil {
+		fasthttp.ReleaseRequest(req)
+		return Request{}, err
+	}
+	return Request{req: req}, nil
+}
+
+// Release returns the request's buffers.
+func (r Request) Release() { fasthttp.ReleaseRequest(r.req) }
+
+// Answer is an upstream's answer whose head has arrived; its body is still
+// on the connection. Write it or Discard it, once.
+type Answer struct {
+	c    *Client
+	resp *fasthttp.Response
+}
+
+// StatusCode is the upstream's status.
+func (a Answer) StatusCode() int { return a.resp.StatusCode() }
+
+// Send sends req to target's scheme and host and waits up to timeout for
+// the answer's head. A connection that could not be made fails with the
+// dialer's *net.OpError (Op "dial"), so the caller knows the upstream saw
+// nothing; a timeout fails with an error whose Timeout method reports true.
+func (c *Client) Send(req Request, target *url.URL, timeout time.Duration) (Answer, error) {
+	hc := c.hostClient(target)
+	resp := fasthttp.AcquireResponse()
+	resp.Header.SetNoDefaultContentType(true)
+	var err error
+	if timeout > 0 {
+		err = hc.DoTimeout(req.req, resp, timeout)
+	} else {
+		err = hc.Do(req.req, resp)
+	}
+	if err != nil {
+		fasthttp.ReleaseResponse(resp)
+		return Answer{}, err
+	}
+	// The timeout bounded the head; the body streams for as long as it
+	// takes (a download, a stream of events), ended by the client going
+	// away instead.
+	if a, ok := resp.LocalAddr().(*connAddr); ok {
+		_ = a.conn.SetReadDeadline(time.Time{})
+	}
+	return Answer{c: c, resp: resp}, nil
+}
+
+// fill copies r into req.
+func fill(req *fasthttp.Request, r *http.Request) error {
+	req.Header.SetMethod(r.Method)
+	req.SetRequestURI(r.URL.RequestURI())
+	req.Header.SetHost(r.Host)
+	connection := r.Header["Connection"]
+	for k, vs := range r.Header {
+		if hopByHop(k) || listed(connection, k) {
+			continue
+		}
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	if r.ContentLength == 0 || r.Body == nil || r.Body == http.NoBody {
+		return nil
+	}
+	// The body is read whole (it is at most MaxBufferedBody): a request
+	// whose connection failed can then be sent again.
+	buf := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(buf)
+	n, err := io.CopyBuffer(req.BodyWriter(), io.LimitReader(r.Body, r.ContentLength), *buf)
+	if err != nil {
+		return err
+	}
+	if n != r.ContentLength {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+
+// Discard releases the answer without writing it; its connection closes
+// unless the body had nothing left to read.
+func (a Answer) Discard() {
+	_ = a.resp.CloseBodyStream()
+	fasthttp.ReleaseResponse(a.resp)
+}
+
+// Write writes the answer to w and releases it. The head goes first,
+// without hop-by-hop headers and those the Options drop; the body then
+// streams, flushed at every read when it is a stream. ctx ending closes
+// the upstream connection, so an abandoned stream does not hold it. An
+// error means w has an incomplete answer.
+func (a Answer) Write(ctx context.Context, w http.ResponseWriter) error {
+	defer fasthttp.ReleaseResponse(a.resp)
+	resp := a.resp
+	a.c.copyHead(w.Header(), &resp.Header)
+	w.WriteHeader(resp.StatusCode())
+	body := resp.BodyStream()
+	if body == nil {
+		return nil
+	}
+	length := resp.Header.ContentLength()
+	stream := length < 0 || strings.HasPrefix(string(resp.Header.ContentType()), "text/event-stream")
+	if stream || length > MaxBufferedBody {
+		// Only answers that may take long to read pay for the watch.
+		if closer, ok := body.(fasthttp.ReadCloserWithError); ok {
+			stop := context.AfterFunc(ctx, func() { _ = closer.CloseWithError(context.Canceled) })
+			defer stop()
+		}
+	}
+	buf := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(buf)
+	var flush func() error
+	if stream {
+		flush = http.NewResponseController(w).Flush
+	}
+	err := copyBody(w, body, *buf, flush)
+	if closeErr := resp.CloseBodyStream(); err == nil && ctx.Err() != nil {
+		err = ctx.Err()
+	} else if err == nil {
+		err = closeErr
+	}
+	return err
+}
+
+// copyBody copies the body to w, calling flush after every write when it
+// is not nil.
+func copyBody(w io.Writer, body io.Reader, buf []byte, flush func() error) error {
+	for {
+		n, err := body.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return werr
+			}
+			if flush != nil {
+				if ferr := flush(); ferr != nil {
+					return ferr
+				}
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// copyHead adds the answer's end-to-end headers to dst.
+func (c *Client) copyHead(dst http.Header, h *fasthttp.ResponseHeader) {
+	n := 0
+	for range h.All() {
+		n++
+	}
+	// One backing array for every value's slice, and the common names
+	// interned: a small answer's head costs a string per value.
+	values := make([]string, 0, n)
+	connection := h.Peek("Connection")
+	for k, v := range h.All() {
+		key, ok := commonHeaders[string(k)]
+		if !ok {
+			key = string(k)
+		}
+		if hopByHop(key) || c.drop[key] || len(connection) > 0 && listedIn(string(connection), key) {
+			continue
+		}
+		values = append(values, string(v))
+		if old, ok := dst[key]; ok {
+			dst[key] = append(old, values[len(values)-1])
+			continue
+		}
+		dst[key] = values[len(values)-1 : len(values) : len(values)]
+	}
+}
+
+// commonHeaders interns the names most answers carry (in canonical form,
+// which is fasthttp's normalised form too).
+var commonHeaders = func() map[string]string {
+	m := map[string]string{}
+	for _, k := range []string{"Accept-Ranges", "Cache-Control", "Content-Disposition", "Content-Encoding", "Content-Language",
+		"Content-Length", "Content-Range", "Content-Security-Policy", "Content-Type", "Date", "Etag", "Expires", "Last-Modified",
+		"Link", "Location", "Ratelimit", "Ratelimit-Policy", "Referrer-Policy", "Retry-After", "Server", "Set-Cookie",
+		"Strict-Transport-Security", "Vary", "Www-Authenticate", "X-Content-Type-Options", "X-Frame-Options", "X-Request-Id"} {
+		m[k] = k
+	}
+	return m
+}()
+
+// hopByHop reports the headers that describe one connection, not the
+// message (RFC 9110, 7.6.1), by canonical name.
+func hopByHop(k string) bool {
+	switch k {
+	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer",
+		"Transfer-Encoding", "Upgrade", "Expect":
+		// Expect: the body is already read, so there is nothing to continue.
+		return true
+	}
+	return false
+}
+
+// listed reports whether a Connection header's values name k.
+func listed(connection []string, k string) bool {
+	for _, v := range connection {
+		if listedIn(v, k) {
+			return true
+		}
+	}
+	return false
+}
+
+func listedIn(v, k string) bool {
+	for f := range strings.SplitSeq(v, ",") {
+		if f = textproto.TrimString(f); f != "" && strings.EqualFold(f, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// hostClient is the pool for target's scheme and host.
+func (c *Client) hostClient(target *url.URL) *fasthttp.HostClient {
+	m, secure := &c.plain, target.Scheme == "https"
+	if secure {
+		m = &c.tls
+	}
+	if hc, ok := m.Load(target.Host); ok {
+		return hc.(*fasthttp.HostClient)
+	}
+	addr := target.Host
+	if target.Port() == "" {
+		addr = net.JoinHostPort(target.Hostname(), "80")
+		if secure {
+			addr = net.JoinHostPort(target.Hostname(), "443")
+		}
+	}
+	hc := &fasthttp.HostClient{
+		Addr:                          addr,
+		MaxConns:                      c.opts.MaxConnsPerHost,
+		MaxConnWaitTimeout:            10 * time.Second,
+		MaxIdleConnDuration:           c.opts.IdleTimeout,
+		ReadBufferSize:                maxResponseHead,
+		NoDefaultUserAgentHeader:      true,
+		DisableHeaderNamesNormalizing: false,
+		// The path goes upstream exactly as the client sent it.
+		DisablePathNormalizing: true,
+		StreamResponseBody:     true,
+		// A request is sent again on a fresh connection after a pooled one
+		// failed only when repeating it is harmless, as net/http does.
+		RetryIfErr: func(req *fasthttp.Request, _ int, _ error) (bool, bool) { return false, replayable(req) },
+		DialTimeout: func(addr string, timeout time.Duration) (net.Conn, error) {
+			return c.dial(addr, timeout, secure)
+		},
+	}
+	actual, _ := m.LoadOrStore(target.Host, hc)
+	return actual.(*fasthttp.HostClient)
+}
+
+func replayable(req *fasthttp.Request) bool {
+	switch string(req.Header.Method()) {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	return len(req.Header.Peek("Idempotency-Key")) > 0
+}
+
+// dial connects to addr, completing the TLS handshake for an https target,
+// so that every failure before the request is written is a dial error.
+func (c *Client) dial(addr string, timeout time.Duration, secure bool) (net.Conn, error) {
+	if timeout <= 0 || timeout > 10*time.Second {
+		timeout = 10 * time.Second
+	}
+	d := net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
+	raw, err := d.Dial("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	conn := &trackedConn{Conn: raw}
+	conn.self = connAddr{Addr: raw.LocalAddr(), conn: conn}
+	if !secure {
+		return conn, nil
+	}
+	cfg := &tls.Config{}
+	if c.opts.TLS != nil {
+		cfg = c.opts.TLS.Clone()
+	}
+	if cfg.ServerName == "" {
+		host, _, _ := net.SplitHostPort(addr)
+		cfg.ServerName = host
+	}
+	tc := tls.Client(conn, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := tc.HandshakeContext(ctx); err != nil {
+		_ = raw.Close()
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Addr: raw.RemoteAddr(), Err: err}
+	}
+	return tc, nil
+}
+
+// trackedConn lets Send find the connection an answer came on, through
+// the local address fasthttp keeps with the answer, to lift the read
+// deadline that bounded the head before the body streams.
+type trackedConn struct {
+	net.Conn
+	self connAddr
+}
+
+func (c *trackedConn) LocalAddr() net.Addr { return &c.self }
+
+type connAddr struct {
+	net.Addr
+	conn *trackedConn
+}
+
+// copyBuffers recycles the 32 KiB buffers bodies are copied through.
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}

@@ -1,0 +1,415 @@
+package fastupstream_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"io"
+	"log"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/lattice-platform/lattice/pkg/adapters/fastupstream"
+	"github.com/lattice-platform/lattice/pkg/testinfra/leakcheck"
+)
+
+func TestMain(m *testing.M) { leakcheck.Main(m) }
+
+// front serves every request by forwarding it to target through c, as the
+// gateway does, and answers 502 with the error's text when it cannot.
+func front(t *testing.T, c *fastupstream.Client, target string, timeout time.Duration) *httptest.Server {
+	t.Helper()
+	u, err := url.Parse(target)
+	require.NoError(t, err)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, err := c.NewRequest(r)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		defer req.Release()
+		a, err := c.Send(req, u, timeout)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		if err := a.Write(r.Context(), w); err != nil {
+			panic(http.ErrAbortHandler)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(c.CloseIdleConnections)
+	return srv
+}
+
+func TestTheRequestAndTheAnswerPassAsSentLessHopByHopHeaders(t *testing.T) {
+	t.Parallel()
+	seen := make(chan *http.Request, 1)
+	bodies := make(chan string, 1)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		seen <- r
+		bodies <- string(b)
+		w.Header().Set("Server", "upstream/1.0")
+		w.Header().Add("Set-Cookie", "a=1")
+		w.Header().Add("Set-Cookie", "b=2")
+		w.Header().Set("Connection", "X-Hop")
+		w.Header().Set("X-Hop", "must not pass")
+		w.Header().Set("Keep-Alive", "timeout=5")
+		w.Header().Set("X-Kept", "yes")
+		w.WriteHeader(http.StatusCreated)
+		_, _ = io.WriteString(w, "made")
+	}))
+	defer up.Close()
+	c := fastupstream.New(fastupstream.Options{DropResponseHeaders: []string{"server"}})
+	fr := front(t, c, up.URL, time.Second)
+
+	req, err := http.NewRequest(http.MethodPost, fr.URL+"/v1/a%2Fb/c?x=1&y=%20", strings.NewReader(`{"n":1}`))
+	require.NoError(t, err)
+	req.Host = "api.example.test"
+	req.Header.Set("Connection", "X-Client-Hop")
+	req.Header.Set("X-Client-Hop", "strip me")
+	req.Header.Set("Expect", "100-continue")
+	req.Header.Add("X-Multi", "1")
+	req.Header.Add("X-Multi", "2")
+	req.Header.Set("User-Agent", "") // the Go client then sends none
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+
+	r := <-seen
+	assert.Equal(t, http.MethodPost, r.Method)
+	assert.Equal(t, "/v1/a%2Fb/c?x=1&y=%20", r.RequestURI, "the path and query go as the client wrote them")
+	assert.Equal(t, "api.example.test", r.Host)
+	assert.Equal(t, []string{"1", "2"}, r.Header.Values("X-Multi"))
+	assert.Empty(t, r.Header.Get("X-Client-Hop"))
+	assert.Empty(t, r.Header.Get("Connection"))
+	assert.Empty(t, r.Header.Get("Expect"))
+	assert.NotContains(t, r.Header, "User-Agent", "no User-Agent of fasthttp's own")
+	assert.EqualValues(t, 7, r.ContentLength)
+	assert.Equal(t, `{"n":1}`, <-bodies)
+
+	assert.Equal(t, http.StatusCreated, resp.StatusCode)
+	assert.Equal(t, "made", string(body))
+	assert.Equal(t, []string{"a=1", "b=2"}, resp.Header.Values("Set-Cookie"))
+	assert.Equal(t, "yes", resp.Header.Get("X-Kept"))
+	assert.Empty(t, resp.Header.Get("X-Hop"), "a header the Connection header names is dropped")
+	assert.Empty(t, resp.Header.Get("Keep-Alive"))
+	assert.Empty(t, resp.Header.Get("Server"), "a dropped header is dropped")
+	assert.Equal(t, "4", resp.Header.Get("Content-Length"))
+}
+
+func TestOnlyBodiesOfKnownLengthWithinTheBoundAreTaken(t *testing.T) {
+	t.Parallel()
+	c := fastupstream.New(fastupstream.Options{})
+	for _, tc := range []struct {
+		name   string
+		length int64
+		header http.Header
+		want   bool
+	}{
+		{"no body", 0, nil, true},
+		{"at the bound", fastupstream.MaxBufferedBody, nil, true},
+		{"over the bound", fastupstream.MaxBufferedBody + 1, nil, false},
+		{"unknown length", -1, nil, false},
+		{"an upgrade", 0, http.Header{"Upgrade": {"websocket"}, "Connection": {"Upgrade"}}, false},
+	} {
+		r := httptest.NewRequest(http.MethodPost, "/x", strings.NewReader(strings.Repeat("a", int(max(tc.length, 1)))))
+		r.ContentLength = tc.length
+		if tc.header != nil {
+			r.Header = tc.header
+		}
+		assert.Equal(t, tc.want, fastupstream.Forwardable(r), tc.name)
+		req, err := c.NewRequest(r)
+		if tc.want {
+			require.NoError(t, err, tc.name)
+			req.Release()
+		} else {
+			require.ErrorIs(t, err, fastupstream.ErrUnsupported, tc.name)
+		}
+	}
+
+	short := httptest.NewRequest(http.MethodPost, "/x", strings.NewReader("abc"))
+	short.ContentLength = 10
+	_, err := c.NewRequest(short)
+	require.ErrorIs(t, err, io.ErrUnexpectedEOF, "a body shorter than its length is an error, not a short request")
+}
+
+func TestTheTimeoutBoundsTheHeadNotTheBody(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/late-head" {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+			return
+		}
+		_, _ = io.WriteString(w, "head")
+		w.(http.Flusher).Flush()
+		select {
+		case <-time.After(300 * time.Millisecond): // three times the timeout
+			_, _ = io.WriteString(w, " and tail")
+		case <-r.Context().Done():
+		}
+	}))
+	defer up.Close()
+	defer close(release)
+	c := fastupstream.New(fastupstream.Options{})
+	fr := front(t, c, up.URL, 100*time.Millisecond)
+
+	resp, err := http.Get(fr.URL + "/late-head")
+	require.NoError(t, err)
+	msg, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusBadGateway, resp.StatusCode)
+	require.Contains(t, string(msg), "timeout")
+
+	u, _ := url.Parse(up.URL)
+	req, err := c.NewRequest(httptest.NewRequest(http.MethodGet, "/late-head", nil))
+	require.NoError(t, err)
+	defer req.Release()
+	_, err = c.Send(req, u, 100*time.Millisecond)
+	var te interface{ Timeout() bool }
+	require.True(t, errors.As(err, &te) && te.Timeout(), "a late head is a timeout: %v", err)
+
+	resp, err = http.Get(fr.URL + "/slow-body")
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	require.Equal(t, "head and tail", string(body))
+}
+
+func TestARefusedConnectionIsADialError(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	u := &url.URL{Scheme: "http", Host: ln.Addr().String()}
+	require.NoError(t, ln.Close())
+	c := fastupstream.New(fastupstream.Options{})
+	req, err := c.NewRequest(httptest.NewRequest(http.MethodGet, "/", nil))
+	require.NoError(t, err)
+	defer req.Release()
+	_, err = c.Send(req, u, time.Second)
+	var op *net.OpError
+	require.ErrorAs(t, err, &op)
+	require.Equal(t, "dial", op.Op, "the caller may send the request elsewhere: nothing reached the upstream")
+}
+
+func TestAnOversizedHeadIsRefused(t *testing.T) {
+	t.Parallel()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Huge", strings.Repeat("h", 40<<10))
+		_, _ = io.WriteString(w, "x")
+	}))
+	defer up.Close()
+	c := fastupstream.New(fastupstream.Options{})
+	fr := front(t, c, up.URL, time.Second)
+	resp, err := http.Get(fr.URL + "/")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusBadGateway, resp.StatusCode, "a head over 32 KiB is an upstream failure")
+}
+
+func TestAnAbandonedStreamClosesTheUpstreamConnection(t *testing.T) {
+	t.Parallel()
+	aborted := make(chan error, 1)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = io.WriteString(w, "data: 1\n\n")
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+		aborted <- r.Context().Err()
+	}))
+	defer up.Close()
+	c := fastupstream.New(fastupstream.Options{})
+	fr := front(t, c, up.URL, time.Second)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, fr.URL+"/events", nil)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	line, err := bufio.NewReader(resp.Body).ReadString('\n')
+	require.NoError(t, err)
+	require.Equal(t, "data: 1\n", line, "the event arrives while the stream is open: it is flushed")
+	cancel()
+	resp.Body.Close()
+	select {
+	case err := <-aborted:
+		require.Error(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the upstream never saw the client leave")
+	}
+}
+
+// TestAFailedPooledConnectionIsRetriedOnlyWhenHarmless: an upstream that
+// closes every connection after one answer, without saying so. The second
+// request meets the closed connection: a GET goes again on a new one, a
+// POST without an Idempotency-Key fails rather than risk being applied
+// twice, and one with a key goes again.
+func TestAFailedPooledConnectionIsRetriedOnlyWhenHarmless(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var served atomic.Int32
+	closed := make(chan struct{}, 8) // one for each answer, once its connection is closed
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			r, err := http.ReadRequest(bufio.NewReader(conn))
+			if err == nil {
+				_, _ = io.Copy(io.Discard, r.Body)
+				served.Add(1)
+				_, _ = io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+			}
+			_ = conn.Close()
+			if err == nil {
+				closed <- struct{}{}
+			}
+		}
+	}()
+	defer func() { _ = ln.Close(); <-done }()
+	u := &url.URL{Scheme: "http", Host: ln.Addr().String()}
+	c := fastupstream.New(fastupstream.Options{})
+	defer c.CloseIdleConnections()
+
+	send := func(method, key string) error {
+		var body io.Reader
+		if method == http.MethodPost {
+			body = strings.NewReader("{}")
+		}
+		r := httptest.NewRequest(method, "/", body)
+		if key != "" {
+			r.Header.Set("Idempotency-Key", key)
+		}
+		req, err := c.NewRequest(r)
+		require.NoError(t, err)
+		defer req.Release()
+		a, err := c.Send(req, u, 2*time.Second)
+		if err != nil {
+			return err
+		}
+		// Read whole, so that the connection goes back to the pool.
+		rec := httptest.NewRecorder()
+		require.NoError(t, a.Write(context.Background(), rec))
+		require.Equal(t, "ok", rec.Body.String())
+		return nil
+	}
+	for _, tc := range []struct {
+		method, key string
+		retried     bool
+	}{
+		{http.MethodGet, "", true},
+		{http.MethodPost, "", false},
+		{http.MethodPost, "k-1", true},
+	} {
+		require.NoError(t, send(http.MethodGet, ""), "a first request pools a connection")
+		<-closed // which the server has closed since
+		before := served.Load()
+		err := send(tc.method, tc.key)
+		if tc.retried {
+			require.NoError(t, err, "%s %q goes again on a new connection", tc.method, tc.key)
+			require.Equal(t, before+1, served.Load())
+			<-closed
+		} else {
+			require.Error(t, err, "%s without a key is not sent twice", tc.method)
+			require.Equal(t, before, served.Load())
+		}
+	}
+}
+
+func TestMutualTLS(t *testing.T) {
+	t.Parallel()
+	clientCert, clientPool := selfSigned(t, "gateway")
+	seen := make(chan string, 1)
+	up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen <- r.TLS.PeerCertificates[0].Subject.CommonName
+		_, _ = io.WriteString(w, "secure")
+	}))
+	up.TLS = &tls.Config{ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: clientPool}
+	up.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes below are expected
+	up.StartTLS()
+	defer up.Close()
+	roots := x509.NewCertPool()
+	roots.AddCert(up.Certificate())
+
+	c := fastupstream.New(fastupstream.Options{TLS: &tls.Config{RootCAs: roots, Certificates: []tls.Certificate{clientCert}, MinVersion: tls.VersionTLS12}})
+	fr := front(t, c, up.URL, 2*time.Second)
+	resp, err := http.Get(fr.URL + "/")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+	require.Equal(t, "secure", string(body))
+	require.Equal(t, "gateway", <-seen, "the upstream saw the client certificate")
+
+	u, _ := url.Parse(up.URL)
+	send := func(cfg *tls.Config) error {
+		c := fastupstream.New(fastupstream.Options{TLS: cfg})
+		defer c.CloseIdleConnections()
+		req, err := c.NewRequest(httptest.NewRequest(http.MethodGet, "/", nil))
+		require.NoError(t, err)
+		defer req.Release()
+		a, err := c.Send(req, u, 2*time.Second)
+		if err == nil {
+			a.Discard()
+		}
+		return err
+	}
+	// Without the client certificate the upstream refuses (under TLS 1.3
+	// only after the client's side of the handshake, as with net/http).
+	require.Error(t, send(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}))
+	// An upstream whose certificate is not trusted fails the handshake,
+	// before anything is sent: a dial error, which the gateway may take
+	// to another replica.
+	err = send(&tls.Config{Certificates: []tls.Certificate{clientCert}, MinVersion: tls.VersionTLS12})
+	var op *net.OpError
+	require.ErrorAs(t, err, &op)
+	require.Equal(t, "dial", op.Op)
+	var unknown x509.UnknownAuthorityError
+	require.ErrorAs(t, err, &unknown)
+}
+
+// selfSigned makes a client certificate named cn and a pool that trusts it.
+func selfSigned(t *testing.T, cn string) (tls.Certificate, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+		BasicConstraintsValid: true, IsCA: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	cert, err := x509.ParseCertificate(der)
+	require.NoError(t, err)
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert}, pool
+}
