@@ -29,8 +29,10 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -366,12 +368,18 @@ func (c *Client) hostClient(target *url.URL) *fasthttp.HostClient {
 		// The path goes upstream exactly as the client sent it.
 		DisablePathNormalizing: true,
 		StreamResponseBody:     true,
-		// A request is sent again on a fresh connection after a pooled one
-		// failed only when repeating it is harmless, as net/http does.
-		RetryIfErr: func(req *fasthttp.Request, _ int, _ error) (bool, bool) { return false, replayable(req) },
-		DialTimeout: func(addr string, timeout time.Duration) (net.Conn, error) {
-			return c.dial(addr, timeout, secure)
+		// A request goes again on a new connection when the pooled one
+		// was found closed before anything was sent on it; after a
+		// failure past that point, only when repeating it is harmless,
+		// as net/http does.
+		RetryIfErr: func(req *fasthttp.Request, _ int, err error) (bool, bool) {
+			return false, errors.Is(err, errStale) || replayable(req)
 		},
+	}
+	// Once one pooled connection is found closed (an upstream restarted,
+	// or closed its idle connections), the others likely are too.
+	hc.DialTimeout = func(addr string, timeout time.Duration) (net.Conn, error) {
+		return c.dial(addr, timeout, secure, hc.CloseIdleConnections)
 	}
 	actual, _ := m.LoadOrStore(target.Host, hc)
 	return actual.(*fasthttp.HostClient)
@@ -387,7 +395,7 @@ func replayable(req *fasthttp.Request) bool {
 
 // dial connects to addr, completing the TLS handshake for an https target,
 // so that every failure before the request is written is a dial error.
-func (c *Client) dial(addr string, timeout time.Duration, secure bool) (net.Conn, error) {
+func (c *Client) dial(addr string, timeout time.Duration, secure bool, onStale func()) (net.Conn, error) {
 	if timeout <= 0 || timeout > 10*time.Second {
 		timeout = 10 * time.Second
 	}
@@ -396,9 +404,9 @@ func (c *Client) dial(addr string, timeout time.Duration, secure bool) (net.Conn
 	if err != nil {
 		return nil, err
 	}
-	conn := &trackedConn{Conn: raw}
-	conn.self = connAddr{Addr: raw.LocalAddr(), conn: conn}
+	conn := newTrackedConn(raw, onStale)
 	if !secure {
+		conn.watch()
 		return conn, nil
 	}
 	cfg := &tls.Config{}
@@ -416,19 +424,90 @@ func (c *Client) dial(addr string, timeout time.Duration, secure bool) (net.Conn
 		_ = raw.Close()
 		return nil, &net.OpError{Op: "dial", Net: "tcp", Addr: raw.RemoteAddr(), Err: err}
 	}
+	conn.watch()
 	return tc, nil
 }
 
-// trackedConn lets Send find the connection an answer came on, through
-// the local address fasthttp keeps with the answer, to lift the read
-// deadline that bounded the head before the body streams.
+// trackedConn is a connection to an upstream as the client pools it.
+//
+// It lets Send find the connection an answer came on, through the local
+// address fasthttp keeps with the answer, to lift the read deadline that
+// bounded the head before the body streams.
+//
+// It also checks a pooled connection before a request is written on it.
+// net/http watches every idle connection with a goroutine, so one the
+// upstream closed (a restart, its idle timeout) leaves the pool at once;
+// fasthttp finds out only by using it, and then cannot tell whether the
+// upstream saw the request, so a POST would fail. Here the first write of
+// each request after an answer was read peeks at the socket: a closed
+// connection fails that write with errStale, nothing sent, and the request
+// goes again on a new one whatever its method.
 type trackedConn struct {
 	net.Conn
 	self connAddr
+	raw  syscall.RawConn // nil: the connection cannot be peeked at
+	peek func(fd uintptr) bool
+	// watching is set once the connection carries requests (after the TLS
+	// handshake); used once an answer has been read since the last write.
+	watching, used bool
+	closed         bool // the last peek's finding
+	onStale        func()
 }
+
+// errStale fails a write on a pooled connection the upstream had closed:
+// nothing was sent.
+var errStale = errors.New("fastupstream: the upstream had closed the pooled connection")
+
+func newTrackedConn(raw net.Conn, onStale func()) *trackedConn {
+	c := &trackedConn{Conn: raw, onStale: onStale}
+	c.self = connAddr{Addr: raw.LocalAddr(), conn: c}
+	if sc, ok := raw.(syscall.Conn); ok {
+		c.raw, _ = sc.SyscallConn()
+	}
+	c.peek = c.peekAt // bound once: no allocation per check
+	return c
+}
+
+// watch starts the checks: requests go on this connection from now on.
+func (c *trackedConn) watch() { c.watching, c.used = true, false }
 
 func (c *trackedConn) LocalAddr() net.Addr { return &c.self }
 
+func (c *trackedConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.used = c.watching
+	return n, err
+}
+
+func (c *trackedConn) Write(p []byte) (int, error) {
+	if c.used {
+		c.used = false
+		if c.stale() {
+			if c.onStale != nil {
+				c.onStale()
+			}
+			return 0, errStale
+		}
+	}
+	return c.Conn.Write(p)
+}
+
+// stale reports whether the upstream has closed the connection, or sent
+// something no request asked for, which makes it as unusable.
+func (c *trackedConn) stale() bool {
+	if c.raw == nil {
+		return false
+	}
+	c.closed = false
+	if err := c.raw.Read(c.peek); err != nil {
+		// A deadline left on the connection stops the peek before it
+		// looks: then the write finds out, as it would unchecked.
+		return !errors.Is(err, os.ErrDeadlineExceeded)
+	}
+	return c.closed
+}
+
+// connAddr is the local address of a trackedConn, which it leads back to.
 type connAddr struct {
 	net.Addr
 	conn *trackedConn
