@@ -110,7 +110,10 @@ var ErrUnsupported = errors.New("fastupstream: the request needs a streaming tra
 
 // Request is a request ready to send, to one replica or, after a failed
 // connection, another; Release it once done.
-type Request struct{ req *fasthttp.Request }
+type Request struct {
+	req *fasthttp.Request
+	in  *url.URL // the client's URL, joined to a target's base path
+}
 
 // NewRequest copies r for sending: its method, URI, Host and headers less
 // the hop-by-hop ones, and its body, read whole. r.Header must already be
@@ -127,7 +130,7 @@ func (c *Client) NewRequest(r *http.Request) (Request, error) {
 		fasthttp.ReleaseRequest(req)
 		return Request{}, err
 	}
-	return Request{req: req}, nil
+	return Request{req: req, in: r.URL}, nil
 }
 
 // Release returns the request's buffers.
@@ -149,6 +152,9 @@ func (a Answer) StatusCode() int { return a.resp.StatusCode() }
 // nothing; a timeout fails with an error whose Timeout method reports true.
 func (c *Client) Send(req Request, target *url.URL, timeout time.Duration) (Answer, error) {
 	hc := c.hostClient(target)
+	if target.Path != "" && target.Path != "/" || target.RawQuery != "" {
+		req.req.SetRequestURI(joinURL(target, req.in))
+	}
 	resp := fasthttp.AcquireResponse()
 	resp.Header.SetNoDefaultContentType(true)
 	var err error
@@ -199,6 +205,32 @@ func fill(req *fasthttp.Request, r *http.Request) error {
 		return io.ErrUnexpectedEOF
 	}
 	return nil
+}
+
+// joinURL is the request URI for in sent to target, a base URL with a
+// path or a query of its own: the paths joined with one slash, the
+// queries with "&", as httputil.ReverseProxy's SetURL does.
+func joinURL(target, in *url.URL) string {
+	u := *in
+	base, path := target.EscapedPath(), in.EscapedPath()
+	switch {
+	case strings.HasSuffix(base, "/") && strings.HasPrefix(path, "/"):
+		path = base + path[1:]
+	case !strings.HasSuffix(base, "/") && !strings.HasPrefix(path, "/"):
+		path = base + "/" + path
+	default:
+		path = base + path
+	}
+	u.RawPath = path
+	u.Path, _ = url.PathUnescape(path)
+	switch {
+	case target.RawQuery == "":
+	case in.RawQuery == "":
+		u.RawQuery = target.RawQuery
+	default:
+		u.RawQuery = target.RawQuery + "&" + in.RawQuery
+	}
+	return u.RequestURI()
 }
 
 // Discard releases the answer without writing it; its connection closes

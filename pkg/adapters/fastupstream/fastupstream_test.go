@@ -116,6 +116,34 @@ func TestTheRequestAndTheAnswerPassAsSentLessHopByHopHeaders(t *testing.T) {
 	assert.Equal(t, "4", resp.Header.Get("Content-Length"))
 }
 
+// TestATargetsBasePathAndQueryComeFirst: an upstream configured with a
+// path of its own (a monolith under /api) gets it before the client's, as
+// httputil.ReverseProxy's SetURL does.
+func TestATargetsBasePathAndQueryComeFirst(t *testing.T) {
+	t.Parallel()
+	seen := make(chan string, 4)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen <- r.RequestURI }))
+	defer up.Close()
+	c := fastupstream.New(fastupstream.Options{})
+	defer c.CloseIdleConnections()
+	for _, tc := range []struct{ base, in, want string }{
+		{"/api", "/v1/x?y=1", "/api/v1/x?y=1"},
+		{"/api/", "/v1/a%2Fb", "/api/v1/a%2Fb"},
+		{"/api/?k=v", "/v1/x?y=1", "/api/v1/x?k=v&y=1"},
+		{"/?k=v", "/v1/x", "/v1/x?k=v"},
+	} {
+		target, err := url.Parse(up.URL + tc.base)
+		require.NoError(t, err)
+		req, err := c.NewRequest(httptest.NewRequest(http.MethodGet, tc.in, nil))
+		require.NoError(t, err)
+		a, err := c.Send(req, target, time.Second)
+		require.NoError(t, err)
+		a.Discard()
+		req.Release()
+		require.Equal(t, tc.want, <-seen, "%s + %s", tc.base, tc.in)
+	}
+}
+
 func TestOnlyBodiesOfKnownLengthWithinTheBoundAreTaken(t *testing.T) {
 	t.Parallel()
 	c := fastupstream.New(fastupstream.Options{})
