@@ -473,3 +473,48 @@ func selfSigned(t *testing.T, cn string) (tls.Certificate, *x509.CertPool) {
 	pool.AddCert(cert)
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert}, pool
 }
+
+// TestAReplicasConnectionsAreCapped: with every allowed connection busy, a
+// request waits for one (up to its timeout) instead of opening another.
+func TestAReplicasConnectionsAreCapped(t *testing.T) {
+	t.Parallel()
+	holding, release := make(chan struct{}), make(chan struct{})
+	var conns atomic.Int32
+	up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/hold" {
+			close(holding)
+			<-release
+		}
+		_, _ = io.WriteString(w, "ok")
+	}))
+	up.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	up.Start()
+	defer up.Close()
+	u, _ := url.Parse(up.URL)
+	c := fastupstream.New(fastupstream.Options{MaxConnsPerHost: 1})
+	defer c.CloseIdleConnections()
+	get := func(path string, timeout time.Duration) error {
+		req, err := c.NewRequest(httptest.NewRequest(http.MethodGet, path, nil))
+		require.NoError(t, err)
+		defer req.Release()
+		a, err := c.Send(req, u, timeout)
+		if err != nil {
+			return err
+		}
+		return a.Write(context.Background(), httptest.NewRecorder())
+	}
+	held := make(chan error, 1)
+	go func() { held <- get("/hold", 10*time.Second) }()
+	<-holding
+	err := get("/other", 200*time.Millisecond)
+	var te interface{ Timeout() bool }
+	require.True(t, errors.As(err, &te) && te.Timeout(), "the second request waited for the only connection: %v", err)
+	close(release)
+	require.NoError(t, <-held)
+	require.NoError(t, get("/other", time.Second), "the connection is free again")
+	require.EqualValues(t, 1, conns.Load(), "one connection, never a second")
+}
