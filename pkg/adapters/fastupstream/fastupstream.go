@@ -304,13 +304,9 @@ func copyBody(w io.Writer, body io.Reader, buf []byte, flush func() error) error
 
 // copyHead adds the answer's end-to-end headers to dst.
 func (c *Client) copyHead(dst http.Header, h *fasthttp.ResponseHeader) {
-	n := 0
-	for range h.All() {
-		n++
-	}
 	// One backing array for every value's slice, and the common names
 	// interned: a small answer's head costs a string per value.
-	values := make([]string, 0, n)
+	values := make([]string, 0, h.Len())
 	connection := h.Peek("Connection")
 	for k, v := range h.All() {
 		key, ok := commonHeaders[string(k)]

@@ -518,3 +518,32 @@ func TestAReplicasConnectionsAreCapped(t *testing.T) {
 	require.NoError(t, get("/other", time.Second), "the connection is free again")
 	require.EqualValues(t, 1, conns.Load(), "one connection, never a second")
 }
+
+// TestAnIdleConnectionIsClosedAfterTheIdleTimeout: the client, not the
+// upstream, closes a pooled connection left idle past Options.IdleTimeout.
+func TestAnIdleConnectionIsClosedAfterTheIdleTimeout(t *testing.T) {
+	t.Parallel()
+	closed := make(chan struct{}, 1)
+	up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") }))
+	up.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateClosed {
+			closed <- struct{}{}
+		}
+	}
+	up.Start()
+	defer up.Close()
+	u, _ := url.Parse(up.URL)
+	c := fastupstream.New(fastupstream.Options{IdleTimeout: 100 * time.Millisecond})
+	defer c.CloseIdleConnections()
+	req, err := c.NewRequest(httptest.NewRequest(http.MethodGet, "/", nil))
+	require.NoError(t, err)
+	defer req.Release()
+	a, err := c.Send(req, u, time.Second)
+	require.NoError(t, err)
+	require.NoError(t, a.Write(context.Background(), httptest.NewRecorder()), "read whole: the connection is pooled")
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the idle connection was never closed")
+	}
+}

@@ -117,8 +117,6 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry})
 }
 
-// Middleware records each request under its chi route pattern, never the raw
-// path, so that ids in URLs do not explode label cardinality.
 // Measured returns w as a writer that records the status and the bytes
 // written: w itself when an outer middleware already measures it (each
 // wraps before anything is written, so all see the same figures), else a
@@ -145,6 +143,8 @@ func statusLabel(status int) string {
 	return strconv.Itoa(status)
 }
 
+// Middleware records each request under its chi route pattern, never the raw
+// path, so that ids in URLs do not explode label cardinality.
 func (m *Metrics) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()

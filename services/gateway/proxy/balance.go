@@ -32,21 +32,13 @@ func (b balanced) RoundTrip(req *http.Request) (*http.Response, error) {
 		if m == nil {
 			return resp, err
 		}
-		replicas := m.Pool()
-		if err == nil && !unhealthy(resp.StatusCode) {
-			replicas.Succeeded(m)
-			return resp, nil
+		status := 0
+		if err == nil {
+			status = resp.StatusCode
 		}
-		replicas.Failed(m)
-		if err == nil || !neverSent(err) || !replayable(req) {
-			return resp, err
-		}
-		other := replicas.Pick(m)
+		other := settle(m, status, err, replayable(req), b.retried)
 		if other == nil {
 			return resp, err
-		}
-		if b.retried != nil {
-			b.retried(replicas.Name)
 		}
 		req = req.Clone(req.Context())
 		req.URL.Scheme, req.URL.Host = other.URL.Scheme, other.URL.Host
@@ -57,6 +49,28 @@ func (b balanced) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		m = other
 	}
+}
+
+// settle records an attempt's outcome in m's pool (a refused connection,
+// or an answer of 502, 503 or 504, counts against m) and returns the
+// replica to try next: another one when the request never reached m and
+// repeating it is harmless, else nil. retried, when set, counts the
+// retry.
+func settle(m *pool.Member, status int, err error, repeatable bool, retried func(upstream string)) *pool.Member {
+	replicas := m.Pool()
+	if err == nil && !unhealthy(status) {
+		replicas.Succeeded(m)
+		return nil
+	}
+	replicas.Failed(m)
+	if err == nil || !neverSent(err) || !repeatable {
+		return nil
+	}
+	other := replicas.Pick(m)
+	if other != nil && retried != nil {
+		retried(replicas.Name)
+	}
+	return other
 }
 
 func unhealthy(status int) bool {

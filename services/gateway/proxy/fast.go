@@ -38,33 +38,26 @@ func (g *Gateway) forwardFast(w http.ResponseWriter, r *http.Request, m *pool.Me
 	defer req.Release()
 	for {
 		answer, err := g.fast.Send(req, m.URL, timeout)
-		replicas := m.Pool()
+		status := 0
 		if err == nil {
-			status := answer.StatusCode()
-			if unhealthy(status) {
-				replicas.Failed(m)
-			} else {
-				replicas.Succeeded(m)
-			}
-			end(status, nil)
-			if err := answer.Write(r.Context(), w); err != nil {
-				// The head is out, so the client must see the answer cut
-				// short rather than complete; net/http's reverse proxy
-				// does the same.
-				panic(http.ErrAbortHandler)
-			}
+			status = answer.StatusCode()
+		}
+		if other := settle(m, status, err, idempotent(r), g.retried); other != nil {
+			m = other
+			continue
+		}
+		if err != nil {
+			end(0, err)
+			upstreamFailed(w, r, err)
 			return
 		}
-		replicas.Failed(m)
-		if neverSent(err) && idempotent(r) {
-			if other := replicas.Pick(m); other != nil {
-				g.retried(replicas.Name)
-				m = other
-				continue
-			}
+		end(status, nil)
+		if err := answer.Write(r.Context(), w); err != nil {
+			// The head is out, so the client must see the answer cut
+			// short rather than complete; net/http's reverse proxy does
+			// the same.
+			panic(http.ErrAbortHandler)
 		}
-		end(0, err)
-		upstreamFailed(w, r, err)
 		return
 	}
 }
