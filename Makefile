@@ -11,9 +11,10 @@ run: build
 	scripts/ensure-services
 	$(BIN) serve --target=all
 
-## build: compile the lattice binary into bin/
+## build: compile the lattice binary, and beside it the file extractor the processing service runs, into bin/
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/lattice
+	$(GO) build -o $(dir $(BIN))lattice-extract ./cmd/lattice-extract
 
 ## image: the one lattice image (deploy/Dockerfile), from a binary built here on the local base
 image:

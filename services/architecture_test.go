@@ -152,16 +152,19 @@ func TestCoresDependOnNoOtherService(t *testing.T) {
 }
 
 // TestNoTestSupportInTheBinary: fakes, conformance suites and test
-// infrastructure are for tests only; the lattice binary links none.
+// infrastructure are for tests only; the lattice binary and the file
+// extractor link none.
 func TestNoTestSupportInTheBinary(t *testing.T) {
-	for _, p := range goListDeps(t, "../cmd/lattice") {
-		rel, ours := strings.CutPrefix(p, module)
-		if !ours {
-			continue
-		}
-		for _, part := range strings.Split(rel, "/") {
-			require.False(t, part == "fake" || part == "testinfra" || strings.HasSuffix(part, "test"),
-				"the binary links test support %s", p)
+	for _, binary := range []string{"../cmd/lattice", "../cmd/lattice-extract"} {
+		for _, p := range goListDeps(t, binary) {
+			rel, ours := strings.CutPrefix(p, module)
+			if !ours {
+				continue
+			}
+			for _, part := range strings.Split(rel, "/") {
+				require.False(t, part == "fake" || part == "testinfra" || strings.HasSuffix(part, "test"),
+					"%s links test support %s", binary, p)
+			}
 		}
 	}
 }

@@ -10,7 +10,10 @@
 // generator that keeps the schedule whatever the answers' latency, so a
 // slow answer cannot hold back the requests behind it (no coordinated
 // omission). The program is its own process: the load is not generated
-// inside the process under test.
+// inside the process under test. Before each journey it waits until the
+// background pipeline (indexing, processing, analytics) has caught up, so
+// no journey runs behind another's backlog, and it reports how long the
+// pipeline took to catch up after each journey but the last.
 //
 //	go run ./bench/journeys                      # make bench-journeys
 //	go run ./bench/journeys -journeys get,search -duration 20s
@@ -29,6 +32,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -93,7 +97,8 @@ var catalogue = map[string]journey{
 type platform struct {
 	lab        *launch.Lab
 	gateway    string
-	admin      string // an admin listener of the platform's process
+	admin      string   // an admin listener of the platform's process
+	admins     []string // every service's admin listener
 	token      string
 	resources  []string // seeded resource ids
 	uploadSize int
@@ -119,7 +124,10 @@ func run(journeys []journey, rate int, d time.Duration, uploadSize int, pgURL, m
 	fmt.Printf("%-32s %9s %9s %9s %9s %9s  %-8s %s\n", "journey", "requests", "P50", "P95", "P99", "max", "P95 goal", "result")
 	passed := true
 	var notes []string
-	for _, j := range journeys {
+	if _, err := p.drain(ctx); err != nil {
+		return false, fmt.Errorf("after seeding: %w", err)
+	}
+	for i, j := range journeys {
 		var profiled chan error
 		if profile != "" {
 			profiled = make(chan error, 1)
@@ -145,7 +153,16 @@ func run(journeys []journey, rate int, d time.Duration, uploadSize int, pgURL, m
 		}
 		fmt.Printf("%-32s %9d %9s %9s %9s %9s  %-8s %s\n", j.title, m.Requests, round(m.Latencies.P50),
 			round(m.Latencies.P95), round(m.Latencies.P99), round(m.Latencies.Max), j.goal, verdict)
-		notes = append(notes, fmt.Sprintf("%s: status %s; cpu: %s%s", j.name, codes(m.StatusCodes), cpu, firstErrors(m.Errors)))
+		caughtUp := "not waited for (the last journey)"
+		if i < len(journeys)-1 {
+			lag, err := p.drain(ctx)
+			if err != nil {
+				return false, fmt.Errorf("after %s: %w", j.name, err)
+			}
+			caughtUp = lag.Round(100*time.Millisecond).String() + " after the last request"
+		}
+		notes = append(notes, fmt.Sprintf("%s: status %s; cpu: %s; background caught up: %s%s",
+			j.name, codes(m.StatusCodes), cpu, caughtUp, firstErrors(m.Errors)))
 	}
 	fmt.Println()
 	for _, n := range notes {
@@ -230,6 +247,7 @@ func start(ctx context.Context, pgURL, myDSN string, profiling bool) (*platform,
 		}
 		env = append(env, svc+"_ADDR="+addr, svc+"_ADMIN_ADDR="+admin)
 		admins = append(admins, "http://"+admin)
+		p.admins = append(p.admins, "http://"+admin)
 		if svc == "GATEWAY" {
 			p.gateway, p.admin = "http://"+addr, "http://"+admin
 		}
@@ -347,6 +365,64 @@ func (p *platform) seed(ctx context.Context) error {
 		}
 		time.Sleep(250 * time.Millisecond) // polling the asynchronous index
 	}
+}
+
+// drainLimit bounds the wait for the background pipeline to catch up.
+const drainLimit = 15 * time.Minute
+
+// drain waits until the platform's background pipeline has done what the
+// requests so far left it (search indexing, processing's intake and jobs,
+// analytics' ingestion): until every service reports each of its
+// JetStream consumers' lattice_consumer_pending as 0. Each journey then
+// starts on an idle platform, not behind the one before it, and the wait
+// is how far the pipeline lagged behind the load. It returns that wait.
+func (p *platform) drain(ctx context.Context) (time.Duration, error) {
+	began := time.Now()
+	for {
+		pending, err := p.pending(ctx)
+		if err == nil && pending == 0 {
+			return time.Since(began), nil
+		}
+		if time.Since(began) > drainLimit {
+			if err != nil {
+				return 0, fmt.Errorf("the background pipeline did not catch up within %s: %w", drainLimit, err)
+			}
+			return 0, fmt.Errorf("the background pipeline did not catch up within %s: %v messages pending", drainLimit, pending)
+		}
+		time.Sleep(200 * time.Millisecond) // polling the platform's metrics
+	}
+}
+
+// pending sums lattice_consumer_pending over every service's metrics.
+func (p *platform) pending(ctx context.Context) (float64, error) {
+	var sum float64
+	for _, admin := range p.admins {
+		req, err := http.NewRequestWithContext(ctx, "GET", admin+"/metrics", nil)
+		if err != nil {
+			return 0, err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+		resp.Body.Close()
+		if err != nil {
+			return 0, err
+		}
+		for line := range strings.Lines(string(body)) {
+			if !strings.HasPrefix(line, "lattice_consumer_pending") {
+				continue
+			}
+			fields := strings.Fields(line)
+			v, err := strconv.ParseFloat(fields[len(fields)-1], 64)
+			if err != nil || math.IsNaN(v) {
+				return 0, fmt.Errorf("%s: unreadable lag %q", admin, strings.TrimSpace(line))
+			}
+			sum += v
+		}
+	}
+	return sum, nil
 }
 
 // words makes each seeded resource findable by a word of its own.

@@ -34,7 +34,9 @@ func LatticeBinary(t testing.TB) string {
 		}
 		registerStop(func(context.Context) error { return os.RemoveAll(dir) })
 		b.path = filepath.Join(dir, "lattice")
-		build := exec.Command("go", "build", "-o", b.path, "./cmd/lattice")
+		// With the extractor program beside it, as `make build` and the
+		// image place them, so the processing service runs it.
+		build := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "./cmd/lattice", "./cmd/lattice-extract")
 		build.Dir = filepath.Dir(strings.TrimSpace(string(root)))
 		if out, err := build.CombinedOutput(); err != nil {
 			b.err = &buildError{out: string(out), err: err}

@@ -44,7 +44,8 @@ func New(prefix string) (*Lab, error) {
 		return nil, err
 	}
 	l := &Lab{Dir: dir, Bin: filepath.Join(dir, "lattice")}
-	if out, err := exec.Command("go", "build", "-o", l.Bin, "./cmd/lattice").CombinedOutput(); err != nil {
+	// The extractor program goes beside it, as `make build` places it.
+	if out, err := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "./cmd/lattice", "./cmd/lattice-extract").CombinedOutput(); err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("build lattice: %w\n%s", err, out)
 	}

@@ -13,10 +13,12 @@ import (
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis/lang/en"
+	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/search/highlight/highlighter/html"
 	"github.com/blevesearch/bleve/v2/search/query"
 	index "github.com/blevesearch/bleve_index_api"
+	zapx "github.com/blevesearch/zapx/v17"
 
 	"github.com/lattice-platform/lattice/pkg/fault"
 	"github.com/lattice-platform/lattice/services/search/app"
@@ -44,12 +46,17 @@ type chunkDoc struct {
 }
 
 func indexMapping() mapping.IndexMapping {
+	// Queries name their fields and never sort or facet, so no field goes
+	// into the composite _all field or keeps doc values: either would
+	// index every chunk's terms a second time. The text is stored, with
+	// term vectors, for highlights.
 	keyword := bleve.NewKeywordFieldMapping()
-	keyword.Store, keyword.IncludeInAll = false, false
+	keyword.Store, keyword.IncludeInAll, keyword.DocValues = false, false, false
 	text := bleve.NewTextFieldMapping()
 	text.Analyzer, text.Store, text.IncludeTermVectors = en.AnalyzerName, true, true
+	text.IncludeInAll, text.DocValues = false, false
 	updated := bleve.NewDateTimeFieldMapping()
-	updated.Store = false
+	updated.Store, updated.IncludeInAll, updated.DocValues = false, false, false
 	doc := bleve.NewDocumentStaticMapping()
 	doc.AddFieldMappingsAt("text", text)
 	for _, f := range []string{"resource", "owner", "visibility", "tags", "meta"} {
@@ -63,13 +70,47 @@ func indexMapping() mapping.IndexMapping {
 	return m
 }
 
+// segmentFloor is the merge planner's floor, in documents: smaller
+// segments are planned as if they had this many. Search writes one small
+// batch an event, and with bleve's default floor (2,000) every segment of
+// an index under 2,000 chunks sits in one tier, so each merge rewrites the
+// largest segment together with nine one-document ones, again and again:
+// 20 ms of CPU a one-document batch on an index of 1,000 chunks
+// (BenchmarkReplace). With 10, small segments merge among themselves
+// first and a chunk is rewritten about once a tenfold growth, as in an
+// LSM tree.
+const segmentFloor = 10
+
+// scorchConfig is the index's scorch configuration; floor 0 keeps bleve's
+// default merge plan (for the benchmark's comparison).
+func scorchConfig(floor int) map[string]any {
+	cfg := map[string]any{}
+	if floor > 0 {
+		cfg["scorchMergePlanOptions"] = map[string]any{"FloorSegmentSize": floor}
+	}
+	return cfg
+}
+
+// The buffer of a new segment is sized from the last one zap built, for
+// len(batch)+NewSegmentBufferNumResultsBump documents: 101 times the size
+// of a one-document segment, a megabyte or two allocated and cleared for
+// every event (a third of the CPU of indexing single documents). Search's
+// batches are mostly one document, so the buffer grows as it is written
+// instead. This is zap's tuning knob for the process; only this package
+// uses bleve.
+func init() { zapx.NewSegmentBufferNumResultsBump = 0 }
+
 // New creates an empty index in dir, removing whatever an earlier process
 // left there: the index is rebuilt from the store on every start.
 func New(dir string) (*Index, error) {
+	return newIndex(dir, scorchConfig(segmentFloor))
+}
+
+func newIndex(dir string, cfg map[string]any) (*Index, error) {
 	if err := os.RemoveAll(dir); err != nil {
 		return nil, err
 	}
-	idx, err := bleve.New(dir, indexMapping())
+	idx, err := bleve.NewUsing(dir, indexMapping(), scorch.Name, bleve.Config.DefaultKVStore, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("bleve: %w", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -57,12 +58,31 @@ func (l Limits) withDefaults() Limits {
 // the worker: the child is killed and the file rejected.
 type Sandbox struct {
 	// Command starts the child; the content type and limits are appended
-	// as flags. Default: this executable's `extract` command.
+	// as flags. Default: lattice-extract beside this executable
+	// (cmd/lattice-extract, a small program that starts in a few
+	// milliseconds) when it is there, else this executable's `extract`
+	// command.
 	Command []string
 	Limits  Limits
 }
 
 var _ app.TextExtractor = Sandbox{}
+
+// ExtractorName is the file name of the extractor program
+// (cmd/lattice-extract).
+const ExtractorName = "lattice-extract"
+
+// CommandBeside is the default child command for the lattice executable
+// exe: the extractor program in the same directory if there is one, else
+// exe's own `extract` command, which does the same work but starts the
+// whole platform's packages first.
+func CommandBeside(exe string) []string {
+	small := filepath.Join(filepath.Dir(exe), ExtractorName)
+	if fi, err := os.Stat(small); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0 {
+		return []string{small}
+	}
+	return []string{exe, "extract"}
+}
 
 // RuntimeReserve is the address space the Go runtime reserves at start
 // (its page summaries and arena hints: 1.2 GiB on linux/amd64, nearly all
@@ -100,7 +120,7 @@ func (s Sandbox) Extract(ctx context.Context, contentType string, r io.Reader) (
 		if err != nil {
 			return "", fmt.Errorf("extract: find the lattice executable: %w", err)
 		}
-		command = []string{exe, "extract"}
+		command = CommandBeside(exe)
 	}
 	wall, cancel := context.WithTimeout(ctx, lim.Wall)
 	defer cancel()

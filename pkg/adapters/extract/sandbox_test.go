@@ -24,26 +24,51 @@ import (
 
 func TestMain(m *testing.M) { testinfra.Run(m) }
 
-// sandbox runs the real `lattice extract` as the child, with limits small
-// enough for a test.
+// sandbox runs the real extractor program (cmd/lattice-extract, built
+// beside the lattice binary) as the child, with limits small enough for a
+// test.
 func sandbox(t *testing.T) extract.Sandbox {
 	t.Helper()
-	return extract.Sandbox{Command: []string{testinfra.LatticeBinary(t), "extract"}, Limits: extract.Limits{
+	program := extract.CommandBeside(testinfra.LatticeBinary(t))
+	require.Len(t, program, 1, "the extractor program is built beside lattice")
+	return extract.Sandbox{Command: program, Limits: extract.Limits{
 		CPU: 2 * time.Second, Memory: 256 << 20, Wall: 6 * time.Second, MaxInput: 32 << 20, MaxText: 1 << 20,
 	}}
 }
 
 func TestSandboxExtractsOrdinaryFiles(t *testing.T) {
 	t.Parallel()
-	sb := sandbox(t)
-	got, err := sb.Extract(context.Background(), "application/pdf", bytes.NewReader(extracttest.TextPDF("Hello from a sandboxed PDF")))
-	require.NoError(t, err)
-	require.Contains(t, got, "Hello from a sandboxed PDF")
-	got, err = sb.Extract(context.Background(), "text/csv", strings.NewReader("name,city\nAda,London\n"))
-	require.NoError(t, err)
-	require.Equal(t, "name: Ada, city: London", got)
-	_, err = sb.Extract(context.Background(), "image/png", strings.NewReader("\x89PNG"))
-	require.True(t, fault.Of(err, fault.UnsupportedMedia), "the child's classified errors come back as they were: %v", err)
+	program := sandbox(t)
+	subcommand := program
+	subcommand.Command = []string{testinfra.LatticeBinary(t), "extract"}
+	for name, sb := range map[string]extract.Sandbox{"lattice-extract": program, "lattice extract": subcommand} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			got, err := sb.Extract(context.Background(), "application/pdf", bytes.NewReader(extracttest.TextPDF("Hello from a sandboxed PDF")))
+			require.NoError(t, err)
+			require.Contains(t, got, "Hello from a sandboxed PDF")
+			got, err = sb.Extract(context.Background(), "text/csv", strings.NewReader("name,city\nAda,London\n"))
+			require.NoError(t, err)
+			require.Equal(t, "name: Ada, city: London", got)
+			_, err = sb.Extract(context.Background(), "image/png", strings.NewReader("\x89PNG"))
+			require.True(t, fault.Of(err, fault.UnsupportedMedia), "the child's classified errors come back as they were: %v", err)
+		})
+	}
+}
+
+// The default child is the extractor program when it lies, executable,
+// beside the lattice executable, and lattice's own `extract` command
+// otherwise.
+func TestDefaultCommandPrefersTheExtractorBesideLattice(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	exe := filepath.Join(dir, "lattice")
+	require.Equal(t, []string{exe, "extract"}, extract.CommandBeside(exe), "no extractor program")
+	program := filepath.Join(dir, extract.ExtractorName)
+	require.NoError(t, os.WriteFile(program, []byte("#!/bin/sh\n"), 0o600))
+	require.Equal(t, []string{exe, "extract"}, extract.CommandBeside(exe), "not executable")
+	require.NoError(t, os.Chmod(program, 0o700))
+	require.Equal(t, []string{program}, extract.CommandBeside(exe))
 }
 
 // endless is an io.Reader of n bytes of one line: a CSV cell that never
@@ -153,7 +178,8 @@ func stalled(t *testing.T) io.Reader {
 	return pr
 }
 
-// childOf finds a child process of parent running `extract`.
+// childOf finds a child process of parent running the extractor
+// (lattice-extract, or lattice's extract command).
 func childOf(t *testing.T, parent int) int {
 	t.Helper()
 	entries, err := os.ReadDir("/proc")
@@ -171,7 +197,7 @@ func childOf(t *testing.T, parent int) int {
 		rest := string(stat[bytes.LastIndexByte(stat, ')')+2:])
 		fields := strings.Fields(rest)
 		cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if len(fields) > 1 && fields[1] == strconv.Itoa(parent) && bytes.Contains(cmdline, []byte("\x00extract\x00")) {
+		if len(fields) > 1 && fields[1] == strconv.Itoa(parent) && bytes.Contains(cmdline, []byte("extract")) {
 			return pid
 		}
 	}

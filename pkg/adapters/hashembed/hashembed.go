@@ -10,7 +10,6 @@ package hashembed
 
 import (
 	"context"
-	"hash/fnv"
 	"math"
 	"strings"
 	"unicode"
@@ -55,15 +54,29 @@ const (
 func Vector(text string) []float32 {
 	v := make([]float64, Dimensions)
 	words := tokenize(text)
+	var paddedBuf [64]byte
+	var startsBuf [64]int
+	padded := paddedBuf[:0]
+	starts := startsBuf[:0] // byte offset of each rune of padded, then its length
+	gram := hashOf(fnvOffset, "c:", "")
 	for i, w := range words {
-		add(v, "w:"+w, wordWeight)
+		add(v, hashOf(fnvOffset, "w:", w), wordWeight)
 		if i > 0 {
-			add(v, "b:"+words[i-1]+" "+w, bigramWeight)
+			add(v, hashOf(hashOf(fnvOffset, "b:", words[i-1]), " ", w), bigramWeight)
 		}
-		padded := []rune("^" + w + "$")
+		// The character n-grams of "^"+w+"$", hashed in place: a word is
+		// valid UTF-8 (tokenize splits on anything else), so the n runes
+		// from the j-th are the bytes from starts[j] to starts[j+n].
+		padded = append(append(append(padded[:0], '^'), w...), '$')
+		starts = starts[:0]
+		for at := range string(padded) {
+			starts = append(starts, at)
+		}
+		starts = append(starts, len(padded))
+		runes := len(starts) - 1
 		for n := 3; n <= 5; n++ {
-			for j := 0; j+n <= len(padded); j++ {
-				add(v, "c:"+string(padded[j:j+n]), gramWeight)
+			for j := 0; j+n <= runes; j++ {
+				add(v, hashBytes(gram, padded[starts[j]:starts[j+n]]), gramWeight)
 			}
 		}
 	}
@@ -82,12 +95,34 @@ func Vector(text string) []float32 {
 	return out
 }
 
-// add hashes a feature to two positions, each with a sign from the hash,
-// so collisions cancel out on average instead of piling up.
-func add(v []float64, feature string, weight float64) {
-	h := fnv.New64a()
-	_, _ = h.Write([]byte(feature))
-	sum := h.Sum64()
+// FNV-1a, 64 bits (hash/fnv's New64a), computed over a feature's parts in
+// place: building each feature as a string was most of the embedder's
+// allocations and a fifth of an upload's processing.
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+func hashOf(h uint64, a, b string) uint64 {
+	for i := 0; i < len(a); i++ {
+		h = (h ^ uint64(a[i])) * fnvPrime
+	}
+	for i := 0; i < len(b); i++ {
+		h = (h ^ uint64(b[i])) * fnvPrime
+	}
+	return h
+}
+
+func hashBytes(h uint64, p []byte) uint64 {
+	for _, c := range p {
+		h = (h ^ uint64(c)) * fnvPrime
+	}
+	return h
+}
+
+// add puts a feature, by its hash, in two positions, each with a sign from
+// the hash, so collisions cancel out on average instead of piling up.
+func add(v []float64, sum uint64, weight float64) {
 	for k := 0; k < 2; k++ {
 		bits := sum >> (32 * k)
 		idx := int(bits % Dimensions)

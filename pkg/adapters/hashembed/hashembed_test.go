@@ -2,8 +2,11 @@ package hashembed_test
 
 import (
 	"context"
+	"hash/fnv"
 	"math"
+	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/stretchr/testify/require"
 
@@ -47,5 +50,72 @@ func BenchmarkEmbedChunk(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		_ = hashembed.Vector(text)
+	}
+}
+
+// reference is Vector as first written, building each feature as a string
+// and hashing it with hash/fnv: the stored vectors were made by it, so
+// Vector must keep giving exactly its values.
+func reference(text string) []float32 {
+	v := make([]float64, hashembed.Dimensions)
+	add := func(feature string, weight float64) {
+		h := fnv.New64a()
+		_, _ = h.Write([]byte(feature))
+		sum := h.Sum64()
+		for k := 0; k < 2; k++ {
+			bits := sum >> (32 * k)
+			sign := 1.0
+			if bits>>20&1 == 1 {
+				sign = -1
+			}
+			v[int(bits%hashembed.Dimensions)] += sign * weight
+		}
+	}
+	words := strings.FieldsFunc(strings.ToLower(text), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) })
+	for i, w := range words {
+		add("w:"+w, 1.0)
+		if i > 0 {
+			add("b:"+words[i-1]+" "+w, 0.7)
+		}
+		padded := []rune("^" + w + "$")
+		for n := 3; n <= 5; n++ {
+			for j := 0; j+n <= len(padded); j++ {
+				add("c:"+string(padded[j:j+n]), 0.35)
+			}
+		}
+	}
+	var norm float64
+	for _, x := range v {
+		norm += x * x
+	}
+	out := make([]float32, hashembed.Dimensions)
+	if norm == 0 {
+		return out
+	}
+	inv := 1 / math.Sqrt(norm)
+	for i, x := range v {
+		out[i] = float32(x * inv)
+	}
+	return out
+}
+
+func TestVectorKeepsTheStoredVectorsValues(t *testing.T) {
+	t.Parallel()
+	texts := []string{
+		"", "a", "ab", "Lattice stores resources", "rotating the token signer's keys, 2026-11-30",
+		"Ünïcödé wörds: straße, ĳssel, Ελληνικά, 日本語のテキスト, emoji 🙂 and x²",
+		"bad \xff\xfe utf-8 \xc3 bytes", strings.Repeat("supercalifragilisticexpialidocious", 5),
+		strings.Repeat("The quokka was seen near the river bend at dusk. ", 40),
+	}
+	for i := range 200 {
+		var b strings.Builder
+		for j := range 30 {
+			b.WriteString(strings.Repeat(string(rune('a'+(i*7+j)%26)), 1+(i+j)%9))
+			b.WriteString([]string{" ", ", ", "-", "é ", "日 "}[(i+j)%5])
+		}
+		texts = append(texts, b.String())
+	}
+	for _, text := range texts {
+		require.Equal(t, reference(text), hashembed.Vector(text), "%q", text)
 	}
 }

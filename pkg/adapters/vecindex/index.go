@@ -118,12 +118,24 @@ func (r *rows) remove(id string) {
 	}
 }
 
+// compactAfterDead is how many dead rows a model's arrays keep before
+// they compact (and only once they are more than the live ones).
+const compactAfterDead = 1000
+
 // compact drops dead rows into new arrays (a background build may still
 // be reading the old ones); the graph is rebuilt afterwards.
+//
+// The new arrays have room for as many rows again (plus the 1,000 dead
+// rows that may wait), which is what they hold when the next compaction
+// comes: replaced chunks are added before the old ones count as dead. With
+// exact sizes, the first add after a compaction moved every vector, and
+// append's quarter steps moved them again and again: a tenth of the CPU
+// of indexing uploads.
 func (r *rows) compact() {
 	n := r.live()
-	data := make([]float32, 0, n*r.dims)
-	ids, slots, alive := make([]string, 0, n), make([]int32, 0, n), make([]bool, 0, n)
+	room := 2*n + compactAfterDead
+	data := make([]float32, 0, room*r.dims)
+	ids, slots, alive := make([]string, 0, room), make([]int32, 0, room), make([]bool, 0, room)
 	for i := range r.ids {
 		if !r.alive[i] {
 			continue
@@ -134,7 +146,7 @@ func (r *rows) compact() {
 	}
 	cols := make([][]float32, r.dims)
 	for j := range cols {
-		cols[j] = make([]float32, 0, n)
+		cols[j] = make([]float32, 0, room)
 		for i, ok := range r.alive {
 			if ok {
 				cols[j] = append(cols[j], r.cols[j][i])
@@ -185,7 +197,7 @@ func (x *Index) Replace(resourceID string, chunks []domain.Chunk) {
 		x.byRes[resourceID] = refs
 	}
 	for _, m := range touched {
-		if m.dead > 1000 && m.dead > m.live() {
+		if m.dead > compactAfterDead && m.dead > m.live() {
 			m.compact()
 		}
 		if x.cfg.ANNThreshold > 0 && m.graph == nil && m.building == nil && m.live() >= x.cfg.ANNThreshold {

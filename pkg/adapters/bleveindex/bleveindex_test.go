@@ -1,0 +1,151 @@
+package bleveindex
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	zapx "github.com/blevesearch/zapx/v17"
+	"github.com/stretchr/testify/require"
+
+	"github.com/lattice-platform/lattice/pkg/testinfra"
+	"github.com/lattice-platform/lattice/services/search/domain"
+)
+
+// resource is resource n with one chunk per text, each text a few dozen
+// words of which word<n> is the resource's own.
+func resource(n int, texts ...string) domain.Indexed {
+	id := fmt.Sprintf("r%06d", n)
+	d := domain.Indexed{Document: domain.Document{ResourceID: id, OwnerID: "owner", Visibility: domain.Public,
+		Tags: []string{"field"}, Metadata: map[string]string{"kind": "notes"}, UpdatedAt: time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)}}
+	for i, tx := range texts {
+		d.Chunks = append(d.Chunks, domain.Chunk{ID: fmt.Sprintf("%s-%d", id, i), ResourceID: id, Text: tx})
+	}
+	return d
+}
+
+// words is a chunk's text: forty phrases, the first naming word<n>.
+func words(n int) string {
+	var b strings.Builder
+	for j := range 40 {
+		fmt.Fprintf(&b, "word%d seen near the river bend at dusk %d. ", (n+j*7919)%100_000, j)
+	}
+	return b.String()
+}
+
+func rootSegments(t testing.TB, x *Index) uint64 {
+	t.Helper()
+	stats, ok := x.idx.StatsMap()["index"].(map[string]any)
+	require.True(t, ok, "scorch's stats")
+	n, ok := stats["TotFileSegmentsAtRoot"].(uint64)
+	require.True(t, ok, "scorch's segment count")
+	m, ok := stats["TotMemorySegmentsAtRoot"].(uint64)
+	require.True(t, ok, "scorch's segment count")
+	return n + m
+}
+
+// An index fed one document a batch, as search's events feed it, keeps
+// merging its segments (with the lowered floor they merge among
+// themselves, not into the largest each time) and finds every document.
+func TestOneDocumentBatchesAreMergedAndFound(t *testing.T) {
+	x, err := New(t.TempDir() + "/idx")
+	require.NoError(t, err)
+	defer x.Close()
+	ctx := context.Background()
+	const n = 300
+	for i := range n {
+		require.NoError(t, x.Replace(ctx, []domain.Indexed{resource(i, words(i))}))
+	}
+	count, err := x.Count()
+	require.NoError(t, err)
+	require.EqualValues(t, n, count)
+	// Unmerged, there would be one segment a batch; bleve's tiers of ten
+	// leave a few dozen at most.
+	testinfra.Within(t, 30*time.Second, "segments merged", func() bool { return rootSegments(t, x) <= 40 })
+	for _, i := range []int{0, n / 2, n - 1} {
+		hits, err := x.Search(ctx, domain.Caller{Subject: "someone"}, fmt.Sprintf("word%d", i), domain.Filters{}, 5)
+		require.NoError(t, err)
+		require.NotEmpty(t, hits, "resource %d", i)
+		require.Equal(t, fmt.Sprintf("r%06d-0", i), hits[0].ChunkID)
+	}
+}
+
+// Replacing a resource's chunks removes the old ones from the index.
+func TestReplaceDropsEarlierChunks(t *testing.T) {
+	x, err := New(t.TempDir() + "/idx")
+	require.NoError(t, err)
+	defer x.Close()
+	ctx := context.Background()
+	require.NoError(t, x.Replace(ctx, []domain.Indexed{resource(1, "alpha beta", "gamma delta")}))
+	require.NoError(t, x.Replace(ctx, []domain.Indexed{resource(1, "epsilon")}))
+	count, err := x.Count()
+	require.NoError(t, err)
+	require.EqualValues(t, 1, count)
+	hits, err := x.Search(ctx, domain.Caller{Subject: "someone"}, "gamma", domain.Filters{}, 5)
+	require.NoError(t, err)
+	require.Empty(t, hits)
+}
+
+// cpu is the CPU time this process has used, its background goroutines
+// (bleve's persister and merger) included.
+func cpu(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	require.NoError(b, syscall.Getrusage(syscall.RUSAGE_SELF, &ru))
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkReplace measures the CPU an event's batch costs an index of
+// 1,000 chunks, background merging and persisting included (cpu-ms/op),
+// with this package's tuning and with bleve's defaults:
+//
+//	go test -run '^$' -bench Replace -benchtime 1000x ./pkg/adapters/bleveindex/
+//
+// document is a resource created (one chunk); upload is 100 KiB of text
+// in 340 chunks, replacing the resource's earlier ones.
+func BenchmarkReplace(b *testing.B) {
+	shapes := []struct {
+		name string
+		next func(i int) domain.Indexed
+	}{
+		{"document", func(i int) domain.Indexed { return resource(1000+i, words(1000+i)) }},
+		{"upload", func(i int) domain.Indexed {
+			texts := make([]string, 340)
+			for c := range texts {
+				texts[c] = words(i*340 + c)[:300]
+			}
+			return resource(i%100, texts...)
+		}},
+	}
+	tunings := []struct {
+		name  string
+		floor int
+		bump  int
+	}{{"tuned", segmentFloor, 0}, {"bleve-defaults", 0, 100}}
+	for _, shape := range shapes {
+		for _, tuning := range tunings {
+			b.Run(shape.name+"/"+tuning.name, func(b *testing.B) {
+				b.Cleanup(func() { zapx.NewSegmentBufferNumResultsBump = 0 })
+				zapx.NewSegmentBufferNumResultsBump = tuning.bump
+				x, err := newIndex(b.TempDir()+"/idx", scorchConfig(tuning.floor))
+				require.NoError(b, err)
+				defer x.Close()
+				ctx := context.Background()
+				seed := make([]domain.Indexed, 1000)
+				for i := range seed {
+					seed[i] = resource(i, words(i))
+				}
+				require.NoError(b, x.Replace(ctx, seed))
+				start := cpu(b)
+				b.ResetTimer()
+				for i := range b.N {
+					require.NoError(b, x.Replace(ctx, []domain.Indexed{shape.next(i)}))
+				}
+				b.StopTimer()
+				b.ReportMetric(float64(cpu(b)-start)/float64(b.N)/1e6, "cpu-ms/op")
+			})
+		}
+	}
+}
