@@ -174,8 +174,8 @@ func run(nChunks, perDoc, nQueries, threshold int, hnsw vecindex.HNSWConfig) err
 		qs[i] = strings.Join(words[start:start+2+c.rng.IntN(2)], " ")
 	}
 	callers := map[string]domain.Caller{
-		"admin": {Subject: "root", Scopes: []string{domain.ScopeResourcesAdmin}},
-		"user":  {Subject: "u1", Scopes: []string{domain.ScopeResourcesRead}},
+		"admin": {Subject: "root", Scopes: []string{domain.ScopeSearchRead, domain.ScopeResourcesAdmin}},
+		"user":  {Subject: "u1", Scopes: []string{domain.ScopeSearchRead, domain.ScopeResourcesRead}},
 	}
 	for _, who := range []string{"admin", "user"} {
 		for _, mode := range []domain.Mode{domain.ModeText, domain.ModeVector, domain.ModeHybrid} {
