@@ -124,7 +124,7 @@ func run(journeys []journey, rate int, d time.Duration, uploadSize int, pgURL, m
 	fmt.Printf("%-32s %9s %9s %9s %9s %9s  %-8s %s\n", "journey", "requests", "P50", "P95", "P99", "max", "P95 goal", "result")
 	passed := true
 	var notes []string
-	if _, err := p.drain(ctx); err != nil {
+	if _, err := drain(ctx, p.admins, drainLimit); err != nil {
 		return false, fmt.Errorf("after seeding: %w", err)
 	}
 	for i, j := range journeys {
@@ -155,7 +155,7 @@ func run(journeys []journey, rate int, d time.Duration, uploadSize int, pgURL, m
 			round(m.Latencies.P95), round(m.Latencies.P99), round(m.Latencies.Max), j.goal, verdict)
 		caughtUp := "not waited for (the last journey)"
 		if i < len(journeys)-1 {
-			lag, err := p.drain(ctx)
+			lag, err := drain(ctx, p.admins, drainLimit)
 			if err != nil {
 				return false, fmt.Errorf("after %s: %w", j.name, err)
 			}
@@ -235,7 +235,6 @@ func start(ctx context.Context, pgURL, myDSN string, profiling bool) (*platform,
 		}
 		env = append(env, svc+"_DATABASE_URL="+db)
 	}
-	var admins []string
 	for _, svc := range []string{"AUTH", "RESOURCE", "SEARCH", "PROCESSING", "ANALYTICS", "GATEWAY"} {
 		addr, err := launch.FreeAddr()
 		if err != nil {
@@ -246,7 +245,6 @@ func start(ctx context.Context, pgURL, myDSN string, profiling bool) (*platform,
 			return fail(err)
 		}
 		env = append(env, svc+"_ADDR="+addr, svc+"_ADMIN_ADDR="+admin)
-		admins = append(admins, "http://"+admin)
 		p.admins = append(p.admins, "http://"+admin)
 		if svc == "GATEWAY" {
 			p.gateway, p.admin = "http://"+addr, "http://"+admin
@@ -260,7 +258,7 @@ func start(ctx context.Context, pgURL, myDSN string, profiling bool) (*platform,
 	if _, err := lab.Serve("all", env); err != nil {
 		return fail(err)
 	}
-	for _, admin := range admins {
+	for _, admin := range p.admins {
 		if err := launch.WaitReady(ctx, admin+"/readyz"); err != nil {
 			return fail(fmt.Errorf("%w (log: %s)", err, lab.Log("all")))
 		}
@@ -372,31 +370,37 @@ const drainLimit = 15 * time.Minute
 
 // drain waits until the platform's background pipeline has done what the
 // requests so far left it (search indexing, processing's intake and jobs,
-// analytics' ingestion): until every service reports each of its
-// JetStream consumers' lattice_consumer_pending as 0. Each journey then
-// starts on an idle platform, not behind the one before it, and the wait
-// is how far the pipeline lagged behind the load. It returns that wait.
-func (p *platform) drain(ctx context.Context) (time.Duration, error) {
+// analytics' ingestion): until every service, at its admin listener,
+// reports each of its JetStream consumers' lattice_consumer_pending as 0.
+// Each journey then starts on an idle platform, not behind the one before
+// it, and the wait is how far the pipeline lagged behind the load. It
+// returns that wait, or an error once limit has passed.
+func drain(ctx context.Context, admins []string, limit time.Duration) (time.Duration, error) {
 	began := time.Now()
 	for {
-		pending, err := p.pending(ctx)
+		pending, err := pending(ctx, admins)
 		if err == nil && pending == 0 {
 			return time.Since(began), nil
 		}
-		if time.Since(began) > drainLimit {
+		if time.Since(began) > limit {
 			if err != nil {
-				return 0, fmt.Errorf("the background pipeline did not catch up within %s: %w", drainLimit, err)
+				return 0, fmt.Errorf("the background pipeline did not catch up within %s: %w", limit, err)
 			}
-			return 0, fmt.Errorf("the background pipeline did not catch up within %s: %v messages pending", drainLimit, pending)
+			return 0, fmt.Errorf("the background pipeline did not catch up within %s: %v messages pending", limit, pending)
 		}
 		time.Sleep(200 * time.Millisecond) // polling the platform's metrics
 	}
 }
 
-// pending sums lattice_consumer_pending over every service's metrics.
-func (p *platform) pending(ctx context.Context) (float64, error) {
+// maxMetrics bounds one service's /metrics page. A longer page is an
+// error, not cut short: a lag line past the cut would go unread, and the
+// pipeline would look idle.
+const maxMetrics = 4 << 20
+
+// pending sums lattice_consumer_pending over the services' metrics.
+func pending(ctx context.Context, admins []string) (float64, error) {
 	var sum float64
-	for _, admin := range p.admins {
+	for _, admin := range admins {
 		req, err := http.NewRequestWithContext(ctx, "GET", admin+"/metrics", nil)
 		if err != nil {
 			return 0, err
@@ -405,10 +409,13 @@ func (p *platform) pending(ctx context.Context) (float64, error) {
 		if err != nil {
 			return 0, err
 		}
-		body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+		body, err := io.ReadAll(io.LimitReader(resp.Body, maxMetrics+1))
 		resp.Body.Close()
 		if err != nil {
 			return 0, err
+		}
+		if len(body) > maxMetrics {
+			return 0, fmt.Errorf("%s: metrics page over %d bytes", admin, maxMetrics)
 		}
 		for line := range strings.Lines(string(body)) {
 			if !strings.HasPrefix(line, "lattice_consumer_pending") {

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -84,6 +85,16 @@ func CommandBeside(exe string) []string {
 	return []string{exe, "extract"}
 }
 
+// defaultCommand is CommandBeside for this executable, looked up once, not
+// for every file.
+var defaultCommand = sync.OnceValues(func() ([]string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("extract: find the lattice executable: %w", err)
+	}
+	return CommandBeside(exe), nil
+})
+
 // RuntimeReserve is the address space the Go runtime reserves at start
 // (its page summaries and arena hints: 1.2 GiB on linux/amd64, nearly all
 // of it never backed by memory). The child's address-space limit is the
@@ -116,11 +127,10 @@ func (s Sandbox) Extract(ctx context.Context, contentType string, r io.Reader) (
 	lim := s.Limits.withDefaults()
 	command := s.Command
 	if len(command) == 0 {
-		exe, err := os.Executable()
-		if err != nil {
-			return "", fmt.Errorf("extract: find the lattice executable: %w", err)
+		var err error
+		if command, err = defaultCommand(); err != nil {
+			return "", err
 		}
-		command = CommandBeside(exe)
 	}
 	wall, cancel := context.WithTimeout(ctx, lim.Wall)
 	defer cancel()
