@@ -162,8 +162,15 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 				return err
 			}
 		}
+		if b.http.Metrics != nil {
+			if err := b.http.Metrics.Registry.Register(p.Gate().Collector()); err != nil {
+				return err
+			}
+		}
 		l := bound[b.name]
-		l.public.Handle(httpserver.Handler(b.httpCfg, b.http))
+		// Requests count as foreground for the process's background work
+		// (ADR 0034); the admin listeners' scrapes and probes do not.
+		l.public.Handle(p.Gate().Foreground(httpserver.Handler(b.httpCfg, b.http)))
 		if l.admin != nil {
 			admin := httpserver.AdminHandler(b.http)
 			if cfg.Settings.AdminProfiling {

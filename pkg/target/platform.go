@@ -25,13 +25,15 @@ import (
 	"github.com/lattice-platform/lattice/pkg/adapters/s3blob"
 	"github.com/lattice-platform/lattice/pkg/adapters/tokenbucket"
 	"github.com/lattice-platform/lattice/pkg/adapters/tokenverify"
+	"github.com/lattice-platform/lattice/pkg/platform/priority"
 	"github.com/lattice-platform/lattice/pkg/platform/tlsfiles"
 	"github.com/lattice-platform/lattice/pkg/ports"
 )
 
 // Platform is what the targets of one process share, each part made on
 // first need: one event-bus connection, one service credential, one token
-// verifier (one JWKS cache), one blob store, embedder and rate limiter.
+// verifier (one JWKS cache), one blob store, embedder and rate limiter,
+// and one priority gate between its requests and its background work.
 // Build runs the targets one at a time, so it needs no lock.
 type Platform struct {
 	ctx      context.Context
@@ -51,13 +53,20 @@ type Platform struct {
 	credentialsSet bool
 	tls            *tlsfiles.Store
 	holders        []string // targets that call with the service credential
+	gate           *priority.Gate
 }
 
 // NewPlatform returns the platform of a process running the named targets
 // with settings s. ctx bounds what the platform starts.
 func NewPlatform(ctx context.Context, s Settings, running []string, log *slog.Logger) *Platform {
-	return &Platform{ctx: ctx, settings: s, running: running, log: log}
+	return &Platform{ctx: ctx, settings: s, running: running, log: log,
+		gate: priority.New(s.BackgroundPercent, priority.DefaultLongestPause)}
 }
+
+// Gate is the process's priority gate (ADR 0034): the public listeners
+// count their requests through it, and the event consumers and job
+// workers built on Bus wait on it.
+func (p *Platform) Gate() *priority.Gate { return p.gate }
 
 // Settings are the shared settings the platform was made with.
 func (p *Platform) Settings() Settings { return p.settings }
@@ -134,6 +143,8 @@ type Bus struct {
 	JetStream  jetstream.JetStream
 	Publisher  ports.EventPublisher
 	Subscriber ports.EventSubscriber
+	// Gate paces the consumers and workers of this process (Platform.Gate).
+	Gate *priority.Gate
 }
 
 // Bus connects to NATS JetStream (an embedded server when NATS_URL is
@@ -174,7 +185,9 @@ func (p *Platform) Bus() (*Bus, error) {
 	if err := natsjs.EnsureStreams(p.ctx, js); err != nil {
 		return nil, err
 	}
-	p.bus = &Bus{JetStream: js, Publisher: natsjs.NewPublisher(js, 5*time.Second), Subscriber: natsjs.NewSubscriber(js, p.log)}
+	sub := natsjs.NewSubscriber(js, p.log)
+	sub.Gate = p.gate
+	p.bus = &Bus{JetStream: js, Publisher: natsjs.NewPublisher(js, 5*time.Second), Subscriber: sub, Gate: p.gate}
 	return p.bus, nil
 }
 

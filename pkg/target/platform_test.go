@@ -112,3 +112,17 @@ func TestProfilingIsOffUnlessAskedFor(t *testing.T) {
 	target.ReadSettings(e, nil)
 	require.ErrorContains(t, e.Err(), "ADMIN_PPROF")
 }
+
+// TestBackgroundPercentIsAPercent: LATTICE_BACKGROUND_PERCENT takes 1 to
+// 100, and the platform's gate is made with it.
+func TestBackgroundPercentIsAPercent(t *testing.T) {
+	require.Equal(t, 25, settings(t, nil).BackgroundPercent)
+	require.Equal(t, 100, settings(t, map[string]string{"LATTICE_BACKGROUND_PERCENT": "100"}).BackgroundPercent)
+	for _, bad := range []string{"0", "101", "-5", "half"} {
+		e := config.FromMap(map[string]string{"LATTICE_BACKGROUND_PERCENT": bad})
+		target.ReadSettings(e, nil)
+		require.ErrorContains(t, e.Err(), "LATTICE_BACKGROUND_PERCENT", bad)
+	}
+	p := target.NewPlatform(context.Background(), settings(t, nil), nil, slog.New(slog.DiscardHandler))
+	require.NotNil(t, p.Gate())
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/platform/clientaddr"
 	"github.com/lattice-platform/lattice/pkg/platform/config"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
+	"github.com/lattice-platform/lattice/pkg/platform/priority"
 	"github.com/lattice-platform/lattice/pkg/platform/tlsfiles"
 )
 
@@ -65,6 +66,10 @@ type Settings struct {
 	// where a process spends its time. Off by default: a profile shows
 	// internals, and taking one costs CPU.
 	AdminProfiling bool
+	// BackgroundPercent (LATTICE_BACKGROUND_PERCENT, 1–100) is the share
+	// of time the process's event consumers and job workers take while it
+	// serves requests; 100 lets them run as they come (ADR 0034).
+	BackgroundPercent int
 }
 
 // ReadSettings reads the shared settings, with listeners and URLs for
@@ -94,6 +99,11 @@ func ReadSettings(env *config.Env, registry []Target) Settings {
 		RedisTLSCA: env.String("REDIS_TLS_CA_FILE", ""),
 		TLS: tlsfiles.Files{Cert: env.String("TLS_CERT_FILE", ""), Key: env.String("TLS_KEY_FILE", ""),
 			CA: env.String("TLS_CA_FILE", ""), ClientCA: env.String("TLS_CLIENT_CA", "")},
+	}
+	s.BackgroundPercent = env.Int("LATTICE_BACKGROUND_PERCENT", priority.DefaultPercent)
+	if s.BackgroundPercent > 100 {
+		env.Invalid("LATTICE_BACKGROUND_PERCENT", fmt.Errorf("%d: want a percent from 1 to 100", s.BackgroundPercent))
+		s.BackgroundPercent = priority.DefaultPercent
 	}
 	switch v := env.String("ADMIN_PPROF", "false"); v {
 	case "false":

@@ -55,7 +55,9 @@ func (s *Subscriber) SubscribeBatches(ctx context.Context, durable string, subje
 			continue
 		}
 		hctx, span := startBatch(ctx, durable, headers)
+		ran := s.Gate.Background(hctx)
 		err = handle(hctx, events)
+		ran()
 		end(span, err)
 		if err != nil {
 			log.WarnContext(ctx, "batch failed; redelivering", "consumer", durable, "messages", len(msgs), "error", err)

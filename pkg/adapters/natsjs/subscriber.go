@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/lattice-platform/lattice/pkg/platform/observe"
+	"github.com/lattice-platform/lattice/pkg/platform/priority"
 	"github.com/lattice-platform/lattice/pkg/ports"
 )
 
@@ -25,6 +26,9 @@ type Subscriber struct {
 	log        *slog.Logger
 	MaxDeliver int
 	RetryDelay time.Duration
+	// Gate, when set, paces the handling of each event (and each batch)
+	// while the process serves requests (ADR 0034).
+	Gate *priority.Gate
 }
 
 var _ ports.EventSubscriber = (*Subscriber)(nil)
@@ -65,7 +69,9 @@ func (s *Subscriber) Subscribe(ctx context.Context, durable string, subjects []s
 	cc, err := cons.Consume(func(msg jetstream.Msg) {
 		e := ports.Event{ID: msg.Headers().Get(jetstream.MsgIDHeader), Subject: msg.Subject(), Payload: msg.Data()}
 		hctx, span := startProcess(ctx, msg.Subject(), msg.Headers(), durable)
+		ran := s.Gate.Background(hctx)
 		err := handle(hctx, e)
+		ran()
 		end(span, err)
 		if err != nil {
 			meta, _ := msg.Metadata()

@@ -11,6 +11,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/lattice-platform/lattice/pkg/platform/priority"
 )
 
 // JobsStream is the work-queue stream of processing jobs: each message
@@ -38,6 +40,9 @@ type WorkQueue struct {
 	// ends then and the heartbeats stop, so a stuck job cannot hold its
 	// message (or its worker slot) forever.
 	JobTimeout time.Duration
+	// Gate, when set, paces the jobs while the process serves requests
+	// (ADR 0034).
+	Gate *priority.Gate
 }
 
 // NewWorkQueue opens the JOBS stream (creating it if missing).
@@ -139,7 +144,12 @@ func (q *WorkQueue) run(ctx context.Context, msg jetstream.Msg, handle func(cont
 	abandon := time.NewTimer(q.JobTimeout + handlerGrace)
 	defer abandon.Stop()
 	done := make(chan Verdict, 1)
-	go func() { done <- handle(jobCtx, string(msg.Data())) }()
+	go func() {
+		// The heartbeat below keeps the message while the job waits its turn.
+		ran := q.Gate.Background(jobCtx)
+		defer ran()
+		done <- handle(jobCtx, string(msg.Data()))
+	}()
 	for {
 		select {
 		case <-beat.C:

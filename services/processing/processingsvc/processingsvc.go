@@ -22,6 +22,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/platform/health"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 	"github.com/lattice-platform/lattice/pkg/platform/observe"
+	"github.com/lattice-platform/lattice/pkg/platform/priority"
 	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/services/processing/app"
 	"github.com/lattice-platform/lattice/services/processing/domain"
@@ -62,6 +63,9 @@ type Config struct {
 	ExtractCommand []string
 	Backoff        domain.Backoff
 	Clock          ports.Clock
+	// Gate, when set, paces the jobs while the process serves requests
+	// (ADR 0034).
+	Gate *priority.Gate
 }
 
 // Service is a wired processing service.
@@ -119,6 +123,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	queue.Gate = cfg.Gate
 	if cfg.AckWait > 0 {
 		queue.AckWait = cfg.AckWait
 	}

@@ -30,7 +30,7 @@ var Target = target.New(target.Description[Config]{
 		if c.ServiceHTTP, err = p.ServiceClient(); err != nil {
 			return target.Service{}, err
 		}
-		c.JetStream, c.Publisher, c.Subscriber, c.Verifier = b.JetStream, b.Publisher, b.Subscriber, v
+		c.JetStream, c.Publisher, c.Subscriber, c.Verifier, c.Gate = b.JetStream, b.Publisher, b.Subscriber, v, b.Gate
 		c.ResourceURL = p.URL("resource")
 		if c.Transport, err = p.Transport(); err != nil {
 			return target.Service{}, err

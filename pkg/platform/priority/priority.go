@@ -1,0 +1,207 @@
+// Package priority lets the background work of a process give way to the
+// requests it serves (ADR 0034). When one process runs several services
+// (`lattice serve --target=all`), their event consumers and job workers
+// share its cores with the requests. Without a priority, a backlog of
+// uploads to extract, embed and index takes the cores from the requests
+// that caused it, and every request waits behind it. Go has no goroutine
+// priorities, and an operating-system priority would need the background
+// work in a process of its own, so the gate paces it instead.
+//
+// Requests pass through Foreground, which counts them. Background work
+// runs each unit (one event, one batch, one job) between Background and
+// the function Background returns. While no request is in flight,
+// background work runs freely. While requests are in flight, units take
+// turns, one at a time, and each pushes the next turn back so that
+// background work takes about its share of the time. No unit waits longer
+// than the longest pause, so a busy API slows the pipeline down but never
+// stops it, and a message's ack deadline is never at risk.
+package priority
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Defaults for New.
+const (
+	// DefaultPercent is the share of time background work takes while
+	// requests are in flight.
+	DefaultPercent = 25
+	// DefaultLongestPause bounds one unit's wait, well inside the shortest
+	// ack deadline of the platform's consumers (30 s).
+	DefaultLongestPause = 10 * time.Second
+)
+
+// Gate paces background work while requests are in flight. A nil *Gate
+// admits everything at once, so code that may run without one calls it
+// unconditionally.
+type Gate struct {
+	percent      int
+	longestPause time.Duration
+	now          func() time.Time
+
+	inFlight atomic.Int64 // requests being served
+	waiting  atomic.Int64 // units waiting for their turn
+	paused   atomic.Int64 // nanoseconds units have waited, in all
+
+	mu   sync.Mutex
+	next time.Time     // while requests are in flight, no unit starts before this
+	wake chan struct{} // closed when the last request in flight ends or a turn ends; nil when no unit waits
+}
+
+// New returns a gate that gives background work percent (1–100) of the
+// time while requests are in flight, and never holds a unit back longer
+// than longestPause. At 100 it never holds one back.
+func New(percent int, longestPause time.Duration) *Gate {
+	return &Gate{percent: min(max(percent, 1), 100), longestPause: longestPause, now: time.Now}
+}
+
+// Foreground counts the requests next serves.
+func (g *Gate) Foreground(next http.Handler) http.Handler {
+	if g == nil || g.percent == 100 {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g.inFlight.Add(1)
+		defer g.foregroundDone()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (g *Gate) foregroundDone() {
+	// The waiting count is read after the in-flight count falls, and a
+	// unit reads the in-flight count after it counts itself waiting, so
+	// one of the two always sees the other.
+	if g.inFlight.Add(-1) == 0 && g.waiting.Load() > 0 {
+		g.mu.Lock()
+		g.wakeLocked()
+		g.mu.Unlock()
+	}
+}
+
+// wakeLocked has the waiting units look again at the requests in flight
+// and the next turn.
+func (g *Gate) wakeLocked() {
+	if g.wake != nil {
+		close(g.wake)
+		g.wake = nil
+	}
+}
+
+// Background waits until a unit of background work may start and returns
+// the function to call when it has finished. It returns early when ctx
+// ends, so that a stopping consumer is never held.
+func (g *Gate) Background(ctx context.Context) (done func()) {
+	if g == nil || g.percent == 100 {
+		return func() {}
+	}
+	took := false
+	if g.inFlight.Load() > 0 {
+		took = g.wait(ctx)
+	}
+	start := g.now()
+	return func() { g.ran(g.now().Sub(start), took) }
+}
+
+// wait holds the caller until no request is in flight, its turn comes, ctx
+// ends or the longest pause has passed. It reports whether the unit took
+// a turn: then no other unit takes one until this one has run, so that
+// units held back together do not all start at once.
+func (g *Gate) wait(ctx context.Context) (took bool) {
+	began := g.now()
+	defer func() { g.paused.Add(int64(g.now().Sub(began))) }()
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		g.mu.Lock()
+		now := g.now()
+		turn := min(g.next.Sub(now), g.longestPause-now.Sub(began))
+		if turn <= 0 {
+			g.next = now.Add(g.longestPause) // until ran says how long it took
+			g.mu.Unlock()
+			return true
+		}
+		if g.wake == nil {
+			g.wake = make(chan struct{})
+		}
+		wake := g.wake
+		g.waiting.Add(1)
+		g.mu.Unlock()
+		if g.inFlight.Load() == 0 {
+			g.waiting.Add(-1)
+			return false
+		}
+		if timer == nil {
+			timer = time.NewTimer(turn)
+		} else {
+			timer.Reset(turn)
+		}
+		select {
+		case <-wake:
+		case <-timer.C:
+		case <-ctx.Done():
+		}
+		g.waiting.Add(-1)
+		if ctx.Err() != nil || g.inFlight.Load() == 0 {
+			return false
+		}
+	}
+}
+
+// ran sets the next turn after a unit of d: while requests are in flight,
+// it comes when they have had the time the unit leaves them. Work done
+// while the process was otherwise idle costs the requests nothing and is
+// not counted.
+func (g *Gate) ran(d time.Duration, took bool) {
+	busy := g.inFlight.Load() > 0
+	if !busy && !took {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	now := g.now()
+	next := g.next
+	if took || next.Before(now) {
+		next = now
+	}
+	if busy {
+		next = next.Add(d * time.Duration(100-g.percent) / time.Duration(g.percent))
+	}
+	if limit := now.Add(g.longestPause); next.After(limit) {
+		next = limit
+	}
+	g.next = next
+	g.wakeLocked()
+}
+
+// Waiting is how many units are waiting for their turn.
+func (g *Gate) Waiting() int {
+	if g == nil {
+		return 0
+	}
+	return int(g.waiting.Load())
+}
+
+// Collector exports the time units have waited in all, as
+// lattice_background_paused_seconds_total: its rate is the share of time
+// the process's background work gave to requests.
+func (g *Gate) Collector() prometheus.Collector {
+	return prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "lattice_background_paused_seconds_total",
+		Help: "Time the process's background work (event consumers, job workers) waited for requests in flight, summed over its units.",
+	}, func() float64 {
+		if g == nil {
+			return 0
+		}
+		return time.Duration(g.paused.Load()).Seconds()
+	})
+}

@@ -1,0 +1,210 @@
+package priority
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/lattice-platform/lattice/pkg/testinfra/leakcheck"
+)
+
+// TestMain fails the package's tests if they leave goroutines running.
+func TestMain(m *testing.M) { leakcheck.Main(m) }
+
+// clock is a time the test moves by hand.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func gateOn(percent int, longest time.Duration) (*Gate, *clock) {
+	c := &clock{t: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)}
+	g := New(percent, longest)
+	g.now = c.now
+	return g, c
+}
+
+// request holds one request in flight through g until the returned
+// function is called.
+func request(t *testing.T, g *Gate) (end func()) {
+	t.Helper()
+	release, served := make(chan struct{}), make(chan struct{})
+	h := g.Foreground(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { <-release }))
+	before := g.inFlight.Load()
+	go func() {
+		defer close(served)
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+	}()
+	require.Eventually(t, func() bool { return g.inFlight.Load() == before+1 }, 5*time.Second, time.Millisecond)
+	return func() { close(release); <-served }
+}
+
+// start runs Background in a goroutine; the channel is closed once it
+// has returned.
+func start(ctx context.Context, g *Gate) <-chan struct{} {
+	began := make(chan struct{})
+	go func() { defer close(began); g.Background(ctx)() }()
+	return began
+}
+
+func TestUnitsRunFreelyWhileNoRequestIsInFlight(t *testing.T) {
+	g, c := gateOn(25, time.Hour)
+	for range 3 {
+		done := g.Background(t.Context())
+		c.add(10 * time.Second)
+		done()
+	}
+	assert.True(t, g.next.IsZero(), "work done while the process was idle must not delay the next unit")
+	assert.Zero(t, g.paused.Load())
+}
+
+func TestAUnitRunWhileRequestsAreInFlightDelaysTheNextByWhatItLeavesThem(t *testing.T) {
+	g, c := gateOn(25, time.Minute)
+	end := request(t, g)
+	defer end()
+	done := g.Background(t.Context())
+	c.add(2 * time.Second)
+	done()
+	// At 25 %, 2 s of background work is owed 6 s of the requests'.
+	assert.Equal(t, c.now().Add(6*time.Second), g.next)
+	g.ran(time.Second, false)
+	assert.Equal(t, c.now().Add(9*time.Second), g.next, "debts add up")
+	c.add(9 * time.Second)
+	select {
+	case <-start(t.Context(), g): // its turn has come
+	case <-time.After(5 * time.Second):
+		t.Fatal("a unit whose turn has come is held")
+	}
+	for range 20 {
+		g.ran(10*time.Second, false)
+	}
+	assert.Equal(t, c.now().Add(time.Minute), g.next, "a unit never waits longer than the longest pause")
+}
+
+func TestTheNextUnitWaitsUntilTheLastRequestEnds(t *testing.T) {
+	g, c := gateOn(25, time.Hour)
+	first, second := request(t, g), request(t, g)
+	done := g.Background(t.Context())
+	c.add(time.Second)
+	done()
+
+	began := start(t.Context(), g)
+	require.Eventually(t, func() bool { return g.Waiting() == 1 }, 5*time.Second, time.Millisecond)
+	first()
+	select {
+	case <-began:
+		t.Fatal("a unit started while a request was still in flight and its turn had not come")
+	default:
+	}
+	second()
+	select {
+	case <-began:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the unit still waits after the last request ended")
+	}
+	assert.Zero(t, g.Waiting())
+}
+
+func TestAUnitWaitsNoLongerThanTheLongestPause(t *testing.T) {
+	const longest = 30 * time.Millisecond
+	g := New(25, longest)
+	end := request(t, g)
+	defer end()
+	g.ran(time.Hour, false) // a debt far beyond the longest pause
+
+	t0 := time.Now()
+	select {
+	case <-start(t.Context(), g):
+	case <-time.After(10 * time.Second):
+		t.Fatal("the unit is held past the longest pause")
+	}
+	assert.GreaterOrEqual(t, time.Since(t0), longest, "the unit did not wait for its turn")
+	paused := testutil.ToFloat64(g.Collector())
+	assert.GreaterOrEqual(t, paused, longest.Seconds(), "the wait is counted")
+	assert.Less(t, paused, 10.0)
+}
+
+func TestAStoppingConsumerIsNotHeld(t *testing.T) {
+	g, _ := gateOn(25, time.Hour)
+	end := request(t, g)
+	defer end()
+	g.ran(time.Hour, false)
+	ctx, cancel := context.WithCancel(t.Context())
+	began := start(ctx, g)
+	require.Eventually(t, func() bool { return g.Waiting() == 1 }, 5*time.Second, time.Millisecond)
+	cancel()
+	select {
+	case <-began:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a unit whose context ended is still held")
+	}
+}
+
+func TestAtAHundredPercentNothingIsCountedOrHeld(t *testing.T) {
+	h := http.NotFoundHandler()
+	for _, g := range []*Gate{nil, New(100, time.Hour), New(500, time.Hour)} {
+		served := g.Foreground(h)
+		rec := httptest.NewRecorder()
+		served.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+		assert.Equal(t, http.StatusNotFound, rec.Code)
+		if g != nil {
+			assert.Zero(t, g.inFlight.Load())
+			g.inFlight.Add(1) // as if a request were in flight
+			g.ran(time.Hour, false)
+		}
+		g.Background(t.Context())()
+		assert.Zero(t, g.Waiting())
+		assert.Zero(t, testutil.ToFloat64(g.Collector()))
+	}
+}
+
+func TestUnitsHeldBackTogetherTakeTheirTurnsOneAtATime(t *testing.T) {
+	g := New(25, time.Hour)
+	end := request(t, g)
+	defer end()
+	g.ran(10*time.Millisecond, false) // the next turn in 30 ms
+
+	started := make(chan int, 2)
+	release := [2]chan struct{}{make(chan struct{}), make(chan struct{})}
+	var wg sync.WaitGroup
+	for i := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			done := g.Background(t.Context())
+			started <- i
+			<-release[i]
+			done()
+		}()
+	}
+	defer wg.Wait()
+	first := <-started
+	require.Eventually(t, func() bool { return g.Waiting() == 1 }, 5*time.Second, time.Millisecond,
+		"the other unit should wait while the first runs")
+	select {
+	case i := <-started:
+		t.Fatalf("unit %d started while unit %d had the turn", i, first)
+	default:
+	}
+	close(release[first])
+	select {
+	case second := <-started:
+		close(release[second])
+	case <-time.After(5 * time.Second):
+		t.Fatal("the second unit did not get its turn after the first ran")
+	}
+}
