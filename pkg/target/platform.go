@@ -60,7 +60,7 @@ type Platform struct {
 // with settings s. ctx bounds what the platform starts.
 func NewPlatform(ctx context.Context, s Settings, running []string, log *slog.Logger) *Platform {
 	return &Platform{ctx: ctx, settings: s, running: running, log: log,
-		gate: priority.New(s.BackgroundPercent, priority.DefaultLongestPause)}
+		gate: priority.New(s.BackgroundPercent, priority.DefaultLongestPause, priority.DefaultArrivals)}
 }
 
 // Gate is the process's priority gate (ADR 0034): the public listeners

@@ -16,10 +16,10 @@ import (
 )
 
 // busyGate returns a gate that gives background work 1 % of the time,
-// with a request in flight until end is called.
+// with a request in flight, holding it back, until end is called.
 func busyGate(t *testing.T) (g *priority.Gate, end func()) {
 	t.Helper()
-	g = priority.New(1, time.Hour)
+	g = priority.New(1, time.Hour, time.Hour)
 	entered, release, served := make(chan struct{}), make(chan struct{}), make(chan struct{})
 	h := g.Foreground(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { close(entered); <-release }))
 	go func() {

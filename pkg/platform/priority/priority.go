@@ -9,8 +9,9 @@
 //
 // Requests pass through Foreground, which counts them. Background work
 // runs each unit (one event, one batch, one job) between Background and
-// the function Background returns. While no request is in flight,
-// background work runs freely. While requests are in flight, units take
+// the function Background returns. While no request is in flight, or
+// none has arrived for a second (a long transfer to a slow client waits
+// on the network, not the cores), background work runs freely. While requests are in flight, units take
 // turns, one at a time, and each pushes the next turn back so that
 // background work takes about its share of the time. No unit waits longer
 // than the longest pause, so a busy API slows the pipeline down but never
@@ -35,6 +36,11 @@ const (
 	// DefaultLongestPause bounds one unit's wait, well inside the shortest
 	// ack deadline of the platform's consumers (30 s).
 	DefaultLongestPause = 10 * time.Second
+	// DefaultArrivals is how recently a request must have arrived for the
+	// requests in flight to hold background work back. A request that has
+	// run longer with none after it is a transfer to or from a slow
+	// client, which waits on the network rather than the cores.
+	DefaultArrivals = time.Second
 )
 
 // Gate paces background work while requests are in flight. A nil *Gate
@@ -45,9 +51,11 @@ type Gate struct {
 	longestPause time.Duration
 	now          func() time.Time
 
-	inFlight atomic.Int64 // requests being served
-	waiting  atomic.Int64 // units waiting for their turn
-	paused   atomic.Int64 // nanoseconds units have waited, in all
+	inFlight  atomic.Int64 // requests being served
+	lastStart atomic.Int64 // when the latest request arrived, in Unix nanoseconds
+	arrivals  time.Duration
+	waiting   atomic.Int64 // units waiting for their turn
+	paused    atomic.Int64 // nanoseconds units have waited, in all
 
 	mu   sync.Mutex
 	next time.Time     // while requests are in flight, no unit starts before this
@@ -55,10 +63,11 @@ type Gate struct {
 }
 
 // New returns a gate that gives background work percent (1–100) of the
-// time while requests are in flight, and never holds a unit back longer
-// than longestPause. At 100 it never holds one back.
-func New(percent int, longestPause time.Duration) *Gate {
-	return &Gate{percent: min(max(percent, 1), 100), longestPause: longestPause, now: time.Now}
+// time while requests are in flight and one arrived within the last
+// arrivals, and never holds a unit back longer than longestPause. At 100
+// it never holds one back.
+func New(percent int, longestPause, arrivals time.Duration) *Gate {
+	return &Gate{percent: min(max(percent, 1), 100), longestPause: longestPause, arrivals: arrivals, now: time.Now}
 }
 
 // Foreground counts the requests next serves.
@@ -67,6 +76,7 @@ func (g *Gate) Foreground(next http.Handler) http.Handler {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g.lastStart.Store(g.now().UnixNano())
 		g.inFlight.Add(1)
 		defer g.foregroundDone()
 		next.ServeHTTP(w, r)
@@ -101,7 +111,7 @@ func (g *Gate) Background(ctx context.Context) (done func()) {
 		return func() {}
 	}
 	took := false
-	if g.inFlight.Load() > 0 {
+	if g.busy(g.now()) {
 		took = g.wait(ctx)
 	}
 	start := g.now()
@@ -124,7 +134,7 @@ func (g *Gate) wait(ctx context.Context) (took bool) {
 	for {
 		g.mu.Lock()
 		now := g.now()
-		turn := min(g.next.Sub(now), g.longestPause-now.Sub(began))
+		turn := min(g.next.Sub(now), g.longestPause-now.Sub(began), g.quietAt().Sub(now))
 		if turn <= 0 {
 			g.next = now.Add(g.longestPause) // until ran says how long it took
 			g.mu.Unlock()
@@ -136,7 +146,7 @@ func (g *Gate) wait(ctx context.Context) (took bool) {
 		wake := g.wake
 		g.waiting.Add(1)
 		g.mu.Unlock()
-		if g.inFlight.Load() == 0 {
+		if !g.busy(now) {
 			g.waiting.Add(-1)
 			return false
 		}
@@ -151,7 +161,7 @@ func (g *Gate) wait(ctx context.Context) (took bool) {
 		case <-ctx.Done():
 		}
 		g.waiting.Add(-1)
-		if ctx.Err() != nil || g.inFlight.Load() == 0 {
+		if ctx.Err() != nil || !g.busy(g.now()) {
 			return false
 		}
 	}
@@ -162,13 +172,13 @@ func (g *Gate) wait(ctx context.Context) (took bool) {
 // while the process was otherwise idle costs the requests nothing and is
 // not counted.
 func (g *Gate) ran(d time.Duration, took bool) {
-	busy := g.inFlight.Load() > 0
+	now := g.now()
+	busy := g.busy(now)
 	if !busy && !took {
 		return
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	now := g.now()
 	next := g.next
 	if took || next.Before(now) {
 		next = now
@@ -181,6 +191,18 @@ func (g *Gate) ran(d time.Duration, took bool) {
 	}
 	g.next = next
 	g.wakeLocked()
+}
+
+// busy reports whether requests in flight hold background work back at
+// now: one is in flight, and one arrived within the last g.arrivals.
+func (g *Gate) busy(now time.Time) bool {
+	return g.inFlight.Load() > 0 && now.Before(g.quietAt())
+}
+
+// quietAt is when the requests in flight stop holding background work
+// back if no other arrives.
+func (g *Gate) quietAt() time.Time {
+	return time.Unix(0, g.lastStart.Load()).Add(g.arrivals)
 }
 
 // Waiting is how many units are waiting for their turn.

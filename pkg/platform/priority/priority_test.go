@@ -33,7 +33,7 @@ func (c *clock) add(d time.Duration) {
 
 func gateOn(percent int, longest time.Duration) (*Gate, *clock) {
 	c := &clock{t: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)}
-	g := New(percent, longest)
+	g := New(percent, longest, 24*time.Hour) // the tests move the clock by hand
 	g.now = c.now
 	return g, c
 }
@@ -121,7 +121,7 @@ func TestTheNextUnitWaitsUntilTheLastRequestEnds(t *testing.T) {
 
 func TestAUnitWaitsNoLongerThanTheLongestPause(t *testing.T) {
 	const longest = 30 * time.Millisecond
-	g := New(25, longest)
+	g := New(25, longest, time.Hour)
 	end := request(t, g)
 	defer end()
 	g.ran(time.Hour, false) // a debt far beyond the longest pause
@@ -156,7 +156,7 @@ func TestAStoppingConsumerIsNotHeld(t *testing.T) {
 
 func TestAtAHundredPercentNothingIsCountedOrHeld(t *testing.T) {
 	h := http.NotFoundHandler()
-	for _, g := range []*Gate{nil, New(100, time.Hour), New(500, time.Hour)} {
+	for _, g := range []*Gate{nil, New(100, time.Hour, time.Hour), New(500, time.Hour, time.Hour)} {
 		served := g.Foreground(h)
 		rec := httptest.NewRecorder()
 		served.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
@@ -173,7 +173,7 @@ func TestAtAHundredPercentNothingIsCountedOrHeld(t *testing.T) {
 }
 
 func TestUnitsHeldBackTogetherTakeTheirTurnsOneAtATime(t *testing.T) {
-	g := New(25, time.Hour)
+	g := New(25, time.Hour, time.Hour)
 	end := request(t, g)
 	defer end()
 	g.ran(10*time.Millisecond, false) // the next turn in 30 ms
@@ -207,4 +207,29 @@ func TestUnitsHeldBackTogetherTakeTheirTurnsOneAtATime(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the second unit did not get its turn after the first ran")
 	}
+}
+
+func TestALongRequestWithNoneAfterItDoesNotHoldBackgroundWork(t *testing.T) {
+	g, c := gateOn(25, time.Hour)
+	g.arrivals = time.Second
+	end := request(t, g) // a download to a slow client, say
+	defer end()
+	done := g.Background(t.Context())
+	c.add(500 * time.Millisecond)
+	done()
+	assert.Equal(t, c.now().Add(1500*time.Millisecond), g.next, "a request arrived half a second ago")
+
+	c.add(time.Second) // no request for 1.5 s
+	select {
+	case <-start(t.Context(), g):
+	case <-time.After(5 * time.Second):
+		t.Fatal("a unit waits behind a request that has run for 1.5 s with no other after it")
+	}
+	g.ran(time.Hour, false)
+	assert.Equal(t, c.now().Add(500*time.Millisecond), g.next, "a unit run then costs the requests nothing")
+
+	end2 := request(t, g) // a new arrival holds back again
+	defer end2()
+	g.ran(time.Second, false)
+	assert.Equal(t, c.now().Add(3500*time.Millisecond), g.next, "the debt adds to the turn not yet come")
 }
