@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,14 +28,7 @@ func busyGate(t *testing.T) (g *priority.Gate, end func()) {
 		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
 	}()
 	<-entered
-	var once bool
-	end = func() {
-		if !once {
-			once = true
-			close(release)
-			<-served
-		}
-	}
+	end = sync.OnceFunc(func() { close(release); <-served })
 	t.Cleanup(end)
 	return g, end
 }
