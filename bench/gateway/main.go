@@ -10,7 +10,8 @@
 // (two workers, upstream keep-alive) when it is installed. Before any
 // load, the gateway must answer 200 with the token and 401 with a forged
 // one, so a gateway that stopped verifying cannot win. It prints each
-// run, then the medians and the ratios.
+// run, then the medians, and each ratio as the median of the ratios within
+// a round (the machine's speed drifts between rounds).
 //
 // Floors put the gateway's figures in proportion: bare proxies that do
 // nothing but forward, run as processes of their own (this program,
@@ -24,6 +25,9 @@
 //
 // -fresh sends that share of requests with a token the gateway has not
 // seen (first-sight verification); -redis keeps the limits in Redis.
+// -baseline BIN and -variant NAME:KEY=VALUE add gateways from another
+// build, or with more environment, to the same rounds, so a change is
+// judged against what it replaces under the same load and drift.
 package main
 
 import (
@@ -72,12 +76,26 @@ func main() {
 	fresh := flag.Float64("fresh", 0, "share of requests (0-1) carrying a token the gateway has not seen")
 	floors := flag.String("floors", "go-proxy,fasthttp", "bare proxies to measure as floors, comma-separated: go-proxy, rp-fast, mixed, fasthttp (empty: none)")
 	netHTTP := flag.Bool("net-http", false, "also measure a gateway whose upstream client is net/http's (GATEWAY_UPSTREAM_CLIENT=net/http) in the same rounds, as gw-nethttp")
+	baseline := flag.String("baseline", "", "also measure a gateway run from this lattice binary (another build, say) in the same rounds, as gw-base")
+	var variants []variant
+	flag.Func("variant", "also measure a gateway with more environment in the same rounds: NAME:KEY=VALUE[,KEY=VALUE…] (repeatable)", func(s string) error {
+		v, err := parseVariant(s)
+		variants = append(variants, v)
+		return err
+	})
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the gateway during its first run to this file (go tool pprof)")
 	flag.Parse()
 	if *fresh < 0 || *fresh > 1 {
 		log.Fatal("-fresh is a share between 0 and 1")
 	}
-	b := &bench{duration: *duration, conns: *conns, threads: *threads, netHTTP: *netHTTP}
+	if *netHTTP {
+		variants = append(variants, variant{name: "gw-nethttp", env: []string{"GATEWAY_UPSTREAM_CLIENT=net/http"},
+			doc: "the fasthttp upstream client against net/http's"})
+	}
+	if *baseline != "" {
+		variants = append(variants, variant{name: "gw-base", bin: *baseline, doc: "this build against " + *baseline})
+	}
+	b := &bench{duration: *duration, conns: *conns, threads: *threads, variants: variants}
 	if *floors != "" {
 		b.floors = strings.Split(*floors, ",")
 	}
@@ -95,8 +113,35 @@ type bench struct {
 	duration       time.Duration
 	conns, threads int
 	lab            *launch.Lab
-	floors         []string // bare proxies measured too (serveProxy)
-	netHTTP        bool     // a second gateway on net/http's upstream client
+	floors         []string  // bare proxies measured too (serveProxy)
+	variants       []variant // further gateways measured in the same rounds
+}
+
+// variant is a further gateway, measured beside the main one so that a
+// change is judged in the same interleaved rounds: another binary, or the
+// same one with more environment.
+type variant struct {
+	name string
+	bin  string   // empty: the lab's binary
+	env  []string // added to the main gateway's
+	doc  string   // what gateway/name compares
+	url  string
+}
+
+// parseVariant reads -variant's NAME:KEY=VALUE[,KEY=VALUE…].
+func parseVariant(s string) (variant, error) {
+	name, kvs, ok := strings.Cut(s, ":")
+	if !ok || name == "" || kvs == "" {
+		return variant{}, errors.New("want NAME:KEY=VALUE[,KEY=VALUE…]")
+	}
+	v := variant{name: name, doc: "the gateway against itself with " + kvs}
+	for kv := range strings.SplitSeq(kvs, ",") {
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+			return variant{}, fmt.Errorf("%q is not KEY=VALUE", kv)
+		}
+		v.env = append(v.env, kv)
+	}
+	return v, nil
 }
 
 // result is one wrk run.
@@ -174,17 +219,19 @@ func (b *bench) run(rounds int, pgURL, redisURL string, fresh float64, profile s
 		return fmt.Errorf("gateway: %w", err)
 	}
 	gateways := []string{gateway}
-	if b.netHTTP {
+	for i := range b.variants {
+		v := &b.variants[i]
 		addr, admin := freeAddr(), freeAddr()
 		env := append(slices.Clone(gwEnv), "GATEWAY_ADDR="+addr, "GATEWAY_ADMIN_ADDR="+admin,
-			"LATTICE_DATA_DIR="+filepath.Join(b.lab.Dir, "gw-nethttp"), "GATEWAY_UPSTREAM_CLIENT=net/http")
-		if _, err := b.lab.ServeAs("gw-nethttp", "gateway", env); err != nil {
+			"LATTICE_DATA_DIR="+filepath.Join(b.lab.Dir, v.name))
+		if _, err := b.lab.ServeBin(v.name, v.bin, "gateway", append(env, v.env...)); err != nil {
 			return err
 		}
 		if err := launch.WaitReady(ctx, "http://"+addr+"/readyz"); err != nil {
-			return fmt.Errorf("gw-nethttp: %w", err)
+			return fmt.Errorf("%s: %w", v.name, err)
 		}
-		gateways = append(gateways, "http://"+addr)
+		v.url = "http://" + addr
+		gateways = append(gateways, v.url)
 	}
 	for _, gw := range gateways {
 		if err := sanity(gw+path, upstream.URL+path, token); err != nil {
@@ -226,22 +273,28 @@ func (b *bench) run(rounds int, pgURL, redisURL string, fresh float64, profile s
 		targets = append(targets, struct{ name, url, script string }{kind, proxy + path, plain})
 	}
 	targets = append(targets, struct{ name, url, script string }{"gateway", gateway + path, ""})
-	if b.netHTTP {
-		targets = append(targets, struct{ name, url, script string }{"gw-nethttp", gateways[1] + path, ""})
+	for _, v := range b.variants {
+		targets = append(targets, struct{ name, url, script string }{v.name, v.url + path, ""})
 	}
 
-	fmt.Printf("wrk -t%d -c%d -d%s --latency, %d interleaved rounds; limits %s; %.0f %% fresh tokens\n",
+	fmt.Printf("wrk -t%d -c%d -d%s --latency, %d interleaved rounds, each starting one target later; limits %s; %.0f %% fresh tokens\n",
 		b.threads, b.conns, b.duration, rounds, map[bool]string{true: "in Redis", false: "in process"}[redisURL != ""], fresh*100)
 	results := map[string][]result{}
 	for round := 1; round <= rounds; round++ {
-		for _, tg := range targets {
+		// Each round starts one target later than the last: a run
+		// measured right after another inherits its warm or tired
+		// machine, and in a fixed order one target would always follow
+		// the same neighbour (seen here: a few per cent between two
+		// copies of one build).
+		order := append(slices.Clone(targets[(round-1)%len(targets):]), targets[:(round-1)%len(targets)]...)
+		for _, tg := range order {
 			var profiled chan error
 			if profile != "" && round == 1 && tg.name == "gateway" {
 				profiled = make(chan error, 1)
 				go func() { profiled <- launch.CPUProfile("http://"+gwAdmin, b.duration-time.Second, profile) }()
 			}
 			script := tg.script
-			if tg.name == "gateway" || tg.name == "gw-nethttp" {
+			if tg.script == "" { // a gateway: it needs the token
 				var mine []string
 				if fresh > 0 {
 					mine = fresher[(round-1)*perRound : round*perRound]
@@ -278,18 +331,31 @@ func (b *bench) run(rounds int, pgURL, redisURL string, fresh float64, profile s
 		med[tg.name] = m
 		fmt.Printf("%-8s %12.0f %10s %10s\n", tg.name, m.rps, m.p50, m.p99)
 	}
-	fmt.Printf("gateway/direct %.2f\n", med["gateway"].rps/med["direct"].rps)
+	// Ratios are taken within each round, then their median: the machine's
+	// speed drifts between rounds (by a third within minutes, seen here),
+	// and a ratio of two medians from different rounds would carry that.
+	ratio := func(a, b string) string {
+		var rs []float64
+		for i := range results[a] {
+			rs = append(rs, results[a][i].rps/results[b][i].rps)
+		}
+		slices.Sort(rs)
+		mid := (rs[(len(rs)-1)/2] + rs[len(rs)/2]) / 2
+		return fmt.Sprintf("%.2f (rounds %.2f–%.2f)", mid, rs[0], rs[len(rs)-1])
+	}
+	fmt.Println("ratios of req/s: the median of each round's ratio")
+	fmt.Printf("gateway/direct %s\n", ratio("gateway", "direct"))
 	if n, ok := med["nginx"]; ok {
-		fmt.Printf("gateway/nginx  %.2f  (P99 %s against nginx's %s)\n", med["gateway"].rps/n.rps, med["gateway"].p99, n.p99)
+		fmt.Printf("gateway/nginx  %s  (P99 %s against nginx's %s)\n", ratio("gateway", "nginx"), med["gateway"].p99, n.p99)
 		for _, f := range b.floors {
-			fmt.Printf("%-14s %.2f  (a floor: %s)\n", f+"/nginx", med[f].rps/n.rps, floorDoc[f])
+			fmt.Printf("%-14s %s  (a floor: %s)\n", f+"/nginx", ratio(f, "nginx"), floorDoc[f])
 		}
 	}
 	if slices.Contains(b.floors, "go-proxy") {
-		fmt.Printf("gateway/go-proxy %.2f\n", med["gateway"].rps/med["go-proxy"].rps)
+		fmt.Printf("gateway/go-proxy %s\n", ratio("gateway", "go-proxy"))
 	}
-	if b.netHTTP {
-		fmt.Printf("gateway/gw-nethttp %.2f  (the fasthttp upstream client against net/http's)\n", med["gateway"].rps/med["gw-nethttp"].rps)
+	for _, v := range b.variants {
+		fmt.Printf("gateway/%s %s  (%s)\n", v.name, ratio("gateway", v.name), v.doc)
 	}
 	for _, gw := range gateways {
 		if err := sanity(gw+path, upstream.URL+path, token); err != nil {

@@ -82,12 +82,21 @@ func (l *Lab) Serve(target string, env []string) (*exec.Cmd, error) {
 // ServeAs is Serve for a second process of one target: its output goes to
 // l.Log(name).
 func (l *Lab) ServeAs(name, target string, env []string) (*exec.Cmd, error) {
+	return l.ServeBin(name, "", target, env)
+}
+
+// ServeBin is ServeAs from another lattice binary (empty: the lab's), to
+// measure two builds side by side.
+func (l *Lab) ServeBin(name, bin, target string, env []string) (*exec.Cmd, error) {
+	if bin == "" {
+		bin = l.Bin
+	}
 	logf, err := os.Create(l.Log(name))
 	if err != nil {
 		return nil, err
 	}
 	defer logf.Close() // the child has its own descriptor
-	cmd := exec.Command(l.Bin, "serve", "--target="+target)
+	cmd := exec.Command(bin, "serve", "--target="+target)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	return cmd, l.Start(cmd)

@@ -139,3 +139,25 @@ func TestAFullBufferDropsAndCounts(t *testing.T) {
 	}
 	require.True(t, found)
 }
+
+// TestAPartBatchWaitsForTheTicker: records short of a batch are sent by the
+// ticker, not held until the batch fills or the gateway stops.
+func TestAPartBatchWaitsForTheTicker(t *testing.T) {
+	t.Parallel()
+	b := &bus{}
+	rec := usage.New(b, 100, prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
+	rec.BatchSize, rec.FlushEvery = 10, 20*time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); rec.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	for i := range 5 {
+		rec.Record(record(i))
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for b.total(t) < 5 {
+		require.True(t, time.Now().Before(deadline), "five records were never sent")
+		time.Sleep(time.Millisecond)
+	}
+	require.Equal(t, 5, b.total(t))
+}
