@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -71,6 +72,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	}
 	log := observe.NewLogger(stdout, cfg.LogLevel, "")
 	slog.SetDefault(log)
+	if n, ok := gcPercent(services, lookup); ok {
+		defer debug.SetGCPercent(debug.SetGCPercent(n)) // restored for an in-process caller
+		log.Info("garbage collector set for the target", "target", services[0], "gogc", n)
+	}
 
 	shutdownTracing, err := observe.SetupTracing(ctx, "lattice", version)
 	if err != nil {

@@ -66,3 +66,22 @@ func serviceCredentialHolders() []string {
 	}
 	return names
 }
+
+// gcPercent is the GOGC that serve sets for services: the target's own
+// when it runs alone and the environment sets none (an operator's GOGC
+// wins). A process running several targets keeps Go's default: the
+// stores' live heaps are large, and a target's setting is made for its
+// own heap only.
+func gcPercent(services []string, lookup func(string) (string, bool)) (int, bool) {
+	if len(services) != 1 {
+		return 0, false
+	}
+	if _, set := lookup("GOGC"); set {
+		return 0, false
+	}
+	t, ok := lookupTarget(services[0])
+	if !ok || t.GCPercent <= 0 {
+		return 0, false
+	}
+	return t.GCPercent, true
+}

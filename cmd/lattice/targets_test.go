@@ -153,3 +153,27 @@ func TestEveryTargetHasItsContract(t *testing.T) {
 	slices.Sort(names)
 	require.Equal(t, names, contracts, "openapi/<target>.yaml for every target (the gateway's own is gateway.yaml)")
 }
+
+// TestGCPercent: the gateway alone runs with its own GOGC; an operator's
+// GOGC, a process of several targets and a target without a setting keep
+// what Go would do.
+func TestGCPercent(t *testing.T) {
+	t.Parallel()
+	none := envMap(map[string]string{})
+	for name, c := range map[string]struct {
+		services []string
+		lookup   func(string) (string, bool)
+		want     int
+		set      bool
+	}{
+		"the gateway alone":          {[]string{"gateway"}, none, 400, true},
+		"the operator's GOGC":        {[]string{"gateway"}, envMap(map[string]string{"GOGC": "100"}), 0, false},
+		"an empty GOGC is still set": {[]string{"gateway"}, envMap(map[string]string{"GOGC": ""}), 0, false},
+		"several targets":            {targetNames(), none, 0, false},
+		"a target without a setting": {[]string{"resource"}, none, 0, false},
+	} {
+		n, ok := gcPercent(c.services, c.lookup)
+		require.Equal(t, c.set, ok, name)
+		require.Equal(t, c.want, n, name)
+	}
+}

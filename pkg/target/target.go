@@ -62,6 +62,12 @@ type Description[C any] struct {
 	// service client's token (Platform.ServiceClient). With mutual TLS on,
 	// that token is honoured only from the certificates of such targets.
 	ServiceCredential bool
+	// GCPercent is the garbage collector's GOGC for a process that runs
+	// this target alone and whose environment does not set GOGC; 0 keeps
+	// Go's default. It suits a target whose live heap is small and whose
+	// allocation rate is high, such as a proxy, where Go's default
+	// collects many times a second for little gain.
+	GCPercent int
 	// Config reads the target's own settings; malformed values are
 	// reported through env, all at once.
 	Config func(env *config.Env, s Settings) C
@@ -82,8 +88,9 @@ type Target struct {
 	Needs []string
 	Uses  []System
 	Bus   natsjs.Grants
-	// ServiceCredential: see Description.
+	// ServiceCredential and GCPercent: see Description.
 	ServiceCredential bool
+	GCPercent         int
 	// Load reads the settings and binds the other steps to them.
 	Load func(env *config.Env, s Settings) Loaded
 	// missing names the parts the description lacks (Validate reports them).
@@ -101,7 +108,7 @@ type Loaded struct {
 
 // New hides d's settings type.
 func New[C any](d Description[C]) Target {
-	t := Target{Name: d.Name, Port: d.Port, Needs: d.Needs, Uses: d.Uses, Bus: d.Bus, ServiceCredential: d.ServiceCredential}
+	t := Target{Name: d.Name, Port: d.Port, Needs: d.Needs, Uses: d.Uses, Bus: d.Bus, ServiceCredential: d.ServiceCredential, GCPercent: d.GCPercent}
 	if d.Config == nil {
 		t.missing = append(t.missing, "Config")
 	}
