@@ -95,6 +95,13 @@ func main() {
 	if *baseline != "" {
 		variants = append(variants, variant{name: "gw-base", bin: *baseline, doc: "this build against " + *baseline})
 	}
+	taken := []string{"direct", "nginx", "gateway", "go-proxy", "rp-fast", "mixed", "fasthttp"}
+	for _, v := range variants {
+		if slices.Contains(taken, v.name) {
+			log.Fatalf("-variant: the name %q is taken (by a target, or an earlier -variant, -net-http or -baseline)", v.name)
+		}
+		taken = append(taken, v.name)
+	}
 	b := &bench{duration: *duration, conns: *conns, threads: *threads, variants: variants}
 	if *floors != "" {
 		b.floors = strings.Split(*floors, ",")
