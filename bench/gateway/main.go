@@ -156,7 +156,12 @@ type result struct {
 	rps      float64
 	p50, p99 time.Duration
 	cpu      string // where the machine's CPU went during the run
-	fresh    int    // first-sight tokens sent
+	// cpuPerReq is the proxy's own CPU time per request (nginx's, the
+	// gateway's, a floor's); 0 for direct. The machine's cores are shared
+	// by the load generator, the upstream and the proxy, so a change in the
+	// proxy's own cost shows here more plainly than in its req/s.
+	cpuPerReq time.Duration
+	fresh     int // first-sight tokens sent
 }
 
 func (b *bench) run(rounds int, pgURL, redisURL string, fresh float64, profile string) error {
@@ -312,7 +317,11 @@ func (b *bench) run(rounds int, pgURL, redisURL string, fresh float64, profile s
 			}
 			before := launch.ReadCPU()
 			r, err := b.wrk(tg.url, script)
-			r.cpu = spent(before, launch.ReadCPU(), b.pids())
+			var cores map[string]float64
+			r.cpu, cores = spent(before, launch.ReadCPU(), b.pids())
+			if c := cores[proxyGroup(tg.name)]; c > 0 && r.rps > 0 {
+				r.cpuPerReq = time.Duration(c / r.rps * float64(time.Second))
+			}
 			if profiled != nil {
 				if err := <-profiled; err != nil {
 					return fmt.Errorf("profile: %w", err)
@@ -327,7 +336,11 @@ func (b *bench) run(rounds int, pgURL, redisURL string, fresh float64, profile s
 			if r.fresh > 0 {
 				extra = fmt.Sprintf("; %d first-sight tokens (%.1f %%)", r.fresh, 100*float64(r.fresh)/(r.rps*b.duration.Seconds()))
 			}
-			fmt.Printf("round %d %-8s %9.0f req/s  P50 %-8s P99 %-8s cpu: %s%s\n", round, tg.name, r.rps, r.p50, r.p99, r.cpu, extra)
+			own := ""
+			if r.cpuPerReq > 0 {
+				own = fmt.Sprintf("  %5.1fµs CPU/req", float64(r.cpuPerReq)/float64(time.Microsecond))
+			}
+			fmt.Printf("round %d %-8s %9.0f req/s  P50 %-8s P99 %-8s%s  cpu: %s%s\n", round, tg.name, r.rps, r.p50, r.p99, own, r.cpu, extra)
 		}
 	}
 	fmt.Println()
@@ -341,14 +354,18 @@ func (b *bench) run(rounds int, pgURL, redisURL string, fresh float64, profile s
 	// Ratios are taken within each round, then their median: the machine's
 	// speed drifts between rounds (by a third within minutes, seen here),
 	// and a ratio of two medians from different rounds would carry that.
-	ratio := func(a, b string) string {
+	ratioOf := func(a, b string, of func(result) float64) string {
 		var rs []float64
 		for i := range results[a] {
-			rs = append(rs, results[a][i].rps/results[b][i].rps)
+			rs = append(rs, of(results[a][i])/of(results[b][i]))
 		}
 		slices.Sort(rs)
 		mid := (rs[(len(rs)-1)/2] + rs[len(rs)/2]) / 2
 		return fmt.Sprintf("%.2f (rounds %.2f–%.2f)", mid, rs[0], rs[len(rs)-1])
+	}
+	ratio := func(a, b string) string { return ratioOf(a, b, func(r result) float64 { return r.rps }) }
+	cpuRatio := func(a, b string) string {
+		return ratioOf(a, b, func(r result) float64 { return float64(r.cpuPerReq) })
 	}
 	fmt.Println("ratios of req/s: the median of each round's ratio")
 	fmt.Printf("gateway/direct %s\n", ratio("gateway", "direct"))
@@ -363,6 +380,16 @@ func (b *bench) run(rounds int, pgURL, redisURL string, fresh float64, profile s
 	}
 	for _, v := range b.variants {
 		fmt.Printf("gateway/%s %s  (%s)\n", v.name, ratio("gateway", v.name), v.doc)
+	}
+	fmt.Println("ratios of the proxy's own CPU per request, the same way (lower is cheaper)")
+	if _, ok := med["nginx"]; ok {
+		fmt.Printf("gateway/nginx  %s  (%s against %s)\n", cpuRatio("gateway", "nginx"), med["gateway"].cpuPerReq.Round(100*time.Nanosecond), med["nginx"].cpuPerReq.Round(100*time.Nanosecond))
+		for _, f := range b.floors {
+			fmt.Printf("%-14s %s  (%s)\n", f+"/nginx", cpuRatio(f, "nginx"), med[f].cpuPerReq.Round(100*time.Nanosecond))
+		}
+	}
+	for _, v := range b.variants {
+		fmt.Printf("gateway/%s %s  (%s against %s)\n", v.name, cpuRatio("gateway", v.name), med["gateway"].cpuPerReq.Round(100*time.Nanosecond), med[v.name].cpuPerReq.Round(100*time.Nanosecond))
 	}
 	for _, gw := range gateways {
 		if err := sanity(gw+path, upstream.URL+path, token); err != nil {
@@ -553,9 +580,10 @@ func median(rs []result) result {
 		return v[len(v)/2]
 	}
 	return result{
-		rps: pick(func(r result) float64 { return r.rps }),
-		p50: time.Duration(pick(func(r result) float64 { return float64(r.p50) })),
-		p99: time.Duration(pick(func(r result) float64 { return float64(r.p99) })),
+		rps:       pick(func(r result) float64 { return r.rps }),
+		p50:       time.Duration(pick(func(r result) float64 { return float64(r.p50) })),
+		p99:       time.Duration(pick(func(r result) float64 { return float64(r.p99) })),
+		cpuPerReq: time.Duration(pick(func(r result) float64 { return float64(r.cpuPerReq) })),
 	}
 }
 
@@ -620,8 +648,9 @@ func (b *bench) pids() map[int]string {
 }
 
 // spent says, in cores, what the gateway, nginx, wrk, Redis and the
-// harness used between s and later, and how idle the machine was.
-func spent(s, later launch.CPUSample, known map[int]string) string {
+// harness used between s and later, and how idle the machine was; cores
+// holds the same figures by group.
+func spent(s, later launch.CPUSample, known map[int]string) (summary string, cores map[string]float64) {
 	use, idle := s.Spent(later, func(name string) string {
 		switch {
 		case strings.Contains(name, "--target=gateway"):
@@ -640,7 +669,20 @@ func spent(s, later launch.CPUSample, known map[int]string) string {
 		}
 		return ""
 	}, known)
-	return launch.Cores(use, []string{"gateway", "nginx", "go-proxy", "rp-fast", "mixed", "fasthttp", "harness", "redis", "auth"}) + fmt.Sprintf(" cores; machine %.0f %% idle", idle*100)
+	return launch.Cores(use, []string{"gateway", "nginx", "go-proxy", "rp-fast", "mixed", "fasthttp", "harness", "redis", "auth"}) + fmt.Sprintf(" cores; machine %.0f %% idle", idle*100), use
+}
+
+// proxyGroup is the group spent puts a target's proxy in: every gateway
+// (a baseline, a variant) runs as "gateway", one at a time under load;
+// direct has none.
+func proxyGroup(target string) string {
+	switch {
+	case target == "direct":
+		return ""
+	case target == "nginx" || floorDoc[target] != "":
+		return target
+	}
+	return "gateway"
 }
 
 // freeAddr is a loopback address with a port nobody listens on now.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -249,4 +250,27 @@ func TestAbandonedRequestDoesNotCancelTheSharedFetch(t *testing.T) {
 	close(release)
 	require.NoError(t, <-secondErr, "the one still waiting gets the keys")
 	require.EqualValues(t, 1, calls.Load(), "from the one fetch, which nobody cancelled")
+}
+
+// The cache finds a token by its signature; a forged token that carries a
+// cached token's signature under other claims must still be refused.
+func TestCachedSignatureUnderOtherClaimsIsRefused(t *testing.T) {
+	t.Parallel()
+	a := newAuthority(t)
+	v := a.verifier(time.Hour)
+	ctx := context.Background()
+	good := a.token(t, a.keys[0], nil)
+	id, err := v.Verify(ctx, good)
+	require.NoError(t, err)
+	require.Equal(t, "user-1", id.Subject)
+
+	other := a.token(t, a.keys[0], func(c *domain.AccessClaims) { c.Subject = "admin" })
+	parts, otherParts := strings.Split(good, "."), strings.Split(other, ".")
+	forged := parts[0] + "." + otherParts[1] + "." + parts[2]
+	_, err = v.Verify(ctx, forged)
+	require.True(t, fault.Of(err, fault.Unauthenticated), "a cached signature vouches only for its own token: %v", err)
+
+	id, err = v.Verify(ctx, good)
+	require.NoError(t, err, "the forged token did not evict the good one")
+	require.Equal(t, "user-1", id.Subject)
 }

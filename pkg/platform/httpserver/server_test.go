@@ -2,6 +2,7 @@ package httpserver_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -163,4 +164,35 @@ func TestProfilesOnlyWhenAsked(t *testing.T) {
 	require.Contains(t, heap.Body.String(), "heap profile")
 	require.Equal(t, http.StatusOK, get(profiled, "/healthz").Code)
 	require.Contains(t, get(profiled, "/metrics").Body.String(), "lattice_")
+}
+
+func TestAccessLogWritesOneLinePerRequestAtInfo(t *testing.T) {
+	for _, level := range []slog.Level{slog.LevelInfo, slog.LevelWarn} {
+		var out strings.Builder
+		svc := service(nil)
+		svc.Logger = observe.NewLogger(&out, level, "test")
+		h := httpserver.Handler(httpserver.Config{}, svc)
+		req := httptest.NewRequest(http.MethodGet, "/v1/items/7", nil)
+		req.Header.Set("X-Request-ID", "req-42")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		require.Equal(t, http.StatusOK, rec.Code)
+
+		if level > slog.LevelInfo {
+			require.Empty(t, out.String(), "no access line above info")
+			continue
+		}
+		var line map[string]any
+		require.NoError(t, json.Unmarshal([]byte(out.String()), &line), out.String())
+		require.Equal(t, "http request", line["msg"])
+		require.Equal(t, "INFO", line["level"])
+		require.Equal(t, "GET", line["method"])
+		require.Equal(t, "/v1/items/7", line["path"])
+		require.Equal(t, "192.0.2.1", line["client"])
+		require.InDelta(t, 200, line["status"], 0)
+		require.InDelta(t, 4, line["bytes"], 0)
+		require.Equal(t, "req-42", line["request_id"])
+		require.Equal(t, "test", line["service"])
+		require.NotContains(t, line, "source", "the line names no caller")
+	}
 }
