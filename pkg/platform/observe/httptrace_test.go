@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -36,10 +37,13 @@ const sampled = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 func TestAServedRequestContinuesItsTrace(t *testing.T) {
 	exp := recording(t)
 	var seen trace.SpanContext
-	h := observe.TraceHTTP(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux := chi.NewRouter()
+	mux.Use(observe.TraceHTTP)
+	mux.Get("/v1/things/{id}", func(w http.ResponseWriter, r *http.Request) {
 		seen = trace.SpanContextFromContext(r.Context())
 		w.WriteHeader(http.StatusBadGateway)
-	}))
+	})
+	h := http.Handler(mux)
 	req := httptest.NewRequest(http.MethodGet, "/v1/things/1", nil)
 	req.Header.Set("traceparent", sampled)
 	h.ServeHTTP(httptest.NewRecorder(), req)
@@ -47,7 +51,9 @@ func TestAServedRequestContinuesItsTrace(t *testing.T) {
 	spans := exp.GetSpans()
 	require.Len(t, spans, 1)
 	s := spans[0]
-	require.Equal(t, "GET /v1/things/1", s.Name)
+	require.Equal(t, "GET /v1/things/{id}", s.Name, "named by its route, not its path")
+	require.Contains(t, s.Attributes, attribute.String("http.route", "/v1/things/{id}"))
+	require.Contains(t, s.Attributes, attribute.String("url.path", "/v1/things/1"))
 	require.Equal(t, trace.SpanKindServer, s.SpanKind)
 	require.Equal(t, "00f067aa0ba902b7", s.Parent.SpanID().String())
 	require.Contains(t, s.Attributes, attr("http.response.status_code", 502))
@@ -101,3 +107,17 @@ func TestAnOutgoingRequestCarriesTheTrace(t *testing.T) {
 }
 
 func attr(key string, v int) attribute.KeyValue { return attribute.Int(key, v) }
+
+// TestASpanNoRouteServedIsNamedByItsMethod: with no route pattern (a
+// handler outside chi), the name is the method alone, never the raw path.
+func TestASpanNoRouteServedIsNamedByItsMethod(t *testing.T) {
+	exp := recording(t)
+	h := observe.TraceHTTP(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	req := httptest.NewRequest(http.MethodPost, "/v1/things/42", nil)
+	req.Header.Set("traceparent", sampled)
+	h.ServeHTTP(httptest.NewRecorder(), req)
+	spans := exp.GetSpans()
+	require.Len(t, spans, 1)
+	require.Equal(t, "POST", spans[0].Name)
+	require.Contains(t, spans[0].Attributes, attribute.String("url.path", "/v1/things/42"))
+}
