@@ -1,10 +1,12 @@
 package main
 
 import (
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/lattice-platform/lattice/bench/internal/launch"
 	"github.com/lattice-platform/lattice/pkg/testinfra/leakcheck"
 )
 
@@ -23,4 +25,27 @@ func TestParseVariant(t *testing.T) {
 		_, err := parseVariant(bad)
 		require.Error(t, err, "%q", bad)
 	}
+}
+
+// TestScript: without fresh tokens the header is set once (no Lua function
+// per request); with them, the function sends a fresh token on the share
+// asked for.
+func TestScript(t *testing.T) {
+	b := &bench{lab: &launch.Lab{Dir: t.TempDir()}}
+	file, err := b.script("steady", "tok", nil, 0)
+	require.NoError(t, err)
+	text, err := os.ReadFile(file)
+	require.NoError(t, err)
+	require.Equal(t, "wrk.headers[\"Authorization\"] = \"Bearer tok\"\n", string(text))
+
+	file, err = b.script("fresh", "tok", []string{"f1", "f2"}, 0.05)
+	require.NoError(t, err)
+	text, err = os.ReadFile(file)
+	require.NoError(t, err)
+	require.Contains(t, string(text), "request = function()")
+	require.Contains(t, string(text), `local fresh = {"Bearer f1","Bearer f2"}`)
+	require.Contains(t, string(text), "local every, n = 20, 0")
+	info, err := os.Stat(file)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), info.Mode().Perm(), "tokens stay private")
 }

@@ -8,6 +8,7 @@ package usage
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,7 +20,6 @@ import (
 
 // Recorder buffers usage records for publication.
 type Recorder struct {
-	buf       chan schema.UsageRecord
 	pub       ports.EventPublisher
 	log       *slog.Logger
 	dropped   prometheus.Counter
@@ -28,13 +28,21 @@ type Recorder struct {
 	// 500 and 1s).
 	BatchSize  int
 	FlushEvery time.Duration
+
+	// Records wait in a slice under a lock, not in a channel: a channel
+	// woke the publishing goroutine for every record, a goroutine switch
+	// on every request, where it needs waking once a batch is full.
+	mu      sync.Mutex
+	pending []schema.UsageRecord // recorded, not yet taken by Run
+	size    int                  // the most records pending
+	full    chan struct{}        // capacity 1: a batch is pending
 }
 
 // New returns a recorder with a buffer of size records, registering its
 // counters on reg.
 func New(pub ports.EventPublisher, size int, reg prometheus.Registerer, log *slog.Logger) *Recorder {
 	r := &Recorder{
-		buf: make(chan schema.UsageRecord, size), pub: pub, log: log, BatchSize: 500, FlushEvery: time.Second,
+		pub: pub, log: log, BatchSize: 500, FlushEvery: time.Second, size: size, full: make(chan struct{}, 1),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "lattice_gateway_usage_dropped_total",
 			Help: "Usage records dropped because the buffer was full."}),
 		published: prometheus.NewCounter(prometheus.CounterOpts{Name: "lattice_gateway_usage_published_total",
@@ -44,48 +52,74 @@ func New(pub ports.EventPublisher, size int, reg prometheus.Registerer, log *slo
 	return r
 }
 
-// Record queues rec, or drops it if the buffer is full.
+// Record queues rec, or drops it if the buffer is full. It wakes Run
+// only when a batch is pending.
 func (r *Recorder) Record(rec schema.UsageRecord) {
-	select {
-	case r.buf <- rec:
-	default:
+	r.mu.Lock()
+	if len(r.pending) >= r.size {
+		r.mu.Unlock()
 		r.dropped.Inc()
+		return
+	}
+	r.pending = append(r.pending, rec)
+	ready := len(r.pending) == r.BatchSize
+	r.mu.Unlock()
+	if ready {
+		select {
+		case r.full <- struct{}{}:
+		default: // already told
+		}
 	}
 }
 
+// takeInto appends the pending records to batch and empties the buffer.
+func (r *Recorder) takeInto(batch []schema.UsageRecord) []schema.UsageRecord {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	batch = append(batch, r.pending...)
+	clear(r.pending) // drop the references the records hold
+	r.pending = r.pending[:0]
+	return batch
+}
+
 // Run publishes batches until ctx ends, then flushes what is buffered.
+// A full batch leaves when it fills; the records short of one wait for
+// the ticker.
 func (r *Recorder) Run(ctx context.Context) {
-	batch := make([]schema.UsageRecord, 0, r.BatchSize)
+	var batch []schema.UsageRecord
 	tick := time.NewTicker(r.FlushEvery)
 	defer tick.Stop()
-	flush := func(ctx context.Context) {
-		if len(batch) > 0 {
-			r.publish(ctx, batch)
-			batch = batch[:0]
+	// publishFull sends the batch's whole BatchSize chunks and keeps the
+	// rest, oldest first; publishAll sends everything.
+	publishFull := func(ctx context.Context) {
+		sent := 0
+		for len(batch)-sent >= r.BatchSize {
+			r.publish(ctx, batch[sent:sent+r.BatchSize])
+			sent += r.BatchSize
 		}
+		n := copy(batch, batch[sent:])
+		clear(batch[n:])
+		batch = batch[:n]
+	}
+	publishAll := func(ctx context.Context) {
+		for sent := 0; sent < len(batch); sent += r.BatchSize {
+			r.publish(ctx, batch[sent:min(sent+r.BatchSize, len(batch))])
+		}
+		clear(batch)
+		batch = batch[:0]
 	}
 	for {
 		select {
-		case rec := <-r.buf:
-			batch = append(batch, rec)
-			if len(batch) >= r.BatchSize {
-				flush(ctx)
-			}
+		case <-r.full:
+			batch = r.takeInto(batch)
+			publishFull(ctx)
 		case <-tick.C:
-			flush(ctx)
+			batch = r.takeInto(batch)
+			publishAll(ctx)
 		case <-ctx.Done():
-			// Drain what is already buffered, with a short deadline.
 			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			for {
-				select {
-				case rec := <-r.buf:
-					batch = append(batch, rec)
-					continue
-				default:
-				}
-				break
-			}
-			flush(fctx)
+			batch = r.takeInto(batch)
+			publishAll(fctx)
 			cancel()
 			return
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -160,4 +161,46 @@ func TestAPartBatchWaitsForTheTicker(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	require.Equal(t, 5, b.total(t))
+}
+
+// TestRecordsKeepTheirOrderAcrossBatches: full batches leave as they fill,
+// the rest at shutdown, and every record is published once, in the order
+// recorded.
+func TestRecordsKeepTheirOrderAcrossBatches(t *testing.T) {
+	t.Parallel()
+	b := &bus{}
+	rec := usage.New(b, 1000, prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
+	rec.BatchSize, rec.FlushEvery = 10, time.Hour
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); rec.Run(ctx) }()
+	for i := range 95 {
+		r := record(i)
+		r.RequestId = strconv.Itoa(i)
+		rec.Record(r)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for b.total(t) < 90 {
+		require.True(t, time.Now().Before(deadline), "full batches were not published before shutdown")
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	<-done
+	var ids []string
+	b.mu.Lock()
+	for _, batch := range b.batches {
+		for _, e := range batch {
+			records := decode(t, e).Data.Records
+			require.LessOrEqual(t, len(records), 10, "a message holds at most one batch")
+			for _, r := range records {
+				ids = append(ids, r.RequestId)
+			}
+		}
+	}
+	b.mu.Unlock()
+	want := make([]string, 95)
+	for i := range want {
+		want[i] = strconv.Itoa(i)
+	}
+	require.Equal(t, want, ids)
 }
