@@ -58,14 +58,21 @@ func record(i int) schema.UsageRecord {
 	return schema.UsageRecord{Route: "/v1/resources", Method: "GET", Path: "/v1/resources", Status: 200, RequestId: "r" + string(rune('a'+i%26)), Time: time.Now()}
 }
 
-func TestRecordsArePublishedInBatches(t *testing.T) {
-	t.Parallel()
-	b := &bus{}
-	rec := usage.New(b, 100, prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
-	rec.BatchSize, rec.FlushEvery = 10, time.Hour
+// running starts a recorder publishing to b with the given buffer, batch
+// size and ticker; stop ends Run and waits for its last flush.
+func running(b *bus, size, batchSize int, every time.Duration) (rec *usage.Recorder, stop func()) {
+	rec = usage.New(b, size, prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
+	rec.BatchSize, rec.FlushEvery = batchSize, every
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); rec.Run(ctx) }()
+	return rec, func() { cancel(); <-done }
+}
+
+func TestRecordsArePublishedInBatches(t *testing.T) {
+	t.Parallel()
+	b := &bus{}
+	rec, stop := running(b, 100, 10, time.Hour)
 	for i := range 25 {
 		rec.Record(record(i))
 	}
@@ -74,8 +81,7 @@ func TestRecordsArePublishedInBatches(t *testing.T) {
 		require.True(t, time.Now().Before(deadline))
 		time.Sleep(time.Millisecond)
 	}
-	cancel()
-	<-done
+	stop()
 	require.Equal(t, 25, b.total(t), "the rest is flushed on shutdown")
 	first := b.batches[0]
 	require.Len(t, first, 1, "a batch of ten is one message")
@@ -96,11 +102,7 @@ func TestMessagesAreBounded(t *testing.T) {
 		messages int
 	}{"short": {"/v1/resources", 3}, "long paths": {"/v1/resources/" + strings.Repeat("p", 4000), 17}} {
 		b := &bus{}
-		rec := usage.New(b, 1000, prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
-		rec.BatchSize, rec.FlushEvery = 250, time.Hour
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { defer close(done); rec.Run(ctx) }()
+		rec, stop := running(b, 1000, 250, time.Hour)
 		for i := range 250 {
 			r := record(i)
 			r.Path = c.path
@@ -111,8 +113,7 @@ func TestMessagesAreBounded(t *testing.T) {
 			require.True(t, time.Now().Before(deadline), name)
 			time.Sleep(time.Millisecond)
 		}
-		cancel()
-		<-done
+		stop()
 		require.Len(t, b.batches, 1, name)
 		require.Len(t, b.batches[0], c.messages, name)
 		for _, e := range b.batches[0] {
@@ -146,12 +147,8 @@ func TestAFullBufferDropsAndCounts(t *testing.T) {
 func TestAPartBatchWaitsForTheTicker(t *testing.T) {
 	t.Parallel()
 	b := &bus{}
-	rec := usage.New(b, 100, prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
-	rec.BatchSize, rec.FlushEvery = 10, 20*time.Millisecond
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); rec.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	rec, stop := running(b, 100, 10, 20*time.Millisecond)
+	defer stop()
 	for i := range 5 {
 		rec.Record(record(i))
 	}
@@ -169,11 +166,7 @@ func TestAPartBatchWaitsForTheTicker(t *testing.T) {
 func TestRecordsKeepTheirOrderAcrossBatches(t *testing.T) {
 	t.Parallel()
 	b := &bus{}
-	rec := usage.New(b, 1000, prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
-	rec.BatchSize, rec.FlushEvery = 10, time.Hour
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); rec.Run(ctx) }()
+	rec, stop := running(b, 1000, 10, time.Hour)
 	for i := range 95 {
 		r := record(i)
 		r.RequestId = strconv.Itoa(i)
@@ -184,8 +177,7 @@ func TestRecordsKeepTheirOrderAcrossBatches(t *testing.T) {
 		require.True(t, time.Now().Before(deadline), "full batches were not published before shutdown")
 		time.Sleep(time.Millisecond)
 	}
-	cancel()
-	<-done
+	stop()
 	var ids []string
 	b.mu.Lock()
 	for _, batch := range b.batches {
