@@ -103,9 +103,27 @@ func TestBruteForceCannotLockOutTheVictim(t *testing.T) {
 		require.Positive(t, refused[a], "attacker %s is slowed down", a)
 	}
 
-	// The attackers stay slowed down, whatever address they claim.
-	st, _ := login(t, from(attackers[0]), base, victim, password, http.Header{"X-Forwarded-For": {"203.0.113.50"}})
-	require.Equal(t, http.StatusTooManyRequests, st, "a forged X-Forwarded-For is not believed")
+	// An attacker is judged by its own address, whatever it claims: five
+	// failures on one account from one address lock that pair for 15
+	// minutes, though each claimed another address. (Checked on a second
+	// account from a fresh address, so that no earlier wait, which may run
+	// out on a slow machine, decides it.)
+	const second, secondPassword = "second@example.com", "the second user's long password"
+	status, _ = call(t, "POST", base+"/v1/users", "", "application/json",
+		fmt.Sprintf(`{"email":%q,"password":%q,"display_name":"Second"}`, second, secondPassword))
+	require.Equal(t, 201, status)
+	claims := func(i int) http.Header { return http.Header{"X-Forwarded-For": {fmt.Sprintf("203.0.113.%d", 50+i)}} }
+	forger := from("127.0.0.6")
+	for i := range 5 {
+		st, _ := login(t, forger, base, second, "guess", claims(i))
+		want := http.StatusUnauthorized
+		if i == 4 {
+			want = http.StatusTooManyRequests // the failure that locks the pair says so itself
+		}
+		require.Equal(t, want, st, "failure %d", i+1)
+	}
+	st, _ := login(t, forger, base, second, secondPassword, claims(5))
+	require.Equal(t, http.StatusTooManyRequests, st, "a forged X-Forwarded-For is not believed: the pair is locked")
 
 	start := time.Now()
 	st, _ = login(t, from("127.0.0.5"), base, victim, password, nil)

@@ -216,8 +216,13 @@ func TestTheWholeMigration(t *testing.T) {
 	fault.broken.Store(true)
 	cli("promote", "/v1/jobs")
 	cli("promote", "/v1/jobs", "--percent", "50")
+	// The canary splits callers by identity, and the guard judges it once
+	// each side has min_requests in its window. Identities are new in each
+	// run: with 8 callers, one side had at most one caller in about one run
+	// in fourteen, and on a loaded machine four rounds of calls did not fit
+	// in the window. With 16, each side has several.
 	tokens := []string{early, adminLegacy}
-	for i := 3; i < 9; i++ {
+	for i := 3; i < 17; i++ {
 		tokens = append(tokens, monolithLogin(t, m, i))
 	}
 	testinfra.Within(t, time.Minute, "the failing canary rolls itself back", func() bool {
