@@ -161,7 +161,8 @@ type result struct {
 	// by the load generator, the upstream and the proxy, so a change in the
 	// proxy's own cost shows here more plainly than in its req/s.
 	cpuPerReq time.Duration
-	fresh     int // first-sight tokens sent
+	fresh     int     // first-sight tokens sent
+	wrkCores  float64 // the load generator\'s CPU (cores)
 }
 
 func (b *bench) run(rounds int, pgURL, redisURL string, fresh float64, profile string) error {
@@ -319,6 +320,7 @@ func (b *bench) run(rounds int, pgURL, redisURL string, fresh float64, profile s
 			r, err := b.wrk(tg.url, script)
 			var cores map[string]float64
 			r.cpu, cores = spent(before, launch.ReadCPU(), b.pids())
+			r.cpu = fmt.Sprintf("wrk %.2f, %s", r.wrkCores, r.cpu)
 			if c := cores[proxyGroup(tg.name)]; c > 0 && r.rps > 0 {
 				r.cpuPerReq = time.Duration(c / r.rps * float64(time.Second))
 			}
@@ -546,14 +548,17 @@ func (b *bench) wrk(target, script string) (result, error) {
 	if script != "" {
 		args = append(args, "-s", script)
 	}
-	out, err := exec.Command("wrk", append(args, target)...).CombinedOutput()
+	cmd := exec.Command("wrk", append(args, target)...)
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return result{}, fmt.Errorf("wrk: %w\n%s", err, out)
 	}
 	if m := errLine.Find(out); m != nil {
 		return result{}, fmt.Errorf("wrk saw failures: %s", m)
 	}
-	var r result
+	// wrk has exited before the run's CPU is read from /proc, so its own
+	// comes from its exit status.
+	r := result{wrkCores: (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds() / b.duration.Seconds()}
 	if m := freshLine.FindSubmatch(out); m != nil {
 		r.fresh, _ = strconv.Atoi(string(m[1]))
 	}
@@ -669,14 +674,12 @@ func spent(s, later launch.CPUSample, known map[int]string) (summary string, cor
 			return kind
 		case strings.HasPrefix(name, "redis-server"):
 			return "redis"
-		case name == "wrk":
-			return name
 		case name == "harness":
 			return name
 		}
 		return ""
 	}, known)
-	return launch.Cores(use, []string{"gateway", "nginx", "go-proxy", "rp-fast", "mixed", "fasthttp", "wrk", "harness", "redis", "auth"}) + fmt.Sprintf(" cores; machine %.0f %% idle", idle*100), use
+	return launch.Cores(use, []string{"gateway", "nginx", "go-proxy", "rp-fast", "mixed", "fasthttp", "harness", "redis", "auth"}) + fmt.Sprintf(" cores; machine %.0f %% idle", idle*100), use
 }
 
 // proxyGroup is the group spent puts a target's proxy in: every gateway
