@@ -162,7 +162,7 @@ type result struct {
 	// proxy's own cost shows here more plainly than in its req/s.
 	cpuPerReq time.Duration
 	fresh     int     // first-sight tokens sent
-	wrkCores  float64 // the load generator\'s CPU (cores)
+	wrkCores  float64 // the load generator's CPU (cores)
 }
 
 func (b *bench) run(rounds int, pgURL, redisURL string, fresh float64, profile string) error {
@@ -493,9 +493,9 @@ func sanity(gateway, direct, token string) error {
 // under test then lack.
 func (b *bench) script(name, token string, fresh []string, share float64) (string, error) {
 	var s strings.Builder
-	if token != "" && (len(fresh) == 0 || share == 0) {
+	if len(fresh) == 0 || share == 0 {
 		fmt.Fprintf(&s, "wrk.headers[\"Authorization\"] = %q\n", "Bearer "+token)
-	} else if token != "" {
+	} else {
 		fmt.Fprintf(&s, "local token = %q\n", "Bearer "+token)
 		s.WriteString("local fresh = {")
 		for i, t := range fresh {
@@ -657,8 +657,8 @@ func (b *bench) pids() map[int]string {
 	return out
 }
 
-// spent says, in cores, what the gateway, nginx, wrk, Redis and the
-// harness used between s and later, and how idle the machine was; cores
+// spent says, in cores, what the gateway, nginx, the floors, Redis, auth
+// and the harness used between s and later, and how idle the machine was; cores
 // holds the same figures by group.
 func spent(s, later launch.CPUSample, known map[int]string) (summary string, cores map[string]float64) {
 	use, idle := s.Spent(later, func(name string) string {

@@ -87,6 +87,10 @@ func AccessLog(log *slog.Logger) func(http.Handler) http.Handler {
 			start := time.Now()
 			ww := observe.Measured(w, r)
 			next.ServeHTTP(ww, r)
+			ctx := r.Context()
+			if !log.Enabled(ctx, slog.LevelInfo) {
+				return
+			}
 			// Attrs rather than key-value pairs: no value is boxed.
 			attrs := [...]slog.Attr{slog.String("method", r.Method), slog.String("path", r.URL.Path),
 				slog.String("client", clientaddr.From(r).Addr), slog.Int("status", ww.Status()), slog.Int("bytes", ww.BytesWritten()),
@@ -99,11 +103,9 @@ func AccessLog(log *slog.Logger) func(http.Handler) http.Handler {
 			// A record of its own rather than log.LogAttrs, which asks the
 			// runtime for its caller on every line (1 % of the gateway's
 			// CPU) for a source the handler does not print.
-			if ctx := r.Context(); log.Enabled(ctx, slog.LevelInfo) {
-				rec := slog.NewRecord(time.Now(), slog.LevelInfo, "http request", 0)
-				rec.AddAttrs(attrs[:n]...)
-				_ = log.Handler().Handle(ctx, rec)
-			}
+			rec := slog.NewRecord(time.Now(), slog.LevelInfo, "http request", 0)
+			rec.AddAttrs(attrs[:n]...)
+			_ = log.Handler().Handle(ctx, rec)
 		})
 	}
 }

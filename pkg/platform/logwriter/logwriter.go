@@ -30,7 +30,6 @@ type Writer struct {
 	mu      sync.Mutex
 	room    *sync.Cond // broadcast when the waiting lines have been taken
 	waiting []byte     // lines written and not yet taken
-	spare   []byte     // the previous batch's buffer, reused (the writer goroutine's)
 	woken   bool       // the writer goroutine has been woken for waiting
 	closed  bool
 	err     error // the destination's last write error
@@ -102,18 +101,19 @@ func (w *Writer) Close() error {
 // run writes each gathered batch until Close, then what is left.
 func (w *Writer) run() {
 	defer close(w.done)
+	var spare []byte // the previous batch's buffer, reused
 	for range w.wake {
-		w.flush()
+		spare = w.flush(spare)
 	}
-	w.flush()
+	w.flush(spare)
 }
 
-// flush takes the waiting lines and writes them in one call. Only the
-// writer goroutine calls it, so spare needs no lock.
-func (w *Writer) flush() {
+// flush takes the waiting lines, leaving spare in their place, writes them
+// in one call, and returns their buffer for the next time.
+func (w *Writer) flush(spare []byte) []byte {
 	w.mu.Lock()
 	batch := w.waiting
-	w.waiting, w.spare = w.spare[:0], nil
+	w.waiting = spare[:0]
 	w.woken = false
 	w.room.Broadcast()
 	w.mu.Unlock()
@@ -126,7 +126,8 @@ func (w *Writer) flush() {
 	}
 	// A batch that grew past the bound (a stall) is not kept: the next
 	// ones are small again.
-	if cap(batch) <= w.max {
-		w.spare = batch[:0]
+	if cap(batch) > w.max {
+		return nil
 	}
+	return batch[:0]
 }

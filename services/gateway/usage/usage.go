@@ -89,37 +89,31 @@ func (r *Recorder) Run(ctx context.Context) {
 	var batch []schema.UsageRecord
 	tick := time.NewTicker(r.FlushEvery)
 	defer tick.Stop()
-	// publishFull sends the batch's whole BatchSize chunks and keeps the
-	// rest, oldest first; publishAll sends everything.
-	publishFull := func(ctx context.Context) {
+	// send publishes the batch in BatchSize chunks: the whole ones, and
+	// with all the last part one too; what is left stays, oldest first.
+	send := func(ctx context.Context, all bool) {
 		sent := 0
-		for len(batch)-sent >= r.BatchSize {
-			r.publish(ctx, batch[sent:sent+r.BatchSize])
-			sent += r.BatchSize
+		for len(batch)-sent >= r.BatchSize || all && sent < len(batch) {
+			n := min(r.BatchSize, len(batch)-sent)
+			r.publish(ctx, batch[sent:sent+n])
+			sent += n
 		}
 		n := copy(batch, batch[sent:])
 		clear(batch[n:])
 		batch = batch[:n]
 	}
-	publishAll := func(ctx context.Context) {
-		for sent := 0; sent < len(batch); sent += r.BatchSize {
-			r.publish(ctx, batch[sent:min(sent+r.BatchSize, len(batch))])
-		}
-		clear(batch)
-		batch = batch[:0]
-	}
 	for {
 		select {
 		case <-r.full:
 			batch = r.takeInto(batch)
-			publishFull(ctx)
+			send(ctx, false)
 		case <-tick.C:
 			batch = r.takeInto(batch)
-			publishAll(ctx)
+			send(ctx, true)
 		case <-ctx.Done():
 			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			batch = r.takeInto(batch)
-			publishAll(fctx)
+			send(fctx, true)
 			cancel()
 			return
 		}
