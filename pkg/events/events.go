@@ -40,20 +40,28 @@ func NewWithID(id, source string, typ schema.CloudEventType, subject string, at 
 	if len(payload) == 0 || payload[0] != '{' && string(payload) != "null" {
 		return ports.Event{}, fmt.Errorf("event data is not a JSON object: %.20s", payload)
 	}
-	b, err := json.Marshal(envelope{
+	rest, err := json.Marshal(envelope{
 		Specversion: schema.N10, Id: id, Source: source, Type: typ, Subject: &subject,
-		Time: at.UTC(), Datacontenttype: schema.Applicationjson, Data: payload,
+		Time: at.UTC(), Datacontenttype: schema.Applicationjson,
 	})
 	if err != nil {
 		return ports.Event{}, err
 	}
+	// The data goes in first, spliced rather than marshalled as a
+	// json.RawMessage: encoding/json compacts a RawMessage byte by byte,
+	// which was 4 % of the gateway's CPU, whose usage events carry 100
+	// records each. payload is json.Marshal's, compact already.
+	b := make([]byte, 0, len(dataKey)+len(payload)+len(rest))
+	b = append(append(append(b, dataKey...), payload...), ',')
+	b = append(b, rest[1:]...)
 	return ports.Event{ID: id, Subject: "events." + string(typ), Payload: b}, nil
 }
 
-// envelope is schema.CloudEvent, field for field, with its data already
-// encoded.
+// dataKey opens the envelope; envelope's fields follow.
+const dataKey = `{"data":`
+
+// envelope is schema.CloudEvent, field for field, but its data.
 type envelope struct {
-	Data            json.RawMessage                  `json:"data"`
 	Datacontenttype schema.CloudEventDatacontenttype `json:"datacontenttype"`
 	Id              string                           `json:"id"`
 	Source          string                           `json:"source"`

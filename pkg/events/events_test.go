@@ -64,3 +64,53 @@ func TestTheEnvelopeIsTheSchemas(t *testing.T) {
 		require.ErrorContains(t, err, "not a JSON object")
 	}
 }
+
+// TestTheEnvelopeIsEncodedAsBefore: splicing the data in gives the bytes
+// that encoding/json gives for the whole envelope, HTML-escaped characters
+// and all, so consumers and content-derived ids see no change.
+func TestTheEnvelopeIsEncodedAsBefore(t *testing.T) {
+	at := time.Date(2026, 11, 29, 3, 0, 0, 123456789, time.FixedZone("CET", 3600))
+	name := "<b>&ünï\"cödé\"</b>"
+	for _, data := range []any{
+		schema.UsageBatch{Records: []schema.UsageRecord{{Route: "/v1/resources", Method: "GET", Path: "/v1/x?q=<a>&b", Identity: &name, Time: at}}},
+		json.RawMessage(` { "a" : [1, 2, {"b": null}] } `),
+		nil,
+	} {
+		e, err := events.NewWithID("id-1", "lattice/gateway", schema.CloudEventTypeGatewayRequests, "s<1>", at, data)
+		require.NoError(t, err)
+		payload, err := json.Marshal(data)
+		require.NoError(t, err)
+		subject := "s<1>"
+		want, err := json.Marshal(struct {
+			Data            json.RawMessage                  `json:"data"`
+			Datacontenttype schema.CloudEventDatacontenttype `json:"datacontenttype"`
+			Id              string                           `json:"id"`
+			Source          string                           `json:"source"`
+			Specversion     schema.CloudEventSpecversion     `json:"specversion"`
+			Subject         *string                          `json:"subject,omitempty"`
+			Time            time.Time                        `json:"time"`
+			Type            schema.CloudEventType            `json:"type"`
+		}{payload, schema.Applicationjson, "id-1", "lattice/gateway", schema.N10, &subject, at.UTC(), schema.CloudEventTypeGatewayRequests})
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(e.Payload))
+		require.True(t, json.Valid(e.Payload))
+	}
+}
+
+// BenchmarkNewUsageBatch encodes one of the gateway's usage events: 100
+// records, as the recorder sends them.
+func BenchmarkNewUsageBatch(b *testing.B) {
+	at := time.Date(2026, 11, 29, 3, 0, 0, 0, time.UTC)
+	who := "client:bench"
+	records := make([]schema.UsageRecord, 100)
+	for i := range records {
+		records[i] = schema.UsageRecord{Route: "/v1/resources", Method: "GET", Path: "/v1/resources/0192d6a4-7f1e-7b3c-9a5d-2e8f4c6b1a90",
+			RequestId: "0192d6a4-7f1e-7b3c-9a5d-2e8f4c6b1a90", Identity: &who, ClientId: &who, Status: 200, BytesOut: 1024, LatencyMs: 0.42, Time: at}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := events.New("lattice/gateway", schema.CloudEventTypeGatewayRequests, "r", at, schema.UsageBatch{Records: records}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -13,14 +13,16 @@ import (
 // decision (go-redis/redis_rate), so replicas share budgets atomically.
 type RateLimiter struct {
 	limiter *redis_rate.Limiter
-	rdb     *goredis.Client
+	rdb     goredis.Cmdable
 	prefix  string
 }
 
 var _ ports.RateLimiter = (*RateLimiter)(nil)
 
-// NewRateLimiter returns a limiter whose keys start with prefix.
-func NewRateLimiter(rdb *goredis.Client, prefix string) *RateLimiter {
+// NewRateLimiter returns a limiter whose keys start with prefix. rdb is a
+// client; BenchmarkAllowEach also runs it over the client's
+// auto-pipeliner, which the gateway does not use (docs/benchmarks.md).
+func NewRateLimiter(rdb goredis.Cmdable, prefix string) *RateLimiter {
 	return &RateLimiter{limiter: redis_rate.NewLimiter(rdb), rdb: rdb, prefix: prefix}
 }
 

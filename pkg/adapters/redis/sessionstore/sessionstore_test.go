@@ -7,10 +7,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
-	"github.com/lattice-platform/lattice/pkg/adapters/redis"
 	"github.com/lattice-platform/lattice/pkg/adapters/redis/sessionstore"
-	"github.com/lattice-platform/lattice/pkg/ports"
-	"github.com/lattice-platform/lattice/pkg/ports/portstest"
 	"github.com/lattice-platform/lattice/pkg/testinfra"
 	"github.com/lattice-platform/lattice/services/auth/app"
 	"github.com/lattice-platform/lattice/services/auth/app/porttest"
@@ -26,16 +23,5 @@ func TestSessionStore(t *testing.T) {
 		rdb := goredis.NewClient(opts)
 		t.Cleanup(func() { _ = rdb.Close() })
 		return sessionstore.New(rdb, srv.Prefix), uuid.NewString(), uuid.NewString()
-	})
-}
-
-func TestRateLimiter(t *testing.T) {
-	portstest.RateLimiter(t, func(t *testing.T) ports.RateLimiter {
-		srv := testinfra.RedisServer(t)
-		opts, err := goredis.ParseURL(srv.URL)
-		require.NoError(t, err)
-		rdb := goredis.NewClient(opts)
-		t.Cleanup(func() { _ = rdb.Close() })
-		return redis.NewRateLimiter(rdb, srv.Prefix)
 	})
 }
