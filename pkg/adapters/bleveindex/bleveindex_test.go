@@ -98,8 +98,9 @@ func cpu(b *testing.B) time.Duration {
 }
 
 // BenchmarkReplace measures the CPU an event's batch costs an index of
-// 1,000 chunks, background merging and persisting included (cpu-ms/op),
-// with this package's tuning and with bleve's defaults:
+// 1,000 chunks, background merging and persisting included (cpu-ms/op,
+// counted until the index is closed), with this package's tuning, with
+// batches that wait for the disk (synced), and with bleve's defaults:
 //
 //	go test -run '^$' -bench Replace -benchtime 1000x ./pkg/adapters/bleveindex/
 //
@@ -123,15 +124,20 @@ func BenchmarkReplace(b *testing.B) {
 		name  string
 		floor int
 		bump  int
-	}{{"tuned", segmentFloor, 0}, {"bleve-defaults", 0, 100}}
+		// synced: each batch waits until it is on disk, as before ADR 0037.
+		synced bool
+	}{{"tuned", segmentFloor, 0, false}, {"synced", segmentFloor, 0, true}, {"bleve-defaults", 0, 100, true}}
 	for _, shape := range shapes {
 		for _, tuning := range tunings {
 			b.Run(shape.name+"/"+tuning.name, func(b *testing.B) {
 				b.Cleanup(func() { zapx.NewSegmentBufferNumResultsBump = 0 })
 				zapx.NewSegmentBufferNumResultsBump = tuning.bump
-				x, err := newIndex(b.TempDir()+"/idx", scorchConfig(tuning.floor))
+				cfg := scorchConfig(tuning.floor)
+				if tuning.synced {
+					cfg["unsafe_batch"] = false
+				}
+				x, err := newIndex(b.TempDir()+"/idx", cfg)
 				require.NoError(b, err)
-				defer x.Close()
 				ctx := context.Background()
 				seed := make([]domain.Indexed, 1000)
 				for i := range seed {
@@ -143,6 +149,7 @@ func BenchmarkReplace(b *testing.B) {
 				for i := range b.N {
 					require.NoError(b, x.Replace(ctx, []domain.Indexed{shape.next(i)}))
 				}
+				require.NoError(b, x.Close())
 				b.StopTimer()
 				b.ReportMetric(float64(cpu(b)-start)/float64(b.N)/1e6, "cpu-ms/op")
 			})
