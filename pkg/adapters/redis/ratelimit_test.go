@@ -57,7 +57,7 @@ func BenchmarkAllowEach(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			l := redis.NewRateLimiter(c.rdb, srv.Prefix)
 			var n atomic.Int64
-			b.SetParallelism(8) // 16 goroutines on two cores
+			b.SetParallelism(8) // 8 goroutines a core: 16 on two
 			b.ReportAllocs()
 			before := cpuTime(b)
 			b.RunParallel(func(pb *testing.PB) {
