@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -89,14 +88,6 @@ func TestReplaceDropsEarlierChunks(t *testing.T) {
 	require.Empty(t, hits)
 }
 
-// cpu is the CPU time this process has used, its background goroutines
-// (bleve's persister and merger) included.
-func cpu(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	require.NoError(b, syscall.Getrusage(syscall.RUSAGE_SELF, &ru))
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // BenchmarkReplace measures the CPU an event's batch costs an index of
 // 1,000 chunks, background merging and persisting included (cpu-ms/op,
 // counted until the index is closed), with this package's tuning, with
@@ -144,14 +135,14 @@ func BenchmarkReplace(b *testing.B) {
 					seed[i] = resource(i, words(i))
 				}
 				require.NoError(b, x.Replace(ctx, seed))
-				start := cpu(b)
+				start := testinfra.CPUTime(b)
 				b.ResetTimer()
 				for i := range b.N {
 					require.NoError(b, x.Replace(ctx, []domain.Indexed{shape.next(i)}))
 				}
 				require.NoError(b, x.Close())
 				b.StopTimer()
-				b.ReportMetric(float64(cpu(b)-start)/float64(b.N)/1e6, "cpu-ms/op")
+				b.ReportMetric(float64(testinfra.CPUTime(b)-start)/float64(b.N)/1e6, "cpu-ms/op")
 			})
 		}
 	}

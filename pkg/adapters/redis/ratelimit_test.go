@@ -4,7 +4,6 @@ import (
 	"context"
 	"strconv"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -59,7 +58,7 @@ func BenchmarkAllowEach(b *testing.B) {
 			var n atomic.Int64
 			b.SetParallelism(8) // 8 goroutines a core: 16 on two
 			b.ReportAllocs()
-			before := cpuTime(b)
+			before := testinfra.CPUTime(b)
 			b.RunParallel(func(pb *testing.PB) {
 				budgets := []ports.RateBudget{{Key: "ip:" + strconv.FormatInt(n.Add(1), 10), Limit: loose}, {Key: "user", Limit: loose}}
 				for pb.Next() {
@@ -69,14 +68,7 @@ func BenchmarkAllowEach(b *testing.B) {
 					}
 				}
 			})
-			b.ReportMetric(float64(cpuTime(b)-before)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(testinfra.CPUTime(b)-before)/float64(b.N), "cpu-ns/op")
 		})
 	}
-}
-
-// cpuTime is the process's CPU time so far, user and system.
-func cpuTime(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	require.NoError(b, syscall.Getrusage(syscall.RUSAGE_SELF, &ru))
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
