@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -38,7 +40,12 @@ func TestDrainWaitsUntilNothingIsPending(t *testing.T) {
 	})
 	took, err := drain(context.Background(), []string{search, jobs}, 30*time.Second)
 	require.NoError(t, err)
-	require.Greater(t, took, time.Duration(0), "it polled until the search indexer's lag reached 0")
+	require.Greater(t, took.all, time.Duration(0), "it polled until the search indexer's lag reached 0")
+	require.ElementsMatch(t, []string{"search-indexer", "processing-workers"}, slices.Collect(maps.Keys(took.consumers)),
+		"the consumers that were behind, and only those")
+	require.GreaterOrEqual(t, took.consumers["search-indexer"], took.consumers["processing-workers"],
+		"the search indexer was behind for longer")
+	require.Regexp(t, `^\S+ after the last request \(search-indexer \S+, processing-workers \S+\)$`, took.String())
 }
 
 // A backlog that outlasts the limit ends the wait with the count left.
@@ -67,5 +74,5 @@ func TestPendingRefusesWhatItCannotRead(t *testing.T) {
 	})
 	n, err := pending(context.Background(), []string{atLimit})
 	require.NoError(t, err)
-	require.EqualValues(t, 9, n, "a page of exactly the bound is read to its end")
+	require.Equal(t, map[string]float64{"search-indexer": 9}, n, "a page of exactly the bound is read to its end")
 }

@@ -26,12 +26,14 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"log"
+	"maps"
 	"math"
 	"net/http"
 	"os"
@@ -54,7 +56,7 @@ func main() {
 	uploadSize := flag.Int("upload-size", 100<<10, "the upload journey's file size in bytes")
 	pgURL := flag.String("postgres", "postgres://postgres@127.0.0.1:5432/postgres", "a PostgreSQL server (auth's and analytics' stores)")
 	myDSN := flag.String("mysql", "root@tcp(127.0.0.1:3306)/", "a MySQL-protocol server (resource's and search's stores)")
-	profile := flag.String("cpuprofile", "", "write a CPU profile of the platform during each journey to <this>-<journey>.pprof (go tool pprof)")
+	profile := flag.String("cpuprofile", "", "write a CPU profile of the platform during each journey to <this>-<journey>.pprof, and of as long again after it (the background's catch-up, but for the last journey) to <this>-<journey>-after.pprof (go tool pprof)")
 	flag.Parse()
 	var chosen []journey
 	for name := range strings.SplitSeq(*journeys, ",") {
@@ -155,11 +157,23 @@ func run(journeys []journey, rate int, d time.Duration, uploadSize int, pgURL, m
 			round(m.Latencies.P95), round(m.Latencies.P99), round(m.Latencies.Max), j.goal, verdict)
 		caughtUp := "not waited for (the last journey)"
 		if i < len(journeys)-1 {
+			// The background's own profile: what working off the journey's
+			// backlog costs, while no request is served.
+			var after chan error
+			if profile != "" {
+				after = make(chan error, 1)
+				go func() { after <- launch.CPUProfile(p.admin, d, profile+"-"+j.name+"-after.pprof") }()
+			}
 			lag, err := drain(ctx, p.admins, drainLimit)
 			if err != nil {
 				return false, fmt.Errorf("after %s: %w", j.name, err)
 			}
-			caughtUp = lag.Round(100*time.Millisecond).String() + " after the last request"
+			if after != nil {
+				if err := <-after; err != nil {
+					return false, fmt.Errorf("profile: %w", err)
+				}
+			}
+			caughtUp = lag.String()
 		}
 		notes = append(notes, fmt.Sprintf("%s: status %s; cpu: %s; background caught up: %s%s",
 			j.name, codes(m.StatusCodes), cpu, caughtUp, firstErrors(m.Errors)))
@@ -375,18 +389,49 @@ const drainLimit = 15 * time.Minute
 // Each journey then starts on an idle platform, not behind the one before
 // it, and the wait is how far the pipeline lagged behind the load. It
 // returns that wait, or an error once limit has passed.
-func drain(ctx context.Context, admins []string, limit time.Duration) (time.Duration, error) {
+// caughtUp is how long after the wait began the whole pipeline, and each
+// consumer of it, last had a message pending.
+type caughtUp struct {
+	all       time.Duration
+	consumers map[string]time.Duration // consumer → its lag's end; absent: never behind
+}
+
+// String names the consumers that were behind, the last first.
+func (c caughtUp) String() string {
+	s := c.all.Round(100*time.Millisecond).String() + " after the last request"
+	names := slices.Collect(maps.Keys(c.consumers))
+	slices.SortFunc(names, func(a, b string) int { return cmp.Compare(c.consumers[b], c.consumers[a]) })
+	var parts []string
+	for _, n := range names {
+		parts = append(parts, n+" "+c.consumers[n].Round(100*time.Millisecond).String())
+	}
+	if len(parts) > 0 {
+		s += " (" + strings.Join(parts, ", ") + ")"
+	}
+	return s
+}
+
+func drain(ctx context.Context, admins []string, limit time.Duration) (caughtUp, error) {
 	began := time.Now()
+	c := caughtUp{consumers: map[string]time.Duration{}}
 	for {
-		pending, err := pending(ctx, admins)
-		if err == nil && pending == 0 {
-			return time.Since(began), nil
+		lags, err := pending(ctx, admins)
+		var sum float64
+		for name, n := range lags {
+			sum += n
+			if n > 0 {
+				c.consumers[name] = time.Since(began)
+			}
+		}
+		if err == nil && sum == 0 {
+			c.all = time.Since(began)
+			return c, nil
 		}
 		if time.Since(began) > limit {
 			if err != nil {
-				return 0, fmt.Errorf("the background pipeline did not catch up within %s: %w", limit, err)
+				return c, fmt.Errorf("the background pipeline did not catch up within %s: %w", limit, err)
 			}
-			return 0, fmt.Errorf("the background pipeline did not catch up within %s: %v messages pending", limit, pending)
+			return c, fmt.Errorf("the background pipeline did not catch up within %s: %v messages pending", limit, sum)
 		}
 		time.Sleep(200 * time.Millisecond) // polling the platform's metrics
 	}
@@ -397,25 +442,26 @@ func drain(ctx context.Context, admins []string, limit time.Duration) (time.Dura
 // pipeline would look idle.
 const maxMetrics = 4 << 20
 
-// pending sums lattice_consumer_pending over the services' metrics.
-func pending(ctx context.Context, admins []string) (float64, error) {
-	var sum float64
+// pending reads lattice_consumer_pending from the services' metrics: each
+// consumer's lag, by its consumer label.
+func pending(ctx context.Context, admins []string) (map[string]float64, error) {
+	lags := map[string]float64{}
 	for _, admin := range admins {
 		req, err := http.NewRequestWithContext(ctx, "GET", admin+"/metrics", nil)
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		body, err := io.ReadAll(io.LimitReader(resp.Body, maxMetrics+1))
 		resp.Body.Close()
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		if len(body) > maxMetrics {
-			return 0, fmt.Errorf("%s: metrics page over %d bytes", admin, maxMetrics)
+			return nil, fmt.Errorf("%s: metrics page over %d bytes", admin, maxMetrics)
 		}
 		for line := range strings.Lines(string(body)) {
 			if !strings.HasPrefix(line, "lattice_consumer_pending") {
@@ -424,12 +470,23 @@ func pending(ctx context.Context, admins []string) (float64, error) {
 			fields := strings.Fields(line)
 			v, err := strconv.ParseFloat(fields[len(fields)-1], 64)
 			if err != nil || math.IsNaN(v) {
-				return 0, fmt.Errorf("%s: unreadable lag %q", admin, strings.TrimSpace(line))
+				return nil, fmt.Errorf("%s: unreadable lag %q", admin, strings.TrimSpace(line))
 			}
-			sum += v
+			lags[consumerOf(fields[0])] += v
 		}
 	}
-	return sum, nil
+	return lags, nil
+}
+
+// consumerOf is the consumer label of a sample's name and labels, or the
+// whole of them when it has none.
+func consumerOf(series string) string {
+	_, rest, ok := strings.Cut(series, `consumer="`)
+	if !ok {
+		return series
+	}
+	name, _, _ := strings.Cut(rest, `"`)
+	return name
 }
 
 // words makes each seeded resource findable by a word of its own.

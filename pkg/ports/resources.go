@@ -72,4 +72,13 @@ type EventSubscriber interface {
 	// wait, and acknowledges the batch when handle returns nil; otherwise
 	// every event in it is redelivered.
 	SubscribeBatches(ctx context.Context, durable string, subjects []string, max int, wait time.Duration, handle func(context.Context, []Event) error) error
+	// SubscribeGroups is Subscribe for handlers that apply many events
+	// more cheaply than one at a time but must answer for each: it hands
+	// over the events already waiting, up to max, without waiting for
+	// more, and takes one result per event (errs[i] for events[i]). Each
+	// event is then acknowledged, redelivered or set aside as Subscribe
+	// does, so one bad event neither holds back nor repeats the others;
+	// an event that failed comes round again after later ones, which the
+	// handler must tolerate.
+	SubscribeGroups(ctx context.Context, durable string, subjects []string, max int, handle func(ctx context.Context, events []Event) (errs []error)) error
 }

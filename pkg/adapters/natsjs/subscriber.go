@@ -73,26 +73,7 @@ func (s *Subscriber) Subscribe(ctx context.Context, durable string, subjects []s
 		err := handle(hctx, e)
 		ran()
 		end(span, err)
-		if err != nil {
-			meta, _ := msg.Metadata()
-			if meta != nil && int(meta.NumDelivered) >= s.MaxDeliver {
-				s.log.ErrorContext(ctx, "event handling failed for the last time; parked in DLQ", "consumer", durable, "event", e.ID, "error", err)
-				parked := nats.NewMsg("dlq." + durable)
-				parked.Data = msg.Data()
-				parked.Header.Set("Lattice-Original-Subject", msg.Subject())
-				parked.Header.Set("Lattice-Error", err.Error())
-				observe.InjectTraceContext(hctx, headerCarrier(parked.Header))
-				if _, perr := s.js.PublishMsg(ctx, parked, jetstream.WithMsgID("dlq-"+durable+"-"+e.ID)); perr != nil {
-					_ = msg.NakWithDelay(s.RetryDelay) // keep it until it can be parked
-					return
-				}
-				_ = msg.Term()
-				return
-			}
-			_ = msg.NakWithDelay(s.RetryDelay)
-			return
-		}
-		_ = msg.Ack()
+		s.settle(ctx, hctx, durable, msg, e.ID, err)
 	})
 	if err != nil {
 		return fmt.Errorf("nats: consume %s: %w", durable, err)
@@ -100,4 +81,31 @@ func (s *Subscriber) Subscribe(ctx context.Context, durable string, subjects []s
 	<-ctx.Done()
 	cc.Drain()
 	return nil
+}
+
+// settle acknowledges msg when its handler succeeded, and otherwise
+// redelivers it after RetryDelay, or parks it on the DLQ once it has been
+// delivered MaxDeliver times. hctx carries the handling's trace, which the
+// parked copy keeps.
+func (s *Subscriber) settle(ctx, hctx context.Context, durable string, msg jetstream.Msg, id string, err error) {
+	if err == nil {
+		_ = msg.Ack()
+		return
+	}
+	meta, _ := msg.Metadata()
+	if meta == nil || int(meta.NumDelivered) < s.MaxDeliver {
+		_ = msg.NakWithDelay(s.RetryDelay)
+		return
+	}
+	s.log.ErrorContext(ctx, "event handling failed for the last time; parked in DLQ", "consumer", durable, "event", id, "error", err)
+	parked := nats.NewMsg("dlq." + durable)
+	parked.Data = msg.Data()
+	parked.Header.Set("Lattice-Original-Subject", msg.Subject())
+	parked.Header.Set("Lattice-Error", err.Error())
+	observe.InjectTraceContext(hctx, headerCarrier(parked.Header))
+	if _, perr := s.js.PublishMsg(ctx, parked, jetstream.WithMsgID("dlq-"+durable+"-"+id)); perr != nil {
+		_ = msg.NakWithDelay(s.RetryDelay) // keep it until it can be parked
+		return
+	}
+	_ = msg.Term()
 }

@@ -135,3 +135,19 @@ func (s *subscriber) SubscribeBatches(ctx context.Context, durable string, subje
 		return err
 	})
 }
+
+func (s *subscriber) SubscribeGroups(ctx context.Context, durable string, subjects []string, max int, handle func(context.Context, []ports.Event) []error) error {
+	return s.next.SubscribeGroups(ctx, durable, subjects, max, func(ctx context.Context, events []ports.Event) []error {
+		types := make([]string, len(events))
+		for i, e := range events {
+			types[i] = s.check(e)
+		}
+		errs := handle(ctx, events)
+		for i, err := range errs {
+			if err == nil && i < len(types) && types[i] != "" {
+				RecordEvent(s.t, types[i], "consumed")
+			}
+		}
+		return errs
+	})
+}

@@ -89,58 +89,111 @@ func (s *Service) applied(id, typ string) {
 	s.lastMu.Unlock()
 }
 
-// PutDocument applies a resource.created or resource.updated event.
-func (s *Service) PutDocument(ctx context.Context, eventID string, d domain.Document) error {
-	if _, err := s.deps.Store.PutDocument(ctx, d); err != nil {
-		return err
-	}
-	return s.after(ctx, eventID, "resource", d.ResourceID)
+// A Change is what one event asks of the search store; Apply makes it
+// and brings the indexes in line. DocumentPut, DocumentDeleted,
+// ChunksReady and FileDeleted make them.
+type Change struct {
+	eventID    string
+	typ        string // for EventInfo
+	resourceID string
+	store      func(context.Context, SearchStore) error
 }
 
-// DeleteDocument applies a resource.deleted event: everything of the
-// resource leaves the indexes.
-func (s *Service) DeleteDocument(ctx context.Context, eventID, resourceID string, version int64) error {
-	if _, err := s.deps.Store.DeleteDocument(ctx, resourceID, version); err != nil {
+// DocumentPut is a resource.created or resource.updated event's change.
+func DocumentPut(eventID string, d domain.Document) Change {
+	return Change{eventID: eventID, typ: "resource", resourceID: d.ResourceID, store: func(ctx context.Context, st SearchStore) error {
+		_, err := st.PutDocument(ctx, d)
 		return err
+	}}
+}
+
+// DocumentDeleted is a resource.deleted event's change: everything of the
+// resource leaves the indexes.
+func DocumentDeleted(eventID, resourceID string, version int64) Change {
+	return Change{eventID: eventID, typ: "resource.deleted", resourceID: resourceID, store: func(ctx context.Context, st SearchStore) error {
+		_, err := st.DeleteDocument(ctx, resourceID, version)
+		return err
+	}}
+}
+
+// ChunksReady is a chunks.ready event's change.
+func ChunksReady(eventID string, set domain.ChunkSet) Change {
+	return Change{eventID: eventID, typ: "chunks.ready", resourceID: set.ResourceID, store: func(ctx context.Context, st SearchStore) error {
+		for _, c := range set.Chunks {
+			if len(c.Vector) != set.Dimensions {
+				return fault.New(fault.Invalid, "a chunk's vector does not have the set's dimension")
+			}
+		}
+		_, err := st.ReplaceChunks(ctx, set)
+		return err
+	}}
+}
+
+// FileDeleted is a file.deleted event's change.
+func FileDeleted(eventID, resourceID, fileID string) Change {
+	return Change{eventID: eventID, typ: "file.deleted", resourceID: resourceID, store: func(ctx context.Context, st SearchStore) error {
+		_, err := st.DeleteSource(ctx, resourceID, fileID)
+		return err
+	}}
+}
+
+// Apply makes each change in the store, in order, then re-reads every
+// resource they touched into the indexes, with one full-text batch for
+// all of them: a backlog of events costs one batch, not one each.
+// errs[i] is change i's outcome. A change the store refused fails alone;
+// a failure to update the indexes fails every change that reached the
+// store, and redelivering those changes is safe, since the store ignores
+// what it already holds. The indexes are updated even for a change the
+// store ignored (a redelivery): the earlier delivery may have committed
+// and then failed before reaching them.
+func (s *Service) Apply(ctx context.Context, changes []Change) (errs []error) {
+	errs = make([]error, len(changes))
+	touched := make([]string, 0, len(changes))
+	seen := make(map[string]bool, len(changes))
+	for i, c := range changes {
+		if errs[i] = c.store(ctx, s.deps.Store); errs[i] == nil && !seen[c.resourceID] {
+			seen[c.resourceID] = true
+			touched = append(touched, c.resourceID)
+		}
 	}
-	return s.after(ctx, eventID, "resource.deleted", resourceID)
+	if len(touched) == 0 {
+		return errs
+	}
+	if err := s.refreshMany(ctx, touched); err != nil {
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = err
+			}
+		}
+		return errs
+	}
+	for i := len(changes) - 1; i >= 0; i-- {
+		if errs[i] == nil {
+			s.applied(changes[i].eventID, changes[i].typ)
+			break
+		}
+	}
+	return errs
+}
+
+// PutDocument applies a resource.created or resource.updated event.
+func (s *Service) PutDocument(ctx context.Context, eventID string, d domain.Document) error {
+	return s.Apply(ctx, []Change{DocumentPut(eventID, d)})[0]
+}
+
+// DeleteDocument applies a resource.deleted event.
+func (s *Service) DeleteDocument(ctx context.Context, eventID, resourceID string, version int64) error {
+	return s.Apply(ctx, []Change{DocumentDeleted(eventID, resourceID, version)})[0]
 }
 
 // PutChunks applies a chunks.ready event.
 func (s *Service) PutChunks(ctx context.Context, eventID string, set domain.ChunkSet) error {
-	for _, c := range set.Chunks {
-		if len(c.Vector) != set.Dimensions {
-			return fault.New(fault.Invalid, "a chunk's vector does not have the set's dimension")
-		}
-	}
-	if _, err := s.deps.Store.ReplaceChunks(ctx, set); err != nil {
-		return err
-	}
-	return s.after(ctx, eventID, "chunks.ready", set.ResourceID)
+	return s.Apply(ctx, []Change{ChunksReady(eventID, set)})[0]
 }
 
 // DeleteFile applies a file.deleted event.
 func (s *Service) DeleteFile(ctx context.Context, eventID, resourceID, fileID string) error {
-	if _, err := s.deps.Store.DeleteSource(ctx, resourceID, fileID); err != nil {
-		return err
-	}
-	return s.after(ctx, eventID, "file.deleted", resourceID)
-}
-
-// after brings the in-memory indexes in line with the store. It runs even
-// when the store ignored the event (a redelivery): the earlier delivery
-// may have committed and then failed before reaching the indexes.
-func (s *Service) after(ctx context.Context, eventID, typ, resourceID string) error {
-	if err := s.refresh(ctx, resourceID); err != nil {
-		return err
-	}
-	s.applied(eventID, typ)
-	return nil
-}
-
-// refresh re-reads one resource from the store into every index.
-func (s *Service) refresh(ctx context.Context, resourceID string) error {
-	return s.refreshMany(ctx, []string{resourceID})
+	return s.Apply(ctx, []Change{FileDeleted(eventID, resourceID, fileID)})[0]
 }
 
 // refreshMany re-reads resources from the store into every index, with

@@ -2,9 +2,11 @@ package app_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,50 +24,64 @@ import (
 
 func newService(t *testing.T) (*app.Service, *fake.SearchStore) {
 	t.Helper()
-	text, err := bleveindex.New(t.TempDir() + "/idx")
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = text.Close() })
 	store := fake.NewSearchStore()
-	return app.New(app.Deps{Store: store, Text: text, Vectors: vecindex.NewFlat(), Embedder: hashembed.Embedder{}, Audit: &portstest.AuditTrail{}}, app.Options{}), store
+	return serviceOver(store, mustText(t)), store
+}
+
+// serviceOver is a service over store and text, with the in-process vector
+// index and the built-in embedder.
+func serviceOver(store app.SearchStore, text app.TextIndex) *app.Service {
+	return app.New(app.Deps{Store: store, Text: text, Vectors: vecindex.NewFlat(), Embedder: hashembed.Embedder{}, Audit: &portstest.AuditTrail{}}, app.Options{})
+}
+
+// withHistory is a new service with history() applied, one event at a time.
+func withHistory(t *testing.T) (*app.Service, *fake.SearchStore) {
+	t.Helper()
+	s, store := newService(t)
+	for _, e := range history() {
+		require.NoError(t, e.on(context.Background(), s))
+	}
+	return s, store
 }
 
 // event is one thing the consumer applies.
-type event func(ctx context.Context, s *app.Service) error
+type event func() app.Change
+
+// on applies e alone, as a consumer applies a lone event.
+func (e event) on(ctx context.Context, s *app.Service) error {
+	return s.Apply(ctx, []app.Change{e()})[0]
+}
 
 var at = time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
 
 func put(id, owner, vis string, version int64, tags ...string) event {
-	return func(ctx context.Context, s *app.Service) error {
-		return s.PutDocument(ctx, fmt.Sprintf("e-put-%s-%d", id, version), domain.Document{ResourceID: id, OwnerID: owner,
+	return func() app.Change {
+		return app.DocumentPut(fmt.Sprintf("e-put-%s-%d", id, version), domain.Document{ResourceID: id, OwnerID: owner,
 			Title: "Doc " + id, Visibility: vis, Tags: tags, Metadata: map[string]string{"v": fmt.Sprint(version)},
 			Version: version, UpdatedAt: at.Add(time.Duration(version) * time.Hour)})
 	}
 }
 
 func chunks(id, file string, version int64, texts ...string) event {
-	return func(ctx context.Context, s *app.Service) error {
-		vecs, err := hashembed.Embedder{}.Embed(ctx, texts)
+	return func() app.Change {
+		vecs, err := hashembed.Embedder{}.Embed(context.Background(), texts)
 		if err != nil {
-			return err
+			panic(err) // the built-in embedder fails only on its own bounds
 		}
 		set := domain.ChunkSet{ResourceID: id, FileID: file, Version: version, Model: hashembed.Model, Dimensions: hashembed.Dimensions}
 		for i, tx := range texts {
 			set.Chunks = append(set.Chunks, domain.Chunk{ID: fmt.Sprintf("%s/%s/%d/%s", id, file, version, tx[:4]), Index: i, Text: tx, Vector: vecs[i]})
 		}
-		return s.PutChunks(ctx, fmt.Sprintf("e-chunks-%s-%s-%d", id, file, version), set)
+		return app.ChunksReady(fmt.Sprintf("e-chunks-%s-%s-%d", id, file, version), set)
 	}
 }
 
 func del(id string, version int64) event {
-	return func(ctx context.Context, s *app.Service) error {
-		return s.DeleteDocument(ctx, "e-del-"+id, id, version)
-	}
+	return func() app.Change { return app.DocumentDeleted("e-del-"+id, id, version) }
 }
 
 func delFile(id, file string) event {
-	return func(ctx context.Context, s *app.Service) error {
-		return s.DeleteFile(ctx, "e-delfile-"+id+file, id, file)
-	}
+	return func() app.Change { return app.FileDeleted("e-delfile-"+id+file, id, file) }
 }
 
 // history exercises every event kind, with stale versions arriving late.
@@ -137,17 +153,14 @@ func mapsKeys(m map[string]domain.Caller) func(func(string) bool) {
 func TestRedeliveredEventsLeaveTheSameIndex(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	once, _ := newService(t)
-	for _, e := range history() {
-		require.NoError(t, e(ctx, once))
-	}
+	once, _ := withHistory(t)
 	twice, _ := newService(t)
 	for _, e := range history() { // every event delivered twice in a row
-		require.NoError(t, e(ctx, twice))
-		require.NoError(t, e(ctx, twice))
+		require.NoError(t, e.on(ctx, twice))
+		require.NoError(t, e.on(ctx, twice))
 	}
 	for _, e := range history() { // and the whole stream redelivered
-		require.NoError(t, e(ctx, twice))
+		require.NoError(t, e.on(ctx, twice))
 	}
 	want := snapshot(t, once)
 	require.Equal(t, want, snapshot(t, twice))
@@ -156,13 +169,118 @@ func TestRedeliveredEventsLeaveTheSameIndex(t *testing.T) {
 	require.NotContains(t, want, "stale")
 
 	// A rebuild from the store yields the same index too.
-	rebuilt, store := newService(t)
-	for _, e := range history() {
-		require.NoError(t, e(ctx, rebuilt))
-	}
-	fresh := app.New(app.Deps{Store: store, Text: mustText(t), Vectors: vecindex.NewFlat(), Embedder: hashembed.Embedder{}, Audit: &portstest.AuditTrail{}}, app.Options{})
+	_, store := withHistory(t)
+	fresh := serviceOver(store, mustText(t))
 	require.NoError(t, fresh.Load(ctx))
 	require.Equal(t, stripStats(want), stripStats(snapshot(t, fresh)))
+}
+
+// A backlog applied in groups, as the consumer hands it over, leaves the
+// index that the events one at a time leave, whatever the grouping: the
+// same resource several times in one group, a create and its deletion
+// together, chunks before their resource.
+func TestEventsAppliedInGroupsLeaveTheSameIndex(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	one, _ := withHistory(t)
+	want := snapshot(t, one)
+	for _, size := range []int{2, 5, len(history())} {
+		grouped, _ := newService(t)
+		events := history()
+		for start := 0; start < len(events); start += size {
+			var group []app.Change
+			for _, e := range events[start:min(start+size, len(events))] {
+				group = append(group, e())
+			}
+			for i, err := range grouped.Apply(ctx, group) {
+				require.NoError(t, err, "group at %d, change %d", start, i)
+			}
+		}
+		require.Equal(t, want, snapshot(t, grouped), "groups of %d", size)
+	}
+}
+
+// A change the store refuses fails alone; the rest of its group is
+// applied and searchable.
+func TestAChangeTheStoreRefusesFailsAlone(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := serviceOver(&refusing{SearchStore: fake.NewSearchStore(), resource: "r2"}, mustText(t))
+	errs := s.Apply(ctx, []app.Change{put("r1", "alice", domain.Public, 1)(), put("r2", "bob", domain.Public, 1)(),
+		chunks("r1", "", 1, "Kestrels over the verge.")(), chunks("r2", "", 1, "Kestrels over the car park.")()})
+	require.NoError(t, errs[0])
+	require.ErrorIs(t, errs[1], errRefused)
+	require.NoError(t, errs[2])
+	require.ErrorIs(t, errs[3], errRefused)
+	res, err := s.Search(ctx, callers["anonymous"], domain.Query{Text: "kestrels", Mode: domain.ModeText, Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, res.Hits, 1)
+	require.Equal(t, "r1", res.Hits[0].ResourceID)
+	st, err := s.IndexStats(callers["admin"])
+	require.NoError(t, err)
+	require.Equal(t, "e-chunks-r1--1", st.LastEvent.ID, "the last change applied, not the last refused")
+}
+
+// When the indexes cannot be updated, every change that reached the store
+// fails, so the consumer redelivers them; the redelivery then applies.
+func TestAnIndexFailureFailsTheWholeGroup(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	text := &failingText{TextIndex: mustText(t)}
+	text.fail.Store(true)
+	s := serviceOver(fake.NewSearchStore(), text)
+	group := func() []app.Change {
+		return []app.Change{put("r1", "alice", domain.Public, 1)(), chunks("r1", "", 1, "Kestrels over the verge.")(),
+			chunks("r1", "", 1, "Kestrels over the verge.")()}
+	}
+	for _, err := range s.Apply(ctx, group()) {
+		require.ErrorIs(t, err, errIndexDown)
+	}
+	text.fail.Store(false)
+	for _, err := range s.Apply(ctx, group()) {
+		require.NoError(t, err)
+	}
+	res, err := s.Search(ctx, callers["anonymous"], domain.Query{Text: "kestrels", Mode: domain.ModeText, Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, res.Hits, 1, "applied once, though delivered twice")
+}
+
+var (
+	errRefused   = errors.New("refused")
+	errIndexDown = errors.New("the index is down")
+)
+
+// refusing is a store that refuses every change to one resource.
+type refusing struct {
+	app.SearchStore
+	resource string
+}
+
+func (r *refusing) PutDocument(ctx context.Context, d domain.Document) (bool, error) {
+	if d.ResourceID == r.resource {
+		return false, errRefused
+	}
+	return r.SearchStore.PutDocument(ctx, d)
+}
+
+func (r *refusing) ReplaceChunks(ctx context.Context, set domain.ChunkSet) (bool, error) {
+	if set.ResourceID == r.resource {
+		return false, errRefused
+	}
+	return r.SearchStore.ReplaceChunks(ctx, set)
+}
+
+// failingText is a text index whose updates fail while fail is set.
+type failingText struct {
+	app.TextIndex
+	fail atomic.Bool
+}
+
+func (f *failingText) Replace(ctx context.Context, docs []domain.Indexed) error {
+	if f.fail.Load() {
+		return errIndexDown
+	}
+	return f.TextIndex.Replace(ctx, docs)
 }
 
 func mustText(t *testing.T) *bleveindex.Index {
@@ -179,10 +297,7 @@ func stripStats(s string) string { return s[:strings.LastIndex(strings.TrimSuffi
 func TestVisibilityMatrix(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s, _ := newService(t)
-	for _, e := range history() {
-		require.NoError(t, e(ctx, s))
-	}
+	s, _ := withHistory(t)
 	want := map[string][]string{
 		"anonymous": {"r3"},
 		"noscope":   {"r3"},
@@ -225,12 +340,12 @@ func TestVisibilityMatrix(t *testing.T) {
 	}
 
 	// Visibility changes take effect at once.
-	require.NoError(t, put("r1", "alice", domain.Public, 3)(ctx, s))
+	require.NoError(t, put("r1", "alice", domain.Public, 3).on(ctx, s))
 	res, err := s.Search(ctx, callers["anonymous"], domain.Query{Text: "kestrels hover", Mode: domain.ModeText, Limit: 10})
 	require.NoError(t, err)
 	require.NotEmpty(t, res.Hits)
 	require.Equal(t, "r1", res.Hits[0].ResourceID)
-	require.NoError(t, put("r1", "alice", domain.Private, 4)(ctx, s))
+	require.NoError(t, put("r1", "alice", domain.Private, 4).on(ctx, s))
 	for _, mode := range []domain.Mode{domain.ModeText, domain.ModeVector, domain.ModeHybrid} {
 		res, err := s.Search(ctx, callers["bob"], domain.Query{Text: "kestrels hover", Mode: mode, Weight: 0.5, Limit: 50})
 		require.NoError(t, err)
@@ -243,10 +358,7 @@ func TestVisibilityMatrix(t *testing.T) {
 func TestFiltersAndHighlights(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s, _ := newService(t)
-	for _, e := range history() {
-		require.NoError(t, e(ctx, s))
-	}
+	s, _ := withHistory(t)
 	admin := callers["admin"]
 	search := func(f domain.Filters) []string {
 		res, err := s.Search(ctx, admin, domain.Query{Text: "kestrel", Mode: domain.ModeHybrid, Weight: 0.5, Limit: 50, Filters: f})
@@ -282,10 +394,7 @@ func TestFiltersAndHighlights(t *testing.T) {
 func TestRebuildIsTrackedAndAdminOnly(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s, _ := newService(t)
-	for _, e := range history() {
-		require.NoError(t, e(ctx, s))
-	}
+	s, _ := withHistory(t)
 	_, err := s.StartRebuild(ctx, callers["alice"])
 	require.True(t, fault.Of(err, fault.Forbidden))
 	_, err = s.IndexStats(callers["anonymous"])

@@ -43,54 +43,100 @@ var Subjects = []string{"events.resource.created", "events.resource.updated", "e
 // payload cannot be applied, is logged and acknowledged: redelivering it
 // cannot help.
 func (h *Handler) Handle(ctx context.Context, e ports.Event) error {
-	env, err := events.Decode(e.Payload)
-	if err != nil {
-		h.log.WarnContext(ctx, "ignoring a malformed event", "event", e.ID)
-		return nil // retrying cannot fix it
+	return h.HandleGroup(ctx, []ports.Event{e})[0]
+}
+
+// groupChunks bounds the chunks one index update of HandleGroup takes:
+// the chunk sets of a backlog of uploads (hundreds of chunks each, with
+// their vectors) are applied a few at a time, not all held at once.
+const groupChunks = 1000
+
+// HandleGroup applies events in their order, with one update of the
+// indexes per group rather than one per event (app.Apply), and answers for
+// each: errs[i] is nil once events[i] is applied or can never be.
+func (h *Handler) HandleGroup(ctx context.Context, events []ports.Event) (errs []error) {
+	errs = make([]error, len(events))
+	var (
+		changes []app.Change
+		from    []int // the event of each change
+		chunks  int
+	)
+	apply := func() {
+		for j, err := range h.app.Apply(ctx, changes) {
+			errs[from[j]] = h.settle(ctx, events[from[j]], err)
+		}
+		changes, from, chunks = changes[:0], from[:0], 0
 	}
-	err = h.apply(ctx, env.ID, env.Type, env.Data)
+	for i, e := range events {
+		c, n, err := h.change(ctx, e)
+		if err != nil || c == nil {
+			errs[i] = h.settle(ctx, e, err)
+			continue
+		}
+		if len(changes) > 0 && chunks+n > groupChunks {
+			apply()
+		}
+		changes, from, chunks = append(changes, *c), append(from, i), chunks+n
+	}
+	if len(changes) > 0 {
+		apply()
+	}
+	return errs
+}
+
+// settle is an event's outcome: an event that cannot be applied, ever,
+// is logged and counts as done; any other error sends it round again.
+func (h *Handler) settle(ctx context.Context, e ports.Event, err error) error {
 	if fault.Of(err, fault.Invalid) || fault.Of(err, fault.NotFound) {
-		h.log.WarnContext(ctx, "event cannot be applied; skipped", "event", env.ID, "type", env.Type, "error", err)
+		h.log.WarnContext(ctx, "event cannot be applied; skipped", "event", e.ID, "subject", e.Subject, "error", err)
 		return nil
 	}
 	return err
 }
 
-func (h *Handler) apply(ctx context.Context, id, typ string, data json.RawMessage) error {
+// change is what e asks of search, with the chunks it carries; nil for an
+// event of a type search does not apply.
+func (h *Handler) change(ctx context.Context, e ports.Event) (*app.Change, int, error) {
+	env, err := events.Decode(e.Payload)
+	if err != nil {
+		return nil, 0, fault.Wrap(fault.Invalid, "not a CloudEvent", err)
+	}
+	id, typ, data := env.ID, env.Type, env.Data
 	bad := func(err error) error { return fault.Wrap(fault.Invalid, "malformed "+typ+" payload", err) }
+	var c app.Change
 	switch typ {
 	case "resource.created":
 		var d eventschema.ResourceCreated
 		if err := json.Unmarshal(data, &d); err != nil {
-			return bad(err)
+			return nil, 0, bad(err)
 		}
-		return h.app.PutDocument(ctx, id, documentOf(eventschema.ResourceState(d)))
+		c = app.DocumentPut(id, documentOf(eventschema.ResourceState(d)))
 	case "resource.updated":
 		var d eventschema.ResourceUpdated
 		if err := json.Unmarshal(data, &d); err != nil {
-			return bad(err)
+			return nil, 0, bad(err)
 		}
-		return h.app.PutDocument(ctx, id, documentOf(d.Resource))
+		c = app.DocumentPut(id, documentOf(d.Resource))
 	case "resource.deleted":
 		var d eventschema.ResourceDeleted
 		if err := json.Unmarshal(data, &d); err != nil {
-			return bad(err)
+			return nil, 0, bad(err)
 		}
-		return h.app.DeleteDocument(ctx, id, d.Id, d.Version)
+		c = app.DocumentDeleted(id, d.Id, d.Version)
 	case "file.deleted":
 		var d eventschema.FileDeleted
 		if err := json.Unmarshal(data, &d); err != nil {
-			return bad(err)
+			return nil, 0, bad(err)
 		}
-		return h.app.DeleteFile(ctx, id, d.ResourceId, d.Id)
+		c = app.FileDeleted(id, d.ResourceId, d.Id)
 	case "chunks.ready":
 		var d eventschema.ChunksReady
 		if err := json.Unmarshal(data, &d); err != nil {
-			return bad(err)
+			return nil, 0, bad(err)
 		}
 		set, err := h.sets.Fetch(ctx, d)
 		if err != nil {
-			return err
+			return nil, 0, err
 		}
 		cs := domain.ChunkSet{ResourceID: d.ResourceId, Version: d.Version, Model: d.Model, Dimensions: d.Dimensions}
 		if d.FileId != nil {
@@ -99,14 +145,17 @@ func (h *Handler) apply(ctx context.Context, id, typ string, data json.RawMessag
 		for _, c := range set.Chunks {
 			vec, err := events.DecodeVector(c.Vector)
 			if err != nil {
-				return bad(err)
+				return nil, 0, bad(err)
 			}
 			cs.Chunks = append(cs.Chunks, domain.Chunk{ID: c.Id, ResourceID: cs.ResourceID, FileID: cs.FileID, Index: c.Index,
 				Text: c.Text, Model: d.Model, Vector: vec})
 		}
-		return h.app.PutChunks(ctx, id, cs)
+		c = app.ChunksReady(id, cs)
+		return &c, len(cs.Chunks), nil
+	default:
+		return nil, 0, nil
 	}
-	return nil
+	return &c, 1, nil
 }
 
 func documentOf(r eventschema.ResourceState) domain.Document {

@@ -125,9 +125,15 @@ func (s *Service) lag(ctx context.Context) (string, int64) {
 	return s.cfg.Consumer, int64(n)
 }
 
+// eventsPerGroup bounds the events handed to the indexer at once. A
+// backlog is applied in groups of this many, one full-text batch each
+// (bounded by chunks too, eventsapi.HandleGroup), instead of a batch per
+// event; a lone event still goes alone and at once.
+const eventsPerGroup = 100
+
 // Run applies events until ctx ends.
 func (s *Service) Run(ctx context.Context) {
-	if err := s.cfg.Subscriber.Subscribe(ctx, s.cfg.Consumer, eventsapi.Subjects, s.events.Handle); err != nil {
+	if err := s.cfg.Subscriber.SubscribeGroups(ctx, s.cfg.Consumer, eventsapi.Subjects, eventsPerGroup, s.events.HandleGroup); err != nil {
 		s.log.ErrorContext(ctx, "search indexer stopped", "error", err)
 	}
 }

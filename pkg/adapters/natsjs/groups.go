@@ -1,0 +1,109 @@
+package natsjs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/lattice-platform/lattice/pkg/ports"
+)
+
+// SubscribeGroups hands the events of subjects that are waiting, up to
+// max at a time, to handle through the durable consumer. It waits for the
+// first event of a group and not for more, so a lone event is handled at
+// once and a backlog in groups of max. Each event is settled on its own
+// result as Subscribe settles it: acknowledged, redelivered after
+// RetryDelay, or parked on the DLQ after MaxDeliver deliveries. It runs
+// until ctx ends.
+func (s *Subscriber) SubscribeGroups(ctx context.Context, durable string, subjects []string, max int,
+	handle func(context.Context, []ports.Event) []error) error {
+	if max < 1 {
+		return fmt.Errorf("nats: consumer %s: a group needs room for an event, not %d", durable, max)
+	}
+	stream, err := s.streamOf(ctx, subjects)
+	if err != nil {
+		return err
+	}
+	cons, err := s.js.CreateOrUpdateConsumer(ctx, stream, jetstream.ConsumerConfig{
+		Durable: durable, FilterSubjects: subjects, AckPolicy: jetstream.AckExplicitPolicy,
+		MaxDeliver: s.MaxDeliver, AckWait: 60 * time.Second,
+		// No group is fetched while another is unsettled: the next group
+		// starts after everything in this one, so events keep stream order
+		// but for the ones a failure sends round again.
+		MaxAckPending: max,
+	})
+	if err != nil {
+		return fmt.Errorf("nats: consumer %s: %w", durable, err)
+	}
+	for ctx.Err() == nil {
+		msgs, err := s.nextGroup(ctx, cons, max)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.WarnContext(ctx, "fetch failed", "consumer", durable, "error", err)
+				sleep(ctx, time.Second)
+			}
+			continue
+		}
+		if len(msgs) == 0 {
+			continue
+		}
+		events := make([]ports.Event, len(msgs))
+		headers := make([]nats.Header, len(msgs))
+		for i, msg := range msgs {
+			events[i] = ports.Event{ID: msg.Headers().Get(jetstream.MsgIDHeader), Subject: msg.Subject(), Payload: msg.Data()}
+			headers[i] = msg.Headers()
+		}
+		hctx, span := startBatch(ctx, durable, headers)
+		ran := s.Gate.Background(hctx)
+		errs := handle(hctx, events)
+		ran()
+		if len(errs) != len(events) {
+			// A handler that answers for other events than it was given
+			// leaves each outcome unknown: every event goes round again.
+			err := fmt.Errorf("the handler returned %d results for %d events", len(errs), len(events))
+			errs = make([]error, len(events))
+			for i := range errs {
+				errs[i] = err
+			}
+		}
+		end(span, errors.Join(errs...))
+		for i, msg := range msgs {
+			s.settle(ctx, hctx, durable, msg, events[i].ID, errs[i])
+		}
+	}
+	return nil
+}
+
+// nextGroup waits until an event is there (or ctx ends), then takes what
+// else is waiting, up to max in all.
+func (s *Subscriber) nextGroup(ctx context.Context, cons jetstream.Consumer, max int) ([]jetstream.Msg, error) {
+	first, err := cons.Fetch(1, jetstream.FetchContext(ctx))
+	if err != nil {
+		return nil, err
+	}
+	var msgs []jetstream.Msg
+	for msg := range first.Messages() {
+		msgs = append(msgs, msg)
+	}
+	if len(msgs) == 0 {
+		if err := first.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && ctx.Err() == nil {
+			return nil, err
+		}
+		return nil, nil // the wait ended with nothing to do
+	}
+	if max == 1 {
+		return msgs, nil
+	}
+	rest, err := cons.FetchNoWait(max - 1)
+	if err != nil {
+		return msgs, nil // the first is in hand: handle it, and fetch the rest next time
+	}
+	for msg := range rest.Messages() {
+		msgs = append(msgs, msg)
+	}
+	return msgs, nil
+}

@@ -1,0 +1,160 @@
+package eventsapi_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/lattice-platform/lattice/pkg/adapters/bleveindex"
+	"github.com/lattice-platform/lattice/pkg/adapters/hashembed"
+	"github.com/lattice-platform/lattice/pkg/adapters/vecindex"
+	"github.com/lattice-platform/lattice/pkg/events"
+	eventschema "github.com/lattice-platform/lattice/pkg/events/schema"
+	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/pkg/ports/portstest"
+	"github.com/lattice-platform/lattice/services/search/app"
+	"github.com/lattice-platform/lattice/services/search/app/fake"
+	"github.com/lattice-platform/lattice/services/search/domain"
+	"github.com/lattice-platform/lattice/services/search/eventsapi"
+)
+
+var (
+	at    = time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	admin = domain.Caller{Subject: "root", Scopes: []string{domain.ScopeSearchRead, domain.ScopeResourcesAdmin}}
+)
+
+// sets is the object store of chunk sets, by key; a key it does not hold
+// fails as an unreachable store does.
+type sets map[string]eventschema.ChunkSet
+
+var errStoreDown = errors.New("object store unreachable")
+
+func (s sets) Fetch(_ context.Context, ref eventschema.ChunksReady) (eventschema.ChunkSet, error) {
+	set, ok := s[ref.Object.Key]
+	if !ok {
+		return eventschema.ChunkSet{}, errStoreDown
+	}
+	return set, nil
+}
+
+// countingText counts the full-text index's batches.
+type countingText struct {
+	app.TextIndex
+	mu      sync.Mutex
+	batches []int // documents' chunks per batch
+}
+
+func (c *countingText) Replace(ctx context.Context, docs []domain.Indexed) error {
+	n := 0
+	for _, d := range docs {
+		n += len(d.Chunks)
+	}
+	c.mu.Lock()
+	c.batches = append(c.batches, n)
+	c.mu.Unlock()
+	return c.TextIndex.Replace(ctx, docs)
+}
+
+func newHandler(t *testing.T, s sets) (*eventsapi.Handler, *app.Service, *countingText) {
+	t.Helper()
+	idx, err := bleveindex.New(t.TempDir() + "/idx")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = idx.Close() })
+	text := &countingText{TextIndex: idx}
+	a := app.New(app.Deps{Store: fake.NewSearchStore(), Text: text, Vectors: vecindex.NewFlat(), Embedder: hashembed.Embedder{},
+		Audit: &portstest.AuditTrail{}}, app.Options{})
+	return eventsapi.New(a, s, slog.New(slog.DiscardHandler)), a, text
+}
+
+func created(t *testing.T, id string) ports.Event {
+	t.Helper()
+	e, err := events.New("resource", eventschema.CloudEventTypeResourceCreated, id, at, eventschema.ResourceCreated{
+		Id: id, OwnerId: "alice", Title: "Notes " + id, Visibility: "public", Version: 1, CreatedAt: at, UpdatedAt: at,
+		Tags: []string{}, Metadata: map[string]string{}})
+	require.NoError(t, err)
+	return e
+}
+
+// ready is a chunks.ready event for the set under key, of dims dimensions.
+func ready(t *testing.T, resource, key string, dims int) ports.Event {
+	t.Helper()
+	e, err := events.New("processing", eventschema.CloudEventTypeChunksReady, resource, at, eventschema.ChunksReady{
+		ResourceId: resource, Version: 1, Model: hashembed.Model, Dimensions: dims, ProcessedAt: at,
+		Object: eventschema.ObjectRef{Bucket: "chunks", Key: key}})
+	require.NoError(t, err)
+	return e
+}
+
+// chunkSet is n chunks about kestrels, embedded.
+func chunkSet(t *testing.T, resource string, n int) eventschema.ChunkSet {
+	t.Helper()
+	texts := make([]string, n)
+	for i := range texts {
+		texts[i] = fmt.Sprintf("Kestrel sighting %d over the verge", i)
+	}
+	vecs, err := hashembed.Embedder{}.Embed(context.Background(), texts)
+	require.NoError(t, err)
+	var set eventschema.ChunkSet
+	for i, text := range texts {
+		set.Chunks = append(set.Chunks, eventschema.ChunkItem{Id: fmt.Sprintf("%s/%d", resource, i), Index: i, Text: text,
+			Vector: events.EncodeVector(vecs[i])})
+	}
+	return set
+}
+
+// Each event of a group gets its own answer: one that can never be
+// applied (not a CloudEvent, a vector of the wrong size) is done with,
+// one that failed for now (its chunk set could not be fetched) is to be
+// redelivered, and the rest are applied, with one index update.
+func TestHandleGroupAnswersForEachEvent(t *testing.T) {
+	t.Parallel()
+	h, a, text := newHandler(t, sets{"r1": chunkSet(t, "r1", 2), "r2": chunkSet(t, "r2", 1)})
+	group := []ports.Event{
+		{ID: "junk", Subject: "events.resource.created", Payload: []byte("not json")},
+		created(t, "r1"),
+		ready(t, "r1", "r1", hashembed.Dimensions),
+		ready(t, "r3", "missing", hashembed.Dimensions),
+		ready(t, "r2", "r2", 3),
+	}
+	errs := h.HandleGroup(context.Background(), group)
+	require.Len(t, errs, len(group))
+	require.NoError(t, errs[0], "a malformed event is done with")
+	require.NoError(t, errs[1])
+	require.NoError(t, errs[2])
+	require.ErrorIs(t, errs[3], errStoreDown, "an unreachable chunk set is retried")
+	require.NoError(t, errs[4], "a vector of the wrong size is done with")
+	require.Len(t, text.batches, 1, "one index update for the group")
+
+	res, err := a.Search(context.Background(), admin, domain.Query{Text: "kestrel", Mode: domain.ModeText, Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, res.Hits, 2)
+	for _, hit := range res.Hits {
+		require.Equal(t, "r1", hit.ResourceID)
+	}
+}
+
+// A group of large chunk sets is applied a few sets at a time, so a
+// backlog of uploads is never held, vectors and all, in one batch.
+func TestHandleGroupBoundsTheChunksOfAnIndexUpdate(t *testing.T) {
+	t.Parallel()
+	s := sets{}
+	var group []ports.Event
+	for _, r := range []string{"r1", "r2", "r3"} {
+		s[r] = chunkSet(t, r, 600)
+		group = append(group, ready(t, r, r, hashembed.Dimensions))
+	}
+	h, _, text := newHandler(t, s)
+	for i, err := range h.HandleGroup(context.Background(), group) {
+		require.NoError(t, err, "event %d", i)
+	}
+	require.Equal(t, []int{600, 600, 600}, text.batches, "no update holds more than a thousand chunks")
+	n, err := text.Count()
+	require.NoError(t, err)
+	require.EqualValues(t, 1800, n)
+}
