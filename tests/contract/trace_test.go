@@ -7,15 +7,12 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
@@ -25,24 +22,6 @@ import (
 	"github.com/lattice-platform/lattice/services/resource/oapi"
 )
 
-var (
-	tracesOnce sync.Once
-	traces     *tracetest.InMemoryExporter
-)
-
-// recordTraces installs, once for the package, a tracer provider that
-// keeps in memory the spans of sampled traces only: a test marks its own
-// trace as sampled, so the other tests running beside it add nothing.
-func recordTraces() *tracetest.InMemoryExporter {
-	tracesOnce.Do(func() {
-		traces = tracetest.NewInMemoryExporter()
-		otel.SetTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSyncer(traces),
-			sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.NeverSample()))))
-		otel.SetTextMapPropagator(propagation.TraceContext{})
-	})
-	return traces
-}
-
 // TestAnUploadIsOneTraceAcrossJetStream: the HTTP request that uploads a
 // file, the outbox event it writes, processing's intake and job, the
 // chunks.ready event and search's indexing are one trace. Each publish is
@@ -50,7 +29,7 @@ func recordTraces() *tracetest.InMemoryExporter {
 // and linked to it; and processing's log lines carry the trace id.
 func TestAnUploadIsOneTraceAcrossJetStream(t *testing.T) {
 	t.Parallel()
-	exporter := recordTraces()
+	exporter := testinfra.SampledSpans()
 	logs := &testinfra.LogBuffer{}
 	p := startPipeline(t, pipelineOption{processingLog: observe.NewLogger(logs, slog.LevelInfo, "processing")})
 	ctx := context.Background()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/lattice-platform/lattice/pkg/ports"
 )
@@ -52,12 +53,10 @@ func (s *Subscriber) SubscribeGroups(ctx context.Context, durable string, subjec
 			continue
 		}
 		events := make([]ports.Event, len(msgs))
-		headers := make([]nats.Header, len(msgs))
 		for i, msg := range msgs {
 			events[i] = ports.Event{ID: msg.Headers().Get(jetstream.MsgIDHeader), Subject: msg.Subject(), Payload: msg.Data()}
-			headers[i] = msg.Headers()
 		}
-		hctx, span := startBatch(ctx, durable, headers)
+		hctx, span, each := startGroup(ctx, durable, msgs)
 		ran := s.Gate.Background(hctx)
 		errs := handle(hctx, events)
 		ran()
@@ -70,12 +69,44 @@ func (s *Subscriber) SubscribeGroups(ctx context.Context, durable string, subjec
 				errs[i] = err
 			}
 		}
-		end(span, errors.Join(errs...))
 		for i, msg := range msgs {
+			if each != nil {
+				end(each[i].span, errs[i])
+				s.settle(ctx, each[i].ctx, durable, msg, events[i].ID, errs[i])
+				continue
+			}
 			s.settle(ctx, hctx, durable, msg, events[i].ID, errs[i])
 		}
+		end(span, errors.Join(errs...))
 	}
 	return nil
+}
+
+// traced is a context with the span it carries.
+type traced struct {
+	ctx  context.Context
+	span trace.Span
+}
+
+// startGroup starts the spans of handling a group. A group of one is
+// traced as Subscribe traces an event: the handler's context continues
+// the event's trace. A larger group's handler runs in a span of its own,
+// linked to each event's trace (startBatch), and each event's trace gets
+// a span of its own processing too (each), ended with its outcome, so a
+// trace followed across the bus does not stop at a group.
+func startGroup(ctx context.Context, durable string, msgs []jetstream.Msg) (context.Context, trace.Span, []traced) {
+	if len(msgs) == 1 {
+		hctx, span := startProcess(ctx, msgs[0].Subject(), msgs[0].Headers(), durable)
+		return hctx, span, nil
+	}
+	headers := make([]nats.Header, len(msgs))
+	each := make([]traced, len(msgs))
+	for i, msg := range msgs {
+		headers[i] = msg.Headers()
+		each[i].ctx, each[i].span = startProcess(ctx, msg.Subject(), msg.Headers(), durable)
+	}
+	hctx, span := startBatch(ctx, durable, headers)
+	return hctx, span, each
 }
 
 // nextGroup waits until an event is there (or ctx ends), then takes what

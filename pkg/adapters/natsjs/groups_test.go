@@ -2,6 +2,8 @@ package natsjs_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,9 +13,12 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
 	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/pkg/testinfra"
 )
 
 // groupsSeen records what a group handler was given.
@@ -189,4 +194,53 @@ func waitParked(t *testing.T, ctx context.Context, js jetstream.JetStream, subje
 		return err == nil
 	}, 15*time.Second, 10*time.Millisecond, "nothing was parked on %s", subject)
 	return string(parked.Data)
+}
+
+// Each event of a group is still traced in its own trace: a consumer span
+// that is the publish's child and links to it, as Subscribe makes, so a
+// trace followed across the bus does not stop where events were grouped.
+func TestSubscribeGroupsTracesEachEventInItsOwnTrace(t *testing.T) {
+	t.Parallel()
+	exporter := testinfra.SampledSpans()
+	ctx, js := connectWithStreams(t)
+	sub := natsjs.NewSubscriber(js, slog.New(slog.DiscardHandler))
+	pub := natsjs.NewPublisher(js, 5*time.Second)
+	traces := map[string]string{} // event id → its trace id
+	for i := range 3 {
+		var tid [16]byte
+		_, _ = rand.Read(tid[:])
+		id := fmt.Sprintf("t%d", i)
+		traces[id] = hex.EncodeToString(tid[:])
+		e := ports.Event{ID: id, Subject: "events.grouptrace.x", Payload: []byte(`{}`),
+			TraceParent: "00-" + traces[id] + "-00f067aa0ba902b7-01"}
+		require.NoError(t, pub.PublishBatch(ctx, []ports.Event{e})[0])
+	}
+	seen := newGroupsSeen(func(string) error { return nil })
+	subscribeGroups(t, ctx, sub, "grouptrace-consumer", "events.grouptrace.>", 10, seen.handle)
+	<-seen.next
+	seen.mu.Lock()
+	require.Len(t, seen.groups[0], 3, "the three events were one group")
+	seen.mu.Unlock()
+
+	for id, tid := range traces {
+		var publish, process []tracetest.SpanStub
+		require.Eventually(t, func() bool {
+			publish, process = nil, nil
+			for _, s := range exporter.GetSpans() {
+				if s.SpanContext.TraceID().String() != tid {
+					continue
+				}
+				switch {
+				case s.Name == "publish events.grouptrace.x" && s.SpanKind == trace.SpanKindProducer:
+					publish = append(publish, s)
+				case s.Name == "process events.grouptrace.x" && s.SpanKind == trace.SpanKindConsumer:
+					process = append(process, s)
+				}
+			}
+			return len(publish) == 1 && len(process) == 1
+		}, 10*time.Second, 10*time.Millisecond, "%s: one publish and one process span in its trace", id)
+		require.Equal(t, publish[0].SpanContext.SpanID(), process[0].Parent.SpanID(), "%s: processed as the publish's child", id)
+		require.Len(t, process[0].Links, 1)
+		require.Equal(t, publish[0].SpanContext.SpanID(), process[0].Links[0].SpanContext.SpanID())
+	}
 }

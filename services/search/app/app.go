@@ -137,9 +137,10 @@ func FileDeleted(eventID, resourceID, fileID string) Change {
 	}}
 }
 
-// Apply makes each change in the store, in order, then re-reads every
-// resource they touched into the indexes, with one full-text batch for
-// all of them: a backlog of events costs one batch, not one each.
+// Apply makes the changes in the store, in order and in one transaction,
+// then re-reads every resource they touched into the indexes, with one
+// full-text batch for all of them: a backlog of events costs one
+// transaction and one batch, not one of each per event.
 // errs[i] is change i's outcome. A change the store refused fails alone;
 // a failure to update the indexes fails every change that reached the
 // store, and redelivering those changes is safe, since the store ignores
@@ -147,11 +148,11 @@ func FileDeleted(eventID, resourceID, fileID string) Change {
 // store ignored (a redelivery): the earlier delivery may have committed
 // and then failed before reaching them.
 func (s *Service) Apply(ctx context.Context, changes []Change) (errs []error) {
-	errs = make([]error, len(changes))
+	errs = s.store(ctx, changes)
 	touched := make([]string, 0, len(changes))
 	seen := make(map[string]bool, len(changes))
 	for i, c := range changes {
-		if errs[i] = c.store(ctx, s.deps.Store); errs[i] == nil && !seen[c.resourceID] {
+		if errs[i] == nil && !seen[c.resourceID] {
 			seen[c.resourceID] = true
 			touched = append(touched, c.resourceID)
 		}
@@ -172,6 +173,29 @@ func (s *Service) Apply(ctx context.Context, changes []Change) (errs []error) {
 			s.applied(changes[i].eventID, changes[i].typ)
 			break
 		}
+	}
+	return errs
+}
+
+// store makes changes in the store: all in one transaction, and when one
+// of them fails there, each in its own, so that it fails alone.
+func (s *Service) store(ctx context.Context, changes []Change) []error {
+	errs := make([]error, len(changes))
+	if len(changes) > 1 {
+		err := s.deps.Store.Together(ctx, func(st SearchStore) error {
+			for _, c := range changes {
+				if err := c.store(ctx, st); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err == nil {
+			return errs
+		}
+	}
+	for i, c := range changes {
+		errs[i] = c.store(ctx, s.deps.Store)
 	}
 	return errs
 }

@@ -200,8 +200,8 @@ func TestEventsAppliedInGroupsLeaveTheSameIndex(t *testing.T) {
 	}
 }
 
-// A change the store refuses fails alone; the rest of its group is
-// applied and searchable.
+// A change the store refuses fails alone, though the group shares a
+// transaction; the rest of its group is applied and searchable.
 func TestAChangeTheStoreRefusesFailsAlone(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -219,6 +219,50 @@ func TestAChangeTheStoreRefusesFailsAlone(t *testing.T) {
 	st, err := s.IndexStats(callers["admin"])
 	require.NoError(t, err)
 	require.Equal(t, "e-chunks-r1--1", st.LastEvent.ID, "the last change applied, not the last refused")
+}
+
+// A group's changes share one store transaction; a lone change runs in
+// its own, as before.
+func TestAGroupIsOneTransaction(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := &counting{SearchStore: fake.NewSearchStore()}
+	s := serviceOver(store, mustText(t))
+	for _, err := range s.Apply(ctx, []app.Change{put("r1", "alice", domain.Public, 1)(), chunks("r1", "", 1, "Kestrels.")(),
+		put("r2", "bob", domain.Public, 1)(), del("r2", 2)()}) {
+		require.NoError(t, err)
+	}
+	require.Equal(t, 1, store.together)
+	require.Zero(t, store.alone, "no change of the group ran outside its transaction")
+	require.NoError(t, put("r3", "carol", domain.Public, 1).on(ctx, s))
+	require.Equal(t, 1, store.together)
+	require.Equal(t, 1, store.alone)
+}
+
+// counting counts transactions of many changes and changes made alone.
+type counting struct {
+	app.SearchStore
+	together, alone int
+}
+
+func (c *counting) Together(ctx context.Context, fn func(app.SearchStore) error) error {
+	c.together++
+	return c.SearchStore.Together(ctx, fn)
+}
+
+func (c *counting) PutDocument(ctx context.Context, d domain.Document) (bool, error) {
+	c.alone++
+	return c.SearchStore.PutDocument(ctx, d)
+}
+
+func (c *counting) ReplaceChunks(ctx context.Context, set domain.ChunkSet) (bool, error) {
+	c.alone++
+	return c.SearchStore.ReplaceChunks(ctx, set)
+}
+
+func (c *counting) DeleteDocument(ctx context.Context, id string, version int64) (bool, error) {
+	c.alone++
+	return c.SearchStore.DeleteDocument(ctx, id, version)
 }
 
 // When the indexes cannot be updated, every change that reached the store
@@ -254,6 +298,10 @@ var (
 type refusing struct {
 	app.SearchStore
 	resource string
+}
+
+func (r *refusing) Together(ctx context.Context, fn func(app.SearchStore) error) error {
+	return r.SearchStore.Together(ctx, func(st app.SearchStore) error { return fn(&refusing{SearchStore: st, resource: r.resource}) })
 }
 
 func (r *refusing) PutDocument(ctx context.Context, d domain.Document) (bool, error) {

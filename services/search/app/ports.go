@@ -32,6 +32,10 @@ type SearchStore interface {
 	// Documents pages through live documents in resource id order, after
 	// the given id ("" for the first page).
 	Documents(ctx context.Context, after string, limit int) ([]domain.Document, error)
+	// Together runs fn with a store whose changes are kept, all of them,
+	// only when fn returns nil: many changes for the cost of one
+	// transaction. Either every change fn made is kept or none is.
+	Together(ctx context.Context, fn func(SearchStore) error) error
 }
 
 // TextIndex is the full-text ranker.

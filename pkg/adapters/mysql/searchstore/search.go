@@ -21,6 +21,9 @@ import (
 type SearchStore struct {
 	db *sql.DB
 	q  *searchdb.Queries
+	// tx, when set, is the transaction of Together that every change
+	// joins, instead of running in one of its own.
+	tx *sql.Tx
 }
 
 var _ app.SearchStore = (*SearchStore)(nil)
@@ -29,6 +32,27 @@ var _ app.SearchStore = (*SearchStore)(nil)
 func NewSearchStore(db *sql.DB) *SearchStore { return &SearchStore{db: db, q: searchdb.New(db)} }
 
 var errDocNotFound = fault.New(fault.NotFound, "document not found")
+
+// change runs fn in the store's transaction: Together's, or a new one,
+// retried when the server rolls it back for a deadlock.
+func (s *SearchStore) change(ctx context.Context, fn func(q *searchdb.Queries, tx *sql.Tx) error) error {
+	if s.tx != nil {
+		return fn(s.q, s.tx)
+	}
+	return mysql.InTxRetrying(ctx, s.db, func(tx *sql.Tx) error { return fn(s.q.WithTx(tx), tx) })
+}
+
+// Together runs fn with a store whose changes share one transaction,
+// committed when fn returns nil. A deadlock rolls the whole of it back,
+// and fn runs again.
+func (s *SearchStore) Together(ctx context.Context, fn func(app.SearchStore) error) error {
+	if s.tx != nil {
+		return fn(s)
+	}
+	return mysql.InTxRetrying(ctx, s.db, func(tx *sql.Tx) error {
+		return fn(&SearchStore{db: s.db, q: s.q.WithTx(tx), tx: tx})
+	})
+}
 
 // lockDocument locks the document row, creating a placeholder first if
 // none exists, so that every change to a resource is serialised.
@@ -46,8 +70,7 @@ func lockDocument(ctx context.Context, q *searchdb.Queries, tx *sql.Tx, id strin
 // PutDocument stores d if it is newer than what is stored.
 func (s *SearchStore) PutDocument(ctx context.Context, d domain.Document) (bool, error) {
 	applied := false
-	err := mysql.InTxRetrying(ctx, s.db, func(tx *sql.Tx) error {
-		q := s.q.WithTx(tx)
+	err := s.change(ctx, func(q *searchdb.Queries, tx *sql.Tx) error {
 		cur, err := lockDocument(ctx, q, tx, d.ResourceID)
 		if err != nil {
 			return err
@@ -72,8 +95,7 @@ func (s *SearchStore) PutDocument(ctx context.Context, d domain.Document) (bool,
 // DeleteDocument tombstones the document and removes its chunks.
 func (s *SearchStore) DeleteDocument(ctx context.Context, resourceID string, version int64) (bool, error) {
 	applied := false
-	err := mysql.InTxRetrying(ctx, s.db, func(tx *sql.Tx) error {
-		q := s.q.WithTx(tx)
+	err := s.change(ctx, func(q *searchdb.Queries, tx *sql.Tx) error {
 		cur, err := lockDocument(ctx, q, tx, resourceID)
 		if err != nil {
 			return err
@@ -103,8 +125,7 @@ func (s *SearchStore) DeleteDocument(ctx context.Context, resourceID string, ver
 // ReplaceChunks swaps a source's chunks for the set's.
 func (s *SearchStore) ReplaceChunks(ctx context.Context, set domain.ChunkSet) (bool, error) {
 	applied := false
-	err := mysql.InTxRetrying(ctx, s.db, func(tx *sql.Tx) error {
-		q := s.q.WithTx(tx)
+	err := s.change(ctx, func(q *searchdb.Queries, tx *sql.Tx) error {
 		doc, err := lockDocument(ctx, q, tx, set.ResourceID)
 		if err != nil || doc.Deleted {
 			return err
@@ -161,8 +182,7 @@ func insertChunks(ctx context.Context, tx *sql.Tx, set domain.ChunkSet) error {
 // DeleteSource removes a file's chunks and tombstones the source.
 func (s *SearchStore) DeleteSource(ctx context.Context, resourceID, fileID string) (bool, error) {
 	applied := false
-	err := mysql.InTxRetrying(ctx, s.db, func(tx *sql.Tx) error {
-		q := s.q.WithTx(tx)
+	err := s.change(ctx, func(q *searchdb.Queries, tx *sql.Tx) error {
 		if _, err := lockDocument(ctx, q, tx, resourceID); err != nil {
 			return err
 		}

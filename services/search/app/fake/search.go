@@ -177,3 +177,17 @@ func (s *SearchStore) Documents(_ context.Context, after string, limit int) ([]d
 	}
 	return out, nil
 }
+
+// Together runs fn on a copy of the store and keeps the copy's contents
+// only when fn returns nil. The store is locked meanwhile, as a
+// transaction's rows are.
+func (s *SearchStore) Together(_ context.Context, fn func(app.SearchStore) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	draft := &SearchStore{docs: maps.Clone(s.docs), sources: maps.Clone(s.sources), chunks: maps.Clone(s.chunks)}
+	if err := fn(draft); err != nil {
+		return err
+	}
+	s.docs, s.sources, s.chunks = draft.docs, draft.sources, draft.chunks
+	return nil
+}

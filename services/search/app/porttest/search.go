@@ -2,6 +2,7 @@ package porttest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -212,5 +213,55 @@ func SearchStore(t *testing.T, newStore func(t *testing.T) app.SearchStore) {
 		got, err := s.Chunks(ctx, id)
 		require.NoError(t, err)
 		require.Equal(t, []string{"text-v12"}, texts(got))
+	})
+
+	t.Run("changes made together are kept together or not at all", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		kept, dropped := newID(), newID()
+		_, err := s.PutDocument(ctx, doc(dropped, 1, domain.Private))
+		require.NoError(t, err)
+		require.NoError(t, s.Together(ctx, func(tx app.SearchStore) error {
+			for _, change := range []func() (bool, error){
+				func() (bool, error) { return tx.PutDocument(ctx, doc(kept, 1, domain.Public)) },
+				func() (bool, error) { return tx.ReplaceChunks(ctx, set(kept, "", 1, "alpha", "beta")) },
+				func() (bool, error) { return tx.PutDocument(ctx, doc(kept, 2, domain.Public)) },
+			} {
+				ok, err := change()
+				require.NoError(t, err)
+				require.True(t, ok)
+			}
+			d, err := tx.Document(ctx, kept)
+			require.NoError(t, err)
+			require.EqualValues(t, 2, d.Version, "a change is seen by the next one in the same transaction")
+			return nil
+		}))
+		d, err := s.Document(ctx, kept)
+		require.NoError(t, err)
+		require.EqualValues(t, 2, d.Version)
+		got, err := s.Chunks(ctx, kept)
+		require.NoError(t, err)
+		require.Equal(t, []string{"alpha", "beta"}, texts(got))
+
+		errLater := errors.New("a later change failed")
+		err = s.Together(ctx, func(tx app.SearchStore) error {
+			_, err := tx.PutDocument(ctx, doc(dropped, 2, domain.Public))
+			require.NoError(t, err)
+			_, err = tx.ReplaceChunks(ctx, set(dropped, "", 1, "gamma"))
+			require.NoError(t, err)
+			_, err = tx.DeleteDocument(ctx, kept, 3)
+			require.NoError(t, err)
+			return errLater
+		})
+		require.ErrorIs(t, err, errLater)
+		d, err = s.Document(ctx, dropped)
+		require.NoError(t, err)
+		require.EqualValues(t, 1, d.Version, "nothing of a failed Together is kept")
+		got, err = s.Chunks(ctx, dropped)
+		require.NoError(t, err)
+		require.Empty(t, got)
+		d, err = s.Document(ctx, kept)
+		require.NoError(t, err)
+		require.False(t, d.Deleted)
 	})
 }
