@@ -3,9 +3,6 @@ package natsjs_test
 import (
 	"context"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,24 +11,8 @@ import (
 	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
 	"github.com/lattice-platform/lattice/pkg/platform/priority"
 	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/pkg/testinfra"
 )
-
-// busyGate returns a gate that gives background work 1 % of the time,
-// with a request in flight, holding it back, until end is called.
-func busyGate(t *testing.T) (g *priority.Gate, end func()) {
-	t.Helper()
-	g = priority.New(1, time.Hour, time.Hour)
-	entered, release, served := make(chan struct{}), make(chan struct{}), make(chan struct{})
-	h := g.Foreground(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { close(entered); <-release }))
-	go func() {
-		defer close(served)
-		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
-	}()
-	<-entered
-	end = sync.OnceFunc(func() { close(release); <-served })
-	t.Cleanup(end)
-	return g, end
-}
 
 // work stands for a unit of background work of 100 ms: at 1 %, the next
 // unit then owes the requests about ten seconds.
@@ -61,7 +42,7 @@ func expectGatedSecond(t *testing.T, g *priority.Gate, end func(), handled <-cha
 func TestSubscriberEventsWaitForRequestsInFlight(t *testing.T) {
 	t.Parallel()
 	ctx, js := connectWithStreams(t)
-	g, end := busyGate(t)
+	g, end := testinfra.BusyGate(t)
 	sub := natsjs.NewSubscriber(js, slog.New(slog.DiscardHandler))
 	sub.Gate = g
 
@@ -89,7 +70,7 @@ func TestWorkQueueJobsWaitForRequestsInFlight(t *testing.T) {
 	ctx, js := connectWithStreams(t)
 	q, err := natsjs.NewWorkQueue(ctx, js, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
-	g, end := busyGate(t)
+	g, end := testinfra.BusyGate(t)
 	q.Gate = g
 	require.NoError(t, q.Enqueue(ctx, "extract_file", "first", "first"))
 	require.NoError(t, q.Enqueue(ctx, "extract_file", "second", "second"))

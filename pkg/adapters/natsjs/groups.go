@@ -31,7 +31,7 @@ func (s *Subscriber) SubscribeGroups(ctx context.Context, durable string, subjec
 	}
 	cons, err := s.js.CreateOrUpdateConsumer(ctx, stream, jetstream.ConsumerConfig{
 		Durable: durable, FilterSubjects: subjects, AckPolicy: jetstream.AckExplicitPolicy,
-		MaxDeliver: s.MaxDeliver, AckWait: 60 * time.Second,
+		MaxDeliver: s.MaxDeliver, AckWait: s.groupAckWait(),
 		// No group is fetched while another is unsettled: the next group
 		// starts after everything in this one, so events keep stream order
 		// but for the ones a failure sends round again.
@@ -57,8 +57,12 @@ func (s *Subscriber) SubscribeGroups(ctx context.Context, durable string, subjec
 			events[i] = ports.Event{ID: msg.Headers().Get(jetstream.MsgIDHeader), Subject: msg.Subject(), Payload: msg.Data()}
 		}
 		hctx, span, each := startGroup(ctx, durable, msgs)
-		ran := s.Gate.Background(hctx)
+		// The group is one unit of background work, which a handler that
+		// works in parts may split (priority.Next).
+		hctx, ran := s.Gate.Unit(hctx)
+		working := s.keepInProgress(msgs)
 		errs := handle(hctx, events)
+		working()
 		ran()
 		if len(errs) != len(events) {
 			// A handler that answers for other events than it was given
@@ -107,6 +111,43 @@ func startGroup(ctx context.Context, durable string, msgs []jetstream.Msg) (cont
 	}
 	hctx, span := startBatch(ctx, durable, headers)
 	return hctx, span, each
+}
+
+// groupAckWait is how long the server waits for a group's events to be
+// settled before it offers them again (default 60 s). A group of large
+// events, handled in parts that give way to requests, can take longer
+// than that: while its handler runs, keepInProgress tells the server
+// every third of it.
+func (s *Subscriber) groupAckWait() time.Duration {
+	if s.ackWaitOfGroups > 0 {
+		return s.ackWaitOfGroups
+	}
+	return 60 * time.Second
+}
+
+// keepInProgress tells the server, every third of AckWait until the
+// returned function is called, that msgs are still being handled, so a
+// long group is not offered again (and handled twice) while it runs.
+func (s *Subscriber) keepInProgress(msgs []jetstream.Msg) (stop func()) {
+	every := s.groupAckWait() / 3
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				for _, m := range msgs {
+					_ = m.InProgress()
+				}
+			}
+		}
+	}()
+	return func() { close(done); <-stopped }
 }
 
 // nextGroup waits until an event is there (or ctx ends), then takes what

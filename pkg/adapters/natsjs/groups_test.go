@@ -35,16 +35,18 @@ func newGroupsSeen(result func(id string) error) *groupsSeen {
 }
 
 func (g *groupsSeen) handle(_ context.Context, events []ports.Event) []error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
 	ids := make([]string, len(events))
-	errs := make([]error, len(events))
+	g.mu.Lock()
 	for i, e := range events {
 		ids[i] = e.ID
 		g.handled[e.ID]++
-		errs[i] = g.result(e.ID)
 	}
 	g.groups = append(g.groups, ids)
+	g.mu.Unlock()
+	errs := make([]error, len(events))
+	for i, id := range ids {
+		errs[i] = g.result(id)
+	}
 	g.next <- struct{}{}
 	return errs
 }
@@ -243,4 +245,33 @@ func TestSubscribeGroupsTracesEachEventInItsOwnTrace(t *testing.T) {
 		require.Len(t, process[0].Links, 1)
 		require.Equal(t, publish[0].SpanContext.SpanID(), process[0].Links[0].SpanContext.SpanID())
 	}
+}
+
+// A group whose handling outlasts AckWait is reported in progress, so the
+// server does not offer its events to another subscriber of the consumer
+// (a second replica, or the next pod of a rolling update) while it runs:
+// each is handled once.
+func TestSubscribeGroupsKeepsALongGroupFromBeingRedelivered(t *testing.T) {
+	t.Parallel()
+	ctx, js := connectWithStreams(t)
+	pub := natsjs.NewPublisher(js, 5*time.Second)
+	publish(t, ctx, pub, "events.longtest.x", "a", "b")
+	seen := newGroupsSeen(func(id string) error {
+		if id == "b" {
+			<-time.After(2500 * time.Millisecond) // work that takes two and a half AckWaits
+		}
+		return nil
+	})
+	first := natsjs.NewSubscriber(js, slog.New(slog.DiscardHandler))
+	natsjs.SetGroupAckWait(first, time.Second)
+	subscribeGroups(t, ctx, first, "long-consumer", "events.longtest.>", 10, seen.handle)
+	require.Eventually(t, func() bool { return seen.deliveries("a") == 1 }, 10*time.Second, time.Millisecond)
+	second := natsjs.NewSubscriber(js, slog.New(slog.DiscardHandler))
+	natsjs.SetGroupAckWait(second, time.Second)
+	subscribeGroups(t, ctx, second, "long-consumer", "events.longtest.>", 10, seen.handle)
+	<-seen.next // the long group
+	publish(t, ctx, pub, "events.longtest.x", "marker")
+	require.Eventually(t, func() bool { return seen.deliveries("marker") == 1 }, 10*time.Second, 10*time.Millisecond)
+	require.Equal(t, 1, seen.deliveries("a"), "not offered again while its group was handled")
+	require.Equal(t, 1, seen.deliveries("b"))
 }

@@ -29,6 +29,9 @@ type Subscriber struct {
 	// Gate, when set, paces the handling of each event (and each batch)
 	// while the process serves requests (ADR 0034).
 	Gate *priority.Gate
+	// ackWaitOfGroups is SubscribeGroups' AckWait (0: 60 s); tests
+	// shorten it.
+	ackWaitOfGroups time.Duration
 }
 
 var _ ports.EventSubscriber = (*Subscriber)(nil)

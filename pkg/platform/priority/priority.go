@@ -118,6 +118,37 @@ func (g *Gate) Background(ctx context.Context) (done func()) {
 	return func() { g.ran(g.now().Sub(start), took) }
 }
 
+// Unit starts a unit of background work as Background does, and returns a
+// context that carries it, with the function to call when the work has
+// finished. Work that runs long in parts (a group of events applied a
+// few at a time) calls Next between parts, so that requests get their
+// turn between them rather than only after the whole.
+func (g *Gate) Unit(ctx context.Context) (context.Context, func()) {
+	u := &unit{gate: g, done: g.Background(ctx)}
+	return context.WithValue(ctx, unitKey{}, u), func() { u.done() }
+}
+
+type unitKey struct{}
+
+// unit is the unit of work a context of Unit carries; only the goroutine
+// doing the work uses it.
+type unit struct {
+	gate *Gate
+	done func()
+}
+
+// Next ends the unit of background work that ctx carries (Unit) and waits
+// for the turn of the next, as if the remaining work were a unit of its
+// own. Without a unit in ctx it returns at once.
+func Next(ctx context.Context) {
+	u, _ := ctx.Value(unitKey{}).(*unit)
+	if u == nil {
+		return
+	}
+	u.done()
+	u.done = u.gate.Background(ctx)
+}
+
 // wait holds the caller until no request is in flight, its turn comes, ctx
 // ends or the longest pause has passed. It reports whether the unit took
 // a turn: then no other unit takes one until this one has run, so that

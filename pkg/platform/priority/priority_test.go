@@ -234,3 +234,32 @@ func TestALongRequestWithNoneAfterItDoesNotHoldBackgroundWork(t *testing.T) {
 	g.ran(time.Second, false)
 	assert.Equal(t, c.now().Add(3500*time.Millisecond), g.next, "the debt adds to the turn not yet come")
 }
+
+// A unit that works in parts (Unit, Next) pays for each part as it ends
+// and waits for its turn before the next, as separate units would, and
+// the requests in flight get their turn between the parts.
+func TestAUnitInPartsGivesWayBetweenThem(t *testing.T) {
+	g, c := gateOn(25, time.Hour)
+	end := request(t, g)
+	ctx, done := g.Unit(t.Context())
+	c.add(2 * time.Second)
+	parted := make(chan struct{})
+	go func() { defer close(parted); Next(ctx) }()
+	require.Eventually(t, func() bool { return g.Waiting() == 1 }, 5*time.Second, time.Millisecond,
+		"the next part waits for its turn")
+	assert.Equal(t, c.now().Add(6*time.Second), g.next, "the first part was paid for when it ended")
+	end()
+	select {
+	case <-parted:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the next part still waits after the last request ended")
+	}
+	end = request(t, g)
+	defer end()
+	owed := g.next     // the turn the first part left the requests, not yet come
+	c.add(time.Second) // the second part
+	done()
+	assert.Equal(t, owed.Add(3*time.Second), g.next, "the second part is paid for at the end, after the first")
+
+	Next(t.Context()) // without a unit in the context: nothing to end or wait for
+}

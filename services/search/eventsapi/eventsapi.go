@@ -12,6 +12,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/events"
 	eventschema "github.com/lattice-platform/lattice/pkg/events/schema"
 	"github.com/lattice-platform/lattice/pkg/fault"
+	"github.com/lattice-platform/lattice/pkg/platform/priority"
 	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/services/search/app"
 	"github.com/lattice-platform/lattice/services/search/domain"
@@ -46,14 +47,20 @@ func (h *Handler) Handle(ctx context.Context, e ports.Event) error {
 	return h.HandleGroup(ctx, []ports.Event{e})[0]
 }
 
-// groupChunks bounds the chunks one index update of HandleGroup takes:
-// the chunk sets of a backlog of uploads (hundreds of chunks each, with
-// their vectors) are applied a few at a time, not all held at once.
-const groupChunks = 1000
+// partChunks bounds the chunks of one part of a group, which HandleGroup
+// applies with one transaction and one index update: the chunk sets of a
+// backlog of uploads (hundreds of chunks each, with their vectors) are
+// applied one or two at a time, not all held at once, and requests get
+// their turn between parts (priority.Next), as they did between events.
+// A backlog of created resources (a chunk or a document each) still goes
+// in parts of a hundred events.
+const partChunks = 500
 
-// HandleGroup applies events in their order, with one update of the
-// indexes per group rather than one per event (app.Apply), and answers for
-// each: errs[i] is nil once events[i] is applied or can never be.
+// HandleGroup applies events in their order, with one store transaction
+// and one update of the indexes per group, or per part of a group of
+// large chunk sets (partChunks), rather than one per event (app.Apply), and
+// answers for each: errs[i] is nil once events[i] is applied or can never
+// be.
 func (h *Handler) HandleGroup(ctx context.Context, events []ports.Event) (errs []error) {
 	errs = make([]error, len(events))
 	var (
@@ -73,8 +80,9 @@ func (h *Handler) HandleGroup(ctx context.Context, events []ports.Event) (errs [
 			errs[i] = h.settle(ctx, e, err)
 			continue
 		}
-		if len(changes) > 0 && chunks+n > groupChunks {
+		if len(changes) > 0 && chunks+n > partChunks {
 			apply()
+			priority.Next(ctx)
 		}
 		changes, from, chunks = append(changes, *c), append(from, i), chunks+n
 	}

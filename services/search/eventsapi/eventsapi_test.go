@@ -18,6 +18,7 @@ import (
 	eventschema "github.com/lattice-platform/lattice/pkg/events/schema"
 	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/pkg/ports/portstest"
+	"github.com/lattice-platform/lattice/pkg/testinfra"
 	"github.com/lattice-platform/lattice/services/search/app"
 	"github.com/lattice-platform/lattice/services/search/app/fake"
 	"github.com/lattice-platform/lattice/services/search/domain"
@@ -140,21 +141,35 @@ func TestHandleGroupAnswersForEachEvent(t *testing.T) {
 }
 
 // A group of large chunk sets is applied a few sets at a time, so a
-// backlog of uploads is never held, vectors and all, in one batch.
-func TestHandleGroupBoundsTheChunksOfAnIndexUpdate(t *testing.T) {
+// backlog of uploads is never held, vectors and all, in one batch, and
+// the requests in flight get their turn between the parts.
+func TestHandleGroupWorksInPartsAndGivesWayBetweenThem(t *testing.T) {
 	t.Parallel()
 	s := sets{}
 	var group []ports.Event
 	for _, r := range []string{"r1", "r2", "r3"} {
-		s[r] = chunkSet(t, r, 600)
+		s[r] = chunkSet(t, r, 300)
 		group = append(group, ready(t, r, r, hashembed.Dimensions))
 	}
 	h, _, text := newHandler(t, s)
-	for i, err := range h.HandleGroup(context.Background(), group) {
+	gate, endRequest := testinfra.BusyGate(t)
+	ctx, done := gate.Unit(context.Background())
+	handled := make(chan []error, 1)
+	go func() {
+		defer done()
+		handled <- h.HandleGroup(ctx, group)
+	}()
+	require.Eventually(t, func() bool { return gate.Waiting() == 1 }, 10*time.Second, time.Millisecond,
+		"after its first part, the group waits for its turn while a request is in flight")
+	text.mu.Lock()
+	require.Equal(t, []int{300}, text.batches, "one part applied before the wait")
+	text.mu.Unlock()
+	endRequest()
+	for i, err := range <-handled {
 		require.NoError(t, err, "event %d", i)
 	}
-	require.Equal(t, []int{600, 600, 600}, text.batches, "no update holds more than a thousand chunks")
+	require.Equal(t, []int{300, 300, 300}, text.batches, "no part holds more than 500 chunks")
 	n, err := text.Count()
 	require.NoError(t, err)
-	require.EqualValues(t, 1800, n)
+	require.EqualValues(t, 900, n)
 }
