@@ -45,7 +45,7 @@ func (s *Subscriber) SubscribeBatches(ctx context.Context, durable string, subje
 		var headers []nats.Header
 		for msg := range batch.Messages() {
 			msgs = append(msgs, msg)
-			events = append(events, ports.Event{ID: msg.Headers().Get(jetstream.MsgIDHeader), Subject: msg.Subject(), Payload: msg.Data()})
+			events = append(events, eventOf(msg))
 			headers = append(headers, msg.Headers())
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && ctx.Err() == nil {

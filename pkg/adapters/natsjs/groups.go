@@ -54,7 +54,7 @@ func (s *Subscriber) SubscribeGroups(ctx context.Context, durable string, subjec
 		}
 		events := make([]ports.Event, len(msgs))
 		for i, msg := range msgs {
-			events[i] = ports.Event{ID: msg.Headers().Get(jetstream.MsgIDHeader), Subject: msg.Subject(), Payload: msg.Data()}
+			events[i] = eventOf(msg)
 		}
 		hctx, span, each := startGroup(ctx, durable, msgs)
 		// The group is one unit of background work, which a handler that

@@ -70,7 +70,7 @@ func (s *Subscriber) Subscribe(ctx context.Context, durable string, subjects []s
 		return fmt.Errorf("nats: consumer %s: %w", durable, err)
 	}
 	cc, err := cons.Consume(func(msg jetstream.Msg) {
-		e := ports.Event{ID: msg.Headers().Get(jetstream.MsgIDHeader), Subject: msg.Subject(), Payload: msg.Data()}
+		e := eventOf(msg)
 		hctx, span := startProcess(ctx, msg.Subject(), msg.Headers(), durable)
 		ran := s.Gate.Background(hctx)
 		err := handle(hctx, e)
@@ -84,6 +84,12 @@ func (s *Subscriber) Subscribe(ctx context.Context, durable string, subjects []s
 	<-ctx.Done()
 	cc.Drain()
 	return nil
+}
+
+// eventOf is the event msg delivers; its id is the one it was published
+// under (the deduplication id).
+func eventOf(msg jetstream.Msg) ports.Event {
+	return ports.Event{ID: msg.Headers().Get(jetstream.MsgIDHeader), Subject: msg.Subject(), Payload: msg.Data()}
 }
 
 // settle acknowledges msg when its handler succeeded, and otherwise
