@@ -275,3 +275,20 @@ func TestSubscribeGroupsKeepsALongGroupFromBeingRedelivered(t *testing.T) {
 	require.Equal(t, 1, seen.deliveries("a"), "not offered again while its group was handled")
 	require.Equal(t, 1, seen.deliveries("b"))
 }
+
+// A group must have room for an event: a maximum under one is refused
+// before any consumer is made.
+func TestSubscribeGroupsRefusesAGroupWithoutRoom(t *testing.T) {
+	t.Parallel()
+	ctx, js := connectWithStreams(t)
+	sub := natsjs.NewSubscriber(js, slog.New(slog.DiscardHandler))
+	for _, max := range []int{0, -1} {
+		err := sub.SubscribeGroups(ctx, "roomless-consumer", []string{"events.roomless.>"}, max,
+			func(context.Context, []ports.Event) []error { return nil })
+		require.ErrorContains(t, err, "a group needs room for an event")
+	}
+	stream, err := js.Stream(ctx, "EVENTS")
+	require.NoError(t, err)
+	_, err = stream.Consumer(ctx, "roomless-consumer")
+	require.ErrorIs(t, err, jetstream.ErrConsumerNotFound, "no consumer was made")
+}
