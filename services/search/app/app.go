@@ -229,22 +229,9 @@ func (s *Service) refreshMany(ctx context.Context, ids []string) error {
 		unlock := s.refreshing.lock(id)
 		defer unlock()
 	}
-	docs := make([]domain.Indexed, 0, len(ids))
-	for _, id := range ids {
-		doc, err := s.deps.Store.Document(ctx, id)
-		if fault.Of(err, fault.NotFound) {
-			doc, err = domain.Document{ResourceID: id, Deleted: true}, nil
-		}
-		if err != nil {
-			return err
-		}
-		var chunks []domain.Chunk
-		if !doc.Deleted {
-			if chunks, err = s.deps.Store.Chunks(ctx, id); err != nil {
-				return err
-			}
-		}
-		docs = append(docs, domain.Indexed{Document: doc, Chunks: chunks})
+	docs, err := s.deps.Store.Indexed(ctx, ids)
+	if err != nil {
+		return err
 	}
 	for _, d := range docs {
 		s.install(d.Document, d.Chunks)

@@ -221,8 +221,8 @@ func TestAChangeTheStoreRefusesFailsAlone(t *testing.T) {
 	require.Equal(t, "e-chunks-r1--1", st.LastEvent.ID, "the last change applied, not the last refused")
 }
 
-// A group's changes share one store transaction; a lone change runs in
-// its own, as before.
+// A group's changes share one store transaction, and the indexes re-read
+// what it touched in one read; a lone change runs in its own, as before.
 func TestAGroupIsOneTransaction(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -234,15 +234,36 @@ func TestAGroupIsOneTransaction(t *testing.T) {
 	}
 	require.Equal(t, 1, store.together)
 	require.Zero(t, store.alone, "no change of the group ran outside its transaction")
+	require.Equal(t, [][]string{{"r1", "r2"}}, store.reads, "the two resources the group touched, in one read")
+	require.Zero(t, store.readsOfOne, "nothing read one resource at a time")
 	require.NoError(t, put("r3", "carol", domain.Public, 1).on(ctx, s))
 	require.Equal(t, 1, store.together)
 	require.Equal(t, 1, store.alone)
+	require.Equal(t, [][]string{{"r1", "r2"}, {"r3"}}, store.reads)
 }
 
-// counting counts transactions of many changes and changes made alone.
+// counting counts transactions of many changes and changes made alone,
+// and records the reads of the indexes' contents.
 type counting struct {
 	app.SearchStore
 	together, alone int
+	reads           [][]string // the ids of each Indexed call
+	readsOfOne      int        // Document and Chunks calls
+}
+
+func (c *counting) Indexed(ctx context.Context, ids []string) ([]domain.Indexed, error) {
+	c.reads = append(c.reads, slices.Clone(ids))
+	return c.SearchStore.Indexed(ctx, ids)
+}
+
+func (c *counting) Document(ctx context.Context, id string) (domain.Document, error) {
+	c.readsOfOne++
+	return c.SearchStore.Document(ctx, id)
+}
+
+func (c *counting) Chunks(ctx context.Context, id string) ([]domain.Chunk, error) {
+	c.readsOfOne++
+	return c.SearchStore.Chunks(ctx, id)
 }
 
 func (c *counting) Together(ctx context.Context, fn func(app.SearchStore) error) error {

@@ -29,6 +29,12 @@ type SearchStore interface {
 	Document(ctx context.Context, resourceID string) (domain.Document, error)
 	// Chunks returns a document's chunks with their vectors.
 	Chunks(ctx context.Context, resourceID string) ([]domain.Chunk, error)
+	// Indexed returns, for each of ids in that order, what the indexes
+	// hold of it: the document and, unless it is deleted, its chunks. An
+	// id the store does not know comes back as a deleted document. It
+	// reads any number of documents in a few queries, where Document and
+	// Chunks would take two each.
+	Indexed(ctx context.Context, ids []string) ([]domain.Indexed, error)
 	// Documents pages through live documents in resource id order, after
 	// the given id ("" for the first page).
 	Documents(ctx context.Context, after string, limit int) ([]domain.Document, error)

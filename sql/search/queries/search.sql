@@ -39,3 +39,11 @@ DELETE FROM search_chunks WHERE resource_id = ?;
 -- name: ListChunks :many
 SELECT resource_id, file_id, chunk_id, seq, text, model, vector
 FROM search_chunks WHERE resource_id = ? ORDER BY file_id, seq;
+
+-- name: GetDocuments :many
+SELECT resource_id, owner_id, title, visibility, tags, metadata, version, updated_at, deleted
+FROM search_documents WHERE resource_id IN (sqlc.slice(ids));
+
+-- name: ListChunksOf :many
+SELECT resource_id, file_id, chunk_id, seq, text, model, vector
+FROM search_chunks WHERE resource_id IN (sqlc.slice(ids)) ORDER BY resource_id, file_id, seq;

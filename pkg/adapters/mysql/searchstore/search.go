@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/mysql"
@@ -220,14 +221,76 @@ func (s *SearchStore) Chunks(ctx context.Context, resourceID string) ([]domain.C
 	}
 	out := make([]domain.Chunk, 0, len(rows))
 	for _, r := range rows {
-		vec, err := events.DecodeVector(r.Vector)
+		c, err := chunkOf(r)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, domain.Chunk{ID: r.ChunkID, ResourceID: r.ResourceID, FileID: r.FileID, Index: int(r.Seq),
-			Text: r.Text, Model: r.Model, Vector: vec})
+		out = append(out, c)
 	}
 	return out, nil
+}
+
+// idsPerQuery bounds the ids one query of Indexed names, and so the size
+// of its statement, whatever a caller asks for.
+const idsPerQuery = 200
+
+// Indexed reads the documents of ids, and then the chunks of the live
+// ones, in two queries per idsPerQuery ids.
+func (s *SearchStore) Indexed(ctx context.Context, ids []string) ([]domain.Indexed, error) {
+	out := make([]domain.Indexed, 0, len(ids))
+	for part := range slices.Chunk(ids, idsPerQuery) {
+		at := make(map[string][]int, len(part)) // an id's places in out
+		for _, id := range part {
+			at[id] = append(at[id], len(out))
+			out = append(out, domain.Indexed{Document: domain.Document{ResourceID: id, Deleted: true}})
+		}
+		docs, err := s.q.GetDocuments(ctx, part)
+		if err != nil {
+			return nil, mysql.Translate(err)
+		}
+		live := make([]string, 0, len(docs))
+		for _, r := range docs {
+			d, err := documentOf(r)
+			if err != nil {
+				return nil, err
+			}
+			for _, i := range at[d.ResourceID] {
+				out[i] = domain.Indexed{Document: d}
+				if !d.Deleted {
+					out[i].Chunks = []domain.Chunk{}
+				}
+			}
+			if !d.Deleted {
+				live = append(live, d.ResourceID)
+			}
+		}
+		if len(live) == 0 {
+			continue
+		}
+		rows, err := s.q.ListChunksOf(ctx, live)
+		if err != nil {
+			return nil, mysql.Translate(err)
+		}
+		for _, r := range rows {
+			c, err := chunkOf(r)
+			if err != nil {
+				return nil, err
+			}
+			for _, i := range at[c.ResourceID] {
+				out[i].Chunks = append(out[i].Chunks, c)
+			}
+		}
+	}
+	return out, nil
+}
+
+func chunkOf(r searchdb.SearchChunk) (domain.Chunk, error) {
+	vec, err := events.DecodeVector(r.Vector)
+	if err != nil {
+		return domain.Chunk{}, err
+	}
+	return domain.Chunk{ID: r.ChunkID, ResourceID: r.ResourceID, FileID: r.FileID, Index: int(r.Seq),
+		Text: r.Text, Model: r.Model, Vector: vec}, nil
 }
 
 // Documents pages through live documents.

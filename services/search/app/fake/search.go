@@ -146,6 +146,10 @@ func (s *SearchStore) Document(_ context.Context, resourceID string) (domain.Doc
 func (s *SearchStore) Chunks(_ context.Context, resourceID string) ([]domain.Chunk, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.chunksOf(resourceID), nil
+}
+
+func (s *SearchStore) chunksOf(resourceID string) []domain.Chunk {
 	var keys [][2]string
 	for k := range s.chunks {
 		if k[0] == resourceID {
@@ -158,6 +162,27 @@ func (s *SearchStore) Chunks(_ context.Context, resourceID string) ([]domain.Chu
 		cs := slices.Clone(s.chunks[k])
 		slices.SortFunc(cs, func(a, b domain.Chunk) int { return a.Index - b.Index })
 		out = append(out, cs...)
+	}
+	return out
+}
+
+// Indexed returns each id's document and chunks; an unknown id is a
+// deleted document.
+func (s *SearchStore) Indexed(_ context.Context, ids []string) ([]domain.Indexed, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]domain.Indexed, 0, len(ids))
+	for _, id := range ids {
+		d, ok := s.docs[id]
+		if !ok {
+			out = append(out, domain.Indexed{Document: domain.Document{ResourceID: id, Deleted: true}})
+			continue
+		}
+		x := domain.Indexed{Document: copyDoc(d)}
+		if !d.Deleted {
+			x.Chunks = s.chunksOf(id)
+		}
+		out = append(out, x)
 	}
 	return out, nil
 }

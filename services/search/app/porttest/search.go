@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -263,5 +264,61 @@ func SearchStore(t *testing.T, newStore func(t *testing.T) app.SearchStore) {
 		d, err = s.Document(ctx, kept)
 		require.NoError(t, err)
 		require.False(t, d.Deleted)
+	})
+
+	t.Run("many documents are read at once as one at a time", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		// More ids than an adapter may name in one query (the MySQL one
+		// names 200), in no order, with a repeat, a tombstone, a
+		// document without chunks and an id the store has never seen.
+		var ids []string
+		require.NoError(t, s.Together(ctx, func(tx app.SearchStore) error {
+			for i := range 450 {
+				id := newID()
+				ids = append(ids, id)
+				if _, err := tx.PutDocument(ctx, doc(id, 1, domain.Public)); err != nil {
+					return err
+				}
+				if i%3 == 0 {
+					continue
+				}
+				if _, err := tx.ReplaceChunks(ctx, set(id, "", 1, "body", fmt.Sprint(i))); err != nil {
+					return err
+				}
+				if _, err := tx.ReplaceChunks(ctx, set(id, "00000000-0000-7000-8000-000000000001", 1, "file")); err != nil {
+					return err
+				}
+			}
+			return nil
+		}))
+		deleted, unknown := ids[7], newID()
+		_, err := s.DeleteDocument(ctx, deleted, 2)
+		require.NoError(t, err)
+		slices.Reverse(ids)
+		ids = append(ids, unknown, ids[3])
+
+		got, err := s.Indexed(ctx, ids)
+		require.NoError(t, err)
+		require.Len(t, got, len(ids))
+		for i, id := range ids {
+			want := domain.Indexed{Document: domain.Document{ResourceID: id, Deleted: true}}
+			if id != unknown {
+				want.Document, err = s.Document(ctx, id)
+				require.NoError(t, err)
+			}
+			if !want.Document.Deleted {
+				want.Chunks, err = s.Chunks(ctx, id)
+				require.NoError(t, err)
+			}
+			require.Equal(t, want.Document, got[i].Document, "document %d", i)
+			require.Equal(t, want.Chunks, got[i].Chunks, "chunks of document %d", i)
+		}
+		require.True(t, got[slices.Index(ids, deleted)].Document.Deleted)
+		require.Len(t, got[len(ids)-1].Chunks, 3, "a repeated id is read in full each time")
+
+		none, err := s.Indexed(ctx, nil)
+		require.NoError(t, err)
+		require.Empty(t, none)
 	})
 }

@@ -8,6 +8,7 @@ package searchdb
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -68,6 +69,54 @@ func (q *Queries) GetDocument(ctx context.Context, resourceID string) (SearchDoc
 	return i, err
 }
 
+const getDocuments = `-- name: GetDocuments :many
+SELECT resource_id, owner_id, title, visibility, tags, metadata, version, updated_at, deleted
+FROM search_documents WHERE resource_id IN (/*SLICE:ids*/?)
+`
+
+func (q *Queries) GetDocuments(ctx context.Context, ids []string) ([]SearchDocument, error) {
+	query := getDocuments
+	var queryParams []interface{}
+	if len(ids) > 0 {
+		for _, v := range ids {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:ids*/?", strings.Repeat(",?", len(ids))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:ids*/?", "NULL", 1)
+	}
+	rows, err := q.db.QueryContext(ctx, query, queryParams...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []SearchDocument{}
+	for rows.Next() {
+		var i SearchDocument
+		if err := rows.Scan(
+			&i.ResourceID,
+			&i.OwnerID,
+			&i.Title,
+			&i.Visibility,
+			&i.Tags,
+			&i.Metadata,
+			&i.Version,
+			&i.UpdatedAt,
+			&i.Deleted,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listChunks = `-- name: ListChunks :many
 SELECT resource_id, file_id, chunk_id, seq, text, model, vector
 FROM search_chunks WHERE resource_id = ? ORDER BY file_id, seq
@@ -75,6 +124,52 @@ FROM search_chunks WHERE resource_id = ? ORDER BY file_id, seq
 
 func (q *Queries) ListChunks(ctx context.Context, resourceID string) ([]SearchChunk, error) {
 	rows, err := q.db.QueryContext(ctx, listChunks, resourceID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []SearchChunk{}
+	for rows.Next() {
+		var i SearchChunk
+		if err := rows.Scan(
+			&i.ResourceID,
+			&i.FileID,
+			&i.ChunkID,
+			&i.Seq,
+			&i.Text,
+			&i.Model,
+			&i.Vector,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listChunksOf = `-- name: ListChunksOf :many
+SELECT resource_id, file_id, chunk_id, seq, text, model, vector
+FROM search_chunks WHERE resource_id IN (/*SLICE:ids*/?) ORDER BY resource_id, file_id, seq
+`
+
+func (q *Queries) ListChunksOf(ctx context.Context, ids []string) ([]SearchChunk, error) {
+	query := listChunksOf
+	var queryParams []interface{}
+	if len(ids) > 0 {
+		for _, v := range ids {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:ids*/?", strings.Repeat(",?", len(ids))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:ids*/?", "NULL", 1)
+	}
+	rows, err := q.db.QueryContext(ctx, query, queryParams...)
 	if err != nil {
 		return nil, err
 	}
