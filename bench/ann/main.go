@@ -43,7 +43,7 @@ func main() {
 		for j := i; j < min(i+10, *n); j++ {
 			cs = append(cs, domain.Chunk{ID: fmt.Sprint(j), Model: "m", Vector: point()})
 		}
-		x.Replace(id, cs)
+		x.Replace(domain.Indexed{Document: domain.Document{ResourceID: id}, Chunks: cs})
 	}
 	x.WaitForANN()
 	fmt.Printf("%d vectors of %d dimensions in %d clusters (spread %.2f); HNSW M %d, efConstruction %d, ef %d\n",

@@ -28,9 +28,12 @@ import (
 // Index is the bleve app.TextIndex.
 type Index struct {
 	idx bleve.Index
-	mu  sync.Mutex          // serialises Replace, which reads and writes res
-	res map[string][]string // resource id → its indexed chunk ids
+	mu  sync.Mutex                // serialises Replace, which reads and writes res
+	res map[string][]indexedChunk // resource id → its indexed chunks
 }
+
+// indexedChunk is a chunk in the index and the source it came from.
+type indexedChunk struct{ id, file string }
 
 var _ app.TextIndex = (*Index)(nil)
 
@@ -122,7 +125,7 @@ func newIndex(dir string, cfg map[string]any) (*Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bleve: %w", err)
 	}
-	return &Index{idx: idx, res: map[string][]string{}}, nil
+	return &Index{idx: idx, res: map[string][]indexedChunk{}}, nil
 }
 
 // Close releases the index.
@@ -133,14 +136,23 @@ func (x *Index) Replace(_ context.Context, docs []domain.Indexed) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	b := x.idx.NewBatch()
-	ids := make(map[string][]string, len(docs))
+	ids := make(map[string][]indexedChunk, len(docs))
 	for _, in := range docs {
 		d := in.Document
-		for _, id := range x.res[d.ResourceID] {
-			b.Delete(id)
+		kept := ids[d.ResourceID]
+		if _, seen := ids[d.ResourceID]; !seen {
+			kept = x.res[d.ResourceID]
 		}
+		var left []indexedChunk
+		for _, c := range kept {
+			if in.Replaces(c.file) {
+				b.Delete(c.id)
+			} else {
+				left = append(left, c)
+			}
+		}
+		ids[d.ResourceID] = left
 		if d.Deleted {
-			ids[d.ResourceID] = nil
 			continue
 		}
 		meta := make([]string, 0, len(d.Metadata))
@@ -153,7 +165,7 @@ func (x *Index) Replace(_ context.Context, docs []domain.Indexed) error {
 				Tags: d.Tags, Meta: meta, Updated: updated}); err != nil {
 				return err
 			}
-			ids[d.ResourceID] = append(ids[d.ResourceID], c.ID)
+			ids[d.ResourceID] = append(ids[d.ResourceID], indexedChunk{id: c.ID, file: c.FileID})
 		}
 	}
 	if err := x.idx.Batch(b); err != nil {

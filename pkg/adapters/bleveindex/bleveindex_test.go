@@ -88,6 +88,48 @@ func TestReplaceDropsEarlierChunks(t *testing.T) {
 	require.Empty(t, hits)
 }
 
+// Replacing some of a resource's sources keeps the chunks of the others;
+// in one batch, a later entry for the same resource sees the earlier.
+func TestReplacingSomeSourcesKeepsTheOthers(t *testing.T) {
+	x, err := New(t.TempDir() + "/idx")
+	require.NoError(t, err)
+	defer x.Close()
+	ctx := context.Background()
+	found := func(text string) []string {
+		t.Helper()
+		hits, err := x.Search(ctx, domain.Caller{Subject: "someone"}, text, domain.Filters{}, 5)
+		require.NoError(t, err)
+		var ids []string
+		for _, h := range hits {
+			ids = append(ids, h.ChunkID)
+		}
+		return ids
+	}
+	in := resource(1, "alpha body", "beta file", "gamma file")
+	in.Chunks[1].FileID, in.Chunks[2].FileID = "f1", "f2"
+	require.NoError(t, x.Replace(ctx, []domain.Indexed{in}))
+
+	f1 := resource(1, "delta file")
+	f1.Chunks[0].ID, f1.Chunks[0].FileID, f1.Sources = "r000001-f1-0", "f1", []string{"f1"}
+	f2 := resource(1)
+	f2.Sources = []string{"f2"}
+	require.NoError(t, x.Replace(ctx, []domain.Indexed{f1, f2}))
+	require.Equal(t, []string{"r000001-0"}, found("alpha"), "the body is kept")
+	require.Empty(t, found("beta"), "f1's earlier chunk is replaced")
+	require.Equal(t, []string{"r000001-f1-0"}, found("delta"))
+	require.Empty(t, found("gamma"), "f2 has no chunks left")
+	count, err := x.Count()
+	require.NoError(t, err)
+	require.EqualValues(t, 2, count)
+
+	gone := resource(1)
+	gone.Document.Deleted, gone.Sources = true, []string{"f2"}
+	require.NoError(t, x.Replace(ctx, []domain.Indexed{gone}))
+	count, err = x.Count()
+	require.NoError(t, err)
+	require.Zero(t, count, "a deleted document leaves whole")
+}
+
 // BenchmarkReplace measures the CPU an event's batch costs an index of
 // 1,000 chunks, background merging and persisting included (cpu-ms/op,
 // counted until the index is closed), with this package's tuning, with

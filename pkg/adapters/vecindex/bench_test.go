@@ -49,7 +49,7 @@ func benchIndex() (*vecindex.Index, [][]float32) {
 		for j := i; j < i+10; j++ {
 			cs = append(cs, domain.Chunk{ID: fmt.Sprint(j), Model: "m", Vector: vecs[j]})
 		}
-		x.Replace(id, cs)
+		x.Replace(domain.Indexed{Document: domain.Document{ResourceID: id}, Chunks: cs})
 	}
 	return x, vecs
 }

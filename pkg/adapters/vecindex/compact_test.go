@@ -23,7 +23,7 @@ func TestCompactionLeavesRoomForTheNextRound(t *testing.T) {
 			v[c%dims] = float32(round + 1)
 			chunks[c] = domain.Chunk{ID: fmt.Sprintf("r%d-%d-%d", res, round, c), Model: "m", Vector: v}
 		}
-		x.Replace(fmt.Sprint("r", res), chunks)
+		x.Replace(domain.Indexed{Document: domain.Document{ResourceID: fmt.Sprint("r", res)}, Chunks: chunks})
 	}
 	next := 0
 	replaceNext := func() {

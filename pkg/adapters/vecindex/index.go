@@ -38,7 +38,7 @@ type Index struct {
 
 var _ app.VectorIndex = (*Index)(nil)
 
-type chunkRef struct{ model, id string }
+type chunkRef struct{ model, id, file string }
 
 // rows is one model's vectors: row i is data[i*dims:(i+1)*dims]. Rows are
 // append-only; a removed row is marked dead (so row numbers in the graph
@@ -158,18 +158,25 @@ func (r *rows) compact() {
 	r.generation++
 }
 
-// Replace sets a resource's chunks.
-func (x *Index) Replace(resourceID string, chunks []domain.Chunk) {
+// Replace sets a resource's chunks: all of them, or those of the sources
+// in.Sources names, keeping the others.
+func (x *Index) Replace(in domain.Indexed) {
+	resourceID := in.Document.ResourceID
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	touched := map[string]*rows{}
-	for _, c := range x.byRes[resourceID] {
+	old := x.byRes[resourceID]
+	refs := make([]chunkRef, 0, len(old)+len(in.Chunks))
+	for _, c := range old {
+		if !in.Replaces(c.file) {
+			refs = append(refs, c)
+			continue
+		}
 		m := x.models[c.model]
 		m.remove(c.id)
 		touched[c.model] = m
 	}
-	refs := make([]chunkRef, 0, len(chunks))
-	for _, c := range chunks {
+	for _, c := range in.Chunks {
 		if len(c.Vector) == 0 {
 			continue
 		}
@@ -189,7 +196,7 @@ func (x *Index) Replace(resourceID string, chunks []domain.Chunk) {
 			m.graph.insert(row)
 		}
 		touched[c.Model] = m
-		refs = append(refs, chunkRef{model: c.Model, id: c.ID})
+		refs = append(refs, chunkRef{model: c.Model, id: c.ID, file: c.FileID})
 	}
 	if len(refs) == 0 {
 		delete(x.byRes, resourceID)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -52,7 +53,7 @@ func clustered(rng *rand.Rand, n, dims, clusters int, spread float64) [][]float3
 func load(x *vecindex.Index, vecs [][]float32) {
 	for i, v := range vecs {
 		id := fmt.Sprintf("r%05d", i)
-		x.Replace(id, []domain.Chunk{{ID: "c-" + id, ResourceID: id, Model: "m", Vector: v}})
+		x.Replace(domain.Indexed{Document: domain.Document{ResourceID: id}, Chunks: []domain.Chunk{{ID: "c-" + id, ResourceID: id, Model: "m", Vector: v}}})
 	}
 }
 
@@ -113,7 +114,7 @@ func TestReplaceRemoveAndCompact(t *testing.T) {
 	require.Equal(t, map[string]int{"m": 3000}, x.Counts())
 	// Remove most resources: the rows compact and the graph is rebuilt.
 	for i := range 2500 {
-		x.Replace(fmt.Sprintf("r%05d", i), nil)
+		x.Replace(domain.Indexed{Document: domain.Document{ResourceID: fmt.Sprintf("r%05d", i)}})
 	}
 	x.WaitForANN()
 	require.Equal(t, map[string]int{"m": 500}, x.Counts())
@@ -127,7 +128,7 @@ func TestReplaceRemoveAndCompact(t *testing.T) {
 	}
 	require.GreaterOrEqual(t, recallAt10(t, x, vecs[2500:2600], all), 0.95)
 	// Vectors of another model live apart.
-	x.Replace("other", []domain.Chunk{{ID: "o1", Model: "m2", Vector: vecs[0][:16]}})
+	x.Replace(domain.Indexed{Document: domain.Document{ResourceID: "other"}, Chunks: []domain.Chunk{{ID: "o1", Model: "m2", Vector: vecs[0][:16]}}})
 	require.Empty(t, x.Search("m", vecs[0][:16], all, 5), "a query of the wrong dimension matches nothing")
 	require.Equal(t, "o1", x.Search("m2", vecs[0][:16], all, 5)[0].ChunkID)
 	// The best match of a stored vector is itself.
@@ -166,7 +167,7 @@ func TestSparseQueriesScoreExactlyAsDenseOnes(t *testing.T) {
 	}
 	// Removed rows are never returned by either path.
 	for i := range 5000 { // more than half: the rows are compacted
-		x.Replace(fmt.Sprintf("r%05d", i), nil)
+		x.Replace(domain.Indexed{Document: domain.Document{ResourceID: fmt.Sprintf("r%05d", i)}})
 	}
 	q := make([]float32, 128)
 	q[3] = 1
@@ -176,4 +177,36 @@ func TestSparseQueriesScoreExactlyAsDenseOnes(t *testing.T) {
 		require.NoError(t, err)
 		require.GreaterOrEqual(t, n, 5000)
 	}
+}
+
+// TestReplacingSomeSourcesKeepsTheOthers: a replacement that names
+// sources replaces their chunks only; one that names none, or a deleted
+// document, replaces everything.
+func TestReplacingSomeSourcesKeepsTheOthers(t *testing.T) {
+	x := vecindex.NewFlat()
+	chunk := func(id, file string, axis int) domain.Chunk {
+		v := make([]float32, 4)
+		v[axis] = 1
+		return domain.Chunk{ID: id, ResourceID: "r", FileID: file, Model: "m", Vector: v}
+	}
+	ids := func() []string {
+		var out []string
+		for _, r := range x.Search("m", []float32{0.5, 0.5, 0.5, 0.5}, all, 10) {
+			out = append(out, r.ChunkID)
+		}
+		slices.Sort(out)
+		return out
+	}
+	doc := domain.Document{ResourceID: "r"}
+	x.Replace(domain.Indexed{Document: doc, Chunks: []domain.Chunk{chunk("body", "", 0), chunk("a1", "a", 1), chunk("b1", "b", 2)}})
+	require.Equal(t, []string{"a1", "b1", "body"}, ids())
+
+	x.Replace(domain.Indexed{Document: doc, Sources: []string{"a"}, Chunks: []domain.Chunk{chunk("a2", "a", 1), chunk("a3", "a", 3)}})
+	require.Equal(t, []string{"a2", "a3", "b1", "body"}, ids())
+	x.Replace(domain.Indexed{Document: doc, Sources: []string{"b", ""}})
+	require.Equal(t, []string{"a2", "a3"}, ids())
+	require.Equal(t, map[string]int{"m": 2}, x.Counts())
+
+	x.Replace(domain.Indexed{Document: domain.Document{ResourceID: "r", Deleted: true}, Sources: []string{"b"}})
+	require.Empty(t, ids(), "a deleted document leaves whole")
 }

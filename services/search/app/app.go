@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -96,12 +97,17 @@ type Change struct {
 	eventID    string
 	typ        string // for EventInfo
 	resourceID string
-	store      func(context.Context, SearchStore) error
+	// source is the one source (file id, "" the body) whose chunks the
+	// change may alter, when whole is false; a document's change alters
+	// every chunk's copy of its fields in the text index.
+	source string
+	whole  bool
+	store  func(context.Context, SearchStore) error
 }
 
 // DocumentPut is a resource.created or resource.updated event's change.
 func DocumentPut(eventID string, d domain.Document) Change {
-	return Change{eventID: eventID, typ: "resource", resourceID: d.ResourceID, store: func(ctx context.Context, st SearchStore) error {
+	return Change{eventID: eventID, typ: "resource", resourceID: d.ResourceID, whole: true, store: func(ctx context.Context, st SearchStore) error {
 		_, err := st.PutDocument(ctx, d)
 		return err
 	}}
@@ -110,7 +116,7 @@ func DocumentPut(eventID string, d domain.Document) Change {
 // DocumentDeleted is a resource.deleted event's change: everything of the
 // resource leaves the indexes.
 func DocumentDeleted(eventID, resourceID string, version int64) Change {
-	return Change{eventID: eventID, typ: "resource.deleted", resourceID: resourceID, store: func(ctx context.Context, st SearchStore) error {
+	return Change{eventID: eventID, typ: "resource.deleted", resourceID: resourceID, whole: true, store: func(ctx context.Context, st SearchStore) error {
 		_, err := st.DeleteDocument(ctx, resourceID, version)
 		return err
 	}}
@@ -118,7 +124,7 @@ func DocumentDeleted(eventID, resourceID string, version int64) Change {
 
 // ChunksReady is a chunks.ready event's change.
 func ChunksReady(eventID string, set domain.ChunkSet) Change {
-	return Change{eventID: eventID, typ: "chunks.ready", resourceID: set.ResourceID, store: func(ctx context.Context, st SearchStore) error {
+	return Change{eventID: eventID, typ: "chunks.ready", resourceID: set.ResourceID, source: set.FileID, store: func(ctx context.Context, st SearchStore) error {
 		for _, c := range set.Chunks {
 			if len(c.Vector) != set.Dimensions {
 				return fault.New(fault.Invalid, "a chunk's vector does not have the set's dimension")
@@ -131,16 +137,19 @@ func ChunksReady(eventID string, set domain.ChunkSet) Change {
 
 // FileDeleted is a file.deleted event's change.
 func FileDeleted(eventID, resourceID, fileID string) Change {
-	return Change{eventID: eventID, typ: "file.deleted", resourceID: resourceID, store: func(ctx context.Context, st SearchStore) error {
+	return Change{eventID: eventID, typ: "file.deleted", resourceID: resourceID, source: fileID, store: func(ctx context.Context, st SearchStore) error {
 		_, err := st.DeleteSource(ctx, resourceID, fileID)
 		return err
 	}}
 }
 
 // Apply makes the changes in the store, in order and in one transaction,
-// then re-reads every resource they touched into the indexes, with one
-// full-text batch for all of them: a backlog of events costs one
-// transaction and one batch, not one of each per event.
+// then re-reads what they touched into the indexes, with one full-text
+// batch for all of them: a backlog of events costs one transaction and
+// one batch, not one of each per event. What they touched is a resource's
+// document and all its chunks when its document changed, else only the
+// sources (files) whose chunks changed: the chunks of a resource's other
+// files stay as indexed, so its hundredth file costs what its first did.
 // errs[i] is change i's outcome. A change the store refused fails alone;
 // a failure to update the indexes fails every change that reached the
 // store, and redelivering those changes is safe, since the store ignores
@@ -149,12 +158,22 @@ func FileDeleted(eventID, resourceID, fileID string) Change {
 // and then failed before reaching them.
 func (s *Service) Apply(ctx context.Context, changes []Change) (errs []error) {
 	errs = s.store(ctx, changes)
-	touched := make([]string, 0, len(changes))
-	seen := make(map[string]bool, len(changes))
+	var touched []domain.Refresh
+	at := make(map[string]int, len(changes)) // resource id → its place in touched
 	for i, c := range changes {
-		if errs[i] == nil && !seen[c.resourceID] {
-			seen[c.resourceID] = true
-			touched = append(touched, c.resourceID)
+		if errs[i] != nil {
+			continue
+		}
+		j, ok := at[c.resourceID]
+		if !ok {
+			j, at[c.resourceID] = len(touched), len(touched)
+			touched = append(touched, domain.Refresh{ResourceID: c.resourceID, Sources: []string{}})
+		}
+		switch r := &touched[j]; {
+		case c.whole:
+			r.Sources = nil
+		case r.Sources != nil && !slices.Contains(r.Sources, c.source):
+			r.Sources = append(r.Sources, c.source)
 		}
 	}
 	if len(touched) == 0 {
@@ -220,41 +239,57 @@ func (s *Service) DeleteFile(ctx context.Context, eventID, resourceID, fileID st
 	return s.Apply(ctx, []Change{FileDeleted(eventID, resourceID, fileID)})[0]
 }
 
-// refreshMany re-reads resources from the store into every index, with
-// one full-text batch for all of them. It locks the resources in id order,
-// so two refreshes never wait on each other in a cycle.
-func (s *Service) refreshMany(ctx context.Context, ids []string) error {
-	ids = slices.Sorted(slices.Values(ids))
-	for _, id := range ids {
-		unlock := s.refreshing.lock(id)
+// refreshMany re-reads resources, or some of their sources, from the
+// store into every index, with one full-text batch for all of them. It
+// locks the resources in id order, so two refreshes never wait on each
+// other in a cycle.
+func (s *Service) refreshMany(ctx context.Context, want []domain.Refresh) error {
+	want = slices.SortedFunc(slices.Values(want), func(a, b domain.Refresh) int { return strings.Compare(a.ResourceID, b.ResourceID) })
+	for _, r := range want {
+		unlock := s.refreshing.lock(r.ResourceID)
 		defer unlock()
 	}
-	docs, err := s.deps.Store.Indexed(ctx, ids)
+	docs, err := s.deps.Store.Indexed(ctx, want)
 	if err != nil {
 		return err
 	}
 	for _, d := range docs {
-		s.install(d.Document, d.Chunks)
+		s.install(d)
 	}
 	return s.deps.Text.Replace(ctx, docs)
+}
+
+// wholly is the refresh of every source of each of ids.
+func wholly(ids []string) []domain.Refresh {
+	out := make([]domain.Refresh, len(ids))
+	for i, id := range ids {
+		out[i] = domain.Refresh{ResourceID: id}
+	}
+	return out
 }
 
 // install puts a document and its chunks into memory and the vector
 // index; the caller updates the text index. The document map changes
 // first: every hit is checked against it, so a document that becomes
 // hidden is hidden at once, whatever the indexes still hold.
-func (s *Service) install(doc domain.Document, chunks []domain.Chunk) {
+func (s *Service) install(in domain.Indexed) {
+	doc := in.Document
 	s.mu.Lock()
 	if doc.Deleted {
 		delete(s.docs, doc.ResourceID)
 	} else {
 		s.docs[doc.ResourceID] = doc
 	}
-	for _, id := range s.byRes[doc.ResourceID] {
-		delete(s.chunks, id)
+	old := s.byRes[doc.ResourceID]
+	ids := make([]string, 0, len(old)+len(in.Chunks))
+	for _, id := range old {
+		if in.Replaces(s.chunks[id].FileID) {
+			delete(s.chunks, id)
+		} else {
+			ids = append(ids, id)
+		}
 	}
-	ids := make([]string, 0, len(chunks))
-	for _, c := range chunks {
+	for _, c := range in.Chunks {
 		s.chunks[c.ID] = chunkInfo{ResourceID: c.ResourceID, FileID: c.FileID, Text: c.Text}
 		ids = append(ids, c.ID)
 	}
@@ -264,7 +299,7 @@ func (s *Service) install(doc domain.Document, chunks []domain.Chunk) {
 		s.byRes[doc.ResourceID] = ids
 	}
 	s.mu.Unlock()
-	s.deps.Vectors.Replace(doc.ResourceID, chunks)
+	s.deps.Vectors.Replace(in)
 }
 
 // Hit is one search result.

@@ -234,12 +234,72 @@ func TestAGroupIsOneTransaction(t *testing.T) {
 	}
 	require.Equal(t, 1, store.together)
 	require.Zero(t, store.alone, "no change of the group ran outside its transaction")
-	require.Equal(t, [][]string{{"r1", "r2"}}, store.reads, "the two resources the group touched, in one read")
+	require.Equal(t, [][]domain.Refresh{{{ResourceID: "r1"}, {ResourceID: "r2"}}}, store.reads,
+		"the two resources the group touched, whole since their documents changed, in one read")
 	require.Zero(t, store.readsOfOne, "nothing read one resource at a time")
 	require.NoError(t, put("r3", "carol", domain.Public, 1).on(ctx, s))
 	require.Equal(t, 1, store.together)
 	require.Equal(t, 1, store.alone)
-	require.Equal(t, [][]string{{"r1", "r2"}, {"r3"}}, store.reads)
+	require.Equal(t, []domain.Refresh{{ResourceID: "r3"}}, store.reads[1])
+}
+
+// A resource's new file is read and indexed alone: the chunks of its
+// other files stay as they were indexed, and stay found. A file's
+// deletion takes its chunks only; a change of the document re-reads
+// everything, since every chunk carries the document's fields.
+func TestAFileIsIndexedWithoutTheResourcesOtherFiles(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := &counting{SearchStore: fake.NewSearchStore()}
+	s := serviceOver(store, mustText(t))
+	found := func(text string, f domain.Filters) []string {
+		t.Helper()
+		res, err := s.Search(ctx, callers["anonymous"], domain.Query{Text: text, Mode: domain.ModeText, Filters: f, Limit: 10})
+		require.NoError(t, err)
+		var out []string
+		for _, h := range res.Hits {
+			out = append(out, h.FileID)
+		}
+		return out
+	}
+	counts := func() (chunks uint64, vectors int) {
+		t.Helper()
+		st, err := s.IndexStats(callers["admin"])
+		require.NoError(t, err)
+		return st.Chunks, st.VectorsByModel[hashembed.Model]
+	}
+	const f1, f2 = "00000000-0000-7000-8000-0000000000f1", "00000000-0000-7000-8000-0000000000f2"
+	for _, e := range []event{put("r1", "alice", domain.Public, 1, "birds"), chunks("r1", "", 1, "Kestrels hover."),
+		chunks("r1", f1, 1, "Merlins dash."), chunks("r1", f2, 1, "Hobbies stoop.")} {
+		require.NoError(t, e.on(ctx, s))
+	}
+	require.Equal(t, []domain.Refresh{{ResourceID: "r1", Sources: []string{f1}}}, store.reads[2])
+	require.Equal(t, []domain.Refresh{{ResourceID: "r1", Sources: []string{f2}}}, store.reads[3], "the second file alone")
+	require.Equal(t, []string{f1}, found("merlins", domain.Filters{Tags: []string{"birds"}}),
+		"the first file's chunks are still indexed, with the document's fields")
+	require.Equal(t, []string{f2}, found("hobbies", domain.Filters{}))
+	chunkCount, vectorCount := counts()
+	require.EqualValues(t, 3, chunkCount)
+	require.Equal(t, 3, vectorCount)
+
+	for _, err := range s.Apply(ctx, []app.Change{chunks("r1", f2, 2, "Hobbies catch dragonflies.")(), delFile("r1", f1)(),
+		chunks("r1", f2, 3, "Hobbies catch swifts.")()}) {
+		require.NoError(t, err)
+	}
+	require.Equal(t, []domain.Refresh{{ResourceID: "r1", Sources: []string{f2, f1}}}, store.reads[4], "each source once")
+	require.Empty(t, found("merlins", domain.Filters{}), "the deleted file's chunks are gone")
+	require.Equal(t, []string{f2}, found("swifts", domain.Filters{}))
+	require.Empty(t, found("dragonflies", domain.Filters{}), "the file's earlier chunks are replaced")
+	require.Equal(t, []string{""}, found("kestrels", domain.Filters{}), "the body is untouched")
+	chunkCount, vectorCount = counts()
+	require.EqualValues(t, 2, chunkCount, "the body's chunk and the second file's")
+	require.Equal(t, 2, vectorCount)
+
+	require.NoError(t, put("r1", "alice", domain.Public, 2, "raptors").on(ctx, s))
+	require.Equal(t, []domain.Refresh{{ResourceID: "r1"}}, store.reads[5], "a document's change re-reads it whole")
+	require.Equal(t, []string{f2}, found("swifts", domain.Filters{Tags: []string{"raptors"}}),
+		"the file's chunks carry the document's new tags")
+	require.Empty(t, found("swifts", domain.Filters{Tags: []string{"birds"}}))
 }
 
 // counting counts transactions of many changes and changes made alone,
@@ -247,13 +307,13 @@ func TestAGroupIsOneTransaction(t *testing.T) {
 type counting struct {
 	app.SearchStore
 	together, alone int
-	reads           [][]string // the ids of each Indexed call
-	readsOfOne      int        // Document and Chunks calls
+	reads           [][]domain.Refresh // what each Indexed call wanted
+	readsOfOne      int                // Document and Chunks calls
 }
 
-func (c *counting) Indexed(ctx context.Context, ids []string) ([]domain.Indexed, error) {
-	c.reads = append(c.reads, slices.Clone(ids))
-	return c.SearchStore.Indexed(ctx, ids)
+func (c *counting) Indexed(ctx context.Context, want []domain.Refresh) ([]domain.Indexed, error) {
+	c.reads = append(c.reads, slices.Clone(want))
+	return c.SearchStore.Indexed(ctx, want)
 }
 
 func (c *counting) Document(ctx context.Context, id string) (domain.Document, error) {

@@ -66,7 +66,7 @@ func (s *Service) reload(ctx context.Context, progress func(done, total int)) er
 	progress(0, len(ids))
 	for start := 0; start < len(ids); start += rebuildPage {
 		batch := ids[start:min(start+rebuildPage, len(ids))]
-		if err := s.refreshMany(ctx, batch); err != nil {
+		if err := s.refreshMany(ctx, wholly(batch)); err != nil {
 			return err
 		}
 		for _, id := range batch {
@@ -82,7 +82,7 @@ func (s *Service) reload(ctx context.Context, progress func(done, total int)) er
 		}
 	}
 	s.mu.RUnlock()
-	return s.refreshMany(ctx, stale)
+	return s.refreshMany(ctx, wholly(stale))
 }
 
 // StartRebuild begins rebuilding the indexes from the store in the

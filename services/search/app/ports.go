@@ -29,12 +29,13 @@ type SearchStore interface {
 	Document(ctx context.Context, resourceID string) (domain.Document, error)
 	// Chunks returns a document's chunks with their vectors.
 	Chunks(ctx context.Context, resourceID string) ([]domain.Chunk, error)
-	// Indexed returns, for each of ids in that order, what the indexes
-	// hold of it: the document and, unless it is deleted, its chunks. An
-	// id the store does not know comes back as a deleted document. It
-	// reads any number of documents in a few queries, where Document and
-	// Chunks would take two each.
-	Indexed(ctx context.Context, ids []string) ([]domain.Indexed, error)
+	// Indexed returns, for each of want in that order, what the indexes
+	// hold of it: the document and, unless it is deleted, the chunks of
+	// the sources it names (of every source when it names none), with
+	// Sources set to those it names. An id the store does not know comes
+	// back as a deleted document. It reads any number of documents in a
+	// few queries, where Document and Chunks would take two each.
+	Indexed(ctx context.Context, want []domain.Refresh) ([]domain.Indexed, error)
 	// Documents pages through live documents in resource id order, after
 	// the given id ("" for the first page).
 	Documents(ctx context.Context, after string, limit int) ([]domain.Document, error)
@@ -47,9 +48,10 @@ type SearchStore interface {
 // TextIndex is the full-text ranker.
 type TextIndex interface {
 	// Replace indexes documents' chunks, replacing what was indexed for
-	// each; a deleted document, or one without chunks, is removed. Many
-	// documents at once make one batch (a rebuild), which is much faster
-	// than one batch each.
+	// each: everything, or only the chunks of the sources it names
+	// (domain.Indexed.Sources); a deleted document, or one left without
+	// chunks, is removed. Many documents at once make one batch (a
+	// rebuild), which is much faster than one batch each.
 	Replace(ctx context.Context, docs []domain.Indexed) error
 	// Search returns up to k chunks matching text that the caller may
 	// read and that pass the filters, best first. Visibility is part of the
@@ -66,8 +68,9 @@ type TextIndex interface {
 // VectorIndex is the nearest-neighbour ranker; vectors of different
 // models live apart and are never compared.
 type VectorIndex interface {
-	// Replace sets a document's chunks, replacing earlier ones.
-	Replace(resourceID string, chunks []domain.Chunk)
+	// Replace sets a document's chunks, replacing the earlier ones of
+	// every source or of the sources it names (domain.Indexed.Sources).
+	Replace(in domain.Indexed)
 	// Search returns the k chunks of model nearest to vector (by cosine)
 	// among those whose document allow accepts.
 	Search(model string, vector []float32, allow func(resourceID string) bool, k int) []domain.Ranked

@@ -60,10 +60,34 @@ type Chunk struct {
 	Vector     []float32
 }
 
-// Indexed is a document with every chunk it has.
+// Indexed is what the indexes hold of a document: the document, and the
+// chunks of every source it has (Sources nil) or of the named sources only.
+// A resource's sources are its body ("") and its files (their ids).
 type Indexed struct {
 	Document Document
 	Chunks   []Chunk
+	// Sources, when not nil, says that Chunks holds the chunks of these
+	// sources only: an index replaces those and keeps the chunks it
+	// holds of the resource's other sources. A deleted document always
+	// comes whole (nil), and leaves with everything it had.
+	Sources []string
+}
+
+// Whole reports whether in replaces everything of its document.
+func (in Indexed) Whole() bool { return in.Sources == nil || in.Document.Deleted }
+
+// Replaces reports whether in replaces the chunks of source fileID.
+func (in Indexed) Replaces(fileID string) bool {
+	return in.Whole() || slices.Contains(in.Sources, fileID)
+}
+
+// Refresh names what the indexes re-read of one resource after changes
+// to it: its document, and the chunks of every source (Sources nil) or of
+// the named sources only. A new file's chunks are then read and indexed
+// alone, not with every other file of the resource again.
+type Refresh struct {
+	ResourceID string
+	Sources    []string
 }
 
 // ChunkSet replaces every chunk of one source (a resource body or file).

@@ -47,3 +47,8 @@ FROM search_documents WHERE resource_id IN (sqlc.slice(ids));
 -- name: ListChunksOf :many
 SELECT resource_id, file_id, chunk_id, seq, text, model, vector
 FROM search_chunks WHERE resource_id IN (sqlc.slice(ids)) ORDER BY resource_id, file_id, seq;
+
+-- name: ListSourceChunks :many
+SELECT resource_id, file_id, chunk_id, seq, text, model, vector
+FROM search_chunks WHERE resource_id IN (sqlc.slice(resource_ids)) AND file_id IN (sqlc.slice(file_ids))
+ORDER BY resource_id, file_id, seq;

@@ -234,21 +234,27 @@ func (s *SearchStore) Chunks(ctx context.Context, resourceID string) ([]domain.C
 // of its statement, whatever a caller asks for.
 const idsPerQuery = 200
 
-// Indexed reads the documents of ids, and then the chunks of the live
-// ones, in two queries per idsPerQuery ids.
-func (s *SearchStore) Indexed(ctx context.Context, ids []string) ([]domain.Indexed, error) {
-	out := make([]domain.Indexed, 0, len(ids))
-	for part := range slices.Chunk(ids, idsPerQuery) {
-		at := make(map[string][]int, len(part)) // an id's places in out
-		for _, id := range part {
-			at[id] = append(at[id], len(out))
-			out = append(out, domain.Indexed{Document: domain.Document{ResourceID: id, Deleted: true}})
+// Indexed reads the documents wanted, then the chunks of the live ones:
+// those wanted whole in one query, those wanted in part (some sources) in
+// another, per idsPerQuery documents.
+func (s *SearchStore) Indexed(ctx context.Context, want []domain.Refresh) ([]domain.Indexed, error) {
+	out := make([]domain.Indexed, 0, len(want))
+	for part := range slices.Chunk(want, idsPerQuery) {
+		at := make(map[string][]int, len(part)) // a resource's places in out
+		ids := make([]string, 0, len(part))
+		for _, w := range part {
+			if at[w.ResourceID] == nil {
+				ids = append(ids, w.ResourceID)
+			}
+			at[w.ResourceID] = append(at[w.ResourceID], len(out))
+			out = append(out, domain.Indexed{Document: domain.Document{ResourceID: w.ResourceID, Deleted: true}})
 		}
-		docs, err := s.q.GetDocuments(ctx, part)
+		docs, err := s.q.GetDocuments(ctx, ids)
 		if err != nil {
 			return nil, mysql.Translate(err)
 		}
-		live := make([]string, 0, len(docs))
+		base := len(out) - len(part)
+		var whole, some, files []string
 		for _, r := range docs {
 			d, err := documentOf(r)
 			if err != nil {
@@ -256,32 +262,55 @@ func (s *SearchStore) Indexed(ctx context.Context, ids []string) ([]domain.Index
 			}
 			for _, i := range at[d.ResourceID] {
 				out[i] = domain.Indexed{Document: d}
-				if !d.Deleted {
-					out[i].Chunks = []domain.Chunk{}
+				if d.Deleted {
+					continue
+				}
+				out[i].Chunks, out[i].Sources = []domain.Chunk{}, slices.Clone(part[i-base].Sources)
+				if out[i].Whole() {
+					whole = append(whole, d.ResourceID)
+				} else {
+					some = append(some, d.ResourceID)
+					files = append(files, out[i].Sources...)
 				}
 			}
-			if !d.Deleted {
-				live = append(live, d.ResourceID)
-			}
 		}
-		if len(live) == 0 {
-			continue
-		}
-		rows, err := s.q.ListChunksOf(ctx, live)
-		if err != nil {
-			return nil, mysql.Translate(err)
-		}
-		for _, r := range rows {
-			c, err := chunkOf(r)
-			if err != nil {
+		if len(whole) > 0 {
+			rows, err := s.q.ListChunksOf(ctx, whole)
+			if err := place(out, at, rows, err, true); err != nil {
 				return nil, err
 			}
-			for _, i := range at[c.ResourceID] {
-				out[i].Chunks = append(out[i].Chunks, c)
+		}
+		if len(files) > 0 {
+			slices.Sort(files)
+			rows, err := s.q.ListSourceChunks(ctx, searchdb.ListSourceChunksParams{ResourceIds: some, FileIds: slices.Compact(files)})
+			if err := place(out, at, rows, err, false); err != nil {
+				return nil, err
 			}
 		}
 	}
 	return out, nil
+}
+
+// place appends each chunk read to the places in out that want it: those
+// wanted whole, or those wanted in part whose sources include the
+// chunk's (the query of parts reads the pairs of every resource and
+// file id it names, a few more than wanted).
+func place(out []domain.Indexed, at map[string][]int, rows []searchdb.SearchChunk, err error, whole bool) error {
+	if err != nil {
+		return mysql.Translate(err)
+	}
+	for _, r := range rows {
+		c, err := chunkOf(r)
+		if err != nil {
+			return err
+		}
+		for _, i := range at[c.ResourceID] {
+			if in := out[i]; !in.Document.Deleted && in.Whole() == whole && in.Replaces(c.FileID) {
+				out[i].Chunks = append(out[i].Chunks, c)
+			}
+		}
+	}
+	return nil
 }
 
 func chunkOf(r searchdb.SearchChunk) (domain.Chunk, error) {

@@ -59,9 +59,13 @@ func BenchmarkReread(b *testing.B) {
 		}
 		return nil
 	}))
+	want := make([]domain.Refresh, len(ids))
+	for i, id := range ids {
+		want[i] = domain.Refresh{ResourceID: id}
+	}
 	b.Run("indexed", func(b *testing.B) {
 		for b.Loop() {
-			got, err := s.Indexed(ctx, ids)
+			got, err := s.Indexed(ctx, want)
 			require.NoError(b, err)
 			require.Len(b, got[99].Chunks, 1)
 		}

@@ -166,21 +166,27 @@ func (s *SearchStore) chunksOf(resourceID string) []domain.Chunk {
 	return out
 }
 
-// Indexed returns each id's document and chunks; an unknown id is a
-// deleted document.
-func (s *SearchStore) Indexed(_ context.Context, ids []string) ([]domain.Indexed, error) {
+// Indexed returns each wanted document and the chunks of the sources
+// it names (all when it names none); an unknown id is a deleted document.
+func (s *SearchStore) Indexed(_ context.Context, want []domain.Refresh) ([]domain.Indexed, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]domain.Indexed, 0, len(ids))
-	for _, id := range ids {
-		d, ok := s.docs[id]
+	out := make([]domain.Indexed, 0, len(want))
+	for _, w := range want {
+		d, ok := s.docs[w.ResourceID]
 		if !ok {
-			out = append(out, domain.Indexed{Document: domain.Document{ResourceID: id, Deleted: true}})
+			out = append(out, domain.Indexed{Document: domain.Document{ResourceID: w.ResourceID, Deleted: true}})
 			continue
 		}
-		x := domain.Indexed{Document: copyDoc(d)}
-		if !d.Deleted {
-			x.Chunks = s.chunksOf(id)
+		if d.Deleted {
+			out = append(out, domain.Indexed{Document: copyDoc(d)})
+			continue
+		}
+		x := domain.Indexed{Document: copyDoc(d), Chunks: []domain.Chunk{}, Sources: slices.Clone(w.Sources)}
+		for _, c := range s.chunksOf(w.ResourceID) {
+			if x.Replaces(c.FileID) {
+				x.Chunks = append(x.Chunks, c)
+			}
 		}
 		out = append(out, x)
 	}

@@ -298,7 +298,11 @@ func SearchStore(t *testing.T, newStore func(t *testing.T) app.SearchStore) {
 		slices.Reverse(ids)
 		ids = append(ids, unknown, ids[3])
 
-		got, err := s.Indexed(ctx, ids)
+		want := make([]domain.Refresh, len(ids))
+		for i, id := range ids {
+			want[i] = domain.Refresh{ResourceID: id}
+		}
+		got, err := s.Indexed(ctx, want)
 		require.NoError(t, err)
 		require.Len(t, got, len(ids))
 		for i, id := range ids {
@@ -316,6 +320,47 @@ func SearchStore(t *testing.T, newStore func(t *testing.T) app.SearchStore) {
 		}
 		require.True(t, got[slices.Index(ids, deleted)].Document.Deleted)
 		require.Len(t, got[len(ids)-1].Chunks, 3, "a repeated id is read in full each time")
+		for _, in := range got {
+			require.Nil(t, in.Sources, "every source was wanted")
+		}
+
+		// Some sources only: the file's chunks, the body's, both, or
+		// none; for the same resource in one call, beside it whole; a
+		// deleted document is whole whatever was asked.
+		withChunks := ids[3]
+		parts, err := s.Indexed(ctx, []domain.Refresh{
+			{ResourceID: withChunks, Sources: []string{"00000000-0000-7000-8000-000000000001"}},
+			{ResourceID: withChunks, Sources: []string{""}},
+			{ResourceID: withChunks},
+			{ResourceID: withChunks, Sources: []string{"", "00000000-0000-7000-8000-000000000001"}},
+			{ResourceID: withChunks, Sources: []string{"00000000-0000-7000-8000-000000000002"}},
+			{ResourceID: deleted, Sources: []string{""}},
+			{ResourceID: unknown, Sources: []string{""}},
+		})
+		require.NoError(t, err)
+		require.Len(t, parts, 7)
+		require.Equal(t, []string{"file"}, texts(parts[0].Chunks))
+		require.Equal(t, []string{"00000000-0000-7000-8000-000000000001"}, parts[0].Sources)
+		require.Len(t, parts[1].Chunks, 2)
+		require.Equal(t, []string{"body"}, texts(parts[1].Chunks[:1]))
+		require.Equal(t, []string{""}, parts[1].Sources)
+		require.Len(t, parts[2].Chunks, 3)
+		require.Nil(t, parts[2].Sources)
+		require.Len(t, parts[3].Chunks, 3)
+		require.Empty(t, parts[4].Chunks, "a file without chunks")
+		require.NotNil(t, parts[4].Chunks)
+		for _, in := range parts[:5] {
+			require.Equal(t, withChunks, in.Document.ResourceID)
+			require.False(t, in.Document.Deleted)
+			for _, c := range in.Chunks {
+				require.True(t, in.Replaces(c.FileID), "a chunk of a source that was not wanted: %+v", c)
+			}
+		}
+		for _, in := range parts[5:] {
+			require.True(t, in.Document.Deleted)
+			require.True(t, in.Whole())
+			require.Empty(t, in.Chunks)
+		}
 
 		none, err := s.Indexed(ctx, nil)
 		require.NoError(t, err)

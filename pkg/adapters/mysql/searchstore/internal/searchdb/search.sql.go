@@ -243,6 +243,66 @@ func (q *Queries) ListDocuments(ctx context.Context, arg ListDocumentsParams) ([
 	return items, nil
 }
 
+const listSourceChunks = `-- name: ListSourceChunks :many
+SELECT resource_id, file_id, chunk_id, seq, text, model, vector
+FROM search_chunks WHERE resource_id IN (/*SLICE:resource_ids*/?) AND file_id IN (/*SLICE:file_ids*/?)
+ORDER BY resource_id, file_id, seq
+`
+
+type ListSourceChunksParams struct {
+	ResourceIds []string
+	FileIds     []string
+}
+
+func (q *Queries) ListSourceChunks(ctx context.Context, arg ListSourceChunksParams) ([]SearchChunk, error) {
+	query := listSourceChunks
+	var queryParams []interface{}
+	if len(arg.ResourceIds) > 0 {
+		for _, v := range arg.ResourceIds {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:resource_ids*/?", strings.Repeat(",?", len(arg.ResourceIds))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:resource_ids*/?", "NULL", 1)
+	}
+	if len(arg.FileIds) > 0 {
+		for _, v := range arg.FileIds {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:file_ids*/?", strings.Repeat(",?", len(arg.FileIds))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:file_ids*/?", "NULL", 1)
+	}
+	rows, err := q.db.QueryContext(ctx, query, queryParams...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []SearchChunk{}
+	for rows.Next() {
+		var i SearchChunk
+		if err := rows.Scan(
+			&i.ResourceID,
+			&i.FileID,
+			&i.ChunkID,
+			&i.Seq,
+			&i.Text,
+			&i.Model,
+			&i.Vector,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const lockDocument = `-- name: LockDocument :one
 SELECT resource_id, owner_id, title, visibility, tags, metadata, version, updated_at, deleted
 FROM search_documents WHERE resource_id = ? FOR UPDATE
