@@ -412,7 +412,7 @@ func (f *failingText) Replace(ctx context.Context, docs []domain.Indexed) error 
 	return f.TextIndex.Replace(ctx, docs)
 }
 
-func mustText(t *testing.T) *bleveindex.Index {
+func mustText(t testing.TB) *bleveindex.Index {
 	text, err := bleveindex.New(t.TempDir() + "/idx")
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = text.Close() })

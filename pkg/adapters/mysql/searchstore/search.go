@@ -276,14 +276,20 @@ func (s *SearchStore) Indexed(ctx context.Context, want []domain.Refresh) ([]dom
 		}
 		if len(whole) > 0 {
 			rows, err := s.q.ListChunksOf(ctx, whole)
-			if err := place(out, at, rows, err, true); err != nil {
+			if err != nil {
+				return nil, mysql.Translate(err)
+			}
+			if err := place(out, at, rows, true); err != nil {
 				return nil, err
 			}
 		}
 		if len(files) > 0 {
 			slices.Sort(files)
 			rows, err := s.q.ListSourceChunks(ctx, searchdb.ListSourceChunksParams{ResourceIds: some, FileIds: slices.Compact(files)})
-			if err := place(out, at, rows, err, false); err != nil {
+			if err != nil {
+				return nil, mysql.Translate(err)
+			}
+			if err := place(out, at, rows, false); err != nil {
 				return nil, err
 			}
 		}
@@ -295,10 +301,7 @@ func (s *SearchStore) Indexed(ctx context.Context, want []domain.Refresh) ([]dom
 // wanted whole, or those wanted in part whose sources include the
 // chunk's (the query of parts reads the pairs of every resource and
 // file id it names, a few more than wanted).
-func place(out []domain.Indexed, at map[string][]int, rows []searchdb.SearchChunk, err error, whole bool) error {
-	if err != nil {
-		return mysql.Translate(err)
-	}
+func place(out []domain.Indexed, at map[string][]int, rows []searchdb.SearchChunk, whole bool) error {
 	for _, r := range rows {
 		c, err := chunkOf(r)
 		if err != nil {
