@@ -136,7 +136,7 @@ func run(journeys []journey, rate int, d time.Duration, uploadSize int, pgURL, m
 			go func() { profiled <- launch.CPUProfile(p.admin, d-time.Second, profile+"-"+j.name+".pprof") }()
 		}
 		before := launch.ReadCPU()
-		m := attack(j.targets(p), rate, d)
+		m, parts := attack(j.targets(p), rate, d)
 		cpu := spent(before, launch.ReadCPU(), p.pids())
 		if profiled != nil {
 			if err := <-profiled; err != nil {
@@ -175,8 +175,8 @@ func run(journeys []journey, rate int, d time.Duration, uploadSize int, pgURL, m
 			}
 			caughtUp = lag.String()
 		}
-		notes = append(notes, fmt.Sprintf("%s: status %s; cpu: %s; background caught up: %s%s",
-			j.name, codes(m.StatusCodes), cpu, caughtUp, firstErrors(m.Errors)))
+		notes = append(notes, fmt.Sprintf("%s: status %s; %s; cpu: %s; background caught up: %s%s",
+			j.name, codes(m.StatusCodes), parts, cpu, caughtUp, firstErrors(m.Errors)))
 	}
 	fmt.Println()
 	for _, n := range notes {
@@ -185,15 +185,59 @@ func run(journeys []journey, rate int, d time.Duration, uploadSize int, pgURL, m
 	return passed, nil
 }
 
-// attack offers the targets at rate for d and summarises the results.
-func attack(tr vegeta.Targeter, rate int, d time.Duration) *vegeta.Metrics {
+// attack offers the targets at rate for d and summarises the results,
+// for the whole journey and for each window of it.
+func attack(tr vegeta.Targeter, rate int, d time.Duration) (*vegeta.Metrics, windows) {
 	a := vegeta.NewAttacker(vegeta.Timeout(30*time.Second), vegeta.KeepAlive(true), vegeta.MaxBody(1<<20))
 	var m vegeta.Metrics
+	w := windows{start: time.Now()}
 	for res := range a.Attack(tr, vegeta.Rate{Freq: rate, Per: time.Second}, d, "") {
 		m.Add(res)
+		w.add(res)
 	}
 	m.Close()
-	return &m
+	w.close()
+	return &m, w
+}
+
+// window is how long each part of a journey summarised apart lasts.
+const window = 15 * time.Second
+
+// windows summarises a journey's requests by when they were sent, one
+// window at a time, so that a tail growing as the run goes on (a backlog
+// that takes ever more of the cores) is told from one spread evenly.
+type windows struct {
+	start time.Time // when the attack began; each result's Timestamp is when it was sent
+	parts []*vegeta.Metrics
+}
+
+func (w *windows) add(res *vegeta.Result) {
+	i := max(0, int(res.Timestamp.Sub(w.start)/window))
+	for len(w.parts) <= i {
+		w.parts = append(w.parts, &vegeta.Metrics{})
+	}
+	w.parts[i].Add(res)
+}
+
+func (w *windows) close() {
+	for _, m := range w.parts {
+		m.Close()
+	}
+}
+
+// String is each window's P95, in order, e.g. "P95 by 15s: 14ms 22ms"
+// ("-" for a window in which no request was sent).
+func (w windows) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "P95 by %s:", window)
+	for _, m := range w.parts {
+		if m.Requests == 0 {
+			b.WriteString(" -")
+			continue
+		}
+		b.WriteString(" " + round(m.Latencies.P95).String())
+	}
+	return b.String()
 }
 
 func round(d time.Duration) time.Duration {

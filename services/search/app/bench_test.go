@@ -58,4 +58,6 @@ func fileOf(resourceID string, n int) oneChange {
 // oneChange applies one change as a group of one.
 type oneChange struct{ c app.Change }
 
-func (o oneChange) Apply(ctx context.Context, s *app.Service) error { return s.Apply(ctx, []app.Change{o.c})[0] }
+func (o oneChange) Apply(ctx context.Context, s *app.Service) error {
+	return s.Apply(ctx, []app.Change{o.c})[0]
+}
