@@ -53,3 +53,24 @@ func benchIndex() (*vecindex.Index, [][]float32) {
 	}
 	return x, vecs
 }
+
+// BenchmarkAddUploads adds an upload's 340 chunks of 1,024 dimensions (the
+// built-in embedder's) as a new resource each time: the cost of the
+// index's growth, amortised over a backlog of uploads.
+//
+//	go test -run '^$' -bench AddUploads -benchtime 400x -benchmem ./pkg/adapters/vecindex/
+func BenchmarkAddUploads(b *testing.B) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	vecs := clustered(rng, 340, 1024, 20, 0.03)
+	x := vecindex.New(vecindex.Config{ANNThreshold: -1})
+	n := 0
+	for b.Loop() {
+		id := fmt.Sprintf("r%06d", n)
+		cs := make([]domain.Chunk, len(vecs))
+		for j, v := range vecs {
+			cs[j] = domain.Chunk{ID: fmt.Sprintf("%s-%d", id, j), ResourceID: id, Model: "m", Vector: v}
+		}
+		x.Replace(domain.Indexed{Document: domain.Document{ResourceID: id}, Chunks: cs})
+		n++
+	}
+}
