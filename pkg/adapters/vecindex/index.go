@@ -10,7 +10,6 @@ package vecindex
 import (
 	"container/heap"
 	"runtime"
-	"slices"
 	"sync"
 	"time"
 
@@ -101,26 +100,14 @@ func (r *rows) add(resourceID, id string, v []float32) (int32, bool) {
 	r.ids = append(r.ids, id)
 	r.slots = append(r.slots, r.slot(resourceID))
 	r.alive = append(r.alive, true)
-	r.data = append(room(r.data, len(v)), v...)
+	r.data = append(r.data, v...)
 	if r.cols == nil {
 		r.cols = make([][]float32, r.dims)
 	}
 	for j, x := range v {
-		r.cols[j] = append(room(r.cols[j], 1), x)
+		r.cols[j] = append(r.cols[j], x)
 	}
 	return row, true
-}
-
-// room returns s with space for n more values, doubling its capacity when
-// it must grow. append grows a large slice by a quarter, which moves a
-// model's every vector about four times over while the model doubles;
-// doubling moves each about once, for at most as much space again unused
-// (what compact leaves too).
-func room(s []float32, n int) []float32 {
-	if cap(s)-len(s) >= n {
-		return s
-	}
-	return slices.Grow(s, max(n, len(s)))
 }
 
 func (r *rows) remove(id string) {
