@@ -25,20 +25,21 @@ func BenchmarkAnotherFile(b *testing.B) {
 		b.Run(fmt.Sprintf("files=%d", files), func(b *testing.B) {
 			ctx := context.Background()
 			s := serviceOver(fake.NewSearchStore(), mustText(b))
-			require.NoError(b, oneChange{put("r1", "alice", domain.Public, 1)()}.Apply(ctx, s))
+			require.NoError(b, put("r1", "alice", domain.Public, 1).on(ctx, s))
 			for f := range files {
-				require.NoError(b, fileOf("r1", f).Apply(ctx, s))
+				require.NoError(b, fileOf("r1", f).on(ctx, s))
 			}
 			next := fileOf("r1", files)
 			for b.Loop() {
-				require.NoError(b, next.Apply(ctx, s))
+				require.NoError(b, next.on(ctx, s))
 			}
 		})
 	}
 }
 
-// fileOf is file n's chunk set: 340 chunks of about 300 bytes.
-func fileOf(resourceID string, n int) oneChange {
+// fileOf is file n's chunk set: 340 chunks of about 300 bytes, embedded
+// once, whatever the number of times it is delivered.
+func fileOf(resourceID string, n int) event {
 	texts := make([]string, 340)
 	for i := range texts {
 		texts[i] = fmt.Sprintf("file %d chunk %d: the kestrel hovers over the verge, word%d and word%d, before it drops on a vole in the long grass by the hedge; the merlin dashes low across the moor, and the hobby takes dragonflies over the lake at dusk in summer, word%d.", n, i, n*1000+i, i%97, i%13)
@@ -52,12 +53,6 @@ func fileOf(resourceID string, n int) oneChange {
 	for i, tx := range texts {
 		set.Chunks = append(set.Chunks, domain.Chunk{ID: fmt.Sprintf("%s-%d-%d", resourceID, n, i), Index: i, Text: tx, Vector: vecs[i]})
 	}
-	return oneChange{app.ChunksReady(fmt.Sprintf("e-file-%d", n), set)}
-}
-
-// oneChange applies one change as a group of one.
-type oneChange struct{ c app.Change }
-
-func (o oneChange) Apply(ctx context.Context, s *app.Service) error {
-	return s.Apply(ctx, []app.Change{o.c})[0]
+	c := app.ChunksReady(fmt.Sprintf("e-file-%d", n), set)
+	return func() app.Change { return c }
 }
