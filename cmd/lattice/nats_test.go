@@ -60,7 +60,7 @@ include "authorization.conf"
 	require.NoError(t, err)
 	go srv.Start()
 	require.True(t, srv.ReadyForConnections(10*time.Second))
-	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	t.Cleanup(func() { natsjs.Shutdown(srv, natsjs.ShutdownWait) })
 
 	return func(service string) (*nats.Conn, jetstream.JetStream, <-chan error) {
 		require.NoError(t, tlsfiles.Issue(dir, service, nil, time.Hour))

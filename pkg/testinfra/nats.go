@@ -6,6 +6,8 @@ import (
 	"time"
 
 	natsserver "github.com/nats-io/nats-server/v2/server"
+
+	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
 )
 
 // NATS returns the URL of a NATS server with JetStream for t alone: the one
@@ -26,9 +28,6 @@ func NATS(t testing.TB) string {
 	if !srv.ReadyForConnections(10 * time.Second) {
 		t.Fatal("testinfra: nats server did not start")
 	}
-	t.Cleanup(func() {
-		srv.Shutdown()
-		srv.WaitForShutdown()
-	})
+	t.Cleanup(func() { natsjs.Shutdown(srv, natsjs.ShutdownWait) })
 	return srv.ClientURL()
 }

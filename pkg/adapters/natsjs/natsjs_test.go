@@ -1,11 +1,13 @@
 package natsjs_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -333,4 +335,27 @@ func embeddedBus(ctx context.Context, t *testing.T) (*nats.Conn, jetstream.JetSt
 	t.Cleanup(nc.Close)
 	require.NoError(t, natsjs.EnsureStreams(ctx, js))
 	return nc, js
+}
+
+// TestCloseStopsAStreamBeingCreated: a client that sends a stream's create
+// request and leaves at once, as one whose EnsureStreams is cancelled does,
+// must not leave the stream's store running after Close. nats-server 2.15
+// would, if it shut down while serving the request (see natsjs.Shutdown).
+// Not parallel: it looks for any stream store's goroutine in the process.
+func TestCloseStopsAStreamBeingCreated(t *testing.T) {
+	for round := range 30 {
+		srv, err := natsjs.StartEmbedded(t.TempDir())
+		require.NoError(t, err)
+		nc, err := nats.Connect(srv.URL())
+		require.NoError(t, err)
+		create, err := json.Marshal(jetstream.StreamConfig{Name: "HALF", Subjects: []string{"half.>"}, Storage: jetstream.FileStorage})
+		require.NoError(t, err)
+		require.NoError(t, nc.PublishRequest("$JS.API.STREAM.CREATE.HALF", nats.NewInbox(), create))
+		require.NoError(t, nc.Flush())
+		nc.Close()
+		srv.Close()
+		stacks := make([]byte, 1<<20)
+		stacks = stacks[:runtime.Stack(stacks, true)]
+		require.False(t, bytes.Contains(stacks, []byte("flushStreamStateLoop")), "round %d: a stream's store outlived its server", round)
+	}
 }
