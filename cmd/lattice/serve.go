@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -81,6 +82,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	if n, ok := gcPercent(services, lookup); ok {
 		defer debug.SetGCPercent(debug.SetGCPercent(n)) // restored for an in-process caller
 		log.Info("garbage collector set for the target", "target", services[0], "gogc", n)
+	}
+	if n, ok := maxProcs(services, lookup, runtime.GOMAXPROCS(0)); ok {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(n)) // restored for an in-process caller
+		log.Info("more Ps than cores for several targets", "gomaxprocs", n)
 	}
 
 	shutdownTracing, err := observe.SetupTracing(ctx, "lattice", version)

@@ -67,6 +67,30 @@ func serviceCredentialHolders() []string {
 	return names
 }
 
+// sharedProcsPerCore is how many Ps (GOMAXPROCS) a process of several
+// targets runs per core Go would give it (ADR 0041).
+const sharedProcsPerCore = 3
+
+// maxProcs is the GOMAXPROCS that serve sets for a process of several
+// targets, whose background work (extraction, embedding, indexing) shares
+// the cores with the requests, when the environment sets none: cpus, Go's
+// own choice, times sharedProcsPerCore. Go's scheduler has no priorities
+// and lets a goroutine run 10 ms before it preempts it, so with as many Ps
+// as cores a request woken by the network waits behind the background's
+// busy goroutines at every step. With more Ps than cores the extra threads
+// are the kernel's to share, and it runs a thread that wakes from a wait
+// ahead of those that have been running. A process of one target keeps
+// Go's choice, which follows a container's CPU limit.
+func maxProcs(services []string, lookup func(string) (string, bool), cpus int) (int, bool) {
+	if len(services) < 2 {
+		return 0, false
+	}
+	if _, set := lookup("GOMAXPROCS"); set {
+		return 0, false
+	}
+	return cpus * sharedProcsPerCore, true
+}
+
 // gcPercent is the GOGC that serve sets for services: the target's own
 // when it runs alone and the environment sets none (an operator's GOGC
 // wins). A process running several targets keeps Go's default: the

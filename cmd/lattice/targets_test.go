@@ -154,26 +154,50 @@ func TestEveryTargetHasItsContract(t *testing.T) {
 	require.Equal(t, names, contracts, "openapi/<target>.yaml for every target (the gateway's own is gateway.yaml)")
 }
 
+// runtimeSetting is a case of a setting serve makes for the Go runtime:
+// for these targets and this environment, the value and whether it is set.
+type runtimeSetting struct {
+	services []string
+	lookup   func(string) (string, bool)
+	want     int
+	set      bool
+}
+
+func checkRuntimeSetting(t *testing.T, cases map[string]runtimeSetting, decide func([]string, func(string) (string, bool)) (int, bool)) {
+	t.Helper()
+	for name, c := range cases {
+		n, ok := decide(c.services, c.lookup)
+		require.Equal(t, c.set, ok, name)
+		require.Equal(t, c.want, n, name)
+	}
+}
+
+// TestMaxProcs: a process of several targets runs three Ps per core;
+// one target, or an operator's GOMAXPROCS, keeps what Go would do.
+func TestMaxProcs(t *testing.T) {
+	t.Parallel()
+	none := envMap(map[string]string{})
+	checkRuntimeSetting(t, map[string]runtimeSetting{
+		"several targets":           {targetNames(), none, 6, true},
+		"two targets":               {[]string{"resource", "search"}, none, 6, true},
+		"one target":                {[]string{"search"}, none, 0, false},
+		"the operator's GOMAXPROCS": {targetNames(), envMap(map[string]string{"GOMAXPROCS": "2"}), 0, false},
+	}, func(services []string, lookup func(string) (string, bool)) (int, bool) {
+		return maxProcs(services, lookup, 2)
+	})
+}
+
 // TestGCPercent: the gateway alone runs with its own GOGC; an operator's
 // GOGC, a process of several targets and a target without a setting keep
 // what Go would do.
 func TestGCPercent(t *testing.T) {
 	t.Parallel()
 	none := envMap(map[string]string{})
-	for name, c := range map[string]struct {
-		services []string
-		lookup   func(string) (string, bool)
-		want     int
-		set      bool
-	}{
+	checkRuntimeSetting(t, map[string]runtimeSetting{
 		"the gateway alone":          {[]string{"gateway"}, none, 400, true},
 		"the operator's GOGC":        {[]string{"gateway"}, envMap(map[string]string{"GOGC": "100"}), 0, false},
 		"an empty GOGC is still set": {[]string{"gateway"}, envMap(map[string]string{"GOGC": ""}), 0, false},
 		"several targets":            {targetNames(), none, 0, false},
 		"a target without a setting": {[]string{"resource"}, none, 0, false},
-	} {
-		n, ok := gcPercent(c.services, c.lookup)
-		require.Equal(t, c.set, ok, name)
-		require.Equal(t, c.want, n, name)
-	}
+	}, gcPercent)
 }

@@ -70,11 +70,12 @@ var ErrBusy = &fault.Error{Kind: fault.Unavailable, Message: "too many sign-ins 
 
 // Slots is the default number of concurrent hashes: what a quarter of the
 // memory available to the process holds, and no more than four per CPU
-// (more would only make each one slower).
+// (more would only make each one slower; CPUs, not Ps: a process of
+// several targets runs more Ps than cores, ADR 0041).
 func Slots(p Params) int {
 	perHash := uint64(max(p.MemoryKiB, 1)) << 10
 	n := availableMemory() / 4 / perHash
-	return int(min(max(n, 1), uint64(4*runtime.GOMAXPROCS(0))))
+	return int(min(max(n, 1), uint64(4*min(runtime.NumCPU(), runtime.GOMAXPROCS(0)))))
 }
 
 // availableMemory reads the cgroup's limit, else MemAvailable; 1 GiB when

@@ -347,7 +347,9 @@ func (m *rows) exact(vector []float32, allow func(string) bool, k int) []domain.
 	}
 	sparse := len(nz)*sparseShare <= m.dims
 	n := len(m.ids)
-	workers := min(runtime.GOMAXPROCS(0), max(1, n/minRowsPerWorker))
+	// Cores, not Ps: a process of several targets runs more Ps than it
+	// has cores (ADR 0041), and more workers than cores only take turns.
+	workers := min(runtime.NumCPU(), runtime.GOMAXPROCS(0), max(1, n/minRowsPerWorker))
 	parts := make([]topK, workers)
 	var wg sync.WaitGroup
 	for w := range workers {
