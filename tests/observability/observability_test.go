@@ -19,13 +19,14 @@ import (
 
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 	"gopkg.in/yaml.v3"
 
 	"github.com/lattice-platform/lattice/pkg/testinfra"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain checks for leaked goroutines and removes the lattice binary
+// the tests build.
+func TestMain(m *testing.M) { testinfra.Run(m) }
 
 // root is the repository's top directory.
 const root = "../.."

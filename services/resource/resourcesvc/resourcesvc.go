@@ -35,7 +35,7 @@ type Config struct {
 	Verifier    ports.TokenVerifier   // checks bearer credentials (pkg/adapters/tokenverify)
 	Publisher   ports.EventPublisher  // the event bus; nil leaves events in the outbox
 	Subscriber  ports.EventSubscriber // events from other services (file.rejected); nil: none
-	Blobs       ports.BlobStore       // file contents; nil means a temporary directory
+	Blobs       ports.BlobStore       // file contents; nil means a temporary directory, removed by Close
 	MaxFileSize int64                 // upload limit; 0: app.DefaultMaxFileSize
 	PurgeAfter  time.Duration         // grace period before deleted data is purged; default 24h
 	Clock       ports.Clock           // nil means the system clock
@@ -52,6 +52,9 @@ type Service struct {
 	idem   *resourcestore.IdempotencyStore
 	events *eventsapi.Handler
 	log    *slog.Logger
+	// scratch is the temporary blob directory New made when Config.Blobs
+	// was nil; Close removes it.
+	scratch string
 }
 
 // Migrate creates the database if needed and applies pending migrations.
@@ -78,18 +81,19 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	if cfg.PurgeAfter == 0 {
 		cfg.PurgeAfter = 24 * time.Hour
 	}
+	var scratch string
 	if cfg.Blobs == nil {
-		dir, err := os.MkdirTemp("", "lattice-blobs-")
-		if err != nil {
+		if scratch, err = os.MkdirTemp("", "lattice-blobs-"); err != nil {
 			db.Close()
 			return nil, err
 		}
-		if cfg.Blobs, err = fsblob.New(dir); err != nil {
+		if cfg.Blobs, err = fsblob.New(scratch); err != nil {
 			db.Close()
+			_ = os.RemoveAll(scratch)
 			return nil, err
 		}
 	}
-	s := &Service{db: db, Outbox: resourcestore.NewOutboxStore(db), idem: resourcestore.NewIdempotencyStore(db), log: log, cfg: cfg}
+	s := &Service{db: db, Outbox: resourcestore.NewOutboxStore(db), idem: resourcestore.NewIdempotencyStore(db), log: log, cfg: cfg, scratch: scratch}
 	repo := resourcestore.NewResourceRepository(db)
 	deps := app.Deps{Resources: repo, Files: repo, Purger: repo, Idem: s.idem, Imports: repo, Blobs: cfg.Blobs, Clock: clock, MaxFileSize: cfg.MaxFileSize,
 		Tx: mysql.NewTransactor(db), Outbox: s.Outbox}
@@ -165,5 +169,11 @@ func (s *Service) Run(ctx context.Context) {
 // benchmarks that seed data.
 func (s *Service) DB() *sql.DB { return s.db }
 
-// Close releases the database.
-func (s *Service) Close() { _ = s.db.Close() }
+// Close releases the database, and removes the temporary blob directory
+// New made when none was configured.
+func (s *Service) Close() {
+	_ = s.db.Close()
+	if s.scratch != "" {
+		_ = os.RemoveAll(s.scratch)
+	}
+}
