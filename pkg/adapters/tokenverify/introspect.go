@@ -50,10 +50,17 @@ func NewIntrospector(endpoint, clientID, clientSecret string, client *http.Clien
 func (in *Introspector) Verify(ctx context.Context, token string) (ports.Identity, error) {
 	key := sha256.Sum256([]byte(token))
 	if hit, ok := in.cache.Get(key); ok {
-		if !hit.active || !in.now().Before(hit.id.ExpiresAt) {
+		if !hit.active {
 			return ports.Identity{}, errBadKey
 		}
-		return hit.id, nil
+		if in.now().Before(hit.id.ExpiresAt) {
+			return hit.id, nil
+		}
+		// An active answer past its time is asked again, not refused: the
+		// cache drops it a moment after its ExpiresAt (it is added after
+		// ExpiresAt is computed, later still on a busy machine), and in
+		// that moment a valid credential was answered 401. A credential
+		// that has really expired is inactive when asked.
 	}
 	res, err := in.ask(ctx, token)
 	if err != nil {

@@ -274,3 +274,28 @@ func TestCachedSignatureUnderOtherClaimsIsRefused(t *testing.T) {
 	require.NoError(t, err, "the forged token did not evict the good one")
 	require.Equal(t, "user-1", id.Subject)
 }
+
+// TestAnAnswerPastItsTimeIsAskedAgain: an active answer whose time has
+// passed while the cache still holds it (the cache expires entries a
+// moment after their time) is asked again, not answered 401.
+func TestAnAnswerPastItsTimeIsAskedAgain(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		calls.Add(1)
+		_ = json.NewEncoder(w).Encode(map[string]any{"active": true, "sub": "user-9", "scope": "resources:read"})
+	}))
+	t.Cleanup(srv.Close)
+	in := tokenverify.NewIntrospector(srv.URL, "gateway", "s3cret", srv.Client(), time.Minute)
+	now := time.Now()
+	tokenverify.SetIntrospectorClock(in, func() time.Time { return now })
+
+	_, err := in.Verify(ctx, "lts_good")
+	require.NoError(t, err)
+	now = now.Add(time.Minute) // the answer's time is up; the cache, on the real clock, still has it
+	id, err := in.Verify(ctx, "lts_good")
+	require.NoError(t, err, "a valid session refused because its cached answer was past its time")
+	require.Equal(t, "user-9", id.Subject)
+	require.EqualValues(t, 2, calls.Load(), "asked again")
+}
