@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
@@ -358,4 +359,26 @@ func TestCloseStopsAStreamBeingCreated(t *testing.T) {
 		stacks = stacks[:runtime.Stack(stacks, true)]
 		require.False(t, bytes.Contains(stacks, []byte("flushStreamStateLoop")), "round %d: a stream's store outlived its server", round)
 	}
+}
+
+// TestShutdownWaitsNoLongerThanItsLimit: a client that never leaves holds
+// Shutdown back for the wait it was given, not longer, and the server is
+// stopped afterwards all the same.
+func TestShutdownWaitsNoLongerThanItsLimit(t *testing.T) {
+	t.Parallel()
+	srv, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
+	require.NoError(t, err)
+	go srv.Start()
+	require.True(t, srv.ReadyForConnections(10*time.Second))
+	nc, err := nats.Connect(srv.ClientURL(), nats.NoReconnect())
+	require.NoError(t, err)
+	defer nc.Close()
+
+	const wait = 300 * time.Millisecond
+	start := time.Now()
+	natsjs.Shutdown(srv, wait)
+	took := time.Since(start)
+	require.GreaterOrEqual(t, took, wait, "it waited for the client")
+	require.Less(t, took, natsjs.ShutdownWait, "it gave up at its limit")
+	require.False(t, srv.Running())
 }
