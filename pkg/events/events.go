@@ -42,7 +42,7 @@ func NewWithID(id, source string, typ schema.CloudEventType, subject string, at 
 	}
 	rest, err := json.Marshal(envelope{
 		Specversion: schema.N10, Id: id, Source: source, Type: typ, Subject: &subject,
-		Time: at.UTC(), Datacontenttype: schema.Applicationjson,
+		Time: at.UTC(), Datacontenttype: schema.CloudEventDatacontenttypeApplicationjson,
 	})
 	if err != nil {
 		return ports.Event{}, err

@@ -53,7 +53,7 @@ func TestTheEnvelopeIsTheSchemas(t *testing.T) {
 	require.NoError(t, dec.Decode(&ce))
 	require.Equal(t, "id-1", ce.Id)
 	require.Equal(t, schema.N10, ce.Specversion)
-	require.Equal(t, schema.Applicationjson, ce.Datacontenttype)
+	require.Equal(t, schema.CloudEventDatacontenttypeApplicationjson, ce.Datacontenttype)
 	require.Equal(t, "r1", *ce.Subject)
 	require.True(t, at.Equal(ce.Time))
 	require.Equal(t, "/v1/resources/x", ce.Data["path"])
@@ -90,7 +90,7 @@ func TestTheEnvelopeIsEncodedAsBefore(t *testing.T) {
 			Subject         *string                          `json:"subject,omitempty"`
 			Time            time.Time                        `json:"time"`
 			Type            schema.CloudEventType            `json:"type"`
-		}{payload, schema.Applicationjson, "id-1", "lattice/gateway", schema.N10, &subject, at.UTC(), schema.CloudEventTypeGatewayRequests})
+		}{payload, schema.CloudEventDatacontenttypeApplicationjson, "id-1", "lattice/gateway", schema.N10, &subject, at.UTC(), schema.CloudEventTypeGatewayRequests})
 		require.NoError(t, err)
 		require.Equal(t, string(want), string(e.Payload))
 		require.True(t, json.Valid(e.Payload))

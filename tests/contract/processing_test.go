@@ -270,6 +270,7 @@ func TestProcessingPipeline(t *testing.T) {
 	ready := chunksFor(md.Id.String())
 	require.Equal(t, hashembed.Model, ready["model"])
 	require.EqualValues(t, 1024, ready["dimensions"])
+	require.Equal(t, "application/cbor", ready["object"].(map[string]any)["content_type"], "chunk sets are stored as CBOR (ADR 0042)")
 
 	// The claim check: the chunk set is in the object store, matches its
 	// digest and its schema, and holds the file's text with its vectors.

@@ -1,10 +1,10 @@
 package natsjs
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/lattice-platform/lattice/pkg/events"
 	"github.com/lattice-platform/lattice/pkg/events/schema"
 	"github.com/lattice-platform/lattice/pkg/fault"
 )
@@ -72,18 +73,30 @@ func ReadFromLeader(ctx context.Context, js jetstream.JetStream, stream string) 
 
 // ChunkSets reads the chunk sets chunks.ready events point to.
 type ChunkSets struct {
-	obs jetstream.ObjectStore
+	obs      jetstream.ObjectStore
+	maxBytes int64
 }
 
-// NewChunkSets reads from obs.
-func NewChunkSets(obs jetstream.ObjectStore) *ChunkSets { return &ChunkSets{obs: obs} }
+// MaxChunkSetBytes bounds a chunk set read from the store. Processing's
+// largest text (16 MiB) with 1,024-value vectors makes about 200 MB as CBOR.
+const MaxChunkSetBytes = 1 << 30
 
-// Fetch returns the chunk set an event names, checking its digest. A set
-// that no longer exists (expired) gives a fault.NotFound error.
+// NewChunkSets reads from obs.
+func NewChunkSets(obs jetstream.ObjectStore) *ChunkSets {
+	return &ChunkSets{obs: obs, maxBytes: MaxChunkSetBytes}
+}
+
+// Fetch returns the chunk set an event names, checking its digest, in the
+// media type the reference names (JSON when it names none). A set that no
+// longer exists (expired) gives a fault.NotFound error.
 func (c *ChunkSets) Fetch(ctx context.Context, ref schema.ChunksReady) (schema.ChunkSet, error) {
 	var set schema.ChunkSet
 	if ref.Object.Bucket != ChunkBucket {
 		return set, fault.New(fault.Invalid, "unknown chunk bucket "+ref.Object.Bucket)
+	}
+	contentType := ""
+	if ref.Object.ContentType != nil {
+		contentType = string(*ref.Object.ContentType)
 	}
 	r, err := c.obs.Get(ctx, ref.Object.Key)
 	if errors.Is(err, jetstream.ErrObjectNotFound) {
@@ -93,14 +106,28 @@ func (c *ChunkSets) Fetch(ctx context.Context, ref schema.ChunksReady) (schema.C
 		return set, Unavailable(err)
 	}
 	defer r.Close()
-	body, err := io.ReadAll(r)
+	info, err := r.Info()
 	if err != nil {
 		return set, Unavailable(err)
+	}
+	if info.Size > uint64(c.maxBytes) {
+		return set, fault.New(fault.Invalid, fmt.Sprintf("chunk set %s is %d bytes, over the limit of %d", ref.Object.Key, info.Size, c.maxBytes))
+	}
+	// Sized from the object's info, so a set of megabytes is read into one
+	// buffer rather than grown and copied as io.ReadAll would.
+	buf := bytes.NewBuffer(make([]byte, 0, int(info.Size)+bytes.MinRead))
+	if _, err := buf.ReadFrom(io.LimitReader(r, c.maxBytes+1)); err != nil {
+		return set, Unavailable(err)
+	}
+	body := buf.Bytes()
+	if int64(len(body)) > c.maxBytes {
+		return set, fault.New(fault.Invalid, fmt.Sprintf("chunk set %s is over the limit of %d bytes", ref.Object.Key, c.maxBytes))
 	}
 	if sum := sha256.Sum256(body); hex.EncodeToString(sum[:]) != ref.Object.Sha256 {
 		return set, fault.New(fault.Invalid, "chunk set "+ref.Object.Key+" does not match its digest")
 	}
-	if err := json.Unmarshal(body, &set); err != nil {
+	set, err = events.DecodeChunkSet(body, contentType)
+	if err != nil {
 		return set, fault.Wrap(fault.Invalid, "chunk set "+ref.Object.Key+" is malformed", err)
 	}
 	return set, nil

@@ -9,13 +9,13 @@ import (
 
 // Defines values for CloudEventDatacontenttype.
 const (
-	Applicationjson CloudEventDatacontenttype = "application/json"
+	CloudEventDatacontenttypeApplicationjson CloudEventDatacontenttype = "application/json"
 )
 
 // Valid indicates whether the value is a known member of the CloudEventDatacontenttype enum.
 func (e CloudEventDatacontenttype) Valid() bool {
 	switch e {
-	case Applicationjson:
+	case CloudEventDatacontenttypeApplicationjson:
 		return true
 	default:
 		return false
@@ -73,6 +73,24 @@ func (e CloudEventType) Valid() bool {
 	case CloudEventTypeResourceDeleted:
 		return true
 	case CloudEventTypeResourceUpdated:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ObjectRefContentType.
+const (
+	ObjectRefContentTypeApplicationcbor ObjectRefContentType = "application/cbor"
+	ObjectRefContentTypeApplicationjson ObjectRefContentType = "application/json"
+)
+
+// Valid indicates whether the value is a known member of the ObjectRefContentType enum.
+func (e ObjectRefContentType) Valid() bool {
+	switch e {
+	case ObjectRefContentTypeApplicationcbor:
+		return true
+	case ObjectRefContentTypeApplicationjson:
 		return true
 	default:
 		return false
@@ -152,11 +170,17 @@ type ChunkItem struct {
 	Index int    `json:"index"`
 	Text  string `json:"text"`
 
-	// Vector Little-endian float32 values, base64.
+	// Vector Little-endian float32 values: base64 in JSON, a byte string in CBOR.
 	Vector []byte `json:"vector"`
 }
 
-// ChunkSet The object a chunks.ready event points to.
+// ChunkSet The object a chunks.ready event points to. It is stored in the
+// media type its reference names (`object.content_type`):
+// `application/cbor` (RFC 8949), the form processing writes, is this
+// schema in CBOR's JSON data model, with each `vector` a byte string
+// (major type 2) of the raw little-endian float32 values rather than
+// base64 text, and definite lengths only; `application/json`, the form
+// of objects written before the field existed, is this schema as JSON.
 type ChunkSet struct {
 	Chunks []ChunkItem `json:"chunks"`
 }
@@ -238,9 +262,15 @@ type FileUploaded struct {
 // ObjectRef Where a claim-checked payload is stored.
 type ObjectRef struct {
 	Bucket string `json:"bucket"`
-	Key    string `json:"key"`
-	Sha256 string `json:"sha256"`
+
+	// ContentType The media type the object is stored in; absent means application/json (objects written before the field existed).
+	ContentType *ObjectRefContentType `json:"content_type,omitempty"`
+	Key         string                `json:"key"`
+	Sha256      string                `json:"sha256"`
 }
+
+// ObjectRefContentType The media type the object is stored in; absent means application/json (objects written before the field existed).
+type ObjectRefContentType string
 
 // ResourceCreated A resource's state as of an event.
 type ResourceCreated = ResourceState

@@ -19,6 +19,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/adapters/natsjs/chunksink"
 	"github.com/lattice-platform/lattice/pkg/adapters/natsjs/jobstore"
 	"github.com/lattice-platform/lattice/pkg/adapters/resourceapi"
+	"github.com/lattice-platform/lattice/pkg/events"
 	"github.com/lattice-platform/lattice/pkg/platform/health"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 	"github.com/lattice-platform/lattice/pkg/platform/observe"
@@ -62,7 +63,11 @@ type Config struct {
 	Extraction     extract.Limits
 	ExtractCommand []string
 	Backoff        domain.Backoff
-	Clock          ports.Clock
+	// ChunkSetType is the media type chunk sets are stored in:
+	// events.ChunkSetCBOR (the default) or events.ChunkSetJSON, for a
+	// search that predates CBOR sets during a rolling upgrade (ADR 0042).
+	ChunkSetType string
+	Clock        ports.Clock
 	// Gate, when set, paces the jobs while the process serves requests
 	// (ADR 0034).
 	Gate *priority.Gate
@@ -142,9 +147,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.ChunkSetType == "" {
+		cfg.ChunkSetType = events.ChunkSetCBOR
+	}
+	sink, err := chunksink.New(obs, cfg.Publisher, cfg.ChunkSetType)
+	if err != nil {
+		return nil, err
+	}
 	svc := app.New(app.Deps{
 		Jobs: jobs, Content: resources, Extractor: extract.Sandbox{Command: cfg.ExtractCommand, Limits: cfg.Extraction}, Embedder: cfg.Embedder,
-		Sink: chunksink.New(obs, cfg.Publisher), Queue: queue, Access: resources, Clock: cfg.Clock,
+		Sink: sink, Queue: queue, Access: resources, Clock: cfg.Clock,
 		Audit: natsjs.NewAuditTrail(cfg.Publisher, Name),
 	}, app.Options{MaxAttempts: cfg.MaxAttempts, Backoff: cfg.Backoff})
 	api, err := httpapi.Handler(svc, cfg.Verifier)

@@ -2,10 +2,12 @@ package processingsvc
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/extract"
 	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
+	"github.com/lattice-platform/lattice/pkg/events"
 	"github.com/lattice-platform/lattice/pkg/platform/config"
 	"github.com/lattice-platform/lattice/pkg/target"
 )
@@ -59,5 +61,20 @@ func LoadConfig(env *config.Env) Config {
 			Wall:    env.Duration("PROCESSING_EXTRACT_TIMEOUT", 60*time.Second),
 			MaxText: int64(env.Int("PROCESSING_EXTRACT_MAX_TEXT_BYTES", 16<<20)),
 		},
+		ChunkSetType: chunkSetType(env),
+	}
+}
+
+// chunkSetType reads PROCESSING_CHUNK_SETS: cbor (the default) or json.
+func chunkSetType(env *config.Env) string {
+	const key = "PROCESSING_CHUNK_SETS"
+	switch v := env.String(key, "cbor"); v {
+	case "cbor":
+		return events.ChunkSetCBOR
+	case "json":
+		return events.ChunkSetJSON
+	default:
+		env.Invalid(key, fmt.Errorf("%q is neither cbor nor json", v))
+		return ""
 	}
 }

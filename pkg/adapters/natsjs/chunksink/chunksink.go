@@ -9,7 +9,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -26,10 +25,11 @@ import (
 
 // Sink stores chunk sets and announces them.
 type Sink struct {
-	obs        jetstream.ObjectStore
-	pub        ports.EventPublisher
-	now        func() time.Time
-	putTimeout time.Duration // putTimeout; tests shorten it
+	obs         jetstream.ObjectStore
+	pub         ports.EventPublisher
+	contentType string // events.ChunkSetCBOR or events.ChunkSetJSON
+	now         func() time.Time
+	putTimeout  time.Duration // putTimeout; tests shorten it
 }
 
 var _ app.ChunkSink = (*Sink)(nil)
@@ -37,9 +37,14 @@ var _ app.ChunkSink = (*Sink)(nil)
 // putTimeout bounds storing one chunk set (at most a few MB).
 const putTimeout = 30 * time.Second
 
-// New publishes through pub and stores chunk sets in obs (natsjs.OpenChunkBucket).
-func New(obs jetstream.ObjectStore, pub ports.EventPublisher) *Sink {
-	return &Sink{obs: obs, pub: pub, now: time.Now, putTimeout: putTimeout}
+// New publishes through pub and stores chunk sets in obs
+// (natsjs.OpenChunkBucket) as contentType: events.ChunkSetCBOR, or
+// events.ChunkSetJSON while a search older than CBOR sets still reads them.
+func New(obs jetstream.ObjectStore, pub ports.EventPublisher, contentType string) (*Sink, error) {
+	if _, err := events.EncodeChunkSet(schema.ChunkSet{}, contentType); err != nil {
+		return nil, err
+	}
+	return &Sink{obs: obs, pub: pub, contentType: contentType, now: time.Now, putTimeout: putTimeout}, nil
 }
 
 // Ready stores the chunk set, then publishes the event. Both are keyed by
@@ -50,7 +55,7 @@ func (s *Sink) Ready(ctx context.Context, c domain.ChunksReady) error {
 	for _, ch := range c.Chunks {
 		set.Chunks = append(set.Chunks, schema.ChunkItem{Id: ch.ID, Index: ch.Index, Text: ch.Text, Vector: events.EncodeVector(ch.Vector)})
 	}
-	body, err := json.Marshal(set)
+	body, err := events.EncodeChunkSet(set, s.contentType)
 	if err != nil {
 		return err
 	}
@@ -72,6 +77,10 @@ func (s *Sink) Ready(ctx context.Context, c domain.ChunksReady) error {
 		ResourceId: c.ResourceID, Version: c.Version, Model: c.Model, Dimensions: c.Dimensions,
 		ChunkCount: len(c.Chunks), ProcessedAt: s.now().UTC(),
 		Object: schema.ObjectRef{Bucket: natsjs.ChunkBucket, Key: key, Sha256: digest},
+	}
+	if s.contentType != events.ChunkSetJSON { // as before the field, for a search that predates it
+		ct := schema.ObjectRefContentType(s.contentType)
+		data.Object.ContentType = &ct
 	}
 	if c.FileID != "" {
 		data.FileId = &c.FileID

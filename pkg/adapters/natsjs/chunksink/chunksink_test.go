@@ -10,6 +10,8 @@ import (
 
 	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
 	"github.com/lattice-platform/lattice/pkg/adapters/natsjs/chunksink"
+	"github.com/lattice-platform/lattice/pkg/events"
+	"github.com/lattice-platform/lattice/pkg/events/schema"
 	"github.com/lattice-platform/lattice/pkg/fault"
 	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/pkg/testinfra"
@@ -55,7 +57,8 @@ func TestAChunkSetWhoseStoringStallsIsNotAnnounced(t *testing.T) {
 	obs, err := natsjs.OpenChunkBucket(ctx, js)
 	require.NoError(t, err)
 	pub := &published{}
-	sink := chunksink.New(obs, pub)
+	sink, err := chunksink.New(obs, pub, events.ChunkSetCBOR)
+	require.NoError(t, err)
 	sink.SetPutTimeout(100 * time.Millisecond)
 
 	require.NoError(t, sink.Ready(ctx, ready("r1")))
@@ -67,3 +70,48 @@ func TestAChunkSetWhoseStoringStallsIsNotAnnounced(t *testing.T) {
 	require.Equal(t, 1, pub.count(), "nothing announced for a set that may not be stored")
 	require.NoError(t, ctx.Err(), "the caller's deadline was not what ended the put")
 }
+
+// TestChunkSetsAreReadInTheTypeTheirEventNames: a set stored as CBOR is
+// announced with that type, one stored as JSON (for a search that predates
+// CBOR sets) with none, as before; search reads each back as it went in.
+func TestChunkSetsAreReadInTheTypeTheirEventNames(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	nc, js, err := natsjs.Connect(testinfra.NATS(t), "chunks-test")
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	obs, err := natsjs.OpenChunkBucket(ctx, js)
+	require.NoError(t, err)
+	sets := natsjs.NewChunkSets(obs)
+
+	want := ready("r1")
+	want.Chunks = append(want.Chunks, domain.EmbeddedChunk{Chunk: domain.Chunk{ID: "r1-1", Index: 1, Text: "over Tromsø"}, Vector: []float32{0.25, -3}})
+	for ct, named := range map[string]*schema.ObjectRefContentType{
+		events.ChunkSetCBOR: ptr(schema.ObjectRefContentTypeApplicationcbor),
+		events.ChunkSetJSON: nil,
+	} {
+		pub := &published{}
+		sink, err := chunksink.New(obs, pub, ct)
+		require.NoError(t, err)
+		require.NoError(t, sink.Ready(ctx, want))
+		require.Equal(t, 1, pub.count())
+		_, ref, err := events.DecodeAs[schema.ChunksReady](pub.events[0])
+		require.NoError(t, err)
+		require.Equal(t, named, ref.Object.ContentType, ct)
+
+		set, err := sets.Fetch(ctx, ref)
+		require.NoError(t, err, ct)
+		require.Len(t, set.Chunks, 2)
+		for i, c := range want.Chunks {
+			require.Equal(t, c.Text, set.Chunks[i].Text, ct)
+			vec, err := events.DecodeVector(set.Chunks[i].Vector)
+			require.NoError(t, err)
+			require.Equal(t, c.Vector, vec, ct)
+		}
+	}
+
+	_, err = chunksink.New(obs, &published{}, "application/xml")
+	require.ErrorContains(t, err, "unsupported content type")
+}
+
+func ptr[T any](v T) *T { return &v }
