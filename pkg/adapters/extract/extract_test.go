@@ -2,6 +2,7 @@ package extract_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -44,6 +45,23 @@ func TestExtractFormats(t *testing.T) {
 			require.NotContains(t, got, w, tc.ctype)
 		}
 	}
+}
+
+// Markdown is parsed, not pattern-matched: the words stay, in paragraphs,
+// and the markup goes, link targets, inline tags, scripts in HTML blocks,
+// escapes and entity references included.
+func TestMarkdownKeepsTheWordsAndDropsTheMarkup(t *testing.T) {
+	t.Parallel()
+	in := "# Title\n\nSome **bold** and a [link](http://x.example/secret-path) and ![alt text](img.png).\n" +
+		"Second line with `code`, <span>inline</span> html &amp; an escaped \\* star.\n\n" +
+		"- item one\n- item two\n\n> quoted words\n\n```go\ncode()\n```\n\n" +
+		"<div>\n<p>Block html words</p><script>bad()</script>\n</div>\n\nSetext\n======\n\n<https://auto.example>\n"
+	got, err := extractText(t, "text/markdown", in)
+	require.NoError(t, err)
+	require.Equal(t, "Title\n\nSome bold and a link and alt text.\nSecond line with code, inline html & an escaped * star.\n\n"+
+		"item one\n\nitem two\n\nquoted words\n\ncode()\n\nBlock html words\n\nSetext\n\nhttps://auto.example", got)
+	_, err = extractText(t, "text/markdown", "caf\xe9")
+	require.True(t, fault.Of(err, fault.Invalid), "not UTF-8: %v", err)
 }
 
 func TestHTMLBlocksBecomeParagraphs(t *testing.T) {
@@ -104,5 +122,23 @@ func TestPDFDeflateBombIsRefusedBySize(t *testing.T) {
 		_, err := extractText(t, f.ContentType, string(f.Content))
 		require.True(t, fault.Of(err, fault.TooLarge), "got %v", err)
 		require.ErrorContains(t, err, "expands beyond")
+	}
+}
+
+// BenchmarkExtractMarkdown extracts a 100 KiB markdown file, the journeys'
+// upload (bench/journeys): a heading and one long paragraph.
+func BenchmarkExtractMarkdown(b *testing.B) {
+	var doc strings.Builder
+	doc.WriteString("# Field notes\n\n")
+	for i := 0; doc.Len() < 100<<10; i++ {
+		fmt.Fprintf(&doc, "The word%d was seen near the river bend at dusk. ", i%50)
+	}
+	in := doc.String()[:100<<10]
+	b.SetBytes(int64(len(in)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := (extract.Extractor{}).Extract(context.Background(), "text/markdown", strings.NewReader(in)); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
