@@ -8,8 +8,8 @@ import (
 	"time"
 )
 
-// CPUSample is the machine's and every process's CPU time so far, from
-// /proc (Linux); empty elsewhere.
+// CPUSample is the machine's and every process's CPU time so far, its
+// exited children's included, from /proc (Linux); empty elsewhere.
 type CPUSample struct {
 	at      time.Time
 	idle    uint64 // machine idle ticks
@@ -47,9 +47,15 @@ func ReadCPU() CPUSample {
 		if len(f) < 13 {
 			continue
 		}
-		u, _ := strconv.ParseUint(f[11], 10, 64)
-		k, _ := strconv.ParseUint(f[12], 10, 64)
-		s.process[pid] = u + k
+		// utime and stime, and cutime and cstime: the CPU of the children
+		// it has waited for, such as the platform's extraction children,
+		// which live too briefly to be sampled themselves.
+		var t uint64
+		for _, i := range []int{11, 12, 13, 14} {
+			v, _ := strconv.ParseUint(f[i], 10, 64)
+			t += v
+		}
+		s.process[pid] = t
 	}
 	return s
 }

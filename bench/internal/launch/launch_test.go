@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"os"
+	"os/exec"
 	"testing"
 	"time"
 
@@ -85,4 +86,22 @@ func TestSpentCountsTheNamedProcesses(t *testing.T) {
 	require.Equal(t, map[string]float64{"first": 1}, cores) // 200 ticks in 2 s
 	require.InDelta(t, 0.25, idle, 1e-9)
 	require.Equal(t, "first 1.00", Cores(cores, []string{"first", "second"}))
+}
+
+// A process's figure includes the children it has waited for: a shell
+// whose child burns CPU and exits is charged with it.
+func TestReadCPUCountsExitedChildren(t *testing.T) {
+	cmd := exec.Command("sh", "-c", `sh -c 'i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done'; read _`)
+	stdin, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	defer func() { _ = stdin.Close(); _ = cmd.Wait() }()
+	pid := cmd.Process.Pid
+	// The parent's own time stays near zero; wait for the child's to be
+	// added to it when the child exits.
+	deadline := time.Now().Add(30 * time.Second)
+	for ReadCPU().process[pid] < 10 { // ticks: 0.1 s
+		require.True(t, time.Now().Before(deadline), "the child's CPU never reached its parent's figure")
+		time.Sleep(20 * time.Millisecond)
+	}
 }
