@@ -9,47 +9,39 @@ import (
 	"github.com/lattice-platform/lattice/services/search/domain"
 )
 
-// After a compaction, replacing every resource's chunks once more (the
-// rows grow to twice the live ones before the next compaction) moves no
-// vector: the arrays were made with that room.
-func TestCompactionLeavesRoomForTheNextRound(t *testing.T) {
+// A model's vectors never move as it grows: each block, once made, keeps
+// its rows, row-major and column-major, however many blocks follow. Every
+// row, across block boundaries, reads back as it went in.
+func TestRowsStayWhereTheyWereWritten(t *testing.T) {
 	t.Parallel()
-	const resources, perResource, dims = 20, 100, 8
+	const dims, perResource = 4, 300
 	x := NewFlat()
-	replace := func(res, round int) {
+	vector := func(res, c int) []float32 { return []float32{float32(res), float32(c), float32(res * c), 1} }
+	add := func(res int) {
 		chunks := make([]domain.Chunk, perResource)
 		for c := range chunks {
-			v := make([]float32, dims)
-			v[c%dims] = float32(round + 1)
-			chunks[c] = domain.Chunk{ID: fmt.Sprintf("r%d-%d-%d", res, round, c), Model: "m", Vector: v}
+			chunks[c] = domain.Chunk{ID: fmt.Sprintf("r%d-%d", res, c), Model: "m", Vector: vector(res, c)}
 		}
 		x.Replace(domain.Indexed{Document: domain.Document{ResourceID: fmt.Sprint("r", res)}, Chunks: chunks})
 	}
-	next := 0
-	replaceNext := func() {
-		replace(next%resources, next/resources)
-		next++
-	}
-	for range resources {
-		replaceNext()
-	}
+	add(0)
 	m := x.models["m"]
-	for generation := m.generation; m.generation == generation; {
-		replaceNext()
+	row0, col0 := &m.blocks[0][0], &m.colBlocks[0][0]
+	resources := 3*blockRows/perResource + 1 // past three block boundaries
+	for res := 1; res < resources; res++ {
+		add(res)
+		require.Same(t, row0, &m.blocks[0][0], "the first block's rows moved at resource %d", res)
+		require.Same(t, col0, &m.colBlocks[0][0], "the first block's columns moved at resource %d", res)
 	}
-	// Just compacted: every replacement until the next compaction finds
-	// room where the rows and columns are.
-	require.Equal(t, resources*perResource, m.live())
-	data, col, generation := &m.data[:1][0], &m.cols[0][:1][0], m.generation
-	var between int
-	for {
-		replaceNext()
-		if m.generation != generation {
-			break
+	require.Len(t, m.blocks, resources*perResource/blockRows+1)
+	for res := range resources {
+		for c := range perResource {
+			row := m.pos[fmt.Sprintf("r%d-%d", res, c)]
+			require.Equal(t, vector(res, c), m.vec(row))
+			b, at := int(row)/blockRows, int(row)%blockRows
+			for j := range dims {
+				require.Equal(t, vector(res, c)[j], m.colBlocks[b][j*blockRows+at], "row %d, column %d", row, j)
+			}
 		}
-		between++
-		require.Same(t, data, &m.data[:1][0], "the rows were moved after %d replacements", between)
-		require.Same(t, col, &m.cols[0][:1][0], "the columns were moved after %d replacements", between)
 	}
-	require.GreaterOrEqual(t, between, resources-1, "about a round of replacements between compactions")
 }

@@ -1,5 +1,5 @@
 // Package vecindex holds the search service's vector ranker. Every model
-// keeps its vectors in contiguous float32 rows; a query is answered by an
+// keeps its vectors in blocks of contiguous float32 rows; a query is answered by an
 // exact scan with SIMD dot products (viterin/vek), split across cores, or,
 // once a model holds ANNThreshold vectors, by an HNSW graph built over the
 // same rows in the background. Vectors are L2-normalised by both
@@ -40,22 +40,29 @@ var _ app.VectorIndex = (*Index)(nil)
 
 type chunkRef struct{ model, id, file string }
 
-// rows is one model's vectors: row i is data[i*dims:(i+1)*dims]. Rows are
-// append-only; a removed row is marked dead (so row numbers in the graph
-// stay valid) and the rows are compacted when too many are dead. The same
-// values are also kept column by column (cols[j][i] is row i's j-th
-// value): a query with few non-zero values, such as the built-in
-// embedder's for a few words, is scored exactly by reading only those
-// columns — a fraction of the memory a row scan reads.
+// rows is one model's vectors, in blocks of blockRows rows: row i is
+// block i/blockRows, at (i%blockRows)*dims. Rows are append-only; a
+// removed row is marked dead (so row numbers in the graph stay valid) and
+// the rows are compacted when too many are dead. The same values are also
+// kept column by column, in blocks of the same rows (colBlocks[b] holds
+// column j at j*blockRows): a query with few non-zero values, such as the
+// built-in embedder's for a few words, is scored exactly by reading only
+// those columns — a fraction of the memory a row scan reads.
+//
+// Blocks, not one array: an array grown by append is copied whole each
+// time it outgrows its room, and at a few hundred thousand vectors that is
+// gigabytes allocated, zeroed and faulted in at once, which stalled every
+// request of the process (benchmarks.md, Journeys, session 22). A block,
+// once made, never moves.
 type rows struct {
-	dims  int
-	data  []float32
-	cols  [][]float32
-	ids   []string // chunk id per row
-	slots []int32  // resource slot per row
-	alive []bool
-	pos   map[string]int32 // live chunk id → row
-	dead  int
+	dims      int
+	blocks    [][]float32 // row-major, blockRows*dims values each
+	colBlocks [][]float32 // column-major, the same rows
+	ids       []string    // chunk id per row
+	slots     []int32     // resource slot per row
+	alive     []bool
+	pos       map[string]int32 // live chunk id → row
+	dead      int
 	// Resources are numbered so a search can cache its visibility
 	// decisions in a slice instead of a map.
 	slotOf map[string]int32
@@ -77,7 +84,33 @@ func New(cfg Config) *Index {
 // NewFlat returns an index that always scans exactly.
 func NewFlat() *Index { return New(Config{ANNThreshold: -1}) }
 
-func (r *rows) vec(row int32) []float32 { return r.data[int(row)*r.dims : int(row+1)*r.dims] }
+// blockRows is the rows of one block: 8 MiB a block, row-major or
+// column-major, for 1,024-value vectors. The column scan scores one block
+// at a time, so its partial scores stay in the L1 cache.
+const blockRows = 2048
+
+func (r *rows) vec(row int32) []float32 { return rowIn(r.blocks, r.dims, int(row)) }
+
+// rowIn is row i of blocks of dims-value rows.
+func rowIn(blocks [][]float32, dims, i int) []float32 {
+	at := (i % blockRows) * dims
+	return blocks[i/blockRows][at : at+dims : at+dims]
+}
+
+// put writes v as row i, the row after the last, making a block for it if
+// it starts one.
+func (r *rows) put(i int, v []float32) {
+	b, at := i/blockRows, i%blockRows
+	if at == 0 {
+		r.blocks = append(r.blocks, make([]float32, blockRows*r.dims))
+		r.colBlocks = append(r.colBlocks, make([]float32, blockRows*r.dims))
+	}
+	copy(r.blocks[b][at*r.dims:], v)
+	cols := r.colBlocks[b]
+	for j, x := range v {
+		cols[j*blockRows+at] = x
+	}
+}
 
 func (r *rows) live() int { return len(r.ids) - r.dead }
 
@@ -97,16 +130,10 @@ func (r *rows) add(resourceID, id string, v []float32) (int32, bool) {
 	}
 	row := int32(len(r.ids))
 	r.pos[id] = row
+	r.put(len(r.ids), v)
 	r.ids = append(r.ids, id)
 	r.slots = append(r.slots, r.slot(resourceID))
 	r.alive = append(r.alive, true)
-	r.data = append(r.data, v...)
-	if r.cols == nil {
-		r.cols = make([][]float32, r.dims)
-	}
-	for j, x := range v {
-		r.cols[j] = append(r.cols[j], x)
-	}
 	return row, true
 }
 
@@ -122,38 +149,21 @@ func (r *rows) remove(id string) {
 // they compact (and only once they are more than the live ones).
 const compactAfterDead = 1000
 
-// compact drops dead rows into new arrays (a background build may still
+// compact drops dead rows into new blocks (a background build may still
 // be reading the old ones); the graph is rebuilt afterwards.
-//
-// The new arrays have room for as many rows again (plus the 1,000 dead
-// rows that may wait), which is what they hold when the next compaction
-// comes: replaced chunks are added before the old ones count as dead. With
-// exact sizes, the first add after a compaction moved every vector, and
-// append's quarter steps moved them again and again: a tenth of the CPU
-// of indexing uploads.
 func (r *rows) compact() {
+	blocks, ids, slots, alive := r.blocks, r.ids, r.slots, r.alive
 	n := r.live()
-	room := 2*n + compactAfterDead
-	data := make([]float32, 0, room*r.dims)
-	ids, slots, alive := make([]string, 0, room), make([]int32, 0, room), make([]bool, 0, room)
-	for i := range r.ids {
-		if !r.alive[i] {
+	r.blocks, r.colBlocks = nil, nil
+	r.ids, r.slots, r.alive = make([]string, 0, n), make([]int32, 0, n), make([]bool, 0, n)
+	for i, ok := range alive {
+		if !ok {
 			continue
 		}
-		r.pos[r.ids[i]] = int32(len(ids))
-		data = append(data, r.data[i*r.dims:(i+1)*r.dims]...)
-		ids, slots, alive = append(ids, r.ids[i]), append(slots, r.slots[i]), append(alive, true)
+		r.pos[ids[i]] = int32(len(r.ids))
+		r.put(len(r.ids), rowIn(blocks, r.dims, i))
+		r.ids, r.slots, r.alive = append(r.ids, ids[i]), append(r.slots, slots[i]), append(r.alive, true)
 	}
-	cols := make([][]float32, r.dims)
-	for j := range cols {
-		cols[j] = make([]float32, 0, room)
-		for i, ok := range r.alive {
-			if ok {
-				cols[j] = append(cols[j], r.cols[j][i])
-			}
-		}
-	}
-	r.data, r.cols, r.ids, r.slots, r.alive = data, cols, ids, slots, alive
 	r.dead, r.graph, r.building = 0, nil, nil
 	r.generation++
 }
@@ -216,9 +226,9 @@ func (x *Index) Replace(in domain.Indexed) {
 
 // build inserts every row into g, then makes it answer searches. It
 // holds no lock while inserting: g is not yet visible to searches, and it
-// reads vectors from a snapshot of the rows, which are append-only (rows
-// added meanwhile lie beyond the snapshot; compaction makes new arrays and
-// ends this build). Only catching up with the last rows and going live
+// reads vectors from a snapshot of the blocks, whose rows are append-only
+// (rows added meanwhile lie beyond the snapshot; compaction makes new
+// blocks and ends this build). Only catching up with the last rows and going live
 // happen under the write lock.
 func (x *Index) build(m *rows, g *hnsw, generation int) {
 	next := 0
@@ -228,7 +238,7 @@ func (x *Index) build(m *rows, g *hnsw, generation int) {
 			x.mu.RUnlock()
 			return // compacted meanwhile: a new build will start
 		}
-		data, n, dims := m.data, len(m.ids), m.dims
+		blocks, n, dims := m.blocks, len(m.ids), m.dims
 		x.mu.RUnlock()
 		if next == n {
 			x.mu.Lock()
@@ -242,7 +252,9 @@ func (x *Index) build(m *rows, g *hnsw, generation int) {
 			x.mu.Unlock()
 			return
 		}
-		g.vec = func(row int32) []float32 { return data[int(row)*dims : int(row+1)*dims] }
+		// Rows below n lie in blocks already made and are never written
+		// again; later rows may be written meanwhile, into other elements.
+		g.vec = func(row int32) []float32 { return rowIn(blocks, dims, int(row)) }
 		for ; next < n; next++ {
 			g.insert(int32(next))
 		}
@@ -374,44 +386,56 @@ func (m *rows) exact(vector []float32, allow func(string) bool, k int) []domain.
 	return all.sorted(m.ids)
 }
 
+// blockSpans calls f for each part of rows lo..hi that lies in one block:
+// block b, rows from..to of it.
+func blockSpans(lo, hi int, f func(b, from, to int)) {
+	for start := lo; start < hi; {
+		b := start / blockRows
+		end := min(hi, (b+1)*blockRows)
+		f(b, start-b*blockRows, end-b*blockRows)
+		start = end
+	}
+}
+
 func (m *rows) scan(vector []float32, allow func(string) bool, k, lo, hi int) topK {
 	decided := make([]uint8, len(m.resOf))
 	top := make(topK, 0, k)
-	for i := lo; i < hi; i++ {
-		if !m.alive[i] || !decide(decided, m, m.slots[i], allow) {
-			continue
+	dims := m.dims
+	blockSpans(lo, hi, func(b, from, to int) {
+		block, first := m.blocks[b], b*blockRows
+		for i := from; i < to; i++ {
+			row := first + i
+			if !m.alive[row] || !decide(decided, m, m.slots[row], allow) {
+				continue
+			}
+			top.offer(hit{row: row, score: vek32.Dot(vector, block[i*dims:(i+1)*dims])}, k)
 		}
-		top.offer(hit{row: i, score: vek32.Dot(vector, m.data[i*m.dims:(i+1)*m.dims])}, k)
-	}
+	})
 	return top
 }
-
-// columnBlock rows are scored at a time, so the partial scores stay in
-// the L1 cache while the query's columns stream past.
-const columnBlock = 2048
 
 // scanColumns scores rows lo..hi by adding, for each non-zero query
 // value, that value times its column (SIMD), a block of rows at a time.
 func (m *rows) scanColumns(vector []float32, nz []int, allow func(string) bool, k, lo, hi int) topK {
 	decided := make([]uint8, len(m.resOf))
 	top := make(topK, 0, k)
-	scores := make([]float32, columnBlock)
-	tmp := make([]float32, columnBlock)
-	for start := lo; start < hi; start += columnBlock {
-		end := min(start+columnBlock, hi)
-		sc, tm := scores[:end-start], tmp[:end-start]
+	scores := make([]float32, blockRows)
+	tmp := make([]float32, blockRows)
+	blockSpans(lo, hi, func(b, from, to int) {
+		cols, first := m.colBlocks[b], b*blockRows
+		sc, tm := scores[:to-from], tmp[:to-from]
 		clear(sc)
 		for _, j := range nz {
-			vek32.MulNumber_Into(tm, m.cols[j][start:end], vector[j])
+			vek32.MulNumber_Into(tm, cols[j*blockRows+from:j*blockRows+to], vector[j])
 			vek32.Add_Inplace(sc, tm)
 		}
 		for i, score := range sc {
-			row := start + i
+			row := first + from + i
 			if m.alive[row] && decide(decided, m, m.slots[row], allow) {
 				top.offer(hit{row: row, score: score}, k)
 			}
 		}
-	}
+	})
 	return top
 }
 
