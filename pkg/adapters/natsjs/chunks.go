@@ -113,18 +113,29 @@ func (c *ChunkSets) Fetch(ctx context.Context, ref schema.ChunksReady) (schema.C
 	if info.Size > uint64(c.maxBytes) {
 		return set, fault.New(fault.Invalid, fmt.Sprintf("chunk set %s is %d bytes, over the limit of %d", ref.Object.Key, info.Size, c.maxBytes))
 	}
+	mismatch := fault.New(fault.Invalid, "chunk set "+ref.Object.Key+" does not match its digest")
+	// The object store's reader checks the bytes against the SHA-256 it
+	// stored with them, and fails at the end if they differ. When that is
+	// the digest the event names, hashing the set again (0.7 ms for an
+	// upload's 1.5 MB) would check nothing more.
+	stored, err := jetstream.DecodeObjectDigest(info.Digest)
+	checked := err == nil && hex.EncodeToString(stored) == ref.Object.Sha256
 	// Sized from the object's info, so a set of megabytes is read into one
 	// buffer rather than grown and copied as io.ReadAll would.
 	buf := bytes.NewBuffer(make([]byte, 0, int(info.Size)+bytes.MinRead))
-	if _, err := buf.ReadFrom(io.LimitReader(r, c.maxBytes+1)); err != nil {
+	if _, err := buf.ReadFrom(io.LimitReader(r, c.maxBytes+1)); errors.Is(err, jetstream.ErrDigestMismatch) {
+		return set, mismatch
+	} else if err != nil {
 		return set, Unavailable(err)
 	}
 	body := buf.Bytes()
 	if int64(len(body)) > c.maxBytes {
 		return set, fault.New(fault.Invalid, fmt.Sprintf("chunk set %s is over the limit of %d bytes", ref.Object.Key, c.maxBytes))
 	}
-	if sum := sha256.Sum256(body); hex.EncodeToString(sum[:]) != ref.Object.Sha256 {
-		return set, fault.New(fault.Invalid, "chunk set "+ref.Object.Key+" does not match its digest")
+	if !checked {
+		if sum := sha256.Sum256(body); hex.EncodeToString(sum[:]) != ref.Object.Sha256 {
+			return set, mismatch
+		}
 	}
 	set, err = events.DecodeChunkSet(body, contentType)
 	if err != nil {

@@ -1,12 +1,15 @@
 package natsjs_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
@@ -58,6 +61,31 @@ func TestFetchRefusesWhatItCannotRead(t *testing.T) {
 		require.ErrorContains(t, err, c.why, name)
 		require.True(t, fault.Of(err, fault.Invalid), "%s: %v", name, err)
 	}
+
+	// A digest the object was not stored with: Fetch hashes the bytes
+	// itself, and they do not match.
+	other := ref(schema.ObjectRefContentTypeApplicationcbor)
+	other.Object.Sha256 = strings.Repeat("0", 64)
+	_, err = sets.Fetch(ctx, other)
+	require.ErrorContains(t, err, "does not match its digest")
+	require.True(t, fault.Of(err, fault.Invalid), "%v", err)
+
+	// Bytes changed in the store after they were written: the object
+	// store's own check, which Fetch relies on when the digests agree,
+	// refuses them as well.
+	info, err := obs.GetInfo(ctx, "r/body/1/x")
+	require.NoError(t, err)
+	stream, err := js.Stream(ctx, "OBJ_"+natsjs.ChunkBucket)
+	require.NoError(t, err)
+	chunk := "$O." + natsjs.ChunkBucket + ".C." + info.NUID
+	require.NoError(t, stream.Purge(ctx, jetstream.WithPurgeSubject(chunk)))
+	corrupt := bytes.Clone(body)
+	corrupt[len(corrupt)-1] ^= 0xff
+	_, err = js.Publish(ctx, chunk, corrupt)
+	require.NoError(t, err)
+	_, err = sets.Fetch(ctx, ref(schema.ObjectRefContentTypeApplicationcbor))
+	require.ErrorContains(t, err, "does not match its digest")
+	require.True(t, fault.Of(err, fault.Invalid), "%v", err)
 
 	_, err = sets.Fetch(ctx, schema.ChunksReady{Object: schema.ObjectRef{Bucket: natsjs.ChunkBucket, Key: "gone"}})
 	require.True(t, fault.Of(err, fault.NotFound), "%v", err)
