@@ -124,7 +124,10 @@ func (c *ChunkSets) Fetch(ctx context.Context, ref schema.ChunksReady) (schema.C
 	// buffer rather than grown and copied as io.ReadAll would.
 	buf := bytes.NewBuffer(make([]byte, 0, int(info.Size)+bytes.MinRead))
 	if _, err := buf.ReadFrom(io.LimitReader(r, c.maxBytes+1)); errors.Is(err, jetstream.ErrDigestMismatch) {
-		return set, mismatch
+		// Read again later, not skipped: the object may have been put
+		// anew (a redone job) while it was read. One that stays corrupt
+		// goes to the dead-letter stream after its deliveries, not lost.
+		return set, fault.Wrap(fault.Unavailable, "chunk set "+ref.Object.Key+" did not match its digest as read", err)
 	} else if err != nil {
 		return set, Unavailable(err)
 	}
