@@ -113,7 +113,6 @@ func (c *ChunkSets) Fetch(ctx context.Context, ref schema.ChunksReady) (schema.C
 	if info.Size > uint64(c.maxBytes) {
 		return set, fault.New(fault.Invalid, fmt.Sprintf("chunk set %s is %d bytes, over the limit of %d", ref.Object.Key, info.Size, c.maxBytes))
 	}
-	mismatch := fault.New(fault.Invalid, "chunk set "+ref.Object.Key+" does not match its digest")
 	// The object store's reader checks the bytes against the SHA-256 it
 	// stored with them, and fails at the end if they differ. When that is
 	// the digest the event names, hashing the set again (0.7 ms for an
@@ -137,7 +136,7 @@ func (c *ChunkSets) Fetch(ctx context.Context, ref schema.ChunksReady) (schema.C
 	}
 	if !checked {
 		if sum := sha256.Sum256(body); hex.EncodeToString(sum[:]) != ref.Object.Sha256 {
-			return set, mismatch
+			return set, fault.New(fault.Invalid, "chunk set "+ref.Object.Key+" does not match its digest")
 		}
 	}
 	set, err = events.DecodeChunkSet(body, contentType)

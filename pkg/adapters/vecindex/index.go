@@ -1,10 +1,10 @@
 // Package vecindex holds the search service's vector ranker. Every model
-// keeps its vectors in blocks of contiguous float32 rows; a query is answered by an
-// exact scan with SIMD dot products (viterin/vek), split across cores, or,
-// once a model holds ANNThreshold vectors, by an HNSW graph built over the
-// same rows in the background. Vectors are L2-normalised by both
-// embedders, so the dot product is the cosine similarity. Models never
-// share rows, so their vectors are never compared.
+// keeps its vectors in blocks of contiguous float32 rows; a query is
+// answered by an exact scan with SIMD dot products (viterin/vek), split
+// across cores, or, once a model holds ANNThreshold vectors, by an HNSW
+// graph built over the same rows in the background. Vectors are
+// L2-normalised by both embedders, so the dot product is the cosine
+// similarity. Models never share rows, so their vectors are never compared.
 package vecindex
 
 import (
@@ -228,8 +228,8 @@ func (x *Index) Replace(in domain.Indexed) {
 // holds no lock while inserting: g is not yet visible to searches, and it
 // reads vectors from a snapshot of the blocks, whose rows are append-only
 // (rows added meanwhile lie beyond the snapshot; compaction makes new
-// blocks and ends this build). Only catching up with the last rows and going live
-// happen under the write lock.
+// blocks and ends this build). Only catching up with the last rows and
+// going live happen under the write lock.
 func (x *Index) build(m *rows, g *hnsw, generation int) {
 	next := 0
 	for {
