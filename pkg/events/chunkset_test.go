@@ -99,6 +99,10 @@ func TestChunkSetCBORLimits(t *testing.T) {
 
 	withExtra := map[string]any{"id": "c", "index": 0, "text": "t", "vector": []byte{}, "owner": "x"}
 	deep := map[string]any{"chunks": []any{map[string]any{"id": "c", "text": []any{[]any{[]any{"x"}}}}}}
+	manyKeys := map[string]any{}
+	for i := range 17 {
+		manyKeys[fmt.Sprint("k", i)] = i
+	}
 	type refused struct {
 		body []byte
 		why  string
@@ -115,6 +119,7 @@ func TestChunkSetCBORLimits(t *testing.T) {
 		"a tag":                      {must(cbor.Marshal(cbor.Tag{Number: 55799, Content: map[string]any{"chunks": []any{}}})), "tag isn't allowed"},
 		"invalid UTF-8 text":         {bytes.Replace(valid, []byte{0x61, 't'}, []byte{0x61, 0xff}, 1), "invalid UTF-8"},
 		"trailing bytes":             {append(bytes.Clone(valid), 0x00), "extraneous data"},
+		"more than 16 keys in a map": {must(cbor.Marshal(map[string]any{"chunks": []any{manyKeys}})), "max number of key-value pairs 16"},
 	}
 	for name, c := range cases {
 		_, err := events.DecodeChunkSet(c.body, events.ChunkSetCBOR)
