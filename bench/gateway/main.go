@@ -74,7 +74,7 @@ func main() {
 	pgURL := flag.String("postgres", "postgres://postgres@127.0.0.1:5432/postgres", "a PostgreSQL server (its URL, any database) for auth's store")
 	redisURL := flag.String("redis", "", "REDIS_URL for the gateway's limits (empty: in-process limits)")
 	fresh := flag.Float64("fresh", 0, "share of requests (0-1) carrying a token the gateway has not seen")
-	floors := flag.String("floors", "go-proxy,fasthttp", "bare proxies to measure as floors, comma-separated: go-proxy, rp-fast, mixed, fasthttp (empty: none)")
+	floors := flag.String("floors", "go-proxy,fasthttp", "bare proxies to measure as floors, comma-separated: "+strings.Join(floorNames, ", ")+" (empty: none)")
 	netHTTP := flag.Bool("net-http", false, "also measure a gateway whose upstream client is net/http's (GATEWAY_UPSTREAM_CLIENT=net/http) in the same rounds, as gw-nethttp")
 	baseline := flag.String("baseline", "", "also measure a gateway run from this lattice binary (another build, say) in the same rounds, as gw-base")
 	var variants []variant
@@ -95,7 +95,7 @@ func main() {
 	if *baseline != "" {
 		variants = append(variants, variant{name: "gw-base", bin: *baseline, doc: "this build against " + *baseline})
 	}
-	taken := []string{"direct", "nginx", "gateway", "go-proxy", "rp-fast", "mixed", "fasthttp"}
+	taken := append([]string{"direct", "nginx", "gateway"}, floorNames...)
 	for _, v := range variants {
 		if slices.Contains(taken, v.name) {
 			log.Fatalf("-variant: the name %q is taken (by a target, or an earlier -variant, -net-http or -baseline)", v.name)
@@ -107,7 +107,7 @@ func main() {
 		b.floors = strings.Split(*floors, ",")
 	}
 	for _, f := range b.floors {
-		if !slices.Contains([]string{"go-proxy", "rp-fast", "mixed", "fasthttp"}, f) {
+		if !slices.Contains(floorNames, f) {
 			log.Fatalf("-floors: unknown proxy %q", f)
 		}
 	}
@@ -120,7 +120,9 @@ type bench struct {
 	duration       time.Duration
 	conns, threads int
 	lab            *launch.Lab
-	floors         []string  // bare proxies measured too (serveProxy)
+	floors         []string // bare proxies measured too (serveProxy)
+	authURL        string   // for the fast-gw floor's token checks
+	issuer         string
 	variants       []variant // further gateways measured in the same rounds
 }
 
@@ -202,6 +204,7 @@ func (b *bench) run(rounds int, pgURL, redisURL string, fresh float64, profile s
 	if err := launch.WaitReady(ctx, "http://"+authAddr+"/readyz"); err != nil {
 		return fmt.Errorf("auth: %w", err)
 	}
+	b.authURL, b.issuer = "http://"+authAddr, issuer
 	clientID, secret, err := b.lab.CreateClient(authEnv, "resources:read")
 	if err != nil {
 		return err
@@ -279,6 +282,13 @@ func (b *bench) run(rounds int, pgURL, redisURL string, fresh float64, profile s
 		proxy, err := b.startProxy(ctx, kind, upstream.URL)
 		if err != nil {
 			return fmt.Errorf("%s: %w", kind, err)
+		}
+		if kind == "fast-gw" {
+			// It checks tokens: held to the gateway's sanity checks.
+			if err := sanity(proxy+path, upstream.URL+path, token); err != nil {
+				return fmt.Errorf("fast-gw: sanity check failed, no load run: %w", err)
+			}
+			gateways = append(gateways, proxy)
 		}
 		targets = append(targets, target{kind, proxy + path})
 	}
@@ -679,7 +689,7 @@ func spent(s, later launch.CPUSample, known map[int]string) (summary string, cor
 		}
 		return ""
 	}, known)
-	return launch.Cores(use, []string{"gateway", "nginx", "go-proxy", "rp-fast", "mixed", "fasthttp", "harness", "redis", "auth"}) + fmt.Sprintf(" cores; machine %.0f %% idle", idle*100), use
+	return launch.Cores(use, append(append([]string{"gateway", "nginx"}, floorNames...), "harness", "redis", "auth")) + fmt.Sprintf(" cores; machine %.0f %% idle", idle*100), use
 }
 
 // proxyGroup is the group spent puts a target's proxy in: every gateway
@@ -715,12 +725,27 @@ func (b *bench) startProxy(ctx context.Context, kind, upstream string) (string, 
 	// The variable's value is in the arguments too, so that CPU figures
 	// can name the process from its command line.
 	cmd := exec.Command(self, proxyEnv, kind)
-	cmd.Env = append(os.Environ(), proxyEnv+"="+kind+" "+addr+" "+upstream)
+	spec := kind + " " + addr + " " + upstream
+	if kind == "fast-gw" {
+		spec += " " + b.authURL + " " + b.issuer
+	}
+	cmd.Env = append(os.Environ(), proxyEnv+"="+spec)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if kind == "fast-gw" { // its access log
+		f, err := os.Create(b.lab.Log(kind))
+		if err != nil {
+			return "", err
+		}
+		defer f.Close() // the child has its own descriptor
+		cmd.Stdout = f
+	}
 	if err := b.lab.Start(cmd); err != nil {
 		return "", err
 	}
 	url := "http://" + addr
+	if kind == "fast-gw" { // its path wants a token
+		return url, launch.WaitReady(ctx, url+"/readyz")
+	}
 	return url, launch.WaitReady(ctx, url+path)
 }
 
@@ -730,7 +755,11 @@ var floorDoc = map[string]string{
 	"rp-fast":  "httputil.ReverseProxy on a net/http server, a fasthttp client underneath",
 	"mixed":    "a net/http server forwarding with a fasthttp client, no httputil",
 	"fasthttp": "fasthttp server and client, nothing else",
+	"fast-gw":  "fasthttp server and client with the gateway's token check, both budgets and a log line",
 }
+
+// floorNames are the floors in the order -floors documents them.
+var floorNames = []string{"go-proxy", "rp-fast", "mixed", "fasthttp", "fast-gw"}
 
 // serveProxy is a floor for any Go proxy: a reverse proxy that does
 // nothing else (no checks, limits, logs or usage), spec being "kind
@@ -741,6 +770,13 @@ var floorDoc = map[string]string{
 // real proxy needs.
 func serveProxy(spec string) error {
 	f := strings.Fields(spec)
+	if len(f) == 5 && f[0] == "fast-gw" {
+		upstream, err := url.Parse(f[2])
+		if err != nil {
+			return err
+		}
+		return serveFastGateway(f[1], upstream, f[3], f[4])
+	}
 	if len(f) != 3 {
 		return fmt.Errorf("%s: want \"kind address upstream-URL\"", proxyEnv)
 	}

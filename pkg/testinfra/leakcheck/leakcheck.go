@@ -29,6 +29,12 @@ var ignored = []goleak.Option{
 	// out its idle timeout after the last connection has closed, then
 	// ends; it holds no connection, and time.Sleep cannot be woken.
 	goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*HostClient).connsCleaner"),
+	// fasthttp's process-wide helpers, each started once by the first
+	// server or default-dialer client and never stopped: the clock for the
+	// Date header and the default dialer's address-cache cleaner
+	// (bench/gateway's fasthttp floors).
+	goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"),
+	goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*TCPDialer).tcpAddrsClean"),
 	// OpenTelemetry's and glog-style global flushers.
 	goleak.IgnoreAnyFunction("go.opencensus.io/stats/view.(*worker).start"),
 }
