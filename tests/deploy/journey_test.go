@@ -240,6 +240,14 @@ func TestTheJourneyThroughTheGatewayContainer(t *testing.T) {
 		return slices.ContainsFunc(page["items"].([]any), func(e any) bool { return e.(map[string]any)["target"] == "resource/"+rid })
 	})
 	status, verified := c.json("POST", gw+"/v1/audit-events/verify", ops, map[string]any{})
+	if status >= 500 {
+		// The answer hides the cause; the service's log has it.
+		for line := range strings.Lines(d.logs(t, "analytics")) {
+			if strings.Contains(line, "request failed") {
+				t.Logf("analytics: %s", strings.TrimSpace(line))
+			}
+		}
+	}
 	require.Equal(t, http.StatusOK, status, "%v", verified)
 	require.Equal(t, true, verified["ok"], "%v", verified)
 

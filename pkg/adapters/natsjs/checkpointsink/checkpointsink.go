@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
+	"github.com/lattice-platform/lattice/pkg/fault"
 	"github.com/lattice-platform/lattice/services/analytics/app"
 	"github.com/lattice-platform/lattice/services/analytics/domain"
 )
@@ -68,10 +69,52 @@ func (s *Sink) Export(ctx context.Context, cp domain.Checkpoint) error {
 	return nil
 }
 
+// readAttempts bounds how often Exported reads the stream again after the
+// bus failed to answer, and retryWait is the first pause between reads
+// (doubled each time). A clustered stream answers "no responders" or times
+// out while its leader or a fresh consumer is being placed, for a second
+// or two; a verification should not fail for that, nor wait for ever.
+const (
+	readAttempts = 4
+	retryWait    = 250 * time.Millisecond
+)
+
 // Exported reads the stream from its start with an ordered consumer. Its
 // size grows by one checkpoint per signing period (about 525,000 a year
-// at one a minute), each a few hundred bytes.
+// at one a minute), each a few hundred bytes. The read is repeated from the
+// start when the bus fails mid-way: it has no effect, so repeating is safe.
 func (s *Sink) Exported(ctx context.Context, from, to int64) ([]domain.Checkpoint, error) {
+	var out []domain.Checkpoint
+	err := retry(ctx, readAttempts, retryWait, func() error {
+		var err error
+		out, err = s.read(ctx, from, to)
+		return err
+	})
+	return out, err
+}
+
+// retry calls read until it succeeds, fails for a reason other than the
+// bus (a malformed checkpoint stays malformed), the attempts run out or
+// ctx ends. It returns read's last error.
+func retry(ctx context.Context, attempts int, wait time.Duration, read func() error) error {
+	for attempt := 1; ; attempt++ {
+		err := read()
+		if err == nil || !fault.Of(err, fault.Unavailable) || attempt == attempts || ctx.Err() != nil {
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		wait *= 2
+	}
+}
+
+// read is one pass over the stream.
+func (s *Sink) read(ctx context.Context, from, to int64) ([]domain.Checkpoint, error) {
 	stream, err := s.js.Stream(ctx, Stream.Name)
 	if err != nil {
 		return nil, natsjs.Unavailable(err)
@@ -84,7 +127,10 @@ func (s *Sink) Exported(ctx context.Context, from, to int64) ([]domain.Checkpoin
 	if remaining == 0 {
 		return nil, nil
 	}
-	cons, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
+	// Each consumer (re)creation is bounded: by default the ordered
+	// consumer retries it for ever, ignoring ctx, and a request that
+	// waits for ever is worse than one that fails and is retried.
+	cons, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{MaxResetAttempts: 2})
 	if err != nil {
 		return nil, natsjs.Unavailable(err)
 	}
