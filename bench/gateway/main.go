@@ -75,7 +75,8 @@ func main() {
 	redisURL := flag.String("redis", "", "REDIS_URL for the gateway's limits (empty: in-process limits)")
 	fresh := flag.Float64("fresh", 0, "share of requests (0-1) carrying a token the gateway has not seen")
 	floors := flag.String("floors", "go-proxy,fasthttp", "bare proxies to measure as floors, comma-separated: "+strings.Join(floorNames, ", ")+" (empty: none)")
-	netHTTP := flag.Bool("net-http", false, "also measure a gateway whose upstream client is net/http's (GATEWAY_UPSTREAM_CLIENT=net/http) in the same rounds, as gw-nethttp")
+	netHTTP := flag.Bool("net-http", false, "also measure a gateway on net/http alone, server and upstream client (GATEWAY_SERVER=net/http, GATEWAY_UPSTREAM_CLIENT=net/http), in the same rounds, as gw-nethttp")
+	netHTTPServer := flag.Bool("net-http-server", false, "also measure a gateway whose server is net/http's alone (GATEWAY_SERVER=net/http) in the same rounds, as gw-nhserver")
 	baseline := flag.String("baseline", "", "also measure a gateway run from this lattice binary (another build, say) in the same rounds, as gw-base")
 	var variants []variant
 	flag.Func("variant", "also measure a gateway with more environment in the same rounds: NAME:KEY=VALUE[,KEY=VALUE…] (repeatable)", func(s string) error {
@@ -89,8 +90,12 @@ func main() {
 		log.Fatal("-fresh is a share between 0 and 1")
 	}
 	if *netHTTP {
-		variants = append(variants, variant{name: "gw-nethttp", env: []string{"GATEWAY_UPSTREAM_CLIENT=net/http"},
-			doc: "the fasthttp upstream client against net/http's"})
+		variants = append(variants, variant{name: "gw-nethttp", env: []string{"GATEWAY_UPSTREAM_CLIENT=net/http", "GATEWAY_SERVER=net/http"},
+			doc: "fasthttp's front and client against net/http alone"})
+	}
+	if *netHTTPServer {
+		variants = append(variants, variant{name: "gw-nhserver", env: []string{"GATEWAY_SERVER=net/http"},
+			doc: "the fast front against net/http's server"})
 	}
 	if *baseline != "" {
 		variants = append(variants, variant{name: "gw-base", bin: *baseline, doc: "this build against " + *baseline})

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/lattice-platform/lattice/pkg/platform/config"
 	"github.com/lattice-platform/lattice/pkg/platform/health"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
@@ -187,6 +189,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		// Requests count as foreground for the process's background work
 		// (ADR 0034); the admin listeners' scrapes and probes do not.
 		l.public.Handle(p.Gate().Foreground(httpserver.Handler(b.httpCfg, b.http)))
+		if b.http.Fast != nil {
+			fast, gate := b.http.Fast(b.httpCfg.TrustedProxies), p.Gate()
+			l.public.HandleFast(func(ctx *fasthttp.RequestCtx, whole bool) bool {
+				gate.Begin()
+				defer gate.End()
+				return fast(ctx, whole)
+			})
+		}
 		if l.admin != nil {
 			admin := httpserver.AdminHandler(b.http)
 			if cfg.Settings.AdminProfiling {

@@ -113,6 +113,7 @@ var ErrUnsupported = errors.New("fastupstream: the request needs a streaming tra
 type Request struct {
 	req *fasthttp.Request
 	in  *url.URL // the client's URL, joined to a target's base path
+	uri string   // or its request URI, parsed only when joining (NewRequestFrom)
 }
 
 // NewRequest copies r for sending: its method, URI, Host and headers less
@@ -153,7 +154,11 @@ func (a Answer) StatusCode() int { return a.resp.StatusCode() }
 func (c *Client) Send(req Request, target *url.URL, timeout time.Duration) (Answer, error) {
 	hc := c.hostClient(target)
 	if target.Path != "" && target.Path != "/" || target.RawQuery != "" {
-		req.req.SetRequestURI(joinURL(target, req.in))
+		in := req.requestURL()
+		if in == nil {
+			return Answer{}, errors.New("fastupstream: the request URI does not parse")
+		}
+		req.req.SetRequestURI(joinURL(target, in))
 	}
 	resp := fasthttp.AcquireResponse()
 	resp.Header.SetNoDefaultContentType(true)

@@ -91,20 +91,29 @@ type Client struct {
 
 // Resolve works out the client of r.
 func (p *Proxies) Resolve(r *http.Request) Client {
-	peer := peerAddr(r.RemoteAddr)
-	c := Client{Addr: peer, HTTPS: r.TLS != nil}
+	return p.ResolvePeer(r.RemoteAddr, r.TLS != nil, func() http.Header { return r.Header })
+}
+
+// ResolvePeer works out the client of a request that came from remote
+// (host:port), over TLS or not, for a server that does not build an
+// http.Request; header is asked for the forwarding headers only when
+// remote is a trusted proxy.
+func (p *Proxies) ResolvePeer(remote string, tls bool, header func() http.Header) Client {
+	peer := peerAddr(remote)
+	c := Client{Addr: peer, HTTPS: tls}
 	if !p.trusts(peer) {
 		return c
 	}
+	h := header()
 	c.ViaProxy = true
 	strategy := p.xff
-	if len(r.Header["X-Forwarded-For"]) == 0 {
+	if len(h["X-Forwarded-For"]) == 0 {
 		strategy = p.fwd
 	}
-	if ip := strategy.ClientIP(r.Header, r.RemoteAddr); ip != "" {
+	if ip := strategy.ClientIP(h, remote); ip != "" {
 		c.Addr = ip
 	}
-	if proto := r.Header.Get("X-Forwarded-Proto"); proto != "" {
+	if proto := h.Get("X-Forwarded-Proto"); proto != "" {
 		first, _, _ := strings.Cut(proto, ",")
 		c.HTTPS = strings.EqualFold(strings.TrimSpace(first), "https")
 	}

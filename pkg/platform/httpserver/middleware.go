@@ -1,6 +1,7 @@
 package httpserver
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -21,13 +22,19 @@ import (
 // response and in the context for logs.
 func RequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get("X-Request-ID")
-		if !validRequestID(id) {
-			id = newRequestID()
-		}
+		id := RequestIDOf(r.Header.Get("X-Request-ID"))
 		w.Header().Set("X-Request-ID", id)
 		next.ServeHTTP(w, r.WithContext(observe.WithRequestID(r.Context(), id)))
 	})
+}
+
+// RequestIDOf is the request id for a request that came with sent (its
+// X-Request-ID, or ""): sent if it is sane, else a new one.
+func RequestIDOf(sent string) string {
+	if validRequestID(sent) {
+		return sent
+	}
+	return newRequestID()
 }
 
 func validRequestID(id string) bool {
@@ -87,27 +94,41 @@ func AccessLog(log *slog.Logger) func(http.Handler) http.Handler {
 			start := time.Now()
 			ww := observe.Measured(w, r)
 			next.ServeHTTP(ww, r)
-			ctx := r.Context()
-			if !log.Enabled(ctx, slog.LevelInfo) {
-				return
-			}
-			// Attrs rather than key-value pairs: no value is boxed.
-			attrs := [...]slog.Attr{slog.String("method", r.Method), slog.String("path", r.URL.Path),
-				slog.String("client", clientaddr.From(r).Addr), slog.Int("status", ww.Status()), slog.Int("bytes", ww.BytesWritten()),
-				slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000), {}}
-			n := len(attrs) - 1
-			if peer := tlsfiles.ServiceOf(r); peer != "" {
-				attrs[n] = slog.String("peer", peer)
-				n++
-			}
-			// A record of its own rather than log.LogAttrs, which asks the
-			// runtime for its caller on every line (1 % of the gateway's
-			// CPU) for a source the handler does not print.
-			rec := slog.NewRecord(time.Now(), slog.LevelInfo, "http request", 0)
-			rec.AddAttrs(attrs[:n]...)
-			_ = log.Handler().Handle(ctx, rec)
+			LogRequest(r.Context(), log, Request{Method: r.Method, Path: r.URL.Path, Client: clientaddr.From(r).Addr,
+				Status: ww.Status(), Bytes: ww.BytesWritten(), Took: time.Since(start), Peer: tlsfiles.ServiceOf(r)})
 		})
 	}
+}
+
+// Request is what the access log says of one request.
+type Request struct {
+	Method, Path, Client string
+	Status, Bytes        int
+	Took                 time.Duration
+	Peer                 string // the service a verified client certificate names, if any
+}
+
+// LogRequest writes the access log's line for r: AccessLog's, for a
+// request served without net/http.
+func LogRequest(ctx context.Context, log *slog.Logger, r Request) {
+	if !log.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	// Attrs rather than key-value pairs: no value is boxed.
+	attrs := [...]slog.Attr{slog.String("method", r.Method), slog.String("path", r.Path),
+		slog.String("client", r.Client), slog.Int("status", r.Status), slog.Int("bytes", r.Bytes),
+		slog.Float64("duration_ms", float64(r.Took.Microseconds())/1000), {}}
+	n := len(attrs) - 1
+	if r.Peer != "" {
+		attrs[n] = slog.String("peer", r.Peer)
+		n++
+	}
+	// A record of its own rather than log.LogAttrs, which asks the
+	// runtime for its caller on every line (1 % of the gateway's CPU) for
+	// a source the handler does not print.
+	rec := slog.NewRecord(time.Now(), slog.LevelInfo, "http request", 0)
+	rec.AddAttrs(attrs[:n]...)
+	_ = log.Handler().Handle(ctx, rec)
 }
 
 // MaxBody caps request bodies at limit(r). A body over the cap is refused

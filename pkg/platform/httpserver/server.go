@@ -20,6 +20,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/lattice-platform/lattice/pkg/platform/clientaddr"
+	"github.com/lattice-platform/lattice/pkg/platform/fastfront"
 	"github.com/lattice-platform/lattice/pkg/platform/health"
 	"github.com/lattice-platform/lattice/pkg/platform/observe"
 )
@@ -76,6 +77,13 @@ type Service struct {
 	// BodyLimit, if set, overrides Config.MaxBodyBytes for the requests it
 	// returns a positive limit for (file uploads).
 	BodyLimit func(*http.Request) int64
+	// Fast, if set, makes the handler that serves on fasthttp the requests
+	// it takes, in front of the middleware and API, which get the rest
+	// (pkg/platform/fastfront; ADR 0044), given the listener's trusted
+	// proxies. It must do for its requests what the middleware does:
+	// request ids, client addresses, recovery, metrics and the access log.
+	// Only a clear-text listener uses it.
+	Fast func(trusted *clientaddr.Proxies) fastfront.Handler
 }
 
 // Handler builds the public handler: the health probes plus the API behind
@@ -130,6 +138,8 @@ type Server struct {
 	srv      *http.Server
 	listener net.Listener
 	cfg      Config
+	log      *slog.Logger
+	fast     fastfront.Handler
 }
 
 // Listen binds cfg.Addr (":0" picks a free port) and prepares to serve h.
@@ -154,6 +164,7 @@ func Bind(cfg Config, log *slog.Logger) (*Server, error) {
 	return &Server{
 		listener: ln,
 		cfg:      cfg,
+		log:      log,
 		srv: &http.Server{
 			ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 			ReadTimeout:       cfg.ReadTimeout,
@@ -169,6 +180,15 @@ func Bind(cfg Config, log *slog.Logger) (*Server, error) {
 // Handle sets what the server answers with; call it before Serve.
 func (s *Server) Handle(h http.Handler) { s.srv.Handler = h }
 
+// HandleFast puts fast in front of the handler: it serves on fasthttp the
+// requests it takes, and the handler the rest (pkg/platform/fastfront).
+// A TLS listener ignores it: fastfront serves clear text only. Call it
+// before Serve.
+func (s *Server) HandleFast(fast fastfront.Handler) { s.fast = fast }
+
+// Fast reports whether Serve will put a fast handler in front.
+func (s *Server) Fast() bool { return s.fast != nil && s.cfg.TLS == nil }
+
 // Close releases a listener that will not be served.
 func (s *Server) Close() error { return s.listener.Close() }
 
@@ -178,14 +198,19 @@ func (s *Server) Addr() net.Addr { return s.listener.Addr() }
 // Serve serves until ctx is cancelled, then stops accepting connections and
 // waits up to ShutdownTimeout for in-flight requests to finish.
 func (s *Server) Serve(ctx context.Context) error {
+	serve, shutdown := func() error { return s.srv.Serve(s.listener) }, s.srv.Shutdown
+	switch {
+	case s.Fast():
+		front := fastfront.New(s.fast, s.srv, fastfront.Options{MaxHeaderBytes: s.cfg.MaxHeaderBytes,
+			HeaderTimeout: s.cfg.ReadHeaderTimeout, ReadTimeout: s.cfg.ReadTimeout, IdleTimeout: s.cfg.IdleTimeout,
+			WriteTimeout: s.cfg.WriteTimeout, Logger: s.log})
+		serve, shutdown = func() error { return front.Serve(s.listener) }, front.Shutdown
+	case s.cfg.TLS != nil:
+		// The certificate comes from TLSConfig.
+		serve = func() error { return s.srv.ServeTLS(s.listener, "", "") }
+	}
 	errc := make(chan error, 1)
-	go func() {
-		if s.cfg.TLS != nil {
-			errc <- s.srv.ServeTLS(s.listener, "", "") // the certificate comes from TLSConfig
-			return
-		}
-		errc <- s.srv.Serve(s.listener)
-	}()
+	go func() { errc <- serve() }()
 	select {
 	case err := <-errc:
 		return err
@@ -193,7 +218,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
-	if err := s.srv.Shutdown(sctx); err != nil {
+	if err := shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {

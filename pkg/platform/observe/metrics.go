@@ -154,14 +154,20 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 		if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
 			route = rc.RoutePattern()
 		}
-		status := ww.Status()
-		if status == 0 {
-			status = http.StatusOK
-		}
-		m.requests.WithLabelValues(route, r.Method, statusLabel(status)).Inc()
-		if status >= 500 {
-			m.errors.WithLabelValues(route, r.Method).Inc()
-		}
-		m.latency.WithLabelValues(route, r.Method).Observe(time.Since(start).Seconds())
+		m.Observe(route, r.Method, ww.Status(), time.Since(start))
 	})
+}
+
+// Observe counts one request the middleware did not see (one served
+// without net/http): its route pattern, method, status (0: 200) and
+// duration.
+func (m *Metrics) Observe(route, method string, status int, took time.Duration) {
+	if status == 0 {
+		status = http.StatusOK
+	}
+	m.requests.WithLabelValues(route, method, statusLabel(status)).Inc()
+	if status >= 500 {
+		m.errors.WithLabelValues(route, method).Inc()
+	}
+	m.latency.WithLabelValues(route, method).Observe(took.Seconds())
 }

@@ -2,7 +2,11 @@ package observe
 
 import (
 	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"math/rand/v2"
 	"os"
+	"sync/atomic"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
@@ -10,6 +14,7 @@ import (
 	sdkresource "go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.26.0"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // SetupTracing installs the global tracer provider and the W3C trace-context
@@ -29,6 +34,7 @@ func SetupTracing(ctx context.Context, serviceName, version string) (shutdown fu
 			return nil, err
 		}
 		opts = append(opts, sdktrace.WithBatcher(exp))
+		exporting.Store(true)
 	} else {
 		// Nothing would receive the spans: keep the ids (for logs and
 		// propagation) but do not record.
@@ -37,4 +43,34 @@ func SetupTracing(ctx context.Context, serviceName, version string) (shutdown fu
 	tp := sdktrace.NewTracerProvider(opts...)
 	otel.SetTracerProvider(tp)
 	return tp.Shutdown, nil
+}
+
+// exporting says SetupTracing configured an exporter: spans may be
+// recorded.
+var exporting atomic.Bool
+
+// TracesExported reports whether spans may be recorded and exported. When
+// they are not, a request's trace is only ids, which UntracedRequest makes
+// without the tracer.
+func TracesExported() bool { return exporting.Load() }
+
+// UntracedRequest gives ctx the new, unsampled trace a request without a
+// traceparent gets from the tracer when traces are not exported (its ids
+// for the logs), and returns its traceparent for the upstream. It is for a
+// server that does not run TraceHTTP; such a server must leave traced
+// requests to one that does.
+func UntracedRequest(ctx context.Context) (context.Context, string) {
+	var tid trace.TraceID
+	var sid trace.SpanID
+	binary.NativeEndian.PutUint64(tid[:8], rand.Uint64())
+	binary.NativeEndian.PutUint64(tid[8:], rand.Uint64())
+	binary.NativeEndian.PutUint64(sid[:], rand.Uint64())
+	sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid})
+	var b [55]byte
+	out := append(b[:0], "00-"...)
+	out = hex.AppendEncode(out, tid[:])
+	out = append(out, '-')
+	out = hex.AppendEncode(out, sid[:])
+	out = append(out, "-00"...)
+	return trace.ContextWithSpanContext(ctx, sc), string(out)
 }

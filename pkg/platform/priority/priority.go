@@ -76,11 +76,28 @@ func (g *Gate) Foreground(next http.Handler) http.Handler {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		g.lastStart.Store(g.now().UnixNano())
-		g.inFlight.Add(1)
-		defer g.foregroundDone()
+		g.Begin()
+		defer g.End()
 		next.ServeHTTP(w, r)
 	})
+}
+
+// Begin counts a request in flight that Foreground does not see (one
+// served without net/http) until its End.
+func (g *Gate) Begin() {
+	if g == nil || g.percent == 100 {
+		return
+	}
+	g.lastStart.Store(g.now().UnixNano())
+	g.inFlight.Add(1)
+}
+
+// End ends a request Begin counted.
+func (g *Gate) End() {
+	if g == nil || g.percent == 100 {
+		return
+	}
+	g.foregroundDone()
 }
 
 func (g *Gate) foregroundDone() {

@@ -6,6 +6,7 @@
 package problem
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -77,21 +78,51 @@ func From(err error) Details {
 // Write answers r with the problem for err, logging internal errors with
 // the request's context (request and trace ids come from the logger's handler).
 func Write(w http.ResponseWriter, r *http.Request, err error) {
-	d := From(err)
-	d.Instance = r.URL.Path
-	d.RequestID = w.Header().Get("X-Request-ID")
-	if d.Status >= 500 {
-		slog.ErrorContext(r.Context(), "request failed", "error", err, "status", d.Status, "path", r.URL.Path)
+	a := Render(r.Context(), err, r.URL.Path, w.Header().Get("X-Request-ID"))
+	if a.RetryAfter != "" {
+		w.Header().Set("Retry-After", a.RetryAfter)
 	}
-	var fe *fault.Error
-	if errors.As(err, &fe) && fe.RetryAfterSeconds > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(fe.RetryAfterSeconds))
-	}
-	if d.Status == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="lattice"`)
+	if a.Authenticate != "" {
+		w.Header().Set("WWW-Authenticate", a.Authenticate)
 	}
 	w.Header().Set("Content-Type", ContentType)
 	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(d.Status)
-	_ = json.NewEncoder(w).Encode(d)
+	w.WriteHeader(a.Status)
+	_, _ = w.Write(a.Body)
+}
+
+// Answer is a problem ready to send: Write's, for a server without an
+// http.ResponseWriter. It also takes Content-Type: ContentType and
+// Cache-Control: no-store.
+type Answer struct {
+	Status int
+	Body   []byte // the JSON document, newline-terminated
+	// RetryAfter and Authenticate are the Retry-After and WWW-Authenticate
+	// headers' values, when the answer has them.
+	RetryAfter, Authenticate string
+}
+
+// Render is the answer for err to a request for instance (its path) with
+// id requestID, logging it with ctx when it is a server error.
+func Render(ctx context.Context, err error, instance, requestID string) Answer {
+	d := From(err)
+	d.Instance = instance
+	d.RequestID = requestID
+	if d.Status >= 500 {
+		slog.ErrorContext(ctx, "request failed", "error", err, "status", d.Status, "path", instance)
+	}
+	a := Answer{Status: d.Status}
+	var fe *fault.Error
+	if errors.As(err, &fe) && fe.RetryAfterSeconds > 0 {
+		a.RetryAfter = strconv.Itoa(fe.RetryAfterSeconds)
+	}
+	if d.Status == http.StatusUnauthorized {
+		a.Authenticate = `Bearer realm="lattice"`
+	}
+	body, mErr := json.Marshal(d)
+	if mErr != nil { // Details holds strings and numbers only
+		panic(mErr)
+	}
+	a.Body = append(body, '\n')
+	return a
 }

@@ -35,6 +35,10 @@ var ignored = []goleak.Option{
 	// (bench/gateway's fasthttp floors).
 	goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"),
 	goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*TCPDialer).tcpAddrsClean"),
+	// A fasthttp server's worker-pool cleaner (pkg/platform/fastfront)
+	// sleeps its idle-worker period (10 s) between rounds and sees the
+	// server's Stop only after it; the workers themselves end at Stop.
+	goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*workerPool).Start.func2"),
 	// OpenTelemetry's and glog-style global flushers.
 	goleak.IgnoreAnyFunction("go.opencensus.io/stats/view.(*worker).start"),
 }

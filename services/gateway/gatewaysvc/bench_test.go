@@ -69,6 +69,23 @@ func BenchmarkGatewayVsDirect(b *testing.B) {
 	}
 	gw := httptest.NewServer(httpserver.Handler(httpserver.Config{}, svc.HTTP))
 	defer gw.Close()
+	// The same gateway with its fast front (GATEWAY_SERVER=fasthttp, ADR
+	// 0044), served as lattice serve serves it.
+	frontSvc, err := gatewaysvc.New(gatewaysvc.Config{RoutesFile: file, Verifier: verifier, Limiter: tokenbucket.New(),
+		Upstreams: map[string]string{"resource": upstream.URL}, MaxInFlight: 10000, Server: gatewaysvc.ServerFastHTTP}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	frontSrv, err := httpserver.Bind(httpserver.Config{Addr: "127.0.0.1:0"}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	frontSrv.Handle(httpserver.Handler(httpserver.Config{}, frontSvc.HTTP))
+	frontSrv.HandleFast(frontSvc.HTTP.Fast(nil))
+	serving, stopFront := context.WithCancel(context.Background())
+	frontDone := make(chan error, 1)
+	go func() { frontDone <- frontSrv.Serve(serving) }()
+	defer func() { stopFront(); <-frontDone }()
 
 	run := func(b *testing.B, url string) float64 {
 		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
@@ -114,6 +131,12 @@ func BenchmarkGatewayVsDirect(b *testing.B) {
 	b.Run("direct", func(b *testing.B) { directRate = run(b, upstream.URL) })
 	b.Run("gateway", func(b *testing.B) {
 		rate := run(b, gw.URL)
+		if directRate > 0 {
+			b.ReportMetric(rate/directRate, "x-direct")
+		}
+	})
+	b.Run("gateway-fastfront", func(b *testing.B) {
+		rate := run(b, "http://"+frontSrv.Addr().String())
 		if directRate > 0 {
 			b.ReportMetric(rate/directRate, "x-direct")
 		}

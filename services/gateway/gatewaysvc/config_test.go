@@ -24,3 +24,20 @@ func TestAnUnknownUpstreamClientIsRefused(t *testing.T) {
 		require.NoError(t, err, "%q", ok)
 	}
 }
+
+// TestAnUnknownServerIsRefused: GATEWAY_SERVER is checked the same way,
+// and the fast front refuses to run without the fasthttp upstream client
+// it forwards with.
+func TestAnUnknownServerIsRefused(t *testing.T) {
+	t.Parallel()
+	build := func(server, client string) error {
+		_, err := gatewaysvc.New(gatewaysvc.Config{Limiter: tokenbucket.New(), Upstreams: map[string]string{}, Server: server, UpstreamClient: client},
+			slog.New(slog.DiscardHandler))
+		return err
+	}
+	require.ErrorContains(t, build("fast-http", ""), `server "fast-http": want net/http or fasthttp`)
+	require.ErrorContains(t, build(gatewaysvc.ServerFastHTTP, gatewaysvc.UpstreamNetHTTP), "needs the fasthttp upstream client")
+	for _, ok := range [][2]string{{"", ""}, {gatewaysvc.ServerNetHTTP, gatewaysvc.UpstreamNetHTTP}, {gatewaysvc.ServerFastHTTP, ""}} {
+		require.NoError(t, build(ok[0], ok[1]), "%q", ok)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -23,6 +24,8 @@ import (
 
 	"github.com/lattice-platform/lattice/openapi"
 	"github.com/lattice-platform/lattice/pkg/adapters/fastupstream"
+	"github.com/lattice-platform/lattice/pkg/platform/clientaddr"
+	"github.com/lattice-platform/lattice/pkg/platform/fastfront"
 	"github.com/lattice-platform/lattice/pkg/platform/health"
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 	"github.com/lattice-platform/lattice/pkg/platform/observe"
@@ -78,6 +81,11 @@ type Config struct {
 	// UpstreamClient carries proxied requests: UpstreamFastHTTP (the
 	// default) or UpstreamNetHTTP (ADR 0032).
 	UpstreamClient string
+	// Server is what serves the public listener: ServerNetHTTP ("" too)
+	// or ServerFastHTTP, which serves plain proxied requests on fasthttp
+	// in front of net/http (ADR 0044; LoadConfig's default). It needs
+	// UpstreamFastHTTP.
+	Server string
 	// LegacyExchangeClientID and LegacyExchangeSecret, when set, make the
 	// gateway accept the replaced system's session tokens during a
 	// migration, exchanged at auth's token endpoint as this client
@@ -101,6 +109,17 @@ const (
 	UpstreamFastHTTP = "fasthttp"
 	// UpstreamNetHTTP sends every request through net/http's reverse proxy.
 	UpstreamNetHTTP = "net/http"
+)
+
+// The servers Config.Server names.
+const (
+	// ServerNetHTTP serves every request with net/http.
+	ServerNetHTTP = "net/http"
+	// ServerFastHTTP serves on fasthttp the proxied requests that need
+	// only the common path (proxy.FastPath) and hands the rest, with their
+	// connections, to net/http (pkg/platform/fastfront). Clear-text
+	// listeners only: a TLS listener stays on net/http.
+	ServerFastHTTP = "fasthttp"
 )
 
 // HealthCheckEvery is how often the gateway asks each upstream replica's
@@ -245,11 +264,11 @@ func New(cfg Config, log *slog.Logger) (*Service, error) {
 		}
 		proxied.ServeHTTP(w, r)
 	})
-	shed, err := proxy.Shed(cfg.MaxInFlight, metrics.Registry)
+	shed, err := proxy.NewShedder(cfg.MaxInFlight, metrics.Registry)
 	if err != nil {
 		return nil, err
 	}
-	api = shed(api)
+	api = shed.Middleware(api)
 	s := &Service{gw: gw, fast: fast, cfg: cfg, log: log, migration: states, guard: guard}
 	gw.EnableShadow(metrics.Registry, 64)
 	if err := gw.EnableLimitMetrics(metrics.Registry); err != nil {
@@ -266,7 +285,36 @@ func New(cfg Config, log *slog.Logger) (*Service, error) {
 		gw.SetUsage(s.usage)
 	}
 	s.HTTP = httpserver.Service{Name: Name, API: api, Checks: checks, Metrics: metrics, Logger: log, BodyLimit: gw.BodyLimit}
+	switch cfg.Server {
+	case ServerFastHTTP:
+		if fast == nil {
+			return nil, fmt.Errorf("gateway: the %s server needs the %s upstream client", ServerFastHTTP, UpstreamFastHTTP)
+		}
+		own := ownPaths(mux)
+		s.HTTP.Fast = func(trusted *clientaddr.Proxies) fastfront.Handler {
+			return (&proxy.FastPath{Gateway: gw, Own: own, Shed: shed, Metrics: metrics, Log: log, Proxies: trusted, CORS: len(cfg.CORSOrigins) > 0}).Serve
+		}
+	case "", ServerNetHTTP:
+	default:
+		return nil, fmt.Errorf("gateway: server %q: want %s or %s", cfg.Server, ServerNetHTTP, ServerFastHTTP)
+	}
 	return s, nil
+}
+
+// ownPaths reports the requests the gateway answers itself: its
+// endpoints (routed by mux), the health probes and the published specs.
+func ownPaths(mux *chi.Mux) func(method, path string) bool {
+	contexts := sync.Pool{New: func() any { return chi.NewRouteContext() }}
+	return func(method, path string) bool {
+		if path == "/healthz" || path == "/readyz" || publicspec.Serves(path) {
+			return true
+		}
+		rc := contexts.Get().(*chi.Context)
+		rc.Reset()
+		own := mux.Match(rc, method, path)
+		contexts.Put(rc)
+		return own
+	}
 }
 
 // ownEndpoints are the operations of openapi/gateway.yaml: the composites

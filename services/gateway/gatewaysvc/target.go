@@ -51,6 +51,9 @@ func LoadConfig(env *config.Env, s target.Settings) Config {
 		MaxBody:     s.MaxBody,
 		// net/http is the way back should fasthttp misbehave (ADR 0032).
 		UpstreamClient: env.String("GATEWAY_UPSTREAM_CLIENT", UpstreamFastHTTP),
+		// fasthttp serves plain proxied requests in front of net/http
+		// (ADR 0044); net/http alone is the way back.
+		Server: env.String("GATEWAY_SERVER", ServerFastHTTP),
 		// A migration's cut-over: the client registered for the token
 		// exchange of legacy sessions (docs/migration.md).
 		LegacyExchangeClientID: env.String("GATEWAY_LEGACY_EXCHANGE_CLIENT_ID", ""),

@@ -38,11 +38,10 @@ func TestAnUpstreamIsAPoolOfReplicas(t *testing.T) {
 		dead := "http://" + ln.Addr().String()
 		require.NoError(t, ln.Close()) // nothing listens there now: connections are refused
 
-		svc, err := gatewaysvc.New(gatewaysvc.Config{Verifier: anyUser{}, Limiter: tokenbucket.New(),
-			Upstreams: map[string]string{"resource": dead + "," + live.URL}, UpstreamClient: client}, slog.New(slog.DiscardHandler))
+		svc, err := gatewaysvc.New(withClient(gatewaysvc.Config{Verifier: anyUser{}, Limiter: tokenbucket.New(),
+			Upstreams: map[string]string{"resource": dead + "," + live.URL}, UpstreamClient: client}), slog.New(slog.DiscardHandler))
 		require.NoError(t, err)
-		gw := httptest.NewServer(httpserver.Handler(httpserver.Config{}, svc.HTTP))
-		defer gw.Close()
+		gwURL, _ := serveGateway(t, svc.HTTP)
 		admin := httptest.NewServer(httpserver.AdminHandler(svc.HTTP))
 		defer admin.Close()
 
@@ -51,7 +50,7 @@ func TestAnUpstreamIsAPoolOfReplicas(t *testing.T) {
 			if method == http.MethodPost {
 				body = strings.NewReader(`{}`)
 			}
-			req, _ := http.NewRequest(method, gw.URL+"/v1/resources", body)
+			req, _ := http.NewRequest(method, gwURL+"/v1/resources", body)
 			req.Header.Set("Content-Type", "application/json")
 			resp, err := http.DefaultClient.Do(req)
 			require.NoError(t, err)

@@ -315,27 +315,34 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, seen *served, lo
 // tokens themselves too), except that a legacy session exchanged for a
 // Lattice token (the string returned) reaches Lattice's upstreams as that.
 func (g *Gateway) identify(w http.ResponseWriter, r *http.Request, route domain.Route) (*ports.Identity, string, error) {
-	if route.Auth == domain.Public {
-		return nil, "", nil
-	}
-	h := r.Header.Get("Authorization")
-	if h == "" {
-		if route.Auth == domain.AuthRequired {
-			return nil, "", fault.New(fault.Unauthenticated, "a valid bearer credential is required")
-		}
-		return nil, "", nil
-	}
-	if len(h) < 7 || !strings.EqualFold(h[:7], "bearer ") {
-		return nil, "", fault.New(fault.Unauthenticated, "the Authorization header must carry a bearer credential")
-	}
-	id, err := g.verifier.Verify(r.Context(), apimw.BearerOf(r))
-	if err != nil && fault.Of(err, fault.Unauthenticated) && (g.legacy != nil || route.Upstream == domain.LegacyUpstream) {
+	id, asked, err := g.verifyBearer(r.Context(), r.Header.Get("Authorization"), route.Auth)
+	if asked && err != nil && fault.Of(err, fault.Unauthenticated) && (g.legacy != nil || route.Upstream == domain.LegacyUpstream) {
 		return g.identifyLegacy(w, r, route, err)
 	}
-	if err != nil {
-		return nil, "", err
+	return id, "", err
+}
+
+// verifyBearer checks the Authorization header h as a route with auth
+// demands: the identity, or nil for none. asked says the verifier judged
+// the credential (a missing or malformed header is refused before).
+func (g *Gateway) verifyBearer(ctx context.Context, h string, auth domain.AuthMode) (id *ports.Identity, asked bool, err error) {
+	if auth == domain.Public {
+		return nil, false, nil
 	}
-	return &id, "", nil
+	if h == "" {
+		if auth == domain.AuthRequired {
+			return nil, false, fault.New(fault.Unauthenticated, "a valid bearer credential is required")
+		}
+		return nil, false, nil
+	}
+	if len(h) < 7 || !strings.EqualFold(h[:7], "bearer ") {
+		return nil, false, fault.New(fault.Unauthenticated, "the Authorization header must carry a bearer credential")
+	}
+	verified, err := g.verifier.Verify(ctx, strings.TrimSpace(h[7:]))
+	if err != nil {
+		return nil, true, err
+	}
+	return &verified, true, nil
 }
 
 // identifyLegacy handles a bearer token Lattice does not know: during a
@@ -386,7 +393,24 @@ func forUpstream(r *http.Request, upstream string) {
 // response carries the tighter of the two budgets in the IETF RateLimit
 // headers.
 func (g *Gateway) spend(w http.ResponseWriter, r *http.Request, className string, class routing.Class, id *ports.Identity) error {
-	ip := clientIP(r)
+	st, err := g.charge(r.Context(), clientIP(r), className, class, id)
+	if st.name != "" {
+		setRateLimitHeaders(w.Header(), st)
+	}
+	return err
+}
+
+// rateState is the tighter budget after a charge: its name (per-ip or
+// per-identity; "" when the limiter did not answer), limit and decision.
+type rateState struct {
+	name  string
+	limit ports.RateLimit
+	d     ports.RateDecision
+}
+
+// charge charges the client address ip and, when known, the identity, and
+// returns the tighter budget, with the refusal when it refused.
+func (g *Gateway) charge(ctx context.Context, ip, className string, class routing.Class, id *ports.Identity) (rateState, error) {
 	// Each class keeps its own budgets: with one key for all, a client
 	// that used up a tight class (credentials) would find its address
 	// limited on every other route too, by that class's rate.
@@ -396,32 +420,29 @@ func (g *Gateway) spend(w http.ResponseWriter, r *http.Request, className string
 		budgets = append(budgets, ports.RateBudget{Key: "id:" + className + ":" + id.Subject, Limit: class.PerIdentity})
 	}
 	// Both budgets in one call: one round trip when the limits are in Redis.
-	decisions, err := ports.AllowEach(r.Context(), g.limiter, budgets)
+	decisions, err := ports.AllowEach(ctx, g.limiter, budgets)
 	if err != nil {
 		// A limiter outage must not take the API down: admit and log.
-		g.log.WarnContext(r.Context(), "rate limiter unavailable; admitting", "error", err)
+		g.log.WarnContext(ctx, "rate limiter unavailable; admitting", "error", err)
 		if g.limiterDown != nil {
 			g.limiterDown.Inc()
 		}
-		return nil
+		return rateState{}, nil
 	}
 	names := [2]string{"per-ip", "per-identity"}
-	var tightest ports.RateDecision
-	var tightLimit ports.RateLimit
-	var tightName string
+	var st rateState
 	for i, d := range decisions {
-		if i == 0 || !d.Allowed || d.Remaining < tightest.Remaining && tightest.Allowed {
-			tightest, tightLimit, tightName = d, budgets[i].Limit, names[i]
+		if i == 0 || !d.Allowed || d.Remaining < st.d.Remaining && st.d.Allowed {
+			st = rateState{name: names[i], limit: budgets[i].Limit, d: d}
 		}
 	}
-	setRateLimitHeaders(w.Header(), tightName, tightLimit, tightest)
-	if !tightest.Allowed {
+	if !st.d.Allowed {
 		if g.limited != nil {
-			g.limited.WithLabelValues(className, tightName).Inc()
+			g.limited.WithLabelValues(className, st.name).Inc()
 		}
-		return &fault.Error{Kind: fault.RateLimited, Message: "rate limit exceeded (" + tightName + ")", RetryAfterSeconds: ceilSeconds(tightest.RetryAfter)}
+		return st, &fault.Error{Kind: fault.RateLimited, Message: "rate limit exceeded (" + st.name + ")", RetryAfterSeconds: ceilSeconds(st.d.RetryAfter)}
 	}
-	return nil
+	return st, nil
 }
 
 // EnableLimitMetrics counts rate-limit refusals, by route class and the
@@ -443,29 +464,37 @@ func (g *Gateway) EnableLimitMetrics(reg prometheus.Registerer) error {
 }
 
 // setRateLimitHeaders writes the IETF RateLimit-Policy and RateLimit
-// headers for budget name. Both values are cut from one string, and their
-// slices from one array: two allocations, where formatting each part
-// apart cost eight on every request.
-func setRateLimitHeaders(h http.Header, name string, limit ports.RateLimit, d ports.RateDecision) {
+// headers for st. Both values are cut from one string, and their slices
+// from one array: two allocations, where formatting each part apart cost
+// eight on every request.
+func setRateLimitHeaders(h http.Header, st rateState) {
 	var buf [128]byte
-	b := append(buf[:0], '"')
-	b = append(b, name...)
-	b = append(b, `";q=`...)
-	b = strconv.AppendInt(b, int64(limit.Burst), 10)
-	b = append(b, ";w="...)
-	b = strconv.AppendInt(b, int64(limit.Period.Seconds()), 10)
-	policy := len(b)
-	b = append(b, '"')
-	b = append(b, name...)
-	b = append(b, `";r=`...)
-	b = strconv.AppendInt(b, int64(d.Remaining), 10)
-	b = append(b, ";t="...)
-	b = strconv.AppendInt(b, int64(ceilSeconds(d.ResetAfter)), 10)
+	b, policy := appendRateLimit(buf[:0], st)
 	both := string(b)
 	values := new([2]string)
 	values[0], values[1] = both[:policy], both[policy:]
 	h["Ratelimit-Policy"] = values[0:1:1]
 	h["Ratelimit"] = values[1:2:2]
+}
+
+// appendRateLimit appends st's RateLimit-Policy value and then its
+// RateLimit value to b, and returns where the second begins.
+func appendRateLimit(b []byte, st rateState) ([]byte, int) {
+	start := len(b)
+	b = append(b, '"')
+	b = append(b, st.name...)
+	b = append(b, `";q=`...)
+	b = strconv.AppendInt(b, int64(st.limit.Burst), 10)
+	b = append(b, ";w="...)
+	b = strconv.AppendInt(b, int64(st.limit.Period.Seconds()), 10)
+	policy := len(b) - start
+	b = append(b, '"')
+	b = append(b, st.name...)
+	b = append(b, `";r=`...)
+	b = strconv.AppendInt(b, int64(st.d.Remaining), 10)
+	b = append(b, ";t="...)
+	b = strconv.AppendInt(b, int64(ceilSeconds(st.d.ResetAfter)), 10)
+	return b, policy
 }
 
 func ceilSeconds(d time.Duration) int {

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/valyala/fasthttp"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/tokenbucket"
 	"github.com/lattice-platform/lattice/pkg/fault"
@@ -58,7 +60,8 @@ routes:
 `
 
 type env struct {
-	gateway  *httptest.Server
+	gateway  string        // its base URL
+	fast     *atomic.Int64 // requests the fast front served itself (FastFront)
 	upstream *httptest.Server
 	seen     chan *http.Request
 	release  chan struct{}
@@ -66,30 +69,30 @@ type env struct {
 	routes   string
 }
 
+// FastFront names the gateway with fasthttp serving plain requests in
+// front of net/http (gatewaysvc.ServerFastHTTP), for eachClient and setup.
+const FastFront = "fastfront"
+
 // eachClient runs f once with each upstream client the gateway can use
-// (gatewaysvc.Config.UpstreamClient), as subtests named after them.
+// (gatewaysvc.Config.UpstreamClient), and once with the fast front, as
+// subtests named after them.
 func eachClient(t *testing.T, f func(t *testing.T, client string)) {
 	t.Helper()
-	for name, client := range map[string]string{"fasthttp": gatewaysvc.UpstreamFastHTTP, "nethttp": gatewaysvc.UpstreamNetHTTP} {
+	for name, client := range map[string]string{"fasthttp": gatewaysvc.UpstreamFastHTTP, "nethttp": gatewaysvc.UpstreamNetHTTP, FastFront: FastFront} {
 		t.Run(name, func(t *testing.T) { f(t, client) })
 	}
 }
 
 // setup starts an upstream and a gateway in front of it, which uses the
-// upstream client named in client (default: the gateway's default).
+// upstream client named in client (default: the gateway's default), or
+// the fast front (FastFront).
 func setup(t *testing.T, maxInFlight int, client ...string) *env {
 	t.Helper()
 	e := &env{seen: make(chan *http.Request, 100), release: make(chan struct{})}
 	mux := chi.NewRouter()
 	mux.HandleFunc("/v1/open/echo", func(w http.ResponseWriter, r *http.Request) {
 		e.seen <- r.Clone(context.Background())
-		w.Header().Set("X-Upstream", "yes")
-		w.Header().Add("Set-Cookie", "a=1")
-		w.Header().Add("Set-Cookie", "b=2")
-		w.Header().Set("Connection", "X-Hop")
-		w.Header().Set("X-Hop", "must not pass")
-		w.WriteHeader(http.StatusTeapot)
-		_, _ = w.Write([]byte("short and stout"))
+		teapot(w)
 	})
 	mux.HandleFunc("/v1/*", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok")) })
 	mux.HandleFunc("/v1/slow/*", func(w http.ResponseWriter, r *http.Request) {
@@ -136,15 +139,65 @@ func setup(t *testing.T, maxInFlight int, client ...string) *env {
 
 	e.routes = filepath.Join(t.TempDir(), "routes.yaml")
 	require.NoError(t, os.WriteFile(e.routes, []byte(routesYAML), 0o600))
-	svc, err := gatewaysvc.New(gatewaysvc.Config{
+	cfg := gatewaysvc.Config{
 		RoutesFile: e.routes, Verifier: tokens{}, Limiter: tokenbucket.New(), MaxInFlight: maxInFlight, UpstreamClient: strings.Join(client, ""),
 		Upstreams: map[string]string{"resource": e.upstream.URL, "auth": "http://127.0.0.1:1"},
-	}, slog.New(slog.DiscardHandler))
+	}
+	svc, err := gatewaysvc.New(withClient(cfg), slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	e.svc = svc
-	e.gateway = httptest.NewServer(httpserver.Handler(httpserver.Config{}, svc.HTTP))
-	t.Cleanup(e.gateway.Close)
+	e.gateway, e.fast = serveGateway(t, svc.HTTP)
 	return e
+}
+
+// withClient is cfg with its UpstreamClient as eachClient names it: the
+// fast front is the fasthttp client behind the fasthttp server.
+func withClient(cfg gatewaysvc.Config) gatewaysvc.Config {
+	if cfg.UpstreamClient == FastFront {
+		cfg.UpstreamClient, cfg.Server = gatewaysvc.UpstreamFastHTTP, gatewaysvc.ServerFastHTTP
+	}
+	return cfg
+}
+
+// serveGateway serves svc on a loopback port as lattice serve does, with
+// its fast front when it has one, until t ends; it returns the base URL
+// and the count of requests the fast front served itself.
+func serveGateway(t *testing.T, svc httpserver.Service) (string, *atomic.Int64) {
+	t.Helper()
+	srv, err := httpserver.Bind(httpserver.Config{Addr: "127.0.0.1:0"}, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	srv.Handle(httpserver.Handler(httpserver.Config{}, svc))
+	fast := new(atomic.Int64)
+	if svc.Fast != nil {
+		h := svc.Fast(nil)
+		srv.HandleFast(func(ctx *fasthttp.RequestCtx, whole bool) bool {
+			served := h(ctx, whole)
+			if served {
+				fast.Add(1)
+			}
+			return served
+		})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+	})
+	return "http://" + srv.Addr().String(), fast
+}
+
+// teapot is the echo upstream's answer: a status, a body, a header of
+// its own, two cookies, and a hop-by-hop header that must not pass.
+func teapot(w http.ResponseWriter) {
+	w.Header().Set("X-Upstream", "yes")
+	w.Header().Add("Set-Cookie", "a=1")
+	w.Header().Add("Set-Cookie", "b=2")
+	w.Header().Set("Connection", "X-Hop")
+	w.Header().Set("X-Hop", "must not pass")
+	w.WriteHeader(http.StatusTeapot)
+	_, _ = w.Write([]byte("short and stout"))
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
@@ -165,7 +218,7 @@ func TestProxyPreservesResponsesAndAddsRequestContext(t *testing.T) {
 	t.Parallel()
 	eachClient(t, func(t *testing.T, client string) {
 		e := setup(t, 100, client)
-		req, _ := http.NewRequest(http.MethodGet, e.gateway.URL+"/v1/open/echo?q=1", nil)
+		req, _ := http.NewRequest(http.MethodGet, e.gateway+"/v1/open/echo?q=1", nil)
 		req.Header.Set("Authorization", "Bearer anything")
 		req.Header.Set("Connection", "X-Client-Hop")
 		req.Header.Set("X-Client-Hop", "strip me")
@@ -201,67 +254,71 @@ func TestProxyPreservesResponsesAndAddsRequestContext(t *testing.T) {
 
 func TestAuthModes(t *testing.T) {
 	t.Parallel()
-	e := setup(t, 100)
-	for _, tc := range []struct {
-		path, token string
-		want        int
-	}{
-		{"/v1/open/x", "", 200}, {"/v1/open/x", "garbage", 200},
-		{"/v1/maybe/x", "", 200}, {"/v1/maybe/x", "good", 200}, {"/v1/maybe/x", "garbage", 401},
-		{"/v1/private/x", "", 401}, {"/v1/private/x", "garbage", 401}, {"/v1/private/x", "good", 200},
-	} {
-		resp := get(t, e.gateway.URL+tc.path, tc.token)
-		resp.Body.Close()
-		require.Equal(t, tc.want, resp.StatusCode, "%s with %q", tc.path, tc.token)
-		if tc.want == 401 {
-			require.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
+	eachClient(t, func(t *testing.T, client string) {
+		e := setup(t, 100, client)
+		for _, tc := range []struct {
+			path, token string
+			want        int
+		}{
+			{"/v1/open/x", "", 200}, {"/v1/open/x", "garbage", 200},
+			{"/v1/maybe/x", "", 200}, {"/v1/maybe/x", "good", 200}, {"/v1/maybe/x", "garbage", 401},
+			{"/v1/private/x", "", 401}, {"/v1/private/x", "garbage", 401}, {"/v1/private/x", "good", 200},
+		} {
+			resp := get(t, e.gateway+tc.path, tc.token)
+			resp.Body.Close()
+			require.Equal(t, tc.want, resp.StatusCode, "%s with %q", tc.path, tc.token)
+			if tc.want == 401 {
+				require.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
+			}
 		}
-	}
+	})
 }
 
 func TestRateLimitAnswers429WithHeaders(t *testing.T) {
 	t.Parallel()
-	e := setup(t, 100)
-	for i := range 3 {
-		resp := get(t, e.gateway.URL+"/v1/tight/x", "")
+	eachClient(t, func(t *testing.T, client string) {
+		e := setup(t, 100, client)
+		for i := range 3 {
+			resp := get(t, e.gateway+"/v1/tight/x", "")
+			resp.Body.Close()
+			require.Equal(t, 200, resp.StatusCode, "request %d", i+1)
+			require.Equal(t, `"per-ip";q=3;w=60`, resp.Header.Get("RateLimit-Policy"))
+		}
+		resp := get(t, e.gateway+"/v1/tight/x", "")
 		resp.Body.Close()
-		require.Equal(t, 200, resp.StatusCode, "request %d", i+1)
-		require.Equal(t, `"per-ip";q=3;w=60`, resp.Header.Get("RateLimit-Policy"))
-	}
-	resp := get(t, e.gateway.URL+"/v1/tight/x", "")
-	resp.Body.Close()
-	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
-	require.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
-	require.NotEmpty(t, resp.Header.Get("Retry-After"))
-	require.Contains(t, resp.Header.Get("RateLimit"), "r=0")
+		require.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+		require.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
+		require.NotEmpty(t, resp.Header.Get("Retry-After"))
+		require.Contains(t, resp.Header.Get("RateLimit"), "r=0")
 
-	require.Equal(t, 1.0, metricValue(t, e.svc.HTTP.Metrics.Registry, "lattice_gateway_rate_limited_total", "budget", "per-ip"))
+		require.Equal(t, 1.0, metricValue(t, e.svc.HTTP.Metrics.Registry, "lattice_gateway_rate_limited_total", "budget", "per-ip"))
 
-	// The tight class's budget is its own: the same address is not
-	// limited on a route of another class.
-	other := get(t, e.gateway.URL+"/v1/open/x", "")
-	other.Body.Close()
-	require.Equal(t, http.StatusOK, other.StatusCode)
-	require.NotContains(t, other.Header.Get("RateLimit"), "r=0")
+		// The tight class's budget is its own: the same address is not
+		// limited on a route of another class.
+		other := get(t, e.gateway+"/v1/open/x", "")
+		other.Body.Close()
+		require.Equal(t, http.StatusOK, other.StatusCode)
+		require.NotContains(t, other.Header.Get("RateLimit"), "r=0")
+	})
 }
 
 func TestUpstreamFailures(t *testing.T) {
 	t.Parallel()
 	eachClient(t, func(t *testing.T, client string) {
 		e := setup(t, 100, client)
-		down := get(t, e.gateway.URL+"/v1/down/x", "")
+		down := get(t, e.gateway+"/v1/down/x", "")
 		down.Body.Close()
 		require.Equal(t, http.StatusBadGateway, down.StatusCode)
 		require.Equal(t, "application/problem+json", down.Header.Get("Content-Type"))
-		slow := get(t, e.gateway.URL+"/v1/slow/x", "")
+		slow := get(t, e.gateway+"/v1/slow/x", "")
 		slow.Body.Close()
 		require.Equal(t, http.StatusGatewayTimeout, slow.StatusCode)
-		drip := get(t, e.gateway.URL+"/v1/slow/drip", "")
+		drip := get(t, e.gateway+"/v1/slow/drip", "")
 		body, err := io.ReadAll(drip.Body)
 		drip.Body.Close()
 		require.NoError(t, err)
 		require.Equal(t, "head and tail", string(body), "a body may take longer than the route's timeout")
-		none := get(t, e.gateway.URL+"/nowhere", "")
+		none := get(t, e.gateway+"/nowhere", "")
 		none.Body.Close()
 		require.Equal(t, http.StatusNotFound, none.StatusCode)
 	})
@@ -273,7 +330,7 @@ func TestLargeBodiesStreamBothWays(t *testing.T) {
 		e := setup(t, 100, client)
 		payload := make([]byte, 40<<20)
 		_, _ = rand.Read(payload)
-		resp, err := http.Post(e.gateway.URL+"/v1/big/upload", "application/octet-stream", bytes.NewReader(payload))
+		resp, err := http.Post(e.gateway+"/v1/big/upload", "application/octet-stream", bytes.NewReader(payload))
 		require.NoError(t, err)
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
@@ -282,7 +339,7 @@ func TestLargeBodiesStreamBothWays(t *testing.T) {
 
 		// The first chunk reaches the client while the upstream is still
 		// writing: the gateway does not buffer the response.
-		resp = get(t, e.gateway.URL+"/v1/big/stream", "")
+		resp = get(t, e.gateway+"/v1/big/stream", "")
 		first := make([]byte, len("first chunk"))
 		_, err = io.ReadFull(resp.Body, first)
 		require.NoError(t, err)
@@ -299,7 +356,7 @@ func TestClientAbortReachesTheUpstream(t *testing.T) {
 	eachClient(t, func(t *testing.T, client string) {
 		e := setup(t, 100, client)
 		ctx, cancel := context.WithCancel(context.Background())
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.gateway.URL+"/v1/big/stream", nil)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.gateway+"/v1/big/stream", nil)
 		resp, err := http.DefaultClient.Do(req)
 		require.NoError(t, err)
 		first := make([]byte, 5)
@@ -318,52 +375,56 @@ func TestClientAbortReachesTheUpstream(t *testing.T) {
 
 func TestLoadShedding(t *testing.T) {
 	t.Parallel()
-	e := setup(t, 1)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	started := make(chan struct{})
-	go func() {
-		defer wg.Done()
-		req, _ := http.NewRequest(http.MethodGet, e.gateway.URL+"/v1/big/stream", nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			close(started)
-			_, _ = io.ReadAll(resp.Body)
-			resp.Body.Close()
-		}
-	}()
-	<-started // one request holds the only slot
-	shed := get(t, e.gateway.URL+"/v1/open/x", "")
-	shed.Body.Close()
-	require.Equal(t, http.StatusServiceUnavailable, shed.StatusCode)
-	require.Equal(t, "1", shed.Header.Get("Retry-After"))
-	reg := e.svc.HTTP.Metrics.Registry
-	require.Equal(t, 1.0, metricValue(t, reg, "lattice_gateway_shed_total"))
-	require.Equal(t, 1.0, metricValue(t, reg, "lattice_gateway_inflight"), "the held request")
-	close(e.release)
-	wg.Wait()
-	ok := get(t, e.gateway.URL+"/v1/open/x", "")
-	ok.Body.Close()
-	require.Equal(t, 200, ok.StatusCode, "admitted again once the slot is free")
+	eachClient(t, func(t *testing.T, client string) {
+		e := setup(t, 1, client)
+		var wg sync.WaitGroup
+		wg.Add(1)
+		started := make(chan struct{})
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest(http.MethodGet, e.gateway+"/v1/big/stream", nil)
+			resp, err := http.DefaultClient.Do(req)
+			if err == nil {
+				close(started)
+				_, _ = io.ReadAll(resp.Body)
+				resp.Body.Close()
+			}
+		}()
+		<-started // one request holds the only slot
+		shed := get(t, e.gateway+"/v1/open/x", "")
+		shed.Body.Close()
+		require.Equal(t, http.StatusServiceUnavailable, shed.StatusCode)
+		require.Equal(t, "1", shed.Header.Get("Retry-After"))
+		reg := e.svc.HTTP.Metrics.Registry
+		require.Equal(t, 1.0, metricValue(t, reg, "lattice_gateway_shed_total"))
+		require.Equal(t, 1.0, metricValue(t, reg, "lattice_gateway_inflight"), "the held request")
+		close(e.release)
+		wg.Wait()
+		ok := get(t, e.gateway+"/v1/open/x", "")
+		ok.Body.Close()
+		require.Equal(t, 200, ok.StatusCode, "admitted again once the slot is free")
+	})
 }
 
 func TestReloadSwapsRoutes(t *testing.T) {
 	t.Parallel()
-	e := setup(t, 100)
-	resp := get(t, e.gateway.URL+"/v1/renamed/x", "")
-	resp.Body.Close()
-	require.Equal(t, 404, resp.StatusCode)
-	require.NoError(t, os.WriteFile(e.routes, []byte(strings.Replace(routesYAML, "/v1/open,", "/v1/renamed,", 1)), 0o600))
-	require.NoError(t, e.svc.Reload())
-	resp = get(t, e.gateway.URL+"/v1/renamed/x", "")
-	resp.Body.Close()
-	require.Equal(t, 200, resp.StatusCode)
+	eachClient(t, func(t *testing.T, client string) {
+		e := setup(t, 100, client)
+		resp := get(t, e.gateway+"/v1/renamed/x", "")
+		resp.Body.Close()
+		require.Equal(t, 404, resp.StatusCode)
+		require.NoError(t, os.WriteFile(e.routes, []byte(strings.Replace(routesYAML, "/v1/open,", "/v1/renamed,", 1)), 0o600))
+		require.NoError(t, e.svc.Reload())
+		resp = get(t, e.gateway+"/v1/renamed/x", "")
+		resp.Body.Close()
+		require.Equal(t, 200, resp.StatusCode)
 
-	require.NoError(t, os.WriteFile(e.routes, []byte("routes: [ {prefix: nope} ]"), 0o600))
-	require.Error(t, e.svc.Reload(), "a broken file is refused")
-	resp = get(t, e.gateway.URL+"/v1/renamed/x", "")
-	resp.Body.Close()
-	require.Equal(t, 200, resp.StatusCode, "and the current table stays")
+		require.NoError(t, os.WriteFile(e.routes, []byte("routes: [ {prefix: nope} ]"), 0o600))
+		require.Error(t, e.svc.Reload(), "a broken file is refused")
+		resp = get(t, e.gateway+"/v1/renamed/x", "")
+		resp.Body.Close()
+		require.Equal(t, 200, resp.StatusCode, "and the current table stays")
+	})
 }
 
 func TestDefaultRoutesLoad(t *testing.T) {
@@ -377,42 +438,44 @@ func TestDefaultRoutesLoad(t *testing.T) {
 
 func TestOversizedBodyAndBadCredentialsAreProblems(t *testing.T) {
 	t.Parallel()
-	e := setup(t, 100)
-	resp, err := http.Post(e.gateway.URL+"/v1/open/x", "application/json", strings.NewReader(strings.Repeat("x", 2<<20)))
-	require.NoError(t, err)
-	resp.Body.Close()
-	require.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
-	require.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
+	eachClient(t, func(t *testing.T, client string) {
+		e := setup(t, 100, client)
+		resp, err := http.Post(e.gateway+"/v1/open/x", "application/json", strings.NewReader(strings.Repeat("x", 2<<20)))
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
+		require.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
 
-	req, _ := http.NewRequest(http.MethodGet, e.gateway.URL+"/v1/private/x", nil)
-	req.Header.Set("Authorization", "Basic dXNlcjpwYXNz")
-	resp, err = http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	resp.Body.Close()
-	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+		req, _ := http.NewRequest(http.MethodGet, e.gateway+"/v1/private/x", nil)
+		req.Header.Set("Authorization", "Basic dXNlcjpwYXNz")
+		resp, err = http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 
-	resp = get(t, e.gateway.URL+"/v1/open/x", "")
-	resp.Body.Close()
-	// The middleware counts a request after its handler returns, which can be
-	// just after the client has read the whole answer: poll, don't assume.
-	admin := httptest.NewServer(httpserver.AdminHandler(e.svc.HTTP))
-	defer admin.Close()
-	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		m, err := http.Get(admin.URL + "/metrics")
-		if !assert.NoError(c, err) {
-			return
-		}
-		body, _ := io.ReadAll(m.Body)
-		m.Body.Close()
-		assert.Contains(c, string(body), `route="/v1/open/*"`, "metrics are labelled by route prefix")
-	}, 10*time.Second, 10*time.Millisecond)
+		resp = get(t, e.gateway+"/v1/open/x", "")
+		resp.Body.Close()
+		// The middleware counts a request after its handler returns, which can be
+		// just after the client has read the whole answer: poll, don't assume.
+		admin := httptest.NewServer(httpserver.AdminHandler(e.svc.HTTP))
+		defer admin.Close()
+		require.EventuallyWithT(t, func(c *assert.CollectT) {
+			m, err := http.Get(admin.URL + "/metrics")
+			if !assert.NoError(c, err) {
+				return
+			}
+			body, _ := io.ReadAll(m.Body)
+			m.Body.Close()
+			assert.Contains(c, string(body), `route="/v1/open/*"`, "metrics are labelled by route prefix")
+		}, 10*time.Second, 10*time.Millisecond)
 
-	// The public port does not show them.
-	pub := get(t, e.gateway.URL+"/metrics", "")
-	body, _ := io.ReadAll(pub.Body)
-	pub.Body.Close()
-	require.Equal(t, http.StatusNotFound, pub.StatusCode)
-	require.NotContains(t, string(body), "lattice_http_requests_total")
+		// The public port does not show them.
+		pub := get(t, e.gateway+"/metrics", "")
+		body, _ := io.ReadAll(pub.Body)
+		pub.Body.Close()
+		require.Equal(t, http.StatusNotFound, pub.StatusCode)
+		require.NotContains(t, string(body), "lattice_http_requests_total")
+	})
 }
 
 // metricValue is the value of the series of name in reg whose labels

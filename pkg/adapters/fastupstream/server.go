@@ -1,0 +1,146 @@
+package fastupstream
+
+import (
+	"context"
+	"io"
+	"net/url"
+	"strings"
+
+	"github.com/valyala/fasthttp"
+)
+
+// The variants here serve a fasthttp server's requests (the gateway's
+// fast front, pkg/platform/fastfront): the request is copied from the
+// server's, and the answer is put into the server's response.
+
+// NewRequestFrom copies in, a fasthttp server's request whose body was
+// read whole (at most MaxBufferedBody), for sending: its method, URI,
+// Host and headers less the hop-by-hop ones, and its body, shared with in
+// (keep in until Release). The caller then sets what the upstream should
+// be told (X-Forwarded-*, the request id) on Header.
+func (c *Client) NewRequestFrom(in *fasthttp.Request) Request {
+	req := fasthttp.AcquireRequest()
+	in.Header.CopyTo(&req.Header)
+	req.Header.ResetConnectionClose() // the client's connection, not ours
+	if connection := in.Header.Peek("Connection"); len(connection) > 0 {
+		for f := range strings.SplitSeq(string(connection), ",") {
+			if f = strings.TrimSpace(f); f != "" {
+				req.Header.Del(f)
+			}
+		}
+	}
+	for _, k := range hopByHopNames {
+		req.Header.Del(k)
+	}
+	if body := in.Body(); len(body) > 0 {
+		req.SetBodyRaw(body)
+	}
+	return Request{req: req, uri: string(in.Header.RequestURI())}
+}
+
+// Header is the request's header, for the caller's additions.
+func (r Request) Header() *fasthttp.RequestHeader { return &r.req.Header }
+
+// hopByHopNames are hopByHop's names.
+var hopByHopNames = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer",
+	"Transfer-Encoding", "Upgrade", "Expect"}
+
+// requestURL is the client's URL of r, for joining to a target's base
+// path; nil if it does not parse.
+func (r Request) requestURL() *url.URL {
+	if r.in != nil {
+		return r.in
+	}
+	u, err := url.ParseRequestURI(r.uri)
+	if err != nil {
+		return nil
+	}
+	return u
+}
+
+// WriteTo puts the answer into c's response and releases it once it has
+// been sent: the head at once, without hop-by-hop headers and those the
+// Options drop; a body of known length up to MaxBufferedBody copied; a
+// longer one or a stream left for the server to send as it reads it (a
+// stream chunked, each read flushed). done, when not nil, is called with
+// the body bytes sent once the answer is out (before WriteTo returns for a
+// copied body, later for one the server sends). While a body is sent, a
+// client that goes away closes the upstream connection, as net/http's
+// reverse proxy does. An error means the copied body could not be read
+// and nothing was sent.
+func (a Answer) WriteTo(c *fasthttp.RequestCtx, done func(sent int64)) error {
+	resp, out := a.resp, &c.Response
+	out.SetStatusCode(resp.StatusCode())
+	connection := resp.Header.Peek("Connection")
+	for k, v := range resp.Header.All() {
+		key := string(k)
+		if key == "Content-Length" || hopByHop(key) || a.c.drop[key] || len(connection) > 0 && listedIn(string(connection), key) {
+			continue
+		}
+		out.Header.AddBytesV(key, v)
+	}
+	length := resp.Header.ContentLength()
+	body := resp.BodyStream()
+	switch {
+	case body == nil:
+		if length >= 0 {
+			out.Header.SetContentLength(length) // a HEAD answer's
+		}
+		fasthttp.ReleaseResponse(resp)
+		if done != nil {
+			done(0)
+		}
+		return nil
+	case length >= 0 && length <= MaxBufferedBody:
+		defer fasthttp.ReleaseResponse(resp)
+		buf := copyBuffers.Get().(*[]byte)
+		defer copyBuffers.Put(buf)
+		n, err := io.CopyBuffer(out.BodyWriter(), io.LimitReader(body, int64(length)), *buf)
+		if closeErr := resp.CloseBodyStream(); err == nil {
+			err = closeErr
+		}
+		if err != nil {
+			return err
+		}
+		if done != nil {
+			done(n)
+		}
+		return nil
+	default:
+		s := &streamedBody{resp: resp, body: body, done: done}
+		s.stopWatch = func() {}
+		if closer, ok := body.(fasthttp.ReadCloserWithError); ok {
+			// The same close as Write's when its client leaves.
+			s.stopWatch = watchClient(c.Conn(), func() { _ = closer.CloseWithError(context.Canceled) })
+		}
+		out.SetBodyStream(s, length)
+		return nil
+	}
+}
+
+// streamedBody is an answer's body the server reads as it sends it; Close
+// (the server's, once done or when the client left) releases the answer,
+// closing its upstream connection if the body was not read to its end.
+type streamedBody struct {
+	resp      *fasthttp.Response
+	body      io.Reader
+	sent      int64
+	done      func(int64)
+	stopWatch func()
+}
+
+func (b *streamedBody) Read(p []byte) (int, error) {
+	n, err := b.body.Read(p)
+	b.sent += int64(n)
+	return n, err
+}
+
+func (b *streamedBody) Close() error {
+	b.stopWatch()
+	err := b.resp.CloseBodyStream()
+	fasthttp.ReleaseResponse(b.resp)
+	if b.done != nil {
+		b.done(b.sent)
+	}
+	return err
+}

@@ -1,0 +1,276 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/lattice-platform/lattice/pkg/events/schema"
+	"github.com/lattice-platform/lattice/pkg/fault"
+	"github.com/lattice-platform/lattice/pkg/platform/clientaddr"
+	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
+	"github.com/lattice-platform/lattice/pkg/platform/observe"
+	"github.com/lattice-platform/lattice/pkg/platform/problem"
+	"github.com/lattice-platform/lattice/pkg/ports"
+	"github.com/lattice-platform/lattice/services/gateway/domain"
+)
+
+// FastPath serves on fasthttp (pkg/platform/fastfront, ADR 0044) the
+// proxied requests that need only the common path: a clean path matching
+// a plain route, a body read whole, no upgrade, no trace to continue, no
+// browser origin to check. It does for them what the net/http stack does:
+// the load shedder, panic recovery, the request id, the client address
+// (trusted proxies included), the route's body cap, the credential check,
+// both rate-limit budgets and their headers, forwarding with the pool's
+// balancing and retries, problem+json refusals, metrics, the access log
+// and the usage record. Everything else it declines, and net/http serves
+// it.
+type FastPath struct {
+	Gateway *Gateway
+	// Own reports the paths the gateway answers itself (its endpoints,
+	// health probes and published specs): net/http's.
+	Own     func(method, path string) bool
+	Shed    *Shedder
+	Metrics *observe.Metrics
+	Log     *slog.Logger
+	Proxies *clientaddr.Proxies
+	// CORS says browser origins are configured: requests with an Origin
+	// header then go to net/http's CORS handling.
+	CORS bool
+}
+
+// Serve is the fastfront.Handler.
+func (f *FastPath) Serve(ctx *fasthttp.RequestCtx, whole bool) bool {
+	g := f.Gateway
+	if !whole || g.fast == nil || g.legacy != nil || observe.TracesExported() {
+		return false
+	}
+	h := &ctx.Request.Header
+	if len(h.Peek("Upgrade")) > 0 || len(h.Peek("Traceparent")) > 0 || f.CORS && len(h.Peek("Origin")) > 0 {
+		return false
+	}
+	// The path routed on is the one forwarded: fasthttp's decoded and
+	// normalised path must be the raw one, or the route could differ
+	// from what the upstream sees.
+	raw := ctx.URI().PathOriginal()
+	if !bytes.Equal(ctx.Path(), raw) {
+		return false
+	}
+	path := string(raw)
+	method := string(h.Method())
+	if f.Own(method, path) {
+		return false
+	}
+	cfg := g.Routes()
+	route, err := cfg.Table.Match(path)
+	if err != nil || route.Shadow != nil || route.Migration != nil || route.Upstream == domain.LegacyUpstream {
+		return false
+	}
+	f.serve(ctx, method, path, route)
+	return true
+}
+
+// fastRequest is what a fast-path request learned, for its problem
+// answers, metrics, access log and usage record.
+type fastRequest struct {
+	ctx      context.Context // the request id and trace ids, for logs
+	id       string
+	client   clientaddr.Client
+	route    domain.Route
+	who      *ports.Identity
+	method   string
+	path     string
+	start    time.Time
+	admitted bool // holds a slot of the shedder
+	answered bool // the upstream's answer is out, or will be: it finishes the request
+	finished bool
+}
+
+func (f *FastPath) serve(c *fasthttp.RequestCtx, method, path string, route domain.Route) {
+	r := &fastRequest{route: route, method: method, path: path, start: time.Now()}
+	r.id = httpserver.RequestIDOf(string(c.Request.Header.Peek("X-Request-ID")))
+	c.Response.Header.Set("X-Request-ID", r.id)
+	var traceparent string
+	r.ctx, traceparent = observe.UntracedRequest(observe.WithRequestID(context.Background(), r.id))
+	r.client = f.Proxies.ResolvePeer(c.RemoteAddr().String(), false, func() http.Header { return forwardingHeaders(&c.Request.Header) })
+	defer func() {
+		if v := recover(); v != nil {
+			f.Log.ErrorContext(r.ctx, "panic", "panic", fmt.Sprint(v))
+			c.Response.Reset()
+			c.Response.Header.Set("X-Request-ID", r.id)
+			f.refuse(c, r, fmt.Errorf("panic: %v", v))
+			r.answered = false
+		}
+		if !r.answered {
+			f.finish(c, r, int64(len(c.Response.Body())))
+		}
+	}()
+	if r.admitted = f.Shed.Admit(); !r.admitted {
+		f.refuse(c, r, ErrBusy)
+		return
+	}
+	if err := f.forward(c, r, traceparent); err != nil {
+		f.refuse(c, r, err)
+	}
+}
+
+// forward checks and charges the request and sends it upstream; an error
+// is the refusal to answer with.
+func (f *FastPath) forward(c *fasthttp.RequestCtx, r *fastRequest, traceparent string) error {
+	g := f.Gateway
+	limit := r.route.MaxBody
+	if limit <= 0 {
+		limit = g.maxBody
+	}
+	if n := int64(len(c.Request.Body())); n > limit {
+		return fault.New(fault.TooLarge, fmt.Sprintf("request body exceeds %d bytes", limit))
+	}
+	var err error
+	if r.who, _, err = g.verifyBearer(r.ctx, string(c.Request.Header.Peek("Authorization")), r.route.Auth); err != nil {
+		return err
+	}
+	cfg := g.Routes()
+	st, err := g.charge(r.ctx, r.client.Addr, r.route.Class, cfg.Classes[r.route.Class], r.who)
+	if st.name != "" {
+		var buf [128]byte
+		b, policy := appendRateLimit(buf[:0], st)
+		c.Response.Header.SetBytesV("Ratelimit-Policy", b[:policy])
+		c.Response.Header.SetBytesV("Ratelimit", b[policy:])
+	}
+	if err != nil {
+		return err
+	}
+	upstream := r.route.Upstream
+	if r.route.Split != nil {
+		callerKey := "ip:" + r.client.Addr
+		if r.who != nil {
+			callerKey = "id:" + r.who.Subject
+		}
+		upstream = r.route.UpstreamFor(callerKey)
+	}
+	if upstream == domain.Self {
+		return domain.ErrNoRoute
+	}
+	replicas, ok := g.upstreams[upstream]
+	if !ok {
+		return fault.New(fault.Unavailable, "the "+upstream+" service is not available")
+	}
+	m := replicas.Pick(nil)
+	if m == nil {
+		return fault.New(fault.Unavailable, "the "+upstream+" service is not available")
+	}
+	req := g.fast.NewRequestFrom(&c.Request)
+	defer req.Release()
+	out := req.Header()
+	for _, k := range clientContextHeaders {
+		out.Del(k)
+	}
+	out.Set("X-Forwarded-For", r.client.Addr)
+	out.SetBytesV("X-Forwarded-Host", c.Host())
+	if r.client.HTTPS {
+		out.Set("X-Forwarded-Proto", "https")
+	} else {
+		out.Set("X-Forwarded-Proto", "http")
+	}
+	out.Set("X-Request-Id", r.id)
+	out.Set("Traceparent", traceparent)
+	repeatable := replayableMethod(c.Request.Header.Method()) || len(c.Request.Header.Peek("Idempotency-Key")) > 0
+	for {
+		answer, err := g.fast.Send(req, m.URL, r.route.Timeout)
+		status := 0
+		if err == nil {
+			status = answer.StatusCode()
+		}
+		if other := settle(m, status, err, repeatable, g.retried); other != nil {
+			if err == nil {
+				answer.Discard()
+			}
+			m = other
+			continue
+		}
+		if err != nil {
+			if isTimeout(err) {
+				return fault.Wrap(fault.GatewayTimeout, "the upstream did not answer in time", err)
+			}
+			return fault.Wrap(fault.BadGateway, "the upstream is unreachable", err)
+		}
+		r.answered = true
+		if err := answer.WriteTo(c, func(sent int64) { f.finish(c, r, sent) }); err != nil {
+			// The upstream's body broke off before anything was sent: the
+			// client gets a 502 rather than a cut answer.
+			r.answered = false
+			c.Response.Reset()
+			c.Response.Header.Set("X-Request-ID", r.id)
+			return fault.Wrap(fault.BadGateway, "the upstream's answer broke off", err)
+		}
+		return nil
+	}
+}
+
+// refuse answers with the problem for err.
+func (f *FastPath) refuse(c *fasthttp.RequestCtx, r *fastRequest, err error) {
+	a := problem.Render(r.ctx, err, r.path, r.id)
+	c.SetStatusCode(a.Status)
+	if a.RetryAfter != "" {
+		c.Response.Header.Set("Retry-After", a.RetryAfter)
+	}
+	if a.Authenticate != "" {
+		c.Response.Header.Set("WWW-Authenticate", a.Authenticate)
+	}
+	c.Response.Header.Set("Cache-Control", "no-store")
+	c.SetContentType(problem.ContentType)
+	c.SetBody(a.Body)
+}
+
+// finish ends the request once its answer is out (sent bytes of body):
+// its slot, metrics, access log line and usage record.
+func (f *FastPath) finish(c *fasthttp.RequestCtx, r *fastRequest, sent int64) {
+	if r.finished { // a panic after the answer was handed over
+		return
+	}
+	r.finished = true
+	if r.admitted {
+		f.Shed.Done()
+	}
+	took := time.Since(r.start)
+	status := c.Response.StatusCode()
+	f.Metrics.Observe(strings.TrimSuffix(r.route.Prefix, "/")+"/*", r.method, status, took)
+	httpserver.LogRequest(r.ctx, f.Log, httpserver.Request{Method: r.method, Path: r.path, Client: r.client.Addr, Status: status, Bytes: int(sent), Took: took})
+	g := f.Gateway
+	if g.usage == nil {
+		return
+	}
+	rec := schema.UsageRecord{Route: r.route.Prefix, Method: r.method, Path: r.path, Status: status, LatencyMs: float64(took.Microseconds()) / 1000,
+		BytesIn: int64(len(c.Request.Body())), BytesOut: sent, RequestId: r.id, Time: r.start.UTC()}
+	if r.who != nil {
+		rec.Identity, rec.ClientId = &r.who.Subject, &r.who.ClientID
+	}
+	g.usage.Record(rec)
+}
+
+// forwardingHeaders are the headers a trusted proxy's word is read from,
+// as clientaddr reads them.
+func forwardingHeaders(h *fasthttp.RequestHeader) http.Header {
+	out := http.Header{}
+	for _, k := range []string{"X-Forwarded-For", "Forwarded", "X-Forwarded-Proto"} {
+		for _, v := range h.PeekAll(k) {
+			out.Add(k, string(v))
+		}
+	}
+	return out
+}
+
+// replayableMethod reports a method whose repetition is harmless.
+func replayableMethod(m []byte) bool {
+	switch string(m) {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	return false
+}
