@@ -85,7 +85,12 @@ func BenchmarkGatewayVsDirect(b *testing.B) {
 	serving, stopFront := context.WithCancel(context.Background())
 	frontDone := make(chan error, 1)
 	go func() { frontDone <- frontSrv.Serve(serving) }()
-	defer func() { stopFront(); <-frontDone }()
+	defer func() {
+		stopFront()
+		if err := <-frontDone; err != nil {
+			b.Error(err)
+		}
+	}()
 
 	run := func(b *testing.B, url string) float64 {
 		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}

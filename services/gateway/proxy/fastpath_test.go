@@ -112,7 +112,7 @@ func fastSetup(t *testing.T) *fastEnv {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		require.NoError(t, front.Shutdown(ctx))
-		<-done
+		require.ErrorIs(t, <-done, http.ErrServerClosed)
 	})
 	e.url = "http://" + l.Addr().String()
 	return e
