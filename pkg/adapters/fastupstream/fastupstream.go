@@ -30,6 +30,7 @@ import (
 	"net/textproto"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -345,15 +346,12 @@ var commonHeaders = func() map[string]string {
 
 // hopByHop reports the headers that describe one connection, not the
 // message (RFC 9110, 7.6.1), by canonical name.
-func hopByHop(k string) bool {
-	switch k {
-	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer",
-		"Transfer-Encoding", "Upgrade", "Expect":
-		// Expect: the body is already read, so there is nothing to continue.
-		return true
-	}
-	return false
-}
+func hopByHop(k string) bool { return slices.Contains(hopByHopNames, k) }
+
+// hopByHopNames are those headers. Expect is among them: the body is
+// already read, so there is nothing to continue.
+var hopByHopNames = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer",
+	"Transfer-Encoding", "Upgrade", "Expect"}
 
 // listed reports whether a Connection header's values name k.
 func listed(connection []string, k string) bool {

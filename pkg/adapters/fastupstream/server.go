@@ -41,10 +41,6 @@ func (c *Client) NewRequestFrom(in *fasthttp.Request) Request {
 // Header is the request's header, for the caller's additions.
 func (r Request) Header() *fasthttp.RequestHeader { return &r.req.Header }
 
-// hopByHopNames are hopByHop's names.
-var hopByHopNames = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer",
-	"Transfer-Encoding", "Upgrade", "Expect"}
-
 // requestURL is the client's URL of r, for joining to a target's base
 // path; nil if it does not parse.
 func (r Request) requestURL() *url.URL {

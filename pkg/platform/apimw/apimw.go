@@ -312,8 +312,12 @@ func missingScope(reqs openapi3.SecurityRequirements, scopes []string) string {
 }
 
 // BearerOf returns the request's bearer credential, or "".
-func BearerOf(r *http.Request) string {
-	if h := r.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+func BearerOf(r *http.Request) string { return Bearer(r.Header.Get("Authorization")) }
+
+// Bearer returns the bearer credential an Authorization header's value
+// carries, or "".
+func Bearer(authorization string) string {
+	if h := authorization; len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
 		return strings.TrimSpace(h[7:])
 	}
 	return ""

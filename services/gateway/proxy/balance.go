@@ -91,11 +91,16 @@ func replayable(req *http.Request) bool {
 // idempotent reports whether repeating req is harmless: its method says
 // so, or it carries an Idempotency-Key.
 func idempotent(req *http.Request) bool {
-	switch req.Method {
+	return idempotentMethod(req.Method) || req.Header.Get("Idempotency-Key") != ""
+}
+
+// idempotentMethod reports a method whose repetition is harmless.
+func idempotentMethod(method string) bool {
+	switch method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
 		return true
 	}
-	return req.Header.Get("Idempotency-Key") != ""
+	return false
 }
 
 // poolMetrics are the upstream pools as Prometheus sees them.

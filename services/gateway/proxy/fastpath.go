@@ -19,6 +19,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/platform/problem"
 	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/services/gateway/domain"
+	"github.com/lattice-platform/lattice/services/gateway/routing"
 )
 
 // FastPath serves on fasthttp (pkg/platform/fastfront, ADR 0044) the
@@ -72,7 +73,7 @@ func (f *FastPath) Serve(ctx *fasthttp.RequestCtx, whole bool) bool {
 	if err != nil || route.Shadow != nil || route.Migration != nil || route.Upstream == domain.LegacyUpstream {
 		return false
 	}
-	f.serve(ctx, method, path, route)
+	f.serve(ctx, method, path, route, cfg.Classes[route.Class])
 	return true
 }
 
@@ -83,6 +84,7 @@ type fastRequest struct {
 	id       string
 	client   clientaddr.Client
 	route    domain.Route
+	class    routing.Class // the route's rate-limit class, from the table the route came from
 	who      *ports.Identity
 	method   string
 	path     string
@@ -92,8 +94,8 @@ type fastRequest struct {
 	finished bool
 }
 
-func (f *FastPath) serve(c *fasthttp.RequestCtx, method, path string, route domain.Route) {
-	r := &fastRequest{route: route, method: method, path: path, start: time.Now()}
+func (f *FastPath) serve(c *fasthttp.RequestCtx, method, path string, route domain.Route, class routing.Class) {
+	r := &fastRequest{route: route, class: class, method: method, path: path, start: time.Now()}
 	r.id = httpserver.RequestIDOf(string(c.Request.Header.Peek("X-Request-ID")))
 	c.Response.Header.Set("X-Request-ID", r.id)
 	var traceparent string
@@ -135,8 +137,7 @@ func (f *FastPath) forward(c *fasthttp.RequestCtx, r *fastRequest, traceparent s
 	if r.who, _, err = g.verifyBearer(r.ctx, string(c.Request.Header.Peek("Authorization")), r.route.Auth); err != nil {
 		return err
 	}
-	cfg := g.Routes()
-	st, err := g.charge(r.ctx, r.client.Addr, r.route.Class, cfg.Classes[r.route.Class], r.who)
+	st, err := g.charge(r.ctx, r.client.Addr, r.route.Class, r.class, r.who)
 	if st.name != "" {
 		var buf [128]byte
 		b, policy := appendRateLimit(buf[:0], st)
@@ -180,7 +181,8 @@ func (f *FastPath) forward(c *fasthttp.RequestCtx, r *fastRequest, traceparent s
 	}
 	out.Set("X-Request-Id", r.id)
 	out.Set("Traceparent", traceparent)
-	repeatable := replayableMethod(c.Request.Header.Method()) || len(c.Request.Header.Peek("Idempotency-Key")) > 0
+	// idempotent's rule, read from the fasthttp request.
+	repeatable := idempotentMethod(r.method) || len(c.Request.Header.Peek("Idempotency-Key")) > 0
 	for {
 		answer, err := g.fast.Send(req, m.URL, r.route.Timeout)
 		status := 0
@@ -264,13 +266,4 @@ func forwardingHeaders(h *fasthttp.RequestHeader) http.Header {
 		}
 	}
 	return out
-}
-
-// replayableMethod reports a method whose repetition is harmless.
-func replayableMethod(m []byte) bool {
-	switch string(m) {
-	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
-		return true
-	}
-	return false
 }

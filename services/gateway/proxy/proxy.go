@@ -338,7 +338,7 @@ func (g *Gateway) verifyBearer(ctx context.Context, h string, auth domain.AuthMo
 	if len(h) < 7 || !strings.EqualFold(h[:7], "bearer ") {
 		return nil, false, fault.New(fault.Unauthenticated, "the Authorization header must carry a bearer credential")
 	}
-	verified, err := g.verifier.Verify(ctx, strings.TrimSpace(h[7:]))
+	verified, err := g.verifier.Verify(ctx, apimw.Bearer(h))
 	if err != nil {
 		return nil, true, err
 	}
