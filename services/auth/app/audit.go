@@ -64,8 +64,7 @@ func (s *recorder) auditEvent(a audit) (ports.Event, error) {
 
 // audited runs change and writes its audit event to the outbox in one
 // transaction of the auth database: the change is kept only with its
-// record. Changes in other stores (sessions in Redis) commit first, and
-// their record follows at once; only a crash in between loses it.
+// record. A change in another store goes through auditedElsewhere.
 func (s *recorder) audited(ctx context.Context, a audit, change func(ctx context.Context) error) error {
 	return s.auditedAll(ctx, func(ctx context.Context) ([]audit, error) {
 		if change != nil {
@@ -94,6 +93,26 @@ func (s *recorder) auditedAll(ctx context.Context, change func(ctx context.Conte
 	})
 	if err == nil && s.written != nil {
 		s.written()
+	}
+	return err
+}
+
+// auditedElsewhere is audited for a change in another store (sessions in
+// Redis). The change runs first, outside the transaction: inside it, every
+// login waiting on a slow or stopped Redis would hold one of the auth
+// database's few connections, and the logins queued behind them would
+// outlast the gateway's deadline (504s instead of fast 503s). Its record
+// follows at once in a transaction of its own; only a crash in between
+// loses it. When the record cannot be written, undo (if any) reverts the
+// change, so a login that fails leaves no session behind; should undo fail
+// too, the session left is one whose token nobody was given.
+func (s *recorder) auditedElsewhere(ctx context.Context, a audit, change, undo func(ctx context.Context) error) error {
+	if err := change(ctx); err != nil {
+		return err
+	}
+	err := s.audited(ctx, a, nil)
+	if err != nil && undo != nil {
+		_ = undo(context.WithoutCancel(ctx))
 	}
 	return err
 }

@@ -169,8 +169,9 @@ func (s *Sessions) openSession(ctx context.Context, u domain.User, ip, userAgent
 		UserAgent: domain.Truncate(userAgent, 512), IP: domain.Truncate(ip, 64),
 		CreatedAt: now, ExpiresAt: now.Add(s.opts.SessionTTL),
 	}
-	err := s.rec.audited(ctx, audit{actor: u.ID, action: "login.succeeded", target: "session/" + sess.ID, details: map[string]any{"ip": sess.IP}},
-		func(ctx context.Context) error { return s.sessions.Create(ctx, sess) })
+	err := s.rec.auditedElsewhere(ctx, audit{actor: u.ID, action: "login.succeeded", target: "session/" + sess.ID, details: map[string]any{"ip": sess.IP}},
+		func(ctx context.Context) error { return s.sessions.Create(ctx, sess) },
+		func(ctx context.Context) error { return s.sessions.Delete(ctx, u.ID, sess.ID) })
 	if err != nil {
 		return NewSession{}, err
 	}
@@ -215,8 +216,8 @@ func (s *Sessions) ListSessions(ctx context.Context, p domain.Principal) ([]doma
 
 // RevokeSession ends one of the principal's sessions.
 func (s *Sessions) RevokeSession(ctx context.Context, p domain.Principal, id string) error {
-	return s.rec.audited(ctx, audit{actor: actorOf(p), action: "session.revoked", target: "session/" + id},
-		func(ctx context.Context) error { return s.sessions.Delete(ctx, p.UserID, id) })
+	return s.rec.auditedElsewhere(ctx, audit{actor: actorOf(p), action: "session.revoked", target: "session/" + id},
+		func(ctx context.Context) error { return s.sessions.Delete(ctx, p.UserID, id) }, nil)
 }
 
 // Logout ends the session the principal authenticated with.
@@ -224,8 +225,8 @@ func (s *Sessions) Logout(ctx context.Context, p domain.Principal) error {
 	if p.SessionID == "" {
 		return fault.New(fault.Conflict, "this credential is not a session; revoke it instead")
 	}
-	return s.rec.audited(ctx, audit{actor: actorOf(p), action: "session.revoked", target: "session/" + p.SessionID, details: map[string]any{"logout": true}},
-		func(ctx context.Context) error { return s.sessions.Delete(ctx, p.UserID, p.SessionID) })
+	return s.rec.auditedElsewhere(ctx, audit{actor: actorOf(p), action: "session.revoked", target: "session/" + p.SessionID, details: map[string]any{"logout": true}},
+		func(ctx context.Context) error { return s.sessions.Delete(ctx, p.UserID, p.SessionID) }, nil)
 }
 
 // Authenticate resolves a bearer credential — a session token, an API key
