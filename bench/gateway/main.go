@@ -168,8 +168,12 @@ type result struct {
 	// by the load generator, the upstream and the proxy, so a change in the
 	// proxy's own cost shows here more plainly than in its req/s.
 	cpuPerReq time.Duration
-	fresh     int     // first-sight tokens sent
-	wrkCores  float64 // the load generator's CPU (cores)
+	// kernelPerReq is the part of cpuPerReq spent in the kernel: system
+	// calls and the loopback network stack, which every proxy pays for the
+	// same traffic; the rest is the proxy's own code and runtime.
+	kernelPerReq time.Duration
+	fresh        int     // first-sight tokens sent
+	wrkCores     float64 // the load generator's CPU (cores)
 }
 
 func (b *bench) run(rounds int, pgURL, redisURL string, fresh float64, profile string) error {
@@ -333,11 +337,12 @@ func (b *bench) run(rounds int, pgURL, redisURL string, fresh float64, profile s
 			}
 			before := launch.ReadCPU()
 			r, err := b.wrk(tg.url, script)
-			var cores map[string]float64
-			r.cpu, cores = spent(before, launch.ReadCPU(), b.pids())
+			var cores, kernel map[string]float64
+			r.cpu, cores, kernel = spent(before, launch.ReadCPU(), b.pids())
 			r.cpu = fmt.Sprintf("wrk %.2f, %s", r.wrkCores, r.cpu)
 			if c := cores[proxyGroup(tg.name)]; c > 0 && r.rps > 0 {
 				r.cpuPerReq = time.Duration(c / r.rps * float64(time.Second))
+				r.kernelPerReq = time.Duration(kernel[proxyGroup(tg.name)] / r.rps * float64(time.Second))
 			}
 			if profiled != nil {
 				if err := <-profiled; err != nil {
@@ -355,7 +360,7 @@ func (b *bench) run(rounds int, pgURL, redisURL string, fresh float64, profile s
 			}
 			own := ""
 			if r.cpuPerReq > 0 {
-				own = fmt.Sprintf("  %5.1fµs CPU/req", float64(r.cpuPerReq)/float64(time.Microsecond))
+				own = fmt.Sprintf("  %5.1fµs CPU/req (%2.0f %% kernel)", float64(r.cpuPerReq)/float64(time.Microsecond), 100*float64(r.kernelPerReq)/float64(r.cpuPerReq))
 			}
 			fmt.Printf("round %d %-8s %9.0f req/s  P50 %-8s P99 %-8s%s  cpu: %s%s\n", round, tg.name, r.rps, r.p50, r.p99, own, r.cpu, extra)
 		}
@@ -407,6 +412,13 @@ func (b *bench) run(rounds int, pgURL, redisURL string, fresh float64, profile s
 	}
 	for _, v := range b.variants {
 		fmt.Printf("gateway/%s %s  (%s against %s)\n", v.name, cpuRatio("gateway", v.name), med["gateway"].cpuPerReq.Round(100*time.Nanosecond), med[v.name].cpuPerReq.Round(100*time.Nanosecond))
+	}
+	fmt.Println("CPU per request (median), in the kernel and in the proxy's own code")
+	for _, tg := range targets {
+		if m := med[tg.name]; m.cpuPerReq > 0 {
+			fmt.Printf("%-14s %8s = kernel %8s + own %8s\n", tg.name, m.cpuPerReq.Round(100*time.Nanosecond),
+				m.kernelPerReq.Round(100*time.Nanosecond), (m.cpuPerReq - m.kernelPerReq).Round(100*time.Nanosecond))
+		}
 	}
 	for _, gw := range gateways {
 		if err := sanity(gw+path, upstream.URL+path, token); err != nil {
@@ -605,10 +617,11 @@ func median(rs []result) result {
 		return v[len(v)/2]
 	}
 	return result{
-		rps:       pick(func(r result) float64 { return r.rps }),
-		p50:       time.Duration(pick(func(r result) float64 { return float64(r.p50) })),
-		p99:       time.Duration(pick(func(r result) float64 { return float64(r.p99) })),
-		cpuPerReq: time.Duration(pick(func(r result) float64 { return float64(r.cpuPerReq) })),
+		rps:          pick(func(r result) float64 { return r.rps }),
+		p50:          time.Duration(pick(func(r result) float64 { return float64(r.p50) })),
+		p99:          time.Duration(pick(func(r result) float64 { return float64(r.p99) })),
+		cpuPerReq:    time.Duration(pick(func(r result) float64 { return float64(r.cpuPerReq) })),
+		kernelPerReq: time.Duration(pick(func(r result) float64 { return float64(r.kernelPerReq) })),
 	}
 }
 
@@ -674,9 +687,10 @@ func (b *bench) pids() map[int]string {
 
 // spent says, in cores, what the gateway, nginx, the floors, Redis, auth
 // and the harness used between s and later, and how idle the machine was; cores
-// holds the same figures by group.
-func spent(s, later launch.CPUSample, known map[int]string) (summary string, cores map[string]float64) {
-	use, idle := s.Spent(later, func(name string) string {
+// holds the same figures by group, and kernel the part of them spent in
+// the kernel.
+func spent(s, later launch.CPUSample, known map[int]string) (summary string, cores, kernel map[string]float64) {
+	group := func(name string) string {
 		switch {
 		case strings.Contains(name, "--target=gateway"):
 			return "gateway"
@@ -693,8 +707,10 @@ func spent(s, later launch.CPUSample, known map[int]string) (summary string, cor
 			return name
 		}
 		return ""
-	}, known)
-	return launch.Cores(use, append(append([]string{"gateway", "nginx"}, floorNames...), "harness", "redis", "auth")) + fmt.Sprintf(" cores; machine %.0f %% idle", idle*100), use
+	}
+	use, idle := s.Spent(later, group, known)
+	return launch.Cores(use, append(append([]string{"gateway", "nginx"}, floorNames...), "harness", "redis", "auth")) + fmt.Sprintf(" cores; machine %.0f %% idle", idle*100),
+		use, s.SpentInKernel(later, group, known)
 }
 
 // proxyGroup is the group spent puts a target's proxy in: every gateway

@@ -15,6 +15,7 @@ type CPUSample struct {
 	idle    uint64 // machine idle ticks
 	total   uint64 // machine ticks
 	process map[int]uint64
+	kernel  map[int]uint64 // the part of process spent in the kernel
 }
 
 // clockTicks is USER_HZ, 100 on every Linux this runs on.
@@ -22,7 +23,7 @@ const clockTicks = 100
 
 // ReadCPU samples the machine's and every process's CPU time.
 func ReadCPU() CPUSample {
-	s := CPUSample{at: time.Now(), process: map[int]uint64{}}
+	s := CPUSample{at: time.Now(), process: map[int]uint64{}, kernel: map[int]uint64{}}
 	if raw, err := os.ReadFile("/proc/stat"); err == nil {
 		line, _, _ := strings.Cut(string(raw), "\n")
 		for i, f := range strings.Fields(line)[1:] {
@@ -50,12 +51,15 @@ func ReadCPU() CPUSample {
 		// utime and stime, and cutime and cstime: the CPU of the children
 		// it has waited for, such as the platform's extraction children,
 		// which live too briefly to be sampled themselves.
-		var t uint64
+		var t, k uint64
 		for _, i := range []int{11, 12, 13, 14} {
 			v, _ := strconv.ParseUint(f[i], 10, 64)
 			t += v
+			if i == 12 || i == 14 { // stime, cstime
+				k += v
+			}
 		}
-		s.process[pid] = t
+		s.process[pid], s.kernel[pid] = t, k
 	}
 	return s
 }
@@ -65,22 +69,39 @@ func ReadCPU() CPUSample {
 // process's group from its name (its entry in known, else its
 // command name); processes it names "" are left out.
 func (s CPUSample) Spent(later CPUSample, group func(name string) string, known map[int]string) (cores map[string]float64, idle float64) {
-	cores = map[string]float64{}
-	secs := later.at.Sub(s.at).Seconds()
-	if secs <= 0 || later.total == s.total {
+	cores = spentOf(s, later, func(c CPUSample) map[int]uint64 { return c.process }, group, known)
+	if later.total == s.total {
 		return cores, 0
 	}
-	for pid, t := range later.process {
+	return cores, float64(later.idle-s.idle) / float64(later.total-s.total)
+}
+
+// SpentInKernel is the part of Spent's cores that each group spent in
+// the kernel (system calls, and the network stack's work done in them):
+// what any proxy pays for the same traffic, set apart from its own code.
+func (s CPUSample) SpentInKernel(later CPUSample, group func(name string) string, known map[int]string) map[string]float64 {
+	return spentOf(s, later, func(c CPUSample) map[int]uint64 { return c.kernel }, group, known)
+}
+
+// spentOf is Spent's figure for the ticks that ticks selects.
+func spentOf(s, later CPUSample, ticks func(CPUSample) map[int]uint64, group func(name string) string, known map[int]string) map[string]float64 {
+	cores := map[string]float64{}
+	secs := later.at.Sub(s.at).Seconds()
+	if secs <= 0 || later.total == s.total {
+		return cores
+	}
+	before := ticks(s)
+	for pid, t := range ticks(later) {
 		name := known[pid]
 		if name == "" {
 			comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
 			name = strings.TrimSpace(string(comm))
 		}
 		if g := group(name); g != "" {
-			cores[g] += float64(t-s.process[pid]) / clockTicks / secs
+			cores[g] += float64(t-before[pid]) / clockTicks / secs
 		}
 	}
-	return cores, float64(later.idle-s.idle) / float64(later.total-s.total)
+	return cores
 }
 
 // Cores prints the groups in order, those that used at least 0.01 cores.

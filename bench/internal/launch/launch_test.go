@@ -75,16 +75,19 @@ func TestFreshDatabasesAreDroppedOnClose(t *testing.T) {
 
 // The CPU figures name groups of processes and count only those named.
 func TestSpentCountsTheNamedProcesses(t *testing.T) {
-	before := CPUSample{at: time.Unix(100, 0), process: map[int]uint64{1: 100, 2: 100}}
-	later := CPUSample{at: time.Unix(102, 0), total: 400, idle: 100, process: map[int]uint64{1: 300, 2: 500}}
-	cores, idle := before.Spent(later, func(name string) string {
+	before := CPUSample{at: time.Unix(100, 0), process: map[int]uint64{1: 100, 2: 100}, kernel: map[int]uint64{1: 50, 2: 50}}
+	later := CPUSample{at: time.Unix(102, 0), total: 400, idle: 100, process: map[int]uint64{1: 300, 2: 500}, kernel: map[int]uint64{1: 200, 2: 60}}
+	group := func(name string) string {
 		if name == "one" {
 			return "first"
 		}
 		return ""
-	}, map[int]string{1: "one", 2: "two"})
+	}
+	known := map[int]string{1: "one", 2: "two"}
+	cores, idle := before.Spent(later, group, known)
 	require.Equal(t, map[string]float64{"first": 1}, cores) // 200 ticks in 2 s
 	require.InDelta(t, 0.25, idle, 1e-9)
+	require.Equal(t, map[string]float64{"first": 0.75}, before.SpentInKernel(later, group, known)) // 150 of them
 	require.Equal(t, "first 1.00", Cores(cores, []string{"first", "second"}))
 }
 
