@@ -123,10 +123,14 @@ func LogRequest(ctx context.Context, log *slog.Logger, r Request) {
 		attrs[n] = slog.String("peer", r.Peer)
 		n++
 	}
+	now := time.Now()
+	if observe.WriteLine(ctx, log, now, slog.LevelInfo, "http request", attrs[:n]...) {
+		return
+	}
 	// A record of its own rather than log.LogAttrs, which asks the
 	// runtime for its caller on every line (1 % of the gateway's CPU) for
 	// a source the handler does not print.
-	rec := slog.NewRecord(time.Now(), slog.LevelInfo, "http request", 0)
+	rec := slog.NewRecord(now, slog.LevelInfo, "http request", 0)
 	rec.AddAttrs(attrs[:n]...)
 	_ = log.Handler().Handle(ctx, rec)
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"slices"
+	"sync"
 
 	"go.opentelemetry.io/otel/trace"
 )
@@ -24,8 +26,9 @@ func RequestID(ctx context.Context) string {
 // NewLogger returns a JSON logger whose records carry request_id and
 // trace_id whenever the context passed to the *Context methods has them.
 func NewLogger(w io.Writer, level slog.Level, service string) *slog.Logger {
-	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})
-	l := slog.New(contextHandler{h})
+	plain := lockedWriter{mu: new(sync.Mutex), w: w}
+	h := slog.NewJSONHandler(plain, &slog.HandlerOptions{Level: level})
+	l := slog.New(contextHandler{Handler: h, plain: plain})
 	if service != "" {
 		l = l.With("service", service)
 	}
@@ -33,7 +36,15 @@ func NewLogger(w io.Writer, level slog.Level, service string) *slog.Logger {
 }
 
 // contextHandler adds ids from the context so that call sites need not.
-type contextHandler struct{ slog.Handler }
+type contextHandler struct {
+	slog.Handler
+	// plain is the handler's destination, for WriteLine, while what has
+	// been added to the handler is attributes WriteLine can encode; nil
+	// once anything else (a group, another kind of value) has been.
+	plain io.Writer
+	// with is the added attributes as WriteLine writes them.
+	with []byte
+}
 
 func (h contextHandler) Handle(ctx context.Context, r slog.Record) error {
 	if id := RequestID(ctx); id != "" {
@@ -46,9 +57,16 @@ func (h contextHandler) Handle(ctx context.Context, r slog.Record) error {
 }
 
 func (h contextHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return contextHandler{h.Handler.WithAttrs(attrs)}
+	next := contextHandler{Handler: h.Handler.WithAttrs(attrs)}
+	if h.plain != nil && encodable(attrs) {
+		next.plain, next.with = h.plain, slices.Clip(h.with)
+		for _, a := range attrs {
+			next.with = appendAttr(next.with, a)
+		}
+	}
+	return next
 }
 
 func (h contextHandler) WithGroup(name string) slog.Handler {
-	return contextHandler{h.Handler.WithGroup(name)}
+	return contextHandler{Handler: h.Handler.WithGroup(name)}
 }
