@@ -30,7 +30,7 @@ func New(source string, typ schema.CloudEventType, subject string, at time.Time,
 // NewWithID is New with a chosen id: producers without an outbox derive it
 // from the content, so that a redone publish is a JetStream duplicate.
 func NewWithID(id, source string, typ schema.CloudEventType, subject string, at time.Time, data any) (ports.Event, error) {
-	payload, err := json.Marshal(data)
+	payload, err := marshal(data)
 	if err != nil {
 		return ports.Event{}, err
 	}
@@ -55,6 +55,24 @@ func NewWithID(id, source string, typ schema.CloudEventType, subject string, at 
 	b = append(append(append(b, dataKey...), payload...), ',')
 	b = append(b, rest[1:]...)
 	return ports.Event{ID: id, Subject: "events." + string(typ), Payload: b}, nil
+}
+
+// jsonAppender is data that appends its JSON itself, as json.Marshal
+// would write it, when it can (schema.UsageBatch: one per usage message,
+// a record per request through the gateway).
+type jsonAppender interface {
+	AppendJSON(dst []byte) ([]byte, bool)
+}
+
+// marshal is json.Marshal, by way of the data's own AppendJSON when it
+// has one that takes it.
+func marshal(data any) ([]byte, error) {
+	if a, ok := data.(jsonAppender); ok {
+		if b, ok := a.AppendJSON(nil); ok {
+			return b, nil
+		}
+	}
+	return json.Marshal(data)
 }
 
 // dataKey opens the envelope; envelope's fields follow.

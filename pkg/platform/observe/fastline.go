@@ -4,13 +4,13 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"math"
 	"strconv"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/lattice-platform/lattice/pkg/platform/jsonappend"
 )
 
 // lockedWriter serialises the writes of the JSON handler and of
@@ -50,9 +50,9 @@ func WriteLine(ctx context.Context, log *slog.Logger, t time.Time, level slog.Le
 	b := append((*bp)[:0], `{"time":"`...)
 	b = t.Round(0).AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","level":`...)
-	b = appendJSONString(b, level.String())
+	b = jsonappend.String(b, level.String(), jsonappend.Slog)
 	b = append(b, `,"msg":`...)
-	b = appendJSONString(b, msg)
+	b = jsonappend.String(b, msg, jsonappend.Slog)
 	b = append(b, h.with...)
 	for _, a := range attrs {
 		b = appendAttr(b, a)
@@ -63,7 +63,7 @@ func WriteLine(ctx context.Context, log *slog.Logger, t time.Time, level slog.Le
 	if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() {
 		tid := sc.TraceID()
 		b = append(b, `,"trace_id":"`...)
-		b = appendHex(b, tid[:])
+		b = jsonappend.Hex(b, tid[:])
 		b = append(b, '"')
 	}
 	b = append(b, "}\n"...)
@@ -82,7 +82,7 @@ func encodable(attrs []slog.Attr) bool {
 		case slog.KindFloat64:
 			// What slog writes for these (json.Marshal's error) is left
 			// to slog.
-			if f := a.Value.Float64(); math.IsInf(f, 0) || math.IsNaN(f) {
+			if !jsonappend.Finite(a.Value.Float64()) {
 				return false
 			}
 		default:
@@ -97,105 +97,19 @@ var lineBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 512); return 
 
 func appendAttr(b []byte, a slog.Attr) []byte {
 	b = append(b, ',')
-	b = appendJSONString(b, a.Key)
+	b = jsonappend.String(b, a.Key, jsonappend.Slog)
 	b = append(b, ':')
 	v := a.Value
 	switch v.Kind() {
 	case slog.KindString:
-		return appendJSONString(b, v.String())
+		return jsonappend.String(b, v.String(), jsonappend.Slog)
 	case slog.KindInt64:
 		return strconv.AppendInt(b, v.Int64(), 10)
 	case slog.KindUint64:
 		return strconv.AppendUint(b, v.Uint64(), 10)
 	case slog.KindFloat64:
-		return appendJSONFloat(b, v.Float64())
+		return jsonappend.Float(b, v.Float64())
 	default: // KindBool, the only other kind WriteLine lets through
 		return strconv.AppendBool(b, v.Bool())
 	}
 }
-
-func appendHex(b []byte, p []byte) []byte {
-	for _, c := range p {
-		b = append(b, hexDigits[c>>4], hexDigits[c&0xf])
-	}
-	return b
-}
-
-// appendJSONFloat is encoding/json's encoding of a finite float64, which
-// slog's JSON handler uses: the shortest decimal, in exponent form below
-// 1e-6 and from 1e21 on, its exponent without a leading zero.
-func appendJSONFloat(b []byte, f float64) []byte {
-	abs := math.Abs(f)
-	format := byte('f')
-	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	b = strconv.AppendFloat(b, f, format, -1, 64)
-	if format == 'e' {
-		// clean up e-09 to e-9
-		n := len(b)
-		if n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
-			b[n-2] = b[n-1]
-			b = b[:n-1]
-		}
-	}
-	return b
-}
-
-// appendJSONString is slog's JSON string: quoted, with ", \ and control
-// characters escaped, invalid UTF-8 replaced by U+FFFD, and U+2028 and
-// U+2029 escaped (log/slog's appendEscapedJSONString, from Go's source,
-// BSD-style licence, Copyright 2022 The Go Authors).
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				// This encodes bytes < 0x20 except for \t, \n and \r.
-				b = append(b, `\u00`...)
-				b = append(b, hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		c, size := utf8.DecodeRuneInString(s[i:])
-		if c == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		// U+2028 is LINE SEPARATOR and U+2029 is PARAGRAPH SEPARATOR,
-		// valid in JSON but not in JavaScript strings.
-		if c == '\u2028' || c == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, `\u202`...)
-			b = append(b, hexDigits[c&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
-
-const hexDigits = "0123456789abcdef"

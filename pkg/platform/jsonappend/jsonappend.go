@@ -1,0 +1,129 @@
+// Package jsonappend appends JSON values to a byte slice exactly as the
+// standard library writes them, for the hot paths that cannot afford
+// encoding/json's reflection: the access-log line (as log/slog's JSON
+// handler writes it) and the gateway's usage batches (as encoding/json
+// does). Tests elsewhere pin each use byte for byte against the library
+// it stands in for.
+//
+// The string escaping follows Go's encoding/json and log/slog
+// (BSD-style licence, Copyright 2010 and 2022 The Go Authors).
+package jsonappend
+
+import (
+	"math"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// Style is whose string escaping String follows.
+type Style int
+
+const (
+	// Slog is log/slog's JSON handler: no HTML escaping, and control
+	// characters other than \n, \r and \t as \u00XX.
+	Slog Style = iota
+	// Std is encoding/json's default: <, > and & escaped too, and \b and
+	// \f in their short forms.
+	Std
+)
+
+const hexDigits = "0123456789abcdef"
+
+// String appends s quoted: ", \ and control characters escaped, invalid
+// UTF-8 replaced by U+FFFD, U+2028 and U+2029 escaped, as style's library
+// does.
+func String(b []byte, s string, style Style) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && (style != Std || c != '<' && c != '>' && c != '&') {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch {
+			case c == '\\' || c == '"':
+				b = append(b, '\\', c)
+			case c == '\n':
+				b = append(b, '\\', 'n')
+			case c == '\r':
+				b = append(b, '\\', 'r')
+			case c == '\t':
+				b = append(b, '\\', 't')
+			case c == '\b' && style == Std:
+				b = append(b, '\\', 'b')
+			case c == '\f' && style == Std:
+				b = append(b, '\\', 'f')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		c, size := utf8.DecodeRuneInString(s[i:])
+		if c == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		// U+2028 is LINE SEPARATOR and U+2029 is PARAGRAPH SEPARATOR:
+		// valid in JSON, not in JavaScript strings.
+		if c == '\u2028' || c == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[c&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// Float appends a finite f as encoding/json does (and log/slog, which
+// calls it): the shortest decimal, in exponent form below 1e-6 and from
+// 1e21 on, its exponent without a leading zero. NaN and infinities have
+// no JSON form; the caller keeps them away.
+func Float(b []byte, f float64) []byte {
+	abs := math.Abs(f)
+	format := byte('f')
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		// clean up e-09 to e-9
+		n := len(b)
+		if n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
+}
+
+// Finite reports whether Float can append f.
+func Finite(f float64) bool { return !math.IsInf(f, 0) && !math.IsNaN(f) }
+
+// Time appends t quoted in RFC 3339 with nanoseconds, as time.Time's
+// MarshalJSON and log/slog do, for years 0 to 9999 (the caller's times are
+// the clock's).
+func Time(b []byte, t time.Time) []byte {
+	b = append(b, '"')
+	b = t.AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"')
+}
+
+// Hex appends p in lower-case hexadecimal.
+func Hex(b []byte, p []byte) []byte {
+	for _, c := range p {
+		b = append(b, hexDigits[c>>4], hexDigits[c&0xf])
+	}
+	return b
+}
