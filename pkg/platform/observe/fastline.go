@@ -47,9 +47,9 @@ func WriteLine(ctx context.Context, log *slog.Logger, t time.Time, level slog.Le
 		return true
 	}
 	bp := lineBuffers.Get().(*[]byte)
-	b := append((*bp)[:0], `{"time":"`...)
-	b = t.Round(0).AppendFormat(b, time.RFC3339Nano)
-	b = append(b, `","level":`...)
+	b := append((*bp)[:0], `{"time":`...)
+	b = jsonappend.Time(b, t.Round(0))
+	b = append(b, `,"level":`...)
 	b = jsonappend.String(b, level.String(), jsonappend.Slog)
 	b = append(b, `,"msg":`...)
 	b = jsonappend.String(b, msg, jsonappend.Slog)
