@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -29,6 +30,24 @@ type Metrics struct {
 	ready    prometheus.GaugeFunc
 	changes  prometheus.Counter
 	last     atomic.Int32 // the last readiness answer: 0 none yet, 1 ready, 2 not ready
+	// series holds each seriesKey's instruments once resolved: the
+	// vectors' own lookup hashes every label byte under a lock, which on
+	// the gateway's proxied path was as costly as the rest of Observe.
+	series sync.Map // seriesKey → *seriesSet
+}
+
+// seriesKey names one request series; the method is its index in
+// methodLabels.
+type seriesKey struct {
+	route  string
+	method uint8
+	status int
+}
+
+// seriesSet is a series' instruments; errors is nil below 500.
+type seriesSet struct {
+	requests, errors prometheus.Counter
+	latency          prometheus.Observer
 }
 
 // NewMetrics creates the registry and the HTTP instruments for service.
@@ -165,9 +184,47 @@ func (m *Metrics) Observe(route, method string, status int, took time.Duration) 
 	if status == 0 {
 		status = http.StatusOK
 	}
-	m.requests.WithLabelValues(route, method, statusLabel(status)).Inc()
-	if status >= 500 {
-		m.errors.WithLabelValues(route, method).Inc()
+	s := m.seriesFor(seriesKey{route: route, method: methodIndex(method), status: status})
+	s.requests.Inc()
+	if s.errors != nil {
+		s.errors.Inc()
 	}
-	m.latency.WithLabelValues(route, method).Observe(took.Seconds())
+	s.latency.Observe(took.Seconds())
+}
+
+// seriesFor is k's instruments, resolved the first time k is seen. Every
+// part of k is bounded (routes by the route table or the router,
+// methods by methodLabels, statuses by their three digits), so the map
+// is too.
+func (m *Metrics) seriesFor(k seriesKey) *seriesSet {
+	if s, ok := m.series.Load(k); ok {
+		return s.(*seriesSet)
+	}
+	method := methodLabels[k.method]
+	s := &seriesSet{
+		requests: m.requests.WithLabelValues(k.route, method, statusLabel(k.status)),
+		latency:  m.latency.WithLabelValues(k.route, method),
+	}
+	if k.status >= 500 {
+		s.errors = m.errors.WithLabelValues(k.route, method)
+	}
+	actual, _ := m.series.LoadOrStore(k, s)
+	return actual.(*seriesSet)
+}
+
+// methodLabels are the method label's values: RFC 9110's methods and
+// PATCH under their own names, and OTHER for any other token, since a
+// client may send any, and each new label value would be a new series
+// kept for the process's life.
+var methodLabels = [...]string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+	http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace, "OTHER"}
+
+// methodIndex is method's index in methodLabels.
+func methodIndex(method string) uint8 {
+	for i, m := range methodLabels[:len(methodLabels)-1] {
+		if m == method {
+			return uint8(i)
+		}
+	}
+	return uint8(len(methodLabels) - 1)
 }

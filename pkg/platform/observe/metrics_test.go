@@ -1,8 +1,11 @@
 package observe_test
 
 import (
+	"fmt"
 	"math"
+	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -54,4 +57,54 @@ func TestCatalogNamesFamiliesWithoutSeries(t *testing.T) {
 	require.Contains(t, catalog, "lattice_http_request_duration_seconds")
 	require.Contains(t, catalog, "go_goroutines")
 	require.IsNonDecreasing(t, catalog)
+}
+
+// TestMethodsOutsideTheStandardOnesShareOneSeries: a client may send any
+// token as its method; each would be a new series kept for the process's
+// life. The standard methods keep their names, every other one counts as
+// OTHER, and the counts stay exact.
+func TestMethodsOutsideTheStandardOnesShareOneSeries(t *testing.T) {
+	m := observe.NewMetrics("test")
+	for i := range 200 {
+		m.Observe("/v1/things/*", fmt.Sprintf("M%03d", i), 200, time.Millisecond)
+	}
+	for range 3 {
+		m.Observe("/v1/things/*", http.MethodGet, 200, time.Millisecond)
+	}
+	m.Observe("/v1/things/*", "get", 502, time.Millisecond) // methods are case-sensitive (RFC 9110, 9.1)
+	m.Observe("/v1/things/*", http.MethodPatch, 0, time.Millisecond)
+
+	got := map[string]float64{}
+	families, err := m.Registry.Gather()
+	require.NoError(t, err)
+	for _, f := range families {
+		for _, s := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range s.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			switch f.GetName() {
+			case "lattice_http_requests_total":
+				got["requests "+labels["method"]+" "+labels["status"]] = s.GetCounter().GetValue()
+			case "lattice_http_errors_total":
+				got["errors "+labels["method"]] = s.GetCounter().GetValue()
+			case "lattice_http_request_duration_seconds":
+				got["latency "+labels["method"]] = float64(s.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	require.Equal(t, map[string]float64{
+		"requests OTHER 200": 200, "requests OTHER 502": 1, "requests GET 200": 3, "requests PATCH 200": 1,
+		"errors OTHER":  1,
+		"latency OTHER": 201, "latency GET": 3, "latency PATCH": 1,
+	}, got)
+}
+
+// BenchmarkObserve is the cost of counting one proxied request.
+func BenchmarkObserve(b *testing.B) {
+	m := observe.NewMetrics("bench")
+	b.ReportAllocs()
+	for b.Loop() {
+		m.Observe("/v1/resources/*", http.MethodGet, 200, time.Millisecond)
+	}
 }

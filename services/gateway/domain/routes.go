@@ -170,7 +170,10 @@ func (t *Table) noShadowedCredentials() error {
 // Match returns the route for path.
 func (t *Table) Match(path string) (Route, error) {
 	for _, r := range t.routes {
-		if path == r.Prefix || strings.HasPrefix(path, strings.TrimSuffix(r.Prefix, "/")+"/") {
+		// path under the prefix on a segment boundary, without building
+		// the prefix with its slash on every request.
+		under := strings.TrimSuffix(r.Prefix, "/")
+		if path == r.Prefix || len(path) > len(under) && path[len(under)] == '/' && path[:len(under)] == under {
 			return r, nil
 		}
 	}

@@ -38,6 +38,29 @@ func TestMatchLongestPrefixOnSegments(t *testing.T) {
 	require.ErrorIs(t, err, domain.ErrNoRoute)
 }
 
+// TestMatchPrefixesWithTrailingSlashAndTheRoot: a prefix written with a
+// trailing slash serves the paths under it, not its bare name; the root
+// prefix serves every path no longer prefix does.
+func TestMatchPrefixesWithTrailingSlashAndTheRoot(t *testing.T) {
+	t.Parallel()
+	tbl, err := domain.NewTable([]domain.Route{route("/files/", "resource"), route("/", "auth")}, known, classes)
+	require.NoError(t, err)
+	for path, want := range map[string]string{
+		"/files/":    "/files/",
+		"/files/a/b": "/files/",
+		"/files":     "/",
+		"/filesx/a":  "/",
+		"/":          "/",
+		"/v1/users":  "/",
+	} {
+		r, err := tbl.Match(path)
+		require.NoError(t, err, path)
+		require.Equal(t, want, r.Prefix, path)
+	}
+	_, err = tbl.Match("")
+	require.ErrorIs(t, err, domain.ErrNoRoute, "a path must start with a slash")
+}
+
 func TestTableValidation(t *testing.T) {
 	t.Parallel()
 	for name, r := range map[string]domain.Route{

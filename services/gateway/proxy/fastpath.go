@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -242,7 +241,7 @@ func (f *FastPath) finish(c *fasthttp.RequestCtx, r *fastRequest, sent int64) {
 	}
 	took := time.Since(r.start)
 	status := c.Response.StatusCode()
-	f.Metrics.Observe(strings.TrimSuffix(r.route.Prefix, "/")+"/*", r.method, status, took)
+	f.Metrics.Observe(routePattern(r.route.Prefix), r.method, status, took)
 	httpserver.LogRequest(r.ctx, f.Log, httpserver.Request{Method: r.method, Path: r.path, Client: r.client.Addr, Status: status, Bytes: int(sent), Took: took})
 	g := f.Gateway
 	if g.usage == nil {

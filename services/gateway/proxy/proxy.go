@@ -247,7 +247,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, seen *served, lo
 	}
 	// Label metrics by route prefix rather than the catch-all pattern.
 	if rc := chi.RouteContext(r.Context()); rc != nil {
-		rc.RoutePatterns = append(rc.RoutePatterns[:0], strings.TrimSuffix(route.Prefix, "/")+"/*")
+		rc.RoutePatterns = append(rc.RoutePatterns[:0], routePattern(route.Prefix))
 	}
 	id, latticeToken, err := g.identify(w, r, route)
 	if latticeToken != "" {
@@ -607,4 +607,19 @@ func (p *bufferPool) Put(b []byte) { p.pool.Put(&b) }
 func isTimeout(err error) bool {
 	var te interface{ Timeout() bool }
 	return errors.As(err, &te) && te.Timeout() || errors.Is(err, context.DeadlineExceeded)
+}
+
+// routePatterns holds each route prefix's metrics label, formatted once
+// rather than on every request; it grows only with the prefixes of the
+// route tables loaded.
+var routePatterns sync.Map // prefix → "prefix/*"
+
+// routePattern is the label requests to the route with prefix are
+// counted under: "/v1/resources/*" for "/v1/resources".
+func routePattern(prefix string) string {
+	if p, ok := routePatterns.Load(prefix); ok {
+		return p.(string)
+	}
+	p, _ := routePatterns.LoadOrStore(prefix, strings.TrimSuffix(prefix, "/")+"/*")
+	return p.(string)
 }
