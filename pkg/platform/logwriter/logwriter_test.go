@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -20,6 +22,7 @@ import (
 type recorder struct {
 	mu    sync.Mutex
 	calls [][]byte
+	at    []time.Time // when each call came
 	// during, if set, runs inside each write (with the bytes written).
 	during func([]byte)
 	err    error
@@ -32,6 +35,7 @@ func (r *recorder) Write(p []byte) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls = append(r.calls, bytes.Clone(p))
+	r.at = append(r.at, time.Now())
 	if r.err != nil {
 		return 0, r.err
 	}
@@ -72,6 +76,61 @@ func TestLinesFromManyGoroutinesArriveWholeAndInEachWritersOrder(t *testing.T) {
 		next[g]++
 	}
 	assert.LessOrEqual(t, calls, writers*lines)
+}
+
+// TestUnderLoadWritesAreAtLeastMinIntervalApart: lines written without a
+// pause leave in writes at least MinInterval apart (but the last, which
+// Close makes at once), whole and in order, many lines to a write.
+func TestUnderLoadWritesAreAtLeastMinIntervalApart(t *testing.T) {
+	out := &recorder{}
+	w := logwriter.New(out, 0)
+	lines := 0
+	for start := time.Now(); time.Since(start) < 20*logwriter.MinInterval; lines++ {
+		_, err := fmt.Fprintf(w, "line=%d\n", lines)
+		require.NoError(t, err)
+	}
+	require.NoError(t, w.Close())
+
+	text, calls := out.all()
+	got := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
+	require.Len(t, got, lines)
+	for i, line := range got {
+		require.Equal(t, fmt.Sprintf("line=%d", i), line)
+	}
+	out.mu.Lock()
+	defer out.mu.Unlock()
+	for i := 1; i < len(out.at)-1; i++ {
+		require.GreaterOrEqual(t, out.at[i].Sub(out.at[i-1]), logwriter.MinInterval, "write %d came too soon after the one before", i)
+	}
+	assert.Less(t, calls, 30, "%d lines in %d writes", lines, calls)
+}
+
+// TestAFloodIsWrittenBeforeTheIntervalEnds: with writes an hour apart,
+// lines past half the bound still leave at once, so writers do not wait
+// for room until the interval ends; fewer stay for the interval.
+func TestAFloodIsWrittenBeforeTheIntervalEnds(t *testing.T) {
+	const bound = 4 << 10
+	out := &recorder{}
+	w := logwriter.NewPaced(out, bound, time.Hour)
+	defer w.Close()
+	line := strings.Repeat("x", 99) + "\n"
+	_, err := io.WriteString(w, line)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { _, calls := out.all(); return calls == 1 }, 5*time.Second, time.Millisecond,
+		"a line after a quiet spell leaves at once")
+
+	_, err = io.WriteString(w, line) // the interval starts: this one waits
+	require.NoError(t, err)
+	require.Never(t, func() bool { _, calls := out.all(); return calls > 1 }, 20*time.Millisecond, time.Millisecond,
+		"a line within the interval waits for its end")
+	for range bound / 2 / len(line) {
+		_, err := io.WriteString(w, line)
+		require.NoError(t, err)
+	}
+	require.Eventually(t, func() bool { _, calls := out.all(); return calls == 2 }, 5*time.Second, time.Millisecond,
+		"half the bound waiting is written without waiting out the hour")
+	text, _ := out.all()
+	assert.Equal(t, 2+bound/2/len(line), strings.Count(text, "\n"), "every line, in two writes")
 }
 
 func TestLinesWrittenDuringAWriteLeaveTogetherInTheNext(t *testing.T) {
