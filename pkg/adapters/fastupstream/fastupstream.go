@@ -21,6 +21,7 @@
 package fastupstream
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -399,21 +400,33 @@ func (c *Client) hostClient(target *url.URL) *fasthttp.HostClient {
 		// The path goes upstream exactly as the client sent it.
 		DisablePathNormalizing: true,
 		StreamResponseBody:     true,
-		// A request goes again on a new connection when the pooled one
-		// was found closed before anything was sent on it; after a
-		// failure past that point, only when repeating it is harmless,
-		// as net/http does.
-		RetryIfErr: func(req *fasthttp.Request, _ int, err error) (bool, bool) {
-			return false, errors.Is(err, errStale) || replayable(req)
-		},
 	}
+	// A request goes again on a new connection when the pooled one was
+	// found closed before anything was sent on it; after a failure past
+	// that point, only when repeating it is harmless, as net/http does.
 	// Once one pooled connection is found closed (an upstream restarted,
-	// or closed its idle connections), the others likely are too.
+	// or closed its idle connections), the others likely are too: found
+	// by the peek, or by a repeatable request that went out without one
+	// (trackedConn).
+	hc.RetryIfErr = func(req *fasthttp.Request, _ int, err error) (bool, bool) {
+		stale := errors.Is(err, errStale)
+		if !stale && closedByPeer(err) {
+			hc.CloseIdleConnections()
+		}
+		return false, stale || replayable(req)
+	}
 	hc.DialTimeout = func(addr string, timeout time.Duration) (net.Conn, error) {
 		return c.dial(addr, timeout, secure, hc.CloseIdleConnections)
 	}
 	actual, _ := m.LoadOrStore(target.Host, hc)
 	return actual.(*fasthttp.HostClient)
+}
+
+// closedByPeer reports the errors of a request that went out on a
+// connection the upstream had closed.
+func closedByPeer(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, fasthttp.ErrConnectionClosed) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 func replayable(req *fasthttp.Request) bool {
@@ -472,7 +485,12 @@ func (c *Client) dial(addr string, timeout time.Duration, secure bool, onStale f
 // upstream saw the request, so a POST would fail. Here the first write of
 // each request after an answer was read peeks at the socket: a closed
 // connection fails that write with errStale, nothing sent, and the request
-// goes again on a new one whatever its method.
+// goes again on a new one whatever its method. A repeatable request (GET,
+// HEAD, PUT, DELETE, OPTIONS, TRACE) on a connection that carried one less
+// than peekAfter ago is not peeked at: if the upstream closed it, the
+// request fails unseen and goes again anyway (RetryIfErr), and no upstream
+// closes a connection, or answers unasked, that soon after an answer
+// unless it is going away. The peek is a system call per request.
 type trackedConn struct {
 	net.Conn
 	self connAddr
@@ -481,9 +499,14 @@ type trackedConn struct {
 	// watching is set once the connection carries requests (after the TLS
 	// handshake); used once an answer has been read since the last write.
 	watching, used bool
-	closed         bool // the last peek's finding
+	closed         bool      // the last peek's finding
+	sent           time.Time // when the last request went out
 	onStale        func()
 }
+
+// peekAfter is how long after a request a repeatable one goes out on the
+// same connection without a peek.
+const peekAfter = time.Second
 
 // errStale fails a write on a pooled connection the upstream had closed:
 // nothing was sent.
@@ -500,7 +523,7 @@ func newTrackedConn(raw net.Conn, onStale func()) *trackedConn {
 }
 
 // watch starts the checks: requests go on this connection from now on.
-func (c *trackedConn) watch() { c.watching, c.used = true, false }
+func (c *trackedConn) watch() { c.watching, c.used, c.sent = true, false, time.Now() }
 
 func (c *trackedConn) LocalAddr() net.Addr { return &c.self }
 
@@ -513,7 +536,10 @@ func (c *trackedConn) Read(p []byte) (int, error) {
 func (c *trackedConn) Write(p []byte) (int, error) {
 	if c.used {
 		c.used = false
-		if c.stale() {
+		now := time.Now()
+		recent := now.Sub(c.sent) < peekAfter
+		c.sent = now
+		if !(recent && repeatableHead(p)) && c.stale() {
 			if c.onStale != nil {
 				c.onStale()
 			}
@@ -536,6 +562,22 @@ func (c *trackedConn) stale() bool {
 		return !errors.Is(err, os.ErrDeadlineExceeded)
 	}
 	return c.closed
+}
+
+// repeatableHead reports whether p, the start of a request, is one of a
+// method that may be sent twice (replayable's, but for a POST with an
+// Idempotency-Key, which is peeked at anyway).
+func repeatableHead(p []byte) bool {
+	// An encrypted head (TLS) has no method to read: it is peeked at.
+	i := bytes.IndexByte(p[:min(len(p), len("OPTIONS "))], ' ')
+	if i < 0 {
+		return false
+	}
+	switch string(p[:i]) {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	return false
 }
 
 // connAddr is the local address of a trackedConn, which it leads back to.

@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"math/big"
@@ -18,6 +19,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -372,6 +374,89 @@ func TestAPooledConnectionTheUpstreamClosedIsNotUsed(t *testing.T) {
 		require.Equal(t, before+1, up.served.Load(), "%s reached the upstream once", method)
 		<-up.closed
 	}
+}
+
+// TestAGETOnPooledConnectionsTheUpstreamClosedGoesOnANewOne: the client
+// pools more connections than fasthttp makes attempts, and the upstream
+// closes them all. A GET right after is not peeked at; the first that
+// fails on a closed one drops the others from the pool, and the GET
+// reaches the upstream once, on a new connection.
+func TestAGETOnPooledConnectionsTheUpstreamClosedGoesOnANewOne(t *testing.T) {
+	t.Parallel()
+	const pooled = 8 // fasthttp makes five attempts
+	up := startGatheringUpstream(t, pooled)
+	c := fastupstream.New(fastupstream.Options{})
+	defer c.CloseIdleConnections()
+	errs := make(chan error, pooled)
+	for range pooled {
+		go func() { errs <- get(c, up.u) }()
+	}
+	for range pooled {
+		require.NoError(t, <-errs)
+	}
+	for range pooled {
+		<-up.closed
+	}
+	before := up.served.Load()
+	require.NoError(t, get(c, up.u), "the GET goes on a new connection")
+	require.Equal(t, before+1, up.served.Load(), "and reaches the upstream once")
+}
+
+// get sends a GET to u through c and reads the answer whole, so that its
+// connection goes back to the pool.
+func get(c *fastupstream.Client, u *url.URL) error {
+	req, err := c.NewRequest(httptest.NewRequest(http.MethodGet, "/", nil))
+	if err != nil {
+		return err
+	}
+	defer req.Release()
+	a, err := c.Send(req, u, 2*time.Second)
+	if err != nil {
+		return err
+	}
+	rec := httptest.NewRecorder()
+	if err := a.Write(context.Background(), rec); err != nil {
+		return err
+	}
+	if rec.Body.String() != "ok" {
+		return fmt.Errorf("answer %q", rec.Body.String())
+	}
+	return nil
+}
+
+// startGatheringUpstream is an answering rawUpstream that holds its first
+// n requests until all n have arrived, so that a client has n connections
+// open at once, and pools them all.
+func startGatheringUpstream(t *testing.T, n int) *rawUpstream {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	up := &rawUpstream{u: &url.URL{Scheme: "http", Host: ln.Addr().String()}, closed: make(chan struct{}, 64)}
+	var arrived, conns sync.WaitGroup
+	arrived.Add(n)
+	conns.Go(func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns.Go(func() {
+				r, err := http.ReadRequest(bufio.NewReader(conn))
+				if err == nil {
+					_, _ = io.Copy(io.Discard, r.Body)
+					if up.served.Add(1) <= int32(n) {
+						arrived.Done()
+						arrived.Wait()
+					}
+					_, _ = io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+				}
+				_ = conn.Close()
+				up.closed <- struct{}{}
+			})
+		}
+	})
+	t.Cleanup(func() { _ = ln.Close(); conns.Wait() })
+	return up
 }
 
 // TestARequestTheUpstreamMayHaveSeenIsRepeatedOnlyWhenHarmless: the
