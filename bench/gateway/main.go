@@ -28,6 +28,10 @@
 // -baseline BIN and -variant NAME:KEY=VALUE add gateways from another
 // build, or with more environment, to the same rounds, so a change is
 // judged against what it replaces under the same load and drift.
+// -callgrind N counts instead of timing: each of those gateways runs under
+// valgrind's callgrind and the program prints the instructions it ran per
+// request over N sequential requests, a figure the machine's drift does
+// not move (instructions.go).
 package main
 
 import (
@@ -85,6 +89,7 @@ func main() {
 		return err
 	})
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the gateway during its first run to this file (go tool pprof)")
+	callgrind := flag.Int("callgrind", 0, "instead of the wrk rounds: count the instructions each gateway (this build, -baseline's, each -variant) runs per request under valgrind's callgrind, over this many requests after a warm-up")
 	flag.Parse()
 	if *fresh < 0 || *fresh > 1 {
 		log.Fatal("-fresh is a share between 0 and 1")
@@ -116,6 +121,10 @@ func main() {
 			log.Fatalf("-floors: unknown proxy %q", f)
 		}
 	}
+	if *callgrind < 0 {
+		log.Fatal("-callgrind is a number of requests")
+	}
+	b.callgrind = *callgrind
 	if err := b.run(*rounds, *pgURL, *redisURL, *fresh, *profile); err != nil {
 		log.Fatal(err)
 	}
@@ -129,6 +138,7 @@ type bench struct {
 	authURL        string   // for the fast-gw floor's token checks
 	issuer         string
 	variants       []variant // further gateways measured in the same rounds
+	callgrind      int       // > 0: count instructions over this many requests instead (instructions.go)
 }
 
 // variant is a further gateway, measured beside the main one so that a
@@ -264,6 +274,17 @@ func (b *bench) run(rounds int, pgURL, redisURL string, fresh float64, profile s
 		}
 	}
 	fmt.Println("sanity: 200 with the token, 401 with a forged one, the upstream's body through the gateway")
+	if b.callgrind > 0 {
+		builds := []build{{name: "gateway", bin: b.lab.Bin}}
+		for _, v := range b.variants {
+			bin := v.bin
+			if bin == "" {
+				bin = b.lab.Bin
+			}
+			builds = append(builds, build{name: v.name, bin: bin, env: v.env})
+		}
+		return b.countInstructions(ctx, builds, gwEnv, path, token, b.callgrind)
+	}
 
 	// Each round's gateway run gets tokens no earlier run has shown the
 	// gateway, enough for 25,000 req/s; the run reports how many it used.

@@ -195,7 +195,13 @@ func (l *Lab) MySQL(ctx context.Context, dsn, prefix string) (string, error) {
 
 // WaitReady polls url until it answers 200, for at most 90 s.
 func WaitReady(ctx context.Context, url string) error {
-	deadline := time.Now().Add(90 * time.Second)
+	return WaitReadyWithin(ctx, url, 90*time.Second)
+}
+
+// WaitReadyWithin is WaitReady for up to limit (a process under valgrind
+// starts in tens of seconds).
+func WaitReadyWithin(ctx context.Context, url string, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
 		if resp, err := http.Get(url); err == nil {
 			resp.Body.Close()
@@ -209,7 +215,7 @@ func WaitReady(ctx context.Context, url string) error {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	return fmt.Errorf("%s not ready within 90 s", url)
+	return fmt.Errorf("%s not ready within %s", url, limit)
 }
 
 // CreateClient registers a confidential client with the client-credentials
