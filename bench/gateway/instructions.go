@@ -23,7 +23,8 @@ import (
 // and CPU per request drift by more than a change of a few per cent moves
 // them. It covers the process's own code only, the runtime and every
 // goroutine included (usage batches, the log writer); the kernel's part of
-// a request, its system calls, is not in it: the rounds measure that.
+// a request, its system calls, is not in it: the rounds measure that; nor
+// is garbage collection, which is off while it counts.
 
 // warmRequests are sent before counting: the verified-token cache, the
 // limiter's buckets, the pools and the upstream connections are then in
@@ -72,9 +73,12 @@ func (b *bench) countOne(ctx context.Context, bd build, env []string, path, toke
 	cmd := exec.Command("valgrind", "--tool=callgrind", "--instr-atstart=no", "--callgrind-out-file="+out,
 		bd.bin, "serve", "--target=gateway")
 	// callgrind fails an assertion on the signal Go's scheduler preempts
-	// goroutines with; preemption at function calls remains.
+	// goroutines with; preemption at function calls remains. Without
+	// collection the count repeats: one cycle more or less in the window
+	// moved it by 5-7 %. Collection's cost follows the allocations, which
+	// the in-process benchmark counts.
 	cmd.Env = append(append(append(os.Environ(), env...), bd.env...), "GATEWAY_ADDR="+addr, "GATEWAY_ADMIN_ADDR="+admin,
-		"LATTICE_DATA_DIR="+filepath.Join(b.lab.Dir, bd.name+"-callgrind"), "GODEBUG=asyncpreemptoff=1")
+		"LATTICE_DATA_DIR="+filepath.Join(b.lab.Dir, bd.name+"-callgrind"), "GODEBUG=asyncpreemptoff=1", "GOGC=off", "GOMEMLIMIT=")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := b.lab.Start(cmd); err != nil {
 		return 0, err

@@ -1,6 +1,7 @@
 package fastupstream
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net/url"
@@ -22,21 +23,75 @@ func (c *Client) NewRequestFrom(in *fasthttp.Request) Request {
 	req := fasthttp.AcquireRequest()
 	in.Header.CopyTo(&req.Header)
 	req.Header.ResetConnectionClose() // the client's connection, not ours
-	if connection := in.Header.Peek("Connection"); len(connection) > 0 {
-		for f := range strings.SplitSeq(string(connection), ",") {
-			if f = strings.TrimSpace(f); f != "" {
-				req.Header.Del(f)
+	// Most requests carry no hop-by-hop header, and each Del normalises
+	// its name and scans the headers: 14 % of the gateway's instructions
+	// went to header names (bench/gateway -callgrind).
+	if MayCarry(&in.Header, hopByHopNames...) {
+		if connection := in.Header.Peek("Connection"); len(connection) > 0 {
+			for f := range strings.SplitSeq(string(connection), ",") {
+				if f = strings.TrimSpace(f); f != "" {
+					req.Header.Del(f)
+				}
 			}
 		}
-	}
-	for _, k := range hopByHopNames {
-		req.Header.Del(k)
+		for _, k := range hopByHopNames {
+			req.Header.Del(k)
+		}
 	}
 	if body := in.Body(); len(body) > 0 {
 		req.SetBodyRaw(body)
 	}
 	return Request{req: req, uri: string(in.Header.RequestURI())}
 }
+
+// MayCarry reports whether h, a request as a server read it, may carry a
+// header of one of names (any case). It reads the header block as
+// received, without normalising a name; when it cannot tell (no block
+// kept, a line it does not take for a plain "name: value"), it says yes.
+func MayCarry(h *fasthttp.RequestHeader, names ...string) bool {
+	raw := h.RawHeaders()
+	if len(raw) == 0 {
+		return true
+	}
+	for len(raw) > 0 {
+		line := raw
+		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
+			line, raw = raw[:i], raw[i+1:]
+		} else {
+			raw = nil
+		}
+		line = bytes.TrimSuffix(line, []byte{'\r'})
+		if len(line) == 0 {
+			continue
+		}
+		colon := bytes.IndexByte(line, ':')
+		if colon <= 0 || line[0] == ' ' || line[0] == '\t' || line[colon-1] == ' ' || line[colon-1] == '\t' {
+			return true
+		}
+		for _, n := range names {
+			if asciiEqualFold(line[:colon], n) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// asciiEqualFold reports whether b and s are the same ASCII text but for
+// case.
+func asciiEqualFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range len(b) {
+		if b[i]|0x20 != s[i]|0x20 || !isLetter(s[i]) && b[i] != s[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func isLetter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
 
 // Header is the request's header, for the caller's additions.
 func (r Request) Header() *fasthttp.RequestHeader { return &r.req.Header }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/lattice-platform/lattice/pkg/adapters/fastupstream"
 	"github.com/lattice-platform/lattice/pkg/events/schema"
 	"github.com/lattice-platform/lattice/pkg/fault"
 	"github.com/lattice-platform/lattice/pkg/platform/clientaddr"
@@ -168,8 +169,10 @@ func (f *FastPath) forward(c *fasthttp.RequestCtx, r *fastRequest, traceparent s
 	req := g.fast.NewRequestFrom(&c.Request)
 	defer req.Release()
 	out := req.Header()
-	for _, k := range clientContextHeaders {
-		out.Del(k)
+	if fastupstream.MayCarry(&c.Request.Header, clientContextHeaders...) {
+		for _, k := range clientContextHeaders {
+			out.Del(k)
+		}
 	}
 	out.Set("X-Forwarded-For", r.client.Addr)
 	out.SetBytesV("X-Forwarded-Host", c.Host())

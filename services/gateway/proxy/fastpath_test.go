@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"io"
@@ -187,6 +188,33 @@ func TestTheFastPathServesAPlainRequestAsNetHTTPWould(t *testing.T) {
 	require.Equal(t, "http request", line.Msg)
 	require.Equal(t, "POST /v1/maybe/echo 127.0.0.1 418 15", strings.Join([]string{line.Method, line.Path, line.Client, itoa(int64(line.Status)), itoa(int64(line.Bytes))}, " "))
 	require.Equal(t, 1.0, metricValue(t, e.metric.Registry, "lattice_http_requests_total", "route", "/v1/maybe/*", "status", "418"))
+}
+
+// Hop-by-hop and forwarding headers in any case, written on the wire as
+// a client may (net/http's client would put their names in canonical
+// form), do not reach the upstream from the fast path.
+func TestTheFastPathDropsHopByHopHeadersInAnyCase(t *testing.T) {
+	t.Parallel()
+	e := fastSetup(t)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(e.url, "http://"))
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = io.WriteString(conn, "GET /v1/maybe/x HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer good\r\n"+
+		"keep-alive: timeout=5\r\nPROXY-CONNECTION: keep-alive\r\nte: trailers\r\nproxy-authorization: Basic eDp5\r\n"+
+		"x-forwarded-for: 6.6.6.6\r\nFORWARDED: for=6.6.6.6\r\nX-Kept: yes\r\n\r\n")
+	require.NoError(t, err)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusTeapot, resp.StatusCode)
+	require.Zero(t, e.slow.Load(), "served on the fast path")
+
+	up := <-e.seen
+	require.Equal(t, "yes", up.Header.Get("X-Kept"))
+	for _, k := range []string{"Keep-Alive", "Proxy-Connection", "Te", "Proxy-Authorization", "Forwarded"} {
+		require.Empty(t, up.Header.Values(k), k)
+	}
+	require.Equal(t, []string{"127.0.0.1"}, up.Header.Values("X-Forwarded-For"), "the forged hop is dropped")
 }
 
 // The fast path's refusals are the net/http path's problems: a missing
