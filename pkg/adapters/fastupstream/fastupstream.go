@@ -430,11 +430,17 @@ func closedByPeer(err error) bool {
 }
 
 func replayable(req *fasthttp.Request) bool {
-	switch string(req.Header.Method()) {
+	return repeatableMethod(req.Header.Method()) || len(req.Header.Peek("Idempotency-Key")) > 0
+}
+
+// repeatableMethod reports the methods a request may be sent twice by
+// (RFC 9110, 9.2.2).
+func repeatableMethod(method []byte) bool {
+	switch string(method) {
 	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
 		return true
 	}
-	return len(req.Header.Peek("Idempotency-Key")) > 0
+	return false
 }
 
 // dial connects to addr, completing the TLS handshake for an https target,
@@ -573,11 +579,7 @@ func repeatableHead(p []byte) bool {
 	if i < 0 {
 		return false
 	}
-	switch string(p[:i]) {
-	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
-		return true
-	}
-	return false
+	return repeatableMethod(p[:i])
 }
 
 // connAddr is the local address of a trackedConn, which it leads back to.
