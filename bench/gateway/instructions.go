@@ -51,7 +51,7 @@ func (b *bench) countInstructions(ctx context.Context, builds []build, env []str
 	for i, bd := range builds {
 		per, err := b.countOne(ctx, bd, env, path, token, n)
 		if err != nil {
-			return fmt.Errorf("%s: %w", bd.name, err)
+			return fmt.Errorf("%s: %w\n%s's last output under valgrind:\n%s", bd.name, err, bd.name, tail(b.lab.Log(bd.name+"-callgrind"), 16<<10))
 		}
 		counts[i] = per
 		fmt.Printf("%-12s %10.0f instructions per request\n", bd.name, per)
@@ -73,12 +73,14 @@ func (b *bench) countOne(ctx context.Context, bd build, env []string, path, toke
 	cmd := exec.Command("valgrind", "--tool=callgrind", "--instr-atstart=no", "--callgrind-out-file="+out,
 		bd.bin, "serve", "--target=gateway")
 	// callgrind fails an assertion on the signal Go's scheduler preempts
-	// goroutines with; preemption at function calls remains. Without
+	// goroutines with; preemption at function calls remains. Valgrind
+	// 3.19 does not know RDTSCP, which the runtime reads its clock with on
+	// CPUs that have it (a SIGILL): cpu.rdtscp=off takes the older path. Without
 	// collection the count repeats: one cycle more or less in the window
 	// moved it by 5-7 %. Collection's cost follows the allocations, which
 	// the in-process benchmark counts.
 	cmd.Env = append(append(append(os.Environ(), env...), bd.env...), "GATEWAY_ADDR="+addr, "GATEWAY_ADMIN_ADDR="+admin,
-		"LATTICE_DATA_DIR="+filepath.Join(b.lab.Dir, bd.name+"-callgrind"), "GODEBUG=asyncpreemptoff=1", "GOGC=off", "GOMEMLIMIT=")
+		"LATTICE_DATA_DIR="+filepath.Join(b.lab.Dir, bd.name+"-callgrind"), "GODEBUG=asyncpreemptoff=1,cpu.rdtscp=off", "GOGC=off", "GOMEMLIMIT=")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := b.lab.Start(cmd); err != nil {
 		return 0, err
@@ -104,6 +106,11 @@ func (b *bench) countOne(ctx context.Context, bd build, env []string, path, toke
 	total, err := dumpedInstructions(out)
 	if err != nil {
 		return 0, err
+	}
+	if b.callgrindKeep != "" {
+		if err := copyFile(out+".1", filepath.Join(b.callgrindKeep, bd.name+".callgrind")); err != nil {
+			return 0, fmt.Errorf("-callgrind-keep: %w", err)
+		}
 	}
 	return float64(total) / float64(n), nil
 }
@@ -166,4 +173,43 @@ func totalIr(r io.Reader) (int64, error) {
 		return 0, err
 	}
 	return 0, errors.New("callgrind's dump has no summary line")
+}
+
+// copyFile copies the file src to dst, creating dst's directory.
+func copyFile(src, dst string) error {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// tail is the end of the file at path, at most n bytes of it, or why it
+// could not be read.
+func tail(path string, n int64) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return err.Error()
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Size() > n {
+		_, _ = f.Seek(st.Size()-n, io.SeekStart)
+	}
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -40,4 +42,21 @@ totals: 296447230
 	require.ErrorContains(t, err, "has no count")
 	_, err = totalIr(strings.NewReader("summary: many\n"))
 	require.Error(t, err)
+}
+
+// TestTailAndCopyFile: a failed count shows the end of the gateway's
+// output, and -callgrind-keep copies a dump whole into a new directory.
+func TestTailAndCopyFile(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "out")
+	require.NoError(t, os.WriteFile(src, []byte("early lines\nSIGILL: illegal instruction\n"), 0o600))
+	require.Equal(t, "SIGILL: illegal instruction\n", tail(src, 28))
+	require.Equal(t, "early lines\nSIGILL: illegal instruction\n", tail(src, 1<<10))
+	require.Contains(t, tail(filepath.Join(dir, "none"), 10), "no such file")
+
+	dst := filepath.Join(dir, "kept", "gateway.callgrind")
+	require.NoError(t, copyFile(src, dst))
+	got, err := os.ReadFile(dst)
+	require.NoError(t, err)
+	require.Equal(t, "early lines\nSIGILL: illegal instruction\n", string(got))
 }

@@ -90,6 +90,7 @@ func main() {
 	})
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the gateway during its first run to this file (go tool pprof)")
 	callgrind := flag.Int("callgrind", 0, "instead of the wrk rounds: count the instructions each gateway (this build, -baseline's, each -variant) runs per request under valgrind's callgrind, over this many requests after a warm-up")
+	callgrindKeep := flag.String("callgrind-keep", "", "with -callgrind: copy each build's dump into this directory as NAME.callgrind, for callgrind_annotate")
 	flag.Parse()
 	if *fresh < 0 || *fresh > 1 {
 		log.Fatal("-fresh is a share between 0 and 1")
@@ -124,7 +125,10 @@ func main() {
 	if *callgrind < 0 {
 		log.Fatal("-callgrind is a number of requests")
 	}
-	b.callgrind = *callgrind
+	if *callgrindKeep != "" && *callgrind == 0 {
+		log.Fatal("-callgrind-keep needs -callgrind")
+	}
+	b.callgrind, b.callgrindKeep = *callgrind, *callgrindKeep
 	if err := b.run(*rounds, *pgURL, *redisURL, *fresh, *profile); err != nil {
 		log.Fatal(err)
 	}
@@ -139,6 +143,7 @@ type bench struct {
 	issuer         string
 	variants       []variant // further gateways measured in the same rounds
 	callgrind      int       // > 0: count instructions over this many requests instead (instructions.go)
+	callgrindKeep  string    // where the dumps are copied to, if anywhere
 }
 
 // variant is a further gateway, measured beside the main one so that a
