@@ -36,3 +36,29 @@ func TestMayCarry(t *testing.T) {
 	unread.Set("Keep-Alive", "5")
 	require.True(t, fastupstream.MayCarry(&unread, "Accept"), "a header no server read cannot be told: yes")
 }
+
+// TestNewRequestFromDropsTheNamedHeadersInAnyCase: the copy for the
+// upstream leaves out the hop-by-hop headers and the caller's names, as
+// a client spelled them, and keeps the rest as they came.
+func TestNewRequestFromDropsTheNamedHeadersInAnyCase(t *testing.T) {
+	c := fastupstream.New(fastupstream.Options{})
+	defer c.CloseIdleConnections()
+	var in fasthttp.Request
+	require.NoError(t, in.Read(bufio.NewReader(strings.NewReader("GET /x?q=1 HTTP/1.1\r\nHost: a\r\n"+
+		"x-forwarded-FOR: 6.6.6.6\r\nkeep-alive: 5\r\nAccept: */*\r\nX-Forwarded-Fox: kept\r\n\r\n"))))
+	req := c.NewRequestFrom(&in, "Forwarded", "X-Forwarded-For")
+	defer req.Release()
+	h := req.Header()
+	require.Empty(t, h.Peek("X-Forwarded-For"), "a name of drop, in another case")
+	require.Empty(t, h.Peek("Keep-Alive"), "hop-by-hop")
+	require.Equal(t, "*/*", string(h.Peek("Accept")))
+	require.Equal(t, "kept", string(h.Peek("X-Forwarded-Fox")), "one letter apart")
+	require.Equal(t, "/x?q=1", string(h.RequestURI()))
+
+	var plain fasthttp.Request
+	require.NoError(t, plain.Read(bufio.NewReader(strings.NewReader("GET /y HTTP/1.1\r\nHost: a\r\nAccept: */*\r\n\r\n"))))
+	req2 := c.NewRequestFrom(&plain, "Forwarded")
+	defer req2.Release()
+	require.Equal(t, "*/*", string(req2.Header().Peek("Accept")))
+	require.Equal(t, "a", string(req2.Header().Host()))
+}

@@ -94,9 +94,11 @@ func New(fast Handler, slow *http.Server, o Options) *Front {
 		KeepHijackedConns:            true,
 		ReadTimeout:                  o.HeaderTimeout,
 		// A body gets the longer bound once the head is in; a request
-		// without one costs no second deadline.
+		// without one costs no second deadline. A request with neither
+		// Content-Length nor chunked framing has no body (RFC 9112,
+		// 6.3): fasthttp says -2 for it.
 		HeaderReceived: func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
-			if h.ContentLength() != 0 {
+			if n := h.ContentLength(); n > 0 || n == -1 {
 				return fasthttp.RequestConfig{ReadTimeout: o.ReadTimeout}
 			}
 			return fasthttp.RequestConfig{}

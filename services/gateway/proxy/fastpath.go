@@ -10,7 +10,6 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/lattice-platform/lattice/pkg/adapters/fastupstream"
 	"github.com/lattice-platform/lattice/pkg/events/schema"
 	"github.com/lattice-platform/lattice/pkg/fault"
 	"github.com/lattice-platform/lattice/pkg/platform/clientaddr"
@@ -166,14 +165,9 @@ func (f *FastPath) forward(c *fasthttp.RequestCtx, r *fastRequest, traceparent s
 	if m == nil {
 		return fault.New(fault.Unavailable, "the "+upstream+" service is not available")
 	}
-	req := g.fast.NewRequestFrom(&c.Request)
+	req := g.fast.NewRequestFrom(&c.Request, clientContextHeaders...)
 	defer req.Release()
 	out := req.Header()
-	if fastupstream.MayCarry(&c.Request.Header, clientContextHeaders...) {
-		for _, k := range clientContextHeaders {
-			out.Del(k)
-		}
-	}
 	out.Set("X-Forwarded-For", r.client.Addr)
 	out.SetBytesV("X-Forwarded-Host", c.Host())
 	if r.client.HTTPS {
