@@ -2,11 +2,12 @@ package httpserver
 
 import (
 	"context"
-	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"time"
 
@@ -50,9 +51,14 @@ func validRequestID(id string) bool {
 	return true
 }
 
+// newRequestID is 128 random bits in hex. An id must be unique, not
+// secret: the runtime's generator (ChaCha8, seeded by the system) serves,
+// where crypto/rand cost a thousand instructions a request on the
+// gateway's hot path (bench/gateway -callgrind).
 func newRequestID() string {
 	var b [16]byte
-	_, _ = rand.Read(b[:])
+	binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
+	binary.LittleEndian.PutUint64(b[8:], rand.Uint64())
 	return hex.EncodeToString(b[:])
 }
 

@@ -56,21 +56,28 @@ func TracesExported() bool { return exporting.Load() }
 
 // UntracedRequest gives ctx the new, unsampled trace a request without a
 // traceparent gets from the tracer when traces are not exported (its ids
-// for the logs), and returns its traceparent for the upstream. It is for a
-// server that does not run TraceHTTP; such a server must leave traced
-// requests to one that does.
-func UntracedRequest(ctx context.Context) (context.Context, string) {
+// for the logs), and returns that trace's span context, whose
+// traceparent (AppendTraceparent) goes upstream. It is for a server that
+// does not run TraceHTTP; such a server must leave traced requests to one
+// that does.
+func UntracedRequest(ctx context.Context) (context.Context, trace.SpanContext) {
 	var tid trace.TraceID
 	var sid trace.SpanID
 	binary.NativeEndian.PutUint64(tid[:8], rand.Uint64())
 	binary.NativeEndian.PutUint64(tid[8:], rand.Uint64())
 	binary.NativeEndian.PutUint64(sid[:], rand.Uint64())
 	sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid})
-	var b [55]byte
-	out := append(b[:0], "00-"...)
-	out = hex.AppendEncode(out, tid[:])
-	out = append(out, '-')
-	out = hex.AppendEncode(out, sid[:])
-	out = append(out, "-00"...)
-	return trace.ContextWithSpanContext(ctx, sc), string(out)
+	return trace.ContextWithSpanContext(ctx, sc), sc
+}
+
+// AppendTraceparent appends sc as a W3C traceparent header's value
+// (version 00) to b: 55 bytes.
+func AppendTraceparent(b []byte, sc trace.SpanContext) []byte {
+	tid, sid := sc.TraceID(), sc.SpanID()
+	b = append(b, "00-"...)
+	b = hex.AppendEncode(b, tid[:])
+	b = append(b, '-')
+	b = hex.AppendEncode(b, sid[:])
+	b = append(b, '-')
+	return hex.AppendEncode(b, []byte{byte(sc.TraceFlags())})
 }

@@ -16,8 +16,10 @@ import (
 // context (and so its log lines) carries, unsampled, and parses as W3C
 // trace context; two requests get two traces.
 func TestUntracedRequestGetsATraceOfItsOwn(t *testing.T) {
-	ctx, header := observe.UntracedRequest(context.Background())
-	sc := trace.SpanContextFromContext(ctx)
+	ctx, sc := observe.UntracedRequest(context.Background())
+	require.Equal(t, sc, trace.SpanContextFromContext(ctx))
+	header := string(observe.AppendTraceparent(nil, sc))
+	require.Len(t, header, 55)
 	require.True(t, sc.IsValid())
 	require.False(t, sc.IsSampled())
 	parsed := trace.SpanContextFromContext(propagation.TraceContext{}.Extract(context.Background(),
@@ -26,5 +28,8 @@ func TestUntracedRequestGetsATraceOfItsOwn(t *testing.T) {
 	require.Equal(t, sc.SpanID(), parsed.SpanID(), header)
 	require.False(t, parsed.IsSampled())
 	_, other := observe.UntracedRequest(context.Background())
-	require.NotEqual(t, header, other)
+	require.NotEqual(t, sc.TraceID(), other.TraceID())
+
+	sampled := sc.WithTraceFlags(trace.FlagsSampled)
+	require.Equal(t, header[:53]+"01", string(observe.AppendTraceparent([]byte("kept"), sampled))[4:], "the flags, after what b held")
 }
