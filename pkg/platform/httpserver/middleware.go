@@ -54,7 +54,7 @@ func validRequestID(id string) bool {
 // newRequestID is 128 random bits in hex. An id must be unique, not
 // secret: the runtime's generator (ChaCha8, seeded by the system) serves,
 // where crypto/rand cost a thousand instructions a request on the
-// gateway's hot path (bench/gateway -callgrind).
+// gateway's hot path (bench/gateway -callgrind); ADR 0047.
 func newRequestID() string {
 	var b [16]byte
 	binary.LittleEndian.PutUint64(b[:8], rand.Uint64())

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -55,6 +56,20 @@ func TestRequestIDIsKeptOrMade(t *testing.T) {
 	rec = httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	require.Regexp(t, `^[0-9a-f]{32}$`, rec.Header().Get("X-Request-ID"))
+}
+
+// TestMadeRequestIDsDoNotRepeat: analytics takes a usage record with an id
+// it has seen for a repeat, so ids made in a burst must all differ.
+func TestMadeRequestIDsDoNotRepeat(t *testing.T) {
+	t.Parallel()
+	format := regexp.MustCompile(`^[0-9a-f]{32}$`)
+	seen := map[string]bool{}
+	for range 100_000 {
+		id := httpserver.RequestIDOf("")
+		require.True(t, format.MatchString(id), id)
+		require.False(t, seen[id], "id %s made twice", id)
+		seen[id] = true
+	}
 }
 
 func TestBodyCap(t *testing.T) {
