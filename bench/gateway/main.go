@@ -48,12 +48,14 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -129,7 +131,14 @@ func main() {
 		log.Fatal("-callgrind-keep needs -callgrind")
 	}
 	b.callgrind, b.callgrindKeep = *callgrind, *callgrindKeep
-	if err := b.run(*rounds, *pgURL, *redisURL, *fresh, *profile); err != nil {
+	// An interrupt ends the run between steps, and the lab (processes,
+	// database, scratch directory) is taken down as after a full run.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := b.run(ctx, *rounds, *pgURL, *redisURL, *fresh, *profile); err != nil {
+		if ctx.Err() != nil {
+			log.Fatal("interrupted: the lab is taken down")
+		}
 		log.Fatal(err)
 	}
 }
@@ -191,11 +200,11 @@ type result struct {
 	wrkCores     float64 // the load generator's CPU (cores)
 }
 
-func (b *bench) run(rounds int, pgURL, redisURL string, fresh float64, profile string) error {
+func (b *bench) run(ctx context.Context, rounds int, pgURL, redisURL string, fresh float64, profile string) error {
 	if _, err := exec.LookPath("wrk"); err != nil {
 		return errors.New("wrk is not installed (apt-get install wrk)")
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var err error
 	if b.lab, err = launch.New("bench-gateway-"); err != nil {
@@ -362,7 +371,7 @@ func (b *bench) run(rounds int, pgURL, redisURL string, fresh float64, profile s
 				go func() { profiled <- launch.CPUProfile("http://"+gwAdmin, b.duration-time.Second, profile) }()
 			}
 			before := launch.ReadCPU()
-			r, err := b.wrk(tg.url, script)
+			r, err := b.wrk(ctx, tg.url, script)
 			var cores, kernel map[string]float64
 			r.cpu, cores, kernel = spent(before, launch.ReadCPU(), b.pids())
 			r.cpu = fmt.Sprintf("wrk %.2f, %s", r.wrkCores, r.cpu)
@@ -596,12 +605,12 @@ var (
 
 // wrk runs the load generator once against url and reads its summary.
 // Every answer must be a success: a run with errors is refused.
-func (b *bench) wrk(target, script string) (result, error) {
+func (b *bench) wrk(ctx context.Context, target, script string) (result, error) {
 	args := []string{"-t", strconv.Itoa(b.threads), "-c", strconv.Itoa(b.conns), "-d", b.duration.String(), "--latency"}
 	if script != "" {
 		args = append(args, "-s", script)
 	}
-	cmd := exec.Command("wrk", append(args, target)...)
+	cmd := exec.CommandContext(ctx, "wrk", append(args, target)...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return result{}, fmt.Errorf("wrk: %w\n%s", err, out)

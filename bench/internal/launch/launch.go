@@ -104,6 +104,9 @@ func (l *Lab) ServeBin(name, bin, target string, env []string) (*exec.Cmd, error
 
 // Start starts cmd; Close stops it.
 func (l *Lab) Start(cmd *exec.Cmd) error {
+	// If this program is killed before Close, its processes are told to
+	// stop too rather than run on, holding ports and CPU (Linux).
+	cmd.SysProcAttr = withParentDeathSignal(cmd.SysProcAttr)
 	if err := cmd.Start(); err != nil {
 		return err
 	}

@@ -1,10 +1,16 @@
 package launch
 
 import (
+	"bufio"
 	"context"
 	"database/sql"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,7 +19,66 @@ import (
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(parentEnv) != "" {
+		beParent()
+		return
+	}
+	goleak.VerifyTestMain(m)
+}
+
+// parentEnv makes the test binary the parent of
+// TestProcessesStopWhenTheProgramIsKilled.
+const parentEnv = "LAUNCH_TEST_PARENT"
+
+// beParent starts a long sleep through a lab, prints its pid and waits
+// to be killed.
+func beParent() {
+	l := &Lab{Dir: os.TempDir()}
+	cmd := exec.Command("sleep", "600")
+	if err := l.Start(cmd); err != nil {
+		fmt.Println("error:", err)
+		os.Exit(1)
+	}
+	fmt.Println(cmd.Process.Pid)
+	_, _ = io.ReadAll(os.Stdin) // until killed
+}
+
+// A program killed before Close (kill -9, not an interrupt it handles)
+// does not leave its processes running: the kernel tells them to stop.
+func TestProcessesStopWhenTheProgramIsKilled(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the parent-death signal is Linux's")
+	}
+	parent := exec.Command(os.Args[0], "-test.run=^$")
+	parent.Env = append(os.Environ(), parentEnv+"=1")
+	stdin, err := parent.StdinPipe()
+	require.NoError(t, err)
+	defer stdin.Close()
+	out, err := parent.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, parent.Start())
+	line, err := bufio.NewReader(out).ReadString('\n')
+	require.NoError(t, err)
+	pid, err := strconv.Atoi(strings.TrimSpace(line))
+	require.NoError(t, err, line)
+	require.True(t, running(pid), "the child runs while its parent does")
+
+	require.NoError(t, parent.Process.Kill())
+	_ = parent.Wait()
+	require.Eventually(t, func() bool { return !running(pid) }, 10*time.Second, 20*time.Millisecond,
+		"the child outlived its killed parent")
+}
+
+// running reports whether pid is a live process (not gone, not a zombie).
+func running(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	_, rest, _ := strings.Cut(string(stat), ") ")
+	return !strings.HasPrefix(rest, "Z")
+}
 
 // server is the machine's server named by envVar (set by
 // scripts/with-test-env); without it the test cannot run, which fails CI.
