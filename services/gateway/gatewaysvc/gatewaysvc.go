@@ -309,16 +309,23 @@ func New(cfg Config, log *slog.Logger) (*Service, error) {
 // endpoints (routed by mux), the health probes and the published specs.
 func ownPaths(mux *chi.Mux) (func(method, path string) bool, error) {
 	// chi matches a path only if it starts with a route's text before
-	// the route's first parameter or wildcard; most proxied paths start
-	// with none of them, and asking chi cost about 1,300 instructions a
-	// request (bench/gateway -callgrind).
-	var prefixes []string
+	// the route's first parameter or wildcard, and ends with its text
+	// after the last parameter; most proxied paths fit no route, and
+	// asking chi cost about 1,300 instructions a request (bench/gateway
+	// -callgrind).
+	type fixedText struct{ prefix, suffix string }
+	var routes []fixedText
 	err := chi.Walk(mux, func(_, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+		var f fixedText
+		f.prefix = route
 		if i := strings.IndexAny(route, "{*"); i >= 0 {
-			route = route[:i]
+			f.prefix = route[:i]
+			if !strings.Contains(route, "*") {
+				f.suffix = route[strings.LastIndexByte(route, '}')+1:]
+			}
 		}
-		if !slices.Contains(prefixes, route) {
-			prefixes = append(prefixes, route)
+		if !slices.Contains(routes, f) {
+			routes = append(routes, f)
 		}
 		return nil
 	})
@@ -331,8 +338,8 @@ func ownPaths(mux *chi.Mux) (func(method, path string) bool, error) {
 			return true
 		}
 		routed := false
-		for _, p := range prefixes {
-			if strings.HasPrefix(path, p) {
+		for _, f := range routes {
+			if strings.HasPrefix(path, f.prefix) && strings.HasSuffix(path, f.suffix) {
 				routed = true
 				break
 			}

@@ -14,6 +14,7 @@ func TestOwnPathsAreTheMuxsRoutes(t *testing.T) {
 	mux := chi.NewRouter()
 	ok := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
 	mux.Get("/v1/overview/{id}", ok)
+	mux.Get("/v1/resources/{id}/overview", ok)
 	mux.Post("/v1/admin/migrations/{name}/advance", ok)
 	mux.Route("/v1/admin/shadow", func(r chi.Router) { r.Get("/*", ok) })
 	own, err := ownPaths(mux)
@@ -29,6 +30,9 @@ func TestOwnPathsAreTheMuxsRoutes(t *testing.T) {
 		{"POST", "/v1/admin/migrations/m1/other", false},
 		{"GET", "/v1/admin/shadow/stats/x", true},
 		{"GET", "/v1/resources/bench", false},
+		{"GET", "/v1/resources/42/overview", true},
+		{"GET", "/v1/resources/42/overview/", false},
+		{"GET", "/v1/resources/42/other", false},
 		{"GET", "/V1/overview/42", false},
 		{"GET", "/healthz", true},
 		{"GET", "/readyz", true},
