@@ -57,4 +57,7 @@ func (b UsageBatch) AppendJSON(dst []byte) ([]byte, bool) {
 
 // marshallableTime reports whether time.Time's MarshalJSON takes t: a
 // four-digit year.
-func marshallableTime(t time.Time) bool { return t.Year() >= 0 && t.Year() <= 9999 }
+func marshallableTime(t time.Time) bool {
+	y := t.Year()
+	return y >= 0 && y <= 9999
+}

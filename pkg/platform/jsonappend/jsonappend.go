@@ -12,6 +12,7 @@ package jsonappend
 import (
 	"math"
 	"strconv"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 )
@@ -179,11 +180,65 @@ func Finite(f float64) bool { return !math.IsInf(f, 0) && !math.IsNaN(f) }
 // Time appends t quoted in RFC 3339 with nanoseconds, as time.Time's
 // MarshalJSON and log/slog do, for years 0 to 9999 (the caller's times are
 // the clock's).
+//
+// The text up to the seconds, and the zone, change once a second for a
+// clock's times: they are formatted once and kept, where formatting the
+// whole cost about 800 instructions for each of the gateway's access line
+// and usage record (bench/gateway -callgrind).
 func Time(b []byte, t time.Time) []byte {
+	sec, loc := t.Unix(), t.Location()
+	// One second kept for UTC (usage records) and one for other zones
+	// (log lines, in the local one), so that the two do not evict each
+	// other on every request.
+	last := &lastLocal
+	if loc == time.UTC {
+		last = &lastUTC
+	}
+	s := last.Load()
+	if s == nil || s.unix != sec || s.loc != loc {
+		var buf [40]byte
+		whole := t.Truncate(time.Second).AppendFormat(buf[:0], time.RFC3339Nano)
+		if len(whole) < 20 || len(whole) > len(second{}.text) || whole[10] != 'T' {
+			// A year outside 0 to 9999: no shortcut.
+			b = append(b, '"')
+			b = t.AppendFormat(b, time.RFC3339Nano)
+			return append(b, '"')
+		}
+		s = &second{unix: sec, loc: loc}
+		s.n = copy(s.text[:], whole)
+		last.Store(s)
+	}
 	b = append(b, '"')
-	b = t.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, s.text[:19]...)
+	if ns := t.Nanosecond(); ns != 0 {
+		var frac [10]byte
+		frac[0] = '.'
+		for i := 9; i >= 1; i-- {
+			frac[i] = byte('0' + ns%10)
+			ns /= 10
+		}
+		n := 10
+		for frac[n-1] == '0' {
+			n--
+		}
+		b = append(b, frac[:n]...)
+	}
+	b = append(b, s.text[19:s.n]...)
 	return append(b, '"')
 }
+
+// second is the text of one second in one location, for Time: the date
+// and time ("2006-01-02T15:04:05", 19 bytes), then the zone ("Z" or
+// "-07:00").
+type second struct {
+	unix int64
+	loc  *time.Location
+	text [32]byte
+	n    int
+}
+
+// lastUTC and lastLocal are the seconds Time formatted last.
+var lastUTC, lastLocal atomic.Pointer[second]
 
 // Hex appends p in lower-case hexadecimal.
 func Hex(b []byte, p []byte) []byte {

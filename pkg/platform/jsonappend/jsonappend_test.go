@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -88,6 +89,47 @@ func BenchmarkString(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestTimesAsJSONWritesThemSecondAfterSecond: Time keeps each second's
+// text; times in and across seconds, in several zones taken in turns, far
+// years and every length of fraction are written as encoding/json writes
+// them.
+func TestTimesAsJSONWritesThemSecondAfterSecond(t *testing.T) {
+	t.Parallel()
+	newYork, err := time.LoadLocation("America/New_York")
+	require.NoError(t, err)
+	zones := []*time.Location{time.UTC, time.Local, newYork, time.FixedZone("", 5*3600+45*60), time.FixedZone("odd", -(3*3600 + 17))}
+	rng := rand.New(rand.NewPCG(1, 2))
+	base := time.Date(2026, 3, 8, 6, 59, 58, 0, time.UTC) // New York's clocks go forward at 07:00 UTC
+	for i := range 20_000 {
+		at := base.Add(time.Duration(rng.Int64N(int64(4 * time.Second))))
+		if i%7 == 0 {
+			at = at.Truncate(time.Second).Add(time.Duration(rng.IntN(10)) * 100 * time.Millisecond) // short fractions
+		}
+		tm := at.In(zones[i%len(zones)])
+		want, err := json.Marshal(tm)
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(Time(nil, tm)), "%v", tm)
+	}
+	for _, tm := range []time.Time{time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC), time.Date(0, 1, 1, 0, 0, 0, 1, time.UTC),
+		time.Date(1969, 12, 31, 23, 59, 59, 500, time.UTC), time.Now(), time.Now().UTC()} {
+		want, err := json.Marshal(tm)
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(Time([]byte{}, tm)))
+	}
+	// Beyond what MarshalJSON takes, Time still writes RFC 3339's digits.
+	far := time.Date(10000, 1, 1, 0, 0, 0, 5, time.UTC)
+	require.Equal(t, `"`+far.Format(time.RFC3339Nano)+`"`, string(Time(nil, far)))
+}
+
+// BenchmarkTime: the access line's time, a local clock reading.
+func BenchmarkTime(b *testing.B) {
+	buf := make([]byte, 0, 64)
+	now := time.Now()
+	for b.Loop() {
+		buf = Time(buf[:0], now)
 	}
 }
 
