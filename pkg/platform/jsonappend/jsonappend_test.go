@@ -124,6 +124,37 @@ func TestTimesAsJSONWritesThemSecondAfterSecond(t *testing.T) {
 	require.Equal(t, `"`+far.Format(time.RFC3339Nano)+`"`, string(Time(nil, far)))
 }
 
+// TestThousandthsAsJSONWritesThem: milliseconds from microseconds take
+// Float's shortcut, which must write what encoding/json writes, as must
+// every other float near them.
+func TestThousandthsAsJSONWritesThem(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(3, 4))
+	check := func(f float64) {
+		want, err := json.Marshal(f)
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(Float(nil, f)), "%v", f)
+	}
+	for _, us := range []int64{1, 9, 10, 100, 999, 1000, 1001, 1010, 1100, 12345, 999999, 1_000_000, 1e15 - 1, 1e15, 1e15 + 1, 9e15} {
+		check(float64(us) / 1000)
+	}
+	for range 200_000 {
+		us := rng.Int64N(1e12)
+		check(float64(us) / 1000)
+		check(float64(us)/1000 + 1e-7)
+		check(math.Nextafter(float64(us)/1000, 0))
+		check(rng.Float64() * math.Pow(10, float64(rng.IntN(30)-10)))
+	}
+}
+
+// BenchmarkFloat: a request's duration in milliseconds.
+func BenchmarkFloat(b *testing.B) {
+	buf := make([]byte, 0, 32)
+	for b.Loop() {
+		buf = Float(buf[:0], float64(1234)/1000)
+	}
+}
+
 // BenchmarkTime: the access line's time, a local clock reading.
 func BenchmarkTime(b *testing.B) {
 	buf := make([]byte, 0, 64)
