@@ -35,6 +35,10 @@ const warmRequests = 200
 type build struct {
 	name, bin string
 	env       []string
+	// floor, when set, is a bare proxy of that kind (-floors) run from
+	// this program instead of a gateway, so that a gateway's count can be
+	// set beside what a proxy with none of its work runs.
+	floor string
 }
 
 // countInstructions runs each build as a gateway under callgrind, with
@@ -72,6 +76,15 @@ func (b *bench) countOne(ctx context.Context, bd build, env []string, path, toke
 	defer logf.Close()
 	cmd := exec.Command("valgrind", "--tool=callgrind", "--instr-atstart=no", "--callgrind-out-file="+out,
 		bd.bin, "serve", "--target=gateway")
+	if bd.floor != "" {
+		self, err := os.Executable()
+		if err != nil {
+			return 0, err
+		}
+		cmd = exec.Command("valgrind", "--tool=callgrind", "--instr-atstart=no", "--callgrind-out-file="+out,
+			self, proxyEnv, bd.floor)
+		env = append(env, proxyEnv+"="+b.proxySpec(bd.floor, addr, b.upstreamURL))
+	}
 	// callgrind fails an assertion on the signal Go's scheduler preempts
 	// goroutines with; preemption at function calls remains. Valgrind
 	// 3.19 does not know RDTSCP, which the runtime reads its clock with on

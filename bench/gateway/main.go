@@ -91,7 +91,7 @@ func main() {
 		return err
 	})
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the gateway during its first run to this file (go tool pprof)")
-	callgrind := flag.Int("callgrind", 0, "instead of the wrk rounds: count the instructions each gateway (this build, -baseline's, each -variant) runs per request under valgrind's callgrind, over this many requests after a warm-up")
+	callgrind := flag.Int("callgrind", 0, "instead of the wrk rounds: count the instructions each gateway (this build, -baseline's, each -variant) and each of -floors runs per request under valgrind's callgrind, over this many requests after a warm-up")
 	callgrindKeep := flag.String("callgrind-keep", "", "with -callgrind: copy each build's dump into this directory as NAME.callgrind, for callgrind_annotate")
 	flag.Parse()
 	if *fresh < 0 || *fresh > 1 {
@@ -153,6 +153,7 @@ type bench struct {
 	variants       []variant // further gateways measured in the same rounds
 	callgrind      int       // > 0: count instructions over this many requests instead (instructions.go)
 	callgrindKeep  string    // where the dumps are copied to, if anywhere
+	upstreamURL    string
 }
 
 // variant is a further gateway, measured beside the main one so that a
@@ -216,6 +217,7 @@ func (b *bench) run(ctx context.Context, rounds int, pgURL, redisURL string, fre
 		return err
 	}
 	defer upstream.Close()
+	b.upstreamURL = upstream.URL
 	bus, err := natsjs.StartEmbedded(filepath.Join(b.lab.Dir, "nats"))
 	if err != nil {
 		return err
@@ -296,6 +298,9 @@ func (b *bench) run(ctx context.Context, rounds int, pgURL, redisURL string, fre
 				bin = b.lab.Bin
 			}
 			builds = append(builds, build{name: v.name, bin: bin, env: v.env})
+		}
+		for _, kind := range b.floors {
+			builds = append(builds, build{name: kind, floor: kind})
 		}
 		return b.countInstructions(ctx, builds, gwEnv, path, token, b.callgrind)
 	}
@@ -770,6 +775,15 @@ func freeAddr() string {
 	return addr
 }
 
+// proxySpec is the proxyEnv value for a bare proxy of kind on addr.
+func (b *bench) proxySpec(kind, addr, upstream string) string {
+	spec := kind + " " + addr + " " + upstream
+	if kind == "fast-gw" {
+		spec += " " + b.authURL + " " + b.issuer
+	}
+	return spec
+}
+
 // startProxy runs this program again as a bare reverse proxy of kind
 // (go-proxy, fasthttp) to upstream and returns its URL.
 func (b *bench) startProxy(ctx context.Context, kind, upstream string) (string, error) {
@@ -781,11 +795,7 @@ func (b *bench) startProxy(ctx context.Context, kind, upstream string) (string, 
 	// The variable's value is in the arguments too, so that CPU figures
 	// can name the process from its command line.
 	cmd := exec.Command(self, proxyEnv, kind)
-	spec := kind + " " + addr + " " + upstream
-	if kind == "fast-gw" {
-		spec += " " + b.authURL + " " + b.issuer
-	}
-	cmd.Env = append(os.Environ(), proxyEnv+"="+spec)
+	cmd.Env = append(os.Environ(), proxyEnv+"="+b.proxySpec(kind, addr, upstream))
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if kind == "fast-gw" { // its access log
 		f, err := os.Create(b.lab.Log(kind))

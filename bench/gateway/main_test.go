@@ -49,3 +49,13 @@ func TestScript(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, os.FileMode(0o600), info.Mode().Perm(), "tokens stay private")
 }
+
+// TestProxySpec: a bare proxy is told its address and upstream; fast-gw,
+// which checks tokens, also auth's address and the issuer, whether it runs
+// under wrk's rounds or under callgrind.
+func TestProxySpec(t *testing.T) {
+	b := &bench{authURL: "http://127.0.0.1:9", issuer: "http://issuer"}
+	require.Equal(t, "fasthttp 127.0.0.1:1 http://127.0.0.1:2", b.proxySpec("fasthttp", "127.0.0.1:1", "http://127.0.0.1:2"))
+	require.Equal(t, "fast-gw 127.0.0.1:1 http://127.0.0.1:2 http://127.0.0.1:9 http://issuer",
+		b.proxySpec("fast-gw", "127.0.0.1:1", "http://127.0.0.1:2"))
+}
