@@ -28,10 +28,11 @@
 // -baseline BIN and -variant NAME:KEY=VALUE add gateways from another
 // build, or with more environment, to the same rounds, so a change is
 // judged against what it replaces under the same load and drift.
-// -callgrind N counts instead of timing: each of those gateways runs under
-// valgrind's callgrind and the program prints the instructions it ran per
-// request over N sequential requests, a figure the machine's drift does
-// not move (instructions.go).
+// -callgrind N counts instead of timing: each of those gateways, and each
+// of -floors, runs under valgrind's callgrind and the program prints the
+// instructions it ran per request over N sequential requests, a figure
+// the machine's drift hardly moves (instructions.go); -callgrind-keep DIR
+// keeps the dumps for callgrind_annotate.
 package main
 
 import (
