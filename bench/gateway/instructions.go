@@ -74,17 +74,16 @@ func (b *bench) countOne(ctx context.Context, bd build, env []string, path, toke
 		return 0, err
 	}
 	defer logf.Close()
-	cmd := exec.Command("valgrind", "--tool=callgrind", "--instr-atstart=no", "--callgrind-out-file="+out,
-		bd.bin, "serve", "--target=gateway")
+	program := []string{bd.bin, "serve", "--target=gateway"}
 	if bd.floor != "" {
 		self, err := os.Executable()
 		if err != nil {
 			return 0, err
 		}
-		cmd = exec.Command("valgrind", "--tool=callgrind", "--instr-atstart=no", "--callgrind-out-file="+out,
-			self, proxyEnv, bd.floor)
+		program = []string{self, proxyEnv, bd.floor}
 		env = append(env, proxyEnv+"="+b.proxySpec(bd.floor, addr, b.upstreamURL))
 	}
+	cmd := exec.Command("valgrind", append([]string{"--tool=callgrind", "--instr-atstart=no", "--callgrind-out-file=" + out}, program...)...)
 	// callgrind fails an assertion on the signal Go's scheduler preempts
 	// goroutines with; preemption at function calls remains. Valgrind
 	// 3.19 does not know RDTSCP, which the runtime reads its clock with on

@@ -28,7 +28,7 @@ func (c *Client) NewRequestFrom(in *fasthttp.Request, drop ...string) Request {
 	// and scans the headers: 14 % of the gateway's instructions went to
 	// header names (bench/gateway -callgrind). One read of the header
 	// block as received tells.
-	if mayCarry(&in.Header, hopByHopNames, drop) {
+	if mayCarry(&in.Header, hopByHopLengths|lengthsOf(drop), hopByHopNames, drop) {
 		if connection := in.Header.Peek("Connection"); len(connection) > 0 {
 			for f := range strings.SplitSeq(string(connection), ",") {
 				if f = strings.TrimSpace(f); f != "" {
@@ -50,21 +50,15 @@ func (c *Client) NewRequestFrom(in *fasthttp.Request, drop ...string) Request {
 }
 
 // mayCarry reports whether h, a request as a server read it, may carry a
-// header of one of the names in lists (any case). It reads the header
-// block as received, without normalising a name; when it cannot tell (no
-// block kept, a line it does not take for a plain "name: value"), it says
-// yes.
-func mayCarry(h *fasthttp.RequestHeader, lists ...[]string) bool {
+// header of one of the names in lists (any case); lengths is lengthsOf
+// all of them, and a line's name is compared only when some name has its
+// length. It reads the header block as received, without normalising a
+// name; when it cannot tell (no block kept, a line it does not take for a
+// plain "name: value"), it says yes.
+func mayCarry(h *fasthttp.RequestHeader, lengths uint64, lists ...[]string) bool {
 	raw := h.RawHeaders()
 	if len(raw) == 0 {
 		return true
-	}
-	// A line's name is compared only when some name has its length.
-	var lengths uint64
-	for _, names := range lists {
-		for _, n := range names {
-			lengths |= 1 << min(len(n), 63)
-		}
 	}
 	for len(raw) > 0 {
 		line := raw
@@ -94,6 +88,18 @@ func mayCarry(h *fasthttp.RequestHeader, lists ...[]string) bool {
 	}
 	return false
 }
+
+// lengthsOf sets bit n for each name of length n (63 for longer ones).
+func lengthsOf(names []string) uint64 {
+	var lengths uint64
+	for _, n := range names {
+		lengths |= 1 << min(len(n), 63)
+	}
+	return lengths
+}
+
+// hopByHopLengths is lengthsOf(hopByHopNames).
+var hopByHopLengths = lengthsOf(hopByHopNames)
 
 // asciiEqualFold reports whether b and s are the same ASCII text but for
 // case.

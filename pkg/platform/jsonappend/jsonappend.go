@@ -189,16 +189,26 @@ func Float(b []byte, f float64) []byte {
 // in its fraction (n > 0).
 func appendThousandths(b []byte, n int64) []byte {
 	b = strconv.AppendInt(b, n/1000, 10)
-	frac := n % 1000
+	return appendFraction(b, int(n%1000), 3)
+}
+
+// appendFraction appends frac, a fraction of 10^digits (digits <= 9), as
+// '.' and its digits without trailing zeros; nothing when frac is 0.
+func appendFraction(b []byte, frac, digits int) []byte {
 	if frac == 0 {
 		return b
 	}
-	digits := [4]byte{'.', byte('0' + frac/100), byte('0' + frac/10%10), byte('0' + frac%10)}
-	end := 4
-	for digits[end-1] == '0' {
+	var d [10]byte
+	d[0] = '.'
+	for i := digits; i >= 1; i-- {
+		d[i] = byte('0' + frac%10)
+		frac /= 10
+	}
+	end := digits + 1
+	for d[end-1] == '0' {
 		end--
 	}
-	return append(b, digits[:end]...)
+	return append(b, d[:end]...)
 }
 
 // Finite reports whether Float can append f.
@@ -237,19 +247,7 @@ func Time(b []byte, t time.Time) []byte {
 	}
 	b = append(b, '"')
 	b = append(b, s.text[:19]...)
-	if ns := t.Nanosecond(); ns != 0 {
-		var frac [10]byte
-		frac[0] = '.'
-		for i := 9; i >= 1; i-- {
-			frac[i] = byte('0' + ns%10)
-			ns /= 10
-		}
-		n := 10
-		for frac[n-1] == '0' {
-			n--
-		}
-		b = append(b, frac[:n]...)
-	}
+	b = appendFraction(b, t.Nanosecond(), 9)
 	b = append(b, s.text[19:s.n]...)
 	return append(b, '"')
 }
