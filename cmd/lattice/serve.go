@@ -192,7 +192,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		if b.http.Fast != nil {
 			fast, gate := b.http.Fast(b.httpCfg.TrustedProxies), p.Gate()
 			l.public.HandleFast(func(ctx *fasthttp.RequestCtx, whole bool) bool {
-				gate.Begin()
+				gate.BeginAt(ctx.Time())
 				defer gate.End()
 				return fast(ctx, whole)
 			})

@@ -2,8 +2,14 @@ package fastupstream_test
 
 import (
 	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"github.com/valyala/fasthttp"
@@ -61,4 +67,62 @@ func TestNewRequestFromDropsTheNamedHeadersInAnyCase(t *testing.T) {
 	defer req2.Release()
 	require.Equal(t, "*/*", string(req2.Header().Peek("Accept")))
 	require.Equal(t, "a", string(req2.Header().Host()))
+}
+
+// scriptedUpstream answers every connection's first request with answer as
+// written and closes it.
+func scriptedUpstream(t *testing.T, answer string) *url.URL {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	done := make(chan struct{})
+	t.Cleanup(func() { l.Close(); <-done })
+	go func() {
+		defer close(done)
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			_, _ = http.ReadRequest(bufio.NewReader(conn))
+			_, _ = io.WriteString(conn, answer)
+			conn.Close()
+		}
+	}()
+	return &url.URL{Scheme: "http", Host: l.Addr().String()}
+}
+
+// TestWriteToPutsABodyOfKnownLengthIntoTheResponse, whole, with the
+// bytes sent told to done; a body that ends before its Content-Length is
+// an error and nothing is put. The answers' buffers are reused (WriteTo
+// trades them with the responses'): a second answer does not show the
+// first's bytes.
+func TestWriteToPutsABodyOfKnownLengthIntoTheResponse(t *testing.T) {
+	c := fastupstream.New(fastupstream.Options{})
+	defer c.CloseIdleConnections()
+	send := func(t *testing.T, target *url.URL) (*fasthttp.RequestCtx, int64, error) {
+		t.Helper()
+		var in fasthttp.Request
+		require.NoError(t, in.Read(bufio.NewReader(strings.NewReader("GET /x HTTP/1.1\r\nHost: a\r\n\r\n"))))
+		req := c.NewRequestFrom(&in)
+		defer req.Release()
+		answer, err := c.Send(req, target, 5*time.Second)
+		require.NoError(t, err)
+		var ctx fasthttp.RequestCtx
+		sent := int64(-1)
+		err = answer.WriteTo(&ctx, func(n int64) { sent = n })
+		return &ctx, sent, err
+	}
+	for i, body := range []string{strings.Repeat("a", 1000), "short", ""} {
+		ctx, sent, err := send(t, scriptedUpstream(t, fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\nX-Up: %d\r\n\r\n%s", len(body), i, body)))
+		require.NoError(t, err)
+		require.Equal(t, body, string(ctx.Response.Body()))
+		require.EqualValues(t, len(body), sent)
+		require.Equal(t, fmt.Sprint(i), string(ctx.Response.Header.Peek("X-Up")))
+	}
+
+	ctx, sent, err := send(t, scriptedUpstream(t, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b"))
+	require.Error(t, err, "the body broke off")
+	require.EqualValues(t, -1, sent, "done is not called")
+	require.Empty(t, ctx.Response.Body())
 }

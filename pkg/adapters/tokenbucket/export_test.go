@@ -13,3 +13,6 @@ func (f *Fallback) SetNow(now func() time.Time) { f.now = now }
 func (f *Fallback) Metrics() []prometheus.Collector {
 	return []prometheus.Collector{f.active, f.decisions}
 }
+
+// MaxKeys is how many buckets a Limiter keeps.
+const MaxKeys = maxKeys

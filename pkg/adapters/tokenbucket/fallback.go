@@ -92,7 +92,7 @@ func (f *Fallback) AllowEach(ctx context.Context, budgets []ports.RateBudget) ([
 		}
 		f.failed(ctx, err)
 	}
-	ds, err := ports.AllowInTurn(ctx, f.local, budgets)
+	ds, err := f.local.AllowEach(ctx, budgets)
 	f.decisions.Add(float64(len(ds)))
 	return ds, err
 }

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/expirable"
+	"github.com/hashicorp/golang-lru/v2/simplelru"
 	"golang.org/x/time/rate"
 
 	"github.com/lattice-platform/lattice/pkg/ports"
@@ -16,18 +16,30 @@ import (
 
 // Limiter is an in-process ports.RateLimiter (token buckets from
 // golang.org/x/time/rate), used when no Redis is configured. Budgets are
-// per process; idle keys are forgotten after an hour.
+// per process; beyond 100,000 keys the least recently charged are
+// forgotten, and a forgotten key starts again with a full bucket.
 type Limiter struct {
-	mu      sync.Mutex
-	buckets *expirable.LRU[bucketKey, *rate.Limiter]
+	mu sync.Mutex
+	// buckets has no expiry by time: a bucket idle long enough is full,
+	// as a new one is, so only their number needs a bound. An expiring
+	// cache read the clock on every lookup, twice a request, and kept a
+	// lock of its own under mu.
+	buckets *simplelru.LRU[bucketKey, *rate.Limiter]
 	now     func() time.Time
 }
 
-var _ ports.RateLimiter = (*Limiter)(nil)
+var _ ports.MultiRateLimiter = (*Limiter)(nil)
+
+// maxKeys bounds the buckets a Limiter keeps.
+const maxKeys = 100_000
 
 // New returns a limiter tracking up to 100,000 keys.
 func New() *Limiter {
-	return &Limiter{buckets: expirable.NewLRU[bucketKey, *rate.Limiter](100_000, nil, time.Hour), now: time.Now}
+	buckets, err := simplelru.NewLRU[bucketKey, *rate.Limiter](maxKeys, nil)
+	if err != nil {
+		panic(err) // only for a size below 1
+	}
+	return &Limiter{buckets: buckets, now: time.Now}
 }
 
 // bucketKey names a bucket: a key under one limit. A limit that changes
@@ -42,22 +54,44 @@ type bucketKey struct {
 
 // Allow spends one request of key's budget.
 func (l *Limiter) Allow(_ context.Context, key string, limit ports.RateLimit) (ports.RateDecision, error) {
-	every := limit.Period / time.Duration(max(limit.Rate, 1))
-	k := bucketKey{key: key, period: limit.Period, rate: limit.Rate, burst: limit.Burst}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.allowLocked(l.now(), key, limit), nil
+}
+
+// AllowEach spends one request of each budget in turn, up to the first
+// that refuses, as ports.AllowInTurn would by Allow, under one lock and
+// one reading of the clock: the gateway charges two budgets a request.
+func (l *Limiter) AllowEach(_ context.Context, budgets []ports.RateBudget) ([]ports.RateDecision, error) {
+	out := make([]ports.RateDecision, 0, len(budgets))
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	for _, b := range budgets {
+		d := l.allowLocked(now, b.Key, b.Limit)
+		out = append(out, d)
+		if !d.Allowed {
+			break
+		}
+	}
+	return out, nil
+}
+
+// allowLocked is Allow at now, with l.mu held.
+func (l *Limiter) allowLocked(now time.Time, key string, limit ports.RateLimit) ports.RateDecision {
+	every := limit.Period / time.Duration(max(limit.Rate, 1))
+	k := bucketKey{key: key, period: limit.Period, rate: limit.Rate, burst: limit.Burst}
 	b, ok := l.buckets.Get(k)
 	if !ok {
 		b = rate.NewLimiter(rate.Every(every), limit.Burst)
 		l.buckets.Add(k, b)
 	}
-	now := l.now()
 	r := b.ReserveN(now, 1)
 	if d := r.DelayFrom(now); d > 0 {
 		r.CancelAt(now)
-		return ports.RateDecision{Allowed: false, RetryAfter: d, ResetAfter: every * time.Duration(limit.Burst)}, nil
+		return ports.RateDecision{Allowed: false, RetryAfter: d, ResetAfter: every * time.Duration(limit.Burst)}
 	}
 	tokens := b.TokensAt(now)
 	missing := float64(limit.Burst) - tokens
-	return ports.RateDecision{Allowed: true, Remaining: int(tokens), ResetAfter: time.Duration(missing * float64(every))}, nil
+	return ports.RateDecision{Allowed: true, Remaining: int(tokens), ResetAfter: time.Duration(missing * float64(every))}
 }

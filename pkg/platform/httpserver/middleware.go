@@ -111,7 +111,8 @@ type Request struct {
 	Method, Path, Client string
 	Status, Bytes        int
 	Took                 time.Duration
-	Peer                 string // the service a verified client certificate names, if any
+	Peer                 string    // the service a verified client certificate names, if any
+	At                   time.Time // when the answer was out, for the line's time; zero: now
 }
 
 // LogRequest writes the access log's line for r: AccessLog's, for a
@@ -129,7 +130,10 @@ func LogRequest(ctx context.Context, log *slog.Logger, r Request) {
 		attrs[n] = slog.String("peer", r.Peer)
 		n++
 	}
-	now := time.Now()
+	now := r.At
+	if now.IsZero() {
+		now = time.Now()
+	}
 	if observe.WriteLine(ctx, log, now, slog.LevelInfo, "http request", attrs[:n]...) {
 		return
 	}

@@ -88,7 +88,16 @@ func (g *Gate) Begin() {
 	if g == nil || g.percent == 100 {
 		return
 	}
-	g.lastStart.Store(g.now().UnixNano())
+	g.BeginAt(g.now())
+}
+
+// BeginAt is Begin for a request that arrived at t, when the server has
+// read the clock already (fasthttp does for every request).
+func (g *Gate) BeginAt(t time.Time) {
+	if g == nil || g.percent == 100 {
+		return
+	}
+	g.lastStart.Store(t.UnixNano())
 	g.inFlight.Add(1)
 }
 

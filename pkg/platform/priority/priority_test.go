@@ -263,3 +263,24 @@ func TestAUnitInPartsGivesWayBetweenThem(t *testing.T) {
 
 	Next(t.Context()) // without a unit in the context: nothing to end or wait for
 }
+
+// BeginAt takes the request's arrival as the server read it, not the
+// gate's clock: an arrival an hour back does not hold background work.
+func TestBeginAtCountsTheArrivalItIsGiven(t *testing.T) {
+	g, c := gateOn(25, time.Hour)
+	g.arrivals = time.Second
+	g.BeginAt(c.now())
+	done := g.Background(t.Context())
+	c.add(500 * time.Millisecond)
+	done()
+	require.Equal(t, c.now().Add(1500*time.Millisecond), g.next, "a unit run while the request is in flight owes it a turn")
+
+	g.BeginAt(c.now().Add(-time.Hour)) // a second request, read in long ago
+	defer g.End()
+	defer g.End()
+	select {
+	case <-start(t.Context(), g):
+	case <-time.After(5 * time.Second):
+		t.Fatal("a unit waits behind requests whose last arrived an hour ago")
+	}
+}

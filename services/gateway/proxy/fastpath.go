@@ -52,8 +52,8 @@ func (f *FastPath) Serve(ctx *fasthttp.RequestCtx, whole bool) bool {
 	if !whole || g.fast == nil || g.legacy != nil || observe.TracesExported() {
 		return false
 	}
-	h := &ctx.Request.Header
-	if len(h.Peek("Upgrade")) > 0 || len(h.Peek("Traceparent")) > 0 || f.CORS && len(h.Peek("Origin")) > 0 {
+	hdr := readFastHeaders(&ctx.Request.Header)
+	if len(hdr.upgrade) > 0 || len(hdr.traceparent) > 0 || f.CORS && len(hdr.origin) > 0 {
 		return false
 	}
 	// The path routed on is the one forwarded: fasthttp's decoded and
@@ -64,7 +64,7 @@ func (f *FastPath) Serve(ctx *fasthttp.RequestCtx, whole bool) bool {
 		return false
 	}
 	path := string(raw)
-	method := string(h.Method())
+	method := string(ctx.Request.Header.Method())
 	if f.Own(method, path) {
 		return false
 	}
@@ -73,8 +73,48 @@ func (f *FastPath) Serve(ctx *fasthttp.RequestCtx, whole bool) bool {
 	if err != nil || route.Shadow != nil || route.Migration != nil || route.Upstream == domain.LegacyUpstream {
 		return false
 	}
-	f.serve(ctx, method, path, route, cfg.Classes[route.Class])
+	f.serve(ctx, &hdr, method, path, route, cfg.Classes[route.Class])
 	return true
+}
+
+// fastHeaders are the request headers the fast path reads, found in one
+// pass over the parsed header. A Peek for each normalised its name and
+// searched the headers again, about 390 instructions apiece six times a
+// request (bench/gateway -callgrind).
+type fastHeaders struct {
+	upgrade, traceparent, origin, requestID, authorization, idempotencyKey []byte
+}
+
+// readFastHeaders reads them from h, as Peek would: the first value of
+// each name, in any case as sent (the server stores names normalised).
+func readFastHeaders(h *fasthttp.RequestHeader) fastHeaders {
+	var f fastHeaders
+	var seen uint8
+	for k, v := range h.All() {
+		var bit uint8
+		var dst *[]byte
+		switch string(k) {
+		case "Upgrade":
+			bit, dst = 1, &f.upgrade
+		case "Traceparent":
+			bit, dst = 2, &f.traceparent
+		case "Origin":
+			bit, dst = 4, &f.origin
+		case "X-Request-Id":
+			bit, dst = 8, &f.requestID
+		case "Authorization":
+			bit, dst = 16, &f.authorization
+		case "Idempotency-Key":
+			bit, dst = 32, &f.idempotencyKey
+		default:
+			continue
+		}
+		if seen&bit == 0 {
+			seen |= bit
+			*dst = v
+		}
+	}
+	return f
 }
 
 // The names the fast path sets, as fasthttp normalises them (each word
@@ -106,9 +146,10 @@ type fastRequest struct {
 	finished bool
 }
 
-func (f *FastPath) serve(c *fasthttp.RequestCtx, method, path string, route domain.Route, class routing.Class) {
-	r := &fastRequest{route: route, class: class, method: method, path: path, start: time.Now()}
-	r.id = httpserver.RequestIDOf(string(c.Request.Header.Peek("X-Request-ID")))
+func (f *FastPath) serve(c *fasthttp.RequestCtx, hdr *fastHeaders, method, path string, route domain.Route, class routing.Class) {
+	// The server read the clock as the head came in: a read fewer.
+	r := &fastRequest{route: route, class: class, method: method, path: path, start: c.Time()}
+	r.id = httpserver.RequestIDOf(string(hdr.requestID))
 	c.Response.Header.SetCanonical(hdrRequestID, []byte(r.id))
 	var sc trace.SpanContext
 	r.ctx, sc = observe.UntracedRequest(observe.WithRequestID(context.Background(), r.id))
@@ -129,14 +170,14 @@ func (f *FastPath) serve(c *fasthttp.RequestCtx, method, path string, route doma
 		f.refuse(c, r, ErrBusy)
 		return
 	}
-	if err := f.forward(c, r, sc); err != nil {
+	if err := f.forward(c, hdr, r, sc); err != nil {
 		f.refuse(c, r, err)
 	}
 }
 
 // forward checks and charges the request and sends it upstream; an error
 // is the refusal to answer with.
-func (f *FastPath) forward(c *fasthttp.RequestCtx, r *fastRequest, sc trace.SpanContext) error {
+func (f *FastPath) forward(c *fasthttp.RequestCtx, hdr *fastHeaders, r *fastRequest, sc trace.SpanContext) error {
 	g := f.Gateway
 	limit := r.route.MaxBody
 	if limit <= 0 {
@@ -146,7 +187,7 @@ func (f *FastPath) forward(c *fasthttp.RequestCtx, r *fastRequest, sc trace.Span
 		return fault.New(fault.TooLarge, fmt.Sprintf("request body exceeds %d bytes", limit))
 	}
 	var err error
-	if r.who, _, err = g.verifyBearer(r.ctx, string(c.Request.Header.Peek("Authorization")), r.route.Auth); err != nil {
+	if r.who, _, err = g.verifyBearer(r.ctx, string(hdr.authorization), r.route.Auth); err != nil {
 		return err
 	}
 	st, err := g.charge(r.ctx, r.client.Addr, r.route.Class, r.class, r.who)
@@ -194,7 +235,7 @@ func (f *FastPath) forward(c *fasthttp.RequestCtx, r *fastRequest, sc trace.Span
 	var tp [55]byte
 	out.SetCanonical(hdrTraceparent, observe.AppendTraceparent(tp[:0], sc))
 	// idempotent's rule, read from the fasthttp request.
-	repeatable := idempotentMethod(r.method) || len(c.Request.Header.Peek("Idempotency-Key")) > 0
+	repeatable := idempotentMethod(r.method) || len(hdr.idempotencyKey) > 0
 	for {
 		answer, err := g.fast.Send(req, m.URL, r.route.Timeout)
 		status := 0
@@ -252,10 +293,11 @@ func (f *FastPath) finish(c *fasthttp.RequestCtx, r *fastRequest, sent int64) {
 	if r.admitted {
 		f.Shed.Done()
 	}
-	took := time.Since(r.start)
+	now := time.Now()
+	took := now.Sub(r.start)
 	status := c.Response.StatusCode()
 	f.Metrics.Observe(routePattern(r.route.Prefix), r.method, status, took)
-	httpserver.LogRequest(r.ctx, f.Log, httpserver.Request{Method: r.method, Path: r.path, Client: r.client.Addr, Status: status, Bytes: int(sent), Took: took})
+	httpserver.LogRequest(r.ctx, f.Log, httpserver.Request{Method: r.method, Path: r.path, Client: r.client.Addr, Status: status, Bytes: int(sent), Took: took, At: now})
 	g := f.Gateway
 	if g.usage == nil {
 		return
