@@ -115,7 +115,10 @@ var ErrUnsupported = errors.New("fastupstream: the request needs a streaming tra
 type Request struct {
 	req *fasthttp.Request
 	in  *url.URL // the client's URL, joined to a target's base path
-	uri string   // or its request URI, parsed only when joining (NewRequestFrom)
+	// or its request URI as the server read it, parsed only when joining
+	// (NewRequestFrom: the server's request outlives this one, and the
+	// copy's own URI is rewritten by the join).
+	uri []byte
 }
 
 // NewRequest copies r for sending: its method, URI, Host and headers less

@@ -19,7 +19,7 @@ import (
 // NewRequestFrom copies in, a fasthttp server's request whose body was
 // read whole (at most MaxBufferedBody), for sending: its method, URI,
 // Host and headers less the hop-by-hop ones and those named in drop (any
-// case), and its body, shared with in (keep in until Release). The caller
+// case), and its body and URI, shared with in (keep in until Release). The caller
 // then sets what the upstream should be told (X-Forwarded-*, the request
 // id) on Header.
 func (c *Client) NewRequestFrom(in *fasthttp.Request, drop ...string) Request {
@@ -48,7 +48,7 @@ func (c *Client) NewRequestFrom(in *fasthttp.Request, drop ...string) Request {
 	if body := in.Body(); len(body) > 0 {
 		req.SetBodyRaw(body)
 	}
-	return Request{req: req, uri: string(in.Header.RequestURI())}
+	return Request{req: req, uri: in.Header.RequestURI()}
 }
 
 // mayCarry reports whether h, a request as a server read it, may carry a
@@ -128,7 +128,7 @@ func (r Request) requestURL() *url.URL {
 	if r.in != nil {
 		return r.in
 	}
-	u, err := url.ParseRequestURI(r.uri)
+	u, err := url.ParseRequestURI(string(r.uri))
 	if err != nil {
 		return nil
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -125,4 +126,27 @@ func TestWriteToPutsABodyOfKnownLengthIntoTheResponse(t *testing.T) {
 	require.Error(t, err, "the body broke off")
 	require.EqualValues(t, -1, sent, "done is not called")
 	require.Empty(t, ctx.Response.Body())
+}
+
+// TestARequestFromAServerIsJoinedToABasePathEachTimeItIsSent: the join
+// starts from the client's URI every time, so a request sent again (to
+// another replica) does not carry the base path twice.
+func TestARequestFromAServerIsJoinedToABasePathEachTimeItIsSent(t *testing.T) {
+	seen := make(chan string, 2)
+	up := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { seen <- r.URL.RequestURI() }))
+	defer up.Close()
+	target, err := url.Parse(up.URL + "/base?k=v")
+	require.NoError(t, err)
+	c := fastupstream.New(fastupstream.Options{})
+	defer c.CloseIdleConnections()
+	var in fasthttp.Request
+	require.NoError(t, in.Read(bufio.NewReader(strings.NewReader("GET /x?q=1 HTTP/1.1\r\nHost: a\r\n\r\n"))))
+	req := c.NewRequestFrom(&in)
+	defer req.Release()
+	for range 2 {
+		answer, err := c.Send(req, target, 5*time.Second)
+		require.NoError(t, err)
+		answer.Discard()
+		require.Equal(t, "/base/x?k=v&q=1", <-seen)
+	}
 }

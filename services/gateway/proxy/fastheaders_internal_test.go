@@ -2,6 +2,8 @@ package proxy
 
 import (
 	"bufio"
+	"fmt"
+	"net"
 	"strings"
 	"testing"
 
@@ -55,4 +57,22 @@ func BenchmarkFastHeaders(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestPeerAddrsAreEachConnectionsOwn: a connection's address is made once
+// and found again; connections sharing a slot each get their own.
+func TestPeerAddrsAreEachConnectionsOwn(t *testing.T) {
+	var p peerAddrs
+	conns := make([]*fasthttp.RequestCtx, len(p)+1) // two of them share a slot, whatever their ids
+	for i := range conns {
+		conns[i] = new(fasthttp.RequestCtx)
+		conns[i].Init(new(fasthttp.Request), &net.TCPAddr{IP: net.IPv4(10, 0, byte(i/256), byte(i%256)), Port: 1000 + i}, nil)
+	}
+	for round := range 2 {
+		for i, c := range conns {
+			require.Equal(t, fmt.Sprintf("10.0.%d.%d:%d", i/256, i%256, 1000+i), p.of(c), "connection %d, round %d", i, round)
+		}
+	}
+	allocs := testing.AllocsPerRun(100, func() { _ = p.of(conns[1]) })
+	require.Zero(t, allocs, "a connection's later requests find it made")
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -44,6 +45,31 @@ type FastPath struct {
 	// CORS says browser origins are configured: requests with an Origin
 	// header then go to net/http's CORS handling.
 	CORS bool
+
+	peers peerAddrs
+}
+
+// peerAddrs keeps each connection's remote address as text for the
+// requests after its first: they share it, and making it cost two
+// allocations a request. A slot is the server's connection id modulo
+// its size; a connection finding another's entry there makes its own.
+type peerAddrs [256]atomic.Pointer[peerAddr]
+
+type peerAddr struct {
+	conn uint64
+	text string
+}
+
+// of is c's remote address, host:port.
+func (p *peerAddrs) of(c *fasthttp.RequestCtx) string {
+	id := c.ConnID()
+	slot := &p[id%uint64(len(p))]
+	if e := slot.Load(); e != nil && e.conn == id {
+		return e.text
+	}
+	text := c.RemoteAddr().String()
+	slot.Store(&peerAddr{conn: id, text: text})
+	return text
 }
 
 // Serve is the fastfront.Handler.
@@ -153,7 +179,7 @@ func (f *FastPath) serve(c *fasthttp.RequestCtx, hdr *fastHeaders, method, path 
 	c.Response.Header.SetCanonical(hdrRequestID, []byte(r.id))
 	var sc trace.SpanContext
 	r.ctx, sc = observe.UntracedRequest(observe.WithRequestID(context.Background(), r.id))
-	r.client = f.Proxies.ResolvePeer(c.RemoteAddr().String(), false, func() http.Header { return forwardingHeaders(&c.Request.Header) })
+	r.client = f.Proxies.ResolvePeer(f.peers.of(c), false, func() http.Header { return forwardingHeaders(&c.Request.Header) })
 	defer func() {
 		if v := recover(); v != nil {
 			f.Log.ErrorContext(r.ctx, "panic", "panic", fmt.Sprint(v))
