@@ -32,7 +32,8 @@
 // of -floors, runs under valgrind's callgrind and the program prints the
 // instructions it ran per request over N sequential requests, a figure
 // the machine's drift hardly moves (instructions.go); -callgrind-keep DIR
-// keeps the dumps for callgrind_annotate.
+// keeps the dumps for callgrind_annotate. -perf FILE records the gateway's
+// first run with Linux perf, the kernel's part included, for perf report.
 package main
 
 import (
@@ -92,6 +93,7 @@ func main() {
 		return err
 	})
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the gateway during its first run to this file (go tool pprof)")
+	perfFile := flag.String("perf", "", "record the gateway's first run with Linux perf (call graphs, kernel included) into this file, for: perf report -i FILE --children --sort sym")
 	callgrind := flag.Int("callgrind", 0, "instead of the wrk rounds: count the instructions each gateway (this build, -baseline's, each -variant) and each of -floors runs per request under valgrind's callgrind, over this many requests after a warm-up")
 	callgrindKeep := flag.String("callgrind-keep", "", "with -callgrind: copy each build's dump into this directory as NAME.callgrind, for callgrind_annotate")
 	flag.Parse()
@@ -131,7 +133,7 @@ func main() {
 	if *callgrindKeep != "" && *callgrind == 0 {
 		log.Fatal("-callgrind-keep needs -callgrind")
 	}
-	b.callgrind, b.callgrindKeep = *callgrind, *callgrindKeep
+	b.callgrind, b.callgrindKeep, b.perfFile = *callgrind, *callgrindKeep, *perfFile
 	// An interrupt ends the run between steps, and the lab (processes,
 	// database, scratch directory) is taken down as after a full run.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -154,6 +156,7 @@ type bench struct {
 	variants       []variant // further gateways measured in the same rounds
 	callgrind      int       // > 0: count instructions over this many requests instead (instructions.go)
 	callgrindKeep  string    // where the dumps are copied to, if anywhere
+	perfFile       string    // where perf records the gateway's first run, if anywhere
 	upstreamURL    string
 }
 
@@ -263,7 +266,8 @@ func (b *bench) run(ctx context.Context, rounds int, pgURL, redisURL string, fre
 	if redisURL != "" {
 		gwEnv = append(gwEnv, "REDIS_URL="+redisURL)
 	}
-	if _, err := b.lab.Serve("gateway", gwEnv); err != nil {
+	gwCmd, err := b.lab.Serve("gateway", gwEnv)
+	if err != nil {
 		return err
 	}
 	gateway := "http://" + gwAddr
@@ -376,6 +380,18 @@ func (b *bench) run(ctx context.Context, rounds int, pgURL, redisURL string, fre
 				profiled = make(chan error, 1)
 				go func() { profiled <- launch.CPUProfile("http://"+gwAdmin, b.duration-time.Second, profile) }()
 			}
+			var recorded chan error
+			if b.perfFile != "" && round == 1 && tg.name == "gateway" {
+				recorded = make(chan error, 1)
+				perf := exec.CommandContext(ctx, "perf", perfRecord(gwCmd.Process.Pid, b.duration-time.Second, b.perfFile)...)
+				go func() {
+					if out, err := perf.CombinedOutput(); err != nil {
+						recorded <- fmt.Errorf("%w: %s", err, bytes.TrimSpace(out))
+						return
+					}
+					recorded <- nil
+				}()
+			}
 			before := launch.ReadCPU()
 			r, err := b.wrk(ctx, tg.url, script)
 			var cores, kernel map[string]float64
@@ -390,6 +406,12 @@ func (b *bench) run(ctx context.Context, rounds int, pgURL, redisURL string, fre
 					return fmt.Errorf("profile: %w", err)
 				}
 				fmt.Println("CPU profile of the gateway's first run:", profile)
+			}
+			if recorded != nil {
+				if err := <-recorded; err != nil {
+					return fmt.Errorf("perf: %w", err)
+				}
+				fmt.Printf("perf record of the gateway's first run: perf report -i %s --children --sort sym\n", b.perfFile)
 			}
 			if err != nil {
 				return fmt.Errorf("%s: %w", tg.name, err)
@@ -752,6 +774,15 @@ func spent(s, later launch.CPUSample, known map[int]string) (summary string, cor
 	use, idle := s.Spent(later, group, known)
 	return launch.Cores(use, append(append([]string{"gateway", "nginx"}, floorNames...), "harness", "redis", "auth")) + fmt.Sprintf(" cores; machine %.0f %% idle", idle*100),
 		use, s.SpentInKernel(later, group, known)
+}
+
+// perfRecord is perf's command line recording process pid for d into
+// file: call graphs from Go's frame pointers, the software clock at 4 kHz
+// (this kind of machine has no hardware counters), the kernel's part
+// included.
+func perfRecord(pid int, d time.Duration, file string) []string {
+	return []string{"record", "-F", "4000", "-g", "-e", "cpu-clock", "-p", strconv.Itoa(pid), "-o", file,
+		"--", "sleep", strconv.FormatFloat(max(d, time.Second).Seconds(), 'f', -1, 64)}
 }
 
 // proxyGroup is the group spent puts a target's proxy in: every gateway

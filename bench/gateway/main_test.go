@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -58,4 +59,13 @@ func TestProxySpec(t *testing.T) {
 	require.Equal(t, "fasthttp 127.0.0.1:1 http://127.0.0.1:2", b.proxySpec("fasthttp", "127.0.0.1:1", "http://127.0.0.1:2"))
 	require.Equal(t, "fast-gw 127.0.0.1:1 http://127.0.0.1:2 http://127.0.0.1:9 http://issuer",
 		b.proxySpec("fast-gw", "127.0.0.1:1", "http://127.0.0.1:2"))
+}
+
+// TestPerfRecord: perf samples the one process for the run's length less
+// the warm-up second, on the software clock (these machines have no
+// hardware counters), with call graphs.
+func TestPerfRecord(t *testing.T) {
+	require.Equal(t, []string{"record", "-F", "4000", "-g", "-e", "cpu-clock", "-p", "4242", "-o", "/tmp/gw.perf", "--", "sleep", "9.5"},
+		perfRecord(4242, 9500*time.Millisecond, "/tmp/gw.perf"))
+	require.Equal(t, "1", perfRecord(1, 0, "f")[12], "at least a second")
 }

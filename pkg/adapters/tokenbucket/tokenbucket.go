@@ -24,7 +24,7 @@ type Limiter struct {
 	// as a new one is, so only their number needs a bound. An expiring
 	// cache read the clock on every lookup, twice a request, and kept a
 	// lock of its own under mu.
-	buckets *simplelru.LRU[bucketKey, *rate.Limiter]
+	buckets *simplelru.LRU[string, *bucket]
 	now     func() time.Time
 }
 
@@ -35,21 +35,20 @@ const maxKeys = 100_000
 
 // New returns a limiter tracking up to 100,000 keys.
 func New() *Limiter {
-	buckets, err := simplelru.NewLRU[bucketKey, *rate.Limiter](maxKeys, nil)
+	buckets, err := simplelru.NewLRU[string, *bucket](maxKeys, nil)
 	if err != nil {
 		panic(err) // only for a size below 1
 	}
 	return &Limiter{buckets: buckets, now: time.Now}
 }
 
-// bucketKey names a bucket: a key under one limit. A limit that changes
-// (a route table reloaded) starts a bucket of its own. A struct rather
-// than a string built from the parts, which cost four allocations a
-// request.
-type bucketKey struct {
-	key         string
-	period      time.Duration
-	rate, burst int
+// bucket is a key's token bucket under the limit it was made for. A
+// limit that changes (a route table reloaded) starts a bucket of its
+// own. Keyed by the key alone: a map keyed by a struct of key and limit
+// hashed all four fields the slow, general way on every lookup.
+type bucket struct {
+	limit ports.RateLimit
+	*rate.Limiter
 }
 
 // Allow spends one request of key's budget.
@@ -80,11 +79,10 @@ func (l *Limiter) AllowEach(_ context.Context, budgets []ports.RateBudget) ([]po
 // allowLocked is Allow at now, with l.mu held.
 func (l *Limiter) allowLocked(now time.Time, key string, limit ports.RateLimit) ports.RateDecision {
 	every := limit.Period / time.Duration(max(limit.Rate, 1))
-	k := bucketKey{key: key, period: limit.Period, rate: limit.Rate, burst: limit.Burst}
-	b, ok := l.buckets.Get(k)
-	if !ok {
-		b = rate.NewLimiter(rate.Every(every), limit.Burst)
-		l.buckets.Add(k, b)
+	b, ok := l.buckets.Get(key)
+	if !ok || b.limit != limit {
+		b = &bucket{limit: limit, Limiter: rate.NewLimiter(rate.Every(every), limit.Burst)}
+		l.buckets.Add(key, b)
 	}
 	r := b.ReserveN(now, 1)
 	if d := r.DelayFrom(now); d > 0 {

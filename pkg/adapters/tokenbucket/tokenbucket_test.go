@@ -39,3 +39,22 @@ func TestTheLimiterKeepsAtMostMaxKeysBuckets(t *testing.T) {
 	require.False(t, spend("oldest"), "a recently charged key keeps its state")
 	require.True(t, spend("k0"), "the least recently charged key was forgotten")
 }
+
+// TestAChangedLimitStartsABucketOfItsOwn: a route table reloaded with
+// another limit for a class charges a new bucket, not the old one's
+// remainder.
+func TestAChangedLimitStartsABucketOfItsOwn(t *testing.T) {
+	ctx := context.Background()
+	l := tokenbucket.New()
+	tight := ports.RateLimit{Rate: 1, Period: time.Hour, Burst: 1}
+	loose := ports.RateLimit{Rate: 5, Period: time.Hour, Burst: 5}
+	for i, want := range []bool{true, false} {
+		d, err := l.Allow(ctx, "ip:default:10.0.0.1", tight)
+		require.NoError(t, err)
+		require.Equal(t, want, d.Allowed, "request %d under the tight limit", i+1)
+	}
+	d, err := l.Allow(ctx, "ip:default:10.0.0.1", loose)
+	require.NoError(t, err)
+	require.True(t, d.Allowed, "the new limit's bucket starts full")
+	require.Equal(t, 4, d.Remaining)
+}
