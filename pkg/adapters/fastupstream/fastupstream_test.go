@@ -293,8 +293,8 @@ func TestAnAbandonedStreamClosesTheUpstreamConnection(t *testing.T) {
 
 // rawUpstream serves HTTP/1.1 on a listener of its own and closes each
 // connection after one request, without a Connection: close header. It
-// answers when answer is true; otherwise it reads the request and closes
-// without a word. Each request read is counted in served, and each closed
+// writes answer, as it is, after the request; with answer "" it reads the
+// request and closes without a word. Each request read is counted in served, and each closed
 // connection reported on closed.
 type rawUpstream struct {
 	u      *url.URL
@@ -302,7 +302,7 @@ type rawUpstream struct {
 	closed chan struct{}
 }
 
-func startRawUpstream(t *testing.T, answer bool) *rawUpstream {
+func startRawUpstream(t *testing.T, answer string) *rawUpstream {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -319,9 +319,7 @@ func startRawUpstream(t *testing.T, answer bool) *rawUpstream {
 			if err == nil {
 				_, _ = io.Copy(io.Discard, r.Body)
 				up.served.Add(1)
-				if answer {
-					_, _ = io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-				}
+				_, _ = io.WriteString(conn, answer)
 			}
 			_ = conn.Close()
 			up.closed <- struct{}{}
@@ -363,7 +361,7 @@ func send(t *testing.T, c *fastupstream.Client, up *rawUpstream, method, key str
 // new connection, and reaches the upstream exactly once.
 func TestAPooledConnectionTheUpstreamClosedIsNotUsed(t *testing.T) {
 	t.Parallel()
-	up := startRawUpstream(t, true)
+	up := startRawUpstream(t, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
 	c := fastupstream.New(fastupstream.Options{})
 	defer c.CloseIdleConnections()
 	for _, method := range []string{http.MethodGet, http.MethodPost, http.MethodPatch} {
@@ -465,7 +463,7 @@ func startGatheringUpstream(t *testing.T, n int) *rawUpstream {
 // upstream may have acted on it; one with a key is.
 func TestARequestTheUpstreamMayHaveSeenIsRepeatedOnlyWhenHarmless(t *testing.T) {
 	t.Parallel()
-	up := startRawUpstream(t, false)
+	up := startRawUpstream(t, "")
 	c := fastupstream.New(fastupstream.Options{})
 	defer c.CloseIdleConnections()
 	for _, tc := range []struct {

@@ -3,8 +3,6 @@ package fastupstream_test
 import (
 	"bufio"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -70,29 +68,6 @@ func TestNewRequestFromDropsTheNamedHeadersInAnyCase(t *testing.T) {
 	require.Equal(t, "a", string(req2.Header().Host()))
 }
 
-// scriptedUpstream answers every connection's first request with answer as
-// written and closes it.
-func scriptedUpstream(t *testing.T, answer string) *url.URL {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	done := make(chan struct{})
-	t.Cleanup(func() { l.Close(); <-done })
-	go func() {
-		defer close(done)
-		for {
-			conn, err := l.Accept()
-			if err != nil {
-				return
-			}
-			_, _ = http.ReadRequest(bufio.NewReader(conn))
-			_, _ = io.WriteString(conn, answer)
-			conn.Close()
-		}
-	}()
-	return &url.URL{Scheme: "http", Host: l.Addr().String()}
-}
-
 // TestWriteToPutsABodyOfKnownLengthIntoTheResponse, whole, with the
 // bytes sent told to done; a body that ends before its Content-Length is
 // an error and nothing is put. The answers' buffers are reused (WriteTo
@@ -115,14 +90,14 @@ func TestWriteToPutsABodyOfKnownLengthIntoTheResponse(t *testing.T) {
 		return &ctx, sent, err
 	}
 	for i, body := range []string{strings.Repeat("a", 1000), "short", ""} {
-		ctx, sent, err := send(t, scriptedUpstream(t, fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\nX-Up: %d\r\n\r\n%s", len(body), i, body)))
+		ctx, sent, err := send(t, startRawUpstream(t, fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\nX-Up: %d\r\n\r\n%s", len(body), i, body)).u)
 		require.NoError(t, err)
 		require.Equal(t, body, string(ctx.Response.Body()))
 		require.EqualValues(t, len(body), sent)
 		require.Equal(t, fmt.Sprint(i), string(ctx.Response.Header.Peek("X-Up")))
 	}
 
-	ctx, sent, err := send(t, scriptedUpstream(t, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b"))
+	ctx, sent, err := send(t, startRawUpstream(t, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b").u)
 	require.Error(t, err, "the body broke off")
 	require.EqualValues(t, -1, sent, "done is not called")
 	require.Empty(t, ctx.Response.Body())
