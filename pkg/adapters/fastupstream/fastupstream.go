@@ -38,6 +38,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/lattice-platform/lattice/pkg/platform/lazydeadline"
 )
 
 // MaxBufferedBody is the largest request body NewRequest takes: it reads the
@@ -457,7 +459,9 @@ func (c *Client) dial(addr string, timeout time.Duration, secure bool, onStale f
 	if err != nil {
 		return nil, err
 	}
-	conn := newTrackedConn(raw, onStale)
+	// Each request sets a write and a read deadline and lifts the read
+	// one after the head: lazily, they cost no timer operation.
+	conn := newTrackedConn(lazydeadline.New(raw), onStale)
 	if !secure {
 		conn.watch()
 		return conn, nil

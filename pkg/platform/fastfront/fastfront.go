@@ -27,6 +27,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/lattice-platform/lattice/pkg/platform/lazydeadline"
 )
 
 // Handler serves ctx and reports true, or reports false having written
@@ -116,7 +118,10 @@ func (f *Front) Serve(l net.Listener) error {
 	f.handed.addr = l.Addr()
 	slow := make(chan error, 1)
 	go func() { slow <- f.slow.Serve(f.handed) }()
-	err := f.srv.Serve(l)
+	// fasthttp sets three deadlines a request (the wait for it, its head,
+	// its answer), each later than the last time's: lazily, they cost no
+	// timer operation.
+	err := f.srv.Serve(lazydeadline.Listener(l))
 	f.handed.Close()
 	if serr := <-slow; !errors.Is(serr, http.ErrServerClosed) && !errors.Is(serr, net.ErrClosed) {
 		return serr
