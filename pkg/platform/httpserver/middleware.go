@@ -115,34 +115,23 @@ type Request struct {
 	At                   time.Time // when the answer was out, for the line's time; zero: now
 }
 
+// accessLine is the access log's line; peer is last, left out when empty.
+var accessLine = observe.NewLine(slog.LevelInfo, "http request", "method", "path", "client", "status", "bytes", "duration_ms", "peer")
+
 // LogRequest writes the access log's line for r: AccessLog's, for a
 // request served without net/http.
 func LogRequest(ctx context.Context, log *slog.Logger, r Request) {
-	if !log.Enabled(ctx, slog.LevelInfo) {
-		return
-	}
-	// Attrs rather than key-value pairs: no value is boxed.
-	attrs := [...]slog.Attr{slog.String("method", r.Method), slog.String("path", r.Path),
-		slog.String("client", r.Client), slog.Int("status", r.Status), slog.Int("bytes", r.Bytes),
-		slog.Float64("duration_ms", float64(r.Took.Microseconds())/1000), {}}
-	n := len(attrs) - 1
-	if r.Peer != "" {
-		attrs[n] = slog.String("peer", r.Peer)
-		n++
+	values := [...]slog.Value{slog.StringValue(r.Method), slog.StringValue(r.Path), slog.StringValue(r.Client),
+		slog.IntValue(r.Status), slog.IntValue(r.Bytes), slog.Float64Value(float64(r.Took.Microseconds()) / 1000), slog.StringValue(r.Peer)}
+	n := len(values)
+	if r.Peer == "" {
+		n--
 	}
 	now := r.At
 	if now.IsZero() {
 		now = time.Now()
 	}
-	if observe.WriteLine(ctx, log, now, slog.LevelInfo, "http request", attrs[:n]...) {
-		return
-	}
-	// A record of its own rather than log.LogAttrs, which asks the
-	// runtime for its caller on every line (1 % of the gateway's CPU) for
-	// a source the handler does not print.
-	rec := slog.NewRecord(now, slog.LevelInfo, "http request", 0)
-	rec.AddAttrs(attrs[:n]...)
-	_ = log.Handler().Handle(ctx, rec)
+	accessLine.Write(ctx, log, now, values[:n]...)
 }
 
 // MaxBody caps request bodies at limit(r). A body over the cap is refused

@@ -96,6 +96,67 @@ func TestWriteLineLeavesTheRestToSlog(t *testing.T) {
 	require.Empty(t, buf.String())
 }
 
+// TestALineWritesWhatSlogWrites: a Line's text is the JSON handler's
+// for the same record, byte for byte, whether it writes the line itself
+// or leaves it to slog (a logger it cannot write for, a value it does not
+// encode), and with fewer values than keys.
+func TestALineWritesWhatSlogWrites(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 12, 2, 3, 4, 5, 123456789, time.UTC)
+	tid, _ := trace.TraceIDFromHex("4bf92f3577b34da6a3ce929d0e0e4736")
+	sid, _ := trace.SpanIDFromHex("00f067aa0ba902b7")
+	ctx := WithRequestID(trace.ContextWithSpanContext(context.Background(),
+		trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid})), "req-\"7\"")
+	keys := []string{"method", `esc"aped\key`, "status", "u", "duration_ms", "ok", "tab\tkey"}
+	values := []slog.Value{slog.StringValue("bad \xff utf-8 <&> \u2028"), slog.StringValue(""), slog.IntValue(-200),
+		slog.Uint64Value(math.MaxUint64), slog.Float64Value(0.523), slog.BoolValue(true), slog.StringValue("last")}
+	loggers := map[string]func(io.Writer) *slog.Logger{
+		"plain":           func(w io.Writer) *slog.Logger { return NewLogger(w, slog.LevelDebug, "") },
+		"with attributes": func(w io.Writer) *slog.Logger { return NewLogger(w, slog.LevelDebug, "").With("service", "gw", "n", 7) },
+		"with a duration": func(w io.Writer) *slog.Logger { return NewLogger(w, slog.LevelDebug, "").With("d", time.Second) },
+		"with a group":    func(w io.Writer) *slog.Logger { return NewLogger(w, slog.LevelDebug, "").WithGroup("g") },
+	}
+	for _, level := range []slog.Level{slog.LevelDebug, slog.LevelInfo, slog.LevelWarn + 1} {
+		for _, msg := range []string{"http request", "quote \" and \n"} {
+			line := NewLine(level, msg, keys...)
+			for name, logger := range loggers {
+				for n := 0; n <= len(values); n++ {
+					var fb, sb bytes.Buffer
+					line.Write(ctx, logger(&fb), at, values[:n]...)
+					rec := slog.NewRecord(at, level, msg, 0)
+					for i, v := range values[:n] {
+						rec.AddAttrs(slog.Attr{Key: keys[i], Value: v})
+					}
+					require.NoError(t, logger(&sb).Handler().Handle(ctx, rec))
+					require.Equal(t, sb.String(), fb.String(), "%s, %v, %q, %d values", name, level, msg, n)
+				}
+			}
+		}
+	}
+	// A value the line does not encode is slog's to write.
+	var fb, sb bytes.Buffer
+	NewLine(slog.LevelInfo, "m", "f", "d").Write(ctx, NewLogger(&fb, slog.LevelInfo, ""), at, slog.Float64Value(math.NaN()), slog.DurationValue(time.Second))
+	NewLogger(&sb, slog.LevelInfo, "").Handler().Handle(ctx, func() slog.Record {
+		r := slog.NewRecord(at, slog.LevelInfo, "m", 0)
+		r.AddAttrs(slog.Float64("f", math.NaN()), slog.Duration("d", time.Second))
+		return r
+	}())
+	require.Equal(t, sb.String(), fb.String())
+	require.Contains(t, fb.String(), `"d":1000000000`)
+}
+
+func TestALineBelowTheLoggersLevelWritesNothing(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	line := NewLine(slog.LevelInfo, "m", "n")
+	line.Write(context.Background(), NewLogger(&buf, slog.LevelWarn, ""), time.Now(), slog.IntValue(1))
+	line.Write(context.Background(), NewLogger(&buf, slog.LevelWarn, "").WithGroup("g"), time.Now(), slog.IntValue(1))
+	require.Empty(t, buf.String())
+	require.Panics(t, func() {
+		line.Write(context.Background(), NewLogger(&buf, slog.LevelWarn, ""), time.Now(), slog.IntValue(1), slog.IntValue(2))
+	}, "more values than keys")
+}
+
 // TestLinesFromBothPathsDoNotInterleave: WriteLine and the JSON handler
 // write through one lock, so a destination that is not safe for
 // concurrent writes still gets whole lines.
@@ -121,8 +182,8 @@ func TestLinesFromBothPathsDoNotInterleave(t *testing.T) {
 	}
 }
 
-// BenchmarkAccessLine: the access log's line through WriteLine and
-// through slog's JSON handler, as httpserver.LogRequest builds it.
+// BenchmarkAccessLine: the access log's line through WriteLine, as a
+// Line (httpserver.LogRequest's) and through slog's JSON handler.
 func BenchmarkAccessLine(b *testing.B) {
 	tid, _ := trace.TraceIDFromHex("4bf92f3577b34da6a3ce929d0e0e4736")
 	sid, _ := trace.SpanIDFromHex("00f067aa0ba902b7")
@@ -135,6 +196,17 @@ func BenchmarkAccessLine(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			WriteLine(ctx, log, time.Now(), slog.LevelInfo, "http request", attrs...)
+		}
+	})
+	line := NewLine(slog.LevelInfo, "http request", "method", "path", "client", "status", "bytes", "duration_ms")
+	values := make([]slog.Value, len(attrs))
+	for i, a := range attrs {
+		values[i] = a.Value
+	}
+	b.Run("line", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			line.Write(ctx, log, time.Now(), values...)
 		}
 	})
 	b.Run("slog", func(b *testing.B) {
