@@ -50,7 +50,9 @@ type Gateway struct {
 	upstreams map[string]*pool.Pool
 	verifier  ports.TokenVerifier
 	limiter   ports.RateLimiter
-	log       *slog.Logger
+	// budgetKeys holds the limiter's keys made lately.
+	budgetKeys *budgetKeys
+	log        *slog.Logger
 	// proxies holds one *httputil.ReverseProxy per upstream timeout. A
 	// sync.Map because it is read on every request and written only the
 	// first time a timeout is seen, so reads never contend on a lock.
@@ -115,7 +117,7 @@ func (g *Gateway) SetUsage(rec UsageRecorder) { g.usage = rec }
 // New returns a gateway over the given upstreams (name → replicas' base
 // URLs).
 func New(cfg routing.Config, upstreams map[string][]*url.URL, verifier ports.TokenVerifier, limiter ports.RateLimiter, maxBody int64, log *slog.Logger) *Gateway {
-	g := &Gateway{upstreams: map[string]*pool.Pool{}, verifier: verifier, limiter: limiter, log: log, maxBody: maxBody}
+	g := &Gateway{upstreams: map[string]*pool.Pool{}, verifier: verifier, limiter: limiter, log: log, maxBody: maxBody, budgetKeys: newBudgetKeys()}
 	for name, urls := range upstreams {
 		p := pool.New(name, urls)
 		p.OnEject = g.ejected
@@ -415,9 +417,9 @@ func (g *Gateway) charge(ctx context.Context, ip, className string, class routin
 	// that used up a tight class (credentials) would find its address
 	// limited on every other route too, by that class's rate.
 	var arr [2]ports.RateBudget
-	budgets := append(arr[:0], ports.RateBudget{Key: "ip:" + className + ":" + ip, Limit: class.PerIP})
+	budgets := append(arr[:0], ports.RateBudget{Key: g.budgetKeys.key("ip:", className, ip), Limit: class.PerIP})
 	if id != nil {
-		budgets = append(budgets, ports.RateBudget{Key: "id:" + className + ":" + id.Subject, Limit: class.PerIdentity})
+		budgets = append(budgets, ports.RateBudget{Key: g.budgetKeys.key("id:", className, id.Subject), Limit: class.PerIdentity})
 	}
 	// Both budgets in one call: one round trip when the limits are in Redis.
 	decisions, err := ports.AllowEach(ctx, g.limiter, budgets)
