@@ -102,6 +102,15 @@ func (e *Exchanger) Exchange(ctx context.Context, legacy string) (string, error)
 		return "", ErrRejected
 	}
 	v, err, _ := e.flight.Do(string(key[:]), func() (any, error) {
+		// A caller that found nothing just before another's flight ended
+		// starts a flight of its own: the answer that flight remembered
+		// is looked for again, or the session would be exchanged twice.
+		if tok, ok := e.recall(e.issued, key); ok {
+			return tok, nil
+		}
+		if _, ok := e.recall(e.denied, key); ok {
+			return "", ErrRejected
+		}
 		tok, ttl, err := e.call(context.WithoutCancel(ctx), legacy)
 		switch {
 		case errors.Is(err, ErrRejected):
