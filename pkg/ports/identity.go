@@ -41,6 +41,8 @@ type TokenVerifier interface {
 	// Verify returns the identity behind bearer, or a fault.Unauthenticated
 	// error for anything malformed, forged, expired, revoked or meant for
 	// another audience, and fault.Unavailable when the authority cannot be
-	// reached to decide.
+	// reached to decide. bearer is lent for the call: it may be a view
+	// of a buffer the caller reuses once Verify returns, so anything kept
+	// keeps a copy.
 	Verify(ctx context.Context, bearer string) (Identity, error)
 }

@@ -136,7 +136,10 @@ func (v *Verifier) Verify(ctx context.Context, bearer string) (ports.Identity, e
 	}
 	id, err := v.verifyJWT(ctx, bearer)
 	if err == nil && v.verified != nil {
-		v.verified.Add(signature, verifiedToken{token: bearer, id: id})
+		// The cache keeps its own copy: a caller may lend bearer from a
+		// buffer it reuses (ports.TokenVerifier).
+		kept := strings.Clone(bearer)
+		v.verified.Add(kept[len(kept)-len(signature):], verifiedToken{token: kept, id: id})
 	}
 	return id, err
 }

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 
@@ -298,4 +299,32 @@ func TestAnAnswerPastItsTimeIsAskedAgain(t *testing.T) {
 	require.NoError(t, err, "a valid session refused because its cached answer was past its time")
 	require.Equal(t, "user-9", id.Subject)
 	require.EqualValues(t, 2, calls.Load(), "asked again")
+}
+
+// TestALentTokenIsCopiedIntoTheCache: the gateway lends the token from
+// the request's buffer, which the next request overwrites. The cache
+// keeps its own copy, so what the buffer holds next is judged on its own.
+func TestALentTokenIsCopiedIntoTheCache(t *testing.T) {
+	t.Parallel()
+	a := newAuthority(t)
+	v := a.verifier(time.Hour)
+	ctx := context.Background()
+	good := a.token(t, a.keys[0], nil)
+	other := a.token(t, a.keys[0], func(c *domain.AccessClaims) { c.Subject = "user-2" })
+	parts, otherParts := strings.Split(good, "."), strings.Split(other, ".")
+	forged := parts[0] + "." + otherParts[1] + "." + parts[2]
+	require.Len(t, forged, len(good), "the forged token fits the good one's buffer")
+
+	buf := []byte(good)
+	lent := unsafe.String(unsafe.SliceData(buf), len(buf))
+	id, err := v.Verify(ctx, lent)
+	require.NoError(t, err)
+	require.Equal(t, "user-1", id.Subject)
+
+	copy(buf, forged) // the next request's header, in the same buffer
+	_, err = v.Verify(ctx, lent)
+	require.True(t, fault.Of(err, fault.Unauthenticated), "a forged token in the lent buffer passed: %v", err)
+	id, err = v.Verify(ctx, good)
+	require.NoError(t, err)
+	require.Equal(t, "user-1", id.Subject)
 }
