@@ -70,6 +70,14 @@ func (a *authority) token(t testing.TB, k domain.SigningKey, mutate func(*domain
 	return tok
 }
 
+// forged is good with the claims of a token for subject in its place and
+// good's signature kept.
+func (a *authority) forged(t testing.TB, good, subject string) string {
+	other := a.token(t, a.keys[0], func(c *domain.AccessClaims) { c.Subject = subject })
+	parts, otherParts := strings.Split(good, "."), strings.Split(other, ".")
+	return parts[0] + "." + otherParts[1] + "." + parts[2]
+}
+
 func (a *authority) verifier(minRefetch time.Duration) *tokenverify.Verifier {
 	return tokenverify.New(tokenverify.Config{Issuer: "https://auth.test", Audience: "lattice",
 		Fetch: tokenverify.FetchJWKS(a.srv.URL, a.srv.Client()), MinRefetch: minRefetch})
@@ -265,9 +273,7 @@ func TestCachedSignatureUnderOtherClaimsIsRefused(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "user-1", id.Subject)
 
-	other := a.token(t, a.keys[0], func(c *domain.AccessClaims) { c.Subject = "admin" })
-	parts, otherParts := strings.Split(good, "."), strings.Split(other, ".")
-	forged := parts[0] + "." + otherParts[1] + "." + parts[2]
+	forged := a.forged(t, good, "admin")
 	_, err = v.Verify(ctx, forged)
 	require.True(t, fault.Of(err, fault.Unauthenticated), "a cached signature vouches only for its own token: %v", err)
 
@@ -310,9 +316,7 @@ func TestALentTokenIsCopiedIntoTheCache(t *testing.T) {
 	v := a.verifier(time.Hour)
 	ctx := context.Background()
 	good := a.token(t, a.keys[0], nil)
-	other := a.token(t, a.keys[0], func(c *domain.AccessClaims) { c.Subject = "user-2" })
-	parts, otherParts := strings.Split(good, "."), strings.Split(other, ".")
-	forged := parts[0] + "." + otherParts[1] + "." + parts[2]
+	forged := a.forged(t, good, "user-2")
 	require.Len(t, forged, len(good), "the forged token fits the good one's buffer")
 
 	buf := []byte(good)
