@@ -97,7 +97,7 @@ func TestADeadlineMovedEarlierIsSetAtOnce(t *testing.T) {
 		require.ErrorIs(t, err, os.ErrDeadlineExceeded)
 	case <-time.After(5 * time.Second):
 		_ = peer.Close()
-		<-done
+		require.Error(t, <-done, "the read ends once its peer closes")
 		t.Fatal("the read waited for the hour's deadline")
 	}
 }
