@@ -317,7 +317,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, seen *served, lo
 // tokens themselves too), except that a legacy session exchanged for a
 // Lattice token (the string returned) reaches Lattice's upstreams as that.
 func (g *Gateway) identify(w http.ResponseWriter, r *http.Request, route domain.Route) (*ports.Identity, string, error) {
-	id, asked, err := g.verifyBearer(r.Context(), r.Header.Get("Authorization"), route.Auth, new(ports.Identity))
+	id, asked, err := g.verifyBearer(r.Context(), r.Header.Get("Authorization"), route.Auth, nil)
 	if asked && err != nil && fault.Of(err, fault.Unauthenticated) && (g.legacy != nil || route.Upstream == domain.LegacyUpstream) {
 		return g.identifyLegacy(w, r, route, err)
 	}
@@ -325,8 +325,9 @@ func (g *Gateway) identify(w http.ResponseWriter, r *http.Request, route domain.
 }
 
 // verifyBearer checks the Authorization header h as a route with auth
-// demands: the identity, written into dst, or nil for none. asked says the verifier judged
-// the credential (a missing or malformed header is refused before).
+// demands: the identity, written into dst (a new one if dst is nil), or
+// nil for none. asked says the verifier judged the credential (a missing
+// or malformed header is refused before).
 func (g *Gateway) verifyBearer(ctx context.Context, h string, auth domain.AuthMode, dst *ports.Identity) (id *ports.Identity, asked bool, err error) {
 	if auth == domain.Public {
 		return nil, false, nil
@@ -343,6 +344,9 @@ func (g *Gateway) verifyBearer(ctx context.Context, h string, auth domain.AuthMo
 	verified, err := g.verifier.Verify(ctx, apimw.Bearer(h))
 	if err != nil {
 		return nil, true, err
+	}
+	if dst == nil {
+		dst = new(ports.Identity)
 	}
 	*dst = verified
 	return dst, true, nil
