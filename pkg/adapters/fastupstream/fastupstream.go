@@ -360,9 +360,9 @@ var hopByHopNames = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Pr
 	"Transfer-Encoding", "Upgrade", "Expect"}
 
 // listed reports whether a Connection header's values name k.
-func listed(connection []string, k string) bool {
+func listed[T ~string | ~[]byte](connection []T, k T) bool {
 	for _, v := range connection {
-		if listedIn(v, k) {
+		if listedIn(string(v), string(k)) {
 			return true
 		}
 	}

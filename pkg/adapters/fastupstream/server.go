@@ -148,13 +148,22 @@ func (r Request) requestURL() *url.URL {
 func (a Answer) WriteTo(c *fasthttp.RequestCtx, done func(sent int64)) error {
 	resp, out := a.resp, &c.Response
 	out.SetStatusCode(resp.StatusCode())
-	connection := resp.Header.Peek("Connection")
+	// The names the answer's Connection headers list (each line of them:
+	// a Peek would see the first only, and normalise its name and search
+	// for it again).
+	var connection [][]byte
 	for k, v := range resp.Header.All() {
-		key := string(k)
-		if key == "Content-Length" || hopByHop(key) || a.c.drop[key] || len(connection) > 0 && listedIn(string(connection), key) {
+		if string(k) == "Connection" {
+			connection = append(connection, v)
+		}
+	}
+	// Names as parsed are canonical already: AddBytesKV, not AddBytesV,
+	// which normalised each again, and no string of each.
+	for k, v := range resp.Header.All() {
+		if string(k) == "Content-Length" || hopByHop(string(k)) || a.c.drop[string(k)] || listed(connection, k) {
 			continue
 		}
-		out.Header.AddBytesV(key, v)
+		out.Header.AddBytesKV(k, v)
 	}
 	length := resp.Header.ContentLength()
 	body := resp.BodyStream()

@@ -103,6 +103,35 @@ func TestWriteToPutsABodyOfKnownLengthIntoTheResponse(t *testing.T) {
 	require.Empty(t, ctx.Response.Body())
 }
 
+// TestWriteToPassesTheEndToEndHeadersOnly: the answer's hop-by-hop
+// headers, those any of its Connection headers name, and the Options'
+// drops stay behind; the rest reach the response as the upstream sent
+// them, repeated ones each.
+func TestWriteToPassesTheEndToEndHeadersOnly(t *testing.T) {
+	c := fastupstream.New(fastupstream.Options{DropResponseHeaders: []string{"Server", "X-Request-Id"}})
+	defer c.CloseIdleConnections()
+	up := startRawUpstream(t, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: application/json\r\n"+
+		"Connection: X-Hop, keep-alive\r\nConnection: x-other\r\nKeep-Alive: timeout=5\r\nTrailer: X-T\r\n"+
+		"X-Hop: 1\r\nX-Other: 2\r\nServer: up/1.0\r\nX-Request-Id: theirs\r\n"+
+		"X-Kept: a\r\nX-Kept: b\r\nCache-Control: no-cache\r\n\r\n{}")
+	var in fasthttp.Request
+	require.NoError(t, in.Read(bufio.NewReader(strings.NewReader("GET /x HTTP/1.1\r\nHost: a\r\n\r\n"))))
+	req := c.NewRequestFrom(&in)
+	defer req.Release()
+	answer, err := c.Send(req, up.u, 5*time.Second)
+	require.NoError(t, err)
+	var ctx fasthttp.RequestCtx
+	require.NoError(t, answer.WriteTo(&ctx, nil))
+
+	h := &ctx.Response.Header
+	var got []string
+	for k, v := range h.All() {
+		got = append(got, string(k)+": "+string(v))
+	}
+	require.ElementsMatch(t, []string{"Content-Type: application/json", "X-Kept: a", "X-Kept: b", "Cache-Control: no-cache"}, got)
+	require.Equal(t, "{}", string(ctx.Response.Body()))
+}
+
 // TestARequestFromAServerIsJoinedToABasePathEachTimeItIsSent: the join
 // starts from the client's URI every time, so a request sent again (to
 // another replica) does not carry the base path twice.

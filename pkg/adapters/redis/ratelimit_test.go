@@ -37,6 +37,43 @@ func TestRateLimiter(t *testing.T) {
 	})
 }
 
+// TestAllowEachWaitsAreRedisRates: the script's waits, sent back as whole
+// microseconds, are the ones redis_rate's Allow gives for the same budget
+// a moment later.
+func TestAllowEachWaitsAreRedisRates(t *testing.T) {
+	rdb, prefix := newClient(t)
+	l := redis.NewRateLimiter(rdb, prefix)
+	ctx := context.Background()
+	limit := ports.RateLimit{Rate: 5, Period: time.Minute, Burst: 5} // one request each 12 s
+	budgets := []ports.RateBudget{{Key: "waits", Limit: limit}}
+
+	ds, err := l.AllowEach(ctx, budgets)
+	require.NoError(t, err)
+	require.Len(t, ds, 1)
+	require.True(t, ds[0].Allowed)
+	require.Equal(t, 4, ds[0].Remaining)
+	require.Zero(t, ds[0].RetryAfter)
+	require.InDelta(t, 12*time.Second, ds[0].ResetAfter, float64(100*time.Millisecond))
+	for range 4 {
+		d, err := l.Allow(ctx, "waits", limit)
+		require.NoError(t, err)
+		require.True(t, d.Allowed)
+	}
+
+	ds, err = l.AllowEach(ctx, budgets)
+	require.NoError(t, err)
+	require.Len(t, ds, 1)
+	require.False(t, ds[0].Allowed)
+	require.Zero(t, ds[0].Remaining)
+	d, err := l.Allow(ctx, "waits", limit)
+	require.NoError(t, err)
+	require.False(t, d.Allowed)
+	require.Greater(t, ds[0].RetryAfter, 11*time.Second)
+	require.InDelta(t, d.RetryAfter, ds[0].RetryAfter, float64(100*time.Millisecond))
+	require.Greater(t, ds[0].ResetAfter, 59*time.Second)
+	require.InDelta(t, d.ResetAfter, ds[0].ResetAfter, float64(100*time.Millisecond))
+}
+
 // BenchmarkAllowEach charges a request's two budgets from 16 goroutines,
 // as a gateway under load does, through the client and through its
 // auto-pipeliner. Besides the time per decision it reports the process's

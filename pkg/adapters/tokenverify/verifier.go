@@ -115,6 +115,23 @@ var (
 	errUnsupported = fault.New(fault.Unauthenticated, "this credential is not accepted here")
 )
 
+// jwsSignature is the third of a compact JWS's three dot-separated parts,
+// found forwards: the runtime's IndexByte is vectorised, its LastIndexByte
+// is a byte-at-a-time loop, which over a token's 86-character signature
+// was 0.8 % of the gateway's instructions (bench/gateway -callgrind).
+func jwsSignature(token string) (string, bool) {
+	i := strings.IndexByte(token, '.')
+	if i < 0 {
+		return "", false
+	}
+	j := strings.IndexByte(token[i+1:], '.')
+	if j < 0 {
+		return "", false
+	}
+	signature := token[i+1+j+1:]
+	return signature, strings.IndexByte(signature, '.') < 0
+}
+
 // Verify checks bearer and returns its identity.
 func (v *Verifier) Verify(ctx context.Context, bearer string) (ports.Identity, error) {
 	switch {
@@ -125,10 +142,11 @@ func (v *Verifier) Verify(ctx context.Context, bearer string) (ports.Identity, e
 			return ports.Identity{}, errUnsupported
 		}
 		return v.cfg.Introspect.Verify(ctx, bearer)
-	case strings.Count(bearer, ".") != 2:
+	}
+	signature, ok := jwsSignature(bearer)
+	if !ok {
 		return ports.Identity{}, errBadToken
 	}
-	signature := bearer[strings.LastIndexByte(bearer, '.')+1:]
 	if v.verified != nil {
 		if hit, ok := v.verified.Get(signature); ok && hit.token == bearer && v.cfg.Now().Before(hit.id.ExpiresAt.Add(v.cfg.Leeway)) {
 			return hit.id, nil

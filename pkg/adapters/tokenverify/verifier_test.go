@@ -108,9 +108,25 @@ func TestVerifyRejects(t *testing.T) {
 		_, err := v.Verify(context.Background(), a.token(t, k, mutate))
 		require.True(t, fault.Of(err, fault.Unauthenticated), "%s: %v", name, err)
 	}
-	for _, tok := range []string{"", "x", "a.b.c", "ltk_x", "lts_x"} {
+	good := a.token(t, k, nil)
+	for _, tok := range []string{"", "x", "a.b", "a.b.c", "a.b.c.d", "..", "...", "ltk_x", "lts_x", good + ".", good + ".x", good[:strings.LastIndexByte(good, '.')]} {
 		_, err := v.Verify(context.Background(), tok)
 		require.True(t, fault.Of(err, fault.Unauthenticated), tok)
+	}
+}
+
+// TestJWSSignature: the third part of exactly three, whatever the parts'
+// lengths.
+func TestJWSSignature(t *testing.T) {
+	t.Parallel()
+	for tok, want := range map[string]string{"a.b.c": "c", "..": "", "hdr.payload.": "", ".p.sig": "sig", "h..s": "s"} {
+		got, ok := tokenverify.JWSSignature(tok)
+		require.True(t, ok, tok)
+		require.Equal(t, want, got, tok)
+	}
+	for _, tok := range []string{"", "abc", "a.b", "a.b.c.d", "...", "a.b.c."} {
+		_, ok := tokenverify.JWSSignature(tok)
+		require.False(t, ok, tok)
 	}
 }
 
