@@ -9,12 +9,15 @@ import (
 	"github.com/lattice-platform/lattice/pkg/ports"
 )
 
-// RateLimiter is the Redis ports.RateLimiter: GCRA in one Lua script per
-// decision (go-redis/redis_rate), so replicas share budgets atomically.
+// RateLimiter is the Redis ports.RateLimiter: GCRA in Lua scripts
+// (go-redis/redis_rate's for Allow; AllowEach's own, which under load
+// charges concurrent calls in one run), so replicas share budgets
+// atomically.
 type RateLimiter struct {
 	limiter *redis_rate.Limiter
 	rdb     goredis.Cmdable
 	prefix  string
+	runs    runs // AllowEach's
 }
 
 var _ ports.RateLimiter = (*RateLimiter)(nil)

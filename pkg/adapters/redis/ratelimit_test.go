@@ -2,8 +2,10 @@ package redis_test
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/redis"
+	"github.com/lattice-platform/lattice/pkg/fault"
 	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/pkg/ports/portstest"
 	"github.com/lattice-platform/lattice/pkg/testinfra"
@@ -77,7 +80,9 @@ func TestAllowEachWaitsAreRedisRates(t *testing.T) {
 // BenchmarkAllowEach charges a request's two budgets from 16 goroutines,
 // as a gateway under load does, through the client and through its
 // auto-pipeliner. Besides the time per decision it reports the process's
-// own CPU per decision (cpu-ns/op), which Redis's share does not blur.
+// own CPU per decision (cpu-ns/op), which Redis's share does not blur,
+// Redis's time in the script and its whole CPU (system calls included)
+// per decision, and the decisions a script run carried.
 func BenchmarkAllowEach(b *testing.B) {
 	srv := testinfra.RedisServer(b)
 	opts, err := goredis.ParseURL(srv.URL)
@@ -96,7 +101,7 @@ func BenchmarkAllowEach(b *testing.B) {
 			var n atomic.Int64
 			b.SetParallelism(8) // 8 goroutines a core: 16 on two
 			b.ReportAllocs()
-			before, redisBefore := testinfra.CPUTime(b), scriptTime(b, rdb)
+			before, redisBefore := testinfra.CPUTime(b), redisStats(b, rdb)
 			b.RunParallel(func(pb *testing.PB) {
 				budgets := []ports.RateBudget{{Key: "ip:" + strconv.FormatInt(n.Add(1), 10), Limit: loose}, {Key: "user", Limit: loose}}
 				for pb.Next() {
@@ -106,25 +111,284 @@ func BenchmarkAllowEach(b *testing.B) {
 					}
 				}
 			})
+			redisAfter := redisStats(b, rdb)
 			b.ReportMetric(float64(testinfra.CPUTime(b)-before)/float64(b.N), "cpu-ns/op")
-			b.ReportMetric(float64(scriptTime(b, rdb)-redisBefore)/float64(b.N), "redis-ns/op")
+			b.ReportMetric(float64(redisAfter.script-redisBefore.script)/float64(b.N), "redis-ns/op")
+			b.ReportMetric(float64(redisAfter.cpu-redisBefore.cpu)/float64(b.N), "redis-cpu-ns/op")
+			if runs := redisAfter.runs - redisBefore.runs; runs > 0 {
+				b.ReportMetric(float64(b.N)/float64(runs), "decisions/run")
+			}
 		})
 	}
 }
 
-// scriptTime is the time Redis has spent running scripts by their
-// digest (INFO commandstats), the serial resource every gateway replica
-// shares when its limits live in Redis.
-func scriptTime(tb testing.TB, rdb *goredis.Client) time.Duration {
-	info := rdb.InfoMap(context.Background(), "commandstats")
+// redisCounters are a Redis server's running totals.
+type redisCounters struct {
+	script time.Duration // in scripts run by their digest, the serial resource every gateway replica shares when its limits live in Redis
+	runs   int64         // of those scripts
+	cpu    time.Duration // the server's user and system CPU
+}
+
+// redisStats reads INFO commandstats and cpu.
+func redisStats(tb testing.TB, rdb *goredis.Client) redisCounters {
+	info := rdb.InfoMap(context.Background(), "commandstats", "cpu")
 	require.NoError(tb, info.Err())
+	var c redisCounters
 	// "calls=…,usec=…,usec_per_call=…"; empty before any script has run.
 	for field := range strings.SplitSeq(info.Item("Commandstats", "cmdstat_evalsha"), ",") {
-		if v, ok := strings.CutPrefix(field, "usec="); ok {
+		k, v, _ := strings.Cut(field, "=")
+		switch k {
+		case "calls":
+			calls, err := strconv.ParseInt(v, 10, 64)
+			require.NoError(tb, err)
+			c.runs = calls
+		case "usec":
 			usec, err := strconv.ParseInt(v, 10, 64)
 			require.NoError(tb, err)
-			return time.Duration(usec) * time.Microsecond
+			c.script = time.Duration(usec) * time.Microsecond
 		}
 	}
-	return 0
+	for _, k := range []string{"used_cpu_user", "used_cpu_sys"} {
+		s, err := strconv.ParseFloat(info.Item("CPU", k), 64)
+		require.NoError(tb, err, k)
+		c.cpu += time.Duration(s * float64(time.Second))
+	}
+	return c
+}
+
+// scriptHook holds the first script run until hold is closed, and fails
+// the run numbered fail (from 1; 0 for none).
+type scriptHook struct {
+	hold chan struct{}
+	fail int32
+	runs *atomic.Int32
+}
+
+func (h scriptHook) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+
+func (h scriptHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return next
+}
+
+func (h scriptHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
+		if cmd.Name() != "evalsha" {
+			return next(ctx, cmd)
+		}
+		n := h.runs.Add(1)
+		if n == 1 {
+			<-h.hold
+		}
+		if n == h.fail {
+			err := errors.New("connection reset by peer")
+			cmd.SetErr(err)
+			return err
+		}
+		return next(ctx, cmd)
+	}
+}
+
+// heldLimiter is a limiter whose next script run waits until release is
+// called, with the count of runs so far; the script is loaded already,
+// so a run is one EVALSHA.
+func heldLimiter(t *testing.T, fail int32) (l *redis.RateLimiter, runs *atomic.Int32, release func()) {
+	rdb, prefix := newClient(t)
+	l = redis.NewRateLimiter(rdb, prefix)
+	_, err := l.AllowEach(context.Background(), []ports.RateBudget{{Key: "load", Limit: ports.RateLimit{Rate: 1, Period: time.Second, Burst: 1}}})
+	require.NoError(t, err)
+	hold := make(chan struct{})
+	runs = new(atomic.Int32)
+	rdb.AddHook(scriptHook{hold: hold, fail: fail, runs: runs})
+	var once sync.Once
+	release = func() { once.Do(func() { close(hold) }) }
+	t.Cleanup(release)
+	return l, runs, release
+}
+
+type answer struct {
+	ds  []ports.RateDecision
+	err error
+}
+
+// queue starts AllowEach calls one after another, each once the one
+// before it waits in the limiter's queue, so that they queue in order.
+func queue(t *testing.T, ctx context.Context, l *redis.RateLimiter, calls ...[]ports.RateBudget) []chan answer {
+	out := make([]chan answer, len(calls))
+	queued := redis.Queued(l)
+	for i, budgets := range calls {
+		out[i] = make(chan answer, 1)
+		go func() {
+			ds, err := l.AllowEach(ctx, budgets)
+			out[i] <- answer{ds, err}
+		}()
+		require.Eventually(t, func() bool { return redis.Queued(l) == queued+i+1 }, 5*time.Second, time.Millisecond)
+	}
+	return out
+}
+
+// TestQueuedCallsShareARun: the calls that arrive while a run is under
+// way go in the next run together, each decided as it would be alone in
+// its turn: stopped at its first refusing budget, those after it not
+// charged.
+func TestQueuedCallsShareARun(t *testing.T) {
+	l, runs, release := heldLimiter(t, 0)
+	ctx := context.Background()
+	tight := ports.RateLimit{Rate: 1, Period: time.Hour, Burst: 2} // two at once, then one an hour
+	loose := ports.RateLimit{Rate: 100, Period: time.Hour, Burst: 100}
+	tightB, looseB := ports.RateBudget{Key: "tight", Limit: tight}, ports.RateBudget{Key: "loose", Limit: loose}
+
+	first := make(chan answer, 1)
+	go func() {
+		ds, err := l.AllowEach(ctx, []ports.RateBudget{tightB})
+		first <- answer{ds, err}
+	}()
+	require.Eventually(t, func() bool { return runs.Load() == 1 }, 5*time.Second, time.Millisecond)
+	answers := queue(t, ctx, l,
+		[]ports.RateBudget{tightB, looseB}, // tight's second: both charged
+		[]ports.RateBudget{tightB, looseB}, // refused at tight: loose not charged
+		[]ports.RateBudget{looseB, tightB}, // loose charged, then refused at tight
+	)
+	release()
+
+	// Each decision as its remaining budget, -1 for a refusal.
+	remaining := func(ch chan answer) []int {
+		a := <-ch
+		require.NoError(t, a.err)
+		out := make([]int, len(a.ds))
+		for i, d := range a.ds {
+			out[i] = d.Remaining
+			if !d.Allowed {
+				out[i] = -1
+				require.InDelta(t, time.Hour, d.RetryAfter, float64(5*time.Second), "tight's next request, an hour on")
+				require.InDelta(t, 2*time.Hour, d.ResetAfter, float64(5*time.Second), "tight full again")
+			}
+		}
+		return out
+	}
+	require.Equal(t, []int{1}, remaining(first))
+	require.Equal(t, []int{0, 99}, remaining(answers[0]))
+	require.Equal(t, []int{-1}, remaining(answers[1]), "the budget after a refusal is not charged")
+	require.Equal(t, []int{98, -1}, remaining(answers[2]))
+
+	require.EqualValues(t, 2, runs.Load(), "the three queued calls went in one run")
+	// What the run wrote is what redis_rate reads: loose was charged twice.
+	d, err := l.Allow(ctx, "loose", loose)
+	require.NoError(t, err)
+	require.Equal(t, 97, d.Remaining)
+	d, err = l.Allow(ctx, "tight", tight)
+	require.NoError(t, err)
+	require.False(t, d.Allowed)
+}
+
+// TestAFailedRunFailsEachOfItsCalls: every call in a run that Redis did
+// not answer gets the store's unavailability, and the limiter goes on.
+func TestAFailedRunFailsEachOfItsCalls(t *testing.T) {
+	l, runs, release := heldLimiter(t, 2)
+	ctx := context.Background()
+	loose := ports.RateLimit{Rate: 100, Period: time.Hour, Burst: 100}
+	first := make(chan answer, 1)
+	go func() {
+		ds, err := l.AllowEach(ctx, []ports.RateBudget{{Key: "a", Limit: loose}})
+		first <- answer{ds, err}
+	}()
+	require.Eventually(t, func() bool { return runs.Load() == 1 }, 5*time.Second, time.Millisecond)
+	answers := queue(t, ctx, l, []ports.RateBudget{{Key: "b", Limit: loose}}, []ports.RateBudget{{Key: "c", Limit: loose}})
+	release()
+
+	a := <-first
+	require.NoError(t, a.err)
+	require.Len(t, a.ds, 1)
+	for _, ch := range answers {
+		a := <-ch
+		require.True(t, fault.Of(a.err, fault.Unavailable), "%v", a.err)
+		require.Nil(t, a.ds)
+	}
+	ds, err := l.AllowEach(ctx, []ports.RateBudget{{Key: "b", Limit: loose}})
+	require.NoError(t, err)
+	require.Equal(t, 99, ds[0].Remaining, "the failed run charged nothing")
+}
+
+// TestAQueuedCallWhoseContextEndsReturns: a caller gone while its call
+// waits for a run is answered at once; the others are not held up.
+func TestAQueuedCallWhoseContextEndsReturns(t *testing.T) {
+	l, runs, release := heldLimiter(t, 0)
+	loose := ports.RateLimit{Rate: 100, Period: time.Hour, Burst: 100}
+	first := make(chan answer, 1)
+	go func() {
+		ds, err := l.AllowEach(context.Background(), []ports.RateBudget{{Key: "a", Limit: loose}})
+		first <- answer{ds, err}
+	}()
+	require.Eventually(t, func() bool { return runs.Load() == 1 }, 5*time.Second, time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
+	gone := queue(t, ctx, l, []ports.RateBudget{{Key: "b", Limit: loose}})[0]
+	stays := queue(t, context.Background(), l, []ports.RateBudget{{Key: "c", Limit: loose}})[0]
+	cancel()
+	a := <-gone
+	require.ErrorIs(t, a.err, context.Canceled)
+	require.True(t, fault.Of(a.err, fault.Unavailable))
+	release()
+	require.NoError(t, (<-first).err)
+	a = <-stays
+	require.NoError(t, a.err)
+	require.True(t, a.ds[0].Allowed)
+}
+
+// TestConcurrentCallsSpendABudgetExactly: calls from many goroutines,
+// however they fall into runs, allow exactly a budget's burst, and charge
+// the budgets before a refusal only.
+func TestConcurrentCallsSpendABudgetExactly(t *testing.T) {
+	rdb, prefix := newClient(t)
+	l := redis.NewRateLimiter(rdb, prefix)
+	shared := ports.RateLimit{Rate: 1, Period: time.Hour, Burst: 50}
+	own := ports.RateLimit{Rate: 1000, Period: time.Hour, Burst: 1000}
+	const goroutines, calls = 32, 8
+	var allowed atomic.Int32
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Go(func() {
+			budgets := []ports.RateBudget{{Key: "own:" + strconv.Itoa(g), Limit: own}, {Key: "shared", Limit: shared}}
+			for range calls {
+				ds, err := l.AllowEach(context.Background(), budgets)
+				if !(assert(t, err == nil, "%v", err) && assert(t, len(ds) == 2, "%d decisions", len(ds)) && assert(t, ds[0].Allowed, "own budget")) {
+					return
+				}
+				if ds[1].Allowed {
+					allowed.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	require.EqualValues(t, 50, allowed.Load())
+	for g := range goroutines {
+		d, err := l.Allow(context.Background(), "own:"+strconv.Itoa(g), own)
+		require.NoError(t, err)
+		require.Equal(t, 1000-calls-1, d.Remaining, "goroutine %d's own budget", g)
+	}
+}
+
+// assert reports a failure from any goroutine and says whether cond held.
+func assert(t *testing.T, cond bool, format string, args ...any) bool {
+	if !cond {
+		t.Errorf(format, args...)
+	}
+	return cond
+}
+
+// TestABudgetFinerThanTheClockIsAllowed: at a billion a second the
+// interval is below what a time since 2017 in seconds resolves, so a
+// charge leaves the time where it was; the budget is still allowed,
+// never a script error (the gateway would admit without a limit).
+func TestABudgetFinerThanTheClockIsAllowed(t *testing.T) {
+	rdb, prefix := newClient(t)
+	l := redis.NewRateLimiter(rdb, prefix)
+	huge := ports.RateLimit{Rate: 1_000_000_000, Period: time.Second, Burst: 1_000_000_000}
+	for range 3 {
+		ds, err := l.AllowEach(context.Background(), []ports.RateBudget{{Key: "fine", Limit: huge}, {Key: "fine2", Limit: huge}})
+		require.NoError(t, err)
+		require.Len(t, ds, 2)
+		require.True(t, ds[0].Allowed)
+		require.True(t, ds[1].Allowed)
+		require.Greater(t, ds[0].Remaining, 900_000_000)
+	}
 }
