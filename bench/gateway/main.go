@@ -60,10 +60,12 @@ import (
 	"syscall"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
 	"github.com/valyala/fasthttp"
 
 	"github.com/lattice-platform/lattice/bench/internal/launch"
 	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
+	redisadapter "github.com/lattice-platform/lattice/pkg/adapters/redis"
 )
 
 // proxyEnv makes this program a bare reverse proxy instead (see
@@ -203,6 +205,10 @@ type result struct {
 	kernelPerReq time.Duration
 	fresh        int     // first-sight tokens sent
 	wrkCores     float64 // the load generator's CPU (cores)
+	// With -redis, for a gateway: Redis's CPU per request (its process,
+	// network included) and the requests a script run charged.
+	redisPerReq time.Duration
+	reqsPerRun  float64
 }
 
 func (b *bench) run(ctx context.Context, rounds int, pgURL, redisURL string, fresh float64, profile string) error {
@@ -263,8 +269,15 @@ func (b *bench) run(ctx context.Context, rounds int, pgURL, redisURL string, fre
 	if profile != "" {
 		gwEnv = append(gwEnv, "ADMIN_PPROF=true")
 	}
+	var rdb *goredis.Client
 	if redisURL != "" {
 		gwEnv = append(gwEnv, "REDIS_URL="+redisURL)
+		opts, err := goredis.ParseURL(redisURL)
+		if err != nil {
+			return fmt.Errorf("-redis: %w", err)
+		}
+		rdb = goredis.NewClient(opts)
+		defer rdb.Close()
 	}
 	gwCmd, err := b.lab.Serve("gateway", gwEnv)
 	if err != nil {
@@ -392,6 +405,13 @@ func (b *bench) run(ctx context.Context, rounds int, pgURL, redisURL string, fre
 					recorded <- nil
 				}()
 			}
+			charged := rdb != nil && proxyGroup(tg.name) == "gateway"
+			var redisBefore redisadapter.ServerCounters
+			if charged {
+				if redisBefore, err = redisadapter.ReadServerCounters(ctx, rdb); err != nil {
+					return err
+				}
+			}
 			before := launch.ReadCPU()
 			r, err := b.wrk(ctx, tg.url, script)
 			var cores, kernel map[string]float64
@@ -416,10 +436,15 @@ func (b *bench) run(ctx context.Context, rounds int, pgURL, redisURL string, fre
 			if err != nil {
 				return fmt.Errorf("%s: %w", tg.name, err)
 			}
-			results[tg.name] = append(results[tg.name], r)
 			extra := ""
+			if charged {
+				if extra, err = redisSpent(ctx, rdb, redisBefore, &r, b.duration); err != nil {
+					return fmt.Errorf("%s: %w", tg.name, err)
+				}
+			}
+			results[tg.name] = append(results[tg.name], r)
 			if r.fresh > 0 && proxyGroup(tg.name) == "gateway" {
-				extra = fmt.Sprintf("; %d first-sight tokens (%.1f %%)", r.fresh, 100*float64(r.fresh)/(r.rps*b.duration.Seconds()))
+				extra += fmt.Sprintf("; %d first-sight tokens (%.1f %%)", r.fresh, 100*float64(r.fresh)/(r.rps*b.duration.Seconds()))
 			}
 			own := ""
 			if r.cpuPerReq > 0 {
@@ -476,6 +501,15 @@ func (b *bench) run(ctx context.Context, rounds int, pgURL, redisURL string, fre
 	for _, v := range b.variants {
 		fmt.Printf("gateway/%s %s  (%s against %s)\n", v.name, cpuRatio("gateway", v.name), med["gateway"].cpuPerReq.Round(100*time.Nanosecond), med[v.name].cpuPerReq.Round(100*time.Nanosecond))
 	}
+	if rdb != nil {
+		fmt.Printf("Redis's CPU per request (median): gateway %s, %.1f requests a script run\n",
+			med["gateway"].redisPerReq.Round(100*time.Nanosecond), med["gateway"].reqsPerRun)
+		for _, v := range b.variants {
+			fmt.Printf("  gateway/%s %s  (%s against %s; %.1f requests a run)\n", v.name,
+				ratioOf("gateway", v.name, func(r result) float64 { return float64(r.redisPerReq) }),
+				med["gateway"].redisPerReq.Round(100*time.Nanosecond), med[v.name].redisPerReq.Round(100*time.Nanosecond), med[v.name].reqsPerRun)
+		}
+	}
 	fmt.Println("CPU per request (median), in the kernel and in the proxy's own code")
 	for _, tg := range targets {
 		if m := med[tg.name]; m.cpuPerReq > 0 {
@@ -489,6 +523,30 @@ func (b *bench) run(ctx context.Context, rounds int, pgURL, redisURL string, fre
 		}
 	}
 	return nil
+}
+
+// redisSpent reads what a gateway's run cost Redis into r, as a line's
+// tail (redisFigures).
+func redisSpent(ctx context.Context, rdb *goredis.Client, before redisadapter.ServerCounters, r *result, d time.Duration) (string, error) {
+	after, err := redisadapter.ReadServerCounters(ctx, rdb)
+	if err != nil {
+		return "", err
+	}
+	return redisFigures(after.Sub(before), r, d)
+}
+
+// redisFigures puts Redis's share of a gateway's run of d into r. A run
+// that charged no budget there is an error: the gateway admits without a
+// limit when Redis fails (its log says why), and its figures would then be
+// those of a gateway without limits.
+func redisFigures(spent redisadapter.ServerCounters, r *result, d time.Duration) (string, error) {
+	requests := r.rps * d.Seconds()
+	if spent.ScriptRuns == 0 || requests == 0 {
+		return "", errors.New("no budget was charged in Redis during the run: the gateway admits without its limits when Redis fails; see its log")
+	}
+	r.redisPerReq = time.Duration(float64(spent.CPU) / requests)
+	r.reqsPerRun = requests / float64(spent.ScriptRuns)
+	return fmt.Sprintf("; Redis %.1fµs CPU/req, %.1f req/script run", float64(r.redisPerReq)/float64(time.Microsecond), r.reqsPerRun), nil
 }
 
 // path is the request every run makes.
@@ -685,6 +743,8 @@ func median(rs []result) result {
 		p99:          time.Duration(pick(func(r result) float64 { return float64(r.p99) })),
 		cpuPerReq:    time.Duration(pick(func(r result) float64 { return float64(r.cpuPerReq) })),
 		kernelPerReq: time.Duration(pick(func(r result) float64 { return float64(r.kernelPerReq) })),
+		redisPerReq:  time.Duration(pick(func(r result) float64 { return float64(r.redisPerReq) })),
+		reqsPerRun:   pick(func(r result) float64 { return r.reqsPerRun }),
 	}
 }
 

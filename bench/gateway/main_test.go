@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lattice-platform/lattice/bench/internal/launch"
+	redisadapter "github.com/lattice-platform/lattice/pkg/adapters/redis"
 	"github.com/lattice-platform/lattice/pkg/testinfra/leakcheck"
 )
 
@@ -68,4 +69,33 @@ func TestPerfRecord(t *testing.T) {
 	require.Equal(t, []string{"record", "-F", "4000", "-g", "-e", "cpu-clock", "-p", "4242", "-o", "/tmp/gw.perf", "--", "sleep", "9.5"},
 		perfRecord(4242, 9500*time.Millisecond, "/tmp/gw.perf"))
 	require.Equal(t, "1", perfRecord(1, 0, "f")[12], "at least a second")
+}
+
+// TestRedisFigures: Redis's CPU and script runs become per-request
+// figures, and a gateway run that charged nothing in Redis (its limiter
+// failing open) stops the benchmark instead of passing for a result.
+func TestRedisFigures(t *testing.T) {
+	r := result{rps: 2000}
+	line, err := redisFigures(redisadapter.ServerCounters{ScriptRuns: 2500, CPU: 500 * time.Millisecond}, &r, 5*time.Second)
+	require.NoError(t, err)
+	require.Equal(t, 50*time.Microsecond, r.redisPerReq)
+	require.InDelta(t, 4.0, r.reqsPerRun, 1e-9)
+	require.Equal(t, "; Redis 50.0µs CPU/req, 4.0 req/script run", line)
+
+	_, err = redisFigures(redisadapter.ServerCounters{CPU: time.Millisecond}, &result{rps: 2000}, 5*time.Second)
+	require.ErrorContains(t, err, "no budget was charged in Redis")
+}
+
+// TestMedianTakesEachFigure: each figure's median is its own, Redis's
+// included.
+func TestMedianTakesEachFigure(t *testing.T) {
+	m := median([]result{
+		{rps: 3, cpuPerReq: 1, redisPerReq: 30 * time.Microsecond, reqsPerRun: 2},
+		{rps: 1, cpuPerReq: 3, redisPerReq: 10 * time.Microsecond, reqsPerRun: 4},
+		{rps: 2, cpuPerReq: 2, redisPerReq: 20 * time.Microsecond, reqsPerRun: 3},
+	})
+	require.InDelta(t, 2, m.rps, 0)
+	require.Equal(t, time.Duration(2), m.cpuPerReq)
+	require.Equal(t, 20*time.Microsecond, m.redisPerReq)
+	require.InDelta(t, 3, m.reqsPerRun, 0)
 }

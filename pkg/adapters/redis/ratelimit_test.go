@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -101,7 +100,7 @@ func BenchmarkAllowEach(b *testing.B) {
 			var n atomic.Int64
 			b.SetParallelism(8) // 8 goroutines a core: 16 on two
 			b.ReportAllocs()
-			before, redisBefore := testinfra.CPUTime(b), redisStats(b, rdb)
+			before, redisBefore := testinfra.CPUTime(b), serverCounters(b, rdb)
 			b.RunParallel(func(pb *testing.PB) {
 				budgets := []ports.RateBudget{{Key: "ip:" + strconv.FormatInt(n.Add(1), 10), Limit: loose}, {Key: "user", Limit: loose}}
 				for pb.Next() {
@@ -111,48 +110,21 @@ func BenchmarkAllowEach(b *testing.B) {
 					}
 				}
 			})
-			redisAfter := redisStats(b, rdb)
+			spent := serverCounters(b, rdb).Sub(redisBefore)
 			b.ReportMetric(float64(testinfra.CPUTime(b)-before)/float64(b.N), "cpu-ns/op")
-			b.ReportMetric(float64(redisAfter.script-redisBefore.script)/float64(b.N), "redis-ns/op")
-			b.ReportMetric(float64(redisAfter.cpu-redisBefore.cpu)/float64(b.N), "redis-cpu-ns/op")
-			if runs := redisAfter.runs - redisBefore.runs; runs > 0 {
-				b.ReportMetric(float64(b.N)/float64(runs), "decisions/run")
+			b.ReportMetric(float64(spent.ScriptTime)/float64(b.N), "redis-ns/op")
+			b.ReportMetric(float64(spent.CPU)/float64(b.N), "redis-cpu-ns/op")
+			if spent.ScriptRuns > 0 {
+				b.ReportMetric(float64(b.N)/float64(spent.ScriptRuns), "decisions/run")
 			}
 		})
 	}
 }
 
-// redisCounters are a Redis server's running totals.
-type redisCounters struct {
-	script time.Duration // in scripts run by their digest, the serial resource every gateway replica shares when its limits live in Redis
-	runs   int64         // of those scripts
-	cpu    time.Duration // the server's user and system CPU
-}
-
-// redisStats reads INFO commandstats and cpu.
-func redisStats(tb testing.TB, rdb *goredis.Client) redisCounters {
-	info := rdb.InfoMap(context.Background(), "commandstats", "cpu")
-	require.NoError(tb, info.Err())
-	var c redisCounters
-	// "calls=…,usec=…,usec_per_call=…"; empty before any script has run.
-	for field := range strings.SplitSeq(info.Item("Commandstats", "cmdstat_evalsha"), ",") {
-		k, v, _ := strings.Cut(field, "=")
-		switch k {
-		case "calls":
-			calls, err := strconv.ParseInt(v, 10, 64)
-			require.NoError(tb, err)
-			c.runs = calls
-		case "usec":
-			usec, err := strconv.ParseInt(v, 10, 64)
-			require.NoError(tb, err)
-			c.script = time.Duration(usec) * time.Microsecond
-		}
-	}
-	for _, k := range []string{"used_cpu_user", "used_cpu_sys"} {
-		s, err := strconv.ParseFloat(info.Item("CPU", k), 64)
-		require.NoError(tb, err, k)
-		c.cpu += time.Duration(s * float64(time.Second))
-	}
+// serverCounters reads the server's counters or fails the benchmark.
+func serverCounters(tb testing.TB, rdb *goredis.Client) redis.ServerCounters {
+	c, err := redis.ReadServerCounters(context.Background(), rdb)
+	require.NoError(tb, err)
 	return c
 }
 
@@ -391,4 +363,32 @@ func TestABudgetFinerThanTheClockIsAllowed(t *testing.T) {
 		require.True(t, ds[1].Allowed)
 		require.Greater(t, ds[0].Remaining, 900_000_000)
 	}
+}
+
+// TestServerCountersCountTheScriptRuns: each AllowEach call made alone is
+// one EVALSHA in the server's counters (other packages' tests may share
+// the server, so at least).
+func TestServerCountersCountTheScriptRuns(t *testing.T) {
+	rdb, prefix := newClient(t)
+	l := redis.NewRateLimiter(rdb, prefix)
+	ctx := context.Background()
+	budgets := []ports.RateBudget{{Key: "counted", Limit: ports.RateLimit{Rate: 100, Period: time.Second, Burst: 100}}}
+	_, err := l.AllowEach(ctx, budgets) // the script is loaded: each run after it one EVALSHA
+	require.NoError(t, err)
+	before, err := redis.ReadServerCounters(ctx, rdb)
+	require.NoError(t, err)
+	for range 5 {
+		_, err := l.AllowEach(ctx, budgets)
+		require.NoError(t, err)
+	}
+	after, err := redis.ReadServerCounters(ctx, rdb)
+	require.NoError(t, err)
+	spent := after.Sub(before)
+	require.GreaterOrEqual(t, spent.ScriptRuns, int64(5))
+	require.Positive(t, spent.ScriptTime)
+	require.Positive(t, after.CPU, "the server's CPU since it started")
+
+	require.NoError(t, rdb.Close())
+	_, err = redis.ReadServerCounters(ctx, rdb)
+	require.True(t, fault.Of(err, fault.Unavailable), "%v", err)
 }
