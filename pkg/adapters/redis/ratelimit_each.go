@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -141,6 +142,9 @@ func (l *RateLimiter) AllowEach(ctx context.Context, budgets []ports.RateBudget)
 	c := &charge{budgets: budgets}
 	l.runs.mu.Lock()
 	if l.runs.flying {
+		// A copy: the caller may leave (its context ended) and reuse its
+		// slice before the run reads it.
+		c.budgets = slices.Clone(budgets)
 		c.done = make(chan struct{})
 		l.runs.queue = append(l.runs.queue, c)
 		l.runs.mu.Unlock()

@@ -305,6 +305,35 @@ func TestAQueuedCallWhoseContextEndsReturns(t *testing.T) {
 	require.True(t, a.ds[0].Allowed)
 }
 
+// TestACallersSliceIsItsOwnOnceItLeaves: a caller gone while its call
+// waits may reuse its budgets' slice at once; the run charges what it was
+// given.
+func TestACallersSliceIsItsOwnOnceItLeaves(t *testing.T) {
+	l, runs, release := heldLimiter(t, 0)
+	loose := ports.RateLimit{Rate: 100, Period: time.Hour, Burst: 100}
+	first := make(chan answer, 1)
+	go func() {
+		ds, err := l.AllowEach(context.Background(), []ports.RateBudget{{Key: "a", Limit: loose}})
+		first <- answer{ds, err}
+	}()
+	require.Eventually(t, func() bool { return runs.Load() == 1 }, 5*time.Second, time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
+	budgets := []ports.RateBudget{{Key: "given", Limit: loose}}
+	gone := queue(t, ctx, l, budgets)[0]
+	cancel()
+	require.ErrorIs(t, (<-gone).err, context.Canceled)
+	budgets[0].Key = "reused"
+	stays := queue(t, context.Background(), l, []ports.RateBudget{{Key: "c", Limit: loose}})[0]
+	release()
+	require.NoError(t, (<-first).err)
+	require.NoError(t, (<-stays).err)
+	for key, remaining := range map[string]int{"given": 98, "reused": 99} {
+		d, err := l.Allow(context.Background(), key, loose)
+		require.NoError(t, err)
+		require.Equal(t, remaining, d.Remaining, key)
+	}
+}
+
 // TestConcurrentCallsSpendABudgetExactly: calls from many goroutines,
 // however they fall into runs, allow exactly a budget's burst, and charge
 // the budgets before a refusal only.
