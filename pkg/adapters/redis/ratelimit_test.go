@@ -90,7 +90,7 @@ func BenchmarkAllowEach(b *testing.B) {
 	defer rdb.Close()
 	ap, err := rdb.AutoPipeline()
 	require.NoError(b, err)
-	loose := ports.RateLimit{Rate: 1 << 30, Period: time.Hour, Burst: 1 << 30}
+	unbounded := ports.RateLimit{Rate: 1 << 30, Period: time.Hour, Burst: 1 << 30}
 	for _, c := range []struct {
 		name string
 		rdb  goredis.Cmdable
@@ -102,7 +102,7 @@ func BenchmarkAllowEach(b *testing.B) {
 			b.ReportAllocs()
 			before, redisBefore := testinfra.CPUTime(b), serverCounters(b, rdb)
 			b.RunParallel(func(pb *testing.PB) {
-				budgets := []ports.RateBudget{{Key: "ip:" + strconv.FormatInt(n.Add(1), 10), Limit: loose}, {Key: "user", Limit: loose}}
+				budgets := []ports.RateBudget{{Key: "ip:" + strconv.FormatInt(n.Add(1), 10), Limit: unbounded}, {Key: "user", Limit: unbounded}}
 				for pb.Next() {
 					if _, err := l.AllowEach(context.Background(), budgets); err != nil {
 						b.Error(err)
@@ -160,10 +160,14 @@ func (h scriptHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
 	}
 }
 
-// heldLimiter is a limiter whose next script run waits until release is
-// called, with the count of runs so far; the script is loaded already,
-// so a run is one EVALSHA.
-func heldLimiter(t *testing.T, fail int32) (l *redis.RateLimiter, runs *atomic.Int32, release func()) {
+// loose is a budget no test here spends: a hundred at once.
+var loose = ports.RateLimit{Rate: 100, Period: time.Hour, Burst: 100}
+
+// heldRun is a limiter whose next script run, a call of budgets made
+// here, waits until release is called; runs counts the runs so far and
+// first gets that call's answer. The script is loaded already, so a run
+// is one EVALSHA.
+func heldRun(t *testing.T, fail int32, budgets ...ports.RateBudget) (l *redis.RateLimiter, runs *atomic.Int32, first chan answer, release func()) {
 	rdb, prefix := newClient(t)
 	l = redis.NewRateLimiter(rdb, prefix)
 	_, err := l.AllowEach(context.Background(), []ports.RateBudget{{Key: "load", Limit: ports.RateLimit{Rate: 1, Period: time.Second, Burst: 1}}})
@@ -174,7 +178,13 @@ func heldLimiter(t *testing.T, fail int32) (l *redis.RateLimiter, runs *atomic.I
 	var once sync.Once
 	release = func() { once.Do(func() { close(hold) }) }
 	t.Cleanup(release)
-	return l, runs, release
+	first = make(chan answer, 1)
+	go func() {
+		ds, err := l.AllowEach(context.Background(), budgets)
+		first <- answer{ds, err}
+	}()
+	require.Eventually(t, func() bool { return runs.Load() == 1 }, 5*time.Second, time.Millisecond)
+	return l, runs, first, release
 }
 
 type answer struct {
@@ -203,18 +213,11 @@ func queue(t *testing.T, ctx context.Context, l *redis.RateLimiter, calls ...[]p
 // its turn: stopped at its first refusing budget, those after it not
 // charged.
 func TestQueuedCallsShareARun(t *testing.T) {
-	l, runs, release := heldLimiter(t, 0)
 	ctx := context.Background()
 	tight := ports.RateLimit{Rate: 1, Period: time.Hour, Burst: 2} // two at once, then one an hour
-	loose := ports.RateLimit{Rate: 100, Period: time.Hour, Burst: 100}
 	tightB, looseB := ports.RateBudget{Key: "tight", Limit: tight}, ports.RateBudget{Key: "loose", Limit: loose}
+	l, runs, first, release := heldRun(t, 0, tightB)
 
-	first := make(chan answer, 1)
-	go func() {
-		ds, err := l.AllowEach(ctx, []ports.RateBudget{tightB})
-		first <- answer{ds, err}
-	}()
-	require.Eventually(t, func() bool { return runs.Load() == 1 }, 5*time.Second, time.Millisecond)
 	answers := queue(t, ctx, l,
 		[]ports.RateBudget{tightB, looseB}, // tight's second: both charged
 		[]ports.RateBudget{tightB, looseB}, // refused at tight: loose not charged
@@ -255,15 +258,8 @@ func TestQueuedCallsShareARun(t *testing.T) {
 // TestAFailedRunFailsEachOfItsCalls: every call in a run that Redis did
 // not answer gets the store's unavailability, and the limiter goes on.
 func TestAFailedRunFailsEachOfItsCalls(t *testing.T) {
-	l, runs, release := heldLimiter(t, 2)
+	l, _, first, release := heldRun(t, 2, ports.RateBudget{Key: "a", Limit: loose})
 	ctx := context.Background()
-	loose := ports.RateLimit{Rate: 100, Period: time.Hour, Burst: 100}
-	first := make(chan answer, 1)
-	go func() {
-		ds, err := l.AllowEach(ctx, []ports.RateBudget{{Key: "a", Limit: loose}})
-		first <- answer{ds, err}
-	}()
-	require.Eventually(t, func() bool { return runs.Load() == 1 }, 5*time.Second, time.Millisecond)
 	answers := queue(t, ctx, l, []ports.RateBudget{{Key: "b", Limit: loose}}, []ports.RateBudget{{Key: "c", Limit: loose}})
 	release()
 
@@ -283,14 +279,7 @@ func TestAFailedRunFailsEachOfItsCalls(t *testing.T) {
 // TestAQueuedCallWhoseContextEndsReturns: a caller gone while its call
 // waits for a run is answered at once; the others are not held up.
 func TestAQueuedCallWhoseContextEndsReturns(t *testing.T) {
-	l, runs, release := heldLimiter(t, 0)
-	loose := ports.RateLimit{Rate: 100, Period: time.Hour, Burst: 100}
-	first := make(chan answer, 1)
-	go func() {
-		ds, err := l.AllowEach(context.Background(), []ports.RateBudget{{Key: "a", Limit: loose}})
-		first <- answer{ds, err}
-	}()
-	require.Eventually(t, func() bool { return runs.Load() == 1 }, 5*time.Second, time.Millisecond)
+	l, _, first, release := heldRun(t, 0, ports.RateBudget{Key: "a", Limit: loose})
 	ctx, cancel := context.WithCancel(context.Background())
 	gone := queue(t, ctx, l, []ports.RateBudget{{Key: "b", Limit: loose}})[0]
 	stays := queue(t, context.Background(), l, []ports.RateBudget{{Key: "c", Limit: loose}})[0]
@@ -309,14 +298,7 @@ func TestAQueuedCallWhoseContextEndsReturns(t *testing.T) {
 // waits may reuse its budgets' slice at once; the run charges what it was
 // given.
 func TestACallersSliceIsItsOwnOnceItLeaves(t *testing.T) {
-	l, runs, release := heldLimiter(t, 0)
-	loose := ports.RateLimit{Rate: 100, Period: time.Hour, Burst: 100}
-	first := make(chan answer, 1)
-	go func() {
-		ds, err := l.AllowEach(context.Background(), []ports.RateBudget{{Key: "a", Limit: loose}})
-		first <- answer{ds, err}
-	}()
-	require.Eventually(t, func() bool { return runs.Load() == 1 }, 5*time.Second, time.Millisecond)
+	l, _, first, release := heldRun(t, 0, ports.RateBudget{Key: "a", Limit: loose})
 	ctx, cancel := context.WithCancel(context.Background())
 	budgets := []ports.RateBudget{{Key: "given", Limit: loose}}
 	gone := queue(t, ctx, l, budgets)[0]
