@@ -536,13 +536,13 @@ func redisSpent(ctx context.Context, rdb *goredis.Client, before redisadapter.Se
 }
 
 // redisFigures puts Redis's share of a gateway's run of d into r. A run
-// that charged no budget there is an error: the gateway admits without a
-// limit when Redis fails (its log says why), and its figures would then be
-// those of a gateway without limits.
+// that charged no budget there is an error: while Redis fails, the gateway
+// limits with its own buckets (its log says why), and its figures would
+// then be those of in-process limits.
 func redisFigures(spent redisadapter.ServerCounters, r *result, d time.Duration) (string, error) {
 	requests := r.rps * d.Seconds()
 	if spent.ScriptRuns == 0 || requests == 0 {
-		return "", errors.New("no budget was charged in Redis during the run: the gateway admits without its limits when Redis fails; see its log")
+		return "", errors.New("no budget was charged in Redis during the run: the gateway limits in process while Redis fails; see its log")
 	}
 	r.redisPerReq = time.Duration(float64(spent.CPU) / requests)
 	r.reqsPerRun = requests / float64(spent.ScriptRuns)
