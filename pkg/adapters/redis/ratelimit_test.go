@@ -403,3 +403,30 @@ func TestServerCountersCountTheScriptRuns(t *testing.T) {
 	_, err = redis.ReadServerCounters(ctx, rdb)
 	require.True(t, fault.Of(err, fault.Unavailable), "%v", err)
 }
+
+// TestARunCarriesAtMostMaxBudgets: queued calls go in runs of at most
+// 128 budgets, oldest first; a call of more goes alone.
+func TestARunCarriesAtMostMaxBudgets(t *testing.T) {
+	l, runs, first, release := heldRun(t, 0, ports.RateBudget{Key: "a", Limit: loose})
+	call := func(name string, n int) []ports.RateBudget {
+		out := make([]ports.RateBudget, n)
+		for i := range out {
+			out[i] = ports.RateBudget{Key: name + ":" + strconv.Itoa(i), Limit: loose}
+		}
+		return out
+	}
+	// 60 + 60 in one run; 60 more would be 180.
+	answers := queue(t, context.Background(), l, call("x", 60), call("y", 60), call("z", 60), call("big", 200))
+	release()
+	require.NoError(t, (<-first).err)
+	for i, want := range []int{60, 60, 60, 200} {
+		a := <-answers[i]
+		require.NoError(t, a.err)
+		require.Len(t, a.ds, want)
+		for _, d := range a.ds {
+			require.True(t, d.Allowed)
+			require.Equal(t, 99, d.Remaining)
+		}
+	}
+	require.EqualValues(t, 4, runs.Load(), "the held run, x and y, z, big")
+}
