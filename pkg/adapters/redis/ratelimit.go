@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"time"
 
 	"github.com/go-redis/redis_rate/v10"
 	goredis "github.com/redis/go-redis/v9"
@@ -18,6 +19,8 @@ type RateLimiter struct {
 	rdb     goredis.Cmdable
 	prefix  string
 	runs    runs // AllowEach's
+	// runTimeout bounds a run of queued calls (defaultRunTimeout).
+	runTimeout time.Duration
 }
 
 var _ ports.RateLimiter = (*RateLimiter)(nil)
@@ -26,7 +29,7 @@ var _ ports.RateLimiter = (*RateLimiter)(nil)
 // client; BenchmarkAllowEach also runs it over the client's
 // auto-pipeliner, which the gateway does not use (docs/benchmarks.md).
 func NewRateLimiter(rdb goredis.Cmdable, prefix string) *RateLimiter {
-	return &RateLimiter{limiter: redis_rate.NewLimiter(rdb), rdb: rdb, prefix: prefix}
+	return &RateLimiter{limiter: redis_rate.NewLimiter(rdb), rdb: rdb, prefix: prefix, runTimeout: defaultRunTimeout}
 }
 
 // Allow spends one request of key's budget.

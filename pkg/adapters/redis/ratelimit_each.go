@@ -106,10 +106,10 @@ const redisRatePrefix = "rate:"
 // nothing else: at most a GET and a SET a budget.
 const maxBudgetsPerRun = 128
 
-// runTimeout bounds a run that carries other callers' charges, which no
-// one caller's context may cut short (go-redis's read and write timeouts
-// bound it too).
-const runTimeout = 10 * time.Second
+// defaultRunTimeout bounds a run that carries other callers' charges,
+// which no one caller's context may cut short (go-redis's read and write
+// timeouts bound it too).
+const defaultRunTimeout = 10 * time.Second
 
 var _ ports.MultiRateLimiter = (*RateLimiter)(nil)
 
@@ -184,7 +184,7 @@ func (l *RateLimiter) drain() {
 			return
 		}
 		l.runs.mu.Unlock()
-		ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), l.runTimeout)
 		l.run(ctx, batch)
 		cancel()
 		for _, c := range batch {

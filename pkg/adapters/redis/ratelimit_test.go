@@ -128,12 +128,14 @@ func serverCounters(tb testing.TB, rdb *goredis.Client) redis.ServerCounters {
 	return c
 }
 
-// scriptHook holds the first script run until hold is closed, and fails
-// the run numbered fail (from 1; 0 for none).
+// scriptHook holds the first script run until hold is closed, fails the
+// run numbered fail (from 1; 0 for none), and leaves the run numbered
+// stall unanswered until its context ends.
 type scriptHook struct {
-	hold chan struct{}
-	fail int32
-	runs *atomic.Int32
+	hold  chan struct{}
+	fail  int32
+	stall int32
+	runs  *atomic.Int32
 }
 
 func (h scriptHook) DialHook(next goredis.DialHook) goredis.DialHook { return next }
@@ -151,12 +153,18 @@ func (h scriptHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
 		if n == 1 {
 			<-h.hold
 		}
-		if n == h.fail {
-			err := errors.New("connection reset by peer")
-			cmd.SetErr(err)
-			return err
+		var err error
+		switch n {
+		case h.fail:
+			err = errors.New("connection reset by peer")
+		case h.stall:
+			<-ctx.Done()
+			err = ctx.Err()
+		default:
+			return next(ctx, cmd)
 		}
-		return next(ctx, cmd)
+		cmd.SetErr(err)
+		return err
 	}
 }
 
@@ -164,17 +172,18 @@ func (h scriptHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
 var loose = ports.RateLimit{Rate: 100, Period: time.Hour, Burst: 100}
 
 // heldRun is a limiter whose next script run, a call of budgets made
-// here, waits until release is called; runs counts the runs so far and
+// here, waits until release is called (h says what later runs meet); runs counts the runs so far and
 // first gets that call's answer. The script is loaded already, so a run
 // is one EVALSHA.
-func heldRun(t *testing.T, fail int32, budgets ...ports.RateBudget) (l *redis.RateLimiter, runs *atomic.Int32, first chan answer, release func()) {
+func heldRun(t *testing.T, h scriptHook, budgets ...ports.RateBudget) (l *redis.RateLimiter, runs *atomic.Int32, first chan answer, release func()) {
 	rdb, prefix := newClient(t)
 	l = redis.NewRateLimiter(rdb, prefix)
 	_, err := l.AllowEach(context.Background(), []ports.RateBudget{{Key: "load", Limit: ports.RateLimit{Rate: 1, Period: time.Second, Burst: 1}}})
 	require.NoError(t, err)
 	hold := make(chan struct{})
 	runs = new(atomic.Int32)
-	rdb.AddHook(scriptHook{hold: hold, fail: fail, runs: runs})
+	h.hold, h.runs = hold, runs
+	rdb.AddHook(h)
 	var once sync.Once
 	release = func() { once.Do(func() { close(hold) }) }
 	t.Cleanup(release)
@@ -216,7 +225,7 @@ func TestQueuedCallsShareARun(t *testing.T) {
 	ctx := context.Background()
 	tight := ports.RateLimit{Rate: 1, Period: time.Hour, Burst: 2} // two at once, then one an hour
 	tightB, looseB := ports.RateBudget{Key: "tight", Limit: tight}, ports.RateBudget{Key: "loose", Limit: loose}
-	l, runs, first, release := heldRun(t, 0, tightB)
+	l, runs, first, release := heldRun(t, scriptHook{}, tightB)
 
 	answers := queue(t, ctx, l,
 		[]ports.RateBudget{tightB, looseB}, // tight's second: both charged
@@ -258,7 +267,7 @@ func TestQueuedCallsShareARun(t *testing.T) {
 // TestAFailedRunFailsEachOfItsCalls: every call in a run that Redis did
 // not answer gets the store's unavailability, and the limiter goes on.
 func TestAFailedRunFailsEachOfItsCalls(t *testing.T) {
-	l, _, first, release := heldRun(t, 2, ports.RateBudget{Key: "a", Limit: loose})
+	l, _, first, release := heldRun(t, scriptHook{fail: 2}, ports.RateBudget{Key: "a", Limit: loose})
 	ctx := context.Background()
 	answers := queue(t, ctx, l, []ports.RateBudget{{Key: "b", Limit: loose}}, []ports.RateBudget{{Key: "c", Limit: loose}})
 	release()
@@ -279,7 +288,7 @@ func TestAFailedRunFailsEachOfItsCalls(t *testing.T) {
 // TestAQueuedCallWhoseContextEndsReturns: a caller gone while its call
 // waits for a run is answered at once; the others are not held up.
 func TestAQueuedCallWhoseContextEndsReturns(t *testing.T) {
-	l, _, first, release := heldRun(t, 0, ports.RateBudget{Key: "a", Limit: loose})
+	l, _, first, release := heldRun(t, scriptHook{}, ports.RateBudget{Key: "a", Limit: loose})
 	ctx, cancel := context.WithCancel(context.Background())
 	gone := queue(t, ctx, l, []ports.RateBudget{{Key: "b", Limit: loose}})[0]
 	stays := queue(t, context.Background(), l, []ports.RateBudget{{Key: "c", Limit: loose}})[0]
@@ -298,7 +307,7 @@ func TestAQueuedCallWhoseContextEndsReturns(t *testing.T) {
 // waits may reuse its budgets' slice at once; the run charges what it was
 // given.
 func TestACallersSliceIsItsOwnOnceItLeaves(t *testing.T) {
-	l, _, first, release := heldRun(t, 0, ports.RateBudget{Key: "a", Limit: loose})
+	l, _, first, release := heldRun(t, scriptHook{}, ports.RateBudget{Key: "a", Limit: loose})
 	ctx, cancel := context.WithCancel(context.Background())
 	budgets := []ports.RateBudget{{Key: "given", Limit: loose}}
 	gone := queue(t, ctx, l, budgets)[0]
@@ -407,7 +416,7 @@ func TestServerCountersCountTheScriptRuns(t *testing.T) {
 // TestARunCarriesAtMostMaxBudgets: queued calls go in runs of at most
 // 128 budgets, oldest first; a call of more goes alone.
 func TestARunCarriesAtMostMaxBudgets(t *testing.T) {
-	l, runs, first, release := heldRun(t, 0, ports.RateBudget{Key: "a", Limit: loose})
+	l, runs, first, release := heldRun(t, scriptHook{}, ports.RateBudget{Key: "a", Limit: loose})
 	call := func(name string, n int) []ports.RateBudget {
 		out := make([]ports.RateBudget, n)
 		for i := range out {
@@ -429,4 +438,21 @@ func TestARunCarriesAtMostMaxBudgets(t *testing.T) {
 		}
 	}
 	require.EqualValues(t, 4, runs.Load(), "the held run, x and y, z, big")
+}
+
+// TestARunRedisDoesNotAnswerEndsAtItsBound: a run of queued calls that
+// Redis leaves unanswered fails each of them once the run's bound has
+// passed, though no caller's context ends, and the limiter goes on.
+func TestARunRedisDoesNotAnswerEndsAtItsBound(t *testing.T) {
+	l, _, first, release := heldRun(t, scriptHook{stall: 2}, ports.RateBudget{Key: "a", Limit: loose})
+	redis.SetRunTimeout(l, 50*time.Millisecond)
+	stalled := queue(t, context.Background(), l, []ports.RateBudget{{Key: "b", Limit: loose}})[0]
+	release()
+	require.NoError(t, (<-first).err)
+	a := <-stalled
+	require.ErrorIs(t, a.err, context.DeadlineExceeded)
+	require.True(t, fault.Of(a.err, fault.Unavailable))
+	ds, err := l.AllowEach(context.Background(), []ports.RateBudget{{Key: "b", Limit: loose}})
+	require.NoError(t, err)
+	require.True(t, ds[0].Allowed)
 }
