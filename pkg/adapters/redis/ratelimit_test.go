@@ -10,6 +10,7 @@ import (
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/redis"
@@ -341,7 +342,7 @@ func TestConcurrentCallsSpendABudgetExactly(t *testing.T) {
 			budgets := []ports.RateBudget{{Key: "own:" + strconv.Itoa(g), Limit: own}, {Key: "shared", Limit: shared}}
 			for range calls {
 				ds, err := l.AllowEach(context.Background(), budgets)
-				if !(assert(t, err == nil, "%v", err) && assert(t, len(ds) == 2, "%d decisions", len(ds)) && assert(t, ds[0].Allowed, "own budget")) {
+				if !(assert.NoError(t, err) && assert.Len(t, ds, 2) && assert.True(t, ds[0].Allowed, "own budget")) {
 					return
 				}
 				if ds[1].Allowed {
@@ -357,14 +358,6 @@ func TestConcurrentCallsSpendABudgetExactly(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, 1000-calls-1, d.Remaining, "goroutine %d's own budget", g)
 	}
-}
-
-// assert reports a failure from any goroutine and says whether cond held.
-func assert(t *testing.T, cond bool, format string, args ...any) bool {
-	if !cond {
-		t.Errorf(format, args...)
-	}
-	return cond
 }
 
 // TestABudgetFinerThanTheClockIsAllowed: at a billion a second the
