@@ -265,6 +265,48 @@ func TestQueuedCallsShareARun(t *testing.T) {
 	require.False(t, d.Allowed)
 }
 
+// TestARunDecidesAsAllowInTurn: the calls of a run are decided as Allow
+// would decide their budgets one at a time, a key charged under two
+// limits in one run included (the run caches each key's time, not each
+// budget's).
+func TestARunDecidesAsAllowInTurn(t *testing.T) {
+	ctx := context.Background()
+	tight := ports.RateLimit{Rate: 1, Period: time.Hour, Burst: 2}
+	tighter := ports.RateLimit{Rate: 1, Period: time.Hour, Burst: 1}
+	a, b, a2 := ports.RateBudget{Key: "a", Limit: tight}, ports.RateBudget{Key: "b", Limit: loose}, ports.RateBudget{Key: "a", Limit: tighter}
+	l, runs, first, release := heldRun(t, scriptHook{}, b)
+	calls := [][]ports.RateBudget{{a, b}, {a2, b}, {b, a}, {b, a}}
+	answers := queue(t, ctx, l, calls...)
+	release()
+	require.NoError(t, (<-first).err)
+
+	// The same calls, one Allow at a time, on budgets of their own.
+	rdb, prefix := newClient(t)
+	alone := redis.NewRateLimiter(rdb, prefix)
+	_, err := alone.Allow(ctx, b.Key, b.Limit)
+	require.NoError(t, err)
+	for i, call := range calls {
+		got := <-answers[i]
+		require.NoError(t, got.err)
+		var want []ports.RateDecision
+		for _, budget := range call {
+			d, err := alone.Allow(ctx, budget.Key, budget.Limit)
+			require.NoError(t, err)
+			want = append(want, d)
+			if !d.Allowed {
+				break
+			}
+		}
+		require.Len(t, got.ds, len(want), "call %d", i)
+		for j := range want {
+			assert.Equal(t, want[j].Allowed, got.ds[j].Allowed, "call %d, budget %d", i, j)
+			assert.Equal(t, want[j].Remaining, got.ds[j].Remaining, "call %d, budget %d", i, j)
+		}
+	}
+
+	require.EqualValues(t, 2, runs.Load(), "the held run, then the four queued calls in one")
+}
+
 // TestAFailedRunFailsEachOfItsCalls: every call in a run that Redis did
 // not answer gets the store's unavailability, and the limiter goes on.
 func TestAFailedRunFailsEachOfItsCalls(t *testing.T) {
