@@ -26,7 +26,7 @@ func TestMain(m *testing.M) { testinfra.Run(m) }
 // prefix that keeps the test's keys apart.
 func newClient(t *testing.T) (*goredis.Client, string) {
 	srv := testinfra.RedisServer(t)
-	opts, err := goredis.ParseURL(srv.URL)
+	opts, err := redis.Options(srv.URL, "")
 	require.NoError(t, err)
 	rdb := goredis.NewClient(opts)
 	t.Cleanup(func() { _ = rdb.Close() })
@@ -85,7 +85,7 @@ func TestAllowEachWaitsAreRedisRates(t *testing.T) {
 // per decision, and the decisions a script run carried.
 func BenchmarkAllowEach(b *testing.B) {
 	srv := testinfra.RedisServer(b)
-	opts, err := goredis.ParseURL(srv.URL)
+	opts, err := redis.Options(srv.URL, "")
 	require.NoError(b, err)
 	rdb := goredis.NewClient(opts)
 	defer rdb.Close()

@@ -2,6 +2,7 @@ package redis_test
 
 import (
 	"context"
+	"net"
 	"testing"
 	"time"
 
@@ -34,4 +35,38 @@ func TestCommandsFailFastWhileRedisIsAway(t *testing.T) {
 	defer cancel()
 	require.Error(t, rdb.Ping(ctx).Err())
 	require.NoError(t, ctx.Err(), "it failed on its own bounds, not the test's deadline")
+}
+
+// TestDeadlinesHoldThoughSetLazily: the client's connections set their
+// deadlines lazily (lazydeadline). A command on a connection that sat idle
+// past its last deadline still succeeds, and once the server stops
+// answering, a command fails at its read timeout: neither sooner nor
+// never.
+func TestDeadlinesHoldThoughSetLazily(t *testing.T) {
+	srv := testinfra.RedisServer(t)
+	opts, err := redis.Options(srv.URL, "")
+	require.NoError(t, err)
+	relay := testinfra.Stall(t, opts.Addr)
+	opts.Addr, opts.PoolSize, opts.MaxRetries = relay.Addr, 1, -1
+	const timeout = 200 * time.Millisecond
+	opts.ReadTimeout, opts.WriteTimeout = timeout, timeout
+	rdb := goredis.NewClient(opts)
+	defer rdb.Close()
+	ctx := context.Background()
+
+	require.NoError(t, rdb.Ping(ctx).Err())
+	// The deadline the last command armed passes while the connection
+	// is idle: the next command finds it passed and goes on.
+	time.Sleep(2 * timeout)
+	require.NoError(t, rdb.Ping(ctx).Err())
+
+	relay.Stall()
+	start := time.Now()
+	err = rdb.Ping(ctx).Err()
+	took := time.Since(start)
+	var ne net.Error
+	require.ErrorAs(t, err, &ne)
+	require.True(t, ne.Timeout(), "%v", err)
+	require.GreaterOrEqual(t, took, timeout, "not before the read timeout")
+	require.Less(t, took, 10*timeout, "not long after it")
 }
