@@ -62,8 +62,8 @@ func Options(rawURL, caFile string) (*goredis.Options, error) {
 // connection's deadlines whenever it takes it from its pool and sets one
 // before each write and each read: up to four timer operations a command,
 // which the gateway's rate limiter sends under every request's budgets
-// (bench/gateway -redis: 1.4 % of the gateway's CPU went to the clearing
-// alone). go-redis's check of an idle connection still reaches its
+// (bench/gateway -callgrind -redis: 2 % of the gateway's instructions a
+// request, docs/benchmarks.md). go-redis's check of an idle connection still reaches its
 // socket, through the wrapper's SyscallConn. A TLS connection is left as
 // go-redis makes it: under TLS a write that times out, even early, breaks
 // the connection.
