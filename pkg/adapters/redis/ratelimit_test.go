@@ -173,9 +173,9 @@ func (h scriptHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
 var loose = ports.RateLimit{Rate: 100, Period: time.Hour, Burst: 100}
 
 // heldRun is a limiter whose next script run, a call of budgets made
-// here, waits until release is called (h says what later runs meet); runs counts the runs so far and
-// first gets that call's answer. The script is loaded already, so a run
-// is one EVALSHA.
+// here, waits until release is called (h says what later runs meet);
+// runs counts the runs so far and first gets that call's answer. The
+// script is loaded already, so a run is one EVALSHA.
 func heldRun(t *testing.T, h scriptHook, budgets ...ports.RateBudget) (l *redis.RateLimiter, runs *atomic.Int32, first chan answer, release func()) {
 	rdb, prefix := newClient(t)
 	l = redis.NewRateLimiter(rdb, prefix)

@@ -9,7 +9,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"net"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -41,7 +40,16 @@ func Options(rawURL, caFile string) (*goredis.Options, error) {
 	}
 	failFast(opts)
 	if opts.TLSConfig == nil {
-		opts.Dialer = lazyDialer(opts)
+		// Deadlines set lazily (ADR 0048): go-redis clears a connection's
+		// deadlines whenever it takes it from its pool and sets one before
+		// each write and each read, up to four timer operations a command,
+		// and the gateway's rate limiter sends one under every request's
+		// budgets (bench/gateway -callgrind -redis: 2 % of the gateway's
+		// instructions a request, docs/benchmarks.md). go-redis's check of
+		// an idle connection still reaches its socket, through the
+		// wrapper's SyscallConn. A TLS connection is left as go-redis makes
+		// it: under TLS a write that times out, even early, breaks it.
+		opts.Dialer = lazydeadline.Dialer(goredis.NewDialer(opts))
 	}
 	if caFile == "" {
 		return opts, nil
@@ -55,27 +63,6 @@ func Options(rawURL, caFile string) (*goredis.Options, error) {
 	}
 	opts.TLSConfig.RootCAs, opts.TLSConfig.MinVersion = pool, tls.VersionTLS12
 	return opts, nil
-}
-
-// lazyDialer dials as go-redis does and wraps each connection so that its
-// deadlines are set lazily (lazydeadline, ADR 0048). go-redis clears a
-// connection's deadlines whenever it takes it from its pool and sets one
-// before each write and each read: up to four timer operations a command,
-// which the gateway's rate limiter sends under every request's budgets
-// (bench/gateway -callgrind -redis: 2 % of the gateway's instructions a
-// request, docs/benchmarks.md). go-redis's check of an idle connection still reaches its
-// socket, through the wrapper's SyscallConn. A TLS connection is left as
-// go-redis makes it: under TLS a write that times out, even early, breaks
-// the connection.
-func lazyDialer(o *goredis.Options) func(context.Context, string, string) (net.Conn, error) {
-	dial := goredis.NewDialer(o)
-	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c, err := dial(ctx, network, addr)
-		if err != nil {
-			return nil, err
-		}
-		return lazydeadline.New(c), nil
-	}
 }
 
 // failFast bounds what one command may cost while Redis is away (stopped,

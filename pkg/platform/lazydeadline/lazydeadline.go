@@ -20,6 +20,7 @@
 package lazydeadline
 
 import (
+	"context"
 	"errors"
 	"net"
 	"os"
@@ -160,6 +161,17 @@ func (r rawConn) Write(f func(fd uintptr) bool) error {
 		if err := r.RawConn.Write(f); err == nil || !r.c.write.early(err) {
 			return err
 		}
+	}
+}
+
+// Dialer wraps every connection dial makes.
+func Dialer(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(context.Context, string, string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return New(c), nil
 	}
 }
 

@@ -2,6 +2,7 @@ package lazydeadline_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -270,4 +271,27 @@ func TestTheListenerWrapsWhatItAccepts(t *testing.T) {
 	require.NoError(t, ll.Close())
 	_, err = ll.Accept()
 	require.ErrorIs(t, err, net.ErrClosed)
+}
+
+// TestADialedConnectionIsWrapped: Dialer's connections set deadlines
+// lazily; its dial's errors come back as they are.
+func TestADialedConnectionIsWrapped(t *testing.T) {
+	var under *counted
+	dial := lazydeadline.Dialer(func(_ context.Context, network, _ string) (net.Conn, error) {
+		if network != "pipe" {
+			return nil, net.UnknownNetworkError(network)
+		}
+		a, b := net.Pipe()
+		t.Cleanup(func() { _ = a.Close(); _ = b.Close() })
+		under = &counted{Conn: a}
+		return under, nil
+	})
+	c, err := dial(context.Background(), "pipe", "")
+	require.NoError(t, err)
+	now := time.Now()
+	require.NoError(t, c.SetReadDeadline(now.Add(time.Minute)))
+	require.NoError(t, c.SetReadDeadline(now.Add(2*time.Minute)))
+	require.EqualValues(t, 1, under.reads.Load(), "the later deadline is not set on the connection")
+	_, err = dial(context.Background(), "tcp", "")
+	require.ErrorAs(t, err, new(net.UnknownNetworkError))
 }
