@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/lattice-platform/lattice/bench/internal/launch"
+	"github.com/lattice-platform/lattice/pkg/target"
 )
 
 // The -callgrind mode counts the instructions a gateway runs per proxied
@@ -91,8 +92,14 @@ func (b *bench) countOne(ctx context.Context, bd build, env []string, path, toke
 	// collection the count repeats: one cycle more or less in the window
 	// moved it by 5-7 %. Collection's cost follows the allocations, which
 	// the in-process benchmark counts.
+	// A gateway keeps the rest of its GODEBUG (its target's settings, a
+	// variant's); valgrind's two come first and win.
+	godebug := "asyncpreemptoff=1,cpu.rdtscp=off"
+	if bd.floor == "" {
+		godebug, _ = target.WithGODEBUG(godebug, lastValue(append(env, bd.env...), "GODEBUG"))
+	}
 	cmd.Env = append(append(append(os.Environ(), env...), bd.env...), "GATEWAY_ADDR="+addr, "GATEWAY_ADMIN_ADDR="+admin,
-		"LATTICE_DATA_DIR="+filepath.Join(b.lab.Dir, bd.name+"-callgrind"), "GODEBUG=asyncpreemptoff=1,cpu.rdtscp=off", "GOGC=off", "GOMEMLIMIT=")
+		"LATTICE_DATA_DIR="+filepath.Join(b.lab.Dir, bd.name+"-callgrind"), "GODEBUG="+godebug, "GOGC=off", "GOMEMLIMIT=")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := b.lab.Start(cmd); err != nil {
 		return 0, err
@@ -224,4 +231,15 @@ func tail(path string, n int64) string {
 		return err.Error()
 	}
 	return string(b)
+}
+
+// lastValue is key's value in env as a process would see it: the last
+// "key=…" wins (os/exec keeps the last of duplicates); "" if none.
+func lastValue(env []string, key string) string {
+	for i := len(env) - 1; i >= 0; i-- {
+		if v, ok := strings.CutPrefix(env[i], key+"="); ok {
+			return v
+		}
+	}
+	return ""
 }

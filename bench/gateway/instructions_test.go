@@ -60,3 +60,11 @@ func TestTailAndCopyFile(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "early lines\nSIGILL: illegal instruction\n", string(got))
 }
+
+// TestLastValue: the value a process sees is the last of duplicates.
+func TestLastValue(t *testing.T) {
+	env := []string{"GODEBUG=a=1", "GOGC=400", "GODEBUG=schedtrace=9", "GODEBUGX=no"}
+	require.Equal(t, "schedtrace=9", lastValue(env, "GODEBUG"))
+	require.Equal(t, "400", lastValue(env, "GOGC"))
+	require.Empty(t, lastValue(env, "GOMEMLIMIT"))
+}

@@ -66,6 +66,8 @@ import (
 	"github.com/lattice-platform/lattice/bench/internal/launch"
 	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
 	redisadapter "github.com/lattice-platform/lattice/pkg/adapters/redis"
+	"github.com/lattice-platform/lattice/pkg/target"
+	"github.com/lattice-platform/lattice/services/gateway/gatewaysvc"
 )
 
 // proxyEnv makes this program a bare reverse proxy instead (see
@@ -81,6 +83,7 @@ func main() {
 	duration := flag.Duration("duration", 10*time.Second, "each run's length")
 	conns := flag.Int("connections", 16, "wrk -c")
 	threads := flag.Int("threads", 1, "wrk -t")
+	think := flag.Duration("think", 0, "each connection waits this long (whole milliseconds, wrk's delay()) after an answer before its next request: a load below the machine's capacity, where the proxies' CPU per request is compared at nearly the same rate")
 	pgURL := flag.String("postgres", "postgres://postgres@127.0.0.1:5432/postgres", "a PostgreSQL server (its URL, any database) for auth's store")
 	redisURL := flag.String("redis", "", "REDIS_URL for the gateway's limits (empty: in-process limits)")
 	fresh := flag.Float64("fresh", 0, "share of requests (0-1) carrying a token the gateway has not seen")
@@ -120,7 +123,10 @@ func main() {
 		}
 		taken = append(taken, v.name)
 	}
-	b := &bench{duration: *duration, conns: *conns, threads: *threads, variants: variants}
+	if *think < 0 || *think%time.Millisecond != 0 {
+		log.Fatal("-think is a whole number of milliseconds (wrk's delay() counts in them)")
+	}
+	b := &bench{duration: *duration, conns: *conns, threads: *threads, think: *think, variants: variants}
 	if *floors != "" {
 		b.floors = strings.Split(*floors, ",")
 	}
@@ -151,6 +157,7 @@ func main() {
 type bench struct {
 	duration       time.Duration
 	conns, threads int
+	think          time.Duration // each connection's wait between an answer and its next request
 	lab            *launch.Lab
 	floors         []string // bare proxies measured too (serveProxy)
 	authURL        string   // for the fast-gw floor's token checks
@@ -266,6 +273,10 @@ func (b *bench) run(ctx context.Context, rounds int, pgURL, redisURL string, fre
 	gwEnv := append(slices.Clone(common), "GATEWAY_ADDR="+gwAddr, "GATEWAY_ADMIN_ADDR="+gwAdmin,
 		"GATEWAY_ROUTES_FILE="+routes, "AUTH_URL=http://"+authAddr, "RESOURCE_URL="+upstream.URL,
 		"GATEWAY_MAX_INFLIGHT=4096", "LATTICE_DATA_DIR="+filepath.Join(b.lab.Dir, "gateway"))
+	// The gateway starts as its deployments start it: with its target's
+	// runtime settings (ADR 0050), after any of this shell's own.
+	godebug, _ := target.WithGODEBUG(os.Getenv("GODEBUG"), gatewaysvc.Target.GODEBUG)
+	gwEnv = append(gwEnv, "GODEBUG="+godebug)
 	if profile != "" {
 		gwEnv = append(gwEnv, "ADMIN_PPROF=true")
 	}
@@ -364,8 +375,12 @@ func (b *bench) run(ctx context.Context, rounds int, pgURL, redisURL string, fre
 		targets = append(targets, target{v.name, v.url + path})
 	}
 
-	fmt.Printf("wrk -t%d -c%d -d%s --latency, %d interleaved rounds, each starting one target later; limits %s; %.0f %% fresh tokens\n",
-		b.threads, b.conns, b.duration, rounds, map[bool]string{true: "in Redis", false: "in process"}[redisURL != ""], fresh*100)
+	paced := ""
+	if b.think > 0 {
+		paced = fmt.Sprintf(", %s between an answer and the next request on each connection", b.think)
+	}
+	fmt.Printf("wrk -t%d -c%d -d%s --latency%s, %d interleaved rounds, each starting one target later; limits %s; %.0f %% fresh tokens\n",
+		b.threads, b.conns, b.duration, paced, rounds, map[bool]string{true: "in Redis", false: "in process"}[redisURL != ""], fresh*100)
 	results := map[string][]result{}
 	for round := 1; round <= rounds; round++ {
 		// Each round starts one target later than the last: a run
@@ -638,7 +653,8 @@ func sanity(gateway, direct, token string) error {
 // tokens stay in a 0600 file, off the command line. Without fresh tokens
 // the header is set once, as -H would, and wrk builds its request once;
 // a Lua function run for every request costs wrk CPU that the proxies
-// under test then lack.
+// under test then lack. With a think time, wrk's delay() paces each
+// connection.
 func (b *bench) script(name, token string, fresh []string, share float64) (string, error) {
 	var s strings.Builder
 	if len(fresh) == 0 || share == 0 {
@@ -677,6 +693,9 @@ done = function()
   io.write(string.format("fresh tokens used: %%d\n", used))
 end
 `, every)
+	}
+	if b.think > 0 {
+		fmt.Fprintf(&s, "delay = function() return %d end\n", b.think.Milliseconds())
 	}
 	file := filepath.Join(b.lab.Dir, name+".lua")
 	return file, os.WriteFile(file, []byte(s.String()), 0o600)

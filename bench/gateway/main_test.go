@@ -31,7 +31,7 @@ func TestParseVariant(t *testing.T) {
 
 // TestScript: without fresh tokens the header is set once (no Lua function
 // per request); with them, the function sends a fresh token on the share
-// asked for.
+// asked for; with a think time, delay() returns it in milliseconds.
 func TestScript(t *testing.T) {
 	b := &bench{lab: &launch.Lab{Dir: t.TempDir()}}
 	file, err := b.script("steady", "tok", nil, 0)
@@ -50,6 +50,13 @@ func TestScript(t *testing.T) {
 	info, err := os.Stat(file)
 	require.NoError(t, err)
 	require.Equal(t, os.FileMode(0o600), info.Mode().Perm(), "tokens stay private")
+
+	b.think = 2 * time.Millisecond
+	file, err = b.script("paced", "tok", nil, 0)
+	require.NoError(t, err)
+	text, err = os.ReadFile(file)
+	require.NoError(t, err)
+	require.Equal(t, "wrk.headers[\"Authorization\"] = \"Bearer tok\"\ndelay = function() return 2 end\n", string(text))
 }
 
 // TestProxySpec: a bare proxy is told its address and upstream; fast-gw,

@@ -85,6 +85,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		defer debug.SetGCPercent(debug.SetGCPercent(n)) // restored for an in-process caller
 		log.Info("garbage collector set for the target", "target", services[0], "gogc", n)
 	}
+	if want, missing := missingGODEBUG(services, lookup); len(missing) > 0 {
+		log.Warn("the target runs best started with these runtime settings in GODEBUG (Go reads it only at start)",
+			"target", services[0], "godebug", want, "missing", missing)
+	}
 	if n, ok := maxProcs(services, lookup, runtime.GOMAXPROCS(0)); ok {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(n)) // restored for an in-process caller
 		log.Info("more Ps than cores for several targets", "gomaxprocs", n)

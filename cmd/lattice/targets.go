@@ -91,6 +91,22 @@ func maxProcs(services []string, lookup func(string) (string, bool), cpus int) (
 	return cpus * sharedProcsPerCore, true
 }
 
+// missingGODEBUG names the runtime settings that the one target a process
+// runs asks for (target.Description.GODEBUG) and its GODEBUG lacks. The
+// runtime has read GODEBUG by now, so serve can only say so.
+func missingGODEBUG(services []string, lookup func(string) (string, bool)) (want string, missing []string) {
+	if len(services) != 1 {
+		return "", nil
+	}
+	t, ok := lookupTarget(services[0])
+	if !ok || t.GODEBUG == "" {
+		return "", nil
+	}
+	have, _ := lookup("GODEBUG")
+	_, missing = target.WithGODEBUG(have, t.GODEBUG)
+	return t.GODEBUG, missing
+}
+
 // gcPercent is the GOGC that serve sets for services: the target's own
 // when it runs alone and the environment sets none (an operator's GOGC
 // wins). A process running several targets keeps Go's default: the

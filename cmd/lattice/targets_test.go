@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lattice-platform/lattice/pkg/testinfra"
+	"github.com/lattice-platform/lattice/services/gateway/gatewaysvc"
 )
 
 // targetEnv is a whole platform's environment on fresh databases, every
@@ -200,4 +201,28 @@ func TestGCPercent(t *testing.T) {
 		"several targets":            {targetNames(), none, 0, false},
 		"a target without a setting": {[]string{"resource"}, none, 0, false},
 	}, gcPercent)
+}
+
+// TestMissingGODEBUG: the gateway alone asks for its runtime settings; an
+// environment that sets the key (to any value) has them, and a process of
+// several targets or a target without settings asks for none.
+func TestMissingGODEBUG(t *testing.T) {
+	t.Parallel()
+	want := gatewaysvc.Target.GODEBUG
+	require.NotEmpty(t, want)
+	for name, c := range map[string]struct {
+		services []string
+		env      map[string]string
+		missing  []string
+	}{
+		"the gateway alone":           {[]string{"gateway"}, nil, []string{"schedtrace"}},
+		"with other settings only":    {[]string{"gateway"}, map[string]string{"GODEBUG": "madvdontneed=1"}, []string{"schedtrace"}},
+		"as its deployments start it": {[]string{"gateway"}, map[string]string{"GODEBUG": want}, nil},
+		"the operator's own value":    {[]string{"gateway"}, map[string]string{"GODEBUG": "schedtrace=0"}, nil},
+		"several targets":             {targetNames(), nil, nil},
+		"a target without settings":   {[]string{"resource"}, nil, nil},
+	} {
+		_, missing := missingGODEBUG(c.services, envMap(c.env))
+		require.Equal(t, c.missing, missing, name)
+	}
 }

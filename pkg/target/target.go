@@ -68,6 +68,13 @@ type Description[C any] struct {
 	// allocation rate is high, such as a proxy, where Go's default
 	// collects many times a second for little gain.
 	GCPercent int
+	// GODEBUG is the runtime settings ("key=value,…") a process that runs
+	// this target alone should start with. Go reads them once, as the
+	// process starts, so serve cannot set them as it sets GCPercent: the
+	// deployments put them in the environment (tests/k8s checks that they
+	// do), and serve logs the ones its environment lacks. An operator's
+	// own value for a key wins.
+	GODEBUG string
 	// Config reads the target's own settings; malformed values are
 	// reported through env, all at once.
 	Config func(env *config.Env, s Settings) C
@@ -88,9 +95,10 @@ type Target struct {
 	Needs []string
 	Uses  []System
 	Bus   natsjs.Grants
-	// ServiceCredential and GCPercent: see Description.
+	// ServiceCredential, GCPercent and GODEBUG: see Description.
 	ServiceCredential bool
 	GCPercent         int
+	GODEBUG           string
 	// Load reads the settings and binds the other steps to them.
 	Load func(env *config.Env, s Settings) Loaded
 	// missing names the parts the description lacks (Validate reports them).
@@ -108,7 +116,7 @@ type Loaded struct {
 
 // New hides d's settings type.
 func New[C any](d Description[C]) Target {
-	t := Target{Name: d.Name, Port: d.Port, Needs: d.Needs, Uses: d.Uses, Bus: d.Bus, ServiceCredential: d.ServiceCredential, GCPercent: d.GCPercent}
+	t := Target{Name: d.Name, Port: d.Port, Needs: d.Needs, Uses: d.Uses, Bus: d.Bus, ServiceCredential: d.ServiceCredential, GCPercent: d.GCPercent, GODEBUG: d.GODEBUG}
 	if d.Config == nil {
 		t.missing = append(t.missing, "Config")
 	}

@@ -540,3 +540,30 @@ func TestIstioMirrorsTheNetworkPolicies(t *testing.T) {
 		require.Equal(t, edgeList(want), edgeList(mesh), tg.Name)
 	}
 }
+
+// TestEachTargetStartsWithItsRuntimeSettings: a target that asks for
+// runtime settings (target.Description.GODEBUG, read by Go only at start)
+// gets them in its container's environment in every overlay.
+func TestEachTargetStartsWithItsRuntimeSettings(t *testing.T) {
+	asked := 0
+	for _, o := range overlays {
+		r := render(t, "../../deploy/k8s/overlays/"+o)
+		for _, tg := range targets {
+			if tg.GODEBUG == "" {
+				continue
+			}
+			asked++
+			d, ok := find(r, func(d *appsv1.Deployment) string { return d.Name }, tg.Name)
+			require.True(t, ok, "%s: no Deployment %s", o, tg.Name)
+			var have string
+			for _, e := range d.Spec.Template.Spec.Containers[0].Env {
+				if e.Name == "GODEBUG" {
+					have = e.Value
+				}
+			}
+			_, missing := target.WithGODEBUG(have, tg.GODEBUG)
+			require.Empty(t, missing, "%s: %s starts without these GODEBUG settings", o, tg.Name)
+		}
+	}
+	require.Positive(t, asked, "the gateway asks for its settings")
+}
