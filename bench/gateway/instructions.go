@@ -91,9 +91,8 @@ func (b *bench) countOne(ctx context.Context, bd build, env []string, path, toke
 	// CPUs that have it (a SIGILL): cpu.rdtscp=off takes the older path. Without
 	// collection the count repeats: one cycle more or less in the window
 	// moved it by 5-7 %. Collection's cost follows the allocations, which
-	// the in-process benchmark counts.
-	// A gateway keeps the rest of its GODEBUG (its target's settings, a
-	// variant's); valgrind's two come first and win.
+	// the in-process benchmark counts. A gateway keeps the rest of its
+	// GODEBUG (its target's settings, a variant's); valgrind's two win.
 	godebug := "asyncpreemptoff=1,cpu.rdtscp=off"
 	if bd.floor == "" {
 		godebug, _ = target.WithGODEBUG(godebug, lastValue(append(env, bd.env...), "GODEBUG"))
