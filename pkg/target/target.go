@@ -71,9 +71,9 @@ type Description[C any] struct {
 	// GODEBUG is the runtime settings ("key=value,…") a process that runs
 	// this target alone should start with. Go reads them once, as the
 	// process starts, so serve cannot set them as it sets GCPercent: the
-	// deployments put them in the environment (tests/k8s checks that they
-	// do), and serve logs the ones its environment lacks. An operator's
-	// own value for a key wins.
+	// deployments put them in the environment (tests/k8s and tests/deploy
+	// check that they do), and serve logs the ones its environment lacks.
+	// An operator's own value for a key wins.
 	GODEBUG string
 	// Config reads the target's own settings; malformed values are
 	// reported through env, all at once.

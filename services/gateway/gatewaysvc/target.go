@@ -25,8 +25,8 @@ var Target = target.New(target.Description[Config]{
 	// 20 µs again: a busy proxy's Ps are all idle many times a second, so
 	// it paid about 0.3 nanosleeps, 0.13 futex calls and 0.4 context
 	// switches a request for it. With a scheduler trace period set (the
-	// longest, about 25 days, so nothing is printed in practice) sysmon
-	// never parks and slows to one look every 10 ms while there is
+	// longest, about 25 days: one line on standard error that often)
+	// sysmon never parks and slows to one look every 10 ms while there is
 	// nothing to take back (ADR 0050).
 	GODEBUG: "schedtrace=2147483647",
 	Config:  func(env *config.Env, s target.Settings) Config { return LoadConfig(env, s) },
