@@ -123,8 +123,8 @@ func main() {
 		}
 		taken = append(taken, v.name)
 	}
-	if *think < 0 || *think%time.Millisecond != 0 {
-		log.Fatal("-think is a whole number of milliseconds (wrk's delay() counts in them)")
+	if err := checkThink(*think); err != nil {
+		log.Fatal(err)
 	}
 	b := &bench{duration: *duration, conns: *conns, threads: *threads, think: *think, variants: variants}
 	if *floors != "" {
@@ -152,6 +152,15 @@ func main() {
 		}
 		log.Fatal(err)
 	}
+}
+
+// checkThink refuses a think time that wrk's delay(), which counts whole
+// milliseconds, cannot express.
+func checkThink(d time.Duration) error {
+	if d < 0 || d%time.Millisecond != 0 {
+		return errors.New("-think is a whole number of milliseconds (wrk's delay() counts in them)")
+	}
+	return nil
 }
 
 type bench struct {

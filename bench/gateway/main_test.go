@@ -106,3 +106,14 @@ func TestMedianTakesEachFigure(t *testing.T) {
 	require.Equal(t, 20*time.Microsecond, m.redisPerReq)
 	require.InDelta(t, 3, m.reqsPerRun, 0)
 }
+
+// TestCheckThink: whole milliseconds pass; a negative or fractional think
+// time is refused rather than rounded by wrk.
+func TestCheckThink(t *testing.T) {
+	for _, ok := range []time.Duration{0, time.Millisecond, 2 * time.Millisecond, time.Second} {
+		require.NoError(t, checkThink(ok), ok)
+	}
+	for _, bad := range []time.Duration{-time.Millisecond, time.Microsecond, 1500 * time.Microsecond} {
+		require.Error(t, checkThink(bad), bad)
+	}
+}
