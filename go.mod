@@ -74,6 +74,8 @@ require (
 	sigs.k8s.io/yaml v1.6.0
 )
 
+require github.com/lesismal/nbio v1.6.8
+
 require (
 	4d63.com/gocheckcompilerdirectives v1.4.0 // indirect
 	4d63.com/gochecknoglobals v0.2.2 // indirect

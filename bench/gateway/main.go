@@ -941,11 +941,12 @@ var floorDoc = map[string]string{
 	"rp-fast":  "httputil.ReverseProxy on a net/http server, a fasthttp client underneath",
 	"mixed":    "a net/http server forwarding with a fasthttp client, no httputil",
 	"fasthttp": "fasthttp server and client, nothing else",
+	"epoll":    "epoll loops (lesismal/nbio) forwarding bytes as they are, nothing else",
 	"fast-gw":  "fasthttp server and client with the gateway's token check, both budgets and a log line",
 }
 
 // floorNames are the floors in the order -floors documents them.
-var floorNames = []string{"go-proxy", "rp-fast", "mixed", "fasthttp", "fast-gw"}
+var floorNames = []string{"go-proxy", "rp-fast", "mixed", "fasthttp", "epoll", "fast-gw"}
 
 // serveProxy is a floor for any Go proxy: a reverse proxy that does
 // nothing else (no checks, limits, logs or usage), spec being "kind
@@ -972,6 +973,8 @@ func serveProxy(spec string) error {
 		return err
 	}
 	switch kind {
+	case "epoll":
+		return serveEventLoop(addr, upstream.Host)
 	case "go-proxy":
 		p := httputil.NewSingleHostReverseProxy(upstream)
 		p.Transport = &http.Transport{MaxIdleConnsPerHost: 256}
