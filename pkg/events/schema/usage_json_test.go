@@ -12,7 +12,8 @@ import (
 
 // TestUsageBatchAppendsWhatJSONMarshals: byte for byte json.Marshal's
 // output, for records with every field, escapes, invalid UTF-8, extreme
-// numbers and zones, and for empty and nil batches.
+// numbers and zones, records in a row that share their strings, and for
+// empty and nil batches.
 func TestUsageBatchAppendsWhatJSONMarshals(t *testing.T) {
 	t.Parallel()
 	require.Equal(t, 11, reflect.TypeFor[UsageRecord]().NumField(), "a field added to the schema needs its line in AppendJSON, and here")
@@ -36,7 +37,21 @@ func TestUsageBatchAppendsWhatJSONMarshals(t *testing.T) {
 		}
 		recs = append(recs, r)
 	}
-	for _, b := range []UsageBatch{{}, {Records: []UsageRecord{}}, {Records: recs}, {Records: recs[:1]}} {
+	// Records in a row with the same strings, as a batch mostly has:
+	// their quoted forms are copied, not escaped again.
+	// And strings of the same length that differ, in a row.
+	var twice, alike []UsageRecord
+	for _, r := range recs {
+		twice = append(twice, r, r)
+	}
+	for i, s := range []string{"GET", "PUT", "PUT", "<&>", "GET", "get"} {
+		alike = append(alike, UsageRecord{Method: s, Path: "/" + s, RequestId: s, Route: s, Time: at,
+			ClientId: str(s), Identity: str(s)})
+		if i == 3 {
+			alike[i].ClientId, alike[i].Identity = nil, nil
+		}
+	}
+	for _, b := range []UsageBatch{{}, {Records: []UsageRecord{}}, {Records: recs}, {Records: recs[:1]}, {Records: twice}, {Records: alike}} {
 		want, err := json.Marshal(b)
 		require.NoError(t, err)
 		got, ok := b.AppendJSON([]byte("prefix"))
