@@ -22,7 +22,9 @@ import (
 // It forwards bytes as they are: it finds where each request and answer
 // ends (Content-Length only; a chunked message closes the connection) and
 // does nothing else, not even the hop-by-hop header handling a real proxy
-// needs. What it measures is what the engine costs.
+// needs. What it measures is what the engine costs. It bounds what it
+// holds: a head of 16 KiB, a message of 1 MiB, and 4 MiB sent ahead of
+// the answers a client waits for; past them it closes the connection.
 func serveEventLoop(addr, upstream string) error {
 	if _, err := startEventLoop(addr, upstream); err != nil {
 		return err
@@ -139,6 +141,10 @@ type loopUpstream struct {
 func (p *loopProxy) fromClient(cl *loopClient, data []byte) {
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
+	if len(cl.pending)+len(data) > maxPending {
+		_ = cl.conn.Close()
+		return
+	}
 	cl.pending = append(cl.pending, data...)
 	p.sendNext(cl)
 }
@@ -259,24 +265,33 @@ func (p *loopProxy) forget(c *nbio.Conn) any {
 	return s
 }
 
+// Limits on what a connection may hold: a message's head and the whole
+// message, and what a client may send ahead of the answers it waits for.
+const (
+	maxHead    = 16 << 10
+	maxMessage = 1 << 20
+	maxPending = 4 << 20
+)
+
 var (
-	errChunked    = errors.New("a chunked message")
-	errBadLength  = errors.New("a bad Content-Length")
-	errHeadTooBig = errors.New("a head over 16 KiB")
+	errChunked     = errors.New("a chunked message")
+	errBadLength   = errors.New("a bad or repeated Content-Length")
+	errHeadTooBig  = errors.New("a head over 16 KiB")
+	errMessageSize = errors.New("a message over 1 MiB")
 )
 
 // messageLength is the length of the HTTP/1.1 message at the start of b
 // when b holds all of it, and 0 when it does not yet.
 func messageLength(b []byte) (int, error) {
 	end := bytes.Index(b, []byte("\r\n\r\n"))
+	if end < 0 && len(b) > maxHead || end > maxHead {
+		return 0, errHeadTooBig
+	}
 	if end < 0 {
-		if len(b) > 16<<10 {
-			return 0, errHeadTooBig
-		}
 		return 0, nil
 	}
 	head := b[:end+2]
-	body := 0
+	body := -1
 	for line := range bytes.SplitSeq(head, []byte("\r\n")) {
 		name, value, ok := bytes.Cut(line, []byte(":"))
 		if !ok {
@@ -285,7 +300,7 @@ func messageLength(b []byte) (int, error) {
 		switch {
 		case bytes.EqualFold(name, []byte("Content-Length")):
 			n, err := strconv.Atoi(string(bytes.TrimSpace(value)))
-			if err != nil || n < 0 {
+			if err != nil || n < 0 || body >= 0 {
 				return 0, errBadLength
 			}
 			body = n
@@ -293,7 +308,11 @@ func messageLength(b []byte) (int, error) {
 			return 0, errChunked
 		}
 	}
-	if n := end + 4 + body; n <= len(b) {
+	n := end + 4 + max(body, 0)
+	switch {
+	case n > maxMessage:
+		return 0, errMessageSize
+	case n <= len(b):
 		return n, nil
 	}
 	return 0, nil
