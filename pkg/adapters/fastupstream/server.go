@@ -139,13 +139,13 @@ func (r Request) requestURL() *url.URL {
 // been sent: the head at once, without hop-by-hop headers and those the
 // Options drop; a body of known length up to MaxBufferedBody copied; a
 // longer one or a stream left for the server to send as it reads it (a
-// stream chunked, each read flushed). done, when not nil, is called with
-// the body bytes sent once the answer is out (before WriteTo returns for a
+// stream chunked, each read flushed). done, when not nil, is told the
+// body bytes sent once the answer is out (before WriteTo returns for a
 // copied body, later for one the server sends). While a body is sent, a
 // client that goes away closes the upstream connection, as net/http's
 // reverse proxy does. An error means the copied body could not be read
 // and nothing was sent.
-func (a Answer) WriteTo(c *fasthttp.RequestCtx, done func(sent int64)) error {
+func (a Answer) WriteTo(c *fasthttp.RequestCtx, done Sent) error {
 	resp, out := a.resp, &c.Response
 	out.SetStatusCode(resp.StatusCode())
 	// The names the answer's Connection headers list (each line of them:
@@ -174,7 +174,7 @@ func (a Answer) WriteTo(c *fasthttp.RequestCtx, done func(sent int64)) error {
 		}
 		fasthttp.ReleaseResponse(resp)
 		if done != nil {
-			done(0)
+			done.AnswerSent(0)
 		}
 		return nil
 	case length >= 0 && length <= MaxBufferedBody:
@@ -196,7 +196,7 @@ func (a Answer) WriteTo(c *fasthttp.RequestCtx, done func(sent int64)) error {
 		}
 		*bp = out.SwapBody(b)[:0]
 		if done != nil {
-			done(int64(length))
+			done.AnswerSent(int64(length))
 		}
 		return nil
 	default:
@@ -211,6 +211,17 @@ func (a Answer) WriteTo(c *fasthttp.RequestCtx, done func(sent int64)) error {
 	}
 }
 
+// Sent is what WriteTo tells, once, the bytes of an answer's body sent.
+// It is an interface rather than a function so that a caller's request,
+// a pointer already, can be told without a closure allocated for each.
+type Sent interface{ AnswerSent(n int64) }
+
+// SentFunc is a Sent that calls a function.
+type SentFunc func(n int64)
+
+// AnswerSent calls f.
+func (f SentFunc) AnswerSent(n int64) { f(n) }
+
 // answerBodies recycles the buffers answers of known length are read into
 // (WriteTo), each traded for the one the server's response held.
 var answerBodies = sync.Pool{New: func() any { return new([]byte) }}
@@ -222,7 +233,7 @@ type streamedBody struct {
 	resp      *fasthttp.Response
 	body      io.Reader
 	sent      int64
-	done      func(int64)
+	done      Sent
 	stopWatch func()
 }
 
@@ -237,7 +248,7 @@ func (b *streamedBody) Close() error {
 	err := b.resp.CloseBodyStream()
 	fasthttp.ReleaseResponse(b.resp)
 	if b.done != nil {
-		b.done(b.sent)
+		b.done.AnswerSent(b.sent)
 	}
 	return err
 }

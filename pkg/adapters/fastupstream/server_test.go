@@ -86,7 +86,7 @@ func TestWriteToPutsABodyOfKnownLengthIntoTheResponse(t *testing.T) {
 		require.NoError(t, err)
 		var ctx fasthttp.RequestCtx
 		sent := int64(-1)
-		err = answer.WriteTo(&ctx, func(n int64) { sent = n })
+		err = answer.WriteTo(&ctx, fastupstream.SentFunc(func(n int64) { sent = n }))
 		return &ctx, sent, err
 	}
 	for i, body := range []string{strings.Repeat("a", 1000), "short", ""} {

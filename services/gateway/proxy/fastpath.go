@@ -176,11 +176,20 @@ type fastRequest struct {
 	admitted bool // holds a slot of the shedder
 	answered bool // the upstream's answer is out, or will be: it finishes the request
 	finished bool
+
+	budgets [2]ports.RateBudget // lent to the budget charge
+	// f and c are what AnswerSent finishes the request with.
+	f *FastPath
+	c *fasthttp.RequestCtx
 }
+
+// AnswerSent finishes the request once its answer is out: r is the
+// fastupstream.Sent its answer is written with.
+func (r *fastRequest) AnswerSent(sent int64) { r.f.finish(r.c, r, sent) }
 
 func (f *FastPath) serve(c *fasthttp.RequestCtx, hdr *fastHeaders, method, path string, route domain.Route, class routing.Class) {
 	// The server read the clock as the head came in: a read fewer.
-	r := &fastRequest{route: route, class: class, method: method, path: path, start: c.Time()}
+	r := &fastRequest{route: route, class: class, method: method, path: path, start: c.Time(), f: f, c: c}
 	r.id = httpserver.RequestIDOf(string(hdr.requestID))
 	c.Response.Header.SetCanonical(hdrRequestID, []byte(r.id))
 	var sc trace.SpanContext
@@ -225,7 +234,7 @@ func (f *FastPath) forward(c *fasthttp.RequestCtx, hdr *fastHeaders, r *fastRequ
 	if r.who, _, err = g.verifyBearer(r.ctx, token, r.route.Auth, &r.identity); err != nil {
 		return err
 	}
-	st, err := g.charge(r.ctx, r.client.Addr, r.route.Class, r.class, r.who)
+	st, err := g.charge(r.ctx, r.budgets[:0], r.client.Addr, r.route.Class, r.class, r.who)
 	if st.name != "" {
 		var buf [128]byte
 		b, policy := appendRateLimit(buf[:0], st)
@@ -291,7 +300,7 @@ func (f *FastPath) forward(c *fasthttp.RequestCtx, hdr *fastHeaders, r *fastRequ
 			return fault.Wrap(fault.BadGateway, "the upstream is unreachable", err)
 		}
 		r.answered = true
-		if err := answer.WriteTo(c, func(sent int64) { f.finish(c, r, sent) }); err != nil {
+		if err := answer.WriteTo(c, r); err != nil {
 			// The upstream's body broke off before anything was sent: the
 			// client gets a 502 rather than a cut answer.
 			r.answered = false

@@ -400,7 +400,7 @@ func forUpstream(r *http.Request, upstream string) {
 // response carries the tighter of the two budgets in the IETF RateLimit
 // headers.
 func (g *Gateway) spend(w http.ResponseWriter, r *http.Request, className string, class routing.Class, id *ports.Identity) error {
-	st, err := g.charge(r.Context(), clientIP(r), className, class, id)
+	st, err := g.charge(r.Context(), nil, clientIP(r), className, class, id)
 	if st.name != "" {
 		setRateLimitHeaders(w.Header(), st)
 	}
@@ -417,12 +417,18 @@ type rateState struct {
 
 // charge charges the client address ip and, when known, the identity, and
 // returns the tighter budget, with the refusal when it refused.
-func (g *Gateway) charge(ctx context.Context, ip, className string, class routing.Class, id *ports.Identity) (rateState, error) {
+//
+// into, when it has room for two, holds the budgets: a caller with a
+// request on the heap already lends it, where a slice of charge's own
+// would be an allocation a request, since the limiter is an interface.
+func (g *Gateway) charge(ctx context.Context, into []ports.RateBudget, ip, className string, class routing.Class, id *ports.Identity) (rateState, error) {
 	// Each class keeps its own budgets: with one key for all, a client
 	// that used up a tight class (credentials) would find its address
 	// limited on every other route too, by that class's rate.
-	var arr [2]ports.RateBudget
-	budgets := append(arr[:0], ports.RateBudget{Key: g.budgetKeys.key("ip:", className, ip), Limit: class.PerIP})
+	if cap(into) < 2 {
+		into = make([]ports.RateBudget, 0, 2)
+	}
+	budgets := append(into[:0], ports.RateBudget{Key: g.budgetKeys.key("ip:", className, ip), Limit: class.PerIP})
 	if id != nil {
 		budgets = append(budgets, ports.RateBudget{Key: g.budgetKeys.key("id:", className, id.Subject), Limit: class.PerIdentity})
 	}
