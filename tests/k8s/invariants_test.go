@@ -555,12 +555,7 @@ func TestEachTargetStartsWithItsRuntimeSettings(t *testing.T) {
 			asked++
 			d, ok := find(r, func(d *appsv1.Deployment) string { return d.Name }, tg.Name)
 			require.True(t, ok, "%s: no Deployment %s", o, tg.Name)
-			var have string
-			for _, e := range d.Spec.Template.Spec.Containers[0].Env {
-				if e.Name == "GODEBUG" {
-					have = e.Value
-				}
-			}
+			have := envNamed(d.Spec.Template.Spec.Containers[0].Env, "GODEBUG").Value
 			_, missing := target.WithGODEBUG(have, tg.GODEBUG)
 			require.Empty(t, missing, "%s: %s starts without these GODEBUG settings", o, tg.Name)
 		}
