@@ -2,8 +2,8 @@
 // an external load generator (wrk), against the same upstream called
 // directly and through nginx, in interleaved runs.
 //
-// It starts a fixed upstream (1 KiB of JSON), NATS (embedded, shared by the
-// services), auth (`lattice serve --target=auth`, on a fresh PostgreSQL
+// It starts a fixed upstream (1 KiB of JSON, a process of its own), NATS
+// (embedded in this program, shared by the services), auth (`lattice serve --target=auth`, on a fresh PostgreSQL
 // database) for a real client-credentials token, the gateway alone
 // (`lattice serve --target=gateway`) with a route table whose budgets are
 // charged but never refuse, and Debian's nginx as a plain reverse proxy
@@ -25,6 +25,8 @@
 //
 // -fresh sends that share of requests with a token the gateway has not
 // seen (first-sight verification); -redis keeps the limits in Redis.
+// -rate N replaces wrk's closed loop with an open one: N requests a
+// second on schedule, for tails compared at one load (openloop.go).
 // -baseline BIN and -variant NAME:KEY=VALUE add gateways from another
 // build, or with more environment, to the same rounds, so a change is
 // judged against what it replaces under the same load and drift.
@@ -44,7 +46,6 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -79,11 +80,21 @@ func main() {
 	if spec := os.Getenv(proxyEnv); spec != "" {
 		log.Fatal(serveProxy(spec))
 	}
+	if addr := os.Getenv(upstreamEnv); addr != "" {
+		log.Fatal(serveUpstream(addr))
+	}
+	if spec := os.Getenv(attackEnv); spec != "" {
+		if err := runAttack(spec, os.Stdout); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	rounds := flag.Int("rounds", 5, "interleaved rounds (direct, nginx, gateway each)")
 	duration := flag.Duration("duration", 10*time.Second, "each run's length")
 	conns := flag.Int("connections", 16, "wrk -c")
 	threads := flag.Int("threads", 1, "wrk -t")
 	think := flag.Duration("think", 0, "each connection waits this long (whole milliseconds, wrk's delay()) after an answer before its next request: a load below the machine's capacity, where the proxies' CPU per request is compared at nearly the same rate")
+	rate := flag.Int("rate", 0, "instead of wrk's closed loop: offer every target this many requests a second, open loop (vegeta's attacker, in a process of its own), so that tails are compared at one load below every target's capacity")
 	pgURL := flag.String("postgres", "postgres://postgres@127.0.0.1:5432/postgres", "a PostgreSQL server (its URL, any database) for auth's store")
 	redisURL := flag.String("redis", "", "REDIS_URL for the gateway's limits (empty: in-process limits)")
 	fresh := flag.Float64("fresh", 0, "share of requests (0-1) carrying a token the gateway has not seen")
@@ -126,7 +137,10 @@ func main() {
 	if err := checkThink(*think); err != nil {
 		log.Fatal(err)
 	}
-	b := &bench{duration: *duration, conns: *conns, threads: *threads, think: *think, variants: variants}
+	if err := checkRate(*rate, *think, *fresh); err != nil {
+		log.Fatal(err)
+	}
+	b := &bench{duration: *duration, conns: *conns, threads: *threads, think: *think, rate: *rate, variants: variants}
 	if *floors != "" {
 		b.floors = strings.Split(*floors, ",")
 	}
@@ -167,6 +181,7 @@ type bench struct {
 	duration       time.Duration
 	conns, threads int
 	think          time.Duration // each connection's wait between an answer and its next request
+	rate           int           // > 0: an open-loop load of this many requests a second instead of wrk (openloop.go)
 	lab            *launch.Lab
 	floors         []string // bare proxies measured too (serveProxy)
 	authURL        string   // for the fast-gw floor's token checks
@@ -205,11 +220,17 @@ func parseVariant(s string) (variant, error) {
 	return v, nil
 }
 
-// result is one wrk run.
+// result is one wrk run, or one open-loop run.
 type result struct {
 	rps      float64
 	p50, p99 time.Duration
-	cpu      string // where the machine's CPU went during the run
+	// From an open-loop run only: the P99.9, the slowest answer, and the
+	// worst P99 of one second's requests (the worstSecond, from 1).
+	p999, max      time.Duration
+	worstSecondP99 time.Duration
+	worstSecond    int
+	settledP99     time.Duration // the P99 after the run's first second
+	cpu            string        // where the machine's CPU went during the run
 	// cpuPerReq is the proxy's own CPU time per request (nginx's, the
 	// gateway's, a floor's); 0 for direct. The machine's cores are shared
 	// by the load generator, the upstream and the proxy, so a change in the
@@ -238,11 +259,10 @@ func (b *bench) run(ctx context.Context, rounds int, pgURL, redisURL string, fre
 		return err
 	}
 	defer b.lab.Close()
-	upstream, err := startUpstream()
+	upstream, err := b.startUpstream(ctx)
 	if err != nil {
 		return err
 	}
-	defer upstream.Close()
 	b.upstreamURL = upstream.URL
 	bus, err := natsjs.StartEmbedded(filepath.Join(b.lab.Dir, "nats"))
 	if err != nil {
@@ -388,8 +408,19 @@ func (b *bench) run(ctx context.Context, rounds int, pgURL, redisURL string, fre
 	if b.think > 0 {
 		paced = fmt.Sprintf(", %s between an answer and the next request on each connection", b.think)
 	}
-	fmt.Printf("wrk -t%d -c%d -d%s --latency%s, %d interleaved rounds, each starting one target later; limits %s; %.0f %% fresh tokens\n",
-		b.threads, b.conns, b.duration, paced, rounds, map[bool]string{true: "in Redis", false: "in process"}[redisURL != ""], fresh*100)
+	limits := map[bool]string{true: "in Redis", false: "in process"}[redisURL != ""]
+	tokenFile := ""
+	if b.rate > 0 {
+		tokenFile = filepath.Join(b.lab.Dir, "token")
+		if err := os.WriteFile(tokenFile, []byte(token), 0o600); err != nil {
+			return err
+		}
+		fmt.Printf("vegeta, %d req/s open loop for %s, %d interleaved rounds, each starting one target later; limits %s\n",
+			b.rate, b.duration, rounds, limits)
+	} else {
+		fmt.Printf("wrk -t%d -c%d -d%s --latency%s, %d interleaved rounds, each starting one target later; limits %s; %.0f %% fresh tokens\n",
+			b.threads, b.conns, b.duration, paced, rounds, limits, fresh*100)
+	}
 	results := map[string][]result{}
 	for round := 1; round <= rounds; round++ {
 		// Each round starts one target later than the last: a run
@@ -437,7 +468,12 @@ func (b *bench) run(ctx context.Context, rounds int, pgURL, redisURL string, fre
 				}
 			}
 			before := launch.ReadCPU()
-			r, err := b.wrk(ctx, tg.url, script)
+			var r result
+			if b.rate > 0 {
+				r, err = b.attack(ctx, tg.url, tokenFile)
+			} else {
+				r, err = b.wrk(ctx, tg.url, script)
+			}
 			var cores, kernel map[string]float64
 			r.cpu, cores, kernel = spent(before, launch.ReadCPU(), b.pids())
 			r.cpu = fmt.Sprintf("wrk %.2f, %s", r.wrkCores, r.cpu)
@@ -474,16 +510,29 @@ func (b *bench) run(ctx context.Context, rounds int, pgURL, redisURL string, fre
 			if r.cpuPerReq > 0 {
 				own = fmt.Sprintf("  %5.1fµs CPU/req (%2.0f %% kernel)", float64(r.cpuPerReq)/float64(time.Microsecond), 100*float64(r.kernelPerReq)/float64(r.cpuPerReq))
 			}
-			fmt.Printf("round %d %-8s %9.0f req/s  P50 %-8s P99 %-8s%s  cpu: %s%s\n", round, tg.name, r.rps, r.p50, r.p99, own, r.cpu, extra)
+			tail := ""
+			if b.rate > 0 {
+				tail = fmt.Sprintf(" P99.9 %-8s max %-8s after the first second P99 %-8s worst second's P99 %s (second %d)",
+					r.p999, r.max, r.settledP99, r.worstSecondP99, r.worstSecond)
+			}
+			fmt.Printf("round %d %-8s %9.0f req/s  P50 %-8s P99 %-8s%s%s  cpu: %s%s\n", round, tg.name, r.rps, r.p50, r.p99, tail, own, r.cpu, extra)
 		}
 	}
 	fmt.Println()
-	fmt.Printf("%-8s %12s %10s %10s\n", "median", "req/s", "P50", "P99")
+	fmt.Printf("%-8s %12s %10s %10s", "median", "req/s", "P50", "P99")
+	if b.rate > 0 {
+		fmt.Printf(" %10s %10s %10s", "P99.9", "max", "P99 after 1s")
+	}
+	fmt.Println()
 	med := map[string]result{}
 	for _, tg := range targets {
 		m := median(results[tg.name])
 		med[tg.name] = m
-		fmt.Printf("%-8s %12.0f %10s %10s\n", tg.name, m.rps, m.p50, m.p99)
+		fmt.Printf("%-8s %12.0f %10s %10s", tg.name, m.rps, m.p50, m.p99)
+		if b.rate > 0 {
+			fmt.Printf(" %10s %10s %10s", m.p999, m.max, m.settledP99)
+		}
+		fmt.Println()
 	}
 	// Ratios are taken within each round, then their median: the machine's
 	// speed drifts between rounds (by a third within minutes, seen here),
@@ -589,24 +638,44 @@ routes:
 
 type upstreamServer struct {
 	URL, Addr string
-	srv       *http.Server
 }
 
-func (u *upstreamServer) Close() { _ = u.srv.Close() }
+// upstreamEnv makes this program the fixed upstream instead (see
+// serveUpstream); its value is the address to listen on.
+const upstreamEnv = "BENCH_GATEWAY_UPSTREAM"
 
-// startUpstream serves 1 KiB of JSON on every path.
-func startUpstream() (*upstreamServer, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// upstreamBody is the fixed answer: 1 KiB of JSON.
+var upstreamBody = []byte(`{"id":"bench","data":"` + strings.Repeat("x", 1000) + `"}`)
+
+// startUpstream runs this program again as the fixed upstream, a process
+// of its own as a service is: in the harness's process it shared a
+// runtime with the embedded NATS, which stores the gateway's usage
+// records, so a stall of either was a stall of both.
+func (b *bench) startUpstream(ctx context.Context) (*upstreamServer, error) {
+	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	body := []byte(`{"id":"bench","data":"` + strings.Repeat("x", 1000) + `"}`)
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	addr := freeAddr()
+	// The variable's name is in the arguments too, so that CPU figures
+	// can name the process from its command line.
+	cmd := exec.Command(self, upstreamEnv)
+	cmd.Env = append(os.Environ(), upstreamEnv+"="+addr)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := b.lab.Start(cmd); err != nil {
+		return nil, err
+	}
+	u := &upstreamServer{URL: "http://" + addr, Addr: addr}
+	return u, launch.WaitReady(ctx, u.URL+path)
+}
+
+// serveUpstream serves upstreamBody on every path at addr.
+func serveUpstream(addr string) error {
+	srv := &http.Server{Addr: addr, Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(body)
+		_, _ = w.Write(upstreamBody)
 	}), ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	return &upstreamServer{URL: "http://" + ln.Addr().String(), Addr: ln.Addr().String(), srv: srv}, nil
+	return srv.ListenAndServe()
 }
 
 // sanity: the token is accepted and the upstream's body comes back; a
@@ -769,6 +838,9 @@ func median(rs []result) result {
 		rps:          pick(func(r result) float64 { return r.rps }),
 		p50:          time.Duration(pick(func(r result) float64 { return float64(r.p50) })),
 		p99:          time.Duration(pick(func(r result) float64 { return float64(r.p99) })),
+		p999:         time.Duration(pick(func(r result) float64 { return float64(r.p999) })),
+		max:          time.Duration(pick(func(r result) float64 { return float64(r.max) })),
+		settledP99:   time.Duration(pick(func(r result) float64 { return float64(r.settledP99) })),
 		cpuPerReq:    time.Duration(pick(func(r result) float64 { return float64(r.cpuPerReq) })),
 		kernelPerReq: time.Duration(pick(func(r result) float64 { return float64(r.kernelPerReq) })),
 		redisPerReq:  time.Duration(pick(func(r result) float64 { return float64(r.redisPerReq) })),
@@ -827,9 +899,9 @@ http {
 	return url, nil
 }
 
-// pids names the processes of interest: this program (the upstream and
-// NATS), the services, nginx's master; wrk and nginx's workers are found
-// by name.
+// pids names the processes of interest: this program (NATS, and the
+// load generators it has waited for), the services, nginx's master; wrk,
+// nginx's workers, the upstream and the floors are found by name.
 func (b *bench) pids() map[int]string {
 	out := b.lab.Pids()
 	out[os.Getpid()] = "harness"
@@ -854,13 +926,15 @@ func spent(s, later launch.CPUSample, known map[int]string) (summary string, cor
 			return kind
 		case strings.HasPrefix(name, "redis-server"):
 			return "redis"
+		case strings.Contains(name, upstreamEnv):
+			return "upstream"
 		case name == "harness":
 			return name
 		}
 		return ""
 	}
 	use, idle := s.Spent(later, group, known)
-	return launch.Cores(use, append(append([]string{"gateway", "nginx"}, floorNames...), "harness", "redis", "auth")) + fmt.Sprintf(" cores; machine %.0f %% idle", idle*100),
+	return launch.Cores(use, append(append([]string{"gateway", "nginx"}, floorNames...), "upstream", "harness", "redis", "auth")) + fmt.Sprintf(" cores; machine %.0f %% idle", idle*100),
 		use, s.SpentInKernel(later, group, known)
 }
 
