@@ -3,8 +3,9 @@
 // directly and through nginx, in interleaved runs.
 //
 // It starts a fixed upstream (1 KiB of JSON, a process of its own), NATS
-// (embedded in this program, shared by the services), auth (`lattice serve --target=auth`, on a fresh PostgreSQL
-// database) for a real client-credentials token, the gateway alone
+// (embedded in this program, shared by the services), auth (`lattice
+// serve --target=auth`, on a fresh PostgreSQL database) for a real
+// client-credentials token, the gateway alone
 // (`lattice serve --target=gateway`) with a route table whose budgets are
 // charged but never refuse, and Debian's nginx as a plain reverse proxy
 // (two workers, upstream keep-alive) when it is installed. Before any
@@ -241,7 +242,7 @@ type result struct {
 	// same traffic; the rest is the proxy's own code and runtime.
 	kernelPerReq time.Duration
 	fresh        int     // first-sight tokens sent
-	wrkCores     float64 // the load generator's CPU (cores)
+	wrkCores     float64 // the load generator's CPU (cores): wrk's, or vegeta's with -rate
 	// With -redis, for a gateway: Redis's CPU per request (its process,
 	// network included) and the requests a script run charged.
 	redisPerReq time.Duration
@@ -476,7 +477,7 @@ func (b *bench) run(ctx context.Context, rounds int, pgURL, redisURL string, fre
 			}
 			var cores, kernel map[string]float64
 			r.cpu, cores, kernel = spent(before, launch.ReadCPU(), b.pids())
-			r.cpu = fmt.Sprintf("wrk %.2f, %s", r.wrkCores, r.cpu)
+			r.cpu = fmt.Sprintf("%s %.2f, %s", map[bool]string{true: "vegeta", false: "wrk"}[b.rate > 0], r.wrkCores, r.cpu)
 			if c := cores[proxyGroup(tg.name)]; c > 0 && r.rps > 0 {
 				r.cpuPerReq = time.Duration(c / r.rps * float64(time.Second))
 				r.kernelPerReq = time.Duration(kernel[proxyGroup(tg.name)] / r.rps * float64(time.Second))
@@ -550,7 +551,14 @@ func (b *bench) run(ctx context.Context, rounds int, pgURL, redisURL string, fre
 	cpuRatio := func(a, b string) string {
 		return ratioOf(a, b, func(r result) float64 { return float64(r.cpuPerReq) })
 	}
-	fmt.Println("ratios of req/s: the median of each round's ratio")
+	if b.rate > 0 {
+		// Every target served the rate asked for (a run that did not is
+		// refused), so the ratios worth printing are the tails'.
+		ratio = func(a, b string) string { return ratioOf(a, b, func(r result) float64 { return float64(r.p99) }) }
+		fmt.Println("ratios of P99 at one load (lower is better): the median of each round's ratio")
+	} else {
+		fmt.Println("ratios of req/s: the median of each round's ratio")
+	}
 	fmt.Printf("gateway/direct %s\n", ratio("gateway", "direct"))
 	if n, ok := med["nginx"]; ok {
 		fmt.Printf("gateway/nginx  %s  (P99 %s against nginx's %s)\n", ratio("gateway", "nginx"), med["gateway"].p99, n.p99)

@@ -92,7 +92,7 @@ func runAttack(spec string, out io.Writer) error {
 	transport := &http.Transport{DialContext: (&net.Dialer{KeepAlive: 30 * time.Second}).DialContext, MaxIdleConnsPerHost: vegeta.DefaultConnections}
 	defer transport.CloseIdleConnections()
 	a := vegeta.NewAttacker(vegeta.Client(&http.Client{Timeout: attackTimeout, Transport: transport}), vegeta.MaxBody(64<<10))
-	var t tally
+	t := tally{start: time.Now()}
 	for res := range a.Attack(tr, vegeta.Rate{Freq: s.Rate, Per: time.Second}, s.Duration, "") {
 		t.add(res)
 	}
@@ -102,20 +102,23 @@ func runAttack(spec string, out io.Writer) error {
 // tally gathers an attack's results: every latency, for exact
 // quantiles (80,000 a second for 10 s is 6 MiB), and each second's apart.
 type tally struct {
+	start       time.Time // the attack's: the seconds are counted from it
 	r           attackReport
-	first, last time.Time
+	first, last time.Time // the earliest and latest sending; results come in the order they end
 	all         []time.Duration
 	seconds     [][]time.Duration // by the second of the run they were sent in
 }
 
 func (t *tally) add(res *vegeta.Result) {
-	if t.first.IsZero() {
+	if t.first.IsZero() || res.Timestamp.Before(t.first) {
 		t.first = res.Timestamp
 	}
-	t.last = res.Timestamp
+	if res.Timestamp.After(t.last) {
+		t.last = res.Timestamp
+	}
 	t.r.Sent++
 	t.all = append(t.all, res.Latency)
-	sec := max(0, int(res.Timestamp.Sub(t.first)/time.Second))
+	sec := max(0, int(res.Timestamp.Sub(t.start)/time.Second))
 	for len(t.seconds) <= sec {
 		t.seconds = append(t.seconds, nil)
 	}
