@@ -439,9 +439,11 @@ func (b *bench) run(ctx context.Context, rounds int, pgURL, redisURL string, fre
 		if fresh > 0 {
 			mine = fresher[(round-1)*perRound : round*perRound]
 		}
-		script, err := b.script(fmt.Sprintf("round-%d", round), token, mine, fresh)
-		if err != nil {
-			return err
+		script := ""
+		if b.rate == 0 {
+			if script, err = b.script(fmt.Sprintf("round-%d", round), token, mine, fresh); err != nil {
+				return err
+			}
 		}
 		for _, tg := range order {
 			var profiled chan error
@@ -660,21 +662,31 @@ var upstreamBody = []byte(`{"id":"bench","data":"` + strings.Repeat("x", 1000) +
 // runtime with the embedded NATS, which stores the gateway's usage
 // records, so a stall of either was a stall of both.
 func (b *bench) startUpstream(ctx context.Context) (*upstreamServer, error) {
-	self, err := os.Executable()
+	addr := freeAddr()
+	cmd, err := selfAs(context.Background(), upstreamEnv, addr)
 	if err != nil {
 		return nil, err
 	}
-	addr := freeAddr()
-	// The variable's name is in the arguments too, so that CPU figures
-	// can name the process from its command line.
-	cmd := exec.Command(self, upstreamEnv)
-	cmd.Env = append(os.Environ(), upstreamEnv+"="+addr)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := b.lab.Start(cmd); err != nil {
 		return nil, err
 	}
 	u := &upstreamServer{URL: "http://" + addr, Addr: addr}
 	return u, launch.WaitReady(ctx, u.URL+path)
+}
+
+// selfAs is this program started again as something else: the variable
+// env set to value, which main reads. The variable's name, and args, are
+// in the arguments too, so that CPU figures can name the process from its
+// command line. ctx kills it, as exec.CommandContext does.
+func selfAs(ctx context.Context, env, value string, args ...string) (*exec.Cmd, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, self, append([]string{env}, args...)...)
+	cmd.Env = append(os.Environ(), env+"="+value)
+	return cmd, nil
 }
 
 // serveUpstream serves upstreamBody on every path at addr.
@@ -989,15 +1001,11 @@ func (b *bench) proxySpec(kind, addr, upstream string) string {
 // startProxy runs this program again as a bare reverse proxy of kind
 // (go-proxy, fasthttp) to upstream and returns its URL.
 func (b *bench) startProxy(ctx context.Context, kind, upstream string) (string, error) {
-	self, err := os.Executable()
+	addr := freeAddr()
+	cmd, err := selfAs(context.Background(), proxyEnv, b.proxySpec(kind, addr, upstream), kind)
 	if err != nil {
 		return "", err
 	}
-	addr := freeAddr()
-	// The variable's value is in the arguments too, so that CPU figures
-	// can name the process from its command line.
-	cmd := exec.Command(self, proxyEnv, kind)
-	cmd.Env = append(os.Environ(), proxyEnv+"="+b.proxySpec(kind, addr, upstream))
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if kind == "fast-gw" { // its access log
 		f, err := os.Create(b.lab.Log(kind))

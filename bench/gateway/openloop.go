@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -173,16 +172,14 @@ func quantile(ds []time.Duration, q float64) time.Duration {
 // report. Every request must have had a 2xx, and the requests must have
 // gone out at the rate asked for: otherwise the run is refused.
 func (b *bench) attack(ctx context.Context, target, tokenFile string) (result, error) {
-	self, err := os.Executable()
-	if err != nil {
-		return result{}, err
-	}
 	spec, err := json.Marshal(attackSpec{URL: target, Rate: b.rate, Duration: b.duration, TokenFile: tokenFile})
 	if err != nil {
 		return result{}, err
 	}
-	cmd := exec.CommandContext(ctx, self, attackEnv)
-	cmd.Env = append(os.Environ(), attackEnv+"="+string(spec))
+	cmd, err := selfAs(ctx, attackEnv, string(spec))
+	if err != nil {
+		return result{}, err
+	}
 	var out, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &stderr
 	if err := cmd.Run(); err != nil {

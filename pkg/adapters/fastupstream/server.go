@@ -216,12 +216,6 @@ func (a Answer) WriteTo(c *fasthttp.RequestCtx, done Sent) error {
 // a pointer already, can be told without a closure allocated for each.
 type Sent interface{ AnswerSent(n int64) }
 
-// SentFunc is a Sent that calls a function.
-type SentFunc func(n int64)
-
-// AnswerSent calls f.
-func (f SentFunc) AnswerSent(n int64) { f(n) }
-
 // answerBodies recycles the buffers answers of known length are read into
 // (WriteTo), each traded for the one the server's response held.
 var answerBodies = sync.Pool{New: func() any { return new([]byte) }}

@@ -86,7 +86,7 @@ func TestWriteToPutsABodyOfKnownLengthIntoTheResponse(t *testing.T) {
 		require.NoError(t, err)
 		var ctx fasthttp.RequestCtx
 		sent := int64(-1)
-		err = answer.WriteTo(&ctx, fastupstream.SentFunc(func(n int64) { sent = n }))
+		err = answer.WriteTo(&ctx, sentFunc(func(n int64) { sent = n }))
 		return &ctx, sent, err
 	}
 	for i, body := range []string{strings.Repeat("a", 1000), "short", ""} {
@@ -154,3 +154,8 @@ func TestARequestFromAServerIsJoinedToABasePathEachTimeItIsSent(t *testing.T) {
 		require.Equal(t, "/base/x?k=v&q=1", <-seen)
 	}
 }
+
+// sentFunc is a fastupstream.Sent that calls a function.
+type sentFunc func(n int64)
+
+func (f sentFunc) AnswerSent(n int64) { f(n) }
