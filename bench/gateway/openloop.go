@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -39,6 +40,9 @@ type attackSpec struct {
 	Rate      int           `json:"rate"`
 	Duration  time.Duration `json:"duration"`
 	TokenFile string        `json:"token_file"`
+	// Timeout bounds each request (attackTimeout when 0): an answer
+	// later than this is a failure, and the run is refused.
+	Timeout time.Duration `json:"timeout,omitempty"`
 }
 
 // attackReport is what the generator prints of a run.
@@ -65,8 +69,7 @@ type attackReport struct {
 	SettledP99 time.Duration `json:"settled_p99"`
 }
 
-// attackTimeout bounds each request: an answer later than this is a
-// failure, and the run is refused.
+// attackTimeout is the bound on each request that the harness's runs use.
 const attackTimeout = 5 * time.Second
 
 // runAttack is the generator's side: it offers spec's rate to spec's URL
@@ -90,7 +93,7 @@ func runAttack(spec string, out io.Writer) error {
 	// another whenever every one is busy), and all closed at the end.
 	transport := &http.Transport{DialContext: (&net.Dialer{KeepAlive: 30 * time.Second}).DialContext, MaxIdleConnsPerHost: vegeta.DefaultConnections}
 	defer transport.CloseIdleConnections()
-	a := vegeta.NewAttacker(vegeta.Client(&http.Client{Timeout: attackTimeout, Transport: transport}), vegeta.MaxBody(64<<10))
+	a := vegeta.NewAttacker(vegeta.Client(&http.Client{Timeout: cmp.Or(s.Timeout, attackTimeout), Transport: transport}), vegeta.MaxBody(64<<10))
 	t := tally{start: time.Now()}
 	for res := range a.Attack(tr, vegeta.Rate{Freq: s.Rate, Per: time.Second}, s.Duration, "") {
 		t.add(res)

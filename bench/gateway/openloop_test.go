@@ -19,12 +19,19 @@ import (
 // reads its report.
 func attackOnce(t *testing.T, url string, rate int, d time.Duration, token string) attackReport {
 	t.Helper()
-	file := filepath.Join(t.TempDir(), "token")
-	require.NoError(t, os.WriteFile(file, []byte(token+"\n"), 0o600))
-	spec, err := json.Marshal(attackSpec{URL: url, Rate: rate, Duration: d, TokenFile: file})
+	return attackWith(t, attackSpec{URL: url, Rate: rate, Duration: d}, token)
+}
+
+// attackWith runs the generator for spec, its token file written with
+// token, and reads its report.
+func attackWith(t *testing.T, spec attackSpec, token string) attackReport {
+	t.Helper()
+	spec.TokenFile = filepath.Join(t.TempDir(), "token")
+	require.NoError(t, os.WriteFile(spec.TokenFile, []byte(token+"\n"), 0o600))
+	raw, err := json.Marshal(spec)
 	require.NoError(t, err)
 	var out bytes.Buffer
-	require.NoError(t, runAttack(string(spec), &out))
+	require.NoError(t, runAttack(string(raw), &out))
 	var rep attackReport
 	require.NoError(t, json.Unmarshal(out.Bytes(), &rep))
 	return rep
@@ -68,6 +75,30 @@ func TestRunAttackOffersTheRate(t *testing.T) {
 	require.Equal(t, 97, rep.Answered)
 	require.Equal(t, []string{"503 Service Unavailable", "503 Service Unavailable", "503 Service Unavailable"}, rep.Failures)
 	require.ErrorContains(t, rep.check(100), "3 of 100 requests failed, e.g. 503 Service Unavailable; 503")
+}
+
+// TestRunAttackTimesOutALateAnswer: an answer later than the timeout is a
+// failure, and the run is refused; the generator does not wait for it.
+func TestRunAttackTimesOutALateAnswer(t *testing.T) {
+	release := make(chan struct{})
+	var seen atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if seen.Add(1) == 1 {
+			<-release // the first answer never comes in time
+		}
+		_, _ = w.Write([]byte(`{"ok":true}`))
+	}))
+	defer srv.Close()
+	defer close(release) // before the server closes: it waits for its handlers
+
+	rep := attackWith(t, attackSpec{URL: srv.URL, Rate: 50, Duration: time.Second, Timeout: 200 * time.Millisecond}, "tok")
+	require.Equal(t, 50, rep.Sent)
+	require.Equal(t, 49, rep.Answered)
+	require.Len(t, rep.Failures, 1)
+	require.Contains(t, rep.Failures[0], "Client.Timeout exceeded")
+	require.GreaterOrEqual(t, rep.Max, 200*time.Millisecond)
+	require.Less(t, rep.Max, attackTimeout, "cut off at its own timeout")
+	require.ErrorContains(t, rep.check(50), "1 of 50 requests failed")
 }
 
 // TestRunAttackRefusesABadSpec: a rate or duration of zero, a spec that
