@@ -473,7 +473,7 @@ func (b *bench) run(ctx context.Context, rounds int, pgURL, redisURL string, fre
 			before := launch.ReadCPU()
 			var r result
 			if b.rate > 0 {
-				r, err = b.attack(ctx, tg.url, tokenFile)
+				r, err = b.attack(ctx, tg.name, tg.url, tokenFile)
 			} else {
 				r, err = b.wrk(ctx, tg.url, script)
 			}

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -182,6 +184,49 @@ func TestAttackReportCheck(t *testing.T) {
 	require.NoError(t, attackReport{Sent: 100, Answered: 100, SentRate: 99}.check(100))
 	require.ErrorContains(t, attackReport{Sent: 100, Answered: 100, SentRate: 90}.check(100), "sent 90 requests a second of the 100 asked for")
 	require.ErrorContains(t, attackReport{Sent: 100, Answered: 99, SentRate: 100, Failures: []string{"0 timeout"}}.check(100), "1 of 100 requests failed, e.g. 0 timeout")
+	require.ErrorIs(t, attackReport{Sent: 100, Answered: 100, SentRate: 90}.check(100), errShortRate)
+	require.NotErrorIs(t, attackReport{Sent: 100, Answered: 99, SentRate: 100}.check(100), errShortRate)
+}
+
+// TestOnceMoreIfShort: a run sent too slowly is measured a second time,
+// and said to be; a second short run, or a failed request, refuses it.
+func TestOnceMoreIfShort(t *testing.T) {
+	short := fmt.Errorf("sent 90 of 100: %w", errShortRate)
+	failed := errors.New("1 of 100 requests failed")
+	for _, tc := range []struct {
+		name  string
+		errs  []error // each run's outcome, in turn
+		runs  int
+		want  error
+		again bool
+	}{
+		{"kept at once", []error{nil}, 1, nil, false},
+		{"short, then kept", []error{short, nil}, 2, nil, true},
+		{"short twice", []error{short, short}, 2, errShortRate, true},
+		{"failed: not again", []error{failed}, 1, failed, false},
+		{"short, then failed", []error{short, failed}, 2, failed, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var said bytes.Buffer
+			runs := 0
+			r, err := onceMoreIfShort(&said, "nginx", func() (result, error) {
+				runs++
+				return result{rps: float64(runs)}, tc.errs[runs-1]
+			})
+			require.Equal(t, tc.runs, runs)
+			require.Equal(t, float64(runs), r.rps, "the last run's figures")
+			if tc.want == nil {
+				require.NoError(t, err)
+			} else {
+				require.ErrorIs(t, err, tc.want)
+			}
+			if tc.again {
+				require.Equal(t, "nginx: sent 90 of 100: the machine is too busy for this rate; measured again\n", said.String())
+			} else {
+				require.Empty(t, said.String())
+			}
+		})
+	}
 }
 
 // TestCheckRate: -rate is a positive rate, and not combined with the
