@@ -110,6 +110,7 @@ func main() {
 		return err
 	})
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the gateway during its first run to this file (go tool pprof)")
+	traceDir := flag.String("trace", "", "write a runtime trace of each gateway run's first seconds to this directory as round-N.trace, begun just before the load starts (go tool trace); the trace's start stops the world once, so read these runs' figures with that in mind")
 	perfFile := flag.String("perf", "", "record the gateway's first run with Linux perf (call graphs, kernel included) into this file, for: perf report -i FILE --children --sort sym")
 	callgrind := flag.Int("callgrind", 0, "instead of the wrk rounds: count the instructions each gateway (this build, -baseline's, each -variant) and each of -floors runs per request under valgrind's callgrind, over this many requests after a warm-up")
 	callgrindKeep := flag.String("callgrind-keep", "", "with -callgrind: copy each build's dump into this directory as NAME.callgrind, for callgrind_annotate")
@@ -156,7 +157,7 @@ func main() {
 	if *callgrindKeep != "" && *callgrind == 0 {
 		log.Fatal("-callgrind-keep needs -callgrind")
 	}
-	b.callgrind, b.callgrindKeep, b.perfFile = *callgrind, *callgrindKeep, *perfFile
+	b.callgrind, b.callgrindKeep, b.perfFile, b.traceDir = *callgrind, *callgrindKeep, *perfFile, *traceDir
 	// An interrupt ends the run between steps, and the lab (processes,
 	// database, scratch directory) is taken down as after a full run.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -191,8 +192,17 @@ type bench struct {
 	callgrind      int       // > 0: count instructions over this many requests instead (instructions.go)
 	callgrindKeep  string    // where the dumps are copied to, if anywhere
 	perfFile       string    // where perf records the gateway's first run, if anywhere
+	traceDir       string    // where each gateway run's first seconds are traced, if anywhere
 	upstreamURL    string
 }
+
+// A traced run's trace begins traceLead before the load and lasts
+// traceLength: the start after an idle spell, where the open loop's worst
+// second mostly is (docs/benchmarks.md, session 38).
+const (
+	traceLead   = 100 * time.Millisecond
+	traceLength = 2 * time.Second
+)
 
 // variant is a further gateway, measured beside the main one so that a
 // change is judged in the same interleaved rounds: another binary, or the
@@ -307,7 +317,7 @@ func (b *bench) run(ctx context.Context, rounds int, pgURL, redisURL string, fre
 	// runtime settings (ADR 0050), after any of this shell's own.
 	godebug, _ := target.WithGODEBUG(os.Getenv("GODEBUG"), gatewaysvc.Target.GODEBUG)
 	gwEnv = append(gwEnv, "GODEBUG="+godebug)
-	if profile != "" {
+	if profile != "" || b.traceDir != "" {
 		gwEnv = append(gwEnv, "ADMIN_PPROF=true")
 	}
 	var rdb *goredis.Client
@@ -451,6 +461,15 @@ func (b *bench) run(ctx context.Context, rounds int, pgURL, redisURL string, fre
 				profiled = make(chan error, 1)
 				go func() { profiled <- launch.CPUProfile("http://"+gwAdmin, b.duration-time.Second, profile) }()
 			}
+			var traced chan error
+			traceFile := filepath.Join(b.traceDir, fmt.Sprintf("round-%d.trace", round))
+			if b.traceDir != "" && tg.name == "gateway" {
+				traced = make(chan error, 1)
+				go func() { traced <- launch.Trace("http://"+gwAdmin, traceLength, traceFile) }()
+				// The endpoint answers only when the trace ends, so
+				// nothing says it has begun: the load waits a moment.
+				time.Sleep(traceLead)
+			}
 			var recorded chan error
 			if b.perfFile != "" && round == 1 && tg.name == "gateway" {
 				recorded = make(chan error, 1)
@@ -490,6 +509,12 @@ func (b *bench) run(ctx context.Context, rounds int, pgURL, redisURL string, fre
 				}
 				fmt.Println("CPU profile of the gateway's first run:", profile)
 			}
+			if traced != nil {
+				if err := <-traced; err != nil {
+					return fmt.Errorf("trace: %w", err)
+				}
+				fmt.Println("runtime trace of the gateway's first seconds:", traceFile)
+			}
 			if recorded != nil {
 				if err := <-recorded; err != nil {
 					return fmt.Errorf("perf: %w", err)
@@ -524,7 +549,7 @@ func (b *bench) run(ctx context.Context, rounds int, pgURL, redisURL string, fre
 	fmt.Println()
 	fmt.Printf("%-8s %12s %10s %10s", "median", "req/s", "P50", "P99")
 	if b.rate > 0 {
-		fmt.Printf(" %10s %10s %10s", "P99.9", "max", "P99 after 1s")
+		fmt.Printf(" %10s %10s %12s %13s", "P99.9", "max", "P99 after 1s", "worst second")
 	}
 	fmt.Println()
 	med := map[string]result{}
@@ -533,7 +558,7 @@ func (b *bench) run(ctx context.Context, rounds int, pgURL, redisURL string, fre
 		med[tg.name] = m
 		fmt.Printf("%-8s %12.0f %10s %10s", tg.name, m.rps, m.p50, m.p99)
 		if b.rate > 0 {
-			fmt.Printf(" %10s %10s %10s", m.p999, m.max, m.settledP99)
+			fmt.Printf(" %10s %10s %12s %13s  %s", m.p999, m.max, m.settledP99, m.worstSecondP99, firstWorst(results[tg.name]))
 		}
 		fmt.Println()
 	}
@@ -845,6 +870,19 @@ func (b *bench) wrk(ctx context.Context, target, script string) (result, error) 
 	return r, nil
 }
 
+// firstWorst says in how many of rs the worst second was the first: a
+// start after an idle spell (new connections, a cold pool) rather than
+// something the steady load brings.
+func firstWorst(rs []result) string {
+	n := 0
+	for _, r := range rs {
+		if r.worstSecond == 1 {
+			n++
+		}
+	}
+	return fmt.Sprintf("(the first in %d of %d)", n, len(rs))
+}
+
 func median(rs []result) result {
 	pick := func(f func(result) float64) float64 {
 		v := make([]float64, len(rs))
@@ -855,16 +893,17 @@ func median(rs []result) result {
 		return v[len(v)/2]
 	}
 	return result{
-		rps:          pick(func(r result) float64 { return r.rps }),
-		p50:          time.Duration(pick(func(r result) float64 { return float64(r.p50) })),
-		p99:          time.Duration(pick(func(r result) float64 { return float64(r.p99) })),
-		p999:         time.Duration(pick(func(r result) float64 { return float64(r.p999) })),
-		max:          time.Duration(pick(func(r result) float64 { return float64(r.max) })),
-		settledP99:   time.Duration(pick(func(r result) float64 { return float64(r.settledP99) })),
-		cpuPerReq:    time.Duration(pick(func(r result) float64 { return float64(r.cpuPerReq) })),
-		kernelPerReq: time.Duration(pick(func(r result) float64 { return float64(r.kernelPerReq) })),
-		redisPerReq:  time.Duration(pick(func(r result) float64 { return float64(r.redisPerReq) })),
-		reqsPerRun:   pick(func(r result) float64 { return r.reqsPerRun }),
+		rps:            pick(func(r result) float64 { return r.rps }),
+		p50:            time.Duration(pick(func(r result) float64 { return float64(r.p50) })),
+		p99:            time.Duration(pick(func(r result) float64 { return float64(r.p99) })),
+		p999:           time.Duration(pick(func(r result) float64 { return float64(r.p999) })),
+		max:            time.Duration(pick(func(r result) float64 { return float64(r.max) })),
+		settledP99:     time.Duration(pick(func(r result) float64 { return float64(r.settledP99) })),
+		worstSecondP99: time.Duration(pick(func(r result) float64 { return float64(r.worstSecondP99) })),
+		cpuPerReq:      time.Duration(pick(func(r result) float64 { return float64(r.cpuPerReq) })),
+		kernelPerReq:   time.Duration(pick(func(r result) float64 { return float64(r.kernelPerReq) })),
+		redisPerReq:    time.Duration(pick(func(r result) float64 { return float64(r.redisPerReq) })),
+		reqsPerRun:     pick(func(r result) float64 { return r.reqsPerRun }),
 	}
 }
 

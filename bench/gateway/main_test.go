@@ -97,14 +97,22 @@ func TestRedisFigures(t *testing.T) {
 // included.
 func TestMedianTakesEachFigure(t *testing.T) {
 	m := median([]result{
-		{rps: 3, cpuPerReq: 1, redisPerReq: 30 * time.Microsecond, reqsPerRun: 2},
-		{rps: 1, cpuPerReq: 3, redisPerReq: 10 * time.Microsecond, reqsPerRun: 4},
-		{rps: 2, cpuPerReq: 2, redisPerReq: 20 * time.Microsecond, reqsPerRun: 3},
+		{rps: 3, cpuPerReq: 1, redisPerReq: 30 * time.Microsecond, reqsPerRun: 2, worstSecondP99: 9},
+		{rps: 1, cpuPerReq: 3, redisPerReq: 10 * time.Microsecond, reqsPerRun: 4, worstSecondP99: 7},
+		{rps: 2, cpuPerReq: 2, redisPerReq: 20 * time.Microsecond, reqsPerRun: 3, worstSecondP99: 8},
 	})
 	require.InDelta(t, 2, m.rps, 0)
+	require.Equal(t, time.Duration(8), m.worstSecondP99)
 	require.Equal(t, time.Duration(2), m.cpuPerReq)
 	require.Equal(t, 20*time.Microsecond, m.redisPerReq)
 	require.InDelta(t, 3, m.reqsPerRun, 0)
+}
+
+// TestFirstWorst counts the rounds whose worst second was their first.
+func TestFirstWorst(t *testing.T) {
+	require.Equal(t, "(the first in 2 of 3)", firstWorst([]result{{worstSecond: 1}, {worstSecond: 7}, {worstSecond: 1}}))
+	require.Equal(t, "(the first in 0 of 1)", firstWorst([]result{{worstSecond: 10}}))
+	require.Equal(t, "(the first in 0 of 0)", firstWorst(nil))
 }
 
 // TestCheckThink: whole milliseconds pass; a negative or fractional think

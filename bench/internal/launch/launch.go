@@ -270,7 +270,18 @@ func MintToken(auth, id, secret string) (string, error) {
 // CPUProfile takes a CPU profile, for d, of the process whose admin
 // listener (ADMIN_PPROF=true) is at admin, into file.
 func CPUProfile(admin string, d time.Duration, file string) error {
-	resp, err := http.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", admin, max(int(d.Seconds()), 1)))
+	return pprofInto(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", admin, max(int(d.Seconds()), 1)), file)
+}
+
+// Trace takes a runtime execution trace, for d, of the process whose
+// admin listener (ADMIN_PPROF=true) is at admin, into file (go tool trace).
+func Trace(admin string, d time.Duration, file string) error {
+	return pprofInto(fmt.Sprintf("%s/debug/pprof/trace?seconds=%g", admin, d.Seconds()), file)
+}
+
+// pprofInto writes what the pprof endpoint at url answers into file.
+func pprofInto(url, file string) error {
+	resp, err := http.Get(url)
 	if err != nil {
 		return err
 	}

@@ -2,12 +2,17 @@ package launch
 
 import (
 	"bufio"
+	"compress/gzip"
 	"context"
 	"database/sql"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/pprof"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -172,4 +177,45 @@ func TestReadCPUCountsExitedChildren(t *testing.T) {
 		require.True(t, time.Now().Before(deadline), "the child's CPU never reached its parent's figure")
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// TestTraceAndCPUProfileWriteWhatTheEndpointAnswers: the trace and the
+// profile come from a real pprof listener, into their files; a refusal
+// is an error and writes nothing.
+func TestTraceAndCPUProfileWriteWhatTheEndpointAnswers(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	dir := t.TempDir()
+
+	trace := filepath.Join(dir, "run.trace")
+	require.NoError(t, Trace(srv.URL, 100*time.Millisecond, trace))
+	b, err := os.ReadFile(trace)
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(string(b), "go 1."), "a runtime trace's header, got %q", b[:min(len(b), 16)])
+
+	profile := filepath.Join(dir, "cpu.pprof")
+	require.NoError(t, CPUProfile(srv.URL, time.Second, profile))
+	_, err = gzipped(profile)
+	require.NoError(t, err, "a pprof profile is gzipped protobuf")
+
+	missing := filepath.Join(dir, "none.trace")
+	require.ErrorContains(t, Trace(srv.URL+"/nothing", time.Second, missing), "404")
+	require.NoFileExists(t, missing)
+}
+
+// gzipped reads file through gzip.
+func gzipped(file string) ([]byte, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	z, err := gzip.NewReader(f)
+	if err != nil {
+		return nil, err
+	}
+	return io.ReadAll(z)
 }
