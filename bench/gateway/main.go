@@ -158,6 +158,11 @@ func main() {
 		log.Fatal("-callgrind-keep needs -callgrind")
 	}
 	b.callgrind, b.callgrindKeep, b.perfFile, b.traceDir = *callgrind, *callgrindKeep, *perfFile, *traceDir
+	if *traceDir != "" {
+		if err := os.MkdirAll(*traceDir, 0o755); err != nil {
+			log.Fatalf("-trace: %v", err)
+		}
+	}
 	// An interrupt ends the run between steps, and the lab (processes,
 	// database, scratch directory) is taken down as after a full run.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -270,18 +270,23 @@ func MintToken(auth, id, secret string) (string, error) {
 // CPUProfile takes a CPU profile, for d, of the process whose admin
 // listener (ADMIN_PPROF=true) is at admin, into file.
 func CPUProfile(admin string, d time.Duration, file string) error {
-	return pprofInto(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", admin, max(int(d.Seconds()), 1)), file)
+	return pprofInto(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", admin, max(int(d.Seconds()), 1)), d, file)
 }
 
 // Trace takes a runtime execution trace, for d, of the process whose
 // admin listener (ADMIN_PPROF=true) is at admin, into file (go tool trace).
 func Trace(admin string, d time.Duration, file string) error {
-	return pprofInto(fmt.Sprintf("%s/debug/pprof/trace?seconds=%g", admin, d.Seconds()), file)
+	return pprofInto(fmt.Sprintf("%s/debug/pprof/trace?seconds=%g", admin, d.Seconds()), d, file)
 }
 
-// pprofInto writes what the pprof endpoint at url answers into file.
-func pprofInto(url, file string) error {
-	resp, err := http.Get(url)
+// pprofSlack is how much longer than what it records a pprof endpoint may
+// take to answer before the harness gives up on a stuck process.
+var pprofSlack = 30 * time.Second
+
+// pprofInto writes what the pprof endpoint at url, recording for d,
+// answers into file.
+func pprofInto(url string, d time.Duration, file string) error {
+	resp, err := (&http.Client{Timeout: d + pprofSlack}).Get(url)
 	if err != nil {
 		return err
 	}

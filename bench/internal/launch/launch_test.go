@@ -206,6 +206,25 @@ func TestTraceAndCPUProfileWriteWhatTheEndpointAnswers(t *testing.T) {
 	require.NoFileExists(t, missing)
 }
 
+// TestTraceGivesUpOnAStuckProcess: an endpoint that has not answered
+// well after the trace's length is an error, not a harness waiting for
+// ever.
+func TestTraceGivesUpOnAStuckProcess(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { <-release }))
+	defer srv.Close()
+	defer close(release)
+	defer func(s time.Duration) { pprofSlack = s }(pprofSlack)
+	pprofSlack = 200 * time.Millisecond
+
+	file := filepath.Join(t.TempDir(), "stuck.trace")
+	start := time.Now()
+	err := Trace(srv.URL, 100*time.Millisecond, file)
+	require.ErrorContains(t, err, "Client.Timeout")
+	require.Less(t, time.Since(start), 10*time.Second, "given up after the slack, not later")
+	require.NoFileExists(t, file)
+}
+
 // gzipped reads file through gzip.
 func gzipped(file string) ([]byte, error) {
 	f, err := os.Open(file)
