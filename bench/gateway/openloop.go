@@ -11,11 +11,11 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/lattice-platform/lattice/bench/internal/latency"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
 
@@ -142,33 +142,20 @@ func (t *tally) report() attackReport {
 	if r.Sent > 1 && t.last.After(t.first) {
 		r.SentRate = float64(r.Sent-1) / t.last.Sub(t.first).Seconds()
 	}
-	r.P50, r.P99, r.P999, r.Max = quantile(t.all, 0.50), quantile(t.all, 0.99), quantile(t.all, 0.999), quantile(t.all, 1)
+	r.P50, r.P99, r.P999, r.Max = latency.Quantile(t.all, 0.50), latency.Quantile(t.all, 0.99), latency.Quantile(t.all, 0.999), latency.Quantile(t.all, 1)
 	var settled []time.Duration
 	for _, sec := range t.seconds[min(1, len(t.seconds)):] {
 		settled = append(settled, sec...)
 	}
-	r.SettledP99 = quantile(settled, 0.99)
+	r.SettledP99 = latency.Quantile(settled, 0.99)
 	for i, sec := range t.seconds {
 		// A second with few requests (the run's last, cut short) says
 		// little about its P99.
-		if p := quantile(sec, 0.99); len(sec) >= 100 && p > r.WorstSecondP99 {
+		if p := latency.Quantile(sec, 0.99); len(sec) >= 100 && p > r.WorstSecondP99 {
 			r.WorstSecondP99, r.WorstSecond = p, i+1
 		}
 	}
 	return r
-}
-
-// quantile is the q-quantile of ds (0 < q ≤ 1) by the nearest rank, ds
-// sorted in place; 0 for none.
-func quantile(ds []time.Duration, q float64) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	if !slices.IsSorted(ds) {
-		slices.Sort(ds)
-	}
-	i := int(q*float64(len(ds))+0.999999999) - 1
-	return ds[min(max(i, 0), len(ds)-1)]
 }
 
 // errShortRate refuses a run whose requests went out slower than asked.

@@ -163,21 +163,6 @@ func TestTallyFindsTheWorstSecond(t *testing.T) {
 	require.Equal(t, 1, r.WorstSecond)
 }
 
-// TestQuantile: nearest rank, so every quantile is a latency that was
-// measured.
-func TestQuantile(t *testing.T) {
-	var ds []time.Duration
-	for i := 100; i >= 1; i-- {
-		ds = append(ds, time.Duration(i))
-	}
-	require.Equal(t, time.Duration(50), quantile(ds, 0.5))
-	require.Equal(t, time.Duration(99), quantile(ds, 0.99))
-	require.Equal(t, time.Duration(100), quantile(ds, 0.999))
-	require.Equal(t, time.Duration(100), quantile(ds, 1))
-	require.Equal(t, time.Duration(1), quantile(ds, 0.001))
-	require.Zero(t, quantile(nil, 0.99))
-}
-
 // TestAttackReportCheck: a run counts only when every request had a 2xx
 // and they went out at the rate asked for.
 func TestAttackReportCheck(t *testing.T) {

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lattice-platform/lattice/bench/internal/latency"
 	"golang.org/x/exp/trace"
 )
 
@@ -55,34 +56,27 @@ func main() {
 
 // window is what happened in one slice of a trace.
 type window struct {
-	start, width time.Duration // from the trace's first event
-	created      int           // goroutines created
-	waits        []time.Duration
-	gcMark, stw  time.Duration // begun in this slice
+	start       time.Duration // from the trace's first event
+	created     int           // goroutines created
+	waits       []time.Duration
+	gcMark, stw time.Duration // begun in this slice
 }
 
 func (w window) String() string {
 	slices.Sort(w.waits)
 	long := len(w.waits) - sortedIndex(w.waits, time.Millisecond)
 	return fmt.Sprintf("%6s  created %4d  ready→running %5d: P50 %-8s P99 %-8s max %-8s over 1 ms %3d  GC mark %-8s stopped %s",
-		w.start, w.created, len(w.waits), quantile(w.waits, 0.5), quantile(w.waits, 0.99), quantile(w.waits, 1), long,
+		w.start, w.created, len(w.waits), µs(latency.Quantile(w.waits, 0.5)), µs(latency.Quantile(w.waits, 0.99)), µs(latency.Quantile(w.waits, 1)), long,
 		w.gcMark.Round(time.Microsecond), w.stw.Round(time.Microsecond))
 }
+
+// µs rounds d to the microsecond.
+func µs(d time.Duration) time.Duration { return d.Round(time.Microsecond) }
 
 // sortedIndex is the index of the first of sorted at least d.
 func sortedIndex(sorted []time.Duration, d time.Duration) int {
 	i, _ := slices.BinarySearch(sorted, d)
 	return i
-}
-
-// quantile is the q-quantile of sorted (nearest rank), rounded to the
-// microsecond; 0 when there is none.
-func quantile(sorted []time.Duration, q float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := int(q*float64(len(sorted))+0.999999999) - 1
-	return sorted[min(max(i, 0), len(sorted)-1)].Round(time.Microsecond)
 }
 
 // windows reads the trace in r into slices of width: each goroutine's
@@ -97,13 +91,13 @@ func windows(r io.Reader, width time.Duration) ([]window, error) {
 		first    trace.Time
 		ws       []window
 		ready    = map[trace.GoID]trace.Time{}
-		begun    = map[string]trace.Time{} // a range's name and scope → its start
+		begun    = map[rangeID]trace.Time{} // → the range's start
 		haveTime bool
 	)
 	at := func(t trace.Time) *window {
 		i := int(time.Duration(t-first) / width)
 		for len(ws) <= i {
-			ws = append(ws, window{start: time.Duration(len(ws)) * width, width: width})
+			ws = append(ws, window{start: time.Duration(len(ws)) * width})
 		}
 		return &ws[i]
 	}
@@ -159,8 +153,13 @@ func windows(r io.Reader, width time.Duration) ([]window, error) {
 	}
 }
 
-// rangeKey tells a range's begin and end apart from another's.
-func rangeKey(ev trace.Event) string {
+// rangeID tells a range's begin and end apart from another's.
+type rangeID struct {
+	name  string
+	scope trace.ResourceID
+}
+
+func rangeKey(ev trace.Event) rangeID {
 	r := ev.Range()
-	return fmt.Sprintf("%s/%v", r.Name, r.Scope)
+	return rangeID{r.Name, r.Scope}
 }
