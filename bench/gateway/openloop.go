@@ -95,10 +95,28 @@ func runAttack(spec string, out io.Writer) error {
 	defer transport.CloseIdleConnections()
 	a := vegeta.NewAttacker(vegeta.Client(&http.Client{Timeout: cmp.Or(s.Timeout, attackTimeout), Transport: transport}), vegeta.MaxBody(64<<10))
 	t := tally{start: time.Now()}
-	for res := range a.Attack(tr, vegeta.Rate{Freq: s.Rate, Per: time.Second}, s.Duration, "") {
+	hits := uint64(s.Rate) * uint64(s.Duration) / uint64(time.Second)
+	for res := range a.Attack(tr, exactly{Pacer: vegeta.Rate{Freq: s.Rate, Per: time.Second}, hits: hits}, 0, "") {
 		t.add(res)
 	}
 	return json.NewEncoder(out).Encode(t.report())
+}
+
+// exactly paces as its Pacer does, and stops after hits requests. An
+// attack given a duration stops when the duration is up instead, and on a
+// busy machine that can come before the rate's last request has gone:
+// one request fewer than asked. A generator that falls behind still shows
+// in the rate the report gives (SentRate).
+type exactly struct {
+	vegeta.Pacer
+	hits uint64
+}
+
+func (p exactly) Pace(elapsed time.Duration, hits uint64) (time.Duration, bool) {
+	if hits >= p.hits {
+		return 0, true
+	}
+	return p.Pacer.Pace(elapsed, hits)
 }
 
 // tally gathers an attack's results: every latency, for exact

@@ -173,6 +173,27 @@ func TestAttackReportCheck(t *testing.T) {
 	require.NotErrorIs(t, attackReport{Sent: 100, Answered: 99, SentRate: 100}.check(100), errShortRate)
 }
 
+// TestExactlyStopsAtItsHits: the pacer sends every request of the rate,
+// one that is late (the machine was busy) at once, and stops after the
+// last whatever the time.
+func TestExactlyStopsAtItsHits(t *testing.T) {
+	p := exactly{Pacer: vegeta.Rate{Freq: 200, Per: time.Second}, hits: 200}
+	wait, stop := p.Pace(0, 0)
+	require.False(t, stop)
+	require.Equal(t, 5*time.Millisecond, wait, "vegeta's first request at 5 ms")
+	wait, stop = p.Pace(990*time.Millisecond, 199)
+	require.False(t, stop)
+	require.Equal(t, 10*time.Millisecond, wait, "so the last is at 1 s, where an attack of 1 s may end first")
+	wait, stop = p.Pace(1200*time.Millisecond, 199)
+	require.False(t, stop, "past the duration, the last request still goes")
+	require.Zero(t, wait)
+	_, stop = p.Pace(1200*time.Millisecond, 200)
+	require.True(t, stop)
+	_, stop = p.Pace(500*time.Millisecond, 200)
+	require.True(t, stop)
+	require.InDelta(t, 200, p.Rate(0), 0.001)
+}
+
 // TestOnceMoreIfShort: a run sent too slowly is measured a second time,
 // and said to be; a second short run, or a failed request, refuses it.
 func TestOnceMoreIfShort(t *testing.T) {
