@@ -19,6 +19,9 @@ func WithRequestID(ctx context.Context, id string) context.Context {
 
 // RequestID returns the request id in ctx, or "".
 func RequestID(ctx context.Context) string {
+	if u, ok := ctx.(*Untraced); ok {
+		return u.id // without Value's boxing of the string
+	}
 	id, _ := ctx.Value(requestIDKey{}).(string)
 	return id
 }

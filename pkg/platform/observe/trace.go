@@ -2,9 +2,7 @@ package observe
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/hex"
-	"math/rand/v2"
 	"os"
 	"sync/atomic"
 
@@ -50,25 +48,9 @@ func SetupTracing(ctx context.Context, serviceName, version string) (shutdown fu
 var exporting atomic.Bool
 
 // TracesExported reports whether spans may be recorded and exported. When
-// they are not, a request's trace is only ids, which UntracedRequest makes
+// they are not, a request's trace is only ids, which an Untraced makes
 // without the tracer.
 func TracesExported() bool { return exporting.Load() }
-
-// UntracedRequest gives ctx the new, unsampled trace a request without a
-// traceparent gets from the tracer when traces are not exported (its ids
-// for the logs), and returns that trace's span context, whose
-// traceparent (AppendTraceparent) goes upstream. It is for a server that
-// does not run TraceHTTP; such a server must leave traced requests to one
-// that does.
-func UntracedRequest(ctx context.Context) (context.Context, trace.SpanContext) {
-	var tid trace.TraceID
-	var sid trace.SpanID
-	binary.NativeEndian.PutUint64(tid[:8], rand.Uint64())
-	binary.NativeEndian.PutUint64(tid[8:], rand.Uint64())
-	binary.NativeEndian.PutUint64(sid[:], rand.Uint64())
-	sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid})
-	return trace.ContextWithSpanContext(ctx, sc), sc
-}
 
 // AppendTraceparent appends sc as a W3C traceparent header's value
 // (version 00) to b: 55 bytes.

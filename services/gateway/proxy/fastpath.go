@@ -163,7 +163,8 @@ var (
 // fastRequest is what a fast-path request learned, for its problem
 // answers, metrics, access log and usage record.
 type fastRequest struct {
-	ctx      context.Context // the request id and trace ids, for logs
+	ctx      context.Context  // &ids, for logs and the checks
+	ids      observe.Untraced // the request id and its trace
 	id       string
 	client   clientaddr.Client
 	route    domain.Route
@@ -192,8 +193,8 @@ func (f *FastPath) serve(c *fasthttp.RequestCtx, hdr *fastHeaders, method, path 
 	r := &fastRequest{route: route, class: class, method: method, path: path, start: c.Time(), f: f, c: c}
 	r.id = httpserver.RequestIDOf(string(hdr.requestID))
 	c.Response.Header.SetCanonical(hdrRequestID, []byte(r.id))
-	var sc trace.SpanContext
-	r.ctx, sc = observe.UntracedRequest(observe.WithRequestID(context.Background(), r.id))
+	sc := r.ids.Start(r.id)
+	r.ctx = &r.ids
 	r.client = f.Proxies.ResolvePeer(f.peers.of(c), false, func() http.Header { return forwardingHeaders(&c.Request.Header) })
 	defer func() {
 		if v := recover(); v != nil {

@@ -91,7 +91,7 @@ func fastSetup(t *testing.T) *fastEnv {
 	cfg, err := routing.Load(routes, gatewaysvc.KnownUpstreams)
 	require.NoError(t, err)
 	u, _ := url.Parse(up.URL)
-	log := slog.New(slog.NewJSONHandler(&e.logs, nil))
+	log := observe.NewLogger(&e.logs, slog.LevelInfo, "") // the services' logger: ids from the context
 	g := proxy.New(cfg, map[string][]*url.URL{"resource": {u}}, panicky{}, tokenbucket.New(), 1<<20, log)
 	client := fastupstream.New(fastupstream.Options{DropResponseHeaders: proxy.DroppedResponseHeaders})
 	t.Cleanup(client.CloseIdleConnections)
@@ -183,9 +183,13 @@ func TestTheFastPathServesAPlainRequestAsNetHTTPWould(t *testing.T) {
 	var line struct {
 		Msg, Method, Path, Client string
 		Status, Bytes             int
+		RequestID                 string `json:"request_id"`
+		TraceID                   string `json:"trace_id"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(strings.TrimSpace(e.logs.String())), &line), e.logs.String())
 	require.Equal(t, "http request", line.Msg)
+	require.Equal(t, "req-1", line.RequestID)
+	require.Equal(t, up.Header.Get("Traceparent")[3:35], line.TraceID, "the trace the upstream was told of")
 	require.Equal(t, "POST /v1/maybe/echo 127.0.0.1 418 15", strings.Join([]string{line.Method, line.Path, line.Client, itoa(int64(line.Status)), itoa(int64(line.Bytes))}, " "))
 	require.Equal(t, 1.0, metricValue(t, e.metric.Registry, "lattice_http_requests_total", "route", "/v1/maybe/*", "status", "418"))
 }
