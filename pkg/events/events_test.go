@@ -3,6 +3,7 @@ package events_test
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"testing"
 	"time"
 
@@ -113,4 +114,40 @@ func BenchmarkNewUsageBatch(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestEventsShareNoBytes: events are built in pooled buffers, and each
+// payload is a copy of its own: building more events, a huge one and one
+// whose data cannot be encoded among them, leaves an earlier payload as it
+// was, and no payload has room that a later append could write into.
+func TestEventsShareNoBytes(t *testing.T) {
+	at := time.Date(2026, 11, 29, 3, 0, 0, 0, time.UTC)
+	batch := func(n int, path string, latency float64) schema.UsageBatch {
+		records := make([]schema.UsageRecord, n)
+		for i := range records {
+			records[i] = schema.UsageRecord{Route: "/v1/resources", Method: "GET", Path: path, Status: 200, LatencyMs: latency, Time: at}
+		}
+		return schema.UsageBatch{Records: records}
+	}
+	first, err := events.NewWithID("id-1", "lattice/gateway", schema.CloudEventTypeGatewayRequests, "s", at, batch(100, "/v1/resources/a", 0.5))
+	require.NoError(t, err)
+	want := string(first.Payload)
+	require.Equal(t, len(first.Payload), cap(first.Payload))
+
+	huge, err := events.New("lattice/gateway", schema.CloudEventTypeGatewayRequests, "s", at, batch(20000, "/v1/resources/b", 1))
+	require.NoError(t, err)
+	require.Greater(t, len(huge.Payload), 1<<20) // past what the pool keeps
+	_, err = events.New("lattice/gateway", schema.CloudEventTypeGatewayRequests, "s", at, batch(3, "/v1/resources/c", math.NaN()))
+	require.Error(t, err) // json.Marshal's refusal of NaN, after AppendJSON declined
+	for i := range 20 {
+		e, err := events.New("lattice/gateway", schema.CloudEventTypeGatewayRequests, "s", at, batch(100-i, "/v1/resources/d", 2))
+		require.NoError(t, err)
+		var ce schema.CloudEvent
+		require.NoError(t, json.Unmarshal(e.Payload, &ce))
+		require.Len(t, ce.Data["records"], 100-i)
+	}
+	require.Equal(t, want, string(first.Payload))
+	var ce schema.CloudEvent
+	require.NoError(t, json.Unmarshal(huge.Payload, &ce))
+	require.Len(t, ce.Data["records"], 20000)
 }
