@@ -31,13 +31,6 @@ func New(source string, typ schema.CloudEventType, subject string, at time.Time,
 // NewWithID is New with a chosen id: producers without an outbox derive it
 // from the content, so that a redone publish is a JetStream duplicate.
 func NewWithID(id, source string, typ schema.CloudEventType, subject string, at time.Time, data any) (ports.Event, error) {
-	rest, err := json.Marshal(envelope{
-		Specversion: schema.N10, Id: id, Source: source, Type: typ, Subject: &subject,
-		Time: at.UTC(), Datacontenttype: schema.CloudEventDatacontenttypeApplicationjson,
-	})
-	if err != nil {
-		return ports.Event{}, err
-	}
 	// The data goes in first, spliced rather than marshalled as a
 	// json.RawMessage: encoding/json compacts a RawMessage byte by byte,
 	// which was 4 % of the gateway's CPU, whose usage events carry 100
@@ -58,6 +51,13 @@ func NewWithID(id, source string, typ schema.CloudEventType, subject string, at 
 	// every 100 requests.
 	if payload := b[len(dataKey):]; len(payload) == 0 || payload[0] != '{' && string(payload) != "null" {
 		return ports.Event{}, fmt.Errorf("event data is not a JSON object: %.20s", payload)
+	}
+	rest, err := json.Marshal(envelope{
+		Specversion: schema.N10, Id: id, Source: source, Type: typ, Subject: &subject,
+		Time: at.UTC(), Datacontenttype: schema.CloudEventDatacontenttypeApplicationjson,
+	})
+	if err != nil {
+		return ports.Event{}, err
 	}
 	out := make([]byte, 0, len(b)+len(rest))
 	out = append(append(append(out, b...), ','), rest[1:]...)
