@@ -6,8 +6,9 @@
 // spends a read and a write goroutine, a header map and a Response per
 // request, which on two cores cost as much CPU as everything else the
 // gateway does. Here the request head is copied into a reused fasthttp
-// request, the answer's head is read into a reused fasthttp response, and
-// its body streams through a pooled buffer.
+// request (a fasthttp server's request is sent itself), the answer's head
+// is read into a reused fasthttp response, and its body streams through a
+// pooled buffer.
 //
 // What it keeps of a reverse proxy: hop-by-hop headers (and those the
 // Connection header names) are dropped both ways; the answer's body
@@ -116,11 +117,12 @@ var ErrUnsupported = errors.New("fastupstream: the request needs a streaming tra
 // connection, another; Release it once done.
 type Request struct {
 	req *fasthttp.Request
-	in  *url.URL // the client's URL, joined to a target's base path
-	// or its request URI as the server read it, parsed only when joining
-	// (NewRequestFrom: the server's request outlives this one, and the
-	// copy's own URI is rewritten by the join).
-	uri []byte
+	// in is the client's URL, joined to a target's base path; nil for a
+	// server's request sent as it is (UseRequest), whose own URI is
+	// joined and put back at each Send.
+	in *url.URL
+	// borrowed is a server's request, the server's to release.
+	borrowed bool
 }
 
 // NewRequest copies r for sending: its method, URI, Host and headers less
@@ -141,8 +143,13 @@ func (c *Client) NewRequest(r *http.Request) (Request, error) {
 	return Request{req: req, in: r.URL}, nil
 }
 
-// Release returns the request's buffers.
-func (r Request) Release() { fasthttp.ReleaseRequest(r.req) }
+// Release returns the request's buffers; a server's request (UseRequest)
+// stays the server's.
+func (r Request) Release() {
+	if !r.borrowed {
+		fasthttp.ReleaseRequest(r.req)
+	}
+}
 
 // Answer is an upstream's answer whose head has arrived; its body is still
 // on the connection. Write it or Discard it, once.
@@ -161,9 +168,18 @@ func (a Answer) StatusCode() int { return a.resp.StatusCode() }
 func (c *Client) Send(req Request, target *url.URL, timeout time.Duration) (Answer, error) {
 	hc := c.hostClient(target)
 	if target.Path != "" && target.Path != "/" || target.RawQuery != "" {
-		in := req.requestURL()
+		in := req.in
 		if in == nil {
-			return Answer{}, errors.New("fastupstream: the request URI does not parse")
+			// A server's request: its URI is the client's until the join,
+			// and again after the send, so that a request sent again
+			// starts from it (and the server's request is left as read).
+			uri := string(req.req.Header.RequestURI())
+			u, err := url.ParseRequestURI(uri)
+			if err != nil {
+				return Answer{}, errors.New("fastupstream: the request URI does not parse")
+			}
+			in = u
+			defer req.req.SetRequestURI(uri)
 		}
 		req.req.SetRequestURI(joinURL(target, in))
 	}

@@ -42,16 +42,16 @@ func TestMayCarry(t *testing.T) {
 	require.True(t, fastupstream.MayCarry(&unread, "Accept"), "a header no server read cannot be told: yes")
 }
 
-// TestNewRequestFromDropsTheNamedHeadersInAnyCase: the copy for the
-// upstream leaves out the hop-by-hop headers and the caller's names, as
+// TestUseRequestDropsTheNamedHeadersInAnyCase: the request as the
+// upstream gets it leaves out the hop-by-hop headers and the caller's names, as
 // a client spelled them, and keeps the rest as they came.
-func TestNewRequestFromDropsTheNamedHeadersInAnyCase(t *testing.T) {
+func TestUseRequestDropsTheNamedHeadersInAnyCase(t *testing.T) {
 	c := fastupstream.New(fastupstream.Options{})
 	defer c.CloseIdleConnections()
 	var in fasthttp.Request
 	require.NoError(t, in.Read(bufio.NewReader(strings.NewReader("GET /x?q=1 HTTP/1.1\r\nHost: a\r\n"+
 		"x-forwarded-FOR: 6.6.6.6\r\nkeep-alive: 5\r\nAccept: */*\r\nX-Forwarded-Fox: kept\r\n\r\n"))))
-	req := c.NewRequestFrom(&in, "Forwarded", "X-Forwarded-For")
+	req := c.UseRequest(&in, "Forwarded", "X-Forwarded-For")
 	defer req.Release()
 	h := req.Header()
 	require.Empty(t, h.Peek("X-Forwarded-For"), "a name of drop, in another case")
@@ -62,7 +62,7 @@ func TestNewRequestFromDropsTheNamedHeadersInAnyCase(t *testing.T) {
 
 	var plain fasthttp.Request
 	require.NoError(t, plain.Read(bufio.NewReader(strings.NewReader("GET /y HTTP/1.1\r\nHost: a\r\nAccept: */*\r\n\r\n"))))
-	req2 := c.NewRequestFrom(&plain, "Forwarded")
+	req2 := c.UseRequest(&plain, "Forwarded")
 	defer req2.Release()
 	require.Equal(t, "*/*", string(req2.Header().Peek("Accept")))
 	require.Equal(t, "a", string(req2.Header().Host()))
@@ -80,7 +80,7 @@ func TestWriteToPutsABodyOfKnownLengthIntoTheResponse(t *testing.T) {
 		t.Helper()
 		var in fasthttp.Request
 		require.NoError(t, in.Read(bufio.NewReader(strings.NewReader("GET /x HTTP/1.1\r\nHost: a\r\n\r\n"))))
-		req := c.NewRequestFrom(&in)
+		req := c.UseRequest(&in)
 		defer req.Release()
 		answer, err := c.Send(req, target, 5*time.Second)
 		require.NoError(t, err)
@@ -116,7 +116,7 @@ func TestWriteToPassesTheEndToEndHeadersOnly(t *testing.T) {
 		"X-Kept: a\r\nX-Kept: b\r\nCache-Control: no-cache\r\n\r\n{}")
 	var in fasthttp.Request
 	require.NoError(t, in.Read(bufio.NewReader(strings.NewReader("GET /x HTTP/1.1\r\nHost: a\r\n\r\n"))))
-	req := c.NewRequestFrom(&in)
+	req := c.UseRequest(&in)
 	defer req.Release()
 	answer, err := c.Send(req, up.u, 5*time.Second)
 	require.NoError(t, err)
@@ -134,7 +134,8 @@ func TestWriteToPassesTheEndToEndHeadersOnly(t *testing.T) {
 
 // TestARequestFromAServerIsJoinedToABasePathEachTimeItIsSent: the join
 // starts from the client's URI every time, so a request sent again (to
-// another replica) does not carry the base path twice.
+// another replica) does not carry the base path twice, and the server's
+// request keeps the URI it was read with.
 func TestARequestFromAServerIsJoinedToABasePathEachTimeItIsSent(t *testing.T) {
 	seen := make(chan string, 2)
 	up := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { seen <- r.URL.RequestURI() }))
@@ -145,13 +146,14 @@ func TestARequestFromAServerIsJoinedToABasePathEachTimeItIsSent(t *testing.T) {
 	defer c.CloseIdleConnections()
 	var in fasthttp.Request
 	require.NoError(t, in.Read(bufio.NewReader(strings.NewReader("GET /x?q=1 HTTP/1.1\r\nHost: a\r\n\r\n"))))
-	req := c.NewRequestFrom(&in)
+	req := c.UseRequest(&in)
 	defer req.Release()
 	for range 2 {
 		answer, err := c.Send(req, target, 5*time.Second)
 		require.NoError(t, err)
 		answer.Discard()
 		require.Equal(t, "/base/x?k=v&q=1", <-seen)
+		require.Equal(t, "/x?q=1", string(in.Header.RequestURI()), "the server's request as it was read")
 	}
 }
 

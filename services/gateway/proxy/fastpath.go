@@ -264,7 +264,10 @@ func (f *FastPath) forward(c *fasthttp.RequestCtx, hdr *fastHeaders, r *fastRequ
 	if m == nil {
 		return fault.New(fault.Unavailable, "the "+upstream+" service is not available")
 	}
-	req := g.fast.NewRequestFrom(&c.Request, clientContextHeaders...)
+	// idempotent's rule, read from the client's headers before they
+	// become the upstream's (hdr's bytes are theirs).
+	repeatable := idempotentMethod(r.method) || len(hdr.idempotencyKey) > 0
+	req := g.fast.UseRequest(&c.Request, clientContextHeaders...)
 	defer req.Release()
 	out := req.Header()
 	// Set would normalise each name, a few hundred instructions apiece
@@ -279,8 +282,6 @@ func (f *FastPath) forward(c *fasthttp.RequestCtx, hdr *fastHeaders, r *fastRequ
 	out.SetCanonical(hdrRequestID, []byte(r.id))
 	var tp [55]byte
 	out.SetCanonical(hdrTraceparent, observe.AppendTraceparent(tp[:0], sc))
-	// idempotent's rule, read from the fasthttp request.
-	repeatable := idempotentMethod(r.method) || len(hdr.idempotencyKey) > 0
 	for {
 		answer, err := g.fast.Send(req, m.URL, r.route.Timeout)
 		status := 0

@@ -221,6 +221,50 @@ func TestTheFastPathDropsHopByHopHeadersInAnyCase(t *testing.T) {
 	require.Equal(t, []string{"127.0.0.1"}, up.Header.Values("X-Forwarded-For"), "the forged hop is dropped")
 }
 
+// The fast path sends the server's request itself upstream, changed in
+// place (fastupstream.UseRequest): a request on a kept-alive connection
+// carries nothing of the one before it, and a client's Connection: close
+// still closes the client's connection, not the gateway's to the
+// upstream.
+func TestTheFastPathKeepsEachClientRequestApart(t *testing.T) {
+	t.Parallel()
+	e := fastSetup(t)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(e.url, "http://"))
+	require.NoError(t, err)
+	defer conn.Close()
+	br := bufio.NewReader(conn)
+	send := func(head string) *http.Response {
+		t.Helper()
+		_, err := io.WriteString(conn, "GET /v1/maybe/x HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer good\r\n"+head+"\r\n")
+		require.NoError(t, err)
+		resp, err := http.ReadResponse(br, nil)
+		require.NoError(t, err)
+		_, err = io.Copy(io.Discard, resp.Body)
+		require.NoError(t, err)
+		require.NoError(t, resp.Body.Close())
+		require.Equal(t, http.StatusTeapot, resp.StatusCode)
+		return resp
+	}
+	first := send("X-Request-ID: one\r\nX-Forwarded-For: 6.6.6.6\r\nX-Only-First: yes\r\n")
+	require.False(t, first.Close)
+	up := <-e.seen
+	require.Equal(t, "yes", up.Header.Get("X-Only-First"))
+	require.Equal(t, []string{"127.0.0.1"}, up.Header.Values("X-Forwarded-For"))
+
+	last := send("Connection: close\r\n")
+	require.True(t, last.Close, "the client asked to close")
+	up = <-e.seen
+	require.Empty(t, up.Header.Values("X-Only-First"), "nothing of the request before")
+	require.Equal(t, []string{"127.0.0.1"}, up.Header.Values("X-Forwarded-For"))
+	require.NotEqual(t, "one", up.Header.Get("X-Request-Id"), "an id of its own")
+	require.False(t, up.Close, "the gateway's connection to the upstream stays open")
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(5*time.Second)))
+	rest, err := io.ReadAll(br)
+	require.NoError(t, err, "the gateway closed the client's connection")
+	require.Empty(t, rest)
+	require.Zero(t, e.slow.Load(), "served on the fast path")
+}
+
 // The fast path's refusals are the net/http path's problems: a missing
 // credential, a body over the route's cap, the limiter's 429 and a panic.
 func TestTheFastPathRefusesWithProblems(t *testing.T) {
