@@ -2,7 +2,11 @@ package fastupstream
 
 import "github.com/valyala/fasthttp"
 
-// MayCarry is mayCarry for one list of names.
-func MayCarry(h *fasthttp.RequestHeader, names ...string) bool {
-	return mayCarry(h, lengthsOf(names), names)
-}
+// Carries is carries.
+func Carries(h *fasthttp.RequestHeader, drop ...string) bool { return carries(h, drop) }
+
+// HopByHop is hopByHop, and HopByHopNames the names it is kept with.
+var (
+	HopByHop      = hopByHop
+	HopByHopNames = hopByHopNames
+)

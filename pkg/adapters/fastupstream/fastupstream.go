@@ -32,7 +32,6 @@ import (
 	"net/textproto"
 	"net/url"
 	"os"
-	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -368,7 +367,18 @@ var commonHeaders = func() map[string]string {
 
 // hopByHop reports the headers that describe one connection, not the
 // message (RFC 9110, 7.6.1), by canonical name.
-func hopByHop(k string) bool { return slices.Contains(hopByHopNames, k) }
+//
+// A switch, not a search of hopByHopNames: it tells a name in one
+// dispatch on its length and bytes, for every header of every request
+// and answer.
+func hopByHop(k string) bool {
+	switch k {
+	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer",
+		"Transfer-Encoding", "Upgrade", "Expect":
+		return true
+	}
+	return false
+}
 
 // hopByHopNames are those headers. Expect is among them: the body is
 // already read, so there is nothing to continue.

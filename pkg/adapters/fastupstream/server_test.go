@@ -16,30 +16,44 @@ import (
 	"github.com/lattice-platform/lattice/pkg/adapters/fastupstream"
 )
 
-// TestMayCarry reads the header block as received: a name in any case
-// counts, and a line it cannot take for a plain "name: value" says yes
-// rather than let a header through unchecked.
-func TestMayCarry(t *testing.T) {
+// TestCarries reads the names as the server normalised them: a name
+// sent in any case counts, a near miss does not, and a header set after
+// the read counts too.
+func TestCarries(t *testing.T) {
 	read := func(head string) *fasthttp.RequestHeader {
 		t.Helper()
 		var h fasthttp.RequestHeader
 		require.NoError(t, h.Read(bufio.NewReader(strings.NewReader("GET /x HTTP/1.1\r\n"+head+"\r\n"))))
 		return &h
 	}
-	hop := []string{"Connection", "Keep-Alive", "Te"}
-	plain := read("Host: a\r\nAuthorization: Bearer t\r\nAccept: */*\r\n")
-	require.False(t, fastupstream.MayCarry(plain, hop...))
-	require.True(t, fastupstream.MayCarry(plain, "authorization"), "names match in any case")
-	require.False(t, fastupstream.MayCarry(plain, "Authorizatio"), "a prefix is another name")
-	require.True(t, fastupstream.MayCarry(read("Host: a\r\nkEEP-aLIVE: 5\r\n"), hop...))
-	require.True(t, fastupstream.MayCarry(read("Host: a\r\nte: trailers\r\n"), hop...))
-	require.True(t, fastupstream.MayCarry(read("Host: a\r\nX-Forwarded-For: 6.6.6.6\r\n"), "Forwarded", "X-Forwarded-For"))
-	require.False(t, fastupstream.MayCarry(read("Host: a\r\nX-Forwarded-Fox: 1\r\n"), "X-Forwarded-For"), "one letter apart")
-	require.False(t, fastupstream.MayCarry(read("Host: a\r\nKeep_Alive: 1\r\n"), hop...), "'_' is not '-'")
+	forwarding := []string{"Forwarded", "X-Forwarded-For"}
+	plain := read("Host: a\r\nAuthorization: Bearer t\r\nAccept: */*\r\nCookie: a=b\r\n")
+	require.False(t, fastupstream.Carries(plain))
+	require.False(t, fastupstream.Carries(plain, forwarding...))
+	require.True(t, fastupstream.Carries(plain, "authorization"), "drop's names match in any case")
+	require.False(t, fastupstream.Carries(plain, "Authorizatio"), "a prefix is another name")
+	for _, head := range []string{"kEEP-aLIVE: 5", "te: trailers", "PROXY-CONNECTION: keep-alive", "Connection: close",
+		"connection: x-mine", "Upgrade: websocket", "proxy-authorization: Basic eDp5", "Expect: 100-continue"} {
+		require.True(t, fastupstream.Carries(read("Host: a\r\n"+head+"\r\n")), head)
+	}
+	require.True(t, fastupstream.Carries(read("Host: a\r\nx-forwarded-FOR: 6.6.6.6\r\n"), forwarding...))
+	require.False(t, fastupstream.Carries(read("Host: a\r\nX-Forwarded-Fox: 1\r\n"), forwarding...), "one letter apart")
+	require.False(t, fastupstream.Carries(read("Host: a\r\nKeep_Alive: 1\r\n")), "'_' is not '-'")
 
-	var unread fasthttp.RequestHeader
-	unread.Set("Keep-Alive", "5")
-	require.True(t, fastupstream.MayCarry(&unread, "Accept"), "a header no server read cannot be told: yes")
+	plain.Set("Keep-Alive", "5")
+	require.True(t, fastupstream.Carries(plain), "a header set after the read")
+}
+
+// TestHopByHopKnowsEachName: the switch and the list the headers are
+// deleted by agree, and the switch takes canonical names only.
+func TestHopByHopKnowsEachName(t *testing.T) {
+	for _, k := range fastupstream.HopByHopNames {
+		require.True(t, fastupstream.HopByHop(k), k)
+		require.False(t, fastupstream.HopByHop(strings.ToUpper(k)), k)
+	}
+	for _, k := range []string{"Host", "Accept", "Te-", "Upgrades", "Content-Length", ""} {
+		require.False(t, fastupstream.HopByHop(k), k)
+	}
 }
 
 // TestUseRequestDropsTheNamedHeadersInAnyCase: the request as the
