@@ -69,7 +69,7 @@ type Options struct {
 // Client forwards requests; it is safe for concurrent use.
 type Client struct {
 	opts  Options
-	drop  map[string]bool
+	drop  nameSet
 	plain sync.Map // host → *fasthttp.HostClient
 	tls   sync.Map
 }
@@ -82,11 +82,36 @@ func New(o Options) *Client {
 	if o.IdleTimeout <= 0 {
 		o.IdleTimeout = 30 * time.Second
 	}
-	c := &Client{opts: o, drop: map[string]bool{}}
+	c := &Client{opts: o, drop: nameSet{set: map[string]bool{}}}
 	for _, h := range o.DropResponseHeaders {
-		c.drop[textproto.CanonicalMIMEHeaderKey(h)] = true
+		c.drop.add(textproto.CanonicalMIMEHeaderKey(h))
 	}
 	return c
+}
+
+// nameSet is a set of canonical header names. A mask of their lengths
+// and last bytes answers first: most names an answer carries are not in
+// the set, and the mask says so without hashing the name (a map lookup
+// for each of an answer's headers was 0.6 % of the gateway's
+// instructions, bench/gateway -callgrind).
+type nameSet struct {
+	mask uint64
+	set  map[string]bool
+}
+
+func (s *nameSet) add(k string) {
+	s.set[k] = true
+	s.mask |= nameBit(k)
+}
+
+func (s *nameSet) has(k []byte) bool { return s.mask&nameBit(k) != 0 && s.set[string(k)] }
+
+// nameBit is k's bit in a nameSet's mask.
+func nameBit[T ~string | ~[]byte](k T) uint64 {
+	if len(k) == 0 {
+		return 1
+	}
+	return 1 << ((len(k) + 7*int(k[len(k)-1])) & 63)
 }
 
 // CloseIdleConnections closes every pooled connection not in use.
@@ -340,7 +365,7 @@ func (c *Client) copyHead(dst http.Header, h *fasthttp.ResponseHeader) {
 		if !ok {
 			key = string(k)
 		}
-		if hopByHop(key) || c.drop[key] || len(connection) > 0 && listedIn(string(connection), key) {
+		if hopByHop(key) || c.drop.has(k) || len(connection) > 0 && listedIn(string(connection), key) {
 			continue
 		}
 		values = append(values, string(v))

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/valyala/fasthttp"
 )
@@ -58,7 +59,7 @@ func (c *Client) UseRequest(in *fasthttp.Request, drop ...string) Request {
 // 620 (bench/gateway -callgrind).
 func carries(h *fasthttp.RequestHeader, drop []string) bool {
 	for k := range h.All() {
-		if hopByHop(string(k)) {
+		if hopByHop(lent(k)) {
 			return true
 		}
 		for _, d := range drop {
@@ -69,6 +70,11 @@ func carries(h *fasthttp.RequestHeader, drop []string) bool {
 	}
 	return false
 }
+
+// lent is b as a string for a call that keeps nothing of it: a header
+// name to look up. string(b) copied each name (hopByHop is too big to
+// inline, where the copy would have been left out).
+func lent(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // asciiEqualFold reports whether b and s are the same ASCII text but for
 // case.
@@ -114,7 +120,7 @@ func (a Answer) WriteTo(c *fasthttp.RequestCtx, done Sent) error {
 	// Names as parsed are canonical already: AddBytesKV, not AddBytesV,
 	// which normalised each again, and no string of each.
 	for k, v := range resp.Header.All() {
-		if string(k) == "Content-Length" || hopByHop(string(k)) || a.c.drop[string(k)] || listed(connection, k) {
+		if string(k) == "Content-Length" || hopByHop(lent(k)) || a.c.drop.has(k) || listed(connection, k) {
 			continue
 		}
 		out.Header.AddBytesKV(k, v)
