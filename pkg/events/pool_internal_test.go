@@ -23,5 +23,4 @@ func TestAHugeEventIsNotPooled(t *testing.T) {
 		require.LessOrEqual(t, cap(*buf), maxPooledEvent)
 		defer eventBuffers.Put(buf)
 	}
-
 }

@@ -141,12 +141,11 @@ var ErrUnsupported = errors.New("fastupstream: the request needs a streaming tra
 // connection, another; Release it once done.
 type Request struct {
 	req *fasthttp.Request
-	// in is the client's URL, joined to a target's base path; nil for a
-	// server's request sent as it is (UseRequest), whose own URI is
-	// joined and put back at each Send.
+	// in is the client's URL, joined to a target's base path. It is nil
+	// exactly for a server's request sent as it is (UseRequest): that
+	// request's own URI is joined and put back at each Send, and the
+	// request is the server's to release.
 	in *url.URL
-	// borrowed is a server's request, the server's to release.
-	borrowed bool
 }
 
 // NewRequest copies r for sending: its method, URI, Host and headers less
@@ -170,7 +169,7 @@ func (c *Client) NewRequest(r *http.Request) (Request, error) {
 // Release returns the request's buffers; a server's request (UseRequest)
 // stays the server's.
 func (r Request) Release() {
-	if !r.borrowed {
+	if r.in != nil {
 		fasthttp.ReleaseRequest(r.req)
 	}
 }

@@ -48,7 +48,7 @@ func (c *Client) UseRequest(in *fasthttp.Request, drop ...string) Request {
 	}
 	// The client's connection, not ours: the server has read it already.
 	in.Header.ResetConnectionClose()
-	return Request{req: in, borrowed: true}
+	return Request{req: in}
 }
 
 // carries reports whether h holds a hop-by-hop header or one named in
