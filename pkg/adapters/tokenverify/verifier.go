@@ -10,15 +10,13 @@ package tokenverify
 import (
 	"context"
 	"crypto/ed25519"
-	"encoding/base64"
-	"encoding/json"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/hashicorp/golang-lru/v2/expirable"
 	"github.com/lestrrat-go/jwx/v3/jwa"
-	"github.com/lestrrat-go/jwx/v3/jwt"
+	"github.com/lestrrat-go/jwx/v3/jws"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/lattice-platform/lattice/pkg/fault"
@@ -168,61 +166,33 @@ type verifiedToken struct {
 	id    ports.Identity
 }
 
-// verifyJWT checks signature and claims.
+// verifyJWT checks signature and claims. jwx checks the signature, by its
+// compact-JWS fast path (which also refuses "crit" and "b64", and an alg
+// other than EdDSA); the header and claims are read with fastjson, by
+// rules of our own that match jwx's jwt.Validate (ADR 0053): jwt.Parse
+// cost 20 µs and 240 allocations a token beyond the Ed25519 check itself.
 func (v *Verifier) verifyJWT(ctx context.Context, bearer string) (ports.Identity, error) {
-	kid, ok := headerKeyID(bearer)
+	if len(bearer) > maxTokenBytes {
+		return ports.Identity{}, errBadToken
+	}
+	h, ok := parseHeader(bearer[:strings.IndexByte(bearer, '.')])
 	if !ok {
 		return ports.Identity{}, errBadToken
 	}
-	pub, err := v.key(ctx, kid)
+	pub, err := v.key(ctx, h.kid)
 	if err != nil {
 		return ports.Identity{}, err
 	}
-	tok, err := jwt.Parse([]byte(bearer),
-		jwt.WithKey(jwa.EdDSA(), pub),
-		jwt.WithValidate(true),
-		jwt.WithIssuer(v.cfg.Issuer),
-		jwt.WithAudience(v.cfg.Audience),
-		jwt.WithAcceptableSkew(v.cfg.Leeway),
-		jwt.WithClock(jwt.ClockFunc(v.cfg.Now)),
-		jwt.WithRequiredClaim("exp"),
-		jwt.WithRequiredClaim("sub"),
-	)
+	payload, err := jws.VerifyCompactFast(pub, []byte(bearer), jwa.EdDSA())
 	if err != nil {
 		return ports.Identity{}, errBadToken
 	}
-	id := ports.Identity{Kind: ports.CredentialAccessToken}
-	id.Subject, _ = tok.Subject()
-	id.ExpiresAt, _ = tok.Expiration()
-	id.TokenID, _ = tok.JwtID()
-	var scope, clientID string
-	_ = tok.Get("scope", &scope)
-	_ = tok.Get("client_id", &clientID)
-	id.ClientID = clientID
-	id.Scopes = strings.Fields(scope)
+	rules := claimRules{issuer: v.cfg.Issuer, audience: v.cfg.Audience, leeway: v.cfg.Leeway, now: v.cfg.Now()}
+	id, ok := rules.identity(payload)
+	if !ok {
+		return ports.Identity{}, errBadToken
+	}
 	return id, nil
-}
-
-// headerKeyID reads alg and kid from the protected header. Anything but
-// EdDSA (including "none" and HMAC algorithms that could be confused with
-// a public key) is refused before any key is looked up.
-func headerKeyID(token string) (string, bool) {
-	seg := token[:strings.IndexByte(token, '.')]
-	if len(seg) > 1024 {
-		return "", false
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(seg)
-	if err != nil {
-		return "", false
-	}
-	var h struct {
-		Alg string `json:"alg"`
-		Kid string `json:"kid"`
-	}
-	if json.Unmarshal(raw, &h) != nil || h.Alg != "EdDSA" || h.Kid == "" {
-		return "", false
-	}
-	return h.Kid, true
 }
 
 // key returns the public key for kid, fetching the key set when it is
