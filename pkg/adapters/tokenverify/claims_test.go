@@ -145,39 +145,46 @@ func TestClaimRules(t *testing.T) {
 		require.NoError(t, err, name)
 	}
 
+	// The limit on a token's size is 8 KiB: one just under it is read.
+	long := a.signRaw(goodHeader, claimsWith(`"pad":"`+strings.Repeat("p", 5800)+`"`))
+	require.Greater(t, len(long), 8000)
+	require.LessOrEqual(t, len(long), 8<<10)
+	_, err = v.Verify(context.Background(), long)
+	require.NoError(t, err, "a token of %d bytes", len(long))
+
 	for name, claims := range map[string]string{
-		"expired":                    claimsWith(`"exp":1799999970`),
-		"exp missing":                claimsWith(`"exp"`),
-		"exp a string":               claimsWith(`"exp":"1800000900"`),
-		"exp negative":               claimsWith(`"exp":-1`),
-		"exp past the year 2500":     claimsWith(`"exp":1e300`),
-		"exp zero":                   claimsWith(`"exp":0`),
-		"issued in the future":       claimsWith(`"iat":1800000031`),
-		"not yet valid":              claimsWith(`"nbf":1800000031`),
-		"nbf not a number":           claimsWith(`"nbf":true`),
-		"wrong issuer":               claimsWith(`"iss":"https://evil.test"`),
-		"issuer missing":             claimsWith(`"iss"`),
-		"issuer not a string":        claimsWith(`"iss":["https://auth.test"]`),
-		"wrong audience":             claimsWith(`"aud":["billing"]`),
-		"audience a prefix":          claimsWith(`"aud":"lattic"`),
-		"audience missing":           claimsWith(`"aud"`),
-		"audience empty":             claimsWith(`"aud":[]`),
-		"audience holding a number":  claimsWith(`"aud":["lattice",1]`),
-		"audience an object":         claimsWith(`"aud":{"lattice":true}`),
-		"sub missing":                claimsWith(`"sub"`),
-		"a claim read twice":         strings.TrimSuffix(claimsWith(), "}") + `,"sub":"admin"}`,
-		"sub empty":                  claimsWith(`"sub":""`),
-		"sub a number":               claimsWith(`"sub":1`),
-		"scope not a string":         claimsWith(`"scope":["a","b"]`),
-		"client_id not a string":     claimsWith(`"client_id":{}`),
-		"jti not a string":           claimsWith(`"jti":7`),
-		"an array":                   `[1800000900]`,
-		"not JSON":                   `{"iss":"https://auth.test"`,
-		"JSON and more":              claimsWith() + `{}`,
-		"a string":                   `"sub"`,
-		"nothing":                    ``,
-		"null":                       `null`,
-		"too long a token, unparsed": claimsWith(`"pad":"` + strings.Repeat("p", 8<<10) + `"`),
+		"expired":                   claimsWith(`"exp":1799999970`),
+		"exp missing":               claimsWith(`"exp"`),
+		"exp a string":              claimsWith(`"exp":"1800000900"`),
+		"exp negative":              claimsWith(`"exp":-1`),
+		"exp past the year 2500":    claimsWith(`"exp":1e300`),
+		"exp zero":                  claimsWith(`"exp":0`),
+		"issued in the future":      claimsWith(`"iat":1800000031`),
+		"not yet valid":             claimsWith(`"nbf":1800000031`),
+		"nbf not a number":          claimsWith(`"nbf":true`),
+		"wrong issuer":              claimsWith(`"iss":"https://evil.test"`),
+		"issuer missing":            claimsWith(`"iss"`),
+		"issuer not a string":       claimsWith(`"iss":["https://auth.test"]`),
+		"wrong audience":            claimsWith(`"aud":["billing"]`),
+		"audience a prefix":         claimsWith(`"aud":"lattic"`),
+		"audience missing":          claimsWith(`"aud"`),
+		"audience empty":            claimsWith(`"aud":[]`),
+		"audience holding a number": claimsWith(`"aud":["lattice",1]`),
+		"audience an object":        claimsWith(`"aud":{"lattice":true}`),
+		"sub missing":               claimsWith(`"sub"`),
+		"a claim read twice":        strings.TrimSuffix(claimsWith(), "}") + `,"sub":"admin"}`,
+		"sub empty":                 claimsWith(`"sub":""`),
+		"sub a number":              claimsWith(`"sub":1`),
+		"scope not a string":        claimsWith(`"scope":["a","b"]`),
+		"client_id not a string":    claimsWith(`"client_id":{}`),
+		"jti not a string":          claimsWith(`"jti":7`),
+		"an array":                  `[1800000900]`,
+		"not JSON":                  `{"iss":"https://auth.test"`,
+		"JSON and more":             claimsWith() + `{}`,
+		"a string":                  `"sub"`,
+		"nothing":                   ``,
+		"null":                      `null`,
+		"a token over 8 KiB":        claimsWith(`"pad":"` + strings.Repeat("p", 8<<10) + `"`),
 	} {
 		_, err := check(claims)
 		require.True(t, fault.Of(err, fault.Unauthenticated), "%s: %v", name, err)
