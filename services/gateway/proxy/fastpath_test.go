@@ -73,6 +73,16 @@ type fastEnv struct {
 	metric *observe.Metrics
 }
 
+// dial opens a connection to the front, closed when the test ends, for
+// writing a request as a client may put it on the wire.
+func (e *fastEnv) dial(t *testing.T) net.Conn {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(e.url, "http://"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close() })
+	return conn
+}
+
 func fastSetup(t *testing.T) *fastEnv {
 	t.Helper()
 	e := &fastEnv{seen: make(chan *http.Request, 16)}
@@ -200,10 +210,8 @@ func TestTheFastPathServesAPlainRequestAsNetHTTPWould(t *testing.T) {
 func TestTheFastPathDropsHopByHopHeadersInAnyCase(t *testing.T) {
 	t.Parallel()
 	e := fastSetup(t)
-	conn, err := net.Dial("tcp", strings.TrimPrefix(e.url, "http://"))
-	require.NoError(t, err)
-	defer conn.Close()
-	_, err = io.WriteString(conn, "GET /v1/maybe/x HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer good\r\n"+
+	conn := e.dial(t)
+	_, err := io.WriteString(conn, "GET /v1/maybe/x HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer good\r\n"+
 		"keep-alive: timeout=5\r\nPROXY-CONNECTION: keep-alive\r\nte: trailers\r\nproxy-authorization: Basic eDp5\r\n"+
 		"x-forwarded-for: 6.6.6.6\r\nFORWARDED: for=6.6.6.6\r\nX-Kept: yes\r\n\r\n")
 	require.NoError(t, err)
@@ -229,9 +237,7 @@ func TestTheFastPathDropsHopByHopHeadersInAnyCase(t *testing.T) {
 func TestTheFastPathKeepsEachClientRequestApart(t *testing.T) {
 	t.Parallel()
 	e := fastSetup(t)
-	conn, err := net.Dial("tcp", strings.TrimPrefix(e.url, "http://"))
-	require.NoError(t, err)
-	defer conn.Close()
+	conn := e.dial(t)
 	br := bufio.NewReader(conn)
 	send := func(head string) *http.Response {
 		t.Helper()
