@@ -29,7 +29,7 @@ type Config struct {
 	BatchSize  int           // texts per request (default 64)
 	MaxRetries int           // default 5
 	Backoff    time.Duration // first retry's base wait, doubled each time (default 200ms)
-	Client     *http.Client
+	Client     *http.Client  // default: one with a transport of its own and a 60 s timeout
 }
 
 // Embedder implements ports.Embedder.
@@ -49,7 +49,12 @@ func New(cfg Config) *Embedder {
 		cfg.MaxRetries = 5
 	}
 	if cfg.Client == nil {
-		cfg.Client = &http.Client{Timeout: 60 * time.Second}
+		// A transport of its own: on the shared default one, any code in
+		// the process that closes its idle connections can break a request
+		// whose answer has arrived (net/http returns the close instead
+		// when the two race), and the retry below would send the batch
+		// twice.
+		cfg.Client = &http.Client{Timeout: 60 * time.Second, Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	}
 	if cfg.Backoff == 0 {
 		cfg.Backoff = 200 * time.Millisecond

@@ -3,6 +3,7 @@ package openaiembed_test
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -13,13 +14,15 @@ import (
 
 	"github.com/lattice-platform/lattice/pkg/adapters/openaiembed"
 	"github.com/lattice-platform/lattice/pkg/fault"
+	"github.com/lattice-platform/lattice/pkg/testinfra/leakcheck"
 )
 
 // fakeAPI answers like /v1/embeddings: each text's vector is [len(text),
-// index], listed in reverse order; the first failures calls fail.
-func fakeAPI(t *testing.T, failures []int) (*httptest.Server, *atomic.Int32) {
+// index], listed in reverse order; the first failures calls fail. Options
+// configure the server before it starts.
+func fakeAPI(t *testing.T, failures []int, options ...func(*http.Server)) (*httptest.Server, *atomic.Int32) {
 	calls := &atomic.Int32{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := int(calls.Add(1))
 		require.Equal(t, "Bearer sk-test", r.Header.Get("Authorization"))
 		if n <= len(failures) {
@@ -43,6 +46,10 @@ func fakeAPI(t *testing.T, failures []int) (*httptest.Server, *atomic.Int32) {
 		}
 		_ = json.NewEncoder(w).Encode(map[string]any{"data": data})
 	}))
+	for _, o := range options {
+		o(srv.Config)
+	}
+	srv.Start()
 	t.Cleanup(srv.Close)
 	return srv, calls
 }
@@ -83,4 +90,31 @@ func TestWrongDimensionsAreRefused(t *testing.T) {
 	e := openaiembed.New(openaiembed.Config{BaseURL: srv.URL, APIKey: "sk-test", Model: "nomic-embed-text", Dimensions: 768, Backoff: time.Millisecond})
 	_, err := e.Embed(context.Background(), []string{"a"})
 	require.ErrorContains(t, err, "768")
+}
+
+func TestMain(m *testing.M) { leakcheck.Main(m) }
+
+// The flake this guards against: another test's httptest.Server.Close
+// closes the default transport's idle connections, and net/http can then
+// report a request whose 400 had already arrived as a broken connection,
+// which the embedder retries. An embedder's connections are its own, so
+// closing the default transport's leaves them alone.
+func TestConnectionsAreNotTheDefaultTransports(t *testing.T) {
+	t.Parallel()
+	var dialled atomic.Int32
+	srv, calls := fakeAPI(t, nil, func(s *http.Server) {
+		s.ConnState = func(_ net.Conn, state http.ConnState) {
+			if state == http.StateNew {
+				dialled.Add(1)
+			}
+		}
+	})
+	e := embedder(srv.URL)
+	for range 3 {
+		_, err := e.Embed(context.Background(), []string{"a"})
+		require.NoError(t, err)
+		http.DefaultTransport.(*http.Transport).CloseIdleConnections()
+	}
+	require.EqualValues(t, 3, calls.Load())
+	require.EqualValues(t, 1, dialled.Load(), "each request reused the embedder's one connection")
 }
