@@ -17,6 +17,8 @@ import (
 	"github.com/lattice-platform/lattice/pkg/testinfra/leakcheck"
 )
 
+func TestMain(m *testing.M) { leakcheck.Main(m) }
+
 // fakeAPI answers like /v1/embeddings: each text's vector is [len(text),
 // index], listed in reverse order; the first failures calls fail. Options
 // configure the server before it starts.
@@ -91,8 +93,6 @@ func TestWrongDimensionsAreRefused(t *testing.T) {
 	_, err := e.Embed(context.Background(), []string{"a"})
 	require.ErrorContains(t, err, "768")
 }
-
-func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 // The flake this guards against: another test's httptest.Server.Close
 // closes the default transport's idle connections, and net/http can then
