@@ -12,23 +12,34 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/lattice-platform/lattice/pkg/fault"
 	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/services/gateway/domain"
 )
 
-// Store keeps the migration routes' states.
+// Store keeps the migration routes' states. Revisions are the store's:
+// every write gets a higher one than any before it, on any route.
 type Store interface {
 	// Watch calls update with every stored state, then loaded, then update
-	// with each change, until ctx ends or the store fails.
-	Watch(ctx context.Context, update func(prefix string, s domain.MigrationState), loaded func()) error
+	// with each change, in revision order, until ctx ends or the store
+	// fails.
+	Watch(ctx context.Context, update func(prefix string, s domain.MigrationState, rev uint64), loaded func()) error
 	// Get returns a route's state and its revision (0: none stored).
 	Get(ctx context.Context, prefix string) (domain.MigrationState, uint64, error)
-	// Put stores s if the route's revision is still rev (0: none stored);
-	// a change by another writer in between gives a fault.Conflict error.
-	Put(ctx context.Context, prefix string, s domain.MigrationState, rev uint64) error
+	// Put stores s if the route's revision is still rev (0: none stored)
+	// and returns the new revision; a change by another writer in between
+	// gives a fault.Conflict error.
+	Put(ctx context.Context, prefix string, s domain.MigrationState, rev uint64) (uint64, error)
 }
+
+// ApplyWait bounds how long a change waits for the watch to bring it back
+// to the replica that made it. A change is answered once that replica
+// routes by it, so a caller's next request already takes the new path;
+// a watch slower than this (the store failing over) only delays the
+// change on this replica, as on the others.
+const ApplyWait = 10 * time.Second
 
 // Service runs the use cases over a Store, and keeps the states it has
 // seen for the gateway (Apply).
@@ -38,11 +49,14 @@ type Service struct {
 	clock  ports.Clock
 	apply  func(map[string]domain.MigrationState)
 
-	audit ports.AuditTrail // nil: changes are not audited
+	audit     ports.AuditTrail // nil: changes are not audited
+	applyWait time.Duration
 
-	mu     sync.Mutex
-	states map[string]domain.MigrationState
-	loaded bool
+	mu      sync.Mutex
+	states  map[string]domain.MigrationState
+	loaded  bool
+	applied uint64        // the newest revision applied
+	changed chan struct{} // closed, and replaced, when applied grows
 }
 
 // AuditTo makes every state change an audit record (stream AUDIT): a
@@ -53,18 +67,27 @@ func (s *Service) AuditTo(trail ports.AuditTrail) { s.audit = trail }
 
 // New returns a service; apply receives every new set of states.
 func New(store Store, routes func() []domain.Route, clock ports.Clock, apply func(map[string]domain.MigrationState)) *Service {
-	return &Service{store: store, routes: routes, clock: clock, apply: apply, states: map[string]domain.MigrationState{}}
+	return &Service{store: store, routes: routes, clock: clock, apply: apply, states: map[string]domain.MigrationState{}, changed: make(chan struct{}), applyWait: ApplyWait}
 }
 
 // Run follows the store until ctx ends or the store fails; run it again
 // after a failure.
 func (s *Service) Run(ctx context.Context) error {
-	return s.store.Watch(ctx, func(prefix string, st domain.MigrationState) {
+	return s.store.Watch(ctx, func(prefix string, st domain.MigrationState, rev uint64) {
 		s.mu.Lock()
 		s.states[prefix] = st
 		states := maps.Clone(s.states)
 		s.mu.Unlock()
+		// Applied before the revision is announced: a change waiting for
+		// it is answered only once the gateway routes by it.
 		s.apply(states)
+		s.mu.Lock()
+		if rev > s.applied {
+			s.applied = rev
+			close(s.changed)
+			s.changed = make(chan struct{})
+		}
+		s.mu.Unlock()
 	}, func() {
 		s.mu.Lock()
 		s.loaded = true
@@ -163,13 +186,38 @@ func (s *Service) change(ctx context.Context, prefix, by, reason, action string,
 			return domain.MigrationState{}, fault.Wrap(fault.Unavailable, "the change could not be audited, so it was not made", err)
 		}
 	}
-	if err := s.store.Put(ctx, prefix, next, rev); err != nil {
+	stored, err := s.store.Put(ctx, prefix, next, rev)
+	if err != nil {
 		return domain.MigrationState{}, err
 	}
+	s.awaitApplied(ctx, stored)
 	if s.audit != nil && automatic {
 		if err := s.audit.Record(context.WithoutCancel(ctx), record); err != nil {
 			return next, fmt.Errorf("rolled back, but not audited: %w", err)
 		}
 	}
 	return next, nil
+}
+
+// awaitApplied waits, at most applyWait, until this replica routes by
+// revision rev. The change is stored whatever happens here, so running
+// out of time is not an error: the watch applies it when it catches up.
+func (s *Service) awaitApplied(ctx context.Context, rev uint64) {
+	deadline := time.NewTimer(s.applyWait)
+	defer deadline.Stop()
+	for {
+		s.mu.Lock()
+		applied, changed := s.applied, s.changed
+		s.mu.Unlock()
+		if applied >= rev {
+			return
+		}
+		select {
+		case <-changed:
+		case <-deadline.C:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
 }

@@ -17,21 +17,46 @@ import (
 	"github.com/lattice-platform/lattice/services/gateway/migration"
 )
 
-// memStore is an in-memory migration.Store with revisions.
+// memStore is an in-memory migration.Store with one revision sequence.
+// Its watch delivers each change from a goroutine of its own, as a real
+// store's does; with release set, each delivery also waits for a receive
+// from it.
 type memStore struct {
-	mu     sync.Mutex
-	states map[string]domain.MigrationState
-	revs   map[string]uint64
+	mu      sync.Mutex
+	states  map[string]domain.MigrationState
+	revs    map[string]uint64
+	last    uint64
+	changes chan stored
+	release chan struct{}
+}
+
+type stored struct {
+	prefix string
+	state  domain.MigrationState
+	rev    uint64
 }
 
 func newMemStore() *memStore {
-	return &memStore{states: map[string]domain.MigrationState{}, revs: map[string]uint64{}}
+	return &memStore{states: map[string]domain.MigrationState{}, revs: map[string]uint64{}, changes: make(chan stored, 64)}
 }
 
-func (m *memStore) Watch(ctx context.Context, _ func(string, domain.MigrationState), loaded func()) error {
+func (m *memStore) Watch(ctx context.Context, update func(string, domain.MigrationState, uint64), loaded func()) error {
 	loaded()
-	<-ctx.Done()
-	return nil
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case c := <-m.changes:
+			if m.release != nil {
+				select {
+				case <-m.release:
+				case <-ctx.Done():
+					return nil
+				}
+			}
+			update(c.prefix, c.state, c.rev)
+		}
+	}
 }
 
 func (m *memStore) Get(_ context.Context, prefix string) (domain.MigrationState, uint64, error) {
@@ -40,14 +65,30 @@ func (m *memStore) Get(_ context.Context, prefix string) (domain.MigrationState,
 	return m.states[prefix], m.revs[prefix], nil
 }
 
-func (m *memStore) Put(_ context.Context, prefix string, s domain.MigrationState, rev uint64) error {
+func (m *memStore) Put(_ context.Context, prefix string, s domain.MigrationState, rev uint64) (uint64, error) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if m.revs[prefix] != rev {
-		return fault.New(fault.Conflict, "changed meanwhile")
+		m.mu.Unlock()
+		return 0, fault.New(fault.Conflict, "changed meanwhile")
 	}
-	m.states[prefix], m.revs[prefix] = s, rev+1
-	return nil
+	m.last++
+	m.states[prefix], m.revs[prefix] = s, m.last
+	c := stored{prefix, s, m.last}
+	m.mu.Unlock()
+	m.changes <- c
+	return c.rev, nil
+}
+
+// run follows svc's store until the test ends.
+func run(t *testing.T, svc *migration.Service) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+	})
 }
 
 type clock struct{ t time.Time }
@@ -77,6 +118,7 @@ func setup(t *testing.T, guard domain.CanaryGuard) *fixture {
 	}
 	f.svc = migration.New(f.store, routes, f.clk, func(map[string]domain.MigrationState) {})
 	f.svc.AuditTo(f.audit)
+	run(t, f.svc)
 	var err error
 	f.guard, err = migration.NewGuard(f.svc, routes, f.reg, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
@@ -199,6 +241,55 @@ func TestPeopleChangesAreAuditedFirst(t *testing.T) {
 	require.ErrorIs(t, err, domain.ErrNotMigrating)
 	_, err = f.svc.Rollback(ctx, prefix, "u-admin", string(make([]byte, migration.MaxReason+1)))
 	require.True(t, fault.Of(err, fault.Invalid))
+}
+
+// TestAChangeIsAnsweredOnceThisReplicaRoutesByIt: the store's watch
+// brings a change back after the write is acknowledged; the change is
+// answered only once the gateway has applied it, so the caller's next
+// request already takes the new path.
+func TestAChangeIsAnsweredOnceThisReplicaRoutesByIt(t *testing.T) {
+	store := newMemStore()
+	store.release = make(chan struct{})
+	var mu sync.Mutex
+	var events []string
+	note := func(e string) {
+		mu.Lock()
+		defer mu.Unlock()
+		events = append(events, e)
+	}
+	routes := func() []domain.Route {
+		return []domain.Route{{Prefix: prefix, Upstream: "legacy", Migration: &domain.Migration{Lattice: "resource"}}}
+	}
+	svc := migration.New(store, routes, &clock{t: time.Now()}, func(st map[string]domain.MigrationState) {
+		note("applied " + string(st[prefix].Phase))
+	})
+	run(t, svc)
+
+	answered := make(chan error, 1)
+	go func() {
+		_, err := svc.Promote(context.Background(), prefix, 0, "u-admin", "")
+		note("answered")
+		answered <- err
+	}()
+	store.release <- struct{}{} // the watch may deliver the change now
+	require.NoError(t, <-answered)
+	mu.Lock()
+	defer mu.Unlock()
+	require.Equal(t, []string{"applied shadow", "answered"}, events)
+}
+
+// TestAChangeIsMadeWhenTheWatchLags: a watch that does not bring the
+// change back in time delays it on this replica but does not fail it,
+// since it is stored (a retry would promote twice).
+func TestAChangeIsMadeWhenTheWatchLags(t *testing.T) {
+	f := setup(t, domain.DefaultCanaryGuard)
+	f.store.release = make(chan struct{}) // never released: nothing is delivered
+	f.svc.SetApplyWait(time.Millisecond)
+	st, err := f.svc.Promote(context.Background(), prefix, 0, "u-admin", "")
+	require.NoError(t, err)
+	require.Equal(t, domain.PhaseShadow, st.Phase)
+	got, _, _ := f.store.Get(context.Background(), prefix)
+	require.Equal(t, domain.PhaseShadow, got.Phase)
 }
 
 // rollbacks is the rollback counter's value for cause.

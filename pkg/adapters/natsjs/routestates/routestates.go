@@ -100,37 +100,39 @@ func (s *Store) Get(ctx context.Context, prefix string) (domain.MigrationState, 
 	return st, e.Revision(), nil
 }
 
-// Put stores the state if the revision still holds.
-func (s *Store) Put(ctx context.Context, prefix string, st domain.MigrationState, rev uint64) error {
+// Put stores the state if the revision still holds, and returns the new
+// revision: the bucket's sequence, which grows across every key.
+func (s *Store) Put(ctx context.Context, prefix string, st domain.MigrationState, rev uint64) (uint64, error) {
 	k, err := key(prefix)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	b, err := json.Marshal(st)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	kv, err := s.bucket(ctx)
 	if err != nil {
-		return err
+		return 0, err
 	}
+	var stored uint64
 	if rev == 0 {
-		_, err = kv.Create(ctx, k, b)
+		stored, err = kv.Create(ctx, k, b)
 	} else {
-		_, err = kv.Update(ctx, k, b, rev)
+		stored, err = kv.Update(ctx, k, b, rev)
 	}
 	var apiErr *jetstream.APIError
 	switch {
 	case errors.Is(err, jetstream.ErrKeyExists) || (errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence):
-		return fault.New(fault.Conflict, "the route's state changed meanwhile; look again and retry")
+		return 0, fault.New(fault.Conflict, "the route's state changed meanwhile; look again and retry")
 	case err != nil:
-		return fault.Wrap(fault.Unavailable, "the migration state could not be stored", err)
+		return 0, fault.Wrap(fault.Unavailable, "the migration state could not be stored", err)
 	}
-	return nil
+	return stored, nil
 }
 
 // Watch delivers every state, calls loaded, then delivers each change.
-func (s *Store) Watch(ctx context.Context, update func(string, domain.MigrationState), loaded func()) error {
+func (s *Store) Watch(ctx context.Context, update func(string, domain.MigrationState, uint64), loaded func()) error {
 	kv, err := s.bucket(ctx)
 	if err != nil {
 		return err
@@ -153,14 +155,14 @@ func (s *Store) Watch(ctx context.Context, update func(string, domain.MigrationS
 				continue
 			}
 			if e.Operation() != jetstream.KeyValuePut { // deleted by hand: the route is back on the monolith
-				update(prefixOf(e.Key()), domain.MigrationState{Phase: domain.PhaseLegacy})
+				update(prefixOf(e.Key()), domain.MigrationState{Phase: domain.PhaseLegacy}, e.Revision())
 				continue
 			}
 			var st domain.MigrationState
 			if err := json.Unmarshal(e.Value(), &st); err != nil {
 				continue // a value no gateway wrote; the route stays as it was
 			}
-			update(prefixOf(e.Key()), st)
+			update(prefixOf(e.Key()), st, e.Revision())
 		}
 	}
 }

@@ -19,20 +19,20 @@ import (
 type watched struct {
 	mu     sync.Mutex
 	states map[string]domain.MigrationState
+	revs   map[string]uint64
 	loaded bool
 }
 
-func (w *watched) update(prefix string, s domain.MigrationState) {
+func (w *watched) update(prefix string, s domain.MigrationState, rev uint64) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.states[prefix] = s
+	w.states[prefix], w.revs[prefix] = s, rev
 }
 
-func (w *watched) get(prefix string) (domain.MigrationState, bool) {
+func (w *watched) get(prefix string) (domain.MigrationState, uint64) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	s, ok := w.states[prefix]
-	return s, ok
+	return w.states[prefix], w.revs[prefix]
 }
 
 // TestStatesAreSharedByEveryReplica: two stores on one NATS (two gateway
@@ -54,42 +54,49 @@ func TestStatesAreSharedByEveryReplica(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, rev, "nothing stored yet")
 	shadow := domain.MigrationState{Phase: domain.PhaseShadow, UpdatedAt: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC), UpdatedBy: "u1"}
-	require.NoError(t, a.Put(ctx, "/v1/resources", shadow, 0))
-	require.True(t, fault.Of(b.Put(ctx, "/v1/resources", shadow, 0), fault.Conflict), "the other replica wrote first")
+	stored, err := a.Put(ctx, "/v1/resources", shadow, 0)
+	require.NoError(t, err)
+	_, err = b.Put(ctx, "/v1/resources", shadow, 0)
+	require.True(t, fault.Of(err, fault.Conflict), "the other replica wrote first")
 	got, rev, err := b.Get(ctx, "/v1/resources")
 	require.NoError(t, err)
 	require.Equal(t, shadow, got)
+	require.Equal(t, stored, rev, "Put returns the revision it stored")
 
-	w := &watched{states: map[string]domain.MigrationState{}}
+	w := &watched{states: map[string]domain.MigrationState{}, revs: map[string]uint64{}}
 	wctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
 		done <- b.Watch(wctx, w.update, func() { w.mu.Lock(); w.loaded = true; w.mu.Unlock() })
 	}()
 	testinfra.Within(t, 10*time.Second, "the watch delivers what is stored", func() bool {
-		s, ok := w.get("/v1/resources")
+		s, r := w.get("/v1/resources")
 		w.mu.Lock()
 		defer w.mu.Unlock()
-		return ok && s == shadow && w.loaded
+		return r == stored && s == shadow && w.loaded
 	})
 
 	canary := domain.MigrationState{Phase: domain.PhaseCanary, Percent: 25, UpdatedAt: shadow.UpdatedAt.Add(time.Minute)}
-	require.NoError(t, a.Put(ctx, "/v1/resources", canary, rev))
-	require.True(t, fault.Of(a.Put(ctx, "/v1/resources", canary, rev), fault.Conflict), "a stale revision")
-	testinfra.Within(t, 10*time.Second, "the other replica sees the change", func() bool {
-		s, _ := w.get("/v1/resources")
-		return s == canary
+	next, err := a.Put(ctx, "/v1/resources", canary, rev)
+	require.NoError(t, err)
+	require.Greater(t, next, stored, "revisions grow")
+	_, err = a.Put(ctx, "/v1/resources", canary, rev)
+	require.True(t, fault.Of(err, fault.Conflict), "a stale revision")
+	testinfra.Within(t, 10*time.Second, "the other replica sees the change, with its revision", func() bool {
+		s, r := w.get("/v1/resources")
+		return s == canary && r == next
 	})
 
 	require.NoError(t, natsjsDelete(ctx, url, "v1.resources"))
 	testinfra.Within(t, 10*time.Second, "a deleted state is legacy", func() bool {
-		s, _ := w.get("/v1/resources")
-		return s.Phase == domain.PhaseLegacy
+		s, r := w.get("/v1/resources")
+		return s.Phase == domain.PhaseLegacy && r > next
 	})
 	stop()
 	require.NoError(t, <-done)
 
-	require.True(t, fault.Of(a.Put(ctx, "/v1/has space", canary, 0), fault.Invalid))
+	_, err = a.Put(ctx, "/v1/has space", canary, 0)
+	require.True(t, fault.Of(err, fault.Invalid))
 	_, _, err = a.Get(ctx, "/")
 	require.True(t, fault.Of(err, fault.Invalid))
 }
