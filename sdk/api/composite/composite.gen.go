@@ -257,7 +257,9 @@ type ClientInterface interface {
 	// PromoteMigrationRouteWithBody Move a route one phase towards Lattice (scope migration:admin).
 	//
 	// legacy → shadow → canary (`percent`, default 10) → canary with a larger `percent` → lattice.
-	// A route that carries credentials skips the shadow phase. Every gateway replica follows.
+	// A route that carries credentials skips the shadow phase. Every gateway replica follows;
+	// the answer comes once the replica that took the change routes by it (at most 10 s after
+	// the change is stored), so the caller's next request through it takes the new path.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -267,7 +269,9 @@ type ClientInterface interface {
 	// PromoteMigrationRoute Move a route one phase towards Lattice (scope migration:admin).
 	//
 	// legacy → shadow → canary (`percent`, default 10) → canary with a larger `percent` → lattice.
-	// A route that carries credentials skips the shadow phase. Every gateway replica follows.
+	// A route that carries credentials skips the shadow phase. Every gateway replica follows;
+	// the answer comes once the replica that took the change routes by it (at most 10 s after
+	// the change is stored), so the caller's next request through it takes the new path.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -276,12 +280,18 @@ type ClientInterface interface {
 
 	// RollbackMigrationRouteWithBody Send every request of a route back to the system being replaced (scope migration:admin).
 	//
+	// Every gateway replica follows; the answer comes once the replica that took the change
+	// routes by it (at most 10 s after the change is stored).
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/migration/routes/rollback (the `RollbackMigrationRoute` operationId).
 	RollbackMigrationRouteWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RollbackMigrationRoute Send every request of a route back to the system being replaced (scope migration:admin).
+	//
+	// Every gateway replica follows; the answer comes once the replica that took the change
+	// routes by it (at most 10 s after the change is stored).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -312,7 +322,9 @@ func (c *Client) ListMigrationRoutes(ctx context.Context, reqEditors ...RequestE
 // PromoteMigrationRouteWithBody Move a route one phase towards Lattice (scope migration:admin).
 //
 // legacy → shadow → canary (`percent`, default 10) → canary with a larger `percent` → lattice.
-// A route that carries credentials skips the shadow phase. Every gateway replica follows.
+// A route that carries credentials skips the shadow phase. Every gateway replica follows;
+// the answer comes once the replica that took the change routes by it (at most 10 s after
+// the change is stored), so the caller's next request through it takes the new path.
 //
 // Takes any type of body and a specified content type.
 //
@@ -332,7 +344,9 @@ func (c *Client) PromoteMigrationRouteWithBody(ctx context.Context, contentType 
 // PromoteMigrationRoute Move a route one phase towards Lattice (scope migration:admin).
 //
 // legacy → shadow → canary (`percent`, default 10) → canary with a larger `percent` → lattice.
-// A route that carries credentials skips the shadow phase. Every gateway replica follows.
+// A route that carries credentials skips the shadow phase. Every gateway replica follows;
+// the answer comes once the replica that took the change routes by it (at most 10 s after
+// the change is stored), so the caller's next request through it takes the new path.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -351,6 +365,9 @@ func (c *Client) PromoteMigrationRoute(ctx context.Context, body PromoteMigratio
 
 // RollbackMigrationRouteWithBody Send every request of a route back to the system being replaced (scope migration:admin).
 //
+// Every gateway replica follows; the answer comes once the replica that took the change
+// routes by it (at most 10 s after the change is stored).
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/migration/routes/rollback (the `RollbackMigrationRoute` operationId).
@@ -367,6 +384,9 @@ func (c *Client) RollbackMigrationRouteWithBody(ctx context.Context, contentType
 }
 
 // RollbackMigrationRoute Send every request of a route back to the system being replaced (scope migration:admin).
+//
+// Every gateway replica follows; the answer comes once the replica that took the change
+// routes by it (at most 10 s after the change is stored).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -593,7 +613,9 @@ type ClientWithResponsesInterface interface {
 	// PromoteMigrationRouteWithBodyWithResponse Move a route one phase towards Lattice (scope migration:admin).
 	//
 	// legacy → shadow → canary (`percent`, default 10) → canary with a larger `percent` → lattice.
-	// A route that carries credentials skips the shadow phase. Every gateway replica follows.
+	// A route that carries credentials skips the shadow phase. Every gateway replica follows;
+	// the answer comes once the replica that took the change routes by it (at most 10 s after
+	// the change is stored), so the caller's next request through it takes the new path.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -603,7 +625,9 @@ type ClientWithResponsesInterface interface {
 	// PromoteMigrationRouteWithResponse Move a route one phase towards Lattice (scope migration:admin).
 	//
 	// legacy → shadow → canary (`percent`, default 10) → canary with a larger `percent` → lattice.
-	// A route that carries credentials skips the shadow phase. Every gateway replica follows.
+	// A route that carries credentials skips the shadow phase. Every gateway replica follows;
+	// the answer comes once the replica that took the change routes by it (at most 10 s after
+	// the change is stored), so the caller's next request through it takes the new path.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -612,12 +636,18 @@ type ClientWithResponsesInterface interface {
 
 	// RollbackMigrationRouteWithBodyWithResponse Send every request of a route back to the system being replaced (scope migration:admin).
 	//
+	// Every gateway replica follows; the answer comes once the replica that took the change
+	// routes by it (at most 10 s after the change is stored).
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/migration/routes/rollback (the `RollbackMigrationRoute` operationId).
 	RollbackMigrationRouteWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RollbackMigrationRouteResponse, error)
 
 	// RollbackMigrationRouteWithResponse Send every request of a route back to the system being replaced (scope migration:admin).
+	//
+	// Every gateway replica follows; the answer comes once the replica that took the change
+	// routes by it (at most 10 s after the change is stored).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -945,7 +975,9 @@ func (c *ClientWithResponses) ListMigrationRoutesWithResponse(ctx context.Contex
 // PromoteMigrationRouteWithBodyWithResponse Move a route one phase towards Lattice (scope migration:admin).
 //
 // legacy → shadow → canary (`percent`, default 10) → canary with a larger `percent` → lattice.
-// A route that carries credentials skips the shadow phase. Every gateway replica follows.
+// A route that carries credentials skips the shadow phase. Every gateway replica follows;
+// the answer comes once the replica that took the change routes by it (at most 10 s after
+// the change is stored), so the caller's next request through it takes the new path.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -961,7 +993,9 @@ func (c *ClientWithResponses) PromoteMigrationRouteWithBodyWithResponse(ctx cont
 // PromoteMigrationRouteWithResponse Move a route one phase towards Lattice (scope migration:admin).
 //
 // legacy → shadow → canary (`percent`, default 10) → canary with a larger `percent` → lattice.
-// A route that carries credentials skips the shadow phase. Every gateway replica follows.
+// A route that carries credentials skips the shadow phase. Every gateway replica follows;
+// the answer comes once the replica that took the change routes by it (at most 10 s after
+// the change is stored), so the caller's next request through it takes the new path.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -976,6 +1010,9 @@ func (c *ClientWithResponses) PromoteMigrationRouteWithResponse(ctx context.Cont
 
 // RollbackMigrationRouteWithBodyWithResponse Send every request of a route back to the system being replaced (scope migration:admin).
 //
+// Every gateway replica follows; the answer comes once the replica that took the change
+// routes by it (at most 10 s after the change is stored).
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/migration/routes/rollback (the `RollbackMigrationRoute` operationId).
@@ -988,6 +1025,9 @@ func (c *ClientWithResponses) RollbackMigrationRouteWithBodyWithResponse(ctx con
 }
 
 // RollbackMigrationRouteWithResponse Send every request of a route back to the system being replaced (scope migration:admin).
+//
+// Every gateway replica follows; the answer comes once the replica that took the change
+// routes by it (at most 10 s after the change is stored).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
