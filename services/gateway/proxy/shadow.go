@@ -106,14 +106,26 @@ func (g *Gateway) ShadowStats(prefix string) ShadowStats {
 	return ShadowStats{Compared: st.compared, Matched: st.matched, Failed: st.failed, Skipped: st.skipped, Recent: slices.Clone(st.recent)}
 }
 
-// EnableShadow turns shadow routes on, counting outcomes on reg.
+// EnableShadow turns shadow routes on, counting outcomes on reg, with at
+// most concurrency mirrors in flight. Mirrors connect as the proxy does
+// (UseTransport: the upstreams' CA and the gateway's client certificate),
+// so call it after UseTransport.
 func (g *Gateway) EnableShadow(reg prometheus.Registerer, concurrency int) {
 	results := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "lattice_gateway_shadow_total",
 		Help: "Shadowed requests by route and outcome (match, diff, error, skipped).",
 	}, []string{"route", "result"})
 	reg.MustRegister(results)
-	g.shadow = &shadower{client: &http.Client{Timeout: 10 * time.Second}, slots: make(chan struct{}, concurrency), results: results, log: g.log}
+	var base *http.Transport
+	if g.transport != nil {
+		base = g.transport.Clone()
+	} else {
+		base = http.DefaultTransport.(*http.Transport).Clone()
+	}
+	// As many idle connections as mirrors in flight: with the default two,
+	// a busy shadow phase would dial for most mirrors.
+	base.MaxIdleConnsPerHost = concurrency
+	g.shadow = &shadower{client: &http.Client{Timeout: 10 * time.Second, Transport: base}, slots: make(chan struct{}, concurrency), results: results, log: g.log}
 }
 
 // teeWriter passes the primary's response to the client while keeping a

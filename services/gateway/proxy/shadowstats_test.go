@@ -114,3 +114,47 @@ routes:
 	require.Zero(t, down.Compared)
 	require.Zero(t, down.Skipped)
 }
+
+// TestShadowMirrorsConnectAsTheProxyDoes: a Lattice upstream served over
+// TLS with a CA only the gateway's transport trusts (the deployment's
+// internal CA) is mirrored to and compared, not counted as failed.
+func TestShadowMirrorsConnectAsTheProxyDoes(t *testing.T) {
+	answer := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"path":%q}`, r.URL.Path)
+	})
+	primary := httptest.NewServer(answer)
+	defer primary.Close()
+	lattice := httptest.NewTLSServer(answer)
+	defer lattice.Close()
+	cfg, err := routing.Parse([]byte(`
+classes:
+  default: { per_ip: { rate: 100000, period: 1m, burst: 100000 }, per_identity: { rate: 100000, period: 1m, burst: 100000 } }
+routes:
+  - { prefix: /v1/tls, upstream: legacy, auth: public, class: default, timeout: 5s, shadow: { upstream: lattice } }
+`), map[string]bool{"legacy": true, "lattice": true})
+	require.NoError(t, err)
+	primaryURL, err := url.Parse(primary.URL)
+	require.NoError(t, err)
+	latticeURL, err := url.Parse(lattice.URL)
+	require.NoError(t, err)
+	g := New(cfg, map[string][]*url.URL{"legacy": {primaryURL}, "lattice": {latticeURL}}, nil, tokenbucket.New(), 1<<20, slog.New(slog.DiscardHandler))
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.TLSClientConfig = lattice.Client().Transport.(*http.Transport).TLSClientConfig.Clone() // trusts the test CA
+	g.UseTransport(transport)
+	g.EnableShadow(prometheus.NewRegistry(), 64)
+	srv := httptest.NewServer(g)
+	defer srv.Close()
+
+	resp, err := http.Get(srv.URL + "/v1/tls/a")
+	require.NoError(t, err)
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	deadline := time.Now().Add(10 * time.Second)
+	for st := g.ShadowStats("/v1/tls"); st.Compared+st.Failed+st.Skipped < 1; st = g.ShadowStats("/v1/tls") {
+		require.True(t, time.Now().Before(deadline), "the mirror has no outcome")
+		time.Sleep(10 * time.Millisecond)
+	}
+	require.Equal(t, ShadowStats{Compared: 1, Matched: 1}, g.ShadowStats("/v1/tls"))
+}
