@@ -53,14 +53,22 @@ var _ ports.PasswordHasher = (*Hasher)(nil)
 // Slots(p) allows and a short queue.
 func New(p Params) *Hasher { return NewLimited(p, 0, 0) }
 
+// DefaultWait is how long a hash waits for a slot before ErrBusy. A
+// waiting hash holds no memory and no CPU, so the wait bounds only how
+// long a burst's last login is kept; two seconds let a burst of 16 get
+// through two slots even when the heap is cold (BenchmarkColdBurst), and
+// keep a login that also waits on its stores well inside the gateway's
+// 10 s deadline.
+const DefaultWait = 2 * time.Second
+
 // NewLimited returns a hasher that runs at most concurrent hashes at once
-// (0: Slots(p)); a hash waits up to wait for a slot (0: 500 ms).
+// (0: Slots(p)); a hash waits up to wait for a slot (0: DefaultWait).
 func NewLimited(p Params, concurrent int, wait time.Duration) *Hasher {
 	if concurrent <= 0 {
 		concurrent = Slots(p)
 	}
 	if wait <= 0 {
-		wait = 500 * time.Millisecond
+		wait = DefaultWait
 	}
 	return &Hasher{p: p, slots: make(chan struct{}, concurrent), wait: wait}
 }
@@ -69,13 +77,21 @@ func NewLimited(p Params, concurrent int, wait time.Duration) *Hasher {
 var ErrBusy = &fault.Error{Kind: fault.Unavailable, Message: "too many sign-ins at once; try again shortly", RetryAfterSeconds: 1}
 
 // Slots is the default number of concurrent hashes: what a quarter of the
-// memory available to the process holds, and no more than four per CPU
-// (more would only make each one slower; CPUs, not Ps: a process of
-// several targets runs more Ps than cores, ADR 0041).
+// memory available to the process holds, and no more than one per CPU for
+// each of a hash's lanes (CPUs, not Ps: a process of several targets runs
+// more Ps than cores, ADR 0041).
+//
+// More at once gains nothing, since a hash keeps its lanes' CPUs busy
+// from start to end, and it costs much: each hash takes its memory fresh
+// from the heap, and in a burst after a quiet spell that memory comes
+// from the operating system, page by page. On this project's 2-core
+// machines a cold burst of 16 OWASP hashes took 8.7 s with eight at once
+// and 1.2–2.9 s with one or two (BenchmarkColdBurst, docs/benchmarks.md).
 func Slots(p Params) int {
 	perHash := uint64(max(p.MemoryKiB, 1)) << 10
 	n := availableMemory() / 4 / perHash
-	return int(min(max(n, 1), uint64(4*min(runtime.NumCPU(), runtime.GOMAXPROCS(0)))))
+	cpus := min(runtime.NumCPU(), runtime.GOMAXPROCS(0)) / max(int(p.Parallelism), 1)
+	return int(min(max(n, 1), uint64(max(cpus, 1))))
 }
 
 // availableMemory reads the cgroup's limit, else MemAvailable; 1 GiB when

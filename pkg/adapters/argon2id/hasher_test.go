@@ -3,6 +3,8 @@ package argon2id_test
 import (
 	"context"
 	"runtime"
+	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -143,9 +145,46 @@ func TestBurstBeyondTheSemaphoreIsTurnedAway(t *testing.T) {
 
 }
 
-func TestSlotsFollowMemory(t *testing.T) {
+func TestSlotsFollowMemoryAndCPUs(t *testing.T) {
 	t.Parallel()
+	cpus := min(runtime.NumCPU(), runtime.GOMAXPROCS(0))
 	n := argon2id.Slots(argon2id.OWASP)
 	require.GreaterOrEqual(t, n, 1)
-	require.LessOrEqual(t, n, 4*runtime.GOMAXPROCS(0))
+	require.LessOrEqual(t, n, cpus, "one hash a CPU: more at once only take more memory")
+
+	wide := argon2id.OWASP
+	wide.Parallelism = uint8(cpus)
+	require.Equal(t, 1, argon2id.Slots(wide), "a hash whose lanes fill every CPU runs alone")
+
+	huge := argon2id.OWASP
+	huge.MemoryKiB = 1 << 30 // 1 TiB: more than a quarter of any memory here
+	require.Equal(t, 1, argon2id.Slots(huge), "at least one slot, whatever the memory")
+}
+
+// BenchmarkColdBurst verifies 16 passwords at once, as a burst of logins
+// does, after the heap's free memory went back to the operating system,
+// as it does in a quiet spell: how long the burst takes with slots hashes
+// running at once (the others wait their turn).
+func BenchmarkColdBurst(b *testing.B) {
+	enc, err := argon2id.New(argon2id.OWASP).Hash(ctx, "a long enough password")
+	require.NoError(b, err)
+	for _, slots := range []int{1, 2, 4, 8} {
+		b.Run("slots="+strconv.Itoa(slots), func(b *testing.B) {
+			h := argon2id.NewLimited(argon2id.OWASP, slots, time.Hour)
+			for b.Loop() {
+				b.StopTimer()
+				debug.FreeOSMemory()
+				b.StartTimer()
+				var wg sync.WaitGroup
+				for range 16 {
+					wg.Go(func() {
+						if ok, err := h.Verify(ctx, "a long enough password", enc); !ok || err != nil {
+							b.Errorf("verify: %v %v", ok, err)
+						}
+					})
+				}
+				wg.Wait()
+			}
+		})
+	}
 }

@@ -47,9 +47,9 @@ type Config struct {
 	KeyEncKey   []byte          // optional 32-byte key sealing signing keys at rest
 	Argon2      argon2id.Params // password hashing cost
 	// HashConcurrency bounds password hashes running at once (each holds
-	// Argon2.MemoryKiB); 0 sizes it from available memory. HashWait is how
-	// long a hash queues for a slot before the request gets 503 (default
-	// 500ms).
+	// Argon2.MemoryKiB); 0 sizes it from available memory and CPUs
+	// (argon2id.Slots). HashWait is how long a hash queues for a slot
+	// before the request gets 503 (0: argon2id.DefaultWait).
 	HashConcurrency int
 	HashWait        time.Duration
 	Clock           ports.Clock // nil means the system clock
