@@ -174,10 +174,7 @@ func (c *replicaCollector) Collect(ch chan<- prometheus.Metric) {
 // replica's /readyz each interval until ctx ends (active health), through
 // the gateway's upstream transport.
 func (g *Gateway) WatchHealth(ctx context.Context, every time.Duration) {
-	base := http.DefaultTransport.(*http.Transport).Clone()
-	if g.transport != nil {
-		base = g.transport.Clone()
-	}
+	base := g.upstreamTransport()
 	client := &http.Client{Transport: base, Timeout: every / 2}
 	defer base.CloseIdleConnections()
 	t := time.NewTicker(every)

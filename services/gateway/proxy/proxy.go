@@ -106,6 +106,16 @@ func (g *Gateway) AcceptLegacySessions(x LegacyExchanger) { g.legacy = x }
 // certificate, when configured); call it before serving.
 func (g *Gateway) UseTransport(base *http.Transport) { g.transport = base }
 
+// upstreamTransport is a copy of the transport upstream connections are
+// made from (UseTransport's, else Go's default), for a caller that tunes
+// its own pool or timeouts.
+func (g *Gateway) upstreamTransport() *http.Transport {
+	if g.transport != nil {
+		return g.transport.Clone()
+	}
+	return http.DefaultTransport.(*http.Transport).Clone()
+}
+
 // UsageRecorder receives one record per request; it must not block.
 type UsageRecorder interface {
 	Record(schema.UsageRecord)
@@ -525,12 +535,7 @@ func (g *Gateway) proxyFor(timeout time.Duration) *httputil.ReverseProxy {
 	if p, ok := g.proxies.Load(timeout); ok {
 		return p.(*httputil.ReverseProxy)
 	}
-	var base *http.Transport
-	if g.transport != nil {
-		base = g.transport.Clone()
-	} else {
-		base = http.DefaultTransport.(*http.Transport).Clone()
-	}
+	base := g.upstreamTransport()
 	base.ResponseHeaderTimeout = timeout
 	base.MaxIdleConnsPerHost = 256
 	p := &httputil.ReverseProxy{

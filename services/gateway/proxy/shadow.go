@@ -116,12 +116,7 @@ func (g *Gateway) EnableShadow(reg prometheus.Registerer, concurrency int) {
 		Help: "Shadowed requests by route and outcome (match, diff, error, skipped).",
 	}, []string{"route", "result"})
 	reg.MustRegister(results)
-	var base *http.Transport
-	if g.transport != nil {
-		base = g.transport.Clone()
-	} else {
-		base = http.DefaultTransport.(*http.Transport).Clone()
-	}
+	base := g.upstreamTransport()
 	// As many idle connections as mirrors in flight: with the default two,
 	// a busy shadow phase would dial for most mirrors.
 	base.MaxIdleConnsPerHost = concurrency

@@ -21,34 +21,24 @@ import (
 // TestShadowStatsKeepTheLatestDiffsOnly: a route's status keeps at most
 // MaxRecentDiffs differences, however many there were.
 func TestShadowStatsKeepTheLatestDiffsOnly(t *testing.T) {
-	side := func(name string) *url.URL {
+	side := func(name string) string {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			fmt.Fprintf(w, `{"side":%q,"path":%q}`, name, r.URL.Path)
 		}))
 		t.Cleanup(srv.Close)
-		u, err := url.Parse(srv.URL)
-		require.NoError(t, err)
-		return u
+		return srv.URL
 	}
-	cfg, err := routing.Parse([]byte(`
-classes:
-  default: { per_ip: { rate: 100000, period: 1m, burst: 100000 }, per_identity: { rate: 100000, period: 1m, burst: 100000 } }
-routes:
+	g := shadowGateway(t, `
   - { prefix: /v1/shadow, upstream: search, auth: public, class: default, timeout: 5s, shadow: { upstream: legacy } }
-`), map[string]bool{"search": true, "legacy": true})
-	require.NoError(t, err)
-	g := New(cfg, map[string][]*url.URL{"search": {side("search")}, "legacy": {side("legacy")}}, nil, tokenbucket.New(), 1<<20, slog.New(slog.DiscardHandler))
+`, map[string]string{"search": side("search"), "legacy": side("legacy")})
 	g.EnableShadow(prometheus.NewRegistry(), 64)
 	srv := httptest.NewServer(g)
 	defer srv.Close()
 
 	const sent = MaxRecentDiffs + 3
 	for i := range sent {
-		resp, err := http.Get(fmt.Sprintf("%s/v1/shadow/%d", srv.URL, i))
-		require.NoError(t, err)
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
+		get(t, fmt.Sprintf("%s/v1/shadow/%d", srv.URL, i))
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for g.ShadowStats("/v1/shadow").Compared < sent {
@@ -80,29 +70,16 @@ func TestShadowStatsCountRequestsThatCouldNotBeCompared(t *testing.T) {
 	defer primary.Close()
 	gone := httptest.NewServer(http.NotFoundHandler())
 	gone.Close() // the mirror's address now refuses connections
-	cfg, err := routing.Parse([]byte(`
-classes:
-  default: { per_ip: { rate: 100000, period: 1m, burst: 100000 }, per_identity: { rate: 100000, period: 1m, burst: 100000 } }
-routes:
+	g := shadowGateway(t, `
   - { prefix: /v1/big, upstream: search, auth: public, class: default, timeout: 5s, shadow: { upstream: legacy } }
   - { prefix: /v1/down, upstream: search, auth: public, class: default, timeout: 5s, shadow: { upstream: legacy } }
-`), map[string]bool{"search": true, "legacy": true})
-	require.NoError(t, err)
-	primaryURL, err := url.Parse(primary.URL)
-	require.NoError(t, err)
-	goneURL, err := url.Parse(gone.URL)
-	require.NoError(t, err)
-	g := New(cfg, map[string][]*url.URL{"search": {primaryURL}, "legacy": {goneURL}}, nil, tokenbucket.New(), 1<<20, slog.New(slog.DiscardHandler))
+`, map[string]string{"search": primary.URL, "legacy": gone.URL})
 	g.EnableShadow(prometheus.NewRegistry(), 64)
 	srv := httptest.NewServer(g)
 	defer srv.Close()
 
 	for _, path := range []string{"/v1/big", "/v1/down", "/v1/down"} {
-		resp, err := http.Get(srv.URL + path)
-		require.NoError(t, err)
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		require.Equal(t, http.StatusOK, resp.StatusCode, "the primary answers whatever the mirror does")
+		require.Equal(t, http.StatusOK, get(t, srv.URL+path), "the primary answers whatever the mirror does")
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for g.ShadowStats("/v1/down").Failed < 2 {
@@ -127,18 +104,9 @@ func TestShadowMirrorsConnectAsTheProxyDoes(t *testing.T) {
 	defer primary.Close()
 	lattice := httptest.NewTLSServer(answer)
 	defer lattice.Close()
-	cfg, err := routing.Parse([]byte(`
-classes:
-  default: { per_ip: { rate: 100000, period: 1m, burst: 100000 }, per_identity: { rate: 100000, period: 1m, burst: 100000 } }
-routes:
+	g := shadowGateway(t, `
   - { prefix: /v1/tls, upstream: legacy, auth: public, class: default, timeout: 5s, shadow: { upstream: lattice } }
-`), map[string]bool{"legacy": true, "lattice": true})
-	require.NoError(t, err)
-	primaryURL, err := url.Parse(primary.URL)
-	require.NoError(t, err)
-	latticeURL, err := url.Parse(lattice.URL)
-	require.NoError(t, err)
-	g := New(cfg, map[string][]*url.URL{"legacy": {primaryURL}, "lattice": {latticeURL}}, nil, tokenbucket.New(), 1<<20, slog.New(slog.DiscardHandler))
+`, map[string]string{"legacy": primary.URL, "lattice": lattice.URL})
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.TLSClientConfig = lattice.Client().Transport.(*http.Transport).TLSClientConfig.Clone() // trusts the test CA
 	g.UseTransport(transport)
@@ -146,15 +114,40 @@ routes:
 	srv := httptest.NewServer(g)
 	defer srv.Close()
 
-	resp, err := http.Get(srv.URL + "/v1/tls/a")
-	require.NoError(t, err)
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, http.StatusOK, get(t, srv.URL+"/v1/tls/a"))
 	deadline := time.Now().Add(10 * time.Second)
 	for st := g.ShadowStats("/v1/tls"); st.Compared+st.Failed+st.Skipped < 1; st = g.ShadowStats("/v1/tls") {
 		require.True(t, time.Now().Before(deadline), "the mirror has no outcome")
 		time.Sleep(10 * time.Millisecond)
 	}
 	require.Equal(t, ShadowStats{Compared: 1, Matched: 1}, g.ShadowStats("/v1/tls"))
+}
+
+// shadowGateway is a gateway over routes (lines of its table's routes:
+// list, in class default, whose budgets never refuse), with each upstream
+// at one base URL.
+func shadowGateway(t *testing.T, routes string, upstreams map[string]string) *Gateway {
+	t.Helper()
+	known, urls := map[string]bool{}, map[string][]*url.URL{}
+	for name, raw := range upstreams {
+		u, err := url.Parse(raw)
+		require.NoError(t, err)
+		known[name], urls[name] = true, []*url.URL{u}
+	}
+	cfg, err := routing.Parse([]byte(`
+classes:
+  default: { per_ip: { rate: 100000, period: 1m, burst: 100000 }, per_identity: { rate: 100000, period: 1m, burst: 100000 } }
+routes:`+routes), known)
+	require.NoError(t, err)
+	return New(cfg, urls, nil, tokenbucket.New(), 1<<20, slog.New(slog.DiscardHandler))
+}
+
+// get sends a GET, reads the answer and returns its status.
+func get(t *testing.T, target string) int {
+	t.Helper()
+	resp, err := http.Get(target)
+	require.NoError(t, err)
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
 }
