@@ -145,6 +145,20 @@ func TestBurstBeyondTheSemaphoreIsTurnedAway(t *testing.T) {
 
 }
 
+// TestAHashWaitsTheDefaultWaitForASlot: with every slot taken, a hash
+// gets ErrBusy once DefaultWait has passed, and not before.
+func TestAHashWaitsTheDefaultWaitForASlot(t *testing.T) {
+	t.Parallel()
+	h := argon2id.NewLimited(argon2id.OWASP, 1, 0)
+	release, err := h.Hold(ctx)
+	require.NoError(t, err)
+	defer release()
+	start := time.Now()
+	_, err = h.Verify(ctx, "pw", "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2U")
+	require.ErrorIs(t, err, argon2id.ErrBusy)
+	require.GreaterOrEqual(t, time.Since(start), argon2id.DefaultWait)
+}
+
 func TestSlotsFollowMemoryAndCPUs(t *testing.T) {
 	t.Parallel()
 	cpus := min(runtime.NumCPU(), runtime.GOMAXPROCS(0))
