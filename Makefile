@@ -69,12 +69,14 @@ check: generate
 	$(GO) mod tidy -diff
 	cd sdk && $(GO) mod tidy -diff
 	@out=$$(gofmt -l $$(git ls-files '*.go')); test -z "$$out" || (echo "gofmt needed:" >&2; echo "$$out" >&2; exit 1)
-	$(GO) vet $(PKGS)
+	@# -race: vet then reuses the packages make test compiled (no file here
+	@# depends on the race build tag, so the same files are checked).
+	$(GO) vet -race $(PKGS)
 	$(GO) tool staticcheck $(PKGS)
 	$(GO) tool golangci-lint run $(PKGS)
 	@# The SDK is a module of its own: the same tools, built from the root's pins.
 	$(GO) build -o bin/tools/ honnef.co/go/tools/cmd/staticcheck github.com/golangci/golangci-lint/v2/cmd/golangci-lint
-	cd sdk && $(GO) vet ./... && ../bin/tools/staticcheck ./... && ../bin/tools/golangci-lint run ./...
+	cd sdk && $(GO) vet -race ./... && ../bin/tools/staticcheck ./... && ../bin/tools/golangci-lint run ./...
 	$(MAKE) --no-print-directory lint-specs
 	scripts/breaking-changes
 	scripts/contract-coverage
@@ -90,7 +92,8 @@ check-deploy:
 	promtool check rules deploy/prometheus/rules/*.yaml
 	promtool test rules deploy/prometheus/tests/*.yaml
 	amtool check-config deploy/alertmanager/alertmanager.yaml
-	scripts/with-test-env $(GO) test -count=1 ./tests/observability/... ./tests/k8s/...
+	@# -race, as make test: its compiled packages are reused (Kubernetes' are many).
+	scripts/with-test-env $(GO) test -race -count=1 ./tests/observability/... ./tests/k8s/...
 
 ## bench: the benchmarks behind docs/benchmarks.md
 bench:
