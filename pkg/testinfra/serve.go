@@ -34,6 +34,7 @@ type Served struct {
 	Cmd     *exec.Cmd
 	Gateway string            // the gateway's base URL
 	Admin   map[string]string // service → base URL of its admin listener (/metrics, probes)
+	Addrs   map[string]string // service → base URL of its public listener
 }
 
 // Serve is ServeAll, also telling each service's admin listener.
@@ -55,7 +56,7 @@ func Serve(t *testing.T, dbEnv []string) *Served {
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	gateway, exited := make(chan string, 1), make(chan struct{})
-	admin := map[string]string{} // written by the log reader until it signals gateway
+	admin, addrs := map[string]string{}, map[string]string{} // written by the log reader until it signals gateway
 	var logMu sync.Mutex
 	var jobLog []string // the processing service's job lines, shown if the test fails
 	t.Cleanup(func() {
@@ -90,6 +91,10 @@ func Serve(t *testing.T, dbEnv []string) *Served {
 			if rec["msg"] != "serving" {
 				continue
 			}
+			if service, ok := rec["service"].(string); ok && serving < len(allServices) {
+				addr, _ := rec["addr"].(string)
+				addrs[service] = "http://" + addr
+			}
 			if rec["service"] == "gateway" {
 				base = "http://" + rec["addr"].(string)
 			}
@@ -101,7 +106,7 @@ func Serve(t *testing.T, dbEnv []string) *Served {
 	select {
 	case base := <-gateway:
 		require.NotEmpty(t, base, "the gateway said where it serves")
-		return &Served{Cmd: cmd, Gateway: base, Admin: admin}
+		return &Served{Cmd: cmd, Gateway: base, Admin: admin, Addrs: addrs}
 	case <-exited:
 		_ = cmd.Wait()
 		t.Fatalf("lattice serve exited before it was ready: %v", cmd.ProcessState)

@@ -70,20 +70,21 @@ func routesWith(t *testing.T, replaced map[string]string) string {
 }
 
 // faultProxy stands in front of an upstream and, while broken, answers
-// 503 in its place: a regression to force on the Lattice side.
+// 503 in its place: a regression to force on the Lattice side. Its
+// upstream is set once that has bound a port of its own: a port chosen
+// free beforehand could be taken by another process in between.
 type faultProxy struct {
 	*httptest.Server
-	broken atomic.Bool
+	broken  atomic.Bool
+	forward atomic.Pointer[httputil.ReverseProxy]
 }
 
-func newFaultProxy(t *testing.T, target string) *faultProxy {
+func newFaultProxy(t *testing.T) *faultProxy {
 	t.Helper()
-	u, err := url.Parse(target)
-	require.NoError(t, err)
 	f := &faultProxy{}
-	forward := httputil.NewSingleHostReverseProxy(u)
 	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if f.broken.Load() && r.URL.Path != "/readyz" { // broken, yet ready: the pool keeps sending
+		forward := f.forward.Load()
+		if forward == nil || f.broken.Load() && r.URL.Path != "/readyz" { // broken, yet ready: the pool keeps sending
 			http.Error(w, `{"title":"injected fault"}`, http.StatusServiceUnavailable)
 			return
 		}
@@ -91,6 +92,14 @@ func newFaultProxy(t *testing.T, target string) *faultProxy {
 	}))
 	t.Cleanup(f.Close)
 	return f
+}
+
+// forwardTo sets the upstream, a base URL.
+func (f *faultProxy) forwardTo(t *testing.T, target string) {
+	t.Helper()
+	u, err := url.Parse(target)
+	require.NoError(t, err)
+	f.forward.Store(httputil.NewSingleHostReverseProxy(u))
 }
 
 // TestTheWholeMigration moves the reference monolith onto Lattice as
@@ -107,13 +116,13 @@ func TestTheWholeMigration(t *testing.T) {
 	adminLegacy := monolithLogin(t, m, 0)
 
 	env := append(testinfra.PlatformEnv(t), "RESOURCE_MAX_FILE_BYTES="+strconv.Itoa(1<<20))
-	processing, err := testinfra.FreeAddr()
-	require.NoError(t, err)
-	fault := newFaultProxy(t, "http://"+processing)
+	fault := newFaultProxy(t)
 	env = append(env, "NATS_URL="+testinfra.NATS(t), "GATEWAY_ROUTES_FILE="+journeyRoutes(t), "LEGACY_BASE_URL="+m.URL,
-		"AUTH_LEGACY_SESSION_SECRET_FILE="+m.SecretFile, "PROCESSING_ADDR="+processing, "PROCESSING_URL="+fault.URL)
+		"AUTH_LEGACY_SESSION_SECRET_FILE="+m.SecretFile, "PROCESSING_URL="+fault.URL)
 	env = append(env, exchangeClient(t, env)...)
-	_, gw := testinfra.ServeAll(t, env)
+	served := testinfra.Serve(t, env)
+	gw := served.Gateway
+	fault.forwardTo(t, served.Addrs["processing"])
 	stillWorks := func(step string) {
 		t.Helper()
 		status, me := call(t, "GET", gw+"/v1/users/me", early, nil)
