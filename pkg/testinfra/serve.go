@@ -37,7 +37,7 @@ type Served struct {
 	Addrs   map[string]string // service → base URL of its public listener
 }
 
-// Serve is ServeAll, also telling each service's admin listener.
+// Serve is ServeAll, also telling each service's public and admin listeners.
 func Serve(t *testing.T, dbEnv []string) *Served {
 	t.Helper()
 	env := slices.Clone(dbEnv)
@@ -70,7 +70,7 @@ func Serve(t *testing.T, dbEnv []string) *Served {
 		defer close(exited)
 		sc := bufio.NewScanner(stdout)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		serving, base := 0, ""
+		serving := 0
 		for sc.Scan() {
 			if line := sc.Text(); strings.Contains(line, `"job`) {
 				logMu.Lock()
@@ -83,23 +83,19 @@ func Serve(t *testing.T, dbEnv []string) *Served {
 			if json.Unmarshal(sc.Bytes(), &rec) != nil {
 				continue
 			}
-			if rec["msg"] == "serving metrics" && serving < len(allServices) {
-				service, _ := rec["service"].(string)
-				addr, _ := rec["addr"].(string)
+			if serving == len(allServices) {
+				continue // the maps are the caller's now
+			}
+			service, _ := rec["service"].(string)
+			addr, _ := rec["addr"].(string)
+			switch rec["msg"] {
+			case "serving metrics":
 				admin[service] = "http://" + addr
-			}
-			if rec["msg"] != "serving" {
-				continue
-			}
-			if service, ok := rec["service"].(string); ok && serving < len(allServices) {
-				addr, _ := rec["addr"].(string)
+			case "serving":
 				addrs[service] = "http://" + addr
-			}
-			if rec["service"] == "gateway" {
-				base = "http://" + rec["addr"].(string)
-			}
-			if serving++; serving == len(allServices) {
-				gateway <- base
+				if serving++; serving == len(allServices) {
+					gateway <- addrs["gateway"]
+				}
 			}
 		}
 	}()
