@@ -1,10 +1,11 @@
 package testinfra
 
 import (
-	"net"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/lattice-platform/lattice/pkg/testinfra/freeport"
 )
 
 // ClosedAddr is a loopback address where nothing listens (a port that was
@@ -18,12 +19,9 @@ func ClosedAddr(t testing.TB) string {
 
 // FreeAddr is ClosedAddr for code that runs outside a test (a package's
 // shared set-up): a loopback address nothing listens on now, to give a
-// server that binds it next.
+// server that binds it next. A server in the test's own process binds
+// port 0 instead; freeport says why its ports are safer than port 0's for
+// the others.
 func FreeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	addr := l.Addr().String()
-	return addr, l.Close()
+	return freeport.Addr()
 }

@@ -3,7 +3,6 @@ package contract_test
 import (
 	"context"
 	"encoding/json"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -75,13 +74,9 @@ func TestAWorkerKilledMidJobLosesNothing(t *testing.T) {
 	t.Cleanup(embSrv.Close)
 
 	worker := func() *exec.Cmd {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		addr := ln.Addr().String()
-		ln.Close()
 		cmd := exec.Command(bin, "serve", "--target=processing")
 		cmd.Env = append(os.Environ(), "NATS_URL="+p.natsURL, "AUTH_URL="+p.auth.url, "AUTH_ISSUER="+p.auth.url,
-			"RESOURCE_URL="+p.url, "PROCESSING_ADDR="+addr, "PROCESSING_ADMIN_ADDR=127.0.0.1:0", "LATTICE_SERVICE_CLIENT_ID="+client.Client.ID,
+			"RESOURCE_URL="+p.url, "PROCESSING_ADDR=127.0.0.1:0", "PROCESSING_ADMIN_ADDR=127.0.0.1:0", "LATTICE_SERVICE_CLIENT_ID="+client.Client.ID,
 			"LATTICE_SERVICE_CLIENT_SECRET="+client.Secret, "EMBEDDINGS_URL="+embSrv.URL, "EMBEDDINGS_MODEL=fake-embed",
 			"EMBEDDINGS_DIMENSIONS=1024", "PROCESSING_ACK_WAIT=2s", "LATTICE_DATA_DIR="+t.TempDir(), "LOG_LEVEL=warn")
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr

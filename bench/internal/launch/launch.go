@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -25,6 +24,8 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/lattice-platform/lattice/pkg/testinfra/freeport"
 )
 
 // Lab is a scratch directory, the lattice binary built into it, and the
@@ -127,14 +128,10 @@ func (l *Lab) Pids() map[int]string {
 	return m
 }
 
-// FreeAddr is a loopback address with a port nobody listens on now.
+// FreeAddr is a loopback address with a port nobody listens on now, for a
+// process started next (freeport says how it is chosen).
 func FreeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
+	return freeport.Addr()
 }
 
 // name is a database name nobody else uses.
