@@ -69,6 +69,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
 	redisadapter "github.com/lattice-platform/lattice/pkg/adapters/redis"
 	"github.com/lattice-platform/lattice/pkg/target"
+	"github.com/lattice-platform/lattice/pkg/testinfra/freeport"
 	"github.com/lattice-platform/lattice/services/gateway/gatewaysvc"
 )
 
@@ -1026,7 +1027,7 @@ func proxyGroup(target string) string {
 
 // freeAddr is a loopback address with a port nobody listens on now.
 func freeAddr() string {
-	addr, err := launch.FreeAddr()
+	addr, err := freeport.Addr()
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -47,6 +47,7 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/lattice-platform/lattice/bench/internal/launch"
+	"github.com/lattice-platform/lattice/pkg/testinfra/freeport"
 )
 
 func main() {
@@ -294,11 +295,11 @@ func start(ctx context.Context, pgURL, myDSN string, profiling bool) (*platform,
 		env = append(env, svc+"_DATABASE_URL="+db)
 	}
 	for _, svc := range []string{"AUTH", "RESOURCE", "SEARCH", "PROCESSING", "ANALYTICS", "GATEWAY"} {
-		addr, err := launch.FreeAddr()
+		addr, err := freeport.Addr()
 		if err != nil {
 			return fail(err)
 		}
-		admin, err := launch.FreeAddr()
+		admin, err := freeport.Addr()
 		if err != nil {
 			return fail(err)
 		}

@@ -26,16 +26,18 @@ var allServices = []string{"auth", "resource", "search", "processing", "analytic
 func ServeAll(t *testing.T, dbEnv []string) (*exec.Cmd, string) {
 	t.Helper()
 	p := Serve(t, dbEnv)
-	return p.Cmd, p.Gateway
+	return p.Cmd, p.Gateway()
 }
 
 // Served is a running `lattice serve --target=all`.
 type Served struct {
-	Cmd     *exec.Cmd
-	Gateway string            // the gateway's base URL
-	Admin   map[string]string // service → base URL of its admin listener (/metrics, probes)
-	Addrs   map[string]string // service → base URL of its public listener
+	Cmd   *exec.Cmd
+	Admin map[string]string // service → base URL of its admin listener (/metrics, probes)
+	Addrs map[string]string // service → base URL of its public listener
 }
+
+// Gateway is the gateway's base URL.
+func (s *Served) Gateway() string { return s.Addrs["gateway"] }
 
 // Serve is ServeAll, also telling each service's public and admin listeners.
 func Serve(t *testing.T, dbEnv []string) *Served {
@@ -55,8 +57,8 @@ func Serve(t *testing.T, dbEnv []string) *Served {
 	cmd.Stderr = os.Stderr
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	gateway, exited := make(chan string, 1), make(chan struct{})
-	admin, addrs := map[string]string{}, map[string]string{} // written by the log reader until it signals gateway
+	ready, exited := make(chan struct{}), make(chan struct{})
+	admin, addrs := map[string]string{}, map[string]string{} // written by the log reader until it closes ready
 	var logMu sync.Mutex
 	var jobLog []string // the processing service's job lines, shown if the test fails
 	t.Cleanup(func() {
@@ -94,15 +96,15 @@ func Serve(t *testing.T, dbEnv []string) *Served {
 			case "serving":
 				addrs[service] = "http://" + addr
 				if serving++; serving == len(allServices) {
-					gateway <- addrs["gateway"]
+					close(ready)
 				}
 			}
 		}
 	}()
 	select {
-	case base := <-gateway:
-		require.NotEmpty(t, base, "the gateway said where it serves")
-		return &Served{Cmd: cmd, Gateway: base, Admin: admin, Addrs: addrs}
+	case <-ready:
+		require.NotEmpty(t, addrs["gateway"], "the gateway said where it serves")
+		return &Served{Cmd: cmd, Admin: admin, Addrs: addrs}
 	case <-exited:
 		_ = cmd.Wait()
 		t.Fatalf("lattice serve exited before it was ready: %v", cmd.ProcessState)

@@ -25,6 +25,7 @@ import (
 
 	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
 	"github.com/lattice-platform/lattice/pkg/testinfra"
+	"github.com/lattice-platform/lattice/pkg/testinfra/freeport"
 )
 
 // latticeServices are the Lattice containers of deploy/compose/compose.yaml
@@ -171,7 +172,7 @@ func sweep() {
 
 // freePort is a loopback port nothing listens on now.
 func freePort() (string, error) {
-	addr, err := testinfra.FreeAddr()
+	addr, err := freeport.Addr()
 	if err != nil {
 		return "", err
 	}

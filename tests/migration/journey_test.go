@@ -121,7 +121,7 @@ func TestTheWholeMigration(t *testing.T) {
 		"AUTH_LEGACY_SESSION_SECRET_FILE="+m.SecretFile, "PROCESSING_URL="+fault.URL)
 	env = append(env, exchangeClient(t, env)...)
 	served := testinfra.Serve(t, env)
-	gw := served.Gateway
+	gw := served.Gateway()
 	fault.forwardTo(t, served.Addrs["processing"])
 	stillWorks := func(step string) {
 		t.Helper()

@@ -24,6 +24,7 @@ import (
 
 	"github.com/lattice-platform/lattice/openapi"
 	"github.com/lattice-platform/lattice/pkg/testinfra"
+	"github.com/lattice-platform/lattice/pkg/testinfra/freeport"
 	"github.com/lattice-platform/lattice/pkg/testinfra/speccheck"
 )
 
@@ -80,7 +81,7 @@ func startMonolith(t *testing.T, seedArgs ...string) *monolith {
 	t.Helper()
 	requireMonolithPackages(t)
 	db := testinfra.Postgres(t)
-	addr, err := testinfra.FreeAddr()
+	addr, err := freeport.Addr()
 	require.NoError(t, err)
 	state := t.TempDir()
 	introspection := filepath.Join(state, "introspection-secret")

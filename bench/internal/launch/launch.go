@@ -24,8 +24,6 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
-
-	"github.com/lattice-platform/lattice/pkg/testinfra/freeport"
 )
 
 // Lab is a scratch directory, the lattice binary built into it, and the
@@ -126,12 +124,6 @@ func (l *Lab) Pids() map[int]string {
 		m[p.Process.Pid] = filepath.Base(p.Path) + " " + strings.Join(p.Args[1:], " ")
 	}
 	return m
-}
-
-// FreeAddr is a loopback address with a port nobody listens on now, for a
-// process started next (freeport says how it is chosen).
-func FreeAddr() (string, error) {
-	return freeport.Addr()
 }
 
 // name is a database name nobody else uses.

@@ -21,6 +21,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // lowest is the least port drawn: above the registered ports that machines
@@ -67,8 +68,11 @@ func addrIn(low, high int) (string, error) {
 }
 
 // ephemeralLow is the first port of the kernel's ephemeral range, or
-// Linux's default first port where the range cannot be read.
-func ephemeralLow() (int, error) {
+// Linux's default first port where the range cannot be read; read once,
+// as nothing here changes it while tests run.
+var ephemeralLow = sync.OnceValues(readEphemeralLow)
+
+func readEphemeralLow() (int, error) {
 	b, err := os.ReadFile(rangeFile)
 	if errors.Is(err, os.ErrNotExist) {
 		return 32768, nil
