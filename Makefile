@@ -29,17 +29,11 @@ compose-up:
 compose-down:
 	scripts/compose down $(if $(V),--volumes)
 
-# make test's go test: for every package, scripts/test-packages, which runs
-# tests/deploy in a go test of its own beside the rest; for a chosen PKGS,
-# go test on those.
-GO_TEST      = $(if $(filter ./...,$(PKGS)),env GO=$(GO) scripts/test-packages,$(GO) test)
-GO_TEST_PKGS = $(if $(filter ./...,$(PKGS)),,$(PKGS))
-
 ## test: every test — the SDK module's, unit, adapter, contract (testcontainers) and e2e — with the race detector, then the contract-coverage gate on what they exercised
 test:
 	cd sdk && $(GO) test -race -count=1 ./...
 	rm -rf bin/contract-coverage && mkdir -p bin/contract-coverage
-	LATTICE_CONTRACT_COVERAGE=$(CURDIR)/bin/contract-coverage scripts/with-test-env $(GO_TEST) -race -count=1 -timeout 30m $(GO_TEST_PKGS)
+	LATTICE_CONTRACT_COVERAGE=$(CURDIR)/bin/contract-coverage scripts/with-test-env $(GO) test -race -count=1 -timeout 30m $(PKGS)
 	@# The gate needs every suite's records: not for a partial PKGS.
 	@if [ "$(PKGS)" = "./..." ]; then scripts/contract-coverage --stamp && scripts/contract-coverage --gate; fi
 
