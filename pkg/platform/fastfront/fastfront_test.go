@@ -256,3 +256,27 @@ func TestStalledRequestsAreCutOff(t *testing.T) {
 	}
 	require.Zero(t, n.fast.Load()+n.slow.Load())
 }
+
+// A Host naming userinfo ("user@host", which RFC 9110 4.2.4 forbids on the
+// wire) is refused with 400 and reaches neither handler, so it never
+// reaches an upstream as X-Forwarded-Host, where a service building links
+// from it would send its users to another host. fasthttp refuses it since
+// v1.79.0; this test keeps a downgrade from passing unseen.
+func TestAHostWithUserinfoIsRefused(t *testing.T) {
+	base, n := front(t, echo, fastfront.Options{})
+	for _, host := range []string{"user@example.com", "user:secret@127.0.0.1"} {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+		require.NoError(t, err)
+		_, err = io.WriteString(conn, "GET /fast HTTP/1.1\r\nHost: "+host+"\r\n\r\n")
+		require.NoError(t, err)
+		require.NoError(t, conn.SetReadDeadline(time.Now().Add(10*time.Second)))
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		require.NoError(t, err, host)
+		resp.Body.Close()
+		conn.Close()
+		require.Equal(t, http.StatusBadRequest, resp.StatusCode, host)
+	}
+	require.Zero(t, n.fast.Load()+n.slow.Load())
+	// The same request with a plain Host is served.
+	require.Equal(t, "fast GET 0", get(t, client(t), "GET", base+"/fast", nil))
+}
