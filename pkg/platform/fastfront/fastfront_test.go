@@ -90,6 +90,16 @@ func get(t *testing.T, c *http.Client, method, url string, body io.Reader, heade
 	return string(b)
 }
 
+// dial opens a raw connection to the front at base, closed when the test
+// ends, for requests no http.Client would send.
+func dial(t *testing.T, base string) net.Conn {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
 func client(t *testing.T) *http.Client {
 	tr := &http.Transport{MaxConnsPerHost: 1, ExpectContinueTimeout: 5 * time.Second}
 	t.Cleanup(tr.CloseIdleConnections)
@@ -141,10 +151,8 @@ func TestLongBodiesStreamToNetHTTP(t *testing.T) {
 // net/http.
 func TestPipelinedRequestsFollowTheHandOff(t *testing.T) {
 	base, n := front(t, echo, fastfront.Options{})
-	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
-	require.NoError(t, err)
-	defer conn.Close()
-	_, err = io.WriteString(conn, "GET /fast HTTP/1.1\r\nHost: x\r\n\r\n"+
+	conn := dial(t, base)
+	_, err := io.WriteString(conn, "GET /fast HTTP/1.1\r\nHost: x\r\n\r\n"+
 		"POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"+
 		"POST /b HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nde\r\n1\r\nf\r\n0\r\n\r\n"+
 		"GET /fast HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
@@ -244,15 +252,13 @@ func TestStalledRequestsAreCutOff(t *testing.T) {
 		"GET /fast HTTP/1.1\r\nHost: x\r\n",                                // the head never ends
 		"POST /fast HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhalf", // the body never ends
 	} {
-		conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
-		require.NoError(t, err)
-		_, err = io.WriteString(conn, partial)
+		conn := dial(t, base)
+		_, err := io.WriteString(conn, partial)
 		require.NoError(t, err)
 		// The client's own deadline is far longer: the server must close first.
 		require.NoError(t, conn.SetReadDeadline(time.Now().Add(10*time.Second)))
 		_, err = io.ReadAll(conn)
 		require.NoError(t, err, "the server closed the connection (EOF), %q", partial)
-		conn.Close()
 	}
 	require.Zero(t, n.fast.Load()+n.slow.Load())
 }
@@ -265,15 +271,13 @@ func TestStalledRequestsAreCutOff(t *testing.T) {
 func TestAHostWithUserinfoIsRefused(t *testing.T) {
 	base, n := front(t, echo, fastfront.Options{})
 	for _, host := range []string{"user@example.com", "user:secret@127.0.0.1"} {
-		conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
-		require.NoError(t, err)
-		_, err = io.WriteString(conn, "GET /fast HTTP/1.1\r\nHost: "+host+"\r\n\r\n")
+		conn := dial(t, base)
+		_, err := io.WriteString(conn, "GET /fast HTTP/1.1\r\nHost: "+host+"\r\n\r\n")
 		require.NoError(t, err)
 		require.NoError(t, conn.SetReadDeadline(time.Now().Add(10*time.Second)))
 		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 		require.NoError(t, err, host)
 		resp.Body.Close()
-		conn.Close()
 		require.Equal(t, http.StatusBadRequest, resp.StatusCode, host)
 	}
 	require.Zero(t, n.fast.Load()+n.slow.Load())
