@@ -253,6 +253,8 @@ func TestProcessingPipeline(t *testing.T) {
 	require.Equal(t, http.StatusCreated, created.StatusCode())
 	rid := created.JSON201.Id.String()
 	md := p.upload(t, alice, rid, "notes.md", []byte("# Aurora\n\nThe aurora borealis glows green over Tromsø.\n"))
+	// About 30 chunks, whose vectors take too much room for an event.
+	long := p.upload(t, alice, rid, "long.md", []byte(strings.Repeat("The solar wind meets the magnetosphere over Tromsø. ", 600)))
 	bad := p.upload(t, alice, rid, "broken.json", []byte(`{"broken":`))
 
 	chunksFor := func(fileID string) map[string]any {
@@ -264,26 +266,44 @@ func TestProcessingPipeline(t *testing.T) {
 		}
 		return nil
 	}
-	eventually(t, 30*time.Second, "chunks.ready for the body and the markdown file", func() bool {
-		return chunksFor("") != nil && chunksFor(md.Id.String()) != nil
+	eventually(t, 30*time.Second, "chunks.ready for the body and the markdown files", func() bool {
+		return chunksFor("") != nil && chunksFor(md.Id.String()) != nil && chunksFor(long.Id.String()) != nil
 	})
-	ready := chunksFor(md.Id.String())
-	require.Equal(t, hashembed.Model, ready["model"])
-	require.EqualValues(t, 1024, ready["dimensions"])
-	require.Equal(t, "application/cbor", ready["object"].(map[string]any)["content_type"], "chunk sets are stored as CBOR (ADR 0042)")
+	decode := func(d map[string]any) schema.ChunksReady {
+		var ref schema.ChunksReady
+		raw, _ := json.Marshal(d)
+		require.NoError(t, json.Unmarshal(raw, &ref))
+		require.Equal(t, hashembed.Model, ref.Model)
+		require.Equal(t, 1024, ref.Dimensions)
+		return ref
+	}
 
-	// The claim check: the chunk set is in the object store, matches its
-	// digest and its schema, and holds the file's text with its vectors.
+	// A small set travels in its event (ADR 0054): the file's text with
+	// its vectors.
+	small := decode(chunksFor(md.Id.String()))
+	require.Nil(t, small.Object, "a set in its event is not also stored")
+	require.NotNil(t, small.Chunks)
+	require.Len(t, *small.Chunks, small.ChunkCount)
+	require.Contains(t, (*small.Chunks)[0].Text, "aurora borealis glows green")
+	vec, err := events.DecodeVector((*small.Chunks)[0].Vector)
+	require.NoError(t, err)
+	require.Len(t, vec, 1024)
+
+	// The claim check for a large one: the chunk set is in the object
+	// store, matches its digest and its schema, and holds the file's text
+	// with its vectors.
+	large := decode(chunksFor(long.Id.String()))
+	require.Nil(t, large.Chunks)
+	require.NotNil(t, large.Object)
+	require.Greater(t, large.ChunkCount, 20)
+	require.Equal(t, schema.ObjectRefContentTypeApplicationcbor, *large.Object.ContentType, "chunk sets are stored as CBOR (ADR 0042)")
 	obs, err := natsjs.OpenChunkBucket(ctx, p.js)
 	require.NoError(t, err)
-	var ref schema.ChunksReady
-	raw, _ := json.Marshal(ready)
-	require.NoError(t, json.Unmarshal(raw, &ref))
-	set, err := natsjs.NewChunkSets(obs).Fetch(ctx, ref)
+	set, err := natsjs.NewChunkSets(obs).Fetch(ctx, *large.Object)
 	require.NoError(t, err)
-	require.Len(t, set.Chunks, ref.ChunkCount)
-	require.Contains(t, set.Chunks[0].Text, "aurora borealis glows green")
-	vec, err := events.DecodeVector(set.Chunks[0].Vector)
+	require.Len(t, set.Chunks, large.ChunkCount)
+	require.Contains(t, set.Chunks[0].Text, "The solar wind meets the magnetosphere")
+	vec, err = events.DecodeVector(set.Chunks[0].Vector)
 	require.NoError(t, err)
 	require.Len(t, vec, 1024)
 	var setJSON map[string]any
@@ -303,7 +323,7 @@ func TestProcessingPipeline(t *testing.T) {
 	list, err := p.jobs.ListJobsWithResponse(ctx, &procapi.ListJobsParams{ResourceId: &rUUID}, jobBearer(alice))
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, list.StatusCode(), string(list.Body))
-	require.Len(t, list.JSON200.Items, 3, "one job per event: the resource and two files")
+	require.Len(t, list.JSON200.Items, 4, "one job per event: the resource and three files")
 	states := map[procapi.JobState]int{}
 	var deadJob procapi.Job
 	for _, j := range list.JSON200.Items {
@@ -312,7 +332,7 @@ func TestProcessingPipeline(t *testing.T) {
 			deadJob = j
 		}
 	}
-	require.Equal(t, map[procapi.JobState]int{procapi.Succeeded: 2, procapi.Dead: 1}, states)
+	require.Equal(t, map[procapi.JobState]int{procapi.Succeeded: 3, procapi.Dead: 1}, states)
 	require.Equal(t, bad.Id, *deadJob.FileId)
 	require.NotEmpty(t, *deadJob.LastError)
 	require.Equal(t, 1, deadJob.Attempts, "a corrupt file is not retried")
@@ -333,11 +353,11 @@ func TestProcessingPipeline(t *testing.T) {
 	require.Contains(t, string(rawMetrics), `lattice_consumer_pending{consumer="processing-workers",stream="JOBS"} 0`)
 	require.Contains(t, string(rawMetrics), `lattice_consumer_pending{consumer="processing-intake",stream="EVENTS"}`)
 	require.Contains(t, string(rawMetrics), `lattice_consumer_redelivered{consumer="processing-workers",stream="JOBS"}`)
-	// Three jobs: two succeeded, and the corrupt file's died after its
-	// attempts (the earlier ones counted as retrying).
-	require.Contains(t, string(rawMetrics), `lattice_job_attempts_total{kind="extract_file",outcome="succeeded"} 1`)
+	// Four jobs: three succeeded (two of them files), and the corrupt
+	// file's died after its attempts (the earlier ones counted as retrying).
+	require.Contains(t, string(rawMetrics), `lattice_job_attempts_total{kind="extract_file",outcome="succeeded"} 2`)
 	require.Contains(t, string(rawMetrics), `lattice_job_attempts_total{kind="extract_file",outcome="dead"} 1`)
-	require.Contains(t, string(rawMetrics), `lattice_job_attempt_duration_seconds_count{kind="extract_file",outcome="succeeded"} 1`)
+	require.Contains(t, string(rawMetrics), `lattice_job_attempt_duration_seconds_count{kind="extract_file",outcome="succeeded"} 2`)
 
 	got, err := p.jobs.GetJobWithResponse(ctx, deadJob.Id, jobBearer(alice))
 	require.NoError(t, err)

@@ -86,21 +86,22 @@ func NewChunkSets(obs jetstream.ObjectStore) *ChunkSets {
 	return &ChunkSets{obs: obs, maxBytes: MaxChunkSetBytes}
 }
 
-// Fetch returns the chunk set an event names, checking its digest, in the
-// media type the reference names (JSON when it names none). A set that no
-// longer exists (expired) gives a fault.NotFound error.
-func (c *ChunkSets) Fetch(ctx context.Context, ref schema.ChunksReady) (schema.ChunkSet, error) {
+// Fetch returns the chunk set a chunks.ready event's object names,
+// checking its digest, in the media type the reference names (JSON when it
+// names none). A set that no longer exists (expired) gives a fault.NotFound
+// error.
+func (c *ChunkSets) Fetch(ctx context.Context, ref schema.ObjectRef) (schema.ChunkSet, error) {
 	var set schema.ChunkSet
-	if ref.Object.Bucket != ChunkBucket {
-		return set, fault.New(fault.Invalid, "unknown chunk bucket "+ref.Object.Bucket)
+	if ref.Bucket != ChunkBucket {
+		return set, fault.New(fault.Invalid, "unknown chunk bucket "+ref.Bucket)
 	}
 	contentType := ""
-	if ref.Object.ContentType != nil {
-		contentType = string(*ref.Object.ContentType)
+	if ref.ContentType != nil {
+		contentType = string(*ref.ContentType)
 	}
-	r, err := c.obs.Get(ctx, ref.Object.Key)
+	r, err := c.obs.Get(ctx, ref.Key)
 	if errors.Is(err, jetstream.ErrObjectNotFound) {
-		return set, fault.New(fault.NotFound, "chunk set "+ref.Object.Key+" no longer exists")
+		return set, fault.New(fault.NotFound, "chunk set "+ref.Key+" no longer exists")
 	}
 	if err != nil {
 		return set, Unavailable(err)
@@ -111,14 +112,14 @@ func (c *ChunkSets) Fetch(ctx context.Context, ref schema.ChunksReady) (schema.C
 		return set, Unavailable(err)
 	}
 	if info.Size > uint64(c.maxBytes) {
-		return set, fault.New(fault.Invalid, fmt.Sprintf("chunk set %s is %d bytes, over the limit of %d", ref.Object.Key, info.Size, c.maxBytes))
+		return set, fault.New(fault.Invalid, fmt.Sprintf("chunk set %s is %d bytes, over the limit of %d", ref.Key, info.Size, c.maxBytes))
 	}
 	// The object store's reader checks the bytes against the SHA-256 it
 	// stored with them, and fails at the end if they differ. When that is
 	// the digest the event names, hashing the set again (0.7 ms for an
 	// upload's 1.5 MB) would check nothing more.
 	stored, err := jetstream.DecodeObjectDigest(info.Digest)
-	checked := err == nil && hex.EncodeToString(stored) == ref.Object.Sha256
+	checked := err == nil && hex.EncodeToString(stored) == ref.Sha256
 	// Sized from the object's info, so a set of megabytes is read into one
 	// buffer rather than grown and copied as io.ReadAll would.
 	buf := bytes.NewBuffer(make([]byte, 0, int(info.Size)+bytes.MinRead))
@@ -126,22 +127,22 @@ func (c *ChunkSets) Fetch(ctx context.Context, ref schema.ChunksReady) (schema.C
 		// Read again later, not skipped: the object may have been put
 		// anew (a redone job) while it was read. One that stays corrupt
 		// goes to the dead-letter stream after its deliveries, not lost.
-		return set, fault.Wrap(fault.Unavailable, "chunk set "+ref.Object.Key+" did not match its digest as read", err)
+		return set, fault.Wrap(fault.Unavailable, "chunk set "+ref.Key+" did not match its digest as read", err)
 	} else if err != nil {
 		return set, Unavailable(err)
 	}
 	body := buf.Bytes()
 	if int64(len(body)) > c.maxBytes {
-		return set, fault.New(fault.Invalid, fmt.Sprintf("chunk set %s is over the limit of %d bytes", ref.Object.Key, c.maxBytes))
+		return set, fault.New(fault.Invalid, fmt.Sprintf("chunk set %s is over the limit of %d bytes", ref.Key, c.maxBytes))
 	}
 	if !checked {
-		if sum := sha256.Sum256(body); hex.EncodeToString(sum[:]) != ref.Object.Sha256 {
-			return set, fault.New(fault.Invalid, "chunk set "+ref.Object.Key+" does not match its digest")
+		if sum := sha256.Sum256(body); hex.EncodeToString(sum[:]) != ref.Sha256 {
+			return set, fault.New(fault.Invalid, "chunk set "+ref.Key+" does not match its digest")
 		}
 	}
 	set, err = events.DecodeChunkSet(body, contentType)
 	if err != nil {
-		return set, fault.Wrap(fault.Invalid, "chunk set "+ref.Object.Key+" is malformed", err)
+		return set, fault.Wrap(fault.Invalid, "chunk set "+ref.Key+" is malformed", err)
 	}
 	return set, nil
 }

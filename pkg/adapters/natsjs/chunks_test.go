@@ -34,8 +34,8 @@ func TestFetchRefusesWhatItCannotRead(t *testing.T) {
 	_, err = obs.PutBytes(ctx, "r/body/1/x", body)
 	require.NoError(t, err)
 	sum := sha256.Sum256(body)
-	ref := func(ct schema.ObjectRefContentType) schema.ChunksReady {
-		return schema.ChunksReady{Object: schema.ObjectRef{Bucket: natsjs.ChunkBucket, Key: "r/body/1/x", Sha256: hex.EncodeToString(sum[:]), ContentType: &ct}}
+	ref := func(ct schema.ObjectRefContentType) schema.ObjectRef {
+		return schema.ObjectRef{Bucket: natsjs.ChunkBucket, Key: "r/body/1/x", Sha256: hex.EncodeToString(sum[:]), ContentType: &ct}
 	}
 
 	sets := natsjs.NewChunkSets(obs)
@@ -44,7 +44,7 @@ func TestFetchRefusesWhatItCannotRead(t *testing.T) {
 	require.Equal(t, "the tide", set.Chunks[0].Text)
 
 	for name, c := range map[string]struct {
-		ref  schema.ChunksReady
+		ref  schema.ObjectRef
 		why  string
 		lift func(*natsjs.ChunkSets)
 	}{
@@ -65,7 +65,7 @@ func TestFetchRefusesWhatItCannotRead(t *testing.T) {
 	// A digest the object was not stored with: Fetch hashes the bytes
 	// itself, and they do not match.
 	other := ref(schema.ObjectRefContentTypeApplicationcbor)
-	other.Object.Sha256 = strings.Repeat("0", 64)
+	other.Sha256 = strings.Repeat("0", 64)
 	_, err = sets.Fetch(ctx, other)
 	require.ErrorContains(t, err, "does not match its digest")
 	require.True(t, fault.Of(err, fault.Invalid), "%v", err)
@@ -88,6 +88,6 @@ func TestFetchRefusesWhatItCannotRead(t *testing.T) {
 	require.ErrorContains(t, err, "did not match its digest as read")
 	require.True(t, fault.Of(err, fault.Unavailable), "%v", err)
 
-	_, err = sets.Fetch(ctx, schema.ChunksReady{Object: schema.ObjectRef{Bucket: natsjs.ChunkBucket, Key: "gone"}})
+	_, err = sets.Fetch(ctx, schema.ObjectRef{Bucket: natsjs.ChunkBucket, Key: "gone"})
 	require.True(t, fault.Of(err, fault.NotFound), "%v", err)
 }

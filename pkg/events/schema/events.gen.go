@@ -174,7 +174,8 @@ type ChunkItem struct {
 	Vector []byte `json:"vector"`
 }
 
-// ChunkSet The object a chunks.ready event points to. It is stored in the
+// ChunkSet The object a chunks.ready event points to (its `chunks` are what an
+// event carrying its set inline holds as `chunks`). It is stored in the
 // media type its reference names (`object.content_type`):
 // `application/cbor` (RFC 8949), the form processing writes, is this
 // schema in CBOR's JSON data model, with each `vector` a byte string
@@ -186,15 +187,22 @@ type ChunkSet struct {
 }
 
 // ChunksReady Processing finished a text (published by processing; consumed by
-// search). The chunks, with their vectors, are too large for a message,
-// so they are stored as a ChunkSet object in the JetStream object store
-// bucket named by `object.bucket` under `object.key` (a claim check);
-// the object is kept for at least the EVENTS stream's lifetime.
+// search). Exactly one of `chunks` and `object` is present. A small
+// set (a created resource's body is a chunk or two) travels in the
+// event as `chunks`. A larger one, its vectors too large for a message,
+// is stored as a ChunkSet object in the JetStream object store bucket
+// named by `object.bucket` under `object.key` (a claim check); the
+// object is kept for at least the EVENTS stream's lifetime. Events
+// written before `chunks` existed always carry `object`.
+// `chunk_count` is the number of chunks in the set.
 // Together the chunks replace everything earlier derived from the same
 // resource and file.
 type ChunksReady struct {
 	ChunkCount int `json:"chunk_count"`
-	Dimensions int `json:"dimensions"`
+
+	// Chunks The chunk set itself, when it is small enough to travel in the event; absent when `object` names it.
+	Chunks     *[]ChunkItem `json:"chunks,omitempty"`
+	Dimensions int          `json:"dimensions"`
 
 	// FileId The file the text came from; absent for the resource body.
 	FileId *string `json:"file_id,omitempty"`
@@ -203,9 +211,9 @@ type ChunksReady struct {
 	Model string `json:"model"`
 
 	// Object Where a claim-checked payload is stored.
-	Object      ObjectRef `json:"object"`
-	ProcessedAt time.Time `json:"processed_at"`
-	ResourceId  string    `json:"resource_id"`
+	Object      *ObjectRef `json:"object,omitempty"`
+	ProcessedAt time.Time  `json:"processed_at"`
+	ResourceId  string     `json:"resource_id"`
 
 	// Version The resource version the text was read at.
 	Version int64 `json:"version"`

@@ -67,7 +67,12 @@ type Config struct {
 	// events.ChunkSetCBOR (the default) or events.ChunkSetJSON, for a
 	// search that predates CBOR sets during a rolling upgrade (ADR 0042).
 	ChunkSetType string
-	Clock        ports.Clock
+	// InlineChunkBytes is the largest chunk set, as JSON, that travels in
+	// its chunks.ready event rather than through the object store: 0 for
+	// DefaultInlineChunkBytes, negative for none, for a search that
+	// predates such events (ADR 0054).
+	InlineChunkBytes int
+	Clock            ports.Clock
 	// Gate, when set, paces the jobs while the process serves requests
 	// (ADR 0034).
 	Gate *priority.Gate
@@ -150,7 +155,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	if cfg.ChunkSetType == "" {
 		cfg.ChunkSetType = events.ChunkSetCBOR
 	}
-	sink, err := chunksink.New(obs, cfg.Publisher, cfg.ChunkSetType)
+	if cfg.InlineChunkBytes == 0 {
+		cfg.InlineChunkBytes = DefaultInlineChunkBytes
+	}
+	sink, err := chunksink.New(obs, cfg.Publisher, cfg.ChunkSetType, max(cfg.InlineChunkBytes, 0))
 	if err != nil {
 		return nil, err
 	}

@@ -3,10 +3,12 @@ package processingsvc
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/extract"
 	"github.com/lattice-platform/lattice/pkg/adapters/natsjs"
+	"github.com/lattice-platform/lattice/pkg/adapters/natsjs/chunksink"
 	"github.com/lattice-platform/lattice/pkg/events"
 	"github.com/lattice-platform/lattice/pkg/platform/config"
 	"github.com/lattice-platform/lattice/pkg/target"
@@ -61,8 +63,33 @@ func LoadConfig(env *config.Env) Config {
 			Wall:    env.Duration("PROCESSING_EXTRACT_TIMEOUT", 60*time.Second),
 			MaxText: int64(env.Int("PROCESSING_EXTRACT_MAX_TEXT_BYTES", 16<<20)),
 		},
-		ChunkSetType: chunkSetType(env),
+		ChunkSetType:     chunkSetType(env),
+		InlineChunkBytes: inlineChunkBytes(env),
 	}
+}
+
+// DefaultInlineChunkBytes is PROCESSING_INLINE_CHUNK_BYTES's default: a
+// created resource's set (a chunk or two of 1,024 values) travels in its
+// event, an upload's hundreds of chunks through the object store.
+const DefaultInlineChunkBytes = 64 << 10
+
+// inlineChunkBytes reads PROCESSING_INLINE_CHUNK_BYTES, where 0 (which
+// config.Env.Int refuses) turns inlining off: Config's -1.
+func inlineChunkBytes(env *config.Env) int {
+	const key = "PROCESSING_INLINE_CHUNK_BYTES"
+	v := env.String(key, "")
+	if v == "" {
+		return DefaultInlineChunkBytes
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > chunksink.MaxInlineBytes {
+		env.Invalid(key, fmt.Errorf("%q is not a number of bytes from 0 to %d", v, chunksink.MaxInlineBytes))
+		return DefaultInlineChunkBytes
+	}
+	if n == 0 {
+		return -1
+	}
+	return n
 }
 
 // chunkSetType reads PROCESSING_CHUNK_SETS: cbor (the default) or json.

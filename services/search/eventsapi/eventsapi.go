@@ -7,6 +7,7 @@ package eventsapi
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 
 	"github.com/lattice-platform/lattice/pkg/events"
@@ -18,10 +19,11 @@ import (
 	"github.com/lattice-platform/lattice/services/search/domain"
 )
 
-// ChunkSets fetches the chunk set a chunks.ready event points at: the
-// event is a claim check, the vectors travel apart (docs/adr/0009).
+// ChunkSets fetches the chunk set a chunks.ready event points at when it
+// is too large to travel in the event: the event is then a claim check,
+// and the vectors travel apart (docs/adr/0009, 0054).
 type ChunkSets interface {
-	Fetch(ctx context.Context, ref eventschema.ChunksReady) (eventschema.ChunkSet, error)
+	Fetch(ctx context.Context, ref eventschema.ObjectRef) (eventschema.ChunkSet, error)
 }
 
 // Handler applies events to the search use cases.
@@ -142,7 +144,7 @@ func (h *Handler) change(ctx context.Context, e ports.Event) (*app.Change, int, 
 		if err := json.Unmarshal(data, &d); err != nil {
 			return nil, 0, bad(err)
 		}
-		set, err := h.sets.Fetch(ctx, d)
+		set, err := h.chunkSet(ctx, d)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -164,6 +166,27 @@ func (h *Handler) change(ctx context.Context, e ports.Event) (*app.Change, int, 
 		return nil, 0, nil
 	}
 	return &c, 1, nil
+}
+
+// chunkSet is the set a chunks.ready event carries or names: exactly one
+// of the two, holding as many chunks as the event counts.
+func (h *Handler) chunkSet(ctx context.Context, d eventschema.ChunksReady) (eventschema.ChunkSet, error) {
+	var set eventschema.ChunkSet
+	switch {
+	case d.Chunks != nil && d.Object == nil:
+		set.Chunks = *d.Chunks
+	case d.Object != nil && d.Chunks == nil:
+		var err error
+		if set, err = h.sets.Fetch(ctx, *d.Object); err != nil {
+			return set, err
+		}
+	default:
+		return set, fault.New(fault.Invalid, "malformed chunks.ready payload: exactly one of chunks and object must be present")
+	}
+	if len(set.Chunks) != d.ChunkCount {
+		return set, fault.New(fault.Invalid, fmt.Sprintf("malformed chunks.ready payload: chunk_count is %d, the set holds %d", d.ChunkCount, len(set.Chunks)))
+	}
+	return set, nil
 }
 
 func documentOf(r eventschema.ResourceState) domain.Document {

@@ -36,8 +36,8 @@ type sets map[string]eventschema.ChunkSet
 
 var errStoreDown = errors.New("object store unreachable")
 
-func (s sets) Fetch(_ context.Context, ref eventschema.ChunksReady) (eventschema.ChunkSet, error) {
-	set, ok := s[ref.Object.Key]
+func (s sets) Fetch(_ context.Context, ref eventschema.ObjectRef) (eventschema.ChunkSet, error) {
+	set, ok := s[ref.Key]
 	if !ok {
 		return eventschema.ChunkSet{}, errStoreDown
 	}
@@ -82,12 +82,19 @@ func created(t *testing.T, id string) ports.Event {
 	return e
 }
 
-// ready is a chunks.ready event for the set under key, of dims dimensions.
-func ready(t *testing.T, resource, key string, dims int) ports.Event {
+// ready is a chunks.ready event for the set of n chunks under key, of
+// dims dimensions.
+func ready(t *testing.T, resource, key string, n, dims int) ports.Event {
 	t.Helper()
-	e, err := events.New("processing", eventschema.CloudEventTypeChunksReady, resource, at, eventschema.ChunksReady{
-		ResourceId: resource, Version: 1, Model: hashembed.Model, Dimensions: dims, ProcessedAt: at,
-		Object: eventschema.ObjectRef{Bucket: "chunks", Key: key}})
+	return readyWith(t, eventschema.ChunksReady{
+		ResourceId: resource, Version: 1, Model: hashembed.Model, Dimensions: dims, ChunkCount: n, ProcessedAt: at,
+		Object: &eventschema.ObjectRef{Bucket: "chunks", Key: key}})
+}
+
+// readyWith is a chunks.ready event with data d.
+func readyWith(t *testing.T, d eventschema.ChunksReady) ports.Event {
+	t.Helper()
+	e, err := events.New("processing", eventschema.CloudEventTypeChunksReady, d.ResourceId, at, d)
 	require.NoError(t, err)
 	return e
 }
@@ -119,9 +126,9 @@ func TestHandleGroupAnswersForEachEvent(t *testing.T) {
 	group := []ports.Event{
 		{ID: "junk", Subject: "events.resource.created", Payload: []byte("not json")},
 		created(t, "r1"),
-		ready(t, "r1", "r1", hashembed.Dimensions),
-		ready(t, "r3", "missing", hashembed.Dimensions),
-		ready(t, "r2", "r2", 3),
+		ready(t, "r1", "r1", 2, hashembed.Dimensions),
+		ready(t, "r3", "missing", 1, hashembed.Dimensions),
+		ready(t, "r2", "r2", 1, 3),
 	}
 	errs := h.HandleGroup(context.Background(), group)
 	require.Len(t, errs, len(group))
@@ -149,7 +156,7 @@ func TestHandleGroupWorksInPartsAndGivesWayBetweenThem(t *testing.T) {
 	var group []ports.Event
 	for _, r := range []string{"r1", "r2", "r3"} {
 		s[r] = chunkSet(t, r, 300)
-		group = append(group, ready(t, r, r, hashembed.Dimensions))
+		group = append(group, ready(t, r, r, 300, hashembed.Dimensions))
 	}
 	h, _, text := newHandler(t, s)
 	gate, endRequest := testinfra.BusyGate(t)
@@ -172,4 +179,35 @@ func TestHandleGroupWorksInPartsAndGivesWayBetweenThem(t *testing.T) {
 	n, err := text.Count()
 	require.NoError(t, err)
 	require.EqualValues(t, 900, n)
+}
+
+// A small chunk set travels in its event (ADR 0054): it is applied without
+// a read of the object store, here one that answers no read at all. An
+// event carrying both a set and a reference, or neither, or a count its
+// set does not hold, is done with and changes nothing.
+func TestChunkSetsInTheirEventsAreAppliedWithoutTheStore(t *testing.T) {
+	t.Parallel()
+	h, a, _ := newHandler(t, sets{})
+	inline := func(resource string, n int) eventschema.ChunksReady {
+		set := chunkSet(t, resource, n)
+		return eventschema.ChunksReady{ResourceId: resource, Version: 1, Model: hashembed.Model, Dimensions: hashembed.Dimensions,
+			ChunkCount: n, ProcessedAt: at, Chunks: &set.Chunks}
+	}
+	both := inline("r2", 1)
+	both.Object = &eventschema.ObjectRef{Bucket: "chunks", Key: "r2"}
+	neither := inline("r3", 1)
+	neither.Chunks = nil
+	miscounted := inline("r4", 2)
+	miscounted.ChunkCount = 3
+	group := []ports.Event{readyWith(t, inline("r1", 2)), readyWith(t, both), readyWith(t, neither), readyWith(t, miscounted)}
+	for i, err := range h.HandleGroup(context.Background(), group) {
+		require.NoError(t, err, "event %d is applied or done with, never retried", i)
+	}
+
+	res, err := a.Search(context.Background(), admin, domain.Query{Text: "kestrel", Mode: domain.ModeText, Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, res.Hits, 2, "the inline set's two chunks, and nothing of the malformed events")
+	for _, hit := range res.Hits {
+		require.Equal(t, "r1", hit.ResourceID)
+	}
 }
