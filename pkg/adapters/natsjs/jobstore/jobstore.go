@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -24,6 +25,49 @@ import (
 type Store struct {
 	kv      jetstream.KeyValue
 	timeout time.Duration // callTimeout; tests shorten it
+
+	// seen holds the jobs this store last wrote, with their revisions, so
+	// that updating one need not read it first: a job's run updates it
+	// several times (running, progress, done), and each read was a
+	// JetStream API request. A revision names exactly one stored value, so
+	// a write on a remembered revision that another writer has since
+	// moved on fails, and the job is then read as before.
+	mu   sync.Mutex
+	seen map[string]seenJob
+}
+
+// seenJob is a job as this store last wrote it, at its revision.
+type seenJob struct {
+	job domain.Job
+	rev uint64
+}
+
+// maxSeen bounds the remembered jobs: a process runs a few jobs at a time.
+const maxSeen = 1024
+
+func (s *Store) remember(id string, j domain.Job, rev uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.seen[id]; !ok && len(s.seen) >= maxSeen {
+		for id := range s.seen { // any one: a job forgotten is only read again
+			delete(s.seen, id)
+			break
+		}
+	}
+	s.seen[id] = seenJob{job: j, rev: rev}
+}
+
+func (s *Store) recall(id string) (seenJob, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	j, ok := s.seen[id]
+	return j, ok
+}
+
+func (s *Store) forget(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.seen, id)
 }
 
 var _ app.JobStore = (*Store)(nil)
@@ -58,7 +102,7 @@ func New(ctx context.Context, js jetstream.JetStream, bucket string) (*Store, er
 			return nil, fmt.Errorf("nats: job bucket %s: %w", bucket, err)
 		}
 	}
-	return &Store{kv: kv, timeout: callTimeout}, nil
+	return &Store{kv: kv, timeout: callTimeout, seen: map[string]seenJob{}}, nil
 }
 
 // jobRecord is the stored JSON, decoupled from the domain type.
@@ -96,11 +140,15 @@ func (s *Store) Create(ctx context.Context, j domain.Job) error {
 	}
 	cctx, cancel := s.call(ctx)
 	defer cancel()
-	_, err = s.kv.Create(cctx, j.ID, b)
+	rev, err := s.kv.Create(cctx, j.ID, b)
 	if errors.Is(err, jetstream.ErrKeyExists) {
 		return fault.Wrap(fault.Conflict, "job already exists", err)
 	}
-	return unavailableIf(err)
+	if err != nil {
+		return unavailableIf(err)
+	}
+	s.remember(j.ID, j, rev)
+	return nil
 }
 
 // Get returns a job.
@@ -117,36 +165,49 @@ func (s *Store) Get(ctx context.Context, id string) (domain.Job, error) {
 	return decode(e.Value())
 }
 
-// Update applies change with compare-and-set, retrying on conflicts.
+// Update applies change with compare-and-set, retrying on conflicts. It
+// starts from the job as this store last wrote it, when it remembers it,
+// and reads the job only when that is not the stored one (or not known).
 func (s *Store) Update(ctx context.Context, id string, change func(domain.Job) (domain.Job, error)) (domain.Job, error) {
 	for attempt := 0; attempt < 100; attempt++ {
-		cctx, cancel := s.call(ctx)
-		e, err := s.kv.Get(cctx, id)
-		cancel()
-		if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrInvalidKey) {
-			return domain.Job{}, domain.ErrJobNotFound
+		cur, remembered := s.recall(id)
+		if !remembered {
+			cctx, cancel := s.call(ctx)
+			e, err := s.kv.Get(cctx, id)
+			cancel()
+			if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrInvalidKey) {
+				return domain.Job{}, domain.ErrJobNotFound
+			}
+			if err != nil {
+				return domain.Job{}, unavailableIf(err)
+			}
+			if cur.job, err = decode(e.Value()); err != nil {
+				return domain.Job{}, err
+			}
+			cur.rev = e.Revision()
 		}
+		next, err := change(cur.job)
 		if err != nil {
-			return domain.Job{}, unavailableIf(err)
-		}
-		cur, err := decode(e.Value())
-		if err != nil {
-			return domain.Job{}, err
-		}
-		next, err := change(cur)
-		if err != nil {
+			if remembered {
+				// Refused on what may no longer be stored: judge again on
+				// what is.
+				s.forget(id)
+				continue
+			}
 			return domain.Job{}, err
 		}
 		b, err := encode(next)
 		if err != nil {
 			return domain.Job{}, err
 		}
-		cctx, cancel = s.call(ctx)
-		_, err = s.kv.Update(cctx, id, b, e.Revision())
+		cctx, cancel := s.call(ctx)
+		rev, err := s.kv.Update(cctx, id, b, cur.rev)
 		cancel()
 		if err == nil {
+			s.remember(id, next, rev)
 			return next, nil
 		}
+		s.forget(id)
 		var apiErr *jetstream.APIError
 		if !errors.As(err, &apiErr) || apiErr.ErrorCode != jetstream.JSErrCodeStreamWrongLastSequence {
 			return domain.Job{}, unavailableIf(err)

@@ -73,3 +73,85 @@ func TestACallWhoseReplyIsLostFailsWithinItsBound(t *testing.T) {
 	require.True(t, fault.Of(err, fault.Unavailable), "%v", err)
 	require.NoError(t, ctx.Err(), "the caller's deadline was not what ended the calls")
 }
+
+// twoStores are two processes' stores on one bucket, and a queued job the
+// first created.
+func twoStores(t *testing.T) (a, b *jobstore.Store, j domain.Job) {
+	t.Helper()
+	ctx := context.Background()
+	url := testinfra.NATS(t) // a server of the test's own
+	for _, s := range []**jobstore.Store{&a, &b} {
+		nc, js, err := natsjs.Connect(url, "jobs-test")
+		require.NoError(t, err)
+		t.Cleanup(nc.Close)
+		*s, err = jobstore.New(ctx, js, "jobs")
+		require.NoError(t, err)
+	}
+	ts := time.Now().UTC()
+	j = domain.Job{ID: uuid.NewString(), Kind: domain.KindIndexResource, ResourceID: "r1", ResourceVersion: 1,
+		State: domain.Queued, MaxAttempts: 5, CreatedAt: ts, UpdatedAt: ts, NextAttemptAt: ts}
+	require.NoError(t, a.Create(ctx, j))
+	return a, b, j
+}
+
+// A job's run updates it several times; the store that wrote it last does
+// not read it before each update, and nothing is lost by that.
+func TestUpdatesOfAJobThisStoreWroteDoNotReadIt(t *testing.T) {
+	ctx := context.Background()
+	a, _, j := twoStores(t)
+	gets := jobstore.CountGets(a)
+	for _, p := range []int{10, 50, 100} {
+		_, err := a.Update(ctx, j.ID, func(j domain.Job) (domain.Job, error) { j.Progress = p; j.Attempts++; return j, nil })
+		require.NoError(t, err)
+	}
+	require.Zero(t, gets.Load(), "no read before an update of a job this store wrote last")
+	got, err := a.Get(ctx, j.ID)
+	require.NoError(t, err)
+	require.Equal(t, 100, got.Progress)
+	require.Equal(t, 3, got.Attempts, "each update applied to the one before")
+}
+
+// Another process changed the job since this store wrote it: the write on
+// the remembered revision fails, the job is read, and the change is applied
+// to what is stored, so neither writer's change is lost.
+func TestAChangeByAnotherStoreIsNotLost(t *testing.T) {
+	ctx := context.Background()
+	a, b, j := twoStores(t)
+	_, err := b.Update(ctx, j.ID, func(j domain.Job) (domain.Job, error) { j.Attempts = 7; return j, nil })
+	require.NoError(t, err)
+
+	gets := jobstore.CountGets(a)
+	got, err := a.Update(ctx, j.ID, func(j domain.Job) (domain.Job, error) { j.Progress = 40; return j, nil })
+	require.NoError(t, err)
+	require.Equal(t, 7, got.Attempts, "the other store's change")
+	require.Equal(t, 40, got.Progress)
+	require.EqualValues(t, 1, gets.Load(), "read once, after the write on the old revision failed")
+	stored, err := b.Get(ctx, j.ID)
+	require.NoError(t, err)
+	require.Equal(t, got, stored)
+}
+
+// A change that refuses the job as this store remembers it is judged
+// again on the stored job, which another process may have moved on.
+func TestARefusalOfARememberedJobIsJudgedAgain(t *testing.T) {
+	ctx := context.Background()
+	a, b, j := twoStores(t)
+	_, err := b.Update(ctx, j.ID, func(j domain.Job) (domain.Job, error) { j.State = domain.Running; return j, nil })
+	require.NoError(t, err)
+
+	onlyRunning := func(j domain.Job) (domain.Job, error) {
+		if j.State != domain.Running {
+			return j, fault.New(fault.Conflict, "the job is not running")
+		}
+		j.Progress = 50
+		return j, nil
+	}
+	got, err := a.Update(ctx, j.ID, onlyRunning)
+	require.NoError(t, err, "a remembered Queued is not the stored Running")
+	require.Equal(t, 50, got.Progress)
+
+	_, err = b.Update(ctx, j.ID, func(j domain.Job) (domain.Job, error) { j.State = domain.Succeeded; return j, nil })
+	require.NoError(t, err)
+	_, err = a.Update(ctx, j.ID, onlyRunning)
+	require.True(t, fault.Of(err, fault.Conflict), "refused on the stored job too: %v", err)
+}
