@@ -153,16 +153,23 @@ func (s *Store) Create(ctx context.Context, j domain.Job) error {
 
 // Get returns a job.
 func (s *Store) Get(ctx context.Context, id string) (domain.Job, error) {
+	j, err := s.read(ctx, id)
+	return j.job, err
+}
+
+// read returns a job as stored, with its revision.
+func (s *Store) read(ctx context.Context, id string) (seenJob, error) {
 	cctx, cancel := s.call(ctx)
 	defer cancel()
 	e, err := s.kv.Get(cctx, id)
 	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrInvalidKey) {
-		return domain.Job{}, domain.ErrJobNotFound
+		return seenJob{}, domain.ErrJobNotFound
 	}
 	if err != nil {
-		return domain.Job{}, unavailableIf(err)
+		return seenJob{}, unavailableIf(err)
 	}
-	return decode(e.Value())
+	j, err := decode(e.Value())
+	return seenJob{job: j, rev: e.Revision()}, err
 }
 
 // Update applies change with compare-and-set, retrying on conflicts. It
@@ -172,19 +179,10 @@ func (s *Store) Update(ctx context.Context, id string, change func(domain.Job) (
 	for attempt := 0; attempt < 100; attempt++ {
 		cur, remembered := s.recall(id)
 		if !remembered {
-			cctx, cancel := s.call(ctx)
-			e, err := s.kv.Get(cctx, id)
-			cancel()
-			if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrInvalidKey) {
-				return domain.Job{}, domain.ErrJobNotFound
-			}
-			if err != nil {
-				return domain.Job{}, unavailableIf(err)
-			}
-			if cur.job, err = decode(e.Value()); err != nil {
+			var err error
+			if cur, err = s.read(ctx, id); err != nil {
 				return domain.Job{}, err
 			}
-			cur.rev = e.Revision()
 		}
 		next, err := change(cur.job)
 		if err != nil {
