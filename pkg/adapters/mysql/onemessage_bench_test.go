@@ -7,8 +7,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
+	"time"
 
 	gomysql "github.com/go-sql-driver/mysql"
 
@@ -58,7 +58,7 @@ func BenchmarkCreateShapedTransaction(b *testing.B) {
 	serverPID, _ := strconv.Atoi(os.Getenv("MARIADB_PID"))
 	seq := 0
 	measure := func(b *testing.B, create func(id string) error) {
-		client, server := processCPU(0), processCPU(serverPID)
+		client, server := testinfra.CPUTime(b), serverCPU(serverPID)
 		b.ResetTimer()
 		for range b.N {
 			seq++
@@ -67,9 +67,9 @@ func BenchmarkCreateShapedTransaction(b *testing.B) {
 			}
 		}
 		b.StopTimer()
-		b.ReportMetric((processCPU(0)-client)*1e6/float64(b.N), "client-µs/op")
+		b.ReportMetric(float64((testinfra.CPUTime(b)-client).Microseconds())/float64(b.N), "client-µs/op")
 		if serverPID > 0 {
-			b.ReportMetric((processCPU(serverPID)-server)*1e6/float64(b.N), "server-µs/op")
+			b.ReportMetric(float64((serverCPU(serverPID)-server).Microseconds())/float64(b.N), "server-µs/op")
 		}
 	}
 	b.Run("five-round-trips", func(b *testing.B) {
@@ -96,16 +96,9 @@ func BenchmarkCreateShapedTransaction(b *testing.B) {
 	})
 }
 
-// processCPU returns the user and system CPU seconds of process pid so
-// far, or of this process when pid is 0.
-func processCPU(pid int) float64 {
-	if pid == 0 {
-		var ru syscall.Rusage
-		if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-			return 0
-		}
-		return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
-	}
+// serverCPU returns the user and system CPU time that process pid has
+// used so far (another process: this one's is testinfra.CPUTime).
+func serverCPU(pid int) time.Duration {
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0
@@ -116,7 +109,7 @@ func processCPU(pid int) float64 {
 	if len(fields) < 13 {
 		return 0
 	}
-	user, _ := strconv.ParseFloat(fields[11], 64)
-	sys, _ := strconv.ParseFloat(fields[12], 64)
-	return (user + sys) / 100
+	user, _ := strconv.ParseInt(fields[11], 10, 64)
+	sys, _ := strconv.ParseInt(fields[12], 10, 64)
+	return time.Duration(user+sys) * 10 * time.Millisecond
 }
