@@ -144,7 +144,7 @@ func run(nChunks, perDoc, nQueries, threshold int, hnsw vecindex.HNSWConfig) err
 	}
 	defer os.RemoveAll(dir)
 	before := heapMiB()
-	text, err := bleveindex.New(dir + "/idx")
+	text, err := bleveindex.New(dir+"/idx", nil)
 	if err != nil {
 		return err
 	}

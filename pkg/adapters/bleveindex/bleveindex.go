@@ -27,9 +27,10 @@ import (
 
 // Index is the bleve app.TextIndex.
 type Index struct {
-	idx bleve.Index
-	mu  sync.Mutex                // serialises Replace, which reads and writes res
-	res map[string][]indexedChunk // resource id → its indexed chunks
+	idx   bleve.Index
+	pacer *pacer
+	mu    sync.Mutex                // serialises Replace, which reads and writes res
+	res   map[string][]indexedChunk // resource id → its indexed chunks
 }
 
 // indexedChunk is a chunk in the index and the source it came from.
@@ -48,7 +49,7 @@ type chunkDoc struct {
 	Updated    string   `json:"updated"`
 }
 
-func indexMapping() mapping.IndexMapping {
+func indexMapping(p *pacer) (mapping.IndexMapping, error) {
 	// Queries name their fields and never sort or facet, so no field goes
 	// into the composite _all field or keeps doc values: either would
 	// index every chunk's terms a second time. The text is stored, with
@@ -56,7 +57,7 @@ func indexMapping() mapping.IndexMapping {
 	keyword := bleve.NewKeywordFieldMapping()
 	keyword.Store, keyword.IncludeInAll, keyword.DocValues = false, false, false
 	text := bleve.NewTextFieldMapping()
-	text.Analyzer, text.Store, text.IncludeTermVectors = en.AnalyzerName, true, true
+	text.Analyzer, text.Store, text.IncludeTermVectors = textAnalyzer, true, true
 	text.IncludeInAll, text.DocValues = false, false
 	updated := bleve.NewDateTimeFieldMapping()
 	updated.Store, updated.IncludeInAll, updated.DocValues = false, false, false
@@ -67,10 +68,13 @@ func indexMapping() mapping.IndexMapping {
 	}
 	doc.AddFieldMappingsAt("updated", updated)
 	m := bleve.NewIndexMapping()
+	if err := m.AddCustomAnalyzer(textAnalyzer, map[string]any{"type": pacedAnalyzerType, "pacer": p}); err != nil {
+		return nil, err
+	}
 	m.DefaultMapping = doc
 	m.ScoringModel = index.BM25Scoring
 	m.DefaultAnalyzer = en.AnalyzerName
-	return m
+	return m, nil
 }
 
 // segmentFloor is the merge planner's floor, in documents: smaller
@@ -112,20 +116,27 @@ func scorchConfig(floor int) map[string]any {
 func init() { zapx.NewSegmentBufferNumResultsBump = 0 }
 
 // New creates an empty index in dir, removing whatever an earlier process
-// left there: the index is rebuilt from the store on every start.
-func New(dir string) (*Index, error) {
-	return newIndex(dir, scorchConfig(segmentFloor))
+// left there: the index is rebuilt from the store on every start. While
+// busy reports true (the priority gate's Busy), a batch's documents are
+// analysed one at a time; a nil busy analyses them on all of bleve's
+// workers always.
+func New(dir string, busy func() bool) (*Index, error) {
+	return newIndex(dir, scorchConfig(segmentFloor), &pacer{busy: busy})
 }
 
-func newIndex(dir string, cfg map[string]any) (*Index, error) {
+func newIndex(dir string, cfg map[string]any, p *pacer) (*Index, error) {
 	if err := os.RemoveAll(dir); err != nil {
 		return nil, err
 	}
-	idx, err := bleve.NewUsing(dir, indexMapping(), scorch.Name, bleve.Config.DefaultKVStore, cfg)
+	m, err := indexMapping(p)
 	if err != nil {
 		return nil, fmt.Errorf("bleve: %w", err)
 	}
-	return &Index{idx: idx, res: map[string][]indexedChunk{}}, nil
+	idx, err := bleve.NewUsing(dir, m, scorch.Name, bleve.Config.DefaultKVStore, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("bleve: %w", err)
+	}
+	return &Index{idx: idx, pacer: p, res: map[string][]indexedChunk{}}, nil
 }
 
 // Close releases the index.
@@ -238,6 +249,7 @@ func filterQuery(c domain.Caller, f domain.Filters) query.Query {
 func (x *Index) Search(ctx context.Context, c domain.Caller, text string, f domain.Filters, k int) ([]domain.Ranked, error) {
 	match := bleve.NewMatchQuery(text)
 	match.SetField("text")
+	match.Analyzer = en.AnalyzerName // the same tokens, and never the pacer's turn
 	q := bleve.NewBooleanQuery()
 	q.AddMust(match)
 	if fq := filterQuery(c, f); fq != nil {
@@ -261,6 +273,7 @@ func (x *Index) Highlights(ctx context.Context, text string, chunkIDs []string) 
 	}
 	match := bleve.NewMatchQuery(text)
 	match.SetField("text")
+	match.Analyzer = en.AnalyzerName // the same tokens, and never the pacer's turn
 	q := bleve.NewBooleanQuery()
 	q.AddMust(match)
 	q.AddFilter(bleve.NewDocIDQuery(chunkIDs))

@@ -50,7 +50,7 @@ func rootSegments(t testing.TB, x *Index) uint64 {
 // merging its segments (with the lowered floor they merge among
 // themselves, not into the largest each time) and finds every document.
 func TestOneDocumentBatchesAreMergedAndFound(t *testing.T) {
-	x, err := New(t.TempDir() + "/idx")
+	x, err := New(t.TempDir()+"/idx", nil)
 	require.NoError(t, err)
 	defer x.Close()
 	ctx := context.Background()
@@ -74,7 +74,7 @@ func TestOneDocumentBatchesAreMergedAndFound(t *testing.T) {
 
 // Replacing a resource's chunks removes the old ones from the index.
 func TestReplaceDropsEarlierChunks(t *testing.T) {
-	x, err := New(t.TempDir() + "/idx")
+	x, err := New(t.TempDir()+"/idx", nil)
 	require.NoError(t, err)
 	defer x.Close()
 	ctx := context.Background()
@@ -91,7 +91,7 @@ func TestReplaceDropsEarlierChunks(t *testing.T) {
 // Replacing some of a resource's sources keeps the chunks of the others;
 // in one batch, a later entry for the same resource sees the earlier.
 func TestReplacingSomeSourcesKeepsTheOthers(t *testing.T) {
-	x, err := New(t.TempDir() + "/idx")
+	x, err := New(t.TempDir()+"/idx", nil)
 	require.NoError(t, err)
 	defer x.Close()
 	ctx := context.Background()
@@ -169,7 +169,7 @@ func BenchmarkReplace(b *testing.B) {
 				if tuning.synced {
 					cfg["unsafe_batch"] = false
 				}
-				x, err := newIndex(b.TempDir()+"/idx", cfg)
+				x, err := newIndex(b.TempDir()+"/idx", cfg, &pacer{})
 				require.NoError(b, err)
 				ctx := context.Background()
 				seed := make([]domain.Indexed, 1000)

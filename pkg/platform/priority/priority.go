@@ -250,6 +250,14 @@ func (g *Gate) ran(d time.Duration, took bool) {
 	g.wakeLocked()
 }
 
+// Busy reports whether requests in flight hold background work back now.
+// A unit that can spread over several cores (the full-text index's
+// analysis) keeps to one while they do: the gate's turns are measured in
+// wall time, so a unit on two cores would take twice its share.
+func (g *Gate) Busy() bool {
+	return g != nil && g.percent < 100 && g.busy(g.now())
+}
+
 // busy reports whether requests in flight hold background work back at
 // now: one is in flight, and one arrived within the last g.arrivals.
 func (g *Gate) busy(now time.Time) bool {

@@ -284,3 +284,20 @@ func TestBeginAtCountsTheArrivalItIsGiven(t *testing.T) {
 		t.Fatal("a unit waits behind requests whose last arrived an hour ago")
 	}
 }
+
+func TestBusyWhileARecentRequestIsInFlight(t *testing.T) {
+	g, c := gateOn(25, time.Hour)
+	g.arrivals = time.Second
+	assert.False(t, g.Busy(), "no request in flight")
+	end := request(t, g)
+	assert.True(t, g.Busy(), "a request arrived just now")
+	c.add(1500 * time.Millisecond)
+	assert.False(t, g.Busy(), "the request in flight has run for 1.5 s with none after it")
+	end()
+
+	var nilGate *Gate
+	assert.False(t, nilGate.Busy())
+	off := New(100, time.Hour, time.Hour)
+	off.BeginAt(time.Now())
+	assert.False(t, off.Busy(), "at 100 percent the gate holds nothing back")
+}

@@ -413,7 +413,7 @@ func (f *failingText) Replace(ctx context.Context, docs []domain.Indexed) error 
 }
 
 func mustText(t testing.TB) *bleveindex.Index {
-	text, err := bleveindex.New(t.TempDir() + "/idx")
+	text, err := bleveindex.New(t.TempDir()+"/idx", nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = text.Close() })
 	return text

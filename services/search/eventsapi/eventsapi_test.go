@@ -64,7 +64,7 @@ func (c *countingText) Replace(ctx context.Context, docs []domain.Indexed) error
 
 func newHandler(t *testing.T, s sets) (*eventsapi.Handler, *app.Service, *countingText) {
 	t.Helper()
-	idx, err := bleveindex.New(t.TempDir() + "/idx")
+	idx, err := bleveindex.New(t.TempDir()+"/idx", nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = idx.Close() })
 	text := &countingText{TextIndex: idx}

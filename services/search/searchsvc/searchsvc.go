@@ -39,6 +39,10 @@ type Config struct {
 	Subscriber  ports.EventSubscriber
 	Embedder    ports.Embedder
 	IndexDir    string // where the full-text index lives (rebuilt on start)
+	// Busy reports whether the process's requests hold its background
+	// work back (priority.Gate.Busy); the full-text index then analyses a
+	// batch on one core. Nil: never.
+	Busy func() bool
 	// Consumer names the durable EVENTS consumer. Each replica keeps its
 	// own indexes, so each needs its own name (default "search-indexer").
 	Consumer string
@@ -80,7 +84,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{db: db, cfg: cfg, log: log}
-	if s.text, err = bleveindex.New(filepath.Join(cfg.IndexDir, "fulltext")); err != nil {
+	if s.text, err = bleveindex.New(filepath.Join(cfg.IndexDir, "fulltext"), cfg.Busy); err != nil {
 		db.Close()
 		return nil, err
 	}

@@ -25,7 +25,7 @@ var Target = target.New(target.Description[Config]{
 		if err != nil {
 			return target.Service{}, err
 		}
-		c.Verifier, c.JetStream, c.Subscriber = v, b.JetStream, b.Subscriber
+		c.Verifier, c.JetStream, c.Subscriber, c.Busy = v, b.JetStream, b.Subscriber, b.Gate.Busy
 		c.IndexDir = filepath.Join(p.DataDir(), c.Consumer)
 		if c.Embedder, err = p.Embedder(); err != nil {
 			return target.Service{}, err
