@@ -1,6 +1,9 @@
 // Package fsblob implements ports.BlobStore on a local directory: the
 // default when no S3 endpoint is configured. Writes go to a temporary file
-// that is renamed into place, so a reader never sees half a blob.
+// that is renamed into place, so a reader never sees half a blob, and Put
+// returns only once the blob and every directory entry leading to it are
+// on disk: the resource service records a file after its blob is stored,
+// and a crash must not leave a record whose blob is gone.
 package fsblob
 
 import (
@@ -18,7 +21,11 @@ import (
 )
 
 // Store is a directory of blobs.
-type Store struct{ root string }
+type Store struct {
+	root string
+	// syncDir makes a directory's entries durable; a test counts its calls.
+	syncDir func(dir string) error
+}
 
 var _ ports.BlobStore = (*Store)(nil)
 
@@ -27,7 +34,43 @@ func New(dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("fsblob: %w", err)
 	}
-	return &Store{root: dir}, nil
+	return &Store{root: filepath.Clean(dir), syncDir: syncDir}, nil
+}
+
+// syncDir flushes dir's entries (names created, renamed or removed in it)
+// to disk: fsync on the file alone leaves its name in the page cache.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// makeDirs creates dir and whichever of its parents below the root are
+// missing, syncing the parent of each one it creates. A directory that
+// exists costs one stat, as os.MkdirAll's would.
+func (s *Store) makeDirs(dir string) error {
+	if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
+		return nil
+	}
+	parent := filepath.Dir(dir)
+	if dir == s.root || parent == dir {
+		return os.MkdirAll(dir, 0o750) // the root was removed under the store
+	}
+	if err := s.makeDirs(parent); err != nil {
+		return err
+	}
+	if err := os.Mkdir(dir, 0o750); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	// Synced even when another Put created it first: that Put may not
+	// have synced it yet, and this one must not return before it is.
+	return s.syncDir(parent)
 }
 
 var keyPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$`)
@@ -45,10 +88,11 @@ func (s *Store) Put(_ context.Context, key string, r io.Reader, _ string) (int64
 	if err != nil {
 		return 0, err
 	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
+	dir := filepath.Dir(p)
+	if err := s.makeDirs(dir); err != nil {
 		return 0, err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(p), ".upload-*")
+	tmp, err := os.CreateTemp(dir, ".upload-*")
 	if err != nil {
 		return 0, err
 	}
@@ -63,7 +107,14 @@ func (s *Store) Put(_ context.Context, key string, r io.Reader, _ string) (int64
 		err = os.Rename(tmp.Name(), p)
 	}
 	if err != nil {
+		// Only before the rename: after it, the name could be another
+		// Put's new temporary file.
 		_ = os.Remove(tmp.Name())
+		return 0, err
+	}
+	// The blob is in place, but its name is durable only once its
+	// directory is synced; until then the upload is not reported stored.
+	if err := s.syncDir(dir); err != nil {
 		return 0, err
 	}
 	return n, nil
@@ -95,7 +146,9 @@ func (s *Store) Open(_ context.Context, key string, offset, length int64) (io.Re
 	}{io.LimitReader(f, length), f}, nil
 }
 
-// Delete removes the blob.
+// Delete removes the blob. Its directory is not synced: after a crash the
+// blob may be back, an orphan the resource no longer names, and nothing a
+// caller stored is lost.
 func (s *Store) Delete(_ context.Context, key string) error {
 	p, err := s.path(key)
 	if err != nil {
