@@ -88,6 +88,31 @@ func TestPutRecreatesARemovedRoot(t *testing.T) {
 	require.Equal(t, []string{".", "a"}, rec.synced)
 }
 
+func TestDeleteSyncsTheBlobsDirectory(t *testing.T) {
+	ctx := context.Background()
+	s, rec := newRecorded(t)
+	_, err := s.Put(ctx, "resources/r1/files/f1", strings.NewReader("gone soon"), "")
+	require.NoError(t, err)
+
+	rec.synced = nil
+	require.NoError(t, s.Delete(ctx, "resources/r1/files/f1"))
+	require.Equal(t, []string{"resources/r1/files"}, rec.synced)
+	require.NoFileExists(t, filepath.Join(s.root, "resources/r1/files/f1"))
+
+	// A retry after a failed sync finds the blob gone and syncs again.
+	rec.synced, rec.fail = nil, errors.New("disk gone")
+	_, err = s.Put(ctx, "resources/r1/files/f2", strings.NewReader("x"), "")
+	require.ErrorIs(t, err, rec.fail)
+	require.ErrorIs(t, s.Delete(ctx, "resources/r1/files/f2"), rec.fail)
+	rec.synced, rec.fail = nil, nil
+	require.NoError(t, s.Delete(ctx, "resources/r1/files/f2"))
+	require.Equal(t, []string{"resources/r1/files"}, rec.synced)
+
+	// A key whose directory never existed is simply not there.
+	rec.synced = nil
+	require.NoError(t, s.Delete(ctx, "resources/r9/files/f1"))
+}
+
 // BenchmarkPut stores 100 KiB blobs, the journeys' upload size, into a
 // resource directory that exists, as most uploads do; "no directory sync"
 // is the store before its names were made durable, for comparison.

@@ -3,7 +3,8 @@
 // that is renamed into place, so a reader never sees half a blob, and Put
 // returns only once the blob and every directory entry leading to it are
 // on disk: the resource service records a file after its blob is stored,
-// and a crash must not leave a record whose blob is gone.
+// and a crash must not leave a record whose blob is gone. Delete returns
+// once the removal is on disk, for the same reason the other way round.
 package fsblob
 
 import (
@@ -146,15 +147,20 @@ func (s *Store) Open(_ context.Context, key string, offset, length int64) (io.Re
 	}{io.LimitReader(f, length), f}, nil
 }
 
-// Delete removes the blob. Its directory is not synced: after a crash the
-// blob may be back, an orphan the resource no longer names, and nothing a
-// caller stored is lost.
+// Delete removes the blob, and returns once its removal is on disk: the
+// purge deletes a file's row after its blob, and a blob back after a crash
+// would be bytes no row names, never erased. A blob already gone is not an
+// error, but its directory is synced all the same, since the call that
+// removed it may have failed before its sync.
 func (s *Store) Delete(_ context.Context, key string) error {
 	p, err := s.path(key)
 	if err != nil {
 		return err
 	}
 	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if err := s.syncDir(filepath.Dir(p)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
 	return nil
