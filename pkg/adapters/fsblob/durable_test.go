@@ -113,6 +113,22 @@ func TestDeleteSyncsTheBlobsDirectory(t *testing.T) {
 	require.NoError(t, s.Delete(ctx, "resources/r9/files/f1"))
 }
 
+func TestKeysNamingTheRootAreRefused(t *testing.T) {
+	s, rec := newRecorded(t)
+	parent := filepath.Dir(s.root)
+	before, err := os.ReadDir(parent)
+	require.NoError(t, err)
+	for _, key := range []string{".", "./.", "./"} {
+		_, err := s.Put(context.Background(), key, strings.NewReader("x"), "")
+		require.ErrorContains(t, err, "invalid key", key)
+		require.ErrorContains(t, s.Delete(context.Background(), key), "invalid key", key)
+	}
+	after, err := os.ReadDir(parent)
+	require.NoError(t, err)
+	require.Equal(t, len(before), len(after), "nothing written beside the store")
+	require.Empty(t, rec.synced)
+}
+
 // BenchmarkPut stores 100 KiB blobs, the journeys' upload size, into a
 // resource directory that exists, as most uploads do; "no directory sync"
 // is the store before its names were made durable, for comparison.

@@ -80,7 +80,11 @@ func (s *Store) path(key string) (string, error) {
 	if !keyPattern.MatchString(key) || strings.Contains(key, "..") {
 		return "", fmt.Errorf("fsblob: invalid key %q", key)
 	}
-	return filepath.Join(s.root, filepath.FromSlash(key)), nil
+	p := filepath.Join(s.root, filepath.FromSlash(key))
+	if p == s.root { // "." or "./.": the root itself, whose directory is outside the store
+		return "", fmt.Errorf("fsblob: invalid key %q", key)
+	}
+	return p, nil
 }
 
 // Put writes r to key.
