@@ -59,10 +59,10 @@ func (s *Store) makeDirs(dir string) error {
 	if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
 		return nil
 	}
-	parent := filepath.Dir(dir)
-	if dir == s.root || parent == dir {
+	if dir == s.root { // path keeps every key below it, so the climb ends here
 		return os.MkdirAll(dir, 0o750) // the root was removed under the store
 	}
+	parent := filepath.Dir(dir)
 	if err := s.makeDirs(parent); err != nil {
 		return err
 	}
