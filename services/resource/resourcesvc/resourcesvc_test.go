@@ -2,6 +2,7 @@ package resourcesvc_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"github.com/lattice-platform/lattice/pkg/platform/httpserver"
 	"github.com/lattice-platform/lattice/pkg/ports"
 	"github.com/lattice-platform/lattice/pkg/testinfra"
+	"github.com/lattice-platform/lattice/services/resource/domain"
 	"github.com/lattice-platform/lattice/services/resource/resourcesvc"
 )
 
@@ -41,8 +43,15 @@ func start(b *testing.B, pub ports.EventPublisher) (*resourcesvc.Service, *httpt
 	return svc, srv
 }
 
+// smallCreate is a create with two tags and one metadata pair.
+const smallCreate = `{"title":"Bench","body":"some text","tags":["a","b"],"metadata":{"k":"v"}}`
+
 func post(b *testing.B, client *http.Client, url string) string {
-	req, _ := http.NewRequest(http.MethodPost, url+"/v1/resources", strings.NewReader(`{"title":"Bench","body":"some text","tags":["a","b"],"metadata":{"k":"v"}}`))
+	return postBody(b, client, url, smallCreate)
+}
+
+func postBody(b *testing.B, client *http.Client, url, body string) string {
+	req, _ := http.NewRequest(http.MethodPost, url+"/v1/resources", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer x")
 	resp, err := client.Do(req)
@@ -58,17 +67,32 @@ func post(b *testing.B, client *http.Client, url string) string {
 
 // BenchmarkCreateHTTP measures resource creates per second end to end:
 // HTTP, validation, one MySQL transaction (row, version, tags, metadata,
-// outbox).
+// outbox), with two tags and one metadata pair (small) and with as many
+// as a resource may have (full).
 func BenchmarkCreateHTTP(b *testing.B) {
 	_, srv := start(b, nil)
 	client := srv.Client()
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			post(b, client, srv.URL)
-		}
-	})
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "creates/s")
+	tags := make([]string, domain.MaxTags)
+	meta := make(map[string]string, domain.MaxMetadataKeys)
+	for i := range tags {
+		tags[i] = fmt.Sprintf("tag-%02d", i)
+	}
+	for i := range domain.MaxMetadataKeys {
+		meta[fmt.Sprintf("key%02d", i)] = fmt.Sprintf("value %d", i)
+	}
+	full, err := json.Marshal(map[string]any{"title": "Bench", "body": "some text", "tags": tags, "metadata": meta})
+	require.NoError(b, err)
+	for _, bc := range []struct{ name, body string }{{"small", smallCreate}, {"full", string(full)}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					postBody(b, client, srv.URL, bc.body)
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "creates/s")
+		})
+	}
 }
 
 // BenchmarkGetHTTP reports GET /v1/resources/{id} latency percentiles.

@@ -33,11 +33,5 @@ WHERE v.resource_id = ? AND v.version = ?;
 -- name: DeleteTags :exec
 DELETE FROM resource_tags WHERE resource_id = ?;
 
--- name: InsertTag :exec
-INSERT INTO resource_tags (resource_id, tag) VALUES (?, ?);
-
 -- name: DeleteMetadata :exec
 DELETE FROM resource_metadata WHERE resource_id = ?;
-
--- name: InsertMetadata :exec
-INSERT INTO resource_metadata (resource_id, meta_key, meta_value) VALUES (?, ?, ?);

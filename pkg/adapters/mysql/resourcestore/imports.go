@@ -53,12 +53,7 @@ func (rp *ResourceRepository) ImportResources(ctx context.Context, rs []app.Lega
 		resources = append(resources, []any{r.ID, r.OwnerID, r.Title, r.Body, r.ContentType, meta, tagsJSON,
 			string(r.Visibility), r.Version, r.CreatedAt, r.UpdatedAt})
 		versions = append(versions, []any{r.ID, r.Version, snap, r.UpdatedAt})
-		for _, t := range r.Tags {
-			tags = append(tags, []any{r.ID, t})
-		}
-		for k, v := range r.Metadata {
-			metadata = append(metadata, []any{r.ID, k, v})
-		}
+		tags, metadata = indexRows(r, tags, metadata)
 		legacy = append(legacy, []any{app.LegacyResourceKind, lr.LegacyID, r.ID, at})
 	}
 	return mysql.Write(ctx, rp.db, func(tx *sql.Tx) error {
@@ -70,14 +65,12 @@ func (rp *ResourceRepository) ImportResources(ctx context.Context, rs []app.Lega
 			{"legacy_ids", []string{"kind", "legacy_id", "id", "imported_at"}, legacy}, // first: a repeat fails before the rest is sent
 			{"resources", []string{"id", "owner_id", "title", "body", "content_type", "metadata", "tags", "visibility", "version", "created_at", "updated_at"}, resources},
 			{"resource_versions", []string{"resource_id", "version", "snapshot", "created_at"}, versions},
-			{"resource_tags", []string{"resource_id", "tag"}, tags},
-			{"resource_metadata", []string{"resource_id", "meta_key", "meta_value"}, metadata},
 		} {
 			if err := mysql.InsertRows(ctx, tx, t.table, t.columns, t.rows); err != nil {
 				return err
 			}
 		}
-		return nil
+		return insertIndexRows(ctx, tx, tags, metadata)
 	})
 }
 

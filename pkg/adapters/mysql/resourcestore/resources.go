@@ -46,13 +46,46 @@ func (rp *ResourceRepository) Create(ctx context.Context, r domain.Resource, ide
 		}); err != nil {
 			return mysql.Translate(err)
 		}
-		return writeState(ctx, q, r, false)
+		return writeState(ctx, tx, q, r, false)
 	})
+}
+
+// The index tables, written with one multi-row INSERT each. A statement
+// per tag and per key cost a create with domain.MaxTags tags and
+// domain.MaxMetadataKeys keys 70 round trips inside its transaction.
+var (
+	tagTable      = indexTable{"resource_tags", []string{"resource_id", "tag"}}
+	metadataTable = indexTable{"resource_metadata", []string{"resource_id", "meta_key", "meta_value"}}
+)
+
+// indexTable is a table and the columns its rows are inserted with.
+type indexTable struct {
+	name    string
+	columns []string
+}
+
+// indexRows appends r's tag and metadata rows to tags and metadata.
+func indexRows(r domain.Resource, tags, metadata [][]any) ([][]any, [][]any) {
+	for _, t := range r.Tags {
+		tags = append(tags, []any{r.ID, t})
+	}
+	for k, v := range r.Metadata {
+		metadata = append(metadata, []any{r.ID, k, v})
+	}
+	return tags, metadata
+}
+
+// insertIndexRows writes tag and metadata rows, one statement a table.
+func insertIndexRows(ctx context.Context, tx *sql.Tx, tags, metadata [][]any) error {
+	if err := mysql.InsertRows(ctx, tx, tagTable.name, tagTable.columns, tags); err != nil {
+		return err
+	}
+	return mysql.InsertRows(ctx, tx, metadataTable.name, metadataTable.columns, metadata)
 }
 
 // writeState records a new state: the version snapshot and the tag and
 // metadata index rows.
-func writeState(ctx context.Context, q *resourcedb.Queries, r domain.Resource, replace bool) error {
+func writeState(ctx context.Context, tx *sql.Tx, q *resourcedb.Queries, r domain.Resource, replace bool) error {
 	snap, err := json.Marshal(snapshotOf(r))
 	if err != nil {
 		return err
@@ -68,17 +101,8 @@ func writeState(ctx context.Context, q *resourcedb.Queries, r domain.Resource, r
 			return mysql.Translate(err)
 		}
 	}
-	for _, t := range r.Tags {
-		if err := q.InsertTag(ctx, resourcedb.InsertTagParams{ResourceID: r.ID, Tag: t}); err != nil {
-			return mysql.Translate(err)
-		}
-	}
-	for k, v := range r.Metadata {
-		if err := q.InsertMetadata(ctx, resourcedb.InsertMetadataParams{ResourceID: r.ID, MetaKey: k, MetaValue: v}); err != nil {
-			return mysql.Translate(err)
-		}
-	}
-	return nil
+	tags, metadata := indexRows(r, nil, nil)
+	return insertIndexRows(ctx, tx, tags, metadata)
 }
 
 // Get returns a live resource.
@@ -115,7 +139,7 @@ func (rp *ResourceRepository) Update(ctx context.Context, id string, change func
 			return mysql.Translate(err)
 		}
 		updated = next
-		return writeState(ctx, q, next, true)
+		return writeState(ctx, tx, q, next, true)
 	})
 	return updated, err
 }

@@ -152,6 +152,57 @@ func ResourceStore(t *testing.T, newStore func(t *testing.T) ResourceFixture) {
 		require.Empty(t, pendingIDs(t, f.Outbox))
 	})
 
+	t.Run("every tag and metadata pair finds its resource, and only its current ones", func(t *testing.T) {
+		t.Parallel()
+		f := newStore(t)
+		a := domain.Caller{Subject: ownerA, Scopes: []string{domain.ScopeRead}}
+		found := func(q domain.ListQuery) []string {
+			t.Helper()
+			q.Caller, q.Limit = a, 10
+			rs, err := f.Resources.List(ctx, q)
+			require.NoError(t, err)
+			out := []string{}
+			for _, r := range rs {
+				out = append(out, r.ID)
+			}
+			return out
+		}
+		// As many as the domain allows, so a store writing them in
+		// batches writes a full one.
+		r := resourceAt(ownerA, domain.Private, now())
+		r.Tags, r.Metadata = make([]string, domain.MaxTags), make(map[string]string, domain.MaxMetadataKeys)
+		for i := range r.Tags {
+			r.Tags[i] = fmt.Sprintf("tag-%02d", i)
+		}
+		for i := range domain.MaxMetadataKeys {
+			r.Metadata[fmt.Sprintf("key%02d", i)] = fmt.Sprintf("value %d", i)
+		}
+		other := resourceAt(ownerA, domain.Private, now())
+		require.NoError(t, f.create(ctx, r, nil, nil))
+		require.NoError(t, f.create(ctx, other, nil, nil))
+		for _, tag := range r.Tags {
+			require.Equal(t, []string{r.ID}, found(domain.ListQuery{Tag: tag}), tag)
+		}
+		for k, v := range r.Metadata {
+			require.Equal(t, []string{r.ID}, found(domain.ListQuery{MetaKey: k, MetaValue: v}), k)
+		}
+
+		_, err := f.update(ctx, r.ID, func(cur domain.Resource) (domain.Resource, []ports.Event, error) {
+			cur.Tags, cur.Metadata = []string{"tag-03", "tag-new"}, map[string]string{"key07": "changed", "fresh": "yes"}
+			cur.Version, cur.UpdatedAt = 2, cur.UpdatedAt.Add(time.Second)
+			return cur, nil, nil
+		})
+		require.NoError(t, err)
+		require.Equal(t, []string{r.ID}, found(domain.ListQuery{Tag: "tag-03"}))
+		require.Equal(t, []string{r.ID}, found(domain.ListQuery{Tag: "tag-new"}))
+		require.Empty(t, found(domain.ListQuery{Tag: "tag-04"}), "a tag the update dropped")
+		require.Equal(t, []string{r.ID}, found(domain.ListQuery{MetaKey: "key07", MetaValue: "changed"}))
+		require.Equal(t, []string{r.ID}, found(domain.ListQuery{MetaKey: "fresh", MetaValue: "yes"}))
+		require.Empty(t, found(domain.ListQuery{MetaKey: "key07", MetaValue: "value 7"}), "a value the update replaced")
+		require.Empty(t, found(domain.ListQuery{MetaKey: "key08", MetaValue: "value 8"}), "a key the update dropped")
+		require.Equal(t, []string{other.ID}, found(domain.ListQuery{Tag: "alpha"}), "the other resource's rows are its own")
+	})
+
 	t.Run("concurrent updates serialise", func(t *testing.T) {
 		t.Parallel()
 		f := newStore(t)

@@ -30,21 +30,6 @@ func (q *Queries) DeleteTags(ctx context.Context, resourceID string) error {
 	return err
 }
 
-const insertMetadata = `-- name: InsertMetadata :exec
-INSERT INTO resource_metadata (resource_id, meta_key, meta_value) VALUES (?, ?, ?)
-`
-
-type InsertMetadataParams struct {
-	ResourceID string
-	MetaKey    string
-	MetaValue  string
-}
-
-func (q *Queries) InsertMetadata(ctx context.Context, arg InsertMetadataParams) error {
-	_, err := q.db.ExecContext(ctx, insertMetadata, arg.ResourceID, arg.MetaKey, arg.MetaValue)
-	return err
-}
-
 const insertResource = `-- name: InsertResource :exec
 INSERT INTO resources (id, owner_id, title, body, content_type, metadata, tags, visibility, version, created_at, updated_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -78,20 +63,6 @@ func (q *Queries) InsertResource(ctx context.Context, arg InsertResourceParams) 
 		arg.CreatedAt,
 		arg.UpdatedAt,
 	)
-	return err
-}
-
-const insertTag = `-- name: InsertTag :exec
-INSERT INTO resource_tags (resource_id, tag) VALUES (?, ?)
-`
-
-type InsertTagParams struct {
-	ResourceID string
-	Tag        string
-}
-
-func (q *Queries) InsertTag(ctx context.Context, arg InsertTagParams) error {
-	_, err := q.db.ExecContext(ctx, insertTag, arg.ResourceID, arg.Tag)
 	return err
 }
 
