@@ -24,40 +24,66 @@ const (
 // never input.
 func InsertRows(ctx context.Context, tx *sql.Tx, table string, columns []string, rows [][]any) error {
 	perRow := len(columns)
-	tuple := "(" + strings.Repeat("?, ", perRow-1) + "?)"
-	head := "INSERT INTO " + table + " (" + strings.Join(columns, ", ") + ") VALUES "
-	var q strings.Builder
-	var args []any
-	size := 0
-	flush := func() error {
-		if len(args) == 0 {
-			return nil
-		}
-		_, err := tx.ExecContext(ctx, q.String(), args...)
-		q.Reset()
-		args, size = args[:0], 0
-		return Translate(err)
-	}
 	for _, r := range rows {
 		if len(r) != perRow {
 			return fmt.Errorf("mysql: insert into %s: a row has %d values for %d columns", table, len(r), perRow)
 		}
-		n := rowBytes(r)
-		if len(args) > 0 && (len(args)+perRow > MaxBulkParams || size+n > MaxBulkBytes) {
-			if err := flush(); err != nil {
-				return err
+	}
+	for len(rows) > 0 {
+		n, size := 0, 0
+		for n < len(rows) {
+			b := rowBytes(rows[n])
+			if n > 0 && ((n+1)*perRow > MaxBulkParams || size+b > MaxBulkBytes) {
+				break
 			}
+			n, size = n+1, size+b
 		}
-		if len(args) == 0 {
-			q.WriteString(head)
-		} else {
+		if err := insertStatement(ctx, tx, table, columns, rows[:n]); err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
+// insertStatement sends rows as one INSERT, its text and arguments each
+// built in one allocation: a create sends two of these (tags, metadata)
+// and its outbox event through here.
+func insertStatement(ctx context.Context, tx *sql.Tx, table string, columns []string, rows [][]any) error {
+	perRow := len(columns)
+	size := len("INSERT INTO  () VALUES ") + len(table) + len(rows)*(2+perRow*3)
+	for _, c := range columns {
+		size += len(c) + 2
+	}
+	var q strings.Builder
+	q.Grow(size)
+	q.WriteString("INSERT INTO ")
+	q.WriteString(table)
+	q.WriteString(" (")
+	for i, c := range columns {
+		if i > 0 {
 			q.WriteString(", ")
 		}
-		q.WriteString(tuple)
-		args = append(args, r...)
-		size += n
+		q.WriteString(c)
 	}
-	return flush()
+	q.WriteString(") VALUES ")
+	args := make([]any, 0, len(rows)*perRow)
+	for i, r := range rows {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteByte('(')
+		for j := range perRow {
+			if j > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteByte('?')
+		}
+		q.WriteByte(')')
+		args = append(args, r...)
+	}
+	_, err := tx.ExecContext(ctx, q.String(), args...)
+	return Translate(err)
 }
 
 // rowBytes estimates what a row adds to a statement's packet.

@@ -44,5 +44,20 @@ func TestInsertRowsSplitsAtItsLimits(t *testing.T) {
 
 	require.ErrorContains(t, insert([][]any{{-4, "ok"}, {-5}}), "1 values for 2 columns")
 	require.Equal(t, mysql.MaxBulkParams+3, count(), "nothing of a refused batch is kept")
+
+	// A bad row past the first statement's share: nothing is sent, even
+	// inside the transaction that would roll it back.
+	var seen int
+	err = mysql.InTx(ctx, db, func(tx *sql.Tx) error {
+		rows := make([][]any, mysql.MaxBulkParams/2+1, mysql.MaxBulkParams/2+2)
+		for i := range rows {
+			rows[i] = []any{-10 - i, "y"}
+		}
+		err := mysql.InsertRows(ctx, tx, "bulk", []string{"id", "v"}, append(rows, []any{0}))
+		require.NoError(t, tx.QueryRowContext(ctx, "SELECT count(*) FROM bulk").Scan(&seen))
+		return err
+	})
+	require.ErrorContains(t, err, "1 values for 2 columns")
+	require.Equal(t, mysql.MaxBulkParams+3, seen, "no statement went before the check")
 	require.NoError(t, insert(nil), "no rows, no statement")
 }
