@@ -51,6 +51,36 @@ func TestMySQLGivesAFreshDatabase(t *testing.T) {
 	require.NoError(t, db.QueryRow("SELECT NOW()").Scan(&now), "parseTime is on")
 }
 
+// TestMySQLDropsADatabaseATransactionHolds: a test that fails inside a
+// transaction leaves it open; its database is dropped all the same, and
+// promptly, rather than after the server's lock wait.
+func TestMySQLDropsADatabaseATransactionHolds(t *testing.T) {
+	t.Parallel()
+	var name string
+	var db *sql.DB
+	var tx *sql.Tx
+	t.Run("leaves a transaction open", func(t *testing.T) {
+		var err error
+		db, err = sql.Open("mysql", testinfra.MySQL(t))
+		require.NoError(t, err)
+		require.NoError(t, db.QueryRow("SELECT DATABASE()").Scan(&name))
+		_, err = db.Exec("CREATE TABLE held (id INT PRIMARY KEY)")
+		require.NoError(t, err)
+		tx, err = db.Begin()
+		require.NoError(t, err)
+		_, err = tx.Exec("INSERT INTO held VALUES (1)") // a metadata lock on held until the transaction ends
+		require.NoError(t, err)
+	})
+	defer db.Close()
+	defer func() { _ = tx.Rollback() }() // its session is gone: only the client's side is left to end
+	admin, err := sql.Open("mysql", testinfra.MySQL(t))
+	require.NoError(t, err)
+	defer admin.Close()
+	var left int
+	require.NoError(t, admin.QueryRow("SELECT count(*) FROM information_schema.schemata WHERE schema_name = ?", name).Scan(&left))
+	require.Zero(t, left, "the subtest's database was dropped when it ended")
+}
+
 func TestRedisPrefixesDiffer(t *testing.T) {
 	t.Parallel()
 	a, b := testinfra.RedisServer(t), testinfra.RedisServer(t)

@@ -24,12 +24,7 @@ func TestMain(m *testing.M) { testinfra.Run(m) }
 
 func setup(t *testing.T) *sql.DB {
 	t.Helper()
-	dsn := testinfra.MySQL(t)
-	require.NoError(t, mysql.Migrate(dsn, schema.Resource, "resource/migrations"))
-	db, err := mysql.Open(context.Background(), dsn)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = db.Close() })
-	return db
+	return testinfra.MySQLMigrated(t, schema.Resource, "resource/migrations")
 }
 
 func TestResourceStore(t *testing.T) {
