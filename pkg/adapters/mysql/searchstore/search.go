@@ -25,6 +25,12 @@ type SearchStore struct {
 	// tx, when set, is the transaction of Together that every change
 	// joins, instead of running in one of its own.
 	tx *sql.Tx
+	// locked holds the documents Together's transaction has locked, as
+	// its changes left them. The rows stay locked until it ends, so a
+	// later change to one need not lock and read it again: a created
+	// resource's event is two changes to one document (its fields, its
+	// chunks), and the second lock was two of its nine statements.
+	locked map[string]domain.Document
 }
 
 var _ app.SearchStore = (*SearchStore)(nil)
@@ -51,13 +57,17 @@ func (s *SearchStore) Together(ctx context.Context, fn func(app.SearchStore) err
 		return fn(s)
 	}
 	return mysql.InTxRetrying(ctx, s.db, func(tx *sql.Tx) error {
-		return fn(&SearchStore{db: s.db, q: s.q.WithTx(tx), tx: tx})
+		return fn(&SearchStore{db: s.db, q: s.q.WithTx(tx), tx: tx, locked: map[string]domain.Document{}})
 	})
 }
 
 // lockDocument locks the document row, creating a placeholder first if
-// none exists, so that every change to a resource is serialised.
-func lockDocument(ctx context.Context, q *searchdb.Queries, tx *sql.Tx, id string) (domain.Document, error) {
+// none exists, so that every change to a resource is serialised. In
+// Together's transaction, a document it locked already is not read again.
+func (s *SearchStore) lockDocument(ctx context.Context, q *searchdb.Queries, tx *sql.Tx, id string) (domain.Document, error) {
+	if d, ok := s.locked[id]; ok {
+		return d, nil
+	}
 	if _, err := tx.ExecContext(ctx, `INSERT IGNORE INTO search_documents (resource_id, tags, metadata, updated_at) VALUES (?, '[]', '{}', UTC_TIMESTAMP(6))`, id); err != nil {
 		return domain.Document{}, mysql.Translate(err)
 	}
@@ -65,14 +75,25 @@ func lockDocument(ctx context.Context, q *searchdb.Queries, tx *sql.Tx, id strin
 	if err != nil {
 		return domain.Document{}, mysql.Lookup(err, errDocNotFound)
 	}
-	return documentOf(row)
+	d, err := documentOf(row)
+	if err == nil {
+		s.wrote(d)
+	}
+	return d, err
+}
+
+// wrote notes a locked document's state, in Together's transaction.
+func (s *SearchStore) wrote(d domain.Document) {
+	if s.locked != nil {
+		s.locked[d.ResourceID] = d
+	}
 }
 
 // PutDocument stores d if it is newer than what is stored.
 func (s *SearchStore) PutDocument(ctx context.Context, d domain.Document) (bool, error) {
 	applied := false
 	err := s.change(ctx, func(q *searchdb.Queries, tx *sql.Tx) error {
-		cur, err := lockDocument(ctx, q, tx, d.ResourceID)
+		cur, err := s.lockDocument(ctx, q, tx, d.ResourceID)
 		if err != nil {
 			return err
 		}
@@ -83,12 +104,16 @@ func (s *SearchStore) PutDocument(ctx context.Context, d domain.Document) (bool,
 		if err != nil {
 			return err
 		}
-		applied = true
-		return mysql.Translate(q.UpsertDocument(ctx, searchdb.UpsertDocumentParams{
+		if err := q.UpsertDocument(ctx, searchdb.UpsertDocumentParams{
 			ResourceID: d.ResourceID, OwnerID: d.OwnerID, Title: d.Title, Visibility: d.Visibility,
 			Tags: tags, Metadata: meta, Version: d.Version, UpdatedAt: d.UpdatedAt.UTC(),
-		}))
-
+		}); err != nil {
+			return mysql.Translate(err)
+		}
+		applied = true
+		d.Deleted = false
+		s.wrote(d)
+		return nil
 	})
 	return applied, err
 }
@@ -97,7 +122,7 @@ func (s *SearchStore) PutDocument(ctx context.Context, d domain.Document) (bool,
 func (s *SearchStore) DeleteDocument(ctx context.Context, resourceID string, version int64) (bool, error) {
 	applied := false
 	err := s.change(ctx, func(q *searchdb.Queries, tx *sql.Tx) error {
-		cur, err := lockDocument(ctx, q, tx, resourceID)
+		cur, err := s.lockDocument(ctx, q, tx, resourceID)
 		if err != nil {
 			return err
 		}
@@ -115,6 +140,8 @@ func (s *SearchStore) DeleteDocument(ctx context.Context, resourceID string, ver
 		}); err != nil {
 			return mysql.Translate(err)
 		}
+		cur.Version, cur.Deleted = max(version, cur.Version), true
+		s.wrote(cur)
 		if err := q.DeleteResourceChunks(ctx, resourceID); err != nil {
 			return mysql.Translate(err)
 		}
@@ -127,7 +154,7 @@ func (s *SearchStore) DeleteDocument(ctx context.Context, resourceID string, ver
 func (s *SearchStore) ReplaceChunks(ctx context.Context, set domain.ChunkSet) (bool, error) {
 	applied := false
 	err := s.change(ctx, func(q *searchdb.Queries, tx *sql.Tx) error {
-		doc, err := lockDocument(ctx, q, tx, set.ResourceID)
+		doc, err := s.lockDocument(ctx, q, tx, set.ResourceID)
 		if err != nil || doc.Deleted {
 			return err
 		}
@@ -184,7 +211,7 @@ func insertChunks(ctx context.Context, tx *sql.Tx, set domain.ChunkSet) error {
 func (s *SearchStore) DeleteSource(ctx context.Context, resourceID, fileID string) (bool, error) {
 	applied := false
 	err := s.change(ctx, func(q *searchdb.Queries, tx *sql.Tx) error {
-		if _, err := lockDocument(ctx, q, tx, resourceID); err != nil {
+		if _, err := s.lockDocument(ctx, q, tx, resourceID); err != nil {
 			return err
 		}
 		src, err := q.LockSource(ctx, searchdb.LockSourceParams{ResourceID: resourceID, FileID: fileID})

@@ -2,13 +2,13 @@ package searchstore_test
 
 import (
 	"context"
+	"database/sql"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
-	"github.com/lattice-platform/lattice/pkg/adapters/mysql"
 	"github.com/lattice-platform/lattice/pkg/adapters/mysql/searchstore"
 	"github.com/lattice-platform/lattice/pkg/testinfra"
 	"github.com/lattice-platform/lattice/services/search/app"
@@ -20,14 +20,12 @@ import (
 func TestMain(m *testing.M) { testinfra.Run(m) }
 
 func TestSearchStore(t *testing.T) {
-	porttest.SearchStore(t, func(t *testing.T) app.SearchStore {
-		dsn := testinfra.MySQL(t)
-		require.NoError(t, mysql.Migrate(dsn, schema.Search, "search/migrations"))
-		db, err := mysql.Open(context.Background(), dsn)
-		require.NoError(t, err)
-		t.Cleanup(func() { _ = db.Close() })
-		return searchstore.NewSearchStore(db)
-	})
+	porttest.SearchStore(t, func(t *testing.T) app.SearchStore { return searchstore.NewSearchStore(openMigrated(t)) })
+}
+
+// openMigrated opens a new database with search's schema.
+func openMigrated(tb testing.TB) *sql.DB {
+	return testinfra.MySQLMigrated(tb, schema.Search, "search/migrations")
 }
 
 // BenchmarkReread compares the two ways search re-reads the resources a
@@ -36,12 +34,7 @@ func TestSearchStore(t *testing.T) {
 // subscribes with, each with the one chunk a created resource has.
 func BenchmarkReread(b *testing.B) {
 	ctx := context.Background()
-	dsn := testinfra.MySQL(b)
-	require.NoError(b, mysql.Migrate(dsn, schema.Search, "search/migrations"))
-	db, err := mysql.Open(ctx, dsn)
-	require.NoError(b, err)
-	b.Cleanup(func() { _ = db.Close() })
-	s := searchstore.NewSearchStore(db)
+	s := searchstore.NewSearchStore(openMigrated(b))
 	ids := make([]string, 100)
 	require.NoError(b, s.Together(ctx, func(tx app.SearchStore) error {
 		for i := range ids {
@@ -81,4 +74,36 @@ func BenchmarkReread(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkApplyCreated applies what a created resource's event brings
+// search, as its indexer does in a group: the document and its chunk set,
+// in one Together. It reports the statements the server received a
+// create (its global Questions count: run it alone).
+func BenchmarkApplyCreated(b *testing.B) {
+	ctx := context.Background()
+	db := openMigrated(b)
+	s := searchstore.NewSearchStore(db)
+	questions := func() (n int64) {
+		var name string
+		require.NoError(b, db.QueryRowContext(ctx, "SHOW GLOBAL STATUS LIKE 'Questions'").Scan(&name, &n))
+		return n
+	}
+	before := questions()
+	for b.Loop() {
+		id := uuid.Must(uuid.NewV7()).String()
+		d := domain.Document{ResourceID: id, OwnerID: "owner-1", Title: "A title", Visibility: domain.Public,
+			Tags: []string{"a"}, Metadata: map[string]string{"k": "v"}, Version: 1, UpdatedAt: time.Now().UTC()}
+		set := domain.ChunkSet{ResourceID: id, Version: 1, Model: "hash-384", Dimensions: 384,
+			Chunks: []domain.Chunk{{ID: id + "-0", Text: "A title. A body of a few words.", Vector: make([]float32, 384)}}}
+		require.NoError(b, s.Together(ctx, func(tx app.SearchStore) error {
+			if _, err := tx.PutDocument(ctx, d); err != nil {
+				return err
+			}
+			_, err := tx.ReplaceChunks(ctx, set)
+			return err
+		}))
+	}
+	// Less the one statement of the last reading itself.
+	b.ReportMetric(float64(questions()-before-1)/float64(b.N), "statements/op")
 }

@@ -266,6 +266,58 @@ func SearchStore(t *testing.T, newStore func(t *testing.T) app.SearchStore) {
 		require.False(t, d.Deleted)
 	})
 
+	t.Run("in one Together, each change sees what the ones before it did to a document", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		id, other := newID(), newID()
+		type step struct {
+			what   string
+			want   bool
+			change func(app.SearchStore) (bool, error)
+		}
+		steps := []step{
+			{"another document", true, func(tx app.SearchStore) (bool, error) { return tx.PutDocument(ctx, doc(other, 4, domain.Public)) }},
+			{"chunks first make a placeholder", true, func(tx app.SearchStore) (bool, error) { return tx.ReplaceChunks(ctx, set(id, "", 1, "alpha")) }},
+			{"the document replaces it", true, func(tx app.SearchStore) (bool, error) { return tx.PutDocument(ctx, doc(id, 1, domain.Public)) }},
+			{"the same version again is not newer", false, func(tx app.SearchStore) (bool, error) { return tx.PutDocument(ctx, doc(id, 1, domain.Private)) }},
+			{"a newer one is", true, func(tx app.SearchStore) (bool, error) { return tx.PutDocument(ctx, doc(id, 2, domain.Private)) }},
+			{"an older one is not", false, func(tx app.SearchStore) (bool, error) { return tx.PutDocument(ctx, doc(id, 1, domain.Public)) }},
+			{"another document's version is its own", false, func(tx app.SearchStore) (bool, error) { return tx.PutDocument(ctx, doc(other, 3, domain.Private)) }},
+			{"a file's chunks", true, func(tx app.SearchStore) (bool, error) { return tx.ReplaceChunks(ctx, set(id, "f1", 0, "file text")) }},
+			{"the delete", true, func(tx app.SearchStore) (bool, error) { return tx.DeleteDocument(ctx, id, 3) }},
+			{"a delete again", false, func(tx app.SearchStore) (bool, error) { return tx.DeleteDocument(ctx, id, 3) }},
+			{"chunks after the delete", false, func(tx app.SearchStore) (bool, error) { return tx.ReplaceChunks(ctx, set(id, "", 5, "zombie")) }},
+			{"a document after the delete", false, func(tx app.SearchStore) (bool, error) { return tx.PutDocument(ctx, doc(id, 5, domain.Public)) }},
+		}
+		// Outcomes are checked after the transaction, not inside it.
+		got := make([]bool, len(steps))
+		require.NoError(t, s.Together(ctx, func(tx app.SearchStore) error {
+			for i, st := range steps {
+				ok, err := st.change(tx)
+				if err != nil {
+					return fmt.Errorf("%s: %w", st.what, err)
+				}
+				got[i] = ok
+			}
+			return nil
+		}))
+		for i, st := range steps {
+			require.Equal(t, st.want, got[i], st.what)
+		}
+		d, err := s.Document(ctx, id)
+		require.NoError(t, err)
+		require.True(t, d.Deleted)
+		require.EqualValues(t, 3, d.Version)
+		require.Equal(t, domain.Private, d.Visibility, "the tombstone keeps the last fields it had")
+		chunks, err := s.Chunks(ctx, id)
+		require.NoError(t, err)
+		require.Empty(t, chunks)
+		d, err = s.Document(ctx, other)
+		require.NoError(t, err)
+		require.EqualValues(t, 4, d.Version)
+		require.Equal(t, domain.Public, d.Visibility)
+	})
+
 	t.Run("many documents are read at once as one at a time", func(t *testing.T) {
 		t.Parallel()
 		s := newStore(t)
