@@ -159,8 +159,14 @@ func (s *SearchStore) ReplaceChunks(ctx context.Context, set domain.ChunkSet) (b
 			return err
 		}
 		src, err := q.LockSource(ctx, searchdb.LockSourceParams{ResourceID: set.ResourceID, FileID: set.FileID})
+		// A source's chunks are written only with its row (here), and
+		// removed with it (DeleteDocument): a source without a row has
+		// none to delete, which saves a created resource's set a
+		// statement.
+		fresh := false
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
+			fresh = true
 		case err != nil:
 			return mysql.Translate(err)
 		case src.Deleted || src.Version > set.Version:
@@ -170,8 +176,10 @@ func (s *SearchStore) ReplaceChunks(ctx context.Context, set domain.ChunkSet) (b
 			Version: set.Version, Model: set.Model, Dimensions: int32(set.Dimensions)}); err != nil {
 			return mysql.Translate(err)
 		}
-		if _, err := q.DeleteSourceChunks(ctx, searchdb.DeleteSourceChunksParams{ResourceID: set.ResourceID, FileID: set.FileID}); err != nil {
-			return mysql.Translate(err)
+		if !fresh {
+			if _, err := q.DeleteSourceChunks(ctx, searchdb.DeleteSourceChunksParams{ResourceID: set.ResourceID, FileID: set.FileID}); err != nil {
+				return mysql.Translate(err)
+			}
 		}
 		applied = true
 		return insertChunks(ctx, tx, set)
