@@ -29,7 +29,8 @@ type SearchStore struct {
 	// its changes left them. The rows stay locked until it ends, so a
 	// later change to one need not lock and read it again: a created
 	// resource's event is two changes to one document (its fields, its
-	// chunks), and the second lock was two of its nine statements.
+	// chunks), and the second lock was two of the eleven statements it
+	// cost.
 	locked map[string]domain.Document
 }
 
