@@ -50,20 +50,6 @@ func (rp *ResourceRepository) Create(ctx context.Context, r domain.Resource, ide
 	})
 }
 
-// The index tables, written with one multi-row INSERT each. A statement
-// per tag and per key cost a create with domain.MaxTags tags and
-// domain.MaxMetadataKeys keys 70 round trips inside its transaction.
-var (
-	tagTable      = indexTable{"resource_tags", []string{"resource_id", "tag"}}
-	metadataTable = indexTable{"resource_metadata", []string{"resource_id", "meta_key", "meta_value"}}
-)
-
-// indexTable is a table and the columns its rows are inserted with.
-type indexTable struct {
-	name    string
-	columns []string
-}
-
 // indexRows appends r's tag and metadata rows to tags and metadata.
 func indexRows(r domain.Resource, tags, metadata [][]any) ([][]any, [][]any) {
 	for _, t := range r.Tags {
@@ -75,12 +61,15 @@ func indexRows(r domain.Resource, tags, metadata [][]any) ([][]any, [][]any) {
 	return tags, metadata
 }
 
-// insertIndexRows writes tag and metadata rows, one statement a table.
+// insertIndexRows writes tag and metadata rows with one multi-row INSERT
+// a table. A statement per tag and per key cost a create with
+// domain.MaxTags tags and domain.MaxMetadataKeys keys 70 round trips
+// inside its transaction.
 func insertIndexRows(ctx context.Context, tx *sql.Tx, tags, metadata [][]any) error {
-	if err := mysql.InsertRows(ctx, tx, tagTable.name, tagTable.columns, tags); err != nil {
+	if err := mysql.InsertRows(ctx, tx, "resource_tags", []string{"resource_id", "tag"}, tags); err != nil {
 		return err
 	}
-	return mysql.InsertRows(ctx, tx, metadataTable.name, metadataTable.columns, metadata)
+	return mysql.InsertRows(ctx, tx, "resource_metadata", []string{"resource_id", "meta_key", "meta_value"}, metadata)
 }
 
 // writeState records a new state: the version snapshot and the tag and
