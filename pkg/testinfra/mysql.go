@@ -18,6 +18,11 @@ import (
 
 var mysqlContainer lazyContainer
 
+// dropWait bounds a test database's drop: a lock endSessions cannot end
+// (a session using the database from another) fails the test rather than
+// hang it.
+var dropWait = 30 * time.Second
+
 // MySQL returns a go-sql-driver DSN (with parseTime) for a new, empty
 // database on a MySQL-protocol server; the database is dropped when t ends.
 func MySQL(t testing.TB) string {
@@ -46,7 +51,7 @@ func MySQL(t testing.TB) string {
 		t.Fatalf("testinfra: create database: %v", err)
 	}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), dropWait)
 		defer cancel()
 		db, err := sql.Open("mysql", cfg.FormatDSN())
 		if err != nil {
@@ -101,6 +106,10 @@ func endSessions(ctx context.Context, db *sql.DB, name string) error {
 			return err
 		}
 		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return err
 	}
 	if err := rows.Close(); err != nil {
 		return err

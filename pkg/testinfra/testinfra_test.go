@@ -3,10 +3,11 @@ package testinfra_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"testing"
 	"time"
 
-	_ "github.com/go-sql-driver/mysql"
+	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -79,6 +80,55 @@ func TestMySQLDropsADatabaseATransactionHolds(t *testing.T) {
 	var left int
 	require.NoError(t, admin.QueryRow("SELECT count(*) FROM information_schema.schemata WHERE schema_name = ?", name).Scan(&left))
 	require.Zero(t, left, "the subtest's database was dropped when it ended")
+}
+
+// recordingTB is a testing.TB whose cleanups run when the test says and
+// whose errors are kept, for a test of what a cleanup reports.
+type recordingTB struct {
+	testing.TB
+	cleanups []func()
+	errs     []string
+}
+
+func (r *recordingTB) Cleanup(f func()) { r.cleanups = append(r.cleanups, f) }
+func (r *recordingTB) Errorf(format string, args ...any) {
+	r.errs = append(r.errs, fmt.Sprintf(format, args...))
+}
+
+func (r *recordingTB) runCleanups() {
+	for i := len(r.cleanups) - 1; i >= 0; i-- {
+		r.cleanups[i]()
+	}
+}
+
+// TestMySQLDropGivesUpAtItsBound: a lock the cleanup cannot end (held by
+// a session whose default database is another) makes the drop fail the
+// test once its wait is over, instead of hanging it.
+func TestMySQLDropGivesUpAtItsBound(t *testing.T) {
+	defer testinfra.SetDropWait(time.Second)()
+	rec := &recordingTB{TB: t}
+	cfg, err := mysql.ParseDSN(testinfra.MySQL(rec))
+	require.NoError(t, err)
+	name := "`" + cfg.DBName + "`"
+	other, err := sql.Open("mysql", testinfra.MySQL(t))
+	require.NoError(t, err)
+	defer other.Close()
+	_, err = other.Exec("CREATE TABLE " + name + ".held (id INT PRIMARY KEY)")
+	require.NoError(t, err)
+	tx, err := other.Begin()
+	require.NoError(t, err)
+	_, err = tx.Exec("INSERT INTO " + name + ".held VALUES (1)")
+	require.NoError(t, err)
+
+	start := time.Now()
+	rec.runCleanups()
+	waited := time.Since(start)
+	require.NoError(t, tx.Rollback())
+	require.Len(t, rec.errs, 1)
+	require.Contains(t, rec.errs[0], "drop database "+cfg.DBName)
+	require.Less(t, waited, 20*time.Second, "the drop gave up at its bound, not the server's")
+	_, err = other.Exec("DROP DATABASE IF EXISTS " + name)
+	require.NoError(t, err)
 }
 
 func TestRedisPrefixesDiffer(t *testing.T) {
