@@ -72,6 +72,35 @@ func TestOneDocumentBatchesAreMergedAndFound(t *testing.T) {
 	}
 }
 
+// Between writes, scorch's persister naps (ADR 0057), and what arrives
+// meanwhile is searchable at once and written with the rest afterwards.
+func TestThePersisterNapsAndBatchesAreFoundMeanwhile(t *testing.T) {
+	x, err := New(t.TempDir()+"/idx", nil)
+	require.NoError(t, err)
+	defer x.Close()
+	ctx := context.Background()
+	naps := func() uint64 {
+		stats, ok := x.idx.StatsMap()["index"].(map[string]any)
+		require.True(t, ok, "scorch's stats")
+		n, ok := stats["TotPersisterNapPauseCompleted"].(uint64)
+		require.True(t, ok, "scorch's nap count")
+		return n
+	}
+	for i := range 20 {
+		require.NoError(t, x.Replace(ctx, []domain.Indexed{resource(i, words(i))}))
+		hits, err := x.Search(ctx, domain.Caller{Subject: "someone"}, fmt.Sprintf("word%d", i), domain.Filters{}, 5)
+		require.NoError(t, err)
+		require.NotEmpty(t, hits, "resource %d, just replaced", i)
+		require.Equal(t, fmt.Sprintf("r%06d-0", i), hits[0].ChunkID)
+	}
+	testinfra.Within(t, 30*time.Second, "the persister napped", func() bool { return naps() > 0 })
+	// Every segment in memory is written in the end.
+	testinfra.Within(t, 30*time.Second, "segments written", func() bool {
+		stats := x.idx.StatsMap()["index"].(map[string]any)
+		return stats["TotMemorySegmentsAtRoot"].(uint64) == 0
+	})
+}
+
 // Replacing a resource's chunks removes the old ones from the index.
 func TestReplaceDropsEarlierChunks(t *testing.T) {
 	x, err := New(t.TempDir()+"/idx", nil)
@@ -167,7 +196,9 @@ func BenchmarkReplace(b *testing.B) {
 				zapx.NewSegmentBufferNumResultsBump = tuning.bump
 				cfg := scorchConfig(tuning.floor)
 				if tuning.synced {
+					// As before ADR 0037 and ADR 0057.
 					cfg["unsafe_batch"] = false
+					delete(cfg, "scorchPersisterOptions")
 				}
 				x, err := newIndex(b.TempDir()+"/idx", cfg, &pacer{})
 				require.NoError(b, err)
@@ -187,5 +218,58 @@ func BenchmarkReplace(b *testing.B) {
 				b.ReportMetric(float64(testinfra.CPUTime(b)-start)/float64(b.N)/1e6, "cpu-ms/op")
 			})
 		}
+	}
+}
+
+// BenchmarkReplacePaced feeds one-document batches of the create journey's
+// notes at its rate (two a create, 200 creates a second: one every 2.5 ms)
+// instead of back to back, so that scorch's persister sees what it sees in
+// the platform. It reports the CPU a batch with the persister's and merger's
+// counted (the index is closed before the clock stops), how many segments
+// a query met on average, and a query's time while the batches arrive.
+func BenchmarkReplacePaced(b *testing.B) {
+	for _, nap := range []time.Duration{0, persisterNap, 2 * persisterNap} {
+		b.Run(fmt.Sprintf("nap=%v", nap), func(b *testing.B) {
+			cfg := scorchConfig(segmentFloor)
+			cfg["scorchPersisterOptions"] = map[string]any{"PersisterNapTimeMSec": nap.Milliseconds()}
+			x, err := newIndex(b.TempDir()+"/idx", cfg, &pacer{})
+			require.NoError(b, err)
+			ctx := context.Background()
+			note := func(n int) domain.Indexed {
+				return resource(n, fmt.Sprintf("Observations of the word%d at dusk, and of the pangolin.", n))
+			}
+			seed := make([]domain.Indexed, 1000)
+			for i := range seed {
+				seed[i] = note(i)
+			}
+			require.NoError(b, x.Replace(ctx, seed))
+			tick := time.NewTicker(2500 * time.Microsecond)
+			defer tick.Stop()
+			var queries, segments int
+			var queryTime time.Duration
+			start := testinfra.CPUTime(b)
+			b.ResetTimer()
+			for i := range b.N {
+				<-tick.C
+				n := 1000 + i
+				require.NoError(b, x.Replace(ctx, []domain.Indexed{note(n)}))
+				if i%20 == 19 {
+					segments += int(rootSegments(b, x))
+					t0 := time.Now()
+					hits, err := x.Search(ctx, domain.Caller{Subject: "someone"}, fmt.Sprintf("word%d pangolin", n-10), domain.Filters{}, 20)
+					queryTime += time.Since(t0)
+					require.NoError(b, err)
+					require.NotEmpty(b, hits)
+					queries++
+				}
+			}
+			require.NoError(b, x.Close())
+			b.StopTimer()
+			b.ReportMetric(float64(testinfra.CPUTime(b)-start)/float64(b.N)/1e6, "cpu-ms/op")
+			if queries > 0 {
+				b.ReportMetric(float64(segments)/float64(queries), "segments")
+				b.ReportMetric(float64(queryTime)/float64(queries)/1e6, "query-ms")
+			}
+		})
 	}
 }
