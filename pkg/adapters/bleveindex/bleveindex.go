@@ -94,9 +94,9 @@ const segmentFloor = 10
 // event's segment is written on its own: a file, a bolt snapshot with an
 // fdatasync, a read of the directory and a removal of what it replaces,
 // 7 % of the platform's CPU in the create journey. With it, paced
-// one-document batches cost a quarter to a third less CPU, at about ten
-// more in-memory segments for a query to visit (BenchmarkReplacePaced,
-// ADR 0057).
+// one-document batches cost a tenth to a fifth less CPU, persister and
+// merger included, at about five more in-memory segments for a query to
+// visit (BenchmarkReplacePaced, ADR 0057).
 const persisterNap = 100 * time.Millisecond
 
 // scorchConfig is the index's scorch configuration; floor 0 keeps bleve's
