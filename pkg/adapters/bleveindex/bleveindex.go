@@ -99,6 +99,11 @@ const segmentFloor = 10
 // visit (BenchmarkReplacePaced, ADR 0057).
 const persisterNap = 100 * time.Millisecond
 
+// persisterOptions are scorch's persister options for a nap.
+func persisterOptions(nap time.Duration) map[string]any {
+	return map[string]any{"PersisterNapTimeMSec": nap.Milliseconds()}
+}
+
 // scorchConfig is the index's scorch configuration; floor 0 keeps bleve's
 // default merge plan (for the benchmark's comparison).
 //
@@ -110,8 +115,7 @@ const persisterNap = 100 * time.Millisecond
 // together: a one-document batch costs a quarter less CPU and half the
 // time (BenchmarkReplace, ADR 0037).
 func scorchConfig(floor int) map[string]any {
-	cfg := map[string]any{"unsafe_batch": true,
-		"scorchPersisterOptions": map[string]any{"PersisterNapTimeMSec": persisterNap.Milliseconds()}}
+	cfg := map[string]any{"unsafe_batch": true, "scorchPersisterOptions": persisterOptions(persisterNap)}
 	if floor > 0 {
 		cfg["scorchMergePlanOptions"] = map[string]any{"FloorSegmentSize": floor}
 	}

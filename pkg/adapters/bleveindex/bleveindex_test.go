@@ -35,15 +35,19 @@ func words(n int) string {
 	return b.String()
 }
 
-func rootSegments(t testing.TB, x *Index) uint64 {
+// scorchStat is one of the index's scorch counters.
+func scorchStat(t testing.TB, x *Index, name string) uint64 {
 	t.Helper()
 	stats, ok := x.idx.StatsMap()["index"].(map[string]any)
 	require.True(t, ok, "scorch's stats")
-	n, ok := stats["TotFileSegmentsAtRoot"].(uint64)
-	require.True(t, ok, "scorch's segment count")
-	m, ok := stats["TotMemorySegmentsAtRoot"].(uint64)
-	require.True(t, ok, "scorch's segment count")
-	return n + m
+	n, ok := stats[name].(uint64)
+	require.True(t, ok, "scorch's %s", name)
+	return n
+}
+
+func rootSegments(t testing.TB, x *Index) uint64 {
+	t.Helper()
+	return scorchStat(t, x, "TotFileSegmentsAtRoot") + scorchStat(t, x, "TotMemorySegmentsAtRoot")
 }
 
 // An index fed one document a batch, as search's events feed it, keeps
@@ -79,13 +83,6 @@ func TestThePersisterNapsAndBatchesAreFoundMeanwhile(t *testing.T) {
 	require.NoError(t, err)
 	defer x.Close()
 	ctx := context.Background()
-	naps := func() uint64 {
-		stats, ok := x.idx.StatsMap()["index"].(map[string]any)
-		require.True(t, ok, "scorch's stats")
-		n, ok := stats["TotPersisterNapPauseCompleted"].(uint64)
-		require.True(t, ok, "scorch's nap count")
-		return n
-	}
 	for i := range 20 {
 		require.NoError(t, x.Replace(ctx, []domain.Indexed{resource(i, words(i))}))
 		hits, err := x.Search(ctx, domain.Caller{Subject: "someone"}, fmt.Sprintf("word%d", i), domain.Filters{}, 5)
@@ -93,11 +90,12 @@ func TestThePersisterNapsAndBatchesAreFoundMeanwhile(t *testing.T) {
 		require.NotEmpty(t, hits, "resource %d, just replaced", i)
 		require.Equal(t, fmt.Sprintf("r%06d-0", i), hits[0].ChunkID)
 	}
-	testinfra.Within(t, 30*time.Second, "the persister napped", func() bool { return naps() > 0 })
+	testinfra.Within(t, 30*time.Second, "the persister napped", func() bool {
+		return scorchStat(t, x, "TotPersisterNapPauseCompleted") > 0
+	})
 	// Every segment in memory is written in the end.
 	testinfra.Within(t, 30*time.Second, "segments written", func() bool {
-		stats := x.idx.StatsMap()["index"].(map[string]any)
-		return stats["TotMemorySegmentsAtRoot"].(uint64) == 0
+		return scorchStat(t, x, "TotMemorySegmentsAtRoot") == 0
 	})
 }
 
@@ -231,7 +229,7 @@ func BenchmarkReplacePaced(b *testing.B) {
 	for _, nap := range []time.Duration{0, persisterNap, 2 * persisterNap} {
 		b.Run(fmt.Sprintf("nap=%v", nap), func(b *testing.B) {
 			cfg := scorchConfig(segmentFloor)
-			cfg["scorchPersisterOptions"] = map[string]any{"PersisterNapTimeMSec": nap.Milliseconds()}
+			cfg["scorchPersisterOptions"] = persisterOptions(nap)
 			x, err := newIndex(b.TempDir()+"/idx", cfg, &pacer{})
 			require.NoError(b, err)
 			ctx := context.Background()
