@@ -3,7 +3,8 @@
 // what is pending, marks it sent, and retries what failed, so a stopped
 // broker delays events but never loses them. Several relays (one per
 // replica) may run at once: an event published twice carries the same id,
-// which the bus deduplicates.
+// which the bus deduplicates. Under load, rounds are spaced (ADR 0058), so
+// that one round carries the changes of several commits.
 package outbox
 
 import (
@@ -27,13 +28,22 @@ type Relay struct {
 	Poll time.Duration
 	// MaxBackoff caps the wait after a failed round (default 5s).
 	MaxBackoff time.Duration
-	now        func() time.Time
+	// Spacing is the least time from one round's start to the next's,
+	// unless the first round filled its batch (default 50ms). A relay
+	// woken by every commit would otherwise make a round, three
+	// statements and a commit of its own, for each change; spaced, the
+	// changes committed meanwhile go in one round, and their consumers
+	// receive them together. An event waits at most Spacing for it, and
+	// one after a quiet spell not at all.
+	Spacing time.Duration
+	now     func() time.Time
+	after   func(time.Duration) <-chan time.Time
 }
 
 // New returns a relay; call Run to start it.
 func New(store ports.OutboxStore, pub ports.EventPublisher, log *slog.Logger) *Relay {
 	return &Relay{store: store, pub: pub, log: log, wake: make(chan struct{}, 1),
-		Batch: 500, Poll: time.Second, MaxBackoff: 5 * time.Second, now: time.Now}
+		Batch: 500, Poll: time.Second, MaxBackoff: 5 * time.Second, Spacing: 50 * time.Millisecond, now: time.Now, after: time.After}
 }
 
 // Notify wakes the relay at once; services call it after committing a
@@ -50,8 +60,15 @@ func (r *Relay) Notify() {
 func (r *Relay) Run(ctx context.Context) {
 	defer r.flush(ctx)
 	backoff := time.Duration(0)
+	var last time.Time // the last round's start
+	full := false      // whether it filled its batch
 	for {
+		if !full && !r.space(ctx, last) {
+			return
+		}
+		last = r.now()
 		n, err := r.Round(ctx)
+		full = n == r.Batch && err == nil
 		var wait time.Duration
 		switch {
 		case ctx.Err() != nil:
@@ -60,7 +77,7 @@ func (r *Relay) Run(ctx context.Context) {
 			backoff = min(max(2*backoff, 100*time.Millisecond), r.MaxBackoff)
 			wait = backoff
 			r.log.WarnContext(ctx, "outbox relay round failed", "error", err, "retry_in", backoff.String())
-		case n == r.Batch:
+		case full:
 			backoff = 0
 			continue // more may be waiting
 		default:
@@ -81,6 +98,24 @@ func (r *Relay) Run(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// space waits until Spacing has passed since last, and reports false if
+// ctx ended meanwhile. A Notify that came before the round starts is
+// answered by it, so it is taken: otherwise it would wake an empty round.
+func (r *Relay) space(ctx context.Context, last time.Time) bool {
+	if wait := last.Add(r.Spacing).Sub(r.now()); wait > 0 {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-r.after(wait):
+		}
+	}
+	select {
+	case <-r.wake:
+	default:
+	}
+	return true
 }
 
 func (r *Relay) flush(ctx context.Context) {
