@@ -40,6 +40,11 @@ type Options struct {
 	Backoff     domain.Backoff // default 2s doubling to 5m
 	Chunking    domain.ChunkOptions
 	EmbedBatch  int // chunks per embedding call (default 32)
+	// ProgressEvery is the least time between two records of a running
+	// job's progress (default 1s). Each is a write to the job store; a
+	// resource's job, done in milliseconds, made three of them for a
+	// percentage nobody could have read before it was 100.
+	ProgressEvery time.Duration
 }
 
 // Service runs the processing use cases.
@@ -58,6 +63,9 @@ func New(deps Deps, opts Options) *Service {
 	}
 	if opts.EmbedBatch == 0 {
 		opts.EmbedBatch = 32
+	}
+	if opts.ProgressEvery == 0 {
+		opts.ProgressEvery = time.Second
 	}
 	if deps.Jitter == nil {
 		deps.Jitter = rand.Float64
@@ -203,14 +211,15 @@ func failureText(err error) string {
 }
 
 func (s *Service) process(ctx context.Context, job domain.Job) error {
+	p := &progress{s: s, id: job.ID, last: job.UpdatedAt}
 	if job.Kind == domain.KindReindex {
-		return s.reindex(ctx, job)
+		return s.reindex(ctx, job, p)
 	}
-	return s.processText(ctx, job, 0, 100)
+	return s.processText(ctx, job, p, 0, 100)
 }
 
 // reindex redoes a resource's body and then each of its files, as one job.
-func (s *Service) reindex(ctx context.Context, job domain.Job) error {
+func (s *Service) reindex(ctx context.Context, job domain.Job, p *progress) error {
 	files, err := s.deps.Content.FileIDs(ctx, job.ResourceID)
 	if err != nil {
 		return err
@@ -218,13 +227,13 @@ func (s *Service) reindex(ctx context.Context, job domain.Job) error {
 	parts := len(files) + 1
 	body := job
 	body.Kind = domain.KindIndexResource
-	if err := s.processText(ctx, body, 0, 100/parts); err != nil {
+	if err := s.processText(ctx, body, p, 0, 100/parts); err != nil {
 		return err
 	}
 	for i, id := range files {
 		file := job
 		file.Kind, file.FileID = domain.KindExtractFile, id
-		err := s.processText(ctx, file, 100*(i+1)/parts, 100*(i+2)/parts)
+		err := s.processText(ctx, file, p, 100*(i+1)/parts, 100*(i+2)/parts)
 		if fault.Of(err, fault.NotFound) || fault.Of(err, fault.Invalid) || fault.Of(err, fault.UnsupportedMedia) {
 			continue // deleted since, or rejected on upload: nothing to index
 		}
@@ -237,7 +246,7 @@ func (s *Service) reindex(ctx context.Context, job domain.Job) error {
 
 // processText indexes one text, reporting progress from `from` to `to`
 // percent.
-func (s *Service) processText(ctx context.Context, job domain.Job, from, to int) error {
+func (s *Service) processText(ctx context.Context, job domain.Job, p *progress, from, to int) error {
 	var text string
 	version := job.ResourceVersion
 	span := to - from
@@ -261,7 +270,7 @@ func (s *Service) processText(ctx context.Context, job domain.Job, from, to int)
 	default:
 		return fault.New(fault.Invalid, "unknown job kind "+string(job.Kind))
 	}
-	s.progress(ctx, job.ID, from+span/4)
+	p.report(ctx, from+span/4)
 	owner := job.ResourceID + "/" + job.FileID
 	chunks := domain.Split(owner, text, s.opts.Chunking)
 	ready := domain.ChunksReady{ResourceID: job.ResourceID, Version: version, FileID: job.FileID,
@@ -279,18 +288,31 @@ func (s *Service) processText(ctx context.Context, job domain.Job, from, to int)
 		for i, c := range batch {
 			ready.Chunks = append(ready.Chunks, domain.EmbeddedChunk{Chunk: c, Vector: vecs[i]})
 		}
-		s.progress(ctx, job.ID, from+span/4+span*7/10*(start+len(batch))/max(len(chunks), 1))
+		p.report(ctx, from+span/4+span*7/10*(start+len(batch))/max(len(chunks), 1))
 	}
 	return s.deps.Sink.Ready(ctx, ready)
 }
 
-// progress records a running job's percentage; losing an update only makes
-// the number lag, so failures are ignored.
-func (s *Service) progress(ctx context.Context, id string, percent int) {
-	_, _ = s.deps.Jobs.Update(ctx, id, func(j domain.Job) (domain.Job, error) {
+// progress records a running job's percentage, at most every
+// ProgressEvery: a job done sooner is seen queued, running, then done.
+type progress struct {
+	s    *Service
+	id   string
+	last time.Time // when the job's progress was last recorded, or it started
+}
+
+// report records percent if ProgressEvery has passed since the last
+// record; losing one only makes the number lag, so failures are ignored.
+func (p *progress) report(ctx context.Context, percent int) {
+	now := p.s.deps.Clock.Now()
+	if now.Sub(p.last) < p.s.opts.ProgressEvery {
+		return
+	}
+	p.last = now
+	_, _ = p.s.deps.Jobs.Update(ctx, p.id, func(j domain.Job) (domain.Job, error) {
 		if j.State != domain.Running {
 			return j, nil
 		}
-		return j.Report(percent, s.deps.Clock.Now()), nil
+		return j.Report(percent, now), nil
 	})
 }

@@ -432,3 +432,83 @@ func TestAnAttemptPastItsDeadlineFailsAndIsRecorded(t *testing.T) {
 		})
 	}
 }
+
+// recordingJobs is a JobStore that keeps every state an update stored.
+type recordingJobs struct {
+	*fake.JobStore
+	mu     sync.Mutex
+	stored []domain.Job
+}
+
+func (r *recordingJobs) Update(ctx context.Context, id string, change func(domain.Job) (domain.Job, error)) (domain.Job, error) {
+	j, err := r.JobStore.Update(ctx, id, change)
+	if err == nil {
+		r.mu.Lock()
+		r.stored = append(r.stored, j)
+		r.mu.Unlock()
+	}
+	return j, err
+}
+
+// slowEmbedder is hashembed whose every call takes step of the clock.
+type slowEmbedder struct {
+	hashembed.Embedder
+	clock *clock
+	step  time.Duration
+}
+
+func (e slowEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	e.clock.t = e.clock.t.Add(e.step)
+	return e.Embedder.Embed(ctx, texts)
+}
+
+// runIndexJob runs a resource's job with one chunk an embedding call,
+// each taking step, and returns the states its updates stored and how
+// many chunks it embedded.
+func runIndexJob(t *testing.T, step time.Duration) ([]domain.Job, int) {
+	t.Helper()
+	ctx := context.Background()
+	c := &content{text: map[string]string{"r1": strings.Repeat("Lattice indexes resources for search. ", 60)}}
+	clk := &clock{t: time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)}
+	jobs := &recordingJobs{JobStore: fake.NewJobStore()}
+	ready := &sink{}
+	svc := app.New(app.Deps{Jobs: jobs, Content: c, Extractor: extract.Extractor{}, Embedder: slowEmbedder{clock: clk, step: step},
+		Sink: ready, Queue: &queue{}, Access: access{}, Audit: &portstest.AuditTrail{}, Clock: clk, Jitter: func() float64 { return 0 }},
+		app.Options{Chunking: domain.ChunkOptions{Target: 400}, EmbedBatch: 1, ProgressEvery: time.Second})
+	j, _, err := svc.Intake(ctx, app.Event{ID: "e1", Type: "resource.created", ResourceID: "r1", Version: 1})
+	require.NoError(t, err)
+	out, err := svc.Run(ctx, j.ID)
+	require.NoError(t, err)
+	require.Equal(t, domain.Succeeded, out.Job.State)
+	require.Len(t, ready.ready, 1)
+	return jobs.stored, len(ready.ready[0].Chunks)
+}
+
+func TestAJobDoneWithinASecondRecordsNoProgress(t *testing.T) {
+	t.Parallel()
+	stored, _ := runIndexJob(t, time.Millisecond)
+	require.Len(t, stored, 2, "started and succeeded: nothing between")
+	require.Equal(t, domain.Running, stored[0].State)
+	require.Equal(t, 0, stored[0].Progress)
+	require.Equal(t, domain.Succeeded, stored[1].State)
+}
+
+func TestALongJobRecordsItsProgressEverySecond(t *testing.T) {
+	t.Parallel()
+	// Each chunk's embedding takes 0.6 s: a report every second chunk,
+	// 1.2 s after the one before, none after 0.6 s.
+	stored, chunks := runIndexJob(t, 600*time.Millisecond)
+	require.Greater(t, chunks, 3)
+	require.Equal(t, domain.Succeeded, stored[len(stored)-1].State)
+	started, reports := stored[0], stored[1:len(stored)-1]
+	require.Len(t, reports, chunks/2)
+	for i, j := range reports {
+		require.Equal(t, domain.Running, j.State)
+		require.Equal(t, time.Duration(i+1)*1200*time.Millisecond, j.UpdatedAt.Sub(started.UpdatedAt), "report %d", i)
+		require.Greater(t, j.Progress, 25, "report %d is after some embedding", i)
+		require.Less(t, j.Progress, 100)
+		if i > 0 {
+			require.Greater(t, j.Progress, reports[i-1].Progress)
+		}
+	}
+}
