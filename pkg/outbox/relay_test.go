@@ -44,6 +44,8 @@ func (b *flakyBus) setDown(v bool) { b.mu.Lock(); b.down = v; b.mu.Unlock() }
 
 func (b *flakyBus) count() int { b.mu.Lock(); defer b.mu.Unlock(); return len(b.stored) }
 
+func (b *flakyBus) publishes() int { b.mu.Lock(); defer b.mu.Unlock(); return b.calls }
+
 func event(id string) ports.Event {
 	return ports.Event{ID: id, Subject: "events.resource.created", Payload: []byte("{}")}
 }
@@ -82,7 +84,7 @@ func TestRelayDeliversEverythingAcrossAnOutage(t *testing.T) {
 
 	ids := seed(t, store, 50)
 	r.Notify()
-	waitFor(t, func() bool { bus.mu.Lock(); defer bus.mu.Unlock(); return bus.calls >= 3 })
+	waitFor(t, func() bool { return bus.publishes() >= 3 })
 	require.Zero(t, bus.count(), "nothing is stored while the broker is down")
 	pending, err := store.Pending(context.Background(), 100)
 	require.NoError(t, err)
@@ -211,10 +213,7 @@ func TestChangesNotifiedWithinTheSpacingGoInOneRound(t *testing.T) {
 	clock.fire <- clock.now()
 
 	waitFor(t, func() bool { return bus.count() == 5 })
-	bus.mu.Lock()
-	calls := bus.calls
-	bus.mu.Unlock()
-	require.Equal(t, 1, calls, "the five events went in one round")
+	require.Equal(t, 1, bus.publishes(), "the five events went in one round")
 
 	// The notifications it answered leave no empty round behind: the
 	// next wake waits for its spacing, with only two reads made.
