@@ -6,6 +6,12 @@ FROM search_documents WHERE resource_id = ?;
 SELECT resource_id, owner_id, title, visibility, tags, metadata, version, updated_at, deleted
 FROM search_documents WHERE resource_id = ? FOR UPDATE;
 
+-- name: InsertDocumentIfAbsent :execrows
+-- One row affected: the document was absent, and the transaction now holds
+-- the new row's lock.
+INSERT IGNORE INTO search_documents (resource_id, owner_id, title, visibility, tags, metadata, version, updated_at, deleted)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?);
+
 -- name: UpsertDocument :exec
 INSERT INTO search_documents (resource_id, owner_id, title, visibility, tags, metadata, version, updated_at, deleted)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/mysql"
 	"github.com/lattice-platform/lattice/pkg/adapters/mysql/searchstore/internal/searchdb"
@@ -31,7 +32,17 @@ type SearchStore struct {
 	// resource's event is two changes to one document (its fields, its
 	// chunks), and the second lock was two of the eleven statements it
 	// cost.
-	locked map[string]domain.Document
+	locked map[string]lockedDoc
+}
+
+// lockedDoc is a document whose row the transaction holds.
+type lockedDoc struct {
+	domain.Document
+	// sourceless: the transaction made the row, and has written none of
+	// its sources since, so none exists. Sources are written only under
+	// their document's lock, and documents are never removed (a deleted
+	// one is a tombstone), so a document absent until now had none.
+	sourceless bool
 }
 
 var _ app.SearchStore = (*SearchStore)(nil)
@@ -58,33 +69,52 @@ func (s *SearchStore) Together(ctx context.Context, fn func(app.SearchStore) err
 		return fn(s)
 	}
 	return mysql.InTxRetrying(ctx, s.db, func(tx *sql.Tx) error {
-		return fn(&SearchStore{db: s.db, q: s.q.WithTx(tx), tx: tx, locked: map[string]domain.Document{}})
+		return fn(&SearchStore{db: s.db, q: s.q.WithTx(tx), tx: tx, locked: map[string]lockedDoc{}})
 	})
 }
 
-// lockDocument locks the document row, creating a placeholder first if
-// none exists, so that every change to a resource is serialised. In
-// Together's transaction, a document it locked already is not read again.
-func (s *SearchStore) lockDocument(ctx context.Context, q *searchdb.Queries, tx *sql.Tx, id string) (domain.Document, error) {
+// lockDocument locks the document row, so that every change to a
+// resource is serialised. A document that does not exist is inserted as
+// absent (a placeholder unless the caller brings its own row), and its
+// insert holds the lock: only a row that existed is read back, and made
+// tells whether this call inserted it. In Together's transaction, a
+// document it locked already is not read again.
+func (s *SearchStore) lockDocument(ctx context.Context, q *searchdb.Queries, id string, absent *domain.Document) (d lockedDoc, made bool, err error) {
 	if d, ok := s.locked[id]; ok {
-		return d, nil
+		return d, false, nil
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT IGNORE INTO search_documents (resource_id, tags, metadata, updated_at) VALUES (?, '[]', '{}', UTC_TIMESTAMP(6))`, id); err != nil {
-		return domain.Document{}, mysql.Translate(err)
+	if absent == nil {
+		absent = &domain.Document{ResourceID: id, Visibility: domain.Private,
+			UpdatedAt: time.Now().UTC().Truncate(time.Microsecond)}
 	}
-	row, err := q.LockDocument(ctx, id)
+	tags, meta, err := encodeDocSets(*absent)
 	if err != nil {
-		return domain.Document{}, mysql.Lookup(err, errDocNotFound)
+		return lockedDoc{}, false, err
 	}
-	d, err := documentOf(row)
-	if err == nil {
-		s.wrote(d)
+	n, err := q.InsertDocumentIfAbsent(ctx, searchdb.InsertDocumentIfAbsentParams{
+		ResourceID: id, OwnerID: absent.OwnerID, Title: absent.Title, Visibility: absent.Visibility,
+		Tags: tags, Metadata: meta, Version: absent.Version, UpdatedAt: absent.UpdatedAt.UTC(), Deleted: absent.Deleted,
+	})
+	if err != nil {
+		return lockedDoc{}, false, mysql.Translate(err)
 	}
-	return d, err
+	made = n == 1
+	d = lockedDoc{Document: *absent, sourceless: made}
+	if !made {
+		row, err := q.LockDocument(ctx, id)
+		if err != nil {
+			return lockedDoc{}, false, mysql.Lookup(err, errDocNotFound)
+		}
+		if d.Document, err = documentOf(row); err != nil {
+			return lockedDoc{}, false, err
+		}
+	}
+	s.note(d)
+	return d, made, nil
 }
 
-// wrote notes a locked document's state, in Together's transaction.
-func (s *SearchStore) wrote(d domain.Document) {
+// note keeps a locked document's state, in Together's transaction.
+func (s *SearchStore) note(d lockedDoc) {
 	if s.locked != nil {
 		s.locked[d.ResourceID] = d
 	}
@@ -94,9 +124,21 @@ func (s *SearchStore) wrote(d domain.Document) {
 func (s *SearchStore) PutDocument(ctx context.Context, d domain.Document) (bool, error) {
 	applied := false
 	err := s.change(ctx, func(q *searchdb.Queries, tx *sql.Tx) error {
-		cur, err := s.lockDocument(ctx, q, tx, d.ResourceID)
+		// A new document is inserted as it comes, which saves reading a
+		// placeholder back and overwriting it. Only a version above the
+		// placeholder's 0 would overwrite it.
+		d.Deleted = false
+		var absent *domain.Document
+		if d.Version > 0 {
+			absent = &d
+		}
+		cur, made, err := s.lockDocument(ctx, q, d.ResourceID, absent)
 		if err != nil {
 			return err
+		}
+		if made && absent != nil {
+			applied = true
+			return nil
 		}
 		if cur.Deleted || cur.Version >= d.Version {
 			return nil
@@ -112,8 +154,8 @@ func (s *SearchStore) PutDocument(ctx context.Context, d domain.Document) (bool,
 			return mysql.Translate(err)
 		}
 		applied = true
-		d.Deleted = false
-		s.wrote(d)
+		cur.Document = d
+		s.note(cur)
 		return nil
 	})
 	return applied, err
@@ -123,14 +165,22 @@ func (s *SearchStore) PutDocument(ctx context.Context, d domain.Document) (bool,
 func (s *SearchStore) DeleteDocument(ctx context.Context, resourceID string, version int64) (bool, error) {
 	applied := false
 	err := s.change(ctx, func(q *searchdb.Queries, tx *sql.Tx) error {
-		cur, err := s.lockDocument(ctx, q, tx, resourceID)
+		// A document never seen is inserted as its tombstone, so that a
+		// late event cannot bring it back.
+		tomb := domain.Document{ResourceID: resourceID, Visibility: domain.Private, Version: max(version, 0),
+			UpdatedAt: time.Now().UTC().Truncate(time.Microsecond), Deleted: true}
+		cur, made, err := s.lockDocument(ctx, q, resourceID, &tomb)
 		if err != nil {
 			return err
+		}
+		if made {
+			applied = true
+			return nil
 		}
 		if cur.Deleted {
 			return nil
 		}
-		tags, meta, err := encodeDocSets(cur)
+		tags, meta, err := encodeDocSets(cur.Document)
 		if err != nil {
 			return err
 		}
@@ -142,7 +192,10 @@ func (s *SearchStore) DeleteDocument(ctx context.Context, resourceID string, ver
 			return mysql.Translate(err)
 		}
 		cur.Version, cur.Deleted = max(version, cur.Version), true
-		s.wrote(cur)
+		s.note(cur)
+		if cur.sourceless {
+			return nil // nor chunks, which are written only with their source
+		}
 		if err := q.DeleteResourceChunks(ctx, resourceID); err != nil {
 			return mysql.Translate(err)
 		}
@@ -155,28 +208,33 @@ func (s *SearchStore) DeleteDocument(ctx context.Context, resourceID string, ver
 func (s *SearchStore) ReplaceChunks(ctx context.Context, set domain.ChunkSet) (bool, error) {
 	applied := false
 	err := s.change(ctx, func(q *searchdb.Queries, tx *sql.Tx) error {
-		doc, err := s.lockDocument(ctx, q, tx, set.ResourceID)
+		doc, _, err := s.lockDocument(ctx, q, set.ResourceID, nil)
 		if err != nil || doc.Deleted {
 			return err
 		}
-		src, err := q.LockSource(ctx, searchdb.LockSourceParams{ResourceID: set.ResourceID, FileID: set.FileID})
 		// A source's chunks are written only with its row (here), and
 		// removed with it (DeleteDocument): a source without a row has
 		// none to delete, which saves a created resource's set a
-		// statement.
-		fresh := false
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			fresh = true
-		case err != nil:
-			return mysql.Translate(err)
-		case src.Deleted || src.Version > set.Version:
-			return nil
+		// statement. A document the transaction made has no source to
+		// read.
+		fresh := doc.sourceless
+		if !fresh {
+			src, err := q.LockSource(ctx, searchdb.LockSourceParams{ResourceID: set.ResourceID, FileID: set.FileID})
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+				fresh = true
+			case err != nil:
+				return mysql.Translate(err)
+			case src.Deleted || src.Version > set.Version:
+				return nil
+			}
 		}
 		if err := q.UpsertSource(ctx, searchdb.UpsertSourceParams{ResourceID: set.ResourceID, FileID: set.FileID,
 			Version: set.Version, Model: set.Model, Dimensions: int32(set.Dimensions)}); err != nil {
 			return mysql.Translate(err)
 		}
+		doc.sourceless = false
+		s.note(doc)
 		if !fresh {
 			if _, err := q.DeleteSourceChunks(ctx, searchdb.DeleteSourceChunksParams{ResourceID: set.ResourceID, FileID: set.FileID}); err != nil {
 				return mysql.Translate(err)
@@ -220,19 +278,27 @@ func insertChunks(ctx context.Context, tx *sql.Tx, set domain.ChunkSet) error {
 func (s *SearchStore) DeleteSource(ctx context.Context, resourceID, fileID string) (bool, error) {
 	applied := false
 	err := s.change(ctx, func(q *searchdb.Queries, tx *sql.Tx) error {
-		if _, err := s.lockDocument(ctx, q, tx, resourceID); err != nil {
+		doc, _, err := s.lockDocument(ctx, q, resourceID, nil)
+		if err != nil {
 			return err
 		}
-		src, err := q.LockSource(ctx, searchdb.LockSourceParams{ResourceID: resourceID, FileID: fileID})
-		if err == nil && src.Deleted {
-			return nil
-		}
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return mysql.Translate(err)
+		if !doc.sourceless {
+			src, err := q.LockSource(ctx, searchdb.LockSourceParams{ResourceID: resourceID, FileID: fileID})
+			if err == nil && src.Deleted {
+				return nil
+			}
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return mysql.Translate(err)
+			}
 		}
 		applied = true
 		if err := q.UpsertSource(ctx, searchdb.UpsertSourceParams{ResourceID: resourceID, FileID: fileID, Deleted: true}); err != nil {
 			return mysql.Translate(err)
+		}
+		if doc.sourceless {
+			doc.sourceless = false
+			s.note(doc)
+			return nil // nor chunks, which are written only with their source
 		}
 		_, err = q.DeleteSourceChunks(ctx, searchdb.DeleteSourceChunksParams{ResourceID: resourceID, FileID: fileID})
 		return mysql.Translate(err)

@@ -270,11 +270,6 @@ func SearchStore(t *testing.T, newStore func(t *testing.T) app.SearchStore) {
 		t.Parallel()
 		s := newStore(t)
 		id, other := newID(), newID()
-		type step struct {
-			what   string
-			want   bool
-			change func(app.SearchStore) (bool, error)
-		}
 		steps := []step{
 			{"another document", true, func(tx app.SearchStore) (bool, error) { return tx.PutDocument(ctx, doc(other, 4, domain.Public)) }},
 			{"chunks first make a placeholder", true, func(tx app.SearchStore) (bool, error) { return tx.ReplaceChunks(ctx, set(id, "", 1, "alpha")) }},
@@ -289,21 +284,7 @@ func SearchStore(t *testing.T, newStore func(t *testing.T) app.SearchStore) {
 			{"chunks after the delete", false, func(tx app.SearchStore) (bool, error) { return tx.ReplaceChunks(ctx, set(id, "", 5, "zombie")) }},
 			{"a document after the delete", false, func(tx app.SearchStore) (bool, error) { return tx.PutDocument(ctx, doc(id, 5, domain.Public)) }},
 		}
-		// Outcomes are checked after the transaction, not inside it.
-		got := make([]bool, len(steps))
-		require.NoError(t, s.Together(ctx, func(tx app.SearchStore) error {
-			for i, st := range steps {
-				ok, err := st.change(tx)
-				if err != nil {
-					return fmt.Errorf("%s: %w", st.what, err)
-				}
-				got[i] = ok
-			}
-			return nil
-		}))
-		for i, st := range steps {
-			require.Equal(t, st.want, got[i], st.what)
-		}
+		applyTogether(t, s, steps)
 		d, err := s.Document(ctx, id)
 		require.NoError(t, err)
 		require.True(t, d.Deleted)
@@ -316,6 +297,47 @@ func SearchStore(t *testing.T, newStore func(t *testing.T) app.SearchStore) {
 		require.NoError(t, err)
 		require.EqualValues(t, 4, d.Version)
 		require.Equal(t, domain.Public, d.Visibility)
+	})
+
+	t.Run("in one Together, documents new to it keep their versions, sources and tombstones", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		created, unseen, filed := newID(), newID(), newID()
+		steps := []step{
+			{"a new document", true, func(tx app.SearchStore) (bool, error) { return tx.PutDocument(ctx, doc(created, 1, domain.Public)) }},
+			{"its version again", false, func(tx app.SearchStore) (bool, error) { return tx.PutDocument(ctx, doc(created, 1, domain.Private)) }},
+			{"its first chunks", true, func(tx app.SearchStore) (bool, error) { return tx.ReplaceChunks(ctx, set(created, "", 1, "ab")) }},
+			{"newer chunks replace them", true, func(tx app.SearchStore) (bool, error) { return tx.ReplaceChunks(ctx, set(created, "", 2, "gamma")) }},
+			{"older chunks do not", false, func(tx app.SearchStore) (bool, error) { return tx.ReplaceChunks(ctx, set(created, "", 1, "stale")) }},
+			{"a delete of a document never seen", true, func(tx app.SearchStore) (bool, error) { return tx.DeleteDocument(ctx, unseen, 2) }},
+			{"its document arriving late", false, func(tx app.SearchStore) (bool, error) { return tx.PutDocument(ctx, doc(unseen, 1, domain.Public)) }},
+			{"its chunks arriving late", false, func(tx app.SearchStore) (bool, error) { return tx.ReplaceChunks(ctx, set(unseen, "", 1, "zombie")) }},
+			{"a file deleted before anything of its resource came", true, func(tx app.SearchStore) (bool, error) { return tx.DeleteSource(ctx, filed, "f1") }},
+			{"that file's chunks arriving late", false, func(tx app.SearchStore) (bool, error) { return tx.ReplaceChunks(ctx, set(filed, "f1", 0, "late")) }},
+			{"its resource's own document", true, func(tx app.SearchStore) (bool, error) { return tx.PutDocument(ctx, doc(filed, 1, domain.Public)) }},
+		}
+		applyTogether(t, s, steps)
+		d, err := s.Document(ctx, created)
+		require.NoError(t, err)
+		require.Equal(t, doc(created, 1, domain.Public).Title, d.Title)
+		require.Equal(t, domain.Public, d.Visibility)
+		require.Equal(t, []string{"a", "b"}, d.Tags)
+		chunks, err := s.Chunks(ctx, created)
+		require.NoError(t, err)
+		require.Equal(t, []string{"gamma"}, texts(chunks), "the newer set replaced the first")
+		d, err = s.Document(ctx, unseen)
+		require.NoError(t, err)
+		require.True(t, d.Deleted)
+		require.EqualValues(t, 2, d.Version)
+		chunks, err = s.Chunks(ctx, unseen)
+		require.NoError(t, err)
+		require.Empty(t, chunks)
+		d, err = s.Document(ctx, filed)
+		require.NoError(t, err)
+		require.EqualValues(t, 1, d.Version)
+		chunks, err = s.Chunks(ctx, filed)
+		require.NoError(t, err)
+		require.Empty(t, chunks)
 	})
 
 	t.Run("many documents are read at once as one at a time", func(t *testing.T) {
@@ -418,4 +440,31 @@ func SearchStore(t *testing.T, newStore func(t *testing.T) app.SearchStore) {
 		require.NoError(t, err)
 		require.Empty(t, none)
 	})
+}
+
+// step is one change of a Together, and whether it should apply.
+type step struct {
+	what   string
+	want   bool
+	change func(app.SearchStore) (bool, error)
+}
+
+// applyTogether makes the changes in one Together, then checks each
+// one's outcome: after the transaction, not inside it.
+func applyTogether(t *testing.T, s app.SearchStore, steps []step) {
+	t.Helper()
+	got := make([]bool, len(steps))
+	require.NoError(t, s.Together(context.Background(), func(tx app.SearchStore) error {
+		for i, st := range steps {
+			ok, err := st.change(tx)
+			if err != nil {
+				return fmt.Errorf("%s: %w", st.what, err)
+			}
+			got[i] = ok
+		}
+		return nil
+	}))
+	for i, st := range steps {
+		require.Equal(t, st.want, got[i], st.what)
+	}
 }

@@ -117,6 +117,43 @@ func (q *Queries) GetDocuments(ctx context.Context, ids []string) ([]SearchDocum
 	return items, nil
 }
 
+const insertDocumentIfAbsent = `-- name: InsertDocumentIfAbsent :execrows
+INSERT IGNORE INTO search_documents (resource_id, owner_id, title, visibility, tags, metadata, version, updated_at, deleted)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+`
+
+type InsertDocumentIfAbsentParams struct {
+	ResourceID string
+	OwnerID    string
+	Title      string
+	Visibility string
+	Tags       json.RawMessage
+	Metadata   json.RawMessage
+	Version    int64
+	UpdatedAt  time.Time
+	Deleted    bool
+}
+
+// One row affected: the document was absent, and the transaction now holds
+// the new row's lock.
+func (q *Queries) InsertDocumentIfAbsent(ctx context.Context, arg InsertDocumentIfAbsentParams) (int64, error) {
+	result, err := q.db.ExecContext(ctx, insertDocumentIfAbsent,
+		arg.ResourceID,
+		arg.OwnerID,
+		arg.Title,
+		arg.Visibility,
+		arg.Tags,
+		arg.Metadata,
+		arg.Version,
+		arg.UpdatedAt,
+		arg.Deleted,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
 const listChunks = `-- name: ListChunks :many
 SELECT resource_id, file_id, chunk_id, seq, text, model, vector
 FROM search_chunks WHERE resource_id = ? ORDER BY file_id, seq
