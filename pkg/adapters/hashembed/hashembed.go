@@ -11,8 +11,8 @@ package hashembed
 import (
 	"context"
 	"math"
-	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/lattice-platform/lattice/pkg/ports"
 )
@@ -52,21 +52,32 @@ const (
 
 // Vector embeds one text.
 func Vector(text string) []float32 {
-	v := make([]float64, Dimensions)
-	words := tokenize(text)
+	var v [Dimensions]float64
+	var lowBuf [1536]byte
+	var spanBuf [256]span
+	low, words := lowerWords(lowBuf[:0], spanBuf[:0], text)
 	var paddedBuf [64]byte
 	var startsBuf [64]int
+	var gramsBuf [64]uint64
 	padded := paddedBuf[:0]
 	starts := startsBuf[:0] // byte offset of each rune of padded, then its length
-	gram := hashOf(fnvOffset, "c:", "")
-	for i, w := range words {
-		add(v, hashOf(fnvOffset, "w:", w), wordWeight)
+	grams := gramsBuf[:0]
+	gram, bigram := hashOf(fnvOffset, "c:", ""), hashOf(fnvOffset, "b:", "")
+	word := hashOf(fnvOffset, "w:", "")
+	// The additions keep the order in which the stored vectors were summed
+	// (a word, its bigram, its 3-, then 4-, then 5-grams), as a
+	// floating-point sum depends on it.
+	for i, ws := range words {
+		w := low[ws.from:ws.to]
+		add(&v, hashBytes(word, w), wordWeight)
 		if i > 0 {
-			add(v, hashOf(hashOf(fnvOffset, "b:", words[i-1]), " ", w), bigramWeight)
+			prev := low[words[i-1].from:words[i-1].to]
+			add(&v, hashBytes((hashBytes(bigram, prev)^' ')*fnvPrime, w), bigramWeight)
 		}
 		// The character n-grams of "^"+w+"$", hashed in place: a word is
-		// valid UTF-8 (tokenize splits on anything else), so the n runes
-		// from the j-th are the bytes from starts[j] to starts[j+n].
+		// valid UTF-8, so the n runes from the j-th are the bytes from
+		// starts[j] to starts[j+n]. FNV hashes a byte at a time, so each
+		// n-gram's hash goes on from its (n-1)-gram's.
 		padded = append(append(append(padded[:0], '^'), w...), '$')
 		starts = starts[:0]
 		for at := range string(padded) {
@@ -74,9 +85,16 @@ func Vector(text string) []float32 {
 		}
 		starts = append(starts, len(padded))
 		runes := len(starts) - 1
-		for n := 3; n <= 5; n++ {
+		grams = grams[:0]
+		for j := 0; j+3 <= runes; j++ {
+			h := hashBytes(gram, padded[starts[j]:starts[j+3]])
+			grams = append(grams, h)
+			add(&v, h, gramWeight)
+		}
+		for n := 4; n <= 5; n++ {
 			for j := 0; j+n <= runes; j++ {
-				add(v, hashBytes(gram, padded[starts[j]:starts[j+n]]), gramWeight)
+				grams[j] = hashBytes(grams[j], padded[starts[j+n-1]:starts[j+n]])
+				add(&v, grams[j], gramWeight)
 			}
 		}
 	}
@@ -93,6 +111,48 @@ func Vector(text string) []float32 {
 		out[i] = float32(x * inv)
 	}
 	return out
+}
+
+// span is where a word is in the lower-cased text.
+type span struct{ from, to int }
+
+// lowerWords appends text's words, lower-cased, to low, and where each is
+// to words: what strings.FieldsFunc(strings.ToLower(text), …) gave, in one
+// pass and without a string per word. Every letter or digit (once
+// lower-cased) belongs to a word; anything else, including a byte that is
+// not UTF-8, ends one.
+func lowerWords(low []byte, words []span, text string) ([]byte, []span) {
+	from := len(low)
+	end := func() {
+		if len(low) > from {
+			words = append(words, span{from, len(low)})
+		}
+		from = len(low)
+	}
+	for i := 0; i < len(text); {
+		c := text[i]
+		if c < utf8.RuneSelf {
+			i++
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if 'a' <= c && c <= 'z' || '0' <= c && c <= '9' {
+				low = append(low, c)
+			} else {
+				end()
+			}
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(text[i:])
+		i += size
+		if r = unicode.ToLower(r); unicode.IsLetter(r) || unicode.IsNumber(r) {
+			low = utf8.AppendRune(low, r)
+		} else {
+			end()
+		}
+	}
+	end()
+	return low, words
 }
 
 // FNV-1a, 64 bits (hash/fnv's New64a), computed over a feature's parts in
@@ -121,22 +181,14 @@ func hashBytes(h uint64, p []byte) uint64 {
 }
 
 // add puts a feature, by its hash, in two positions, each with a sign from
-// the hash, so collisions cancel out on average instead of piling up.
-func add(v []float64, sum uint64, weight float64) {
-	for k := 0; k < 2; k++ {
-		bits := sum >> (32 * k)
-		idx := int(bits % Dimensions)
-		sign := 1.0
-		if bits>>20&1 == 1 {
-			sign = -1
-		}
-		v[idx] += sign * weight
-	}
-}
-
-// tokenize lower-cases and splits on anything that is not a letter or digit.
-func tokenize(text string) []string {
-	return strings.FieldsFunc(strings.ToLower(text), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) })
+// the hash, so collisions cancel out on average instead of piling up. The
+// sign flips the weight's sign bit rather than branching: it is a coin
+// toss, which a branch predictor cannot learn.
+func add(v *[Dimensions]float64, sum uint64, weight float64) {
+	w := math.Float64bits(weight)
+	lo, hi := sum&math.MaxUint32, sum>>32
+	v[lo%Dimensions] += math.Float64frombits(w ^ (lo>>20&1)<<63)
+	v[hi%Dimensions] += math.Float64frombits(w ^ (hi>>20&1)<<63)
 }
 
 // Cosine is the cosine similarity of two normalised vectors.

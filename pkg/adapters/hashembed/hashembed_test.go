@@ -119,3 +119,28 @@ func TestVectorKeepsTheStoredVectorsValues(t *testing.T) {
 		require.Equal(t, reference(text), hashembed.Vector(text), "%q", text)
 	}
 }
+
+// FuzzVectorKeepsTheStoredVectorsValues checks Vector against reference on
+// any text: `go test -fuzz FuzzVector ./pkg/adapters/hashembed/` to search,
+// the seeds on every run.
+func FuzzVectorKeepsTheStoredVectorsValues(f *testing.F) {
+	for _, seed := range []string{"", "Ab", "ÀÉÎ ǅ ΣΑΣ İstanbul", "a\xffb\xc3", "x² ½ ⅷ ٣", strings.Repeat("wörd ", 300)} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		if len(text) > 1<<14 {
+			t.Skip("longer than any chunk")
+		}
+		require.Equal(t, reference(text), hashembed.Vector(text))
+	})
+}
+
+// BenchmarkEmbedFullChunk embeds a chunk of the size processing cuts by
+// default (about 1,000 characters).
+func BenchmarkEmbedFullChunk(b *testing.B) {
+	text := strings.Repeat("Uploaded files are extracted, cut into overlapping chunks and embedded in batches; ", 13)[:1000]
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = hashembed.Vector(text)
+	}
+}
