@@ -3,12 +3,10 @@ package mysql_test
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	gomysql "github.com/go-sql-driver/mysql"
 
@@ -58,7 +56,7 @@ func BenchmarkCreateShapedTransaction(b *testing.B) {
 	serverPID, _ := strconv.Atoi(os.Getenv("MARIADB_PID"))
 	seq := 0
 	measure := func(b *testing.B, create func(id string) error) {
-		client, server := testinfra.CPUTime(b), serverCPU(serverPID)
+		client, server := testinfra.CPUTime(b), testinfra.ProcessCPU(serverPID)
 		b.ResetTimer()
 		for range b.N {
 			seq++
@@ -69,7 +67,7 @@ func BenchmarkCreateShapedTransaction(b *testing.B) {
 		b.StopTimer()
 		b.ReportMetric(float64((testinfra.CPUTime(b)-client).Microseconds())/float64(b.N), "client-µs/op")
 		if serverPID > 0 {
-			b.ReportMetric(float64((serverCPU(serverPID)-server).Microseconds())/float64(b.N), "server-µs/op")
+			b.ReportMetric(float64((testinfra.ProcessCPU(serverPID)-server).Microseconds())/float64(b.N), "server-µs/op")
 		}
 	}
 	b.Run("five-round-trips", func(b *testing.B) {
@@ -94,22 +92,4 @@ func BenchmarkCreateShapedTransaction(b *testing.B) {
 			return err
 		})
 	})
-}
-
-// serverCPU returns the user and system CPU time that process pid has
-// used so far (another process: this one's is testinfra.CPUTime).
-func serverCPU(pid int) time.Duration {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// The fields after the command's closing parenthesis: utime and stime
-	// are the 12th and 13th, in clock ticks of 1/100 s on Linux.
-	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
-	if len(fields) < 13 {
-		return 0
-	}
-	user, _ := strconv.ParseInt(fields[11], 10, 64)
-	sys, _ := strconv.ParseInt(fields[12], 10, 64)
-	return time.Duration(user+sys) * 10 * time.Millisecond
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/lattice-platform/lattice/pkg/adapters/mysql"
@@ -246,32 +245,20 @@ func (s *SearchStore) ReplaceChunks(ctx context.Context, set domain.ChunkSet) (b
 	return applied, err
 }
 
-// chunksPerInsert keeps each multi-row INSERT well under max_allowed_packet
-// (a 1,024-dimension vector is 4 KiB).
-const chunksPerInsert = 100
+// chunkColumns are search_chunks' columns in the order insertChunks gives
+// their values.
+var chunkColumns = []string{"resource_id", "file_id", "chunk_id", "seq", "text", "model", "vector"}
 
 // insertChunks writes the set in multi-row INSERTs: sqlc's MySQL engine has
-// no batch insert, and one statement per chunk costs a round trip each.
+// no batch insert, and one statement per chunk costs a round trip each. An
+// upload's set of 1,024-dimension vectors is prepared (ADR 0059). A
+// repeated chunk id within a set keeps its first occurrence.
 func insertChunks(ctx context.Context, tx *sql.Tx, set domain.ChunkSet) error {
-	for start := 0; start < len(set.Chunks); start += chunksPerInsert {
-		batch := set.Chunks[start:min(start+chunksPerInsert, len(set.Chunks))]
-		var b strings.Builder
-		b.WriteString("INSERT INTO search_chunks (resource_id, file_id, chunk_id, seq, text, model, vector) VALUES ")
-		args := make([]any, 0, 7*len(batch))
-		for i, c := range batch {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString("(?, ?, ?, ?, ?, ?, ?)")
-			args = append(args, set.ResourceID, set.FileID, c.ID, c.Index, c.Text, set.Model, events.EncodeVector(c.Vector))
-		}
-		// A repeated chunk id within a set keeps its first occurrence.
-		b.WriteString(" ON DUPLICATE KEY UPDATE chunk_id = chunk_id")
-		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
-			return mysql.Translate(err)
-		}
+	rows := make([][]any, len(set.Chunks))
+	for i, c := range set.Chunks {
+		rows[i] = []any{set.ResourceID, set.FileID, c.ID, c.Index, c.Text, set.Model, events.EncodeVector(c.Vector)}
 	}
-	return nil
+	return mysql.InsertNewRows(ctx, tx, "search_chunks", chunkColumns, rows)
 }
 
 // DeleteSource removes a file's chunks and tombstones the source.

@@ -3,6 +3,11 @@ package searchstore_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -106,4 +111,46 @@ func BenchmarkApplyCreated(b *testing.B) {
 	}
 	// Less the one statement of the last reading itself.
 	b.ReportMetric(float64(questions()-before-1)/float64(b.N), "statements/op")
+}
+
+// BenchmarkReplaceUploadSet stores what an upload brings search: a file's
+// chunk set with 1,024-dimension vectors, on a document of its own, for
+// sets of 340 chunks (a 100 KiB Markdown file, as the journeys upload)
+// and smaller ones. It reports the client's CPU a set, and the server's
+// when MARIADB_PID names the local server's process (run it alone).
+func BenchmarkReplaceUploadSet(b *testing.B) {
+	ctx := context.Background()
+	s := searchstore.NewSearchStore(openMigrated(b))
+	rng := rand.New(rand.NewPCG(1, 2))
+	chunks := make([]domain.Chunk, 340)
+	for i := range chunks {
+		vec := make([]float32, 1024)
+		for j := range vec {
+			vec[j] = rng.Float32()*0.1 - 0.05
+		}
+		chunks[i] = domain.Chunk{ID: fmt.Sprintf("f1-%03d", i), Index: i, Vector: vec,
+			Text: strings.Repeat("Two hundred and ninety bytes of a Markdown paragraph, ", 6)[:290]}
+	}
+	serverPID, _ := strconv.Atoi(os.Getenv("MARIADB_PID"))
+	for _, n := range []int{1, 4, 16, 340} {
+		b.Run(fmt.Sprintf("chunks=%d", n), func(b *testing.B) {
+			client, server := testinfra.CPUTime(b), testinfra.ProcessCPU(serverPID)
+			for b.Loop() {
+				id := uuid.Must(uuid.NewV7()).String()
+				set := domain.ChunkSet{ResourceID: id, FileID: "f1", Version: 1, Model: "lattice-hash-v1-1024", Dimensions: 1024, Chunks: chunks[:n]}
+				require.NoError(b, s.Together(ctx, func(tx app.SearchStore) error {
+					if _, err := tx.PutDocument(ctx, domain.Document{ResourceID: id, OwnerID: "owner-1", Title: "A file",
+						Visibility: domain.Private, Version: 1, UpdatedAt: time.Now().UTC()}); err != nil {
+						return err
+					}
+					_, err := tx.ReplaceChunks(ctx, set)
+					return err
+				}))
+			}
+			b.ReportMetric(float64((testinfra.CPUTime(b)-client).Microseconds())/float64(b.N), "client-µs/op")
+			if serverPID > 0 {
+				b.ReportMetric(float64((testinfra.ProcessCPU(serverPID)-server).Microseconds())/float64(b.N), "server-µs/op")
+			}
+		})
+	}
 }

@@ -116,6 +116,51 @@ func SearchStore(t *testing.T, newStore func(t *testing.T) app.SearchStore) {
 		require.Len(t, got, 3, "a repeated chunk id is stored once")
 	})
 
+	t.Run("a file's chunk set of full-size vectors is kept whole and exact", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		id := newID()
+		_, err := s.PutDocument(ctx, doc(id, 1, domain.Private))
+		require.NoError(t, err)
+		// An upload's size: more chunks than a store may write in one
+		// statement, each with a 1,024-dimension vector, a repeated id, and
+		// a few short vectors among them.
+		big := domain.ChunkSet{ResourceID: id, FileID: "f1", Version: 0, Model: "m1024", Dimensions: 1024}
+		for i := range 257 {
+			vec := make([]float32, 1024)
+			if i%50 == 7 {
+				vec = vec[:3]
+			}
+			for j := range vec {
+				vec[j] = float32(i) + float32(j)/1024
+			}
+			big.Chunks = append(big.Chunks, domain.Chunk{ID: fmt.Sprintf("%s-f1-%03d", id[:8], i), Index: i,
+				Text: fmt.Sprintf("chunk %d", i), Vector: vec})
+		}
+		first := big.Chunks[200]
+		big.Chunks = append(big.Chunks, domain.Chunk{ID: first.ID, Index: 257, Text: "the repeat", Vector: make([]float32, 1024)})
+		ok, err := s.ReplaceChunks(ctx, big)
+		require.NoError(t, err)
+		require.True(t, ok)
+		got, err := s.Chunks(ctx, id)
+		require.NoError(t, err)
+		require.Equal(t, 257, len(got), "every chunk once, the repeat not again")
+		for i, c := range got {
+			want := big.Chunks[i]
+			require.Equal(t, want.ID, c.ID)
+			require.Equal(t, want.Text, c.Text)
+			require.Equal(t, "m1024", c.Model)
+			require.Equal(t, want.Vector, c.Vector, "vector of chunk %d", i)
+		}
+
+		ok, err = s.ReplaceChunks(ctx, set(id, "f1", 0, "shorter"))
+		require.NoError(t, err)
+		require.True(t, ok)
+		got, err = s.Chunks(ctx, id)
+		require.NoError(t, err)
+		require.Equal(t, []string{"shorter"}, texts(got), "a new set replaces the whole big one")
+	})
+
 	t.Run("deleted files and documents stay deleted", func(t *testing.T) {
 		t.Parallel()
 		s := newStore(t)
