@@ -44,3 +44,20 @@ func ProcessCPU(pid int) time.Duration {
 	sys, _ := strconv.ParseInt(fields[12], 10, 64)
 	return time.Duration(user+sys) * 10 * time.Millisecond
 }
+
+// CPUReport starts counting the CPU time this process uses and, when
+// MARIADB_PID names the local MariaDB server's process, the server's too.
+// The function it returns reports their growth per b.N operation as
+// client-µs/op and server-µs/op; run such a benchmark alone, as the
+// server's time is all its clients'.
+func CPUReport(b *testing.B) (report func()) {
+	b.Helper()
+	serverPID, _ := strconv.Atoi(os.Getenv("MARIADB_PID"))
+	client, server := CPUTime(b), ProcessCPU(serverPID)
+	return func() {
+		b.ReportMetric(float64((CPUTime(b)-client).Microseconds())/float64(b.N), "client-µs/op")
+		if serverPID > 0 {
+			b.ReportMetric(float64((ProcessCPU(serverPID)-server).Microseconds())/float64(b.N), "server-µs/op")
+		}
+	}
+}

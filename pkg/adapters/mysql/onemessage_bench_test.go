@@ -3,7 +3,6 @@ package mysql_test
 import (
 	"context"
 	"database/sql"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -53,10 +52,9 @@ func BenchmarkCreateShapedTransaction(b *testing.B) {
 	body := strings.Repeat("x", 500)
 	snapshot := `{"title":"t","body":"` + body + `"}`
 	payload := []byte(strings.Repeat("p", 700))
-	serverPID, _ := strconv.Atoi(os.Getenv("MARIADB_PID"))
 	seq := 0
 	measure := func(b *testing.B, create func(id string) error) {
-		client, server := testinfra.CPUTime(b), testinfra.ProcessCPU(serverPID)
+		report := testinfra.CPUReport(b)
 		b.ResetTimer()
 		for range b.N {
 			seq++
@@ -65,10 +63,7 @@ func BenchmarkCreateShapedTransaction(b *testing.B) {
 			}
 		}
 		b.StopTimer()
-		b.ReportMetric(float64((testinfra.CPUTime(b)-client).Microseconds())/float64(b.N), "client-µs/op")
-		if serverPID > 0 {
-			b.ReportMetric(float64((testinfra.ProcessCPU(serverPID)-server).Microseconds())/float64(b.N), "server-µs/op")
-		}
+		report()
 	}
 	b.Run("five-round-trips", func(b *testing.B) {
 		measure(b, func(id string) error {

@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -131,10 +129,9 @@ func BenchmarkReplaceUploadSet(b *testing.B) {
 		chunks[i] = domain.Chunk{ID: fmt.Sprintf("f1-%03d", i), Index: i, Vector: vec,
 			Text: strings.Repeat("Two hundred and ninety bytes of a Markdown paragraph, ", 6)[:290]}
 	}
-	serverPID, _ := strconv.Atoi(os.Getenv("MARIADB_PID"))
 	for _, n := range []int{1, 4, 16, 340} {
 		b.Run(fmt.Sprintf("chunks=%d", n), func(b *testing.B) {
-			client, server := testinfra.CPUTime(b), testinfra.ProcessCPU(serverPID)
+			report := testinfra.CPUReport(b)
 			for b.Loop() {
 				id := uuid.Must(uuid.NewV7()).String()
 				set := domain.ChunkSet{ResourceID: id, FileID: "f1", Version: 1, Model: "lattice-hash-v1-1024", Dimensions: 1024, Chunks: chunks[:n]}
@@ -147,10 +144,7 @@ func BenchmarkReplaceUploadSet(b *testing.B) {
 					return err
 				}))
 			}
-			b.ReportMetric(float64((testinfra.CPUTime(b)-client).Microseconds())/float64(b.N), "client-µs/op")
-			if serverPID > 0 {
-				b.ReportMetric(float64((testinfra.ProcessCPU(serverPID)-server).Microseconds())/float64(b.N), "server-µs/op")
-			}
+			report()
 		})
 	}
 }
