@@ -174,7 +174,7 @@ func run(journeys []journey, rate int, d time.Duration, uploadSize int, pgURL, m
 					return false, fmt.Errorf("profile: %w", err)
 				}
 			}
-			caughtUp = lag.String()
+			caughtUp = lag.String() + "; " + perRequest(before, launch.ReadCPU(), p.pids(), m.Requests)
 		}
 		notes = append(notes, fmt.Sprintf("%s: status %s; %s; cpu: %s; background caught up: %s%s",
 			j.name, codes(m.StatusCodes), parts, cpu, caughtUp, firstErrors(m.Errors)))
@@ -616,18 +616,40 @@ func (p *platform) uploadTargets() vegeta.Targeter {
 // generator (this program) used between s and later, and how idle the
 // machine was.
 func spent(s, later launch.CPUSample, known map[int]string) string {
-	use, idle := s.Spent(later, func(name string) string {
-		switch {
-		case strings.Contains(name, "serve --target=all"):
-			return "lattice"
-		case strings.HasPrefix(name, "mariadb"), strings.HasPrefix(name, "mysqld"):
-			return "mariadb"
-		case strings.HasPrefix(name, "postgres"):
-			return "postgres"
-		case name == "vegeta":
-			return name
-		}
-		return ""
-	}, known)
+	use, idle := s.Spent(later, processGroup, known)
 	return launch.Cores(use, []string{"lattice", "mariadb", "postgres", "vegeta"}) + fmt.Sprintf(" cores; machine %.0f %% idle", idle*100)
+}
+
+// perRequest prints the CPU the platform's processes used between s, a
+// journey's start, and later, once its backlog is worked off, for each of
+// its requests: what a request costs with the background it sets off,
+// which the journey's own cores leave out.
+func perRequest(s, later launch.CPUSample, known map[int]string, requests uint64) string {
+	if requests == 0 {
+		return "no requests"
+	}
+	used := s.Used(later, processGroup, known)
+	var parts []string
+	for _, g := range []string{"lattice", "mariadb", "postgres"} {
+		if d := used[g] / time.Duration(requests); d >= 10*time.Microsecond {
+			parts = append(parts, fmt.Sprintf("%s %s", g, round(d)))
+		}
+	}
+	return "cpu a request with its background: " + strings.Join(parts, ", ")
+}
+
+// processGroup names the group a process's CPU is counted in, "" for
+// none.
+func processGroup(name string) string {
+	switch {
+	case strings.Contains(name, "serve --target=all"):
+		return "lattice"
+	case strings.HasPrefix(name, "mariadb"), strings.HasPrefix(name, "mysqld"):
+		return "mariadb"
+	case strings.HasPrefix(name, "postgres"):
+		return "postgres"
+	case name == "vegeta":
+		return name
+	}
+	return ""
 }

@@ -76,6 +76,17 @@ func (s CPUSample) Spent(later CPUSample, group func(name string) string, known 
 	return cores, float64(later.idle-s.idle) / float64(later.total-s.total)
 }
 
+// Used is the CPU time that each group of processes used between s and
+// later, grouped as Spent groups them.
+func (s CPUSample) Used(later CPUSample, group func(name string) string, known map[int]string) map[string]time.Duration {
+	cores, _ := s.Spent(later, group, known)
+	used := make(map[string]time.Duration, len(cores))
+	for g, c := range cores {
+		used[g] = time.Duration(c * float64(later.at.Sub(s.at)))
+	}
+	return used
+}
+
 // SpentInKernel is the part of Spent's cores that each group spent in
 // the kernel (system calls, and the network stack's work done in them):
 // what any proxy pays for the same traffic, set apart from its own code.

@@ -7,8 +7,11 @@ import (
 	"time"
 
 	"github.com/blevesearch/bleve/v2/analysis"
+	"github.com/blevesearch/bleve/v2/analysis/lang/en"
+	"github.com/blevesearch/bleve/v2/registry"
 	"github.com/stretchr/testify/require"
 
+	"github.com/lattice-platform/lattice/pkg/adapters/bleveindex/asciiwords"
 	"github.com/lattice-platform/lattice/pkg/testinfra"
 	"github.com/lattice-platform/lattice/services/search/domain"
 )
@@ -109,4 +112,56 @@ func TestBatchesArePacedAndQueriesAreNot(t *testing.T) {
 	require.NotEmpty(t, hits)
 	require.Equal(t, "r000001-0", hits[0].ChunkID)
 	require.Equal(t, before, asked.Load(), "a query's text went through the pacer")
+}
+
+// TestTheTextAnalyzerGivesEnsTokens checks that the text field's analyzer
+// (asciiwords and en's filters) gives the tokens queries are analysed
+// into by en, for ASCII text and for text that is not.
+func TestTheTextAnalyzerGivesEnsTokens(t *testing.T) {
+	cache := registry.NewCache()
+	paced, err := newPacedAnalyzer(map[string]any{"pacer": &pacer{}}, cache)
+	require.NoError(t, err)
+	require.IsType(t, &asciiwords.Tokenizer{}, paced.(pacedAnalyzer).inner.(*analysis.DefaultAnalyzer).Tokenizer)
+	enAnalyzer, err := cache.AnalyzerNamed(en.AnalyzerName)
+	require.NoError(t, err)
+	for _, text := range []string{
+		"The Herons' nests, counted on 12.03.2024 at site_14: 1,024 eggs; it's the team's record.",
+		"Les hérons’ nids — 東京 — and the HERONS running, ran, runs.",
+	} {
+		got, want := paced.Analyze([]byte(text)), enAnalyzer.Analyze([]byte(text))
+		require.NotEmpty(t, want)
+		require.Equal(t, want, got, "tokens of %q", text)
+	}
+}
+
+// BenchmarkAnalyzeUpload measures the analysis of an upload's chunks (340
+// of about 300 bytes) by en and by the text field's analyzer, which
+// differs from it only in its tokenizer:
+//
+//	go test -run '^$' -bench AnalyzeUpload -benchmem ./pkg/adapters/bleveindex/
+func BenchmarkAnalyzeUpload(b *testing.B) {
+	cache := registry.NewCache()
+	paced, err := newPacedAnalyzer(map[string]any{"pacer": &pacer{}}, cache)
+	require.NoError(b, err)
+	enAnalyzer, err := cache.AnalyzerNamed(en.AnalyzerName)
+	require.NoError(b, err)
+	chunks := make([][]byte, 340)
+	for i := range chunks {
+		chunks[i] = []byte(words(i)[:300])
+	}
+	for _, tc := range []struct {
+		name string
+		a    analysis.Analyzer
+	}{{"en", enAnalyzer}, {"text", paced}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				for _, c := range chunks {
+					// Analysis lower-cases terms in place, as bleve's
+					// documents hold copies of their text.
+					tc.a.Analyze(append([]byte(nil), c...))
+				}
+			}
+		})
+	}
 }
