@@ -69,7 +69,7 @@ func ReadCPU() CPUSample {
 // process's group from its name (its entry in known, else its
 // command name); processes it names "" are left out.
 func (s CPUSample) Spent(later CPUSample, group func(name string) string, known map[int]string) (cores map[string]float64, idle float64) {
-	cores = spentOf(s, later, func(c CPUSample) map[int]uint64 { return c.process }, group, known)
+	cores = perSecond(s, later, s.Used(later, group, known))
 	if later.total == s.total {
 		return cores, 0
 	}
@@ -79,28 +79,34 @@ func (s CPUSample) Spent(later CPUSample, group func(name string) string, known 
 // Used is the CPU time that each group of processes used between s and
 // later, grouped as Spent groups them.
 func (s CPUSample) Used(later CPUSample, group func(name string) string, known map[int]string) map[string]time.Duration {
-	cores, _ := s.Spent(later, group, known)
-	used := make(map[string]time.Duration, len(cores))
-	for g, c := range cores {
-		used[g] = time.Duration(c * float64(later.at.Sub(s.at)))
-	}
-	return used
+	return usedOf(s, later, func(c CPUSample) map[int]uint64 { return c.process }, group, known)
 }
 
 // SpentInKernel is the part of Spent's cores that each group spent in
 // the kernel (system calls, and the network stack's work done in them):
 // what any proxy pays for the same traffic, set apart from its own code.
 func (s CPUSample) SpentInKernel(later CPUSample, group func(name string) string, known map[int]string) map[string]float64 {
-	return spentOf(s, later, func(c CPUSample) map[int]uint64 { return c.kernel }, group, known)
+	return perSecond(s, later, usedOf(s, later, func(c CPUSample) map[int]uint64 { return c.kernel }, group, known))
 }
 
-// spentOf is Spent's figure for the ticks that ticks selects.
-func spentOf(s, later CPUSample, ticks func(CPUSample) map[int]uint64, group func(name string) string, known map[int]string) map[string]float64 {
+// perSecond turns the CPU time each group used between s and later into
+// cores; none when no time or no machine tick passed between them.
+func perSecond(s, later CPUSample, used map[string]time.Duration) map[string]float64 {
 	cores := map[string]float64{}
-	secs := later.at.Sub(s.at).Seconds()
-	if secs <= 0 || later.total == s.total {
+	wall := later.at.Sub(s.at)
+	if wall <= 0 || later.total == s.total {
 		return cores
 	}
+	for g, d := range used {
+		cores[g] = float64(d) / float64(wall)
+	}
+	return cores
+}
+
+// usedOf is the CPU time, in the ticks that ticks selects, that each group
+// used between s and later.
+func usedOf(s, later CPUSample, ticks func(CPUSample) map[int]uint64, group func(name string) string, known map[int]string) map[string]time.Duration {
+	used := map[string]time.Duration{}
 	before := ticks(s)
 	for pid, t := range ticks(later) {
 		name := known[pid]
@@ -109,10 +115,10 @@ func spentOf(s, later CPUSample, ticks func(CPUSample) map[int]uint64, group fun
 			name = strings.TrimSpace(string(comm))
 		}
 		if g := group(name); g != "" {
-			cores[g] += float64(t-before[pid]) / clockTicks / secs
+			used[g] += time.Duration(t-before[pid]) * time.Second / clockTicks
 		}
 	}
-	return cores
+	return used
 }
 
 // Cores prints the groups in order, those that used at least 0.01 cores.

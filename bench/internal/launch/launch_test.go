@@ -158,6 +158,7 @@ func TestSpentCountsTheNamedProcesses(t *testing.T) {
 	require.Equal(t, map[string]float64{"first": 1}, cores) // 200 ticks in 2 s
 	require.InDelta(t, 0.25, idle, 1e-9)
 	require.Equal(t, map[string]float64{"first": 0.75}, before.SpentInKernel(later, group, known)) // 150 of them
+	require.Equal(t, map[string]time.Duration{"first": 2 * time.Second}, before.Used(later, group, known))
 	require.Equal(t, "first 1.00", Cores(cores, []string{"first", "second"}))
 }
 

@@ -93,6 +93,8 @@ func TestTokensAsUnicodeOnText(t *testing.T) {
 		"Ünïcödé at the start, then ASCII words, then 東京 and more ASCII after it.",
 		prose + "\xff\xfe" + prose,
 		"\u0301leading accent and a trailing one\u0301",
+		// More words than words' array on the stack holds (128).
+		strings.Repeat(strings.ReplaceAll(prose, "—", "-"), 8),
 	} {
 		requireSameTokens(t, input)
 	}
