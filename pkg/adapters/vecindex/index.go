@@ -58,6 +58,7 @@ type rows struct {
 	dims      int
 	blocks    [][]float32 // row-major, blockRows*dims values each
 	colBlocks [][]float32 // column-major, the same rows
+	columned  int         // rows whose values colBlocks holds: all, outside Replace
 	ids       []string    // chunk id per row
 	slots     []int32     // resource slot per row
 	alive     []bool
@@ -97,19 +98,44 @@ func rowIn(blocks [][]float32, dims, i int) []float32 {
 	return blocks[i/blockRows][at : at+dims : at+dims]
 }
 
-// put writes v as row i, the row after the last, making a block for it if
-// it starts one.
+// put writes v as row i, the row after the last, making a block (and
+// its column twin) if it starts one. The row's columns are written later,
+// with the other rows added alongside it, by columns.
 func (r *rows) put(i int, v []float32) {
 	b, at := i/blockRows, i%blockRows
 	if at == 0 {
-		r.blocks = append(r.blocks, make([]float32, blockRows*r.dims))
-		r.colBlocks = append(r.colBlocks, make([]float32, blockRows*r.dims))
+		r.blocks = append(r.blocks, newBlock(blockRows*r.dims))
+		r.colBlocks = append(r.colBlocks, newBlock(blockRows*r.dims))
 	}
 	copy(r.blocks[b][at*r.dims:], v)
-	cols := r.colBlocks[b]
-	for j, x := range v {
-		cols[j*blockRows+at] = x
-	}
+}
+
+// columnTile is how many columns columns writes at once: one 64-byte
+// cache line of each row.
+const columnTile = 16
+
+// columns copies the rows added since the last call into the column
+// blocks, so that a search, which runs under the index's lock after the
+// rows' writer has released it, sees them in both. A row's values lie
+// blockRows values apart in the column blocks, each in a cache line and a
+// page of its own: written a row at a time, an upload's 340 rows of 1,024
+// values took 5 ms (BenchmarkAddUploads). A tile of columnTile columns at
+// a time reads one cache line of each row and fills columnTile lines of
+// columns, which stay in the cache until they are full.
+func (r *rows) columns() {
+	dims := r.dims
+	blockSpans(r.columned, len(r.ids), func(b, from, to int) {
+		src, cols := r.blocks[b], r.colBlocks[b]
+		for j0 := 0; j0 < dims; j0 += columnTile {
+			j1 := min(j0+columnTile, dims)
+			for at := from; at < to; at++ {
+				for j, x := range src[at*dims+j0 : at*dims+j1] {
+					cols[(j0+j)*blockRows+at] = x
+				}
+			}
+		}
+	})
+	r.columned = len(r.ids)
 }
 
 func (r *rows) live() int { return len(r.ids) - r.dead }
@@ -154,7 +180,7 @@ const compactAfterDead = 1000
 func (r *rows) compact() {
 	blocks, ids, slots, alive := r.blocks, r.ids, r.slots, r.alive
 	n := r.live()
-	r.blocks, r.colBlocks = nil, nil
+	r.blocks, r.colBlocks, r.columned = nil, nil, 0
 	r.ids, r.slots, r.alive = make([]string, 0, n), make([]int32, 0, n), make([]bool, 0, n)
 	for i, ok := range alive {
 		if !ok {
@@ -164,6 +190,7 @@ func (r *rows) compact() {
 		r.put(len(r.ids), rowIn(blocks, r.dims, i))
 		r.ids, r.slots, r.alive = append(r.ids, ids[i]), append(r.slots, slots[i]), append(r.alive, true)
 	}
+	r.columns()
 	r.dead, r.graph, r.building = 0, nil, nil
 	r.generation++
 }
@@ -214,6 +241,7 @@ func (x *Index) Replace(in domain.Indexed) {
 		x.byRes[resourceID] = refs
 	}
 	for _, m := range touched {
+		m.columns()
 		if m.dead > compactAfterDead && m.dead > m.live() {
 			m.compact()
 		}
