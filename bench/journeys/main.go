@@ -418,7 +418,10 @@ func (p *platform) seed(ctx context.Context) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("sanity: search did not find the last seeded resource within 2 min (last error: %w)", err)
+			if err != nil {
+				return fmt.Errorf("sanity: search did not find the last seeded resource within 2 min: %w", err)
+			}
+			return fmt.Errorf("sanity: search did not find the last seeded resource within 2 min: its answers (%d hits) left it out", len(out.Hits))
 		}
 		time.Sleep(250 * time.Millisecond) // polling the asynchronous index
 	}

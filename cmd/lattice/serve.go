@@ -10,6 +10,7 @@ import (
 	"net"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -192,9 +193,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		l := bound[b.name]
 		// Requests count as foreground for the process's background work
 		// (ADR 0034); the admin listeners' scrapes and probes do not.
-		l.public.Handle(p.Gate().Foreground(httpserver.Handler(b.httpCfg, b.http)))
+		gate := p.Gate()
+		if !countsForeground(b.name, services) {
+			gate = nil
+		}
+		l.public.Handle(gate.Foreground(httpserver.Handler(b.httpCfg, b.http)))
 		if b.http.Fast != nil {
-			fast, gate := b.http.Fast(b.httpCfg.TrustedProxies), p.Gate()
+			fast := b.http.Fast(b.httpCfg.TrustedProxies)
 			l.public.HandleFast(func(ctx *fasthttp.RequestCtx, whole bool) bool {
 				gate.BeginAt(ctx.Time())
 				defer gate.End()
@@ -276,6 +281,18 @@ func bindListeners(services []string, cfg Config, tlsStore *tlsfiles.Store, log 
 }
 
 // builtService is one wired service, ready to listen.
+// countsForeground reports whether the requests of service count as
+// foreground for the background work of a process that runs services
+// (ADR 0061). Where the process runs the gateway, only the gateway's do:
+// they are the users' requests, and the other listeners serve the
+// gateway's proxied calls, counted already, and the process's own
+// background work (processing reads each resource it works on from
+// resource), whose units would otherwise pay for their own calls as if
+// users had made them and hold each other back.
+func countsForeground(service string, services []string) bool {
+	return service == "gateway" || !slices.Contains(services, "gateway")
+}
+
 type builtService struct {
 	name    string
 	http    httpserver.Service

@@ -226,3 +226,17 @@ func TestMissingGODEBUG(t *testing.T) {
 		require.Equal(t, c.missing, missing, name)
 	}
 }
+
+// Where a process runs the gateway, only the gateway's requests hold its
+// background work back: the other listeners serve the gateway's proxied
+// calls and the background's own (ADR 0061). A process without the
+// gateway counts every service's requests.
+func TestOnlyTheGatewaysRequestsCountWhereItRuns(t *testing.T) {
+	all := []string{"gateway", "auth", "resource", "search", "processing", "analytics"}
+	require.True(t, countsForeground("gateway", all))
+	for _, svc := range all[1:] {
+		require.False(t, countsForeground(svc, all), svc)
+		require.True(t, countsForeground(svc, []string{svc}), svc+" alone")
+	}
+	require.True(t, countsForeground("resource", []string{"resource", "processing"}))
+}

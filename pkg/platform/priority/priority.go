@@ -7,15 +7,20 @@
 // priorities, and an operating-system priority would need the background
 // work in a process of its own, so the gate paces it instead.
 //
-// Requests pass through Foreground, which counts them. Background work
-// runs each unit (one event, one batch, one job) between Background and
-// the function Background returns. While no request is in flight, or
-// none has arrived for a second (a long transfer to a slow client waits
-// on the network, not the cores), background work runs freely. While requests are in flight, units take
-// turns, one at a time, and each pushes the next turn back so that
-// background work takes about its share of the time. No unit waits longer
-// than the longest pause, so a busy API slows the pipeline down but never
-// stops it, and a message's ack deadline is never at risk.
+// Requests pass through Foreground, which counts them and the time they
+// are in flight. Background work runs each unit (one event, one batch,
+// one job) between Background and the function Background returns. While
+// no request has arrived for a second, background work runs freely: the
+// process is idle, or serves only long transfers to slow clients, which
+// wait on the network, not the cores. While requests arrive, units take
+// turns, one at a time, and each pushes the next turn back by what it
+// took from the requests: the time requests were in flight while it ran
+// (ADR 0061). At a steady stream of requests that is all of a unit's
+// time, and background work takes about its share; between sparse
+// requests it is little, and the pipeline runs at nearly its full speed.
+// No unit waits longer than the longest pause, so a busy API slows the
+// pipeline down but never stops it, and a message's ack deadline is never
+// at risk.
 package priority
 
 import (
@@ -57,9 +62,17 @@ type Gate struct {
 	waiting   atomic.Int64 // units waiting for their turn
 	paused    atomic.Int64 // nanoseconds units have waited, in all
 
+	// The time requests have been in flight, in all: closed periods with
+	// one or more in flight, and the open one's start. Only the request
+	// that starts or ends a period takes the lock, so while requests
+	// overlap, as they do under load, it is not taken at all.
+	activeMu    sync.Mutex
+	active      time.Duration
+	activeSince time.Time // zero while none is in flight
+
 	mu   sync.Mutex
-	next time.Time     // while requests are in flight, no unit starts before this
-	wake chan struct{} // closed when the last request in flight ends or a turn ends; nil when no unit waits
+	next time.Time     // while requests arrive, no unit starts before this
+	wake chan struct{} // closed when a turn ends; nil when no unit waits
 }
 
 // New returns a gate that gives background work percent (1–100) of the
@@ -98,7 +111,16 @@ func (g *Gate) BeginAt(t time.Time) {
 		return
 	}
 	g.lastStart.Store(t.UnixNano())
-	g.inFlight.Add(1)
+	if g.inFlight.Add(1) == 1 {
+		g.activeMu.Lock()
+		// A request that ends between the count and the lock has closed
+		// nothing and leaves nothing to open; its few microseconds go
+		// uncounted.
+		if g.activeSince.IsZero() && g.inFlight.Load() > 0 {
+			g.activeSince = t
+		}
+		g.activeMu.Unlock()
+	}
 }
 
 // End ends a request Begin counted.
@@ -110,14 +132,28 @@ func (g *Gate) End() {
 }
 
 func (g *Gate) foregroundDone() {
-	// The waiting count is read after the in-flight count falls, and a
-	// unit reads the in-flight count after it counts itself waiting, so
-	// one of the two always sees the other.
-	if g.inFlight.Add(-1) == 0 && g.waiting.Load() > 0 {
-		g.mu.Lock()
-		g.wakeLocked()
-		g.mu.Unlock()
+	if g.inFlight.Add(-1) != 0 {
+		return
 	}
+	now := g.now()
+	g.activeMu.Lock()
+	// A request that began since the count fell keeps the period open.
+	if !g.activeSince.IsZero() && g.inFlight.Load() == 0 {
+		g.active += now.Sub(g.activeSince)
+		g.activeSince = time.Time{}
+	}
+	g.activeMu.Unlock()
+}
+
+// activeAt is the time requests have been in flight, in all, until now.
+func (g *Gate) activeAt(now time.Time) time.Duration {
+	g.activeMu.Lock()
+	defer g.activeMu.Unlock()
+	d := g.active
+	if !g.activeSince.IsZero() && now.After(g.activeSince) {
+		d += now.Sub(g.activeSince)
+	}
+	return d
 }
 
 // wakeLocked has the waiting units look again at the requests in flight
@@ -137,11 +173,11 @@ func (g *Gate) Background(ctx context.Context) (done func()) {
 		return func() {}
 	}
 	took := false
-	if g.busy(g.now()) {
+	if g.recent(g.now()) {
 		took = g.wait(ctx)
 	}
-	start := g.now()
-	return func() { g.ran(g.now().Sub(start), took) }
+	from := g.activeAt(g.now())
+	return func() { g.ran(g.activeAt(g.now())-from, took) }
 }
 
 // Unit starts a unit of background work as Background does, and returns a
@@ -175,8 +211,11 @@ func Next(ctx context.Context) {
 	u.done = u.gate.Background(ctx)
 }
 
-// wait holds the caller until no request is in flight, its turn comes, ctx
-// ends or the longest pause has passed. It reports whether the unit took
+// wait holds the caller until its turn comes, no request has arrived for
+// g.arrivals, ctx ends or the longest pause has passed. A moment with no
+// request in flight does not end the wait: at a steady stream of requests
+// such moments come every few milliseconds, and a unit started in one ran
+// on into the requests after it (ADR 0061). It reports whether the unit took
 // a turn: then no other unit takes one until this one has run, so that
 // units held back together do not all start at once.
 func (g *Gate) wait(ctx context.Context) (took bool) {
@@ -203,7 +242,7 @@ func (g *Gate) wait(ctx context.Context) (took bool) {
 		wake := g.wake
 		g.waiting.Add(1)
 		g.mu.Unlock()
-		if !g.busy(now) {
+		if !g.recent(now) {
 			g.waiting.Add(-1)
 			return false
 		}
@@ -218,19 +257,20 @@ func (g *Gate) wait(ctx context.Context) (took bool) {
 		case <-ctx.Done():
 		}
 		g.waiting.Add(-1)
-		if ctx.Err() != nil || !g.busy(g.now()) {
+		if ctx.Err() != nil || !g.recent(g.now()) {
 			return false
 		}
 	}
 }
 
-// ran sets the next turn after a unit of d: while requests are in flight,
-// it comes when they have had the time the unit leaves them. Work done
-// while the process was otherwise idle costs the requests nothing and is
-// not counted.
+// ran sets the next turn after a unit that ran while requests were in
+// flight for d: while requests arrive, the turn comes when they have had
+// the time the unit leaves them. Work done while the process was
+// otherwise idle, or served only long transfers, costs the requests
+// nothing and is not counted.
 func (g *Gate) ran(d time.Duration, took bool) {
 	now := g.now()
-	busy := g.busy(now)
+	busy := g.recent(now)
 	if !busy && !took {
 		return
 	}
@@ -261,8 +301,12 @@ func (g *Gate) Busy() bool {
 // busy reports whether requests in flight hold background work back at
 // now: one is in flight, and one arrived within the last g.arrivals.
 func (g *Gate) busy(now time.Time) bool {
-	return g.inFlight.Load() > 0 && now.Before(g.quietAt())
+	return g.inFlight.Load() > 0 && g.recent(now)
 }
+
+// recent reports whether a request arrived within the last g.arrivals:
+// while one did, units take turns.
+func (g *Gate) recent(now time.Time) bool { return now.Before(g.quietAt()) }
 
 // quietAt is when the requests in flight stop holding background work
 // back if no other arrives.
@@ -284,7 +328,7 @@ func (g *Gate) Waiting() int {
 func (g *Gate) Collector() prometheus.Collector {
 	return prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "lattice_background_paused_seconds_total",
-		Help: "Time the process's background work (event consumers, job workers) waited for requests in flight, summed over its units.",
+		Help: "Time the process's background work (event consumers, job workers) waited for its turn while requests arrived, summed over its units.",
 	}, func() float64 {
 		if g == nil {
 			return 0

@@ -95,28 +95,55 @@ func TestAUnitRunWhileRequestsAreInFlightDelaysTheNextByWhatItLeavesThem(t *test
 	assert.Equal(t, c.now().Add(time.Minute), g.next, "a unit never waits longer than the longest pause")
 }
 
-func TestTheNextUnitWaitsUntilTheLastRequestEnds(t *testing.T) {
-	g, c := gateOn(25, time.Hour)
-	first, second := request(t, g), request(t, g)
-	done := g.Background(t.Context())
-	c.add(time.Second)
-	done()
+// The moments between requests do not free the units that wait: at a
+// steady stream of requests they come every few milliseconds, and a unit
+// started in one runs on into the requests after it (ADR 0061). Only its
+// turn, or a second with no request, does.
+func TestAUnitWaitsForItsTurnBetweenRequests(t *testing.T) {
+	const owed = 40 * time.Millisecond
+	g := New(25, time.Hour, time.Hour)
+	end := request(t, g)
+	t0 := time.Now()
+	g.ran(owed/3, false) // the next turn comes 40 ms from now
 
 	began := start(t.Context(), g)
 	require.Eventually(t, func() bool { return g.Waiting() == 1 }, 5*time.Second, time.Millisecond)
-	first()
-	select {
-	case <-began:
-		t.Fatal("a unit started while a request was still in flight and its turn had not come")
-	default:
-	}
-	second()
+	end()
+	assert.Zero(t, g.inFlight.Load())
 	select {
 	case <-began:
 	case <-time.After(5 * time.Second):
-		t.Fatal("the unit still waits after the last request ended")
+		t.Fatal("the unit is held past its turn")
 	}
-	assert.Zero(t, g.Waiting())
+	assert.GreaterOrEqual(t, time.Since(t0), owed, "the unit started before its turn, when the last request ended")
+}
+
+// A unit pays for the time requests were in flight while it ran, not for
+// all of its own: between sparse requests, background work runs at
+// nearly its full speed.
+func TestAUnitPaysForTheTimeRequestsWereInFlightWhileItRan(t *testing.T) {
+	g, c := gateOn(25, time.Hour)
+	request(t, g)() // one arrived just now, and ended
+	done := g.Background(t.Context())
+	c.add(time.Second)
+	end := request(t, g)
+	c.add(500 * time.Millisecond)
+	second := request(t, g) // overlapping requests are counted once
+	c.add(500 * time.Millisecond)
+	end()
+	c.add(250 * time.Millisecond)
+	second()
+	c.add(time.Second)
+	done()
+	// 1.25 s of 3.25 s with requests in flight: 3.75 s owed at 25 %.
+	assert.Equal(t, c.now().Add(3750*time.Millisecond), g.next)
+	assert.Equal(t, 1250*time.Millisecond, g.activeAt(c.now()))
+
+	c.add(3750 * time.Millisecond)
+	done = g.Background(t.Context()) // its turn has come
+	c.add(time.Second)
+	done()
+	assert.Equal(t, c.now(), g.next, "a unit run while no request was in flight owes nothing")
 }
 
 func TestAUnitWaitsNoLongerThanTheLongestPause(t *testing.T) {
@@ -248,18 +275,19 @@ func TestAUnitInPartsGivesWayBetweenThem(t *testing.T) {
 	require.Eventually(t, func() bool { return g.Waiting() == 1 }, 5*time.Second, time.Millisecond,
 		"the next part waits for its turn")
 	assert.Equal(t, c.now().Add(6*time.Second), g.next, "the first part was paid for when it ended")
-	end()
+	c.add(6 * time.Second)
+	g.mu.Lock()
+	g.wakeLocked() // as the waiting part's timer would, at its turn
+	g.mu.Unlock()
 	select {
 	case <-parted:
 	case <-time.After(5 * time.Second):
-		t.Fatal("the next part still waits after the last request ended")
+		t.Fatal("the next part still waits after its turn came")
 	}
-	end = request(t, g)
-	defer end()
-	owed := g.next     // the turn the first part left the requests, not yet come
-	c.add(time.Second) // the second part
+	c.add(time.Second) // the second part, with the request still in flight
+	end()
 	done()
-	assert.Equal(t, owed.Add(3*time.Second), g.next, "the second part is paid for at the end, after the first")
+	assert.Equal(t, c.now().Add(3*time.Second), g.next, "the second part is paid for at the end")
 
 	Next(t.Context()) // without a unit in the context: nothing to end or wait for
 }
