@@ -113,10 +113,9 @@ func (g *Gate) BeginAt(t time.Time) {
 	g.lastStart.Store(t.UnixNano())
 	if g.inFlight.Add(1) == 1 {
 		g.activeMu.Lock()
-		// A request that ends between the count and the lock has closed
-		// nothing and leaves nothing to open; its few microseconds go
-		// uncounted.
-		if g.activeSince.IsZero() && g.inFlight.Load() > 0 {
+		// The last request to end may not have closed its period yet:
+		// then the period stays open, and the moment between is counted.
+		if g.activeSince.IsZero() {
 			g.activeSince = t
 		}
 		g.activeMu.Unlock()

@@ -329,3 +329,29 @@ func TestBusyWhileARecentRequestIsInFlight(t *testing.T) {
 	off.BeginAt(time.Now())
 	assert.False(t, off.Busy(), "at 100 percent the gate holds nothing back")
 }
+
+// BenchmarkBeginEnd is the gate's cost on every request (ADR 0061): alone,
+// each request opens and closes a period with requests in flight; beside
+// another in flight, as under load, it only counts.
+//
+//	go test -run '^$' -bench BeginEnd -benchmem ./pkg/platform/priority/
+func BenchmarkBeginEnd(b *testing.B) {
+	for _, overlapping := range []bool{false, true} {
+		name := "alone"
+		if overlapping {
+			name = "overlapping"
+		}
+		b.Run(name, func(b *testing.B) {
+			g := New(DefaultPercent, DefaultLongestPause, DefaultArrivals)
+			if overlapping {
+				g.Begin()
+				defer g.End()
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				g.Begin()
+				g.End()
+			}
+		})
+	}
+}
