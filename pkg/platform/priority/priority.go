@@ -155,8 +155,8 @@ func (g *Gate) activeAt(now time.Time) time.Duration {
 	return d
 }
 
-// wakeLocked has the waiting units look again at the requests in flight
-// and the next turn.
+// wakeLocked has the waiting units look again at the next turn and at
+// when the last request arrived.
 func (g *Gate) wakeLocked() {
 	if g.wake != nil {
 		close(g.wake)
@@ -269,8 +269,8 @@ func (g *Gate) wait(ctx context.Context) (took bool) {
 // nothing and is not counted.
 func (g *Gate) ran(d time.Duration, took bool) {
 	now := g.now()
-	busy := g.recent(now)
-	if !busy && !took {
+	recent := g.recent(now)
+	if !recent && !took {
 		return
 	}
 	g.mu.Lock()
@@ -279,7 +279,7 @@ func (g *Gate) ran(d time.Duration, took bool) {
 	if took || next.Before(now) {
 		next = now
 	}
-	if busy {
+	if recent {
 		next = next.Add(d * time.Duration(100-g.percent) / time.Duration(g.percent))
 	}
 	if limit := now.Add(g.longestPause); next.After(limit) {
@@ -307,8 +307,8 @@ func (g *Gate) busy(now time.Time) bool {
 // while one did, units take turns.
 func (g *Gate) recent(now time.Time) bool { return now.Before(g.quietAt()) }
 
-// quietAt is when the requests in flight stop holding background work
-// back if no other arrives.
+// quietAt is when requests stop holding background work back if no other
+// arrives.
 func (g *Gate) quietAt() time.Time {
 	return time.Unix(0, g.lastStart.Load()).Add(g.arrivals)
 }
