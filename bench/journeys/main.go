@@ -57,7 +57,8 @@ func main() {
 	uploadSize := flag.Int("upload-size", 100<<10, "the upload journey's file size in bytes")
 	pgURL := flag.String("postgres", "postgres://postgres@127.0.0.1:5432/postgres", "a PostgreSQL server (auth's and analytics' stores)")
 	myDSN := flag.String("mysql", "root@tcp(127.0.0.1:3306)/", "a MySQL-protocol server (resource's and search's stores)")
-	profile := flag.String("cpuprofile", "", "write a CPU profile of the platform during each journey to <this>-<journey>.pprof, and of as long again after it (the background's catch-up, but for the last journey) to <this>-<journey>-after.pprof (go tool pprof)")
+	profile := flag.String("cpuprofile", "", "write a CPU profile of the platform during each journey to <this>-<journey>.pprof, and of the time after it (the background's catch-up, but for the last journey) to <this>-<journey>-after.pprof (go tool pprof)")
+	after := flag.Duration("after", 0, "how long the -cpuprofile after a journey records: as long as the journey when 0")
 	flag.Parse()
 	var chosen []journey
 	for name := range strings.SplitSeq(*journeys, ",") {
@@ -70,7 +71,13 @@ func main() {
 	if *rate <= 0 || *duration <= 0 || *uploadSize <= 0 {
 		log.Fatal("-rate, -duration and -upload-size must be positive")
 	}
-	ok, err := run(chosen, *rate, *duration, *uploadSize, *pgURL, *myDSN, *profile)
+	if *after < 0 {
+		log.Fatal("-after must not be negative")
+	}
+	if *after == 0 {
+		*after = *duration
+	}
+	ok, err := run(chosen, *rate, *duration, *uploadSize, *pgURL, *myDSN, *profile, *after)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -110,7 +117,7 @@ type platform struct {
 // seeded is how many resources the GET and upload journeys rotate over.
 const seeded = 200
 
-func run(journeys []journey, rate int, d time.Duration, uploadSize int, pgURL, myDSN, profile string) (bool, error) {
+func run(journeys []journey, rate int, d time.Duration, uploadSize int, pgURL, myDSN, profile string, afterFor time.Duration) (bool, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	p, err := start(ctx, pgURL, myDSN, profile != "")
@@ -163,7 +170,7 @@ func run(journeys []journey, rate int, d time.Duration, uploadSize int, pgURL, m
 			var after chan error
 			if profile != "" {
 				after = make(chan error, 1)
-				go func() { after <- launch.CPUProfile(p.admin, d, profile+"-"+j.name+"-after.pprof") }()
+				go func() { after <- launch.CPUProfile(p.admin, afterFor, profile+"-"+j.name+"-after.pprof") }()
 			}
 			lag, err := drain(ctx, p.admins, drainLimit)
 			if err != nil {

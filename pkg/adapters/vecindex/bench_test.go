@@ -74,3 +74,42 @@ func BenchmarkAddUploads(b *testing.B) {
 		n++
 	}
 }
+
+// BenchmarkANNBuild builds a model's graph of 8,000 vectors of 1,024
+// dimensions, one insert at a time as search makes them once a model has
+// a graph, and reports the graph's recall@10 against the exact scan.
+//
+//	go test -run '^$' -bench ANNBuild -benchtime 3x ./pkg/adapters/vecindex/
+func BenchmarkANNBuild(b *testing.B) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	vecs := clustered(rng, 8000, 1024, 40, 0.02)
+	queries := clustered(rng, 200, 1024, 40, 0.02)
+	var recall float64
+	for b.Loop() {
+		x := vecindex.New(vecindex.Config{ANNThreshold: 1})
+		load(x, vecs)
+		x.WaitForANN()
+		b.StopTimer()
+		recall = recallAt10(b, x, queries, all)
+		b.StartTimer()
+	}
+	b.ReportMetric(recall, "recall@10")
+}
+
+// BenchmarkANNSearch searches the graph BenchmarkANNBuild builds: one
+// query of the 200 a time.
+//
+//	go test -run '^$' -bench ANNSearch ./pkg/adapters/vecindex/
+func BenchmarkANNSearch(b *testing.B) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	vecs := clustered(rng, 8000, 1024, 40, 0.02)
+	queries := clustered(rng, 200, 1024, 40, 0.02)
+	x := vecindex.New(vecindex.Config{ANNThreshold: 1})
+	load(x, vecs)
+	x.WaitForANN()
+	i := 0
+	for b.Loop() {
+		x.Search("m", queries[i%len(queries)], all, 10)
+		i++
+	}
+}

@@ -59,7 +59,7 @@ func load(x *vecindex.Index, vecs [][]float32) {
 
 func all(string) bool { return true }
 
-func recallAt10(t *testing.T, x *vecindex.Index, queries [][]float32, allow func(string) bool) float64 {
+func recallAt10(t testing.TB, x *vecindex.Index, queries [][]float32, allow func(string) bool) float64 {
 	t.Helper()
 	hits, total := 0, 0
 	for _, q := range queries {
