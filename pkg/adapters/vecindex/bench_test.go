@@ -75,20 +75,34 @@ func BenchmarkAddUploads(b *testing.B) {
 	}
 }
 
-// BenchmarkANNBuild builds a model's graph of 8,000 vectors of 1,024
-// dimensions, one insert at a time as search makes them once a model has
-// a graph, and reports the graph's recall@10 against the exact scan.
-//
-//	go test -run '^$' -bench ANNBuild -benchtime 3x ./pkg/adapters/vecindex/
-func BenchmarkANNBuild(b *testing.B) {
+// annData is the ANN benchmarks' data: 8,000 clustered vectors of 1,024
+// dimensions to index and 200 queries drawn around the same centres.
+func annData() (vecs, queries [][]float32) {
 	rng := rand.New(rand.NewPCG(9, 9))
-	vecs := clustered(rng, 8000, 1024, 40, 0.02)
-	queries := clustered(rng, 200, 1024, 40, 0.02)
+	vecs = clustered(rng, 8000, 1024, 40, 0.02)
+	queries = clustered(rng, 200, 1024, 40, 0.02)
+	return vecs, queries
+}
+
+// annIndex indexes vecs with the graph live from the first vector, and
+// returns once the graph holds them all.
+func annIndex(vecs [][]float32) *vecindex.Index {
+	x := vecindex.New(vecindex.Config{ANNThreshold: 1})
+	load(x, vecs)
+	x.WaitForANN()
+	return x
+}
+
+// BenchmarkANNBuild builds a model's graph of annData's vectors, one
+// insert at a time as search makes them once a model has a graph, and
+// reports the graph's recall@10 against the exact scan.
+//
+//	go test -run '^$' -bench ANNBuild -benchtime 2x ./pkg/adapters/vecindex/
+func BenchmarkANNBuild(b *testing.B) {
+	vecs, queries := annData()
 	var recall float64
 	for b.Loop() {
-		x := vecindex.New(vecindex.Config{ANNThreshold: 1})
-		load(x, vecs)
-		x.WaitForANN()
+		x := annIndex(vecs)
 		b.StopTimer()
 		recall = recallAt10(b, x, queries, all)
 		b.StartTimer()
@@ -99,14 +113,10 @@ func BenchmarkANNBuild(b *testing.B) {
 // BenchmarkANNSearch searches the graph BenchmarkANNBuild builds: one
 // query of the 200 a time.
 //
-//	go test -run '^$' -bench ANNSearch ./pkg/adapters/vecindex/
+//	go test -run '^$' -bench ANNSearch -count 3 ./pkg/adapters/vecindex/
 func BenchmarkANNSearch(b *testing.B) {
-	rng := rand.New(rand.NewPCG(9, 9))
-	vecs := clustered(rng, 8000, 1024, 40, 0.02)
-	queries := clustered(rng, 200, 1024, 40, 0.02)
-	x := vecindex.New(vecindex.Config{ANNThreshold: 1})
-	load(x, vecs)
-	x.WaitForANN()
+	vecs, queries := annData()
+	x := annIndex(vecs)
 	i := 0
 	for b.Loop() {
 		x.Search("m", queries[i%len(queries)], all, 10)
