@@ -59,6 +59,7 @@ func main() {
 	myDSN := flag.String("mysql", "root@tcp(127.0.0.1:3306)/", "a MySQL-protocol server (resource's and search's stores)")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the platform during each journey to <this>-<journey>.pprof, and of the time after it (the background's catch-up, but for the last journey) to <this>-<journey>-after.pprof (go tool pprof)")
 	after := flag.Duration("after", 0, "how long the -cpuprofile after a journey records: as long as the journey when 0")
+	corpus := flag.Int("corpus", 0, "upload this many files to the seeded resources before the journeys, 100 a second, and wait until they are indexed, so that the journeys run on a larger corpus (a 100 KiB file is 118 chunks)")
 	flag.Parse()
 	var chosen []journey
 	for name := range strings.SplitSeq(*journeys, ",") {
@@ -71,13 +72,13 @@ func main() {
 	if *rate <= 0 || *duration <= 0 || *uploadSize <= 0 {
 		log.Fatal("-rate, -duration and -upload-size must be positive")
 	}
-	if *after < 0 {
-		log.Fatal("-after must not be negative")
+	if *after < 0 || *corpus < 0 {
+		log.Fatal("-after and -corpus must not be negative")
 	}
 	if *after == 0 {
 		*after = *duration
 	}
-	ok, err := run(chosen, *rate, *duration, *uploadSize, *pgURL, *myDSN, *profile, *after)
+	ok, err := run(chosen, *rate, *duration, *uploadSize, *corpus, *pgURL, *myDSN, *profile, *after)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -117,7 +118,7 @@ type platform struct {
 // seeded is how many resources the GET and upload journeys rotate over.
 const seeded = 200
 
-func run(journeys []journey, rate int, d time.Duration, uploadSize int, pgURL, myDSN, profile string, afterFor time.Duration) (bool, error) {
+func run(journeys []journey, rate int, d time.Duration, uploadSize, corpus int, pgURL, myDSN, profile string, afterFor time.Duration) (bool, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	p, err := start(ctx, pgURL, myDSN, profile != "")
@@ -127,6 +128,9 @@ func run(journeys []journey, rate int, d time.Duration, uploadSize int, pgURL, m
 	defer p.lab.Close()
 	p.uploadSize = uploadSize
 	if err := p.seed(ctx); err != nil {
+		return false, err
+	}
+	if err := p.loadCorpus(ctx, corpus); err != nil {
 		return false, err
 	}
 	fmt.Printf("vegeta attack: %d req/s for %s per journey, %d seeded resources, %d KiB uploads\n\n",
@@ -193,13 +197,17 @@ func run(journeys []journey, rate int, d time.Duration, uploadSize int, pgURL, m
 	return passed, nil
 }
 
-// attack offers the targets at rate for d and summarises the results,
-// for the whole journey and for each window of it.
+// attack offers the targets at rate for d (until they run out when d is
+// 0) and summarises the results, for the whole journey and for each
+// window of it.
 func attack(tr vegeta.Targeter, rate int, d time.Duration) (*vegeta.Metrics, windows) {
 	a := vegeta.NewAttacker(vegeta.Timeout(30*time.Second), vegeta.KeepAlive(true), vegeta.MaxBody(1<<20))
 	var m vegeta.Metrics
 	w := windows{start: time.Now()}
 	for res := range a.Attack(tr, vegeta.Rate{Freq: rate, Per: time.Second}, d, "") {
+		if res.Error == vegeta.ErrNoTargets.Error() {
+			continue // a limited targeter's end (limited), not a request
+		}
 		m.Add(res)
 		w.add(res)
 	}
@@ -604,10 +612,51 @@ func (p *platform) createTargets() vegeta.Targeter {
 	})
 }
 
+// corpusRate is how fast loadCorpus uploads: about what the pipeline
+// indexes on two cores while nothing else arrives, so its backlog stays
+// short.
+const corpusRate = 100
+
+// loadCorpus uploads n files to the seeded resources and waits until the
+// pipeline has indexed them, so that the journeys run on a corpus of that
+// size rather than on the seeded resources alone.
+func (p *platform) loadCorpus(ctx context.Context, n int) error {
+	if n == 0 {
+		return nil
+	}
+	began := time.Now()
+	m, _ := attack(limited(p.uploads("corpus"), n), corpusRate, 0)
+	if m.Success < 1 || m.Requests != uint64(n) {
+		return fmt.Errorf("corpus: %d of %d uploads sent, status %s%s", m.Requests, n, codes(m.StatusCodes), firstErrors(m.Errors))
+	}
+	sent := time.Since(began)
+	lag, err := drain(ctx, p.admins, drainLimit)
+	if err != nil {
+		return fmt.Errorf("corpus: %w", err)
+	}
+	fmt.Printf("corpus: %d uploads of %d KiB sent in %s; background caught up: %s\n", n, p.uploadSize>>10, sent.Round(100*time.Millisecond), lag)
+	return nil
+}
+
+// limited ends tr's requests after n: vegeta stops an attack when its
+// targeter has no more.
+func limited(tr vegeta.Targeter, n int) vegeta.Targeter {
+	var sent atomic.Int64
+	return func(t *vegeta.Target) error {
+		if sent.Add(1) > int64(n) {
+			return vegeta.ErrNoTargets
+		}
+		return tr(t)
+	}
+}
+
 // uploadTargets sends Markdown files of uploadSize bytes, spread over the
 // seeded resources; each is then extracted and indexed in the background,
 // as a real upload is.
-func (p *platform) uploadTargets() vegeta.Targeter {
+func (p *platform) uploadTargets() vegeta.Targeter { return p.uploads("notes") }
+
+// uploads is uploadTargets with the files named <name>-<n>.md.
+func (p *platform) uploads(name string) vegeta.Targeter {
 	var doc bytes.Buffer
 	doc.WriteString("# Field notes\n\n")
 	for i := 0; doc.Len() < p.uploadSize; i++ {
@@ -617,7 +666,7 @@ func (p *platform) uploadTargets() vegeta.Targeter {
 	header := http.Header{"Authorization": {"Bearer " + p.token}, "Content-Type": {"application/octet-stream"}}
 	return p.rotate(func(n int, t *vegeta.Target) error {
 		t.Method, t.Body, t.Header = "POST", body, header
-		t.URL = fmt.Sprintf("%s/v1/resources/%s/files?name=notes-%d.md", p.gateway, p.resources[n%seeded], n)
+		t.URL = fmt.Sprintf("%s/v1/resources/%s/files?name=%s-%d.md", p.gateway, p.resources[n%seeded], name, n)
 		return nil
 	})
 }

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,4 +34,23 @@ func TestWindowsSummariseEachPartOfAJourneyApart(t *testing.T) {
 	require.Len(t, w.parts, 4)
 	require.Equal(t, []uint64{100, 100, 0, 100}, []uint64{w.parts[0].Requests, w.parts[1].Requests, w.parts[2].Requests, w.parts[3].Requests})
 	require.Equal(t, "P95 by 15s: 1ms 10ms - 100ms", w.String())
+}
+
+// A limited targeter ends the attack after exactly n requests, and its end
+// is not counted as a request.
+func TestCorpusUploadsExactlyN(t *testing.T) {
+	var got atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got.Add(1)
+		w.WriteHeader(http.StatusCreated)
+	}))
+	defer srv.Close()
+	tr := func(t *vegeta.Target) error {
+		t.Method, t.URL = "POST", srv.URL
+		return nil
+	}
+	m, _ := attack(limited(tr, 37), 500, 0)
+	require.Equal(t, uint64(37), m.Requests)
+	require.Equal(t, 1.0, m.Success)
+	require.Equal(t, int64(37), got.Load())
 }
