@@ -290,9 +290,11 @@ func (x *Index) Highlights(ctx context.Context, text string, chunkIDs []string) 
 	match := bleve.NewMatchQuery(text)
 	match.SetField("text")
 	match.Analyzer = en.AnalyzerName // the same tokens, and never the pacer's turn
-	q := bleve.NewBooleanQuery()
-	q.AddMust(match)
-	q.AddFilter(bleve.NewDocIDQuery(chunkIDs))
+	// A conjunction, not a filter: bleve checks a filter against every
+	// chunk the words match, which for a common word is thousands to mark
+	// a page of hits, while a conjunction walks from the few ids and
+	// skips ahead in the words' postings.
+	q := bleve.NewConjunctionQuery(bleve.NewDocIDQuery(chunkIDs), match)
 	req := bleve.NewSearchRequestOptions(q, len(chunkIDs), 0, false)
 	req.Highlight = bleve.NewHighlightWithStyle(html.Name)
 	req.Highlight.AddField("text")

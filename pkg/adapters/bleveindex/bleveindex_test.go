@@ -271,3 +271,51 @@ func BenchmarkReplacePaced(b *testing.B) {
 		})
 	}
 }
+
+// Highlights marks the query's words in the chunks asked for, and only
+// in those: not in other chunks with the same words, nor in a chunk
+// asked for that lacks them.
+func TestHighlightsMarkOnlyTheChunksAskedFor(t *testing.T) {
+	x, err := New(t.TempDir()+"/idx", nil)
+	require.NoError(t, err)
+	defer x.Close()
+	ctx := context.Background()
+	var batch []domain.Indexed
+	for n := range 300 {
+		batch = append(batch, resource(n, fmt.Sprintf("the kestrel hunts voles by the river, note %d", n), "nothing of birds here"))
+	}
+	require.NoError(t, x.Replace(ctx, batch))
+	got, err := x.Highlights(ctx, "kestrel voles", []string{"r000007-0", "r000250-0", "r000007-1", "r999999-0"})
+	require.NoError(t, err)
+	require.Equal(t, map[string][]string{
+		"r000007-0": {"the <mark>kestrel</mark> hunts <mark>voles</mark> by the river, note 7"},
+		"r000250-0": {"the <mark>kestrel</mark> hunts <mark>voles</mark> by the river, note 250"},
+	}, got)
+}
+
+// BenchmarkHighlights marks a page of 20 hits for a word that is in every
+// one of 20,000 chunks, as a search's hits are marked after ranking.
+func BenchmarkHighlights(b *testing.B) {
+	x, err := New(b.TempDir()+"/idx", nil)
+	require.NoError(b, err)
+	defer x.Close()
+	ctx := context.Background()
+	var batch []domain.Indexed
+	for n := range 20_000 {
+		batch = append(batch, resource(n, words(n)))
+		if len(batch) == 1000 {
+			require.NoError(b, x.Replace(ctx, batch))
+			batch = batch[:0]
+		}
+	}
+	ids := make([]string, 20)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("r%06d-0", i*997)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		got, err := x.Highlights(ctx, "river word5", ids)
+		require.NoError(b, err)
+		require.Len(b, got, len(ids))
+	}
+}
