@@ -35,6 +35,16 @@ func words(n int) string {
 	return b.String()
 }
 
+// openIndex is a new index in tb's temporary directory, closed when tb
+// ends.
+func openIndex(tb testing.TB) *Index {
+	tb.Helper()
+	x, err := New(tb.TempDir()+"/idx", nil)
+	require.NoError(tb, err)
+	tb.Cleanup(func() { x.Close() })
+	return x
+}
+
 // scorchStat is one of the index's scorch counters.
 func scorchStat(t testing.TB, x *Index, name string) uint64 {
 	t.Helper()
@@ -54,9 +64,7 @@ func rootSegments(t testing.TB, x *Index) uint64 {
 // merging its segments (with the lowered floor they merge among
 // themselves, not into the largest each time) and finds every document.
 func TestOneDocumentBatchesAreMergedAndFound(t *testing.T) {
-	x, err := New(t.TempDir()+"/idx", nil)
-	require.NoError(t, err)
-	defer x.Close()
+	x := openIndex(t)
 	ctx := context.Background()
 	const n = 300
 	for i := range n {
@@ -79,9 +87,7 @@ func TestOneDocumentBatchesAreMergedAndFound(t *testing.T) {
 // Between writes, scorch's persister naps (ADR 0057), and what arrives
 // meanwhile is searchable at once and written with the rest afterwards.
 func TestThePersisterNapsAndBatchesAreFoundMeanwhile(t *testing.T) {
-	x, err := New(t.TempDir()+"/idx", nil)
-	require.NoError(t, err)
-	defer x.Close()
+	x := openIndex(t)
 	ctx := context.Background()
 	for i := range 20 {
 		require.NoError(t, x.Replace(ctx, []domain.Indexed{resource(i, words(i))}))
@@ -101,9 +107,7 @@ func TestThePersisterNapsAndBatchesAreFoundMeanwhile(t *testing.T) {
 
 // Replacing a resource's chunks removes the old ones from the index.
 func TestReplaceDropsEarlierChunks(t *testing.T) {
-	x, err := New(t.TempDir()+"/idx", nil)
-	require.NoError(t, err)
-	defer x.Close()
+	x := openIndex(t)
 	ctx := context.Background()
 	require.NoError(t, x.Replace(ctx, []domain.Indexed{resource(1, "alpha beta", "gamma delta")}))
 	require.NoError(t, x.Replace(ctx, []domain.Indexed{resource(1, "epsilon")}))
@@ -118,9 +122,7 @@ func TestReplaceDropsEarlierChunks(t *testing.T) {
 // Replacing some of a resource's sources keeps the chunks of the others;
 // in one batch, a later entry for the same resource sees the earlier.
 func TestReplacingSomeSourcesKeepsTheOthers(t *testing.T) {
-	x, err := New(t.TempDir()+"/idx", nil)
-	require.NoError(t, err)
-	defer x.Close()
+	x := openIndex(t)
 	ctx := context.Background()
 	found := func(text string) []string {
 		t.Helper()
@@ -276,9 +278,7 @@ func BenchmarkReplacePaced(b *testing.B) {
 // in those: not in other chunks with the same words, nor in a chunk
 // asked for that lacks them.
 func TestHighlightsMarkOnlyTheChunksAskedFor(t *testing.T) {
-	x, err := New(t.TempDir()+"/idx", nil)
-	require.NoError(t, err)
-	defer x.Close()
+	x := openIndex(t)
 	ctx := context.Background()
 	var batch []domain.Indexed
 	for n := range 300 {
@@ -296,9 +296,7 @@ func TestHighlightsMarkOnlyTheChunksAskedFor(t *testing.T) {
 // BenchmarkHighlights marks a page of 20 hits for a word that is in every
 // one of 20,000 chunks, as a search's hits are marked after ranking.
 func BenchmarkHighlights(b *testing.B) {
-	x, err := New(b.TempDir()+"/idx", nil)
-	require.NoError(b, err)
-	defer x.Close()
+	x := openIndex(b)
 	ctx := context.Background()
 	var batch []domain.Indexed
 	for n := range 20_000 {
@@ -312,7 +310,6 @@ func BenchmarkHighlights(b *testing.B) {
 	for i := range ids {
 		ids[i] = fmt.Sprintf("r%06d-0", i*997)
 	}
-	b.ResetTimer()
 	for b.Loop() {
 		got, err := x.Highlights(ctx, "river word5", ids)
 		require.NoError(b, err)
