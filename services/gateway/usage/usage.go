@@ -72,13 +72,24 @@ func (r *Recorder) Record(rec schema.UsageRecord) {
 	}
 }
 
-// takeInto appends the pending records to batch and empties the buffer.
-func (r *Recorder) takeInto(batch []schema.UsageRecord) []schema.UsageRecord {
+// takeInto appends pending records to batch, oldest first: all of them,
+// or with all false only the whole batches, leaving the rest pending.
+// Leaving the rest in the buffer, rather than holding it in Run, keeps
+// Record's wake-up exact: the buffer then holds every record not yet
+// sent, so it passes BatchSize exactly when another whole batch is ready.
+// (Run once held the rest itself, and a batch completed by records split
+// between the two woke nobody until the ticker.)
+func (r *Recorder) takeInto(batch []schema.UsageRecord, all bool) []schema.UsageRecord {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	batch = append(batch, r.pending...)
-	clear(r.pending) // drop the references the records hold
-	r.pending = r.pending[:0]
+	n := len(r.pending)
+	if !all {
+		n -= n % r.BatchSize
+	}
+	batch = append(batch, r.pending[:n]...)
+	rest := copy(r.pending, r.pending[n:])
+	clear(r.pending[rest:]) // drop the references the taken records hold
+	r.pending = r.pending[:rest]
 	return batch
 }
 
@@ -89,30 +100,24 @@ func (r *Recorder) Run(ctx context.Context) {
 	var batch []schema.UsageRecord
 	tick := time.NewTicker(r.FlushEvery)
 	defer tick.Stop()
-	// send publishes the batch in BatchSize chunks: the whole ones, and
-	// with all the last part one too; what is left stays, oldest first.
+	// send takes the pending records (all, or only whole batches) and
+	// publishes them in BatchSize chunks.
 	send := func(ctx context.Context, all bool) {
-		sent := 0
-		for len(batch)-sent >= r.BatchSize || all && sent < len(batch) {
-			n := min(r.BatchSize, len(batch)-sent)
-			r.publish(ctx, batch[sent:sent+n])
-			sent += n
+		batch = r.takeInto(batch, all)
+		for sent := 0; sent < len(batch); sent += r.BatchSize {
+			r.publish(ctx, batch[sent:min(sent+r.BatchSize, len(batch))])
 		}
-		n := copy(batch, batch[sent:])
-		clear(batch[n:])
-		batch = batch[:n]
+		clear(batch)
+		batch = batch[:0]
 	}
 	for {
 		select {
 		case <-r.full:
-			batch = r.takeInto(batch)
 			send(ctx, false)
 		case <-tick.C:
-			batch = r.takeInto(batch)
 			send(ctx, true)
 		case <-ctx.Done():
 			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			batch = r.takeInto(batch)
 			send(fctx, true)
 			cancel()
 			return

@@ -92,6 +92,37 @@ func TestRecordsArePublishedInBatches(t *testing.T) {
 	require.Equal(t, "/v1/resources", env.Data.Records[0].Route)
 }
 
+// TestABatchSplitBetweenTakenAndNewRecordsLeaves: Run finds 18 records
+// when it starts, sends ten, and the eight left over plus seven more make a
+// second whole batch, which leaves without waiting for the ticker. (The
+// eight were once held apart from the buffer, and nothing woke Run.)
+func TestABatchSplitBetweenTakenAndNewRecordsLeaves(t *testing.T) {
+	t.Parallel()
+	b := &bus{}
+	rec := usage.New(b, 100, prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
+	rec.BatchSize, rec.FlushEvery = 10, time.Hour
+	for i := range 18 { // the tenth queues a wake-up Run finds at start
+		rec.Record(record(i))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); rec.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	deadline := time.Now().Add(5 * time.Second)
+	for b.total(t) < 10 {
+		require.True(t, time.Now().Before(deadline), "the first batch was never sent")
+		time.Sleep(time.Millisecond)
+	}
+	for i := 18; i < 25; i++ {
+		rec.Record(record(i))
+	}
+	for b.total(t) < 20 {
+		require.True(t, time.Now().Before(deadline), "the second whole batch waited for the ticker")
+		time.Sleep(time.Millisecond)
+	}
+	require.Equal(t, 20, b.total(t), "the five short of a batch wait")
+}
+
 // TestMessagesAreBounded: a message holds at most 100 records and about
 // 64 KiB, so a batch of 250 short records is three messages and one of
 // records with long paths is split by size; none is lost.
