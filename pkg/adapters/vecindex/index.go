@@ -443,7 +443,8 @@ func (m *rows) scan(vector []float32, allow func(string) bool, k, lo, hi int) to
 }
 
 // scanColumns scores rows lo..hi by adding, for each non-zero query
-// value, that value times its column (SIMD), a block of rows at a time.
+// value, that value times its column (SIMD, addColumns), a block of rows
+// at a time.
 func (m *rows) scanColumns(vector []float32, nz []int, allow func(string) bool, k, lo, hi int) topK {
 	decided := make([]uint8, len(m.resOf))
 	top := make(topK, 0, k)
@@ -453,10 +454,7 @@ func (m *rows) scanColumns(vector []float32, nz []int, allow func(string) bool, 
 		cols, first := m.colBlocks[b], b*blockRows
 		sc, tm := scores[:to-from], tmp[:to-from]
 		clear(sc)
-		for _, j := range nz {
-			vek32.MulNumber_Into(tm, cols[j*blockRows+from:j*blockRows+to], vector[j])
-			vek32.Add_Inplace(sc, tm)
-		}
+		addColumns(sc, tm, cols, nz, vector, from)
 		for i, score := range sc {
 			row := first + from + i
 			if m.alive[row] && decide(decided, m, m.slots[row], allow) {
